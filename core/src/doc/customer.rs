@@ -1,0 +1,392 @@
+//! The `customer/<id>` document: profile, classification, credit, owners, contacts, visits
+//! and late payments.
+//!
+//! Layout (schema 1):
+//! ```text
+//! { schema, kind: "customer", id, created_at,
+//!   profile: { name, industry, region, address, leading_brand, notes },
+//!   classification: { strategic, tier, grade, score },          // finance / HQ only
+//!   credit: { credit_grade, credit_limit, payment_terms },       // finance / HQ only
+//!   annual_sales: { "<year>": "<decimal>" }, profit_contribution,
+//!   owners: { "<user id>": true },
+//!   contacts: { "<contact id>": { name, title, phone, email, primary } },
+//!   visits: { "<visit id>": { level, date, visitor, topics[], personnel_changes, problems,
+//!                             demand, competitor_activity } },
+//!   late_payments: { "<id>": { reference, due_on, paid_on } } }
+//! ```
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::codec::{MapReader, MapWriter};
+use super::document::{DocId, DocKind, Document, EditMeta};
+use super::error::DocError;
+use crate::model::{
+    Classification, Contact, ContactId, CreditTerms, Customer, CustomerId, CustomerProfile,
+    LatePayment, LatePaymentId, PaymentTerms, UserId, VisitId, VisitRecord,
+};
+
+/// Container maps created with the document, so that no two replicas ever race to create
+/// them (a concurrently created map would hide the other replica's entries).
+const CONTAINERS: [&str; 8] = [
+    "profile",
+    "classification",
+    "credit",
+    "annual_sales",
+    "owners",
+    "contacts",
+    "visits",
+    "late_payments",
+];
+
+/// One user action on a customer; each becomes exactly one commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum CustomerEdit {
+    /// Change profile fields (only those that differ are written).
+    UpdateProfile(CustomerProfile),
+    /// Record one year's sales.
+    SetAnnualSales {
+        /// Calendar year.
+        year: i32,
+        /// Sales with us that year, CNY.
+        amount: Decimal,
+    },
+    /// Record the profit contribution.
+    SetProfitContribution(Decimal),
+    /// Replace the owning reps (handover).
+    SetOwners(Vec<UserId>),
+    /// Change classification (finance / HQ only; the server enforces it).
+    SetClassification(Classification),
+    /// Change credit terms (finance / HQ only; the server enforces it).
+    SetCredit(CreditTerms),
+    /// Add a contact or change one.
+    UpsertContact(Contact),
+    /// Remove a contact.
+    RemoveContact(ContactId),
+    /// Add a visit record or change one.
+    UpsertVisit(VisitRecord),
+    /// Remove a visit record.
+    RemoveVisit(VisitId),
+    /// Record or update a late payment.
+    UpsertLatePayment(LatePayment),
+}
+
+impl CustomerEdit {
+    /// The stable action name recorded on the commit.
+    pub fn action(&self) -> &'static str {
+        match self {
+            CustomerEdit::UpdateProfile(_) => "customer.update_profile",
+            CustomerEdit::SetAnnualSales { .. } => "customer.set_annual_sales",
+            CustomerEdit::SetProfitContribution(_) => "customer.set_profit_contribution",
+            CustomerEdit::SetOwners(_) => "customer.set_owners",
+            CustomerEdit::SetClassification(_) => "customer.set_classification",
+            CustomerEdit::SetCredit(_) => "customer.set_credit",
+            CustomerEdit::UpsertContact(_) => "customer.upsert_contact",
+            CustomerEdit::RemoveContact(_) => "customer.remove_contact",
+            CustomerEdit::UpsertVisit(_) => "customer.upsert_visit",
+            CustomerEdit::RemoveVisit(_) => "customer.remove_visit",
+            CustomerEdit::UpsertLatePayment(_) => "customer.upsert_late_payment",
+        }
+    }
+}
+
+/// The document id of a customer.
+pub fn customer_doc_id(id: &CustomerId) -> DocId {
+    DocId::new(DocKind::Customer, id.as_str())
+}
+
+/// Creates the document for `customer` in one commit.
+pub fn create_customer(
+    customer: &Customer,
+    actor: ActorId,
+    meta: &EditMeta,
+) -> Result<Document, DocError> {
+    let mut doc = Document::create(customer_doc_id(&customer.id), actor)?;
+    doc.commit_action(meta, |am| {
+        for name in CONTAINERS {
+            MapWriter::new(am, ROOT).child_map(name)?;
+        }
+        MapWriter::new(am, ROOT).time("created_at", customer.created_at)?;
+        write_all(am, customer)
+    })?;
+    Ok(doc)
+}
+
+fn write_all(am: &mut AutoCommit, c: &Customer) -> Result<(), DocError> {
+    apply_edit(am, &CustomerEdit::UpdateProfile(c.profile.clone()))?;
+    apply_edit(am, &CustomerEdit::SetProfitContribution(c.profit_contribution))?;
+    apply_edit(am, &CustomerEdit::SetOwners(c.owners.clone()))?;
+    apply_edit(am, &CustomerEdit::SetClassification(c.classification.clone()))?;
+    apply_edit(am, &CustomerEdit::SetCredit(c.credit.clone()))?;
+    for (year, amount) in &c.annual_sales {
+        apply_edit(am, &CustomerEdit::SetAnnualSales { year: *year, amount: *amount })?;
+    }
+    for contact in c.contacts.values() {
+        apply_edit(am, &CustomerEdit::UpsertContact(contact.clone()))?;
+    }
+    for visit in c.visits.values() {
+        apply_edit(am, &CustomerEdit::UpsertVisit(visit.clone()))?;
+    }
+    for late in c.late_payments.values() {
+        apply_edit(am, &CustomerEdit::UpsertLatePayment(late.clone()))?;
+    }
+    Ok(())
+}
+
+/// Applies one user action to a customer document as one commit.
+pub fn edit_customer(
+    doc: &mut Document,
+    edit: &CustomerEdit,
+    meta: &EditMeta,
+) -> Result<(), DocError> {
+    doc.check(DocKind::Customer)?;
+    let doc_id = doc.id().to_string();
+    doc.commit_action(meta, |am| match edit {
+        CustomerEdit::RemoveContact(id) => {
+            remove_entry(am, "contacts", id.as_str(), "contact", &doc_id)
+        }
+        CustomerEdit::RemoveVisit(id) => remove_entry(am, "visits", id.as_str(), "visit", &doc_id),
+        other => apply_edit(am, other),
+    })?;
+    Ok(())
+}
+
+fn container(am: &mut AutoCommit, name: &str) -> Result<ObjId, DocError> {
+    MapWriter::new(am, ROOT).child_map(name)
+}
+
+fn apply_edit(am: &mut AutoCommit, edit: &CustomerEdit) -> Result<(), DocError> {
+    match edit {
+        CustomerEdit::UpdateProfile(p) => {
+            let obj = container(am, "profile")?;
+            let mut w = MapWriter::new(am, obj);
+            w.str("name", &p.name)?;
+            w.str("industry", &p.industry)?;
+            w.str("region", &p.region)?;
+            w.str("address", &p.address)?;
+            w.bool("leading_brand", p.leading_brand)?;
+            w.str("notes", &p.notes)
+        }
+        CustomerEdit::SetAnnualSales { year, amount } => {
+            let obj = container(am, "annual_sales")?;
+            MapWriter::new(am, obj).decimal(&year.to_string(), *amount)
+        }
+        CustomerEdit::SetProfitContribution(amount) => {
+            MapWriter::new(am, ROOT).decimal("profit_contribution", *amount)
+        }
+        CustomerEdit::SetOwners(owners) => write_owner_set(am, owners),
+        CustomerEdit::SetClassification(c) => {
+            let obj = container(am, "classification")?;
+            let mut w = MapWriter::new(am, obj);
+            w.bool("strategic", c.strategic)?;
+            w.str("tier", c.tier.as_str())?;
+            w.opt_str("grade", c.grade.map(|g| g.as_str()))?;
+            w.opt_int("score", c.score.map(i64::from))
+        }
+        CustomerEdit::SetCredit(c) => {
+            let obj = container(am, "credit")?;
+            let mut w = MapWriter::new(am, obj);
+            w.opt_str("credit_grade", c.credit_grade.map(|g| g.as_str()))?;
+            w.decimal("credit_limit", c.credit_limit)?;
+            w.str("payment_terms", &c.payment_terms.code())
+        }
+        CustomerEdit::UpsertContact(c) => {
+            let entry = entry_map(am, "contacts", c.id.as_str())?;
+            let mut w = MapWriter::new(am, entry);
+            w.str("name", &c.name)?;
+            w.str("title", &c.title)?;
+            w.str("phone", &c.phone)?;
+            w.str("email", &c.email)?;
+            w.bool("primary", c.primary)
+        }
+        CustomerEdit::UpsertVisit(v) => {
+            let entry = entry_map(am, "visits", v.id.as_str())?;
+            let mut w = MapWriter::new(am, entry);
+            w.str("level", v.level.as_str())?;
+            w.date("date", v.date)?;
+            w.str("visitor", v.visitor.as_str())?;
+            w.str_list("topics", &v.topics)?;
+            w.str("personnel_changes", &v.personnel_changes)?;
+            w.str("problems", &v.problems)?;
+            w.str("demand", &v.demand)?;
+            w.str("competitor_activity", &v.competitor_activity)
+        }
+        CustomerEdit::UpsertLatePayment(l) => {
+            let entry = entry_map(am, "late_payments", l.id.as_str())?;
+            let mut w = MapWriter::new(am, entry);
+            w.str("reference", &l.reference)?;
+            w.date("due_on", l.due_on)?;
+            w.opt_date("paid_on", l.paid_on)
+        }
+        CustomerEdit::RemoveContact(_) | CustomerEdit::RemoveVisit(_) => Ok(()),
+    }
+}
+
+/// Owners are a set: a map from user id to `true`, so adding and removing different owners
+/// concurrently both survive.
+fn write_owner_set(am: &mut AutoCommit, owners: &[UserId]) -> Result<(), DocError> {
+    let obj = container(am, "owners")?;
+    let current = MapReader::new(am, obj.clone()).keys();
+    let mut w = MapWriter::new(am, obj);
+    for stale in current.iter().filter(|k| !owners.iter().any(|o| o.as_str() == k.as_str())) {
+        w.delete(stale)?;
+    }
+    for owner in owners {
+        w.bool(owner.as_str(), true)?;
+    }
+    Ok(())
+}
+
+fn entry_map(am: &mut AutoCommit, container_name: &str, id: &str) -> Result<ObjId, DocError> {
+    let parent = container(am, container_name)?;
+    MapWriter::new(am, parent).child_map(id)
+}
+
+fn remove_entry(
+    am: &mut AutoCommit,
+    container_name: &str,
+    id: &str,
+    entity: &'static str,
+    doc_id: &str,
+) -> Result<(), DocError> {
+    let parent = container(am, container_name)?;
+    if MapReader::new(am, parent.clone()).child(id)?.is_none() {
+        return Err(DocError::EntityNotFound {
+            entity,
+            id: id.to_owned(),
+            doc_id: doc_id.to_owned(),
+        });
+    }
+    MapWriter::new(am, parent).delete(id)
+}
+
+/// Reads the whole customer aggregate.
+pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
+    let root = doc.check(DocKind::Customer)?;
+    let profile = root.child("profile")?;
+    let profile = match profile {
+        Some(p) => CustomerProfile {
+            name: p.str_or_empty("name")?,
+            industry: p.str_or_empty("industry")?,
+            region: p.str_or_empty("region")?,
+            address: p.str_or_empty("address")?,
+            leading_brand: p.bool("leading_brand")?,
+            notes: p.str_or_empty("notes")?,
+        },
+        None => CustomerProfile::default(),
+    };
+    Ok(Customer {
+        id: CustomerId(root.str("id")?),
+        created_at: root.time("created_at")?,
+        profile,
+        annual_sales: read_annual_sales(&root)?,
+        profit_contribution: root.decimal_or_zero("profit_contribution")?,
+        owners: root
+            .child("owners")?
+            .map(|o| o.keys().into_iter().map(UserId).collect())
+            .unwrap_or_default(),
+        classification: read_classification(&root)?,
+        credit: read_credit(&root)?,
+        contacts: read_entries(&root, "contacts", read_contact)?,
+        visits: read_entries(&root, "visits", read_visit)?,
+        late_payments: read_entries(&root, "late_payments", read_late_payment)?,
+    })
+}
+
+fn read_annual_sales(root: &MapReader<'_>) -> Result<BTreeMap<i32, Decimal>, DocError> {
+    let mut out = BTreeMap::new();
+    if let Some(sales) = root.child("annual_sales")? {
+        for key in sales.keys() {
+            let Ok(year) = key.parse::<i32>() else { continue };
+            if let Some(amount) = sales.opt_decimal(&key)? {
+                out.insert(year, amount);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_classification(root: &MapReader<'_>) -> Result<Classification, DocError> {
+    let Some(c) = root.child("classification")? else { return Ok(Classification::default()) };
+    Ok(Classification {
+        strategic: c.bool("strategic")?,
+        tier: c.opt_code("tier")?.unwrap_or(crate::model::Tier::General),
+        grade: c.opt_code("grade")?,
+        score: c.opt_int("score")?.and_then(|s| u32::try_from(s).ok()),
+    })
+}
+
+fn read_credit(root: &MapReader<'_>) -> Result<CreditTerms, DocError> {
+    let Some(c) = root.child("credit")? else { return Ok(CreditTerms::default()) };
+    let terms = c.opt_str("payment_terms")?;
+    Ok(CreditTerms {
+        credit_grade: c.opt_code("credit_grade")?,
+        credit_limit: c.decimal_or_zero("credit_limit")?,
+        payment_terms: terms
+            .as_deref()
+            .map(|t| {
+                PaymentTerms::from_code(t).ok_or(DocError::InvalidField {
+                    path: "/credit/payment_terms".into(),
+                    expected: "payment terms",
+                })
+            })
+            .transpose()?
+            .unwrap_or(PaymentTerms::PaymentBeforeDelivery),
+    })
+}
+
+/// Reads every entry of a container map with `read`, keyed by the entry id.
+pub(crate) fn read_entries<K: Ord + From<String>, V>(
+    root: &MapReader<'_>,
+    container_name: &str,
+    read: impl Fn(&str, &MapReader<'_>) -> Result<V, DocError>,
+) -> Result<BTreeMap<K, V>, DocError> {
+    let mut out = BTreeMap::new();
+    let Some(parent) = root.child(container_name)? else { return Ok(out) };
+    for key in parent.keys() {
+        if let Some(entry) = parent.child(&key)? {
+            let value = read(&key, &entry)?;
+            out.insert(K::from(key), value);
+        }
+    }
+    Ok(out)
+}
+
+fn read_contact(id: &str, r: &MapReader<'_>) -> Result<Contact, DocError> {
+    Ok(Contact {
+        id: ContactId(id.to_owned()),
+        name: r.str_or_empty("name")?,
+        title: r.str_or_empty("title")?,
+        phone: r.str_or_empty("phone")?,
+        email: r.str_or_empty("email")?,
+        primary: r.bool("primary")?,
+    })
+}
+
+fn read_visit(id: &str, r: &MapReader<'_>) -> Result<VisitRecord, DocError> {
+    Ok(VisitRecord {
+        id: VisitId(id.to_owned()),
+        level: r.code("level")?,
+        date: r.date("date")?,
+        visitor: UserId(r.str_or_empty("visitor")?),
+        topics: r.str_list("topics")?.unwrap_or_default(),
+        personnel_changes: r.str_or_empty("personnel_changes")?,
+        problems: r.str_or_empty("problems")?,
+        demand: r.str_or_empty("demand")?,
+        competitor_activity: r.str_or_empty("competitor_activity")?,
+    })
+}
+
+fn read_late_payment(id: &str, r: &MapReader<'_>) -> Result<LatePayment, DocError> {
+    Ok(LatePayment {
+        id: LatePaymentId(id.to_owned()),
+        reference: r.str_or_empty("reference")?,
+        due_on: r.date("due_on")?,
+        paid_on: r.opt_date("paid_on")?,
+    })
+}

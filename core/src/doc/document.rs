@@ -1,0 +1,328 @@
+//! One KAM document: an Automerge document with its id, schema version and commit metadata.
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::CommitOptions;
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::codec::{MapReader, MapWriter};
+use super::error::DocError;
+use crate::model::UserId;
+
+/// The newest document schema this build writes and reads. Readers accept every older one.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The kinds of document, one per aggregate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// `customer/<id>`: profile, classification, contacts, visits.
+    Customer,
+    /// `ticket/<id>`: one service ticket.
+    Ticket,
+    /// `project/<id>`: buildings, units, approved prices, unit status mirror.
+    Project,
+    /// `event/<id>`: one selection event.
+    Event,
+}
+crate::model::vocabulary!(DocKind, "document kind", {
+    Customer => "customer", Ticket => "ticket", Project => "project", Event => "event"
+});
+
+/// A document's stable address: `<kind>/<entity id>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId {
+    kind: DocKind,
+    entity: String,
+}
+
+impl DocId {
+    /// The id of the document of `kind` holding entity `entity`.
+    pub fn new(kind: DocKind, entity: impl Into<String>) -> DocId {
+        DocId { kind, entity: entity.into() }
+    }
+
+    /// The document kind.
+    pub fn kind(&self) -> DocKind {
+        self.kind
+    }
+
+    /// The entity id part.
+    pub fn entity(&self) -> &str {
+        &self.entity
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.entity)
+    }
+}
+
+impl FromStr for DocId {
+    type Err = DocError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, entity) = s.split_once('/').ok_or_else(|| DocError::MalformedId(s.into()))?;
+        let kind = kind.parse().map_err(|_| DocError::MalformedId(s.into()))?;
+        if entity.is_empty() || entity.contains('/') {
+            return Err(DocError::MalformedId(s.into()));
+        }
+        Ok(DocId::new(kind, entity))
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = DocError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<DocId> for String {
+    fn from(value: DocId) -> Self {
+        value.to_string()
+    }
+}
+
+/// Who did a user action, when, and what it was: recorded on the action's one commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMeta {
+    /// The user who acted.
+    pub author: UserId,
+    /// When, as the acting device saw it.
+    pub at: DateTime<Utc>,
+    /// A stable action name, e.g. `customer.update_profile`.
+    pub action: String,
+}
+
+impl EditMeta {
+    /// Metadata for `action` by `author` at `at`.
+    pub fn new(author: &UserId, at: DateTime<Utc>, action: impl Into<String>) -> EditMeta {
+        EditMeta { author: author.clone(), at, action: action.into() }
+    }
+
+    /// Decodes the metadata stored in a change's message, if it is one of ours.
+    pub fn from_message(message: &str, time_s: i64) -> Option<EditMeta> {
+        #[derive(Deserialize)]
+        struct Stored {
+            by: String,
+            action: String,
+        }
+        let stored: Stored = serde_json::from_str(message).ok()?;
+        Some(EditMeta {
+            author: UserId(stored.by),
+            at: DateTime::from_timestamp(time_s, 0)?,
+            action: stored.action,
+        })
+    }
+
+    fn message(&self) -> String {
+        serde_json::json!({ "by": self.author.as_str(), "action": self.action }).to_string()
+    }
+}
+
+/// One field that holds several concurrent values (Automerge keeps them all).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    /// Slash-separated path of the field, e.g. `/profile/name`.
+    pub path: String,
+    /// Every concurrent value in display form; the first is the one readers see.
+    pub values: Vec<String>,
+}
+
+/// A change in a document's history, for "who changed what" screens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The change hash (hex).
+    pub hash: String,
+    /// Author, time and action, when the change carries KAM metadata.
+    pub meta: Option<EditMeta>,
+}
+
+/// An Automerge document addressed by a [`DocId`].
+///
+/// The typed modules (`customer`, `ticket`, `project`, `event`) are the only code that
+/// reads or writes paths inside it.
+#[derive(Debug)]
+pub struct Document {
+    id: DocId,
+    doc: AutoCommit,
+}
+
+impl Document {
+    /// A new document whose first change records kind, id and schema version.
+    pub(crate) fn create(id: DocId, actor: ActorId) -> Result<Document, DocError> {
+        let mut doc = AutoCommit::new().with_actor(actor);
+        let mut w = MapWriter::new(&mut doc, ROOT);
+        w.int("schema", SCHEMA_VERSION)?;
+        w.str("kind", id.kind.as_str())?;
+        w.str("id", &id.entity)?;
+        Ok(Document { id, doc })
+    }
+
+    /// An empty replica of a document that exists elsewhere, to be filled by sync.
+    pub fn empty(id: DocId, actor: ActorId) -> Document {
+        Document { id, doc: AutoCommit::new().with_actor(actor) }
+    }
+
+    /// Loads a document from saved bytes (a snapshot followed by any incremental chunks).
+    pub fn load(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
+        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        Ok(Document { id, doc })
+    }
+
+    /// This document's id.
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    /// Whether the creation change has arrived.
+    pub fn is_empty(&mut self) -> bool {
+        self.doc.get_heads().is_empty()
+    }
+
+    /// Checks kind and schema before a typed read.
+    pub(crate) fn check(&self, expected: DocKind) -> Result<MapReader<'_>, DocError> {
+        let root = MapReader::new(&self.doc, ROOT);
+        let Some(schema) = root.opt_int("schema")? else {
+            return Err(DocError::Empty(self.id.to_string()));
+        };
+        if schema > SCHEMA_VERSION {
+            return Err(DocError::UnsupportedSchema { found: schema, supported: SCHEMA_VERSION });
+        }
+        let kind = root.str("kind")?;
+        if kind != expected.as_str() {
+            return Err(DocError::WrongKind {
+                doc_id: self.id.to_string(),
+                found: kind,
+                expected: expected.as_str(),
+            });
+        }
+        Ok(root)
+    }
+
+    /// Runs `edit` and commits what it wrote as one change carrying `meta`. An edit that
+    /// writes nothing produces no change. On error the partial edit is rolled back.
+    pub(crate) fn commit_action<T>(
+        &mut self,
+        meta: &EditMeta,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<T, DocError>,
+    ) -> Result<(T, Option<ChangeHash>), DocError> {
+        match edit(&mut self.doc) {
+            Ok(value) => {
+                let options = CommitOptions::default()
+                    .with_message(meta.message())
+                    .with_time(meta.at.timestamp());
+                Ok((value, self.doc.commit_with(options)))
+            }
+            Err(e) => {
+                self.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// The current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes added since `heads`. Used instead of `save_incremental`, whose first call
+    /// after `load` returns the whole history (automerge issue 592).
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Applies saved bytes or changes from elsewhere; returns the number of new operations.
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<usize, DocError> {
+        Ok(self.doc.load_incremental(bytes)?)
+    }
+
+    /// Merges another replica of the same document into this one.
+    pub fn merge(&mut self, other: &mut Document) -> Result<(), DocError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    /// The next sync message for the peer whose state is `state`, if there is anything to say.
+    pub fn generate_sync_message(&mut self, state: &mut sync::State) -> Option<Vec<u8>> {
+        self.doc.sync().generate_sync_message(state).map(|m| m.encode())
+    }
+
+    /// Receives an encoded sync message from the peer whose state is `state`.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut sync::State,
+        message: &[u8],
+    ) -> Result<(), DocError> {
+        let message =
+            sync::Message::decode(message).map_err(|e| DocError::SyncMessage(e.to_string()))?;
+        self.doc.sync().receive_sync_message(state, message)?;
+        Ok(())
+    }
+
+    /// Every field holding concurrent values, depth first.
+    pub fn conflicts(&self) -> Result<Vec<FieldConflict>, DocError> {
+        let mut out = Vec::new();
+        collect_conflicts(&self.doc, &ROOT, String::new(), &mut out)?;
+        Ok(out)
+    }
+
+    /// The change history, oldest first, with KAM metadata where present.
+    pub fn history(&mut self) -> Vec<HistoryEntry> {
+        self.doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|c| HistoryEntry {
+                hash: c.hash().to_string(),
+                meta: c.message().and_then(|m| EditMeta::from_message(m, c.timestamp())),
+            })
+            .collect()
+    }
+}
+
+fn collect_conflicts(
+    doc: &AutoCommit,
+    obj: &automerge::ObjId,
+    path: String,
+    out: &mut Vec<FieldConflict>,
+) -> Result<(), DocError> {
+    let Ok(ObjType::Map) = doc.object_type(obj) else { return Ok(()) };
+    for key in doc.keys(obj) {
+        let field_path = format!("{path}/{key}");
+        let all = doc.get_all(obj, key.as_str())?;
+        if all.len() > 1 {
+            // Put the winner (what `get` returns and every reader sees) first.
+            let winner = doc.get(obj, key.as_str())?.map(|(_, id)| id);
+            let mut ordered: Vec<_> = all.iter().collect();
+            ordered.sort_by_key(|(_, id)| Some(id) != winner.as_ref());
+            let values = ordered.iter().map(|(v, _)| display_value(v)).collect();
+            out.push(FieldConflict { path: field_path.clone(), values });
+        }
+        // `get` returns the winner, which is the value readers see; descend into it.
+        if let Some((automerge::Value::Object(ObjType::Map), child)) = doc.get(obj, key.as_str())? {
+            collect_conflicts(doc, &child, field_path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn display_value(value: &automerge::Value<'_>) -> String {
+    match value {
+        automerge::Value::Object(kind) => format!("<{kind:?}>"),
+        automerge::Value::Scalar(s) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => s.to_string(),
+            other => other.to_string(),
+        },
+    }
+}

@@ -1,0 +1,57 @@
+//! Errors of the document layer.
+
+/// What can go wrong reading or writing a KAM document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// Automerge refused an operation or could not decode bytes.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// A field holds a value of the wrong type or format.
+    #[error("field {path} is not a valid {expected}")]
+    InvalidField {
+        /// Slash-separated path of the field inside the document.
+        path: String,
+        /// What the field should have held.
+        expected: &'static str,
+    },
+    /// The document was written by a newer schema than this build understands.
+    #[error("document schema {found} is newer than supported {supported}; update the app")]
+    UnsupportedSchema {
+        /// Schema version found in the document.
+        found: i64,
+        /// Newest version this build reads.
+        supported: i64,
+    },
+    /// The document is not of the kind the caller asked for.
+    #[error("document {doc_id} is a {found}, not a {expected}")]
+    WrongKind {
+        /// The document id.
+        doc_id: String,
+        /// The kind stored in the document.
+        found: String,
+        /// The kind the caller expected.
+        expected: &'static str,
+    },
+    /// The document has not received its creation change yet (e.g. mid-sync).
+    #[error("document {0} is still empty")]
+    Empty(String),
+    /// An entity the edit refers to is not in the document.
+    #[error("{entity} {id} not found in {doc_id}")]
+    EntityNotFound {
+        /// Kind of entity (contact, visit, unit...).
+        entity: &'static str,
+        /// Its id.
+        id: String,
+        /// The document searched.
+        doc_id: String,
+    },
+    /// A document id string is malformed.
+    #[error("malformed document id `{0}`")]
+    MalformedId(String),
+    /// A sync message could not be decoded.
+    #[error("malformed sync message: {0}")]
+    SyncMessage(String),
+    /// A persisted sync state could not be decoded.
+    #[error("malformed sync state: {0}")]
+    SyncState(String),
+}

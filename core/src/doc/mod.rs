@@ -1,0 +1,28 @@
+//! The typed read/write API over KAM's Automerge documents.
+//!
+//! One document per aggregate (customer, ticket, project, event). Entities live in maps keyed
+//! by stable ids; every user action is one commit carrying its author, time and action name;
+//! every document carries a `schema` version and readers accept older ones. Nothing outside
+//! this module touches Automerge paths.
+
+mod codec;
+mod customer;
+mod document;
+mod error;
+mod event;
+mod project;
+mod ticket;
+
+pub use customer::{CustomerEdit, create_customer, customer_doc_id, edit_customer, read_customer};
+pub use document::{
+    DocId, DocKind, Document, EditMeta, FieldConflict, HistoryEntry, SCHEMA_VERSION,
+};
+pub use error::DocError;
+pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};
+pub use project::{ProjectEdit, create_project, edit_project, project_doc_id, read_project};
+pub use ticket::{TicketEdit, create_ticket, edit_ticket, read_ticket, ticket_doc_id};
+
+/// The per-peer sync state that callers persist between rounds.
+pub use automerge::sync::State as SyncState;
+/// Re-exported so callers can name actors and change hashes without depending on automerge.
+pub use automerge::{ActorId, ChangeHash};

@@ -1,0 +1,27 @@
+//! # kam-core
+//!
+//! The core every KAM device runs: the domain model, the business rules (pure functions, the
+//! same on tablet and server), the Automerge documents that carry the shared record, and the
+//! local SQLite replica (document store, sync state, outbox and local index).
+//!
+//! Layers, inner to outer:
+//!
+//! * [`model`] — plain data types for customers, tickets, projects and events.
+//! * [`policy`] and [`rules`] — every threshold of the written policies and the rules that use
+//!   them. No I/O and no clock: callers pass `now`.
+//! * [`doc`] — the typed read/write API over Automerge documents; nothing else touches
+//!   Automerge paths.
+//! * [`replica`] — one SQLite file holding documents, sync state, the outbox and the local
+//!   index that list screens query.
+//!
+//! This crate knows nothing of HTTP servers or foreign-language bindings: the server and the
+//! FFI layer depend on it, never the reverse.
+
+pub mod demo;
+pub mod doc;
+pub mod model;
+pub mod policy;
+pub mod replica;
+pub mod rules;
+
+pub use policy::Policy;

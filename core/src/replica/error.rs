@@ -1,0 +1,56 @@
+//! Errors of the local replica.
+
+use crate::doc::DocError;
+
+/// What can go wrong in the local replica.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// SQLite failed (I/O, corruption, constraint).
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A document could not be read or written.
+    #[error("document: {0}")]
+    Doc(#[from] DocError),
+    /// Automerge could not load a stored document.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// The file was written by a newer build.
+    #[error("replica schema {found} is newer than supported {supported}; update the app")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// No document with this id is stored.
+    #[error("document {0} not found")]
+    NotFound(String),
+    /// A document with this id already exists.
+    #[error("document {0} already exists")]
+    AlreadyExists(String),
+    /// A business rule refused the action before anything was written.
+    #[error("refused by rule: {0}")]
+    Rule(String),
+    /// An outbox entry with this idempotency key does not exist.
+    #[error("no outbox entry with key {0}")]
+    UnknownOutboxKey(String),
+    /// The same idempotency key was reused for a different command.
+    #[error("idempotency key {0} already used for a different command")]
+    OutboxKeyReused(String),
+    /// An outbox entry is not in a state that allows the requested change.
+    #[error("outbox entry {key} is {status}, cannot {action}")]
+    OutboxState {
+        /// The idempotency key.
+        key: String,
+        /// Its current status.
+        status: String,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// JSON encoding or decoding of an outbox payload or answer failed.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A stored value is not what this build expects.
+    #[error("corrupt replica: {0}")]
+    Corrupt(String),
+}

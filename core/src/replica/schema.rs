@@ -1,0 +1,159 @@
+//! The replica's SQLite schema and its migrations, tracked by `PRAGMA user_version`.
+//!
+//! A fresh file runs every step in order, so a new replica and an upgraded one end with the
+//! same schema by construction; each step is tested from the schema before it. Each step runs
+//! in its own IMMEDIATE transaction together with the `user_version` bump, so a crash leaves
+//! the file at one version or the next, never in between.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::ReplicaError;
+
+/// Version 1: documents (snapshot plus incremental chunks), sync state and the outbox.
+const V1_STORAGE: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE documents (
+    doc_id      TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    snapshot    BLOB NOT NULL,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    chunk_bytes INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE document_chunks (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+) STRICT;
+
+CREATE TABLE sync_states (
+    doc_id TEXT NOT NULL,
+    peer   TEXT NOT NULL,
+    state  BLOB NOT NULL,
+    PRIMARY KEY (doc_id, peer)
+) STRICT;
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    command         TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT,
+    answer          TEXT,
+    answered_at     TEXT,
+    dismissed_at    TEXT
+) STRICT;
+CREATE INDEX outbox_by_status ON outbox(status, id);
+";
+
+/// Version 2: the local index that list screens query without loading documents. It is a
+/// projection of the documents, so the step only creates tables and marks the index stale;
+/// the replica rebuilds it from the documents on open.
+const V2_LOCAL_INDEX: &str = "
+CREATE TABLE idx_customers (
+    customer_id    TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    name_folded    TEXT NOT NULL,
+    industry       TEXT NOT NULL,
+    region         TEXT NOT NULL,
+    tier           TEXT NOT NULL,
+    tier_rank      INTEGER NOT NULL,
+    grade          TEXT,
+    score          INTEGER,
+    strategic      INTEGER NOT NULL,
+    next_visit_due TEXT
+) STRICT;
+CREATE INDEX idx_customers_by_tier ON idx_customers(tier_rank, score DESC, name);
+
+CREATE TABLE idx_customer_owners (
+    owner_id    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    PRIMARY KEY (owner_id, customer_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idx_customer_owners_by_customer ON idx_customer_owners(customer_id);
+
+CREATE TABLE idx_visits_due (
+    customer_id   TEXT NOT NULL,
+    level         TEXT NOT NULL,
+    last_visit_on TEXT,
+    next_due_on   TEXT NOT NULL,
+    PRIMARY KEY (customer_id, level)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idx_visits_due_by_date ON idx_visits_due(next_due_on);
+
+CREATE TABLE idx_tickets (
+    ticket_id      TEXT PRIMARY KEY,
+    customer_id    TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    priority       TEXT NOT NULL,
+    priority_rank  INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    is_open        INTEGER NOT NULL,
+    title          TEXT NOT NULL,
+    opened_at      TEXT NOT NULL,
+    reply_due_at   TEXT NOT NULL,
+    first_reply_at TEXT,
+    owner_id       TEXT
+) STRICT;
+CREATE INDEX idx_tickets_open_by_customer ON idx_tickets(customer_id, is_open);
+CREATE INDEX idx_tickets_open_by_due ON idx_tickets(is_open, reply_due_at);
+
+INSERT INTO meta(key, value) VALUES ('index_stale', '1')
+    ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+";
+
+/// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1_STORAGE, V2_LOCAL_INDEX];
+
+/// The schema version this build writes.
+pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets the connection pragmas. WAL lets readers run beside the writer; `synchronous=FULL`
+/// because a rep's saved edit is acknowledged on screen and must survive power loss.
+pub(crate) fn prepare(conn: &Connection) -> Result<(), ReplicaError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// The file's schema version.
+pub(crate) fn version(conn: &Connection) -> Result<i64, ReplicaError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Upgrades the file to `target` one step at a time.
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), ReplicaError> {
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(ReplicaError::SchemaTooNew { found, supported: CURRENT_VERSION });
+    }
+    for step in found..target {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the write lock: another connection may have migrated meanwhile.
+        if version(&tx)? > step {
+            continue;
+        }
+        let index = usize::try_from(step)
+            .map_err(|_| ReplicaError::SchemaTooNew { found: step, supported: CURRENT_VERSION })?;
+        tx.execute_batch(MIGRATIONS[index])?;
+        tx.pragma_update(None, "user_version", step + 1)?;
+        tx.commit()?;
+        tracing::info!(from = step, to = step + 1, "replica schema migrated");
+    }
+    Ok(())
+}
+
+/// Upgrades the file to the current version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ReplicaError> {
+    migrate_to(conn, CURRENT_VERSION)
+}

@@ -1,0 +1,179 @@
+//! Document persistence: one compacted snapshot per document plus the incremental chunks
+//! written since, folded back into a new snapshot once they pile up.
+
+use automerge::{ActorId, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::error::ReplicaError;
+use crate::doc::{DocId, Document};
+
+/// A document in memory with what is already on disk.
+#[derive(Debug)]
+pub(crate) struct StoredDoc {
+    /// The live document.
+    pub(crate) doc: Document,
+    /// Heads already persisted; the next write saves only what came after them.
+    pub(crate) saved_heads: Vec<ChangeHash>,
+    /// Chunks stored after the snapshot.
+    pub(crate) chunk_count: i64,
+    /// Bytes in those chunks.
+    pub(crate) chunk_bytes: i64,
+    /// Size of the snapshot.
+    pub(crate) snapshot_bytes: i64,
+    /// Whether a row exists in `documents` yet.
+    pub(crate) persisted: bool,
+}
+
+impl StoredDoc {
+    /// A document not yet on disk.
+    pub(crate) fn new_unsaved(doc: Document) -> StoredDoc {
+        StoredDoc {
+            doc,
+            saved_heads: Vec::new(),
+            chunk_count: 0,
+            chunk_bytes: 0,
+            snapshot_bytes: 0,
+            persisted: false,
+        }
+    }
+}
+
+/// When to fold chunks back into the snapshot.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactionPolicy {
+    /// Compact once this many chunks are stored.
+    pub(crate) max_chunks: i64,
+}
+
+/// Loads a document from its snapshot and chunks, or `None` if it is not stored.
+pub(crate) fn load(
+    conn: &Connection,
+    id: &DocId,
+    actor: &ActorId,
+) -> Result<Option<StoredDoc>, ReplicaError> {
+    let key = id.to_string();
+    let row = conn
+        .prepare_cached(
+            "SELECT snapshot, chunk_count, chunk_bytes FROM documents WHERE doc_id = ?1",
+        )?
+        .query_row([&key], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+        .optional()?;
+    let Some((snapshot, chunk_count, chunk_bytes)) = row else { return Ok(None) };
+    let mut doc = if snapshot.is_empty() {
+        Document::empty(id.clone(), actor.clone())
+    } else {
+        Document::load(id.clone(), &snapshot, actor.clone())?
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT data FROM document_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([&key])?;
+    while let Some(row) = rows.next()? {
+        let chunk: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&chunk)?;
+    }
+    let saved_heads = doc.heads();
+    Ok(Some(StoredDoc {
+        doc,
+        saved_heads,
+        chunk_count,
+        chunk_bytes,
+        snapshot_bytes: i64::try_from(snapshot.len()).unwrap_or(i64::MAX),
+        persisted: true,
+    }))
+}
+
+/// What a write did, applied to the in-memory bookkeeping only after the commit succeeds.
+#[derive(Debug)]
+pub(crate) struct WriteOutcome {
+    heads: Vec<ChangeHash>,
+    chunk_count: i64,
+    chunk_bytes: i64,
+    snapshot_bytes: i64,
+}
+
+impl WriteOutcome {
+    /// Records the committed write in the in-memory document.
+    pub(crate) fn apply(self, stored: &mut StoredDoc) {
+        stored.saved_heads = self.heads;
+        stored.chunk_count = self.chunk_count;
+        stored.chunk_bytes = self.chunk_bytes;
+        stored.snapshot_bytes = self.snapshot_bytes;
+        stored.persisted = true;
+    }
+}
+
+/// Writes what changed since the last save inside `tx`: a new snapshot for a new document or
+/// when compaction is due, otherwise one incremental chunk. Returns `None` if nothing changed.
+pub(crate) fn write(
+    tx: &Transaction<'_>,
+    stored: &mut StoredDoc,
+    compaction: CompactionPolicy,
+) -> Result<Option<WriteOutcome>, ReplicaError> {
+    let heads = stored.doc.heads();
+    if stored.persisted && heads == stored.saved_heads {
+        return Ok(None);
+    }
+    let key = stored.doc.id().to_string();
+    let kind = stored.doc.id().kind().as_str();
+    if !stored.persisted || stored.chunk_count + 1 >= compaction.max_chunks {
+        let snapshot = if heads.is_empty() { Vec::new() } else { stored.doc.save() };
+        tx.prepare_cached(
+            "INSERT INTO documents(doc_id, kind, snapshot, chunk_count, chunk_bytes)
+             VALUES (?1, ?2, ?3, 0, 0)
+             ON CONFLICT(doc_id) DO UPDATE SET snapshot = excluded.snapshot,
+                 chunk_count = 0, chunk_bytes = 0",
+        )?
+        .execute(params![key, kind, snapshot])?;
+        tx.prepare_cached("DELETE FROM document_chunks WHERE doc_id = ?1")?.execute([&key])?;
+        let snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
+        return Ok(Some(WriteOutcome { heads, chunk_count: 0, chunk_bytes: 0, snapshot_bytes }));
+    }
+    let chunk = stored.doc.save_after(&stored.saved_heads);
+    let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO document_chunks(doc_id, seq, data)
+         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks WHERE doc_id = ?1), ?2)",
+    )?
+    .execute(params![key, chunk])?;
+    tx.prepare_cached(
+        "UPDATE documents SET chunk_count = chunk_count + 1, chunk_bytes = chunk_bytes + ?2
+         WHERE doc_id = ?1",
+    )?
+    .execute(params![key, chunk_len])?;
+    Ok(Some(WriteOutcome {
+        heads,
+        chunk_count: stored.chunk_count + 1,
+        chunk_bytes: stored.chunk_bytes + chunk_len,
+        snapshot_bytes: stored.snapshot_bytes,
+    }))
+}
+
+/// Removes a document and everything derived from it (the caller removes index rows).
+pub(crate) fn delete(tx: &Transaction<'_>, id: &DocId) -> Result<bool, ReplicaError> {
+    let key = id.to_string();
+    tx.prepare_cached("DELETE FROM sync_states WHERE doc_id = ?1")?.execute([&key])?;
+    Ok(tx.prepare_cached("DELETE FROM documents WHERE doc_id = ?1")?.execute([&key])? > 0)
+}
+
+/// Every stored document id, sorted.
+pub(crate) fn ids(conn: &Connection) -> Result<Vec<DocId>, ReplicaError> {
+    let mut stmt = conn.prepare_cached("SELECT doc_id FROM documents ORDER BY doc_id")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let text = row?;
+        out.push(text.parse().map_err(|_| ReplicaError::Corrupt(format!("bad doc id {text}")))?);
+    }
+    Ok(out)
+}
+
+/// Whether a document is stored.
+pub(crate) fn exists(conn: &Connection, id: &DocId) -> Result<bool, ReplicaError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM documents WHERE doc_id = ?1")?
+        .query_row([id.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

@@ -1,0 +1,39 @@
+//! The business rules of RULES.md §1–4 as pure functions.
+//!
+//! No I/O and no clock: every threshold comes from a [`Policy`](crate::Policy) and the
+//! current time is passed in as `now`, so the tablet and the server reach the same answer.
+//! Money is [`rust_decimal::Decimal`]. Requests a rule may refuse get a typed verdict that
+//! carries its reason; inputs a rule cannot take, and forbidden ticket transitions, get a
+//! [`RuleError`].
+//!
+//! One file per concern:
+//!
+//! * `tier` — tier (客户分级) and purchase-amount class.
+//! * `score` — the 100-point score and the forced A/B/C/D distribution.
+//! * `grade_terms` — what a grade gets: price floor, payment terms, delivery, credit.
+//! * `late_payment` — two late payments in a quarter drop the terms a step.
+//! * `cadence` — visit cadence for strategic and A-grade customers.
+//! * `ticket` — the ticket state machine and the reply SLA.
+//! * `regrade` — the yearly re-grade proposal.
+
+mod cadence;
+mod error;
+mod grade_terms;
+mod late_payment;
+mod regrade;
+mod score;
+mod ticket;
+mod tier;
+
+pub use cadence::{VisitDue, is_overdue, visits_due};
+pub use error::{RuleError, TicketRuleError};
+pub use grade_terms::{
+    CreditReason, CreditVerdict, DeliveryTerms, PriceRefusal, PriceVerdict, TermsRefusal,
+    TermsVerdict, check_credit_limit, check_order_credit, check_payment_terms, check_price,
+    delivery_terms,
+};
+pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
+pub use regrade::{RegradeInput, RegradeProposal, propose_regrades};
+pub use score::{ScoreInputs, distribute_grades, score};
+pub use ticket::{SlaState, allowed_transitions, check_transition, reply_due_at, reply_sla};
+pub use tier::{PurchaseClass, TierDecision, TierReason, purchase_class_for, tier_for};
