@@ -10,11 +10,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use kam_core::Policy;
 use kam_core::demo::{self, DemoSpec};
 use kam_core::doc::{self, ActorId, DocId, EditMeta};
 use kam_core::model::UserId;
 use kam_core::replica::{Replica, ReplicaOptions};
-use kam_core::Policy;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -99,7 +99,9 @@ fn median<T, E: Into<Box<dyn std::error::Error>>>(
 }
 
 fn rss_mib() -> f64 {
-    memory_stats::memory_stats().map(|m| m.physical_mem as f64 / (1024.0 * 1024.0)).unwrap_or(f64::NAN)
+    memory_stats::memory_stats()
+        .map(|m| m.physical_mem as f64 / (1024.0 * 1024.0))
+        .unwrap_or(f64::NAN)
 }
 
 fn measure(path: &Path) -> BenchResult<()> {
@@ -136,7 +138,14 @@ fn measure(path: &Path) -> BenchResult<()> {
     let file_bytes = std::fs::metadata(path)?.len()
         + std::fs::metadata(path.with_extension("kam-wal")).map(|m| m.len()).unwrap_or(0);
 
-    println!("# measure (fresh process): {} customers listed, {} visits due, {} open tickets, {} contacts on the first customer, {} units", mine.len(), due_rows, ticket_rows, customer.contacts.len(), project.units.len());
+    println!(
+        "# measure (fresh process): {} customers listed, {} visits due, {} open tickets, {} contacts on the first customer, {} units",
+        mine.len(),
+        due_rows,
+        ticket_rows,
+        customer.contacts.len(),
+        project.units.len()
+    );
     row("open_ms", ms(open), "ms", "target <= 100");
     row("query_my_customers_first_ms", ms(first_query), "ms", "");
     row("query_my_customers_by_tier_ms", ms(by_tier), "ms", "target <= 5");

@@ -127,7 +127,7 @@ fn customer(
     let exponent: f64 = rng.random_range(5.7..7.9);
     let sales_fen = (10f64.powf(exponent) * 100.0).round() as i64;
     let last_year = cny(sales_fen);
-    let strategic = index % 20 == 0;
+    let strategic = index.is_multiple_of(20);
     let leading_brand = rng.random_bool(0.6);
     let tier = rules::tier_for(last_year, leading_brand, strategic, policy).tier;
     let owner = reps[index % reps.len()].clone();

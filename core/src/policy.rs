@@ -1,5 +1,5 @@
 //! The policy file: every threshold of the written key-account policies in one versioned,
-//! serde-friendly value (`docs`: RULES.md "Policy file").
+//! serde-friendly value (RULES.md, "Policy file").
 //!
 //! The defaults are the ones RULES.md names. A company loads the policy it actually has from
 //! TOML; because every table is `#[serde(default)]`, a partial file overrides only what it

@@ -597,6 +597,18 @@ fn closing_a_quality_ticket_needs_a_verified_preventive_action() {
     assert_eq!(check_transition(&t, TicketStatus::Reopened), Ok(()));
 }
 
+#[test]
+fn strategic_customers_tickets_need_a_named_owner() {
+    let mut t = ticket(TicketKind::Complaint, TicketStatus::New);
+    let designated = customer(true, Tier::Key, None);
+    let by_tier = customer(false, Tier::Strategic, None);
+    assert_eq!(check_service_owner(&t, &designated), Err(RuleError::ServiceOwnerMissing));
+    assert_eq!(check_service_owner(&t, &by_tier), Err(RuleError::ServiceOwnerMissing));
+    assert_eq!(check_service_owner(&t, &customer(false, Tier::Key, Some(Grade::A))), Ok(()));
+    t.owner = Some(UserId::from("svc-1"));
+    assert_eq!(check_service_owner(&t, &designated), Ok(()));
+}
+
 // ---------------------------------------------------------------- yearly re-grade
 
 fn input(id: &str, sales: Decimal, tier: Tier, grade: Option<Grade>, score: u32) -> RegradeInput {

@@ -3,9 +3,10 @@
 /// What can go wrong reading or writing a KAM document.
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
-    /// Automerge refused an operation or could not decode bytes.
+    /// Automerge refused an operation or could not decode bytes. Boxed: the automerge error
+    /// is large and would bloat every `Result` in the crate.
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[from] Box<automerge::AutomergeError>),
     /// A field holds a value of the wrong type or format.
     #[error("field {path} is not a valid {expected}")]
     InvalidField {
@@ -54,4 +55,10 @@ pub enum DocError {
     /// A persisted sync state could not be decoded.
     #[error("malformed sync state: {0}")]
     SyncState(String),
+}
+
+impl From<automerge::AutomergeError> for DocError {
+    fn from(error: automerge::AutomergeError) -> Self {
+        DocError::Automerge(Box::new(error))
+    }
 }

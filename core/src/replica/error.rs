@@ -11,9 +11,6 @@ pub enum ReplicaError {
     /// A document could not be read or written.
     #[error("document: {0}")]
     Doc(#[from] DocError),
-    /// Automerge could not load a stored document.
-    #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
     /// The file was written by a newer build.
     #[error("replica schema {found} is newer than supported {supported}; update the app")]
     SchemaTooNew {

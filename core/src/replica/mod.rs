@@ -220,7 +220,7 @@ impl Replica {
 
     fn create_doc(&mut self, doc: Document) -> Result<DocId, ReplicaError> {
         let id = doc.id().clone();
-        if self.cache.contains(&id) || store::exists(&self.conn, &id)? {
+        if store::exists(&self.conn, &id)? {
             return Err(ReplicaError::AlreadyExists(id.to_string()));
         }
         self.cache.put(id.clone(), StoredDoc::new_unsaved(doc));
@@ -347,9 +347,10 @@ impl Replica {
         store::ids(&self.conn)
     }
 
-    /// Whether the replica holds `id`.
+    /// Whether the replica holds `id` on disk. (A document being asked for by sync is held
+    /// only once something of it has arrived.)
     pub fn has_document(&self, id: &DocId) -> Result<bool, ReplicaError> {
-        Ok(self.cache.contains(id) || store::exists(&self.conn, id)?)
+        store::exists(&self.conn, id)
     }
 
     /// The current heads of a document.

@@ -157,3 +157,82 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), Repli
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ReplicaError> {
     migrate_to(conn, CURRENT_VERSION)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn at_version(version: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&conn).unwrap();
+        migrate_to(&mut conn, version).unwrap();
+        assert_eq!(self::version(&conn).unwrap(), version);
+        conn
+    }
+
+    #[test]
+    fn fresh_file_reaches_current_version() {
+        let conn = at_version(CURRENT_VERSION);
+        assert_eq!(version(&conn).unwrap(), CURRENT_VERSION);
+        assert!(schema_of(&conn).iter().any(|s| s.contains("idx_customers")));
+    }
+
+    #[test]
+    fn v1_to_v2_keeps_documents_and_outbox_and_marks_index_stale() {
+        let mut conn = at_version(1);
+        conn.execute(
+            "INSERT INTO documents(doc_id, kind, snapshot) VALUES ('customer/c1', 'customer', x'00')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO outbox(idempotency_key, command, payload, status, created_at)
+             VALUES ('k1', 'hold', '{}', 'pending', '2026-11-23T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        migrate_to(&mut conn, 2).unwrap();
+        let docs: i64 = conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0)).unwrap();
+        let outbox: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+        let stale: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'index_stale'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((docs, outbox, stale.as_str()), (1, 1, "1"));
+    }
+
+    #[test]
+    fn every_step_from_the_previous_schema_matches_a_fresh_file() {
+        let fresh = schema_of(&at_version(CURRENT_VERSION));
+        for start in 0..CURRENT_VERSION {
+            let mut conn = at_version(start);
+            migrate(&mut conn).unwrap();
+            assert_eq!(schema_of(&conn), fresh, "upgrade from version {start}");
+        }
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let mut conn = at_version(CURRENT_VERSION);
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(ReplicaError::SchemaTooNew { .. })));
+    }
+}

@@ -3,8 +3,10 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Customer, Grade, Tier, VisitLevel};
+use crate::model::{Customer, Grade, VisitLevel};
 use crate::policy::Policy;
+
+use super::is_strategic;
 
 /// When the next visit of one level is due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +71,7 @@ pub fn visits_due(customer: &Customer, policy: &Policy) -> Vec<VisitDue> {
             .map(|v| v.date)
             .max()
     };
-    if class.strategic || class.tier == Tier::Strategic {
+    if is_strategic(class) {
         VisitLevel::ALL
             .iter()
             .map(|&level| {

@@ -41,6 +41,9 @@ pub enum RuleError {
     /// A quality ticket cannot close without a preventive action.
     #[error("a quality ticket cannot close without a preventive action")]
     PreventiveActionMissing,
+    /// A strategic customer's ticket has no named service owner.
+    #[error("a strategic customer's ticket needs a named service owner (专人负责)")]
+    ServiceOwnerMissing,
     /// A quality ticket's preventive action exists but nobody has verified it yet.
     #[error("a quality ticket cannot close before its preventive action is verified")]
     PreventiveActionNotVerified,

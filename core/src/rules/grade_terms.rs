@@ -65,6 +65,8 @@ pub enum PriceRefusal {
         /// The internal price given.
         internal_price: Decimal,
     },
+    /// The amounts are too large to compute with exactly.
+    AmountOutOfRange,
 }
 
 impl fmt::Display for PriceRefusal {
@@ -80,8 +82,22 @@ impl fmt::Display for PriceRefusal {
             PriceRefusal::NonPositiveInternalPrice { internal_price } => {
                 write!(f, "internal price {internal_price} must be above zero")
             }
+            PriceRefusal::AmountOutOfRange => f.write_str("price amounts are out of range"),
         }
     }
+}
+
+/// The grade's lowest price and the discount asked (percent off, 4 places); `None` when the
+/// amounts are too large for exact arithmetic — a refusal, never a panic.
+fn floor_and_discount(
+    internal: Decimal,
+    offered: Decimal,
+    cap_pct: Decimal,
+) -> Option<(Decimal, Decimal)> {
+    let hundred = Decimal::ONE_HUNDRED;
+    let min_price = internal.checked_mul(hundred.checked_sub(cap_pct)?)?.checked_div(hundred)?;
+    let asked = internal.checked_sub(offered)?.checked_mul(hundred)?.checked_div(internal)?;
+    Some((min_price, asked.round_dp(4)))
 }
 
 /// Checks an offered price against the grade's cap: A ≤ 5% off, B ≤ 3% off, C at least the
@@ -99,9 +115,10 @@ pub fn check_price(
         };
     }
     let cap_pct = policy.grades.max_discount_pct.get(grade);
-    let min_price = internal_price * (Decimal::ONE_HUNDRED - cap_pct) / Decimal::ONE_HUNDRED;
-    let asked_pct =
-        ((internal_price - offered_price) * Decimal::ONE_HUNDRED / internal_price).round_dp(4);
+    let Some((min_price, asked_pct)) = floor_and_discount(internal_price, offered_price, cap_pct)
+    else {
+        return PriceVerdict::Refused { reason: PriceRefusal::AmountOutOfRange };
+    };
     if offered_price >= min_price {
         PriceVerdict::Approved { discount_pct: asked_pct }
     } else {
@@ -258,8 +275,8 @@ pub enum CreditReason {
         /// The terms refusal.
         refusal: TermsRefusal,
     },
-    /// An amount was negative.
-    NegativeAmount,
+    /// An amount was negative, or too large to compute with exactly.
+    InvalidAmount,
 }
 
 impl fmt::Display for CreditReason {
@@ -287,7 +304,9 @@ impl fmt::Display for CreditReason {
                  {excess}; needs 部长/总经理 approval"
             ),
             CreditReason::TermsNotAllowed { refusal } => write!(f, "{refusal}"),
-            CreditReason::NegativeAmount => f.write_str("amounts must not be negative"),
+            CreditReason::InvalidAmount => {
+                f.write_str("amounts must be non-negative and within range")
+            }
         }
     }
 }
@@ -304,7 +323,7 @@ pub fn check_credit_limit(
 ) -> CreditVerdict {
     let limit = proposed_limit;
     if limit < Decimal::ZERO || payment_period_sales < Decimal::ZERO {
-        return CreditVerdict::Refused { reason: CreditReason::NegativeAmount };
+        return CreditVerdict::Refused { reason: CreditReason::InvalidAmount };
     }
     if limit.is_zero() {
         return CreditVerdict::Approved;
@@ -348,7 +367,7 @@ pub fn check_order_credit(
     policy: &Policy,
 ) -> CreditVerdict {
     if [credit_limit, outstanding, order_amount].iter().any(|a| *a < Decimal::ZERO) {
-        return CreditVerdict::Refused { reason: CreditReason::NegativeAmount };
+        return CreditVerdict::Refused { reason: CreditReason::InvalidAmount };
     }
     if let TermsVerdict::Refused { reason } = check_payment_terms(grade, terms, policy) {
         return CreditVerdict::Refused {
@@ -362,7 +381,9 @@ pub fn check_order_credit(
         // Only reachable when a policy gives D deferred terms; the credit rule still says no.
         return CreditVerdict::Refused { reason: CreditReason::NoCreditForGrade { grade } };
     }
-    let exposure = outstanding + order_amount;
+    let Some(exposure) = outstanding.checked_add(order_amount) else {
+        return CreditVerdict::Refused { reason: CreditReason::InvalidAmount };
+    };
     if exposure <= credit_limit {
         CreditVerdict::Approved
     } else {
@@ -409,13 +430,17 @@ mod tests {
     }
 
     #[test]
-    fn negative_amounts_are_refused() {
+    fn invalid_amounts_are_refused_not_panicking() {
         let p = Policy::default();
         let net30 = PaymentTerms::NetDays { days: 30 };
         let v = check_order_credit(Grade::A, dec!(10), dec!(-1), dec!(1), net30, &p);
-        assert_eq!(v, CreditVerdict::Refused { reason: CreditReason::NegativeAmount });
+        assert_eq!(v, CreditVerdict::Refused { reason: CreditReason::InvalidAmount });
         let v = check_credit_limit(Grade::A, dec!(-1), dec!(10), &p);
-        assert_eq!(v, CreditVerdict::Refused { reason: CreditReason::NegativeAmount });
+        assert_eq!(v, CreditVerdict::Refused { reason: CreditReason::InvalidAmount });
+        let v = check_order_credit(Grade::A, Decimal::MAX, Decimal::MAX, Decimal::MAX, net30, &p);
+        assert_eq!(v, CreditVerdict::Refused { reason: CreditReason::InvalidAmount });
+        let v = check_price(Grade::D, Decimal::MAX, Decimal::ONE, &p);
+        assert_eq!(v, PriceVerdict::Refused { reason: PriceRefusal::AmountOutOfRange });
     }
 
     #[test]

@@ -35,5 +35,9 @@ pub use grade_terms::{
 pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
 pub use regrade::{RegradeInput, RegradeProposal, propose_regrades};
 pub use score::{ScoreInputs, distribute_grades, score};
-pub use ticket::{SlaState, allowed_transitions, check_transition, reply_due_at, reply_sla};
-pub use tier::{PurchaseClass, TierDecision, TierReason, purchase_class_for, tier_for};
+pub use ticket::{
+    SlaState, allowed_transitions, check_service_owner, check_transition, reply_due_at, reply_sla,
+};
+pub use tier::{
+    PurchaseClass, TierDecision, TierReason, is_strategic, purchase_class_for, tier_for,
+};

@@ -1,10 +1,10 @@
 //! Service tickets: the status state machine and the 24-hour reply SLA (RULES.md §4).
 
-use crate::model::{ServiceTicket, TicketKind, TicketStatus};
+use crate::model::{Customer, ServiceTicket, TicketKind, TicketStatus};
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{RuleError, TicketRuleError};
+use super::{RuleError, TicketRuleError, is_strategic};
 
 /// The statuses a ticket may move to from `from`. Closing is only from resolved, because
 /// the follow-up call comes after the fix; a closed ticket can only be reopened.
@@ -47,6 +47,18 @@ fn check_closable(ticket: &ServiceTicket) -> Result<(), TicketRuleError> {
     }
     if ticket.follow_up.is_none() {
         return Err(RuleError::FollowUpMissing);
+    }
+    Ok(())
+}
+
+/// A strategic customer's ticket must have a named service owner (专人负责); other customers'
+/// tickets may be unassigned. Check it when a ticket is opened or changes status.
+pub fn check_service_owner(
+    ticket: &ServiceTicket,
+    customer: &Customer,
+) -> Result<(), TicketRuleError> {
+    if ticket.owner.is_none() && is_strategic(&customer.classification) {
+        return Err(RuleError::ServiceOwnerMissing);
     }
     Ok(())
 }

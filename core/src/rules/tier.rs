@@ -8,7 +8,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Tier;
+use crate::model::{Classification, Tier};
 use crate::policy::Policy;
 
 /// The tier a customer's figures call for, and why.
@@ -103,6 +103,12 @@ pub fn tier_for(
         (Tier::General, TierReason::BelowMainThreshold { annual_sales, main_min })
     };
     TierDecision { tier, reason }
+}
+
+/// Whether a customer counts as strategic: designated so, or holding the strategic tier. The
+/// cadence and service rules for strategic customers use this.
+pub fn is_strategic(classification: &Classification) -> bool {
+    classification.strategic || classification.tier == Tier::Strategic
 }
 
 /// A class of the purchase-amount scheme (seed 001 第5条).
