@@ -1,0 +1,132 @@
+//! The typed document API: round trips, one commit per action, unchanged writes, conflicts,
+//! history and schema versions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+use chrono::{TimeZone, Utc};
+use kam_core::Policy;
+use kam_core::demo::{self, DemoSpec};
+use kam_core::doc::{self, ActorId, CustomerEdit, DocId, DocKind, EditMeta};
+use kam_core::model::{CustomerProfile, UnitStatus, UserId};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()
+}
+
+fn small() -> demo::DemoData {
+    let spec = DemoSpec { customers: 4, tickets: 6, units: 40, buyers: 5, ..DemoSpec::standard(2) };
+    demo::generate(&spec, now(), &Policy::default())
+}
+
+fn meta(action: &str) -> EditMeta {
+    EditMeta::new(&UserId::from("rep-01"), now(), action)
+}
+
+#[test]
+fn every_aggregate_round_trips_through_its_document() {
+    let data = small();
+    for c in &data.customers {
+        let d = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+        assert_eq!(&doc::read_customer(&d).unwrap(), c);
+    }
+    for t in &data.tickets {
+        let d = doc::create_ticket(t, ActorId::random(), &meta("create")).unwrap();
+        assert_eq!(&doc::read_ticket(&d).unwrap(), t);
+    }
+    let d = doc::create_project(&data.project, ActorId::random(), &meta("create")).unwrap();
+    assert_eq!(doc::read_project(&d).unwrap(), data.project);
+    let d = doc::create_event(&data.event, ActorId::random(), &meta("create")).unwrap();
+    let mut event = doc::read_event(&d).unwrap();
+    event.allotted_units.sort();
+    let mut expected = data.event.clone();
+    expected.allotted_units.sort();
+    assert_eq!(event, expected);
+}
+
+#[test]
+fn one_commit_per_action_and_none_for_an_unchanged_write() {
+    let data = small();
+    let c = &data.customers[0];
+    let mut d = doc::create_customer(c, ActorId::random(), &meta("customer.create")).unwrap();
+    assert_eq!(d.history().len(), 1, "creation is one change");
+    let heads = d.heads();
+    doc::edit_customer(&mut d, &CustomerEdit::UpdateProfile(c.profile.clone()), &meta("same"))
+        .unwrap();
+    assert_eq!(d.heads(), heads, "writing the same values records nothing");
+    let renamed = CustomerProfile { name: "新名字有限公司".into(), ..c.profile.clone() };
+    doc::edit_customer(
+        &mut d,
+        &CustomerEdit::UpdateProfile(renamed),
+        &meta("customer.update_profile"),
+    )
+    .unwrap();
+    let history = d.history();
+    assert_eq!(history.len(), 2);
+    let last = history.last().unwrap().meta.clone().unwrap();
+    assert_eq!(last.author, UserId::from("rep-01"));
+    assert_eq!(last.action, "customer.update_profile");
+    assert_eq!(last.at, now());
+}
+
+#[test]
+fn concurrent_edits_of_one_field_are_readable_and_of_different_fields_are_not_conflicts() {
+    let data = small();
+    let c = &data.customers[0];
+    let mut a = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+    let bytes = a.save();
+    let mut b = doc::Document::load(a.id().clone(), &bytes, ActorId::random()).unwrap();
+    let name_a = CustomerProfile { name: "甲公司".into(), ..c.profile.clone() };
+    let name_b =
+        CustomerProfile { name: "乙公司".into(), region: "西南".into(), ..c.profile.clone() };
+    doc::edit_customer(&mut a, &CustomerEdit::UpdateProfile(name_a), &meta("a")).unwrap();
+    doc::edit_customer(&mut b, &CustomerEdit::UpdateProfile(name_b), &meta("b")).unwrap();
+    a.merge(&mut b).unwrap();
+    b.merge(&mut a).unwrap();
+    let conflicts = a.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1, "only the name was edited on both sides: {conflicts:?}");
+    assert_eq!(conflicts[0].path, "/profile/name");
+    let mut values = conflicts[0].values.clone();
+    values.sort();
+    assert_eq!(values, vec!["乙公司".to_owned(), "甲公司".to_owned()]);
+    let read = doc::read_customer(&a).unwrap();
+    assert_eq!(read.profile.name, conflicts[0].values[0], "the first value is the one readers see");
+    assert_eq!(read.profile.region, "西南", "the other side's region edit survives");
+    assert_eq!(doc::read_customer(&b).unwrap(), read, "both sides read the same winner");
+}
+
+#[test]
+fn server_status_mirror_and_price_approval_are_typed_edits() {
+    let data = small();
+    let mut d = doc::create_project(&data.project, ActorId::random(), &meta("create")).unwrap();
+    let unit = data.project.units.keys().next().unwrap().clone();
+    let edit = doc::ProjectEdit::SetUnitStatus { unit_id: unit.clone(), status: UnitStatus::Held };
+    doc::edit_project(&mut d, &edit, &meta("server")).unwrap();
+    assert_eq!(doc::read_project(&d).unwrap().units[&unit].status, UnitStatus::Held);
+    let missing =
+        doc::ProjectEdit::SetUnitStatus { unit_id: "nope".into(), status: UnitStatus::Sold };
+    assert!(matches!(
+        doc::edit_project(&mut d, &missing, &meta("server")),
+        Err(doc::DocError::EntityNotFound { .. })
+    ));
+}
+
+#[test]
+fn wrong_kind_empty_and_newer_schema_are_refused() {
+    let data = small();
+    let d = doc::create_ticket(&data.tickets[0], ActorId::random(), &meta("create")).unwrap();
+    assert!(matches!(doc::read_customer(&d), Err(doc::DocError::WrongKind { .. })));
+    let empty = doc::Document::empty(DocId::new(DocKind::Customer, "x"), ActorId::random());
+    assert!(matches!(doc::read_customer(&empty), Err(doc::DocError::Empty(_))));
+    // A document written by a newer app version is refused rather than misread.
+    let mut newer = automerge::AutoCommit::new();
+    use automerge::transaction::Transactable;
+    newer.put(automerge::ROOT, "schema", doc::SCHEMA_VERSION + 1).unwrap();
+    newer.put(automerge::ROOT, "kind", "customer").unwrap();
+    let newer =
+        doc::Document::load(DocId::new(DocKind::Customer, "n"), &newer.save(), ActorId::random())
+            .unwrap();
+    assert!(matches!(doc::read_customer(&newer), Err(doc::DocError::UnsupportedSchema { .. })));
+    assert!("customer/a/b".parse::<DocId>().is_err());
+    assert!("planet/a".parse::<DocId>().is_err());
+    assert_eq!("ticket/t1".parse::<DocId>().unwrap(), DocId::new(DocKind::Ticket, "t1"));
+}
