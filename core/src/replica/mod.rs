@@ -537,6 +537,29 @@ impl Replica {
         queries::search_customers(&self.conn, text, limit)
     }
 
+    /// Customers per tier, strategic first.
+    pub fn customer_counts_by_tier(&self) -> Result<Vec<(crate::model::Tier, u32)>, ReplicaError> {
+        queries::customer_counts_by_tier(&self.conn)
+    }
+
+    /// Stored documents per kind.
+    pub fn document_counts_by_kind(&self) -> Result<Vec<(DocKind, u64)>, ReplicaError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT kind, COUNT(*) FROM documents GROUP BY kind")?;
+        let mut rows = stmt.query([])?;
+        let mut counted = Vec::new();
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            let kind: DocKind =
+                kind.parse().map_err(|_| ReplicaError::Corrupt(format!("document kind {kind}")))?;
+            counted.push((kind, row.get::<_, u64>(1)?));
+        }
+        Ok(DocKind::ALL
+            .iter()
+            .map(|k| (*k, counted.iter().find(|(c, _)| c == k).map_or(0, |(_, n)| *n)))
+            .collect())
+    }
+
     /// Every index row in canonical order, to compare replicas.
     pub fn index_dump(&self) -> Result<IndexDump, ReplicaError> {
         index::dump(&self.conn)

@@ -236,3 +236,16 @@ pub(crate) fn open_tickets_by_urgency(
     rows.sort_by_key(|r| r.sla.urgency_rank());
     Ok(rows)
 }
+
+/// How many customers the index holds per tier, strategic first; tiers with none are listed
+/// with zero so that a summary always shows all four.
+pub(crate) fn customer_counts_by_tier(conn: &Connection) -> Result<Vec<(Tier, u32)>, ReplicaError> {
+    let mut stmt = conn.prepare_cached("SELECT tier, COUNT(*) FROM idx_customers GROUP BY tier")?;
+    let counted = collect(&mut stmt, [], |row| {
+        Ok((parse_code::<Tier>("tier", row.get(0)?)?, row.get::<_, u32>(1)?))
+    })?;
+    Ok(Tier::ALL
+        .iter()
+        .map(|t| (*t, counted.iter().find(|(c, _)| c == t).map_or(0, |(_, n)| *n)))
+        .collect())
+}

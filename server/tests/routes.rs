@@ -1,0 +1,53 @@
+//! The router driven in-process with `oneshot`: no socket needed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kam_server::{data, routes, state::AppState};
+use tower::ServiceExt;
+
+async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
+    let response = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = data::open_store(dir.path()).unwrap();
+    let loaded = data::load_demo(&mut store, chrono::Utc::now()).unwrap().unwrap();
+    assert_eq!(loaded.documents, 2302);
+    assert!(data::load_demo(&mut store, chrono::Utc::now()).unwrap().is_none(), "loaded once only");
+    let app = routes::app(AppState::new(store));
+
+    let (status, summary) = get(app.clone(), "/api/v1/summary").await;
+    assert_eq!(status, StatusCode::OK);
+    let count = |kind: &str| {
+        summary["documents"].as_array().unwrap().iter().find(|d| d["kind"] == kind).unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        (count("customer"), count("ticket"), count("project"), count("event")),
+        (300, 2000, 1, 1)
+    );
+    let tiers: u64 = summary["customers_by_tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(tiers, 300);
+
+    let (status, policy) = get(app.clone(), "/api/v1/policy").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(policy["tiers"]["key_min_annual_sales"], "20000000.00");
+
+    let (status, body) = get(app, "/api/v1/no-such-thing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}

@@ -1,0 +1,36 @@
+//! The real server binary on 127.0.0.1: demo data, the HTTP API, graceful stop, and data that
+//! survives a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+use std::time::Duration;
+
+use kam_tests::{ServerProcess, get_json};
+
+fn document_count(summary: &serde_json::Value, kind: &str) -> u64 {
+    summary["documents"].as_array().unwrap().iter().find(|d| d["kind"] == kind).unwrap()["count"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn demo_server_serves_counts_stops_gracefully_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &["--demo"], Duration::from_secs(120)).unwrap();
+    assert!(server.banner.iter().any(|l| l.starts_with("Demo data loaded: 2302 documents")));
+    let (status, summary) = get_json(&format!("{}/api/v1/summary", server.url)).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(document_count(&summary, "customer"), 300);
+    assert_eq!(document_count(&summary, "ticket"), 2000);
+    let (status, body) = get_json(&format!("{}/api/v1/customers/unknown", server.url)).unwrap();
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let exit = server.stop(Duration::from_secs(30)).unwrap();
+    assert!(exit.success(), "graceful stop: {exit}");
+
+    // Restarted on the same data, with --demo again: the data is there and is not doubled.
+    let server = ServerProcess::start(dir.path(), &["--demo"], Duration::from_secs(60)).unwrap();
+    assert!(server.banner.iter().any(|l| l.contains("already holds data")));
+    let (_, summary) = get_json(&format!("{}/api/v1/summary", server.url)).unwrap();
+    assert_eq!(document_count(&summary, "customer"), 300);
+    server.stop(Duration::from_secs(30)).unwrap();
+}
