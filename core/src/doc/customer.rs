@@ -22,7 +22,7 @@ use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter};
+use super::codec::{MapReader, MapWriter, child_map};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
 use crate::model::{
@@ -109,7 +109,7 @@ pub fn create_customer(
     let mut doc = Document::create(customer_doc_id(&customer.id), actor)?;
     doc.commit_action(meta, |am| {
         for name in CONTAINERS {
-            MapWriter::new(am, ROOT).child_map(name)?;
+            child_map(am, &ROOT, name)?;
         }
         MapWriter::new(am, ROOT).time("created_at", customer.created_at)?;
         write_all(am, customer)
@@ -157,7 +157,7 @@ pub fn edit_customer(
 }
 
 fn container(am: &mut AutoCommit, name: &str) -> Result<ObjId, DocError> {
-    MapWriter::new(am, ROOT).child_map(name)
+    child_map(am, &ROOT, name)
 }
 
 fn apply_edit(am: &mut AutoCommit, edit: &CustomerEdit) -> Result<(), DocError> {
@@ -244,7 +244,7 @@ fn write_owner_set(am: &mut AutoCommit, owners: &[UserId]) -> Result<(), DocErro
 
 fn entry_map(am: &mut AutoCommit, container_name: &str, id: &str) -> Result<ObjId, DocError> {
     let parent = container(am, container_name)?;
-    MapWriter::new(am, parent).child_map(id)
+    child_map(am, &parent, id)
 }
 
 fn remove_entry(

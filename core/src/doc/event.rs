@@ -12,7 +12,7 @@
 use automerge::{ActorId, AutoCommit, ROOT};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter};
+use super::codec::{MapReader, MapWriter, child_map};
 use super::customer::read_entries;
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
@@ -54,8 +54,8 @@ pub fn create_event(
 ) -> Result<Document, DocError> {
     let mut doc = Document::create(event_doc_id(&event.id), actor)?;
     doc.commit_action(meta, |am| {
-        MapWriter::new(am, ROOT).child_map("allotted_units")?;
-        MapWriter::new(am, ROOT).child_map("buyers")?;
+        child_map(am, &ROOT, "allotted_units")?;
+        child_map(am, &ROOT, "buyers")?;
         let mut w = MapWriter::new(am, ROOT);
         w.str("project_id", event.project_id.as_str())?;
         w.str("name", &event.name)?;
@@ -80,13 +80,13 @@ pub fn edit_event(doc: &mut Document, edit: &EventEdit, meta: &EditMeta) -> Resu
 fn apply(am: &mut AutoCommit, edit: &EventEdit) -> Result<(), DocError> {
     match edit {
         EventEdit::AllotUnits(units) => {
-            let obj = MapWriter::new(am, ROOT).child_map("allotted_units")?;
+            let obj = child_map(am, &ROOT, "allotted_units")?;
             let mut w = MapWriter::new(am, obj);
             units.iter().try_for_each(|u| w.bool(u.as_str(), true))
         }
         EventEdit::UpsertBuyer(b) => {
-            let parent = MapWriter::new(am, ROOT).child_map("buyers")?;
-            let obj = MapWriter::new(am, parent).child_map(b.id.as_str())?;
+            let parent = child_map(am, &ROOT, "buyers")?;
+            let obj = child_map(am, &parent, b.id.as_str())?;
             let mut w = MapWriter::new(am, obj);
             w.str("name", &b.name)?;
             w.str("id_number_hash", &b.id_number_hash)?;

@@ -10,11 +10,11 @@
 //! Units are a map keyed by id, never a list, so concurrent edits of different units never
 //! touch each other. `status` is a mirror written only by the server's reservation authority.
 
-use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter};
+use super::codec::{MapReader, MapWriter, child_map};
 use super::customer::read_entries;
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
@@ -73,16 +73,23 @@ pub fn create_project(
 ) -> Result<Document, DocError> {
     let mut doc = Document::create(project_doc_id(&project.id), actor)?;
     doc.commit_action(meta, |am| {
-        MapWriter::new(am, ROOT).str("name", &project.name)?;
-        MapWriter::new(am, ROOT).child_map("buildings")?;
-        MapWriter::new(am, ROOT).child_map("units")?;
-        for building in project.buildings.values() {
-            apply(am, &ProjectEdit::UpsertBuilding(building.clone()))?;
-        }
-        for unit in project.units.values() {
-            apply(am, &ProjectEdit::UpsertUnit(unit.clone()))?;
-        }
-        Ok(())
+        let mut root = MapWriter::new(am, ROOT);
+        root.str("name", &project.name)?;
+        // Both containers are new, so each is built whole in memory and created in one batch
+        // (see `MapWriter::upsert_child`): the same operations as upserting the entries one by
+        // one, without one op-set search per field.
+        root.upsert_child("buildings", |buildings| {
+            for b in project.buildings.values() {
+                buildings.upsert_child(b.id.as_str(), |w| write_building(w, b))?;
+            }
+            Ok(())
+        })?;
+        root.upsert_child("units", |units| {
+            for u in project.units.values() {
+                units.upsert_child(u.id.as_str(), |w| write_unit(w, u))?;
+            }
+            Ok(())
+        })
     })?;
     Ok(doc)
 }
@@ -99,7 +106,7 @@ pub fn edit_project(
         if let ProjectEdit::ApprovePrice { unit_id, .. }
         | ProjectEdit::SetUnitStatus { unit_id, .. } = edit
         {
-            let units = MapWriter::new(am, ROOT).child_map("units")?;
+            let units = child_map(am, &ROOT, "units")?;
             if MapReader::new(am, units).child(unit_id.as_str())?.is_none() {
                 return Err(DocError::EntityNotFound {
                     entity: "unit",
@@ -113,42 +120,44 @@ pub fn edit_project(
     Ok(())
 }
 
-fn entry(am: &mut AutoCommit, container: &str, id: &str) -> Result<ObjId, DocError> {
-    let parent = MapWriter::new(am, ROOT).child_map(container)?;
-    MapWriter::new(am, parent).child_map(id)
+/// The writer of an entry of a container that must exist, e.g. a unit being priced.
+fn entry<'a>(am: &'a mut AutoCommit, container: &str, id: &str) -> Result<MapWriter<'a>, DocError> {
+    MapWriter::new(am, ROOT).into_child(container)?.into_child(id)
 }
 
 fn apply(am: &mut AutoCommit, edit: &ProjectEdit) -> Result<(), DocError> {
     match edit {
-        ProjectEdit::UpsertBuilding(b) => {
-            let obj = entry(am, "buildings", b.id.as_str())?;
-            let mut w = MapWriter::new(am, obj);
-            w.str("name", &b.name)?;
-            w.int("floors", i64::from(b.floors))
-        }
-        ProjectEdit::UpsertUnit(u) => {
-            let obj = entry(am, "units", u.id.as_str())?;
-            let mut w = MapWriter::new(am, obj);
-            w.str("code", &u.code)?;
-            w.str("building_id", u.building_id.as_str())?;
-            w.int("floor", i64::from(u.floor))?;
-            w.str("layout", &u.layout)?;
-            w.decimal("area_m2", u.area_m2)?;
-            w.str("status", u.status.as_str())?;
-            if let (Some(price), Some(approval)) = (u.unit_price, &u.approval) {
-                write_price(&mut w, price, approval)?;
-            }
-            Ok(())
-        }
+        ProjectEdit::UpsertBuilding(b) => MapWriter::new(am, ROOT)
+            .into_child("buildings")?
+            .upsert_child(b.id.as_str(), |w| write_building(w, b)),
+        ProjectEdit::UpsertUnit(u) => MapWriter::new(am, ROOT)
+            .into_child("units")?
+            .upsert_child(u.id.as_str(), |w| write_unit(w, u)),
         ProjectEdit::ApprovePrice { unit_id, unit_price, approval } => {
-            let obj = entry(am, "units", unit_id.as_str())?;
-            write_price(&mut MapWriter::new(am, obj), *unit_price, approval)
+            write_price(&mut entry(am, "units", unit_id.as_str())?, *unit_price, approval)
         }
         ProjectEdit::SetUnitStatus { unit_id, status } => {
-            let obj = entry(am, "units", unit_id.as_str())?;
-            MapWriter::new(am, obj).str("status", status.as_str())
+            entry(am, "units", unit_id.as_str())?.str("status", status.as_str())
         }
     }
+}
+
+fn write_building(w: &mut MapWriter<'_>, b: &Building) -> Result<(), DocError> {
+    w.str("name", &b.name)?;
+    w.int("floors", i64::from(b.floors))
+}
+
+fn write_unit(w: &mut MapWriter<'_>, u: &Unit) -> Result<(), DocError> {
+    w.str("code", &u.code)?;
+    w.str("building_id", u.building_id.as_str())?;
+    w.int("floor", i64::from(u.floor))?;
+    w.str("layout", &u.layout)?;
+    w.decimal("area_m2", u.area_m2)?;
+    w.str("status", u.status.as_str())?;
+    if let (Some(price), Some(approval)) = (u.unit_price, &u.approval) {
+        write_price(w, price, approval)?;
+    }
+    Ok(())
 }
 
 fn write_price(
@@ -157,9 +166,8 @@ fn write_price(
     approval: &PriceApproval,
 ) -> Result<(), DocError> {
     w.decimal("unit_price", price)?;
-    let obj = w.child_map("approval")?;
     let approvers: Vec<String> = approval.approvers.iter().map(|a| a.to_string()).collect();
-    let mut aw = MapWriter::new(w.doc(), obj);
+    let mut aw = w.child("approval")?;
     aw.str_list("approvers", &approvers)?;
     aw.time("approved_at", approval.approved_at)
 }
@@ -207,4 +215,145 @@ fn read_unit(id: &str, r: &MapReader<'_>) -> Result<Unit, DocError> {
         approval,
         status: r.opt_code("status")?.unwrap_or(UnitStatus::Available),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc, ScalarValue};
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn meta() -> EditMeta {
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
+        EditMeta::new(&UserId::from("hq"), at, "test")
+    }
+
+    fn unit(id: &str, priced: bool) -> Unit {
+        Unit {
+            id: UnitId::from(id),
+            code: format!("1-{id}"),
+            building_id: BuildingId::from("b1"),
+            floor: 3,
+            layout: "3室2厅2卫".into(),
+            area_m2: Decimal::new(12_345, 2),
+            unit_price: priced.then(|| Decimal::from(18_500)),
+            approval: priced.then(|| PriceApproval {
+                approvers: vec![UserId::from("gm"), UserId::from("chairman")],
+                approved_at: Utc.with_ymd_and_hms(2026, 11, 16, 2, 0, 0).unwrap(),
+            }),
+            status: UnitStatus::Available,
+        }
+    }
+
+    fn project() -> Project {
+        let b = Building { id: BuildingId::from("b1"), name: "1号楼".into(), floors: 30 };
+        Project {
+            id: ProjectId::from("p1"),
+            name: "滨江花园".into(),
+            buildings: [(b.id.clone(), b)].into(),
+            units: [unit("u1", true), unit("u2", false)]
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect(),
+        }
+    }
+
+    /// The documented layout written op by op with plain Automerge calls, as other replicas
+    /// (and earlier builds of this one) write it.
+    fn layout_by_hand() -> AutoCommit {
+        let mut am = AutoCommit::new();
+        am.put(ROOT, "schema", 1_i64).unwrap();
+        am.put(ROOT, "kind", "project").unwrap();
+        am.put(ROOT, "id", "p1").unwrap();
+        am.put(ROOT, "name", "滨江花园").unwrap();
+        let buildings = am.put_object(ROOT, "buildings", ObjType::Map).unwrap();
+        let b1 = am.put_object(&buildings, "b1", ObjType::Map).unwrap();
+        am.put(&b1, "name", "1号楼").unwrap();
+        am.put(&b1, "floors", 30_i64).unwrap();
+        let units = am.put_object(ROOT, "units", ObjType::Map).unwrap();
+        for (id, priced) in [("u1", true), ("u2", false)] {
+            let u = am.put_object(&units, id, ObjType::Map).unwrap();
+            am.put(&u, "code", format!("1-{id}")).unwrap();
+            am.put(&u, "building_id", "b1").unwrap();
+            am.put(&u, "floor", 3_i64).unwrap();
+            am.put(&u, "layout", "3室2厅2卫").unwrap();
+            am.put(&u, "area_m2", "123.45").unwrap();
+            am.put(&u, "status", "available").unwrap();
+            if priced {
+                am.put(&u, "unit_price", "18500").unwrap();
+                let a = am.put_object(&u, "approval", ObjType::Map).unwrap();
+                let list = am.put_object(&a, "approvers", ObjType::List).unwrap();
+                am.insert(&list, 0, "gm").unwrap();
+                am.insert(&list, 1, "chairman").unwrap();
+                am.put(&a, "approved_at", "2026-11-16T02:00:00Z").unwrap();
+            }
+        }
+        am
+    }
+
+    #[test]
+    fn batch_creation_writes_the_documented_layout() {
+        let mut d = create_project(&project(), ActorId::random(), &meta()).unwrap();
+        assert_eq!(d.history().len(), 1, "creation is one change");
+        let saved = AutoCommit::load(&d.save()).unwrap();
+        let expected = layout_by_hand();
+        assert_eq!(saved.hydrate(ROOT, None).unwrap(), expected.hydrate(ROOT, None).unwrap());
+        // Scalar types, not just display forms: floors and floor are integers.
+        let (_, units) = saved.get(ROOT, "units").unwrap().unwrap();
+        let (_, u1) = saved.get(&units, "u1").unwrap().unwrap();
+        let (floor, _) = saved.get(&u1, "floor").unwrap().unwrap();
+        assert!(matches!(floor, automerge::Value::Scalar(v) if v.as_ref() == &ScalarValue::Int(3)));
+        assert_eq!(
+            read_project(&Document::load(d.id().clone(), &d.save(), ActorId::random()).unwrap())
+                .unwrap(),
+            project()
+        );
+    }
+
+    #[test]
+    fn upserts_of_new_and_unchanged_units_on_an_existing_document() {
+        let mut d = create_project(&project(), ActorId::random(), &meta()).unwrap();
+        let heads = d.heads();
+        edit_project(&mut d, &ProjectEdit::UpsertUnit(unit("u1", true)), &meta()).unwrap();
+        let b = project().buildings.into_values().next().unwrap();
+        edit_project(&mut d, &ProjectEdit::UpsertBuilding(b), &meta()).unwrap();
+        assert_eq!(d.heads(), heads, "writing the same values records nothing");
+
+        let mut expected = project();
+        for u in [unit("u3", true), unit("u4", false)] {
+            edit_project(&mut d, &ProjectEdit::UpsertUnit(u.clone()), &meta()).unwrap();
+            expected.units.insert(u.id.clone(), u);
+        }
+        let mut changed = unit("u3", true);
+        changed.layout = "2室1厅1卫".into();
+        edit_project(&mut d, &ProjectEdit::UpsertUnit(changed.clone()), &meta()).unwrap();
+        expected.units.insert(changed.id.clone(), changed);
+        assert_eq!(d.history().len(), 4);
+        assert_eq!(read_project(&d).unwrap(), expected);
+        let reloaded = Document::load(d.id().clone(), &d.save(), ActorId::random()).unwrap();
+        assert_eq!(read_project(&reloaded).unwrap(), expected);
+    }
+
+    #[test]
+    fn concurrent_edits_merge_and_reads_see_the_same_winner_as_conflicts() {
+        let mut a = create_project(&project(), ActorId::random(), &meta()).unwrap();
+        let mut b = Document::load(a.id().clone(), &a.save(), ActorId::random()).unwrap();
+        let held = ProjectEdit::SetUnitStatus { unit_id: "u1".into(), status: UnitStatus::Held };
+        let sold = ProjectEdit::SetUnitStatus { unit_id: "u1".into(), status: UnitStatus::Sold };
+        edit_project(&mut a, &held, &meta()).unwrap();
+        edit_project(&mut b, &sold, &meta()).unwrap();
+        edit_project(&mut b, &ProjectEdit::UpsertUnit(unit("u9", true)), &meta()).unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let (pa, pb) = (read_project(&a).unwrap(), read_project(&b).unwrap());
+        assert_eq!(pa, pb);
+        assert!(pa.units.contains_key(&UnitId::from("u9")));
+        let conflict = a.conflicts().unwrap().into_iter().find(|c| c.path == "/units/u1/status");
+        let winner = conflict.expect("concurrent statuses conflict").values[0].clone();
+        assert_eq!(pa.units[&UnitId::from("u1")].status.as_str(), winner);
+    }
 }

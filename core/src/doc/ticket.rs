@@ -15,7 +15,7 @@
 use automerge::{ActorId, AutoCommit, ROOT};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter};
+use super::codec::{MapReader, MapWriter, child_map};
 use super::customer::read_entries;
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
@@ -76,7 +76,7 @@ pub fn create_ticket(
     let mut doc = Document::create(ticket_doc_id(&ticket.id), actor)?;
     doc.commit_action(meta, |am| {
         for name in ["history", "replies"] {
-            MapWriter::new(am, ROOT).child_map(name)?;
+            child_map(am, &ROOT, name)?;
         }
         let mut w = MapWriter::new(am, ROOT);
         w.str("customer_id", ticket.customer_id.as_str())?;
@@ -144,14 +144,14 @@ fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
             w.str("body", &reply.body)
         }
         TicketEdit::SetPreventiveAction(p) => {
-            let obj = MapWriter::new(am, ROOT).child_map("preventive_action")?;
+            let obj = child_map(am, &ROOT, "preventive_action")?;
             let mut w = MapWriter::new(am, obj);
             w.str("description", &p.description)?;
             w.opt_str("verified_by", p.verified_by.as_ref().map(UserId::as_str))?;
             w.opt_time("verified_at", p.verified_at)
         }
         TicketEdit::RecordFollowUp(f) => {
-            let obj = MapWriter::new(am, ROOT).child_map("follow_up")?;
+            let obj = child_map(am, &ROOT, "follow_up")?;
             let mut w = MapWriter::new(am, obj);
             w.time("at", f.at)?;
             w.str("by", f.by.as_str())?;
@@ -162,8 +162,8 @@ fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
 }
 
 fn entry(am: &mut AutoCommit, container: &str, id: &str) -> Result<automerge::ObjId, DocError> {
-    let parent = MapWriter::new(am, ROOT).child_map(container)?;
-    MapWriter::new(am, parent).child_map(id)
+    let parent = child_map(am, &ROOT, container)?;
+    child_map(am, &parent, id)
 }
 
 /// Reads the whole ticket.
