@@ -11,6 +11,7 @@
 //! one batch ([`MapWriter::upsert_child`]).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use automerge::iter::MapRangeItem;
 use automerge::transaction::Transactable;
@@ -439,4 +440,21 @@ pub(crate) fn format_time(value: DateTime<Utc>) -> String {
 /// Parses an RFC 3339 instant into UTC.
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// Reads every entry of a container map with `read`, keyed by the entry id.
+pub(crate) fn read_entries<K: Ord + From<String>, V>(
+    root: &MapReader<'_>,
+    container_name: &str,
+    read: impl Fn(&str, &MapReader<'_>) -> Result<V, DocError>,
+) -> Result<BTreeMap<K, V>, DocError> {
+    let mut out = BTreeMap::new();
+    let Some(parent) = root.child(container_name)? else { return Ok(out) };
+    for key in parent.keys() {
+        if let Some(entry) = parent.child(&key)? {
+            let value = read(&key, &entry)?;
+            out.insert(K::from(key), value);
+        }
+    }
+    Ok(out)
 }

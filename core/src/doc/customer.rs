@@ -22,7 +22,7 @@ use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter, child_map};
+use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
 use crate::model::{
@@ -338,23 +338,6 @@ fn read_credit(root: &MapReader<'_>) -> Result<CreditTerms, DocError> {
             .transpose()?
             .unwrap_or(PaymentTerms::PaymentBeforeDelivery),
     })
-}
-
-/// Reads every entry of a container map with `read`, keyed by the entry id.
-pub(crate) fn read_entries<K: Ord + From<String>, V>(
-    root: &MapReader<'_>,
-    container_name: &str,
-    read: impl Fn(&str, &MapReader<'_>) -> Result<V, DocError>,
-) -> Result<BTreeMap<K, V>, DocError> {
-    let mut out = BTreeMap::new();
-    let Some(parent) = root.child(container_name)? else { return Ok(out) };
-    for key in parent.keys() {
-        if let Some(entry) = parent.child(&key)? {
-            let value = read(&key, &entry)?;
-            out.insert(K::from(key), value);
-        }
-    }
-    Ok(out)
 }
 
 fn read_contact(id: &str, r: &MapReader<'_>) -> Result<Contact, DocError> {

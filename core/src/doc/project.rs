@@ -14,8 +14,7 @@ use automerge::{ActorId, AutoCommit, ROOT};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter, child_map};
-use super::customer::read_entries;
+use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
 use crate::model::{
