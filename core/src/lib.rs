@@ -23,5 +23,7 @@ pub mod model;
 pub mod policy;
 pub mod replica;
 pub mod rules;
+pub mod sync_client;
+pub mod wire;
 
 pub use policy::Policy;

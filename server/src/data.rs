@@ -1,73 +1,124 @@
-//! The server's data directory: its document store and, on request, the demo company.
+//! The server's data directory and, on request, the demo company.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use kam_core::Policy;
 use kam_core::demo::{self, DemoSpec};
-use kam_core::doc::{self, ActorId, DocId, EditMeta};
+use kam_core::doc::{self, EditMeta};
 use kam_core::model::UserId;
-use kam_core::replica::{Replica, ReplicaError, ReplicaOptions};
 
-/// Name of the store file inside the data directory.
+use crate::auth::{self, Role};
+use crate::error::ServerError;
+use crate::scope;
+use crate::store::{Store, insert_new_doc};
+
+/// Name of the database file inside the data directory.
 pub const STORE_FILE: &str = "kam-server.sqlite3";
 
+/// A demo user with the token of their demo device. Demo tokens are published on purpose
+/// (they are printed at every start) and must never be used for real data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoLogin {
+    /// The user.
+    pub user_id: String,
+    /// The role.
+    pub role: Role,
+    /// The demo device's token.
+    pub token: String,
+}
+
 /// What loading the demo did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoLoad {
     /// Documents stored.
     pub documents: usize,
-    /// The demo reps' user ids.
-    pub reps: Vec<UserId>,
-}
-
-/// Errors while preparing the data directory.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// The directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] ReplicaError),
-    /// A demo document could not be built.
-    #[error("demo document: {0}")]
-    Doc(#[from] doc::DocError),
 }
 
 /// Opens (creating) the store in `dir`.
-pub fn open_store(dir: &Path) -> Result<Replica, DataError> {
+pub fn open_store(dir: &Path) -> Result<Store, ServerError> {
     std::fs::create_dir_all(dir)
-        .map_err(|source| DataError::CreateDir { path: dir.to_path_buf(), source })?;
-    Ok(Replica::open(dir.join(STORE_FILE), ReplicaOptions::default())?)
+        .map_err(|e| ServerError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+    Store::open(dir.join(STORE_FILE), Policy::default())
 }
 
-/// Loads the demo company (5 reps, 300 customers with contacts and visits, 2,000 tickets, a
-/// 3,000-unit project and a selection event) into an empty store. A store that already holds
-/// documents is left alone and `None` is returned.
-pub fn load_demo(store: &mut Replica, now: DateTime<Utc>) -> Result<Option<DemoLoad>, DataError> {
-    if !store.document_ids()?.is_empty() {
+/// The demo's users and tokens (the same at every start, so the README can show them).
+pub fn demo_logins(reps: usize) -> Vec<DemoLogin> {
+    let mut users: Vec<(String, Role)> =
+        (1..=reps).map(|i| (format!("rep-{i:02}"), Role::Rep)).collect();
+    users.push(("staff-01".into(), Role::EventStaff));
+    users.push(("finance-01".into(), Role::Finance));
+    users.push(("hq-01".into(), Role::Hq));
+    users.push(("admin".into(), Role::Admin));
+    users
+        .into_iter()
+        .map(|(user_id, role)| DemoLogin { token: format!("kam_demo_{user_id}"), user_id, role })
+        .collect()
+}
+
+/// Loads a demo company of the given size into an empty store: users with one demo device
+/// each, customers granted to their owning reps, tickets, a project and a selection event
+/// granted to the event staff. A store that already holds documents is left alone and `None`
+/// is returned.
+pub fn load_demo(
+    store: &mut Store,
+    spec: &DemoSpec,
+    now: DateTime<Utc>,
+) -> Result<Option<DemoLoad>, ServerError> {
+    if crate::docs::current_seq(store.conn())? > 0 {
         return Ok(None);
     }
-    let data = demo::generate(&DemoSpec::standard(5), now, store.policy());
-    let actor = ActorId::random();
+    let data = demo::generate(spec, now, store.policy());
+    let actor = store.actor().clone();
     let meta = EditMeta::new(&UserId::from("demo-import"), now, "demo.import");
-    let mut batch: Vec<(DocId, Vec<u8>)> = Vec::new();
-    let mut push = |mut d: doc::Document| batch.push((d.id().clone(), d.save()));
-    for c in &data.customers {
-        push(doc::create_customer(c, actor.clone(), &meta)?);
-    }
-    for t in &data.tickets {
-        push(doc::create_ticket(t, actor.clone(), &meta)?);
-    }
-    push(doc::create_project(&data.project, actor.clone(), &meta)?);
-    push(doc::create_event(&data.event, actor, &meta)?);
-    for chunk in batch.chunks(500) {
-        store.import_documents(chunk)?;
-    }
-    Ok(Some(DemoLoad { documents: batch.len(), reps: data.reps }))
+    let logins = demo_logins(spec.reps);
+    let documents = store.write(|tx, docs, policy| {
+        for login in &logins {
+            auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
+            auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
+        }
+        let mut count = 0;
+        for c in &data.customers {
+            let (_, key) = insert_new_doc(
+                tx,
+                docs,
+                doc::create_customer(c, actor.clone(), &meta)?,
+                policy,
+                now,
+            )?;
+            for owner in &c.owners {
+                scope::grant(tx, owner.as_str(), &key)?;
+            }
+            count += 1;
+        }
+        for t in &data.tickets {
+            insert_new_doc(tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, policy, now)?;
+            count += 1;
+        }
+        let (_, project_key) = insert_new_doc(
+            tx,
+            docs,
+            doc::create_project(&data.project, actor.clone(), &meta)?,
+            policy,
+            now,
+        )?;
+        let (_, event_key) = insert_new_doc(
+            tx,
+            docs,
+            doc::create_event(&data.event, actor.clone(), &meta)?,
+            policy,
+            now,
+        )?;
+        for staff in logins.iter().filter(|l| l.role == Role::EventStaff) {
+            scope::grant(tx, &staff.user_id, &event_key)?;
+            scope::grant(tx, &staff.user_id, &project_key)?;
+        }
+        Ok(count + 2)
+    })?;
+    Ok(Some(DemoLoad { documents }))
+}
+
+/// The directory a path names, for messages.
+pub fn display_dir(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
 }

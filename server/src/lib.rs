@@ -1,13 +1,26 @@
 //! # kam-server
 //!
-//! The central server every device syncs with. What exists today: the data directory with the
-//! server's document store (a kam-core replica file), demo data, and a read-only HTTP API for
-//! health, the policy in force and a summary. Sync, authentication and the reservation
-//! authority come next (see ARCHITECTURE.md).
+//! The central server every device syncs with: document storage (snapshot plus chunks, a
+//! bounded cache), the sync protocol (`sync`), authentication and scoping (`auth`, `scope`),
+//! the authority over protected fields (`authority`), the conflicts table, relational
+//! projections for headquarters, the push channel and metrics.
 //!
 //! The router is built by [`routes::app`] so tests can drive it without a socket.
 
+pub mod admin;
+pub mod audit;
+pub mod auth;
+mod authority;
+pub mod conflicts;
 pub mod data;
+mod docs;
 pub mod error;
+pub mod metrics;
+mod projection;
+pub mod push;
 pub mod routes;
+mod schema;
+pub mod scope;
 pub mod state;
+pub mod store;
+pub mod sync;

@@ -1,10 +1,12 @@
 //! The `kam-server` command.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use kam_server::{data, routes, state::AppState};
+use kam_core::demo::DemoSpec;
+use kam_server::auth::Role;
+use kam_server::{admin, data, routes, state::AppState};
 use tracing_subscriber::EnvFilter;
 
 /// KAM's central server.
@@ -22,6 +24,15 @@ enum Command {
         /// Load the demo company into an empty data directory first.
         #[arg(long)]
         demo: bool,
+        /// Customers in the demo company (tests use a small one).
+        #[arg(long, default_value_t = 300, hide = true)]
+        demo_customers: usize,
+        /// Tickets in the demo company.
+        #[arg(long, default_value_t = 2_000, hide = true)]
+        demo_tickets: usize,
+        /// Units in the demo project.
+        #[arg(long, default_value_t = 3_000, hide = true)]
+        demo_units: usize,
         /// Data directory (created if missing).
         #[arg(long, default_value = "kam-data")]
         data: PathBuf,
@@ -29,6 +40,59 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Administer users, devices and customer assignment.
+    Admin {
+        /// Data directory.
+        #[arg(long, default_value = "kam-data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Create a user with a role (rep, event_staff, finance, hq, admin).
+    AddUser {
+        /// The user id.
+        user_id: String,
+        /// The role.
+        role: String,
+        /// Display name (defaults to the id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Enrol a device for a user and print its token (shown only this once).
+    Enroll {
+        /// The user id.
+        user_id: String,
+        /// A label for the device.
+        #[arg(long, default_value = "tablet")]
+        label: String,
+    },
+    /// Revoke a device: its token stops working at once.
+    Revoke {
+        /// The device id.
+        device_id: String,
+    },
+    /// Hand a customer (and its tickets) over to another rep.
+    Handover {
+        /// The customer id.
+        customer_id: String,
+        /// The rep who takes it over.
+        to: String,
+    },
+    /// Grant an event and its project to an event-staff user.
+    AssignEvent {
+        /// The event id.
+        event_id: String,
+        /// The event's project id.
+        project_id: String,
+        /// The user.
+        user_id: String,
+    },
+    /// List devices with their last sync.
+    Devices,
 }
 
 #[tokio::main]
@@ -40,32 +104,105 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { demo, data, listen } => serve(demo, data, listen).await,
+        Command::Serve { demo, demo_customers, demo_tickets, demo_units, data, listen } => {
+            let spec = DemoSpec {
+                customers: demo_customers,
+                tickets: demo_tickets,
+                units: demo_units,
+                ..DemoSpec::standard(5)
+            };
+            serve(demo.then_some(spec), data, listen).await
+        }
+        Command::Admin { data, action } => {
+            tokio::task::spawn_blocking(move || run_admin(&data, action))
+                .await?
+                .map_err(|e| e as Box<dyn std::error::Error>)
+        }
     }
 }
 
+fn run_admin(
+    dir: &Path,
+    action: AdminAction,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut store = data::open_store(dir)?;
+    let now = chrono::Utc::now();
+    match action {
+        AdminAction::AddUser { user_id, role, name } => {
+            let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role}"))?;
+            admin::add_user(&mut store, &user_id, name.as_deref().unwrap_or(&user_id), role, now)?;
+            println!("user {user_id} ({}) created", role.as_str());
+        }
+        AdminAction::Enroll { user_id, label } => {
+            let e = admin::enroll(&mut store, &user_id, &label, now)?;
+            println!("device {}", e.device_id);
+            println!("token {}", e.token);
+            println!("The token is shown only now; the server keeps only its hash.");
+        }
+        AdminAction::Revoke { device_id } => {
+            let was_active = admin::revoke(&mut store, &device_id, now)?;
+            println!(
+                "device {device_id} {}",
+                if was_active { "revoked" } else { "was not active" }
+            );
+        }
+        AdminAction::Handover { customer_id, to } => {
+            let h = admin::handover(&mut store, &customer_id, &to, now)?;
+            println!(
+                "customer {} handed over from {} to {}",
+                h.customer_id,
+                h.from.join(","),
+                h.to
+            );
+        }
+        AdminAction::AssignEvent { event_id, project_id, user_id } => {
+            admin::assign_event(&mut store, &event_id, &project_id, &user_id, now)?;
+            println!("event {event_id} assigned to {user_id}");
+        }
+        AdminAction::Devices => {
+            for d in kam_server::auth::list_devices(store.conn())? {
+                let last = d.last_seen_at.as_deref().unwrap_or("never");
+                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{state}\tlast sync {last}", d.device_id, d.user_id, d.label);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn serve(
-    demo: bool,
+    demo: Option<DemoSpec>,
     dir: PathBuf,
     listen: SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
         let mut store = data::open_store(&dir)?;
-        let loaded = if demo { data::load_demo(&mut store, chrono::Utc::now())? } else { None };
-        Ok::<_, data::DataError>((store, loaded))
+        let loaded = match &demo {
+            Some(spec) => data::load_demo(&mut store, spec, chrono::Utc::now())?,
+            None => None,
+        };
+        Ok::<_, kam_server::error::ServerError>((store, loaded))
     })
     .await??;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     if let Some(loaded) = &loaded {
-        let reps: Vec<&str> = loaded.reps.iter().map(|r| r.as_str()).collect();
-        println!("Demo data loaded: {} documents; reps {}", loaded.documents, reps.join(", "));
-    } else if demo {
+        println!("Demo data loaded: {} documents.", loaded.documents);
+    } else if reps > 0 {
         println!("Demo requested, but the data directory already holds data: left as it is.");
     }
-    // Tests read this line to find the port; keep its shape.
+    if reps > 0 {
+        println!("Demo device tokens (demo only, published on purpose):");
+        for login in data::demo_logins(reps) {
+            println!("  {:<11} {:<12} {}", login.user_id, login.role.as_str(), login.token);
+        }
+    }
+    println!("  GET  http://{address}/api/v1/summary   counts");
+    println!("  POST http://{address}/api/v1/sync      device sync (Bearer token)");
+    println!("  GET  http://{address}/metrics          Prometheus metrics");
+    // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-    println!("  GET http://{address}/api/v1/summary   (counts; sign-in arrives with sync)");
     let app = routes::app(AppState::new(store));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("server stopped");

@@ -2,28 +2,37 @@
 
 use std::sync::{Arc, Mutex};
 
-use kam_core::replica::Replica;
-
 use crate::error::ServerError;
+use crate::metrics::Metrics;
+use crate::push::PushHub;
+use crate::store::Store;
 
 /// State shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Mutex<Replica>>,
+    store: Arc<Mutex<Store>>,
+    /// Notifies connected devices of changed documents.
+    pub push: PushHub,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// State over an opened store.
-    pub fn new(store: Replica) -> AppState {
-        AppState { store: Arc::new(Mutex::new(store)) }
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            push: PushHub::new(),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 
     /// Runs `work` against the store on a blocking thread: SQLite must never block the async
-    /// runtime.
+    /// runtime. Requests take turns, which is what SQLite's single writer does anyway.
     pub async fn with_store<T, F>(&self, work: F) -> Result<T, ServerError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Replica) -> Result<T, ServerError> + Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ServerError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || {

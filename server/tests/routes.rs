@@ -5,6 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use kam_core::demo::DemoSpec;
 use kam_server::{data, routes, state::AppState};
 use tower::ServiceExt;
 
@@ -19,9 +20,13 @@ async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
 async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = data::open_store(dir.path()).unwrap();
-    let loaded = data::load_demo(&mut store, chrono::Utc::now()).unwrap().unwrap();
-    assert_eq!(loaded.documents, 2302);
-    assert!(data::load_demo(&mut store, chrono::Utc::now()).unwrap().is_none(), "loaded once only");
+    let spec = DemoSpec { customers: 30, tickets: 60, units: 40, ..DemoSpec::standard(5) };
+    let loaded = data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().unwrap();
+    assert_eq!(loaded.documents, 92);
+    assert!(
+        data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().is_none(),
+        "loaded once only"
+    );
     let app = routes::app(AppState::new(store));
 
     let (status, summary) = get(app.clone(), "/api/v1/summary").await;
@@ -33,7 +38,7 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
     };
     assert_eq!(
         (count("customer"), count("ticket"), count("project"), count("event")),
-        (300, 2000, 1, 1)
+        (30, 60, 1, 1)
     );
     let tiers: u64 = summary["customers_by_tier"]
         .as_array()
@@ -41,13 +46,29 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
         .iter()
         .map(|t| t["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(tiers, 300);
+    assert_eq!(tiers, 30);
 
     let (status, policy) = get(app.clone(), "/api/v1/policy").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(policy["tiers"]["key_min_annual_sales"], "20000000.00");
 
-    let (status, body) = get(app, "/api/v1/no-such-thing").await;
+    let (status, body) = get(app.clone(), "/api/v1/no-such-thing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+
+    let (status, body) = get(app.clone(), "/api/v1/conflicts").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let sync = Request::post("/api/v1/sync").body(Body::from(vec![1, 2, 3])).unwrap();
+    assert_eq!(app.clone().oneshot(sync).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let response =
+        app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec())
+        .unwrap();
+    assert!(text.contains("kam_sync_rounds_total"), "{text}");
+    assert!(text.contains("kam_sync_latency_seconds_bucket"), "{text}");
 }

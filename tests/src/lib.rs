@@ -15,13 +15,31 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Builds the server binary (a no-op when up to date) and returns its path.
+/// Builds the server binary once per test process (a no-op when up to date) and returns its
+/// path.
 pub fn server_binary() -> TestResult<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_server().map_err(|e| e.to_string())).clone().map_err(Into::into)
+}
+
+fn build_server() -> TestResult<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "kam-server", "--bin", "kam-server"])
-        .current_dir(workspace_root())
-        .status()?;
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", "kam-server", "--bin", "kam-server"]);
+    // Cargo sets the test crate's package variables for this process. Passed on, they would
+    // make the nested build see kam-server's `CARGO_PKG_*` inputs as changed and recompile
+    // it on every run (and again on the next ordinary build).
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key == "CARGO_CRATE_NAME"
+            || key == "CARGO_PRIMARY_PACKAGE"
+        {
+            build.env_remove(key);
+        }
+    }
+    let status = build.current_dir(workspace_root()).status()?;
     if !status.success() {
         return Err(format!("building kam-server failed: {status}").into());
     }
@@ -38,6 +56,7 @@ pub struct ServerProcess {
     pub url: String,
     /// Lines the server printed on stdout before it listened.
     pub banner: Vec<String>,
+    log: PathBuf,
 }
 
 impl ServerProcess {
@@ -51,15 +70,16 @@ impl ServerProcess {
             .args(["--listen", "127.0.0.1:0"])
             .args(extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Kept in the data directory, so a failing test can show what the server said.
+            .stderr(std::fs::File::create(data_dir.join("server.log"))?)
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Keep draining after the banner: a closed pipe would kill the server on its next
+            // line of output.
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
+                let _ = tx.send(line);
             }
         });
         let deadline = Instant::now() + timeout;
@@ -76,7 +96,7 @@ impl ServerProcess {
             if let Some(rest) = line.strip_prefix("KAM server listening on ") {
                 let url = rest.trim().to_owned();
                 banner.push(line);
-                return Ok(ServerProcess { child, url, banner });
+                return Ok(ServerProcess { child, url, banner, log: data_dir.join("server.log") });
             }
             banner.push(line);
         }
@@ -101,10 +121,80 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // A failing test shows the end of what the server logged.
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- server log (last lines) ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Runs `kam-server admin --data DIR <args>` and returns its standard output.
+pub fn admin(data_dir: &Path, args: &[&str]) -> TestResult<String> {
+    let output = Command::new(server_binary()?)
+        .arg("admin")
+        .arg("--data")
+        .arg(data_dir)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("admin {args:?} failed: {}", output.status).into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Enrols a new device for `user` and returns its token.
+pub fn enroll(data_dir: &Path, user: &str) -> TestResult<(String, String)> {
+    let out = admin(data_dir, &["enroll", user])?;
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_owned))
+            .ok_or_else(|| format!("no {name} in {out}"))
+    };
+    Ok((field("device ")?, field("token ")?))
+}
+
+/// A tablet: a real kam-core replica in its own file, syncing over HTTP.
+pub struct Tablet {
+    /// The replica.
+    pub replica: kam_core::replica::Replica,
+    /// Its transport to the server.
+    pub transport: kam_core::sync_client::http::HttpTransport,
+    _dir: tempfile::TempDir,
+}
+
+impl Tablet {
+    /// A fresh tablet for the device holding `token`.
+    pub fn new(url: &str, token: &str) -> TestResult<Tablet> {
+        let dir = tempfile::tempdir()?;
+        let replica = kam_core::replica::Replica::open(
+            dir.path().join("tablet.sqlite3"),
+            kam_core::replica::ReplicaOptions::default(),
+        )?;
+        let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
+        Ok(Tablet { replica, transport, _dir: dir })
+    }
+
+    /// Syncs until quiet.
+    pub fn sync(
+        &mut self,
+    ) -> Result<kam_core::sync_client::SyncReport, kam_core::sync_client::SyncError> {
+        let options = kam_core::sync_client::SyncOptions {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(100),
+            max_attempts: 4,
+            ..Default::default()
+        };
+        kam_core::sync_client::sync_now(&mut self.replica, &self.transport, &options, &mut |_| {})
     }
 }
 
@@ -113,6 +203,16 @@ pub fn get_json(url: &str) -> TestResult<(u16, serde_json::Value)> {
     let agent: ureq::Agent =
         ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut response = agent.get(url).call()?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_json().unwrap_or(serde_json::Value::Null);
+    Ok((status, body))
+}
+
+/// GETs `url` with a bearer token and returns the status and JSON body.
+pub fn get_json_with_token(url: &str, token: &str) -> TestResult<(u16, serde_json::Value)> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(url).header("Authorization", &format!("Bearer {token}")).call()?;
     let status = response.status().as_u16();
     let body = response.body_mut().read_json().unwrap_or(serde_json::Value::Null);
     Ok((status, body))

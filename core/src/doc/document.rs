@@ -271,6 +271,11 @@ impl Document {
         Ok(())
     }
 
+    /// Whether every change in `heads` is part of this document.
+    pub fn has_heads(&self, heads: &[ChangeHash]) -> bool {
+        heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some())
+    }
+
     /// Every field holding concurrent values, depth first.
     pub fn conflicts(&self) -> Result<Vec<FieldConflict>, DocError> {
         let mut out = Vec::new();
@@ -325,4 +330,22 @@ fn display_value(value: &automerge::Value<'_>) -> String {
             other => other.to_string(),
         },
     }
+}
+
+/// Primes a sync state resumed from disk so that the next generated message carries every
+/// change made since the heads both sides last shared.
+///
+/// A resumed state knows only those shared heads; left alone, Automerge would spend a whole
+/// round trip on a handshake before sending anything. Declaring that the peer has exactly the
+/// shared heads and needs nothing else makes the first message carry the changes at once. If
+/// the peer turns out to hold more (or less), the normal protocol corrects it on the next
+/// message: changes it already has are ignored, and what it still lacks it asks for.
+pub fn prime_sync_state(state: &mut sync::State) {
+    let shared = state.shared_heads.clone();
+    state.their_have =
+        Some(vec![sync::Have { last_sync: shared.clone(), bloom: Default::default() }]);
+    state.their_need = Some(Vec::new());
+    state.their_heads = Some(shared);
+    // Both ends of KAM speak the version-2 message that can carry a whole compacted document.
+    state.their_capabilities = Some(vec![sync::Capability::MessageV2, sync::Capability::SyncReset]);
 }

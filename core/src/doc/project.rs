@@ -155,6 +155,11 @@ fn write_unit(w: &mut MapWriter<'_>, u: &Unit) -> Result<(), DocError> {
     w.str("status", u.status.as_str())?;
     if let (Some(price), Some(approval)) = (u.unit_price, &u.approval) {
         write_price(w, price, approval)?;
+    } else {
+        // An unpriced unit carries no price at all, so restoring a unit to its unpriced
+        // state (the server's compensation) removes a price written without authority.
+        w.delete("unit_price")?;
+        w.delete("approval")?;
     }
     Ok(())
 }

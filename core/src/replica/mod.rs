@@ -11,7 +11,8 @@ mod index;
 mod outbox;
 mod queries;
 mod schema;
-mod store;
+mod server_sync;
+pub mod store;
 mod sync;
 
 use std::num::NonZeroUsize;
@@ -27,6 +28,7 @@ pub use error::ReplicaError;
 pub use index::IndexDump;
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use queries::{CustomerRow, TicketRow, VisitDueRow};
+pub use server_sync::{RoundOutcome, SERVER_PEER, SyncSession};
 
 use crate::doc::{
     self, ChangeHash, CustomerEdit, DocId, DocKind, Document, EditMeta, EventEdit, FieldConflict,
@@ -398,6 +400,7 @@ impl Replica {
             };
             if store::write(&tx, &mut stored, compaction)?.is_some() {
                 index::project(&tx, &stored.doc, &self.options.policy)?;
+                server_sync::mark_dirty(&tx, id)?;
             }
         }
         tx.commit()?;
@@ -595,6 +598,9 @@ fn persist(
     let outcome = store::write(&tx, stored, compaction)?;
     if outcome.is_some() {
         index::project(&tx, &stored.doc, policy)?;
+        // Anything written here did not come from the server (server rounds take their own
+        // path), so the server may lack it.
+        server_sync::mark_dirty(&tx, stored.doc.id())?;
     }
     if let Some((peer, state)) = &state {
         sync::save(&tx, stored.doc.id(), peer, state)?;

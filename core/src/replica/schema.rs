@@ -110,8 +110,18 @@ INSERT INTO meta(key, value) VALUES ('index_stale', '1')
     ON CONFLICT(key) DO UPDATE SET value = excluded.value;
 ";
 
+/// Version 3: server sync bookkeeping. `sync_dirty` lists documents holding changes the server
+/// may not have yet, so a sync round asks about those and nothing else; the server cursor
+/// lives in `meta`.
+const V3_SERVER_SYNC: &str = "
+CREATE TABLE sync_dirty (
+    doc_id TEXT PRIMARY KEY
+) STRICT;
+INSERT INTO sync_dirty(doc_id) SELECT doc_id FROM documents;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_STORAGE, V2_LOCAL_INDEX];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_STORAGE, V2_LOCAL_INDEX, V3_SERVER_SYNC];
 
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -217,6 +227,25 @@ mod tests {
             .query_row("SELECT value FROM meta WHERE key = 'index_stale'", [], |r| r.get(0))
             .unwrap();
         assert_eq!((docs, outbox, stale.as_str()), (1, 1, "1"));
+    }
+
+    #[test]
+    fn v2_to_v3_marks_every_held_document_for_the_server() {
+        let mut conn = at_version(2);
+        conn.execute(
+            "INSERT INTO documents(doc_id, kind, snapshot) VALUES ('customer/c1', 'customer', x'00')",
+            [],
+        )
+        .unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        let dirty: Vec<String> = conn
+            .prepare("SELECT doc_id FROM sync_dirty")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(dirty, vec!["customer/c1".to_owned()]);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Document persistence: one compacted snapshot per document plus the incremental chunks
 //! written since, folded back into a new snapshot once they pile up.
+//!
+//! The server keeps its documents the same way: its schema has the same `documents` and
+//! `document_chunks` tables (with more columns of its own), so these functions serve both.
 
 use automerge::{ActorId, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -9,24 +12,24 @@ use crate::doc::{DocId, Document};
 
 /// A document in memory with what is already on disk.
 #[derive(Debug)]
-pub(crate) struct StoredDoc {
+pub struct StoredDoc {
     /// The live document.
-    pub(crate) doc: Document,
+    pub doc: Document,
     /// Heads already persisted; the next write saves only what came after them.
-    pub(crate) saved_heads: Vec<ChangeHash>,
+    pub saved_heads: Vec<ChangeHash>,
     /// Chunks stored after the snapshot.
-    pub(crate) chunk_count: i64,
+    pub chunk_count: i64,
     /// Bytes in those chunks.
-    pub(crate) chunk_bytes: i64,
+    pub chunk_bytes: i64,
     /// Size of the snapshot.
-    pub(crate) snapshot_bytes: i64,
+    pub snapshot_bytes: i64,
     /// Whether a row exists in `documents` yet.
-    pub(crate) persisted: bool,
+    pub persisted: bool,
 }
 
 impl StoredDoc {
     /// A document not yet on disk.
-    pub(crate) fn new_unsaved(doc: Document) -> StoredDoc {
+    pub fn new_unsaved(doc: Document) -> StoredDoc {
         StoredDoc {
             doc,
             saved_heads: Vec::new(),
@@ -40,13 +43,13 @@ impl StoredDoc {
 
 /// When to fold chunks back into the snapshot.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct CompactionPolicy {
+pub struct CompactionPolicy {
     /// Compact once this many chunks are stored.
-    pub(crate) max_chunks: i64,
+    pub max_chunks: i64,
 }
 
 /// Loads a document from its snapshot and chunks, or `None` if it is not stored.
-pub(crate) fn load(
+pub fn load(
     conn: &Connection,
     id: &DocId,
     actor: &ActorId,
@@ -86,7 +89,7 @@ pub(crate) fn load(
 
 /// What a write did, applied to the in-memory bookkeeping only after the commit succeeds.
 #[derive(Debug)]
-pub(crate) struct WriteOutcome {
+pub struct WriteOutcome {
     heads: Vec<ChangeHash>,
     chunk_count: i64,
     chunk_bytes: i64,
@@ -95,7 +98,7 @@ pub(crate) struct WriteOutcome {
 
 impl WriteOutcome {
     /// Records the committed write in the in-memory document.
-    pub(crate) fn apply(self, stored: &mut StoredDoc) {
+    pub fn apply(self, stored: &mut StoredDoc) {
         stored.saved_heads = self.heads;
         stored.chunk_count = self.chunk_count;
         stored.chunk_bytes = self.chunk_bytes;
@@ -106,7 +109,7 @@ impl WriteOutcome {
 
 /// Writes what changed since the last save inside `tx`: a new snapshot for a new document or
 /// when compaction is due, otherwise one incremental chunk. Returns `None` if nothing changed.
-pub(crate) fn write(
+pub fn write(
     tx: &Transaction<'_>,
     stored: &mut StoredDoc,
     compaction: CompactionPolicy,
@@ -148,6 +151,27 @@ pub(crate) fn write(
         chunk_bytes: stored.chunk_bytes + chunk_len,
         snapshot_bytes: stored.snapshot_bytes,
     }))
+}
+
+/// Stores a document that arrived whole (a snapshot from the server) using the bytes as they
+/// came, instead of saving the freshly loaded document again. The caller has checked that
+/// nothing of the document is stored yet.
+pub fn write_received_snapshot(
+    tx: &Transaction<'_>,
+    stored: &mut StoredDoc,
+    snapshot: &[u8],
+) -> Result<(), ReplicaError> {
+    let key = stored.doc.id().to_string();
+    let kind = stored.doc.id().kind().as_str();
+    tx.prepare_cached(
+        "INSERT INTO documents(doc_id, kind, snapshot, chunk_count, chunk_bytes)
+         VALUES (?1, ?2, ?3, 0, 0)",
+    )?
+    .execute(params![key, kind, snapshot])?;
+    stored.saved_heads = stored.doc.heads();
+    stored.snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
+    stored.persisted = true;
+    Ok(())
 }
 
 /// Removes a document and everything derived from it (the caller removes index rows).

@@ -1,0 +1,301 @@
+//! The device's half of a sync round with the server (DESIGN §4).
+//!
+//! A round sends the device's cursor and Automerge sync messages for the documents that may
+//! hold changes the server lacks (`sync_dirty`) or whose conversation with the server is not
+//! finished; the answer is applied in one transaction together with the new cursor, so a crash
+//! mid-answer leaves the device exactly where it was before the round, and the retried round
+//! brings the same news again. Nothing here does I/O beyond the replica file: the loop, the
+//! transport and the retries live in [`crate::sync_client`].
+
+use std::collections::{BTreeSet, HashSet};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::error::ReplicaError;
+use super::store::{self, CompactionPolicy, StoredDoc, WriteOutcome};
+use super::{Replica, index, meta_get, meta_set, sync};
+use crate::doc::{DocId, Document, SyncState, prime_sync_state};
+use crate::policy::Policy;
+use crate::wire::{self, DocMessage, SyncRequest, SyncResponse};
+
+/// The peer name under which the server's sync state is kept.
+pub const SERVER_PEER: &str = "server";
+
+const CURSOR_KEY: &str = "server_cursor";
+
+/// What one `sync_now` remembers between its rounds.
+#[derive(Debug, Default)]
+pub struct SyncSession {
+    /// Documents whose conversation with the server continues next round.
+    active: BTreeSet<DocId>,
+    /// Documents whose resumed sync state was already primed in this session.
+    primed: HashSet<DocId>,
+}
+
+impl SyncSession {
+    /// Whether some document still expects another message.
+    pub fn has_open_conversations(&self) -> bool {
+        !self.active.is_empty()
+    }
+}
+
+/// What applying one answer did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundOutcome {
+    /// Sync messages applied.
+    pub messages: usize,
+    /// Whole documents stored.
+    pub snapshots: usize,
+    /// Documents purged because they left this device's scope.
+    pub removed: usize,
+    /// The cursor now stored.
+    pub cursor: u64,
+}
+
+/// Records that `id` may hold changes the server has not seen.
+pub(crate) fn mark_dirty(conn: &Connection, id: &DocId) -> Result<(), ReplicaError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sync_dirty(doc_id) VALUES (?1)")?
+        .execute([id.to_string()])?;
+    Ok(())
+}
+
+fn clear_dirty(conn: &Connection, id: &DocId) -> Result<(), ReplicaError> {
+    conn.prepare_cached("DELETE FROM sync_dirty WHERE doc_id = ?1")?.execute([id.to_string()])?;
+    Ok(())
+}
+
+fn dirty_ids(conn: &Connection) -> Result<BTreeSet<DocId>, ReplicaError> {
+    let mut stmt = conn.prepare_cached("SELECT doc_id FROM sync_dirty")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = BTreeSet::new();
+    for row in rows {
+        let text = row?;
+        out.insert(text.parse().map_err(|_| ReplicaError::Corrupt(format!("dirty id {text}")))?);
+    }
+    Ok(out)
+}
+
+impl Replica {
+    /// The last position in the server's change sequence this replica has absorbed.
+    pub fn server_cursor(&self) -> Result<u64, ReplicaError> {
+        Ok(meta_get(&self.conn, CURSOR_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// How many documents hold changes the server may not have yet.
+    pub fn pending_push_count(&self) -> Result<u64, ReplicaError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM sync_dirty", [], |r| r.get(0))?)
+    }
+
+    /// The next round's request: the cursor plus a sync message for every document that may
+    /// hold changes the server lacks or is still converging with it.
+    pub fn build_sync_request(
+        &mut self,
+        session: &mut SyncSession,
+        max_response_bytes: u32,
+    ) -> Result<SyncRequest, ReplicaError> {
+        let dirty = dirty_ids(&self.conn)?;
+        let candidates: BTreeSet<DocId> =
+            dirty.iter().chain(session.active.iter()).cloned().collect();
+        let mut messages = Vec::new();
+        for id in candidates {
+            if !self.cache.contains(&id) && !store::exists(&self.conn, &id)? {
+                // Purged since it was marked: nothing left to tell the server.
+                clear_dirty(&self.conn, &id)?;
+                session.active.remove(&id);
+                continue;
+            }
+            self.ensure_cached(&id, false)?;
+            let Replica { conn, cache, sessions, .. } = self;
+            let stored =
+                cache.get_mut(&id).ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
+            let state = sessions.state(conn, &id, SERVER_PEER)?;
+            if session.primed.insert(id.clone()) && dirty.contains(&id) {
+                prime_sync_state(state);
+            }
+            if let Some(message) = stored.doc.generate_sync_message(state) {
+                messages.push(DocMessage { doc_id: id.to_string(), message });
+            }
+        }
+        Ok(SyncRequest {
+            cursor: self.server_cursor()?,
+            messages,
+            manifest: None,
+            max_response_bytes,
+        })
+    }
+
+    /// Applies the server's answer and stores its cursor, all in one transaction.
+    pub fn apply_sync_response(
+        &mut self,
+        session: &mut SyncSession,
+        response: &SyncResponse,
+    ) -> Result<RoundOutcome, ReplicaError> {
+        let compaction = self.compaction();
+        let Replica { conn, cache, sessions, actor, options, .. } = self;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        let mut batch = AnswerBatch {
+            tx: &tx,
+            cache,
+            sessions,
+            actor,
+            policy: &options.policy,
+            compaction,
+            session,
+            written: Vec::new(),
+        };
+        let applied = batch.apply(response);
+        let written = std::mem::take(&mut batch.written);
+        let applied = applied.and_then(|outcome| {
+            meta_set(&tx, CURSOR_KEY, &response.cursor.to_string())?;
+            tx.commit()?;
+            Ok(outcome)
+        });
+        match applied {
+            Ok(outcome) => {
+                for (id, write) in written {
+                    if let (Some(stored), Some(write)) = (self.cache.peek_mut(&id), write) {
+                        write.apply(stored);
+                    }
+                }
+                Ok(RoundOutcome { cursor: response.cursor, ..outcome })
+            }
+            Err(e) => {
+                // The transaction rolled back: memory may hold what the disk does not.
+                for (id, _) in written {
+                    self.cache.pop(&id);
+                    self.sessions.forget_doc(&id);
+                }
+                session.active.clear();
+                session.primed.clear();
+                self.sessions.end(SERVER_PEER);
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the live conversation after a failed exchange: the next round resumes from the
+    /// persisted state, so a message lost in either direction is simply sent again.
+    pub fn abort_sync_session(&mut self, session: &mut SyncSession) {
+        session.active.clear();
+        session.primed.clear();
+        self.sessions.end(SERVER_PEER);
+    }
+}
+
+/// Applies one answer inside its transaction.
+struct AnswerBatch<'a> {
+    tx: &'a Transaction<'a>,
+    cache: &'a mut lru::LruCache<DocId, StoredDoc>,
+    sessions: &'a mut sync::SyncSessions,
+    actor: &'a automerge::ActorId,
+    policy: &'a Policy,
+    compaction: CompactionPolicy,
+    session: &'a mut SyncSession,
+    /// Documents written, with what to record in memory once the transaction commits.
+    written: Vec<(DocId, Option<WriteOutcome>)>,
+}
+
+impl AnswerBatch<'_> {
+    fn apply(&mut self, response: &SyncResponse) -> Result<RoundOutcome, ReplicaError> {
+        for snapshot in &response.snapshots {
+            self.snapshot(&parse(&snapshot.doc_id)?, &snapshot.bytes)?;
+        }
+        for message in &response.messages {
+            self.message(&parse(&message.doc_id)?, &message.message)?;
+        }
+        for id in &response.removed {
+            self.remove(&parse(id)?)?;
+        }
+        Ok(RoundOutcome {
+            messages: response.messages.len(),
+            snapshots: response.snapshots.len(),
+            removed: response.removed.len(),
+            cursor: response.cursor,
+        })
+    }
+
+    fn cached(&mut self, id: &DocId) -> Result<&mut StoredDoc, ReplicaError> {
+        if !self.cache.contains(id) {
+            let stored = match store::load(self.tx, id, self.actor)? {
+                Some(stored) => stored,
+                None => StoredDoc::new_unsaved(Document::empty(id.clone(), self.actor.clone())),
+            };
+            self.cache.put(id.clone(), stored);
+        }
+        self.cache.get_mut(id).ok_or_else(|| ReplicaError::NotFound(id.to_string()))
+    }
+
+    fn message(&mut self, id: &DocId, message: &[u8]) -> Result<(), ReplicaError> {
+        let (tx, policy, compaction) = (self.tx, self.policy, self.compaction);
+        // Load first: the sync state below borrows the session table.
+        self.cached(id)?;
+        let state = self.sessions.state(tx, id, SERVER_PEER)?;
+        let stored =
+            self.cache.get_mut(id).ok_or_else(|| ReplicaError::NotFound(id.to_string()))?;
+        stored.doc.receive_sync_message(state, message)?;
+        let write = store::write(tx, stored, compaction)?;
+        if write.is_some() {
+            index::project(tx, &stored.doc, policy)?;
+        }
+        sync::save(tx, id, SERVER_PEER, state)?;
+        let in_sync = state.their_heads.as_deref() == Some(stored.doc.heads().as_slice());
+        if in_sync {
+            clear_dirty(tx, id)?;
+            self.session.active.remove(id);
+        } else {
+            self.session.active.insert(id.clone());
+        }
+        self.session.primed.insert(id.clone());
+        self.written.push((id.clone(), write));
+        Ok(())
+    }
+
+    fn snapshot(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), ReplicaError> {
+        let held = self.cache.contains(id) || store::exists(self.tx, id)?;
+        if held {
+            // Already here (a retried round): merge, which ignores what is known.
+            let (tx, compaction, policy) = (self.tx, self.compaction, self.policy);
+            let stored = self.cached(id)?;
+            stored.doc.load_incremental(bytes)?;
+            let write = store::write(tx, stored, compaction)?;
+            if write.is_some() {
+                index::project(tx, &stored.doc, policy)?;
+            }
+            let heads = stored.doc.heads();
+            self.written.push((id.clone(), write));
+            return self.save_shared(id, heads);
+        }
+        // A first download: keep the bytes as they came and do not crowd the cache.
+        let mut stored =
+            StoredDoc::new_unsaved(Document::load(id.clone(), bytes, self.actor.clone())?);
+        store::write_received_snapshot(self.tx, &mut stored, bytes)?;
+        index::project(self.tx, &stored.doc, self.policy)?;
+        self.save_shared(id, stored.doc.heads())
+    }
+
+    /// After a whole document arrived, the server is known to hold at least its heads.
+    fn save_shared(
+        &mut self,
+        id: &DocId,
+        heads: Vec<crate::doc::ChangeHash>,
+    ) -> Result<(), ReplicaError> {
+        self.sessions.forget_doc(id);
+        let mut state = SyncState::new();
+        state.shared_heads = heads;
+        sync::save(self.tx, id, SERVER_PEER, &state)
+    }
+
+    fn remove(&mut self, id: &DocId) -> Result<(), ReplicaError> {
+        index::remove(self.tx, id)?;
+        store::delete(self.tx, id)?;
+        clear_dirty(self.tx, id)?;
+        self.cache.pop(id);
+        self.sessions.forget_doc(id);
+        self.session.active.remove(id);
+        Ok(())
+    }
+}
+
+fn parse(text: &str) -> Result<DocId, ReplicaError> {
+    wire::parse_doc_id(text).map_err(|e| ReplicaError::Corrupt(format!("server sent {e}")))
+}

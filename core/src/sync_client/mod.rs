@@ -1,0 +1,213 @@
+//! The device's side of sync: the round loop, its transport and the push channel.
+//!
+//! [`sync_now`] runs rounds until both sides are quiet: each round is one request and one
+//! answer (see [`crate::wire`]), applied atomically. A round that fails on the way (lost
+//! request, lost answer, server restarting) is retried with exponential backoff and jitter; it
+//! is safe to retry because the server treats every round idempotently and the device stores
+//! the new cursor only together with what the answer carried.
+
+pub mod http;
+pub mod transport;
+
+use std::time::Duration;
+
+use rand::Rng;
+use thiserror::Error;
+
+pub use transport::{SyncTransport, TransportError};
+
+use crate::replica::{Replica, ReplicaError, SyncSession};
+use crate::wire::{SyncResponse, WireError};
+
+/// How `sync_now` behaves.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Stop after this many rounds even if the server keeps talking (a safety net).
+    pub max_rounds: u32,
+    /// Attempts per round before giving up on a retryable failure.
+    pub max_attempts: u32,
+    /// The first backoff; each retry doubles it, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+    /// How many bytes one answer should carry at most (first downloads come in batches).
+    pub max_response_bytes: u32,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_rounds: 500,
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Progress after each round, for a progress bar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// Rounds completed.
+    pub rounds: u32,
+    /// Documents received whole so far.
+    pub documents_received: u64,
+    /// Documents the server says are still waiting.
+    pub documents_remaining: u64,
+    /// Bytes sent so far.
+    pub bytes_sent: u64,
+    /// Bytes received so far.
+    pub bytes_received: u64,
+}
+
+/// What a whole `sync_now` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Rounds completed.
+    pub rounds: u32,
+    /// Sync messages sent.
+    pub messages_sent: u64,
+    /// Sync messages received.
+    pub messages_received: u64,
+    /// Whole documents received.
+    pub snapshots_received: u64,
+    /// Documents purged because they left this device's scope.
+    pub removed: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Failed attempts that were retried.
+    pub retries: u32,
+    /// The cursor at the end.
+    pub cursor: u64,
+    /// Whether the rounds ended quiet (false if `max_rounds` stopped them).
+    pub quiet: bool,
+}
+
+/// Why `sync_now` stopped without finishing.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    /// The transport failed and retrying did not help (or cannot help).
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The local replica failed.
+    #[error("replica: {0}")]
+    Replica(#[from] ReplicaError),
+    /// A body could not be encoded or the server's answer could not be decoded.
+    #[error("wire: {0}")]
+    Wire(#[from] WireError),
+}
+
+/// Syncs `replica` with the server behind `transport` until both sides are quiet, calling
+/// `progress` after every round.
+pub fn sync_now(
+    replica: &mut Replica,
+    transport: &dyn SyncTransport,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(&SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let span = tracing::info_span!("sync_now");
+    let _entered = span.enter();
+    let mut session = SyncSession::default();
+    let mut report = SyncReport::default();
+    let mut state = SyncProgress::default();
+    while report.rounds < options.max_rounds {
+        let (sent, response) = round(replica, &mut session, transport, options, &mut report)?;
+        let outcome = replica.apply_sync_response(&mut session, &response)?;
+        report.rounds += 1;
+        report.messages_sent += sent as u64;
+        report.messages_received += outcome.messages as u64;
+        report.snapshots_received += outcome.snapshots as u64;
+        report.removed += outcome.removed as u64;
+        report.cursor = outcome.cursor;
+        state.rounds = report.rounds;
+        state.documents_received = report.snapshots_received;
+        state.documents_remaining = response.remaining_docs;
+        state.bytes_sent = report.bytes_sent;
+        state.bytes_received = report.bytes_received;
+        progress(&state);
+        tracing::debug!(
+            round = report.rounds,
+            sent,
+            messages = outcome.messages,
+            snapshots = outcome.snapshots,
+            removed = outcome.removed,
+            cursor = outcome.cursor,
+            "sync round applied"
+        );
+        if sent == 0 && response.is_quiet() && !session.has_open_conversations() {
+            report.quiet = true;
+            break;
+        }
+    }
+    replica.abort_sync_session(&mut session);
+    Ok(report)
+}
+
+/// One round: builds the request and exchanges it, retrying retryable failures with backoff.
+/// Returns how many messages the request carried and the decoded answer.
+fn round(
+    replica: &mut Replica,
+    session: &mut SyncSession,
+    transport: &dyn SyncTransport,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(usize, SyncResponse), SyncError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let request = replica.build_sync_request(session, options.max_response_bytes)?;
+        let body = request.encode()?;
+        report.bytes_sent += body.len() as u64;
+        let failure = match transport.exchange(&body) {
+            Ok(answer) => {
+                report.bytes_received += answer.len() as u64;
+                match SyncResponse::decode(&answer) {
+                    Ok(response) => return Ok((request.messages.len(), response)),
+                    // A garbled answer is treated like a lost one.
+                    Err(e) => TransportError::Network(format!("undecodable answer: {e}")),
+                }
+            }
+            Err(e) => e,
+        };
+        // The messages just built may never have arrived: resume from the persisted state.
+        replica.abort_sync_session(session);
+        if !failure.is_retryable() || attempt >= options.max_attempts {
+            return Err(failure.into());
+        }
+        report.retries += 1;
+        let delay = backoff(options, attempt);
+        tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %failure, "sync round failed; retrying");
+        std::thread::sleep(delay);
+    }
+}
+
+/// Exponential backoff with full jitter, so a venue's tablets do not retry in lockstep.
+fn backoff(options: &SyncOptions, attempt: u32) -> Duration {
+    let exp = options.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let cap = exp.min(options.max_backoff);
+    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(rand::rng().random_range(cap_ms / 2..=cap_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let options = SyncOptions {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1_000),
+            ..SyncOptions::default()
+        };
+        for _ in 0..50 {
+            let first = backoff(&options, 1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let late = backoff(&options, 12);
+            assert!(late >= Duration::from_millis(500) && late <= Duration::from_millis(1_000));
+        }
+    }
+}

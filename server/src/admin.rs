@@ -1,0 +1,133 @@
+//! Administrative actions behind `kam-server admin …`: users, devices and customer handover.
+//! Each runs in one transaction on the data directory (safe while the server runs: SQLite
+//! serialises the writers, and the server re-checks each cached document against its row) and
+//! is written to the audit log.
+
+use chrono::{DateTime, Utc};
+use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
+use kam_core::model::{CustomerId, UserId};
+use serde_json::json;
+
+use crate::auth::{self, Enrolment, Role};
+use crate::error::ServerError;
+use crate::store::{Store, commit_doc};
+use crate::{audit, scope};
+
+/// Who runs admin commands, as recorded in the audit log.
+pub const ADMIN_ACTOR: &str = "admin-cli";
+
+/// Creates a user.
+pub fn add_user(
+    store: &mut Store,
+    user_id: &str,
+    name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    store.write(|tx, _, _| {
+        auth::create_user(tx, user_id, name, role, now)?;
+        audit::log(tx, now, ADMIN_ACTOR, "user.create", user_id, &json!({ "role": role.as_str() }))
+    })
+}
+
+/// Enrols a device for a user; the token in the answer is shown once and never again.
+pub fn enroll(
+    store: &mut Store,
+    user_id: &str,
+    label: &str,
+    now: DateTime<Utc>,
+) -> Result<Enrolment, ServerError> {
+    store.write(|tx, _, _| {
+        let enrolment = auth::enroll_device(tx, user_id, label, now)?;
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "device.enroll",
+            &enrolment.device_id,
+            &json!({ "user": user_id }),
+        )?;
+        Ok(enrolment)
+    })
+}
+
+/// Revokes a device; its token is refused from the next request on.
+pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<bool, ServerError> {
+    store.write(|tx, _, _| {
+        let revoked = auth::revoke_device(tx, device_id, now)?;
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "device.revoke",
+            device_id,
+            &json!({ "was_active": revoked }),
+        )?;
+        Ok(revoked)
+    })
+}
+
+/// What a handover did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Handover {
+    /// The customer.
+    pub customer_id: String,
+    /// The owners before.
+    pub from: Vec<String>,
+    /// The owner now.
+    pub to: String,
+}
+
+/// Hands a customer (with its tickets) over to another rep: the document's owners change in
+/// one server commit, the new rep is granted the customer and the previous owners lose it, so
+/// their devices purge it on their next round.
+pub fn handover(
+    store: &mut Store,
+    customer_id: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Handover, ServerError> {
+    store.write(|tx, docs, policy| {
+        if auth::user_role(tx, to)? != Some(Role::Rep) {
+            return Err(ServerError::Invalid {
+                field: "to",
+                reason: format!("{to} is not an active rep"),
+            });
+        }
+        let id = customer_doc_id(&CustomerId::from(customer_id));
+        let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
+        let from: Vec<String> = read_customer(doc)?.owners.iter().map(|o| o.to_string()).collect();
+        let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");
+        edit_customer(doc, &CustomerEdit::SetOwners(vec![UserId::from(to)]), &meta)?;
+        commit_doc(tx, docs, &id, policy, now)?;
+        let key = format!("customer/{customer_id}");
+        for old in from.iter().filter(|o| o.as_str() != to) {
+            scope::revoke(tx, old, &key)?;
+        }
+        scope::grant(tx, to, &key)?;
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "customer.handover",
+            &key,
+            &json!({ "from": from, "to": to }),
+        )?;
+        Ok(Handover { customer_id: customer_id.to_owned(), from, to: to.to_owned() })
+    })
+}
+
+/// Grants an event (and its project) to an event-staff user.
+pub fn assign_event(
+    store: &mut Store,
+    event_id: &str,
+    project_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    store.write(|tx, _, _| {
+        scope::grant(tx, user_id, &format!("event/{event_id}"))?;
+        scope::grant(tx, user_id, &format!("project/{project_id}"))?;
+        audit::log(tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
+    })
+}

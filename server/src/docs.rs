@@ -1,0 +1,190 @@
+//! The server's documents: stored like a device's (compacted snapshot plus incremental chunks,
+//! see `kam_core::replica::store`), loaded on demand into a bounded cache, and numbered in the
+//! server's change sequence.
+//!
+//! Each stored change takes the next sequence number, and the document row keeps its latest
+//! one together with its heads and scope key, so "what changed since cursor N within this
+//! scope" is an indexed range query that never loads a document. The cached copy is checked
+//! against the row's sequence number before use: an admin command run from another process
+//! (a handover) may have written the document meanwhile, and a stale copy must never be
+//! written back over it.
+
+use std::num::NonZeroUsize;
+
+use automerge::ActorId;
+use kam_core::doc::{ChangeHash, DocId, Document};
+use kam_core::replica::store::{self, CompactionPolicy, StoredDoc};
+use lru::LruCache;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::ServerError;
+
+/// What the `documents` row says about a document, without loading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DocRow {
+    /// The document's latest position in the change sequence.
+    pub(crate) seq: i64,
+    /// Who may see it (see `scope`).
+    pub(crate) scope_key: String,
+    /// Its current heads.
+    pub(crate) heads: Vec<ChangeHash>,
+}
+
+/// A loaded document with the sequence number it was loaded at.
+#[derive(Debug)]
+struct Cached {
+    stored: StoredDoc,
+    seq: i64,
+}
+
+/// The bounded cache of loaded documents and how they are written.
+#[derive(Debug)]
+pub(crate) struct DocCache {
+    cache: LruCache<DocId, Cached>,
+    actor: ActorId,
+    compaction: CompactionPolicy,
+}
+
+/// The heads as stored: 32-byte hashes back to back.
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, ServerError> {
+    bytes
+        .chunks(32)
+        .map(|c| {
+            <[u8; 32]>::try_from(c)
+                .map(ChangeHash)
+                .map_err(|_| ServerError::Corrupt("stored heads".into()))
+        })
+        .collect()
+}
+
+/// The row of `id`, if stored.
+pub(crate) fn row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>, ServerError> {
+    let found = conn
+        .prepare_cached("SELECT seq, scope_key, heads FROM documents WHERE doc_id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })
+        .optional()?;
+    match found {
+        Some((seq, scope_key, heads)) => {
+            Ok(Some(DocRow { seq, scope_key, heads: decode_heads(&heads)? }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Takes the next number of the change sequence (inside the caller's write transaction).
+pub(crate) fn next_seq(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn
+        .prepare_cached("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The latest number of the change sequence.
+pub(crate) fn current_seq(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM change_seq WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
+impl DocCache {
+    /// An empty cache holding at most `capacity` documents, writing as `actor`.
+    pub(crate) fn new(capacity: usize, actor: ActorId, compact_after_chunks: i64) -> DocCache {
+        DocCache {
+            cache: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+            actor,
+            compaction: CompactionPolicy { max_chunks: compact_after_chunks.max(2) },
+        }
+    }
+
+    /// The server's actor id, used for its own changes (compensations, handovers).
+    pub(crate) fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// The document `id`, loaded if needed; with `create_empty`, a document not stored yet
+    /// starts empty (it is arriving from a device). `None` if absent and not created.
+    pub(crate) fn get(
+        &mut self,
+        conn: &Connection,
+        id: &DocId,
+        create_empty: bool,
+    ) -> Result<Option<&mut Document>, ServerError> {
+        let seq = row(conn, id)?.map(|r| r.seq);
+        let fresh = match (self.cache.peek(id), seq) {
+            (Some(cached), Some(seq)) => cached.seq == seq && cached.stored.persisted,
+            (Some(cached), None) => !cached.stored.persisted,
+            (None, _) => false,
+        };
+        if !fresh {
+            let stored = match store::load(conn, id, &self.actor)? {
+                Some(stored) => stored,
+                None if create_empty => {
+                    StoredDoc::new_unsaved(Document::empty(id.clone(), self.actor.clone()))
+                }
+                None => return Ok(None),
+            };
+            self.cache.put(id.clone(), Cached { stored, seq: seq.unwrap_or(0) });
+        }
+        Ok(self.cache.get_mut(id).map(|c| &mut c.stored.doc))
+    }
+
+    /// Writes what changed in the cached `id` inside the caller's transaction and gives it the
+    /// next sequence number. Returns the new number, or `None` if nothing changed. The caller
+    /// must call [`DocCache::forget`] if the transaction does not commit.
+    pub(crate) fn persist(
+        &mut self,
+        conn: &rusqlite::Transaction<'_>,
+        id: &DocId,
+        scope_key: &str,
+    ) -> Result<Option<i64>, ServerError> {
+        let compaction = self.compaction;
+        let cached = self
+            .cache
+            .get_mut(id)
+            .ok_or_else(|| ServerError::Corrupt(format!("{id} not loaded")))?;
+        let Some(outcome) = store::write(conn, &mut cached.stored, compaction)? else {
+            return Ok(None);
+        };
+        outcome.apply(&mut cached.stored);
+        let seq = next_seq(conn)?;
+        let heads = encode_heads(&cached.stored.doc.heads());
+        conn.prepare_cached(
+            "UPDATE documents SET seq = ?2, scope_key = ?3, heads = ?4 WHERE doc_id = ?1",
+        )?
+        .execute(params![id.to_string(), seq, scope_key, heads])?;
+        cached.seq = seq;
+        Ok(Some(seq))
+    }
+
+    /// Drops `id` from memory: the next use reloads what is on disk.
+    pub(crate) fn forget(&mut self, id: &DocId) {
+        self.cache.pop(id);
+    }
+
+    /// Drops every loaded document (after a failed transaction).
+    pub(crate) fn clear(&mut self) {
+        self.cache.clear();
+    }
+
+    /// Documents loaded now.
+    pub(crate) fn len(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+/// The compacted bytes of `id` as stored, if it has no chunks (the common case after
+/// compaction), so a first download is served without loading the document.
+pub(crate) fn stored_snapshot(
+    conn: &Connection,
+    id: &DocId,
+) -> Result<Option<Vec<u8>>, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1 AND chunk_count = 0")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
+}

@@ -1,0 +1,105 @@
+//! Prometheus metrics, served at `/metrics` in the text exposition format.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The server's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    /// Sync rounds answered.
+    pub sync_rounds: Counter,
+    /// Sync rounds refused (4xx) or failed (5xx).
+    pub sync_failures: Counter,
+    /// Request bytes received by sync.
+    pub sync_bytes_in: Counter,
+    /// Response bytes sent by sync.
+    pub sync_bytes_out: Counter,
+    /// Time to answer one round, in seconds.
+    pub sync_latency_seconds: Histogram,
+    /// Violations compensated.
+    pub violations: Counter,
+    /// Devices that synced in the last 24 hours (set when scraped).
+    pub devices_seen_24h: Gauge,
+    /// Documents loaded in memory (set when scraped).
+    pub cached_documents: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("kam");
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            sync_rounds: Counter::default(),
+            sync_failures: Counter::default(),
+            sync_bytes_in: Counter::default(),
+            sync_bytes_out: Counter::default(),
+            sync_latency_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            violations: Counter::default(),
+            devices_seen_24h: Gauge::default(),
+            cached_documents: Gauge::default(),
+        };
+        registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
+        registry.register(
+            "sync_failures",
+            "Sync rounds refused or failed",
+            m.sync_failures.clone(),
+        );
+        registry.register(
+            "sync_request_bytes",
+            "Bytes received in sync requests",
+            m.sync_bytes_in.clone(),
+        );
+        registry.register(
+            "sync_response_bytes",
+            "Bytes sent in sync answers",
+            m.sync_bytes_out.clone(),
+        );
+        registry.register(
+            "sync_latency_seconds",
+            "Time to answer a sync round",
+            m.sync_latency_seconds.clone(),
+        );
+        registry.register(
+            "authority_violations",
+            "Unauthorised writes compensated",
+            m.violations.clone(),
+        );
+        registry.register(
+            "devices_seen_24h",
+            "Devices that synced in the last 24 hours",
+            m.devices_seen_24h.clone(),
+        );
+        registry.register(
+            "cached_documents",
+            "Documents loaded in memory",
+            m.cached_documents.clone(),
+        );
+        if let Ok(mut slot) = m.registry.lock() {
+            *slot = registry;
+        }
+        m
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.lock() {
+            // Writing into a String cannot fail.
+            let _ = encode(&mut out, &registry);
+        }
+        out
+    }
+}

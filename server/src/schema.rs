@@ -1,0 +1,244 @@
+//! The server database schema and its migrations, tracked by `PRAGMA user_version`.
+//!
+//! One file holds the documents (in the same `documents` / `document_chunks` layout as a
+//! device replica, plus the server's change sequence and scope key), the sync bookkeeping per
+//! device, users and devices, the authority's records (violations, conflicts, audit) and the
+//! relational projections headquarters queries. Each step runs in one IMMEDIATE transaction
+//! with its `user_version` bump and is tested from the schema before it.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::ServerError;
+
+/// Version 1: documents with the change sequence, devices' sync bookkeeping, users, devices,
+/// scope grants, and the authority's records.
+const V1_DOCUMENTS_AND_AUTHORITY: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+-- The change sequence: every stored change to a document, and every scope change, takes the
+-- next value. A device's cursor is a position in it.
+CREATE TABLE change_seq (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+) STRICT;
+INSERT INTO change_seq(id, value) VALUES (1, 0);
+
+CREATE TABLE documents (
+    doc_id      TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    snapshot    BLOB NOT NULL,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    chunk_bytes INTEGER NOT NULL DEFAULT 0,
+    seq         INTEGER NOT NULL DEFAULT 0,
+    scope_key   TEXT NOT NULL DEFAULT '',
+    heads       BLOB NOT NULL DEFAULT x''
+) STRICT;
+CREATE INDEX documents_by_seq ON documents(seq);
+CREATE INDEX documents_by_scope ON documents(scope_key);
+
+CREATE TABLE document_chunks (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+) STRICT;
+
+CREATE TABLE users (
+    user_id       TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('rep', 'event_staff', 'finance', 'hq', 'admin')),
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT
+) STRICT;
+
+CREATE TABLE devices (
+    device_id    TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(user_id),
+    label        TEXT NOT NULL,
+    token_hash   BLOB NOT NULL UNIQUE,
+    enrolled_at  TEXT NOT NULL,
+    revoked_at   TEXT,
+    last_seen_at TEXT,
+    last_cursor  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX devices_by_user ON devices(user_id);
+
+-- Which scope keys a user may see beyond what the role grants.
+CREATE TABLE grants (
+    user_id     TEXT NOT NULL REFERENCES users(user_id),
+    scope_key   TEXT NOT NULL,
+    granted_seq INTEGER NOT NULL,
+    PRIMARY KEY (user_id, scope_key)
+) STRICT;
+CREATE INDEX grants_by_seq ON grants(user_id, granted_seq);
+CREATE INDEX grants_by_scope ON grants(scope_key);
+
+-- Revoked grants, so a device learns on its next round what it must purge.
+CREATE TABLE revocations (
+    seq       INTEGER NOT NULL,
+    user_id   TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    PRIMARY KEY (user_id, seq, scope_key)
+) STRICT;
+
+-- Per device and document: the sync state both sides share, and the state the device will
+-- share once it confirms (by sending a cursor at least `pending_cursor`) that it applied what
+-- it was sent.
+CREATE TABLE device_docs (
+    device_id      TEXT NOT NULL,
+    doc_id         TEXT NOT NULL,
+    state          BLOB NOT NULL,
+    pending_state  BLOB,
+    pending_cursor INTEGER,
+    PRIMARY KEY (device_id, doc_id)
+) STRICT;
+CREATE INDEX device_docs_pending ON device_docs(device_id, pending_cursor)
+    WHERE pending_cursor IS NOT NULL;
+
+CREATE TABLE violations (
+    violation_id INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    doc_id       TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    rule         TEXT NOT NULL,
+    old_value    TEXT NOT NULL,
+    new_value    TEXT NOT NULL,
+    reviewed_at  TEXT,
+    reviewed_by  TEXT
+) STRICT;
+CREATE INDEX violations_by_doc ON violations(doc_id);
+
+CREATE TABLE conflicts (
+    doc_id        TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    field_values  TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL,
+    resolved_at   TEXT,
+    PRIMARY KEY (doc_id, path)
+) STRICT;
+
+CREATE TABLE audit_log (
+    audit_id INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    detail   TEXT NOT NULL
+) STRICT;
+";
+
+/// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1_DOCUMENTS_AND_AUTHORITY, crate::projection::PROJECTION_SCHEMA];
+
+/// The schema version this build writes.
+pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets the connection pragmas. Every acknowledged sync round and authority decision must
+/// survive power loss, hence `synchronous=FULL`.
+pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+fn version(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Upgrades the database to `target` one step at a time.
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), ServerError> {
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(ServerError::SchemaTooNew { found, supported: CURRENT_VERSION });
+    }
+    for step in found..target {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version(&tx)? > step {
+            continue;
+        }
+        let index = usize::try_from(step)
+            .map_err(|_| ServerError::SchemaTooNew { found: step, supported: CURRENT_VERSION })?;
+        tx.execute_batch(MIGRATIONS[index])?;
+        tx.pragma_update(None, "user_version", step + 1)?;
+        tx.commit()?;
+        tracing::info!(from = step, to = step + 1, "server schema migrated");
+    }
+    Ok(())
+}
+
+/// Upgrades the database to the current version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
+    migrate_to(conn, CURRENT_VERSION)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok(format!("{}|{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn at_version(v: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&conn).unwrap();
+        migrate_to(&mut conn, v).unwrap();
+        conn
+    }
+
+    #[test]
+    fn every_step_from_the_previous_schema_matches_a_fresh_database() {
+        let fresh = schema_of(&at_version(CURRENT_VERSION));
+        for start in 0..CURRENT_VERSION {
+            let mut conn = at_version(start);
+            migrate(&mut conn).unwrap();
+            assert_eq!(schema_of(&conn), fresh, "upgrade from version {start}");
+        }
+    }
+
+    #[test]
+    fn v1_to_v2_keeps_documents_and_devices() {
+        let mut conn = at_version(1);
+        conn.execute_batch(
+            "INSERT INTO documents(doc_id, kind, snapshot, seq) VALUES ('customer/c1', 'customer', x'00', 1);
+             INSERT INTO users VALUES ('u1', 'U', 'rep', '2026-11-23T00:00:00Z', NULL);
+             INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
+                 VALUES ('d1', 'u1', 'tablet', x'01', '2026-11-23T00:00:00Z');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM documents) + (SELECT COUNT(*) FROM devices)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+        let customers: i64 =
+            conn.query_row("SELECT COUNT(*) FROM customers", [], |r| r.get(0)).unwrap();
+        assert_eq!(customers, 0, "projections start empty and are rebuilt from documents");
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = at_version(CURRENT_VERSION);
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(ServerError::SchemaTooNew { .. })));
+    }
+}

@@ -1,0 +1,192 @@
+//! The server store: one SQLite connection and the document cache, used from one blocking
+//! thread at a time (see `state::AppState::with_store`).
+
+use std::path::{Path, PathBuf};
+
+use automerge::ActorId;
+use chrono::{DateTime, Utc};
+use kam_core::Policy;
+use kam_core::doc::{DocId, DocKind, Document};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::docs::DocCache;
+use crate::error::ServerError;
+use crate::{conflicts, docs, projection, schema, scope};
+
+/// How many documents the server keeps loaded.
+pub const DEFAULT_CACHE_DOCS: usize = 512;
+
+/// The server's database and loaded documents.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) docs: DocCache,
+    pub(crate) policy: Policy,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, policy: Policy) -> Result<Store, ServerError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        schema::prepare(&conn)?;
+        schema::migrate(&mut conn)?;
+        let actor = load_or_create_actor(&conn)?;
+        let mut store =
+            Store { conn, docs: DocCache::new(DEFAULT_CACHE_DOCS, actor, 64), policy, path };
+        if store.meta("projections_version")?.as_deref() != Some(schema_tag(&store.policy).as_str())
+        {
+            store.rebuild_projections(Utc::now())?;
+        }
+        Ok(store)
+    }
+
+    /// The database connection, for queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The server's actor id.
+    pub fn actor(&self) -> &ActorId {
+        self.docs.actor()
+    }
+
+    /// Documents loaded in memory.
+    pub fn cached_documents(&self) -> usize {
+        self.docs.len()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, ServerError> {
+        meta_get(&self.conn, key)
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction. If it fails, the documents it loaded are
+    /// dropped from memory, since memory may hold changes the rolled-back disk does not.
+    pub(crate) fn write<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>, &mut DocCache, &Policy) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let Store { conn, docs, policy, .. } = self;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        match work(&tx, docs, policy).and_then(|value| {
+            tx.commit()?;
+            Ok(value)
+        }) {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                docs.clear();
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-derives every projection row from the stored documents.
+    pub fn rebuild_projections(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        };
+        let tag = schema_tag(&self.policy);
+        self.write(|tx, docs, policy| {
+            tx.execute_batch(
+                "DELETE FROM customers; DELETE FROM customer_owners; DELETE FROM contacts;
+                 DELETE FROM visits; DELETE FROM tickets; DELETE FROM units; DELETE FROM events;",
+            )?;
+            for id in &ids {
+                let id = scope::parse_id(id)?;
+                let Some(stored) = kam_core::replica::store::load(tx, &id, docs.actor())? else {
+                    continue;
+                };
+                let mut doc = stored.doc;
+                projection::project(tx, &mut doc, policy, now)?;
+            }
+            meta_set(tx, "projections_version", &tag)?;
+            Ok(ids.len())
+        })
+    }
+}
+
+/// Projections depend on the schema and on the policy (SLA and cadence thresholds).
+fn schema_tag(policy: &Policy) -> String {
+    format!("{}:{}", schema::CURRENT_VERSION, policy.version)
+}
+
+/// Stores what changed in the loaded document `id` with its next sequence number, its
+/// projection rows and its conflict rows. Returns the sequence number, or `None` if nothing
+/// changed.
+pub(crate) fn commit_doc(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    id: &DocId,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Option<(i64, String)>, ServerError> {
+    let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
+    let scope_key = scope::scope_key_of(doc)?;
+    let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
+    let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
+    projection::project(tx, doc, policy, now)?;
+    conflicts::record(tx, doc, now)?;
+    Ok(Some((seq, scope_key)))
+}
+
+/// Stores a document built on the server (demo data, HQ imports) as a new document.
+pub(crate) fn insert_new_doc(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    mut doc: Document,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(i64, String), ServerError> {
+    let id = doc.id().clone();
+    if docs::row(tx, &id)?.is_some() {
+        return Err(ServerError::Conflict(format!("document {id} exists")));
+    }
+    let bytes = doc.save();
+    let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
+    target.load_incremental(&bytes)?;
+    commit_doc(tx, docs, &id, policy, now)?
+        .ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
+}
+
+/// The documents of one kind, for admin listings.
+pub fn count_documents(conn: &Connection, kind: DocKind) -> Result<u64, ServerError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM documents WHERE kind = ?1", [kind.as_str()], |r| {
+        r.get(0)
+    })?)
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), ServerError> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+fn load_or_create_actor(conn: &Connection) -> Result<ActorId, ServerError> {
+    if let Some(hex) = meta_get(conn, "actor_id")? {
+        return hex.parse::<ActorId>().map_err(|_| ServerError::Corrupt(format!("actor id {hex}")));
+    }
+    let actor = ActorId::random();
+    meta_set(conn, "actor_id", &actor.to_hex_string())?;
+    Ok(actor)
+}

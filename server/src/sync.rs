@@ -1,0 +1,347 @@
+//! The server's half of a sync round (DESIGN §4).
+//!
+//! One round is one IMMEDIATE transaction: the device's messages are merged (and checked by
+//! the authority), news since the device's cursor is gathered within its scope, and the
+//! answer is built; the answer leaves only after the commit. Every part is idempotent: a
+//! retried round merges nothing new, and the per-device sync state only advances past what
+//! was sent once the device's next cursor shows it applied that answer, so a lost answer is
+//! simply sent again.
+
+use std::collections::BTreeSet;
+
+use automerge::sync::State;
+use chrono::{DateTime, Utc};
+use kam_core::doc::{DocId, DocKind, prime_sync_state};
+use kam_core::wire::{self, DocMessage, DocSnapshot, SyncRequest, SyncResponse};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::json;
+
+use crate::auth::{Principal, Role};
+use crate::docs::{self, DocCache};
+use crate::error::ServerError;
+use crate::scope::{self, NewsItem, Reason};
+use crate::store::{Store, commit_doc};
+use crate::{audit, authority};
+
+/// The smallest and largest answer budget a device may ask for, in bytes.
+const MIN_BUDGET_BYTES: usize = 64 * 1024;
+const MAX_BUDGET_BYTES: usize = 16 * 1024 * 1024;
+
+/// A document changed by a round, for the push channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedDoc {
+    /// Its new position in the change sequence.
+    pub seq: i64,
+    /// The document.
+    pub doc_id: String,
+    /// Who may see it.
+    pub scope_key: String,
+}
+
+/// What a round did, for metrics and the push channel.
+#[derive(Clone, Debug, Default)]
+pub struct RoundResult {
+    /// The answer.
+    pub response: SyncResponse,
+    /// Documents the device's messages changed.
+    pub changed: Vec<ChangedDoc>,
+    /// Violations compensated in this round.
+    pub violations: usize,
+}
+
+/// Runs one round for `who`.
+pub fn sync_round(
+    store: &mut Store,
+    who: &Principal,
+    request: &SyncRequest,
+    now: DateTime<Utc>,
+) -> Result<RoundResult, ServerError> {
+    store.write(|tx, docs, policy| {
+        let mut round = Round {
+            tx,
+            docs,
+            policy,
+            who,
+            now,
+            replied: BTreeSet::new(),
+            result: RoundResult::default(),
+            bytes: 0,
+            pending: Vec::new(),
+        };
+        round.run(request)?;
+        crate::auth::touch_device(tx, &who.device_id, round.result.response.cursor, now)?;
+        Ok(round.result)
+    })
+}
+
+struct Round<'a, 't> {
+    tx: &'a Transaction<'t>,
+    docs: &'a mut DocCache,
+    policy: &'a kam_core::Policy,
+    who: &'a Principal,
+    now: DateTime<Utc>,
+    /// Documents already answered through the device's own messages.
+    replied: BTreeSet<String>,
+    result: RoundResult,
+    /// Bytes of messages and snapshots in the answer so far.
+    bytes: usize,
+    /// Sync states to hold once the device confirms this answer: (document, state).
+    pending: Vec<(String, Vec<u8>)>,
+}
+
+impl Round<'_, '_> {
+    fn run(&mut self, request: &SyncRequest) -> Result<(), ServerError> {
+        let cursor = i64::try_from(request.cursor)
+            .map_err(|_| ServerError::Invalid { field: "cursor", reason: "out of range".into() })?;
+        if cursor > docs::current_seq(self.tx)? {
+            return Err(ServerError::Invalid {
+                field: "cursor",
+                reason: "ahead of the server".into(),
+            });
+        }
+        self.confirm_delivered(cursor)?;
+        if let Some(manifest) = &request.manifest {
+            self.recover(manifest)?;
+        }
+        for message in &request.messages {
+            self.merge_message(message)?;
+        }
+        let budget =
+            (request.max_response_bytes as usize).clamp(MIN_BUDGET_BYTES, MAX_BUDGET_BYTES);
+        let news = scope::news_since(
+            self.tx,
+            self.who,
+            if request.manifest.is_some() { 0 } else { cursor },
+        )?;
+        let answered_to = self.send_news(&news, budget)?;
+        let response = &mut self.result.response;
+        response.cursor = match answered_to {
+            Some(seq) => u64::try_from(seq).unwrap_or(0),
+            None => u64::try_from(docs::current_seq(self.tx)?).unwrap_or(0),
+        };
+        let cursor_now = i64::try_from(response.cursor).unwrap_or(i64::MAX);
+        for (doc_id, state) in std::mem::take(&mut self.pending) {
+            self.tx
+                .prepare_cached(
+                    "UPDATE device_docs SET pending_state = ?3, pending_cursor = ?4
+                     WHERE device_id = ?1 AND doc_id = ?2",
+                )?
+                .execute(params![self.who.device_id, doc_id, state, cursor_now])?;
+        }
+        Ok(())
+    }
+
+    /// The device's cursor says it applied every answer up to it: what those answers carried
+    /// is now known to be shared.
+    fn confirm_delivered(&self, cursor: i64) -> Result<(), ServerError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE device_docs SET state = pending_state, pending_state = NULL, pending_cursor = NULL
+                 WHERE device_id = ?1 AND pending_cursor IS NOT NULL AND pending_cursor <= ?2",
+            )?
+            .execute(params![self.who.device_id, cursor])?;
+        Ok(())
+    }
+
+    /// Recovery: the device lists what it holds; the server believes it and will answer with
+    /// everything else the device should have (the caller then reads news from the start).
+    fn recover(&mut self, manifest: &[wire::ManifestEntry]) -> Result<(), ServerError> {
+        self.tx
+            .prepare_cached("DELETE FROM device_docs WHERE device_id = ?1")?
+            .execute([&self.who.device_id])?;
+        for entry in manifest {
+            let id = wire::parse_doc_id(&entry.doc_id)?;
+            let Some(row) = docs::row(self.tx, &id)? else { continue };
+            if !scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)? {
+                self.result.response.removed.push(entry.doc_id.clone());
+                continue;
+            }
+            let heads: Vec<_> = entry.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
+            let known = self.docs.get(self.tx, &id, false)?.is_some_and(|d| d.has_heads(&heads));
+            let mut state = State::new();
+            state.shared_heads = if known { heads } else { Vec::new() };
+            self.save_state(&entry.doc_id, &state)?;
+        }
+        Ok(())
+    }
+
+    fn load_state(&self, doc_id: &str) -> Result<Option<State>, ServerError> {
+        let bytes: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT state FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row([&self.who.device_id, doc_id], |r| r.get(0))
+            .optional()?;
+        bytes
+            .map(|b| {
+                State::decode(&b).map_err(|e| ServerError::Corrupt(format!("sync state: {e}")))
+            })
+            .transpose()
+    }
+
+    fn save_state(&self, doc_id: &str, state: &State) -> Result<(), ServerError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO device_docs(device_id, doc_id, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(device_id, doc_id) DO UPDATE SET state = excluded.state,
+                     pending_state = NULL, pending_cursor = NULL",
+            )?
+            .execute(params![self.who.device_id, doc_id, state.encode()])?;
+        Ok(())
+    }
+
+    /// Whether the device may talk about `id` at all; if not, it is told to drop it.
+    fn admit(&mut self, id: &DocId, wire_id: &str) -> Result<bool, ServerError> {
+        let allowed = match docs::row(self.tx, id)? {
+            Some(row) => scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)?,
+            None => scope::may_create(self.who.role, id.kind()),
+        };
+        if !allowed {
+            self.result.response.removed.push(wire_id.to_owned());
+            audit::log(
+                self.tx,
+                self.now,
+                &self.who.user_id,
+                "sync.refused_out_of_scope",
+                wire_id,
+                &json!({ "device": self.who.device_id }),
+            )?;
+        }
+        Ok(allowed)
+    }
+
+    fn merge_message(&mut self, message: &DocMessage) -> Result<(), ServerError> {
+        let id = wire::parse_doc_id(&message.doc_id)?;
+        if !self.replied.insert(message.doc_id.clone()) {
+            return Err(ServerError::Invalid {
+                field: "messages",
+                reason: format!("{} twice", message.doc_id),
+            });
+        }
+        if !self.admit(&id, &message.doc_id)? {
+            return Ok(());
+        }
+        let is_new = docs::row(self.tx, &id)?.is_none();
+        let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
+        let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        let before = authority::capture(doc)?;
+        let heads_before = doc.heads();
+        doc.receive_sync_message(&mut state, &message.message)
+            .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
+        if doc.heads() != heads_before && !doc.is_empty() {
+            if is_new && !self.admit_new(&id, &message.doc_id)? {
+                return Ok(());
+            }
+            let doc = self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
+            let found = authority::enforce(doc, before.as_ref(), self.who, self.now)?;
+            authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
+            self.result.violations += found.len();
+            if let Some((seq, scope_key)) =
+                commit_doc(self.tx, self.docs, &id, self.policy, self.now)?
+            {
+                self.result.changed.push(ChangedDoc {
+                    seq,
+                    doc_id: message.doc_id.clone(),
+                    scope_key,
+                });
+            }
+        }
+        let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        if let Some(reply) = doc.generate_sync_message(&mut state) {
+            self.bytes += reply.len();
+            self.result
+                .response
+                .messages
+                .push(DocMessage { doc_id: message.doc_id.clone(), message: reply });
+        }
+        self.save_state(&message.doc_id, &state)
+    }
+
+    /// A new document must land inside the author's scope: a rep's new customer becomes
+    /// theirs, a ticket must belong to a customer they can see.
+    fn admit_new(&mut self, id: &DocId, wire_id: &str) -> Result<bool, ServerError> {
+        let doc = self.docs.get(self.tx, id, false)?.ok_or(ServerError::NotFound)?;
+        let key = scope::scope_key_of(doc)?;
+        if self.who.role == Role::Rep && id.kind() == DocKind::Customer {
+            scope::grant(self.tx, &self.who.user_id, &key)?;
+            return Ok(true);
+        }
+        if scope::can_see(self.tx, self.who, id.kind(), &key)? {
+            return Ok(true);
+        }
+        self.docs.forget(id);
+        self.result.response.removed.push(wire_id.to_owned());
+        audit::log(
+            self.tx,
+            self.now,
+            &self.who.user_id,
+            "sync.refused_out_of_scope",
+            wire_id,
+            &json!({ "device": self.who.device_id }),
+        )?;
+        Ok(false)
+    }
+
+    /// Adds news in sequence order until the budget is spent, never splitting one sequence
+    /// number across answers. Returns the last position sent if the budget stopped it.
+    fn send_news(&mut self, news: &[NewsItem], budget: usize) -> Result<Option<i64>, ServerError> {
+        let mut at = 0;
+        while at < news.len() {
+            let seq = news[at].seq;
+            if self.bytes >= budget && at > 0 {
+                let response = &mut self.result.response;
+                response.more = true;
+                response.remaining_docs = (news.len() - at) as u64;
+                return Ok(Some(news[at - 1].seq));
+            }
+            while at < news.len() && news[at].seq == seq {
+                self.send_item(&news[at])?;
+                at += 1;
+            }
+        }
+        Ok(None)
+    }
+
+    fn send_item(&mut self, item: &NewsItem) -> Result<(), ServerError> {
+        if self.replied.contains(&item.doc_id) {
+            return Ok(());
+        }
+        if item.reason == Reason::Revoked {
+            self.result.response.removed.push(item.doc_id.clone());
+            return Ok(());
+        }
+        let id = scope::parse_id(&item.doc_id)?;
+        let Some(row) = docs::row(self.tx, &id)? else { return Ok(()) };
+        let shared = State { shared_heads: row.heads.clone(), ..State::new() }.encode();
+        match self.load_state(&item.doc_id)? {
+            None => {
+                let bytes = match docs::stored_snapshot(self.tx, &id)? {
+                    Some(bytes) => bytes,
+                    None => {
+                        self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
+                    }
+                };
+                self.bytes += bytes.len();
+                self.result
+                    .response
+                    .snapshots
+                    .push(DocSnapshot { doc_id: item.doc_id.clone(), bytes });
+                self.save_state(&item.doc_id, &State::new())?;
+            }
+            Some(mut state) => {
+                if state.shared_heads == row.heads {
+                    return Ok(());
+                }
+                prime_sync_state(&mut state);
+                let doc = self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
+                let Some(message) = doc.generate_sync_message(&mut state) else { return Ok(()) };
+                self.bytes += message.len();
+                self.result
+                    .response
+                    .messages
+                    .push(DocMessage { doc_id: item.doc_id.clone(), message });
+            }
+        }
+        self.pending.push((item.doc_id.clone(), shared));
+        Ok(())
+    }
+}
