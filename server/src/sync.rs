@@ -99,6 +99,14 @@ impl Round<'_, '_> {
                 reason: "ahead of the server".into(),
             });
         }
+        if cursor == 0 {
+            // A device at cursor 0 has never applied an answer, whatever the server recorded
+            // for it before (a reinstalled app keeping its token, an answer lost on the first
+            // round): it starts from nothing.
+            self.tx
+                .prepare_cached("DELETE FROM device_docs WHERE device_id = ?1")?
+                .execute([&self.who.device_id])?;
+        }
         self.confirm_delivered(cursor)?;
         if let Some(manifest) = &request.manifest {
             self.recover(manifest)?;

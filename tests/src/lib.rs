@@ -19,13 +19,22 @@ pub fn workspace_root() -> PathBuf {
 /// path.
 pub fn server_binary() -> TestResult<PathBuf> {
     static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| build_server().map_err(|e| e.to_string())).clone().map_err(Into::into)
+    BUILT.get_or_init(|| build_server(false).map_err(|e| e.to_string())).clone().map_err(Into::into)
 }
 
-fn build_server() -> TestResult<PathBuf> {
+/// Builds the optimised server binary once per process, for benchmarks.
+pub fn release_server_binary() -> TestResult<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_server(true).map_err(|e| e.to_string())).clone().map_err(Into::into)
+}
+
+fn build_server(release: bool) -> TestResult<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "-p", "kam-server", "--bin", "kam-server"]);
+    if release {
+        build.arg("--release");
+    }
     // Cargo sets the test crate's package variables for this process. Passed on, they would
     // make the nested build see kam-server's `CARGO_PKG_*` inputs as changed and recompile
     // it on every run (and again on the next ordinary build).
@@ -46,7 +55,7 @@ fn build_server() -> TestResult<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target.join("debug").join("kam-server"))
+    Ok(target.join(if release { "release" } else { "debug" }).join("kam-server"))
 }
 
 /// A running server process, stopped when dropped.
@@ -63,7 +72,17 @@ impl ServerProcess {
     /// Starts `kam-server serve` with `args` plus `--listen 127.0.0.1:0`, and waits (at most
     /// `timeout`) for the line announcing its address.
     pub fn start(data_dir: &Path, extra_args: &[&str], timeout: Duration) -> TestResult<Self> {
-        let mut child = Command::new(server_binary()?)
+        Self::start_binary(&server_binary()?, data_dir, extra_args, timeout)
+    }
+
+    /// Like [`ServerProcess::start`], with a given server binary.
+    pub fn start_binary(
+        binary: &Path,
+        data_dir: &Path,
+        extra_args: &[&str],
+        timeout: Duration,
+    ) -> TestResult<Self> {
+        let mut child = Command::new(binary)
             .arg("serve")
             .arg("--data")
             .arg(data_dir)
@@ -100,6 +119,24 @@ impl ServerProcess {
             }
             banner.push(line);
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU seconds (user plus system, all threads) the server has used so far, from
+    /// `/proc/<pid>/stat` (Linux).
+    pub fn cpu_seconds(&self) -> TestResult<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields.get(11).ok_or("no utime")?.parse::<f64>()?
+            + fields.get(12).ok_or("no stime")?.parse::<f64>()?;
+        // The kernel reports clock ticks; USER_HZ is 100 on every Linux this runs on.
+        Ok(ticks / 100.0)
     }
 
     /// Asks the server to stop (SIGTERM) and waits at most `timeout` for a clean exit.
@@ -178,6 +215,17 @@ impl Tablet {
         let dir = tempfile::tempdir()?;
         let replica = kam_core::replica::Replica::open(
             dir.path().join("tablet.sqlite3"),
+            kam_core::replica::ReplicaOptions::default(),
+        )?;
+        let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
+        Ok(Tablet { replica, transport, _dir: dir })
+    }
+
+    /// A tablet whose replica lives in memory (for simulations of many devices).
+    pub fn in_memory(url: &str, token: &str) -> TestResult<Tablet> {
+        let dir = tempfile::tempdir()?;
+        let replica = kam_core::replica::Replica::open(
+            ":memory:",
             kam_core::replica::ReplicaOptions::default(),
         )?;
         let transport = kam_core::sync_client::http::HttpTransport::new(url, token);

@@ -473,3 +473,73 @@ fn a_round_whose_answer_is_lost_is_retried_without_duplicate_or_gap() {
         .unwrap();
     assert_eq!(visits_projected, 2);
 }
+
+#[test]
+fn a_fresh_replica_reusing_a_devices_token_gets_every_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let mut first = Tablet::new(&server.url, &token("rep-03")).unwrap();
+    first.sync().unwrap();
+    let held = first.replica.document_ids().unwrap();
+    assert!(!held.is_empty());
+    // The app was reinstalled and kept its token: the server's records for the device are
+    // stale, and the new replica starts from cursor 0.
+    let mut second = Tablet::new(&server.url, &token("rep-03")).unwrap();
+    let report = second.sync().unwrap();
+    assert_eq!(second.replica.document_ids().unwrap(), held, "{report:?}");
+}
+
+#[test]
+fn a_replica_restored_from_a_backup_recovers_what_it_lost_with_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let files = tempfile::tempdir().unwrap();
+    let (live, backup) = (files.path().join("tablet.sqlite3"), files.path().join("backup.sqlite3"));
+    let transport = kam_core::sync_client::http::HttpTransport::new(&server.url, &token("rep-04"));
+    let options = SyncOptions { initial_backoff: Duration::from_millis(5), ..Default::default() };
+    let open = |path: &Path| {
+        kam_core::replica::Replica::open(path, kam_core::replica::ReplicaOptions::default())
+            .unwrap()
+    };
+    let mut replica = open(&live);
+    sync_now(&mut replica, &transport, &options, &mut |_| {}).unwrap();
+    let id = sole_customers_of_replica(&mut replica, "rep-04")[0].clone();
+    drop(replica); // Closing checkpoints the WAL, so the file alone is a complete backup.
+    std::fs::copy(&live, &backup).unwrap();
+
+    // Life goes on: HQ renames the customer and the device receives it.
+    let mut hq = Tablet::new(&server.url, &token("hq-01")).unwrap();
+    hq.sync().unwrap();
+    rename(&mut hq, "hq-01", &id, "Renamed after the backup");
+    hq.sync().unwrap();
+    let mut replica = open(&live);
+    sync_now(&mut replica, &transport, &options, &mut |_| {}).unwrap();
+    assert_eq!(replica.customer(&id).unwrap().profile.name, "Renamed after the backup");
+    drop(replica);
+
+    // The tablet is restored from the backup: the server believes it holds the rename.
+    let mut restored = open(&backup);
+    let recover = SyncOptions { recover: true, ..options };
+    let report = sync_now(&mut restored, &transport, &recover, &mut |_| {}).unwrap();
+    assert!(report.quiet, "{report:?}");
+    assert_eq!(restored.customer(&id).unwrap().profile.name, "Renamed after the backup");
+    assert_eq!(
+        restored.heads(&customer_doc_id(&id)).unwrap(),
+        hq.replica.heads(&customer_doc_id(&id)).unwrap()
+    );
+}
+
+fn sole_customers_of_replica(
+    replica: &mut kam_core::replica::Replica,
+    rep: &str,
+) -> Vec<CustomerId> {
+    let ids: Vec<CustomerId> = replica
+        .my_customers_by_tier(&UserId::from(rep))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.into_iter()
+        .filter(|id| replica.customer(id).unwrap().owners == vec![UserId::from(rep)])
+        .collect()
+}

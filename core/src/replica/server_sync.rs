@@ -30,9 +30,18 @@ pub struct SyncSession {
     active: BTreeSet<DocId>,
     /// Documents whose resumed sync state was already primed in this session.
     primed: HashSet<DocId>,
+    /// Whether the next request carries the recovery manifest.
+    send_manifest: bool,
 }
 
 impl SyncSession {
+    /// A session whose first round sends the full manifest (document id -> heads), for a
+    /// replica restored from a backup: the server then sends whatever the replica lacks,
+    /// whatever it believed the device already had.
+    pub fn recovering() -> SyncSession {
+        SyncSession { send_manifest: true, ..SyncSession::default() }
+    }
+
     /// Whether some document still expects another message.
     pub fn has_open_conversations(&self) -> bool {
         !self.active.is_empty()
@@ -116,12 +125,18 @@ impl Replica {
                 messages.push(DocMessage { doc_id: id.to_string(), message });
             }
         }
-        Ok(SyncRequest {
-            cursor: self.server_cursor()?,
-            messages,
-            manifest: None,
-            max_response_bytes,
-        })
+        let manifest = if session.send_manifest { Some(self.manifest()?) } else { None };
+        Ok(SyncRequest { cursor: self.server_cursor()?, messages, manifest, max_response_bytes })
+    }
+
+    /// Every held document with its heads.
+    fn manifest(&mut self) -> Result<Vec<wire::ManifestEntry>, ReplicaError> {
+        let mut out = Vec::new();
+        for id in store::ids(&self.conn)? {
+            let heads = self.doc(&id)?.heads().into_iter().map(|h| h.0).collect();
+            out.push(wire::ManifestEntry { doc_id: id.to_string(), heads });
+        }
+        Ok(out)
     }
 
     /// Applies the server's answer and stores its cursor, all in one transaction.
@@ -152,6 +167,7 @@ impl Replica {
         });
         match applied {
             Ok(outcome) => {
+                session.send_manifest = false;
                 for (id, write) in written {
                     if let (Some(stored), Some(write)) = (self.cache.peek_mut(&id), write) {
                         write.apply(stored);

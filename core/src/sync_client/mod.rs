@@ -32,6 +32,9 @@ pub struct SyncOptions {
     pub max_backoff: Duration,
     /// How many bytes one answer should carry at most (first downloads come in batches).
     pub max_response_bytes: u32,
+    /// Send the full manifest first: use after restoring the replica from a backup, when the
+    /// server may believe the device holds more than it does.
+    pub recover: bool,
 }
 
 impl Default for SyncOptions {
@@ -42,6 +45,7 @@ impl Default for SyncOptions {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             max_response_bytes: 4 * 1024 * 1024,
+            recover: false,
         }
     }
 }
@@ -110,7 +114,8 @@ pub fn sync_now(
 ) -> Result<SyncReport, SyncError> {
     let span = tracing::info_span!("sync_now");
     let _entered = span.enter();
-    let mut session = SyncSession::default();
+    let mut session =
+        if options.recover { SyncSession::recovering() } else { SyncSession::default() };
     let mut report = SyncReport::default();
     let mut state = SyncProgress::default();
     while report.rounds < options.max_rounds {
