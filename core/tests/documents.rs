@@ -95,6 +95,100 @@ fn concurrent_edits_of_one_field_are_readable_and_of_different_fields_are_not_co
 }
 
 #[test]
+fn a_merge_is_linear_only_when_it_builds_on_everything_the_receiver_held() {
+    let data = small();
+    let c = &data.customers[0];
+    let mut server = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+    let bytes = server.save();
+    let mut tablet = doc::Document::load(server.id().clone(), &bytes, ActorId::random()).unwrap();
+    let profile = |name: &str| CustomerProfile { name: name.into(), ..c.profile.clone() };
+    let edit = |d: &mut doc::Document, name: &str| {
+        doc::edit_customer(d, &CustomerEdit::UpdateProfile(profile(name)), &meta(name)).unwrap()
+    };
+
+    // Two edits in a row on top of what the server holds: one straight line.
+    edit(&mut tablet, "一");
+    edit(&mut tablet, "二");
+    let before = server.heads();
+    server.merge(&mut tablet).unwrap();
+    assert!(server.extends_linearly(&before));
+    let now_heads = server.heads();
+    assert!(server.extends_linearly(&now_heads), "nothing added is trivially linear");
+
+    // An edit made without the server's latest change is concurrent with it.
+    let mut stale = doc::Document::load(server.id().clone(), &bytes, ActorId::random()).unwrap();
+    edit(&mut server, "三");
+    edit(&mut stale, "四");
+    let before = server.heads();
+    server.merge(&mut stale).unwrap();
+    assert!(!server.extends_linearly(&before));
+    assert_eq!(server.conflicts().unwrap().len(), 1);
+
+    // A tablet that merged the concurrent branch itself still brings a fork, even though the
+    // server ends with a single head.
+    let mut a =
+        doc::Document::load(server.id().clone(), &server.save(), ActorId::random()).unwrap();
+    let mut b =
+        doc::Document::load(server.id().clone(), &server.save(), ActorId::random()).unwrap();
+    let before = server.heads();
+    edit(&mut a, "五");
+    edit(&mut b, "六");
+    a.merge(&mut b).unwrap();
+    doc::edit_customer(
+        &mut a,
+        &CustomerEdit::UpdateProfile(CustomerProfile { region: "华东".into(), ..profile("五") }),
+        &meta("region"),
+    )
+    .unwrap();
+    server.merge(&mut a).unwrap();
+    assert_eq!(server.heads().len(), 1);
+    assert!(!server.extends_linearly(&before));
+}
+
+#[test]
+fn a_merge_reports_the_conflicts_it_created_and_the_ones_it_settled() {
+    let data = small();
+    let c = &data.customers[0];
+    let mut server = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+    let bytes = server.save();
+    let mut a = doc::Document::load(server.id().clone(), &bytes, ActorId::random()).unwrap();
+    let mut b = doc::Document::load(server.id().clone(), &bytes, ActorId::random()).unwrap();
+    let profile = |name: &str, region: &str| CustomerProfile {
+        name: name.into(),
+        region: region.into(),
+        ..c.profile.clone()
+    };
+    let set = |d: &mut doc::Document, p: CustomerProfile| {
+        doc::edit_customer(d, &CustomerEdit::UpdateProfile(p), &meta("edit")).unwrap()
+    };
+    set(&mut a, profile("甲公司", &c.profile.region));
+    set(&mut b, profile("乙公司", "西南"));
+
+    let before = server.heads();
+    server.merge(&mut a).unwrap();
+    let update = server.conflict_update_since(&before).unwrap();
+    assert!(update.conflicted.is_empty(), "one side alone conflicts with nothing: {update:?}");
+
+    let before = server.heads();
+    server.merge(&mut b).unwrap();
+    let update = server.conflict_update_since(&before).unwrap();
+    assert_eq!(update.conflicted, server.conflicts().unwrap(), "the same as a full walk");
+    assert_eq!(update.conflicted.len(), 1);
+    assert_eq!(update.conflicted[0].path, "/profile/name");
+
+    // Someone who has seen both names writes the right one: the conflict is settled.
+    let mut hq =
+        doc::Document::load(server.id().clone(), &server.save(), ActorId::random()).unwrap();
+    set(&mut hq, profile("甲乙联合公司", "西南"));
+    let before = server.heads();
+    server.merge(&mut hq).unwrap();
+    let update = server.conflict_update_since(&before).unwrap();
+    assert!(update.conflicted.is_empty());
+    assert!(update.settled.contains(&"/profile/name".to_owned()), "{update:?}");
+    assert!(server.conflicts().unwrap().is_empty());
+}
+
+#[test]
 fn server_status_mirror_and_price_approval_are_typed_edits() {
     let data = small();
     let mut d = doc::create_project(&data.project, ActorId::random(), &meta("create")).unwrap();

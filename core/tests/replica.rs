@@ -389,6 +389,34 @@ fn the_cache_is_bounded_and_documents_load_lazily() {
 }
 
 #[test]
+fn a_sync_request_speaks_for_a_bounded_batch_and_the_cache_shrinks_back_after() {
+    use kam_core::replica::{MAX_DOCS_PER_REQUEST, SyncSession};
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        ReplicaOptions { cache_capacity_docs: NonZeroUsize::new(8).unwrap(), ..Default::default() };
+    let mut r = Replica::open(dir.path().join("t.kam"), options).unwrap();
+    let made = MAX_DOCS_PER_REQUEST + 20;
+    for i in 0..made {
+        r.create_customer(
+            &customer(&format!("c{i:03}"), "客户", "rep-a", Tier::Main, 1),
+            &meta("a"),
+        )
+        .unwrap();
+    }
+    assert_eq!(r.pending_push_count().unwrap(), made as u64);
+    let mut session = SyncSession::default();
+    let request = r.build_sync_request(&mut session, 1 << 20).unwrap();
+    assert_eq!(request.messages.len(), MAX_DOCS_PER_REQUEST);
+    let cached = r.storage_stats().unwrap().cached_documents;
+    // The eight still cached from their creation speak first, then 248 are loaded: every
+    // document of the round is held, where the configured bound alone would keep eight.
+    assert_eq!(cached, MAX_DOCS_PER_REQUEST, "the round's documents stay loaded");
+    r.abort_sync_session(&mut session);
+    assert_eq!(r.storage_stats().unwrap().cached_documents, 8, "back to the configured bound");
+    assert_eq!(r.pending_push_count().unwrap(), made as u64, "nothing counts as sent yet");
+}
+
+#[test]
 fn a_policy_change_rebuilds_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.kam");

@@ -97,9 +97,10 @@ pub fn handover(
         let id = customer_doc_id(&CustomerId::from(customer_id));
         let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
         let from: Vec<String> = read_customer(doc)?.owners.iter().map(|o| o.to_string()).collect();
+        let heads_before = doc.heads();
         let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");
         edit_customer(doc, &CustomerEdit::SetOwners(vec![UserId::from(to)]), &meta)?;
-        commit_doc(tx, docs, &id, policy, now)?;
+        commit_doc(tx, docs, &id, &heads_before, policy, now)?;
         let key = format!("customer/{customer_id}");
         for old in from.iter().filter(|o| o.as_str() != to) {
             scope::revoke(tx, old, &key)?;

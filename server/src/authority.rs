@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use kam_core::doc::{
-    CustomerEdit, DocKind, Document, EditMeta, ProjectEdit, TicketEdit, edit_customer,
-    edit_project, edit_ticket, read_customer, read_project, read_ticket,
+    CustomerEdit, DocKind, Document, EditMeta, ProjectEdit, ProtectedCustomerFields, TicketEdit,
+    edit_customer, edit_project, edit_ticket, read_project, read_protected_fields, read_ticket,
 };
 use kam_core::model::{
     Classification, CreditTerms, EntryId, StatusChange, TicketStatus, Unit, UnitId, UserId,
@@ -33,7 +33,7 @@ pub(crate) const SERVER_AUTHOR: &str = "kam-server";
 #[derive(Clone, Debug)]
 pub(crate) enum Guarded {
     /// A customer's protected fields.
-    Customer { owners: Vec<UserId>, classification: Classification, credit: CreditTerms },
+    Customer(ProtectedCustomerFields),
     /// A ticket's status and the transitions already accepted.
     Ticket { status: TicketStatus, history: BTreeSet<EntryId> },
     /// Every unit of a project.
@@ -61,14 +61,7 @@ pub(crate) fn capture(doc: &mut Document) -> Result<Option<Guarded>, ServerError
         return Ok(None);
     }
     Ok(Some(match doc.id().kind() {
-        DocKind::Customer => {
-            let c = read_customer(doc)?;
-            Guarded::Customer {
-                owners: c.owners,
-                classification: c.classification,
-                credit: c.credit,
-            }
-        }
+        DocKind::Customer => Guarded::Customer(read_protected_fields(doc)?),
         DocKind::Ticket => {
             let t = read_ticket(doc)?;
             Guarded::Ticket { status: t.status, history: t.history.into_keys().collect() }
@@ -96,44 +89,18 @@ pub(crate) fn enforce(
 ) -> Result<Vec<Violation>, ServerError> {
     let meta = |action: &str| EditMeta::new(&UserId::from(SERVER_AUTHOR), now, action);
     match (doc.id().kind(), before) {
-        (DocKind::Customer, Some(Guarded::Customer { owners, classification, credit })) => {
-            let after = read_customer(doc)?;
-            let mut found = Vec::new();
-            if after.owners != *owners && !may_hand_over_and_price(author.role) {
-                found.push(violation("/owners", "owners_hq_only", owners, &after.owners));
-                edit_customer(
-                    doc,
-                    &CustomerEdit::SetOwners(owners.clone()),
-                    &meta("authority.restore_owners"),
-                )?;
-            }
-            if after.classification != *classification
-                && !may_set_classification_and_credit(author.role)
-            {
-                found.push(violation(
-                    "/classification",
-                    "classification_finance_hq_only",
-                    classification,
-                    &after.classification,
-                ));
-                edit_customer(
-                    doc,
-                    &CustomerEdit::SetClassification(classification.clone()),
-                    &meta("authority.restore_classification"),
-                )?;
-            }
-            if after.credit != *credit && !may_set_classification_and_credit(author.role) {
-                found.push(violation("/credit", "credit_finance_hq_only", credit, &after.credit));
-                edit_customer(
-                    doc,
-                    &CustomerEdit::SetCredit(credit.clone()),
-                    &meta("authority.restore_credit"),
-                )?;
-            }
-            Ok(found)
+        (DocKind::Customer, Some(Guarded::Customer(authorised))) => {
+            enforce_customer(doc, authorised, author, false, now)
         }
-        (DocKind::Customer, None) => {
-            enforce_new_customer(doc, author, &meta("authority.set_creator_owner"))
+        (DocKind::Customer, None) if author.role == Role::Rep => {
+            // A rep's new customer is theirs, unclassified and without credit terms: tier and
+            // grade are proposals until approved, and credit is the back office's decision.
+            let authorised = ProtectedCustomerFields {
+                owners: vec![UserId::from(author.user_id.as_str())],
+                classification: Classification::default(),
+                credit: CreditTerms::default(),
+            };
+            enforce_customer(doc, &authorised, author, true, now)
         }
         (DocKind::Ticket, Some(Guarded::Ticket { status, history })) => {
             enforce_ticket(doc, *status, history, &meta("authority.restore_status"))
@@ -145,22 +112,53 @@ pub(crate) fn enforce(
     }
 }
 
-/// A rep who creates a customer owns it; any other owner list is corrected to the creator.
-fn enforce_new_customer(
+/// Restores every protected customer field that `author` may not write to its `authorised`
+/// value, one server commit per field group. `new` marks a customer the author just created,
+/// whose owner list is corrected to the creator under its own rule.
+fn enforce_customer(
     doc: &mut Document,
+    authorised: &ProtectedCustomerFields,
     author: &Principal,
-    meta: &EditMeta,
+    new: bool,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Violation>, ServerError> {
-    if author.role != Role::Rep {
-        return Ok(Vec::new());
+    let meta = |action: &str| EditMeta::new(&UserId::from(SERVER_AUTHOR), now, action);
+    let after = read_protected_fields(doc)?;
+    let mut found = Vec::new();
+    if after.owners != authorised.owners && !may_hand_over_and_price(author.role) {
+        let (rule, action) = if new {
+            ("new_customer_owned_by_creator", "authority.set_creator_owner")
+        } else {
+            ("owners_hq_only", "authority.restore_owners")
+        };
+        found.push(violation("/owners", rule, &authorised.owners, &after.owners));
+        edit_customer(doc, &CustomerEdit::SetOwners(authorised.owners.clone()), &meta(action))?;
     }
-    let creator = vec![UserId::from(author.user_id.as_str())];
-    let after = read_customer(doc)?;
-    if after.owners == creator {
-        return Ok(Vec::new());
+    if after.classification != authorised.classification
+        && !may_set_classification_and_credit(author.role)
+    {
+        found.push(violation(
+            "/classification",
+            "classification_finance_hq_only",
+            &authorised.classification,
+            &after.classification,
+        ));
+        edit_customer(
+            doc,
+            &CustomerEdit::SetClassification(authorised.classification.clone()),
+            &meta("authority.restore_classification"),
+        )?;
     }
-    edit_customer(doc, &CustomerEdit::SetOwners(creator.clone()), meta)?;
-    Ok(vec![violation("/owners", "new_customer_owned_by_creator", &creator, &after.owners)])
+    if after.credit != authorised.credit && !may_set_classification_and_credit(author.role) {
+        let rule = "credit_finance_hq_only";
+        found.push(violation("/credit", rule, &authorised.credit, &after.credit));
+        edit_customer(
+            doc,
+            &CustomerEdit::SetCredit(authorised.credit.clone()),
+            &meta("authority.restore_credit"),
+        )?;
+    }
+    Ok(found)
 }
 
 /// Every transition added by the merge must be an edge of the state machine, and the status
@@ -314,7 +312,9 @@ mod tests {
     use chrono::{Duration, TimeZone};
     use kam_core::Policy;
     use kam_core::demo::{self, DemoData, DemoSpec};
-    use kam_core::doc::{ActorId, create_customer, create_project, create_ticket, customer_doc_id};
+    use kam_core::doc::{
+        ActorId, create_customer, create_project, create_ticket, customer_doc_id, read_customer,
+    };
     use kam_core::model::{
         Customer, CustomerProfile, Grade, PaymentTerms, PriceApproval, Project, ServiceTicket,
         Tier, UnitStatus,
@@ -688,10 +688,19 @@ mod tests {
         Document::empty(customer_doc_id(&c.id), ActorId::random())
     }
 
+    /// A customer as a rep's tablet creates it: unclassified, without credit terms.
+    fn fresh_customer(data: &DemoData) -> Customer {
+        Customer {
+            classification: Classification::default(),
+            credit: CreditTerms::default(),
+            ..customer(data)
+        }
+    }
+
     #[test]
     fn a_new_customer_created_by_a_rep_is_owned_by_its_creator() {
         let data = data();
-        let mut c = customer(&data);
+        let mut c = fresh_customer(&data);
         c.owners = vec![UserId::from("rep-02"), UserId::from("rep-03")];
         let mut server = new_on_server(&c);
         let mut device = create_customer(&c, ActorId::random(), &meta("rep-01", "create")).unwrap();
@@ -716,7 +725,7 @@ mod tests {
     #[test]
     fn a_new_customer_already_owned_by_its_creator_or_created_by_hq_is_left_alone() {
         let data = data();
-        let mut c = customer(&data);
+        let mut c = fresh_customer(&data);
         c.owners = vec![UserId::from("rep-01")];
         let mut server = new_on_server(&c);
         let mut device = create_customer(&c, ActorId::random(), &meta("rep-01", "create")).unwrap();
@@ -731,6 +740,40 @@ mod tests {
         assert_eq!(found, Vec::new());
         assert_eq!(read_customer(&server).unwrap().owners, vec![UserId::from("rep-02")]);
         assert_eq!(server.heads(), device.heads(), "no compensating commit");
+    }
+
+    #[test]
+    fn a_reps_new_customer_arrives_unclassified_and_without_credit() {
+        let data = data();
+        let mut c = customer(&data);
+        c.owners = vec![UserId::from("rep-01")];
+        assert_ne!(c.classification, Classification::default(), "the fixture is classified");
+        assert_ne!(c.credit, CreditTerms::default(), "the fixture has credit terms");
+        let mut server = new_on_server(&c);
+        let mut device = create_customer(&c, ActorId::random(), &meta("rep-01", "create")).unwrap();
+        let rep = who("rep-01", Role::Rep);
+        let found = merge_and_enforce(&mut server, &mut device, &rep);
+        let rules: Vec<(&str, &str)> = found.iter().map(|v| (v.field.as_str(), v.rule)).collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("/classification", "classification_finance_hq_only"),
+                ("/credit", "credit_finance_hq_only"),
+            ]
+        );
+        let after = read_customer(&server).unwrap();
+        assert_eq!(after.classification, Classification::default());
+        assert_eq!(after.credit, CreditTerms::default());
+        assert_eq!(after.profile, c.profile, "the rest of the customer is kept");
+        assert_settled(&mut server, &rep);
+
+        // Finance may create a classified customer with credit terms.
+        let mut server = new_on_server(&c);
+        let mut device =
+            create_customer(&c, ActorId::random(), &meta("finance-01", "create")).unwrap();
+        let found = merge_and_enforce(&mut server, &mut device, &who("finance-01", Role::Finance));
+        assert_eq!(found, Vec::new());
+        assert_eq!(read_customer(&server).unwrap().credit, c.credit);
     }
 
     // --- tickets -----------------------------------------------------------------------------

@@ -3,26 +3,42 @@
 //! an ordinary edit that every replica merges, after which the field is single-valued again
 //! and its row is marked resolved.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
-use kam_core::doc::Document;
+use kam_core::doc::{ChangeHash, Document};
 use rusqlite::{Connection, params};
 
 use crate::error::ServerError;
 
-/// Brings the conflict rows of `doc` up to date with its current state.
+/// Brings the conflict rows of `doc` up to date after a merge of the changes made since
+/// `heads_before`.
+///
+/// Only the fields the merge touched are looked at ([`Document::conflict_update_since`]), so
+/// the cost follows the merge, not the document. A straight-line merge
+/// ([`Document::extends_linearly`]) cannot have created a conflict; when the document has no
+/// open conflict either, there is nothing to do at all.
 pub(crate) fn record(
     conn: &Connection,
-    doc: &Document,
+    doc: &mut Document,
+    heads_before: &[ChangeHash],
+    linear: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     let doc_id = doc.id().to_string();
+    if linear && !has_open(conn, &doc_id)? {
+        return Ok(());
+    }
     let at = now.to_rfc3339();
-    let current = doc.conflicts()?;
-    let mut open = BTreeSet::new();
-    for c in &current {
-        open.insert(c.path.clone());
+    let update = doc.conflict_update_since(heads_before)?;
+    // Settle first: a field that was rewritten may hold a new conflict, recorded just below.
+    for path in &update.settled {
+        conn.prepare_cached(
+            "UPDATE conflicts SET resolved_at = ?3
+             WHERE doc_id = ?1 AND resolved_at IS NULL
+               AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')",
+        )?
+        .execute(params![doc_id, path, at])?;
+    }
+    for c in &update.conflicted {
         let values =
             serde_json::to_string(&c.values).map_err(|e| ServerError::Corrupt(e.to_string()))?;
         conn.prepare_cached(
@@ -36,21 +52,16 @@ pub(crate) fn record(
         )?
         .execute(params![doc_id, c.path, values, at])?;
     }
-    let mut stmt = conn
-        .prepare_cached("SELECT path FROM conflicts WHERE doc_id = ?1 AND resolved_at IS NULL")?;
-    let stale: Vec<String> = stmt
-        .query_map([&doc_id], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?
-        .into_iter()
-        .filter(|p| !open.contains(p))
-        .collect();
-    for path in stale {
-        conn.prepare_cached(
-            "UPDATE conflicts SET resolved_at = ?3 WHERE doc_id = ?1 AND path = ?2",
-        )?
-        .execute(params![doc_id, path, at])?;
-    }
     Ok(())
+}
+
+/// Whether `doc_id` has a conflict that is not resolved yet.
+fn has_open(conn: &Connection, doc_id: &str) -> Result<bool, ServerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM conflicts WHERE doc_id = ?1 AND resolved_at IS NULL)",
+        )?
+        .query_row([doc_id], |r| r.get(0))?)
 }
 
 /// One open conflict.

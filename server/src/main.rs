@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
@@ -204,6 +205,13 @@ async fn serve(
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
     let app = routes::app(AppState::new(store));
+    // Answers are written as headers and then a body; with Nagle's algorithm on, the body can
+    // wait for the client's delayed ACK (tens of milliseconds on every sync round).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("server stopped");
     Ok(())

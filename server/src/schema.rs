@@ -145,6 +145,9 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The working set (documents, their sequence index and the projections) outgrows the
+    // 2 MiB default page cache with a few thousand documents.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use automerge::ActorId;
+use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::doc::{DocId, DocKind, Document};
@@ -123,21 +123,24 @@ fn schema_tag(policy: &Policy) -> String {
 }
 
 /// Stores what changed in the loaded document `id` with its next sequence number, its
-/// projection rows and its conflict rows. Returns the sequence number, or `None` if nothing
-/// changed.
+/// projection rows and its conflict rows. `heads_before` are the document's heads before the
+/// changes being committed, which lets a straight-line merge skip the conflict scan. Returns
+/// the sequence number, or `None` if nothing changed.
 pub(crate) fn commit_doc(
     tx: &Transaction<'_>,
     docs: &mut DocCache,
     id: &DocId,
+    heads_before: &[ChangeHash],
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, String)>, ServerError> {
     let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
     let scope_key = scope::scope_key_of(doc)?;
+    let linear = doc.extends_linearly(heads_before);
     let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
     let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
     projection::project(tx, doc, policy, now)?;
-    conflicts::record(tx, doc, now)?;
+    conflicts::record(tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
 }
 
@@ -156,7 +159,7 @@ pub(crate) fn insert_new_doc(
     let bytes = doc.save();
     let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
     target.load_incremental(&bytes)?;
-    commit_doc(tx, docs, &id, policy, now)?
+    commit_doc(tx, docs, &id, &[], policy, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
 }
 

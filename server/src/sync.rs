@@ -244,7 +244,7 @@ impl Round<'_, '_> {
             authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
             self.result.violations += found.len();
             if let Some((seq, scope_key)) =
-                commit_doc(self.tx, self.docs, &id, self.policy, self.now)?
+                commit_doc(self.tx, self.docs, &id, &heads_before, self.policy, self.now)?
             {
                 self.result.changed.push(ChangedDoc {
                     seq,

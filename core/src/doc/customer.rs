@@ -286,16 +286,44 @@ pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
         profile,
         annual_sales: read_annual_sales(&root)?,
         profit_contribution: root.decimal_or_zero("profit_contribution")?,
-        owners: root
-            .child("owners")?
-            .map(|o| o.keys().into_iter().map(UserId).collect())
-            .unwrap_or_default(),
+        owners: read_owners(&root)?,
         classification: read_classification(&root)?,
         credit: read_credit(&root)?,
         contacts: read_entries(&root, "contacts", read_contact)?,
         visits: read_entries(&root, "visits", read_visit)?,
         late_payments: read_entries(&root, "late_payments", read_late_payment)?,
     })
+}
+
+/// The customer fields that only the back office may write: who owns the account, its tier
+/// and grade, and its credit terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProtectedCustomerFields {
+    /// The reps the customer is assigned to (headquarters hands customers over).
+    pub owners: Vec<UserId>,
+    /// Tier, grade and score (finance or headquarters).
+    pub classification: Classification,
+    /// Credit grade, limit and payment terms (finance or headquarters).
+    pub credit: CreditTerms,
+}
+
+/// Reads only the protected fields: a fraction of [`read_customer`]'s cost, because contacts
+/// and visits, which grow with the account, are left alone. The server checks these on every
+/// merge.
+pub fn read_protected_fields(doc: &Document) -> Result<ProtectedCustomerFields, DocError> {
+    let root = doc.check(DocKind::Customer)?;
+    Ok(ProtectedCustomerFields {
+        owners: read_owners(&root)?,
+        classification: read_classification(&root)?,
+        credit: read_credit(&root)?,
+    })
+}
+
+fn read_owners(root: &MapReader<'_>) -> Result<Vec<UserId>, DocError> {
+    Ok(root
+        .child("owners")?
+        .map(|o| o.keys().into_iter().map(UserId).collect())
+        .unwrap_or_default())
 }
 
 fn read_annual_sales(root: &MapReader<'_>) -> Result<BTreeMap<i32, Decimal>, DocError> {

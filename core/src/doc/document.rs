@@ -1,11 +1,15 @@
 //! One KAM document: an Automerge document with its id, schema version and commit metadata.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, LoadOptions, ObjType, PatchAction, Prop, ROOT, ReadDoc,
+    VerificationMode,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -135,6 +139,17 @@ pub struct FieldConflict {
     pub values: Vec<String>,
 }
 
+/// What a merge did to the fields holding concurrent values: see
+/// [`Document::conflict_update_since`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConflictUpdate {
+    /// Fields the merge wrote that now hold concurrent values.
+    pub conflicted: Vec<FieldConflict>,
+    /// Fields the merge wrote that now hold one value, and entries it deleted: a conflict
+    /// recorded at or under one of these paths is settled.
+    pub settled: Vec<String>,
+}
+
 /// A change in a document's history, for "who changed what" screens.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -173,6 +188,18 @@ impl Document {
     /// Loads a document from saved bytes (a snapshot followed by any incremental chunks).
     pub fn load(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        Ok(Document { id, doc })
+    }
+
+    /// Loads bytes this process's own store wrote (a snapshot followed by change chunks),
+    /// without recomputing the hash of every change to check the heads.
+    ///
+    /// Bytes from a peer go through [`Document::load`] or the sync protocol, which verify
+    /// them; these were verified when they arrived, and each chunk's checksum still guards
+    /// against damage at rest. Skipping the re-hash makes a cache miss several times cheaper.
+    pub fn load_stored(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
+        let options = LoadOptions::new().verification_mode(VerificationMode::DontCheck);
+        let doc = AutoCommit::load_with_options(bytes, options)?.with_actor(actor);
         Ok(Document { id, doc })
     }
 
@@ -276,6 +303,57 @@ impl Document {
         heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some())
     }
 
+    /// Whether the changes added since `before` form one straight line on top of it: the
+    /// first depends on exactly the heads in `before`, each later one on the one before it.
+    ///
+    /// Every operation in such a merge has everything the document held before in its causal
+    /// past, so it overwrites rather than competes: the merge cannot have created concurrent
+    /// values, and a caller may skip looking for new conflicts. The answer is conservative;
+    /// `false` only means "look".
+    pub fn extends_linearly(&mut self, before: &[ChangeHash]) -> bool {
+        let added: Vec<(ChangeHash, Vec<ChangeHash>)> = self
+            .doc
+            .get_changes_meta(before)
+            .into_iter()
+            .map(|meta| (meta.hash, meta.deps))
+            .collect();
+        is_one_line(before, &added)
+    }
+
+    /// The conflicts a merge created or settled: only the fields the changes since `before`
+    /// touched are looked at, so the cost follows the merge rather than the document.
+    ///
+    /// Where [`Document::conflicts`] walks every field, this asks Automerge for the patches
+    /// between `before` and the current heads, each of which says whether its field is left
+    /// with concurrent values.
+    pub fn conflict_update_since(
+        &mut self,
+        before: &[ChangeHash],
+    ) -> Result<ConflictUpdate, DocError> {
+        let after = self.doc.get_heads();
+        let patches = self.doc.diff(before, &after);
+        let mut update = ConflictUpdate::default();
+        for patch in patches {
+            let Ok(ObjType::Map) = self.doc.object_type(&patch.obj) else { continue };
+            let (key, conflict) = match &patch.action {
+                PatchAction::PutMap { key, conflict, .. } => (key.as_str(), *conflict),
+                PatchAction::Conflict { prop: Prop::Map(key) } => (key.as_str(), true),
+                PatchAction::DeleteMap { key } => (key.as_str(), false),
+                _ => continue,
+            };
+            let path = field_path(&patch.path, key);
+            if conflict {
+                let values = field_values(&self.doc, &patch.obj, key)?;
+                if values.len() > 1 {
+                    update.conflicted.push(FieldConflict { path, values });
+                    continue;
+                }
+            }
+            update.settled.push(path);
+        }
+        Ok(update)
+    }
+
     /// Every field holding concurrent values, depth first.
     pub fn conflicts(&self) -> Result<Vec<FieldConflict>, DocError> {
         let mut out = Vec::new();
@@ -305,13 +383,8 @@ fn collect_conflicts(
     let Ok(ObjType::Map) = doc.object_type(obj) else { return Ok(()) };
     for key in doc.keys(obj) {
         let field_path = format!("{path}/{key}");
-        let all = doc.get_all(obj, key.as_str())?;
-        if all.len() > 1 {
-            // Put the winner (what `get` returns and every reader sees) first.
-            let winner = doc.get(obj, key.as_str())?.map(|(_, id)| id);
-            let mut ordered: Vec<_> = all.iter().collect();
-            ordered.sort_by_key(|(_, id)| Some(id) != winner.as_ref());
-            let values = ordered.iter().map(|(v, _)| display_value(v)).collect();
+        let values = field_values(doc, obj, &key)?;
+        if values.len() > 1 {
             out.push(FieldConflict { path: field_path.clone(), values });
         }
         // `get` returns the winner, which is the value readers see; descend into it.
@@ -320,6 +393,62 @@ fn collect_conflicts(
         }
     }
     Ok(())
+}
+
+/// Whether `added` (hash and dependencies of each change) is a single chain whose first link
+/// depends on exactly `before`.
+fn is_one_line(before: &[ChangeHash], added: &[(ChangeHash, Vec<ChangeHash>)]) -> bool {
+    let hashes: HashSet<&ChangeHash> = added.iter().map(|(hash, _)| hash).collect();
+    let before: HashSet<&ChangeHash> = before.iter().collect();
+    let mut roots = 0;
+    let mut parents = HashSet::new();
+    for (_, deps) in added {
+        if deps.iter().any(|d| hashes.contains(d)) {
+            // Inside the chain a link has exactly one parent, and no parent has two children.
+            if deps.len() != 1 || !parents.insert(&deps[0]) {
+                return false;
+            }
+        } else {
+            roots += 1;
+            let deps: HashSet<&ChangeHash> = deps.iter().collect();
+            if deps != before {
+                return false;
+            }
+        }
+    }
+    roots <= 1
+}
+
+/// Every value of one map field in display form, the winner (what `get` returns and every
+/// reader sees) first.
+fn field_values(
+    doc: &AutoCommit,
+    obj: &automerge::ObjId,
+    key: &str,
+) -> Result<Vec<String>, DocError> {
+    let all = doc.get_all(obj, key)?;
+    if all.len() < 2 {
+        return Ok(all.iter().map(|(v, _)| display_value(v)).collect());
+    }
+    let winner = doc.get(obj, key)?.map(|(_, id)| id);
+    let mut ordered: Vec<_> = all.iter().collect();
+    ordered.sort_by_key(|(_, id)| Some(id) != winner.as_ref());
+    Ok(ordered.iter().map(|(v, _)| display_value(v)).collect())
+}
+
+/// `/a/b/key` for a patch whose object sits at `path`.
+fn field_path(path: &[(automerge::ObjId, Prop)], key: &str) -> String {
+    let mut out = String::new();
+    for (_, prop) in path {
+        out.push('/');
+        match prop {
+            Prop::Map(k) => out.push_str(k),
+            Prop::Seq(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out.push('/');
+    out.push_str(key);
+    out
 }
 
 fn display_value(value: &automerge::Value<'_>) -> String {

@@ -13,10 +13,13 @@ mod event;
 mod project;
 mod ticket;
 
-pub use customer::{CustomerEdit, create_customer, customer_doc_id, edit_customer, read_customer};
+pub use customer::{
+    CustomerEdit, ProtectedCustomerFields, create_customer, customer_doc_id, edit_customer,
+    read_customer, read_protected_fields,
+};
 pub use document::{
-    DocId, DocKind, Document, EditMeta, FieldConflict, HistoryEntry, SCHEMA_VERSION,
-    prime_sync_state,
+    ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HistoryEntry,
+    SCHEMA_VERSION, prime_sync_state,
 };
 pub use error::DocError;
 pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};

@@ -23,6 +23,13 @@ pub const SERVER_PEER: &str = "server";
 
 const CURSOR_KEY: &str = "server_cursor";
 
+/// At most this many documents speak in one request; the rest wait for the next round.
+///
+/// A round keeps the documents it speaks for loaded until their answers are applied, so each
+/// is loaded once per round rather than once to ask and again to hear the answer; this bound
+/// keeps that memory small on a tablet that made thousands of edits offline.
+pub const MAX_DOCS_PER_REQUEST: usize = 256;
+
 /// What one `sync_now` remembers between its rounds.
 #[derive(Debug, Default)]
 pub struct SyncSession {
@@ -102,11 +109,23 @@ impl Replica {
         session: &mut SyncSession,
         max_response_bytes: u32,
     ) -> Result<SyncRequest, ReplicaError> {
+        self.hold_round_in_cache();
         let dirty = dirty_ids(&self.conn)?;
-        let candidates: BTreeSet<DocId> =
-            dirty.iter().chain(session.active.iter()).cloned().collect();
+        // Conversations already under way first, then documents in cache, so that a request
+        // cut at the bound leaves the ones that would cost a load for the next round.
+        let mut candidates: Vec<DocId> = session.active.iter().cloned().collect();
+        let (cached, stored): (Vec<DocId>, Vec<DocId>) = dirty
+            .iter()
+            .filter(|id| !session.active.contains(*id))
+            .cloned()
+            .partition(|id| self.cache.contains(id));
+        candidates.extend(cached);
+        candidates.extend(stored);
         let mut messages = Vec::new();
         for id in candidates {
+            if messages.len() >= MAX_DOCS_PER_REQUEST {
+                break;
+            }
             if !self.cache.contains(&id) && !store::exists(&self.conn, &id)? {
                 // Purged since it was marked: nothing left to tell the server.
                 clear_dirty(&self.conn, &id)?;
@@ -127,6 +146,16 @@ impl Replica {
         }
         let manifest = if session.send_manifest { Some(self.manifest()?) } else { None };
         Ok(SyncRequest { cursor: self.server_cursor()?, messages, manifest, max_response_bytes })
+    }
+
+    /// Grows the document cache by one request's worth for the length of a sync session, so
+    /// the documents a request speaks for are still loaded when their answers arrive.
+    /// [`Replica::abort_sync_session`] shrinks it back.
+    fn hold_round_in_cache(&mut self) {
+        let held = self.options.cache_capacity_docs.saturating_add(MAX_DOCS_PER_REQUEST);
+        if self.cache.cap() < held {
+            self.cache.resize(held);
+        }
     }
 
     /// Every held document with its heads.
@@ -195,6 +224,7 @@ impl Replica {
         session.active.clear();
         session.primed.clear();
         self.sessions.end(SERVER_PEER);
+        self.cache.resize(self.options.cache_capacity_docs);
     }
 }
 

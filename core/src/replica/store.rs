@@ -64,25 +64,29 @@ pub fn load(
         })
         .optional()?;
     let Some((snapshot, chunk_count, chunk_bytes)) = row else { return Ok(None) };
-    let mut doc = if snapshot.is_empty() {
-        Document::empty(id.clone(), actor.clone())
-    } else {
-        Document::load(id.clone(), &snapshot, actor.clone())?
-    };
+    let snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
+    // Snapshot and chunks load as one buffer: Automerge applies the chunks' changes in one
+    // batch, where a `load_incremental` per chunk would rebuild its indexes every time.
+    let mut bytes = snapshot;
     let mut stmt =
         conn.prepare_cached("SELECT data FROM document_chunks WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([&key])?;
     while let Some(row) = rows.next()? {
         let chunk: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&chunk)?;
+        bytes.extend_from_slice(&chunk);
     }
+    let mut doc = if bytes.is_empty() {
+        Document::empty(id.clone(), actor.clone())
+    } else {
+        Document::load_stored(id.clone(), &bytes, actor.clone())?
+    };
     let saved_heads = doc.heads();
     Ok(Some(StoredDoc {
         doc,
         saved_heads,
         chunk_count,
         chunk_bytes,
-        snapshot_bytes: i64::try_from(snapshot.len()).unwrap_or(i64::MAX),
+        snapshot_bytes,
         persisted: true,
     }))
 }
