@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kam_core::demo::DemoSpec;
-use kam_core::doc::{CustomerEdit, DocKind, EditMeta};
-use kam_core::model::{CustomerId, UserId, VisitId, VisitLevel, VisitRecord};
-use kam_core::replica::Replica;
+use kam_core::doc::DocKind;
+use kam_core::model::{CustomerId, UserId};
 use kam_core::sync_client::http::HttpTransport;
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, SyncReport, sync_now};
-use kam_tests::{ServerProcess, Tablet, TestResult, release_server_binary};
+use kam_tests::{ServerProcess, Tablet, TestResult, add_visit, release_server_binary};
 
 fn main() -> TestResult<()> {
     // Like libtest's filter: `cargo bench --bench sync -- devices` runs only the parts whose
@@ -144,7 +143,12 @@ fn first_download_and_edits(binary: &Path) -> TestResult<()> {
     for run in 0..5 {
         for i in 0..100 {
             let at = if run < 3 { run * 100 + i } else { i };
-            add_visit(&mut tablet.replica, "rep-01", &customers[at % customers.len()], i)?;
+            add_visit(
+                &mut tablet.replica,
+                "rep-01",
+                &customers[at % customers.len()],
+                &format!("bench visit {i}"),
+            )?;
         }
         let transport = TimedTransport::new(&tablet.transport);
         let started = Instant::now();
@@ -203,27 +207,6 @@ impl SyncTransport for TimedTransport<'_> {
         self.spent.set(self.spent.get() + started.elapsed());
         answer
     }
-}
-
-fn add_visit(replica: &mut Replica, user: &str, customer: &CustomerId, n: usize) -> TestResult<()> {
-    let visit = VisitRecord {
-        id: VisitId::new(),
-        level: VisitLevel::AccountManager,
-        date: Utc::now().date_naive(),
-        visitor: UserId::from(user),
-        topics: vec![format!("bench visit {n}")],
-        personnel_changes: String::new(),
-        problems: String::new(),
-        demand: String::new(),
-        competitor_activity: String::new(),
-    };
-    let edit = CustomerEdit::UpsertVisit(visit);
-    replica.edit_customer(
-        customer,
-        &edit,
-        &EditMeta::new(&UserId::from(user), Utc::now(), edit.action()),
-    )?;
-    Ok(())
 }
 
 /// Runs `work` on every tablet, spread over `threads` threads.
@@ -285,7 +268,8 @@ fn many_devices(
             .collect();
         assert!(!mine.is_empty(), "{rep} owns customers");
         for i in 0..edits {
-            add_visit(&mut t.replica, rep, &mine[i % mine.len()], i).unwrap();
+            add_visit(&mut t.replica, rep, &mine[i % mine.len()], &format!("bench visit {i}"))
+                .unwrap();
         }
         edits as u64
     });

@@ -265,3 +265,29 @@ pub fn get_json_with_token(url: &str, token: &str) -> TestResult<(u16, serde_jso
     let body = response.body_mut().read_json().unwrap_or(serde_json::Value::Null);
     Ok((status, body))
 }
+
+/// Adds an account manager's visit record, dated today, to customer `customer` as `user`: the
+/// everyday offline edit of a rep, used by the tests and the benchmark alike.
+pub fn add_visit(
+    replica: &mut kam_core::replica::Replica,
+    user: &str,
+    customer: &kam_core::model::CustomerId,
+    topic: &str,
+) -> Result<(), kam_core::replica::ReplicaError> {
+    use kam_core::doc::{CustomerEdit, EditMeta};
+    use kam_core::model::{UserId, VisitId, VisitLevel, VisitRecord};
+    let now = chrono::Utc::now();
+    let visit = VisitRecord {
+        id: VisitId::new(),
+        level: VisitLevel::AccountManager,
+        date: now.date_naive(),
+        visitor: UserId::from(user),
+        topics: vec![topic.to_owned()],
+        personnel_changes: String::new(),
+        problems: String::new(),
+        demand: String::new(),
+        competitor_activity: String::new(),
+    };
+    let edit = CustomerEdit::UpsertVisit(visit);
+    replica.edit_customer(customer, &edit, &EditMeta::new(&UserId::from(user), now, edit.action()))
+}

@@ -13,9 +13,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id};
-use kam_core::model::{CustomerId, UserId, VisitId, VisitLevel, VisitRecord};
+use kam_core::doc::customer_doc_id;
+use kam_core::model::{CustomerId, UserId, VisitId};
 use kam_core::sync_client::http::{ChangeNotice, HttpTransport, WatchControl, watch_changes};
 use kam_core::sync_client::{SyncOptions, SyncProgress, TransportError, sync_now};
 use kam_tests::{ServerProcess, Tablet, enroll};
@@ -34,10 +33,6 @@ fn token(user: &str) -> String {
     format!("kam_demo_{user}")
 }
 
-fn meta(user: &str, action: &str) -> EditMeta {
-    EditMeta::new(&UserId::from(user), Utc::now(), action)
-}
-
 /// Customers owned by `rep` alone (strategic customers have a second owner).
 fn sole_customers_of(tablet: &mut Tablet, rep: &str) -> Vec<CustomerId> {
     let ids: Vec<CustomerId> = tablet
@@ -53,19 +48,7 @@ fn sole_customers_of(tablet: &mut Tablet, rep: &str) -> Vec<CustomerId> {
 }
 
 fn add_visit(tablet: &mut Tablet, user: &str, id: &CustomerId, topic: &str) {
-    let visit = VisitRecord {
-        id: VisitId::new(),
-        level: VisitLevel::AccountManager,
-        date: Utc::now().date_naive(),
-        visitor: UserId::from(user),
-        topics: vec![topic.to_owned()],
-        personnel_changes: String::new(),
-        problems: String::new(),
-        demand: String::new(),
-        competitor_activity: String::new(),
-    };
-    let edit = CustomerEdit::UpsertVisit(visit);
-    tablet.replica.edit_customer(id, &edit, &meta(user, edit.action())).unwrap();
+    kam_tests::add_visit(&mut tablet.replica, user, id, topic).unwrap();
 }
 
 /// Edits `id` and syncs until the server has acknowledged the edit.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use kam_core::doc::{CustomerEdit, DocId, DocKind, EditMeta, customer_doc_id};
-use kam_core::model::{CustomerId, UserId, VisitId, VisitLevel, VisitRecord};
+use kam_core::model::{CustomerId, UserId};
 use kam_core::sync_client::{SyncOptions, SyncTransport, TransportError, sync_now};
 use kam_core::wire::{DocMessage, SyncRequest, SyncResponse};
 use kam_tests::{ServerProcess, Tablet, admin, enroll};
@@ -69,19 +69,7 @@ fn rename(tablet: &mut Tablet, user: &str, id: &CustomerId, name: &str) {
 }
 
 fn add_visit(tablet: &mut Tablet, user: &str, id: &CustomerId, topic: &str) {
-    let visit = VisitRecord {
-        id: VisitId::new(),
-        level: VisitLevel::AccountManager,
-        date: Utc::now().date_naive(),
-        visitor: UserId::from(user),
-        topics: vec![topic.to_owned()],
-        personnel_changes: String::new(),
-        problems: String::new(),
-        demand: String::new(),
-        competitor_activity: String::new(),
-    };
-    let edit = CustomerEdit::UpsertVisit(visit);
-    tablet.replica.edit_customer(id, &edit, &meta(user, edit.action())).unwrap();
+    kam_tests::add_visit(&mut tablet.replica, user, id, topic).unwrap();
 }
 
 /// Saved bytes of a document as the server holds it, fetched with `token`.
