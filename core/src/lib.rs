@@ -19,6 +19,7 @@
 
 pub mod demo;
 pub mod doc;
+pub mod migrations;
 pub mod model;
 pub mod policy;
 pub mod replica;

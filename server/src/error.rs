@@ -99,6 +99,17 @@ impl ServerError {
     }
 }
 
+impl From<kam_core::migrations::MigrationError> for ServerError {
+    fn from(error: kam_core::migrations::MigrationError) -> Self {
+        match error {
+            kam_core::migrations::MigrationError::TooNew { found, supported } => {
+                ServerError::SchemaTooNew { found, supported }
+            }
+            kam_core::migrations::MigrationError::Sql(e) => ServerError::Sql(e),
+        }
+    }
+}
+
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();

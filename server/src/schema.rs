@@ -6,7 +6,8 @@
 //! relational projections headquarters queries. Each step runs in one IMMEDIATE transaction
 //! with its `user_version` bump and is tested from the schema before it.
 
-use rusqlite::{Connection, TransactionBehavior};
+use kam_core::migrations::Migrations;
+use rusqlite::Connection;
 
 use crate::error::ServerError;
 
@@ -137,7 +138,7 @@ CREATE TABLE audit_log (
 const MIGRATIONS: &[&str] = &[V1_DOCUMENTS_AND_AUTHORITY, crate::projection::PROJECTION_SCHEMA];
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+pub(crate) const CURRENT_VERSION: i64 = SCHEMA.current_version();
 
 /// Sets the connection pragmas. Every acknowledged sync round and authority decision must
 /// survive power loss, hence `synchronous=FULL`.
@@ -152,49 +153,26 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn version(conn: &Connection) -> Result<i64, ServerError> {
-    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
-}
-
-/// Upgrades the database to `target` one step at a time.
-pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), ServerError> {
-    let found = version(conn)?;
-    if found > CURRENT_VERSION {
-        return Err(ServerError::SchemaTooNew { found, supported: CURRENT_VERSION });
-    }
-    for step in found..target {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if version(&tx)? > step {
-            continue;
-        }
-        let index = usize::try_from(step)
-            .map_err(|_| ServerError::SchemaTooNew { found: step, supported: CURRENT_VERSION })?;
-        tx.execute_batch(MIGRATIONS[index])?;
-        tx.pragma_update(None, "user_version", step + 1)?;
-        tx.commit()?;
-        tracing::info!(from = step, to = step + 1, "server schema migrated");
-    }
-    Ok(())
-}
+/// The migration steps, for the shared runner in [`kam_core::migrations`].
+const SCHEMA: Migrations = Migrations { database: "server", steps: MIGRATIONS };
 
 /// Upgrades the database to the current version.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
-    migrate_to(conn, CURRENT_VERSION)
+    Ok(SCHEMA.migrate(conn)?)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use kam_core::migrations::MigrationError;
+
+    fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrationError> {
+        SCHEMA.migrate_to(conn, target)
+    }
 
     fn schema_of(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
-            .unwrap();
-        stmt.query_map([], |r| Ok(format!("{}|{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        kam_core::migrations::schema_sql(conn).unwrap()
     }
 
     fn at_version(v: i64) -> Connection {

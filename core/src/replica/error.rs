@@ -51,3 +51,14 @@ pub enum ReplicaError {
     #[error("corrupt replica: {0}")]
     Corrupt(String),
 }
+
+impl From<crate::migrations::MigrationError> for ReplicaError {
+    fn from(error: crate::migrations::MigrationError) -> Self {
+        match error {
+            crate::migrations::MigrationError::TooNew { found, supported } => {
+                ReplicaError::SchemaTooNew { found, supported }
+            }
+            crate::migrations::MigrationError::Sql(e) => ReplicaError::Sqlite(e),
+        }
+    }
+}

@@ -5,9 +5,10 @@
 //! in its own IMMEDIATE transaction together with the `user_version` bump, so a crash leaves
 //! the file at one version or the next, never in between.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use super::error::ReplicaError;
+use crate::migrations::Migrations;
 
 /// Version 1: documents (snapshot plus incremental chunks), sync state and the outbox.
 const V1_STORAGE: &str = "
@@ -123,9 +124,6 @@ INSERT INTO sync_dirty(doc_id) SELECT doc_id FROM documents;
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[V1_STORAGE, V2_LOCAL_INDEX, V3_SERVER_SYNC];
 
-/// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
-
 /// Sets the connection pragmas. WAL lets readers run beside the writer; `synchronous=FULL`
 /// because a rep's saved edit is acknowledged on screen and must survive power loss.
 pub(crate) fn prepare(conn: &Connection) -> Result<(), ReplicaError> {
@@ -136,59 +134,31 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), ReplicaError> {
     Ok(())
 }
 
-/// The file's schema version.
-pub(crate) fn version(conn: &Connection) -> Result<i64, ReplicaError> {
-    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
-}
+/// The migration steps, for the shared runner in [`crate::migrations`].
+const SCHEMA: Migrations = Migrations { database: "replica", steps: MIGRATIONS };
 
-/// Upgrades the file to `target` one step at a time.
-pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), ReplicaError> {
-    let found = version(conn)?;
-    if found > CURRENT_VERSION {
-        return Err(ReplicaError::SchemaTooNew { found, supported: CURRENT_VERSION });
-    }
-    for step in found..target {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Re-read inside the write lock: another connection may have migrated meanwhile.
-        if version(&tx)? > step {
-            continue;
-        }
-        let index = usize::try_from(step)
-            .map_err(|_| ReplicaError::SchemaTooNew { found: step, supported: CURRENT_VERSION })?;
-        tx.execute_batch(MIGRATIONS[index])?;
-        tx.pragma_update(None, "user_version", step + 1)?;
-        tx.commit()?;
-        tracing::info!(from = step, to = step + 1, "replica schema migrated");
-    }
-    Ok(())
-}
-
-/// Upgrades the file to the current version.
+/// Upgrades the database to the current version.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ReplicaError> {
-    migrate_to(conn, CURRENT_VERSION)
+    Ok(SCHEMA.migrate(conn)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migrations::{MigrationError, user_version};
+
+    const CURRENT_VERSION: i64 = SCHEMA.current_version();
+
+    fn version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+        user_version(conn)
+    }
+
+    fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrationError> {
+        SCHEMA.migrate_to(conn, target)
+    }
 
     fn schema_of(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn
-            .prepare(
-                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name",
-            )
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok(format!(
-                "{}|{}|{}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+        crate::migrations::schema_sql(conn).unwrap()
     }
 
     fn at_version(version: i64) -> Connection {
