@@ -197,24 +197,35 @@ impl Round<'_, '_> {
         Ok(())
     }
 
-    /// Whether the device may talk about `id` at all; if not, it is told to drop it.
-    fn admit(&mut self, id: &DocId, wire_id: &str) -> Result<bool, ServerError> {
-        let allowed = match docs::row(self.tx, id)? {
+    /// Whether the device may talk about `id`, stored as `row` (or not yet); if not, it is
+    /// told to drop it.
+    fn admit(
+        &mut self,
+        id: &DocId,
+        row: Option<&docs::DocRow>,
+        wire_id: &str,
+    ) -> Result<bool, ServerError> {
+        let allowed = match row {
             Some(row) => scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)?,
             None => scope::may_create(self.who.role, id.kind()),
         };
         if !allowed {
-            self.result.response.removed.push(wire_id.to_owned());
-            audit::log(
-                self.tx,
-                self.now,
-                &self.who.user_id,
-                "sync.refused_out_of_scope",
-                wire_id,
-                &json!({ "device": self.who.device_id }),
-            )?;
+            self.refuse_out_of_scope(wire_id)?;
         }
         Ok(allowed)
+    }
+
+    /// Tells the device to drop a document outside its scope, and audits the attempt.
+    fn refuse_out_of_scope(&mut self, wire_id: &str) -> Result<(), ServerError> {
+        self.result.response.removed.push(wire_id.to_owned());
+        audit::log(
+            self.tx,
+            self.now,
+            &self.who.user_id,
+            "sync.refused_out_of_scope",
+            wire_id,
+            &json!({ "device": self.who.device_id }),
+        )
     }
 
     fn merge_message(&mut self, message: &DocMessage) -> Result<(), ServerError> {
@@ -225,10 +236,11 @@ impl Round<'_, '_> {
                 reason: format!("{} twice", message.doc_id),
             });
         }
-        if !self.admit(&id, &message.doc_id)? {
+        let row = docs::row(self.tx, &id)?;
+        if !self.admit(&id, row.as_ref(), &message.doc_id)? {
             return Ok(());
         }
-        let is_new = docs::row(self.tx, &id)?.is_none();
+        let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
         let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
         let before = authority::capture(doc)?;
@@ -277,15 +289,7 @@ impl Round<'_, '_> {
             return Ok(true);
         }
         self.docs.forget(id);
-        self.result.response.removed.push(wire_id.to_owned());
-        audit::log(
-            self.tx,
-            self.now,
-            &self.who.user_id,
-            "sync.refused_out_of_scope",
-            wire_id,
-            &json!({ "device": self.who.device_id }),
-        )?;
+        self.refuse_out_of_scope(wire_id)?;
         Ok(false)
     }
 
