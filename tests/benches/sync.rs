@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use kam_core::demo::DemoSpec;
 use kam_core::doc::DocKind;
-use kam_core::model::{CustomerId, UserId};
 use kam_core::sync_client::http::HttpTransport;
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, SyncReport, sync_now};
-use kam_tests::{ServerProcess, Tablet, TestResult, add_visit, release_server_binary};
+use kam_tests::{
+    ServerProcess, Tablet, TestResult, add_visit, customers_of, release_server_binary,
+};
 
 fn main() -> TestResult<()> {
     // Like libtest's filter: `cargo bench --bench sync -- devices` runs only the parts whose
@@ -129,12 +130,7 @@ fn first_download_and_edits(binary: &Path) -> TestResult<()> {
         report.bytes_received as f64 / raw_bytes as f64
     );
 
-    let customers: Vec<CustomerId> = tablet
-        .replica
-        .my_customers_by_tier(&UserId::from("rep-01"))?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let customers = customers_of(&tablet.replica, "rep-01")?;
     // Three runs on customers the server has not loaded since it started (its document cache
     // is cold for them), then two on customers it holds in memory.
     let mut cold = Vec::new();
@@ -259,13 +255,7 @@ fn many_devices(
 
     let edit_started = Instant::now();
     on_all(&mut tablets, 2, |rep, t| {
-        let mine: Vec<CustomerId> = t
-            .replica
-            .my_customers_by_tier(&UserId::from(rep))
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        let mine = customers_of(&t.replica, rep).unwrap();
         assert!(!mine.is_empty(), "{rep} owns customers");
         for i in 0..edits {
             add_visit(&mut t.replica, rep, &mine[i % mine.len()], &format!("bench visit {i}"))

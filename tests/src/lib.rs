@@ -291,3 +291,42 @@ pub fn add_visit(
     let edit = CustomerEdit::UpsertVisit(visit);
     replica.edit_customer(customer, &edit, &EditMeta::new(&UserId::from(user), now, edit.action()))
 }
+
+/// `serve` arguments for a small demo company (5 reps, 30 customers, 60 tickets, 40 units):
+/// enough for every scope rule, quick to load.
+pub const SMALL_DEMO: &[&str] =
+    &["--demo", "--demo-customers", "30", "--demo-tickets", "60", "--demo-units", "40"];
+
+/// Starts the real server on a small demo company in `dir`.
+pub fn start_small_demo(dir: &Path) -> TestResult<ServerProcess> {
+    ServerProcess::start(dir, SMALL_DEMO, Duration::from_secs(120))
+}
+
+/// The token `serve --demo` publishes for a demo user's device.
+pub fn demo_token(user: &str) -> String {
+    format!("kam_demo_{user}")
+}
+
+/// The customers `rep` owns in `replica`, from its index.
+pub fn customers_of(
+    replica: &kam_core::replica::Replica,
+    rep: &str,
+) -> Result<Vec<kam_core::model::CustomerId>, kam_core::replica::ReplicaError> {
+    let rows = replica.my_customers_by_tier(&kam_core::model::UserId::from(rep))?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The customers `rep` owns alone (strategic customers have a second owner).
+pub fn sole_customers_of(
+    replica: &mut kam_core::replica::Replica,
+    rep: &str,
+) -> Result<Vec<kam_core::model::CustomerId>, kam_core::replica::ReplicaError> {
+    let only_rep = vec![kam_core::model::UserId::from(rep)];
+    let mut sole = Vec::new();
+    for id in customers_of(replica, rep)? {
+        if replica.customer(&id)?.owners == only_rep {
+            sole.push(id);
+        }
+    }
+    Ok(sole)
+}

@@ -19,32 +19,19 @@ use kam_core::sync_client::http::{ChangeNotice, HttpTransport, WatchControl, wat
 use kam_core::sync_client::{SyncOptions, SyncProgress, TransportError, sync_now};
 use kam_tests::{ServerProcess, Tablet, enroll};
 
-const SMALL_DEMO: &[&str] =
-    &["--demo", "--demo-customers", "30", "--demo-tickets", "60", "--demo-units", "40"];
-
 /// How long a notice may take to arrive once the round that caused it was answered.
 const NOTICE_WAIT: Duration = Duration::from_secs(10);
 
 fn start_small(dir: &Path) -> ServerProcess {
-    ServerProcess::start(dir, SMALL_DEMO, Duration::from_secs(120)).unwrap()
+    kam_tests::start_small_demo(dir).unwrap()
 }
 
 fn token(user: &str) -> String {
-    format!("kam_demo_{user}")
+    kam_tests::demo_token(user)
 }
 
-/// Customers owned by `rep` alone (strategic customers have a second owner).
 fn sole_customers_of(tablet: &mut Tablet, rep: &str) -> Vec<CustomerId> {
-    let ids: Vec<CustomerId> = tablet
-        .replica
-        .my_customers_by_tier(&UserId::from(rep))
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.into_iter()
-        .filter(|id| tablet.replica.customer(id).unwrap().owners == vec![UserId::from(rep)])
-        .collect()
+    kam_tests::sole_customers_of(&mut tablet.replica, rep).unwrap()
 }
 
 fn add_visit(tablet: &mut Tablet, user: &str, id: &CustomerId, topic: &str) {

@@ -16,15 +16,12 @@ use kam_core::wire::{DocMessage, SyncRequest, SyncResponse};
 use kam_tests::{ServerProcess, Tablet, admin, enroll};
 use rust_decimal_macros::dec;
 
-const SMALL_DEMO: &[&str] =
-    &["--demo", "--demo-customers", "30", "--demo-tickets", "60", "--demo-units", "40"];
-
 fn start(dir: &Path) -> ServerProcess {
-    ServerProcess::start(dir, SMALL_DEMO, Duration::from_secs(120)).unwrap()
+    kam_tests::start_small_demo(dir).unwrap()
 }
 
 fn token(user: &str) -> String {
-    format!("kam_demo_{user}")
+    kam_tests::demo_token(user)
 }
 
 fn meta(user: &str, action: &str) -> EditMeta {
@@ -44,21 +41,11 @@ fn change_seq(dir: &Path) -> i64 {
 }
 
 fn customers_of(tablet: &Tablet, rep: &str) -> Vec<CustomerId> {
-    tablet
-        .replica
-        .my_customers_by_tier(&UserId::from(rep))
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
+    kam_tests::customers_of(&tablet.replica, rep).unwrap()
 }
 
-/// Customers owned by `rep` alone (strategic customers have a second owner).
 fn sole_customers_of(tablet: &mut Tablet, rep: &str) -> Vec<CustomerId> {
-    let ids = customers_of(tablet, rep);
-    ids.into_iter()
-        .filter(|id| tablet.replica.customer(id).unwrap().owners == vec![UserId::from(rep)])
-        .collect()
+    kam_tests::sole_customers_of(&mut tablet.replica, rep).unwrap()
 }
 
 fn rename(tablet: &mut Tablet, user: &str, id: &CustomerId, name: &str) {
@@ -491,7 +478,7 @@ fn a_replica_restored_from_a_backup_recovers_what_it_lost_with_the_manifest() {
     };
     let mut replica = open(&live);
     sync_now(&mut replica, &transport, &options, &mut |_| {}).unwrap();
-    let id = sole_customers_of_replica(&mut replica, "rep-04")[0].clone();
+    let id = kam_tests::sole_customers_of(&mut replica, "rep-04").unwrap()[0].clone();
     drop(replica); // Closing checkpoints the WAL, so the file alone is a complete backup.
     std::fs::copy(&live, &backup).unwrap();
 
@@ -515,19 +502,4 @@ fn a_replica_restored_from_a_backup_recovers_what_it_lost_with_the_manifest() {
         restored.heads(&customer_doc_id(&id)).unwrap(),
         hq.replica.heads(&customer_doc_id(&id)).unwrap()
     );
-}
-
-fn sole_customers_of_replica(
-    replica: &mut kam_core::replica::Replica,
-    rep: &str,
-) -> Vec<CustomerId> {
-    let ids: Vec<CustomerId> = replica
-        .my_customers_by_tier(&UserId::from(rep))
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.into_iter()
-        .filter(|id| replica.customer(id).unwrap().owners == vec![UserId::from(rep)])
-        .collect()
 }
