@@ -400,6 +400,11 @@ mod tests {
         assert_eq!(server.heads(), heads, "enforcing a settled document commits nothing");
     }
 
+    /// `user`'s device makes `edit`, as one commit named by its action.
+    fn edit_as(device: &mut Document, user: &str, edit: &CustomerEdit) {
+        edit_customer(device, edit, &meta(user, edit.action())).unwrap();
+    }
+
     /// The actions of the server's own commits, oldest first.
     fn server_actions(doc: &mut Document) -> Vec<String> {
         doc.history()
@@ -424,19 +429,9 @@ mod tests {
         let mut device = device_copy(&mut server);
         let renamed =
             CustomerProfile { name: "上海新名字有限公司".into(), ..c.profile.clone() };
-        edit_customer(
-            &mut device,
-            &CustomerEdit::UpdateProfile(renamed.clone()),
-            &meta("rep-01", "customer.update_profile"),
-        )
-        .unwrap();
+        edit_as(&mut device, "rep-01", &CustomerEdit::UpdateProfile(renamed.clone()));
         let raised = CreditTerms { credit_limit: Decimal::from(5_000_000), ..c.credit.clone() };
-        edit_customer(
-            &mut device,
-            &CustomerEdit::SetCredit(raised.clone()),
-            &meta("rep-01", "customer.set_credit"),
-        )
-        .unwrap();
+        edit_as(&mut device, "rep-01", &CustomerEdit::SetCredit(raised.clone()));
 
         let rep = who("rep-01", Role::Rep);
         let found = merge_and_enforce(&mut server, &mut device, &rep);
@@ -484,14 +479,8 @@ mod tests {
             grade: Some(Grade::A),
             score: Some(91),
         };
-        edit_customer(&mut device, &CustomerEdit::SetCredit(credit.clone()), &meta("fin", "c"))
-            .unwrap();
-        edit_customer(
-            &mut device,
-            &CustomerEdit::SetClassification(classification.clone()),
-            &meta("fin", "c"),
-        )
-        .unwrap();
+        edit_as(&mut device, "fin", &CustomerEdit::SetCredit(credit.clone()));
+        edit_as(&mut device, "fin", &CustomerEdit::SetClassification(classification.clone()));
         let heads = device.heads();
 
         let finance = who("fin", Role::Finance);
@@ -512,8 +501,7 @@ mod tests {
         let mut server = server_customer(&c);
         let mut device = device_copy(&mut server);
         let owners = vec![UserId::from("rep-02")];
-        edit_customer(&mut device, &CustomerEdit::SetOwners(owners.clone()), &meta("fin", "o"))
-            .unwrap();
+        edit_as(&mut device, "fin", &CustomerEdit::SetOwners(owners.clone()));
         let found = merge_and_enforce(&mut server, &mut device, &who("fin", Role::Finance));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, "owners_hq_only");
@@ -529,8 +517,7 @@ mod tests {
         let mut server = server_customer(&c);
         let mut device = device_copy(&mut server);
         let handed = vec![UserId::from("rep-02")];
-        edit_customer(&mut device, &CustomerEdit::SetOwners(handed.clone()), &meta("hq", "o"))
-            .unwrap();
+        edit_as(&mut device, "hq", &CustomerEdit::SetOwners(handed.clone()));
         let found = merge_and_enforce(&mut server, &mut device, &who("hq", Role::Hq));
         assert_eq!(found, Vec::new());
         assert_eq!(read_customer(&server).unwrap().owners, handed);
@@ -539,8 +526,7 @@ mod tests {
         let mut server = server_customer(&c);
         let mut device = device_copy(&mut server);
         let grabbed = vec![UserId::from("rep-01"), UserId::from("rep-02")];
-        edit_customer(&mut device, &CustomerEdit::SetOwners(grabbed.clone()), &meta("rep-01", "o"))
-            .unwrap();
+        edit_as(&mut device, "rep-01", &CustomerEdit::SetOwners(grabbed.clone()));
         let rep = who("rep-01", Role::Rep);
         let found = merge_and_enforce(&mut server, &mut device, &rep);
         assert_eq!(
@@ -565,12 +551,7 @@ mod tests {
         let mut device = device_copy(&mut server);
         let promoted =
             Classification { tier: Tier::Key, grade: Some(Grade::A), ..c.classification.clone() };
-        edit_customer(
-            &mut device,
-            &CustomerEdit::SetClassification(promoted.clone()),
-            &meta("rep-01", "customer.set_classification"),
-        )
-        .unwrap();
+        edit_as(&mut device, "rep-01", &CustomerEdit::SetClassification(promoted.clone()));
         let rep = who("rep-01", Role::Rep);
         let found = merge_and_enforce(&mut server, &mut device, &rep);
         assert_eq!(
@@ -1153,7 +1134,7 @@ mod tests {
         let mut server = server_customer(&c);
         let mut device = device_copy(&mut server);
         let raised = CreditTerms { credit_limit: Decimal::from(1), ..c.credit.clone() };
-        edit_customer(&mut device, &CustomerEdit::SetCredit(raised), &meta("rep-01", "c")).unwrap();
+        edit_as(&mut device, "rep-01", &CustomerEdit::SetCredit(raised));
         let rep = who("rep-01", Role::Rep);
         assert_eq!(merge_and_enforce(&mut server, &mut device, &rep).len(), 1);
         let heads = server.heads();
