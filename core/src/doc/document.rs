@@ -6,10 +6,7 @@ use std::str::FromStr;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::CommitOptions;
-use automerge::{
-    ActorId, AutoCommit, ChangeHash, LoadOptions, ObjType, PatchAction, Prop, ROOT, ReadDoc,
-    VerificationMode,
-};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, PatchAction, Prop, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -188,18 +185,6 @@ impl Document {
     /// Loads a document from saved bytes (a snapshot followed by any incremental chunks).
     pub fn load(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        Ok(Document { id, doc })
-    }
-
-    /// Loads bytes this process's own store wrote (a snapshot followed by change chunks),
-    /// without recomputing the hash of every change to check the heads.
-    ///
-    /// Bytes from a peer go through [`Document::load`] or the sync protocol, which verify
-    /// them; these were verified when they arrived, and each chunk's checksum still guards
-    /// against damage at rest. Skipping the re-hash makes a cache miss several times cheaper.
-    pub fn load_stored(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
-        let options = LoadOptions::new().verification_mode(VerificationMode::DontCheck);
-        let doc = AutoCommit::load_with_options(bytes, options)?.with_actor(actor);
         Ok(Document { id, doc })
     }
 

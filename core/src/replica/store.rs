@@ -78,7 +78,7 @@ pub fn load(
     let mut doc = if bytes.is_empty() {
         Document::empty(id.clone(), actor.clone())
     } else {
-        Document::load_stored(id.clone(), &bytes, actor.clone())?
+        Document::load(id.clone(), &bytes, actor.clone())?
     };
     let saved_heads = doc.heads();
     Ok(Some(StoredDoc {
