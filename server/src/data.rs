@@ -72,49 +72,39 @@ pub fn load_demo(
     let actor = store.actor().clone();
     let meta = EditMeta::new(&UserId::from("demo-import"), now, "demo.import");
     let logins = demo_logins(spec.reps);
-    let documents = store.write(|tx, docs, policy| {
+    let documents = store.write(|tx, docs, _| {
         for login in &logins {
             auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
         }
         let mut count = 0;
         for c in &data.customers {
-            let (_, key) = insert_new_doc(
-                tx,
-                docs,
-                doc::create_customer(c, actor.clone(), &meta)?,
-                policy,
-                now,
-            )?;
+            let (_, key) =
+                insert_new_doc(tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
             for owner in &c.owners {
                 scope::grant(tx, owner.as_str(), &key)?;
             }
             count += 1;
         }
         for t in &data.tickets {
-            insert_new_doc(tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, policy, now)?;
+            insert_new_doc(tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, now)?;
             count += 1;
         }
         let (_, project_key) = insert_new_doc(
             tx,
             docs,
             doc::create_project(&data.project, actor.clone(), &meta)?,
-            policy,
             now,
         )?;
-        let (_, event_key) = insert_new_doc(
-            tx,
-            docs,
-            doc::create_event(&data.event, actor.clone(), &meta)?,
-            policy,
-            now,
-        )?;
+        let (_, event_key) =
+            insert_new_doc(tx, docs, doc::create_event(&data.event, actor.clone(), &meta)?, now)?;
         for staff in logins.iter().filter(|l| l.role == Role::EventStaff) {
             scope::grant(tx, &staff.user_id, &event_key)?;
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
         Ok(count + 2)
     })?;
+    store.project_all(now)?;
     Ok(Some(DemoLoad { documents }))
 }
 

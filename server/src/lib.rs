@@ -3,7 +3,7 @@
 //! The central server every device syncs with: document storage (snapshot plus chunks, a
 //! bounded cache), the sync protocol (`sync`), authentication and scoping (`auth`, `scope`),
 //! the authority over protected fields (`authority`), the conflicts table, relational
-//! projections for headquarters, the push channel and metrics.
+//! projections for headquarters kept current behind the rounds (`projector`), the push channel and metrics.
 //!
 //! The router is built by [`routes::app`] so tests can drive it without a socket.
 
@@ -17,6 +17,7 @@ mod docs;
 pub mod error;
 pub mod metrics;
 mod projection;
+pub mod projector;
 pub mod push;
 pub mod routes;
 mod schema;

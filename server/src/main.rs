@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
-use kam_server::{admin, data, routes, state::AppState};
+use kam_server::{admin, data, projector, routes, state::AppState};
 use tracing_subscriber::EnvFilter;
 
 /// KAM's central server.
@@ -168,6 +168,8 @@ fn run_admin(
             }
         }
     }
+    // A handover changed a document; headquarters' rows follow before the command returns.
+    store.project_all(now)?;
     Ok(())
 }
 
@@ -204,7 +206,9 @@ async fn serve(
     println!("  GET  http://{address}/metrics          Prometheus metrics");
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-    let app = routes::app(AppState::new(store));
+    let state = AppState::new(store);
+    tokio::spawn(projector::run(state.clone()));
+    let app = routes::app(state);
     // Answers are written as headers and then a body; with Nagle's algorithm on, the body can
     // wait for the client's delayed ACK (tens of milliseconds on every sync round).
     let listener = listener.tap_io(|tcp| {

@@ -28,6 +28,10 @@ pub struct Metrics {
     pub devices_seen_24h: Gauge,
     /// Documents loaded in memory (set when scraped).
     pub cached_documents: Gauge,
+    /// Documents whose projection rows the projector rewrote.
+    pub projected_documents: Counter,
+    /// Documents changed since their last projection (set when scraped).
+    pub projection_pending: Gauge,
 }
 
 impl Default for Metrics {
@@ -50,6 +54,8 @@ impl Metrics {
             violations: Counter::default(),
             devices_seen_24h: Gauge::default(),
             cached_documents: Gauge::default(),
+            projected_documents: Counter::default(),
+            projection_pending: Gauge::default(),
         };
         registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
         registry.register(
@@ -86,6 +92,16 @@ impl Metrics {
             "cached_documents",
             "Documents loaded in memory",
             m.cached_documents.clone(),
+        );
+        registry.register(
+            "projected_documents",
+            "Documents whose projection rows were rewritten",
+            m.projected_documents.clone(),
+        );
+        registry.register(
+            "projection_pending",
+            "Documents changed since their last projection",
+            m.projection_pending.clone(),
         );
         if let Ok(mut slot) = m.registry.lock() {
             *slot = registry;

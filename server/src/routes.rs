@@ -24,7 +24,7 @@ use crate::auth::{self, Principal};
 use crate::conflicts::{self, OpenConflict};
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::{docs, scope, sync};
+use crate::{docs, projector, scope, sync};
 
 /// The whole router.
 pub fn app(state: AppState) -> Router {
@@ -126,6 +126,9 @@ async fn sync_round_inner(
         .instrument(span)
         .await?;
     state.push.announce(&result.changed);
+    if !result.changed.is_empty() {
+        state.projector.wake();
+    }
     state.metrics.sync_rounds.inc();
     state.metrics.violations.inc_by(result.violations as u64);
     let bytes = result.response.encode()?;
@@ -209,7 +212,7 @@ async fn open_conflicts(
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {
-    let (seen, cached) = state
+    let (seen, cached, pending) = state
         .with_store(|store| {
             let since = (Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
             let seen: i64 = store.conn().query_row(
@@ -217,11 +220,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError>
                 [since],
                 |r| r.get(0),
             )?;
-            Ok((seen, store.cached_documents()))
+            Ok((seen, store.cached_documents(), projector::pending(store.conn())?))
         })
         .await?;
     state.metrics.devices_seen_24h.set(seen);
     state.metrics.cached_documents.set(i64::try_from(cached).unwrap_or(i64::MAX));
+    state.metrics.projection_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
         .into_response())
 }
@@ -237,6 +241,9 @@ struct Summary {
     policy_version: String,
     documents: Vec<KindCount>,
     customers_by_tier: Vec<TierCount>,
+    /// Documents changed since the projector last rewrote their rows: the counts above lag
+    /// the documents by this many.
+    projection_pending: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -271,6 +278,7 @@ async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, ServerE
                 policy_version: store.policy().version.clone(),
                 documents,
                 customers_by_tier,
+                projection_pending: projector::pending(store.conn())?,
             }))
         })
         .await

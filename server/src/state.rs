@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::ServerError;
 use crate::metrics::Metrics;
+use crate::projector::ProjectorWake;
 use crate::push::PushHub;
 use crate::store::Store;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub push: PushHub,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Wakes the projector after documents changed.
+    pub projector: ProjectorWake,
 }
 
 impl AppState {
@@ -24,6 +27,7 @@ impl AppState {
             store: Arc::new(Mutex::new(store)),
             push: PushHub::new(),
             metrics: Arc::new(Metrics::new()),
+            projector: ProjectorWake::default(),
         }
     }
 

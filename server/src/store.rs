@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{conflicts, docs, projection, schema, scope};
+use crate::{conflicts, docs, projection, projector, schema, scope};
 
 /// How many documents the server keeps loaded.
 pub const DEFAULT_CACHE_DOCS: usize = 512;
@@ -44,6 +44,9 @@ impl Store {
         {
             store.rebuild_projections(Utc::now())?;
         }
+        // Documents stored since the last projection (by a server that stopped before its
+        // projector caught up, or by an admin command) are projected before anyone reads.
+        store.project_all(Utc::now())?;
         Ok(store)
     }
 
@@ -112,6 +115,7 @@ impl Store {
                 projection::project(tx, &mut doc, policy, now)?;
             }
             meta_set(tx, "projections_version", &tag)?;
+            projector::set_watermark(tx, docs::current_seq(tx)?)?;
             Ok(ids.len())
         })
     }
@@ -122,16 +126,16 @@ fn schema_tag(policy: &Policy) -> String {
     format!("{}:{}", schema::CURRENT_VERSION, policy.version)
 }
 
-/// Stores what changed in the loaded document `id` with its next sequence number, its
-/// projection rows and its conflict rows. `heads_before` are the document's heads before the
-/// changes being committed, which lets a straight-line merge skip the conflict scan. Returns
-/// the sequence number, or `None` if nothing changed.
+/// Stores what changed in the loaded document `id` with its next sequence number and its
+/// conflict rows; the projector updates its projection rows afterwards (see `projector`).
+/// `heads_before` are the document's heads before the changes being committed, which lets a
+/// straight-line merge skip the conflict scan. Returns the sequence number, or `None` if
+/// nothing changed.
 pub(crate) fn commit_doc(
     tx: &Transaction<'_>,
     docs: &mut DocCache,
     id: &DocId,
     heads_before: &[ChangeHash],
-    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, String)>, ServerError> {
     let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
@@ -139,7 +143,6 @@ pub(crate) fn commit_doc(
     let linear = doc.extends_linearly(heads_before);
     let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
     let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
-    projection::project(tx, doc, policy, now)?;
     conflicts::record(tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
 }
@@ -149,7 +152,6 @@ pub(crate) fn insert_new_doc(
     tx: &Transaction<'_>,
     docs: &mut DocCache,
     mut doc: Document,
-    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<(i64, String), ServerError> {
     let id = doc.id().clone();
@@ -159,8 +161,7 @@ pub(crate) fn insert_new_doc(
     let bytes = doc.save();
     let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
     target.load_incremental(&bytes)?;
-    commit_doc(tx, docs, &id, &[], policy, now)?
-        .ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
+    commit_doc(tx, docs, &id, &[], now)?.ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
 }
 
 /// The documents of one kind, for admin listings.

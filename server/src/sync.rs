@@ -56,11 +56,10 @@ pub fn sync_round(
     request: &SyncRequest,
     now: DateTime<Utc>,
 ) -> Result<RoundResult, ServerError> {
-    store.write(|tx, docs, policy| {
+    store.write(|tx, docs, _| {
         let mut round = Round {
             tx,
             docs,
-            policy,
             who,
             now,
             replied: BTreeSet::new(),
@@ -77,7 +76,6 @@ pub fn sync_round(
 struct Round<'a, 't> {
     tx: &'a Transaction<'t>,
     docs: &'a mut DocCache,
-    policy: &'a kam_core::Policy,
     who: &'a Principal,
     now: DateTime<Utc>,
     /// Documents already answered through the device's own messages.
@@ -256,7 +254,7 @@ impl Round<'_, '_> {
             authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
             self.result.violations += found.len();
             if let Some((seq, scope_key)) =
-                commit_doc(self.tx, self.docs, &id, &heads_before, self.policy, self.now)?
+                commit_doc(self.tx, self.docs, &id, &heads_before, self.now)?
             {
                 self.result.changed.push(ChangedDoc {
                     seq,

@@ -266,6 +266,22 @@ pub fn get_json_with_token(url: &str, token: &str) -> TestResult<(u16, serde_jso
     Ok((status, body))
 }
 
+/// Waits, polling the summary within a bound, until the server's projector has caught up
+/// with every stored document, so its relational rows can be read.
+pub fn wait_for_projections(url: &str) -> TestResult<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, summary) = get_json(&format!("{url}/api/v1/summary"))?;
+        if status == 200 && summary["projection_pending"] == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("projections still pending after 30 s: {summary}").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Adds an account manager's visit record, dated today, to customer `customer` as `user`: the
 /// everyday offline edit of a rep, used by the tests and the benchmark alike.
 pub fn add_visit(

@@ -149,6 +149,7 @@ fn three_tablets_converge_with_the_server_and_a_concurrent_edit_is_listed_as_a_c
     assert_eq!(on_a.visits.len(), hq.replica.customer(x).unwrap().visits.len());
 
     // The server's projection follows the merged document.
+    kam_tests::wait_for_projections(&server.url).unwrap();
     let db = server_db(dir.path());
     let (name, limit): (String, String) = db
         .query_row(
@@ -220,6 +221,7 @@ fn a_rep_writing_a_credit_limit_is_compensated_and_the_violation_recorded() {
         ("rep-01", "/credit", "credit_finance_hq_only")
     );
     assert!(new_value.contains("99999999"), "{new_value}");
+    kam_tests::wait_for_projections(&server.url).unwrap();
     let projected: String = db
         .query_row(
             "SELECT credit_limit FROM customers WHERE customer_id = ?1",
@@ -440,6 +442,7 @@ fn a_round_whose_answer_is_lost_is_retried_without_duplicate_or_gap() {
             rep.replica.heads(&customer_doc_id(id)).unwrap()
         );
     }
+    kam_tests::wait_for_projections(&server.url).unwrap();
     let db = server_db(dir.path());
     let visits_projected: i64 = db
         .query_row("SELECT COUNT(*) FROM visits WHERE topics LIKE '%lost answer%'", [], |r| {

@@ -1,0 +1,260 @@
+//! Keeps the relational projections up to date behind the sync rounds.
+//!
+//! A sync round stores what a device changed and answers it; it does not rebuild the
+//! headquarters rows of every document it merged. Reading a whole customer back out of
+//! Automerge costs more than the merge itself, and nothing a device waits for depends on those
+//! rows: scope lives on the document row, and conflicts are recorded in the round. So the
+//! projector follows the change sequence instead. The `meta` key `projected_seq` is the
+//! position up to which every stored document has been projected; a batch projects the next
+//! documents whose row sequence lies beyond it, in sequence order, and moves the watermark in
+//! the same transaction. Because a document's row keeps only its latest sequence number, a
+//! document merged ten times while the projector was busy is projected once.
+//!
+//! The watermark is durable, so a crash between a round and its projection loses nothing: the
+//! next start resumes from it. Batches are small so that sync rounds, which share the store,
+//! wait at most one batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use tokio::sync::Notify;
+
+use crate::error::ServerError;
+use crate::state::AppState;
+use crate::store::{Store, meta_get, meta_set};
+use crate::{docs, projection, scope};
+
+/// Documents projected per batch (one store turn and one transaction).
+pub const BATCH_DOCS: usize = 16;
+
+/// How long the projector lets a burst of rounds settle after it is woken. Devices sync in
+/// bursts (a round, then the round that confirms it; many tablets after the venue's Wi-Fi
+/// returns), and projecting in the middle of one makes those rounds wait for the store while
+/// the same documents would be projected again a moment later.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// How often the projector looks for work nobody told it about (an admin command run from
+/// another process writes documents this server did not merge).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// The `meta` key of the watermark.
+const WATERMARK_KEY: &str = "projected_seq";
+
+/// The projection watermark: every document stored at or below it has been projected.
+pub(crate) fn watermark(conn: &Connection) -> Result<i64, ServerError> {
+    match meta_get(conn, WATERMARK_KEY)? {
+        Some(text) => {
+            text.parse().map_err(|_| ServerError::Corrupt(format!("{WATERMARK_KEY} {text}")))
+        }
+        None => Ok(0),
+    }
+}
+
+/// Sets the watermark (inside the caller's write transaction).
+pub(crate) fn set_watermark(conn: &Connection, seq: i64) -> Result<(), ServerError> {
+    meta_set(conn, WATERMARK_KEY, &seq.to_string())
+}
+
+/// How many stored documents have changed since they were last projected.
+pub fn pending(conn: &Connection) -> Result<u64, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM documents WHERE seq > ?1")?
+        .query_row([watermark(conn)?], |r| r.get(0))?)
+}
+
+impl Store {
+    /// Projects up to `limit` documents changed since the watermark, in one transaction, and
+    /// returns how many it projected. Fewer than `limit` means the projections are current.
+    pub fn project_pending(
+        &mut self,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ServerError> {
+        self.write(|tx, docs, policy| {
+            let from = watermark(tx)?;
+            let batch: Vec<(String, i64)> = tx
+                .prepare_cached(
+                    "SELECT doc_id, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(rusqlite::params![from, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, _) in &batch {
+                let id = scope::parse_id(id)?;
+                if let Some(doc) = docs.get(tx, &id, false)? {
+                    projection::project(tx, doc, policy, now)?;
+                }
+            }
+            // A short batch saw everything: moving to the sequence's end also passes numbers
+            // that scope changes took, so the watermark does not lag behind them.
+            let to = match batch.last() {
+                Some((_, seq)) if batch.len() == limit => *seq,
+                _ => docs::current_seq(tx)?,
+            };
+            if to != from {
+                set_watermark(tx, to)?;
+            }
+            Ok(batch.len())
+        })
+    }
+
+    /// Projects everything pending; for startup, demo loading and admin commands.
+    pub fn project_all(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
+        let mut total = 0;
+        loop {
+            let done = self.project_pending(BATCH_DOCS * 8, now)?;
+            total += done;
+            if done < BATCH_DOCS * 8 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Wakes the projector after a write; cheap to clone and to call.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectorWake(Arc<Notify>);
+
+impl ProjectorWake {
+    fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.0.notified()
+    }
+}
+
+impl ProjectorWake {
+    /// Tells the projector there may be work.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Runs the projector until the runtime stops: batches while there is work, then waits to be
+/// woken (and lets the burst settle) or for the idle poll. A failed batch is logged and retried after the poll interval;
+/// the rows it would have written stay as they were, and the watermark does not move.
+pub async fn run(state: AppState) {
+    loop {
+        let result = state.with_store(|store| store.project_pending(BATCH_DOCS, Utc::now())).await;
+        match result {
+            Ok(done) => {
+                state.metrics.projected_documents.inc_by(done as u64);
+                if done == BATCH_DOCS {
+                    // More may be waiting; let requests queued on the store go first.
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            }
+            Err(error) => tracing::error!(%error, "projection batch failed"),
+        }
+        let notified = state.projector.notified();
+        if tokio::time::timeout(IDLE_POLL, notified).await.is_ok() {
+            tokio::time::sleep(SETTLE).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use kam_core::demo::DemoSpec;
+
+    use super::*;
+    use crate::{admin, data};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    fn small_demo(dir: &std::path::Path) -> Store {
+        let mut store = data::open_store(dir).unwrap();
+        let spec =
+            DemoSpec { customers: 10, tickets: 10, units: 10, buyers: 5, ..DemoSpec::standard(3) };
+        data::load_demo(&mut store, &spec, now()).unwrap();
+        store
+    }
+
+    fn owners(store: &Store, customer: &str) -> Vec<String> {
+        let mut stmt = store
+            .conn()
+            .prepare(
+                "SELECT owner_id FROM customer_owners WHERE customer_id = ?1 ORDER BY owner_id",
+            )
+            .unwrap();
+        stmt.query_map([customer], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    /// Customers rep-01 owns alone, so a handover to rep-02 changes each of them.
+    fn rep_01_customers(store: &Store) -> Vec<String> {
+        let mut stmt = store
+            .conn()
+            .prepare(
+                "SELECT customer_id FROM customer_owners GROUP BY customer_id
+                 HAVING COUNT(*) = 1 AND MAX(owner_id) = 'rep-01' ORDER BY customer_id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn first_customer(store: &Store) -> String {
+        rep_01_customers(store).remove(0)
+    }
+
+    #[test]
+    fn a_loaded_demo_is_fully_projected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = small_demo(dir.path());
+        assert_eq!(pending(store.conn()).unwrap(), 0);
+        assert_eq!(watermark(store.conn()).unwrap(), docs::current_seq(store.conn()).unwrap());
+    }
+
+    #[test]
+    fn a_change_is_projected_by_the_next_batch_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_demo(dir.path());
+        let customer = first_customer(&store);
+        let before = owners(&store, &customer);
+        admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
+        admin::handover(&mut store, &customer, "rep-03", now()).unwrap();
+
+        // The rows still show what was projected before; two changes wait as one document.
+        assert_eq!(owners(&store, &customer), before);
+        assert_eq!(pending(store.conn()).unwrap(), 1);
+
+        assert_eq!(store.project_pending(BATCH_DOCS, now()).unwrap(), 1, "projected once");
+        assert_eq!(owners(&store, &customer), vec!["rep-03".to_string()]);
+        assert_eq!(pending(store.conn()).unwrap(), 0);
+        assert_eq!(store.project_pending(BATCH_DOCS, now()).unwrap(), 0, "nothing left");
+    }
+
+    #[test]
+    fn batches_follow_the_sequence_and_stop_at_their_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_demo(dir.path());
+        let customers = rep_01_customers(&store);
+        assert!(customers.len() >= 3, "{customers:?}");
+        for c in &customers[..3] {
+            admin::handover(&mut store, c, "rep-02", now()).unwrap();
+        }
+        assert_eq!(store.project_pending(2, now()).unwrap(), 2);
+        assert_eq!(owners(&store, &customers[0]), vec!["rep-02".to_string()]);
+        assert_eq!(owners(&store, &customers[1]), vec!["rep-02".to_string()]);
+        assert_eq!(pending(store.conn()).unwrap(), 1, "the third waits for the next batch");
+        assert_eq!(store.project_pending(2, now()).unwrap(), 1);
+        assert_eq!(owners(&store, &customers[2]), vec!["rep-02".to_string()]);
+    }
+
+    #[test]
+    fn changes_left_unprojected_at_a_stop_are_projected_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let customer = {
+            let mut store = small_demo(dir.path());
+            let customer = first_customer(&store);
+            admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
+            assert_eq!(pending(store.conn()).unwrap(), 1);
+            customer
+        };
+        let store = data::open_store(dir.path()).unwrap();
+        assert_eq!(pending(store.conn()).unwrap(), 0);
+        assert_eq!(owners(&store, &customer), vec!["rep-02".to_string()]);
+    }
+}
