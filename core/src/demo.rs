@@ -387,5 +387,6 @@ fn event(
         mode: SelectionMode::StrictOrder,
         allotted_units: project.units.keys().take(500).cloned().collect(),
         buyers,
+        now_serving: None,
     }
 }

@@ -640,8 +640,7 @@ impl TicketPolicy {
 }
 
 policy_table! {
-    /// Selection-event thresholds (委建房 / 选房, seed 001). The rules that use them arrive with
-    /// the selection-event work.
+    /// Selection-event thresholds (委建房 / 选房, seed 001), used by the selection rules.
     SelectionPolicy {
         /// Minimum payment ratio the buyer confirms, in percent of the total price.
         min_payment_ratio_pct: Decimal = Decimal::new(50, 0),
@@ -656,6 +655,19 @@ policy_table! {
         /// Working days within which an urgent phone approval of a relationship unit must be
         /// backed by paper.
         relationship_paper_deadline_working_days: u32 = 5,
+        /// Units one buyer may hold or buy at one event. A policy default, not a seed fact:
+        /// the seeds do not say, and one unit per listed person is how such lists are drawn.
+        max_units_per_buyer: u32 = 1,
+        /// Cap on the summed discounts a buyer takes on one work ticket, in percent of the
+        /// total price. A policy default, not a seed fact: the seeds name discounts (for
+        /// paying in full, for instance) but no cap, and 5% matches the largest grade
+        /// discount the company gives anywhere.
+        max_total_discount_pct: Decimal = Decimal::new(5, 0),
+        /// Public holidays that are not working days, as `"YYYY-MM-DD"` strings, for the
+        /// relationship-unit paper deadline. Saturdays and Sundays are never working days;
+        /// make-up working weekends (调休) are not modelled, so they do not count as working
+        /// days either.
+        holidays: Vec<NaiveDate> = Vec::new(),
     }
 }
 
@@ -679,10 +691,19 @@ impl SelectionPolicy {
                 && self.loan_switch_fee_min <= self.loan_switch_fee_max,
             "selection loan-switch fees must satisfy 0 <= min <= max",
         );
+        // A year of working days is already no deadline; the cap keeps date stepping short.
         require(
             p,
-            self.relationship_paper_deadline_working_days >= 1,
-            "selection.relationship_paper_deadline_working_days must be >= 1",
+            (1..=250).contains(&self.relationship_paper_deadline_working_days),
+            "selection.relationship_paper_deadline_working_days must be 1..=250",
+        );
+        require(p, self.max_units_per_buyer >= 1, "selection.max_units_per_buyer must be >= 1");
+        // Below 100, so that a ticket always leaves something to pay.
+        require(
+            p,
+            Decimal::ZERO <= self.max_total_discount_pct
+                && self.max_total_discount_pct < Decimal::ONE_HUNDRED,
+            "selection.max_total_discount_pct must be in [0, 100)",
         );
     }
 }
@@ -768,6 +789,35 @@ mod tests {
         for needle in ["tiers", "visits", "tickets", "max_discount_pct", "max_payment_terms"] {
             assert!(reason.contains(needle), "{needle} missing from {reason}");
         }
+    }
+
+    #[test]
+    fn selection_policy_defaults_and_checks() {
+        let p = Policy::default();
+        assert_eq!(p.selection.max_units_per_buyer, 1);
+        assert_eq!(p.selection.max_total_discount_pct, Decimal::new(5, 0));
+        assert!(p.selection.holidays.is_empty());
+        let text = "[selection]\nholidays = [\"2026-10-01\", \"2026-10-02\"]\n";
+        let p = Policy::from_toml_str(text).unwrap();
+        assert_eq!(p.selection.holidays[1], NaiveDate::from_ymd_opt(2026, 10, 2).unwrap());
+        assert_eq!(Policy::from_toml_str(&p.to_toml_string().unwrap()).unwrap(), p);
+        let err = Policy::from_toml_str("[selection]\nholidays = [\"2026-13-01\"]\n");
+        assert!(matches!(err, Err(PolicyError::Parse(_))), "{err:?}");
+
+        let mut p = Policy::default();
+        p.selection.max_units_per_buyer = 0;
+        p.selection.max_total_discount_pct = Decimal::ONE_HUNDRED;
+        p.selection.relationship_paper_deadline_working_days = 251;
+        let Err(PolicyError::Invalid { reason }) = p.validate() else { panic!("valid?") };
+        for needle in ["max_units_per_buyer", "max_total_discount_pct", "working_days"] {
+            assert!(reason.contains(needle), "{needle} missing from {reason}");
+        }
+        let mut p = Policy::default();
+        p.selection.max_total_discount_pct = Decimal::new(-1, 2);
+        assert!(p.validate().is_err());
+        p.selection.max_total_discount_pct = Decimal::new(9999, 2);
+        p.selection.relationship_paper_deadline_working_days = 250;
+        assert!(p.validate().is_ok());
     }
 
     #[test]

@@ -78,6 +78,20 @@ pub struct Handover {
     pub to: String,
 }
 
+/// Opens the selection desk of `event_id` (see `desk::catalog`).
+pub fn open_desk(
+    store: &mut Store,
+    event_id: &str,
+    voucher_series: u32,
+    now: DateTime<Utc>,
+) -> Result<crate::desk::catalog::OpenedDesk, ServerError> {
+    store.write(|tx, docs, _| {
+        let opened = crate::desk::catalog::open_event(tx, docs, event_id, voucher_series, now)?;
+        audit::log(tx, now, ADMIN_ACTOR, "desk.open", event_id, &serde_json::to_value(&opened).unwrap_or_default())?;
+        Ok(opened)
+    })
+}
+
 /// Hands a customer (with its tickets) over to another rep: the document's owners change in
 /// one server commit, the new rep is granted the customer and the previous owners lose it, so
 /// their devices purge it on their next round.

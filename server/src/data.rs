@@ -10,7 +10,7 @@ use kam_core::model::UserId;
 
 use crate::auth::{self, Role};
 use crate::error::ServerError;
-use crate::scope;
+use crate::{desk, scope};
 use crate::store::{Store, insert_new_doc};
 
 /// Name of the database file inside the data directory.
@@ -102,6 +102,14 @@ pub fn load_demo(
             scope::grant(tx, &staff.user_id, &event_key)?;
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
+        // The demo event is ready to run: its desk opens with the documents.
+        desk::catalog::open_event(
+            tx,
+            docs,
+            data.event.id.as_str(),
+            desk::catalog::DEFAULT_VOUCHER_SERIES,
+            now,
+        )?;
         Ok(count + 2)
     })?;
     store.project_all(now)?;

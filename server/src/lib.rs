@@ -13,6 +13,7 @@ pub mod auth;
 mod authority;
 pub mod conflicts;
 pub mod data;
+pub mod desk;
 mod docs;
 pub mod error;
 pub mod metrics;

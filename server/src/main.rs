@@ -7,6 +7,7 @@ use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
+use kam_server::desk::{Desk, mirror};
 use kam_server::{admin, data, projector, routes, state::AppState};
 use tracing_subscriber::EnvFilter;
 
@@ -94,6 +95,16 @@ enum AdminAction {
     },
     /// List devices with their last sync.
     Devices,
+    /// Open an event's selection desk from its documents (units, prices, buyer list).
+    OpenDesk {
+        /// The event id.
+        event_id: String,
+        /// Size of the event's pre-numbered voucher series.
+        #[arg(long, default_value_t = kam_server::desk::catalog::DEFAULT_VOUCHER_SERIES)]
+        vouchers: u32,
+    },
+    /// Check the whole desk ledger's hash chain; exits non-zero if it is broken.
+    VerifyLedger,
 }
 
 #[tokio::main]
@@ -160,6 +171,26 @@ fn run_admin(
             admin::assign_event(&mut store, &event_id, &project_id, &user_id, now)?;
             println!("event {event_id} assigned to {user_id}");
         }
+        AdminAction::OpenDesk { event_id, vouchers } => {
+            let opened = admin::open_desk(&mut store, &event_id, vouchers, now)?;
+            println!(
+                "desk of event {} open: {} units, {} allotted, {} buyers",
+                opened.event_id, opened.units, opened.allotted, opened.buyers
+            );
+        }
+        AdminAction::VerifyLedger => {
+            let v = kam_server::desk::ledger::verify(store.conn())?;
+            match v.first_bad_seq {
+                None => println!("ledger intact: {} entries, tip {}", v.entries, v.tip_hash),
+                Some(seq) => {
+                    return Err(format!(
+                        "ledger broken at entry {seq} ({} entries verified before it)",
+                        v.entries
+                    )
+                    .into());
+                }
+            }
+        }
         AdminAction::Devices => {
             for d in kam_server::auth::list_devices(store.conn())? {
                 let last = d.last_seen_at.as_deref().unwrap_or("never");
@@ -206,8 +237,11 @@ async fn serve(
     println!("  GET  http://{address}/metrics          Prometheus metrics");
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-    let state = AppState::new(store);
+    let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
+    let state = AppState::with_desk(store, desk.clone());
     tokio::spawn(projector::run(state.clone()));
+    tokio::spawn(mirror::run(state.clone()));
+    tokio::spawn(expire_holds(desk));
     let app = routes::app(state);
     // Answers are written as headers and then a body; with Nagle's algorithm on, the body can
     // wait for the client's delayed ACK (tens of milliseconds on every sync round).
@@ -219,6 +253,17 @@ async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Expires lapsed holds every second, through the desk's writer so each expiry is in the
+/// ledger. A hold command also expires a lapsed hold on its own unit at once.
+async fn expire_holds(desk: Desk) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        desk.sweep().await;
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.

@@ -28,6 +28,10 @@ pub struct Metrics {
     pub devices_seen_24h: Gauge,
     /// Documents loaded in memory (set when scraped).
     pub cached_documents: Gauge,
+    /// Selection-desk commands answered (fresh or replayed).
+    pub desk_commands: Counter,
+    /// Desk commands answered from a stored answer (retries).
+    pub desk_replays: Counter,
     /// Documents whose projection rows the projector rewrote.
     pub projected_documents: Counter,
     /// Documents changed since their last projection (set when scraped).
@@ -55,6 +59,8 @@ impl Metrics {
             devices_seen_24h: Gauge::default(),
             cached_documents: Gauge::default(),
             projected_documents: Counter::default(),
+            desk_commands: Counter::default(),
+            desk_replays: Counter::default(),
             projection_pending: Gauge::default(),
         };
         registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
@@ -92,6 +98,12 @@ impl Metrics {
             "cached_documents",
             "Documents loaded in memory",
             m.cached_documents.clone(),
+        );
+        registry.register("desk_commands", "Selection-desk commands answered", m.desk_commands.clone());
+        registry.register(
+            "desk_replays",
+            "Desk commands answered again from their stored answer",
+            m.desk_replays.clone(),
         );
         registry.register(
             "projected_documents",

@@ -41,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/documents/{kind}/{id}", get(document))
         .route("/api/v1/conflicts", get(open_conflicts))
+        .merge(crate::desk::http::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(trace_request))
         .with_state(state)
@@ -67,7 +68,7 @@ async fn healthz() -> &'static str {
 }
 
 /// The device behind the request's bearer token.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ServerError> {
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ServerError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::ServerError;
+use crate::desk::Desk;
 use crate::metrics::Metrics;
 use crate::projector::ProjectorWake;
 use crate::push::PushHub;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the projector after documents changed.
     pub projector: ProjectorWake,
+    /// The selection desk's writer, when this server runs one.
+    pub desk: Option<Desk>,
 }
 
 impl AppState {
@@ -28,7 +31,13 @@ impl AppState {
             push: PushHub::new(),
             metrics: Arc::new(Metrics::new()),
             projector: ProjectorWake::default(),
+            desk: None,
         }
+    }
+
+    /// State over an opened store with the selection desk's writer.
+    pub fn with_desk(store: Store, desk: Desk) -> AppState {
+        AppState { desk: Some(desk), ..AppState::new(store) }
     }
 
     /// Runs `work` against the store on a blocking thread: SQLite must never block the async

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{conflicts, docs, projection, projector, schema, scope};
+use crate::{conflicts, desk, docs, projection, projector, schema, scope};
 
 /// How many documents the server keeps loaded.
 pub const DEFAULT_CACHE_DOCS: usize = 512;
@@ -37,6 +37,11 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
+        // The selection desk keeps its own file (see `desk::schema`); this connection reads
+        // and opens desks through it.
+        let desk = desk::schema::desk_path(&path);
+        drop(desk::schema::open(&desk)?);
+        desk::schema::attach(&conn, &desk, "desk")?;
         let actor = load_or_create_actor(&conn)?;
         let mut store =
             Store { conn, docs: DocCache::new(DEFAULT_CACHE_DOCS, actor, 64), policy, path };
@@ -48,6 +53,16 @@ impl Store {
         // projector caught up, or by an admin command) are projected before anyone reads.
         store.project_all(Utc::now())?;
         Ok(store)
+    }
+
+    /// The server database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The desk database beside this store's.
+    pub fn desk_path(&self) -> PathBuf {
+        desk::schema::desk_path(&self.path)
     }
 
     /// The database connection, for queries.

@@ -2,7 +2,7 @@
 //!
 //! Layout (schema 1):
 //! ```text
-//! { schema, kind: "event", id, project_id, name, starts_at, mode,
+//! { schema, kind: "event", id, project_id, name, starts_at, mode, now_serving,
 //!   allotted_units: { "<unit id>": true },
 //!   buyers: { "<buyer id>": { name, id_number_hash, id_number_masked, lottery_no } } }
 //! ```
@@ -27,6 +27,8 @@ pub enum EventEdit {
     UpsertBuyer(Buyer),
     /// Change the queue mode.
     SetMode(SelectionMode),
+    /// Mirror the number the desk has called (server only).
+    SetNowServing(Option<u32>),
 }
 
 impl EventEdit {
@@ -36,6 +38,7 @@ impl EventEdit {
             EventEdit::AllotUnits(_) => "event.allot_units",
             EventEdit::UpsertBuyer(_) => "event.upsert_buyer",
             EventEdit::SetMode(_) => "event.set_mode",
+            EventEdit::SetNowServing(_) => "event.set_now_serving",
         }
     }
 }
@@ -93,6 +96,9 @@ fn apply(am: &mut AutoCommit, edit: &EventEdit) -> Result<(), DocError> {
             w.opt_int("lottery_no", b.lottery_no.map(i64::from))
         }
         EventEdit::SetMode(mode) => MapWriter::new(am, ROOT).str("mode", mode.as_str()),
+        EventEdit::SetNowServing(number) => {
+            MapWriter::new(am, ROOT).opt_int("now_serving", number.map(i64::from))
+        }
     }
 }
 
@@ -110,6 +116,7 @@ pub fn read_event(doc: &Document) -> Result<SelectionEvent, DocError> {
             .map(|m| m.keys().into_iter().map(UnitId).collect())
             .unwrap_or_default(),
         buyers: read_entries(&root, "buyers", read_buyer)?,
+        now_serving: root.opt_int("now_serving")?.and_then(|n| u32::try_from(n).ok()),
     })
 }
 

@@ -10,7 +10,7 @@
 //! Units are a map keyed by id, never a list, so concurrent edits of different units never
 //! touch each other. `status` is a mirror written only by the server's reservation authority.
 
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,9 @@ pub enum ProjectEdit {
         /// The new status.
         status: UnitStatus,
     },
+    /// Mirror many unit statuses from the selection desk in one commit (server only): a
+    /// burst of holds becomes one change for the tablets, not one per unit.
+    MirrorUnitStatuses(Vec<(UnitId, UnitStatus)>),
 }
 
 impl ProjectEdit {
@@ -55,6 +58,7 @@ impl ProjectEdit {
             ProjectEdit::UpsertUnit(_) => "project.upsert_unit",
             ProjectEdit::ApprovePrice { .. } => "project.approve_price",
             ProjectEdit::SetUnitStatus { .. } => "project.set_unit_status",
+            ProjectEdit::MirrorUnitStatuses(_) => "project.mirror_unit_statuses",
         }
     }
 }
@@ -137,6 +141,20 @@ fn apply(am: &mut AutoCommit, edit: &ProjectEdit) -> Result<(), DocError> {
         }
         ProjectEdit::SetUnitStatus { unit_id, status } => {
             entry(am, "units", unit_id.as_str())?.str("status", status.as_str())
+        }
+        ProjectEdit::MirrorUnitStatuses(statuses) => {
+            let units = child_map(am, &ROOT, "units")?;
+            for (unit_id, status) in statuses {
+                // A unit the document does not have yet is skipped, not created half-empty.
+                let existing = match am.get(&units, unit_id.as_str())? {
+                    Some((automerge::Value::Object(automerge::ObjType::Map), id)) => Some(id),
+                    _ => None,
+                };
+                if let Some(unit) = existing {
+                    MapWriter::new(am, unit).str("status", status.as_str())?;
+                }
+            }
+            Ok(())
         }
     }
 }

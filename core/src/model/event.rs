@@ -51,4 +51,6 @@ pub struct SelectionEvent {
     pub allotted_units: Vec<UnitId>,
     /// Buyers by id.
     pub buyers: BTreeMap<BuyerId, Buyer>,
+    /// The lottery number the desk has called (叫号), mirrored by the server.
+    pub now_serving: Option<u32>,
 }

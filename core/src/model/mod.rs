@@ -4,6 +4,7 @@ mod common;
 mod customer;
 mod event;
 mod project;
+mod selection;
 mod ticket;
 
 pub(crate) use common::vocabulary;
@@ -17,6 +18,9 @@ pub use customer::{
 };
 pub use event::{Buyer, SelectionEvent, SelectionMode};
 pub use project::{Building, PriceApproval, Project, Unit, UnitStatus};
+pub use selection::{
+    DiscountLine, RelationshipApproval, WorkTicketFigures, WorkTicketTerms, WrittenApproval,
+};
 pub use ticket::{
     FollowUp, PreventiveAction, Reply, ServiceTicket, StatusChange, TicketKind, TicketPriority,
     TicketStatus,

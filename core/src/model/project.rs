@@ -69,9 +69,12 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Total price = approved unit price × area, rounded to the fen.
+    /// Total price = approved unit price × area, rounded to the fen half away from zero, the
+    /// same rounding the work ticket states (`rules::price_work_ticket`).
     pub fn total_price(&self) -> Option<Decimal> {
-        self.unit_price.map(|p| (p * self.area_m2).round_dp(2))
+        self.unit_price.map(|p| {
+            (p * self.area_m2).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! The business rules of RULES.md §1–4 as pure functions.
+//! The business rules of RULES.md §1–4 and §7 as pure functions.
 //!
 //! No I/O and no clock: every threshold comes from a [`Policy`](crate::Policy) and the
 //! current time is passed in as `now`, so the tablet and the server reach the same answer.
@@ -15,6 +15,10 @@
 //! * `cadence` — visit cadence for strategic and A-grade customers.
 //! * `ticket` — the ticket state machine and the reply SLA.
 //! * `regrade` — the yearly re-grade proposal.
+//! * `selection` — selection day (选房): holding a unit, pricing the work ticket, issuing the
+//!   voucher.
+//! * `selection_fees` — after selection: renames, the loan-switch fee, late repricing and
+//!   relationship-unit (关系房) releases.
 
 mod cadence;
 mod error;
@@ -22,6 +26,8 @@ mod grade_terms;
 mod late_payment;
 mod regrade;
 mod score;
+mod selection;
+mod selection_fees;
 mod ticket;
 mod tier;
 
@@ -35,6 +41,15 @@ pub use grade_terms::{
 pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
 pub use regrade::{RegradeInput, RegradeProposal, propose_regrades};
 pub use score::{ScoreInputs, distribute_grades, score};
+pub use selection::{
+    HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold, check_voucher_issue,
+    price_work_ticket,
+};
+pub use selection_fees::{
+    LateRepricing, LoanSwitchFeeRefusal, PaperStatus, RelationshipRefusal, RenameRefusal,
+    RenameRequest, RenameVerdict, UnlistedRename, check_loan_switch_fee,
+    check_relationship_release, check_rename, late_repricing, paper_due_on, paper_status,
+};
 pub use ticket::{
     SlaState, allowed_transitions, check_service_owner, check_transition, reply_due_at, reply_sla,
 };

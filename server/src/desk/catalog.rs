@@ -1,0 +1,109 @@
+//! Opening an event's desk: the desk takes over the event's units, prices and buyer list from
+//! the documents headquarters prepared, and from then on is their authority.
+
+use chrono::{DateTime, Utc};
+use kam_core::doc::{event_doc_id, project_doc_id, read_event, read_project};
+use kam_core::model::{EventId, UserId};
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+use super::context::instant;
+use super::ledger::{self, Cause};
+use crate::docs::DocCache;
+use crate::error::ServerError;
+
+/// The default size of an event's pre-numbered voucher series.
+pub const DEFAULT_VOUCHER_SERIES: u32 = 9_999;
+
+/// What opening a desk loaded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OpenedDesk {
+    /// The event.
+    pub event_id: String,
+    /// Units of the project now on the desk.
+    pub units: usize,
+    /// Units allotted to the event.
+    pub allotted: usize,
+    /// Buyers on the list.
+    pub buyers: usize,
+}
+
+/// Opens the desk of `event_id` inside the caller's write transaction. Units the desk already
+/// holds (a project shared by two events) keep their desk status: the desk, not the
+/// document, is their authority once loaded.
+pub(crate) fn open_event(
+    conn: &Connection,
+    docs: &mut DocCache,
+    event_id: &str,
+    voucher_series: u32,
+    now: DateTime<Utc>,
+) -> Result<OpenedDesk, ServerError> {
+    let event_doc =
+        docs.get(conn, &event_doc_id(&EventId::from(event_id)), false)?.ok_or(ServerError::NotFound)?;
+    let event = read_event(event_doc)?;
+    let project_doc = docs.get(conn, &project_doc_id(&event.project_id), false)?.ok_or(ServerError::NotFound)?;
+    let project = read_project(project_doc)?;
+    let opened = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO desk_events(event_id, project_id, mode, voucher_prefix,
+                 voucher_next, voucher_last, opened_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+        )?
+        .execute(params![
+            event_id,
+            event.project_id.as_str(),
+            event.mode.as_str(),
+            format!("XF{}-", &event_id.chars().take(6).collect::<String>().to_uppercase()),
+            voucher_series,
+            instant(now)
+        ])?;
+    if opened == 0 {
+        return Err(ServerError::Conflict(format!("the desk of event {event_id} is already open")));
+    }
+    let mut units = 0;
+    for u in project.units.values() {
+        let approvers = u.approval.as_ref().map(|a| {
+            json!(a.approvers.iter().map(UserId::as_str).collect::<Vec<_>>()).to_string()
+        });
+        units += conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO desk_units(project_id, unit_id, code, area_m2, unit_price,
+                     approvers, approved_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                project.id.as_str(),
+                u.id.as_str(),
+                u.code,
+                u.area_m2.to_string(),
+                u.approval.as_ref().and(u.unit_price).map(|p| p.to_string()),
+                approvers,
+                u.approval.as_ref().map(|a| instant(a.approved_at)),
+                u.status.as_str(),
+            ])?;
+    }
+    for unit_id in &event.allotted_units {
+        conn.prepare_cached("INSERT OR IGNORE INTO desk_allotments(event_id, unit_id) VALUES (?1, ?2)")?
+            .execute(params![event_id, unit_id.as_str()])?;
+    }
+    for b in event.buyers.values() {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO desk_buyers(event_id, buyer_id, name, id_number_hash,
+                 id_number_masked, lottery_no)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![event_id, b.id.as_str(), b.name, b.id_number_hash, b.id_number_masked, b.lottery_no])?;
+    }
+    let summary = OpenedDesk {
+        event_id: event_id.to_owned(),
+        units,
+        allotted: event.allotted_units.len(),
+        buyers: event.buyers.len(),
+    };
+    // The writer re-reads the tip at the start of every group, so this entry written from
+    // another connection extends the same chain.
+    let mut tip = ledger::tip(conn)?;
+    let cause = Cause { actor: "server", key: None, at: now };
+    ledger::append(conn, &mut tip, cause, event_id, "desk_opened", &summary)?;
+    Ok(summary)
+}

@@ -1,0 +1,129 @@
+//! What a command sees while it runs: the transaction, the ledger tip, who sent it and when.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use kam_core::Policy;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::command::Refusal;
+use super::ledger::{self, Cause, Tip};
+use crate::auth::{Principal, Role};
+use crate::error::ServerError;
+use crate::scope;
+
+/// Why a command stopped: a rule refused it (an answer the client keeps), or the server
+/// failed (no answer is stored, and the client retries with the same key).
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// A business rule refused the command.
+    Refused(Refusal),
+    /// The caller may not send this command.
+    Forbidden(String),
+    /// A fault; the command's effects are rolled back.
+    Failed(ServerError),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(e: rusqlite::Error) -> Self {
+        Stop::Failed(ServerError::Sql(e))
+    }
+}
+
+impl From<ServerError> for Stop {
+    fn from(e: ServerError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// The result of running one command.
+pub(crate) type Step<T> = Result<T, Stop>;
+
+/// A refusal with a code and a message.
+pub(crate) fn refuse<T>(code: &str, message: impl Into<String>) -> Step<T> {
+    Err(Stop::Refused(Refusal::new(code, message)))
+}
+
+/// The event row the desk keeps.
+#[derive(Clone, Debug)]
+pub(crate) struct DeskEvent {
+    pub(crate) event_id: String,
+    pub(crate) project_id: String,
+    pub(crate) mode: kam_core::model::SelectionMode,
+    pub(crate) now_serving: Option<u32>,
+}
+
+/// One running command.
+pub(crate) struct Ctx<'a> {
+    pub(crate) conn: &'a Connection,
+    pub(crate) tip: &'a mut Tip,
+    pub(crate) who: &'a Principal,
+    pub(crate) key: &'a str,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) policy: &'a Policy,
+    pub(crate) event: DeskEvent,
+    /// The last ledger entry this command wrote.
+    pub(crate) last_seq: Option<i64>,
+}
+
+impl Ctx<'_> {
+    /// Appends a ledger entry for this command's event.
+    pub(crate) fn record(&mut self, kind: &str, entry: &impl Serialize) -> Step<i64> {
+        let cause = Cause { actor: &self.who.user_id, key: Some(self.key), at: self.now };
+        let event_id = self.event.event_id.clone();
+        let seq = ledger::append(self.conn, self.tip, cause, &event_id, kind, entry)?;
+        self.last_seq = Some(seq);
+        Ok(seq)
+    }
+
+    /// `now` as stored.
+    pub(crate) fn now_text(&self) -> String {
+        instant(self.now)
+    }
+
+    /// Requires one of `roles`; event staff must also hold the event's grant.
+    pub(crate) fn require(&self, roles: &[Role]) -> Step<()> {
+        if !roles.contains(&self.who.role) {
+            return Err(Stop::Forbidden(format!(
+                "{} may not do this at the selection desk",
+                self.who.role.as_str()
+            )));
+        }
+        if self.who.role == Role::EventStaff {
+            let key = format!("event/{}", self.event.event_id);
+            if !scope::has_grant(self.conn, &self.who.user_id, &key)? {
+                return Err(Stop::Forbidden("not assigned to this event".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh id for a desk record (time-ordered, so ids sort by creation).
+    pub(crate) fn new_id(prefix: &str) -> String {
+        format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+    }
+}
+
+/// Event staff and headquarters: the people who run an event.
+pub(crate) const STAFF: &[Role] = &[Role::EventStaff, Role::Hq, Role::Admin];
+/// Finance and headquarters: reversals and reviews beyond the event's own staff.
+pub(crate) const FINANCE: &[Role] = &[Role::Finance, Role::Hq, Role::Admin];
+/// Anyone who may review a work ticket (never its preparer).
+pub(crate) const REVIEWERS: &[Role] = &[Role::EventStaff, Role::Finance, Role::Hq, Role::Admin];
+
+/// An instant as the desk stores it: RFC 3339, UTC, microseconds.
+pub(crate) fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Reads the event's desk row.
+pub(crate) fn load_event(conn: &Connection, event_id: &str) -> Result<Option<DeskEvent>, ServerError> {
+    let row: Option<(String, String, Option<u32>)> = conn
+        .prepare_cached("SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1")?
+        .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((project_id, mode, now_serving)) = row else { return Ok(None) };
+    let mode = mode
+        .parse::<kam_core::model::SelectionMode>()
+        .map_err(|_| ServerError::Corrupt(format!("selection mode {mode}")))?;
+    Ok(Some(DeskEvent { event_id: event_id.to_owned(), project_id, mode, now_serving }))
+}

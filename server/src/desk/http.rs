@@ -1,0 +1,174 @@
+//! The desk's HTTP surface.
+//!
+//! | Method and path | Who | What |
+//! |---|---|---|
+//! | `POST /api/v1/desk/commands` | event staff, finance, HQ | one command under its idempotency key |
+//! | `GET /api/v1/events/{id}/desk` | event staff of the event, finance, HQ | the live unit control table and the queue |
+//! | `GET /api/v1/events/{id}/reconciliation` | the same | receipts against vouchers against unit status |
+//! | `GET /api/v1/desk/ledger/verify` | finance, HQ | the whole hash chain checked |
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::command::{CommandRequest, MAX_KEY_LEN};
+use super::reconcile::{Reconciliation, reconcile};
+use super::ledger::{Verification, verify};
+use crate::auth::{Principal, Role};
+use crate::error::ServerError;
+use crate::routes::authenticate;
+use crate::scope;
+use crate::state::AppState;
+
+/// The largest command body accepted (a buyer-list CSV of a few thousand lines fits).
+pub const MAX_COMMAND_BYTES: usize = 1 << 20;
+
+/// The desk's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/desk/commands",
+            post(command).layer(axum::extract::DefaultBodyLimit::max(MAX_COMMAND_BYTES)),
+        )
+        .route("/api/v1/desk/ledger/verify", get(verify_ledger))
+        .route("/api/v1/events/{id}/desk", get(control_table))
+        .route("/api/v1/events/{id}/reconciliation", get(reconciliation))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .map(str::to_owned)
+}
+
+/// Takes one command. The token is checked by the writer inside the command's transaction,
+/// so a device revoked a moment ago cannot slip a command into the group.
+async fn command(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServerError> {
+    let token = bearer(&headers).ok_or(ServerError::Unauthorized)?;
+    let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
+    let body = body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
+    let request: CommandRequest = serde_json::from_slice(&body)
+        .map_err(|e| ServerError::Invalid { field: "command", reason: e.to_string() })?;
+    let key = &request.idempotency_key;
+    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
+        return Err(ServerError::Invalid {
+            field: "idempotency_key",
+            reason: format!("1 to {MAX_KEY_LEN} printable characters"),
+        });
+    }
+    let reply = desk.submit(token, request).await;
+    state.metrics.desk_commands.inc();
+    if reply.replayed {
+        state.metrics.desk_replays.inc();
+    }
+    Ok((reply.status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+}
+
+/// Whether `who` may read the desk of `event_id`.
+fn may_read(conn: &rusqlite::Connection, who: &Principal, event_id: &str) -> Result<(), ServerError> {
+    if who.role.sees_everything() {
+        return Ok(());
+    }
+    if who.role == Role::EventStaff && scope::has_grant(conn, &who.user_id, &format!("event/{event_id}"))? {
+        return Ok(());
+    }
+    Err(ServerError::NotFound)
+}
+
+/// One row of the control table.
+#[derive(Debug, Serialize)]
+struct UnitLine {
+    unit_id: String,
+    code: String,
+    area_m2: String,
+    unit_price: Option<String>,
+    status: String,
+    buyer_id: Option<String>,
+    held_until: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ControlTable {
+    event_id: String,
+    mode: String,
+    now_serving: Option<u32>,
+    ledger_seq: i64,
+    units: Vec<UnitLine>,
+}
+
+async fn control_table(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(event_id): Path<String>,
+) -> Result<Json<ControlTable>, ServerError> {
+    let who = authenticate(&state, &headers).await?;
+    state
+        .with_store(move |store| {
+            let conn = store.conn();
+            may_read(conn, &who, &event_id)?;
+            let (mode, now_serving): (String, Option<u32>) = conn
+                .query_row("SELECT mode, now_serving FROM desk_events WHERE event_id = ?1", [&event_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(|_| ServerError::NotFound)?;
+            let mut stmt = conn.prepare(
+                "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until
+                 FROM desk_allotments a JOIN desk_events e USING (event_id)
+                 JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
+                 WHERE a.event_id = ?1 ORDER BY u.code",
+            )?;
+            let units = stmt
+                .query_map([&event_id], |r| {
+                    Ok(UnitLine {
+                        unit_id: r.get(0)?,
+                        code: r.get(1)?,
+                        area_m2: r.get(2)?,
+                        unit_price: r.get(3)?,
+                        status: r.get(4)?,
+                        buyer_id: r.get(5)?,
+                        held_until: r.get(6)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let ledger_seq = super::ledger::tip(conn)?.seq;
+            Ok(Json(ControlTable { event_id, mode, now_serving, ledger_seq, units }))
+        })
+        .await
+}
+
+async fn reconciliation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(event_id): Path<String>,
+) -> Result<Json<Reconciliation>, ServerError> {
+    let who = authenticate(&state, &headers).await?;
+    state
+        .with_store(move |store| {
+            may_read(store.conn(), &who, &event_id)?;
+            Ok(Json(reconcile(store.conn(), &event_id)?))
+        })
+        .await
+}
+
+async fn verify_ledger(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ServerError> {
+    let who = authenticate(&state, &headers).await?;
+    if !who.role.sees_everything() {
+        return Err(ServerError::Forbidden("the ledger check is for finance and headquarters".into()));
+    }
+    let verification: Verification = state.with_store(|store| verify(store.conn())).await?;
+    let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
+    Ok((status, Json(verification)).into_response())
+}

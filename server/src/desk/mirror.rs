@@ -1,0 +1,249 @@
+//! Mirrors the desk's outcomes into the project and event documents, so every tablet's
+//! control table and queue display follow the desk on its next sync (or at once, through the
+//! push channel).
+//!
+//! The mirror follows the ledger from a durable watermark (`meta` key `desk_mirrored_seq` in
+//! the server database), the way the projector follows the change sequence. A burst of holds
+//! becomes one commit per document: the tablets download one change, not one per unit. The
+//! documents are a mirror only: the desk's rows stay the truth, and the authority compensates
+//! any device that writes a unit status itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kam_core::doc::{
+    EditMeta, EventEdit, ProjectEdit, edit_event, edit_project, event_doc_id, project_doc_id,
+};
+use kam_core::model::{
+    Buyer, BuyerId, EventId, PriceApproval, ProjectId, SelectionMode, UnitId, UnitStatus, UserId,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use rust_decimal::Decimal;
+
+use crate::docs::DocCache;
+use crate::error::ServerError;
+use crate::state::AppState;
+use crate::store::{Store, commit_doc, meta_get, meta_set};
+use crate::sync::ChangedDoc;
+
+/// Ledger entries mirrored per store turn.
+const BATCH_ENTRIES: i64 = 4_096;
+
+/// The author recorded on mirror commits.
+const MIRROR_AUTHOR: &str = "desk";
+
+/// What one event's entries ask the mirror to write.
+#[derive(Debug, Default)]
+struct EventWork {
+    units: BTreeSet<String>,
+    prices: BTreeSet<String>,
+    queue: bool,
+    mode: bool,
+    buyers: bool,
+}
+
+/// What one mirror batch did.
+#[derive(Debug, Default)]
+pub struct Mirrored {
+    /// Ledger entries read.
+    pub entries: usize,
+    /// Documents changed, for the push channel.
+    pub changed: Vec<ChangedDoc>,
+}
+
+/// Mirrors up to one batch of ledger entries.
+pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored, ServerError> {
+    store.write(|tx, docs, _| {
+        let from: i64 = meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let entries: Vec<(i64, String, String, String)> = tx
+            .prepare_cached(
+                "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map([from, BATCH_ENTRIES], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(last) = entries.last().map(|e| e.0) else { return Ok(Mirrored::default()) };
+        let mut work: BTreeMap<String, EventWork> = BTreeMap::new();
+        for (_, event_id, kind, entry) in &entries {
+            let entry: serde_json::Value =
+                serde_json::from_str(entry).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+            let w = work.entry(event_id.clone()).or_default();
+            for key in ["unit_id", "new_unit_id"] {
+                if let Some(unit) = entry[key].as_str() {
+                    w.units.insert(unit.to_owned());
+                }
+            }
+            match kind.as_str() {
+                "price_approved" => {
+                    if let Some(unit) = entry["unit_id"].as_str() {
+                        w.prices.insert(unit.to_owned());
+                    }
+                }
+                "call" | "recall" => w.queue = true,
+                "set_mode" => w.mode = true,
+                "buyers_imported" | "lottery_imported" => w.buyers = true,
+                _ => {}
+            }
+        }
+        let mut changed = Vec::new();
+        for (event_id, w) in &work {
+            changed.extend(mirror_event(tx, docs, event_id, w, now)?);
+        }
+        meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
+        Ok(Mirrored { entries: entries.len(), changed })
+    })
+}
+
+fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
+    EditMeta::new(&UserId::from(MIRROR_AUTHOR), now, action)
+}
+
+fn mirror_event(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    event_id: &str,
+    w: &EventWork,
+    now: DateTime<Utc>,
+) -> Result<Vec<ChangedDoc>, ServerError> {
+    let row: Option<(String, String, Option<u32>)> = tx
+        .prepare_cached("SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1")?
+        .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((project_id, mode, now_serving)) = row else { return Ok(Vec::new()) };
+    let mut changed = Vec::new();
+
+    let project_id = project_doc_id(&ProjectId::from(project_id.as_str()));
+    if !w.units.is_empty() || !w.prices.is_empty() {
+        if let Some(doc) = docs.get(tx, &project_id, false)? {
+            let heads_before = doc.heads();
+            for unit in &w.prices {
+                if let Some(edit) = price_edit(tx, project_id.entity(), unit)? {
+                    edit_project(doc, &edit, &meta(edit.action(), now))?;
+                }
+            }
+            let statuses = unit_statuses(tx, project_id.entity(), &w.units)?;
+            if !statuses.is_empty() {
+                let edit = ProjectEdit::MirrorUnitStatuses(statuses);
+                edit_project(doc, &edit, &meta(edit.action(), now))?;
+            }
+            changed.extend(commit(tx, docs, &project_id, &heads_before, now)?);
+        }
+    }
+
+    let event_id_doc = event_doc_id(&EventId::from(event_id));
+    if w.queue || w.mode || w.buyers {
+        if let Some(doc) = docs.get(tx, &event_id_doc, false)? {
+            let heads_before = doc.heads();
+            if w.queue {
+                edit_event(doc, &EventEdit::SetNowServing(now_serving), &meta("event.set_now_serving", now))?;
+            }
+            if w.mode {
+                let mode = mode
+                    .parse::<SelectionMode>()
+                    .map_err(|_| ServerError::Corrupt(format!("mode {mode}")))?;
+                edit_event(doc, &EventEdit::SetMode(mode), &meta("event.set_mode", now))?;
+            }
+            if w.buyers {
+                for buyer in buyers(tx, event_id)? {
+                    edit_event(doc, &EventEdit::UpsertBuyer(buyer), &meta("event.upsert_buyer", now))?;
+                }
+            }
+            changed.extend(commit(tx, docs, &event_id_doc, &heads_before, now)?);
+        }
+    }
+    Ok(changed)
+}
+
+fn commit(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    id: &kam_core::doc::DocId,
+    heads_before: &[kam_core::doc::ChangeHash],
+    now: DateTime<Utc>,
+) -> Result<Option<ChangedDoc>, ServerError> {
+    Ok(commit_doc(tx, docs, id, heads_before, now)?
+        .map(|(seq, scope_key)| ChangedDoc { seq, doc_id: id.to_string(), scope_key }))
+}
+
+fn unit_statuses(
+    conn: &Connection,
+    project_id: &str,
+    units: &BTreeSet<String>,
+) -> Result<Vec<(UnitId, UnitStatus)>, ServerError> {
+    let mut out = Vec::with_capacity(units.len());
+    let mut stmt = conn.prepare_cached("SELECT status FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?;
+    for unit in units {
+        let status: Option<String> = stmt.query_row([project_id, unit], |r| r.get(0)).optional()?;
+        if let Some(status) = status {
+            let status = status
+                .parse::<UnitStatus>()
+                .map_err(|_| ServerError::Corrupt(format!("unit status {status}")))?;
+            out.push((UnitId::from(unit.as_str()), status));
+        }
+    }
+    Ok(out)
+}
+
+fn price_edit(conn: &Connection, project_id: &str, unit: &str) -> Result<Option<ProjectEdit>, ServerError> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT unit_price, approvers, approved_at FROM desk_units WHERE project_id = ?1 AND unit_id = ?2",
+        )?
+        .query_row([project_id, unit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((Some(price), Some(approvers), Some(approved_at))) = row else { return Ok(None) };
+    let corrupt = |what: &str| ServerError::Corrupt(format!("desk unit {unit}: {what}"));
+    let unit_price: Decimal = price.parse().map_err(|_| corrupt("price"))?;
+    let approvers: Vec<String> = serde_json::from_str(&approvers).map_err(|_| corrupt("approvers"))?;
+    let approved_at = DateTime::parse_from_rfc3339(&approved_at).map_err(|_| corrupt("approved_at"))?;
+    Ok(Some(ProjectEdit::ApprovePrice {
+        unit_id: UnitId::from(unit),
+        unit_price,
+        approval: PriceApproval {
+            approvers: approvers.iter().map(|a| UserId::from(a.as_str())).collect(),
+            approved_at: approved_at.with_timezone(&Utc),
+        },
+    }))
+}
+
+fn buyers(conn: &Connection, event_id: &str) -> Result<Vec<Buyer>, ServerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT buyer_id, name, id_number_hash, id_number_masked, lottery_no FROM desk_buyers
+             WHERE event_id = ?1 ORDER BY buyer_id",
+        )?
+        .query_map([event_id], |r| {
+            Ok(Buyer {
+                id: BuyerId(r.get(0)?),
+                name: r.get(1)?,
+                id_number_hash: r.get(2)?,
+                id_number_masked: r.get(3)?,
+                lottery_no: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// How often the mirror looks for entries nobody told it about (an admin command).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Runs the mirror until the runtime stops: after each desk commit that wrote ledger entries,
+/// mirror them and tell connected devices.
+pub async fn run(state: AppState) {
+    let Some(desk) = state.desk.clone() else { return };
+    let committed = desk.committed();
+    loop {
+        match state.with_store(|store| mirror_pending(store, Utc::now())).await {
+            Ok(done) if done.entries > 0 => {
+                if !done.changed.is_empty() {
+                    state.push.announce(&done.changed);
+                    state.projector.wake();
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "desk mirror failed"),
+        }
+        let _ = tokio::time::timeout(IDLE_POLL, committed.notified()).await;
+    }
+}

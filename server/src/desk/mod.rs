@@ -1,0 +1,31 @@
+//! The selection desk (选房): the server's authority over unit status, holds, the buyer queue,
+//! work tickets, receipts and vouchers (DESIGN §5, RULES §7).
+//!
+//! Commands arrive over HTTP with an idempotency key. A single writer thread takes them in
+//! groups: one IMMEDIATE transaction per group with `synchronous=FULL`, a savepoint per command
+//! so a refusal rolls back only that command, every state change appended to the hash-chained
+//! ledger, the answer stored under the key, then one commit, and only then the answers. A
+//! retried key gets the stored answer; the same key with a different request gets 422.
+//!
+//! Modules, one concern each: `schema` (tables), `command` (request and answer types),
+//! `ledger` (the hash chain), `writer` (group commit), `context` (what a command sees while
+//! it runs), `holds` (hold, release, expiry), `queue` (叫号, mode, list and lottery imports),
+//! `sales` (prices, work tickets, receipts, vouchers, red-ink reversal), `catalog` (opening an
+//! event's desk from its documents), `mirror` (outcomes into the documents), `reconcile` (the
+//! per-event report) and `http` (routes).
+
+pub mod catalog;
+pub mod command;
+mod context;
+mod holds;
+pub mod http;
+pub mod ledger;
+pub mod mirror;
+mod queue;
+pub mod reconcile;
+mod sales;
+pub mod schema;
+pub mod writer;
+
+pub use command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
+pub use writer::{Desk, DeskReply};

@@ -1,0 +1,225 @@
+//! The selection desk's database: its own file beside the server's, with its own versions.
+//!
+//! The desk commits far more often than anything else on the server, and each commit waits
+//! for a `fsync`. In a file of its own it never queues behind a sync round or the mirror
+//! writing documents, and they never queue behind it. Its connection attaches the server's
+//! database (as `server`) to read devices, users and grants; the server's connection attaches
+//! the desk's (as `desk`) to open desks, mirror the ledger and report. SQLite resolves an
+//! unqualified table name in the main database first and then in attached ones, and the two
+//! files share no table name, so queries need no prefixes.
+//!
+//! The desk is the server's authority over what a CRDT must not merge: unit status, holds,
+//! the queue, work tickets, receipts and vouchers. Its rows are the truth; the project and
+//! event documents carry a mirror of them for the tablets (see `mirror`).
+//!
+//! Work tickets, reviews, receipts, vouchers and the ledger are append-only: triggers refuse
+//! every UPDATE and DELETE, so a correction can only be a new, linked entry (红字冲红). Units,
+//! holds, buyers and events change state in place, and every such change is an entry in the
+//! hash-chained ledger.
+
+use std::path::{Path, PathBuf};
+
+use kam_core::migrations::Migrations;
+use rusqlite::Connection;
+
+use crate::error::ServerError;
+
+/// The desk's file name, in the server's data directory.
+pub const DESK_FILE: &str = "kam-desk.sqlite3";
+
+/// The desk database beside the server database at `server_db`.
+pub(crate) fn desk_path(server_db: &Path) -> PathBuf {
+    server_db.with_file_name(DESK_FILE)
+}
+
+/// The desk's migration steps.
+const SCHEMA: Migrations = Migrations { database: "desk", steps: &[DESK_SCHEMA] };
+
+/// Opens (creating or upgrading) the desk database with the server's pragmas, including
+/// `synchronous=FULL`: an answered command must survive power loss.
+pub(crate) fn open(path: &Path) -> Result<Connection, ServerError> {
+    let mut conn = Connection::open(path)?;
+    crate::schema::prepare(&conn)?;
+    SCHEMA.migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Attaches the database at `path` to `conn` as `alias`, with `synchronous=FULL` there too.
+pub(crate) fn attach(conn: &Connection, path: &Path, alias: &str) -> Result<(), ServerError> {
+    let text = path.to_str().ok_or_else(|| ServerError::Corrupt(format!("path {}", path.display())))?;
+    conn.execute("ATTACH DATABASE ?1 AS ?2", [text, alias])?;
+    conn.pragma_update(Some(alias), "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// Version 1 of the desk database.
+pub(crate) const DESK_SCHEMA: &str = "
+CREATE TABLE desk_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE desk_events (
+    event_id        TEXT PRIMARY KEY,
+    project_id      TEXT NOT NULL,
+    mode            TEXT NOT NULL CHECK (mode IN ('strict_order', 'free')),
+    now_serving     INTEGER,
+    called_up_to    INTEGER NOT NULL DEFAULT 0,
+    voucher_prefix  TEXT NOT NULL,
+    voucher_next    INTEGER NOT NULL,
+    voucher_last    INTEGER NOT NULL,
+    opened_at       TEXT NOT NULL
+) STRICT;
+
+-- Every unit of a project the desk serves: its approved price and authoritative status.
+CREATE TABLE desk_units (
+    project_id   TEXT NOT NULL,
+    unit_id      TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    area_m2      TEXT NOT NULL,
+    unit_price   TEXT,
+    approvers    TEXT CHECK (approvers IS NULL OR json_valid(approvers)),
+    approved_at  TEXT,
+    status       TEXT NOT NULL CHECK (status IN ('available', 'held', 'sold', 'withdrawn')),
+    event_id     TEXT,
+    buyer_id     TEXT,
+    hold_id      TEXT,
+    held_until   TEXT,
+    PRIMARY KEY (project_id, unit_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX desk_units_by_buyer ON desk_units(event_id, buyer_id) WHERE buyer_id IS NOT NULL;
+CREATE INDEX desk_units_expiring ON desk_units(held_until) WHERE status = 'held';
+
+CREATE TABLE desk_allotments (
+    event_id TEXT NOT NULL REFERENCES desk_events(event_id),
+    unit_id  TEXT NOT NULL,
+    PRIMARY KEY (event_id, unit_id)
+) STRICT, WITHOUT ROWID;
+
+-- The approved buyer list. ID numbers only as a salted hash and a masked form.
+CREATE TABLE desk_buyers (
+    event_id         TEXT NOT NULL REFERENCES desk_events(event_id),
+    buyer_id         TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    id_number_hash   TEXT NOT NULL,
+    id_number_masked TEXT NOT NULL,
+    lottery_no       INTEGER,
+    skipped          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, buyer_id),
+    UNIQUE (event_id, id_number_hash)
+) STRICT;
+CREATE UNIQUE INDEX desk_buyers_by_lottery ON desk_buyers(event_id, lottery_no)
+    WHERE lottery_no IS NOT NULL;
+
+CREATE TABLE desk_holds (
+    hold_id    TEXT PRIMARY KEY,
+    event_id   TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    unit_id    TEXT NOT NULL,
+    buyer_id   TEXT NOT NULL,
+    held_by    TEXT NOT NULL,
+    held_at    TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('active', 'sold', 'released', 'expired')),
+    ended_at   TEXT
+) STRICT;
+CREATE INDEX desk_holds_by_unit ON desk_holds(project_id, unit_id);
+
+CREATE TABLE work_tickets (
+    ticket_id       TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    hold_id         TEXT NOT NULL REFERENCES desk_holds(hold_id),
+    unit_id         TEXT NOT NULL,
+    buyer_id        TEXT NOT NULL,
+    terms           TEXT NOT NULL CHECK (json_valid(terms)),
+    total_price     TEXT NOT NULL,
+    discount_amount TEXT NOT NULL,
+    net_price       TEXT NOT NULL,
+    amount_due      TEXT NOT NULL,
+    sealing_fee     TEXT NOT NULL,
+    prepared_by     TEXT NOT NULL,
+    prepared_at     TEXT NOT NULL,
+    reverses        TEXT REFERENCES work_tickets(ticket_id),
+    reason          TEXT
+) STRICT;
+CREATE UNIQUE INDEX work_tickets_reversal ON work_tickets(reverses) WHERE reverses IS NOT NULL;
+
+CREATE TABLE work_ticket_reviews (
+    ticket_id   TEXT PRIMARY KEY REFERENCES work_tickets(ticket_id),
+    reviewed_by TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE receipts (
+    receipt_id  TEXT PRIMARY KEY,
+    event_id    TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL REFERENCES work_tickets(ticket_id),
+    amount      TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    reverses    TEXT REFERENCES receipts(receipt_id)
+) STRICT;
+CREATE INDEX receipts_by_ticket ON receipts(ticket_id);
+
+-- Vouchers take the next number of their event's pre-numbered series inside the transaction
+-- that issues them, so a refused or rolled-back issue leaves no gap. A red voucher has its own
+-- number and names the one it reverses.
+CREATE TABLE vouchers (
+    event_id     TEXT NOT NULL REFERENCES desk_events(event_id),
+    voucher_no   INTEGER NOT NULL,
+    voucher_code TEXT NOT NULL UNIQUE,
+    ticket_id    TEXT NOT NULL REFERENCES work_tickets(ticket_id),
+    buyer_id     TEXT NOT NULL,
+    unit_id      TEXT NOT NULL,
+    amount       TEXT NOT NULL,
+    issued_at    TEXT NOT NULL,
+    issued_by    TEXT NOT NULL,
+    reverses     INTEGER,
+    reason       TEXT,
+    PRIMARY KEY (event_id, voucher_no)
+) STRICT;
+CREATE UNIQUE INDEX vouchers_reversal ON vouchers(event_id, reverses) WHERE reverses IS NOT NULL;
+
+-- The append-only, hash-chained record of every state change the desk made.
+CREATE TABLE desk_ledger (
+    seq             INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    idempotency_key TEXT,
+    kind            TEXT NOT NULL,
+    entry           TEXT NOT NULL CHECK (json_valid(entry)),
+    prev_hash       BLOB NOT NULL,
+    hash            BLOB NOT NULL
+) STRICT;
+
+-- The answer to every command, under the key the client chose before its first send.
+CREATE TABLE desk_requests (
+    idempotency_key TEXT PRIMARY KEY,
+    device_id       TEXT NOT NULL,
+    request_hash    BLOB NOT NULL,
+    status          INTEGER NOT NULL,
+    answer          TEXT NOT NULL CHECK (json_valid(answer)),
+    answered_at     TEXT NOT NULL
+) STRICT;
+
+CREATE TRIGGER work_tickets_append_only BEFORE UPDATE ON work_tickets
+    BEGIN SELECT RAISE(ABORT, 'work tickets are append-only: reverse in red instead'); END;
+CREATE TRIGGER work_tickets_no_delete BEFORE DELETE ON work_tickets
+    BEGIN SELECT RAISE(ABORT, 'work tickets are append-only: reverse in red instead'); END;
+CREATE TRIGGER work_ticket_reviews_append_only BEFORE UPDATE ON work_ticket_reviews
+    BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+CREATE TRIGGER receipts_append_only BEFORE UPDATE ON receipts
+    BEGIN SELECT RAISE(ABORT, 'receipts are append-only: reverse in red instead'); END;
+CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
+    BEGIN SELECT RAISE(ABORT, 'receipts are append-only: reverse in red instead'); END;
+CREATE TRIGGER vouchers_append_only BEFORE UPDATE ON vouchers
+    BEGIN SELECT RAISE(ABORT, 'vouchers are append-only: reverse in red instead'); END;
+CREATE TRIGGER vouchers_no_delete BEFORE DELETE ON vouchers
+    BEGIN SELECT RAISE(ABORT, 'vouchers are append-only: reverse in red instead'); END;
+CREATE TRIGGER desk_ledger_append_only BEFORE UPDATE ON desk_ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER desk_ledger_no_delete BEFORE DELETE ON desk_ledger
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+";

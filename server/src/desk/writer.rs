@@ -1,0 +1,359 @@
+//! The desk's single writer: commands in groups, one durable commit per group.
+//!
+//! Durable commits cost a `fsync` each, and on a venue's server that is the limit long before
+//! the CPU is. So the writer takes every command that is waiting (up to [`MAX_GROUP`]) into one
+//! IMMEDIATE transaction, runs each inside its own savepoint (a refusal or a fault rolls back
+//! that command only), commits once with `synchronous=FULL`, and only then answers them all.
+//! No answer leaves before the commit that makes it true.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use kam_core::Policy;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::json;
+use tokio::sync::{Notify, oneshot};
+
+use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
+use super::context::{Ctx, Stop, instant, load_event};
+use super::ledger::{self, Tip};
+use super::{holds, queue, sales};
+use crate::auth::{self, Principal};
+use crate::error::ServerError;
+
+/// The most commands committed together.
+pub const MAX_GROUP: usize = 512;
+
+/// Commands waiting for the writer before new ones are turned away with 503.
+const QUEUE_DEPTH: usize = 16_384;
+
+/// The answer to one HTTP command: a status and a JSON body, stored or fresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeskReply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON body.
+    pub body: String,
+    /// Whether this is a stored answer returned again to a retry.
+    pub replayed: bool,
+}
+
+impl DeskReply {
+    fn error(status: StatusCode, code: &str, message: &str) -> DeskReply {
+        let body = json!({ "error": { "code": code, "message": message } }).to_string();
+        DeskReply { status, body, replayed: false }
+    }
+
+    fn internal() -> DeskReply {
+        DeskReply::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+}
+
+enum Job {
+    Command { token: String, request: CommandRequest, reply: oneshot::Sender<DeskReply> },
+    Sweep { reply: Option<oneshot::Sender<usize>> },
+}
+
+/// A handle to the desk's writer thread. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Desk {
+    jobs: SyncSender<Job>,
+    committed: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Command { request, .. } => write!(f, "Command({})", request.command.name()),
+            Job::Sweep { .. } => write!(f, "Sweep"),
+        }
+    }
+}
+
+impl Desk {
+    /// Starts the writer on its own connection to the desk database at `desk_path`, with the
+    /// server database at `server_path` attached for devices, users and grants.
+    pub fn start(desk_path: &Path, server_path: &Path, policy: Policy) -> Result<Desk, ServerError> {
+        let conn = super::schema::open(desk_path)?;
+        super::schema::attach(&conn, server_path, "server")?;
+        let tip = ledger::tip(&conn)?;
+        let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
+        let committed = Arc::new(Notify::new());
+        let notify = Arc::clone(&committed);
+        std::thread::Builder::new()
+            .name("kam-desk-writer".into())
+            .spawn(move || run(conn, tip, policy, receiver, &notify))
+            .map_err(|e| ServerError::Corrupt(format!("cannot start the desk writer: {e}")))?;
+        Ok(Desk { jobs, committed })
+    }
+
+    /// Sends a command and waits for its durable answer.
+    pub async fn submit(&self, token: String, request: CommandRequest) -> DeskReply {
+        let (reply, answer) = oneshot::channel();
+        match self.jobs.try_send(Job::Command { token, request, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return DeskReply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "desk_busy",
+                    "the desk is overloaded; retry with the same key",
+                );
+            }
+            Err(TrySendError::Disconnected(_)) => return DeskReply::internal(),
+        }
+        answer.await.unwrap_or_else(|_| DeskReply::internal())
+    }
+
+    /// Expires lapsed holds now; returns how many.
+    pub async fn sweep(&self) -> usize {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.try_send(Job::Sweep { reply: Some(reply) }).is_err() {
+            return 0;
+        }
+        answer.await.unwrap_or(0)
+    }
+
+    /// Resolves after the next commit that wrote ledger entries (for the mirror).
+    pub fn committed(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed)
+    }
+}
+
+fn run(mut conn: Connection, mut tip: Tip, policy: Policy, jobs: Receiver<Job>, committed: &Notify) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let span = tracing::debug_span!("desk_group", commands = group.len());
+        let _entered = span.enter();
+        let before = ledger_seq_before(&conn);
+        let now = Utc::now();
+        let outcome = run_group(&mut conn, &mut tip, &policy, &group, now);
+        let replies = match outcome {
+            Ok(replies) => replies,
+            Err(error) => {
+                tracing::error!(%error, commands = group.len(), "desk group failed");
+                group.iter().map(|_| Answer::Fault).collect()
+            }
+        };
+        if tip.seq != before {
+            committed.notify_one();
+        }
+        for (job, reply) in group.into_iter().zip(replies) {
+            match (job, reply) {
+                (Job::Command { reply: sender, .. }, Answer::Reply(reply)) => {
+                    let _ = sender.send(reply);
+                }
+                (Job::Command { reply: sender, .. }, _) => {
+                    let _ = sender.send(DeskReply::internal());
+                }
+                (Job::Sweep { reply: Some(sender) }, Answer::Swept(n)) => {
+                    let _ = sender.send(n);
+                }
+                (Job::Sweep { .. }, _) => {}
+            }
+        }
+    }
+}
+
+/// The chain's length before a group, to tell whether the group wrote to it.
+fn ledger_seq_before(conn: &Connection) -> i64 {
+    ledger::tip(conn).map_or(-1, |t| t.seq)
+}
+
+enum Answer {
+    Reply(DeskReply),
+    Swept(usize),
+    Fault,
+}
+
+fn run_group(
+    conn: &mut Connection,
+    tip: &mut Tip,
+    policy: &Policy,
+    group: &[Job],
+    now: DateTime<Utc>,
+) -> Result<Vec<Answer>, ServerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another connection (opening a desk, an admin command) may have extended the chain.
+    *tip = ledger::tip(&tx)?;
+    let mut answers = Vec::with_capacity(group.len());
+    for job in group {
+        let before = *tip;
+        tx.execute_batch("SAVEPOINT desk_command")?;
+        let answer = match job {
+            Job::Command { token, request, .. } => {
+                run_command(&tx, tip, policy, token, request, now).map(Answer::Reply)
+            }
+            Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
+        };
+        match answer {
+            Ok(answer) => {
+                tx.execute_batch("RELEASE desk_command")?;
+                answers.push(answer);
+            }
+            Err(error) => {
+                tracing::error!(%error, ?job, "desk command failed");
+                tx.execute_batch("ROLLBACK TO desk_command; RELEASE desk_command")?;
+                *tip = before;
+                answers.push(Answer::Fault);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(answers)
+}
+
+/// Runs one command inside the group's transaction.
+fn run_command(
+    conn: &Connection,
+    tip: &mut Tip,
+    policy: &Policy,
+    token: &str,
+    request: &CommandRequest,
+    now: DateTime<Utc>,
+) -> Result<DeskReply, ServerError> {
+    let Some(who) = auth::authenticate(conn, token)? else {
+        return Ok(DeskReply::error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid device token is required"));
+    };
+    let fingerprint = request.fingerprint();
+    if let Some(stored) = stored_answer(conn, &request.idempotency_key)? {
+        if stored.0 != fingerprint {
+            return Ok(DeskReply::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this idempotency key was used for a different request",
+            ));
+        }
+        let status = StatusCode::from_u16(stored.1).unwrap_or(StatusCode::OK);
+        return Ok(DeskReply { status, body: stored.2, replayed: true });
+    }
+    let Some(event) = load_event(conn, &request.event_id)? else {
+        return Ok(DeskReply::error(StatusCode::NOT_FOUND, "event_not_open", "no selection desk is open for this event"));
+    };
+    let before = *tip;
+    conn.execute_batch("SAVEPOINT desk_effects")?;
+    let mut ctx = Ctx {
+        conn,
+        tip,
+        who: &who,
+        key: &request.idempotency_key,
+        now,
+        policy,
+        event,
+        last_seq: None,
+    };
+    let ran = dispatch(&mut ctx, &request.command);
+    let last_seq = ctx.last_seq;
+    let (status, answer) = match ran {
+        Ok(result) => {
+            conn.execute_batch("RELEASE desk_effects")?;
+            (StatusCode::OK, answer(request, Outcome::Accepted, result, None, last_seq, now))
+        }
+        Err(stop) => {
+            conn.execute_batch("ROLLBACK TO desk_effects; RELEASE desk_effects")?;
+            *tip = before;
+            match stop {
+                Stop::Refused(refusal) => (
+                    StatusCode::CONFLICT,
+                    answer(request, Outcome::Rejected, serde_json::Value::Null, Some(refusal), None, now),
+                ),
+                Stop::Forbidden(message) => {
+                    return Ok(DeskReply::error(StatusCode::FORBIDDEN, "forbidden", &message));
+                }
+                Stop::Failed(error) => return Err(error),
+            }
+        }
+    };
+    let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    store_answer(conn, &request.idempotency_key, &who, &fingerprint, status, &body, now)?;
+    Ok(DeskReply { status, body, replayed: false })
+}
+
+fn answer(
+    request: &CommandRequest,
+    outcome: Outcome,
+    result: serde_json::Value,
+    refusal: Option<Refusal>,
+    ledger_seq: Option<i64>,
+    now: DateTime<Utc>,
+) -> CommandAnswer {
+    CommandAnswer {
+        idempotency_key: request.idempotency_key.clone(),
+        command: request.command.name().to_owned(),
+        outcome,
+        result,
+        refusal,
+        ledger_seq,
+        answered_at: instant(now),
+    }
+}
+
+fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Value, Stop> {
+    match command {
+        DeskCommand::Hold { unit_id, buyer_id } => holds::hold(ctx, unit_id, buyer_id),
+        DeskCommand::Release { unit_id, reason } => holds::release(ctx, unit_id, reason),
+        DeskCommand::CallNext => queue::call_next(ctx),
+        DeskCommand::Skip => queue::skip(ctx),
+        DeskCommand::Recall { lottery_no } => queue::recall(ctx, *lottery_no),
+        DeskCommand::SetMode { mode } => queue::set_mode(ctx, *mode),
+        DeskCommand::ImportBuyers { csv } => queue::import_buyers(ctx, csv),
+        DeskCommand::ImportLottery { csv } => queue::import_lottery(ctx, csv),
+        DeskCommand::ApprovePrice { unit_id, unit_price, approvers } => {
+            sales::approve_price(ctx, unit_id, *unit_price, approvers)
+        }
+        DeskCommand::PrepareWorkTicket { unit_id, payment_ratio_pct, discounts, sealing_fee } => {
+            sales::prepare_work_ticket(ctx, unit_id, *payment_ratio_pct, discounts, *sealing_fee)
+        }
+        DeskCommand::ReviewWorkTicket { ticket_id } => sales::review_work_ticket(ctx, ticket_id),
+        DeskCommand::RecordReceipt { ticket_id, amount, method } => {
+            sales::record_receipt(ctx, ticket_id, *amount, method)
+        }
+        DeskCommand::IssueVoucher { ticket_id } => sales::issue_voucher(ctx, ticket_id),
+        DeskCommand::CancelSale { voucher_no, reason } => sales::cancel_sale(ctx, *voucher_no, reason),
+        DeskCommand::SwapUnit { voucher_no, new_unit_id, reason } => {
+            sales::swap_unit(ctx, *voucher_no, new_unit_id, reason)
+        }
+    }
+}
+
+type StoredAnswer = ([u8; 32], u16, String);
+
+fn stored_answer(conn: &Connection, key: &str) -> Result<Option<StoredAnswer>, ServerError> {
+    let row: Option<(Vec<u8>, u16, String)> = conn
+        .prepare_cached("SELECT request_hash, status, answer FROM desk_requests WHERE idempotency_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(match row {
+        Some((hash, status, body)) => {
+            let hash = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| ServerError::Corrupt(format!("request hash of {key}")))?;
+            Some((hash, status, body))
+        }
+        None => None,
+    })
+}
+
+fn store_answer(
+    conn: &Connection,
+    key: &str,
+    who: &Principal,
+    fingerprint: &[u8; 32],
+    status: StatusCode,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    conn.prepare_cached(
+        "INSERT INTO desk_requests(idempotency_key, device_id, request_hash, status, answer, answered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![key, who.device_id, &fingerprint[..], status.as_u16(), body, instant(now)])?;
+    Ok(())
+}
