@@ -87,7 +87,14 @@ pub fn open_desk(
 ) -> Result<crate::desk::catalog::OpenedDesk, ServerError> {
     store.write(|tx, docs, _| {
         let opened = crate::desk::catalog::open_event(tx, docs, event_id, voucher_series, now)?;
-        audit::log(tx, now, ADMIN_ACTOR, "desk.open", event_id, &serde_json::to_value(&opened).unwrap_or_default())?;
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "desk.open",
+            event_id,
+            &serde_json::to_value(&opened).unwrap_or_default(),
+        )?;
         Ok(opened)
     })
 }

@@ -10,8 +10,8 @@ use kam_core::model::UserId;
 
 use crate::auth::{self, Role};
 use crate::error::ServerError;
-use crate::{desk, scope};
 use crate::store::{Store, insert_new_doc};
+use crate::{desk, scope};
 
 /// Name of the database file inside the data directory.
 pub const STORE_FILE: &str = "kam-server.sqlite3";

@@ -99,7 +99,11 @@ impl Metrics {
             "Documents loaded in memory",
             m.cached_documents.clone(),
         );
-        registry.register("desk_commands", "Selection-desk commands answered", m.desk_commands.clone());
+        registry.register(
+            "desk_commands",
+            "Selection-desk commands answered",
+            m.desk_commands.clone(),
+        );
         registry.register(
             "desk_replays",
             "Desk commands answered again from their stored answer",

@@ -68,7 +68,10 @@ async fn healthz() -> &'static str {
 }
 
 /// The device behind the request's bearer token.
-pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ServerError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ServerError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

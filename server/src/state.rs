@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::error::ServerError;
 use crate::desk::Desk;
+use crate::error::ServerError;
 use crate::metrics::Metrics;
 use crate::projector::ProjectorWake;
 use crate::push::PushHub;

@@ -73,7 +73,8 @@ impl Unit {
     /// same rounding the work ticket states (`rules::price_work_ticket`).
     pub fn total_price(&self) -> Option<Decimal> {
         self.unit_price.map(|p| {
-            (p * self.area_m2).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            (p * self.area_m2)
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
         })
     }
 }

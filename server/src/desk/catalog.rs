@@ -38,10 +38,12 @@ pub(crate) fn open_event(
     voucher_series: u32,
     now: DateTime<Utc>,
 ) -> Result<OpenedDesk, ServerError> {
-    let event_doc =
-        docs.get(conn, &event_doc_id(&EventId::from(event_id)), false)?.ok_or(ServerError::NotFound)?;
+    let event_doc = docs
+        .get(conn, &event_doc_id(&EventId::from(event_id)), false)?
+        .ok_or(ServerError::NotFound)?;
     let event = read_event(event_doc)?;
-    let project_doc = docs.get(conn, &project_doc_id(&event.project_id), false)?.ok_or(ServerError::NotFound)?;
+    let project_doc =
+        docs.get(conn, &project_doc_id(&event.project_id), false)?.ok_or(ServerError::NotFound)?;
     let project = read_project(project_doc)?;
     let opened = conn
         .prepare_cached(
@@ -62,9 +64,10 @@ pub(crate) fn open_event(
     }
     let mut units = 0;
     for u in project.units.values() {
-        let approvers = u.approval.as_ref().map(|a| {
-            json!(a.approvers.iter().map(UserId::as_str).collect::<Vec<_>>()).to_string()
-        });
+        let approvers = u
+            .approval
+            .as_ref()
+            .map(|a| json!(a.approvers.iter().map(UserId::as_str).collect::<Vec<_>>()).to_string());
         units += conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO desk_units(project_id, unit_id, code, area_m2, unit_price,
@@ -83,8 +86,10 @@ pub(crate) fn open_event(
             ])?;
     }
     for unit_id in &event.allotted_units {
-        conn.prepare_cached("INSERT OR IGNORE INTO desk_allotments(event_id, unit_id) VALUES (?1, ?2)")?
-            .execute(params![event_id, unit_id.as_str()])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO desk_allotments(event_id, unit_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![event_id, unit_id.as_str()])?;
     }
     for b in event.buyers.values() {
         conn.prepare_cached(
@@ -92,7 +97,14 @@ pub(crate) fn open_event(
                  id_number_masked, lottery_no)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![event_id, b.id.as_str(), b.name, b.id_number_hash, b.id_number_masked, b.lottery_no])?;
+        .execute(params![
+            event_id,
+            b.id.as_str(),
+            b.name,
+            b.id_number_hash,
+            b.id_number_masked,
+            b.lottery_no
+        ])?;
     }
     let summary = OpenedDesk {
         event_id: event_id.to_owned(),

@@ -116,9 +116,14 @@ pub(crate) fn instant(at: DateTime<Utc>) -> String {
 }
 
 /// Reads the event's desk row.
-pub(crate) fn load_event(conn: &Connection, event_id: &str) -> Result<Option<DeskEvent>, ServerError> {
+pub(crate) fn load_event(
+    conn: &Connection,
+    event_id: &str,
+) -> Result<Option<DeskEvent>, ServerError> {
     let row: Option<(String, String, Option<u32>)> = conn
-        .prepare_cached("SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1")?
+        .prepare_cached(
+            "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",
+        )?
         .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((project_id, mode, now_serving)) = row else { return Ok(None) };

@@ -55,11 +55,11 @@ pub(crate) fn hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> Step<Val
     ctx.require(STAFF)?;
     let project_id = ctx.event.project_id.clone();
     let mut found = unit(ctx.conn, &project_id, unit_id)?;
-    if let Some(u) = &found {
-        if lapsed(u, ctx.now) {
-            expire_one(ctx.conn, ctx.tip, &ctx.event.event_id, &project_id, unit_id, ctx.now)?;
-            found = unit(ctx.conn, &project_id, unit_id)?;
-        }
+    if let Some(u) = &found
+        && lapsed(u, ctx.now)
+    {
+        expire_one(ctx.conn, ctx.tip, &ctx.event.event_id, &project_id, unit_id, ctx.now)?;
+        found = unit(ctx.conn, &project_id, unit_id)?;
     }
     let lottery: Option<Option<u32>> = ctx
         .conn
@@ -166,7 +166,8 @@ pub(crate) fn release(ctx: &mut Ctx<'_>, unit_id: &str, reason: &str) -> Step<Va
 /// Whether an active hold's time has passed. A sealed hold (its work ticket reviewed) has no
 /// end time and never lapses.
 fn lapsed(u: &UnitRow, now: DateTime<Utc>) -> bool {
-    u.status == UnitStatus::Held && u.held_until.as_deref().is_some_and(|t| t <= instant(now).as_str())
+    u.status == UnitStatus::Held
+        && u.held_until.as_deref().is_some_and(|t| t <= instant(now).as_str())
 }
 
 /// Frees the unit and closes its hold with `state`.
@@ -212,7 +213,11 @@ fn expire_one(
 }
 
 /// Expires every hold whose time has passed; returns how many.
-pub(crate) fn expire_due(conn: &Connection, tip: &mut Tip, now: DateTime<Utc>) -> Result<usize, ServerError> {
+pub(crate) fn expire_due(
+    conn: &Connection,
+    tip: &mut Tip,
+    now: DateTime<Utc>,
+) -> Result<usize, ServerError> {
     let due: Vec<(String, String, String)> = conn
         .prepare_cached(
             "SELECT event_id, project_id, unit_id FROM desk_units

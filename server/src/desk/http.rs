@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::command::{CommandRequest, MAX_KEY_LEN};
-use super::reconcile::{Reconciliation, reconcile};
 use super::ledger::{Verification, verify};
+use super::reconcile::{Reconciliation, reconcile};
 use crate::auth::{Principal, Role};
 use crate::error::ServerError;
 use crate::routes::authenticate;
@@ -78,11 +78,17 @@ async fn command(
 }
 
 /// Whether `who` may read the desk of `event_id`.
-fn may_read(conn: &rusqlite::Connection, who: &Principal, event_id: &str) -> Result<(), ServerError> {
+fn may_read(
+    conn: &rusqlite::Connection,
+    who: &Principal,
+    event_id: &str,
+) -> Result<(), ServerError> {
     if who.role.sees_everything() {
         return Ok(());
     }
-    if who.role == Role::EventStaff && scope::has_grant(conn, &who.user_id, &format!("event/{event_id}"))? {
+    if who.role == Role::EventStaff
+        && scope::has_grant(conn, &who.user_id, &format!("event/{event_id}"))?
+    {
         return Ok(());
     }
     Err(ServerError::NotFound)
@@ -163,10 +169,15 @@ async fn reconciliation(
         .await
 }
 
-async fn verify_ledger(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ServerError> {
+async fn verify_ledger(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ServerError> {
     let who = authenticate(&state, &headers).await?;
     if !who.role.sees_everything() {
-        return Err(ServerError::Forbidden("the ledger check is for finance and headquarters".into()));
+        return Err(ServerError::Forbidden(
+            "the ledger check is for finance and headquarters".into(),
+        ));
     }
     let verification: Verification = state.with_store(|store| verify(store.conn())).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };

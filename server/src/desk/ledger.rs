@@ -54,7 +54,14 @@ fn to_hash(bytes: &[u8], seq: i64) -> Result<[u8; 32], ServerError> {
 }
 
 /// The hash of one entry.
-fn entry_hash(prev: &[u8; 32], seq: i64, at: &str, event_id: &str, kind: &str, entry: &str) -> [u8; 32] {
+fn entry_hash(
+    prev: &[u8; 32],
+    seq: i64,
+    at: &str,
+    event_id: &str,
+    kind: &str,
+    entry: &str,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(seq.to_be_bytes());
@@ -189,8 +196,10 @@ mod tests {
             append(&conn, &mut tip, cause(), "e1", "hold", &serde_json::json!({ "i": i })).unwrap();
         }
         assert!(conn.execute("DELETE FROM desk_ledger WHERE seq = 2", []).is_err());
-        conn.execute_batch("DROP TRIGGER desk_ledger_no_delete; DELETE FROM desk_ledger WHERE seq = 2;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER desk_ledger_no_delete; DELETE FROM desk_ledger WHERE seq = 2;",
+        )
+        .unwrap();
         assert_eq!(verify(&conn).unwrap().first_bad_seq, Some(3));
     }
 }

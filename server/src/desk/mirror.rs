@@ -106,50 +106,56 @@ fn mirror_event(
     now: DateTime<Utc>,
 ) -> Result<Vec<ChangedDoc>, ServerError> {
     let row: Option<(String, String, Option<u32>)> = tx
-        .prepare_cached("SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1")?
+        .prepare_cached(
+            "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",
+        )?
         .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((project_id, mode, now_serving)) = row else { return Ok(Vec::new()) };
     let mut changed = Vec::new();
 
     let project_id = project_doc_id(&ProjectId::from(project_id.as_str()));
-    if !w.units.is_empty() || !w.prices.is_empty() {
-        if let Some(doc) = docs.get(tx, &project_id, false)? {
-            let heads_before = doc.heads();
-            for unit in &w.prices {
-                if let Some(edit) = price_edit(tx, project_id.entity(), unit)? {
-                    edit_project(doc, &edit, &meta(edit.action(), now))?;
-                }
-            }
-            let statuses = unit_statuses(tx, project_id.entity(), &w.units)?;
-            if !statuses.is_empty() {
-                let edit = ProjectEdit::MirrorUnitStatuses(statuses);
+    if (!w.units.is_empty() || !w.prices.is_empty())
+        && let Some(doc) = docs.get(tx, &project_id, false)?
+    {
+        let heads_before = doc.heads();
+        for unit in &w.prices {
+            if let Some(edit) = price_edit(tx, project_id.entity(), unit)? {
                 edit_project(doc, &edit, &meta(edit.action(), now))?;
             }
-            changed.extend(commit(tx, docs, &project_id, &heads_before, now)?);
         }
+        let statuses = unit_statuses(tx, project_id.entity(), &w.units)?;
+        if !statuses.is_empty() {
+            let edit = ProjectEdit::MirrorUnitStatuses(statuses);
+            edit_project(doc, &edit, &meta(edit.action(), now))?;
+        }
+        changed.extend(commit(tx, docs, &project_id, &heads_before, now)?);
     }
 
     let event_id_doc = event_doc_id(&EventId::from(event_id));
-    if w.queue || w.mode || w.buyers {
-        if let Some(doc) = docs.get(tx, &event_id_doc, false)? {
-            let heads_before = doc.heads();
-            if w.queue {
-                edit_event(doc, &EventEdit::SetNowServing(now_serving), &meta("event.set_now_serving", now))?;
-            }
-            if w.mode {
-                let mode = mode
-                    .parse::<SelectionMode>()
-                    .map_err(|_| ServerError::Corrupt(format!("mode {mode}")))?;
-                edit_event(doc, &EventEdit::SetMode(mode), &meta("event.set_mode", now))?;
-            }
-            if w.buyers {
-                for buyer in buyers(tx, event_id)? {
-                    edit_event(doc, &EventEdit::UpsertBuyer(buyer), &meta("event.upsert_buyer", now))?;
-                }
-            }
-            changed.extend(commit(tx, docs, &event_id_doc, &heads_before, now)?);
+    if (w.queue || w.mode || w.buyers)
+        && let Some(doc) = docs.get(tx, &event_id_doc, false)?
+    {
+        let heads_before = doc.heads();
+        if w.queue {
+            edit_event(
+                doc,
+                &EventEdit::SetNowServing(now_serving),
+                &meta("event.set_now_serving", now),
+            )?;
         }
+        if w.mode {
+            let mode = mode
+                .parse::<SelectionMode>()
+                .map_err(|_| ServerError::Corrupt(format!("mode {mode}")))?;
+            edit_event(doc, &EventEdit::SetMode(mode), &meta("event.set_mode", now))?;
+        }
+        if w.buyers {
+            for buyer in buyers(tx, event_id)? {
+                edit_event(doc, &EventEdit::UpsertBuyer(buyer), &meta("event.upsert_buyer", now))?;
+            }
+        }
+        changed.extend(commit(tx, docs, &event_id_doc, &heads_before, now)?);
     }
     Ok(changed)
 }
@@ -161,8 +167,11 @@ fn commit(
     heads_before: &[kam_core::doc::ChangeHash],
     now: DateTime<Utc>,
 ) -> Result<Option<ChangedDoc>, ServerError> {
-    Ok(commit_doc(tx, docs, id, heads_before, now)?
-        .map(|(seq, scope_key)| ChangedDoc { seq, doc_id: id.to_string(), scope_key }))
+    Ok(commit_doc(tx, docs, id, heads_before, now)?.map(|(seq, scope_key)| ChangedDoc {
+        seq,
+        doc_id: id.to_string(),
+        scope_key,
+    }))
 }
 
 fn unit_statuses(
@@ -171,7 +180,8 @@ fn unit_statuses(
     units: &BTreeSet<String>,
 ) -> Result<Vec<(UnitId, UnitStatus)>, ServerError> {
     let mut out = Vec::with_capacity(units.len());
-    let mut stmt = conn.prepare_cached("SELECT status FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT status FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?;
     for unit in units {
         let status: Option<String> = stmt.query_row([project_id, unit], |r| r.get(0)).optional()?;
         if let Some(status) = status {
@@ -184,7 +194,11 @@ fn unit_statuses(
     Ok(out)
 }
 
-fn price_edit(conn: &Connection, project_id: &str, unit: &str) -> Result<Option<ProjectEdit>, ServerError> {
+fn price_edit(
+    conn: &Connection,
+    project_id: &str,
+    unit: &str,
+) -> Result<Option<ProjectEdit>, ServerError> {
     let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
         .prepare_cached(
             "SELECT unit_price, approvers, approved_at FROM desk_units WHERE project_id = ?1 AND unit_id = ?2",
@@ -194,8 +208,10 @@ fn price_edit(conn: &Connection, project_id: &str, unit: &str) -> Result<Option<
     let Some((Some(price), Some(approvers), Some(approved_at))) = row else { return Ok(None) };
     let corrupt = |what: &str| ServerError::Corrupt(format!("desk unit {unit}: {what}"));
     let unit_price: Decimal = price.parse().map_err(|_| corrupt("price"))?;
-    let approvers: Vec<String> = serde_json::from_str(&approvers).map_err(|_| corrupt("approvers"))?;
-    let approved_at = DateTime::parse_from_rfc3339(&approved_at).map_err(|_| corrupt("approved_at"))?;
+    let approvers: Vec<String> =
+        serde_json::from_str(&approvers).map_err(|_| corrupt("approvers"))?;
+    let approved_at =
+        DateTime::parse_from_rfc3339(&approved_at).map_err(|_| corrupt("approved_at"))?;
     Ok(Some(ProjectEdit::ApprovePrice {
         unit_id: UnitId::from(unit),
         unit_price,

@@ -29,3 +29,7 @@ pub mod writer;
 
 pub use command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
 pub use writer::{Desk, DeskReply};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;

@@ -26,7 +26,9 @@ pub(crate) fn skip(ctx: &mut Ctx<'_>) -> Step<Value> {
         return refuse("nobody_called", "还没有叫号 (no number has been called)");
     };
     ctx.conn
-        .prepare_cached("UPDATE desk_buyers SET skipped = 1 WHERE event_id = ?1 AND lottery_no = ?2")?
+        .prepare_cached(
+            "UPDATE desk_buyers SET skipped = 1 WHERE event_id = ?1 AND lottery_no = ?2",
+        )?
         .execute(params![ctx.event.event_id, current])?;
     advance(ctx, Some(current))
 }
@@ -72,10 +74,16 @@ pub(crate) fn recall(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
         .query_row(params![ctx.event.event_id, lottery_no], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((buyer_id, skipped)) = buyer else {
-        return refuse("no_such_number", format!("没有{lottery_no}号 (no buyer has number {lottery_no})"));
+        return refuse(
+            "no_such_number",
+            format!("没有{lottery_no}号 (no buyer has number {lottery_no})"),
+        );
     };
     if !skipped {
-        return refuse("not_skipped", format!("{lottery_no}号没有过号 (number {lottery_no} was not skipped)"));
+        return refuse(
+            "not_skipped",
+            format!("{lottery_no}号没有过号 (number {lottery_no} was not skipped)"),
+        );
     }
     ctx.conn
         .prepare_cached("UPDATE desk_buyers SET skipped = 0 WHERE event_id = ?1 AND buyer_id = ?2")?
@@ -175,7 +183,8 @@ pub(crate) fn hash_id_number(conn: &Connection, id: &str) -> Result<String, Serv
 /// Lines of the form `name,id_number`, skipping a header line.
 fn parse_people(csv: &str, fields: usize) -> Result<Vec<CsvLine>, String> {
     let mut lines = csv_lines(csv, fields)?;
-    if lines.first().is_some_and(|(_, cols)| !cols[fields - 1].chars().any(|c| c.is_ascii_digit())) {
+    if lines.first().is_some_and(|(_, cols)| !cols[fields - 1].chars().any(|c| c.is_ascii_digit()))
+    {
         // A first line whose ID column has no digit at all is a header; one with a mistyped
         // ID number is data and is reported below.
         lines.remove(0);
@@ -197,7 +206,9 @@ pub(crate) fn import_buyers(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
     ctx.require(STAFF)?;
     let lines = match parse_people(csv, 2) {
         Ok(lines) => lines,
-        Err(reason) => return refuse("invalid_csv", format!("名单格式错误 (buyer list: {reason})")),
+        Err(reason) => {
+            return refuse("invalid_csv", format!("名单格式错误 (buyer list: {reason})"));
+        }
     };
     let mut added = Vec::new();
     let mut already = 0;
@@ -228,14 +239,21 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
     ctx.require(STAFF)?;
     let lines = match parse_people(csv, 3) {
         Ok(lines) => lines,
-        Err(reason) => return refuse("invalid_csv", format!("摇号结果格式错误 (lottery order: {reason})")),
+        Err(reason) => {
+            return refuse("invalid_csv", format!("摇号结果格式错误 (lottery order: {reason})"));
+        }
     };
     let drawn: i64 = ctx
         .conn
-        .prepare_cached("SELECT COUNT(*) FROM desk_buyers WHERE event_id = ?1 AND lottery_no IS NOT NULL")?
+        .prepare_cached(
+            "SELECT COUNT(*) FROM desk_buyers WHERE event_id = ?1 AND lottery_no IS NOT NULL",
+        )?
         .query_row([&ctx.event.event_id], |r| r.get(0))?;
     if drawn > 0 {
-        return refuse("lottery_already_drawn", "摇号顺序已导入 (the lottery order is already set)");
+        return refuse(
+            "lottery_already_drawn",
+            "摇号顺序已导入 (the lottery order is already set)",
+        );
     }
     let mut problems = Vec::new();
     let mut numbered = Vec::new();
@@ -266,12 +284,17 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
     if !problems.is_empty() {
         return refuse(
             "lottery_mismatch",
-            format!("摇号结果与名单不符 (lottery order does not match the list: {})", problems.join("; ")),
+            format!(
+                "摇号结果与名单不符 (lottery order does not match the list: {})",
+                problems.join("; ")
+            ),
         );
     }
     for (number, buyer_id) in &numbered {
         ctx.conn
-            .prepare_cached("UPDATE desk_buyers SET lottery_no = ?3 WHERE event_id = ?1 AND buyer_id = ?2")?
+            .prepare_cached(
+                "UPDATE desk_buyers SET lottery_no = ?3 WHERE event_id = ?1 AND buyer_id = ?2",
+            )?
             .execute(params![ctx.event.event_id, buyer_id, number])?;
     }
     let entry = json!({ "numbered": numbered.len() });

@@ -99,7 +99,10 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
                 unit_id: None,
                 voucher_no: Some(*no),
                 ticket_id: None,
-                detail: format!("voucher {no} follows {}; number {expected} is missing", expected - 1),
+                detail: format!(
+                    "voucher {no} follows {}; number {expected} is missing",
+                    expected - 1
+                ),
             });
             break;
         }
@@ -108,7 +111,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
     // Net receipts per ticket of this event.
     let mut received: BTreeMap<String, Decimal> = BTreeMap::new();
     {
-        let mut stmt = conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
+        let mut stmt =
+            conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
         let mut rows = stmt.query([event_id])?;
         while let Some(r) = rows.next()? {
             *received.entry(r.get(0)?).or_default() += money(&r.get::<_, String>(1)?)?;
@@ -144,7 +148,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
             });
         }
         match units.get(&v.unit_id) {
-            Some((status, buyer)) if status == "sold" && buyer.as_deref() == Some(v.buyer_id.as_str()) => {}
+            Some((status, buyer))
+                if status == "sold" && buyer.as_deref() == Some(v.buyer_id.as_str()) => {}
             Some((status, _)) => mismatches.push(Mismatch {
                 code: "voucher_unit_not_sold",
                 unit_id: Some(v.unit_id.clone()),
@@ -161,7 +166,9 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
             }),
         }
         let listed: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM desk_buyers WHERE event_id = ?1 AND buyer_id = ?2)")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM desk_buyers WHERE event_id = ?1 AND buyer_id = ?2)",
+            )?
             .query_row([event_id, v.buyer_id.as_str()], |r| r.get(0))?;
         if !listed {
             mismatches.push(Mismatch {
@@ -169,7 +176,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
                 unit_id: Some(v.unit_id.clone()),
                 voucher_no: Some(v.no),
                 ticket_id: Some(v.ticket_id.clone()),
-                detail: "the voucher's buyer is not on the approved list: the voucher is void".into(),
+                detail: "the voucher's buyer is not on the approved list: the voucher is void"
+                    .into(),
             });
         }
     }
@@ -203,7 +211,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
             _ => {}
         }
     }
-    let vouchered: std::collections::BTreeSet<&str> = live.iter().map(|v| v.ticket_id.as_str()).collect();
+    let vouchered: std::collections::BTreeSet<&str> =
+        live.iter().map(|v| v.ticket_id.as_str()).collect();
     for (ticket, net) in &received {
         if *net != Decimal::ZERO && !vouchered.contains(ticket.as_str()) {
             mismatches.push(Mismatch {

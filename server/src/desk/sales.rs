@@ -21,7 +21,8 @@ use crate::error::ServerError;
 const CASHIERS: &[Role] = &[Role::EventStaff, Role::Finance, Role::Hq, Role::Admin];
 
 fn decimal(text: &str) -> Step<Decimal> {
-    Decimal::from_str(text).map_err(|_| Stop::Failed(ServerError::Corrupt(format!("amount {text}"))))
+    Decimal::from_str(text)
+        .map_err(|_| Stop::Failed(ServerError::Corrupt(format!("amount {text}"))))
 }
 
 /// Records an approved unit price with its approvers (HQ only). Only an unsold, unheld unit
@@ -47,16 +48,27 @@ pub(crate) fn approve_price(
     if u.status != UnitStatus::Available {
         return refuse(
             "unit_not_available",
-            format!("房源{}，不能改价 (the unit is {}; its price cannot change)", u.status.as_str(), u.status.as_str()),
+            format!(
+                "房源{}，不能改价 (the unit is {}; its price cannot change)",
+                u.status.as_str(),
+                u.status.as_str()
+            ),
         );
     }
-    let approvers_json = serde_json::to_string(approvers).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    let approvers_json =
+        serde_json::to_string(approvers).map_err(|e| ServerError::Corrupt(e.to_string()))?;
     ctx.conn
         .prepare_cached(
             "UPDATE desk_units SET unit_price = ?3, approvers = ?4, approved_at = ?5
              WHERE project_id = ?1 AND unit_id = ?2",
         )?
-        .execute(params![project_id, unit_id, unit_price.to_string(), approvers_json, ctx.now_text()])?;
+        .execute(params![
+            project_id,
+            unit_id,
+            unit_price.to_string(),
+            approvers_json,
+            ctx.now_text()
+        ])?;
     let entry = json!({ "unit_id": unit_id, "unit_price": unit_price, "approvers": approvers,
                         "approved_at": ctx.now_text() });
     ctx.record("price_approved", &entry)?;
@@ -84,7 +96,8 @@ pub(crate) fn prepare_work_ticket(
     sealing_fee: Decimal,
 ) -> Step<Value> {
     ctx.require(super::context::STAFF)?;
-    let row: Option<(String, String, Option<String>, String, Option<String>, Option<String>)> = ctx
+    type HeldUnit = (String, String, Option<String>, String, Option<String>, Option<String>);
+    let row: Option<HeldUnit> = ctx
         .conn
         .prepare_cached(
             "SELECT status, area_m2, unit_price, COALESCE(event_id, ''), buyer_id, hold_id
@@ -121,7 +134,8 @@ pub(crate) fn prepare_work_ticket(
         Err(refusal) => return refuse(refusal.code(), refusal.to_string()),
     };
     let ticket_id = Ctx::new_id("wt");
-    let terms_json = serde_json::to_string(&terms).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    let terms_json =
+        serde_json::to_string(&terms).map_err(|e| ServerError::Corrupt(e.to_string()))?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO work_tickets(ticket_id, event_id, hold_id, unit_id, buyer_id, terms,
@@ -161,7 +175,8 @@ struct TicketRow {
 
 /// The live ticket `ticket_id` of this event: not a reversal, not reversed.
 fn live_ticket(ctx: &Ctx<'_>, ticket_id: &str) -> Step<TicketRow> {
-    let row: Option<(String, String, String, String, String, Option<String>, bool)> = ctx
+    type Ticket = (String, String, String, String, String, Option<String>, bool);
+    let row: Option<Ticket> = ctx
         .conn
         .prepare_cached(
             "SELECT hold_id, unit_id, buyer_id, amount_due, prepared_by, reverses,
@@ -202,7 +217,9 @@ pub(crate) fn review_work_ticket(ctx: &mut Ctx<'_>, ticket_id: &str) -> Step<Val
         return refuse("already_reviewed", "工作票已复核 (the work ticket is already confirmed)");
     }
     ctx.conn
-        .prepare_cached("UPDATE desk_units SET held_until = NULL WHERE hold_id = ?1 AND status = 'held'")?
+        .prepare_cached(
+            "UPDATE desk_units SET held_until = NULL WHERE hold_id = ?1 AND status = 'held'",
+        )?
         .execute([&ticket.hold_id])?;
     let entry = json!({ "ticket_id": ticket_id, "unit_id": ticket.unit_id, "sealed": true });
     ctx.record("work_ticket_reviewed", &entry)?;
@@ -219,10 +236,18 @@ fn received_total(ctx: &Ctx<'_>, ticket_id: &str) -> Step<Decimal> {
 }
 
 /// Records money received against a live ticket.
-pub(crate) fn record_receipt(ctx: &mut Ctx<'_>, ticket_id: &str, amount: Decimal, method: &str) -> Step<Value> {
+pub(crate) fn record_receipt(
+    ctx: &mut Ctx<'_>,
+    ticket_id: &str,
+    amount: Decimal,
+    method: &str,
+) -> Step<Value> {
     ctx.require(CASHIERS)?;
     if amount <= Decimal::ZERO || amount.scale() > 2 {
-        return refuse("invalid_amount", "金额须为正数，最多两位小数 (the amount must be positive, to the fen)");
+        return refuse(
+            "invalid_amount",
+            "金额须为正数，最多两位小数 (the amount must be positive, to the fen)",
+        );
     }
     if method.trim().is_empty() {
         return refuse("method_missing", "须注明付款方式 (the payment method is required)");
@@ -257,10 +282,15 @@ fn next_voucher_no(ctx: &Ctx<'_>) -> Step<(u32, String)> {
         .prepare_cached("SELECT voucher_next, voucher_last, voucher_prefix FROM desk_events WHERE event_id = ?1")?
         .query_row([&ctx.event.event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     if next > last {
-        return refuse("voucher_series_exhausted", "凭证号已用完 (the pre-numbered voucher series is used up)");
+        return refuse(
+            "voucher_series_exhausted",
+            "凭证号已用完 (the pre-numbered voucher series is used up)",
+        );
     }
     ctx.conn
-        .prepare_cached("UPDATE desk_events SET voucher_next = voucher_next + 1 WHERE event_id = ?1")?
+        .prepare_cached(
+            "UPDATE desk_events SET voucher_next = voucher_next + 1 WHERE event_id = ?1",
+        )?
         .execute([&ctx.event.event_id])?;
     Ok((next, format!("{prefix}{next:06}")))
 }
@@ -270,6 +300,18 @@ fn next_voucher_no(ctx: &Ctx<'_>) -> Step<(u32, String)> {
 pub(crate) fn issue_voucher(ctx: &mut Ctx<'_>, ticket_id: &str) -> Step<Value> {
     ctx.require(CASHIERS)?;
     let ticket = live_ticket(ctx, ticket_id)?;
+    let vouchered = ctx
+        .conn
+        .prepare_cached("SELECT 1 FROM vouchers WHERE ticket_id = ?1 AND reverses IS NULL")?
+        .query_row([ticket_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if vouchered {
+        return refuse(
+            "already_vouchered",
+            "该工作票已出凭证 (a voucher was already issued for this ticket)",
+        );
+    }
     let confirmed = ctx
         .conn
         .prepare_cached("SELECT 1 FROM work_ticket_reviews WHERE ticket_id = ?1")?
@@ -333,8 +375,12 @@ fn live_voucher(ctx: &Ctx<'_>, voucher_no: u32) -> Step<(String, String, String,
         .optional()?;
     match row {
         None => refuse("voucher_not_found", "没有这张凭证 (no such voucher)"),
-        Some((.., Some(_), _)) => refuse("voucher_is_reversal", "这是一张红字凭证 (this is a red reversing voucher)"),
-        Some((.., true)) => refuse("voucher_reversed", "凭证已冲红 (the voucher was already reversed)"),
+        Some((.., Some(_), _)) => {
+            refuse("voucher_is_reversal", "这是一张红字凭证 (this is a red reversing voucher)")
+        }
+        Some((.., true)) => {
+            refuse("voucher_reversed", "凭证已冲红 (the voucher was already reversed)")
+        }
         Some((ticket, buyer, unit_id, amount, None, false)) => Ok((ticket, buyer, unit_id, amount)),
     }
 }
@@ -398,7 +444,9 @@ pub(crate) fn cancel_sale(ctx: &mut Ctx<'_>, voucher_no: u32, reason: &str) -> S
         )?
         .execute(params![ctx.event.project_id, unit_id])?;
     if freed != 1 {
-        return Err(Stop::Failed(ServerError::Corrupt(format!("voucher {voucher_no}: unit {unit_id} not sold"))));
+        return Err(Stop::Failed(ServerError::Corrupt(format!(
+            "voucher {voucher_no}: unit {unit_id} not sold"
+        ))));
     }
     let entry = json!({ "voucher_no": voucher_no, "red_voucher_no": red_no, "red_voucher_code": red_code,
                         "red_ticket_id": red_ticket, "receipts_reversed": reversed_receipts,
@@ -410,7 +458,12 @@ pub(crate) fn cancel_sale(ctx: &mut Ctx<'_>, voucher_no: u32, reason: &str) -> S
 
 /// Swaps a sale to another allotted unit: the sale is reversed in red, and the new unit is
 /// held for the same buyer (queue order does not apply: the buyer already had their turn).
-pub(crate) fn swap_unit(ctx: &mut Ctx<'_>, voucher_no: u32, new_unit_id: &str, reason: &str) -> Step<Value> {
+pub(crate) fn swap_unit(
+    ctx: &mut Ctx<'_>,
+    voucher_no: u32,
+    new_unit_id: &str,
+    reason: &str,
+) -> Step<Value> {
     let cancelled = cancel_sale(ctx, voucher_no, reason)?;
     let buyer_id = cancelled["buyer_id"].as_str().unwrap_or_default().to_owned();
     let project_id = ctx.event.project_id.clone();
@@ -430,7 +483,10 @@ pub(crate) fn swap_unit(ctx: &mut Ctx<'_>, voucher_no: u32, new_unit_id: &str, r
     }
     let held = holds::place_hold(ctx, new_unit_id, &buyer_id)?;
     let entry = json!({ "cancelled": cancelled, "held": held });
-    ctx.record("unit_swapped", &json!({ "voucher_no": voucher_no, "new_unit_id": new_unit_id,
-                                         "buyer_id": buyer_id }))?;
+    ctx.record(
+        "unit_swapped",
+        &json!({ "voucher_no": voucher_no, "new_unit_id": new_unit_id,
+                                         "buyer_id": buyer_id }),
+    )?;
     Ok(entry)
 }

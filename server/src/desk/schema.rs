@@ -46,7 +46,8 @@ pub(crate) fn open(path: &Path) -> Result<Connection, ServerError> {
 
 /// Attaches the database at `path` to `conn` as `alias`, with `synchronous=FULL` there too.
 pub(crate) fn attach(conn: &Connection, path: &Path, alias: &str) -> Result<(), ServerError> {
-    let text = path.to_str().ok_or_else(|| ServerError::Corrupt(format!("path {}", path.display())))?;
+    let text =
+        path.to_str().ok_or_else(|| ServerError::Corrupt(format!("path {}", path.display())))?;
     conn.execute("ATTACH DATABASE ?1 AS ?2", [text, alias])?;
     conn.pragma_update(Some(alias), "synchronous", "FULL")?;
     Ok(())

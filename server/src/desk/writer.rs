@@ -76,7 +76,11 @@ impl std::fmt::Debug for Job {
 impl Desk {
     /// Starts the writer on its own connection to the desk database at `desk_path`, with the
     /// server database at `server_path` attached for devices, users and grants.
-    pub fn start(desk_path: &Path, server_path: &Path, policy: Policy) -> Result<Desk, ServerError> {
+    pub fn start(
+        desk_path: &Path,
+        server_path: &Path,
+        policy: Policy,
+    ) -> Result<Desk, ServerError> {
         let conn = super::schema::open(desk_path)?;
         super::schema::attach(&conn, server_path, "server")?;
         let tip = ledger::tip(&conn)?;
@@ -122,7 +126,13 @@ impl Desk {
     }
 }
 
-fn run(mut conn: Connection, mut tip: Tip, policy: Policy, jobs: Receiver<Job>, committed: &Notify) {
+fn run(
+    mut conn: Connection,
+    mut tip: Tip,
+    policy: Policy,
+    jobs: Receiver<Job>,
+    committed: &Notify,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -221,7 +231,11 @@ fn run_command(
     now: DateTime<Utc>,
 ) -> Result<DeskReply, ServerError> {
     let Some(who) = auth::authenticate(conn, token)? else {
-        return Ok(DeskReply::error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid device token is required"));
+        return Ok(DeskReply::error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid device token is required",
+        ));
     };
     let fingerprint = request.fingerprint();
     if let Some(stored) = stored_answer(conn, &request.idempotency_key)? {
@@ -236,7 +250,11 @@ fn run_command(
         return Ok(DeskReply { status, body: stored.2, replayed: true });
     }
     let Some(event) = load_event(conn, &request.event_id)? else {
-        return Ok(DeskReply::error(StatusCode::NOT_FOUND, "event_not_open", "no selection desk is open for this event"));
+        return Ok(DeskReply::error(
+            StatusCode::NOT_FOUND,
+            "event_not_open",
+            "no selection desk is open for this event",
+        ));
     };
     let before = *tip;
     conn.execute_batch("SAVEPOINT desk_effects")?;
@@ -263,7 +281,14 @@ fn run_command(
             match stop {
                 Stop::Refused(refusal) => (
                     StatusCode::CONFLICT,
-                    answer(request, Outcome::Rejected, serde_json::Value::Null, Some(refusal), None, now),
+                    answer(
+                        request,
+                        Outcome::Rejected,
+                        serde_json::Value::Null,
+                        Some(refusal),
+                        None,
+                        now,
+                    ),
                 ),
                 Stop::Forbidden(message) => {
                     return Ok(DeskReply::error(StatusCode::FORBIDDEN, "forbidden", &message));
@@ -317,7 +342,9 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
             sales::record_receipt(ctx, ticket_id, *amount, method)
         }
         DeskCommand::IssueVoucher { ticket_id } => sales::issue_voucher(ctx, ticket_id),
-        DeskCommand::CancelSale { voucher_no, reason } => sales::cancel_sale(ctx, *voucher_no, reason),
+        DeskCommand::CancelSale { voucher_no, reason } => {
+            sales::cancel_sale(ctx, *voucher_no, reason)
+        }
         DeskCommand::SwapUnit { voucher_no, new_unit_id, reason } => {
             sales::swap_unit(ctx, *voucher_no, new_unit_id, reason)
         }
@@ -328,7 +355,9 @@ type StoredAnswer = ([u8; 32], u16, String);
 
 fn stored_answer(conn: &Connection, key: &str) -> Result<Option<StoredAnswer>, ServerError> {
     let row: Option<(Vec<u8>, u16, String)> = conn
-        .prepare_cached("SELECT request_hash, status, answer FROM desk_requests WHERE idempotency_key = ?1")?
+        .prepare_cached(
+            "SELECT request_hash, status, answer FROM desk_requests WHERE idempotency_key = ?1",
+        )?
         .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     Ok(match row {

@@ -1,0 +1,421 @@
+//! The desk's controls, each shown through the real writer on a real database file.
+
+use chrono::{Duration, Utc};
+use kam_core::Policy;
+use kam_core::demo::DemoSpec;
+use kam_core::doc::{event_doc_id, project_doc_id, read_event, read_project};
+use kam_core::model::{EventId, ProjectId, UnitId, UnitStatus};
+use serde_json::{Value, json};
+
+use super::command::CommandRequest;
+use super::writer::Desk;
+use super::{ledger, mirror, reconcile};
+use crate::data;
+use crate::store::Store;
+
+struct Venue {
+    _dir: tempfile::TempDir,
+    store: Store,
+    desk: Desk,
+    rt: tokio::runtime::Runtime,
+    event: String,
+    units: Vec<String>,
+    /// Buyer ids in lottery order.
+    buyers: Vec<String>,
+}
+
+const STAFF: &str = "kam_demo_staff-01";
+const FINANCE: &str = "kam_demo_finance-01";
+const HQ: &str = "kam_demo_hq-01";
+
+fn venue() -> Venue {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = data::open_store(dir.path()).unwrap();
+    let spec = DemoSpec { customers: 5, tickets: 5, units: 12, buyers: 8, ..DemoSpec::standard(2) };
+    data::load_demo(&mut store, &spec, Utc::now()).unwrap();
+    let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
+    let conn = store.conn();
+    let event: String =
+        conn.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let units = column(conn, "SELECT unit_id FROM desk_allotments ORDER BY unit_id");
+    let buyers = column(conn, "SELECT buyer_id FROM desk_buyers ORDER BY lottery_no");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    Venue { _dir: dir, store, desk, rt, event, units, buyers }
+}
+
+fn column(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+impl Venue {
+    /// Sends `command` under a fresh key and returns the status and answer.
+    fn send(&self, token: &str, command: Value) -> (u16, Value) {
+        self.send_keyed(token, &uuid::Uuid::now_v7().to_string(), command)
+    }
+
+    fn send_keyed(&self, token: &str, key: &str, command: Value) -> (u16, Value) {
+        let request: CommandRequest = serde_json::from_value(
+            json!({ "idempotency_key": key, "event_id": self.event, "command": command }),
+        )
+        .unwrap();
+        let reply = self.rt.block_on(self.desk.submit(token.to_owned(), request));
+        (reply.status.as_u16(), serde_json::from_str(&reply.body).unwrap())
+    }
+
+    fn ok(&self, token: &str, command: Value) -> Value {
+        let (status, answer) = self.send(token, command.clone());
+        assert_eq!(status, 200, "{command} -> {answer}");
+        answer["result"].clone()
+    }
+
+    fn refused(&self, token: &str, command: Value) -> String {
+        let (status, answer) = self.send(token, command.clone());
+        assert_eq!(status, 409, "{command} -> {answer}");
+        assert_eq!(answer["outcome"], "rejected");
+        answer["refusal"]["code"].as_str().unwrap().to_owned()
+    }
+
+    fn status(&self, unit: &str) -> String {
+        self.store
+            .conn()
+            .query_row("SELECT status FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn sql(&self, sql: &str) {
+        self.store.conn().execute_batch(sql).unwrap();
+    }
+
+    /// Holds, prices, confirms and pays for `unit`, returning the voucher number.
+    fn sell(&self, unit: &str, buyer: &str) -> u64 {
+        self.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }));
+        self.pay_and_voucher(unit)
+    }
+
+    fn pay_and_voucher(&self, unit: &str) -> u64 {
+        let ticket = self.ok(STAFF, ticket_for(unit, "60"));
+        let id = ticket["ticket_id"].as_str().unwrap().to_owned();
+        self.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": id }));
+        let due = ticket["figures"]["amount_due"].as_str().unwrap().to_owned();
+        self.ok(FINANCE, json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }));
+        self.ok(FINANCE, json!({ "kind": "issue_voucher", "ticket_id": id }))["voucher_no"]
+            .as_u64()
+            .unwrap()
+    }
+}
+
+fn ticket_for(unit: &str, ratio: &str) -> Value {
+    json!({ "kind": "prepare_work_ticket", "unit_id": unit, "payment_ratio_pct": ratio,
+            "discounts": [{ "code": "opening", "label": "开盘优惠", "pct": "1", "taken": true }],
+            "sealing_fee": "20000" })
+}
+
+fn free(v: &Venue) {
+    v.ok(STAFF, json!({ "kind": "set_mode", "mode": "free" }));
+}
+
+#[test]
+fn in_strict_order_only_the_called_buyer_may_hold() {
+    let v = venue();
+    let (unit, first, second) = (&v.units[0], &v.buyers[0], &v.buyers[1]);
+    let hold =
+        |buyer: &str, unit: &str| json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
+    assert_eq!(v.refused(STAFF, hold(first, unit)), "not_their_turn", "nobody called yet");
+    assert_eq!(v.ok(STAFF, json!({ "kind": "call_next" }))["now_serving"], 1);
+    assert_eq!(v.refused(STAFF, hold(second, unit)), "not_their_turn");
+    v.ok(STAFF, hold(first, unit));
+    assert_eq!(v.status(unit), "held");
+    // Number 2 is called; the unit number 1 holds is taken, and a stranger is refused.
+    v.ok(STAFF, json!({ "kind": "call_next" }));
+    assert_eq!(v.refused(STAFF, hold(second, unit)), "unit_not_available");
+    assert_eq!(v.refused(STAFF, hold("buyer-nobody", &v.units[1])), "not_on_list");
+    // Skipping number 2 calls 3; recalling 2 brings them back without re-serving 1.
+    assert_eq!(v.ok(STAFF, json!({ "kind": "skip" }))["now_serving"], 3);
+    assert_eq!(v.ok(STAFF, json!({ "kind": "recall", "lottery_no": 2 }))["now_serving"], 2);
+    v.ok(STAFF, hold(second, &v.units[1]));
+    assert_eq!(
+        v.ok(STAFF, json!({ "kind": "call_next" }))["now_serving"],
+        4,
+        "3 was called before"
+    );
+}
+
+#[test]
+fn unapproved_units_unallotted_units_and_a_second_unit_are_refused() {
+    let v = venue();
+    free(&v);
+    let (buyer, other) = (&v.buyers[0], &v.buyers[1]);
+    v.sql(&format!("UPDATE desk_units SET unit_price = NULL WHERE unit_id = '{}'", v.units[2]));
+    let hold =
+        |buyer: &str, unit: &str| json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
+    assert_eq!(v.refused(STAFF, hold(buyer, &v.units[2])), "price_not_approved");
+    assert_eq!(v.refused(STAFF, hold(buyer, "unit-not-in-event")), "unit_not_allotted");
+    v.ok(STAFF, hold(buyer, &v.units[0]));
+    assert_eq!(
+        v.refused(STAFF, hold(buyer, &v.units[1])),
+        "over_buyer_limit",
+        "one unit per buyer"
+    );
+    v.ok(STAFF, hold(other, &v.units[1]));
+}
+
+#[test]
+fn a_retry_gets_the_stored_answer_and_a_reused_key_gets_422() {
+    let v = venue();
+    free(&v);
+    let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
+    let (status, first) = v.send_keyed(STAFF, "key-1", hold.clone());
+    assert_eq!(status, 200);
+    let (status, again) = v.send_keyed(STAFF, "key-1", hold.clone());
+    assert_eq!((status, &again), (200, &first), "the same answer, not a second hold");
+    let (status, refused) = v.send_keyed(STAFF, "key-2", hold);
+    assert_eq!((status, refused["refusal"]["code"].as_str()), (409, Some("unit_not_available")));
+    let other = json!({ "kind": "hold", "unit_id": v.units[1], "buyer_id": v.buyers[1] });
+    let (status, reused) = v.send_keyed(STAFF, "key-1", other);
+    assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+    assert_eq!(v.status(&v.units[1]), "available", "a refused key changed nothing");
+    let holds: i64 =
+        v.store.conn().query_row("SELECT COUNT(*) FROM desk_holds", [], |r| r.get(0)).unwrap();
+    assert_eq!(holds, 1);
+}
+
+#[test]
+fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
+    let v = venue();
+    free(&v);
+    let (unit, buyer) = (&v.units[0], &v.buyers[0]);
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }));
+    assert_eq!(v.refused(STAFF, ticket_for(unit, "49.99")), "ratio_below_minimum");
+    let ticket = v.ok(STAFF, ticket_for(unit, "50"));
+    let id = ticket["ticket_id"].as_str().unwrap().to_owned();
+    let due: rust_decimal::Decimal =
+        ticket["figures"]["amount_due"].as_str().unwrap().parse().unwrap();
+    let net: rust_decimal::Decimal =
+        ticket["figures"]["net_price"].as_str().unwrap().parse().unwrap();
+    assert_eq!(due, (net / rust_decimal::Decimal::from(2)).round_dp(2));
+    assert_eq!(
+        v.refused(STAFF, ticket_for(unit, "60")),
+        "ticket_exists",
+        "corrections go through red"
+    );
+
+    let issue = json!({ "kind": "issue_voucher", "ticket_id": id });
+    assert_eq!(v.refused(FINANCE, issue.clone()), "not_confirmed", "no voucher before the review");
+    assert_eq!(
+        v.refused(STAFF, json!({ "kind": "review_work_ticket", "ticket_id": id })),
+        "same_person"
+    );
+    v.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": id }));
+    assert_eq!(v.refused(FINANCE, issue.clone()), "not_paid", "no voucher before payment");
+    let half = (due / rust_decimal::Decimal::from(2)).round_dp(2);
+    let receipt = |amount: rust_decimal::Decimal| json!({ "kind": "record_receipt", "ticket_id": id, "amount": amount.to_string(), "method": "card" });
+    v.ok(FINANCE, receipt(half));
+    assert_eq!(v.refused(FINANCE, issue.clone()), "not_paid", "part payment is not payment");
+    v.ok(FINANCE, receipt(due - half));
+    let voucher = v.ok(FINANCE, issue.clone());
+    assert_eq!(voucher["voucher_no"], 1);
+    assert_eq!(v.status(unit), "sold");
+    assert_eq!(v.refused(FINANCE, issue), "already_vouchered");
+
+    // A voucher is never edited in place: the database itself refuses.
+    let edit = v.store.conn().execute("UPDATE vouchers SET amount = '1' WHERE voucher_no = 1", []);
+    assert!(edit.unwrap_err().to_string().contains("append-only"));
+    let delete = v.store.conn().execute("DELETE FROM vouchers WHERE voucher_no = 1", []);
+    assert!(delete.is_err());
+
+    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert_eq!((report.units_sold, report.vouchers_live), (1, 1));
+    assert_eq!(report.receipts_total, due);
+    assert!(ledger::verify(v.store.conn()).unwrap().ok());
+}
+
+#[test]
+fn a_swap_and_a_cancellation_reverse_in_red_and_keep_the_series_gapless() {
+    let v = venue();
+    free(&v);
+    let (first_unit, second_unit, buyer) = (&v.units[0], &v.units[1], &v.buyers[0]);
+    assert_eq!(v.sell(first_unit, buyer), 1);
+    let swap = json!({ "kind": "swap_unit", "voucher_no": 1, "new_unit_id": second_unit, "reason": "换房" });
+    assert_eq!(v.send(STAFF, swap.clone()).0, 403, "reversal is finance's narrow permission");
+    let swapped = v.ok(FINANCE, swap);
+    assert_eq!(swapped["cancelled"]["red_voucher_no"], 2);
+    assert_eq!(swapped["cancelled"]["receipts_reversed"], 1);
+    assert_eq!(v.status(first_unit), "available");
+    assert_eq!(v.status(second_unit), "held");
+    assert_eq!(v.pay_and_voucher(second_unit), 3);
+
+    let cancel = |no: u32| json!({ "kind": "cancel_sale", "voucher_no": no, "reason": "退房" });
+    assert_eq!(v.refused(FINANCE, cancel(1)), "voucher_reversed", "a voucher is reversed once");
+    assert_eq!(v.refused(FINANCE, cancel(2)), "voucher_is_reversal", "red is not reversed again");
+    assert_eq!(v.ok(FINANCE, cancel(3))["red_voucher_no"], 4);
+    assert_eq!(v.status(second_unit), "available");
+
+    // The chain: 1 reversed by 2, 3 reversed by 4; every number used once, none skipped.
+    let links = column(
+        v.store.conn(),
+        "SELECT voucher_no || '>' || COALESCE(reverses, '') || ':' || amount FROM vouchers ORDER BY voucher_no",
+    );
+    assert_eq!(links.len(), 4);
+    assert!(links[1].starts_with("2>1:-") && links[3].starts_with("4>3:-"), "{links:?}");
+    let red_tickets: i64 = v
+        .store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM work_tickets WHERE reverses IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(red_tickets, 2);
+    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert_eq!((report.vouchers_live, report.vouchers_reversed), (0, 2));
+    assert_eq!(report.receipts_total, rust_decimal::Decimal::ZERO, "all money reversed");
+    assert!(ledger::verify(v.store.conn()).unwrap().ok());
+}
+
+#[test]
+fn reconciliation_lists_a_sold_unit_without_a_voucher() {
+    let v = venue();
+    free(&v);
+    v.sell(&v.units[0], &v.buyers[0]);
+    // Someone with the file marks a unit sold behind the desk's back.
+    v.sql(&format!("UPDATE desk_units SET status = 'sold' WHERE unit_id = '{}'", v.units[5]));
+    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    let codes: Vec<&str> = report.mismatches.iter().map(|m| m.code).collect();
+    assert_eq!(codes, vec!["sold_without_voucher"]);
+    assert_eq!(report.mismatches[0].unit_id.as_deref(), Some(v.units[5].as_str()));
+}
+
+#[test]
+fn a_lapsed_hold_expires_into_the_ledger_and_the_unit_is_offered_again() {
+    let v = venue();
+    free(&v);
+    let unit = &v.units[0];
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
+    let past = super::context::instant(Utc::now() - Duration::seconds(1));
+    v.sql(&format!("UPDATE desk_units SET held_until = '{past}' WHERE unit_id = '{unit}'"));
+    assert_eq!(v.rt.block_on(v.desk.sweep()), 1);
+    assert_eq!(v.status(unit), "available");
+    let kinds = column(v.store.conn(), "SELECT kind FROM desk_ledger ORDER BY seq");
+    assert_eq!(kinds.last().map(String::as_str), Some("hold_expired"));
+    // Another buyer may take it now; the first buyer's limit is free again too.
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[1] }));
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": v.units[1], "buyer_id": v.buyers[0] }));
+}
+
+#[test]
+fn a_reviewed_ticket_seals_its_hold_against_expiry() {
+    let v = venue();
+    free(&v);
+    let unit = &v.units[0];
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
+    let id = v.ok(STAFF, ticket_for(unit, "60"))["ticket_id"].as_str().unwrap().to_owned();
+    v.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": id }));
+    assert_eq!(v.rt.block_on(v.desk.sweep()), 0);
+    let until: Option<String> = v
+        .store
+        .conn()
+        .query_row("SELECT held_until FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
+        .unwrap();
+    assert_eq!(until, None);
+}
+
+/// An 18-character ID number with its correct check character.
+fn id_number(first17: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+#[test]
+fn the_lottery_order_numbers_only_listed_buyers() {
+    let v = venue();
+    v.sql("DELETE FROM desk_buyers");
+    let (a, b, stranger) = (
+        id_number("33010219900101123"),
+        id_number("33010219900202234"),
+        id_number("33010219900303345"),
+    );
+    let list = format!("姓名,身份证号\n张三,{a}\n李四,{b}\n");
+    let imported = v.ok(STAFF, json!({ "kind": "import_buyers", "csv": list }));
+    assert_eq!(imported["added"].as_array().unwrap().len(), 2);
+    assert_eq!(v.ok(STAFF, json!({ "kind": "import_buyers", "csv": list }))["already_listed"], 2);
+    let masked: String = v
+        .store
+        .conn()
+        .query_row("SELECT id_number_masked FROM desk_buyers LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(masked.starts_with("3301") && masked.contains("**********"), "{masked}");
+    let clear: i64 = v
+        .store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM desk_buyers WHERE id_number_hash IN (?1, ?2)",
+            [&a, &b],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(clear, 0, "ID numbers are never stored in clear");
+
+    let wrong_name = format!("1,张三,{a}\n2,王五,{b}\n");
+    assert_eq!(
+        v.refused(STAFF, json!({ "kind": "import_lottery", "csv": wrong_name })),
+        "lottery_mismatch"
+    );
+    let not_listed = format!("1,张三,{a}\n2,赵六,{stranger}\n");
+    assert_eq!(
+        v.refused(STAFF, json!({ "kind": "import_lottery", "csv": not_listed })),
+        "lottery_mismatch"
+    );
+    let bad_id = "1,张三,330102199001011230\n";
+    assert_eq!(v.refused(STAFF, json!({ "kind": "import_lottery", "csv": bad_id })), "invalid_csv");
+    let order = format!("序号,姓名,身份证号\n2,张三,{a}\n1,李四,{b}\n");
+    assert_eq!(v.ok(STAFF, json!({ "kind": "import_lottery", "csv": order }))["numbered"], 2);
+    assert_eq!(
+        v.refused(STAFF, json!({ "kind": "import_lottery", "csv": order })),
+        "lottery_already_drawn"
+    );
+    let first = column(v.store.conn(), "SELECT name FROM desk_buyers ORDER BY lottery_no");
+    assert_eq!(first, vec!["李四".to_string(), "张三".to_string()]);
+}
+
+#[test]
+fn the_wrong_people_are_turned_away_before_anything_changes() {
+    let v = venue();
+    let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
+    assert_eq!(v.send("kam_demo_rep-01", hold.clone()).0, 403);
+    assert_eq!(v.send("not-a-token", hold.clone()).0, 401);
+    let price = json!({ "kind": "approve_price", "unit_id": v.units[3], "unit_price": "20000", "approvers": ["gm"] });
+    assert_eq!(v.send(STAFF, price.clone()).0, 403, "prices are headquarters'");
+    assert_eq!(v.ok(HQ, price)["unit_price"], "20000");
+    let requests: i64 =
+        v.store.conn().query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0)).unwrap();
+    assert_eq!(requests, 1, "only the accepted approval is stored");
+}
+
+#[test]
+fn outcomes_are_mirrored_into_the_project_and_event_documents() {
+    let mut v = venue();
+    let unit = v.units[0].clone();
+    v.ok(STAFF, json!({ "kind": "call_next" }));
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
+    v.ok(HQ, json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000", "approvers": ["gm", "cfo"] }));
+    let done = mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
+    assert_eq!(done.changed.len(), 2, "the project and the event document");
+    let project_id: String =
+        v.store.conn().query_row("SELECT project_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let Store { conn, docs, .. } = &mut v.store;
+    let doc = docs
+        .get(conn, &project_doc_id(&ProjectId::from(project_id.as_str())), false)
+        .unwrap()
+        .unwrap();
+    let project = read_project(doc).unwrap();
+    assert_eq!(project.units[&UnitId::from(unit.as_str())].status, UnitStatus::Held);
+    let priced = &project.units[&UnitId::from(v.units[4].as_str())];
+    assert_eq!(priced.unit_price, Some(rust_decimal::Decimal::from(21_000)));
+    assert_eq!(priced.approval.as_ref().unwrap().approvers.len(), 2);
+    let event =
+        docs.get(conn, &event_doc_id(&EventId::from(v.event.as_str())), false).unwrap().unwrap();
+    assert_eq!(read_event(event).unwrap().now_serving, Some(1));
+    assert_eq!(mirror::mirror_pending(&mut v.store, Utc::now()).unwrap().entries, 0, "caught up");
+}
