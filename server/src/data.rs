@@ -35,11 +35,24 @@ pub struct DemoLoad {
     pub documents: usize,
 }
 
-/// Opens (creating) the store in `dir`.
+/// Opens (creating) the store in `dir` under the default policy.
 pub fn open_store(dir: &Path) -> Result<Store, ServerError> {
+    open_store_with(dir, Policy::default())
+}
+
+/// Opens (creating) the store in `dir` under `policy` (a company's own policy file).
+pub fn open_store_with(dir: &Path, policy: Policy) -> Result<Store, ServerError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| ServerError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
-    Store::open(dir.join(STORE_FILE), Policy::default())
+    Store::open(dir.join(STORE_FILE), policy)
+}
+
+/// The policy in `path`, or the default policy when none is given.
+pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServerError> {
+    Ok(match path {
+        Some(path) => Policy::from_toml_file(path)?,
+        None => Policy::default(),
+    })
 }
 
 /// The demo's users and tokens (the same at every start, so the README can show them).

@@ -35,6 +35,12 @@ enum Command {
         /// Units in the demo project.
         #[arg(long, default_value_t = 3_000, hide = true)]
         demo_units: usize,
+        /// Buyers on the demo event's list.
+        #[arg(long, default_value_t = 200, hide = true)]
+        demo_buyers: usize,
+        /// The company's policy file (TOML; values not given keep their defaults).
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Data directory (created if missing).
         #[arg(long, default_value = "kam-data")]
         data: PathBuf,
@@ -116,14 +122,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { demo, demo_customers, demo_tickets, demo_units, data, listen } => {
+        Command::Serve {
+            demo,
+            demo_customers,
+            demo_tickets,
+            demo_units,
+            demo_buyers,
+            policy,
+            data,
+            listen,
+        } => {
             let spec = DemoSpec {
                 customers: demo_customers,
                 tickets: demo_tickets,
                 units: demo_units,
+                buyers: demo_buyers,
                 ..DemoSpec::standard(5)
             };
-            serve(demo.then_some(spec), data, listen).await
+            let policy = data::load_policy(policy.as_deref())?;
+            serve(demo.then_some(spec), policy, data, listen).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -206,12 +223,13 @@ fn run_admin(
 
 async fn serve(
     demo: Option<DemoSpec>,
+    policy: kam_core::Policy,
     dir: PathBuf,
     listen: SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
-        let mut store = data::open_store(&dir)?;
+        let mut store = data::open_store_with(&dir, policy)?;
         let loaded = match &demo {
             Some(spec) => data::load_demo(&mut store, spec, chrono::Utc::now())?,
             None => None,

@@ -346,3 +346,72 @@ pub fn sole_customers_of(
     }
     Ok(sole)
 }
+
+/// A client of the selection desk's command API, as a tablet at the venue is.
+pub struct DeskClient {
+    agent: ureq::Agent,
+    url: String,
+    token: String,
+}
+
+impl DeskClient {
+    /// A client for `url` with a device `token`, keeping its connection alive.
+    pub fn new(url: &str, token: &str) -> DeskClient {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        DeskClient { agent, url: url.to_owned(), token: token.to_owned() }
+    }
+
+    /// Sends `command` for `event` under `key`; returns the status and JSON answer.
+    pub fn send(
+        &self,
+        key: &str,
+        event: &str,
+        command: &serde_json::Value,
+    ) -> TestResult<(u16, serde_json::Value)> {
+        let body = serde_json::json!({ "idempotency_key": key, "event_id": event, "command": command });
+        let mut response = self
+            .agent
+            .post(&format!("{}/api/v1/desk/commands", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .send_json(&body)?;
+        let status = response.status().as_u16();
+        Ok((status, response.body_mut().read_json().unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// GETs `path` (e.g. `/api/v1/events/<id>/desk`) with this client's token.
+    pub fn get(&self, path: &str) -> TestResult<(u16, serde_json::Value)> {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()?;
+        let status = response.status().as_u16();
+        Ok((status, response.body_mut().read_json().unwrap_or(serde_json::Value::Null)))
+    }
+}
+
+/// The desk database of a server's data directory, opened read-only for checks.
+pub fn desk_db(data_dir: &Path) -> TestResult<rusqlite::Connection> {
+    Ok(rusqlite::Connection::open_with_flags(
+        data_dir.join(kam_server::desk::schema::DESK_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?)
+}
+
+/// The open desk's event, its allotted units (ordered by id) and its buyers in lottery order.
+pub fn desk_setup(data_dir: &Path) -> TestResult<(String, Vec<String>, Vec<String>)> {
+    let db = desk_db(data_dir)?;
+    let event: String = db.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0))?;
+    let column = |sql: &str| -> TestResult<Vec<String>> {
+        let mut stmt = db.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let units = column("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
+    let buyers = column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
+    Ok((event, units, buyers))
+}

@@ -1,0 +1,180 @@
+//! The selection desk over real HTTP against the real server binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use kam_core::model::{ProjectId, UnitId, UnitStatus};
+use kam_tests::{DeskClient, ServerProcess, Tablet, demo_token, desk_db, desk_setup};
+use serde_json::{Value, json};
+
+/// A demo company with 60 units allotted to its event and 200 buyers on the list.
+const VENUE: &[&str] = &[
+    "--demo",
+    "--demo-customers",
+    "10",
+    "--demo-tickets",
+    "10",
+    "--demo-units",
+    "60",
+    "--demo-buyers",
+    "200",
+];
+
+/// A small seeded generator, so a failing run replays exactly from its printed seed.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[test]
+fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is_in_the_ledger() {
+    let seed = std::env::var("KAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
+    println!("seed {seed} (replay with KAM_SEED={seed})");
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let (event, units, buyers) = desk_setup(dir.path()).unwrap();
+    let units: Vec<String> = units.into_iter().take(50).collect();
+    assert_eq!((units.len(), buyers.len()), (50, 200));
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let (status, _) = staff.send("set-free", &event, &json!({ "kind": "set_mode", "mode": "free" })).unwrap();
+    assert_eq!(status, 200);
+
+    // Each client is one buyer's tablet: up to four attempts at random units until one holds,
+    // every request sent twice (the first answer "lost"), and both answers must agree.
+    let barrier = Barrier::new(200);
+    let started = Instant::now();
+    let answers: Vec<Vec<(String, Value, Value)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..200)
+            .map(|client| {
+                let (barrier, units, buyer, event, url) =
+                    (&barrier, &units, &buyers[client], &event, &server.url);
+                scope.spawn(move || {
+                    let desk = DeskClient::new(url, &demo_token("staff-01"));
+                    let mut rng = SplitMix(seed ^ (client as u64 + 1).wrapping_mul(0x9E37_79B9));
+                    let mut sent = Vec::new();
+                    barrier.wait();
+                    for attempt in 0..4 {
+                        let unit = &units[(rng.next() % units.len() as u64) as usize];
+                        let key = format!("{seed}-c{client}-a{attempt}");
+                        let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
+                        let (s1, first) = desk.send(&key, event, &hold).unwrap();
+                        let (s2, retry) = desk.send(&key, event, &hold).unwrap();
+                        assert_eq!((s1, &first), (s2, &retry), "seed {seed}: a retry of {key} got another answer");
+                        assert!(s1 == 200 || s1 == 409, "seed {seed}: {key} -> {s1} {first}");
+                        let accepted = s1 == 200;
+                        sent.push((key, hold, first));
+                        if accepted {
+                            break;
+                        }
+                    }
+                    sent
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed();
+
+    // Every key once more, all at once from fresh connections: still the stored answers.
+    std::thread::scope(|scope| {
+        for client_answers in &answers {
+            let (url, event) = (&server.url, &event);
+            scope.spawn(move || {
+                let desk = DeskClient::new(url, &demo_token("staff-01"));
+                for (key, hold, answer) in client_answers {
+                    let (_, again) = desk.send(key, event, hold).unwrap();
+                    assert_eq!(&again, answer, "seed {seed}: {key} replayed differently");
+                }
+            });
+        }
+    });
+
+    let mut holds_per_unit: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut acked = Vec::new();
+    let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+    let mut requests = 0;
+    for (_, _, answer) in answers.iter().flatten() {
+        requests += 1;
+        if answer["outcome"] == "accepted" {
+            let unit = answer["result"]["unit_id"].as_str().unwrap().to_owned();
+            let hold = answer["result"]["hold_id"].as_str().unwrap().to_owned();
+            holds_per_unit.entry(unit.clone()).or_default().insert(hold.clone());
+            acked.push((unit, hold, answer["result"]["buyer_id"].clone(), answer["ledger_seq"].as_i64().unwrap()));
+        } else {
+            *refusals.entry(answer["refusal"]["code"].as_str().unwrap().to_owned()).or_default() += 1;
+        }
+    }
+    for (unit, holds) in &holds_per_unit {
+        assert_eq!(holds.len(), 1, "seed {seed}: unit {unit} acknowledged to {} holds", holds.len());
+    }
+
+    // The desk's own table agrees with the acknowledgements, unit by unit.
+    let (status, table) = staff.get(&format!("/api/v1/events/{event}/desk")).unwrap();
+    assert_eq!(status, 200);
+    let held: BTreeMap<String, Value> = table["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "held")
+        .map(|u| (u["unit_id"].as_str().unwrap().to_owned(), u["buyer_id"].clone()))
+        .collect();
+    assert_eq!(held.len(), acked.len(), "seed {seed}: every held unit was acknowledged and vice versa");
+    for (unit, _, buyer, _) in &acked {
+        assert_eq!(held.get(unit), Some(buyer), "seed {seed}: {unit}");
+    }
+
+    // Every acknowledged hold is in the ledger at the position its answer named.
+    let db = desk_db(dir.path()).unwrap();
+    for (unit, hold, _, seq) in &acked {
+        let (kind, entry): (String, String) = db
+            .query_row("SELECT kind, entry FROM desk_ledger WHERE seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let entry: Value = serde_json::from_str(&entry).unwrap();
+        assert_eq!((kind.as_str(), entry["hold_id"].as_str(), entry["unit_id"].as_str()), ("hold", Some(hold.as_str()), Some(unit.as_str())));
+    }
+    let hq = DeskClient::new(&server.url, &demo_token("hq-01"));
+    let (status, verified) = hq.get("/api/v1/desk/ledger/verify").unwrap();
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(verified["first_bad_seq"], Value::Null);
+
+    // A key reused for another request is refused and changes nothing.
+    let (key, _, _) = &answers[0][0];
+    let other = json!({ "kind": "hold", "unit_id": units[0], "buyer_id": buyers[199] });
+    let (status, reused) = staff.send(key, &event, &other).unwrap();
+    assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+
+    // The control table reaches the tablets: a staff tablet's project document follows.
+    let mut tablet = Tablet::new(&server.url, &demo_token("staff-01")).unwrap();
+    let project: String = db.query_row("SELECT project_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        tablet.sync().unwrap();
+        let doc = tablet.replica.project(&ProjectId::from(project.as_str())).unwrap();
+        let mirrored = held.keys().all(|u| doc.units[&UnitId::from(u.as_str())].status == UnitStatus::Held);
+        if mirrored {
+            break;
+        }
+        assert!(Instant::now() < deadline, "seed {seed}: the tablet never saw the holds");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "seed {seed}: 200 clients, {requests} hold requests (each sent 3 times) in {:.2} s: {} units held, \
+         one buyer each; refusals {refusals:?}; ledger of {} entries verified",
+        elapsed.as_secs_f64(),
+        acked.len(),
+        verified["entries"]
+    );
+    server.stop(Duration::from_secs(30)).unwrap();
+}
