@@ -85,8 +85,8 @@ pub fn open_desk(
     voucher_series: u32,
     now: DateTime<Utc>,
 ) -> Result<crate::desk::catalog::OpenedDesk, ServerError> {
-    store.write(|tx, docs, _| {
-        let opened = crate::desk::catalog::open_event(tx, docs, event_id, voucher_series, now)?;
+    let opened = store.open_desk(event_id, voucher_series, now)?;
+    store.write(|tx, _, _| {
         audit::log(
             tx,
             now,

@@ -115,16 +115,10 @@ pub fn load_demo(
             scope::grant(tx, &staff.user_id, &event_key)?;
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
-        // The demo event is ready to run: its desk opens with the documents.
-        desk::catalog::open_event(
-            tx,
-            docs,
-            data.event.id.as_str(),
-            desk::catalog::DEFAULT_VOUCHER_SERIES,
-            now,
-        )?;
         Ok(count + 2)
     })?;
+    // The demo event is ready to run: its desk opens with the documents.
+    store.open_desk(data.event.id.as_str(), desk::catalog::DEFAULT_VOUCHER_SERIES, now)?;
     store.project_all(now)?;
     Ok(Some(DemoLoad { documents }))
 }

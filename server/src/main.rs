@@ -196,7 +196,7 @@ fn run_admin(
             );
         }
         AdminAction::VerifyLedger => {
-            let v = kam_server::desk::ledger::verify(store.conn())?;
+            let v = kam_server::desk::ledger::verify(store.desk_conn())?;
             match v.first_bad_seq {
                 None => println!("ledger intact: {} entries, tip {}", v.entries, v.tip_hash),
                 Some(seq) => {

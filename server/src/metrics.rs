@@ -32,6 +32,10 @@ pub struct Metrics {
     pub desk_commands: Counter,
     /// Desk commands answered from a stored answer (retries).
     pub desk_replays: Counter,
+    /// Desk transactions committed (set when scraped).
+    pub desk_groups: Gauge,
+    /// Desk commands committed in them (set when scraped).
+    pub desk_group_commands: Gauge,
     /// Documents whose projection rows the projector rewrote.
     pub projected_documents: Counter,
     /// Documents changed since their last projection (set when scraped).
@@ -61,6 +65,8 @@ impl Metrics {
             projected_documents: Counter::default(),
             desk_commands: Counter::default(),
             desk_replays: Counter::default(),
+            desk_groups: Gauge::default(),
+            desk_group_commands: Gauge::default(),
             projection_pending: Gauge::default(),
         };
         registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
@@ -108,6 +114,16 @@ impl Metrics {
             "desk_replays",
             "Desk commands answered again from their stored answer",
             m.desk_replays.clone(),
+        );
+        registry.register(
+            "desk_groups",
+            "Desk transactions committed (group commits)",
+            m.desk_groups.clone(),
+        );
+        registry.register(
+            "desk_group_commands",
+            "Desk commands committed in those transactions",
+            m.desk_group_commands.clone(),
         );
         registry.register(
             "projected_documents",

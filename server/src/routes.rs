@@ -230,6 +230,13 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError>
     state.metrics.devices_seen_24h.set(seen);
     state.metrics.cached_documents.set(i64::try_from(cached).unwrap_or(i64::MAX));
     state.metrics.projection_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+    if let Some(desk) = &state.desk {
+        let load = |n: &std::sync::atomic::AtomicU64| {
+            i64::try_from(n.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
+        };
+        state.metrics.desk_groups.set(load(&desk.stats().groups));
+        state.metrics.desk_group_commands.set(load(&desk.stats().commands));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
         .into_response())
 }

@@ -150,6 +150,9 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
     // 2 MiB default page cache with a few thousand documents.
     conn.pragma_update(None, "cache_size", -65_536)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Savepoints (one per desk command, one per projection) journal the pages they touch;
+    // in memory, not in a temporary file written on every command.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

@@ -19,6 +19,11 @@ pub const DEFAULT_CACHE_DOCS: usize = 512;
 /// The server's database and loaded documents.
 pub struct Store {
     pub(crate) conn: Connection,
+    /// A connection to the selection desk's own file (see `desk::schema`).
+    pub(crate) desk: Connection,
+    /// Project documents' heads at their last projection, so the projector can re-read only
+    /// the units that changed since (see `projector`).
+    pub(crate) projected_heads: std::collections::HashMap<DocId, Vec<ChangeHash>>,
     pub(crate) docs: DocCache,
     pub(crate) policy: Policy,
     path: PathBuf,
@@ -39,12 +44,16 @@ impl Store {
         schema::migrate(&mut conn)?;
         // The selection desk keeps its own file (see `desk::schema`); this connection reads
         // and opens desks through it.
-        let desk = desk::schema::desk_path(&path);
-        drop(desk::schema::open(&desk)?);
-        desk::schema::attach(&conn, &desk, "desk")?;
+        let desk = desk::schema::open(&desk::schema::desk_path(&path))?;
         let actor = load_or_create_actor(&conn)?;
-        let mut store =
-            Store { conn, docs: DocCache::new(DEFAULT_CACHE_DOCS, actor, 64), policy, path };
+        let mut store = Store {
+            conn,
+            desk,
+            docs: DocCache::new(DEFAULT_CACHE_DOCS, actor, 64),
+            projected_heads: Default::default(),
+            policy,
+            path,
+        };
         if store.meta("projections_version")?.as_deref() != Some(schema_tag(&store.policy).as_str())
         {
             store.rebuild_projections(Utc::now())?;
@@ -63,6 +72,25 @@ impl Store {
     /// The desk database beside this store's.
     pub fn desk_path(&self) -> PathBuf {
         desk::schema::desk_path(&self.path)
+    }
+
+    /// The desk database's connection, for the desk's reports and the mirror.
+    pub fn desk_conn(&self) -> &Connection {
+        &self.desk
+    }
+
+    /// Opens the selection desk of `event_id` from its documents (see `desk::catalog`).
+    pub fn open_desk(
+        &mut self,
+        event_id: &str,
+        voucher_series: u32,
+        now: DateTime<Utc>,
+    ) -> Result<desk::catalog::OpenedDesk, ServerError> {
+        let Store { conn, docs, desk, .. } = self;
+        let tx = Transaction::new_unchecked(desk, TransactionBehavior::Immediate)?;
+        let opened = desk::catalog::open_event(conn, docs, &tx, event_id, voucher_series, now)?;
+        tx.commit()?;
+        Ok(opened)
     }
 
     /// The database connection, for queries.
@@ -95,9 +123,23 @@ impl Store {
         &mut self,
         work: impl FnOnce(&Transaction<'_>, &mut DocCache, &Policy) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
-        let Store { conn, docs, policy, .. } = self;
+        self.write_reading_desk(|tx, docs, policy, _| work(tx, docs, policy))
+    }
+
+    /// Like [`Store::write`], with the desk's connection for reading (the mirror). The desk
+    /// file is not part of the transaction.
+    pub(crate) fn write_reading_desk<T>(
+        &mut self,
+        work: impl FnOnce(
+            &Transaction<'_>,
+            &mut DocCache,
+            &Policy,
+            &Connection,
+        ) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let Store { conn, docs, policy, desk, .. } = self;
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        match work(&tx, docs, policy).and_then(|value| {
+        match work(&tx, docs, policy, desk).and_then(|value| {
             tx.commit()?;
             Ok(value)
         }) {

@@ -1,1 +1,393 @@
-fn main() {}
+//! Selection-desk benchmark against the real, optimised `kam-server` binary on 127.0.0.1.
+//! Prints figures; asserts only correctness (exactly one holder per unit), never time.
+//!
+//! 1. A burst: 10,000 hold requests for the event's 500 units, released at once from 500
+//!    connections. Every request's answer time from the release, and how many units ended
+//!    held (exactly 500 is correct: each unit is asked for 20 times).
+//! 2. Durable contested desk commands per second through the HTTP API at 500 concurrent
+//!    clients: each client holds a random unit and, when it wins, releases it again, so units
+//!    stay contested for the whole run. p50 and p99 latency per command.
+//! 3. The raw rusqlite rate of the same commands on the same machine, in this process: the
+//!    desk's own schema and ledger code, the conditional update plus the hash-chained ledger
+//!    insert, `synchronous=FULL`, committed in groups of the size the server formed in (2).
+//!    The ratio of (2) to (3) is the price of HTTP, JSON, authentication, the rules and the
+//!    stored answers (goal >= 0.30, p99 <= 50 ms).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark may panic on a broken setup.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use kam_server::desk::ledger::{self, Cause};
+use kam_tests::{
+    DeskClient, ServerProcess, TestResult, demo_token, desk_setup, release_server_binary,
+};
+use rusqlite::{TransactionBehavior, params};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const CLIENTS: usize = 500;
+const UNITS: usize = 500;
+const BURST_REQUESTS: usize = 10_000;
+const RUN: Duration = Duration::from_secs(5);
+
+fn main() -> TestResult<()> {
+    let binary = release_server_binary()?;
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let args = [
+        "--demo",
+        "--demo-customers",
+        "10",
+        "--demo-tickets",
+        "10",
+        "--demo-units",
+        "3000",
+        "--demo-buyers",
+        "10000",
+    ];
+    let server = ServerProcess::start_binary(&binary, dir.path(), &args, Duration::from_secs(300))?;
+    let (event, units, buyers) = desk_setup(dir.path())?;
+    assert_eq!((units.len(), buyers.len()), (UNITS, BURST_REQUESTS));
+    println!(
+        "setup: event with {} allotted units and {} listed buyers served in {:.1} s",
+        units.len(),
+        buyers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let (status, _) =
+        staff.send("bench-free", &event, &json!({ "kind": "set_mode", "mode": "free" }))?;
+    assert_eq!(status, 200);
+
+    burst(&server.url, &event, &units, &buyers);
+    release_all(&server.url, &event, &units);
+    let (http_rate, group_size) = contested(&server.url, &event, &units, &buyers);
+    let raw_rate = raw_group_commit(dir.path(), group_size)?;
+    println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", http_rate / raw_rate);
+    server.stop(Duration::from_secs(30))?;
+    Ok(())
+}
+
+fn hold(unit: &str, buyer: &str) -> Value {
+    json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+/// A minimal HTTP/1.1 keep-alive connection for load generation, one request at a time.
+///
+/// 500 concurrent clients as 500 OS threads would spend as much CPU switching between them
+/// as the server spends answering; as tasks on one thread they leave the cores to the server,
+/// the way a separate load-generating machine would.
+struct LoadConn {
+    stream: BufReader<TcpStream>,
+    head: String,
+}
+
+impl LoadConn {
+    async fn connect(url: &str, token: &str) -> LoadConn {
+        let address = url.trim_start_matches("http://");
+        let stream = TcpStream::connect(address).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let head = format!(
+            "POST /api/v1/desk/commands HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\n"
+        );
+        LoadConn { stream: BufReader::new(stream), head }
+    }
+
+    /// Sends one command and returns the status and the answer.
+    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
+        let body =
+            json!({ "idempotency_key": key, "event_id": event, "command": command }).to_string();
+        let request = format!("{}Content-Length: {}\r\n\r\n{body}", self.head, body.len());
+        self.stream.get_mut().write_all(request.as_bytes()).await.unwrap();
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.unwrap();
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut answer = vec![0; length];
+        self.stream.read_exact(&mut answer).await.unwrap();
+        (status, serde_json::from_slice(&answer).unwrap())
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// 10,000 holds for 500 units, 20 per unit, from 500 connections released together.
+fn burst(url: &str, event: &str, units: &[String], buyers: &[String]) {
+    let per_client = BURST_REQUESTS / CLIENTS;
+    let (answered_ms, accepted, by_unit) = runtime().block_on(async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS));
+        let mut tasks = tokio::task::JoinSet::new();
+        for client in 0..CLIENTS {
+            let (barrier, url, event) = (Arc::clone(&barrier), url.to_owned(), event.to_owned());
+            let requests: Vec<(usize, String, String)> = (0..per_client)
+                .map(|j| {
+                    let n = client * per_client + j;
+                    (n, units[(client + j * CLIENTS) % UNITS].clone(), buyers[n].clone())
+                })
+                .collect();
+            tasks.spawn(async move {
+                // Connected before the release, as a tablet at the venue is.
+                let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
+                barrier.wait().await;
+                let released = Instant::now();
+                let mut out = Vec::new();
+                for (n, unit, buyer) in requests {
+                    let (status, answer) =
+                        conn.send(&format!("burst-{n}"), &event, &hold(&unit, &buyer)).await;
+                    assert!(status == 200 || status == 409, "{status} {answer}");
+                    out.push((released.elapsed().as_secs_f64() * 1000.0, status == 200, unit));
+                }
+                out
+            });
+        }
+        let mut times = Vec::new();
+        let mut accepted = 0;
+        let mut by_unit: BTreeMap<String, usize> = BTreeMap::new();
+        while let Some(done) = tasks.join_next().await {
+            for (ms, ok, unit) in done.unwrap() {
+                times.push(ms);
+                if ok {
+                    accepted += 1;
+                    *by_unit.entry(unit).or_default() += 1;
+                }
+            }
+        }
+        (sorted(times), accepted, by_unit)
+    });
+    assert!(by_unit.values().all(|n| *n == 1), "a unit was held twice");
+    println!(
+        "burst: {} hold requests for {UNITS} units released at once from {CLIENTS} connections: \
+         last answer {:.0} ms after the release (goal <= 1000 ms), p50 {:.0} ms, p99 {:.0} ms; \
+         {accepted} held (goal exactly {UNITS}), {} refused",
+        answered_ms.len(),
+        answered_ms.last().copied().unwrap_or_default(),
+        percentile(&answered_ms, 0.5),
+        percentile(&answered_ms, 0.99),
+        answered_ms.len() - accepted
+    );
+}
+
+/// Releases every held unit so the contested run starts from an open table.
+fn release_all(url: &str, event: &str, units: &[String]) {
+    runtime().block_on(async {
+        let mut conn = LoadConn::connect(url, &demo_token("staff-01")).await;
+        for unit in units {
+            let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench reset" });
+            let (status, answer) = conn.send(&format!("reset-{unit}"), event, &release).await;
+            assert!(status == 200 || status == 409, "{status} {answer}");
+        }
+    });
+}
+
+/// The server's group-commit counters, from its metrics.
+fn desk_groups(url: &str) -> (f64, f64) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let text =
+        agent.get(&format!("{url}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (value("kam_desk_groups"), value("kam_desk_group_commands"))
+}
+
+/// 500 clients holding random units and releasing what they win, for [`RUN`].
+fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f64, f64) {
+    let (groups_before, commands_before) = desk_groups(url);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (latencies, holds_won, holds_lost, elapsed) = runtime().block_on(async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (client, buyer) in buyers.iter().take(CLIENTS).enumerate() {
+            let (barrier, stop) = (Arc::clone(&barrier), Arc::clone(&stop));
+            let (url, event, buyer, units) =
+                (url.to_owned(), event.to_owned(), buyer.clone(), units.to_vec());
+            tasks.spawn(async move {
+                let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
+                let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
+                barrier.wait().await;
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let unit = &units[(rng % UNITS as u64) as usize];
+                    let sent = Instant::now();
+                    let (status, _) =
+                        conn.send(&format!("run-{client}-{n}"), &event, &hold(unit, &buyer)).await;
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    n += 1;
+                    if status == 200 {
+                        won += 1;
+                        let release =
+                            json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
+                        let sent = Instant::now();
+                        let (status, answer) =
+                            conn.send(&format!("run-{client}-{n}"), &event, &release).await;
+                        assert_eq!(status, 200, "{answer}");
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                        n += 1;
+                    } else {
+                        assert_eq!(status, 409);
+                        lost += 1;
+                    }
+                }
+                (latencies, won, lost)
+            });
+        }
+        barrier.wait().await;
+        let started = Instant::now();
+        tokio::time::sleep(RUN).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        let (mut won, mut lost) = (0, 0);
+        while let Some(done) = tasks.join_next().await {
+            let (latencies, w, l) = done.unwrap();
+            all.extend(latencies);
+            won += w;
+            lost += l;
+        }
+        (sorted(all), won, lost, started.elapsed().as_secs_f64())
+    });
+    let (groups_after, commands_after) = desk_groups(url);
+    let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
+    let rate = latencies.len() as f64 / elapsed;
+    println!(
+        "contested: {CLIENTS} clients for {elapsed:.1} s over HTTP: {} durable desk commands, {rate:.0}/s \
+         ({} holds won and released, {} holds refused as taken); latency p50 {:.1} ms, p99 {:.1} ms \
+         (goal <= 50 ms), max {:.1} ms; {:.1} commands per group commit",
+        latencies.len(),
+        holds_won,
+        holds_lost,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default(),
+        group_size
+    );
+    (rate, group_size)
+}
+
+/// The same commands on raw rusqlite: a conditional update, and for a change the ledger
+/// entry, in groups of `group_size` per `synchronous=FULL` commit.
+fn raw_group_commit(dir: &Path, group_size: f64) -> TestResult<f64> {
+    let path = dir.join("raw-baseline.sqlite3");
+    let mut conn = kam_server::desk::schema::open(&path)?;
+    {
+        let tx = conn.transaction()?;
+        for u in 0..UNITS {
+            tx.execute(
+                "INSERT INTO desk_units(project_id, unit_id, code, area_m2, unit_price, status)
+                 VALUES ('p', ?1, ?1, '100', '20000', 'available')",
+                [format!("u{u}")],
+            )?;
+        }
+        tx.commit()?;
+    }
+    let group = group_size.round().max(1.0) as usize;
+    let mut tip = ledger::tip(&conn)?;
+    // Each virtual client holds one unit at a time, as in the HTTP run.
+    let mut holding: Vec<Option<usize>> = vec![None; CLIENTS];
+    let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
+    let (mut commands, mut client) = (0usize, 0usize);
+    let started = Instant::now();
+    while started.elapsed() < RUN {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for _ in 0..group {
+            let now = Utc::now();
+            let cause = Cause { actor: "bench", key: None, at: now };
+            match holding[client].take() {
+                Some(unit) => {
+                    let unit_id = format!("u{unit}");
+                    let changed = tx
+                        .prepare_cached(
+                            "UPDATE desk_units SET status = 'available', buyer_id = NULL
+                             WHERE project_id = 'p' AND unit_id = ?1 AND status = 'held'",
+                        )?
+                        .execute([&unit_id])?;
+                    if changed == 1 {
+                        ledger::append(
+                            &tx,
+                            &mut tip,
+                            cause,
+                            "e",
+                            "release",
+                            &json!({ "unit_id": unit_id }),
+                        )?;
+                    }
+                }
+                None => {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let unit = (rng % UNITS as u64) as usize;
+                    let unit_id = format!("u{unit}");
+                    let changed = tx
+                        .prepare_cached(
+                            "UPDATE desk_units SET status = 'held', buyer_id = ?2
+                             WHERE project_id = 'p' AND unit_id = ?1 AND status = 'available'",
+                        )?
+                        .execute(params![unit_id, client.to_string()])?;
+                    if changed == 1 {
+                        ledger::append(
+                            &tx,
+                            &mut tip,
+                            cause,
+                            "e",
+                            "hold",
+                            &json!({ "unit_id": unit_id }),
+                        )?;
+                        holding[client] = Some(unit);
+                    }
+                }
+            }
+            commands += 1;
+            client = (client + 1) % CLIENTS;
+        }
+        tx.commit()?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = commands as f64 / elapsed;
+    println!(
+        "raw rusqlite: {commands} of the same commands (conditional update + hash-chained ledger insert) \
+         in groups of {group}, synchronous=FULL, in {elapsed:.1} s: {rate:.0}/s"
+    );
+    Ok(rate)
+}

@@ -372,7 +372,8 @@ impl DeskClient {
         event: &str,
         command: &serde_json::Value,
     ) -> TestResult<(u16, serde_json::Value)> {
-        let body = serde_json::json!({ "idempotency_key": key, "event_id": event, "command": command });
+        let body =
+            serde_json::json!({ "idempotency_key": key, "event_id": event, "command": command });
         let mut response = self
             .agent
             .post(&format!("{}/api/v1/desk/commands", self.url))

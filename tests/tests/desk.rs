@@ -39,7 +39,8 @@ impl SplitMix {
 #[test]
 fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is_in_the_ledger() {
     let seed = std::env::var("KAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            as u64
     });
     println!("seed {seed} (replay with KAM_SEED={seed})");
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +49,8 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
     let units: Vec<String> = units.into_iter().take(50).collect();
     assert_eq!((units.len(), buyers.len()), (50, 200));
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
-    let (status, _) = staff.send("set-free", &event, &json!({ "kind": "set_mode", "mode": "free" })).unwrap();
+    let (status, _) =
+        staff.send("set-free", &event, &json!({ "kind": "set_mode", "mode": "free" })).unwrap();
     assert_eq!(status, 200);
 
     // Each client is one buyer's tablet: up to four attempts at random units until one holds,
@@ -71,7 +73,11 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
                         let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
                         let (s1, first) = desk.send(&key, event, &hold).unwrap();
                         let (s2, retry) = desk.send(&key, event, &hold).unwrap();
-                        assert_eq!((s1, &first), (s2, &retry), "seed {seed}: a retry of {key} got another answer");
+                        assert_eq!(
+                            (s1, &first),
+                            (s2, &retry),
+                            "seed {seed}: a retry of {key} got another answer"
+                        );
                         assert!(s1 == 200 || s1 == 409, "seed {seed}: {key} -> {s1} {first}");
                         let accepted = s1 == 200;
                         sent.push((key, hold, first));
@@ -111,13 +117,24 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
             let unit = answer["result"]["unit_id"].as_str().unwrap().to_owned();
             let hold = answer["result"]["hold_id"].as_str().unwrap().to_owned();
             holds_per_unit.entry(unit.clone()).or_default().insert(hold.clone());
-            acked.push((unit, hold, answer["result"]["buyer_id"].clone(), answer["ledger_seq"].as_i64().unwrap()));
+            acked.push((
+                unit,
+                hold,
+                answer["result"]["buyer_id"].clone(),
+                answer["ledger_seq"].as_i64().unwrap(),
+            ));
         } else {
-            *refusals.entry(answer["refusal"]["code"].as_str().unwrap().to_owned()).or_default() += 1;
+            *refusals.entry(answer["refusal"]["code"].as_str().unwrap().to_owned()).or_default() +=
+                1;
         }
     }
     for (unit, holds) in &holds_per_unit {
-        assert_eq!(holds.len(), 1, "seed {seed}: unit {unit} acknowledged to {} holds", holds.len());
+        assert_eq!(
+            holds.len(),
+            1,
+            "seed {seed}: unit {unit} acknowledged to {} holds",
+            holds.len()
+        );
     }
 
     // The desk's own table agrees with the acknowledgements, unit by unit.
@@ -130,7 +147,11 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
         .filter(|u| u["status"] == "held")
         .map(|u| (u["unit_id"].as_str().unwrap().to_owned(), u["buyer_id"].clone()))
         .collect();
-    assert_eq!(held.len(), acked.len(), "seed {seed}: every held unit was acknowledged and vice versa");
+    assert_eq!(
+        held.len(),
+        acked.len(),
+        "seed {seed}: every held unit was acknowledged and vice versa"
+    );
     for (unit, _, buyer, _) in &acked {
         assert_eq!(held.get(unit), Some(buyer), "seed {seed}: {unit}");
     }
@@ -139,10 +160,15 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
     let db = desk_db(dir.path()).unwrap();
     for (unit, hold, _, seq) in &acked {
         let (kind, entry): (String, String) = db
-            .query_row("SELECT kind, entry FROM desk_ledger WHERE seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT kind, entry FROM desk_ledger WHERE seq = ?1", [seq], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
         let entry: Value = serde_json::from_str(&entry).unwrap();
-        assert_eq!((kind.as_str(), entry["hold_id"].as_str(), entry["unit_id"].as_str()), ("hold", Some(hold.as_str()), Some(unit.as_str())));
+        assert_eq!(
+            (kind.as_str(), entry["hold_id"].as_str(), entry["unit_id"].as_str()),
+            ("hold", Some(hold.as_str()), Some(unit.as_str()))
+        );
     }
     let hq = DeskClient::new(&server.url, &demo_token("hq-01"));
     let (status, verified) = hq.get("/api/v1/desk/ledger/verify").unwrap();
@@ -157,12 +183,14 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
 
     // The control table reaches the tablets: a staff tablet's project document follows.
     let mut tablet = Tablet::new(&server.url, &demo_token("staff-01")).unwrap();
-    let project: String = db.query_row("SELECT project_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let project: String =
+        db.query_row("SELECT project_id FROM desk_events", [], |r| r.get(0)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         tablet.sync().unwrap();
         let doc = tablet.replica.project(&ProjectId::from(project.as_str())).unwrap();
-        let mirrored = held.keys().all(|u| doc.units[&UnitId::from(u.as_str())].status == UnitStatus::Held);
+        let mirrored =
+            held.keys().all(|u| doc.units[&UnitId::from(u.as_str())].status == UnitStatus::Held);
         if mirrored {
             break;
         }

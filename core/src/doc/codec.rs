@@ -292,6 +292,18 @@ impl<'a> MapReader<'a> {
         }))
     }
 
+    /// A reader for a child map that looks fields up one by one instead of reading the whole
+    /// map first: for picking a few entries out of a large map.
+    pub(crate) fn sparse_child(&self, key: &str) -> Result<Option<MapReader<'a>>, DocError> {
+        let Some(Field::Object(ObjType::Map, id)) = self.field(key)? else { return Ok(None) };
+        Ok(Some(MapReader {
+            doc: self.doc,
+            obj: id,
+            path: Cow::Owned(format!("{}/{}", self.path, key)),
+            entries: None,
+        }))
+    }
+
     /// The keys of this map, sorted.
     pub(crate) fn keys(&self) -> Vec<String> {
         match &self.entries {

@@ -23,7 +23,9 @@ pub use document::{
 };
 pub use error::DocError;
 pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};
-pub use project::{ProjectEdit, create_project, edit_project, project_doc_id, read_project};
+pub use project::{
+    ProjectEdit, create_project, edit_project, project_doc_id, read_project, read_units,
+};
 pub use ticket::{TicketEdit, create_ticket, edit_ticket, read_ticket, ticket_doc_id};
 
 /// The per-peer sync state that callers persist between rounds.

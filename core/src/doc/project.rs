@@ -205,6 +205,23 @@ pub fn read_project(doc: &Document) -> Result<Project, DocError> {
     })
 }
 
+/// Reads the units `ids` of a project; a unit the document does not hold reads as `None`.
+pub fn read_units(doc: &Document, ids: &[UnitId]) -> Result<Vec<(UnitId, Option<Unit>)>, DocError> {
+    let root = doc.check(DocKind::Project)?;
+    let Some(units) = root.sparse_child("units")? else {
+        return Ok(ids.iter().map(|id| (id.clone(), None)).collect());
+    };
+    ids.iter()
+        .map(|id| {
+            let unit = match units.sparse_child(id.as_str())? {
+                Some(r) => Some(read_unit(id.as_str(), &r)?),
+                None => None,
+            };
+            Ok((id.clone(), unit))
+        })
+        .collect()
+}
+
 fn read_building(id: &str, r: &MapReader<'_>) -> Result<Building, DocError> {
     Ok(Building {
         id: BuildingId(id.to_owned()),
@@ -377,5 +394,43 @@ mod tests {
         let conflict = a.conflicts().unwrap().into_iter().find(|c| c.path == "/units/u1/status");
         let winner = conflict.expect("concurrent statuses conflict").values[0].clone();
         assert_eq!(pa.units[&UnitId::from("u1")].status.as_str(), winner);
+    }
+
+    #[test]
+    fn a_merge_names_the_units_it_touched_and_only_those_are_reread() {
+        let p = project();
+        let mut doc = create_project(&p, ActorId::random(), &meta()).unwrap();
+        let before = doc.heads();
+        let statuses = vec![(UnitId::from("u2"), UnitStatus::Held)];
+        edit_project(&mut doc, &ProjectEdit::MirrorUnitStatuses(statuses), &meta()).unwrap();
+        let touched = doc.entries_touched_since(&before, "units").unwrap();
+        assert_eq!(touched.into_iter().collect::<Vec<_>>(), vec!["u2".to_string()]);
+        let read = read_units(&doc, &[UnitId::from("u2"), UnitId::from("u9")]).unwrap();
+        assert_eq!(read[0].1.as_ref().unwrap().status, UnitStatus::Held);
+        assert_eq!(read[0].1.as_ref().unwrap().code, "1-u2");
+        assert!(read[1].1.is_none(), "an unknown unit reads as none");
+
+        let approval =
+            PriceApproval { approvers: vec![UserId::from("gm")], approved_at: meta().at };
+        let before = doc.heads();
+        let edit = ProjectEdit::ApprovePrice {
+            unit_id: UnitId::from("u2"),
+            unit_price: Decimal::from(19_000),
+            approval,
+        };
+        edit_project(&mut doc, &edit, &meta()).unwrap();
+        let touched = doc.entries_touched_since(&before, "units").unwrap();
+        assert_eq!(touched.len(), 1, "a nested list and map inside the unit count as the unit");
+
+        let before = doc.heads();
+        let b = Building { id: BuildingId::from("b2"), name: "2号楼".into(), floors: 20 };
+        edit_project(&mut doc, &ProjectEdit::UpsertBuilding(b), &meta()).unwrap();
+        assert_eq!(
+            doc.entries_touched_since(&before, "units"),
+            None,
+            "outside the units: read all"
+        );
+        let unknown = vec![automerge::ChangeHash([7; 32])];
+        assert_eq!(doc.entries_touched_since(&unknown, "units"), None);
     }
 }

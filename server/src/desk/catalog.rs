@@ -28,22 +28,25 @@ pub struct OpenedDesk {
     pub buyers: usize,
 }
 
-/// Opens the desk of `event_id` inside the caller's write transaction. Units the desk already
+/// Opens the desk of `event_id`: reads its documents through `server` and writes the desk's
+/// rows through `conn`, inside the caller's write transaction on the desk file. Units the desk already
 /// holds (a project shared by two events) keep their desk status: the desk, not the
 /// document, is their authority once loaded.
 pub(crate) fn open_event(
-    conn: &Connection,
+    server: &Connection,
     docs: &mut DocCache,
+    conn: &Connection,
     event_id: &str,
     voucher_series: u32,
     now: DateTime<Utc>,
 ) -> Result<OpenedDesk, ServerError> {
     let event_doc = docs
-        .get(conn, &event_doc_id(&EventId::from(event_id)), false)?
+        .get(server, &event_doc_id(&EventId::from(event_id)), false)?
         .ok_or(ServerError::NotFound)?;
     let event = read_event(event_doc)?;
-    let project_doc =
-        docs.get(conn, &project_doc_id(&event.project_id), false)?.ok_or(ServerError::NotFound)?;
+    let project_doc = docs
+        .get(server, &project_doc_id(&event.project_id), false)?
+        .ok_or(ServerError::NotFound)?;
     let project = read_project(project_doc)?;
     let opened = conn
         .prepare_cached(

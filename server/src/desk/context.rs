@@ -55,6 +55,8 @@ pub(crate) struct DeskEvent {
 /// One running command.
 pub(crate) struct Ctx<'a> {
     pub(crate) conn: &'a Connection,
+    /// The server database, read-only: devices, users, grants.
+    pub(crate) server: &'a Connection,
     pub(crate) tip: &'a mut Tip,
     pub(crate) who: &'a Principal,
     pub(crate) key: &'a str,
@@ -90,7 +92,7 @@ impl Ctx<'_> {
         }
         if self.who.role == Role::EventStaff {
             let key = format!("event/{}", self.event.event_id);
-            if !scope::has_grant(self.conn, &self.who.user_id, &key)? {
+            if !scope::has_grant(self.server, &self.who.user_id, &key)? {
                 return Err(Stop::Forbidden("not assigned to this event".into()));
             }
         }

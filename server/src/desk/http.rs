@@ -123,8 +123,8 @@ async fn control_table(
     let who = authenticate(&state, &headers).await?;
     state
         .with_store(move |store| {
-            let conn = store.conn();
-            may_read(conn, &who, &event_id)?;
+            may_read(store.conn(), &who, &event_id)?;
+            let conn = store.desk_conn();
             let (mode, now_serving): (String, Option<u32>) = conn
                 .query_row("SELECT mode, now_serving FROM desk_events WHERE event_id = ?1", [&event_id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -164,7 +164,7 @@ async fn reconciliation(
     state
         .with_store(move |store| {
             may_read(store.conn(), &who, &event_id)?;
-            Ok(Json(reconcile(store.conn(), &event_id)?))
+            Ok(Json(reconcile(store.desk_conn(), &event_id)?))
         })
         .await
 }
@@ -179,7 +179,7 @@ async fn verify_ledger(
             "the ledger check is for finance and headquarters".into(),
         ));
     }
-    let verification: Verification = state.with_store(|store| verify(store.conn())).await?;
+    let verification: Verification = state.with_store(|store| verify(store.desk_conn())).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(verification)).into_response())
 }

@@ -14,30 +14,30 @@ use sha2::{Digest, Sha256};
 use crate::error::ServerError;
 
 /// The hash before the first entry.
-pub(crate) const GENESIS: [u8; 32] = [0; 32];
+pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The end of the chain: the last sequence number and its hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tip {
+pub struct Tip {
     /// Sequence number of the last entry (0 before the first).
-    pub(crate) seq: i64,
+    pub seq: i64,
     /// Hash of the last entry.
-    pub(crate) hash: [u8; 32],
+    pub hash: [u8; 32],
 }
 
 /// Who caused an entry and under which command.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Cause<'a> {
+pub struct Cause<'a> {
     /// The user (or `server` for expiries).
-    pub(crate) actor: &'a str,
+    pub actor: &'a str,
     /// The command's idempotency key, if a command caused it.
-    pub(crate) key: Option<&'a str>,
+    pub key: Option<&'a str>,
     /// When the group that holds it commits.
-    pub(crate) at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 /// Reads the tip from the database.
-pub(crate) fn tip(conn: &Connection) -> Result<Tip, ServerError> {
+pub fn tip(conn: &Connection) -> Result<Tip, ServerError> {
     let last: Option<(i64, Vec<u8>)> = conn
         .query_row("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -74,7 +74,7 @@ fn entry_hash(
 }
 
 /// Appends one entry after `tip` and advances it.
-pub(crate) fn append(
+pub fn append(
     conn: &Connection,
     tip: &mut Tip,
     cause: Cause<'_>,

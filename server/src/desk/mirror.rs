@@ -54,9 +54,9 @@ pub struct Mirrored {
 
 /// Mirrors up to one batch of ledger entries.
 pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored, ServerError> {
-    store.write(|tx, docs, _| {
+    store.write_reading_desk(|tx, docs, _, desk| {
         let from: i64 = meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-        let entries: Vec<(i64, String, String, String)> = tx
+        let entries: Vec<(i64, String, String, String)> = desk
             .prepare_cached(
                 "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?
@@ -87,7 +87,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         }
         let mut changed = Vec::new();
         for (event_id, w) in &work {
-            changed.extend(mirror_event(tx, docs, event_id, w, now)?);
+            changed.extend(mirror_event(tx, docs, desk, event_id, w, now)?);
         }
         meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
@@ -101,11 +101,12 @@ fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
 fn mirror_event(
     tx: &Transaction<'_>,
     docs: &mut DocCache,
+    desk: &Connection,
     event_id: &str,
     w: &EventWork,
     now: DateTime<Utc>,
 ) -> Result<Vec<ChangedDoc>, ServerError> {
-    let row: Option<(String, String, Option<u32>)> = tx
+    let row: Option<(String, String, Option<u32>)> = desk
         .prepare_cached(
             "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",
         )?
@@ -120,11 +121,11 @@ fn mirror_event(
     {
         let heads_before = doc.heads();
         for unit in &w.prices {
-            if let Some(edit) = price_edit(tx, project_id.entity(), unit)? {
+            if let Some(edit) = price_edit(desk, project_id.entity(), unit)? {
                 edit_project(doc, &edit, &meta(edit.action(), now))?;
             }
         }
-        let statuses = unit_statuses(tx, project_id.entity(), &w.units)?;
+        let statuses = unit_statuses(desk, project_id.entity(), &w.units)?;
         if !statuses.is_empty() {
             let edit = ProjectEdit::MirrorUnitStatuses(statuses);
             edit_project(doc, &edit, &meta(edit.action(), now))?;
@@ -151,7 +152,7 @@ fn mirror_event(
             edit_event(doc, &EventEdit::SetMode(mode), &meta("event.set_mode", now))?;
         }
         if w.buyers {
-            for buyer in buyers(tx, event_id)? {
+            for buyer in buyers(desk, event_id)? {
                 edit_event(doc, &EventEdit::UpsertBuyer(buyer), &meta("event.upsert_buyer", now))?;
             }
         }
@@ -240,6 +241,9 @@ fn buyers(conn: &Connection, event_id: &str) -> Result<Vec<Buyer>, ServerError> 
         .collect::<Result<_, _>>()?)
 }
 
+/// How long the mirror lets a burst of desk commits gather before writing the documents.
+const SETTLE: Duration = Duration::from_millis(100);
+
 /// How often the mirror looks for entries nobody told it about (an admin command).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -260,6 +264,9 @@ pub async fn run(state: AppState) {
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "desk mirror failed"),
         }
-        let _ = tokio::time::timeout(IDLE_POLL, committed.notified()).await;
+        if tokio::time::timeout(IDLE_POLL, committed.notified()).await.is_ok() {
+            // Let a burst of commits land first: one mirror commit then carries them all.
+            tokio::time::sleep(SETTLE).await;
+        }
     }
 }

@@ -2,11 +2,12 @@
 //!
 //! The desk commits far more often than anything else on the server, and each commit waits
 //! for a `fsync`. In a file of its own it never queues behind a sync round or the mirror
-//! writing documents, and they never queue behind it. Its connection attaches the server's
-//! database (as `server`) to read devices, users and grants; the server's connection attaches
-//! the desk's (as `desk`) to open desks, mirror the ledger and report. SQLite resolves an
-//! unqualified table name in the main database first and then in attached ones, and the two
-//! files share no table name, so queries need no prefixes.
+//! writing documents, and they never queue behind it. The two files are never attached to one
+//! connection: an IMMEDIATE transaction takes the write lock of every attached file, which
+//! would chain the desk to every sync round again. The writer reads devices, users and grants
+//! through a second, read-only connection to the server's file; the server reads the desk
+//! (mirror, control table, reconciliation) through its own connection to the desk's file. In
+//! WAL mode readers never wait for writers.
 //!
 //! The desk is the server's authority over what a CRDT must not merge: unit status, holds,
 //! the queue, work tickets, receipts and vouchers. Its rows are the truth; the project and
@@ -37,20 +38,11 @@ const SCHEMA: Migrations = Migrations { database: "desk", steps: &[DESK_SCHEMA] 
 
 /// Opens (creating or upgrading) the desk database with the server's pragmas, including
 /// `synchronous=FULL`: an answered command must survive power loss.
-pub(crate) fn open(path: &Path) -> Result<Connection, ServerError> {
+pub fn open(path: &Path) -> Result<Connection, ServerError> {
     let mut conn = Connection::open(path)?;
     crate::schema::prepare(&conn)?;
     SCHEMA.migrate(&mut conn)?;
     Ok(conn)
-}
-
-/// Attaches the database at `path` to `conn` as `alias`, with `synchronous=FULL` there too.
-pub(crate) fn attach(conn: &Connection, path: &Path, alias: &str) -> Result<(), ServerError> {
-    let text =
-        path.to_str().ok_or_else(|| ServerError::Corrupt(format!("path {}", path.display())))?;
-    conn.execute("ATTACH DATABASE ?1 AS ?2", [text, alias])?;
-    conn.pragma_update(Some(alias), "synchronous", "FULL")?;
-    Ok(())
 }
 
 /// Version 1 of the desk database.

@@ -34,7 +34,7 @@ fn venue() -> Venue {
     let spec = DemoSpec { customers: 5, tickets: 5, units: 12, buyers: 8, ..DemoSpec::standard(2) };
     data::load_demo(&mut store, &spec, Utc::now()).unwrap();
     let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
-    let conn = store.conn();
+    let conn = store.desk_conn();
     let event: String =
         conn.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
     let units = column(conn, "SELECT unit_id FROM desk_allotments ORDER BY unit_id");
@@ -78,13 +78,13 @@ impl Venue {
 
     fn status(&self, unit: &str) -> String {
         self.store
-            .conn()
+            .desk_conn()
             .query_row("SELECT status FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
             .unwrap()
     }
 
     fn sql(&self, sql: &str) {
-        self.store.conn().execute_batch(sql).unwrap();
+        self.store.desk_conn().execute_batch(sql).unwrap();
     }
 
     /// Holds, prices, confirms and pays for `unit`, returning the voucher number.
@@ -176,7 +176,7 @@ fn a_retry_gets_the_stored_answer_and_a_reused_key_gets_422() {
     assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
     assert_eq!(v.status(&v.units[1]), "available", "a refused key changed nothing");
     let holds: i64 =
-        v.store.conn().query_row("SELECT COUNT(*) FROM desk_holds", [], |r| r.get(0)).unwrap();
+        v.store.desk_conn().query_row("SELECT COUNT(*) FROM desk_holds", [], |r| r.get(0)).unwrap();
     assert_eq!(holds, 1);
 }
 
@@ -219,16 +219,17 @@ fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     assert_eq!(v.refused(FINANCE, issue), "already_vouchered");
 
     // A voucher is never edited in place: the database itself refuses.
-    let edit = v.store.conn().execute("UPDATE vouchers SET amount = '1' WHERE voucher_no = 1", []);
+    let edit =
+        v.store.desk_conn().execute("UPDATE vouchers SET amount = '1' WHERE voucher_no = 1", []);
     assert!(edit.unwrap_err().to_string().contains("append-only"));
-    let delete = v.store.conn().execute("DELETE FROM vouchers WHERE voucher_no = 1", []);
+    let delete = v.store.desk_conn().execute("DELETE FROM vouchers WHERE voucher_no = 1", []);
     assert!(delete.is_err());
 
-    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.units_sold, report.vouchers_live), (1, 1));
     assert_eq!(report.receipts_total, due);
-    assert!(ledger::verify(v.store.conn()).unwrap().ok());
+    assert!(ledger::verify(v.store.desk_conn()).unwrap().ok());
 }
 
 #[test]
@@ -254,22 +255,22 @@ fn a_swap_and_a_cancellation_reverse_in_red_and_keep_the_series_gapless() {
 
     // The chain: 1 reversed by 2, 3 reversed by 4; every number used once, none skipped.
     let links = column(
-        v.store.conn(),
+        v.store.desk_conn(),
         "SELECT voucher_no || '>' || COALESCE(reverses, '') || ':' || amount FROM vouchers ORDER BY voucher_no",
     );
     assert_eq!(links.len(), 4);
     assert!(links[1].starts_with("2>1:-") && links[3].starts_with("4>3:-"), "{links:?}");
     let red_tickets: i64 = v
         .store
-        .conn()
+        .desk_conn()
         .query_row("SELECT COUNT(*) FROM work_tickets WHERE reverses IS NOT NULL", [], |r| r.get(0))
         .unwrap();
     assert_eq!(red_tickets, 2);
-    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.vouchers_live, report.vouchers_reversed), (0, 2));
     assert_eq!(report.receipts_total, rust_decimal::Decimal::ZERO, "all money reversed");
-    assert!(ledger::verify(v.store.conn()).unwrap().ok());
+    assert!(ledger::verify(v.store.desk_conn()).unwrap().ok());
 }
 
 #[test]
@@ -279,7 +280,7 @@ fn reconciliation_lists_a_sold_unit_without_a_voucher() {
     v.sell(&v.units[0], &v.buyers[0]);
     // Someone with the file marks a unit sold behind the desk's back.
     v.sql(&format!("UPDATE desk_units SET status = 'sold' WHERE unit_id = '{}'", v.units[5]));
-    let report = reconcile::reconcile(v.store.conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
     let codes: Vec<&str> = report.mismatches.iter().map(|m| m.code).collect();
     assert_eq!(codes, vec!["sold_without_voucher"]);
     assert_eq!(report.mismatches[0].unit_id.as_deref(), Some(v.units[5].as_str()));
@@ -295,7 +296,7 @@ fn a_lapsed_hold_expires_into_the_ledger_and_the_unit_is_offered_again() {
     v.sql(&format!("UPDATE desk_units SET held_until = '{past}' WHERE unit_id = '{unit}'"));
     assert_eq!(v.rt.block_on(v.desk.sweep()), 1);
     assert_eq!(v.status(unit), "available");
-    let kinds = column(v.store.conn(), "SELECT kind FROM desk_ledger ORDER BY seq");
+    let kinds = column(v.store.desk_conn(), "SELECT kind FROM desk_ledger ORDER BY seq");
     assert_eq!(kinds.last().map(String::as_str), Some("hold_expired"));
     // Another buyer may take it now; the first buyer's limit is free again too.
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[1] }));
@@ -313,7 +314,7 @@ fn a_reviewed_ticket_seals_its_hold_against_expiry() {
     assert_eq!(v.rt.block_on(v.desk.sweep()), 0);
     let until: Option<String> = v
         .store
-        .conn()
+        .desk_conn()
         .query_row("SELECT held_until FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
         .unwrap();
     assert_eq!(until, None);
@@ -342,13 +343,13 @@ fn the_lottery_order_numbers_only_listed_buyers() {
     assert_eq!(v.ok(STAFF, json!({ "kind": "import_buyers", "csv": list }))["already_listed"], 2);
     let masked: String = v
         .store
-        .conn()
+        .desk_conn()
         .query_row("SELECT id_number_masked FROM desk_buyers LIMIT 1", [], |r| r.get(0))
         .unwrap();
     assert!(masked.starts_with("3301") && masked.contains("**********"), "{masked}");
     let clear: i64 = v
         .store
-        .conn()
+        .desk_conn()
         .query_row(
             "SELECT COUNT(*) FROM desk_buyers WHERE id_number_hash IN (?1, ?2)",
             [&a, &b],
@@ -375,7 +376,7 @@ fn the_lottery_order_numbers_only_listed_buyers() {
         v.refused(STAFF, json!({ "kind": "import_lottery", "csv": order })),
         "lottery_already_drawn"
     );
-    let first = column(v.store.conn(), "SELECT name FROM desk_buyers ORDER BY lottery_no");
+    let first = column(v.store.desk_conn(), "SELECT name FROM desk_buyers ORDER BY lottery_no");
     assert_eq!(first, vec!["李四".to_string(), "张三".to_string()]);
 }
 
@@ -388,8 +389,11 @@ fn the_wrong_people_are_turned_away_before_anything_changes() {
     let price = json!({ "kind": "approve_price", "unit_id": v.units[3], "unit_price": "20000", "approvers": ["gm"] });
     assert_eq!(v.send(STAFF, price.clone()).0, 403, "prices are headquarters'");
     assert_eq!(v.ok(HQ, price)["unit_price"], "20000");
-    let requests: i64 =
-        v.store.conn().query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0)).unwrap();
+    let requests: i64 = v
+        .store
+        .desk_conn()
+        .query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(requests, 1, "only the accepted approval is stored");
 }
 
@@ -402,8 +406,11 @@ fn outcomes_are_mirrored_into_the_project_and_event_documents() {
     v.ok(HQ, json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000", "approvers": ["gm", "cfo"] }));
     let done = mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
     assert_eq!(done.changed.len(), 2, "the project and the event document");
-    let project_id: String =
-        v.store.conn().query_row("SELECT project_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let project_id: String = v
+        .store
+        .desk_conn()
+        .query_row("SELECT project_id FROM desk_events", [], |r| r.get(0))
+        .unwrap();
     let Store { conn, docs, .. } = &mut v.store;
     let doc = docs
         .get(conn, &project_doc_id(&ProjectId::from(project_id.as_str())), false)

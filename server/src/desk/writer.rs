@@ -6,14 +6,16 @@
 //! that command only), commits once with `synchronous=FULL`, and only then answers them all.
 //! No answer leaves before the commit that makes it true.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 
@@ -57,11 +59,21 @@ enum Job {
     Sweep { reply: Option<oneshot::Sender<usize>> },
 }
 
+/// Counters the writer keeps, for the metrics and the benchmark.
+#[derive(Debug, Default)]
+pub struct DeskStats {
+    /// Transactions committed.
+    pub groups: AtomicU64,
+    /// Commands (and sweeps) committed in them.
+    pub commands: AtomicU64,
+}
+
 /// A handle to the desk's writer thread. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Desk {
     jobs: SyncSender<Job>,
     committed: Arc<Notify>,
+    stats: Arc<DeskStats>,
 }
 
 impl std::fmt::Debug for Job {
@@ -82,16 +94,20 @@ impl Desk {
         policy: Policy,
     ) -> Result<Desk, ServerError> {
         let conn = super::schema::open(desk_path)?;
-        super::schema::attach(&conn, server_path, "server")?;
+        // Devices, users and grants are read through their own connection: attaching the
+        // server's file would put it under every desk transaction's write lock.
+        let server = Connection::open_with_flags(server_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        server.busy_timeout(std::time::Duration::from_secs(10))?;
         let tip = ledger::tip(&conn)?;
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
-        let notify = Arc::clone(&committed);
+        let stats = Arc::new(DeskStats::default());
+        let (notify, counters) = (Arc::clone(&committed), Arc::clone(&stats));
         std::thread::Builder::new()
             .name("kam-desk-writer".into())
-            .spawn(move || run(conn, tip, policy, receiver, &notify))
+            .spawn(move || run(conn, &server, tip, policy, receiver, &notify, &counters))
             .map_err(|e| ServerError::Corrupt(format!("cannot start the desk writer: {e}")))?;
-        Ok(Desk { jobs, committed })
+        Ok(Desk { jobs, committed, stats })
     }
 
     /// Sends a command and waits for its durable answer.
@@ -120,6 +136,11 @@ impl Desk {
         answer.await.unwrap_or(0)
     }
 
+    /// The writer's counters.
+    pub fn stats(&self) -> &DeskStats {
+        &self.stats
+    }
+
     /// Resolves after the next commit that wrote ledger entries (for the mirror).
     pub fn committed(&self) -> Arc<Notify> {
         Arc::clone(&self.committed)
@@ -128,10 +149,12 @@ impl Desk {
 
 fn run(
     mut conn: Connection,
+    server: &Connection,
     mut tip: Tip,
     policy: Policy,
     jobs: Receiver<Job>,
     committed: &Notify,
+    stats: &DeskStats,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -145,9 +168,13 @@ fn run(
         let _entered = span.enter();
         let before = ledger_seq_before(&conn);
         let now = Utc::now();
-        let outcome = run_group(&mut conn, &mut tip, &policy, &group, now);
+        let outcome = run_group(&mut conn, server, &mut tip, &policy, &group, now);
         let replies = match outcome {
-            Ok(replies) => replies,
+            Ok(replies) => {
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats.commands.fetch_add(group.len() as u64, Ordering::Relaxed);
+                replies
+            }
             Err(error) => {
                 tracing::error!(%error, commands = group.len(), "desk group failed");
                 group.iter().map(|_| Answer::Fault).collect()
@@ -186,6 +213,7 @@ enum Answer {
 
 fn run_group(
     conn: &mut Connection,
+    server: &Connection,
     tip: &mut Tip,
     policy: &Policy,
     group: &[Job],
@@ -195,23 +223,36 @@ fn run_group(
     // Another connection (opening a desk, an admin command) may have extended the chain.
     *tip = ledger::tip(&tx)?;
     let mut answers = Vec::with_capacity(group.len());
+    // A group's commands mostly come from a few devices; each token is checked once per
+    // group, and the group commits (or not) as one.
+    let mut principals: HashMap<&str, Option<Principal>> = HashMap::new();
     for job in group {
         let before = *tip;
-        tx.execute_batch("SAVEPOINT desk_command")?;
+        savepoint(&tx, "SAVEPOINT desk_command")?;
         let answer = match job {
             Job::Command { token, request, .. } => {
-                run_command(&tx, tip, policy, token, request, now).map(Answer::Reply)
+                let who = match principals.get(token.as_str()) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = auth::authenticate(server, token)?;
+                        principals.insert(token, found.clone());
+                        found
+                    }
+                };
+                let on = Conns { desk: &tx, server };
+                run_command(on, tip, policy, who, request, now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
         };
         match answer {
             Ok(answer) => {
-                tx.execute_batch("RELEASE desk_command")?;
+                savepoint(&tx, "RELEASE desk_command")?;
                 answers.push(answer);
             }
             Err(error) => {
                 tracing::error!(%error, ?job, "desk command failed");
-                tx.execute_batch("ROLLBACK TO desk_command; RELEASE desk_command")?;
+                savepoint(&tx, "ROLLBACK TO desk_command")?;
+                savepoint(&tx, "RELEASE desk_command")?;
                 *tip = before;
                 answers.push(Answer::Fault);
             }
@@ -221,16 +262,24 @@ fn run_group(
     Ok(answers)
 }
 
+/// The desk's connection (inside the group's transaction) and the read-only server one.
+#[derive(Clone, Copy)]
+struct Conns<'a> {
+    desk: &'a Connection,
+    server: &'a Connection,
+}
+
 /// Runs one command inside the group's transaction.
 fn run_command(
-    conn: &Connection,
+    on: Conns<'_>,
     tip: &mut Tip,
     policy: &Policy,
-    token: &str,
+    who: Option<Principal>,
     request: &CommandRequest,
     now: DateTime<Utc>,
 ) -> Result<DeskReply, ServerError> {
-    let Some(who) = auth::authenticate(conn, token)? else {
+    let conn = on.desk;
+    let Some(who) = who else {
         return Ok(DeskReply::error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -257,9 +306,9 @@ fn run_command(
         ));
     };
     let before = *tip;
-    conn.execute_batch("SAVEPOINT desk_effects")?;
     let mut ctx = Ctx {
         conn,
+        server: on.server,
         tip,
         who: &who,
         key: &request.idempotency_key,
@@ -272,11 +321,11 @@ fn run_command(
     let last_seq = ctx.last_seq;
     let (status, answer) = match ran {
         Ok(result) => {
-            conn.execute_batch("RELEASE desk_effects")?;
             (StatusCode::OK, answer(request, Outcome::Accepted, result, None, last_seq, now))
         }
         Err(stop) => {
-            conn.execute_batch("ROLLBACK TO desk_effects; RELEASE desk_effects")?;
+            // A refusal changes nothing: undo what the command wrote, keep its answer.
+            savepoint(conn, "ROLLBACK TO desk_command")?;
             *tip = before;
             match stop {
                 Stop::Refused(refusal) => (
@@ -349,6 +398,12 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
             sales::swap_unit(ctx, *voucher_no, new_unit_id, reason)
         }
     }
+}
+
+/// Runs a savepoint statement; cached, since every command runs two or three.
+fn savepoint(conn: &Connection, sql: &str) -> Result<(), ServerError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 type StoredAnswer = ([u8; 32], u16, String);
