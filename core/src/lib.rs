@@ -11,6 +11,8 @@
 //!   them. No I/O and no clock: callers pass `now`.
 //! * [`doc`] — the typed read/write API over Automerge documents; nothing else touches
 //!   Automerge paths.
+//! * [`desk`] — the selection desk's commands as tablets queue them, send them and show them
+//!   (pending, accepted, rejected) on the unit control table.
 //! * [`replica`] — one SQLite file holding documents, sync state, the outbox and the local
 //!   index that list screens query.
 //!
@@ -18,6 +20,7 @@
 //! FFI layer depend on it, never the reverse.
 
 pub mod demo;
+pub mod desk;
 pub mod doc;
 pub mod migrations;
 pub mod model;

@@ -206,3 +206,83 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
     );
     server.stop(Duration::from_secs(30)).unwrap();
 }
+
+#[test]
+fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_dismissed() {
+    use kam_core::desk::{
+        DeskCommand, TableStatus, control_table, queue_command, rejections, send_pending,
+    };
+    use kam_core::model::EventId;
+    use kam_core::sync_client::http::HttpTransport;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let (event, units, buyers) = desk_setup(dir.path()).unwrap();
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    staff.send("free", &event, &json!({ "kind": "set_mode", "mode": "free" })).unwrap();
+    let mut tablet = Tablet::new(&server.url, &demo_token("staff-01")).unwrap();
+    tablet.sync().unwrap();
+    let event_id = EventId::from(event.as_str());
+
+    // Offline: the venue's Wi-Fi is down (nothing listens on this port).
+    let offline = HttpTransport::new("http://127.0.0.1:9", &demo_token("staff-01"));
+    let now = chrono::Utc::now();
+    let hold = |unit: &str, buyer: &str| DeskCommand::Hold {
+        unit_id: unit.into(),
+        buyer_id: buyer.into(),
+    };
+    let mine =
+        queue_command(&mut tablet.replica, &event, &hold(&units[0], &buyers[0]), now).unwrap();
+    let report = send_pending(&mut tablet.replica, &offline, now).unwrap();
+    assert_eq!(report.still_pending, 1);
+    let row = |t: &mut Tablet, unit: &str| {
+        control_table(&mut t.replica, &event_id)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.unit_id.as_str() == unit)
+            .unwrap()
+    };
+    assert_eq!(row(&mut tablet, &units[0]).shown, TableStatus::HoldPending, "pending, never sold");
+
+    // Meanwhile another desk takes unit 1, which this tablet then asks for too.
+    let (status, _) = staff
+        .send(
+            "other-desk",
+            &event,
+            &json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }),
+        )
+        .unwrap();
+    assert_eq!(status, 200);
+    let theirs =
+        queue_command(&mut tablet.replica, &event, &hold(&units[1], &buyers[2]), now).unwrap();
+
+    // Back online: both are answered, under the keys stored before the first send.
+    let report = send_pending(&mut tablet.replica, &tablet.transport, now).unwrap();
+    assert_eq!((report.accepted, report.rejected, report.still_pending), (1, 1, 0));
+    let refused = rejections(&tablet.replica).unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].key, theirs.key);
+    assert_eq!(refused[0].answer.as_ref().unwrap()["refusal"]["code"], "unit_not_available");
+
+    // After a sync the table shows the server's statuses, mirrored into the project document.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        tablet.sync().unwrap();
+        let (a, b) = (row(&mut tablet, &units[0]), row(&mut tablet, &units[1]));
+        if a.shown == TableStatus::Synced(UnitStatus::Held)
+            && b.shown == TableStatus::Synced(UnitStatus::Held)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the holds never reached the tablet: {a:?} {b:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        tablet.replica.outbox_entry(&mine.key).unwrap().unwrap().answer.unwrap()["outcome"],
+        "accepted"
+    );
+    assert_eq!(rejections(&tablet.replica).unwrap().len(), 1, "kept until a person dismisses it");
+    tablet.replica.outbox_dismiss(&theirs.key, now).unwrap();
+    assert!(rejections(&tablet.replica).unwrap().is_empty());
+    server.stop(Duration::from_secs(30)).unwrap();
+}

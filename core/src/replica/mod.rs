@@ -36,7 +36,7 @@ use crate::doc::{
 };
 use crate::model::{
     Customer, CustomerId, EventId, Project, ProjectId, SelectionEvent, ServiceTicket, TicketId,
-    UserId,
+    Unit, UnitId, UserId,
 };
 use crate::policy::Policy;
 use crate::rules;
@@ -315,6 +315,15 @@ impl Replica {
     /// Reads a project.
     pub fn project(&mut self, id: &ProjectId) -> Result<Project, ReplicaError> {
         Ok(doc::read_project(self.doc(&doc::project_doc_id(id))?)?)
+    }
+
+    /// Reads some units of a project; a unit the project does not hold reads as `None`.
+    pub fn project_units(
+        &mut self,
+        id: &ProjectId,
+        units: &[UnitId],
+    ) -> Result<Vec<(UnitId, Option<Unit>)>, ReplicaError> {
+        Ok(doc::read_units(self.doc(&doc::project_doc_id(id))?, units)?)
     }
 
     /// Stores a new selection event (one commit).

@@ -17,6 +17,10 @@ use crate::wire::{MAX_RESPONSE_BYTES, WIRE_CONTENT_TYPE};
 
 /// Where sync rounds are posted, relative to the base URL.
 const SYNC_PATH: &str = "/api/v1/sync";
+/// Where selection-desk commands are posted, relative to the base URL.
+const DESK_PATH: &str = "/api/v1/desk/commands";
+/// The largest desk answer read; answers are a few hundred bytes.
+const MAX_DESK_ANSWER_BYTES: u64 = 1024 * 1024;
 /// Where the push channel is opened, relative to the base URL.
 const CHANGES_PATH: &str = "/api/v1/changes";
 /// How long one sync round may take end to end unless the caller chooses otherwise.
@@ -46,6 +50,7 @@ const CHANGED_EVENT: &str = "changed";
 pub struct HttpTransport {
     agent: Agent,
     sync_url: String,
+    desk_url: String,
     authorization: String,
     timeout: Duration,
 }
@@ -58,6 +63,7 @@ impl HttpTransport {
         HttpTransport {
             agent: request_agent(DEFAULT_TIMEOUT),
             sync_url: endpoint(base_url, SYNC_PATH),
+            desk_url: endpoint(base_url, DESK_PATH),
             authorization: bearer(device_token),
             timeout: DEFAULT_TIMEOUT,
         }
@@ -99,6 +105,30 @@ impl SyncTransport for HttpTransport {
             .body_mut()
             .with_config()
             .limit(u64::try_from(MAX_RESPONSE_BYTES).unwrap_or(u64::MAX))
+            .read_to_vec()
+            .map_err(network_error)
+    }
+}
+
+impl crate::desk::DeskTransport for HttpTransport {
+    fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        tracing::debug!(url = %self.desk_url, "sending desk command");
+        let mut response = self
+            .agent
+            .post(&self.desk_url)
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", "application/json")
+            .send(request)
+            .map_err(network_error)?;
+        let status = response.status().as_u16();
+        // 409 is the desk's refusal: an answer like 200, stored under the key.
+        if !(response.status().is_success() || status == 409) {
+            return Err(status_error(status, response.body_mut()));
+        }
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DESK_ANSWER_BYTES)
             .read_to_vec()
             .map_err(network_error)
     }

@@ -286,7 +286,7 @@ fn run_command(
             "a valid device token is required",
         ));
     };
-    let fingerprint = request.fingerprint();
+    let fingerprint = super::command::fingerprint(request);
     if let Some(stored) = stored_answer(conn, &request.idempotency_key)? {
         if stored.0 != fingerprint {
             return Ok(DeskReply::error(

@@ -1,0 +1,305 @@
+//! Queuing desk commands on the tablet and sending them until they are answered.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome};
+use crate::replica::{OutboxEntry, OutboxStatus, Replica, ReplicaError};
+use crate::sync_client::transport::TransportError;
+
+/// How a desk command reaches the server: `POST /api/v1/desk/commands` over HTTP by default.
+pub trait DeskTransport {
+    /// Sends one JSON [`CommandRequest`] and returns the JSON [`CommandAnswer`]: the desk
+    /// answers both accepted (200) and refused (409) commands with one, and both are final.
+    /// Anything else is an error.
+    fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+impl<T: DeskTransport + ?Sized> DeskTransport for &T {
+    fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).send_command(request)
+    }
+}
+
+/// Queues `command` for `event_id` under a fresh idempotency key, stored before anything is
+/// sent, and returns the entry (pending).
+pub fn queue_command(
+    replica: &mut Replica,
+    event_id: &str,
+    command: &DeskCommand,
+    now: DateTime<Utc>,
+) -> Result<OutboxEntry, ReplicaError> {
+    let key = uuid::Uuid::now_v7().to_string();
+    let payload = json!({ "event_id": event_id, "command": command });
+    replica.outbox_enqueue(&key, command.name(), &payload, now)
+}
+
+/// What one [`send_pending`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendReport {
+    /// Commands answered "accepted" by this call.
+    pub accepted: u32,
+    /// Commands answered "rejected" by this call (kept with their reason).
+    pub rejected: u32,
+    /// Commands still waiting for an answer.
+    pub still_pending: u32,
+    /// Why sending stopped early, if it did (no network, server busy, token revoked). The
+    /// commands not answered stay pending and are sent again, under the same keys, next time.
+    pub stopped_by: Option<TransportError>,
+}
+
+/// Sends every pending command, oldest first, and records each answer.
+///
+/// Each attempt is recorded before the request leaves, so a crash mid-send is followed by a
+/// retry under the same key, which the desk answers from its stored answer: no command is
+/// ever applied twice. A network failure or a busy server stops the run (what follows would
+/// fail the same way); the rest stay pending.
+pub fn send_pending(
+    replica: &mut Replica,
+    transport: &dyn DeskTransport,
+    now: DateTime<Utc>,
+) -> Result<SendReport, ReplicaError> {
+    let mut report = SendReport::default();
+    let pending = replica.outbox_with_status(OutboxStatus::Pending)?;
+    let total = pending.len();
+    for (i, entry) in pending.into_iter().enumerate() {
+        let request = match request_of(&entry) {
+            Ok(request) => request,
+            Err(reason) => {
+                // A payload this build cannot read was written by a broken build; it is
+                // answered locally so it neither blocks the queue nor disappears.
+                let answer =
+                    local_refusal(&entry.key, &entry.command, "unreadable_command", &reason, now);
+                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
+                report.rejected += 1;
+                continue;
+            }
+        };
+        replica.outbox_record_attempt(&entry.key, now)?;
+        let body = serde_json::to_vec(&request)?;
+        match transport.send_command(&body) {
+            Ok(bytes) => {
+                let answer: CommandAnswer = serde_json::from_slice(&bytes)?;
+                let accepted = answer.outcome == Outcome::Accepted;
+                replica.outbox_record_answer(
+                    &entry.key,
+                    accepted,
+                    &serde_json::to_value(&answer)?,
+                    now,
+                )?;
+                if accepted {
+                    report.accepted += 1;
+                } else {
+                    report.rejected += 1;
+                }
+            }
+            // The desk refused the request itself (a reused key, a field it cannot take, or
+            // a role that may not do this): sending it again cannot help, so a person sees it.
+            Err(TransportError::Rejected { code, message, .. }) => {
+                let answer = local_refusal(&entry.key, &entry.command, &code, &message, now);
+                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
+                report.rejected += 1;
+            }
+            Err(TransportError::Forbidden(message)) => {
+                let answer = local_refusal(&entry.key, &entry.command, "forbidden", &message, now);
+                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
+                report.rejected += 1;
+            }
+            Err(error) => {
+                report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
+                report.stopped_by = Some(error);
+                return Ok(report);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The request an outbox entry stands for.
+fn request_of(entry: &OutboxEntry) -> Result<CommandRequest, String> {
+    let event_id = entry.payload["event_id"].as_str().ok_or("no event id")?.to_owned();
+    let command: DeskCommand =
+        serde_json::from_value(entry.payload["command"].clone()).map_err(|e| e.to_string())?;
+    Ok(CommandRequest { idempotency_key: entry.key.clone(), event_id, command })
+}
+
+/// An answer recorded on the tablet for a command the desk will never answer normally.
+fn local_refusal(
+    key: &str,
+    command: &str,
+    code: &str,
+    message: &str,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    json!({
+        "idempotency_key": key,
+        "command": command,
+        "outcome": "rejected",
+        "refusal": { "code": code, "message": message },
+        "answered_at": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+}
+
+/// Answered refusals not yet dismissed, oldest first: what the staff must look at.
+pub fn rejections(replica: &Replica) -> Result<Vec<OutboxEntry>, ReplicaError> {
+    replica.outbox_with_status(OutboxStatus::Rejected)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::demo::{DemoSpec, generate};
+    use crate::desk::{TableStatus, control_table};
+    use crate::doc::EditMeta;
+    use crate::model::{EventId, UnitStatus, UserId};
+    use crate::replica::ReplicaOptions;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    /// A tablet holding the demo's project and event documents.
+    fn tablet() -> (Replica, EventId, Vec<crate::model::UnitId>, Vec<String>) {
+        let spec =
+            DemoSpec { customers: 1, tickets: 0, units: 6, buyers: 3, ..DemoSpec::standard(1) };
+        let data = generate(&spec, now(), &crate::Policy::default());
+        let mut replica = Replica::open(":memory:", ReplicaOptions::default()).unwrap();
+        let meta = EditMeta::new(&UserId::from("hq"), now(), "demo");
+        replica.create_project(&data.project, &meta).unwrap();
+        replica.create_event(&data.event, &meta).unwrap();
+        let units = data.event.allotted_units.clone();
+        let buyers = data.event.buyers.keys().map(|b| b.to_string()).collect();
+        (replica, data.event.id.clone(), units, buyers)
+    }
+
+    /// A desk that answers from a script and records what it was sent.
+    struct ScriptedDesk {
+        answers: RefCell<VecDeque<Result<Vec<u8>, TransportError>>>,
+        sent: RefCell<Vec<CommandRequest>>,
+    }
+
+    impl ScriptedDesk {
+        fn new(answers: Vec<Result<Vec<u8>, TransportError>>) -> Self {
+            ScriptedDesk { answers: RefCell::new(answers.into()), sent: RefCell::default() }
+        }
+    }
+
+    impl DeskTransport for ScriptedDesk {
+        fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+            self.sent.borrow_mut().push(serde_json::from_slice(request).unwrap());
+            self.answers.borrow_mut().pop_front().unwrap()
+        }
+    }
+
+    fn answer(outcome: &str) -> Vec<u8> {
+        let refusal = (outcome == "rejected")
+            .then(|| json!({ "code": "unit_not_available", "message": "房源已被占用 (taken)" }));
+        let mut answer = json!({ "idempotency_key": "k", "command": "hold", "outcome": outcome,
+                                 "answered_at": "2026-11-23T09:00:00Z" });
+        if let Some(r) = refusal {
+            answer["refusal"] = r;
+        }
+        answer.to_string().into_bytes()
+    }
+
+    fn hold(unit: &crate::model::UnitId, buyer: &str) -> DeskCommand {
+        DeskCommand::Hold { unit_id: unit.to_string(), buyer_id: buyer.to_owned() }
+    }
+
+    #[test]
+    fn a_queued_hold_is_shown_pending_never_held() {
+        let (mut replica, event, units, buyers) = tablet();
+        let entry =
+            queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now())
+                .unwrap();
+        assert_eq!(entry.status, OutboxStatus::Pending);
+        let table = control_table(&mut replica, &event).unwrap();
+        let row = table.iter().find(|r| r.unit_id == units[0]).unwrap();
+        assert_eq!(row.shown, TableStatus::HoldPending);
+        assert_eq!(row.synced, UnitStatus::Available);
+        assert_eq!(row.pending_key.as_deref(), Some(entry.key.as_str()));
+        let others = table.iter().filter(|r| r.unit_id != units[0]);
+        assert!(others.into_iter().all(|r| r.shown == TableStatus::Synced(UnitStatus::Available)));
+    }
+
+    #[test]
+    fn a_lost_answer_is_retried_under_the_same_key_until_answered() {
+        let (mut replica, event, units, buyers) = tablet();
+        let entry =
+            queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now())
+                .unwrap();
+        let lost = ScriptedDesk::new(vec![Err(TransportError::Network("reset".into()))]);
+        let report = send_pending(&mut replica, &lost, now()).unwrap();
+        assert_eq!((report.still_pending, report.accepted), (1, 0));
+        assert!(matches!(report.stopped_by, Some(TransportError::Network(_))));
+        assert_eq!(replica.outbox_entry(&entry.key).unwrap().unwrap().attempts, 1);
+
+        let desk = ScriptedDesk::new(vec![Ok(answer("accepted"))]);
+        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        assert_eq!(report.accepted, 1);
+        assert_eq!(desk.sent.borrow()[0].idempotency_key, entry.key, "the same key again");
+        assert_eq!(lost.sent.borrow()[0], desk.sent.borrow()[0], "the same request again");
+        let stored = replica.outbox_entry(&entry.key).unwrap().unwrap();
+        assert_eq!((stored.status, stored.attempts), (OutboxStatus::Accepted, 2));
+        assert_eq!(
+            send_pending(&mut replica, &ScriptedDesk::new(vec![]), now()).unwrap(),
+            SendReport::default()
+        );
+    }
+
+    #[test]
+    fn a_rejection_stays_with_its_reason_until_a_person_dismisses_it() {
+        let (mut replica, event, units, buyers) = tablet();
+        let entry =
+            queue_command(&mut replica, event.as_str(), &hold(&units[1], &buyers[1]), now())
+                .unwrap();
+        let desk = ScriptedDesk::new(vec![Ok(answer("rejected"))]);
+        assert_eq!(send_pending(&mut replica, &desk, now()).unwrap().rejected, 1);
+        let shown = rejections(&replica).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].answer.as_ref().unwrap()["refusal"]["code"], "unit_not_available");
+        let row = control_table(&mut replica, &event)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.unit_id == units[1])
+            .unwrap();
+        assert_eq!(
+            row.shown,
+            TableStatus::Synced(UnitStatus::Available),
+            "a refusal is not a hold"
+        );
+        replica.outbox_dismiss(&entry.key, now()).unwrap();
+        assert!(rejections(&replica).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoked_token_stops_sending_and_a_refused_request_is_shown_not_retried() {
+        let (mut replica, event, units, buyers) = tablet();
+        queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now()).unwrap();
+        queue_command(&mut replica, event.as_str(), &hold(&units[1], &buyers[1]), now()).unwrap();
+        let revoked = ScriptedDesk::new(vec![Err(TransportError::Unauthorized)]);
+        let report = send_pending(&mut replica, &revoked, now()).unwrap();
+        assert_eq!(
+            (report.still_pending, report.stopped_by),
+            (2, Some(TransportError::Unauthorized))
+        );
+        let refused = TransportError::Rejected {
+            status: 422,
+            code: "idempotency_key_reused".into(),
+            message: "reused".into(),
+        };
+        let desk = ScriptedDesk::new(vec![Err(refused), Ok(answer("accepted"))]);
+        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        assert_eq!((report.rejected, report.accepted, report.still_pending), (1, 1, 0));
+        assert_eq!(
+            rejections(&replica).unwrap()[0].answer.as_ref().unwrap()["refusal"]["code"],
+            "idempotency_key_reused"
+        );
+    }
+}
