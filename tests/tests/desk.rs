@@ -286,3 +286,47 @@ fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_di
     assert!(rejections(&tablet.replica).unwrap().is_empty());
     server.stop(Duration::from_secs(30)).unwrap();
 }
+
+#[test]
+fn an_identity_check_goes_online_only_and_no_id_number_is_kept() {
+    use kam_core::desk::{DeskCommand, Outcome, queue_command, send_online};
+    use kam_core::sync_client::http::HttpTransport;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let (event, _, _) = desk_setup(dir.path()).unwrap();
+    let desk = HttpTransport::new(&server.url, &demo_token("staff-01"));
+    // A valid number: 17 digits and its GB 11643 check character.
+    let id = "11010519491231002X";
+    let import = DeskCommand::ImportBuyers { csv: format!("姓名,身份证号\n王五,{id}\n") };
+    let imported = send_online(&desk, &event, &import).unwrap();
+    assert_eq!(imported.outcome, Outcome::Accepted);
+    let buyer = imported.result["added"][0].as_str().unwrap().to_owned();
+
+    let check = |number: &str| DeskCommand::CheckIdentity {
+        buyer_id: buyer.clone(),
+        id_number: number.into(),
+    };
+    assert_eq!(send_online(&desk, &event, &check(id)).unwrap().outcome, Outcome::Accepted);
+    let wrong = send_online(&desk, &event, &check("110105194912310038")).unwrap();
+    assert_eq!(wrong.refusal.unwrap().code, "identity_mismatch");
+
+    let mut tablet = Tablet::new(&server.url, &demo_token("staff-01")).unwrap();
+    assert!(
+        queue_command(&mut tablet.replica, &event, &check(id), chrono::Utc::now()).is_err(),
+        "never queued"
+    );
+    // Nowhere on the server is the number kept in clear.
+    let db = desk_db(dir.path()).unwrap();
+    let found: i64 = db
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM desk_buyers WHERE id_number_hash LIKE ?1 OR id_number_masked = ?2)
+                  + (SELECT COUNT(*) FROM desk_ledger WHERE entry LIKE ?1)
+                  + (SELECT COUNT(*) FROM desk_requests WHERE answer LIKE ?1)",
+            [format!("%{id}%"), id.to_owned()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found, 0);
+    server.stop(Duration::from_secs(30)).unwrap();
+}

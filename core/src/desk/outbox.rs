@@ -22,16 +22,42 @@ impl<T: DeskTransport + ?Sized> DeskTransport for &T {
 }
 
 /// Queues `command` for `event_id` under a fresh idempotency key, stored before anything is
-/// sent, and returns the entry (pending).
+/// sent, and returns the entry (pending). Commands that carry ID numbers are refused: they
+/// are sent online only, so no number is ever stored on the device.
 pub fn queue_command(
     replica: &mut Replica,
     event_id: &str,
     command: &DeskCommand,
     now: DateTime<Utc>,
 ) -> Result<OutboxEntry, ReplicaError> {
+    if command.carries_id_numbers() {
+        return Err(ReplicaError::Rule(format!(
+            "{} carries ID numbers and is sent online only, never queued on a device",
+            command.name()
+        )));
+    }
     let key = uuid::Uuid::now_v7().to_string();
     let payload = json!({ "event_id": event_id, "command": command });
     replica.outbox_enqueue(&key, command.name(), &payload, now)
+}
+
+/// Sends a command straight to the desk and returns its answer, without the outbox: for
+/// commands that carry ID numbers (an identity check at the desk, list imports), which must
+/// not be stored on the device, and which a person retries by hand if the network fails.
+pub fn send_online(
+    transport: &dyn DeskTransport,
+    event_id: &str,
+    command: &DeskCommand,
+) -> Result<CommandAnswer, TransportError> {
+    let request = CommandRequest {
+        idempotency_key: uuid::Uuid::now_v7().to_string(),
+        event_id: event_id.to_owned(),
+        command: command.clone(),
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| TransportError::Network(e.to_string()))?;
+    let answer = transport.send_command(&body)?;
+    serde_json::from_slice(&answer)
+        .map_err(|e| TransportError::Network(format!("unreadable answer: {e}")))
 }
 
 /// What one [`send_pending`] did.
@@ -226,6 +252,22 @@ mod tests {
         assert_eq!(row.pending_key.as_deref(), Some(entry.key.as_str()));
         let others = table.iter().filter(|r| r.unit_id != units[0]);
         assert!(others.into_iter().all(|r| r.shown == TableStatus::Synced(UnitStatus::Available)));
+    }
+
+    #[test]
+    fn commands_with_id_numbers_are_never_queued_on_the_device() {
+        let (mut replica, event, _, buyers) = tablet();
+        let check = DeskCommand::CheckIdentity {
+            buyer_id: buyers[0].clone(),
+            id_number: "11010519491231002X".into(),
+        };
+        assert!(matches!(
+            queue_command(&mut replica, event.as_str(), &check, now()),
+            Err(ReplicaError::Rule(_))
+        ));
+        let import = DeskCommand::ImportBuyers { csv: "张三,11010519491231002X".into() };
+        assert!(queue_command(&mut replica, event.as_str(), &import, now()).is_err());
+        assert!(replica.outbox_with_status(OutboxStatus::Pending).unwrap().is_empty());
     }
 
     #[test]

@@ -378,6 +378,27 @@ fn the_lottery_order_numbers_only_listed_buyers() {
     );
     let first = column(v.store.desk_conn(), "SELECT name FROM desk_buyers ORDER BY lottery_no");
     assert_eq!(first, vec!["李四".to_string(), "张三".to_string()]);
+
+    // At the desk, the ID card presented is checked against the list; the number is not kept.
+    let zhang: String = v
+        .store
+        .desk_conn()
+        .query_row("SELECT buyer_id FROM desk_buyers WHERE name = '张三'", [], |r| r.get(0))
+        .unwrap();
+    let check = |id: &str| json!({ "kind": "check_identity", "buyer_id": zhang, "id_number": id });
+    assert_eq!(v.ok(STAFF, check(&a))["matches"], true);
+    assert_eq!(v.refused(STAFF, check(&b)), "identity_mismatch");
+    assert_eq!(v.refused(STAFF, check("123")), "invalid_id_number");
+    let kept: i64 = v
+        .store
+        .desk_conn()
+        .query_row(
+            "SELECT COUNT(*) FROM desk_requests WHERE answer LIKE ?1",
+            [format!("%{a}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 0, "the stored answers do not hold the ID number");
 }
 
 #[test]

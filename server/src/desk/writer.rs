@@ -378,6 +378,9 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
         DeskCommand::Skip => queue::skip(ctx),
         DeskCommand::Recall { lottery_no } => queue::recall(ctx, *lottery_no),
         DeskCommand::SetMode { mode } => queue::set_mode(ctx, *mode),
+        DeskCommand::CheckIdentity { buyer_id, id_number } => {
+            queue::check_identity(ctx, buyer_id, id_number)
+        }
         DeskCommand::ImportBuyers { csv } => queue::import_buyers(ctx, csv),
         DeskCommand::ImportLottery { csv } => queue::import_lottery(ctx, csv),
         DeskCommand::ApprovePrice { unit_id, unit_price, approvers } => {
