@@ -36,8 +36,9 @@ pub(crate) enum Guarded {
     Customer(ProtectedCustomerFields),
     /// A ticket's status and the transitions already accepted.
     Ticket { status: TicketStatus, history: BTreeSet<EntryId> },
-    /// Every unit of a project.
-    Project { units: BTreeMap<UnitId, Unit> },
+    /// Every unit of a project, and those whose price an open selection desk owns (the
+    /// caller fills these in from the desk's file).
+    Project { units: BTreeMap<UnitId, Unit>, desk_owned: BTreeSet<UnitId> },
     /// Nothing is guarded in this kind of document (yet).
     Nothing,
 }
@@ -66,7 +67,9 @@ pub(crate) fn capture(doc: &mut Document) -> Result<Option<Guarded>, ServerError
             let t = read_ticket(doc)?;
             Guarded::Ticket { status: t.status, history: t.history.into_keys().collect() }
         }
-        DocKind::Project => Guarded::Project { units: read_project(doc)?.units },
+        DocKind::Project => {
+            Guarded::Project { units: read_project(doc)?.units, desk_owned: BTreeSet::new() }
+        }
         DocKind::Event => Guarded::Nothing,
     }))
 }
@@ -105,8 +108,8 @@ pub(crate) fn enforce(
         (DocKind::Ticket, Some(Guarded::Ticket { status, history })) => {
             enforce_ticket(doc, *status, history, &meta("authority.restore_status"))
         }
-        (DocKind::Project, Some(Guarded::Project { units })) => {
-            enforce_project(doc, units, author, &meta("authority.restore_unit"))
+        (DocKind::Project, Some(Guarded::Project { units, desk_owned })) => {
+            enforce_project(doc, units, desk_owned, author, &meta("authority.restore_unit"))
         }
         _ => Ok(Vec::new()),
     }
@@ -221,9 +224,13 @@ fn enforce_ticket(
 }
 
 /// Approved prices are HQ's; unit status is the server's alone (the reservation authority).
+/// A unit on an open selection desk is priced only through the desk's `approve_price`
+/// command: the desk is its authority, and a price written into the document would
+/// disagree with the price the desk charges.
 fn enforce_project(
     doc: &mut Document,
     before: &BTreeMap<UnitId, Unit>,
+    desk_owned: &BTreeSet<UnitId>,
     author: &Principal,
     meta: &EditMeta,
 ) -> Result<Vec<Violation>, ServerError> {
@@ -235,9 +242,16 @@ fn enforce_project(
         // Only the broken fields are restored: the rest of the unit as merged (say, a price
         // HQ approved in the same merge) stays.
         let mut restored = unit.clone();
-        if price_changed && !may_hand_over_and_price(author.role) {
+        let rule = if !may_hand_over_and_price(author.role) {
+            Some("price_hq_only")
+        } else if desk_owned.contains(id) {
+            Some("price_through_the_desk")
+        } else {
+            None
+        };
+        if let (true, Some(rule)) = (price_changed, rule) {
             let field = format!("/units/{id}/unit_price");
-            found.push(violation(&field, "price_hq_only", &old.unit_price, &unit.unit_price));
+            found.push(violation(&field, rule, &old.unit_price, &unit.unit_price));
             restored.unit_price = old.unit_price;
             restored.approval = old.approval.clone();
         }
@@ -1017,6 +1031,27 @@ mod tests {
         assert_eq!(read_project(&server).unwrap().units[&priced], p.units[&priced]);
         assert_eq!(server_actions(&mut server), vec!["authority.restore_unit".to_owned()]);
         assert_settled(&mut server, &rep);
+    }
+
+    #[test]
+    fn a_price_written_into_the_document_for_a_unit_on_an_open_desk_is_restored() {
+        let data = data();
+        let (p, priced, unpriced) = project(&data);
+        let mut server = server_project(&p);
+        let mut device = device_copy(&mut server);
+        approve(&mut device, &priced, 21_000, "hq");
+        approve(&mut device, &unpriced, 19_500, "hq");
+        let mut before = capture(&mut server).unwrap();
+        if let Some(Guarded::Project { desk_owned, .. }) = &mut before {
+            desk_owned.insert(priced.clone());
+        }
+        server.merge(&mut device).unwrap();
+        let found = enforce(&mut server, before.as_ref(), &who("hq", Role::Hq), later()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "price_through_the_desk");
+        let units = read_project(&server).unwrap().units;
+        assert_eq!(units[&priced], p.units[&priced], "the desk's unit keeps the desk's price");
+        assert_eq!(units[&unpriced].unit_price, Some(Decimal::from(19_500)), "others stay HQ's");
     }
 
     #[test]

@@ -56,9 +56,10 @@ pub fn sync_round(
     request: &SyncRequest,
     now: DateTime<Utc>,
 ) -> Result<RoundResult, ServerError> {
-    store.write(|tx, docs, _| {
+    store.write_reading_desk(|tx, docs, _, desk| {
         let mut round = Round {
             tx,
+            desk,
             docs,
             who,
             now,
@@ -75,6 +76,8 @@ pub fn sync_round(
 
 struct Round<'a, 't> {
     tx: &'a Transaction<'t>,
+    /// The selection desk's file, read to know which units the desk prices.
+    desk: &'a rusqlite::Connection,
     docs: &'a mut DocCache,
     who: &'a Principal,
     now: DateTime<Utc>,
@@ -241,7 +244,10 @@ impl Round<'_, '_> {
         let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
         let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
-        let before = authority::capture(doc)?;
+        let mut before = authority::capture(doc)?;
+        if let Some(authority::Guarded::Project { desk_owned, .. }) = &mut before {
+            *desk_owned = crate::desk::catalog::units_on_desk(self.desk, id.entity())?;
+        }
         let heads_before = doc.heads();
         doc.receive_sync_message(&mut state, &message.message)
             .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;

@@ -28,6 +28,19 @@ pub struct OpenedDesk {
     pub buyers: usize,
 }
 
+/// The units of `project_id` the desk holds: their prices and status are the desk's.
+pub(crate) fn units_on_desk(
+    conn: &Connection,
+    project_id: &str,
+) -> Result<std::collections::BTreeSet<kam_core::model::UnitId>, ServerError> {
+    let mut stmt = conn.prepare_cached("SELECT unit_id FROM desk_units WHERE project_id = ?1")?;
+    let units = stmt
+        .query_map([project_id], |r| r.get::<_, String>(0))?
+        .map(|id| id.map(kam_core::model::UnitId))
+        .collect::<Result<_, _>>()?;
+    Ok(units)
+}
+
 /// Opens the desk of `event_id`: reads its documents through `server` and writes the desk's
 /// rows through `conn`, inside the caller's write transaction on the desk file. Units the desk already
 /// holds (a project shared by two events) keep their desk status: the desk, not the
