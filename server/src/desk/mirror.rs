@@ -244,6 +244,9 @@ fn buyers(conn: &Connection, event_id: &str) -> Result<Vec<Buyer>, ServerError> 
 /// How long the mirror lets a burst of desk commits gather before writing the documents.
 const SETTLE: Duration = Duration::from_millis(100);
 
+/// After a full batch that took `t`, the mirror waits `PACE × t` before the next.
+const PACE: u32 = 2;
+
 /// How often the mirror looks for entries nobody told it about (an admin command).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -253,15 +256,20 @@ pub async fn run(state: AppState) {
     let Some(desk) = state.desk.clone() else { return };
     let committed = desk.committed();
     loop {
+        let started = std::time::Instant::now();
         match state.with_store(|store| mirror_pending(store, Utc::now())).await {
-            Ok(done) if done.entries > 0 => {
+            Ok(done) => {
                 if !done.changed.is_empty() {
                     state.push.announce(&done.changed);
                     state.projector.wake();
                 }
-                continue;
+                if done.entries as i64 == BATCH_ENTRIES {
+                    // A full batch: more is waiting. The pause keeps the mirror's share of
+                    // the cores bounded, as the projector's is.
+                    tokio::time::sleep(started.elapsed() * PACE).await;
+                    continue;
+                }
             }
-            Ok(_) => {}
             Err(error) => tracing::error!(%error, "desk mirror failed"),
         }
         if tokio::time::timeout(IDLE_POLL, committed.notified()).await.is_ok() {
