@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod crash;
+
 /// Result type of the helpers.
 pub type TestResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -137,6 +139,13 @@ impl ServerProcess {
             + fields.get(12).ok_or("no stime")?.parse::<f64>()?;
         // The kernel reports clock ticks; USER_HZ is 100 on every Linux this runs on.
         Ok(ticks / 100.0)
+    }
+
+    /// Kills the server at once (SIGKILL), as a power cut or an OOM kill would, and reaps it.
+    pub fn kill(mut self) -> TestResult<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
     }
 
     /// Asks the server to stop (SIGTERM) and waits at most `timeout` for a clean exit.
