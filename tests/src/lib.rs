@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod crash;
+pub mod sim;
 
 /// Result type of the helpers.
 pub type TestResult<T> = Result<T, Box<dyn std::error::Error>>;
