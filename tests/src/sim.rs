@@ -50,6 +50,11 @@ pub struct SimConfig {
     pub loss_pct: u64,
     /// Chance that a delivered request is delivered twice, in percent.
     pub duplicate_pct: u64,
+    /// Chance that a request is delayed: the tablet times out, and the request reaches the
+    /// server 1 to 10 steps later, after the tablet may have retried it, in percent.
+    pub delay_pct: u64,
+    /// Chance per step that one tablet is cut off from the server for 5 to 20 steps.
+    pub partition_pct: u64,
     /// The server crashes and restarts every this many steps (0: never).
     pub crash_every: u32,
     /// Steps (tablet actions) before the network heals.
@@ -67,6 +72,10 @@ pub struct SimReport {
     pub loss_pct: u64,
     /// Server crashes.
     pub crashes: u32,
+    /// Requests delivered late, after their tablet gave up on them.
+    pub delayed: u64,
+    /// Times a tablet was cut off.
+    pub partitions: u64,
     /// Desk requests sent (including retries and lost ones).
     pub attempts: u64,
     /// Commands answered accepted.
@@ -89,12 +98,14 @@ impl std::fmt::Display for SimReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "seed={} clients={} loss={}% crashes={} attempts={} ok={} rejected={} info={} \
-             double_sales={} lost_acked={} ghost_sales={} diverged={}",
+            "seed={} clients={} loss={}% crashes={} delayed={} partitions={} attempts={} ok={} \
+             rejected={} info={} double_sales={} lost_acked={} ghost_sales={} diverged={}",
             self.seed,
             self.clients,
             self.loss_pct,
             self.crashes,
+            self.delayed,
+            self.partitions,
             self.attempts,
             self.ok,
             self.rejected,
@@ -191,11 +202,18 @@ struct SimNet {
     counts: Rc<RefCell<SimReport>>,
 }
 
-/// The network's behaviour now (the run heals it at the end).
-#[derive(Clone, Copy, Debug)]
+/// The network's behaviour now (the run heals it at the end) and what is in flight.
+#[derive(Debug, Default)]
 struct Faults {
     loss_pct: u64,
     duplicate_pct: u64,
+    delay_pct: u64,
+    /// The current step.
+    step: u32,
+    /// Requests on their way: (step due, path, token, body).
+    in_flight: Vec<(u32, String, String, Vec<u8>)>,
+    /// Per token, the step until which the tablet is cut off.
+    cut_off_until: BTreeMap<String, u32>,
 }
 
 impl SimNet {
@@ -210,19 +228,36 @@ impl SimNet {
         body: &[u8],
         accept_409: bool,
     ) -> Result<Vec<u8>, TransportError> {
-        let faults = *self.faults.borrow();
-        if self.chance(faults.loss_pct) {
+        let (loss_pct, duplicate_pct, delay_pct, step, cut_off) = {
+            let f = self.faults.borrow();
+            let cut_off = f.cut_off_until.get(&self.token).is_some_and(|until| *until > f.step);
+            (f.loss_pct, f.duplicate_pct, f.delay_pct, f.step, cut_off)
+        };
+        if cut_off {
+            return Err(TransportError::Network("no route to the server".into()));
+        }
+        if self.chance(loss_pct) {
             return Err(TransportError::Network("request lost".into()));
+        }
+        if self.chance(delay_pct) {
+            let due = step + 1 + self.rng.borrow_mut().below(10) as u32;
+            self.faults.borrow_mut().in_flight.push((
+                due,
+                path.to_owned(),
+                self.token.clone(),
+                body.to_vec(),
+            ));
+            return Err(TransportError::Network("timed out".into()));
         }
         let server = self.server.borrow();
         let mut answer = server.post(path, &self.token, body.to_vec())?;
-        if self.chance(faults.duplicate_pct) {
+        if self.chance(duplicate_pct) {
             answer = server.post(path, &self.token, body.to_vec())?;
         }
         if path.contains("desk") {
             server.mirror().map_err(|e| TransportError::Network(e.to_string()))?;
         }
-        if self.chance(faults.loss_pct) {
+        if self.chance(loss_pct) {
             return Err(TransportError::Network("answer lost".into()));
         }
         let (status, bytes) = answer;
@@ -314,6 +349,8 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     let faults = Rc::new(RefCell::new(Faults {
         loss_pct: config.loss_pct,
         duplicate_pct: config.duplicate_pct,
+        delay_pct: config.delay_pct,
+        ..Faults::default()
     }));
     let counts = Rc::new(RefCell::new(SimReport {
         seed: config.seed,
@@ -348,6 +385,19 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
         if config.crash_every > 0 && step > 0 && step % config.crash_every == 0 {
             server.borrow_mut().crash_and_restart()?;
             counts.borrow_mut().crashes += 1;
+        }
+        faults.borrow_mut().step = step;
+        deliver_late(&server, &faults, &counts, Some(step))?;
+        if rng.borrow_mut().below(100) < config.partition_pct {
+            let (token, until) = {
+                let mut r = rng.borrow_mut();
+                (
+                    tokens[r.below(tokens.len() as u64) as usize].clone(),
+                    step + 5 + r.below(16) as u32,
+                )
+            };
+            faults.borrow_mut().cut_off_until.insert(token, until);
+            counts.borrow_mut().partitions += 1;
         }
         let (who, action) = {
             let mut r = rng.borrow_mut();
@@ -398,7 +448,8 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     }
 
     // The network heals: everyone sends what is pending and syncs until quiet.
-    *faults.borrow_mut() = Faults { loss_pct: 0, duplicate_pct: 0 };
+    deliver_late(&server, &faults, &counts, None)?;
+    *faults.borrow_mut() = Faults::default();
     for tablet in &mut tablets {
         let report = send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
         if let Some(error) = report.stopped_by {
@@ -415,6 +466,34 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     let mut report = counts.borrow().clone();
     check(&server.borrow(), &mut tablets, &event, &mut report)?;
     Ok(report)
+}
+
+/// Delivers the delayed requests due by `step` (all of them when `None`); their answers go
+/// nowhere, because their tablets gave up on them long ago.
+fn deliver_late(
+    server: &Rc<RefCell<SimServer>>,
+    faults: &Rc<RefCell<Faults>>,
+    counts: &Rc<RefCell<SimReport>>,
+    step: Option<u32>,
+) -> TestResult<()> {
+    let due: Vec<_> = {
+        let mut f = faults.borrow_mut();
+        let (due, later) = std::mem::take(&mut f.in_flight)
+            .into_iter()
+            .partition(|(at, ..)| step.is_none_or(|s| *at <= s));
+        f.in_flight = later;
+        due
+    };
+    let server = server.borrow();
+    for (_, path, token, body) in due {
+        counts.borrow_mut().delayed += 1;
+        // A request that arrives while the server is down is simply lost.
+        let _ = server.post(&path, &token, body);
+        if path.contains("desk") {
+            server.mirror()?;
+        }
+    }
+    Ok(())
 }
 
 /// The end-of-run checks.
