@@ -1,0 +1,162 @@
+//! The one error type the apps see, and the single place that decides which core error becomes
+//! which case. The cases are what an app does about them, not where they came from: retry
+//! later, sign in again, show the reason, refresh the screen, fix the field, report the fault.
+
+use kam_core::doc::DocError;
+use kam_core::replica::ReplicaError;
+use kam_core::sync_client::{SyncError, TransportError};
+
+/// The errors an app acts on.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum KamError {
+    /// The server could not be reached or did not answer in time (no connection, timeout,
+    /// server busy or restarting). Nothing was lost: try again later.
+    #[error("network: {detail}")]
+    Network {
+        /// What failed, for logs; never contains the device token. (Not `message`: that
+        /// name is the exception's own in Kotlin and Swift.)
+        detail: String,
+    },
+    /// The device token is unknown or was revoked: the user must enrol the device again.
+    #[error("unauthorized: the device token is unknown or revoked")]
+    Unauthorized,
+    /// A business rule or the server refused the action; `reason` is shown to the user.
+    #[error("rejected ({code}): {reason}")]
+    Rejected {
+        /// Stable machine code, e.g. `rule`, `forbidden`, `idempotency_key_reused`.
+        code: String,
+        /// Why, Chinese first where the server wrote it.
+        reason: String,
+    },
+    /// The thing asked for is not on this device (yet): refresh the screen or sync.
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was asked for.
+        what: String,
+    },
+    /// A value the user typed or the app passed is not valid; `reason` says why.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// Which field.
+        field: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// Local storage failed (disk full, corrupt file, written by a newer app): offer to retry
+    /// or report it.
+    #[error("storage: {detail}")]
+    Storage {
+        /// What failed, without personal data.
+        detail: String,
+    },
+}
+
+impl KamError {
+    /// An invalid-field error.
+    pub(crate) fn invalid(field: &str, reason: impl ToString) -> KamError {
+        KamError::InvalidField { field: field.to_owned(), reason: reason.to_string() }
+    }
+
+    /// A rule refusal with a stable code.
+    fn rejected(code: &str, reason: impl ToString) -> KamError {
+        KamError::Rejected { code: code.to_owned(), reason: reason.to_string() }
+    }
+
+    fn storage(error: impl ToString) -> KamError {
+        KamError::Storage { detail: error.to_string() }
+    }
+}
+
+impl From<ReplicaError> for KamError {
+    fn from(error: ReplicaError) -> Self {
+        match error {
+            ReplicaError::NotFound(what) | ReplicaError::UnknownOutboxKey(what) => {
+                KamError::NotFound { what }
+            }
+            ReplicaError::Rule(reason) => KamError::rejected("rule", reason),
+            ReplicaError::AlreadyExists(id) => KamError::rejected("already_exists", id),
+            ReplicaError::OutboxKeyReused(key) => KamError::rejected("idempotency_key_reused", key),
+            e @ ReplicaError::OutboxState { .. } => KamError::rejected("outbox_state", e),
+            ReplicaError::Doc(e) => e.into(),
+            e @ (ReplicaError::Sqlite(_)
+            | ReplicaError::SchemaTooNew { .. }
+            | ReplicaError::Json(_)
+            | ReplicaError::Corrupt(_)) => KamError::storage(e),
+        }
+    }
+}
+
+impl From<DocError> for KamError {
+    fn from(error: DocError) -> Self {
+        match error {
+            e @ DocError::EntityNotFound { .. } => KamError::NotFound { what: e.to_string() },
+            // Created locally but its first change has not arrived yet (mid-sync).
+            DocError::Empty(what) => KamError::NotFound { what },
+            DocError::MalformedId(id) => KamError::invalid("id", format!("malformed id `{id}`")),
+            e => KamError::storage(e),
+        }
+    }
+}
+
+impl From<TransportError> for KamError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Network(detail) => KamError::Network { detail },
+            TransportError::Unauthorized => KamError::Unauthorized,
+            TransportError::Forbidden(reason) => KamError::rejected("forbidden", reason),
+            TransportError::Rejected { code, message, .. } => KamError::rejected(&code, message),
+            // Busy or failing server: the app's answer is the same as for a lost connection.
+            e @ TransportError::Server { .. } => KamError::Network { detail: e.to_string() },
+        }
+    }
+}
+
+impl From<SyncError> for KamError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::Transport(e) => e.into(),
+            SyncError::Replica(e) => e.into(),
+            // An answer this build cannot read: a server of another version or a proxy in the
+            // way. Retrying later (or updating the app) is all the app can do.
+            SyncError::Wire(e) => KamError::Network { detail: e.to_string() },
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for KamError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        KamError::storage(format!("background task failed: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_core_error_lands_on_the_case_the_app_acts_on() {
+        let cases: Vec<(KamError, &str)> = vec![
+            (TransportError::Unauthorized.into(), "Unauthorized"),
+            (TransportError::Network("reset".into()).into(), "Network"),
+            (TransportError::Server { status: 503 }.into(), "Network"),
+            (TransportError::Forbidden("scope".into()).into(), "Rejected"),
+            (ReplicaError::NotFound("customer/x".into()).into(), "NotFound"),
+            (ReplicaError::UnknownOutboxKey("k".into()).into(), "NotFound"),
+            (ReplicaError::Rule("closed tickets reopen first".into()).into(), "Rejected"),
+            (ReplicaError::Corrupt("x".into()).into(), "Storage"),
+            (DocError::MalformedId("nope".into()).into(), "InvalidField"),
+        ];
+        for (error, case) in cases {
+            assert!(format!("{error:?}").starts_with(case), "{error:?} should be {case}");
+        }
+        let refused = TransportError::Rejected {
+            status: 422,
+            code: "idempotency_key_reused".into(),
+            message: "reused".into(),
+        };
+        assert!(matches!(
+            KamError::from(refused),
+            KamError::Rejected { code, reason } if code == "idempotency_key_reused" && reason == "reused"
+        ));
+    }
+}

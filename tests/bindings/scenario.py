@@ -1,0 +1,277 @@
+"""A rep's and an event tablet's day through the generated Python bindings of kam-ffi.
+
+Run by tests/tests/bindings.rs against the real kam-server on 127.0.0.1, with the generated
+`kam_ffi` module (and the library beside it) on PYTHONPATH. Environment:
+
+  KAM_URL      the server's base URL
+  KAM_EVENT    the demo selection event's id
+  KAM_WORKDIR  a directory for the replica files
+
+Every step asserts; the last line is `RESULT key=value ...` for the Rust test to check against
+the server. Waits are bounded polls.
+"""
+
+import asyncio
+import json
+import datetime
+import decimal
+import os
+import sys
+import time
+
+import kam_ffi as kam
+from kam_ffi import KamError
+
+URL = os.environ["KAM_URL"]
+EVENT = os.environ["KAM_EVENT"]
+WORKDIR = os.environ["KAM_WORKDIR"]
+FAST = kam.SyncSettings(max_attempts=3, initial_backoff_ms=10, max_backoff_ms=100)
+OFFLINE_URL = "http://127.0.0.1:9"  # nothing listens there: the venue's Wi-Fi is down
+
+
+def say(message):
+    print(f"python: {message}", flush=True)
+
+
+def expect_error(kind, call):
+    """Runs `call` and returns the KamError of type `kind` it must raise."""
+    try:
+        call()
+    except kind as error:
+        return error
+    raise AssertionError(f"expected {kind.__name__}")
+
+
+class Changes(kam.ChangeListener):
+    def __init__(self):
+        self.seen = []
+
+    def on_change(self, changes):
+        self.seen.append(changes)
+
+
+class Progress(kam.SyncProgressListener):
+    def __init__(self):
+        self.rounds = []
+
+    def on_progress(self, progress):
+        self.rounds.append(progress)
+
+
+def sync(replica, server):
+    started = time.monotonic()
+    report = asyncio.run(replica.sync_now(server))
+    return report, (time.monotonic() - started) * 1000
+
+
+def rep_day():
+    """Customer, visit and ticket offline, then sync; a second tablet sees them."""
+    rep = kam.KamReplica.open(os.path.join(WORKDIR, "rep.kam"), "rep-01")
+    server = kam.KamServer(URL, "kam_demo_rep-01", FAST)
+    changes, progress = Changes(), Progress()
+    change_handle = rep.add_change_listener(changes)
+    progress_handle = rep.add_sync_progress_listener(progress)
+
+    # Offline: nothing here talks to the server.
+    customer = rep.create_customer(
+        kam.CustomerProfile(
+            name="华东精密机械有限公司",
+            industry="机械",
+            region="华东",
+            address="上海市浦东新区",
+            leading_brand=True,
+            notes="",
+        )
+    )
+    today = datetime.date.today()
+    visit = kam.VisitRecord(
+        id=kam.new_id(),
+        level=kam.VisitLevel.ACCOUNT_MANAGER,
+        date=today,
+        visitor="rep-01",
+        topics=["年度框架协议", "交期"],
+        personnel_changes="",
+        problems="",
+        demand="二季度扩产",
+        competitor_activity="",
+    )
+    rep.upsert_visit(customer.id, visit)
+    sales = decimal.Decimal("12500000.50")
+    rep.set_annual_sales(customer.id, 2025, sales)
+    ticket = rep.open_ticket(
+        kam.NewTicket(
+            customer_id=customer.id,
+            kind=kam.TicketKind.AFTER_SALES,
+            priority=kam.TicketPriority.HIGH,
+            title="主轴异响",
+            description="客户反映主轴运行时异响",
+            owner=None,
+        )
+    )
+    assert [c.origin for c in changes.seen] == [kam.ChangeOrigin.LOCAL] * 4, changes.seen
+    read = rep.customer(customer.id)
+    assert read.visits == [visit], read.visits
+    assert read.annual_sales[0].amount == sales and isinstance(sales, decimal.Decimal)
+    assert isinstance(read.created_at, datetime.datetime) and read.created_at.tzinfo
+    assert rep.my_customers_by_tier("rep-01")[0].name == "华东精密机械有限公司"
+    assert rep.ticket(ticket.id).status == kam.TicketStatus.NEW
+    assert kam.TicketStatus.IN_PROGRESS in ticket.allowed_next
+    say(f"offline: customer {customer.id}, visit {visit.id}, ticket {ticket.id}")
+
+    # The error cases an app acts on.
+    expect_error(KamError.NotFound, lambda: rep.customer("no-such-customer"))
+    invalid = expect_error(
+        KamError.InvalidField,
+        lambda: rep.set_annual_sales(customer.id, 2025, decimal.Decimal("NaN")),
+    )
+    refused = expect_error(
+        KamError.Rejected,
+        lambda: rep.change_ticket_status(ticket.id, kam.TicketStatus.CLOSED, "done"),
+    )
+    bogus = kam.KamServer(URL, "kam_demo_nobody", FAST)
+    expect_error(KamError.Unauthorized, lambda: asyncio.run(rep.sync_now(bogus)))
+    offline = kam.KamServer(OFFLINE_URL, "kam_demo_rep-01", kam.SyncSettings(max_attempts=1))
+    expect_error(KamError.Network, lambda: asyncio.run(rep.sync_now(offline)))
+    say(f"errors: invalid field `{invalid.field}`, rejected `{refused.code}`: {refused.reason}")
+
+    # Online.
+    report, ms = sync(rep, server)
+    assert report.quiet and report.snapshots_received > 0, report
+    assert len(progress.rounds) == report.rounds, (progress.rounds, report)
+    assert changes.seen[-1].origin == kam.ChangeOrigin.SYNC
+    mine = rep.my_customers_by_tier("rep-01")
+    say(
+        f"first sync: {report.rounds} rounds, {report.snapshots_received} documents, "
+        f"{report.bytes_received} bytes in {ms:.0f} ms; rep-01 has {len(mine)} customers"
+    )
+    rep.change_ticket_status(ticket.id, kam.TicketStatus.IN_PROGRESS, "已派工程师")
+    rep.add_ticket_reply(ticket.id, "工程师明天上午到现场")
+    report, ms = sync(rep, server)
+    say(f"second sync: {report.messages_sent} messages sent in {ms:.0f} ms")
+
+    # Cancelled listeners hear nothing more.
+    change_handle.cancel()
+    progress_handle.cancel()
+    heard = (len(changes.seen), len(progress.rounds))
+    sync(rep, server)
+    assert (len(changes.seen), len(progress.rounds)) == heard
+
+    # The rep's second tablet gets everything from the server.
+    other = kam.KamReplica.open(os.path.join(WORKDIR, "rep-ipad.kam"), "rep-01")
+    report, ms = sync(other, kam.KamServer(URL, "kam_demo_rep-01", FAST))
+    there = other.customer(customer.id)
+    assert there.visits == [visit] and there.annual_sales[0].amount == sales
+    assert other.ticket(ticket.id).status == kam.TicketStatus.IN_PROGRESS
+    assert [r.body for r in other.ticket(ticket.id).replies] == ["工程师明天上午到现场"]
+    say(f"second tablet: {report.snapshots_received} documents in {ms:.0f} ms, sees all")
+
+    # Both tablets rename the customer offline: after syncing, the field holds both values
+    # and the conflict screen lists it; the history says who did what.
+    doc = kam.DocumentRef(kind=kam.DocKind.CUSTOMER, id=customer.id)
+    for replica, name in ((rep, "华东精密机械股份有限公司"), (other, "华东精密（集团）")):
+        profile = replica.customer(customer.id).profile
+        profile.name = name
+        replica.update_customer_profile(customer.id, profile)
+    for replica in (rep, other, rep):
+        sync(replica, kam.KamServer(URL, "kam_demo_rep-01", FAST))
+    conflicts = rep.conflicts(doc)
+    assert [c.path for c in conflicts] == ["/profile/name"], conflicts
+    assert sorted(conflicts[0].values) == sorted(["华东精密机械股份有限公司", "华东精密（集团）"])
+    actions = [h.meta.action for h in rep.history(doc) if h.meta]
+    assert actions[0] == "customer.create" and actions.count("customer.update_profile") == 2
+    assert customer.id in [row.id for row in rep.search_customers("华东精密", 50)]
+    say(f"conflict on {conflicts[0].path}: {conflicts[0].values}; {len(actions)} changes in history")
+    return {"customer": customer.id, "visit": visit.id, "ticket": ticket.id}
+
+
+def desk_day():
+    """Holds queued offline are pending; sent, one is held and one refused with its reason."""
+    tablet = kam.KamReplica.open(os.path.join(WORKDIR, "staff.kam"), "staff-01")
+    server = kam.KamServer(URL, "kam_demo_staff-01", FAST)
+    sync(tablet, server)
+    event = tablet.event(EVENT)
+    first, second = event.buyers[0], event.buyers[1]
+    assert first.lottery_no == 1 and second.lottery_no == 2, event.buyers[:2]
+    unit = next(r for r in tablet.control_table(EVENT) if r.synced == kam.UnitStatus.AVAILABLE)
+
+    # Offline: call number 1, hold the unit for them, and (a mistake) for number 2 as well.
+    call = tablet.queue_desk_command(EVENT, kam.DeskCommand.CALL_NEXT())
+    hold = tablet.queue_desk_command(EVENT, kam.DeskCommand.HOLD(unit.unit_id, first.id))
+    again = tablet.queue_desk_command(EVENT, kam.DeskCommand.HOLD(unit.unit_id, second.id))
+    expect_error(
+        KamError.Rejected,
+        lambda: tablet.queue_desk_command(
+            EVENT, kam.DeskCommand.CHECK_IDENTITY(first.id, "11010519491231002X")
+        ),
+    )
+    offline = kam.KamServer(OFFLINE_URL, "kam_demo_staff-01", kam.SyncSettings(max_attempts=1))
+    expect_error(KamError.Network, lambda: asyncio.run(tablet.send_desk_commands(offline)))
+    row = next(r for r in tablet.control_table(EVENT) if r.unit_id == unit.unit_id)
+    assert row.shown.is_HOLD_PENDING() and row.synced == kam.UnitStatus.AVAILABLE, row
+    pending = tablet.outbox(kam.OutboxStatus.PENDING)
+    assert [e.key for e in pending] == [call.key, hold.key, again.key]
+    assert pending[1].command == kam.DeskCommand.HOLD(unit.unit_id, first.id)
+    # Sending stops at the first lost request; that attempt is recorded, under its key.
+    assert [e.attempts for e in pending] == [1, 0, 0], pending
+    say(f"offline: unit {unit.code} shown {row.shown}, {len(pending)} commands pending")
+
+    # Back online.
+    started = time.monotonic()
+    sent = asyncio.run(tablet.send_desk_commands(server))
+    ms = (time.monotonic() - started) * 1000
+    assert (sent.accepted, sent.rejected, sent.still_pending) == (2, 1, 0), sent
+    held = tablet.outbox_entry(hold.key)
+    assert held.status == kam.OutboxStatus.ACCEPTED and "hold_id" in held.result_json, held
+    refused = tablet.desk_rejections()
+    assert [e.key for e in refused] == [again.key], refused
+    refusal = refused[0].refusal
+    assert refusal.code and refusal.message
+    say(f"sent in {ms:.0f} ms: 2 accepted, 1 refused `{refusal.code}`: {refusal.message}")
+
+    # The desk mirrors the hold into the project document; a sync brings it (bounded poll).
+    deadline, polls = time.monotonic() + 30, 0
+    while True:
+        polls += 1
+        sync(tablet, server)
+        row = next(r for r in tablet.control_table(EVENT) if r.unit_id == unit.unit_id)
+        if row.shown == kam.TableStatus.SYNCED(kam.UnitStatus.HELD):
+            break
+        assert time.monotonic() < deadline, f"the hold never reached the tablet: {row}"
+        time.sleep(0.02)
+    assert len(tablet.desk_rejections()) == 1, "kept until a person dismisses it"
+    tablet.dismiss_desk_answer(again.key)
+    assert tablet.desk_rejections() == []
+    say(f"unit {unit.code} shown held after {polls} sync(s); refusal dismissed")
+
+    # The identity check goes online only: a buyer added to the list, then checked at the desk.
+    id_number = "11010519491231002X"
+    added = asyncio.run(server.send_desk_command_online(
+        EVENT, kam.DeskCommand.IMPORT_BUYERS(f"姓名,身份证号\n王五,{id_number}\n")))
+    assert added.accepted, added
+    buyer = json.loads(added.result_json)["added"][0]
+    checked = asyncio.run(server.send_desk_command_online(
+        EVENT, kam.DeskCommand.CHECK_IDENTITY(buyer, id_number)))
+    wrong = asyncio.run(server.send_desk_command_online(
+        EVENT, kam.DeskCommand.CHECK_IDENTITY(buyer, "110105194912310038")))
+    assert checked.accepted and json.loads(checked.result_json)["matches"] is True, checked
+    assert not wrong.accepted and wrong.refusal.code == "identity_mismatch", wrong
+    say("identity check online: match accepted, wrong card refused `identity_mismatch`")
+    return {"unit": unit.unit_id, "buyer": first.id, "refused_code": refusal.code}
+
+
+def main():
+    started = time.monotonic()
+    result = rep_day()
+    result.update(desk_day())
+    say(f"scenario passed in {(time.monotonic() - started) * 1000:.0f} ms")
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(1)
