@@ -92,6 +92,35 @@ pub struct SimReport {
     pub ghost_sales: u64,
     /// Tablets whose control table differs from the desk's at the end (must be 0).
     pub diverged: u64,
+    /// The history of every desk request, in order (not printed).
+    pub history: Vec<Op>,
+}
+
+/// What happened to one desk request, Jepsen-style: `Invoke` when it leaves the tablet, then
+/// `Ok` (accepted), `Fail` (refused) or `Info` (no answer: the tablet cannot know).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// Sent.
+    Invoke,
+    /// Answered: accepted.
+    Ok,
+    /// Answered: refused by a rule.
+    Fail,
+    /// No answer reached the tablet.
+    Info,
+}
+
+/// One entry of the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Op {
+    /// The tablet.
+    pub tablet: usize,
+    /// The command's idempotency key.
+    pub key: String,
+    /// The command's name.
+    pub command: String,
+    /// What happened.
+    pub kind: OpKind,
 }
 
 impl std::fmt::Display for SimReport {
@@ -200,6 +229,7 @@ struct SimNet {
     rng: Rc<RefCell<SplitMix>>,
     faults: Rc<RefCell<Faults>>,
     counts: Rc<RefCell<SimReport>>,
+    tablet: usize,
 }
 
 /// The network's behaviour now (the run heals it at the end) and what is in flight.
@@ -281,11 +311,27 @@ impl SimNet {
 
 impl DeskTransport for SimNet {
     fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let sent: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+        let op = |kind| Op {
+            tablet: self.tablet,
+            key: sent["idempotency_key"].as_str().unwrap_or_default().to_owned(),
+            command: sent["command"]["kind"].as_str().unwrap_or_default().to_owned(),
+            kind,
+        };
         self.counts.borrow_mut().attempts += 1;
+        self.counts.borrow_mut().history.push(op(OpKind::Invoke));
         let answer = self.deliver("/api/v1/desk/commands", request, true);
-        if answer.is_err() {
-            self.counts.borrow_mut().info += 1;
-        }
+        let kind = match &answer {
+            Ok(bytes) => {
+                let answer: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+                if answer["outcome"] == "accepted" { OpKind::Ok } else { OpKind::Fail }
+            }
+            Err(_) => {
+                self.counts.borrow_mut().info += 1;
+                OpKind::Info
+            }
+        };
+        self.counts.borrow_mut().history.push(op(kind));
         answer
     }
 }
@@ -370,6 +416,7 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
                     rng: Rc::clone(&rng),
                     faults: Rc::clone(&faults),
                     counts: Rc::clone(&counts),
+                    tablet: i,
                 },
                 buyers: buyers.iter().skip(i).step_by(config.clients).cloned().collect(),
             })
@@ -550,6 +597,22 @@ fn check(
                     }
                 }
             }
+        }
+    }
+    // Every result the history saw acknowledged is the desk's stored result at the end.
+    for op in report.history.iter().filter(|op| matches!(op.kind, OpKind::Ok | OpKind::Fail)) {
+        let stored: Option<String> = desk
+            .query_row(
+                "SELECT answer FROM desk_requests WHERE idempotency_key = ?1",
+                [&op.key],
+                |r| r.get(0),
+            )
+            .ok();
+        let outcome = stored
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .map(|a| a["outcome"] == "accepted");
+        if outcome != Some(op.kind == OpKind::Ok) {
+            report.lost_acked += 1;
         }
     }
     // No ghost: every unit held now was held by a command its tablet heard accepted.

@@ -28,7 +28,14 @@ fn no_double_sale_no_lost_ack_no_ghost_and_every_tablet_converges_over_many_seed
             steps: 150,
         };
         let report = run(config).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        println!("{report}");
+        println!("{report} history={}", report.history.len());
+        let invoked =
+            report.history.iter().filter(|op| op.kind == kam_tests::sim::OpKind::Invoke).count();
+        assert_eq!(
+            invoked * 2,
+            report.history.len(),
+            "seed {seed}: every invoke has its completion"
+        );
         assert!(
             report.clean(),
             "seed {seed} failed its checks: {report} (replay with KAM_SEED={seed} KAM_SIM_SEEDS=1)"

@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 
 struct Args {
     url: Option<String>,
+    tablets: usize,
     spawn: Option<PathBuf>,
     crash_every: u32,
     buyers: u32,
@@ -38,8 +39,15 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let mut a =
-        Args { url: None, spawn: None, crash_every: 0, buyers: 20, loss_pct: 10, seed: 20_261_123 };
+    let mut a = Args {
+        url: None,
+        tablets: 3,
+        spawn: None,
+        crash_every: 0,
+        buyers: 20,
+        loss_pct: 10,
+        seed: 20_261_123,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -49,12 +57,13 @@ fn args() -> Result<Args, String> {
             "--crash-every" => {
                 a.crash_every = value()?.parse().map_err(|_| "--crash-every: a number")?
             }
+            "--tablets" => a.tablets = value()?.parse().map_err(|_| "--tablets: a number")?,
             "--buyers" => a.buyers = value()?.parse().map_err(|_| "--buyers: a number")?,
             "--loss" => a.loss_pct = value()?.parse().map_err(|_| "--loss: percent")?,
             "--seed" => a.seed = value()?.parse().map_err(|_| "--seed: a number")?,
             "--help" | "-h" => {
                 return Err(
-                    "kam-sim (--url URL | --spawn SERVER_BINARY [--crash-every N]) [--buyers N] \
+                    "kam-sim (--url URL | --spawn SERVER_BINARY [--crash-every N]) [--tablets N] [--buyers N] \
                             [--loss PCT] [--seed N]"
                         .into(),
                 );
@@ -188,20 +197,27 @@ fn run() -> TestResult<()> {
         attempts: Cell::new(0),
         info: Cell::new(0),
     };
+    // The venue's tablets: the one that read the list, and more that only send commands (the
+    // control table they look at is the desk's, over HTTP).
+    let mut tablets = vec![replica];
+    for _ in 1..args.tablets.max(1) {
+        tablets.push(Replica::open(":memory:", ReplicaOptions::default())?);
+    }
     let started = Instant::now();
     let mut rng = SplitMix(args.seed ^ 0x5eed);
     let (mut sold, mut vouchers, mut served, mut taken_retries) = (0, 0, 0, 0);
     let finance = |url: &str| DeskClient::new(url, &demo_token("finance-01"));
     let ev = event_id.to_string();
 
-    for _ in 0..args.buyers {
+    for turn in 0..args.buyers as usize {
+        let replica = &mut tablets[turn % args.tablets.max(1)];
         if args.crash_every > 0 && served > 0 && served % args.crash_every == 0 {
             venue.crash_and_restart()?;
         }
         // 叫号: the next number.
-        queue_command(&mut replica, &ev, &DeskCommand::CallNext, chrono::Utc::now())?;
-        settle(&mut replica, &venue, &lossy)?;
-        let called = last_answer(&replica, "call_next")?;
+        queue_command(replica, &ev, &DeskCommand::CallNext, chrono::Utc::now())?;
+        settle(replica, &venue, &lossy)?;
+        let called = last_answer(replica, "call_next")?;
         let Some(number) = called["result"]["now_serving"].as_u64() else { break };
         let buyer = by_number.get(&(number as u32)).ok_or("called a number nobody has")?.clone();
         served += 1;
@@ -222,9 +238,9 @@ fn run() -> TestResult<()> {
             }
             let unit = free[rng.below(free.len() as u64) as usize].clone();
             let hold = DeskCommand::Hold { unit_id: unit.clone(), buyer_id: buyer.clone() };
-            queue_command(&mut replica, &ev, &hold, chrono::Utc::now())?;
-            settle(&mut replica, &venue, &lossy)?;
-            if last_answer(&replica, "hold")?["outcome"] == "accepted" {
+            queue_command(replica, &ev, &hold, chrono::Utc::now())?;
+            settle(replica, &venue, &lossy)?;
+            if last_answer(replica, "hold")?["outcome"] == "accepted" {
                 held = Some(unit);
                 break;
             }
@@ -238,9 +254,9 @@ fn run() -> TestResult<()> {
             discounts: Vec::new(),
             sealing_fee: Decimal::from(20_000),
         };
-        queue_command(&mut replica, &ev, &ticket, chrono::Utc::now())?;
-        settle(&mut replica, &venue, &lossy)?;
-        let ticket = last_answer(&replica, "prepare_work_ticket")?;
+        queue_command(replica, &ev, &ticket, chrono::Utc::now())?;
+        settle(replica, &venue, &lossy)?;
+        let ticket = last_answer(replica, "prepare_work_ticket")?;
         let ticket_id = ticket["result"]["ticket_id"].as_str().ok_or("no ticket")?.to_owned();
         let due =
             ticket["result"]["figures"]["amount_due"].as_str().ok_or("no amount due")?.to_owned();
@@ -264,10 +280,12 @@ fn run() -> TestResult<()> {
         }
     }
 
-    // Every answer this tablet received must still be the desk's stored answer.
+    // Every answer a tablet received must still be the desk's stored answer.
     let mut lost_acked = 0;
-    let (mut ok, mut rejected) = (0, 0);
-    for status in [OutboxStatus::Accepted, OutboxStatus::Rejected] {
+    let (mut ok, mut rejected, mut ghost_sales) = (0, 0, 0);
+    for (replica, status) in
+        tablets.iter().flat_map(|t| [(t, OutboxStatus::Accepted), (t, OutboxStatus::Rejected)])
+    {
         for entry in replica.outbox_with_status(status)? {
             if status == OutboxStatus::Accepted {
                 ok += 1
@@ -282,7 +300,9 @@ fn run() -> TestResult<()> {
             }
         }
     }
-    let ghost_sales = replica.outbox_with_status(OutboxStatus::Pending)?.len();
+    for replica in &tablets {
+        ghost_sales += replica.outbox_with_status(OutboxStatus::Pending)?.len();
+    }
     let hq = DeskClient::new(&venue.url, &demo_token("hq-01"));
     let (_, report) = hq.get(&format!("/api/v1/events/{ev}/reconciliation"))?;
     let double_sales = report["mismatches"]
@@ -290,9 +310,10 @@ fn run() -> TestResult<()> {
         .map_or(0, |m| m.iter().filter(|m| m["code"] == "unit_sold_twice").count());
     let (_, ledger) = hq.get("/api/v1/desk/ledger/verify")?;
     println!(
-        "seed={} clients=1 loss={}% crashes={} attempts={} ok={ok} rejected={rejected} info={} double_sales={double_sales} \
+        "seed={} clients={} loss={}% crashes={} attempts={} ok={ok} rejected={rejected} info={} double_sales={double_sales} \
          lost_acked={lost_acked} ghost_sales={ghost_sales}",
         args.seed,
+        tablets.len(),
         args.loss_pct,
         venue.crashes,
         lossy.attempts.get(),
