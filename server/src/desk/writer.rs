@@ -166,13 +166,15 @@ fn run(
         }
         let span = tracing::debug_span!("desk_group", commands = group.len());
         let _entered = span.enter();
-        let before = ledger_seq_before(&conn);
         let now = Utc::now();
         let outcome = run_group(&mut conn, server, &mut tip, &policy, &group, now);
         let replies = match outcome {
-            Ok(replies) => {
+            Ok((replies, wrote_ledger)) => {
                 stats.groups.fetch_add(1, Ordering::Relaxed);
                 stats.commands.fetch_add(group.len() as u64, Ordering::Relaxed);
+                if wrote_ledger {
+                    committed.notify_one();
+                }
                 replies
             }
             Err(error) => {
@@ -180,9 +182,6 @@ fn run(
                 group.iter().map(|_| Answer::Fault).collect()
             }
         };
-        if tip.seq != before {
-            committed.notify_one();
-        }
         for (job, reply) in group.into_iter().zip(replies) {
             match (job, reply) {
                 (Job::Command { reply: sender, .. }, Answer::Reply(reply)) => {
@@ -200,17 +199,14 @@ fn run(
     }
 }
 
-/// The chain's length before a group, to tell whether the group wrote to it.
-fn ledger_seq_before(conn: &Connection) -> i64 {
-    ledger::tip(conn).map_or(-1, |t| t.seq)
-}
-
 enum Answer {
     Reply(DeskReply),
     Swept(usize),
     Fault,
 }
 
+/// Runs one group in one transaction; returns the answers and whether the group extended
+/// the ledger (the mirror has work).
 fn run_group(
     conn: &mut Connection,
     server: &Connection,
@@ -218,10 +214,11 @@ fn run_group(
     policy: &Policy,
     group: &[Job],
     now: DateTime<Utc>,
-) -> Result<Vec<Answer>, ServerError> {
+) -> Result<(Vec<Answer>, bool), ServerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Another connection (opening a desk, an admin command) may have extended the chain.
     *tip = ledger::tip(&tx)?;
+    let start_seq = tip.seq;
     let mut answers = Vec::with_capacity(group.len());
     // A group's commands mostly come from a few devices; each token is checked once per
     // group, and the group commits (or not) as one.
@@ -259,7 +256,7 @@ fn run_group(
         }
     }
     tx.commit()?;
-    Ok(answers)
+    Ok((answers, tip.seq != start_seq))
 }
 
 /// The desk's connection (inside the group's transaction) and the read-only server one.
