@@ -67,19 +67,23 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The device behind the request's bearer token.
-pub(crate) async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Principal, ServerError> {
-    let token = headers
+/// The request's bearer token, if it carries a plausible one.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 256)
-        .ok_or(ServerError::Unauthorized)?
-        .to_owned();
+        .map(str::to_owned)
+}
+
+/// The device behind the request's bearer token.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ServerError> {
+    let token = bearer_token(headers).ok_or(ServerError::Unauthorized)?;
     state
         .with_store(move |store| {
             auth::authenticate(store.conn(), &token)?.ok_or(ServerError::Unauthorized)

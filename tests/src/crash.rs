@@ -20,21 +20,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    DeskClient, ServerProcess, Tablet, TestResult, add_visit, customers_of, demo_token, desk_setup,
+    DeskClient, ServerProcess, Tablet, TestResult, VENUE_DEMO, add_visit, customers_of, demo_token,
+    desk_setup,
 };
-
-/// The demo company every crash run uses: 60 units on the desk, 200 buyers.
-const DEMO: &[&str] = &[
-    "--demo",
-    "--demo-customers",
-    "10",
-    "--demo-tickets",
-    "10",
-    "--demo-units",
-    "60",
-    "--demo-buyers",
-    "200",
-];
 
 /// Desk clients per cycle.
 const DESK_CLIENTS: usize = 6;
@@ -92,7 +80,7 @@ struct Sent {
 pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<CrashReport> {
     let mut rng = SplitMix(seed);
     let mut report = CrashReport::default();
-    let server = ServerProcess::start_binary(binary, dir, DEMO, Duration::from_secs(120))?;
+    let server = ServerProcess::start_binary(binary, dir, VENUE_DEMO, Duration::from_secs(120))?;
     let (event, units, buyers) = desk_setup(dir)?;
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     let (status, _) = staff.send(
@@ -169,7 +157,8 @@ pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<Cras
         report.acked_rounds += rounds;
 
         let started = Instant::now();
-        let restarted = ServerProcess::start_binary(binary, dir, DEMO, Duration::from_secs(60))?;
+        let restarted =
+            ServerProcess::start_binary(binary, dir, VENUE_DEMO, Duration::from_secs(60))?;
         report.restart_ms_max = report.restart_ms_max.max(started.elapsed().as_secs_f64() * 1000.0);
         let desk = DeskClient::new(&restarted.url, &demo_token("staff-01"));
         for s in sent.into_inner().map_err(|_| "lock")? {

@@ -318,6 +318,31 @@ pub fn add_visit(
     replica.edit_customer(customer, &edit, &EditMeta::new(&UserId::from(user), now, edit.action()))
 }
 
+/// `serve` arguments for a demo venue: 60 units allotted to the event, 200 buyers listed.
+pub const VENUE_DEMO: &[&str] = &[
+    "--demo",
+    "--demo-customers",
+    "10",
+    "--demo-tickets",
+    "10",
+    "--demo-units",
+    "60",
+    "--demo-buyers",
+    "200",
+];
+
+/// The seed of a randomised test: `KAM_SEED` when set (to replay a failure), otherwise the
+/// clock. Printed, so every run can be replayed.
+pub fn seed_from_env() -> u64 {
+    let seed = std::env::var("KAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    println!("seed {seed} (replay with KAM_SEED={seed})");
+    seed
+}
+
 /// `serve` arguments for a small demo company (5 reps, 30 customers, 60 tickets, 40 units):
 /// enough for every scope rule, quick to load.
 pub const SMALL_DEMO: &[&str] =

@@ -7,11 +7,7 @@ use kam_tests::crash;
 
 #[test]
 fn killing_the_server_under_load_loses_nothing_acknowledged_and_corrupts_nothing() {
-    let seed = std::env::var("KAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-            as u64
-    });
-    println!("seed {seed} (replay with KAM_SEED={seed})");
+    let seed = kam_tests::seed_from_env();
     let dir = tempfile::tempdir().unwrap();
     let binary = kam_tests::server_binary().unwrap();
     let r = crash::run(&binary, dir.path(), 6, seed).unwrap();

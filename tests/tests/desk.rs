@@ -7,44 +7,16 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use kam_core::model::{ProjectId, UnitId, UnitStatus};
+use kam_tests::crash::SplitMix;
 use kam_tests::{DeskClient, ServerProcess, Tablet, demo_token, desk_db, desk_setup};
 use serde_json::{Value, json};
 
-/// A demo company with 60 units allotted to its event and 200 buyers on the list.
-const VENUE: &[&str] = &[
-    "--demo",
-    "--demo-customers",
-    "10",
-    "--demo-tickets",
-    "10",
-    "--demo-units",
-    "60",
-    "--demo-buyers",
-    "200",
-];
-
-/// A small seeded generator, so a failing run replays exactly from its printed seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[test]
 fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is_in_the_ledger() {
-    let seed = std::env::var("KAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-            as u64
-    });
-    println!("seed {seed} (replay with KAM_SEED={seed})");
+    let seed = kam_tests::seed_from_env();
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let server =
+        ServerProcess::start(dir.path(), kam_tests::VENUE_DEMO, Duration::from_secs(120)).unwrap();
     let (event, units, buyers) = desk_setup(dir.path()).unwrap();
     let units: Vec<String> = units.into_iter().take(50).collect();
     assert_eq!((units.len(), buyers.len()), (50, 200));
@@ -68,7 +40,7 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
                     let mut sent = Vec::new();
                     barrier.wait();
                     for attempt in 0..4 {
-                        let unit = &units[(rng.next() % units.len() as u64) as usize];
+                        let unit = &units[(rng.next_u64() % units.len() as u64) as usize];
                         let key = format!("{seed}-c{client}-a{attempt}");
                         let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
                         let (s1, first) = desk.send(&key, event, &hold).unwrap();
@@ -216,7 +188,8 @@ fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_di
     use kam_core::sync_client::http::HttpTransport;
 
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let server =
+        ServerProcess::start(dir.path(), kam_tests::VENUE_DEMO, Duration::from_secs(120)).unwrap();
     let (event, units, buyers) = desk_setup(dir.path()).unwrap();
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     staff.send("free", &event, &json!({ "kind": "set_mode", "mode": "free" })).unwrap();
@@ -293,7 +266,8 @@ fn an_identity_check_goes_online_only_and_no_id_number_is_kept() {
     use kam_core::sync_client::http::HttpTransport;
 
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), VENUE, Duration::from_secs(120)).unwrap();
+    let server =
+        ServerProcess::start(dir.path(), kam_tests::VENUE_DEMO, Duration::from_secs(120)).unwrap();
     let (event, _, _) = desk_setup(dir.path()).unwrap();
     let desk = HttpTransport::new(&server.url, &demo_token("staff-01"));
     // A valid number: 17 digits and its GB 11643 check character.

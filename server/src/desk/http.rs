@@ -21,7 +21,7 @@ use super::ledger::{Verification, verify};
 use super::reconcile::{Reconciliation, reconcile};
 use crate::auth::{Principal, Role};
 use crate::error::ServerError;
-use crate::routes::authenticate;
+use crate::routes::{authenticate, bearer_token};
 use crate::scope;
 use crate::state::AppState;
 
@@ -40,16 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/{id}/reconciliation", get(reconciliation))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 256)
-        .map(str::to_owned)
-}
-
 /// Takes one command. The token is checked by the writer inside the command's transaction,
 /// so a device revoked a moment ago cannot slip a command into the group.
 async fn command(
@@ -57,7 +47,7 @@ async fn command(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
-    let token = bearer(&headers).ok_or(ServerError::Unauthorized)?;
+    let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
     let body = body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
     let request: CommandRequest = serde_json::from_slice(&body)
