@@ -268,10 +268,22 @@ def main():
 
 
 if __name__ == "__main__":
+    status = 0
     try:
         main()
     except Exception:
         import traceback
 
         traceback.print_exc()
-        sys.exit(1)
+        status = 1
+    # Leave without finalizing the interpreter. uniffi wakes an awaiting coroutine from the
+    # Rust thread that finished the work, through `call_soon_threadsafe`, which lets go of the
+    # GIL while it writes to the event loop's wake-up socket. The main thread can finish the
+    # scenario in that gap; if the interpreter is being finalized when the Rust thread takes
+    # the GIL back, CPython (3.13 and older) ends that thread with `pthread_exit`, whose forced
+    # unwind cannot pass through Rust frames, and the process aborts ("FATAL: exception not
+    # rethrown") after everything passed. An app's process does not finalize its interpreter
+    # while it still talks to the core; a script that exits right after its last call does.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
