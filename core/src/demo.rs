@@ -129,7 +129,6 @@ fn customer(
     let last_year = cny(sales_fen);
     let strategic = index.is_multiple_of(20);
     let leading_brand = rng.random_bool(0.6);
-    let tier = rules::tier_for(last_year, leading_brand, strategic, policy).tier;
     let owner = reps[index % reps.len()].clone();
     let mut owners = vec![owner.clone()];
     if strategic && reps.len() > 1 {
@@ -176,7 +175,10 @@ fn customer(
             (v.id.clone(), v)
         })
         .collect();
-    let prior_year = last_year * Decimal::new(rng.random_range(70..130), 2);
+    let prior_year = (last_year * Decimal::new(rng.random_range(70..130), 2)).round_dp(2);
+    // The approved tier is last year's decision, on the sales of the year before: where last
+    // year's sales crossed a threshold, this year's re-grade proposes a change.
+    let tier = rules::tier_for(prior_year, leading_brand, strategic, policy).tier;
     let year = today.year();
     Customer {
         id: CustomerId(id_from(rng)),
@@ -194,7 +196,7 @@ fn customer(
             leading_brand,
             notes: String::new(),
         },
-        annual_sales: BTreeMap::from([(year - 1, last_year), (year - 2, prior_year.round_dp(2))]),
+        annual_sales: BTreeMap::from([(year - 1, last_year), (year - 2, prior_year)]),
         profit_contribution: (last_year * Decimal::new(rng.random_range(5..25), 2)).round_dp(2),
         owners,
         classification: Classification {
@@ -213,10 +215,15 @@ fn customer(
 /// Grades every customer by its score under the forced distribution, and sets the credit
 /// terms that grade allows.
 fn grade_customers(mut customers: Vec<Customer>, policy: &Policy) -> Vec<Customer> {
+    // The approved grades are last year's, from last year's scores: this year's score moved a
+    // few points either way, so this year's re-grade proposes some changes.
     let scores: Vec<(usize, u32)> = customers
         .iter()
         .enumerate()
-        .map(|(i, c)| (i, c.classification.score.unwrap_or(0)))
+        .map(|(i, c)| {
+            let drift = (i * 7 % 13) as u32;
+            (i, (c.classification.score.unwrap_or(0) + drift).saturating_sub(6))
+        })
         .collect();
     for (i, grade) in rules::distribute_grades(&scores, policy) {
         let c = &mut customers[i];
@@ -250,9 +257,13 @@ fn ticket(
     let customer = &customers[rng.random_range(0..customers.len())];
     let owner = customer.owners.first().cloned().unwrap_or_else(|| reps[0].clone());
     let opened_at = now - Duration::minutes(rng.random_range(30..(90 * 24 * 60)));
-    let kind =
-        [TicketKind::Inquiry, TicketKind::AfterSales, TicketKind::Quality, TicketKind::Complaint]
-            [index % 4];
+    let kind = [
+        TicketKind::Inquiry,
+        TicketKind::AfterSales,
+        TicketKind::Quality,
+        TicketKind::Complaint,
+        TicketKind::Delivery,
+    ][index % 5];
     let recent = now - opened_at < Duration::days(3);
     let status = if recent && rng.random_bool(0.7) {
         [TicketStatus::New, TicketStatus::InProgress, TicketStatus::Escalated][index % 3]

@@ -95,6 +95,40 @@ fn concurrent_edits_of_one_field_are_readable_and_of_different_fields_are_not_co
 }
 
 #[test]
+fn resolving_a_conflict_with_the_visible_value_settles_it_everywhere() {
+    let data = small();
+    let c = &data.customers[0];
+    let mut a = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+    let bytes = a.save();
+    let mut b = doc::Document::load(a.id().clone(), &bytes, ActorId::random()).unwrap();
+    let mut hq = doc::Document::load(a.id().clone(), &bytes, ActorId::random()).unwrap();
+    for (d, name) in [(&mut a, "甲公司"), (&mut b, "乙公司")] {
+        let profile = CustomerProfile { name: name.into(), ..c.profile.clone() };
+        doc::edit_customer(d, &CustomerEdit::UpdateProfile(profile), &meta(name)).unwrap();
+    }
+    hq.merge(&mut a).unwrap();
+    hq.merge(&mut b).unwrap();
+    let visible = hq.conflicts().unwrap()[0].values[0].clone();
+    let before = hq.heads();
+
+    // Choosing the value readers already see must still be a write, or nothing settles.
+    hq.resolve_conflict("/profile/name", &visible, &meta("resolve")).unwrap();
+    assert_ne!(hq.heads(), before, "one commit");
+    assert_eq!(hq.conflicts().unwrap(), vec![]);
+    assert!(hq.conflict_update_since(&before).unwrap().settled.contains(&"/profile/name".into()));
+    a.merge(&mut hq).unwrap();
+    assert_eq!(a.conflicts().unwrap(), vec![], "the choice supersedes both values on merge");
+    assert_eq!(doc::read_customer(&a).unwrap().profile.name, visible);
+
+    // A value that is not (or no longer) among the concurrent ones changes nothing.
+    let heads = hq.heads();
+    let error = hq.resolve_conflict("/profile/name", "丙公司", &meta("resolve")).unwrap_err();
+    assert!(matches!(error, doc::DocError::EntityNotFound { .. }), "{error}");
+    assert!(hq.resolve_conflict("/profile/nope/name", &visible, &meta("x")).is_err());
+    assert_eq!(hq.heads(), heads);
+}
+
+#[test]
 fn a_merge_is_linear_only_when_it_builds_on_everything_the_receiver_held() {
     let data = small();
     let c = &data.customers[0];

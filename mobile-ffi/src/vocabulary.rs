@@ -78,6 +78,8 @@ pub enum TicketKind {
     Quality,
     /// A complaint (投诉).
     Complaint,
+    /// A delivery problem (交货问题).
+    Delivery,
 }
 
 /// Ticket priority, most urgent first.

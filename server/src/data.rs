@@ -26,6 +26,8 @@ pub struct DemoLogin {
     pub role: Role,
     /// The demo device's token.
     pub token: String,
+    /// The dashboard password (demo only, published on purpose).
+    pub password: String,
 }
 
 /// What loading the demo did.
@@ -65,7 +67,12 @@ pub fn demo_logins(reps: usize) -> Vec<DemoLogin> {
     users.push(("admin".into(), Role::Admin));
     users
         .into_iter()
-        .map(|(user_id, role)| DemoLogin { token: format!("kam_demo_{user_id}"), user_id, role })
+        .map(|(user_id, role)| DemoLogin {
+            token: format!("kam_demo_{user_id}"),
+            password: format!("demo-{user_id}"),
+            user_id,
+            role,
+        })
         .collect()
 }
 
@@ -85,10 +92,16 @@ pub fn load_demo(
     let actor = store.actor().clone();
     let meta = EditMeta::new(&UserId::from("demo-import"), now, "demo.import");
     let logins = demo_logins(spec.reps);
+    // Hashing is slow on purpose; done before the write lock is taken.
+    let passwords = logins
+        .iter()
+        .map(|l| crate::web::session::hash_password(&l.password))
+        .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
-        for login in &logins {
+        for (login, password) in logins.iter().zip(&passwords) {
             auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
+            crate::web::session::set_password_hash(tx, &login.user_id, password)?;
         }
         let mut count = 0;
         for c in &data.customers {
@@ -120,6 +133,9 @@ pub fn load_demo(
     // The demo event is ready to run: its desk opens with the documents.
     store.open_desk(data.event.id.as_str(), desk::catalog::DEFAULT_VOUCHER_SERIES, now)?;
     store.project_all(now)?;
+    // Two years of monthly sales for the reports, as the ERP would have booked them.
+    let sales = store.write(|tx, _, _| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
+    tracing::info!(rows = sales, "demo sales ledger written");
     Ok(Some(DemoLoad { documents }))
 }
 

@@ -8,6 +8,7 @@
 //! The router is built by [`routes::app`] so tests can drive it without a socket.
 
 pub mod admin;
+pub mod api;
 pub mod audit;
 pub mod auth;
 mod authority;
@@ -16,11 +17,15 @@ pub mod data;
 pub mod desk;
 mod docs;
 pub mod error;
+pub mod hq;
+pub mod web;
 pub mod metrics;
 mod projection;
 pub mod projector;
 pub mod push;
+pub mod reports;
 pub mod routes;
+pub mod sales_ledger;
 mod schema;
 pub mod scope;
 pub mod state;

@@ -101,6 +101,17 @@ enum AdminAction {
     },
     /// List devices with their last sync.
     Devices,
+    /// Set a user's dashboard password, read from the first line of standard input (never
+    /// from the command line, where other users could see it).
+    SetPassword {
+        /// The user id.
+        user_id: String,
+    },
+    /// Import monthly sales from the ERP: a CSV file with `customer_id,month,amount`.
+    ImportSales {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Open an event's selection desk from its documents (units, prices, buyer list).
     OpenDesk {
         /// The event id.
@@ -208,6 +219,21 @@ fn run_admin(
                 }
             }
         }
+        AdminAction::SetPassword { user_id } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            kam_server::web::session::check_new_password(password)?;
+            let hash = kam_server::web::session::hash_password(password)?;
+            kam_server::web::session::set_password_hash(store.conn(), &user_id, &hash)?;
+            println!("password set for {user_id}");
+        }
+        AdminAction::ImportSales { file } => {
+            let csv = std::fs::read_to_string(&file)?;
+            let source = file.display().to_string();
+            let report = store.import_sales(&csv, &source, now)?;
+            println!("{report:?}");
+        }
         AdminAction::Devices => {
             for d in kam_server::auth::list_devices(store.conn())? {
                 let last = d.last_seen_at.as_deref().unwrap_or("never");
@@ -245,10 +271,19 @@ async fn serve(
         println!("Demo requested, but the data directory already holds data: left as it is.");
     }
     if reps > 0 {
-        println!("Demo device tokens (demo only, published on purpose):");
+        println!(
+            "Demo logins (demo only, published on purpose): user, role, device token, dashboard password"
+        );
         for login in data::demo_logins(reps) {
-            println!("  {:<11} {:<12} {}", login.user_id, login.role.as_str(), login.token);
+            println!(
+                "  {:<11} {:<12} {:<22} {}",
+                login.user_id,
+                login.role.as_str(),
+                login.token,
+                login.password
+            );
         }
+        println!("  Dashboard: http://{address}/login (hq-01 / demo-hq-01)");
     }
     println!("  GET  http://{address}/api/v1/summary   counts");
     println!("  POST http://{address}/api/v1/sync      device sync (Bearer token)");

@@ -222,6 +222,7 @@ fn delete_statements(kind: DocKind) -> &'static [&'static str] {
             "DELETE FROM customer_owners WHERE customer_id = ?1",
             "DELETE FROM contacts WHERE customer_id = ?1",
             "DELETE FROM visits WHERE customer_id = ?1",
+            "DELETE FROM customer_sales_years WHERE customer_id = ?1",
         ],
         DocKind::Ticket => &["DELETE FROM tickets WHERE ticket_id = ?1"],
         DocKind::Project => &["DELETE FROM units WHERE project_id = ?1"],
@@ -287,8 +288,10 @@ fn insert_customer_row(
     conn.prepare_cached(
         "INSERT INTO customers(customer_id, name, industry, region, tier, strategic, grade, score,
              credit_grade, credit_limit, payment_terms, profit_contribution, latest_sales_year,
-             latest_annual_sales, created_at, next_visit_due, overdue_visits, projected_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             latest_annual_sales, created_at, next_visit_due, overdue_visits, projected_at,
+             leading_brand)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19)",
     )?
     .execute(params![
         c.id.as_str(),
@@ -309,7 +312,14 @@ fn insert_customer_row(
         next_visit_due,
         overdue_visits,
         instant(now),
+        c.profile.leading_brand,
     ])?;
+    let mut year = conn.prepare_cached(
+        "INSERT INTO customer_sales_years(customer_id, year, amount) VALUES (?1, ?2, ?3)",
+    )?;
+    for (y, amount) in &c.annual_sales {
+        year.execute(params![c.id.as_str(), y, money(*amount)])?;
+    }
     Ok(())
 }
 

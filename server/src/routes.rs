@@ -42,6 +42,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/documents/{kind}/{id}", get(document))
         .route("/api/v1/conflicts", get(open_conflicts))
         .merge(crate::desk::http::routes())
+        .merge(crate::web::routes())
+        .merge(crate::api::hq::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(trace_request))
         .with_state(state)

@@ -134,8 +134,56 @@ CREATE TABLE audit_log (
 ) STRICT;
 ";
 
+/// Version 3: headquarters' dashboard. Passwords and browser sessions for people (devices
+/// keep their tokens); the monthly sales ledger imported from the ERP, which the monthly and
+/// quarterly reports read; the general manager's decisions on re-grade proposals; and two
+/// projected facts the re-grade needs (leading brand, sales per year).
+const V3_DASHBOARD: &str = "
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+
+CREATE TABLE web_sessions (
+    session_hash BLOB PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(user_id),
+    csrf_token   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+) STRICT;
+CREATE INDEX web_sessions_by_user ON web_sessions(user_id);
+
+-- Sales booked per customer and calendar month (CNY, Decimal text), as the ERP reports them.
+CREATE TABLE sales_monthly (
+    customer_id TEXT NOT NULL,
+    month       TEXT NOT NULL CHECK (month GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]'),
+    amount      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    PRIMARY KEY (customer_id, month)
+) STRICT;
+
+CREATE TABLE regrade_decisions (
+    customer_id    TEXT NOT NULL,
+    year           INTEGER NOT NULL,
+    proposed_tier  TEXT NOT NULL,
+    proposed_grade TEXT NOT NULL,
+    decision       TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
+    decided_by     TEXT NOT NULL,
+    decided_at     TEXT NOT NULL,
+    PRIMARY KEY (customer_id, year)
+) STRICT;
+
+ALTER TABLE customers ADD COLUMN leading_brand INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE customer_sales_years (
+    customer_id TEXT NOT NULL,
+    year        INTEGER NOT NULL,
+    amount      TEXT NOT NULL,
+    PRIMARY KEY (customer_id, year)
+) STRICT;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1_DOCUMENTS_AND_AUTHORITY, crate::projection::PROJECTION_SCHEMA];
+const MIGRATIONS: &[&str] =
+    &[V1_DOCUMENTS_AND_AUTHORITY, crate::projection::PROJECTION_SCHEMA, V3_DASHBOARD];
 
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = SCHEMA.current_version();

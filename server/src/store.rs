@@ -151,6 +151,16 @@ impl Store {
         }
     }
 
+    /// Imports monthly sales from the ERP's CSV in one transaction: all lines or none.
+    pub fn import_sales(
+        &mut self,
+        csv: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::sales_ledger::ImportReport, ServerError> {
+        self.write(|tx, _, _| crate::sales_ledger::import_csv(tx, csv, source, now))
+    }
+
     /// Re-derives every projection row from the stored documents.
     pub fn rebuild_projections(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
         let ids: Vec<String> = {
@@ -161,7 +171,8 @@ impl Store {
         self.write(|tx, docs, policy| {
             tx.execute_batch(
                 "DELETE FROM customers; DELETE FROM customer_owners; DELETE FROM contacts;
-                 DELETE FROM visits; DELETE FROM tickets; DELETE FROM units; DELETE FROM events;",
+                 DELETE FROM visits; DELETE FROM tickets; DELETE FROM units; DELETE FROM events;
+                 DELETE FROM customer_sales_years;",
             )?;
             for id in &ids {
                 let id = scope::parse_id(id)?;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::transaction::CommitOptions;
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, PatchAction, Prop, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -388,6 +388,56 @@ impl Document {
         let mut out = Vec::new();
         collect_conflicts(&self.doc, &ROOT, String::new(), &mut out)?;
         Ok(out)
+    }
+
+    /// Settles the conflict on the map field at `path` (as [`Document::conflicts`] names it,
+    /// e.g. `/profile/name`) by writing `chosen`, one of its concurrent values in display
+    /// form, over all of them, as one commit.
+    ///
+    /// The write is forced: the writers skip a value equal to the one readers already see,
+    /// but a choice of the visible value must still be an operation that supersedes the
+    /// others, or the field would stay in conflict. The value keeps its type, because it is
+    /// the stored scalar itself that is written again. Fails with `EntityNotFound` when the
+    /// field does not exist or holds no such value (the conflict changed meanwhile).
+    pub fn resolve_conflict(
+        &mut self,
+        path: &str,
+        chosen: &str,
+        meta: &EditMeta,
+    ) -> Result<(), DocError> {
+        let doc_id = self.id.to_string();
+        let not_found = || DocError::EntityNotFound {
+            entity: "conflicting value",
+            id: format!("{path} = {chosen}"),
+            doc_id: doc_id.clone(),
+        };
+        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let key = segments.pop().ok_or_else(not_found)?;
+        let mut obj = ROOT;
+        for segment in segments {
+            match self.doc.get(&obj, segment)? {
+                Some((automerge::Value::Object(ObjType::Map), child)) => obj = child,
+                _ => return Err(not_found()),
+            }
+        }
+        let value = self
+            .doc
+            .get_all(&obj, key)?
+            .into_iter()
+            .find_map(|(value, _)| match value {
+                automerge::Value::Scalar(s)
+                    if display_value(&automerge::Value::Scalar(s.clone())) == chosen =>
+                {
+                    Some(s.into_owned())
+                }
+                _ => None,
+            })
+            .ok_or_else(not_found)?;
+        self.commit_action(meta, |am| {
+            am.put(&obj, key, value)?;
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// The change history, oldest first, with KAM metadata where present.

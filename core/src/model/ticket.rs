@@ -19,9 +19,12 @@ pub enum TicketKind {
     Quality,
     /// A complaint (投诉).
     Complaint,
+    /// A delivery problem (交货问题): late, short or wrong deliveries, reported in 附件一.
+    Delivery,
 }
 vocabulary!(TicketKind, "ticket kind", {
-    Inquiry => "inquiry", AfterSales => "after_sales", Quality => "quality", Complaint => "complaint"
+    Inquiry => "inquiry", AfterSales => "after_sales", Quality => "quality",
+    Complaint => "complaint", Delivery => "delivery"
 });
 
 /// Ticket priority; lower rank is more urgent.

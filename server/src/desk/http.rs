@@ -85,24 +85,37 @@ fn may_read(
 }
 
 /// One row of the control table.
-#[derive(Debug, Serialize)]
-struct UnitLine {
-    unit_id: String,
-    code: String,
-    area_m2: String,
-    unit_price: Option<String>,
-    status: String,
-    buyer_id: Option<String>,
-    held_until: Option<String>,
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitLine {
+    /// The unit.
+    pub unit_id: String,
+    /// Its code on the plan, e.g. `1-1001`.
+    pub code: String,
+    /// Area in m² (decimal text).
+    pub area_m2: String,
+    /// Approved unit price per m² (decimal text), if approved.
+    pub unit_price: Option<String>,
+    /// `available`, `held`, `sold` or `withdrawn`.
+    pub status: String,
+    /// The buyer holding or owning it.
+    pub buyer_id: Option<String>,
+    /// When the hold lapses.
+    pub held_until: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct ControlTable {
-    event_id: String,
-    mode: String,
-    now_serving: Option<u32>,
-    ledger_seq: i64,
-    units: Vec<UnitLine>,
+/// An event's control table as the desk holds it: the authority's own state.
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlTable {
+    /// The event.
+    pub event_id: String,
+    /// `strict` or `free`.
+    pub mode: String,
+    /// The lottery number being served.
+    pub now_serving: Option<u32>,
+    /// The ledger's last entry when read.
+    pub ledger_seq: i64,
+    /// Every allotted unit, by code.
+    pub units: Vec<UnitLine>,
 }
 
 async fn control_table(
@@ -114,35 +127,45 @@ async fn control_table(
     state
         .with_store(move |store| {
             may_read(store.conn(), &who, &event_id)?;
-            let conn = store.desk_conn();
-            let (mode, now_serving): (String, Option<u32>) = conn
-                .query_row("SELECT mode, now_serving FROM desk_events WHERE event_id = ?1", [&event_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .map_err(|_| ServerError::NotFound)?;
-            let mut stmt = conn.prepare(
-                "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until
-                 FROM desk_allotments a JOIN desk_events e USING (event_id)
-                 JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
-                 WHERE a.event_id = ?1 ORDER BY u.code",
-            )?;
-            let units = stmt
-                .query_map([&event_id], |r| {
-                    Ok(UnitLine {
-                        unit_id: r.get(0)?,
-                        code: r.get(1)?,
-                        area_m2: r.get(2)?,
-                        unit_price: r.get(3)?,
-                        status: r.get(4)?,
-                        buyer_id: r.get(5)?,
-                        held_until: r.get(6)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let ledger_seq = super::ledger::tip(conn)?.seq;
-            Ok(Json(ControlTable { event_id, mode, now_serving, ledger_seq, units }))
+            Ok(Json(read_control_table(store.desk_conn(), &event_id)?))
         })
         .await
+}
+
+/// The control table of `event_id` from the desk's file; `NotFound` if no desk is open for it.
+pub fn read_control_table(
+    conn: &rusqlite::Connection,
+    event_id: &str,
+) -> Result<ControlTable, ServerError> {
+    let event_id = event_id.to_owned();
+    let (mode, now_serving): (String, Option<u32>) = conn
+        .query_row(
+            "SELECT mode, now_serving FROM desk_events WHERE event_id = ?1",
+            [&event_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|_| ServerError::NotFound)?;
+    let mut stmt = conn.prepare(
+        "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until
+         FROM desk_allotments a JOIN desk_events e USING (event_id)
+         JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
+         WHERE a.event_id = ?1 ORDER BY u.code",
+    )?;
+    let units = stmt
+        .query_map([&event_id], |r| {
+            Ok(UnitLine {
+                unit_id: r.get(0)?,
+                code: r.get(1)?,
+                area_m2: r.get(2)?,
+                unit_price: r.get(3)?,
+                status: r.get(4)?,
+                buyer_id: r.get(5)?,
+                held_until: r.get(6)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let ledger_seq = super::ledger::tip(conn)?.seq;
+    Ok(ControlTable { event_id, mode, now_serving, ledger_seq, units })
 }
 
 async fn reconciliation(

@@ -1,0 +1,220 @@
+//! The `/api/v1/hq` routes.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::conflicts::{self, OpenConflict};
+use crate::error::ServerError;
+use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
+use crate::hq::regrade::{Decision, ProposalLine};
+use crate::hq::tickets::{TicketFilter, TicketSla};
+use crate::hq::{compliance, customers, devices, overview, regrade, review, tickets};
+use crate::routes::{authenticate, bearer_token};
+use crate::state::AppState;
+use crate::web::i18n::Lang;
+use crate::web::session::{self, WebUser};
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/hq/overview", get(overview_json))
+        .route("/api/v1/hq/customers", get(customers_json))
+        .route("/api/v1/hq/customers/{id}", get(customer_json))
+        .route("/api/v1/hq/regrades", get(regrades_json))
+        .route("/api/v1/hq/regrades/{id}/{action}", post(decide_json))
+        .route("/api/v1/hq/visit-compliance", get(compliance_json))
+        .route("/api/v1/hq/tickets", get(tickets_json))
+        .route("/api/v1/hq/conflicts", get(conflicts_json))
+        .route("/api/v1/hq/conflicts/resolve", post(resolve_json))
+        .route("/api/v1/hq/violations", get(violations_json))
+        .route("/api/v1/hq/violations/{id}/reviewed", post(reviewed_json))
+        .route("/api/v1/hq/devices", get(devices_json))
+        .route("/api/v1/hq/reports/monthly", get(monthly_json))
+        .route("/api/v1/hq/reports/quarterly", get(quarterly_json))
+        .route("/api/v1/openapi.json", get(openapi_json))
+}
+
+/// The caller of a read: a device token or a dashboard session, of a role that sees
+/// everything.
+async fn reader(state: &AppState, headers: &HeaderMap) -> Result<WebUser, ServerError> {
+    let user = if bearer_token(headers).is_some() {
+        let who = authenticate(state, headers).await?;
+        WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh }
+    } else {
+        session::signed_in(state, headers).await?.ok_or(ServerError::Unauthorized)?
+    };
+    if !user.is_hq() {
+        return Err(ServerError::Forbidden(
+            "headquarters' data is for finance and headquarters".into(),
+        ));
+    }
+    Ok(user)
+}
+
+/// The caller of a decision: a device token only.
+async fn decider(state: &AppState, headers: &HeaderMap) -> Result<WebUser, ServerError> {
+    let who = authenticate(state, headers).await?;
+    Ok(WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh })
+}
+
+async fn overview_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<overview::Overview>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(state.with_store(|store| overview::overview(store.conn(), Utc::now())).await?))
+}
+
+async fn customers_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<CustomerFilter>,
+) -> Result<Json<Vec<CustomerLine>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(state.with_store(move |store| customers::list(store.conn(), &filter)).await?))
+}
+
+async fn customer_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerDetail>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(crate::web::customers::customer_detail(&state, id).await?))
+}
+
+async fn regrades_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ProposalLine>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(
+        state
+            .with_store(|store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
+            .await?,
+    ))
+}
+
+async fn decide_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ServerError> {
+    let user = decider(&state, &headers).await?;
+    let decision = match action.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        _ => return Err(ServerError::NotFound),
+    };
+    crate::web::customers::decide(&state, &user, id.clone(), decision).await?;
+    Ok(Json(serde_json::json!({ "customer_id": id, "decision": action })).into_response())
+}
+
+async fn compliance_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<compliance::Compliance>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(
+        state
+            .with_store(|store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
+            .await?,
+    ))
+}
+
+async fn tickets_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<TicketFilter>,
+) -> Result<Json<Vec<TicketSla>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(
+        state
+            .with_store(move |store| {
+                tickets::tickets(store.conn(), &filter, store.policy(), Utc::now())
+            })
+            .await?,
+    ))
+}
+
+async fn conflicts_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<OpenConflict>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(state.with_store(|store| conflicts::open_conflicts(store.conn())).await?))
+}
+
+/// The body of a conflict resolution.
+#[derive(Debug, Deserialize)]
+struct ResolveBody {
+    doc_id: String,
+    path: String,
+    value: String,
+}
+
+async fn resolve_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ResolveBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    let user = decider(&state, &headers).await?;
+    let Json(body) =
+        body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
+    crate::web::review::resolve_conflict(&state, &user, body.doc_id, body.path, body.value).await?;
+    Ok(Json(serde_json::json!({ "resolved": true })).into_response())
+}
+
+async fn violations_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<review::ViolationLine>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(state.with_store(|store| review::open_violations(store.conn())).await?))
+}
+
+async fn reviewed_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ServerError> {
+    let user = decider(&state, &headers).await?;
+    crate::web::review::review_violation(&state, &user, id).await?;
+    Ok(Json(serde_json::json!({ "violation_id": id, "reviewed": true })).into_response())
+}
+
+async fn devices_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<devices::DeviceLine>>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(state.with_store(|store| devices::devices(store.conn(), Utc::now())).await?))
+}
+
+async fn monthly_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(period): Query<crate::web::reports::Period>,
+) -> Result<Json<crate::reports::MonthlyReport>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(crate::web::reports::monthly(&state, period.month).await?))
+}
+
+async fn quarterly_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(period): Query<crate::web::reports::Period>,
+) -> Result<Json<crate::reports::QuarterlyReport>, ServerError> {
+    reader(&state, &headers).await?;
+    Ok(Json(crate::web::reports::quarterly(&state, period.quarter).await?))
+}
+
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::document().to_string())
+        .into_response()
+}

@@ -1,0 +1,199 @@
+//! Visit compliance (拜访机制): for every customer the cadence applies to, each level's due
+//! date against today, counted by rep and by level.
+//!
+//! The due dates come from the same pure rule the tablets use (`rules::visits_due`), fed
+//! from the projection rows, so headquarters and the rep see the same dates.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kam_core::Policy;
+use kam_core::model::{
+    Classification, CreditTerms, Customer, CustomerId, CustomerProfile, Grade, Tier, UserId,
+    VisitId, VisitLevel, VisitRecord,
+};
+use kam_core::rules;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::ServerError;
+
+/// One customer's visit at one level that is due.
+#[derive(Clone, Debug, Serialize)]
+pub struct DueVisit {
+    /// Customer id.
+    pub customer_id: String,
+    /// Customer name.
+    pub customer_name: String,
+    /// Owning reps.
+    pub owners: Vec<String>,
+    /// Level code.
+    pub level: String,
+    /// The last visit at this level.
+    pub last_visit_on: Option<NaiveDate>,
+    /// When the next one is due.
+    pub next_due_on: NaiveDate,
+    /// Whether it is past due today.
+    pub overdue: bool,
+}
+
+/// Counts for one rep or one level.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ComplianceCount {
+    /// Visits the cadence asks for (one per customer and level).
+    pub required: u64,
+    /// Of those, past due today.
+    pub overdue: u64,
+    /// Share on schedule, in percent with one decimal.
+    pub on_schedule_percent: String,
+}
+
+/// The compliance page.
+#[derive(Clone, Debug, Serialize)]
+pub struct Compliance {
+    /// The business date it was computed for.
+    pub today: NaiveDate,
+    /// By rep.
+    pub by_rep: BTreeMap<String, ComplianceCount>,
+    /// By level code.
+    pub by_level: BTreeMap<String, ComplianceCount>,
+    /// Every overdue visit, most overdue first.
+    pub overdue: Vec<DueVisit>,
+}
+
+/// Visit compliance at `now`.
+pub fn compliance(
+    conn: &Connection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Compliance, ServerError> {
+    let today = policy.business_date(now);
+    let owners = super::owners_by_customer(conn)?;
+    let mut by_rep: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut by_level: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut overdue = Vec::new();
+    for (customer, name) in customers_with_visits(conn)? {
+        let reps = owners.get(customer.id.as_str()).cloned().unwrap_or_default();
+        for due in rules::visits_due(&customer, policy) {
+            let late = rules::is_overdue(&due, today);
+            for rep in &reps {
+                tally(by_rep.entry(rep.clone()).or_default(), late);
+            }
+            tally(by_level.entry(due.level.as_str().to_owned()).or_default(), late);
+            if late {
+                overdue.push(DueVisit {
+                    customer_id: customer.id.to_string(),
+                    customer_name: name.clone(),
+                    owners: reps.clone(),
+                    level: due.level.as_str().to_owned(),
+                    last_visit_on: due.last_visit_on,
+                    next_due_on: due.next_due_on,
+                    overdue: true,
+                });
+            }
+        }
+    }
+    overdue
+        .sort_by(|a, b| a.next_due_on.cmp(&b.next_due_on).then(a.customer_id.cmp(&b.customer_id)));
+    Ok(Compliance { today, by_rep: finish(by_rep), by_level: finish(by_level), overdue })
+}
+
+fn tally(counts: &mut (u64, u64), late: bool) {
+    counts.0 += 1;
+    counts.1 += u64::from(late);
+}
+
+fn finish(counts: BTreeMap<String, (u64, u64)>) -> BTreeMap<String, ComplianceCount> {
+    counts
+        .into_iter()
+        .map(|(key, (required, overdue))| {
+            // Tenths of a percent in integers: a ratio of counts needs no float.
+            let tenths = if required == 0 { 1000 } else { (required - overdue) * 1000 / required };
+            let on_schedule_percent = format!("{}.{}", tenths / 10, tenths % 10);
+            (key, ComplianceCount { required, overdue, on_schedule_percent })
+        })
+        .collect()
+}
+
+/// The customers the cadence may apply to (strategic, or graded A), with their visits, as
+/// the `Customer` values the rule reads. Fields the rule does not read are left empty.
+fn customers_with_visits(conn: &Connection) -> Result<Vec<(Customer, String)>, ServerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT customer_id, name, tier, strategic, grade, score, created_at FROM customers
+         WHERE strategic = 1 OR tier = 'strategic' OR grade = 'A' ORDER BY customer_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<u32>>(5)?,
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut visits = visits_by_customer(conn)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, tier, strategic, grade, score, created_at) = row?;
+        let corrupt = |what: &str| ServerError::Corrupt(format!("customer {id}: {what}"));
+        let tier: Tier = tier.parse().map_err(|_| corrupt("tier"))?;
+        let grade: Option<Grade> =
+            grade.map(|g| g.parse()).transpose().map_err(|_| corrupt("grade"))?;
+        let created_at = DateTime::parse_from_rfc3339(&created_at)
+            .map_err(|_| corrupt("created_at"))?
+            .with_timezone(&Utc);
+        let customer = Customer {
+            id: CustomerId::from(id.as_str()),
+            created_at,
+            profile: CustomerProfile::default(),
+            annual_sales: BTreeMap::new(),
+            profit_contribution: rust_decimal::Decimal::ZERO,
+            owners: Vec::new(),
+            classification: Classification { strategic, tier, grade, score },
+            credit: CreditTerms::default(),
+            contacts: BTreeMap::new(),
+            visits: visits.remove(&id).unwrap_or_default(),
+            late_payments: BTreeMap::new(),
+        };
+        out.push((customer, name));
+    }
+    Ok(out)
+}
+
+fn visits_by_customer(
+    conn: &Connection,
+) -> Result<HashMap<String, BTreeMap<VisitId, VisitRecord>>, ServerError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT customer_id, visit_id, level, visit_date, visitor FROM visits")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out: HashMap<String, BTreeMap<VisitId, VisitRecord>> = HashMap::new();
+    for row in rows {
+        let (customer, visit, level, date, visitor) = row?;
+        let corrupt = || ServerError::Corrupt(format!("visit {visit} of {customer}"));
+        let level: VisitLevel = level.parse().map_err(|_| corrupt())?;
+        let date: NaiveDate = date.parse().map_err(|_| corrupt())?;
+        let record = VisitRecord {
+            id: VisitId::from(visit.as_str()),
+            level,
+            date,
+            visitor: UserId::from(visitor.as_str()),
+            topics: Vec::new(),
+            personnel_changes: String::new(),
+            problems: String::new(),
+            demand: String::new(),
+            competitor_activity: String::new(),
+        };
+        out.entry(customer).or_default().insert(record.id.clone(), record);
+    }
+    Ok(out)
+}

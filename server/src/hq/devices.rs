@@ -1,0 +1,56 @@
+//! Devices with their last sync and how far behind the server's change sequence they are.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::ServerError;
+
+/// One enrolled device.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceLine {
+    /// Device id.
+    pub device_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// The user's role.
+    pub role: String,
+    /// Label.
+    pub label: String,
+    /// When it last synced.
+    pub last_seen_at: Option<String>,
+    /// Minutes since then.
+    pub minutes_since_sync: Option<i64>,
+    /// Changes on the server the device has not absorbed yet (sequence positions behind).
+    pub changes_behind: i64,
+    /// Revoked at, if revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// Every device, the longest silent first.
+pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>, ServerError> {
+    let head = crate::docs::current_seq(conn)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.device_id, d.user_id, u.role, d.label, d.last_seen_at, d.last_cursor, d.revoked_at
+         FROM devices d JOIN users u USING (user_id)
+         ORDER BY d.revoked_at IS NOT NULL, d.last_seen_at IS NOT NULL, d.last_seen_at, d.device_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let last_seen_at: Option<String> = r.get(4)?;
+        let cursor: i64 = r.get(5)?;
+        Ok(DeviceLine {
+            device_id: r.get(0)?,
+            user_id: r.get(1)?,
+            role: r.get(2)?,
+            label: r.get(3)?,
+            minutes_since_sync: last_seen_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| (now - t.with_timezone(&Utc)).num_minutes()),
+            last_seen_at,
+            changes_behind: (head - cursor).max(0),
+            revoked_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

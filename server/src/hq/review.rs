@@ -1,0 +1,207 @@
+//! What headquarters settles by hand: fields left with concurrent values (conflicts) and
+//! writes the authority refused and compensated (violations).
+
+use chrono::{DateTime, Utc};
+use kam_core::doc::EditMeta;
+use kam_core::model::UserId;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::docs::DocCache;
+use crate::error::ServerError;
+use crate::store::commit_doc;
+use crate::sync::ChangedDoc;
+use crate::{audit, scope};
+
+/// A violation awaiting review.
+#[derive(Clone, Debug, Serialize)]
+pub struct ViolationLine {
+    /// Its id.
+    pub violation_id: i64,
+    /// When it happened.
+    pub at: String,
+    /// Who wrote the field.
+    pub user_id: String,
+    /// From which device.
+    pub device_id: String,
+    /// The document.
+    pub doc_id: String,
+    /// The field.
+    pub field: String,
+    /// The rule it broke.
+    pub rule: String,
+    /// The authorised value restored.
+    pub old_value: String,
+    /// The value the device wrote.
+    pub new_value: String,
+}
+
+/// Violations nobody has reviewed yet, newest first.
+pub fn open_violations(conn: &Connection) -> Result<Vec<ViolationLine>, ServerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT violation_id, at, user_id, device_id, doc_id, field, rule, old_value, new_value
+         FROM violations WHERE reviewed_at IS NULL ORDER BY at DESC, violation_id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ViolationLine {
+            violation_id: r.get(0)?,
+            at: r.get(1)?,
+            user_id: r.get(2)?,
+            device_id: r.get(3)?,
+            doc_id: r.get(4)?,
+            field: r.get(5)?,
+            rule: r.get(6)?,
+            old_value: r.get(7)?,
+            new_value: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks a violation reviewed by `by`. Fails with `NotFound` if there is no such unreviewed
+/// violation.
+pub(crate) fn mark_reviewed(
+    tx: &Transaction<'_>,
+    violation_id: i64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE violations SET reviewed_at = ?2, reviewed_by = ?3
+             WHERE violation_id = ?1 AND reviewed_at IS NULL",
+        )?
+        .execute(params![violation_id, now.to_rfc3339(), by])?;
+    if n == 0 {
+        return Err(ServerError::NotFound);
+    }
+    audit::log(tx, now, by, "violation.reviewed", &violation_id.to_string(), &json!({}))
+}
+
+/// Settles the open conflict on `path` of `doc_id` by writing `chosen` (one of its values)
+/// over every concurrent value, as one commit by `by`. The conflict row is marked resolved
+/// by the commit itself (the merge bookkeeping sees the field settled). Fails with
+/// `NotFound` if the conflict is not open, or `chosen` is not one of its values, and then
+/// writes nothing.
+pub(crate) fn resolve_conflict(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    doc_id: &str,
+    path: &str,
+    chosen: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<ChangedDoc, ServerError> {
+    let open: Option<String> = tx
+        .prepare_cached(
+            "SELECT field_values FROM conflicts
+             WHERE doc_id = ?1 AND path = ?2 AND resolved_at IS NULL",
+        )?
+        .query_row(params![doc_id, path], |r| r.get(0))
+        .optional()?;
+    let values: Vec<String> = match open {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| ServerError::Corrupt(e.to_string()))?
+        }
+        None => return Err(ServerError::NotFound),
+    };
+    if !values.iter().any(|v| v == chosen) {
+        return Err(ServerError::Invalid {
+            field: "value",
+            reason: "not one of the conflicting values".into(),
+        });
+    }
+    let id = scope::parse_id(doc_id)?;
+    let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
+    let heads_before = doc.heads();
+    let meta = EditMeta::new(&UserId::from(by), now, "conflict.resolve");
+    doc.resolve_conflict(path, chosen, &meta).map_err(|e| match e {
+        kam_core::doc::DocError::EntityNotFound { .. } => ServerError::NotFound,
+        other => other.into(),
+    })?;
+    let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
+        .ok_or_else(|| ServerError::Corrupt(format!("resolving {doc_id}{path} changed nothing")))?;
+    audit::log(
+        tx,
+        now,
+        by,
+        "conflict.resolve",
+        doc_id,
+        &json!({ "path": path, "values": values, "chosen": chosen }),
+    )?;
+    Ok(ChangedDoc { seq, doc_id: doc_id.to_owned(), scope_key })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use kam_core::demo::DemoSpec;
+    use kam_core::doc::{ActorId, CustomerEdit, Document, edit_customer, read_customer};
+
+    /// A store whose first customer has its name in conflict (two offline edits merged).
+    fn store_with_conflict() -> (tempfile::TempDir, crate::store::Store, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::data::open_store(dir.path()).unwrap();
+        let spec = DemoSpec { customers: 3, tickets: 1, units: 2, ..DemoSpec::standard(1) };
+        crate::data::load_demo(&mut store, &spec, Utc::now()).unwrap();
+        let doc_id: String = store
+            .conn()
+            .query_row("SELECT 'customer/' || customer_id FROM customers LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        let id = scope::parse_id(&doc_id).unwrap();
+        store
+            .write(|tx, docs, _| {
+                let doc = docs.get(tx, &id, false)?.unwrap();
+                let heads_before = doc.heads();
+                let bytes = doc.save();
+                for name in ["甲", "乙"] {
+                    let mut fork = Document::load(id.clone(), &bytes, ActorId::random())?;
+                    let mut profile = read_customer(&fork)?.profile;
+                    profile.name = name.into();
+                    let meta = EditMeta::new(&UserId::from("rep-01"), Utc::now(), "edit");
+                    edit_customer(&mut fork, &CustomerEdit::UpdateProfile(profile), &meta)?;
+                    docs.get(tx, &id, false)?.unwrap().merge(&mut fork)?;
+                }
+                commit_doc(tx, docs, &id, &heads_before, Utc::now())?;
+                Ok(())
+            })
+            .unwrap();
+        (dir, store, doc_id)
+    }
+
+    #[test]
+    fn a_chosen_value_settles_the_conflict_and_a_stale_choice_changes_nothing() {
+        let (_dir, mut store, doc_id) = store_with_conflict();
+        let open = crate::conflicts::open_conflicts(store.conn()).unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].path, "/profile/name");
+        let chosen = open[0].values[0].clone();
+
+        let not_a_value = store.write(|tx, docs, _| {
+            resolve_conflict(tx, docs, &doc_id, "/profile/name", "丙", "hq-01", Utc::now())
+        });
+        assert!(matches!(not_a_value, Err(ServerError::Invalid { .. })), "{not_a_value:?}");
+
+        let changed = store
+            .write(|tx, docs, _| {
+                resolve_conflict(tx, docs, &doc_id, "/profile/name", &chosen, "hq-01", Utc::now())
+            })
+            .unwrap();
+        assert_eq!(changed.doc_id, doc_id);
+        assert!(crate::conflicts::open_conflicts(store.conn()).unwrap().is_empty());
+        let audit: String = store
+            .conn()
+            .query_row("SELECT actor FROM audit_log WHERE action = 'conflict.resolve'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(audit, "hq-01");
+
+        let again = store.write(|tx, docs, _| {
+            resolve_conflict(tx, docs, &doc_id, "/profile/name", &chosen, "hq-01", Utc::now())
+        });
+        assert!(matches!(again, Err(ServerError::NotFound)), "resolved once: {again:?}");
+    }
+}

@@ -1,0 +1,49 @@
+//! Headquarters' dashboard: server-rendered pages (maud), Chinese first with English, for
+//! people signed in with a password (see `session`). Only finance, headquarters and
+//! administrators open these pages; anyone else gets the forbidden page.
+//!
+//! Pages read through `crate::hq`, the same queries the `/api/v1/hq` JSON API serves, so the
+//! page and the API always agree. Decisions (re-grades, conflicts, violations) are POSTed
+//! forms carrying the session's CSRF token; each redirects back with a message.
+
+pub mod board;
+pub mod customers;
+pub mod error;
+pub mod i18n;
+pub mod layout;
+pub mod login;
+pub mod reports;
+pub mod review;
+pub mod session;
+pub mod work;
+
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// The dashboard's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/hq") }))
+        .route("/login", get(login::login_page).post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/lang/{code}", get(login::switch_lang))
+        .route("/hq", get(customers::overview_page))
+        .route("/hq/customers", get(customers::customers_page))
+        .route("/hq/customers/{id}", get(customers::customer_page))
+        .route("/hq/regrades", get(customers::regrades_page))
+        .route("/hq/regrades/{id}/{action}", post(customers::decide_regrade))
+        .route("/hq/visits", get(work::visits_page))
+        .route("/hq/tickets", get(work::tickets_page))
+        .route("/hq/devices", get(work::devices_page))
+        .route("/hq/review", get(review::review_page))
+        .route("/hq/review/conflicts", post(review::resolve))
+        .route("/hq/review/violations/{id}", post(review::mark_reviewed))
+        .route("/hq/events/{id}/board", get(board::board_page))
+        .route("/hq/events/{id}/board/stream", get(board::board_stream))
+        .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
+        .route("/hq/reports", get(reports::reports_page))
+        .route("/hq/reports/{file}", get(reports::report_file))
+}

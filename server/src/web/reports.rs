@@ -1,0 +1,205 @@
+//! The reports page and its downloads: the monthly key-account report (附件一) and the
+//! quarterly credit and sales analysis, as CSV and Excel, and as JSON for the API.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, Months, Utc};
+use kam_core::doc::{DocId, DocKind, read_customer};
+use kam_core::model::LatePayment;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::i18n::Lang;
+use super::layout::{money, page};
+use super::session::WebUser;
+use crate::error::ServerError;
+use crate::reports::{self, MonthlyReport, QuarterlyReport, ReportLang, export};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Which period a report covers; each defaults to the last complete one.
+#[derive(Debug, Default, Deserialize)]
+pub struct Period {
+    /// `YYYY-MM`.
+    pub month: Option<String>,
+    /// `YYYY-Qn`.
+    pub quarter: Option<String>,
+}
+
+fn report_lang(lang: Lang) -> ReportLang {
+    match lang {
+        Lang::Zh => ReportLang::Zh,
+        Lang::En => ReportLang::En,
+    }
+}
+
+/// The last complete month and quarter at the policy's business date.
+fn defaults(store: &Store) -> (String, String) {
+    let today = store.policy().business_date(Utc::now());
+    let last_month = today.checked_sub_months(Months::new(1)).unwrap_or(today);
+    let quarter = (today.month0() / 3) as i32; // 0-based current quarter
+    let (year, q) = if quarter == 0 { (today.year() - 1, 4) } else { (today.year(), quarter) };
+    (format!("{:04}-{:02}", last_month.year(), last_month.month()), format!("{year:04}-Q{q}"))
+}
+
+/// The monthly report for `month` (or the last complete month).
+pub(crate) async fn monthly(
+    state: &AppState,
+    month: Option<String>,
+) -> Result<MonthlyReport, ServerError> {
+    state
+        .with_store(move |store| {
+            let month = month.filter(|m| !m.is_empty()).unwrap_or_else(|| defaults(store).0);
+            reports::monthly_report(store.conn(), &month, store.policy(), Utc::now())
+        })
+        .await
+}
+
+/// Every customer's late payments, read from the documents (they are not projected).
+fn late_payments(store: &mut Store) -> Result<BTreeMap<String, Vec<LatePayment>>, ServerError> {
+    let ids: Vec<String> = {
+        let mut stmt =
+            store.conn().prepare("SELECT customer_id FROM customers ORDER BY customer_id")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    let Store { conn, docs, .. } = store;
+    let mut out = BTreeMap::new();
+    for id in ids {
+        let Some(doc) = docs.get(conn, &DocId::new(DocKind::Customer, &id), false)? else {
+            continue;
+        };
+        let late: Vec<LatePayment> = read_customer(doc)?.late_payments.into_values().collect();
+        if !late.is_empty() {
+            out.insert(id, late);
+        }
+    }
+    Ok(out)
+}
+
+/// The quarterly analysis for `quarter` (or the last complete quarter).
+pub(crate) async fn quarterly(
+    state: &AppState,
+    quarter: Option<String>,
+) -> Result<QuarterlyReport, ServerError> {
+    state
+        .with_store(move |store| {
+            let quarter = quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store).1);
+            let late = late_payments(store)?;
+            reports::quarterly_report(store.conn(), &quarter, &late, store.policy(), Utc::now())
+        })
+        .await
+}
+
+/// `GET /hq/reports`.
+pub async fn reports_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(period): Query<Period>,
+) -> Result<Markup, PageError> {
+    user.require_hq()?;
+    let lang = user.lang;
+    let report = monthly(&state, period.month).await.map_err(|e| PageError::Server(e, lang))?;
+    let quarter = match period.quarter.filter(|q| !q.is_empty()) {
+        Some(q) => q,
+        None => state
+            .with_store(|store| Ok(defaults(store).1))
+            .await
+            .map_err(|e| PageError::Server(e, lang))?,
+    };
+    let m = &report.month;
+    Ok(page(
+        &user,
+        "/hq/reports",
+        lang.t("报表", "Reports"),
+        html! {
+            h1 { (lang.t("报表", "Reports")) }
+            form method="get" action="/hq/reports" {
+                label { (lang.t("月份", "Month")) " " input name="month" type="month" value=(m); }
+                " " label { (lang.t("季度", "Quarter")) " " input name="quarter" value=(quarter) size="8"; }
+                " " button type="submit" { (lang.t("查看", "Show")) }
+            }
+            h2 { (lang.t("附件一：公司战略客户和大客户业务状况分析报告表", "Attachment 1: strategic and key account status report")) " · " (m) }
+            p {
+                a #monthly-xlsx href={ "/hq/reports/monthly.xlsx?month=" (m) } download { "Excel (.xlsx)" } " · "
+                a #monthly-csv href={ "/hq/reports/monthly.csv?month=" (m) } download { "CSV" }
+            }
+            table #monthly {
+                tr { th { (lang.t("客户名称", "Customer")) } th { (lang.t("级别", "Tier")) } th { (lang.t("本月业务量", "This month")) } th { (lang.t("环比", "vs last month")) } th { (lang.t("同比", "vs last year")) } th { (lang.t("本年累计", "Year to date")) } th { (lang.t("新业务", "New business")) } th { (lang.t("质量/交货/服务问题", "Quality / delivery / service")) } th { (lang.t("严重抱怨", "Serious complaints")) } }
+                @for r in &report.rows {
+                    tr data-customer-id=(r.customer_id) {
+                        td { (r.name) } td { (lang.label(r.tier.as_str())) }
+                        td .num { (money(&r.volume.to_string())) }
+                        td .num { (r.mom.pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())) }
+                        td .num { (r.yoy.pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())) }
+                        td .num { (money(&r.ytd.to_string())) }
+                        td { (r.new_business) }
+                        td .num { (r.quality_problems) " / " (r.delivery_problems) " / " (r.service_problems) }
+                        td .num { (r.serious_complaints) }
+                    }
+                }
+            }
+            h2 { (lang.t("季度客户信用及销售分析", "Quarterly customer credit and sales analysis")) " · " (quarter) }
+            p {
+                a #quarterly-xlsx href={ "/hq/reports/quarterly.xlsx?quarter=" (quarter) } download { "Excel (.xlsx)" } " · "
+                a #quarterly-csv href={ "/hq/reports/quarterly.csv?quarter=" (quarter) } download { "CSV" }
+            }
+        },
+    ))
+}
+
+fn download(bytes: Vec<u8>, content_type: &'static str, filename: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// `GET /hq/reports/{monthly|quarterly}.{csv|xlsx}`.
+pub async fn report_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    Query(period): Query<Period>,
+) -> Result<Response, PageError> {
+    user.require_hq()?;
+    let lang = user.lang;
+    let fail = |e| PageError::Server(e, lang);
+    let rl = report_lang(lang);
+    Ok(match file.as_str() {
+        "monthly.csv" | "monthly.xlsx" => {
+            let r = monthly(&state, period.month).await.map_err(fail)?;
+            let name = format!("key-accounts-{}", r.month);
+            if file.ends_with("csv") {
+                download(export::monthly_csv(&r, rl).into_bytes(), CSV, format!("{name}.csv"))
+            } else {
+                download(export::monthly_xlsx(&r, rl).map_err(fail)?, XLSX, format!("{name}.xlsx"))
+            }
+        }
+        "quarterly.csv" | "quarterly.xlsx" => {
+            let r = quarterly(&state, period.quarter).await.map_err(fail)?;
+            let name = format!("credit-and-sales-{}", r.quarter);
+            if file.ends_with("csv") {
+                download(export::quarterly_csv(&r, rl).into_bytes(), CSV, format!("{name}.csv"))
+            } else {
+                download(
+                    export::quarterly_xlsx(&r, rl).map_err(fail)?,
+                    XLSX,
+                    format!("{name}.xlsx"),
+                )
+            }
+        }
+        _ => return Err(fail(ServerError::NotFound)),
+    })
+}

@@ -1,0 +1,168 @@
+//! Conflicts and rule violations for headquarters to settle.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::customers::{CsrfForm, Flash};
+use super::error::PageError;
+use super::layout::{csrf_field, flash, page, url_encode, when};
+use super::session::WebUser;
+use crate::conflicts;
+use crate::error::ServerError;
+use crate::hq::review;
+use crate::state::AppState;
+
+/// `GET /hq/review`.
+pub async fn review_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(flash_msg): Query<Flash>,
+) -> Result<Markup, PageError> {
+    user.require_hq()?;
+    let lang = user.lang;
+    let (open, violations) = state
+        .with_store(|store| {
+            Ok((conflicts::open_conflicts(store.conn())?, review::open_violations(store.conn())?))
+        })
+        .await
+        .map_err(|e| PageError::Server(e, lang))?;
+    Ok(page(
+        &user,
+        "/hq/review",
+        lang.t("冲突与违规", "Conflicts & violations"),
+        html! {
+            h1 { (lang.t("冲突与违规", "Conflicts and rule violations")) }
+            (flash(flash_msg.done.as_deref()))
+            h2 { (lang.t("并发修改冲突", "Concurrent edits in conflict")) }
+            p .muted { (lang.t("同一字段在离线设备上被改成了不同的值。选定一个值后，它将覆盖所有并发值并同步到所有设备。",
+                "One field was changed to different values on devices that were offline. The value chosen supersedes all of them on every device.")) }
+            table #conflicts {
+                tr { th { (lang.t("文档", "Document")) } th { (lang.t("字段", "Field")) } th { (lang.t("首次发现", "First seen")) } th { (lang.t("选择保留的值", "Choose the value to keep")) } }
+                @for c in &open {
+                    tr data-doc-id=(c.doc_id) data-path=(c.path) {
+                        td { (doc_link(&c.doc_id)) } td { code { (c.path) } } td { (when(&c.first_seen_at)) }
+                        td {
+                            @if user.may_decide() {
+                                @for v in &c.values {
+                                    form method="post" action="/hq/review/conflicts" style="display:inline" {
+                                        (csrf_field(&user))
+                                        input type="hidden" name="doc_id" value=(c.doc_id);
+                                        input type="hidden" name="path" value=(c.path);
+                                        button .choose type="submit" name="value" value=(v) { (v) }
+                                    }
+                                    " "
+                                }
+                            } @else { (c.values.join(" / ")) }
+                        }
+                    }
+                }
+            }
+            h2 { (lang.t("越权修改（已自动纠正）", "Unauthorised writes (already compensated)")) }
+            table #violations {
+                tr { th { (lang.t("时间", "When")) } th { (lang.t("用户", "User")) } th { (lang.t("设备", "Device")) } th { (lang.t("文档", "Document")) } th { (lang.t("字段", "Field")) } th { (lang.t("规则", "Rule")) } th { (lang.t("恢复为", "Restored")) } th { (lang.t("设备写入", "Written")) } th {} }
+                @for v in &violations {
+                    tr data-violation-id=(v.violation_id) {
+                        td { (when(&v.at)) } td { (v.user_id) } td { (v.device_id) } td { (doc_link(&v.doc_id)) } td { code { (v.field) } } td { (v.rule) }
+                        td { (v.old_value) } td .error { (v.new_value) }
+                        td { @if user.may_decide() { form method="post" action={ "/hq/review/violations/" (v.violation_id) } { (csrf_field(&user)) button .mark-reviewed type="submit" { (lang.t("已复核", "Mark reviewed")) } } } }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn doc_link(doc_id: &str) -> Markup {
+    match doc_id.strip_prefix("customer/") {
+        Some(id) => html! { a href={ "/hq/customers/" (url_encode(id)) } { (doc_id) } },
+        None => html! { (doc_id) },
+    }
+}
+
+/// The conflict form.
+#[derive(Debug, Deserialize)]
+pub struct Resolve {
+    csrf: String,
+    doc_id: String,
+    path: String,
+    value: String,
+}
+
+/// `POST /hq/review/conflicts`.
+pub async fn resolve(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<Resolve>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&form.csrf)?;
+    let lang = user.lang;
+    resolve_conflict(&state, &user, form.doc_id, form.path, form.value)
+        .await
+        .map_err(|e| PageError::Server(e, lang))?;
+    let done = lang.t(
+        "冲突已解决，所选值已同步到所有设备。",
+        "Conflict resolved: the chosen value goes to every device.",
+    );
+    Ok(Redirect::to(&format!("/hq/review?done={}", url_encode(done))).into_response())
+}
+
+/// Settles a conflict as `user`, then tells devices and the projector.
+pub(crate) async fn resolve_conflict(
+    state: &AppState,
+    user: &WebUser,
+    doc_id: String,
+    path: String,
+    value: String,
+) -> Result<(), ServerError> {
+    if !user.may_decide() {
+        return Err(ServerError::Forbidden("conflicts are settled by headquarters".into()));
+    }
+    let by = user.user_id.clone();
+    let changed = state
+        .with_store(move |store| {
+            let changed = store.write(|tx, docs, _| {
+                review::resolve_conflict(tx, docs, &doc_id, &path, &value, &by, Utc::now())
+            })?;
+            store.project_all(Utc::now())?;
+            Ok(changed)
+        })
+        .await?;
+    state.push.announce(std::slice::from_ref(&changed));
+    state.projector.wake();
+    Ok(())
+}
+
+/// `POST /hq/review/violations/{id}`.
+pub async fn mark_reviewed(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&form.csrf)?;
+    let lang = user.lang;
+    review_violation(&state, &user, id).await.map_err(|e| PageError::Server(e, lang))?;
+    let done = lang.t("已标记为复核。", "Marked reviewed.");
+    Ok(Redirect::to(&format!("/hq/review?done={}", url_encode(done))).into_response())
+}
+
+/// Marks a violation reviewed as `user`.
+pub(crate) async fn review_violation(
+    state: &AppState,
+    user: &WebUser,
+    id: i64,
+) -> Result<(), ServerError> {
+    if !user.may_decide() {
+        return Err(ServerError::Forbidden("violations are reviewed by headquarters".into()));
+    }
+    let by = user.user_id.clone();
+    state
+        .with_store(move |store| {
+            store.write(|tx, _, _| review::mark_reviewed(tx, id, &by, Utc::now()))
+        })
+        .await
+}

@@ -1,0 +1,261 @@
+//! People signing in to the dashboard: passwords, sessions and the signed-in user.
+//!
+//! Devices keep their bearer tokens; people get a password (Argon2id, salted, stored only as
+//! its PHC string) and, once signed in, a session: a random 256-bit token in an `HttpOnly`,
+//! `SameSite=Strict` cookie, stored only as its SHA-256 hash, expiring after 12 hours. Every
+//! form also carries the session's CSRF token, checked on every POST.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, header, request::Parts};
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::error::PageError;
+use super::i18n::Lang;
+use crate::auth::Role;
+use crate::error::ServerError;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "kam_session";
+/// The language cookie's name.
+pub const LANG_COOKIE: &str = "kam_lang";
+/// How long a session lasts.
+pub const SESSION_TTL_S: i64 = 12 * 3600;
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A signed-in person, as every dashboard handler sees them.
+#[derive(Clone, Debug)]
+pub struct WebUser {
+    /// The user.
+    pub user_id: String,
+    /// Their role.
+    pub role: Role,
+    /// The session's CSRF token, to put in forms.
+    pub csrf: String,
+    /// The language they chose.
+    pub lang: Lang,
+}
+
+impl WebUser {
+    /// Whether the user may open headquarters' pages (everything that has synced).
+    pub fn is_hq(&self) -> bool {
+        self.role.sees_everything()
+    }
+
+    /// Whether the user may decide re-grades and settle conflicts and violations.
+    pub fn may_decide(&self) -> bool {
+        matches!(self.role, Role::Hq | Role::Admin)
+    }
+
+    /// Fails with the forbidden page unless the user may open headquarters' pages.
+    pub fn require_hq(&self) -> Result<(), PageError> {
+        if self.is_hq() { Ok(()) } else { Err(PageError::Forbidden(self.lang)) }
+    }
+
+    /// Checks a submitted form's CSRF token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
+        if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(self.lang))
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, ServerError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::Corrupt(e.to_string()))
+}
+
+/// Whether `password` matches the stored hash.
+pub fn verify_password(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored)
+        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// Sets a user's password (already hashed with [`hash_password`]).
+pub fn set_password_hash(conn: &Connection, user_id: &str, hash: &str) -> Result<(), ServerError> {
+    let n = conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE user_id = ?1",
+        params![user_id, hash],
+    )?;
+    if n == 0 { Err(ServerError::NotFound) } else { Ok(()) }
+}
+
+/// Checks a new password's length.
+pub fn check_new_password(password: &str) -> Result<(), ServerError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServerError::Invalid {
+            field: "password",
+            reason: format!("at least {MIN_PASSWORD_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+/// The stored password hash and role of an active user, for signing in.
+pub fn credentials(
+    conn: &Connection,
+    user_id: &str,
+) -> Result<Option<(String, Role)>, ServerError> {
+    let row: Option<(Option<String>, String)> = conn
+        .prepare_cached(
+            "SELECT password_hash, role FROM users WHERE user_id = ?1 AND disabled_at IS NULL",
+        )?
+        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(hash, role)| Some((hash?, Role::parse(&role)?))))
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Opens a session for `user_id`; returns the cookie token (shown once, stored hashed).
+pub fn create_session(
+    conn: &Connection,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<String, ServerError> {
+    let token = random_hex();
+    conn.prepare_cached(
+        "INSERT INTO web_sessions(session_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        token_hash(&token),
+        user_id,
+        random_hex(),
+        now.to_rfc3339(),
+        (now + Duration::seconds(SESSION_TTL_S)).to_rfc3339()
+    ])?;
+    // Expired sessions of anyone are swept here, where sessions are written anyway.
+    conn.prepare_cached("DELETE FROM web_sessions WHERE expires_at < ?1")?
+        .execute([now.to_rfc3339()])?;
+    Ok(token)
+}
+
+/// The user, role and CSRF token of a live session.
+pub fn session_user(
+    conn: &Connection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, Role, String)>, ServerError> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT s.user_id, u.role, s.csrf_token FROM web_sessions s JOIN users u USING (user_id)
+             WHERE s.session_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+        )?
+        .query_row(params![token_hash(token), now.to_rfc3339()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(user, role, csrf)| Some((user, Role::parse(&role)?, csrf))))
+}
+
+/// Ends a session.
+pub fn end_session(conn: &Connection, token: &str) -> Result<(), ServerError> {
+    conn.prepare_cached("DELETE FROM web_sessions WHERE session_hash = ?1")?
+        .execute([token_hash(token)])?;
+    Ok(())
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// The language of a request: its cookie, Chinese by default.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::from_code(cookie(headers, LANG_COOKIE).as_deref())
+}
+
+/// The signed-in user of a request, if its session cookie is live.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<WebUser>, ServerError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let lang = lang_of(headers);
+    let found =
+        state.with_store(move |store| session_user(store.conn(), &token, Utc::now())).await?;
+    Ok(found.map(|(user_id, role, csrf)| WebUser { user_id, role, csrf, lang }))
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let lang = lang_of(&parts.headers);
+        match signed_in(state, &parts.headers).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(PageError::SignIn { next: parts.uri.path().to_owned() }),
+            Err(error) => Err(PageError::Server(error, lang)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_only_against_its_own_hash() {
+        let hash = hash_password("demo-hq-01").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains("demo-hq-01"));
+        assert!(verify_password(&hash, "demo-hq-01"));
+        assert!(!verify_password(&hash, "demo-hq-02"));
+        assert!(!verify_password("not a hash", "demo-hq-01"));
+        assert_ne!(hash, hash_password("demo-hq-01").unwrap(), "salted");
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "kam_lang=en; kam_session_x=1; kam_session=abc".parse().unwrap(),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(lang_of(&headers), Lang::En);
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("1234567").is_err());
+        assert!(check_new_password("12345678").is_ok());
+    }
+}
