@@ -497,10 +497,10 @@ mod tests {
         EditMeta::new(&UserId::from("hq"), now(), "test")
     }
 
-    /// An in-memory database holding the projection tables.
+    /// An in-memory database at the current schema, which holds the projection tables.
     fn db() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(PROJECTION_SCHEMA).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
         conn
     }
 

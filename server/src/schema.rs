@@ -268,6 +268,30 @@ mod tests {
     }
 
     #[test]
+    fn v2_to_v3_keeps_users_and_adds_passwords_sessions_and_the_sales_ledger() {
+        let mut conn = at_version(2);
+        conn.execute_batch(
+            "INSERT INTO users VALUES ('u1', 'U', 'hq', '2026-11-23T00:00:00Z', NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (user, hash): (String, Option<String>) = conn
+            .query_row("SELECT user_id, password_hash FROM users", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((user.as_str(), hash), ("u1", None), "existing users have no password yet");
+        conn.execute_batch(
+            "INSERT INTO sales_monthly VALUES ('c1', '2026-10', '1.00', 'erp', '2026-11-23T00:00:00Z');",
+        )
+        .unwrap();
+        let bad_month = conn.execute_batch(
+            "INSERT INTO sales_monthly VALUES ('c1', '2026-1', '1.00', 'erp', '2026-11-23T00:00:00Z');",
+        );
+        assert!(bad_month.is_err(), "a month is YYYY-MM");
+    }
+
+    #[test]
     fn a_newer_database_is_refused() {
         let mut conn = at_version(CURRENT_VERSION);
         conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();

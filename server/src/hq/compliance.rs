@@ -108,7 +108,7 @@ fn finish(counts: BTreeMap<String, (u64, u64)>) -> BTreeMap<String, ComplianceCo
         .into_iter()
         .map(|(key, (required, overdue))| {
             // Tenths of a percent in integers: a ratio of counts needs no float.
-            let tenths = if required == 0 { 1000 } else { (required - overdue) * 1000 / required };
+            let tenths = ((required - overdue) * 1000).checked_div(required).unwrap_or(1000);
             let on_schedule_percent = format!("{}.{}", tenths / 10, tenths % 10);
             (key, ComplianceCount { required, overdue, on_schedule_percent })
         })
