@@ -1,0 +1,376 @@
+// Headquarters' dashboard in a real browser: Debian's headless Chromium driven by the npm
+// package playwright-core, against a running kam-server. Run by tests/tests/dashboard.rs,
+// which prepares the server's state, answers the board's handshake and checks on the server
+// what this script reports.
+//
+// Environment:
+//   KAM_URL           the server, e.g. http://127.0.0.1:41234
+//   KAM_EVENT         the selection event whose live board is watched
+//   KAM_UNIT          the unit the Rust side holds and sells while the board is open
+//   KAM_CONFLICT_DOC, KAM_CONFLICT_PATH, KAM_CONFLICT_VALUE
+//                     the open conflict to settle and the value to choose
+//   KAM_SCREENSHOTS   directory for the full-page screenshots (NN-step.png, failure.png)
+//   KAM_DOWNLOADS     directory for downloaded reports
+//   KAM_CHROMIUM      the browser (default /usr/bin/chromium)
+//   KAM_PLAYWRIGHT    the playwright-core package directory
+//
+// Prints `browser: ...` progress lines, `BOARD_OPEN` once the live board is connected and
+// `BOARD_HELD` once it showed the unit held (the Rust side acts on both lines), and a final
+// `RESULT key=value ...` line. Every wait is bounded; any failure prints where it happened,
+// saves failure.png and exits with status 1.
+
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+function env(name, fallback) {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') {
+    console.error(`browser: environment variable ${name} is not set`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const base = env('KAM_URL').replace(/\/$/, '');
+const eventId = env('KAM_EVENT');
+const unitId = env('KAM_UNIT');
+const conflictDoc = env('KAM_CONFLICT_DOC');
+const conflictPath = env('KAM_CONFLICT_PATH');
+const conflictValue = env('KAM_CONFLICT_VALUE');
+const shots = env('KAM_SCREENSHOTS');
+const downloads = env('KAM_DOWNLOADS');
+const executablePath = env('KAM_CHROMIUM', '/usr/bin/chromium');
+const playwrightDir = env('KAM_PLAYWRIGHT');
+
+/** How long one wait for an element, a navigation or a download may take. */
+const WAIT_MS = 20_000;
+/** How long the board may take to show what the desk did (its stream re-reads within 3 s). */
+const BOARD_MS = 60_000;
+
+mkdirSync(shots, { recursive: true });
+mkdirSync(downloads, { recursive: true });
+
+const { chromium } = require(playwrightDir);
+
+let page = null;
+let step = 'launch';
+let shotNo = 0;
+const pageErrors = [];
+const result = {};
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** A CSS attribute selector value, quoted. */
+function q(value) {
+  return JSON.stringify(String(value));
+}
+
+function exactText(value) {
+  return new RegExp(`^\\s*${String(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+async function shot(name) {
+  shotNo += 1;
+  const file = join(shots, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, timeout: WAIT_MS });
+  console.log(`browser: ${name} — ${page.url()} (${file})`);
+}
+
+/** Opens `path` and checks the response's status. */
+async function open(path, status = 200) {
+  step = `open ${path}`;
+  const response = await page.goto(base + path, { waitUntil: 'load', timeout: WAIT_MS });
+  check(response !== null, `no response for ${path}`);
+  check(response.status() === status, `${path} answered ${response.status()}, expected ${status}`);
+  return response;
+}
+
+async function htmlLang() {
+  return page.evaluate(() => document.documentElement.lang);
+}
+
+async function signIn(user, password) {
+  await open('/login');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
+
+async function run() {
+  step = 'launch chromium';
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    timeout: 60_000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  result.chromium = browser.version();
+  console.log(`browser: Chromium ${browser.version()} at ${executablePath}`);
+  try {
+    const context = await browser.newContext({
+      acceptDownloads: true,
+      locale: 'zh-CN',
+      viewport: { width: 1280, height: 900 },
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    page.setDefaultNavigationTimeout(WAIT_MS);
+    page.on('pageerror', (error) => {
+      pageErrors.push(String(error));
+      console.log(`browser: script error on ${page.url()}: ${error}`);
+    });
+    await scenario();
+    check(pageErrors.length === 0, `the pages raised script errors: ${pageErrors.join('; ')}`);
+  } catch (error) {
+    if (page !== null) {
+      console.log(`browser: page URL at the failure: ${page.url()}`);
+      const file = join(shots, 'failure.png');
+      await page
+        .screenshot({ path: file, fullPage: true, timeout: 10_000 })
+        .then(() => console.log(`browser: screenshot ${file}`))
+        .catch((shotError) => console.log(`browser: no failure screenshot: ${shotError}`));
+    }
+    throw error;
+  } finally {
+    await browser.close();
+  }
+}
+
+async function scenario() {
+  // Sign-in: a wrong password re-renders the form with an error; the right one opens /hq.
+  await open('/login');
+  step = 'sign-in form';
+  await page.waitForSelector('input[name=user]');
+  await page.waitForSelector('input[name=password]');
+  await shot('login');
+  await signIn('hq-01', 'not-the-password');
+  step = 'sign-in refused';
+  await page.waitForSelector('.error');
+  check(new URL(page.url()).pathname === '/login', `a wrong password left the sign-in page: ${page.url()}`);
+  await shot('login-refused');
+  await signIn('hq-01', 'demo-hq-01');
+  step = 'overview';
+  await page.waitForURL((url) => url.pathname === '/hq', { timeout: WAIT_MS });
+  await page.waitForSelector('h1');
+  await page.waitForSelector('.card #count-customers');
+  check((await htmlLang()) === 'zh-CN', `the dashboard is not Chinese by default: ${await htmlLang()}`);
+  const customers = Number.parseInt((await page.textContent('#count-customers')).trim(), 10);
+  check(customers > 0, `the overview counts ${customers} customers`);
+  result.customers = customers;
+  check(await page.locator('nav a').count() > 0, 'no navigation links');
+  await shot('overview');
+
+  // The language switch, there and back.
+  step = 'switch to English';
+  await page.click('a#lang-en');
+  await page.waitForSelector('html[lang="en"]');
+  await page.waitForSelector('#count-customers');
+  await shot('overview-english');
+  step = 'switch back to Chinese';
+  await page.click('a#lang-zh');
+  await page.waitForSelector('html[lang="zh-CN"]');
+  await page.waitForSelector('#count-customers');
+  await shot('overview-chinese');
+
+  // Customers by tier and grade, a tier filter, and one customer's file.
+  await open('/hq/customers');
+  step = 'customers';
+  await page.waitForSelector('table#customers tr[data-customer-id]');
+  const listed = await page.locator('table#customers tr[data-customer-id]').count();
+  check(listed === customers, `the customers page lists ${listed}, the overview counts ${customers}`);
+  check(
+    (await page.locator('table#customers tr[data-customer-id] td.tier').count()) === listed &&
+      (await page.locator('table#customers tr[data-customer-id] td.grade').count()) === listed,
+    'a customer row lacks its tier or grade cell',
+  );
+  await shot('customers');
+  step = 'customers filtered by tier';
+  await page.click('a[href="/hq/customers?tier=strategic"]');
+  await page.waitForURL((url) => url.searchParams.get('tier') === 'strategic');
+  await page.waitForSelector('table#customers');
+  const tiers = await page.$$eval('table#customers tr[data-customer-id] td.tier', (cells) =>
+    cells.map((c) => c.dataset.tier ?? c.textContent.trim()),
+  );
+  check(
+    tiers.every((t) => t === 'strategic'),
+    `the strategic filter shows other tiers: ${tiers.join(', ')}`,
+  );
+  result.strategic = tiers.length;
+  await shot('customers-strategic');
+  step = 'one customer file';
+  await open('/hq/customers');
+  const firstRow = page.locator('table#customers tr[data-customer-id]').first();
+  const firstName = (await firstRow.locator('a').first().textContent()).trim();
+  await firstRow.locator('a').first().click();
+  await page.waitForURL((url) => url.pathname.startsWith('/hq/customers/'));
+  for (const section of ['#contacts', '#visits', '#tickets', '#history']) {
+    await page.waitForSelector(section);
+  }
+  const heading = (await page.textContent('h1')).trim();
+  check(heading === firstName, `the customer's page is titled ${heading}, the list said ${firstName}`);
+  await shot('customer-file');
+
+  // Approve the first re-grade proposal.
+  await open('/hq/regrades');
+  step = 're-grades';
+  const proposal = page.locator('table#regrades tr[data-customer-id]').first();
+  await proposal.waitFor({ timeout: WAIT_MS });
+  const regraded = await proposal.getAttribute('data-customer-id');
+  const tierCell = proposal.locator('td.proposed-tier');
+  const proposedTier = (await tierCell.getAttribute('data-tier')) ?? (await tierCell.textContent()).trim();
+  const proposedGrade = (await proposal.locator('td.proposed-grade').textContent()).trim();
+  result.regrade_customer = regraded;
+  result.regrade_tier = proposedTier;
+  result.regrade_grade = proposedGrade;
+  await shot('regrades');
+  step = 'approve a re-grade';
+  await proposal.locator('button.approve').click();
+  await page.waitForURL((url) => url.pathname === '/hq/regrades' && url.search !== '');
+  await page.waitForSelector('.flash');
+  check(
+    (await page.locator(`table#regrades tr[data-customer-id=${q(regraded)}]`).count()) === 0,
+    `the approved proposal for ${regraded} is still listed`,
+  );
+  await shot('regrade-approved');
+
+  // Settle the concurrent rename.
+  await open('/hq/review');
+  step = 'conflicts';
+  const conflict = page.locator(
+    `table#conflicts tr[data-doc-id=${q(conflictDoc)}][data-path=${q(conflictPath)}]`,
+  );
+  await conflict.waitFor({ timeout: WAIT_MS });
+  const choices = await conflict.locator('button.choose').allTextContents();
+  check(choices.length >= 2, `the conflict offers ${choices.length} values: ${choices.join(' | ')}`);
+  await page.waitForSelector('table#violations');
+  await shot('review');
+  step = 'choose a value';
+  await conflict.locator('button.choose').filter({ hasText: exactText(conflictValue) }).click();
+  await page.waitForURL((url) => url.pathname === '/hq/review' && url.search !== '');
+  await page.waitForSelector('.flash');
+  check((await conflict.count()) === 0, `the conflict on ${conflictDoc} ${conflictPath} is still listed`);
+  result.conflict = 'resolved';
+  await shot('conflict-resolved');
+
+  // The other headquarters pages open and show their tables.
+  for (const [path, table, name] of [
+    ['/hq/visits', 'table#visit-compliance', 'visit-compliance'],
+    ['/hq/tickets', 'table#tickets', 'tickets'],
+    ['/hq/devices', 'table#devices', 'devices'],
+  ]) {
+    await open(path);
+    step = name;
+    await page.waitForSelector(table);
+    await shot(name);
+  }
+
+  // The live board: the Rust side holds, then sells the unit while the page stays open.
+  await open(`/hq/events/${encodeURIComponent(eventId)}/board`);
+  step = 'live board connects';
+  await page.waitForSelector('#board-live[data-connected="true"]', { timeout: WAIT_MS });
+  const cell = `table#board td.unit[data-unit-id=${q(unitId)}]`;
+  await page.waitForSelector(`${cell}[data-status="available"]`);
+  const cells = await page.locator('table#board td.unit[data-unit-id]').count();
+  check(cells > 0, 'the board shows no units');
+  let navigations = 0;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations += 1;
+  });
+  await page.evaluate(() => {
+    window.__kamMarker = 1;
+  });
+  await shot('board-open');
+  console.log(`BOARD_OPEN unit=${unitId}`);
+  step = 'board shows the hold';
+  await page.waitForSelector(`${cell}[data-status="held"]`, { timeout: BOARD_MS });
+  await shot('board-held');
+  console.log(`BOARD_HELD unit=${unitId}`);
+  step = 'board shows the sale';
+  await page.waitForSelector(`${cell}[data-status="sold"]`, { timeout: BOARD_MS });
+  const marker = await page.evaluate(() => window.__kamMarker);
+  check(marker === 1 && navigations === 0, `the board reloaded (marker ${marker}, ${navigations} navigations)`);
+  check(
+    (await page.getAttribute('#board-live', 'data-connected')) === 'true',
+    'the board lost its live connection',
+  );
+  result.board_units = cells;
+  result.unit = unitId;
+  result.unit_status = 'sold';
+  await shot('board-sold');
+
+  // Reconciliation after the sale: receipts, vouchers and units agree.
+  await open(`/hq/events/${encodeURIComponent(eventId)}/reconciliation`);
+  step = 'reconciliation';
+  await page.waitForSelector('#reconciliation');
+  const mismatches = await page.locator('#reconciliation .mismatch').count();
+  check(mismatches === 0, `reconciliation lists ${mismatches} mismatches after one clean sale`);
+  result.mismatches = mismatches;
+  await shot('reconciliation');
+
+  // The monthly report as Excel.
+  await open('/hq/reports');
+  step = 'reports';
+  for (const link of ['a#monthly-xlsx', 'a#monthly-csv', 'a#quarterly-xlsx', 'a#quarterly-csv']) {
+    await page.waitForSelector(link);
+  }
+  await page.waitForSelector('input[name=month]');
+  await shot('reports');
+  step = 'download the monthly xlsx';
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: WAIT_MS }),
+    page.click('a#monthly-xlsx'),
+  ]);
+  const failure = await download.failure();
+  check(failure === null, `the download failed: ${failure}`);
+  const saved = join(downloads, 'monthly.xlsx');
+  await download.saveAs(saved);
+  result.xlsx = 'monthly.xlsx';
+  result.xlsx_suggested = encodeURIComponent(download.suggestedFilename());
+  console.log(`browser: downloaded ${download.suggestedFilename()} to ${saved}`);
+  await shot('report-downloaded');
+
+  // Sign out.
+  step = 'sign out';
+  await page.click('form#logout button[type=submit]');
+  await page.waitForURL((url) => url.pathname === '/login');
+  await page.waitForSelector('input[name=user]');
+  await shot('signed-out');
+
+  // A rep signs in and may not open headquarters' pages.
+  step = 'rep signs in';
+  await signIn('rep-01', 'demo-rep-01');
+  await page.waitForSelector('h1#forbidden');
+  for (const path of ['/hq', '/hq/customers']) {
+    await open(path, 403);
+    step = `rep refused ${path}`;
+    await page.waitForSelector('h1#forbidden');
+    const said = (await page.textContent('h1#forbidden')).trim();
+    check(said === '无权访问', `the forbidden page says ${said}`);
+    await shot(`rep-forbidden${path.replaceAll('/', '-')}`);
+  }
+  result.rep_status = 403;
+}
+
+try {
+  await run();
+  result.screenshots = shotNo;
+  console.log(
+    `RESULT ${Object.entries(result)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
+} catch (error) {
+  console.log(`browser: FAILED at step "${step}": ${error && error.stack ? error.stack : error}`);
+  process.exit(1);
+}

@@ -1,0 +1,506 @@
+//! Headquarters' dashboard in a real browser against the real server.
+//!
+//! The test starts `kam-server` on a small demo company and prepares, through real clients, what
+//! headquarters must settle: two tablets of the same rep rename one customer offline to
+//! different values, so the server lists a conflict. Then `tests/browser/dashboard.mjs` drives
+//! Debian's headless Chromium through playwright-core, as a child process with a bounded wait:
+//! it signs in as `hq-01` (a wrong password first), sees the demo data, switches the language
+//! to English and back, opens the customers (with a tier filter) and one customer's file,
+//! approves a re-grade, settles the conflict by choosing the value the tablets do *not* show,
+//! opens the visit, ticket and device pages, watches the live control table while this test
+//! holds and then sells a unit through the desk's HTTP API (the page must repaint the cell
+//! held, then sold, without reloading), checks the reconciliation, downloads the monthly Excel
+//! report, signs out, and signs in as the rep `rep-01`, who gets 403 on headquarters' pages.
+//!
+//! The test then asks the server whether what the browser claims is true: the re-graded
+//! customer has the proposed tier and grade, the conflict is gone and synced tablets read the
+//! chosen name, the unit is sold to the called buyer; and it opens the downloaded `.xlsx` with
+//! calamine: 附件一's title, its header with 客户名称, and a row for every strategic and key
+//! customer the JSON API lists. Full-page screenshots of every step are left in
+//! `target/screenshots/dashboard/`.
+//!
+//! The browser and its driver come from `scripts/test` (`ensure_tools`): Debian's `chromium`
+//! and the npm package `playwright-core` in `target/tools/` (it downloads no browser; the
+//! script launches the system's). A missing tool fails the test with what to install; nothing
+//! is skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use calamine::{Reader, Xlsx, open_workbook};
+use chrono::Utc;
+use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id};
+use kam_core::model::{CustomerId, UserId};
+use kam_tests::{
+    DeskClient, SMALL_DEMO, ServerProcess, Tablet, customers_of, demo_token, desk_db, desk_setup,
+    enroll, get_json_with_token, wait_for_projections, workspace_root,
+};
+use serde_json::{Value, json};
+
+/// How long the whole browser scenario may run before it is killed and the test fails. It
+/// takes about half a minute; the bound is for a hung browser, not for a slow machine.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How long the scenario may take to exit once it has closed its output.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Node 20 or later (playwright-core needs it): the one `scripts/test` put in `target/tools`
+/// when the system's was older, else the system's.
+fn node() -> PathBuf {
+    let local = target_dir().join("tools/node_modules/.bin/node");
+    let node = if local.is_file() {
+        local
+    } else {
+        std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths).map(|p| p.join("node")).find(|p| p.is_file())
+            })
+            .unwrap_or_else(|| {
+                panic!("node not on PATH: apt-get install nodejs npm (scripts/test does it)")
+            })
+    };
+    let output = Command::new(&node)
+        .args(["-p", "process.versions.node"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", node.display()));
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    assert!(
+        major >= 20,
+        "{} is Node {version}; playwright-core needs 20 or later: npm install --prefix target/tools node@22 (scripts/test does it)",
+        node.display()
+    );
+    node
+}
+
+/// Debian's Chromium: `KAM_CHROMIUM`, or `/usr/bin/chromium`.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("KAM_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "{} not found: apt-get install chromium (scripts/test does it)",
+        path.display()
+    );
+    path
+}
+
+/// The playwright-core package: `KAM_PLAYWRIGHT`, or where `scripts/test` installs it.
+fn playwright() -> PathBuf {
+    let dir = std::env::var_os("KAM_PLAYWRIGHT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("tools/node_modules/playwright-core"));
+    assert!(
+        dir.join("package.json").is_file(),
+        "{} not found: npm install --prefix target/tools playwright-core@1.64.1 (scripts/test does it)",
+        dir.display()
+    );
+    dir
+}
+
+fn meta(user: &str, action: &str) -> EditMeta {
+    EditMeta::new(&UserId::from(user), Utc::now(), action)
+}
+
+fn rename(tablet: &mut Tablet, user: &str, id: &CustomerId, name: &str) {
+    let mut profile = tablet.replica.customer(id).unwrap().profile;
+    profile.name = name.to_owned();
+    let edit = CustomerEdit::UpdateProfile(profile);
+    tablet.replica.edit_customer(id, &edit, &meta(user, edit.action())).unwrap();
+}
+
+/// GETs `path` as headquarters' device and expects 200.
+fn hq_get(server: &ServerProcess, path: &str) -> Value {
+    let (status, body) =
+        get_json_with_token(&format!("{}{path}", server.url), &demo_token("hq-01")).unwrap();
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// The conflict the scenario settles, and the value it chooses.
+struct Conflict {
+    customer: CustomerId,
+    doc_id: String,
+    path: String,
+    chosen: String,
+}
+
+/// Two tablets of `rep-01` rename the same customer offline to different values and sync;
+/// the server lists the conflict. The value to choose is the one the tablets do not show.
+fn make_conflict(server: &ServerProcess, dir: &Path) -> (Conflict, Tablet, Tablet) {
+    let (_, second) = enroll(dir, "rep-01").unwrap();
+    let mut a = Tablet::new(&server.url, &demo_token("rep-01")).unwrap();
+    let mut b = Tablet::new(&server.url, &second).unwrap();
+    a.sync().unwrap();
+    b.sync().unwrap();
+    let customer = customers_of(&a.replica, "rep-01").unwrap()[0].clone();
+    rename(&mut a, "rep-01", &customer, "东方精密机械（平板甲）");
+    rename(&mut b, "rep-01", &customer, "东方精密机械（平板乙）");
+    a.sync().unwrap();
+    b.sync().unwrap();
+    a.sync().unwrap();
+    let shown = a.replica.customer(&customer).unwrap().profile.name;
+    assert_eq!(b.replica.customer(&customer).unwrap().profile.name, shown, "the tablets agree");
+
+    let doc_id = customer_doc_id(&customer).to_string();
+    let listed = hq_get(server, "/api/v1/conflicts");
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["doc_id"] == doc_id.as_str() && c["path"] == "/profile/name")
+        .unwrap_or_else(|| panic!("the concurrent rename is not listed: {listed}"));
+    let values: Vec<String> =
+        row["values"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(values.len(), 2, "{row}");
+    let chosen = values.iter().find(|v| **v != shown).unwrap().clone();
+    println!("prepared: conflict on {doc_id} /profile/name {values:?}; tablets show {shown}");
+    (Conflict { customer, doc_id, path: "/profile/name".into(), chosen }, a, b)
+}
+
+/// The first available unit of the event with an approved price.
+fn free_unit(server: &ServerProcess, event: &str) -> String {
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let (status, table) = staff.get(&format!("/api/v1/events/{event}/desk")).unwrap();
+    assert_eq!(status, 200, "{table}");
+    table["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["status"] == "available" && !u["unit_price"].is_null())
+        .and_then(|u| u["unit_id"].as_str())
+        .unwrap_or_else(|| panic!("no available priced unit: {table}"))
+        .to_owned()
+}
+
+/// Sends one desk command and expects it accepted; returns the result.
+fn desk_ok(desk: &DeskClient, key: &str, event: &str, command: Value) -> Result<Value, String> {
+    let (status, answer) = desk.send(key, event, &command).map_err(|e| e.to_string())?;
+    if status != 200 || answer["outcome"] != "accepted" {
+        return Err(format!("{command} answered {status}: {answer}"));
+    }
+    Ok(answer["result"].clone())
+}
+
+/// The desk at the venue: calls the next number and holds `unit` for that buyer.
+fn hold(server: &ServerProcess, dir: &Path, event: &str, unit: &str) -> Result<String, String> {
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let called = desk_ok(&staff, "dashboard-call", event, json!({ "kind": "call_next" }))?;
+    let number =
+        called["now_serving"].as_i64().ok_or_else(|| format!("nobody called: {called}"))?;
+    let buyer: String = desk_db(dir)
+        .map_err(|e| e.to_string())?
+        .query_row("SELECT buyer_id FROM desk_buyers WHERE lottery_no = ?1", [number], |r| r.get(0))
+        .map_err(|e| format!("buyer number {number}: {e}"))?;
+    desk_ok(
+        &staff,
+        "dashboard-hold",
+        event,
+        json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }),
+    )?;
+    println!("desk: called number {number}, held {unit} for {buyer}");
+    Ok(buyer)
+}
+
+/// The desk completes the sale: work ticket by the staff, review, receipt and voucher by
+/// finance (a second person).
+fn sell(server: &ServerProcess, event: &str, unit: &str) -> Result<u64, String> {
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let finance = DeskClient::new(&server.url, &demo_token("finance-01"));
+    let ticket = desk_ok(
+        &staff,
+        "dashboard-ticket",
+        event,
+        json!({ "kind": "prepare_work_ticket", "unit_id": unit, "payment_ratio_pct": "60",
+                "discounts": [], "sealing_fee": "20000" }),
+    )?;
+    let id = ticket["ticket_id"].as_str().ok_or_else(|| format!("no ticket: {ticket}"))?.to_owned();
+    let due = ticket["figures"]["amount_due"].clone();
+    desk_ok(
+        &finance,
+        "dashboard-review",
+        event,
+        json!({ "kind": "review_work_ticket", "ticket_id": id }),
+    )?;
+    desk_ok(
+        &finance,
+        "dashboard-receipt",
+        event,
+        json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }),
+    )?;
+    let voucher = desk_ok(
+        &finance,
+        "dashboard-voucher",
+        event,
+        json!({ "kind": "issue_voucher", "ticket_id": id }),
+    )?;
+    let number = voucher["voucher_no"].as_u64().ok_or_else(|| format!("no voucher: {voucher}"))?;
+    println!("desk: work ticket {id} reviewed, {due} received, voucher {number} issued for {unit}");
+    Ok(number)
+}
+
+/// What the scenario printed.
+struct Run {
+    lines: Vec<String>,
+    result: BTreeMap<String, String>,
+    elapsed: Duration,
+}
+
+/// Stops the scenario and fails the test with everything it said.
+fn fail(child: &mut Child, lines: &[String], err: &Path, why: &str) -> ! {
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = std::fs::read_to_string(err).unwrap_or_default();
+    panic!("browser scenario: {why}\n{}\n{stderr}", lines.join("\n"));
+}
+
+/// Runs the browser scenario with a bounded wait, handing each line it prints to `on_line`
+/// as it comes (the board's handshake). Fails the test with the output if anything fails.
+fn run_scenario(
+    mut command: Command,
+    work: &Path,
+    mut on_line: impl FnMut(&str) -> Result<(), String>,
+) -> Run {
+    let err = work.join("browser.err");
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let left = SCENARIO_TIMEOUT.saturating_sub(started.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                println!("  {line}");
+                let outcome = on_line(&line);
+                lines.push(line);
+                if let Err(why) = outcome {
+                    fail(&mut child, &lines, &err, &why);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                fail(&mut child, &lines, &err, &format!("still running after {SCENARIO_TIMEOUT:?}"))
+            }
+        }
+    }
+    let closed = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if closed.elapsed() > EXIT_TIMEOUT {
+            fail(&mut child, &lines, &err, "closed its output but did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if !status.success() {
+        fail(&mut child, &lines, &err, &format!("failed ({status})"));
+    }
+    let result = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("the scenario printed no RESULT line:\n{}", lines.join("\n")))
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Run { lines, result, elapsed: started.elapsed() }
+}
+
+/// Every cell of the first sheet of `path`, as text, row by row.
+fn first_sheet(path: &Path) -> (String, Vec<Vec<String>>) {
+    let mut workbook: Xlsx<_> =
+        open_workbook(path).unwrap_or_else(|e| panic!("{} is no xlsx: {e}", path.display()));
+    let name = workbook.sheet_names().first().cloned().expect("a workbook without sheets");
+    let range = workbook.worksheet_range(&name).unwrap();
+    let rows = range
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string().trim().to_owned()).collect())
+        .collect();
+    (name, rows)
+}
+
+/// Checks the downloaded 附件一: its title, its header, and a row for every strategic and key
+/// customer headquarters' JSON lists.
+fn check_monthly_xlsx(server: &ServerProcess, path: &Path) {
+    let (sheet, rows) = first_sheet(path);
+    let cells = || rows.iter().flatten();
+    assert!(
+        cells().any(|c| c.contains("附件一")),
+        "no title with 附件一 in sheet {sheet}: {:?}",
+        rows.iter().take(3).collect::<Vec<_>>()
+    );
+    let header =
+        rows.iter().position(|row| row.iter().any(|c| c == "客户名称")).unwrap_or_else(|| {
+            panic!("no header with 客户名称: {:?}", rows.iter().take(5).collect::<Vec<_>>())
+        });
+    let names: BTreeSet<&str> = rows[header + 1..].iter().flatten().map(String::as_str).collect();
+    let customers = hq_get(server, "/api/v1/hq/customers");
+    let expected: Vec<&str> = customers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tier"] == "strategic" || c["tier"] == "key" || c["strategic"] == true)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(!expected.is_empty(), "the demo has no strategic or key customer: {customers}");
+    let missing: Vec<&&str> = expected.iter().filter(|n| !names.contains(**n)).collect();
+    assert!(missing.is_empty(), "附件一 lacks rows for {missing:?}");
+    println!(
+        "xlsx: sheet {sheet}, {} rows; title 附件一, header 客户名称 on row {}, all {} strategic and key customers listed",
+        rows.len(),
+        header + 1,
+        expected.len()
+    );
+}
+
+#[test]
+fn headquarters_works_the_dashboard_in_a_real_browser() {
+    let node = node();
+    let chromium = chromium();
+    let playwright = playwright();
+    let shots = target_dir().join("screenshots/dashboard");
+    if shots.exists() {
+        std::fs::remove_dir_all(&shots).unwrap();
+    }
+    let downloads = shots.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), SMALL_DEMO, Duration::from_secs(120)).unwrap();
+    let (conflict, mut a, mut b) = make_conflict(&server, dir.path());
+    wait_for_projections(&server.url).unwrap();
+    let proposals = hq_get(&server, "/api/v1/hq/regrades");
+    let proposals = proposals.as_array().unwrap().clone();
+    assert!(!proposals.is_empty(), "the demo has no re-grade proposal to approve");
+    let (event, _, _) = desk_setup(dir.path()).unwrap();
+    let unit = free_unit(&server, &event);
+    // What the pages should count, read before the browser changes anything (an approved
+    // re-grade may move a customer between tiers).
+    let all = hq_get(&server, "/api/v1/hq/customers").as_array().unwrap().len();
+    let strategic =
+        hq_get(&server, "/api/v1/hq/customers?tier=strategic").as_array().unwrap().len();
+
+    let work = tempfile::tempdir().unwrap();
+    let mut command = Command::new(&node);
+    command
+        .arg(workspace_root().join("tests/browser/dashboard.mjs"))
+        .env("KAM_URL", &server.url)
+        .env("KAM_EVENT", &event)
+        .env("KAM_UNIT", &unit)
+        .env("KAM_CONFLICT_DOC", &conflict.doc_id)
+        .env("KAM_CONFLICT_PATH", &conflict.path)
+        .env("KAM_CONFLICT_VALUE", &conflict.chosen)
+        .env("KAM_SCREENSHOTS", &shots)
+        .env("KAM_DOWNLOADS", &downloads)
+        .env("KAM_CHROMIUM", &chromium)
+        .env("KAM_PLAYWRIGHT", &playwright);
+    let mut buyer = None;
+    let mut voucher = None;
+    let run = run_scenario(command, work.path(), |line| {
+        if line.starts_with("BOARD_OPEN") {
+            buyer = Some(hold(&server, dir.path(), &event, &unit)?);
+        } else if line.starts_with("BOARD_HELD") {
+            voucher = Some(sell(&server, &event, &unit)?);
+        }
+        Ok(())
+    });
+    let r = &run.result;
+    let buyer = buyer.expect("the board never opened");
+    assert!(voucher.is_some(), "the board never showed the hold");
+
+    // The overview and the customers page counted what the JSON API listed.
+    assert_eq!(r["customers"], all.to_string());
+    assert_eq!(r["strategic"], strategic.to_string());
+    wait_for_projections(&server.url).unwrap();
+
+    // The approved re-grade: it was proposed as the page showed, and is now the customer's.
+    let id = &r["regrade_customer"];
+    let proposed = proposals
+        .iter()
+        .find(|p| p["customer_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} was not proposed: {proposals:?}"));
+    assert_eq!(proposed["proposed_tier"], r["regrade_tier"].as_str(), "{proposed}");
+    assert_eq!(proposed["proposed_grade"], r["regrade_grade"].as_str(), "{proposed}");
+    let detail = hq_get(&server, &format!("/api/v1/hq/customers/{id}"));
+    assert_eq!(detail["customer"]["tier"], r["regrade_tier"].as_str(), "{detail}");
+    assert_eq!(detail["customer"]["grade"], r["regrade_grade"].as_str(), "{detail}");
+    let still = hq_get(&server, "/api/v1/hq/regrades");
+    assert!(
+        !still.as_array().unwrap().iter().any(|p| p["customer_id"] == id.as_str()),
+        "{id} is still proposed"
+    );
+
+    // The conflict is settled, and both tablets read the chosen value once synced.
+    let open = hq_get(&server, "/api/v1/conflicts");
+    assert!(
+        !open.as_array().unwrap().iter().any(|c| c["doc_id"] == conflict.doc_id.as_str()
+            && c["path"] == conflict.path.as_str()),
+        "the conflict is still open: {open}"
+    );
+    for tablet in [&mut a, &mut b] {
+        tablet.sync().unwrap();
+        let name = tablet.replica.customer(&conflict.customer).unwrap().profile.name;
+        assert_eq!(name, conflict.chosen, "a synced tablet reads the chosen name");
+    }
+
+    // The unit the board showed sold is sold, to the buyer called.
+    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
+    let (status, table) = staff.get(&format!("/api/v1/events/{event}/desk")).unwrap();
+    assert_eq!(status, 200, "{table}");
+    let line = table["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit_id"] == unit.as_str())
+        .unwrap_or_else(|| panic!("{unit} is not on the desk: {table}"));
+    assert_eq!((&line["status"], &line["buyer_id"]), (&json!("sold"), &json!(buyer)), "{line}");
+    assert_eq!(r["unit"], unit);
+    assert_eq!(r["unit_status"], "sold");
+    assert_eq!(r["rep_status"], "403");
+
+    // The Excel report the browser downloaded.
+    check_monthly_xlsx(&server, &downloads.join(&r["xlsx"]));
+
+    let shots_taken: usize = r["screenshots"].parse().unwrap();
+    let pngs = std::fs::read_dir(&shots)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .count();
+    assert_eq!(pngs, shots_taken, "every step left its screenshot");
+    println!(
+        "dashboard: {} steps in Chromium {} in {:.1} s ({} output lines); screenshots in {}",
+        shots_taken,
+        r["chromium"],
+        run.elapsed.as_secs_f64(),
+        run.lines.len(),
+        shots.display()
+    );
+    server.stop(Duration::from_secs(30)).unwrap();
+}
