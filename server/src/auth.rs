@@ -180,19 +180,27 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Principal>,
 }
 
 /// Records that a device synced, for the devices page and the metrics.
+///
+/// `oldest_upload` is the commit time of the oldest edit the device delivered in this round,
+/// if it delivered any; the upload's time and it are kept for the device list's outbox age.
 pub fn touch_device(
     conn: &Connection,
     device_id: &str,
     cursor: u64,
+    oldest_upload: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     conn.prepare_cached(
-        "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3 WHERE device_id = ?1",
+        "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3,
+             last_upload_at = CASE WHEN ?4 IS NULL THEN last_upload_at ELSE ?2 END,
+             last_upload_oldest_change_at = COALESCE(?4, last_upload_oldest_change_at)
+         WHERE device_id = ?1",
     )?
     .execute(params![
         device_id,
         now.to_rfc3339(),
-        i64::try_from(cursor).unwrap_or(i64::MAX)
+        i64::try_from(cursor).unwrap_or(i64::MAX),
+        oldest_upload.map(|t| t.to_rfc3339())
     ])?;
     Ok(())
 }

@@ -150,6 +150,11 @@ CREATE TABLE web_sessions (
 ) STRICT;
 CREATE INDEX web_sessions_by_user ON web_sessions(user_id);
 
+-- When a device last delivered edits, and the commit time of the oldest of them: how long
+-- edits waited in its outbox before they reached the server.
+ALTER TABLE devices ADD COLUMN last_upload_at TEXT;
+ALTER TABLE devices ADD COLUMN last_upload_oldest_change_at TEXT;
+
 -- Sales booked per customer and calendar month (CNY, Decimal text), as the ERP reports them.
 CREATE TABLE sales_monthly (
     customer_id TEXT NOT NULL,

@@ -67,9 +67,20 @@ pub fn sync_round(
             result: RoundResult::default(),
             bytes: 0,
             pending: Vec::new(),
+            oldest_upload: None,
         };
         round.run(request)?;
-        crate::auth::touch_device(tx, &who.device_id, round.result.response.cursor, now)?;
+        let oldest_upload = round
+            .oldest_upload
+            .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+            .map(|t| t.min(now));
+        crate::auth::touch_device(
+            tx,
+            &who.device_id,
+            round.result.response.cursor,
+            oldest_upload,
+            now,
+        )?;
         Ok(round.result)
     })
 }
@@ -88,6 +99,8 @@ struct Round<'a, 't> {
     bytes: usize,
     /// Sync states to hold once the device confirms this answer: (document, state).
     pending: Vec<(String, Vec<u8>)>,
+    /// The commit time (epoch seconds) of the oldest edit the device delivered this round.
+    oldest_upload: Option<i64>,
 }
 
 impl Round<'_, '_> {
@@ -251,6 +264,9 @@ impl Round<'_, '_> {
         let heads_before = doc.heads();
         doc.receive_sync_message(&mut state, &message.message)
             .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
+        if let Some(t) = doc.earliest_change_time_since(&heads_before) {
+            self.oldest_upload = Some(self.oldest_upload.map_or(t, |o| o.min(t)));
+        }
         if doc.heads() != heads_before && !doc.is_empty() {
             if is_new && !self.admit_new(&id, &message.doc_id)? {
                 return Ok(());

@@ -171,6 +171,30 @@ fn make_conflict(server: &ServerProcess, dir: &Path) -> (Conflict, Tablet, Table
     (Conflict { customer, doc_id, path: "/profile/name".into(), chosen }, a, b)
 }
 
+/// An edit made offline two and a half hours ago reaches the server now: the device list
+/// shows how long it waited in the tablet's outbox.
+fn check_outbox_age(server: &ServerProcess, tablet: &mut Tablet, customer: &CustomerId) {
+    let mut profile = tablet.replica.customer(customer).unwrap().profile;
+    profile.notes = "离线时记录的备注".into();
+    let edit = CustomerEdit::UpdateProfile(profile);
+    let at = Utc::now() - chrono::Duration::minutes(150);
+    let meta = EditMeta::new(&UserId::from("rep-01"), at, edit.action());
+    tablet.replica.edit_customer(customer, &edit, &meta).unwrap();
+    tablet.sync().unwrap();
+    let devices = hq_get(server, "/api/v1/hq/devices");
+    let ages: Vec<i64> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["user_id"] == "rep-01")
+        .filter_map(|d| d["outbox_age_minutes"].as_i64())
+        .collect();
+    assert!(ages.iter().any(|m| (149..=152).contains(m)), "outbox age of the upload: {devices}");
+    println!(
+        "prepared: an edit made 150 min ago arrived; outbox ages of rep-01's devices {ages:?} min"
+    );
+}
+
 /// The first available unit of the event with an approved price.
 fn free_unit(server: &ServerProcess, event: &str) -> String {
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
@@ -395,6 +419,7 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), SMALL_DEMO, Duration::from_secs(120)).unwrap();
     let (conflict, mut a, mut b) = make_conflict(&server, dir.path());
+    check_outbox_age(&server, &mut b, &conflict.customer);
     wait_for_projections(&server.url).unwrap();
     let proposals = hq_get(&server, "/api/v1/hq/regrades");
     let proposals = proposals.as_array().unwrap().clone();

@@ -305,6 +305,13 @@ impl Document {
         is_one_line(before, &added)
     }
 
+    /// The earliest commit time (seconds since the Unix epoch, by the authors' own clocks)
+    /// among the changes added since `before`, or `None` if nothing was added. For a merge
+    /// of what a device sent, it says how long the oldest of those edits waited on the device.
+    pub fn earliest_change_time_since(&mut self, before: &[ChangeHash]) -> Option<i64> {
+        self.doc.get_changes_meta(before).into_iter().map(|meta| meta.timestamp).min()
+    }
+
     /// The conflicts a merge created or settled: only the fields the changes since `before`
     /// touched are looked at, so the cost follows the merge rather than the document.
     ///

@@ -126,7 +126,8 @@ fn schemas() -> Value {
                     "field": string(), "rule": string(), "old_value": string(), "new_value": string() })),
         "Device": object(&["device_id", "user_id", "role", "label", "changes_behind"],
             json!({ "device_id": string(), "user_id": string(), "role": string(), "label": string(),
-                    "last_seen_at": nullable("string"), "changes_behind": { "type": "integer" } })),
+                    "last_seen_at": nullable("string"), "changes_behind": { "type": "integer" },
+                    "last_upload_at": nullable("string"), "outbox_age_minutes": nullable("integer") })),
         "ControlTable": object(&["event_id", "mode", "units"],
             json!({ "event_id": string(), "mode": string(), "now_serving": nullable("integer"), "units": { "type": "array" } })),
     })

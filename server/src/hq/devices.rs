@@ -23,6 +23,11 @@ pub struct DeviceLine {
     pub minutes_since_sync: Option<i64>,
     /// Changes on the server the device has not absorbed yet (sequence positions behind).
     pub changes_behind: i64,
+    /// When the device last delivered edits.
+    pub last_upload_at: Option<String>,
+    /// Outbox age at that upload: minutes the oldest delivered edit had waited on the device
+    /// (by the device's clock, so never below zero).
+    pub outbox_age_minutes: Option<i64>,
     /// Revoked at, if revoked.
     pub revoked_at: Option<String>,
 }
@@ -31,13 +36,21 @@ pub struct DeviceLine {
 pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>, ServerError> {
     let head = crate::docs::current_seq(conn)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT d.device_id, d.user_id, u.role, d.label, d.last_seen_at, d.last_cursor, d.revoked_at
+        "SELECT d.device_id, d.user_id, u.role, d.label, d.last_seen_at, d.last_cursor, d.revoked_at,
+                d.last_upload_at, d.last_upload_oldest_change_at
          FROM devices d JOIN users u USING (user_id)
          ORDER BY d.revoked_at IS NOT NULL, d.last_seen_at IS NOT NULL, d.last_seen_at, d.device_id",
     )?;
     let rows = stmt.query_map([], |r| {
         let last_seen_at: Option<String> = r.get(4)?;
         let cursor: i64 = r.get(5)?;
+        let last_upload_at: Option<String> = r.get(7)?;
+        let oldest: Option<String> = r.get(8)?;
+        let outbox_age_minutes =
+            match (instant(last_upload_at.as_deref()), instant(oldest.as_deref())) {
+                (Some(at), Some(oldest)) => Some((at - oldest).num_minutes().max(0)),
+                _ => None,
+            };
         Ok(DeviceLine {
             device_id: r.get(0)?,
             user_id: r.get(1)?,
@@ -50,7 +63,13 @@ pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>,
             last_seen_at,
             changes_behind: (head - cursor).max(0),
             revoked_at: r.get(6)?,
+            last_upload_at,
+            outbox_age_minutes,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn instant(text: Option<&str>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
 }

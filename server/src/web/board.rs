@@ -59,6 +59,15 @@ pub async fn board_page(
             None => rows.push((key, vec![unit])),
         }
     }
+    // Codes sort as text ("1-1001" before "1-101"); the plan reads building by building,
+    // floor by floor.
+    rows.sort_by_key(|((building, floor), _)| {
+        (
+            building.parse::<u32>().unwrap_or(u32::MAX),
+            building.clone(),
+            floor.parse::<u32>().unwrap_or(0),
+        )
+    });
     let count = |s: &str| t.units.iter().filter(|u| u.status == s).count();
     let labels: HashMap<&str, String> = ["available", "held", "sold", "withdrawn"]
         .into_iter()
@@ -75,7 +84,7 @@ pub async fn board_page(
             p {
                 span #board-live data-connected="false" { (lang.t("连接中…", "connecting…")) }
                 " · " (lang.t("叫号", "Now serving")) ": " span #now-serving { (t.now_serving.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
-                " · " (lang.t("模式", "Mode")) ": " (t.mode)
+                " · " (lang.t("模式", "Mode")) ": " (lang.label(&t.mode))
             }
             p #board-counts {
                 @for s in ["available", "held", "sold", "withdrawn"] {

@@ -84,6 +84,8 @@ impl Lang {
             "held" => ("已锁定", "Held"),
             "sold" => ("已售", "Sold"),
             "withdrawn" => ("已撤销", "Withdrawn"),
+            "strict_order" => ("按摇号顺序", "Lottery order"),
+            "free" => ("自由选房", "Free choice"),
             "rep" => ("客户经理", "Rep"),
             "event_staff" => ("选房工作人员", "Event staff"),
             "finance" => ("财务", "Finance"),

@@ -16,7 +16,7 @@ main{padding:1rem 1.5rem}h1{font-size:1.4rem;margin:.2rem 0 1rem}
 table{border-collapse:collapse;background:#fff;margin-bottom:1.5rem;min-width:40%}
 th,td{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left;font-size:.9rem;vertical-align:top}
 th{background:#e4ebf5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.cards{display:flex;gap:1rem;flex-wrap:wrap;margin-bottom:1rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap;margin-bottom:1rem}.cards a{color:inherit;text-decoration:none}
 .card{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:.75rem 1rem;min-width:9rem}
 .card .n{font-size:1.6rem;font-weight:600}.flash{background:#e3f9e5;border:1px solid #8ed39a;padding:.5rem;margin-bottom:1rem}
 .error{color:#b42318}.overdue,.breached{color:#b42318;font-weight:600}.due_soon{color:#b54708}
