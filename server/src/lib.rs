@@ -3,7 +3,9 @@
 //! The central server every device syncs with: document storage (snapshot plus chunks, a
 //! bounded cache), the sync protocol (`sync`), authentication and scoping (`auth`, `scope`),
 //! the authority over protected fields (`authority`), the conflicts table, relational
-//! projections for headquarters kept current behind the rounds (`projector`), the push channel and metrics.
+//! projections for headquarters kept current behind the rounds (`projector`), the push channel and metrics;
+//! the selection desk (`desk`); and headquarters' dashboard (`web`), its JSON API (`api`), the
+//! queries and decisions behind both (`hq`), the sales ledger and the reports (`reports`).
 //!
 //! The router is built by [`routes::app`] so tests can drive it without a socket.
 
@@ -18,7 +20,6 @@ pub mod desk;
 mod docs;
 pub mod error;
 pub mod hq;
-pub mod web;
 pub mod metrics;
 mod projection;
 pub mod projector;
@@ -31,3 +32,4 @@ pub mod scope;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod web;
