@@ -107,6 +107,8 @@ async fn signing_in_roles_and_every_page_in_both_languages() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("class=\"error\""), "{}", wrong.body);
     assert!(!wrong.headers.contains_key(header::SET_COOKIE));
+    let unknown = hq.post_form("/login", &Auth::None, "user=nobody&password=demo-hq-01").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED, "an unknown user is refused alike");
 
     let session = hq.sign_in("hq-01", "demo-hq-01").await;
     let event = hq.event.clone();

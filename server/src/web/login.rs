@@ -57,6 +57,12 @@ fn form(lang: Lang, next: &str, user: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// A password hash of nothing anyone knows, made once, for unknown users.
+fn decoy_hash() -> Option<&'static str> {
+    static DECOY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| session::hash_password("no user has this password").ok()).as_deref()
+}
+
 /// `GET /login`.
 pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Markup {
     form(session::lang_of(&headers), &safe_next(q.next.as_deref()), "", None)
@@ -78,8 +84,16 @@ pub async fn login(
         .await
         .map_err(|e| PageError::Server(e, lang))?;
     let password = c.password;
-    let ok = tokio::task::spawn_blocking(move || {
-        stored.is_some_and(|(hash, _)| session::verify_password(&hash, &password))
+    let ok = tokio::task::spawn_blocking(move || match stored {
+        Some((hash, _)) => session::verify_password(&hash, &password),
+        None => {
+            // An unknown user costs one hash check too, so the answer's timing does not tell
+            // which user names exist.
+            if let Some(decoy) = decoy_hash() {
+                session::verify_password(decoy, &password);
+            }
+            false
+        }
     })
     .await
     .map_err(|e| PageError::Server(e.into(), lang))?;
