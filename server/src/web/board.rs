@@ -16,7 +16,7 @@ use futures_util::Stream;
 use maud::{Markup, PreEscaped, html};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::layout::{money, page};
 use super::session::WebUser;
 use crate::desk::http::{ControlTable, UnitLine, read_control_table};
@@ -50,7 +50,7 @@ pub async fn board_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
-    let t = table(&state, event_id.clone()).await.map_err(|e| PageError::Server(e, lang))?;
+    let t = table(&state, event_id.clone()).await.in_lang(lang)?;
     let mut rows: Vec<((String, String), Vec<&UnitLine>)> = Vec::new();
     for unit in &t.units {
         let key = building_and_floor(&unit.code);
@@ -239,7 +239,7 @@ pub async fn board_stream(
     user.require_hq()?;
     let lang = user.lang;
     // Fails early (404) for an event without a desk, before the stream starts.
-    table(&state, event_id.clone()).await.map_err(|e| PageError::Server(e, lang))?;
+    table(&state, event_id.clone()).await.in_lang(lang)?;
     let follow = Follow {
         receiver: state.push.subscribe(),
         state,
@@ -261,10 +261,7 @@ pub async fn reconciliation_page(
     user.require_hq()?;
     let lang = user.lang;
     let id = event_id.clone();
-    let r = state
-        .with_store(move |store| reconcile(store.desk_conn(), &id))
-        .await
-        .map_err(|e| PageError::Server(e, lang))?;
+    let r = state.with_store(move |store| reconcile(store.desk_conn(), &id)).await.in_lang(lang)?;
     let path = format!("/hq/events/{event_id}/reconciliation");
     Ok(page(
         &user,

@@ -8,7 +8,7 @@ use kam_core::doc::{DocId, DocKind};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::layout::{self, csrf_field, flash, money, page, url_encode};
 use super::session::WebUser;
 use crate::hq::customers::{self, CustomerFilter};
@@ -34,7 +34,7 @@ pub async fn overview_page(
     let o = state
         .with_store(|store| overview::overview(store.conn(), Utc::now()))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     let card = |id: &str, n: u64, zh: &'static str, en: &'static str, href: &str| {
         html! { a href=(href) { div .card { div .n id=(id) { (n) } div { (lang.t(zh, en)) } } } }
     };
@@ -86,10 +86,8 @@ pub async fn customers_page(
     user.require_hq()?;
     let lang = user.lang;
     let f = filter.clone();
-    let lines = state
-        .with_store(move |store| customers::list(store.conn(), &f))
-        .await
-        .map_err(|e| PageError::Server(e, lang))?;
+    let lines =
+        state.with_store(move |store| customers::list(store.conn(), &f)).await.in_lang(lang)?;
     Ok(page(
         &user,
         "/hq/customers",
@@ -157,7 +155,7 @@ pub async fn customer_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
-    let d = customer_detail(&state, id).await.map_err(|e| PageError::Server(e, lang))?;
+    let d = customer_detail(&state, id).await.in_lang(lang)?;
     let c = &d.customer;
     Ok(page(
         &user,
@@ -207,7 +205,7 @@ pub async fn regrades_page(
     let proposals = state
         .with_store(|store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     Ok(page(
         &user,
         "/hq/regrades",
@@ -263,7 +261,7 @@ pub async fn decide_regrade(
         "reject" => Decision::Reject,
         _ => return Err(PageError::Server(crate::error::ServerError::NotFound, lang)),
     };
-    decide(&state, &user, id, decision).await.map_err(|e| PageError::Server(e, lang))?;
+    decide(&state, &user, id, decision).await.in_lang(lang)?;
     let done = match decision {
         Decision::Approve => lang.t(
             "已批准，新级别已写入客户档案。",

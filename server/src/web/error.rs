@@ -22,6 +22,18 @@ pub enum PageError {
     Server(ServerError, Lang),
 }
 
+/// Turns a store or query failure into the error page, in the reader's language.
+pub trait InLang<T> {
+    /// The result, or the error page for its error.
+    fn in_lang(self, lang: Lang) -> Result<T, PageError>;
+}
+
+impl<T> InLang<T> for Result<T, ServerError> {
+    fn in_lang(self, lang: Lang) -> Result<T, PageError> {
+        self.map_err(|e| PageError::Server(e, lang))
+    }
+}
+
 impl From<(ServerError, Lang)> for PageError {
     fn from((error, lang): (ServerError, Lang)) -> Self {
         PageError::Server(error, lang)

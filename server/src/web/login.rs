@@ -8,7 +8,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::i18n::Lang;
 use super::layout;
 use super::session::{self, LANG_COOKIE, SESSION_COOKIE, SESSION_TTL_S};
@@ -82,7 +82,7 @@ pub async fn login(
     let stored = state
         .with_store(move |store| session::credentials(store.conn(), &lookup))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     let password = c.password;
     let ok = tokio::task::spawn_blocking(move || match stored {
         Some((hash, _)) => session::verify_password(&hash, &password),
@@ -106,7 +106,7 @@ pub async fn login(
     let token = state
         .with_store(move |store| session::create_session(store.conn(), &user, Utc::now()))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_S}"
     );
@@ -123,7 +123,7 @@ pub async fn logout(
         state
             .with_store(move |store| session::end_session(store.conn(), &token))
             .await
-            .map_err(|e| PageError::Server(e, lang))?;
+            .in_lang(lang)?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())

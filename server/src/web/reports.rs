@@ -12,7 +12,7 @@ use kam_core::model::LatePayment;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::i18n::Lang;
 use super::layout::{money, page};
 use super::session::WebUser;
@@ -102,13 +102,10 @@ pub async fn reports_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
-    let report = monthly(&state, period.month).await.map_err(|e| PageError::Server(e, lang))?;
+    let report = monthly(&state, period.month).await.in_lang(lang)?;
     let quarter = match period.quarter.filter(|q| !q.is_empty()) {
         Some(q) => q,
-        None => state
-            .with_store(|store| Ok(defaults(store).1))
-            .await
-            .map_err(|e| PageError::Server(e, lang))?,
+        None => state.with_store(|store| Ok(defaults(store).1)).await.in_lang(lang)?,
     };
     let m = &report.month;
     Ok(page(

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::customers::{CsrfForm, Flash};
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::layout::{csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use crate::conflicts;
@@ -29,7 +29,7 @@ pub async fn review_page(
             Ok((conflicts::open_conflicts(store.conn())?, review::open_violations(store.conn())?))
         })
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     Ok(page(
         &user,
         "/hq/review",
@@ -100,9 +100,7 @@ pub async fn resolve(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
-    resolve_conflict(&state, &user, form.doc_id, form.path, form.value)
-        .await
-        .map_err(|e| PageError::Server(e, lang))?;
+    resolve_conflict(&state, &user, form.doc_id, form.path, form.value).await.in_lang(lang)?;
     let done = lang.t(
         "冲突已解决，所选值已同步到所有设备。",
         "Conflict resolved: the chosen value goes to every device.",
@@ -145,7 +143,7 @@ pub async fn mark_reviewed(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
-    review_violation(&state, &user, id).await.map_err(|e| PageError::Server(e, lang))?;
+    review_violation(&state, &user, id).await.in_lang(lang)?;
     let done = lang.t("已标记为复核。", "Marked reviewed.");
     Ok(Redirect::to(&format!("/hq/review?done={}", url_encode(done))).into_response())
 }

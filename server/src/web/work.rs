@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use chrono::Utc;
 use maud::{Markup, html};
 
-use super::error::PageError;
+use super::error::{InLang, PageError};
 use super::layout::{page, url_encode, when};
 use super::session::WebUser;
 use crate::hq::tickets::TicketFilter;
@@ -21,7 +21,7 @@ pub async fn visits_page(
     let c = state
         .with_store(|store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
     Ok(page(
         &user,
@@ -66,7 +66,7 @@ pub async fn tickets_page(
     let list = state
         .with_store(move |store| tickets::tickets(store.conn(), &f, store.policy(), Utc::now()))
         .await
-        .map_err(|e| PageError::Server(e, lang))?;
+        .in_lang(lang)?;
     Ok(page(
         &user,
         "/hq/tickets",
@@ -101,10 +101,8 @@ pub async fn devices_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
-    let list = state
-        .with_store(|store| devices::devices(store.conn(), Utc::now()))
-        .await
-        .map_err(|e| PageError::Server(e, lang))?;
+    let list =
+        state.with_store(|store| devices::devices(store.conn(), Utc::now())).await.in_lang(lang)?;
     Ok(page(
         &user,
         "/hq/devices",
