@@ -92,10 +92,9 @@ pub fn load_demo(
     let actor = store.actor().clone();
     let meta = EditMeta::new(&UserId::from("demo-import"), now, "demo.import");
     let logins = demo_logins(spec.reps);
-    // Hashing is slow on purpose; done before the write lock is taken.
     let passwords = logins
         .iter()
-        .map(|l| crate::web::session::hash_password(&l.password))
+        .map(|l| crate::web::session::hash_demo_password(&l.password))
         .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
         for (login, password) in logins.iter().zip(&passwords) {

@@ -83,6 +83,25 @@ pub fn hash_password(password: &str) -> Result<String, ServerError> {
         .map_err(|e| ServerError::Corrupt(e.to_string()))
 }
 
+/// Hashes a demo login's password with Argon2id at its smallest cost (8 KiB, one pass).
+///
+/// Demo passwords are printed for anyone to read, so a slow hash protects nothing there,
+/// while every test and benchmark that loads a demo company would pay for it. Verification
+/// reads the cost from the stored string, so these sign in like any other password; a
+/// password set with `admin set-password` gets the full cost of [`hash_password`].
+pub fn hash_demo_password(password: &str) -> Result<String, ServerError> {
+    let params = argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
+        .map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    let argon = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::Corrupt(e.to_string()))
+}
+
 /// Whether `password` matches the stored hash.
 pub fn verify_password(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored)
@@ -239,6 +258,9 @@ mod tests {
         assert!(!verify_password(&hash, "demo-hq-02"));
         assert!(!verify_password("not a hash", "demo-hq-01"));
         assert_ne!(hash, hash_password("demo-hq-01").unwrap(), "salted");
+        let demo = hash_demo_password("demo-hq-01").unwrap();
+        assert!(demo.starts_with("$argon2id$") && demo.contains("m=8,t=1,p=1"), "{demo}");
+        assert!(verify_password(&demo, "demo-hq-01") && !verify_password(&demo, "demo-hq-02"));
     }
 
     #[test]
