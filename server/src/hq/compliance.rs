@@ -141,9 +141,7 @@ fn customers_with_visits(conn: &Connection) -> Result<Vec<(Customer, String)>, S
         let tier: Tier = tier.parse().map_err(|_| corrupt("tier"))?;
         let grade: Option<Grade> =
             grade.map(|g| g.parse()).transpose().map_err(|_| corrupt("grade"))?;
-        let created_at = DateTime::parse_from_rfc3339(&created_at)
-            .map_err(|_| corrupt("created_at"))?
-            .with_timezone(&Utc);
+        let created_at = super::instant(&created_at)?;
         let customer = Customer {
             id: CustomerId::from(id.as_str()),
             created_at,

@@ -84,8 +84,8 @@ pub fn list(conn: &Connection, filter: &CustomerFilter) -> Result<Vec<CustomerLi
         "{SELECT} WHERE (?1 IS NULL OR tier = ?1)
            AND (?2 IS NULL OR (?2 = 'none' AND grade IS NULL) OR grade = ?2)
            AND (?3 IS NULL OR name LIKE ?3)
-         ORDER BY CASE tier WHEN 'strategic' THEN 0 WHEN 'key' THEN 1 WHEN 'main' THEN 2 ELSE 3 END,
-                  grade IS NULL, grade, score DESC, customer_id"
+         ORDER BY {order}, grade IS NULL, grade, score DESC, customer_id",
+        order = super::TIER_ORDER
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut lines: Vec<CustomerLine> =

@@ -56,10 +56,7 @@ pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>,
             user_id: r.get(1)?,
             role: r.get(2)?,
             label: r.get(3)?,
-            minutes_since_sync: last_seen_at
-                .as_deref()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| (now - t.with_timezone(&Utc)).num_minutes()),
+            minutes_since_sync: instant(last_seen_at.as_deref()).map(|t| (now - t).num_minutes()),
             last_seen_at,
             changes_behind: (head - cursor).max(0),
             revoked_at: r.get(6)?,
@@ -70,6 +67,7 @@ pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// An optional stored instant; an unreadable one counts as absent on this list.
 fn instant(text: Option<&str>) -> Option<DateTime<Utc>> {
-    text.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
+    text.and_then(|t| super::instant(t).ok())
 }

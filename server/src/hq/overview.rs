@@ -55,11 +55,12 @@ fn count(conn: &Connection, sql: &str, arg: &str) -> Result<u64, ServerError> {
 /// The overview at `now`.
 pub fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, ServerError> {
     let now_text = now.to_rfc3339();
+    let open = super::open_ticket("status");
     let since = (now - chrono::Duration::hours(24)).to_rfc3339();
-    let mut by_tier = conn.prepare_cached(
-        "SELECT tier, COUNT(*) FROM customers GROUP BY tier
-         ORDER BY CASE tier WHEN 'strategic' THEN 0 WHEN 'key' THEN 1 WHEN 'main' THEN 2 ELSE 3 END",
-    )?;
+    let mut by_tier = conn.prepare_cached(&format!(
+        "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY {}",
+        super::TIER_ORDER
+    ))?;
     let customers_by_tier =
         by_tier.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     let mut events = conn.prepare_cached(
@@ -78,11 +79,11 @@ pub fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, Serve
     Ok(Overview {
         customers: count(conn, "SELECT COUNT(*) FROM customers", "")?,
         customers_by_tier,
-        open_tickets: count(conn, &format!("SELECT COUNT(*) FROM tickets WHERE {OPEN}"), "")?,
+        open_tickets: count(conn, &format!("SELECT COUNT(*) FROM tickets WHERE {open}"), "")?,
         overdue_tickets: count(
             conn,
             &format!(
-                "SELECT COUNT(*) FROM tickets WHERE {OPEN}
+                "SELECT COUNT(*) FROM tickets WHERE {open}
                  AND first_reply_at IS NULL AND reply_due_at < ?1"
             ),
             &now_text,
@@ -110,6 +111,3 @@ pub fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, Serve
         events,
     })
 }
-
-/// SQL condition for a ticket that still needs work (see `TicketStatus::is_open`).
-pub(crate) const OPEN: &str = "status IN ('new', 'in_progress', 'escalated', 'reopened')";

@@ -9,9 +9,9 @@
 use chrono::{DateTime, Datelike, Utc};
 use kam_core::Policy;
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
-use kam_core::model::{CustomerId, Grade, Tier, UserId};
+use kam_core::model::{CustomerId, UserId};
 use kam_core::rules::{RegradeInput, RegradeProposal, propose_regrades};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
@@ -181,24 +181,4 @@ fn apply(
     let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("re-grade of {id} changed nothing")))?;
     Ok(ChangedDoc { seq, doc_id: id.to_string(), scope_key })
-}
-
-/// The classification a customer has after decisions: for tests and the API.
-pub fn decision_of(
-    conn: &Connection,
-    customer_id: &str,
-    year: i32,
-) -> Result<Option<(String, Tier, Grade)>, ServerError> {
-    let row: Option<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT decision, proposed_tier, proposed_grade FROM regrade_decisions
-             WHERE customer_id = ?1 AND year = ?2",
-        )?
-        .query_row(params![customer_id, year], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    row.map(|(d, t, g)| {
-        let corrupt = || ServerError::Corrupt(format!("decision on {customer_id}"));
-        Ok((d, t.parse().map_err(|_| corrupt())?, g.parse().map_err(|_| corrupt())?))
-    })
-    .transpose()
 }

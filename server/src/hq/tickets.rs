@@ -59,7 +59,7 @@ pub fn tickets(
                 t.title, t.owner, t.opened_at, t.first_reply_at
          FROM tickets t LEFT JOIN customers c USING (customer_id)
          {} ORDER BY t.opened_at",
-        if all { String::new() } else { format!("WHERE t.{}", super::overview::OPEN) }
+        if all { String::new() } else { format!("WHERE {}", super::open_ticket("t.status")) }
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], |r| {
@@ -86,8 +86,8 @@ pub fn tickets(
             opened,
             replied,
         ) = row?;
-        let opened_at = instant(&opened)?;
-        let replied_at = replied.as_deref().map(instant).transpose()?;
+        let opened_at = super::instant(&opened)?;
+        let replied_at = replied.as_deref().map(super::instant).transpose()?;
         let state = rules::reply_sla(opened_at, replied_at, now, policy);
         let (sla, minutes) = code_and_minutes(&state);
         if filter.sla.as_deref().is_some_and(|want| !want.is_empty() && want != sla) {
@@ -113,12 +113,6 @@ pub fn tickets(
     }
     out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.reply_due_at.cmp(&b.1.reply_due_at)));
     Ok(out.into_iter().map(|(_, t)| t).collect())
-}
-
-fn instant(text: &str) -> Result<DateTime<Utc>, ServerError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ServerError::Corrupt(format!("`{text}` is not an instant")))
 }
 
 /// The state's stable code, and the minutes that matter for it.
