@@ -124,14 +124,25 @@ enum AdminAction {
     VerifyLedger,
 }
 
+/// The log filter: `RUST_LOG` if set, else `info`; Automerge's own spans stay off unless
+/// `RUST_LOG` names Automerge. Automerge instruments its change loading at INFO level with
+/// the document's whole change graph as a field, so an enabled span formats the full history
+/// on every merge: a third of a sync round's time, for a log line nobody reads.
+fn log_filter() -> EnvFilter {
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if asked.contains("automerge") {
+        return filter;
+    }
+    match "automerge=warn".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
     match Cli::parse().command {
         Command::Serve {
             demo,
