@@ -14,8 +14,9 @@
 //! next start resumes from it. Batches are small so that sync rounds, which share the store,
 //! wait at most one batch.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
@@ -40,6 +41,15 @@ const SETTLE: Duration = Duration::from_millis(25);
 /// batch that took `t`, it waits `PACE × t` before the next. Sync rounds and desk commands
 /// come first; under a burst the projections lag a little more and each batch covers more.
 const PACE: u32 = 4;
+
+/// A batch waits until no sync round has been under way for this long. A device's rounds come
+/// in quick succession (a round, then the one that confirms its answer, a few milliseconds
+/// later); a batch taken between them makes the device wait for the whole batch.
+const QUIET: Duration = Duration::from_millis(15);
+
+/// The longest a batch waits for [`QUIET`]: under steady sync load the projections lag by
+/// about this much, and no more.
+const MAX_HOLD_BACK: Duration = Duration::from_millis(500);
 
 /// How often the projector looks for work nobody told it about (an admin command run from
 /// another process writes documents this server did not merge).
@@ -131,20 +141,78 @@ impl Store {
     }
 }
 
-/// Wakes the projector after a write; cheap to clone and to call.
+/// Wakes the projector after a write and tells it when sync rounds are under way; cheap to
+/// clone and to call.
 #[derive(Clone, Debug, Default)]
-pub struct ProjectorWake(Arc<Notify>);
+pub struct ProjectorWake(Arc<WakeInner>);
 
-impl ProjectorWake {
-    fn notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.0.notified()
+#[derive(Debug, Default)]
+struct WakeInner {
+    notify: Notify,
+    /// Sync rounds being answered now.
+    rounds_in_flight: AtomicUsize,
+    /// When the last round ended, in microseconds since `epoch`.
+    last_round_end_us: AtomicU64,
+    epoch: OnceLock<Instant>,
+}
+
+impl WakeInner {
+    fn now_us(&self) -> u64 {
+        let epoch = *self.epoch.get_or_init(Instant::now);
+        u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 }
 
 impl ProjectorWake {
+    fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.0.notify.notified()
+    }
+
     /// Tells the projector there may be work.
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.0.notify.notify_one();
+    }
+
+    /// Marks a sync round as under way until the returned guard is dropped.
+    pub fn round_started(&self) -> RoundUnderWay {
+        self.0.rounds_in_flight.fetch_add(1, Ordering::SeqCst);
+        RoundUnderWay(Arc::clone(&self.0))
+    }
+
+    /// How long to hold back a batch so that it does not take the store from a round: `None`
+    /// when no round is under way and none ended within [`QUIET`].
+    fn hold_back(&self) -> Option<Duration> {
+        if self.0.rounds_in_flight.load(Ordering::SeqCst) > 0 {
+            return Some(QUIET);
+        }
+        let since_us =
+            self.0.now_us().saturating_sub(self.0.last_round_end_us.load(Ordering::SeqCst));
+        let quiet_us = u64::try_from(QUIET.as_micros()).unwrap_or(u64::MAX);
+        (since_us < quiet_us).then(|| Duration::from_micros(quiet_us - since_us))
+    }
+
+    /// Waits until sync rounds leave the store alone for [`QUIET`], or [`MAX_HOLD_BACK`] at
+    /// most, so that under steady load the projections still move.
+    async fn wait_for_quiet(&self) {
+        let started = Instant::now();
+        while let Some(wait) = self.hold_back() {
+            let left = MAX_HOLD_BACK.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(wait.min(left)).await;
+        }
+    }
+}
+
+/// A sync round under way; dropping it records the round's end.
+#[derive(Debug)]
+pub struct RoundUnderWay(Arc<WakeInner>);
+
+impl Drop for RoundUnderWay {
+    fn drop(&mut self) {
+        self.0.last_round_end_us.store(self.0.now_us(), Ordering::SeqCst);
+        self.0.rounds_in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -153,7 +221,8 @@ impl ProjectorWake {
 /// the rows it would have written stay as they were, and the watermark does not move.
 pub async fn run(state: AppState) {
     loop {
-        let started = std::time::Instant::now();
+        state.projector.wait_for_quiet().await;
+        let started = Instant::now();
         let result = state.with_store(|store| store.project_pending(BATCH_DOCS, Utc::now())).await;
         let took = started.elapsed();
         if took > Duration::from_millis(2) {

@@ -99,6 +99,7 @@ async fn sync_round(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
     let started = Instant::now();
+    let _under_way = state.projector.round_started();
     let answer = sync_round_inner(&state, &headers, body).await;
     state.metrics.sync_latency_seconds.observe(started.elapsed().as_secs_f64());
     if answer.is_err() {
