@@ -48,7 +48,10 @@ use sync::SyncSessions;
 pub struct ReplicaOptions {
     /// The business policy the index and local checks use.
     pub policy: Policy,
-    /// How many documents stay loaded in memory.
+    /// How many documents stay loaded in memory. The default (256) keeps a working day of
+    /// offline edits (a rep touches tens of customers and tickets) loaded until the sync
+    /// that sends them, so that sync does not load each again from storage (about 0.5 ms
+    /// each); a loaded ticket takes about 17 KB, so the cache stays within a few megabytes.
     pub cache_capacity_docs: NonZeroUsize,
     /// Fold a document's chunks into a new snapshot once this many are stored.
     pub compact_after_chunks: u32,
@@ -58,7 +61,7 @@ impl Default for ReplicaOptions {
     fn default() -> Self {
         ReplicaOptions {
             policy: Policy::default(),
-            cache_capacity_docs: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
+            cache_capacity_docs: NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
             compact_after_chunks: 64,
         }
     }
