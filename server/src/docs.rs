@@ -133,6 +133,38 @@ impl DocCache {
         Ok(self.cache.get_mut(id).map(|c| &mut c.stored.doc))
     }
 
+    /// Loads the stored documents among `ids` that are not loaded (or are stale) before a
+    /// round needs them, several at a time: reading their bytes takes the connection, but
+    /// Automerge's load is pure work that runs on every core. A device syncing a day's edits
+    /// to documents the server has not held since it started would otherwise wait for each
+    /// load in turn. At most half the cache is filled, so a round never evicts what it
+    /// prefetched. Returns how many were loaded.
+    pub(crate) fn prefetch(
+        &mut self,
+        conn: &Connection,
+        ids: &[DocId],
+    ) -> Result<usize, ServerError> {
+        let limit = usize::from(self.cache.cap()) / 2;
+        let mut wanted = Vec::new();
+        for id in ids {
+            if wanted.len() >= limit {
+                break;
+            }
+            let Some(seq) = row(conn, id)?.map(|r| r.seq) else { continue };
+            if self.cache.peek(id).is_some_and(|c| c.seq == seq && c.stored.persisted) {
+                continue;
+            }
+            if let Some(bytes) = store::read(conn, id)? {
+                wanted.push((id.clone(), seq, bytes));
+            }
+        }
+        let count = wanted.len();
+        for (id, seq, stored) in load_all(wanted, &self.actor)? {
+            self.cache.put(id, Cached { stored, seq });
+        }
+        Ok(count)
+    }
+
     /// Writes what changed in the cached `id` inside the caller's transaction and gives it the
     /// next sequence number. Returns the new number, or `None` if nothing changed. The caller
     /// must call [`DocCache::forget`] if the transaction does not commit.
@@ -175,6 +207,47 @@ impl DocCache {
     pub(crate) fn len(&self) -> usize {
         self.cache.len()
     }
+}
+
+/// Loads documents from their stored bytes on up to as many threads as there are cores.
+fn load_all(
+    wanted: Vec<(DocId, i64, store::StoredBytes)>,
+    actor: &ActorId,
+) -> Result<Vec<(DocId, i64, StoredDoc)>, ServerError> {
+    let load = |(id, seq, bytes): (DocId, i64, store::StoredBytes)| {
+        let stored = bytes.into_doc(&id, actor)?;
+        Ok::<_, ServerError>((id, seq, stored))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    if wanted.len() < 2 || threads < 2 {
+        return wanted.into_iter().map(load).collect();
+    }
+    let per_thread = wanted.len().div_ceil(threads);
+    let mut parts: Vec<Vec<_>> = Vec::new();
+    let mut rest = wanted.into_iter();
+    loop {
+        let part: Vec<_> = rest.by_ref().take(per_thread).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || part.into_iter().map(load).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        let mut loaded = Vec::new();
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| ServerError::Corrupt("a document load panicked".into()))??;
+            loaded.extend(part);
+        }
+        Ok(loaded)
+    })
 }
 
 /// The compacted bytes of `id` as stored, if it has no chunks (the common case after

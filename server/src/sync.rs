@@ -125,6 +125,9 @@ impl Round<'_, '_> {
         if let Some(manifest) = &request.manifest {
             self.recover(manifest)?;
         }
+        let ids: Vec<DocId> =
+            request.messages.iter().filter_map(|m| wire::parse_doc_id(&m.doc_id).ok()).collect();
+        self.docs.prefetch(self.tx, &ids)?;
         for message in &request.messages {
             self.merge_message(message)?;
         }

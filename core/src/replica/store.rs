@@ -54,6 +54,24 @@ pub fn load(
     id: &DocId,
     actor: &ActorId,
 ) -> Result<Option<StoredDoc>, ReplicaError> {
+    match read(conn, id)? {
+        Some(stored) => Ok(Some(stored.into_doc(id, actor)?)),
+        None => Ok(None),
+    }
+}
+
+/// A document's stored bytes, read but not yet loaded. Reading takes the connection; loading
+/// is Automerge's work alone, so loads of several documents can run on several threads.
+#[derive(Debug)]
+pub struct StoredBytes {
+    bytes: Vec<u8>,
+    chunk_count: i64,
+    chunk_bytes: i64,
+    snapshot_bytes: i64,
+}
+
+/// Reads the snapshot and chunks of `id`, or `None` if it is not stored.
+pub fn read(conn: &Connection, id: &DocId) -> Result<Option<StoredBytes>, ReplicaError> {
     let key = id.to_string();
     let row = conn
         .prepare_cached(
@@ -75,20 +93,27 @@ pub fn load(
         let chunk: Vec<u8> = row.get(0)?;
         bytes.extend_from_slice(&chunk);
     }
-    let mut doc = if bytes.is_empty() {
-        Document::empty(id.clone(), actor.clone())
-    } else {
-        Document::load(id.clone(), &bytes, actor.clone())?
-    };
-    let saved_heads = doc.heads();
-    Ok(Some(StoredDoc {
-        doc,
-        saved_heads,
-        chunk_count,
-        chunk_bytes,
-        snapshot_bytes,
-        persisted: true,
-    }))
+    Ok(Some(StoredBytes { bytes, chunk_count, chunk_bytes, snapshot_bytes }))
+}
+
+impl StoredBytes {
+    /// Loads the document these bytes hold.
+    pub fn into_doc(self, id: &DocId, actor: &ActorId) -> Result<StoredDoc, ReplicaError> {
+        let mut doc = if self.bytes.is_empty() {
+            Document::empty(id.clone(), actor.clone())
+        } else {
+            Document::load(id.clone(), &self.bytes, actor.clone())?
+        };
+        let saved_heads = doc.heads();
+        Ok(StoredDoc {
+            doc,
+            saved_heads,
+            chunk_count: self.chunk_count,
+            chunk_bytes: self.chunk_bytes,
+            snapshot_bytes: self.snapshot_bytes,
+            persisted: true,
+        })
+    }
 }
 
 /// What a write did, applied to the in-memory bookkeeping only after the commit succeeds.
