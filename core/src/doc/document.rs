@@ -557,10 +557,21 @@ fn display_value(value: &automerge::Value<'_>) -> String {
 /// message: changes it already has are ignored, and what it still lacks it asks for.
 pub fn prime_sync_state(state: &mut sync::State) {
     let shared = state.shared_heads.clone();
+    let peer_has_nothing = shared.is_empty();
     state.their_have =
         Some(vec![sync::Have { last_sync: shared.clone(), bloom: Default::default() }]);
     state.their_need = Some(Vec::new());
     state.their_heads = Some(shared);
-    // Both ends of KAM speak the version-2 message that can carry a whole compacted document.
-    state.their_capabilities = Some(vec![sync::Capability::MessageV2, sync::Capability::SyncReset]);
+    // Both ends of KAM speak the version-2 message that can carry a whole compacted document,
+    // which is how a document the peer lacks entirely travels. When the peer holds the shared
+    // heads, the first message carries only the changes since them: left with version 2,
+    // Automerge would send the whole document whenever the new changes are more than a third
+    // of its history (the first edit of a document created in one or two commits), five times
+    // the bytes and a whole-document parse on the other side instead of one change. The
+    // peer's answer declares its capabilities for the rest of the session.
+    state.their_capabilities = if peer_has_nothing {
+        Some(vec![sync::Capability::MessageV2, sync::Capability::SyncReset])
+    } else {
+        None
+    };
 }
