@@ -44,6 +44,33 @@ fn every_aggregate_round_trips_through_its_document() {
 }
 
 #[test]
+fn a_customer_outline_is_the_full_record_cut_down_and_gives_the_same_visit_cadence() {
+    let policy = Policy::default();
+    let data = small();
+    assert!(data.customers.iter().any(|c| !c.visits.is_empty()), "the demo has visits");
+    for c in &data.customers {
+        let d = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
+        let outline = doc::read_customer_outline(&d).unwrap();
+        assert_eq!(outline.id, c.id);
+        assert_eq!(outline.created_at, c.created_at);
+        assert_eq!(outline.profile, c.profile);
+        assert_eq!(outline.owners, c.owners);
+        assert_eq!(outline.classification, c.classification);
+        let visits: Vec<_> = c.visits.values().map(|v| (v.level, v.date)).collect();
+        assert_eq!(outline.visits, visits);
+        assert_eq!(
+            kam_core::rules::visits_due_for(
+                &outline.classification,
+                outline.created_at,
+                &outline.visits,
+                &policy
+            ),
+            kam_core::rules::visits_due(c, &policy)
+        );
+    }
+}
+
+#[test]
 fn one_commit_per_action_and_none_for_an_unchanged_write() {
     let data = small();
     let c = &data.customers[0];

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
 use crate::model::{
     Classification, Contact, ContactId, CreditTerms, Customer, CustomerId, CustomerProfile,
-    LatePayment, LatePaymentId, PaymentTerms, UserId, VisitId, VisitRecord,
+    LatePayment, LatePaymentId, PaymentTerms, UserId, VisitId, VisitLevel, VisitRecord,
 };
 
 /// Container maps created with the document, so that no two replicas ever race to create
@@ -268,8 +269,23 @@ fn remove_entry(
 /// Reads the whole customer aggregate.
 pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
     let root = doc.check(DocKind::Customer)?;
-    let profile = root.child("profile")?;
-    let profile = match profile {
+    Ok(Customer {
+        id: CustomerId(root.str("id")?),
+        created_at: root.time("created_at")?,
+        profile: read_profile(&root)?,
+        annual_sales: read_annual_sales(&root)?,
+        profit_contribution: root.decimal_or_zero("profit_contribution")?,
+        owners: read_owners(&root)?,
+        classification: read_classification(&root)?,
+        credit: read_credit(&root)?,
+        contacts: read_entries(&root, "contacts", read_contact)?,
+        visits: read_entries(&root, "visits", read_visit)?,
+        late_payments: read_entries(&root, "late_payments", read_late_payment)?,
+    })
+}
+
+fn read_profile(root: &MapReader<'_>) -> Result<CustomerProfile, DocError> {
+    Ok(match root.child("profile")? {
         Some(p) => CustomerProfile {
             name: p.str_or_empty("name")?,
             industry: p.str_or_empty("industry")?,
@@ -279,19 +295,41 @@ pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
             notes: p.str_or_empty("notes")?,
         },
         None => CustomerProfile::default(),
-    };
-    Ok(Customer {
+    })
+}
+
+/// What a list of customers shows and sorts by: the profile, owners, classification and the
+/// level and date of each visit (for the visit cadence), without contacts, credit, sales or
+/// the visits' text. A device re-indexes a customer on every change it receives; reading
+/// the whole record each time cost more than merging the change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerOutline {
+    /// The customer.
+    pub id: CustomerId,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Name, industry, region and the rest of the profile.
+    pub profile: CustomerProfile,
+    /// The reps it is assigned to.
+    pub owners: Vec<UserId>,
+    /// Tier, grade and score.
+    pub classification: Classification,
+    /// The level and date of every visit, in visit-id order.
+    pub visits: Vec<(VisitLevel, NaiveDate)>,
+}
+
+/// Reads a customer's [`CustomerOutline`].
+pub fn read_customer_outline(doc: &Document) -> Result<CustomerOutline, DocError> {
+    let root = doc.check(DocKind::Customer)?;
+    let visits: BTreeMap<VisitId, (VisitLevel, NaiveDate)> =
+        read_entries(&root, "visits", |_, r| Ok((r.code("level")?, r.date("date")?)))?;
+    Ok(CustomerOutline {
         id: CustomerId(root.str("id")?),
         created_at: root.time("created_at")?,
-        profile,
-        annual_sales: read_annual_sales(&root)?,
-        profit_contribution: root.decimal_or_zero("profit_contribution")?,
+        profile: read_profile(&root)?,
         owners: read_owners(&root)?,
         classification: read_classification(&root)?,
-        credit: read_credit(&root)?,
-        contacts: read_entries(&root, "contacts", read_contact)?,
-        visits: read_entries(&root, "visits", read_visit)?,
-        late_payments: read_entries(&root, "late_payments", read_late_payment)?,
+        visits: visits.into_values().collect(),
     })
 }
 

@@ -14,8 +14,8 @@ mod project;
 mod ticket;
 
 pub use customer::{
-    CustomerEdit, ProtectedCustomerFields, create_customer, customer_doc_id, edit_customer,
-    read_customer, read_protected_fields,
+    CustomerEdit, CustomerOutline, ProtectedCustomerFields, create_customer, customer_doc_id,
+    edit_customer, read_customer, read_customer_outline, read_protected_fields,
 };
 pub use document::{
     ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HistoryEntry,

@@ -9,8 +9,10 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 
 use super::error::ReplicaError;
-use crate::doc::{DocError, DocId, DocKind, Document, read_customer, read_ticket};
-use crate::model::{Customer, ServiceTicket};
+use crate::doc::{
+    CustomerOutline, DocError, DocId, DocKind, Document, read_customer_outline, read_ticket,
+};
+use crate::model::ServiceTicket;
 use crate::policy::Policy;
 use crate::rules;
 
@@ -22,7 +24,7 @@ pub(crate) fn project(
 ) -> Result<(), ReplicaError> {
     remove(tx, doc.id())?;
     match doc.id().kind() {
-        DocKind::Customer => match read_customer(doc) {
+        DocKind::Customer => match read_customer_outline(doc) {
             Ok(customer) => insert_customer(tx, &customer, policy),
             Err(e) => skip_unreadable(doc.id(), e),
         },
@@ -69,10 +71,15 @@ pub(crate) fn remove(tx: &Transaction<'_>, id: &DocId) -> Result<(), ReplicaErro
 
 fn insert_customer(
     tx: &Transaction<'_>,
-    customer: &Customer,
+    customer: &CustomerOutline,
     policy: &Policy,
 ) -> Result<(), ReplicaError> {
-    let due = rules::visits_due(customer, policy);
+    let due = rules::visits_due_for(
+        &customer.classification,
+        customer.created_at,
+        &customer.visits,
+        policy,
+    );
     let next_visit_due = due.iter().map(|d| d.next_due_on).min().map(|d| d.to_string());
     let c = &customer.classification;
     tx.prepare_cached(

@@ -1,9 +1,9 @@
 //! Visit cadence (拜访机制, seed 000 §4.2) and the A-grade quarterly contact (seed 001).
 
-use chrono::{Months, NaiveDate};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Customer, Grade, VisitLevel};
+use crate::model::{Classification, Customer, Grade, VisitLevel};
 use crate::policy::Policy;
 
 use super::is_strategic;
@@ -61,15 +61,23 @@ fn due_entry(
 ///
 /// A customer never visited is due counted from its creation (business-local date).
 pub fn visits_due(customer: &Customer, policy: &Policy) -> Vec<VisitDue> {
-    let class = &customer.classification;
-    let created_on = policy.business_date(customer.created_at);
+    let visits: Vec<(VisitLevel, NaiveDate)> =
+        customer.visits.values().map(|v| (v.level, v.date)).collect();
+    visits_due_for(&customer.classification, customer.created_at, &visits, policy)
+}
+
+/// [`visits_due`] from the parts it depends on: the classification, when the customer was
+/// created, and the level and date of every visit (in any order). A device's list index
+/// reads only these from the document.
+pub fn visits_due_for(
+    class: &Classification,
+    created_at: DateTime<Utc>,
+    visits: &[(VisitLevel, NaiveDate)],
+    policy: &Policy,
+) -> Vec<VisitDue> {
+    let created_on = policy.business_date(created_at);
     let last_of = |level: Option<VisitLevel>| {
-        customer
-            .visits
-            .values()
-            .filter(|v| level.is_none_or(|l| v.level == l))
-            .map(|v| v.date)
-            .max()
+        visits.iter().filter(|(l, _)| level.is_none_or(|want| *l == want)).map(|(_, d)| *d).max()
     };
     if is_strategic(class) {
         VisitLevel::ALL

@@ -31,7 +31,7 @@ mod selection_fees;
 mod ticket;
 mod tier;
 
-pub use cadence::{VisitDue, is_overdue, visits_due};
+pub use cadence::{VisitDue, is_overdue, visits_due, visits_due_for};
 pub use error::{RuleError, TicketRuleError};
 pub use grade_terms::{
     CreditReason, CreditVerdict, DeliveryTerms, PriceRefusal, PriceVerdict, TermsRefusal,
