@@ -183,6 +183,11 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Principal>,
 ///
 /// `oldest_upload` is the commit time of the oldest edit the device delivered in this round,
 /// if it delivered any; the upload's time and it are kept for the device list's outbox age.
+///
+/// A round that moved nothing (same cursor, no upload) within [`LAST_SEEN_RESOLUTION_S`] of
+/// the recorded time leaves the row alone: a quiet round then writes nothing and commits
+/// without a disk flush, where a venue's tablets polling every few seconds would otherwise
+/// cost one durable write each.
 pub fn touch_device(
     conn: &Connection,
     device_id: &str,
@@ -190,20 +195,26 @@ pub fn touch_device(
     oldest_upload: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
+    let recent = now - chrono::Duration::seconds(LAST_SEEN_RESOLUTION_S);
     conn.prepare_cached(
         "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3,
              last_upload_at = CASE WHEN ?4 IS NULL THEN last_upload_at ELSE ?2 END,
              last_upload_oldest_change_at = COALESCE(?4, last_upload_oldest_change_at)
-         WHERE device_id = ?1",
+         WHERE device_id = ?1
+           AND NOT (?4 IS NULL AND last_cursor IS ?3 AND COALESCE(last_seen_at, '') > ?5)",
     )?
     .execute(params![
         device_id,
         now.to_rfc3339(),
         i64::try_from(cursor).unwrap_or(i64::MAX),
-        oldest_upload.map(|t| t.to_rfc3339())
+        oldest_upload.map(|t| t.to_rfc3339()),
+        recent.to_rfc3339()
     ])?;
     Ok(())
 }
+
+/// How stale a device's "last seen" time may get while it only polls without news.
+pub const LAST_SEEN_RESOLUTION_S: i64 = 60;
 
 /// One row of the device list.
 #[derive(Clone, Debug, Serialize)]
@@ -251,6 +262,37 @@ mod tests {
         crate::schema::prepare(&conn).unwrap();
         crate::schema::migrate(&mut conn).unwrap();
         conn
+    }
+
+    #[test]
+    fn a_quiet_round_leaves_a_recent_last_seen_alone_and_news_always_updates_it() {
+        let conn = db();
+        let t0 = Utc::now();
+        create_user(&conn, "rep-1", "Rep One", Role::Rep, t0).unwrap();
+        let device = enroll_device(&conn, "rep-1", "tablet", t0).unwrap().device_id;
+        let seen = || -> (Option<String>, i64) {
+            conn.query_row(
+                "SELECT last_seen_at, last_cursor FROM devices WHERE device_id = ?1",
+                [&device],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        touch_device(&conn, &device, 0, None, at(0)).unwrap();
+        assert_eq!(seen(), (Some(at(0).to_rfc3339()), 0), "the first round is recorded");
+        touch_device(&conn, &device, 0, None, at(30)).unwrap();
+        assert_eq!(seen().0, Some(at(0).to_rfc3339()), "a quiet round 30 s later writes nothing");
+        touch_device(&conn, &device, 7, None, at(31)).unwrap();
+        assert_eq!(seen(), (Some(at(31).to_rfc3339()), 7), "a new cursor is recorded");
+        touch_device(&conn, &device, 7, Some(at(-600)), at(32)).unwrap();
+        assert_eq!(seen().0, Some(at(32).to_rfc3339()), "an upload is recorded");
+        touch_device(&conn, &device, 7, None, at(32 + LAST_SEEN_RESOLUTION_S + 1)).unwrap();
+        assert_eq!(
+            seen().0,
+            Some(at(32 + LAST_SEEN_RESOLUTION_S + 1).to_rfc3339()),
+            "a quiet round after the resolution is recorded"
+        );
     }
 
     #[test]
