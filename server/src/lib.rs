@@ -14,6 +14,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 mod authority;
+pub mod checkpoint;
 pub mod conflicts;
 pub mod data;
 pub mod desk;

@@ -302,6 +302,7 @@ async fn serve(
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
     let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
+    kam_server::checkpoint::spawn(vec![store.path().to_path_buf(), store.desk_path()])?;
     let state = AppState::with_desk(store, desk.clone());
     tokio::spawn(projector::run(state.clone()));
     tokio::spawn(mirror::run(state.clone()));

@@ -198,6 +198,9 @@ pub(crate) const CURRENT_VERSION: i64 = SCHEMA.current_version();
 pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The serving process checkpoints from a thread of its own (see `checkpoint`); a writer
+    // does it inside a commit only when the log has grown far past SQLite's default.
+    conn.pragma_update(None, "wal_autocheckpoint", crate::checkpoint::BACKSTOP_PAGES)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The working set (documents, their sequence index and the projections) outgrows the
     // 2 MiB default page cache with a few thousand documents.
