@@ -1,5 +1,8 @@
 //! What a command sees while it runs: the transaction, the ledger tip, who sent it and when.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use kam_core::Policy;
 use rusqlite::{Connection, OptionalExtension};
@@ -65,6 +68,33 @@ pub(crate) struct Ctx<'a> {
     pub(crate) event: DeskEvent,
     /// The last ledger entry this command wrote.
     pub(crate) last_seq: Option<i64>,
+    /// Look-ups shared by the commands of one group.
+    pub(crate) memo: &'a GroupMemo,
+}
+
+/// What the commands of one group look up once: whether a user holds an event's grant. A
+/// group commits as one, so a grant withdrawn while it runs takes effect from the next group,
+/// as a revoked token does.
+#[derive(Debug, Default)]
+pub(crate) struct GroupMemo {
+    grants: RefCell<HashMap<(String, String), bool>>,
+}
+
+impl GroupMemo {
+    fn has_grant(
+        &self,
+        server: &Connection,
+        user_id: &str,
+        key: &str,
+    ) -> Result<bool, ServerError> {
+        let wanted = (user_id.to_owned(), key.to_owned());
+        if let Some(known) = self.grants.borrow().get(&wanted) {
+            return Ok(*known);
+        }
+        let found = scope::has_grant(server, user_id, key)?;
+        self.grants.borrow_mut().insert(wanted, found);
+        Ok(found)
+    }
 }
 
 impl Ctx<'_> {
@@ -92,7 +122,7 @@ impl Ctx<'_> {
         }
         if self.who.role == Role::EventStaff {
             let key = format!("event/{}", self.event.event_id);
-            if !scope::has_grant(self.server, &self.who.user_id, &key)? {
+            if !self.memo.has_grant(self.server, &self.who.user_id, &key)? {
                 return Err(Stop::Forbidden("not assigned to this event".into()));
             }
         }

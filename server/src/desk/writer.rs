@@ -20,7 +20,7 @@ use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-use super::context::{Ctx, Stop, instant, load_event};
+use super::context::{Ctx, GroupMemo, Stop, instant, load_event};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
@@ -223,6 +223,7 @@ fn run_group(
     // A group's commands mostly come from a few devices; each token is checked once per
     // group, and the group commits (or not) as one.
     let mut principals: HashMap<&str, Option<Principal>> = HashMap::new();
+    let memo = GroupMemo::default();
     for job in group {
         let before = *tip;
         savepoint(&tx, "SAVEPOINT desk_command")?;
@@ -236,7 +237,7 @@ fn run_group(
                         found
                     }
                 };
-                let on = Conns { desk: &tx, server };
+                let on = Conns { desk: &tx, server, memo: &memo };
                 run_command(on, tip, policy, who, request, now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
@@ -259,11 +260,13 @@ fn run_group(
     Ok((answers, tip.seq != start_seq))
 }
 
-/// The desk's connection (inside the group's transaction) and the read-only server one.
+/// The desk's connection (inside the group's transaction), the read-only server one and the
+/// group's shared look-ups.
 #[derive(Clone, Copy)]
 struct Conns<'a> {
     desk: &'a Connection,
     server: &'a Connection,
+    memo: &'a GroupMemo,
 }
 
 /// Runs one command inside the group's transaction.
@@ -313,6 +316,7 @@ fn run_command(
         policy,
         event,
         last_seq: None,
+        memo: on.memo,
     };
     let ran = dispatch(&mut ctx, &request.command);
     let last_seq = ctx.last_seq;
