@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -113,28 +114,37 @@ async fn sync_round_inner(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
-    let who = authenticate(state, headers).await?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ServerError::Wire(WireError::TooLarge {
-                size: MAX_REQUEST_BYTES + 1,
-                limit: MAX_REQUEST_BYTES,
-            })
-        } else {
-            ServerError::Wire(WireError::Malformed(e.body_text()))
-        }
-    })?;
-    state.metrics.sync_bytes_in.inc_by(body.len() as u64);
-    let request = SyncRequest::decode(&body)?;
-    let span = tracing::info_span!(
-        "sync_round",
-        device = %who.device_id,
-        cursor = request.cursor,
-        messages = request.messages.len()
-    );
+    let token = bearer_token(headers).ok_or(ServerError::Unauthorized)?;
+    // The body is decoded before the store is taken, but a failure is reported only after
+    // the token checks out, so an unknown caller learns nothing about its body. Checking the
+    // token in the round's own turn at the store saves a second turn per round.
+    let decoded = body
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ServerError::Wire(WireError::TooLarge {
+                    size: MAX_REQUEST_BYTES + 1,
+                    limit: MAX_REQUEST_BYTES,
+                })
+            } else {
+                ServerError::Wire(WireError::Malformed(e.body_text()))
+            }
+        })
+        .and_then(|body| Ok((body.len(), SyncRequest::decode(&body)?)));
+    let metrics = Arc::clone(&state.metrics);
     let result = state
-        .with_store(move |store| sync::sync_round(store, &who, &request, Utc::now()))
-        .instrument(span)
+        .with_store(move |store| {
+            let who = auth::authenticate(store.conn(), &token)?.ok_or(ServerError::Unauthorized)?;
+            let (bytes_in, request) = decoded?;
+            metrics.sync_bytes_in.inc_by(bytes_in as u64);
+            let span = tracing::info_span!(
+                "sync_round",
+                device = %who.device_id,
+                cursor = request.cursor,
+                messages = request.messages.len()
+            );
+            let _entered = span.enter();
+            sync::sync_round(store, &who, &request, Utc::now())
+        })
         .await?;
     state.push.announce(&result.changed);
     if !result.changed.is_empty() {
