@@ -12,6 +12,8 @@
 //!    insert, `synchronous=FULL`, committed in groups of the size the server formed in (2).
 //!    The ratio of (2) to (3) is the price of HTTP, JSON, authentication, the rules and the
 //!    stored answers (goal >= 0.30, p99 <= 50 ms).
+//! 4. For scale, the answers per second the same load generator gets for a command the server
+//!    refuses before any work (no token): what HTTP alone costs on this machine.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark may panic on a broken setup.
 
@@ -70,6 +72,7 @@ fn main() -> TestResult<()> {
     let (http_rate, group_size) = contested(&server.url, &event, &units, &buyers);
     let raw_rate = raw_group_commit(dir.path(), group_size)?;
     println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", http_rate / raw_rate);
+    http_ceiling(&server.url, &event, raw_rate);
     server.stop(Duration::from_secs(30))?;
     Ok(())
 }
@@ -103,11 +106,18 @@ struct LoadConn {
 
 impl LoadConn {
     async fn connect(url: &str, token: &str) -> LoadConn {
+        LoadConn::connect_as(url, Some(token)).await
+    }
+
+    /// A connection sending `token`, or no token at all.
+    async fn connect_as(url: &str, token: Option<&str>) -> LoadConn {
         let address = url.trim_start_matches("http://");
         let stream = TcpStream::connect(address).await.unwrap();
         stream.set_nodelay(true).unwrap();
+        let authorization =
+            token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let head = format!(
-            "POST /api/v1/desk/commands HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+            "POST /api/v1/desk/commands HTTP/1.1\r\nHost: {address}\r\n{authorization}\
              Content-Type: application/json\r\n"
         );
         LoadConn { stream: BufReader::new(stream), head }
@@ -303,6 +313,49 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
         group_size
     );
     (rate, group_size)
+}
+
+/// For scale: how many answers per second the same load generator gets from the server for a
+/// command refused before any work (no token: 401 from the handler, nothing reaches the desk).
+fn http_ceiling(url: &str, event: &str, raw_rate: f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (answers, elapsed) = runtime().block_on(async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
+        let mut tasks = tokio::task::JoinSet::new();
+        for client in 0..CLIENTS {
+            let (barrier, stop) = (Arc::clone(&barrier), Arc::clone(&stop));
+            let (url, event) = (url.to_owned(), event.to_owned());
+            tasks.spawn(async move {
+                let mut conn = LoadConn::connect_as(&url, None).await;
+                let command = hold("u", "b");
+                barrier.wait().await;
+                let mut answers = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, _) =
+                        conn.send(&format!("ceiling-{client}"), &event, &command).await;
+                    assert_eq!(status, 401);
+                    answers += 1;
+                }
+                answers
+            });
+        }
+        barrier.wait().await;
+        let started = Instant::now();
+        tokio::time::sleep(RUN).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut answers = 0;
+        while let Some(done) = tasks.join_next().await {
+            answers += done.unwrap();
+        }
+        (answers, started.elapsed().as_secs_f64())
+    });
+    let rate = answers as f64 / elapsed;
+    println!(
+        "HTTP alone: {rate:.0} answers/s from {CLIENTS} clients for a command refused before any work \
+         (no token); the 0.30 goal is {:.0} commands/s, {:.0}% of this",
+        raw_rate * 0.30,
+        100.0 * raw_rate * 0.30 / rate
+    );
 }
 
 /// The same commands on raw rusqlite: a conditional update, and for a change the ledger
