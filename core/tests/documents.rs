@@ -71,6 +71,43 @@ fn a_customer_outline_is_the_full_record_cut_down_and_gives_the_same_visit_caden
 }
 
 #[test]
+fn a_peer_holding_the_document_gets_the_new_change_and_a_peer_holding_nothing_the_whole_document() {
+    let data = small();
+    let customer = &data.customers[0];
+    let mut created = doc::create_customer(customer, ActorId::random(), &meta("create")).unwrap();
+    let (id, bytes) = (created.id().clone(), created.save());
+    let mut tablet = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
+    let mut server = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
+    let shared = tablet.heads();
+    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
+        notes: "met the new purchasing head".into(),
+        ..customer.profile.clone()
+    });
+    doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
+
+    // The tablet knows the server holds the document as created: one small change travels,
+    // although it is more than a third of the document's one-commit history.
+    let mut state = doc::SyncState::new();
+    state.shared_heads = shared;
+    doc::prime_sync_state(&mut state);
+    let message = tablet.generate_sync_message(&mut state).unwrap();
+    let whole = tablet.save().len();
+    assert!(message.len() * 2 < whole, "{} bytes sent for a {whole}-byte document", message.len());
+    let mut at_server = doc::SyncState::new();
+    server.receive_sync_message(&mut at_server, &message).unwrap();
+    assert_eq!(server.heads(), tablet.heads());
+
+    // A peer holding nothing gets the compacted document in one message.
+    let mut fresh = doc::SyncState::new();
+    doc::prime_sync_state(&mut fresh);
+    let message = tablet.generate_sync_message(&mut fresh).unwrap();
+    assert!(message.len() >= whole, "{} bytes for a {whole}-byte document", message.len());
+    let mut empty = doc::Document::empty(id, ActorId::random());
+    empty.receive_sync_message(&mut doc::SyncState::new(), &message).unwrap();
+    assert_eq!(empty.heads(), tablet.heads());
+}
+
+#[test]
 fn one_commit_per_action_and_none_for_an_unchanged_write() {
     let data = small();
     let c = &data.customers[0];

@@ -267,8 +267,23 @@ impl Document {
     }
 
     /// The next sync message for the peer whose state is `state`, if there is anything to say.
+    ///
+    /// A peer that holds something of the document gets the changes it lacks, never the whole
+    /// document: left to itself, Automerge sends a compacted document whenever those changes
+    /// are more than a third of the history (the first edit of a document created in one or
+    /// two commits, a tablet catching up on a customer its colleagues edited), and the peer
+    /// then parses the whole document instead of applying a few changes (five times the bytes
+    /// for a first edit; a tenth of the 1,000-device benchmark's time). The price is paid by a
+    /// device far behind on a long document, which receives its missing changes uncompacted.
+    /// A peer holding nothing still gets the compacted document in one message.
     pub fn generate_sync_message(&mut self, state: &mut sync::State) -> Option<Vec<u8>> {
-        self.doc.sync().generate_sync_message(state).map(|m| m.encode())
+        let peer_has_some = state.their_heads.as_ref().is_some_and(|h| !h.is_empty());
+        let declared = if peer_has_some { state.their_capabilities.take() } else { None };
+        let message = self.doc.sync().generate_sync_message(state).map(|m| m.encode());
+        if declared.is_some() {
+            state.their_capabilities = declared;
+        }
+        message
     }
 
     /// Receives an encoded sync message from the peer whose state is `state`.
@@ -557,21 +572,11 @@ fn display_value(value: &automerge::Value<'_>) -> String {
 /// message: changes it already has are ignored, and what it still lacks it asks for.
 pub fn prime_sync_state(state: &mut sync::State) {
     let shared = state.shared_heads.clone();
-    let peer_has_nothing = shared.is_empty();
     state.their_have =
         Some(vec![sync::Have { last_sync: shared.clone(), bloom: Default::default() }]);
     state.their_need = Some(Vec::new());
     state.their_heads = Some(shared);
-    // Both ends of KAM speak the version-2 message that can carry a whole compacted document,
-    // which is how a document the peer lacks entirely travels. When the peer holds the shared
-    // heads, the first message carries only the changes since them: left with version 2,
-    // Automerge would send the whole document whenever the new changes are more than a third
-    // of its history (the first edit of a document created in one or two commits), five times
-    // the bytes and a whole-document parse on the other side instead of one change. The
-    // peer's answer declares its capabilities for the rest of the session.
-    state.their_capabilities = if peer_has_nothing {
-        Some(vec![sync::Capability::MessageV2, sync::Capability::SyncReset])
-    } else {
-        None
-    };
+    // Both ends of KAM speak the version-2 message that can carry a whole compacted document
+    // (sent only to a peer holding nothing of it; see `Document::generate_sync_message`).
+    state.their_capabilities = Some(vec![sync::Capability::MessageV2, sync::Capability::SyncReset]);
 }
