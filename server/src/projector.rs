@@ -12,7 +12,8 @@
 //!
 //! The watermark is durable, so a crash between a round and its projection loses nothing: the
 //! next start resumes from it. Batches are small so that sync rounds, which share the store,
-//! wait at most one batch.
+//! wait at most one batch, and a batch is held back while rounds are under way (for at most
+//! half a second), so a device's confirming round does not wait for one at all.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
