@@ -164,6 +164,18 @@ pub struct HistoryEntry {
 pub struct Document {
     id: DocId,
     doc: AutoCommit,
+    /// The changes last found added since some heads, kept for the next question about the
+    /// same merge: the server asks when the merged edits were made and whether they form one
+    /// line, and each answer would otherwise read the changes' metadata again.
+    added: Option<AddedSince>,
+}
+
+/// The changes added between `before` and `after`: hash, dependencies and commit time.
+#[derive(Debug)]
+struct AddedSince {
+    before: Vec<ChangeHash>,
+    after: Vec<ChangeHash>,
+    changes: Vec<(ChangeHash, Vec<ChangeHash>, i64)>,
 }
 
 impl Document {
@@ -174,18 +186,18 @@ impl Document {
         w.int("schema", SCHEMA_VERSION)?;
         w.str("kind", id.kind.as_str())?;
         w.str("id", &id.entity)?;
-        Ok(Document { id, doc })
+        Ok(Document { id, doc, added: None })
     }
 
     /// An empty replica of a document that exists elsewhere, to be filled by sync.
     pub fn empty(id: DocId, actor: ActorId) -> Document {
-        Document { id, doc: AutoCommit::new().with_actor(actor) }
+        Document { id, doc: AutoCommit::new().with_actor(actor), added: None }
     }
 
     /// Loads a document from saved bytes (a snapshot followed by any incremental chunks).
     pub fn load(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        Ok(Document { id, doc })
+        Ok(Document { id, doc, added: None })
     }
 
     /// This document's id.
@@ -311,20 +323,33 @@ impl Document {
     /// values, and a caller may skip looking for new conflicts. The answer is conservative;
     /// `false` only means "look".
     pub fn extends_linearly(&mut self, before: &[ChangeHash]) -> bool {
-        let added: Vec<(ChangeHash, Vec<ChangeHash>)> = self
-            .doc
-            .get_changes_meta(before)
-            .into_iter()
-            .map(|meta| (meta.hash, meta.deps))
-            .collect();
+        let added: Vec<(ChangeHash, Vec<ChangeHash>)> =
+            self.added_since(before).iter().map(|(hash, deps, _)| (*hash, deps.clone())).collect();
         is_one_line(before, &added)
+    }
+
+    /// The changes added since `before` (hash, dependencies, commit time), read from
+    /// Automerge once per pair of `before` and current heads.
+    fn added_since(&mut self, before: &[ChangeHash]) -> &[(ChangeHash, Vec<ChangeHash>, i64)] {
+        let after = self.doc.get_heads();
+        let known = self.added.as_ref().is_some_and(|a| a.before == before && a.after == after);
+        if !known {
+            let changes = self
+                .doc
+                .get_changes_meta(before)
+                .into_iter()
+                .map(|meta| (meta.hash, meta.deps, meta.timestamp))
+                .collect();
+            self.added = Some(AddedSince { before: before.to_vec(), after, changes });
+        }
+        self.added.as_ref().map_or(&[], |a| a.changes.as_slice())
     }
 
     /// The earliest commit time (seconds since the Unix epoch, by the authors' own clocks)
     /// among the changes added since `before`, or `None` if nothing was added. For a merge
     /// of what a device sent, it says how long the oldest of those edits waited on the device.
     pub fn earliest_change_time_since(&mut self, before: &[ChangeHash]) -> Option<i64> {
-        self.doc.get_changes_meta(before).into_iter().map(|meta| meta.timestamp).min()
+        self.added_since(before).iter().map(|(_, _, at)| *at).min()
     }
 
     /// The conflicts a merge created or settled: only the fields the changes since `before`
