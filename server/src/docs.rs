@@ -159,7 +159,7 @@ impl DocCache {
             }
         }
         let count = wanted.len();
-        for (id, seq, stored) in load_all(wanted, &self.actor)? {
+        for (id, seq, stored) in load_all(&wanted, &self.actor)? {
             self.cache.put(id, Cached { stored, seq });
         }
         Ok(count)
@@ -211,40 +211,28 @@ impl DocCache {
 
 /// Loads documents from their stored bytes on up to as many threads as there are cores.
 fn load_all(
-    wanted: Vec<(DocId, i64, store::StoredBytes)>,
+    wanted: &[(DocId, i64, store::StoredBytes)],
     actor: &ActorId,
 ) -> Result<Vec<(DocId, i64, StoredDoc)>, ServerError> {
-    let load = |(id, seq, bytes): (DocId, i64, store::StoredBytes)| {
-        let stored = bytes.into_doc(&id, actor)?;
-        Ok::<_, ServerError>((id, seq, stored))
+    let load = |(id, seq, bytes): &(DocId, i64, store::StoredBytes)| {
+        Ok::<_, ServerError>((id.clone(), *seq, bytes.load(id, actor)?))
     };
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     if wanted.len() < 2 || threads < 2 {
-        return wanted.into_iter().map(load).collect();
-    }
-    let per_thread = wanted.len().div_ceil(threads);
-    let mut parts: Vec<Vec<_>> = Vec::new();
-    let mut rest = wanted.into_iter();
-    loop {
-        let part: Vec<_> = rest.by_ref().take(per_thread).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
+        return wanted.iter().map(load).collect();
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
-                scope.spawn(move || part.into_iter().map(load).collect::<Result<Vec<_>, _>>())
-            })
+        let handles: Vec<_> = wanted
+            .chunks(wanted.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Result<Vec<_>, _>>()))
             .collect();
-        let mut loaded = Vec::new();
+        let mut loaded = Vec::with_capacity(wanted.len());
         for handle in handles {
-            let part = handle
-                .join()
-                .map_err(|_| ServerError::Corrupt("a document load panicked".into()))??;
-            loaded.extend(part);
+            loaded.extend(
+                handle
+                    .join()
+                    .map_err(|_| ServerError::Corrupt("a document load panicked".into()))??,
+            );
         }
         Ok(loaded)
     })

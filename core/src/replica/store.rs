@@ -55,7 +55,7 @@ pub fn load(
     actor: &ActorId,
 ) -> Result<Option<StoredDoc>, ReplicaError> {
     match read(conn, id)? {
-        Some(stored) => Ok(Some(stored.into_doc(id, actor)?)),
+        Some(stored) => Ok(Some(stored.load(id, actor)?)),
         None => Ok(None),
     }
 }
@@ -98,7 +98,7 @@ pub fn read(conn: &Connection, id: &DocId) -> Result<Option<StoredBytes>, Replic
 
 impl StoredBytes {
     /// Loads the document these bytes hold.
-    pub fn into_doc(self, id: &DocId, actor: &ActorId) -> Result<StoredDoc, ReplicaError> {
+    pub fn load(&self, id: &DocId, actor: &ActorId) -> Result<StoredDoc, ReplicaError> {
         let mut doc = if self.bytes.is_empty() {
             Document::empty(id.clone(), actor.clone())
         } else {
