@@ -15,8 +15,8 @@
 //! wait at most one batch, and a batch is held back while rounds are under way (for at most
 //! half a second), so a device's confirming round does not wait for one at all.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -152,15 +152,14 @@ struct WakeInner {
     notify: Notify,
     /// Sync rounds being answered now.
     rounds_in_flight: AtomicUsize,
-    /// When the last round ended, in microseconds since `epoch`.
-    last_round_end_us: AtomicU64,
-    epoch: OnceLock<Instant>,
+    /// When the last round ended.
+    last_round_end: Mutex<Option<Instant>>,
 }
 
 impl WakeInner {
-    fn now_us(&self) -> u64 {
-        let epoch = *self.epoch.get_or_init(Instant::now);
-        u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    /// The last round's end. A poisoned lock still holds a valid instant.
+    fn last_round_end(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.last_round_end.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -186,10 +185,8 @@ impl ProjectorWake {
         if self.0.rounds_in_flight.load(Ordering::SeqCst) > 0 {
             return Some(QUIET);
         }
-        let since_us =
-            self.0.now_us().saturating_sub(self.0.last_round_end_us.load(Ordering::SeqCst));
-        let quiet_us = u64::try_from(QUIET.as_micros()).unwrap_or(u64::MAX);
-        (since_us < quiet_us).then(|| Duration::from_micros(quiet_us - since_us))
+        let ended = (*self.0.last_round_end())?;
+        QUIET.checked_sub(ended.elapsed()).filter(|left| !left.is_zero())
     }
 
     /// Waits until sync rounds leave the store alone for [`QUIET`], or [`MAX_HOLD_BACK`] at
@@ -212,7 +209,7 @@ pub struct RoundUnderWay(Arc<WakeInner>);
 
 impl Drop for RoundUnderWay {
     fn drop(&mut self) {
-        self.0.last_round_end_us.store(self.0.now_us(), Ordering::SeqCst);
+        *self.0.last_round_end() = Some(Instant::now());
         self.0.rounds_in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
