@@ -238,65 +238,99 @@ fn desk_groups(url: &str) -> (f64, f64) {
     (value("kam_desk_groups"), value("kam_desk_group_commands"))
 }
 
+/// The start and end of a timed run, shared by its clients: each connects, waits for the
+/// others, and works while the run lasts.
+#[derive(Clone)]
+struct Run {
+    start: Arc<tokio::sync::Barrier>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// Waits until every client has connected.
+    async fn connected(&self) {
+        self.start.wait().await;
+    }
+
+    /// Whether the run is still on.
+    fn running(&self) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs `client` for each of [`CLIENTS`] clients, for [`RUN`] from the moment all are
+/// connected; returns their results and how long the run lasted in seconds.
+async fn timed_run<T, Fut>(client: impl Fn(usize, Run) -> Fut) -> (Vec<T>, f64)
+where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let run = Run {
+        start: Arc::new(tokio::sync::Barrier::new(CLIENTS + 1)),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..CLIENTS {
+        tasks.spawn(client(n, run.clone()));
+    }
+    run.connected().await;
+    let started = Instant::now();
+    tokio::time::sleep(RUN).await;
+    run.stop.store(true, Ordering::Relaxed);
+    let mut results = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        results.push(done.unwrap());
+    }
+    (results, started.elapsed().as_secs_f64())
+}
+
 /// 500 clients holding random units and releasing what they win, for [`RUN`].
 fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f64, f64) {
     let (groups_before, commands_before) = desk_groups(url);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (latencies, holds_won, holds_lost, elapsed) = runtime().block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (client, buyer) in buyers.iter().take(CLIENTS).enumerate() {
-            let (barrier, stop) = (Arc::clone(&barrier), Arc::clone(&stop));
-            let (url, event, buyer, units) =
-                (url.to_owned(), event.to_owned(), buyer.clone(), units.to_vec());
-            tasks.spawn(async move {
-                let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
-                let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
-                barrier.wait().await;
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    let unit = &units[(rng % UNITS as u64) as usize];
+    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
+        let (url, event, buyer, units) =
+            (url.to_owned(), event.to_owned(), buyers[client].clone(), units.to_vec());
+        async move {
+            let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
+            let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
+            run.connected().await;
+            let mut n = 0;
+            while run.running() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let unit = &units[(rng % UNITS as u64) as usize];
+                let sent = Instant::now();
+                let (status, _) =
+                    conn.send(&format!("run-{client}-{n}"), &event, &hold(unit, &buyer)).await;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                n += 1;
+                if status == 200 {
+                    won += 1;
+                    let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
                     let sent = Instant::now();
-                    let (status, _) =
-                        conn.send(&format!("run-{client}-{n}"), &event, &hold(unit, &buyer)).await;
+                    let (status, answer) =
+                        conn.send(&format!("run-{client}-{n}"), &event, &release).await;
+                    assert_eq!(status, 200, "{answer}");
                     latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                     n += 1;
-                    if status == 200 {
-                        won += 1;
-                        let release =
-                            json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
-                        let sent = Instant::now();
-                        let (status, answer) =
-                            conn.send(&format!("run-{client}-{n}"), &event, &release).await;
-                        assert_eq!(status, 200, "{answer}");
-                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                        n += 1;
-                    } else {
-                        assert_eq!(status, 409);
-                        lost += 1;
-                    }
+                } else {
+                    assert_eq!(status, 409);
+                    lost += 1;
                 }
-                (latencies, won, lost)
-            });
+            }
+            (latencies, won, lost)
         }
-        barrier.wait().await;
-        let started = Instant::now();
-        tokio::time::sleep(RUN).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut all = Vec::new();
-        let (mut won, mut lost) = (0, 0);
-        while let Some(done) = tasks.join_next().await {
-            let (latencies, w, l) = done.unwrap();
-            all.extend(latencies);
-            won += w;
-            lost += l;
-        }
-        (sorted(all), won, lost, started.elapsed().as_secs_f64())
-    });
+    }));
+    let mut all = Vec::new();
+    let (mut holds_won, mut holds_lost) = (0, 0);
+    for (latencies, won, lost) in results {
+        all.extend(latencies);
+        holds_won += won;
+        holds_lost += lost;
+    }
+    let latencies = sorted(all);
     let (groups_after, commands_after) = desk_groups(url);
     let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
     let rate = latencies.len() as f64 / elapsed;
@@ -318,37 +352,22 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
 /// For scale: how many answers per second the same load generator gets from the server for a
 /// command refused before any work (no token: 401 from the handler, nothing reaches the desk).
 fn http_ceiling(url: &str, event: &str, raw_rate: f64) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (answers, elapsed) = runtime().block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
-        let mut tasks = tokio::task::JoinSet::new();
-        for client in 0..CLIENTS {
-            let (barrier, stop) = (Arc::clone(&barrier), Arc::clone(&stop));
-            let (url, event) = (url.to_owned(), event.to_owned());
-            tasks.spawn(async move {
-                let mut conn = LoadConn::connect_as(&url, None).await;
-                let command = hold("u", "b");
-                barrier.wait().await;
-                let mut answers = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let (status, _) =
-                        conn.send(&format!("ceiling-{client}"), &event, &command).await;
-                    assert_eq!(status, 401);
-                    answers += 1;
-                }
-                answers
-            });
+    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
+        let (url, event) = (url.to_owned(), event.to_owned());
+        async move {
+            let mut conn = LoadConn::connect_as(&url, None).await;
+            let command = hold("u", "b");
+            run.connected().await;
+            let mut answers = 0u64;
+            while run.running() {
+                let (status, _) = conn.send(&format!("ceiling-{client}"), &event, &command).await;
+                assert_eq!(status, 401);
+                answers += 1;
+            }
+            answers
         }
-        barrier.wait().await;
-        let started = Instant::now();
-        tokio::time::sleep(RUN).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut answers = 0;
-        while let Some(done) = tasks.join_next().await {
-            answers += done.unwrap();
-        }
-        (answers, started.elapsed().as_secs_f64())
-    });
+    }));
+    let answers: u64 = results.into_iter().sum();
     let rate = answers as f64 / elapsed;
     println!(
         "HTTP alone: {rate:.0} answers/s from {CLIENTS} clients for a command refused before any work \
