@@ -108,6 +108,57 @@ fn a_peer_holding_the_document_gets_the_new_change_and_a_peer_holding_nothing_th
 }
 
 #[test]
+fn received_change_bytes_stored_after_the_saved_state_load_back_to_the_same_document() {
+    let data = small();
+    let customer = &data.customers[0];
+    let mut created = doc::create_customer(customer, ActorId::random(), &meta("create")).unwrap();
+    let (id, saved_bytes) = (created.id().clone(), created.save());
+    let mut tablet = doc::Document::load(id.clone(), &saved_bytes, ActorId::random()).unwrap();
+    let mut server = doc::Document::load(id.clone(), &saved_bytes, ActorId::random()).unwrap();
+    let saved = server.heads();
+    let mut at_tablet = doc::SyncState::new();
+    let mut at_server = doc::SyncState::new();
+    // Two edits travelling in two messages add up to one stored chunk.
+    for notes in ["first visit planned", "purchasing head replaced"] {
+        let edit = CustomerEdit::UpdateProfile(CustomerProfile {
+            notes: notes.into(),
+            ..customer.profile.clone()
+        });
+        doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
+        while let Some(message) = tablet.generate_sync_message(&mut at_tablet) {
+            server.receive_sync_message(&mut at_server, &message).unwrap();
+            if let Some(answer) = server.generate_sync_message(&mut at_server) {
+                tablet.receive_sync_message(&mut at_tablet, &answer).unwrap();
+            }
+        }
+    }
+    assert_eq!(server.heads(), tablet.heads());
+    let chunk = server.take_received_since(&saved).expect("both edits arrived by sync");
+    assert!(server.take_received_since(&saved).is_none(), "taken once");
+    let mut stored = saved_bytes.clone();
+    stored.extend_from_slice(&chunk);
+    let mut reloaded = doc::Document::load(id.clone(), &stored, ActorId::random()).unwrap();
+    assert_eq!(reloaded.heads(), server.heads());
+    assert_eq!(doc::read_customer(&reloaded).unwrap(), doc::read_customer(&server).unwrap());
+
+    // A local edit after the received ones means the bytes no longer describe the document.
+    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
+        notes: "edited at the tablet".into(),
+        ..customer.profile.clone()
+    });
+    doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
+    let message = tablet.generate_sync_message(&mut at_tablet).unwrap();
+    let before = server.heads();
+    server.receive_sync_message(&mut at_server, &message).unwrap();
+    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
+        notes: "edited at the server".into(),
+        ..customer.profile.clone()
+    });
+    doc::edit_customer(&mut server, &edit, &meta(edit.action())).unwrap();
+    assert!(server.take_received_since(&before).is_none());
+}
+
+#[test]
 fn one_commit_per_action_and_none_for_an_unchanged_write() {
     let data = small();
     let c = &data.customers[0];

@@ -21,7 +21,8 @@ use kam_core::sync_client::http::HttpTransport;
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, SyncReport, sync_now};
 use kam_tests::{
-    ServerProcess, Tablet, TestResult, add_visit, customers_of, release_server_binary,
+    ServerProcess, Tablet, TestResult, add_visit, customers_of, process_cpu_seconds,
+    release_server_binary,
 };
 
 fn main() -> TestResult<()> {
@@ -266,6 +267,7 @@ fn many_devices(
     let edit_s = edit_started.elapsed().as_secs_f64();
 
     let cpu_before = server.cpu_seconds()?;
+    let devices_cpu_before = process_cpu_seconds(std::process::id())?;
     let started = Instant::now();
     let mut passes = 0;
     let rounds = std::sync::atomic::AtomicU64::new(0);
@@ -285,6 +287,7 @@ fn many_devices(
     let rounds = rounds.into_inner();
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = server.cpu_seconds()? - cpu_before;
+    let devices_cpu = process_cpu_seconds(std::process::id())? - devices_cpu_before;
 
     // Every device of a rep holds exactly what the server holds.
     let mut checked = 0;
@@ -298,7 +301,7 @@ fn many_devices(
     }
     println!(
         "{devices} devices x {edits} edits ({} edits, {:.2} s local): converged in {elapsed:.2} s \
-         over {passes} passes and {rounds} rounds (goal <= 10 s on 2 cores); server CPU {cpu:.2} s; \
+         over {passes} passes and {rounds} rounds (goal <= 10 s on 2 cores); server CPU {cpu:.2} s, devices' CPU {devices_cpu:.2} s; \
          {checked} device documents identical to the server's",
         devices * edits,
         edit_s

@@ -132,14 +132,7 @@ impl ServerProcess {
     /// CPU seconds (user plus system, all threads) the server has used so far, from
     /// `/proc/<pid>/stat` (Linux).
     pub fn cpu_seconds(&self) -> TestResult<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name, which is in parentheses and may contain spaces.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = fields.get(11).ok_or("no utime")?.parse::<f64>()?
-            + fields.get(12).ok_or("no stime")?.parse::<f64>()?;
-        // The kernel reports clock ticks; USER_HZ is 100 on every Linux this runs on.
-        Ok(ticks / 100.0)
+        process_cpu_seconds(self.child.id())
     }
 
     /// Kills the server at once (SIGKILL), as a power cut or an OOM kill would, and reaps it.
@@ -450,4 +443,17 @@ pub fn desk_setup(data_dir: &Path) -> TestResult<(String, Vec<String>, Vec<Strin
     let units = column("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
     let buyers = column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
     Ok((event, units, buyers))
+}
+
+/// CPU seconds (user + system) that process `pid` has used so far; `std::process::id()` gives
+/// this process's own, which for a benchmark is what its in-process devices used.
+pub fn process_cpu_seconds(pid: u32) -> TestResult<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).ok_or("no utime")?.parse::<f64>()?
+        + fields.get(12).ok_or("no stime")?.parse::<f64>()?;
+    // The kernel reports clock ticks; USER_HZ is 100 on every Linux this runs on.
+    Ok(ticks / 100.0)
 }

@@ -168,6 +168,18 @@ pub struct Document {
     /// same merge: the server asks when the merged edits were made and whether they form one
     /// line, and each answer would otherwise read the changes' metadata again.
     added: Option<AddedSince>,
+    /// The change bytes received by sync since some heads, kept so that storing the merge can
+    /// write them as they came instead of encoding the same changes again (`save_after`
+    /// rebuilds each change from the op set, a seventh of a tablet's sync time).
+    received: Option<ReceivedSince>,
+}
+
+/// Change bytes that took a document from `before` to `after`, as they arrived.
+#[derive(Debug)]
+struct ReceivedSince {
+    before: Vec<ChangeHash>,
+    after: Vec<ChangeHash>,
+    bytes: Vec<u8>,
 }
 
 /// The changes added between `before` and `after`: hash, dependencies and commit time.
@@ -186,18 +198,18 @@ impl Document {
         w.int("schema", SCHEMA_VERSION)?;
         w.str("kind", id.kind.as_str())?;
         w.str("id", &id.entity)?;
-        Ok(Document { id, doc, added: None })
+        Ok(Document { id, doc, added: None, received: None })
     }
 
     /// An empty replica of a document that exists elsewhere, to be filled by sync.
     pub fn empty(id: DocId, actor: ActorId) -> Document {
-        Document { id, doc: AutoCommit::new().with_actor(actor), added: None }
+        Document { id, doc: AutoCommit::new().with_actor(actor), added: None, received: None }
     }
 
     /// Loads a document from saved bytes (a snapshot followed by any incremental chunks).
     pub fn load(id: DocId, bytes: &[u8], actor: ActorId) -> Result<Document, DocError> {
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        Ok(Document { id, doc, added: None })
+        Ok(Document { id, doc, added: None, received: None })
     }
 
     /// This document's id.
@@ -306,8 +318,32 @@ impl Document {
     ) -> Result<(), DocError> {
         let message =
             sync::Message::decode(message).map_err(|e| DocError::SyncMessage(e.to_string()))?;
+        if message.changes.is_empty() {
+            self.doc.sync().receive_sync_message(state, message)?;
+            return Ok(());
+        }
+        let before = self.doc.get_heads();
+        // Messages received one after another, with nothing else in between, add up.
+        let (start, mut bytes) = match self.received.take() {
+            Some(received) if received.after == before => (received.before, received.bytes),
+            _ => (before, Vec::new()),
+        };
+        for chunk in message.changes.iter() {
+            bytes.extend_from_slice(chunk);
+        }
         self.doc.sync().receive_sync_message(state, message)?;
+        self.received = Some(ReceivedSince { before: start, after: self.doc.get_heads(), bytes });
         Ok(())
+    }
+
+    /// The bytes of the changes that took this document from `saved` to its current heads, if
+    /// they all arrived by sync since then and nothing else was added: loading them after what
+    /// was saved at `saved` gives this document again. They may repeat changes already held,
+    /// which a load ignores. Forgets the received bytes either way.
+    pub fn take_received_since(&mut self, saved: &[ChangeHash]) -> Option<Vec<u8>> {
+        let received = self.received.take()?;
+        (received.before == saved && received.after == self.doc.get_heads())
+            .then_some(received.bytes)
     }
 
     /// Whether every change in `heads` is part of this document.

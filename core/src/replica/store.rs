@@ -144,6 +144,10 @@ pub fn write(
     compaction: CompactionPolicy,
 ) -> Result<Option<WriteOutcome>, ReplicaError> {
     let heads = stored.doc.heads();
+    // Taken first so that bytes never outlive the write they were kept for. They may hold
+    // changes whose dependencies are missing, which Automerge keeps aside; a load accepts
+    // those only after a snapshot, so an empty snapshot rules them out below.
+    let received = stored.doc.take_received_since(&stored.saved_heads);
     if stored.persisted && heads == stored.saved_heads {
         return Ok(None);
     }
@@ -162,7 +166,10 @@ pub fn write(
         let snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
         return Ok(Some(WriteOutcome { heads, chunk_count: 0, chunk_bytes: 0, snapshot_bytes }));
     }
-    let chunk = stored.doc.save_after(&stored.saved_heads);
+    let chunk = match received {
+        Some(bytes) if stored.snapshot_bytes > 0 => bytes,
+        _ => stored.doc.save_after(&stored.saved_heads),
+    };
     let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
     tx.prepare_cached(
         "INSERT INTO document_chunks(doc_id, seq, data)
