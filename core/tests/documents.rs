@@ -296,6 +296,13 @@ fn a_merge_is_linear_only_when_it_builds_on_everything_the_receiver_held() {
 
 #[test]
 fn a_merge_reports_the_conflicts_it_created_and_the_ones_it_settled() {
+    // Once scanning the document, once reading the patches recorded during the merge.
+    for indexed in [false, true] {
+        conflicts_created_and_settled(indexed);
+    }
+}
+
+fn conflicts_created_and_settled(indexed: bool) {
     let data = small();
     let c = &data.customers[0];
     let mut server = doc::create_customer(c, ActorId::random(), &meta("create")).unwrap();
@@ -314,15 +321,21 @@ fn a_merge_reports_the_conflicts_it_created_and_the_ones_it_settled() {
     set(&mut b, profile("乙公司", "西南"));
 
     let before = server.heads();
+    if indexed {
+        server.start_patch_index();
+    }
     server.merge(&mut a).unwrap();
     let update = server.conflict_update_since(&before).unwrap();
     assert!(update.conflicted.is_empty(), "one side alone conflicts with nothing: {update:?}");
 
     let before = server.heads();
+    if indexed {
+        server.start_patch_index();
+    }
     server.merge(&mut b).unwrap();
     let update = server.conflict_update_since(&before).unwrap();
     assert_eq!(update.conflicted, server.conflicts().unwrap(), "the same as a full walk");
-    assert_eq!(update.conflicted.len(), 1);
+    assert_eq!(update.conflicted.len(), 1, "indexed: {indexed}");
     assert_eq!(update.conflicted[0].path, "/profile/name");
 
     // Someone who has seen both names writes the right one: the conflict is settled.
@@ -330,6 +343,9 @@ fn a_merge_reports_the_conflicts_it_created_and_the_ones_it_settled() {
         doc::Document::load(server.id().clone(), &server.save(), ActorId::random()).unwrap();
     set(&mut hq, profile("甲乙联合公司", "西南"));
     let before = server.heads();
+    if indexed {
+        server.start_patch_index();
+    }
     server.merge(&mut hq).unwrap();
     let update = server.conflict_update_since(&before).unwrap();
     assert!(update.conflicted.is_empty());

@@ -265,6 +265,9 @@ impl Round<'_, '_> {
             *desk_owned = crate::desk::catalog::units_on_desk(self.desk, id.entity())?;
         }
         let heads_before = doc.heads();
+        // Concurrent edits are scanned for conflicts after the merge (`commit_doc`); the patches
+        // recorded while it applies spare that scan a walk through the whole document.
+        doc.start_patch_index();
         doc.receive_sync_message(&mut state, &message.message)
             .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
         if let Some(t) = doc.earliest_change_time_since(&heads_before) {
@@ -289,6 +292,7 @@ impl Round<'_, '_> {
             }
         }
         let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        doc.stop_patch_index();
         if let Some(reply) = doc.generate_sync_message(&mut state) {
             self.bytes += reply.len();
             self.result

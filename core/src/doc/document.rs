@@ -388,18 +388,37 @@ impl Document {
         self.added_since(before).iter().map(|(_, _, at)| *at).min()
     }
 
+    /// Starts recording, from the current heads on, the patches every later change makes, so
+    /// that [`Document::conflict_update_since`] these heads reads the record instead of
+    /// walking every operation of the document (Automerge's diff is a scan of the whole op
+    /// set otherwise: a fifth of the server's time in a round of concurrent edits). The record
+    /// ends with that call or [`Document::stop_patch_index`]; until then every change pays a
+    /// little to keep it.
+    pub fn start_patch_index(&mut self) {
+        self.doc.update_diff_cursor();
+    }
+
+    /// Stops the record [`Document::start_patch_index`] began, if any.
+    pub fn stop_patch_index(&mut self) {
+        if !self.doc.diff_cursor().is_empty() {
+            self.doc.reset_diff_cursor();
+        }
+    }
+
     /// The conflicts a merge created or settled: only the fields the changes since `before`
     /// touched are looked at, so the cost follows the merge rather than the document.
     ///
     /// Where [`Document::conflicts`] walks every field, this asks Automerge for the patches
     /// between `before` and the current heads, each of which says whether its field is left
-    /// with concurrent values.
+    /// with concurrent values. Started by [`Document::start_patch_index`] at `before`, this
+    /// reads the patches recorded since; otherwise Automerge scans the document for them.
     pub fn conflict_update_since(
         &mut self,
         before: &[ChangeHash],
     ) -> Result<ConflictUpdate, DocError> {
         let after = self.doc.get_heads();
         let patches = self.doc.diff(before, &after);
+        self.stop_patch_index();
         let mut update = ConflictUpdate::default();
         for patch in patches {
             let Ok(ObjType::Map) = self.doc.object_type(&patch.obj) else { continue };
