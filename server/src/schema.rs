@@ -186,9 +186,23 @@ CREATE TABLE customer_sales_years (
 ) STRICT;
 ";
 
+/// Version 4: indexes for a device's news (`scope::news_since`). A rep's news was found by
+/// walking every document changed since the device's cursor and keeping those in scope, so a
+/// device that had been away paid for every other rep's edits; these let it seek each of its
+/// scope keys, and the few projects, from the cursor on.
+const V4_NEWS_BY_SCOPE: &str = "
+DROP INDEX documents_by_scope;
+CREATE INDEX documents_by_scope ON documents(scope_key, seq);
+CREATE INDEX projects_by_seq ON documents(seq) WHERE kind = 'project';
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[V1_DOCUMENTS_AND_AUTHORITY, crate::projection::PROJECTION_SCHEMA, V3_DASHBOARD];
+const MIGRATIONS: &[&str] = &[
+    V1_DOCUMENTS_AND_AUTHORITY,
+    crate::projection::PROJECTION_SCHEMA,
+    V3_DASHBOARD,
+    V4_NEWS_BY_SCOPE,
+];
 
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = SCHEMA.current_version();
@@ -297,6 +311,28 @@ mod tests {
             "INSERT INTO sales_monthly VALUES ('c1', '2026-1', '1.00', 'erp', '2026-11-23T00:00:00Z');",
         );
         assert!(bad_month.is_err(), "a month is YYYY-MM");
+    }
+
+    #[test]
+    fn v3_to_v4_keeps_documents_and_finds_a_reps_news_by_scope_key() {
+        let mut conn = at_version(3);
+        conn.execute_batch(
+            "INSERT INTO documents(doc_id, kind, snapshot, seq, scope_key)
+                 VALUES ('customer/c1', 'customer', x'00', 7, 'customer/c1');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let seq: i64 = conn
+            .query_row("SELECT seq FROM documents WHERE scope_key = 'customer/c1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(seq, 7);
+        let plan = crate::scope::news_query_plan(&conn, crate::auth::Role::Rep).unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("documents_by_scope (scope_key=? AND seq>?)"))
+        );
+        assert!(!plan.iter().any(|step| step.contains("documents_by_seq")), "{plan:?}");
     }
 
     #[test]
