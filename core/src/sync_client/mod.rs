@@ -146,6 +146,14 @@ pub fn sync_now(
             report.quiet = true;
             break;
         }
+        // The server sent all it had (no `more`), every conversation closed with this answer
+        // and nothing is left to push: another round would only confirm that, so stop here.
+        // The next sync's cursor tells the server these answers arrived.
+        if !response.more && !session.has_open_conversations() && replica.pending_push_count()? == 0
+        {
+            report.quiet = true;
+            break;
+        }
     }
     replica.abort_sync_session(&mut session);
     Ok(report)
