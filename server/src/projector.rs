@@ -89,6 +89,18 @@ impl Store {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<usize, ServerError> {
+        Ok(self.project_pending_until(limit, now, || false)?.documents)
+    }
+
+    /// Like [`Store::project_pending`], but stops after any document for which `give_way`
+    /// answers true (a sync round is waiting for the store), committing what it did: a round
+    /// then waits for one document's projection, not a whole batch's.
+    pub fn project_pending_until(
+        &mut self,
+        limit: usize,
+        now: DateTime<Utc>,
+        give_way: impl Fn() -> bool,
+    ) -> Result<ProjectedBatch, ServerError> {
         let mut known = std::mem::take(&mut self.projected_heads);
         let result = self.write(|tx, docs, policy| {
             let from = watermark(tx)?;
@@ -98,6 +110,7 @@ impl Store {
                 )?
                 .query_map(rusqlite::params![from, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
+            let mut done = 0;
             for (id, _) in &batch {
                 let id = scope::parse_id(id)?;
                 if let Some(doc) = docs.get(tx, &id, false)? {
@@ -112,17 +125,22 @@ impl Store {
                         known.insert(id, doc.heads());
                     }
                 }
+                done += 1;
+                if done < batch.len() && give_way() {
+                    break;
+                }
             }
             // A short batch saw everything: moving to the sequence's end also passes numbers
             // that scope changes took, so the watermark does not lag behind them.
-            let to = match batch.last() {
-                Some((_, seq)) if batch.len() == limit => *seq,
+            let caught_up = done == batch.len() && batch.len() < limit;
+            let to = match batch.get(done.wrapping_sub(1)) {
+                Some((_, seq)) if !caught_up => *seq,
                 _ => docs::current_seq(tx)?,
             };
             if to != from {
                 set_watermark(tx, to)?;
             }
-            Ok(batch.len())
+            Ok(ProjectedBatch { documents: done, caught_up })
         });
         // After a failed batch the rows are as before it, so the heads it noted are wrong.
         self.projected_heads = if result.is_ok() { known } else { Default::default() };
@@ -140,6 +158,15 @@ impl Store {
             }
         }
     }
+}
+
+/// What one projection batch did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjectedBatch {
+    /// Documents projected.
+    pub documents: usize,
+    /// Whether nothing was left to project after it.
+    pub caught_up: bool,
 }
 
 /// Wakes the projector after a write and tells it when sync rounds are under way; cheap to
@@ -179,10 +206,15 @@ impl ProjectorWake {
         RoundUnderWay(Arc::clone(&self.0))
     }
 
+    /// Whether a sync round is under way (it may be waiting for the store).
+    fn round_under_way(&self) -> bool {
+        self.0.rounds_in_flight.load(Ordering::SeqCst) > 0
+    }
+
     /// How long to hold back a batch so that it does not take the store from a round: `None`
     /// when no round is under way and none ended within [`QUIET`].
     fn hold_back(&self) -> Option<Duration> {
-        if self.0.rounds_in_flight.load(Ordering::SeqCst) > 0 {
+        if self.round_under_way() {
             return Some(QUIET);
         }
         let ended = (*self.0.last_round_end())?;
@@ -221,15 +253,20 @@ pub async fn run(state: AppState) {
     loop {
         state.projector.wait_for_quiet().await;
         let started = Instant::now();
-        let result = state.with_store(|store| store.project_pending(BATCH_DOCS, Utc::now())).await;
+        let wake = state.projector.clone();
+        let result = state
+            .with_store(move |store| {
+                store.project_pending_until(BATCH_DOCS, Utc::now(), || wake.round_under_way())
+            })
+            .await;
         let took = started.elapsed();
         if took > Duration::from_millis(2) {
             tokio::time::sleep(took * PACE).await;
         }
         match result {
-            Ok(done) => {
-                state.metrics.projected_documents.inc_by(done as u64);
-                if done == BATCH_DOCS {
+            Ok(batch) => {
+                state.metrics.projected_documents.inc_by(batch.documents as u64);
+                if !batch.caught_up {
                     // More may be waiting; let requests queued on the store go first.
                     tokio::task::yield_now().await;
                     continue;
@@ -332,6 +369,27 @@ mod tests {
         assert_eq!(pending(store.conn()).unwrap(), 1, "the third waits for the next batch");
         assert_eq!(store.project_pending(2, now()).unwrap(), 1);
         assert_eq!(owners(&store, &customers[2]), vec!["rep-02".to_string()]);
+    }
+
+    #[test]
+    fn a_batch_giving_way_to_a_round_keeps_what_it_did_and_the_rest_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_demo(dir.path());
+        let customers = rep_01_customers(&store);
+        for c in &customers[..3] {
+            admin::handover(&mut store, c, "rep-02", now()).unwrap();
+        }
+        let waiting = || true;
+        let first = store.project_pending_until(BATCH_DOCS, now(), waiting).unwrap();
+        assert_eq!(first, ProjectedBatch { documents: 1, caught_up: false });
+        assert_eq!(owners(&store, &customers[0]), vec!["rep-02".to_string()]);
+        assert_eq!(pending(store.conn()).unwrap(), 2, "the others wait for the next batch");
+        let second = store.project_pending_until(BATCH_DOCS, now(), waiting).unwrap();
+        assert_eq!(second.documents, 1);
+        let last = store.project_pending_until(BATCH_DOCS, now(), waiting).unwrap();
+        assert_eq!(last, ProjectedBatch { documents: 1, caught_up: true }, "the last one ends it");
+        assert_eq!(owners(&store, &customers[2]), vec!["rep-02".to_string()]);
+        assert_eq!(pending(store.conn()).unwrap(), 0);
     }
 
     #[test]
