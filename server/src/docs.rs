@@ -133,17 +133,14 @@ impl DocCache {
         Ok(self.cache.get_mut(id).map(|c| &mut c.stored.doc))
     }
 
-    /// Loads the stored documents among `ids` that are not loaded (or are stale) before a
-    /// round needs them, several at a time: reading their bytes takes the connection, but
-    /// Automerge's load is pure work that runs on every core. A device syncing a day's edits
-    /// to documents the server has not held since it started would otherwise wait for each
-    /// load in turn. At most half the cache is filled, so a round never evicts what it
-    /// prefetched. Returns how many were loaded.
-    pub(crate) fn prefetch(
-        &mut self,
+    /// Reads the stored bytes of the documents among `ids` that are not loaded (or are stale),
+    /// for [`crate::prefetch`] to load off the connection. At most half the cache is read, so
+    /// a round never evicts what it prefetched.
+    pub(crate) fn read_unloaded(
+        &self,
         conn: &Connection,
         ids: &[DocId],
-    ) -> Result<usize, ServerError> {
+    ) -> Result<Vec<Unloaded>, ServerError> {
         let limit = usize::from(self.cache.cap()) / 2;
         let mut wanted = Vec::new();
         for id in ids {
@@ -155,14 +152,20 @@ impl DocCache {
                 continue;
             }
             if let Some(bytes) = store::read(conn, id)? {
-                wanted.push((id.clone(), seq, bytes));
+                wanted.push(Unloaded { id: id.clone(), seq, bytes });
             }
         }
-        let count = wanted.len();
-        for (id, seq, stored) in load_all(&wanted, &self.actor)? {
-            self.cache.put(id, Cached { stored, seq });
+        Ok(wanted)
+    }
+
+    /// Adds a document loaded from what [`DocCache::read_unloaded`] read at `seq`, unless the
+    /// cache already holds it at `seq` or later: the round may have loaded it itself meanwhile,
+    /// and perhaps changed it, which the copy from disk must not overwrite.
+    pub(crate) fn put_loaded(&mut self, id: DocId, seq: i64, stored: StoredDoc) {
+        if self.cache.peek(&id).is_some_and(|c| c.seq >= seq) {
+            return;
         }
-        Ok(count)
+        self.cache.put(id, Cached { stored, seq });
     }
 
     /// Writes what changed in the cached `id` inside the caller's transaction and gives it the
@@ -209,33 +212,15 @@ impl DocCache {
     }
 }
 
-/// Loads documents from their stored bytes on up to as many threads as there are cores.
-fn load_all(
-    wanted: &[(DocId, i64, store::StoredBytes)],
-    actor: &ActorId,
-) -> Result<Vec<(DocId, i64, StoredDoc)>, ServerError> {
-    let load = |(id, seq, bytes): &(DocId, i64, store::StoredBytes)| {
-        Ok::<_, ServerError>((id.clone(), *seq, bytes.load(id, actor)?))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    if wanted.len() < 2 || threads < 2 {
-        return wanted.iter().map(load).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = wanted
-            .chunks(wanted.len().div_ceil(threads))
-            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Result<Vec<_>, _>>()))
-            .collect();
-        let mut loaded = Vec::with_capacity(wanted.len());
-        for handle in handles {
-            loaded.extend(
-                handle
-                    .join()
-                    .map_err(|_| ServerError::Corrupt("a document load panicked".into()))??,
-            );
-        }
-        Ok(loaded)
-    })
+/// A stored document's bytes, read at sequence number `seq` but not loaded yet.
+#[derive(Debug)]
+pub(crate) struct Unloaded {
+    /// The document.
+    pub(crate) id: DocId,
+    /// Its sequence number when read.
+    pub(crate) seq: i64,
+    /// Its snapshot and chunks.
+    pub(crate) bytes: store::StoredBytes,
 }
 
 /// The compacted bytes of `id` as stored, if it has no chunks (the common case after

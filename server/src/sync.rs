@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::auth::{Principal, Role};
 use crate::docs::{self, DocCache};
 use crate::error::ServerError;
+use crate::prefetch;
 use crate::scope::{self, NewsItem, Reason};
 use crate::store::{Store, commit_doc};
 use crate::{audit, authority};
@@ -127,10 +128,18 @@ impl Round<'_, '_> {
         }
         let ids: Vec<DocId> =
             request.messages.iter().filter_map(|m| wire::parse_doc_id(&m.doc_id).ok()).collect();
-        self.docs.prefetch(self.tx, &ids)?;
-        for message in &request.messages {
-            self.merge_message(message)?;
-        }
+        let unloaded = self.docs.read_unloaded(self.tx, &ids)?;
+        let actor = self.docs.actor().clone();
+        std::thread::scope(|scope| {
+            let mut arrivals = prefetch::start(scope, &unloaded, &actor);
+            for message in &request.messages {
+                if let Ok(id) = wire::parse_doc_id(&message.doc_id) {
+                    arrivals.wait_for(&id, self.docs)?;
+                }
+                self.merge_message(message)?;
+            }
+            arrivals.finish(self.docs)
+        })?;
         let budget =
             (request.max_response_bytes as usize).clamp(MIN_BUDGET_BYTES, MAX_BUDGET_BYTES);
         let news = scope::news_since(
