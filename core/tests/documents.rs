@@ -22,6 +22,23 @@ fn meta(action: &str) -> EditMeta {
     EditMeta::new(&UserId::from("rep-01"), now(), action)
 }
 
+/// A customer created once and loaded by two peers: its id, its saved bytes, then a tablet's
+/// and a server's copy.
+fn tablet_and_server(
+    customer: &kam_core::model::Customer,
+) -> (DocId, Vec<u8>, doc::Document, doc::Document) {
+    let mut created = doc::create_customer(customer, ActorId::random(), &meta("create")).unwrap();
+    let (id, bytes) = (created.id().clone(), created.save());
+    let tablet = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
+    let server = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
+    (id, bytes, tablet, server)
+}
+
+/// An edit of the customer's notes, everything else as it was.
+fn notes_edit(customer: &kam_core::model::Customer, notes: &str) -> CustomerEdit {
+    CustomerEdit::UpdateProfile(CustomerProfile { notes: notes.into(), ..customer.profile.clone() })
+}
+
 #[test]
 fn every_aggregate_round_trips_through_its_document() {
     let data = small();
@@ -74,15 +91,9 @@ fn a_customer_outline_is_the_full_record_cut_down_and_gives_the_same_visit_caden
 fn a_peer_holding_the_document_gets_the_new_change_and_a_peer_holding_nothing_the_whole_document() {
     let data = small();
     let customer = &data.customers[0];
-    let mut created = doc::create_customer(customer, ActorId::random(), &meta("create")).unwrap();
-    let (id, bytes) = (created.id().clone(), created.save());
-    let mut tablet = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
-    let mut server = doc::Document::load(id.clone(), &bytes, ActorId::random()).unwrap();
+    let (id, _, mut tablet, mut server) = tablet_and_server(customer);
     let shared = tablet.heads();
-    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
-        notes: "met the new purchasing head".into(),
-        ..customer.profile.clone()
-    });
+    let edit = notes_edit(customer, "met the new purchasing head");
     doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
 
     // The tablet knows the server holds the document as created: one small change travels,
@@ -111,19 +122,13 @@ fn a_peer_holding_the_document_gets_the_new_change_and_a_peer_holding_nothing_th
 fn received_change_bytes_stored_after_the_saved_state_load_back_to_the_same_document() {
     let data = small();
     let customer = &data.customers[0];
-    let mut created = doc::create_customer(customer, ActorId::random(), &meta("create")).unwrap();
-    let (id, saved_bytes) = (created.id().clone(), created.save());
-    let mut tablet = doc::Document::load(id.clone(), &saved_bytes, ActorId::random()).unwrap();
-    let mut server = doc::Document::load(id.clone(), &saved_bytes, ActorId::random()).unwrap();
+    let (id, saved_bytes, mut tablet, mut server) = tablet_and_server(customer);
     let saved = server.heads();
     let mut at_tablet = doc::SyncState::new();
     let mut at_server = doc::SyncState::new();
     // Two edits travelling in two messages add up to one stored chunk.
     for notes in ["first visit planned", "purchasing head replaced"] {
-        let edit = CustomerEdit::UpdateProfile(CustomerProfile {
-            notes: notes.into(),
-            ..customer.profile.clone()
-        });
+        let edit = notes_edit(customer, notes);
         doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
         while let Some(message) = tablet.generate_sync_message(&mut at_tablet) {
             server.receive_sync_message(&mut at_server, &message).unwrap();
@@ -142,18 +147,12 @@ fn received_change_bytes_stored_after_the_saved_state_load_back_to_the_same_docu
     assert_eq!(doc::read_customer(&reloaded).unwrap(), doc::read_customer(&server).unwrap());
 
     // A local edit after the received ones means the bytes no longer describe the document.
-    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
-        notes: "edited at the tablet".into(),
-        ..customer.profile.clone()
-    });
+    let edit = notes_edit(customer, "edited at the tablet");
     doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
     let message = tablet.generate_sync_message(&mut at_tablet).unwrap();
     let before = server.heads();
     server.receive_sync_message(&mut at_server, &message).unwrap();
-    let edit = CustomerEdit::UpdateProfile(CustomerProfile {
-        notes: "edited at the server".into(),
-        ..customer.profile.clone()
-    });
+    let edit = notes_edit(customer, "edited at the server");
     doc::edit_customer(&mut server, &edit, &meta(edit.action())).unwrap();
     assert!(server.take_received_since(&before).is_none());
 }
