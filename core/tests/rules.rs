@@ -644,16 +644,35 @@ fn regrade_proposes_only_changes_with_reasons() {
     assert_eq!((c2.proposed_grade, c2.year, c2.score), (Grade::B, 2026, 70));
     assert_eq!(c2.reasons.len(), 1);
     assert!(
-        c2.reasons[0].starts_with("tier main (主要客户) → general (一般客户)"),
+        matches!(
+            &c2.reasons[0],
+            RegradeReason::Tier {
+                from: Tier::Main,
+                to: Tier::General,
+                why: TierReason::BelowMainThreshold { .. }
+            }
+        ),
+        "{:?}",
+        c2.reasons
+    );
+    assert!(
+        c2.reasons[0].to_string().starts_with("tier main (主要客户) → general (一般客户)"),
         "{:?}",
         c2.reasons
     );
     let c3 = &proposals[1];
     assert_eq!((c3.current_grade, c3.proposed_grade), (Some(Grade::B), Grade::C));
-    assert_eq!(c3.reasons, ["grade B → C: score 60 ranks 3 of 4 in the forced distribution"]);
+    assert_eq!(
+        c3.reasons,
+        [RegradeReason::Grade { from: Some(Grade::B), to: Grade::C, score: 60, rank: 3, of: 4 }]
+    );
+    assert_eq!(
+        c3.reasons[0].to_string(),
+        "grade B → C: score 60 ranks 3 of 4 in the forced distribution"
+    );
     assert_eq!((proposals[2].current_grade, proposals[2].proposed_grade), (None, Grade::C));
     assert_eq!(
-        proposals[2].reasons,
+        proposals[2].reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
         ["grade none → C: score 10 ranks 4 of 4 in the forced distribution"]
     );
 }

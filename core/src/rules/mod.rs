@@ -39,7 +39,7 @@ pub use grade_terms::{
     delivery_terms,
 };
 pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
-pub use regrade::{RegradeInput, RegradeProposal, propose_regrades};
+pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
 pub use score::{ScoreInputs, distribute_grades, score};
 pub use selection::{
     HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold, check_voucher_issue,

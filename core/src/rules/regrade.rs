@@ -4,13 +4,15 @@
 //! classification: the approved tier and grade are written only when the general manager
 //! approves the proposal (客户分类…每年汇总申报公司总经理批准), through the document layer.
 
+use std::fmt;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CustomerId, Grade, Tier};
 use crate::policy::Policy;
 
-use super::{distribute_grades, tier_for};
+use super::{TierReason, distribute_grades, tier_for};
 
 /// One customer's figures for the yearly re-grade.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +50,54 @@ pub struct RegradeProposal {
     pub proposed_grade: Grade,
     /// The score behind the grade.
     pub score: u32,
-    /// Why, one line per change, readable by the approver.
-    pub reasons: Vec<String>,
+    /// Why, one entry per change, for the approver (the dashboard words them in the reader's
+    /// language).
+    pub reasons: Vec<RegradeReason>,
+}
+
+/// Why a re-grade proposal changes the tier or the grade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RegradeReason {
+    /// The tier last year's sales call for is not the approved one.
+    Tier {
+        /// The approved tier now.
+        from: Tier,
+        /// The tier proposed.
+        to: Tier,
+        /// Why the sales call for it.
+        why: TierReason,
+    },
+    /// The forced distribution of scores gives another grade.
+    Grade {
+        /// The approved grade now, if any.
+        from: Option<Grade>,
+        /// The grade proposed.
+        to: Grade,
+        /// This year's score.
+        score: u32,
+        /// The customer's place in the ranking, from 1.
+        rank: usize,
+        /// How many customers were ranked.
+        of: usize,
+    },
+}
+
+impl fmt::Display for RegradeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegradeReason::Tier { from, to, why } => {
+                write!(f, "tier {from} ({}) → {to} ({}): {why}", from.label_zh(), to.label_zh())
+            }
+            RegradeReason::Grade { from, to, score, rank, of } => {
+                let from = from.map_or_else(|| "none".to_owned(), |g| g.to_string());
+                write!(
+                    f,
+                    "grade {from} → {to}: score {score} ranks {rank} of {of} in the forced distribution"
+                )
+            }
+        }
+    }
 }
 
 /// Proposes the year's re-grade for a whole population.
@@ -96,21 +144,15 @@ fn proposal_for(
     }
     let mut reasons = Vec::new();
     if tier_changes {
-        reasons.push(format!(
-            "tier {} ({}) → {} ({}): {}",
-            input.current_tier,
-            input.current_tier.label_zh(),
-            decision.tier,
-            decision.tier.label_zh(),
-            decision.reason
-        ));
+        reasons.push(RegradeReason::Tier {
+            from: input.current_tier,
+            to: decision.tier,
+            why: decision.reason,
+        });
     }
     if grade_changes {
-        let current = input.current_grade.map_or_else(|| "none".to_owned(), |g| g.to_string());
-        reasons.push(format!(
-            "grade {current} → {grade}: score {} ranks {rank} of {n} in the forced distribution",
-            input.score
-        ));
+        let (from, score) = (input.current_grade, input.score);
+        reasons.push(RegradeReason::Grade { from, to: grade, score, rank, of: n });
     }
     Some(RegradeProposal {
         customer_id: input.customer_id.clone(),

@@ -113,7 +113,7 @@ fn schemas() -> Value {
         "RegradeProposal": object(&["customer_id", "name", "year", "current_tier", "proposed_tier", "proposed_grade", "score", "reasons"],
             json!({ "customer_id": string(), "name": string(), "year": { "type": "integer" }, "current_tier": string(),
                     "proposed_tier": string(), "current_grade": nullable("string"), "proposed_grade": string(),
-                    "score": { "type": "integer" }, "reasons": { "type": "array", "items": string() } })),
+                    "score": { "type": "integer" }, "reasons": { "type": "array", "items": { "type": "object", "description": "kind = tier (from, to, why) | grade (from, to, score, rank, of)" } } })),
         "Compliance": object(&["today", "by_rep", "by_level", "overdue"],
             json!({ "today": string(), "by_rep": { "type": "object" }, "by_level": { "type": "object" }, "overdue": { "type": "array" } })),
         "TicketSla": object(&["ticket_id", "customer_id", "kind", "priority", "status", "sla", "reply_due_at"],

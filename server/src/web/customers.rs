@@ -226,7 +226,7 @@ pub async fn regrades_page(
                         td { (p.proposal.current_grade.map(|g| g.as_str()).unwrap_or("—")) }
                         td .proposed-grade { (p.proposal.proposed_grade.as_str()) }
                         td .num { (p.proposal.score) }
-                        td { @for r in &p.proposal.reasons { div { (r) } } }
+                        td { @for r in &p.proposal.reasons { div { (lang.regrade_reason(r)) } } }
                         td {
                             @if user.may_decide() {
                                 form method="post" action={ "/hq/regrades/" (url_encode(id)) "/approve" } { (csrf_field(&user)) button .approve type="submit" { (lang.t("批准", "Approve")) } }

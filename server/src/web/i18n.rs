@@ -4,7 +4,11 @@
 //! show one language's text without the other's; the vocabulary codes (tier, ticket kind,
 //! status …) have their labels here, in one place.
 
+use kam_core::rules::{RegradeReason, TierReason};
+use rust_decimal::Decimal;
 use serde::Deserialize;
+
+use super::layout::money;
 
 /// The language a page is rendered in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -104,5 +108,113 @@ impl Lang {
             "quality" => self.t("质量拜访", "Quality").to_owned(),
             other => self.label(other),
         }
+    }
+
+    /// A re-grade reason, worded for the approver: tiers by their labels, amounts in yuan.
+    pub fn regrade_reason(self, reason: &RegradeReason) -> String {
+        match reason {
+            RegradeReason::Tier { from, to, why } => {
+                let (from, to) = (self.label(from.as_str()), self.label(to.as_str()));
+                match self {
+                    Lang::Zh => format!("级别 {from} → {to}：{}", self.tier_reason(why)),
+                    Lang::En => format!("Tier {from} → {to}: {}", self.tier_reason(why)),
+                }
+            }
+            RegradeReason::Grade { from, to, score, rank, of } => {
+                let from = from.map_or(self.t("无", "none"), |g| g.as_str());
+                match self {
+                    Lang::Zh => format!(
+                        "等级 {from} → {}：评分 {score}，在强制分布中排第 {rank} 名（共 {of} 名）",
+                        to.as_str()
+                    ),
+                    Lang::En => format!(
+                        "Grade {from} → {}: score {score} ranks {rank} of {of} in the forced distribution",
+                        to.as_str()
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Why last year's sales call for a tier.
+    fn tier_reason(self, why: &TierReason) -> String {
+        let yuan = |amount: &Decimal| money(&amount.to_string());
+        match (self, why) {
+            (Lang::Zh, TierReason::DesignatedStrategic) => "经管理层认定为战略客户".to_owned(),
+            (Lang::En, TierReason::DesignatedStrategic) => {
+                "designated strategic by management".to_owned()
+            }
+            (Lang::Zh, TierReason::KeyThresholdAndLeadingBrand { annual_sales, key_min }) => {
+                format!(
+                    "上年销售额 {} 元，不低于 {} 元，且为行业龙头品牌",
+                    yuan(annual_sales),
+                    yuan(key_min)
+                )
+            }
+            (Lang::En, TierReason::KeyThresholdAndLeadingBrand { annual_sales, key_min }) => {
+                format!("sales {} CNY ≥ {} and a leading brand", yuan(annual_sales), yuan(key_min))
+            }
+            (Lang::Zh, TierReason::KeySalesWithoutLeadingBrand { annual_sales, key_min }) => {
+                format!(
+                    "上年销售额 {} 元，不低于 {} 元，但非行业龙头品牌，故为主要客户",
+                    yuan(annual_sales),
+                    yuan(key_min)
+                )
+            }
+            (Lang::En, TierReason::KeySalesWithoutLeadingBrand { annual_sales, key_min }) => {
+                format!(
+                    "sales {} CNY ≥ {} but not a leading brand, so main",
+                    yuan(annual_sales),
+                    yuan(key_min)
+                )
+            }
+            (Lang::Zh, TierReason::MainThreshold { annual_sales, main_min }) => {
+                format!("上年销售额 {} 元，不低于 {} 元", yuan(annual_sales), yuan(main_min))
+            }
+            (Lang::En, TierReason::MainThreshold { annual_sales, main_min }) => {
+                format!("sales {} CNY ≥ {}", yuan(annual_sales), yuan(main_min))
+            }
+            (Lang::Zh, TierReason::BelowMainThreshold { annual_sales, main_min }) => {
+                format!("上年销售额 {} 元，低于 {} 元", yuan(annual_sales), yuan(main_min))
+            }
+            (Lang::En, TierReason::BelowMainThreshold { annual_sales, main_min }) => {
+                format!("sales {} CNY below {}", yuan(annual_sales), yuan(main_min))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kam_core::model::{Grade, Tier};
+    use super::*;
+
+    #[test]
+    fn a_regrade_reason_reads_in_the_readers_language() {
+        let tier = RegradeReason::Tier {
+            from: Tier::Main,
+            to: Tier::General,
+            why: TierReason::BelowMainThreshold {
+                annual_sales: Decimal::new(499_999_999, 2),
+                main_min: Decimal::from(5_000_000),
+            },
+        };
+        assert_eq!(
+            Lang::Zh.regrade_reason(&tier),
+            "级别 主要客户 → 一般客户：上年销售额 4,999,999.99 元，低于 5,000,000.00 元"
+        );
+        assert_eq!(
+            Lang::En.regrade_reason(&tier),
+            "Tier Main → General: sales 4,999,999.99 CNY below 5,000,000.00"
+        );
+        let grade = RegradeReason::Grade { from: None, to: Grade::C, score: 10, rank: 4, of: 4 };
+        assert_eq!(
+            Lang::Zh.regrade_reason(&grade),
+            "等级 无 → C：评分 10，在强制分布中排第 4 名（共 4 名）"
+        );
+        assert_eq!(
+            Lang::En.regrade_reason(&grade),
+            "Grade none → C: score 10 ranks 4 of 4 in the forced distribution"
+        );
     }
 }
