@@ -133,6 +133,16 @@ impl DocCache {
         Ok(self.cache.get_mut(id).map(|c| &mut c.stored.doc))
     }
 
+    /// The loaded `id`, without checking it against its stored row: for another use inside
+    /// the transaction that loaded or checked it with [`DocCache::get`], where no other
+    /// writer can have touched the row since (a round looks a document up several times).
+    pub(crate) fn loaded(&mut self, id: &DocId) -> Result<&mut Document, ServerError> {
+        self.cache
+            .get_mut(id)
+            .map(|c| &mut c.stored.doc)
+            .ok_or_else(|| ServerError::Corrupt(format!("{id} not loaded")))
+    }
+
     /// Reads the stored bytes of the documents among `ids` that are not loaded (or are stale),
     /// for [`crate::prefetch`] to load off the connection. At most half the cache is read, so
     /// a round never evicts what it prefetched.

@@ -210,7 +210,7 @@ pub(crate) fn commit_doc(
     let scope_key = scope::scope_key_of(doc)?;
     let linear = doc.extends_linearly(heads_before);
     let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
-    let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.loaded(id)?;
     conflicts::record(tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
 }

@@ -286,7 +286,7 @@ impl Round<'_, '_> {
             if is_new && !self.admit_new(&id, &message.doc_id)? {
                 return Ok(());
             }
-            let doc = self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
+            let doc = self.docs.loaded(&id)?;
             let found = authority::enforce(doc, before.as_ref(), self.who, self.now)?;
             authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
             self.result.violations += found.len();
@@ -300,7 +300,7 @@ impl Round<'_, '_> {
                 });
             }
         }
-        let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        let doc = self.docs.loaded(&id)?;
         doc.stop_patch_index();
         if let Some(reply) = doc.generate_sync_message(&mut state) {
             self.bytes += reply.len();

@@ -186,8 +186,8 @@ impl Lang {
 
 #[cfg(test)]
 mod tests {
-    use kam_core::model::{Grade, Tier};
     use super::*;
+    use kam_core::model::{Grade, Tier};
 
     #[test]
     fn a_regrade_reason_reads_in_the_readers_language() {
