@@ -5,7 +5,6 @@
 //! status …) have their labels here, in one place.
 
 use kam_core::rules::{RegradeReason, TierReason};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::layout::money;
@@ -138,56 +137,47 @@ impl Lang {
 
     /// Why last year's sales call for a tier.
     fn tier_reason(self, why: &TierReason) -> String {
-        let yuan = |amount: &Decimal| money(&amount.to_string());
-        match (self, why) {
-            (Lang::Zh, TierReason::DesignatedStrategic) => "经管理层认定为战略客户".to_owned(),
-            (Lang::En, TierReason::DesignatedStrategic) => {
-                "designated strategic by management".to_owned()
+        // Every sales-based reason compares the sales with one threshold, then may add why
+        // the brand mattered.
+        let (sales, threshold, reached, zh_tail, en_tail) = match why {
+            TierReason::DesignatedStrategic => {
+                return self
+                    .t("经管理层认定为战略客户", "designated strategic by management")
+                    .to_owned();
             }
-            (Lang::Zh, TierReason::KeyThresholdAndLeadingBrand { annual_sales, key_min }) => {
-                format!(
-                    "上年销售额 {} 元，不低于 {} 元，且为行业龙头品牌",
-                    yuan(annual_sales),
-                    yuan(key_min)
-                )
+            TierReason::KeyThresholdAndLeadingBrand { annual_sales, key_min } => {
+                (annual_sales, key_min, true, "，且为行业龙头品牌", " and a leading brand")
             }
-            (Lang::En, TierReason::KeyThresholdAndLeadingBrand { annual_sales, key_min }) => {
-                format!("sales {} CNY ≥ {} and a leading brand", yuan(annual_sales), yuan(key_min))
+            TierReason::KeySalesWithoutLeadingBrand { annual_sales, key_min } => (
+                annual_sales,
+                key_min,
+                true,
+                "，但非行业龙头品牌，故为主要客户",
+                " but not a leading brand, so main",
+            ),
+            TierReason::MainThreshold { annual_sales, main_min } => {
+                (annual_sales, main_min, true, "", "")
             }
-            (Lang::Zh, TierReason::KeySalesWithoutLeadingBrand { annual_sales, key_min }) => {
-                format!(
-                    "上年销售额 {} 元，不低于 {} 元，但非行业龙头品牌，故为主要客户",
-                    yuan(annual_sales),
-                    yuan(key_min)
-                )
+            TierReason::BelowMainThreshold { annual_sales, main_min } => {
+                (annual_sales, main_min, false, "", "")
             }
-            (Lang::En, TierReason::KeySalesWithoutLeadingBrand { annual_sales, key_min }) => {
-                format!(
-                    "sales {} CNY ≥ {} but not a leading brand, so main",
-                    yuan(annual_sales),
-                    yuan(key_min)
-                )
-            }
-            (Lang::Zh, TierReason::MainThreshold { annual_sales, main_min }) => {
-                format!("上年销售额 {} 元，不低于 {} 元", yuan(annual_sales), yuan(main_min))
-            }
-            (Lang::En, TierReason::MainThreshold { annual_sales, main_min }) => {
-                format!("sales {} CNY ≥ {}", yuan(annual_sales), yuan(main_min))
-            }
-            (Lang::Zh, TierReason::BelowMainThreshold { annual_sales, main_min }) => {
-                format!("上年销售额 {} 元，低于 {} 元", yuan(annual_sales), yuan(main_min))
-            }
-            (Lang::En, TierReason::BelowMainThreshold { annual_sales, main_min }) => {
-                format!("sales {} CNY below {}", yuan(annual_sales), yuan(main_min))
-            }
+        };
+        let (sales, threshold) = (money(&sales.to_string()), money(&threshold.to_string()));
+        match (self, reached) {
+            (Lang::Zh, true) => format!("上年销售额 {sales} 元，不低于 {threshold} 元{zh_tail}"),
+            (Lang::Zh, false) => format!("上年销售额 {sales} 元，低于 {threshold} 元{zh_tail}"),
+            (Lang::En, true) => format!("sales {sales} CNY ≥ {threshold}{en_tail}"),
+            (Lang::En, false) => format!("sales {sales} CNY below {threshold}{en_tail}"),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use kam_core::model::{Grade, Tier};
+    use rust_decimal::Decimal;
+
+    use super::*;
 
     #[test]
     fn a_regrade_reason_reads_in_the_readers_language() {
