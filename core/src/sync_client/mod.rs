@@ -142,15 +142,13 @@ pub fn sync_now(
             cursor = outcome.cursor,
             "sync round applied"
         );
-        if sent == 0 && response.is_quiet() && !session.has_open_conversations() {
-            report.quiet = true;
-            break;
-        }
-        // The server sent all it had (no `more`), every conversation closed with this answer
-        // and nothing is left to push: another round would only confirm that, so stop here.
-        // The next sync's cursor tells the server these answers arrived.
-        if !response.more && !session.has_open_conversations() && replica.pending_push_count()? == 0
-        {
+        // Done when a round moved nothing, or when the server sent all it had (no `more`),
+        // every conversation closed with this answer and nothing is left to push: another
+        // round would only confirm that. The next sync's cursor tells the server these
+        // answers arrived.
+        let open = session.has_open_conversations();
+        let moved_nothing = sent == 0 && response.is_quiet();
+        if !open && (moved_nothing || (!response.more && replica.pending_push_count()? == 0)) {
             report.quiet = true;
             break;
         }
