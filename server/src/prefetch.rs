@@ -43,7 +43,7 @@ pub(crate) fn start<'scope>(
         // Not worth a thread: load here, so the documents have arrived before the first wait.
         for (at, doc) in wanted.iter().enumerate() {
             // The receiver is alive: `arrivals` holds it.
-            let _ = send.send((at, doc.bytes.load(&doc.id, actor).map_err(ServerError::from)));
+            let _ = send.send((at, load(doc, actor)));
         }
         return arrivals;
     }
@@ -54,7 +54,7 @@ pub(crate) fn start<'scope>(
             loop {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(doc) = wanted.get(at) else { return };
-                let loaded = doc.bytes.load(&doc.id, actor).map_err(ServerError::from);
+                let loaded = load(doc, actor);
                 // The round stopped listening (it failed): nothing left to do.
                 if send.send((at, loaded)).is_err() {
                     return;
@@ -63,6 +63,11 @@ pub(crate) fn start<'scope>(
         });
     }
     arrivals
+}
+
+/// Loads one document from the bytes read for it.
+fn load(doc: &Unloaded, actor: &ActorId) -> Result<StoredDoc, ServerError> {
+    Ok(doc.bytes.load(&doc.id, actor)?)
 }
 
 impl Arrivals<'_> {
