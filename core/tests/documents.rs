@@ -7,7 +7,8 @@ use chrono::{TimeZone, Utc};
 use kam_core::Policy;
 use kam_core::demo::{self, DemoSpec};
 use kam_core::doc::{self, ActorId, CustomerEdit, DocId, DocKind, EditMeta};
-use kam_core::model::{CustomerProfile, UnitStatus, UserId};
+use kam_core::model::{CreditTerms, CustomerProfile, EntryId, StatusChange, UnitStatus, UserId};
+use rust_decimal::Decimal;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()
@@ -350,6 +351,81 @@ fn conflicts_created_and_settled(indexed: bool) {
     assert!(update.conflicted.is_empty());
     assert!(update.settled.contains(&"/profile/name".to_owned()), "{update:?}");
     assert!(server.conflicts().unwrap().is_empty());
+}
+
+#[test]
+fn a_merge_names_the_root_keys_it_touched_and_earlier_heads_read_as_they_were() {
+    for indexed in [false, true] {
+        touched_root_keys_and_reads_at_heads(indexed);
+    }
+}
+
+fn touched_root_keys_and_reads_at_heads(indexed: bool) {
+    let data = small();
+    let c = &data.customers[0];
+    let (_, _, mut tablet, mut server) = tablet_and_server(c);
+    doc::edit_customer(&mut tablet, &notes_edit(c, "新备注"), &meta("edit")).unwrap();
+    let before = server.heads();
+    if indexed {
+        server.start_patch_index();
+    }
+    server.merge(&mut tablet).unwrap();
+    let touched = server.root_keys_touched_since(&before).unwrap();
+    assert_eq!(touched.into_iter().collect::<Vec<_>>(), ["profile"], "indexed: {indexed}");
+    server.stop_patch_index();
+
+    let raised = CreditTerms {
+        credit_limit: c.credit.credit_limit + Decimal::from(50_000),
+        ..c.credit.clone()
+    };
+    doc::edit_customer(&mut tablet, &CustomerEdit::SetCredit(raised.clone()), &meta("credit"))
+        .unwrap();
+    doc::edit_customer(&mut tablet, &notes_edit(c, "再改备注"), &meta("edit")).unwrap();
+    let before = server.heads();
+    if indexed {
+        server.start_patch_index();
+    }
+    server.merge(&mut tablet).unwrap();
+    let touched = server.root_keys_touched_since(&before).unwrap();
+    assert_eq!(touched.into_iter().collect::<Vec<_>>(), ["credit", "profile"]);
+    assert_eq!(doc::read_protected_fields(&server).unwrap().credit, raised);
+    let then = doc::read_protected_fields_at(&server, &before).unwrap();
+    assert_eq!(
+        (then.owners, then.classification, then.credit),
+        (c.owners.clone(), c.classification.clone(), c.credit.clone()),
+        "read as of the heads before the merge"
+    );
+    let unknown = [doc::ChangeHash([7; 32])];
+    assert_eq!(server.root_keys_touched_since(&unknown), None, "unknown heads: assume all");
+}
+
+#[test]
+fn tickets_and_projects_read_as_of_earlier_heads() {
+    let data = small();
+    let t = &data.tickets[0];
+    let mut ticket = doc::create_ticket(t, ActorId::random(), &meta("create")).unwrap();
+    let created = ticket.heads();
+    let to = *kam_core::rules::allowed_transitions(t.status).first().unwrap();
+    let change = StatusChange {
+        id: EntryId::new(),
+        from: t.status,
+        to,
+        at: now(),
+        by: UserId::from("rep-01"),
+        note: String::new(),
+    };
+    doc::edit_ticket(&mut ticket, &doc::TicketEdit::ChangeStatus(change), &meta("status")).unwrap();
+    assert_eq!(doc::read_ticket(&ticket).unwrap().status, to);
+    assert_eq!(&doc::read_ticket_at(&ticket, &created).unwrap(), t);
+
+    let mut project =
+        doc::create_project(&data.project, ActorId::random(), &meta("create")).unwrap();
+    let created = project.heads();
+    let unit = data.project.units.keys().next().unwrap().clone();
+    let edit = doc::ProjectEdit::SetUnitStatus { unit_id: unit.clone(), status: UnitStatus::Held };
+    doc::edit_project(&mut project, &edit, &meta("server")).unwrap();
+    assert_eq!(doc::read_project(&project).unwrap().units[&unit].status, UnitStatus::Held);
+    assert_eq!(doc::read_project_at(&project, &created).unwrap(), data.project);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use automerge::sync::State;
 use chrono::{DateTime, Utc};
-use kam_core::doc::{DocId, DocKind, prime_sync_state};
+use kam_core::doc::{ChangeHash, DocId, DocKind, prime_sync_state};
 use kam_core::wire::{self, DocMessage, DocSnapshot, SyncRequest, SyncResponse};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
@@ -269,13 +269,10 @@ impl Round<'_, '_> {
         let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
         let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
-        let mut before = authority::capture(doc)?;
-        if let Some(authority::Guarded::Project { desk_owned, .. }) = &mut before {
-            *desk_owned = crate::desk::catalog::units_on_desk(self.desk, id.entity())?;
-        }
         let heads_before = doc.heads();
-        // Concurrent edits are scanned for conflicts after the merge (`commit_doc`); the patches
-        // recorded while it applies spare that scan a walk through the whole document.
+        // The authority check and the conflict scan after the merge (`commit_doc`) both ask what
+        // the merge changed; the patches recorded while it applies spare them a walk through the
+        // whole document.
         doc.start_patch_index();
         doc.receive_sync_message(&mut state, &message.message)
             .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
@@ -286,8 +283,7 @@ impl Round<'_, '_> {
             if is_new && !self.admit_new(&id, &message.doc_id)? {
                 return Ok(());
             }
-            let doc = self.docs.loaded(&id)?;
-            let found = authority::enforce(doc, before.as_ref(), self.who, self.now)?;
+            let found = self.enforce_authority(&id, &heads_before)?;
             authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
             self.result.violations += found.len();
             if let Some((seq, scope_key)) =
@@ -310,6 +306,20 @@ impl Round<'_, '_> {
                 .push(DocMessage { doc_id: message.doc_id.clone(), message: reply });
         }
         self.save_state(&message.doc_id, &state)
+    }
+
+    /// Compensates what the merge since `heads_before` wrote without authority. The guarded
+    /// values before the merge are read as of those heads, and only when the merge touched
+    /// them.
+    fn enforce_authority(
+        &mut self,
+        id: &DocId,
+        heads_before: &[ChangeHash],
+    ) -> Result<Vec<authority::Violation>, ServerError> {
+        let doc = self.docs.loaded(id)?;
+        let desk = self.desk;
+        let desk_owned = || crate::desk::catalog::units_on_desk(desk, id.entity());
+        authority::check_merge(doc, heads_before, desk_owned, self.who, self.now)
     }
 
     /// A new document must land inside the author's scope: a rep's new customer becomes

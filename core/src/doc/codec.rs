@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use automerge::iter::MapRangeItem;
 use automerge::transaction::Transactable;
 use automerge::{
-    AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef, hydrate,
+    AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef,
+    hydrate,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
@@ -255,10 +256,14 @@ fn as_map(value: &mut hydrate::Value) -> &mut hydrate::Map {
 /// ([`MapReader::child`]) is made to read that child whole, so it takes all the child's visible
 /// entries in one `map_range` pass and answers lookups from them: every `get` searches the op
 /// set again, and one pass over a small map costs about as much as a single `get`.
+///
+/// A reader made by [`MapReader::at`] reads the map as it was at some earlier heads.
 pub(crate) struct MapReader<'a> {
     doc: &'a AutoCommit,
     obj: ObjId,
     path: Cow<'static, str>,
+    /// The heads read at, or `None` for the current state.
+    heads: Option<&'a [ChangeHash]>,
     /// The visible entries sorted by key, when read up front.
     entries: Option<Vec<MapRangeItem<'a>>>,
 }
@@ -272,7 +277,12 @@ enum Field<'a> {
 impl<'a> MapReader<'a> {
     /// A reader for the map `obj`.
     pub(crate) fn new(doc: &'a AutoCommit, obj: ObjId) -> Self {
-        MapReader { doc, obj, path: Cow::Borrowed(""), entries: None }
+        MapReader { doc, obj, path: Cow::Borrowed(""), heads: None, entries: None }
+    }
+
+    /// A reader for the map `obj` as it was at `heads`, or as it is now for `None`.
+    pub(crate) fn at(doc: &'a AutoCommit, obj: ObjId, heads: Option<&'a [ChangeHash]>) -> Self {
+        MapReader { doc, obj, path: Cow::Borrowed(""), heads, entries: None }
     }
 
     /// A reader for a child map, or `None` when `key` holds no map.
@@ -280,7 +290,10 @@ impl<'a> MapReader<'a> {
         let Some(Field::Object(ObjType::Map, id)) = self.field(key)? else { return Ok(None) };
         // `map_range` yields the same winning value per key as `get` does, in key order;
         // sort anyway if the order ever differs, since lookups binary-search by key.
-        let mut entries: Vec<MapRangeItem<'a>> = self.doc.map_range(&id, ..).collect();
+        let mut entries: Vec<MapRangeItem<'a>> = match self.heads {
+            Some(heads) => self.doc.map_range_at(&id, .., heads).collect(),
+            None => self.doc.map_range(&id, ..).collect(),
+        };
         if !entries.is_sorted_by(|a, b| a.key <= b.key) {
             entries.sort_by(|a, b| a.key.cmp(&b.key));
         }
@@ -288,6 +301,7 @@ impl<'a> MapReader<'a> {
             doc: self.doc,
             obj: id,
             path: Cow::Owned(format!("{}/{}", self.path, key)),
+            heads: self.heads,
             entries: Some(entries),
         }))
     }
@@ -300,6 +314,7 @@ impl<'a> MapReader<'a> {
             doc: self.doc,
             obj: id,
             path: Cow::Owned(format!("{}/{}", self.path, key)),
+            heads: self.heads,
             entries: None,
         }))
     }
@@ -308,13 +323,20 @@ impl<'a> MapReader<'a> {
     pub(crate) fn keys(&self) -> Vec<String> {
         match &self.entries {
             Some(entries) => entries.iter().map(|e| e.key.clone().into_owned()).collect(),
-            None => self.doc.keys(&self.obj).collect(),
+            None => match self.heads {
+                Some(heads) => self.doc.keys_at(&self.obj, heads).collect(),
+                None => self.doc.keys(&self.obj).collect(),
+            },
         }
     }
 
     fn field(&self, key: &str) -> Result<Option<Field<'a>>, DocError> {
         let Some(entries) = &self.entries else {
-            return Ok(self.doc.get(&self.obj, key)?.map(|(value, id)| match value {
+            let found = match self.heads {
+                Some(heads) => self.doc.get_at(&self.obj, key, heads)?,
+                None => self.doc.get(&self.obj, key)?,
+            };
+            return Ok(found.map(|(value, id)| match value {
                 Value::Object(kind) => Field::Object(kind, id),
                 Value::Scalar(v) => Field::Scalar(v.into_owned().into()),
             }));
@@ -434,7 +456,11 @@ impl<'a> MapReader<'a> {
         // No `length` call to size the vector: it would search the op set for the list a
         // second time, which costs more than growing a short vector.
         let mut out = Vec::new();
-        for item in self.doc.list_range(&list, ..) {
+        let items = match self.heads {
+            Some(heads) => self.doc.list_range_at(&list, .., heads),
+            None => self.doc.list_range(&list, ..),
+        };
+        for item in items {
             match item.value {
                 ValueRef::Scalar(ScalarValueRef::Str(s)) => out.push(s.into_owned()),
                 _ => return Err(self.bad(key, "list of strings")),

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, ObjId, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ROOT};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use rust_decimal::Decimal;
@@ -43,6 +43,9 @@ const CONTAINERS: [&str; 8] = [
     "visits",
     "late_payments",
 ];
+
+/// The root keys of a customer document that hold [`ProtectedCustomerFields`].
+pub const PROTECTED_ROOT_KEYS: [&str; 3] = ["owners", "classification", "credit"];
 
 /// One user action on a customer; each becomes exactly one commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,11 +352,23 @@ pub struct ProtectedCustomerFields {
 /// and visits, which grow with the account, are left alone. The server checks these on every
 /// merge.
 pub fn read_protected_fields(doc: &Document) -> Result<ProtectedCustomerFields, DocError> {
-    let root = doc.check(DocKind::Customer)?;
+    protected_fields(&doc.check(DocKind::Customer)?)
+}
+
+/// Reads the protected fields as they were at `heads`: what the server held before a merge
+/// that turned out to touch them.
+pub fn read_protected_fields_at(
+    doc: &Document,
+    heads: &[ChangeHash],
+) -> Result<ProtectedCustomerFields, DocError> {
+    protected_fields(&doc.check_at(DocKind::Customer, Some(heads))?)
+}
+
+fn protected_fields(root: &MapReader<'_>) -> Result<ProtectedCustomerFields, DocError> {
     Ok(ProtectedCustomerFields {
-        owners: read_owners(&root)?,
-        classification: read_classification(&root)?,
-        credit: read_credit(&root)?,
+        owners: read_owners(root)?,
+        classification: read_classification(root)?,
+        credit: read_credit(root)?,
     })
 }
 

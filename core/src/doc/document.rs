@@ -17,6 +17,9 @@ use crate::model::UserId;
 /// The newest document schema this build writes and reads. Readers accept every older one.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// The root keys every document starts with: its schema version, kind and entity id.
+pub const HEADER_ROOT_KEYS: [&str; 3] = ["schema", "kind", "id"];
+
 /// The kinds of document, one per aggregate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,9 +198,10 @@ impl Document {
     pub(crate) fn create(id: DocId, actor: ActorId) -> Result<Document, DocError> {
         let mut doc = AutoCommit::new().with_actor(actor);
         let mut w = MapWriter::new(&mut doc, ROOT);
-        w.int("schema", SCHEMA_VERSION)?;
-        w.str("kind", id.kind.as_str())?;
-        w.str("id", &id.entity)?;
+        let [schema, kind, entity] = HEADER_ROOT_KEYS;
+        w.int(schema, SCHEMA_VERSION)?;
+        w.str(kind, id.kind.as_str())?;
+        w.str(entity, &id.entity)?;
         Ok(Document { id, doc, added: None, received: None })
     }
 
@@ -224,7 +228,17 @@ impl Document {
 
     /// Checks kind and schema before a typed read.
     pub(crate) fn check(&self, expected: DocKind) -> Result<MapReader<'_>, DocError> {
-        let root = MapReader::new(&self.doc, ROOT);
+        self.check_at(expected, None)
+    }
+
+    /// Checks kind and schema before a typed read of the document as it was at `heads` (as it
+    /// is now for `None`).
+    pub(crate) fn check_at<'a>(
+        &'a self,
+        expected: DocKind,
+        heads: Option<&'a [ChangeHash]>,
+    ) -> Result<MapReader<'a>, DocError> {
+        let root = MapReader::at(&self.doc, ROOT, heads);
         let Some(schema) = root.opt_int("schema")? else {
             return Err(DocError::Empty(self.id.to_string()));
         };
@@ -441,6 +455,23 @@ impl Document {
         Ok(update)
     }
 
+    /// The keys of the root map under which the changes since `before` changed anything, or
+    /// `None` when `before` is not part of this document (a reader must then assume every key).
+    ///
+    /// The server asks this after a merge: when no key holding a guarded field was touched,
+    /// the guarded values are what they were, and there is nothing to check. Started by
+    /// [`Document::start_patch_index`] at `before`, this reads the recorded patches.
+    pub fn root_keys_touched_since(
+        &mut self,
+        before: &[ChangeHash],
+    ) -> Option<std::collections::BTreeSet<String>> {
+        let mut touched = std::collections::BTreeSet::new();
+        for (first, _) in self.patch_keys_since(before)? {
+            touched.insert(first?);
+        }
+        Some(touched)
+    }
+
     /// The entries of the root map `container` that the changes since `before` touched, or
     /// `None` when they touched anything outside it (or `before` is not part of this
     /// document), in which case a reader must look at the whole document.
@@ -452,37 +483,58 @@ impl Document {
         before: &[ChangeHash],
         container: &str,
     ) -> Option<std::collections::BTreeSet<String>> {
-        if !self.has_heads(before) {
-            return None;
-        }
-        let after = self.doc.get_heads();
         let mut touched = std::collections::BTreeSet::new();
-        for patch in self.doc.diff(before, &after) {
-            let key = match &patch.action {
-                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                    Some(key.as_str())
-                }
-                PatchAction::Conflict { prop: Prop::Map(key) } => Some(key.as_str()),
-                _ => None,
-            };
-            let mut props = patch.path.iter().map(|(_, prop)| match prop {
-                Prop::Map(k) => Some(k.as_str()),
-                Prop::Seq(_) => None,
-            });
-            let first = props.next().flatten().or(if patch.path.is_empty() { key } else { None });
-            let second = match patch.path.len() {
-                0 => None,
-                1 => key,
-                _ => props.next().flatten(),
-            };
-            match (first, second) {
+        for keys in self.patch_keys_since(before)? {
+            match keys {
                 (Some(c), Some(entry)) if c == container => {
-                    touched.insert(entry.to_owned());
+                    touched.insert(entry);
                 }
                 _ => return None,
             }
         }
         Some(touched)
+    }
+
+    /// For each patch since `before`: the root key it falls under and the key one level
+    /// below, where the patch names them (a list position is no key). `None` when `before` is
+    /// not part of this document.
+    fn patch_keys_since(
+        &mut self,
+        before: &[ChangeHash],
+    ) -> Option<Vec<(Option<String>, Option<String>)>> {
+        // Heads the patch index started at are this document's own; any others are looked up,
+        // which rebuilds each change from the op set (expensive on a large document).
+        if before != self.doc.diff_cursor().as_slice() && !self.has_heads(before) {
+            return None;
+        }
+        let after = self.doc.get_heads();
+        let keys = self
+            .doc
+            .diff(before, &after)
+            .into_iter()
+            .map(|patch| {
+                let key = match &patch.action {
+                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                        Some(key.as_str())
+                    }
+                    PatchAction::Conflict { prop: Prop::Map(key) } => Some(key.as_str()),
+                    _ => None,
+                };
+                let mut props = patch.path.iter().map(|(_, prop)| match prop {
+                    Prop::Map(k) => Some(k.as_str()),
+                    Prop::Seq(_) => None,
+                });
+                let first =
+                    props.next().flatten().or(if patch.path.is_empty() { key } else { None });
+                let second = match patch.path.len() {
+                    0 => None,
+                    1 => key,
+                    _ => props.next().flatten(),
+                };
+                (first.map(str::to_owned), second.map(str::to_owned))
+            })
+            .collect();
+        Some(keys)
     }
 
     /// Every field holding concurrent values, depth first.

@@ -14,19 +14,24 @@ mod project;
 mod ticket;
 
 pub use customer::{
-    CustomerEdit, CustomerOutline, ProtectedCustomerFields, create_customer, customer_doc_id,
-    edit_customer, read_customer, read_customer_outline, read_protected_fields,
+    CustomerEdit, CustomerOutline, PROTECTED_ROOT_KEYS, ProtectedCustomerFields, create_customer,
+    customer_doc_id, edit_customer, read_customer, read_customer_outline, read_protected_fields,
+    read_protected_fields_at,
 };
 pub use document::{
-    ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HistoryEntry,
-    SCHEMA_VERSION, prime_sync_state,
+    ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HEADER_ROOT_KEYS,
+    HistoryEntry, SCHEMA_VERSION, prime_sync_state,
 };
 pub use error::DocError;
 pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};
 pub use project::{
-    ProjectEdit, create_project, edit_project, project_doc_id, read_project, read_units,
+    ProjectEdit, UNITS_ROOT_KEY, create_project, edit_project, project_doc_id, read_project,
+    read_project_at, read_units,
 };
-pub use ticket::{TicketEdit, create_ticket, edit_ticket, read_ticket, ticket_doc_id};
+pub use ticket::{
+    STATUS_ROOT_KEYS, TicketEdit, create_ticket, edit_ticket, read_ticket, read_ticket_at,
+    ticket_doc_id,
+};
 
 /// The per-peer sync state that callers persist between rounds.
 pub use automerge::sync::State as SyncState;

@@ -10,7 +10,7 @@
 //! Units are a map keyed by id, never a list, so concurrent edits of different units never
 //! touch each other. `status` is a mirror written only by the server's reservation authority.
 
-use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -194,14 +194,25 @@ fn write_price(
     aw.time("approved_at", approval.approved_at)
 }
 
+/// The root key of a project document under which its units, their prices and statuses are.
+pub const UNITS_ROOT_KEY: &str = "units";
+
 /// Reads the whole project.
 pub fn read_project(doc: &Document) -> Result<Project, DocError> {
-    let root = doc.check(DocKind::Project)?;
+    project(&doc.check(DocKind::Project)?)
+}
+
+/// Reads the whole project as it was at `heads`.
+pub fn read_project_at(doc: &Document, heads: &[ChangeHash]) -> Result<Project, DocError> {
+    project(&doc.check_at(DocKind::Project, Some(heads))?)
+}
+
+fn project(root: &MapReader<'_>) -> Result<Project, DocError> {
     Ok(Project {
         id: ProjectId(root.str("id")?),
         name: root.str_or_empty("name")?,
-        buildings: read_entries(&root, "buildings", read_building)?,
-        units: read_entries(&root, "units", read_unit)?,
+        buildings: read_entries(root, "buildings", read_building)?,
+        units: read_entries(root, "units", read_unit)?,
     })
 }
 

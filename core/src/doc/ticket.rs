@@ -12,7 +12,7 @@
 //! `status` is a last-writer-wins field; `history` keeps every transition, so concurrent
 //! transitions stay visible for the server's state-machine check.
 
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
@@ -165,9 +165,20 @@ fn entry(am: &mut AutoCommit, container: &str, id: &str) -> Result<automerge::Ob
     child_map(am, &parent, id)
 }
 
+/// The root keys of a ticket document that hold its status and the transitions that led there.
+pub const STATUS_ROOT_KEYS: [&str; 2] = ["status", "history"];
+
 /// Reads the whole ticket.
 pub fn read_ticket(doc: &Document) -> Result<ServiceTicket, DocError> {
-    let root = doc.check(DocKind::Ticket)?;
+    ticket(&doc.check(DocKind::Ticket)?)
+}
+
+/// Reads the whole ticket as it was at `heads`.
+pub fn read_ticket_at(doc: &Document, heads: &[ChangeHash]) -> Result<ServiceTicket, DocError> {
+    ticket(&doc.check_at(DocKind::Ticket, Some(heads))?)
+}
+
+fn ticket(root: &MapReader<'_>) -> Result<ServiceTicket, DocError> {
     Ok(ServiceTicket {
         id: TicketId(root.str("id")?),
         customer_id: CustomerId(root.str("customer_id")?),
@@ -179,8 +190,8 @@ pub fn read_ticket(doc: &Document) -> Result<ServiceTicket, DocError> {
         opened_by: UserId(root.str_or_empty("opened_by")?),
         owner: root.opt_str("owner")?.map(UserId),
         status: root.opt_code("status")?.unwrap_or(TicketStatus::New),
-        history: read_entries(&root, "history", read_status_change)?,
-        replies: read_entries(&root, "replies", read_reply)?,
+        history: read_entries(root, "history", read_status_change)?,
+        replies: read_entries(root, "replies", read_reply)?,
         preventive_action: root
             .child("preventive_action")?
             .map(|p| read_preventive(&p))
