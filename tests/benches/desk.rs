@@ -6,7 +6,8 @@
 //!    held (exactly 500 is correct: each unit is asked for 20 times).
 //! 2. Durable contested desk commands per second through the HTTP API at 500 concurrent
 //!    clients: each client holds a random unit and, when it wins, releases it again, so units
-//!    stay contested for the whole run. p50 and p99 latency per command.
+//!    stay contested for the whole run. p50 and p99 latency per command. Every command carries
+//!    a new idempotency key made the way a tablet's outbox makes one (a UUIDv7).
 //! 3. The raw rusqlite rate of the same commands on the same machine, in this process: the
 //!    desk's own schema and ledger code, the conditional update plus the hash-chained ledger
 //!    insert, `synchronous=FULL`, committed in groups of the size the server formed in (2).
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use kam_core::desk::new_idempotency_key;
 use kam_server::desk::ledger::{self, Cause};
 use kam_tests::{
     DeskClient, ServerProcess, TestResult, demo_token, desk_setup, release_server_binary,
@@ -163,10 +165,10 @@ fn burst(url: &str, event: &str, units: &[String], buyers: &[String]) {
         let mut tasks = tokio::task::JoinSet::new();
         for client in 0..CLIENTS {
             let (barrier, url, event) = (Arc::clone(&barrier), url.to_owned(), event.to_owned());
-            let requests: Vec<(usize, String, String)> = (0..per_client)
+            let requests: Vec<(String, String)> = (0..per_client)
                 .map(|j| {
                     let n = client * per_client + j;
-                    (n, units[(client + j * CLIENTS) % UNITS].clone(), buyers[n].clone())
+                    (units[(client + j * CLIENTS) % UNITS].clone(), buyers[n].clone())
                 })
                 .collect();
             tasks.spawn(async move {
@@ -175,9 +177,9 @@ fn burst(url: &str, event: &str, units: &[String], buyers: &[String]) {
                 barrier.wait().await;
                 let released = Instant::now();
                 let mut out = Vec::new();
-                for (n, unit, buyer) in requests {
+                for (unit, buyer) in requests {
                     let (status, answer) =
-                        conn.send(&format!("burst-{n}"), &event, &hold(&unit, &buyer)).await;
+                        conn.send(&new_idempotency_key(), &event, &hold(&unit, &buyer)).await;
                     assert!(status == 200 || status == 409, "{status} {answer}");
                     out.push((released.elapsed().as_secs_f64() * 1000.0, status == 200, unit));
                 }
@@ -295,7 +297,6 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
             let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
             run.connected().await;
-            let mut n = 0;
             while run.running() {
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
@@ -303,18 +304,16 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
                 let unit = &units[(rng % UNITS as u64) as usize];
                 let sent = Instant::now();
                 let (status, _) =
-                    conn.send(&format!("run-{client}-{n}"), &event, &hold(unit, &buyer)).await;
+                    conn.send(&new_idempotency_key(), &event, &hold(unit, &buyer)).await;
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                n += 1;
                 if status == 200 {
                     won += 1;
                     let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
                     let sent = Instant::now();
                     let (status, answer) =
-                        conn.send(&format!("run-{client}-{n}"), &event, &release).await;
+                        conn.send(&new_idempotency_key(), &event, &release).await;
                     assert_eq!(status, 200, "{answer}");
                     latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    n += 1;
                 } else {
                     assert_eq!(status, 409);
                     lost += 1;

@@ -34,7 +34,8 @@ pub(crate) fn desk_path(server_db: &Path) -> PathBuf {
 }
 
 /// The desk's migration steps.
-const SCHEMA: Migrations = Migrations { database: "desk", steps: &[DESK_SCHEMA] };
+const SCHEMA: Migrations =
+    Migrations { database: "desk", steps: &[DESK_SCHEMA, V2_NO_HOLDS_BY_UNIT] };
 
 /// Opens (creating or upgrading) the desk database with the server's pragmas, including
 /// `synchronous=FULL`: an answered command must survive power loss.
@@ -216,3 +217,62 @@ CREATE TRIGGER desk_ledger_append_only BEFORE UPDATE ON desk_ledger
 CREATE TRIGGER desk_ledger_no_delete BEFORE DELETE ON desk_ledger
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 ";
+
+/// Version 2: no index of holds by unit. No query reads holds by unit (a unit's story is in
+/// the ledger), and every hold paid for the index with an insert at the unit's place in it:
+/// a group commit of a busy desk dirtied a page of that index per hold, each written to the
+/// WAL and synced.
+const V2_NO_HOLDS_BY_UNIT: &str = "DROP INDEX desk_holds_by_unit;";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn at_version(v: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::prepare(&conn).unwrap();
+        SCHEMA.migrate_to(&mut conn, v).unwrap();
+        conn
+    }
+
+    #[test]
+    fn every_step_from_the_previous_schema_matches_a_fresh_database() {
+        let current = SCHEMA.current_version();
+        let fresh = kam_core::migrations::schema_sql(&at_version(current)).unwrap();
+        for start in 0..current {
+            let mut conn = at_version(start);
+            SCHEMA.migrate(&mut conn).unwrap();
+            let upgraded = kam_core::migrations::schema_sql(&conn).unwrap();
+            assert_eq!(upgraded, fresh, "upgrade from version {start}");
+        }
+    }
+
+    #[test]
+    fn v1_to_v2_keeps_the_holds_and_drops_only_the_index_by_unit() {
+        let mut conn = at_version(1);
+        conn.execute_batch(
+            "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by,
+                 held_at, expires_at, state)
+             VALUES ('h1', 'e1', 'p1', 'u1', 'b1', 'staff', '2026-11-24T01:00:00Z',
+                 '2026-11-24T01:15:00Z', 'active');",
+        )
+        .unwrap();
+        let indexes = |conn: &Connection| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'desk_holds'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let before = indexes(&conn);
+        SCHEMA.migrate(&mut conn).unwrap();
+        assert_eq!(indexes(&conn), before - 1);
+        let holds: i64 =
+            conn.query_row("SELECT COUNT(*) FROM desk_holds", [], |r| r.get(0)).unwrap();
+        assert_eq!(holds, 1);
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 2);
+    }
+}
