@@ -17,8 +17,11 @@ use rusqlite::Connection;
 
 use crate::error::ServerError;
 
-/// How often the checkpoint thread runs.
-pub const INTERVAL: Duration = Duration::from_millis(200);
+/// How often the checkpoint thread runs. Small and often: a checkpoint ends with a flush of
+/// the database file, which competes with the writers' flushes of their logs. Under a busy
+/// selection desk, checkpoints every 200 ms made a group commit take up to 30 ms while one
+/// flushed; every 50 ms, under 10 ms. A checkpoint with nothing to copy costs next to nothing.
+pub const INTERVAL: Duration = Duration::from_millis(50);
 
 /// The log size (pages) at which a writer checkpoints by itself: 32 MiB of 4 KiB pages.
 pub const BACKSTOP_PAGES: i64 = 8_192;

@@ -8,12 +8,14 @@
 //! retried key gets the stored answer; the same key with a different request gets 422.
 //!
 //! Modules, one concern each: `schema` (tables), `command` (request and answer types),
+//! `answers` (what is kept under each idempotency key),
 //! `ledger` (the hash chain), `writer` (group commit), `context` (what a command sees while
 //! it runs), `holds` (hold, release, expiry), `queue` (叫号, mode, list and lottery imports),
 //! `sales` (prices, work tickets, receipts, vouchers, red-ink reversal), `catalog` (opening an
 //! event's desk from its documents), `mirror` (outcomes into the documents), `reconcile` (the
 //! per-event report) and `http` (routes).
 
+mod answers;
 pub mod catalog;
 pub mod command;
 mod context;

@@ -181,6 +181,48 @@ fn a_retry_gets_the_stored_answer_and_a_reused_key_gets_422() {
 }
 
 #[test]
+fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
+    let v = venue();
+    free(&v);
+    let request = |key: &str, unit: &str| -> CommandRequest {
+        let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] });
+        serde_json::from_value(
+            json!({ "idempotency_key": key, "event_id": v.event, "command": hold }),
+        )
+        .unwrap()
+    };
+    let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
+    let server = rusqlite::Connection::open(v.store.path()).unwrap();
+    let group = vec![
+        (STAFF.to_owned(), request("key-1", &v.units[0])),
+        (STAFF.to_owned(), request("key-1", &v.units[0])),
+        (STAFF.to_owned(), request("key-1", &v.units[1])),
+    ];
+    let replies =
+        super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();
+    assert_eq!(replies[0].status, 200);
+    assert_eq!((replies[1].replayed, &replies[1].body), (true, &replies[0].body), "a retry");
+    assert_eq!(replies[2].status.as_u16(), 422, "the same key, another request");
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM desk_requests WHERE idempotency_key = 'key-1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, 1, "one stored answer, written with the group");
+    let (status, again) = v.send_keyed(
+        STAFF,
+        "key-1",
+        json!({ "kind": "hold",
+        "unit_id": v.units[0], "buyer_id": v.buyers[0] }),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        again.to_string(),
+        serde_json::from_str::<Value>(&replies[0].body).unwrap().to_string()
+    );
+}
+
+#[test]
 fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     let v = venue();
     free(&v);

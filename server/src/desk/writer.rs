@@ -3,8 +3,9 @@
 //! Durable commits cost a `fsync` each, and on a venue's server that is the limit long before
 //! the CPU is. So the writer takes every command that is waiting (up to [`MAX_GROUP`]) into one
 //! IMMEDIATE transaction, runs each inside its own savepoint (a refusal or a fault rolls back
-//! that command only), commits once with `synchronous=FULL`, and only then answers them all.
-//! No answer leaves before the commit that makes it true.
+//! that command only), keeps each answer under its key (written after the group's last
+//! command, see `answers`), commits once with `synchronous=FULL`, and only then answers them
+//! all. No answer leaves before the commit that makes it true.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,10 +16,11 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 
+use super::answers::{GroupAnswers, StoredAnswer};
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
 use super::context::{Ctx, GroupMemo, Stop, instant, load_event};
 use super::ledger::{self, Tip};
@@ -224,6 +226,7 @@ fn run_group(
     // group, and the group commits (or not) as one.
     let mut principals: HashMap<&str, Option<Principal>> = HashMap::new();
     let memo = GroupMemo::default();
+    let mut kept = GroupAnswers::default();
     for job in group {
         let before = *tip;
         savepoint(&tx, "SAVEPOINT desk_command")?;
@@ -238,7 +241,7 @@ fn run_group(
                     }
                 };
                 let on = Conns { desk: &tx, server, memo: &memo };
-                run_command(on, tip, policy, who, request, now).map(Answer::Reply)
+                run_command(on, &mut kept, tip, policy, who, request, now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
         };
@@ -256,8 +259,32 @@ fn run_group(
             }
         }
     }
+    kept.write(&tx, now)?;
     tx.commit()?;
     Ok((answers, tip.seq != start_seq))
+}
+
+/// Runs `requests` as one group on `conn`, as the writer would, and returns their replies.
+#[cfg(test)]
+pub(super) fn run_as_one_group(
+    conn: &mut Connection,
+    server: &Connection,
+    policy: &Policy,
+    requests: Vec<(String, CommandRequest)>,
+) -> Result<Vec<DeskReply>, ServerError> {
+    let jobs: Vec<Job> = requests
+        .into_iter()
+        .map(|(token, request)| Job::Command { token, request, reply: oneshot::channel().0 })
+        .collect();
+    let mut tip = ledger::tip(conn)?;
+    let (answers, _) = run_group(conn, server, &mut tip, policy, &jobs, Utc::now())?;
+    Ok(answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Reply(reply) => reply,
+            _ => DeskReply::internal(),
+        })
+        .collect())
 }
 
 /// The desk's connection (inside the group's transaction), the read-only server one and the
@@ -272,6 +299,7 @@ struct Conns<'a> {
 /// Runs one command inside the group's transaction.
 fn run_command(
     on: Conns<'_>,
+    kept: &mut GroupAnswers,
     tip: &mut Tip,
     policy: &Policy,
     who: Option<Principal>,
@@ -287,16 +315,16 @@ fn run_command(
         ));
     };
     let fingerprint = super::command::fingerprint(request);
-    if let Some(stored) = stored_answer(conn, &request.idempotency_key)? {
-        if stored.0 != fingerprint {
+    if let Some(stored) = kept.find(conn, &request.idempotency_key)? {
+        if stored.fingerprint != fingerprint {
             return Ok(DeskReply::error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "this idempotency key was used for a different request",
             ));
         }
-        let status = StatusCode::from_u16(stored.1).unwrap_or(StatusCode::OK);
-        return Ok(DeskReply { status, body: stored.2, replayed: true });
+        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+        return Ok(DeskReply { status, body: stored.body, replayed: true });
     }
     let Some(event) = load_event(conn, &request.event_id)? else {
         return Ok(DeskReply::error(
@@ -348,7 +376,8 @@ fn run_command(
         }
     };
     let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    store_answer(conn, &request.idempotency_key, &who, &fingerprint, status, &body, now)?;
+    let stored = StoredAnswer { fingerprint, status: status.as_u16(), body: body.clone() };
+    kept.keep(&request.idempotency_key, &who.device_id, stored);
     Ok(DeskReply { status, body, replayed: false })
 }
 
@@ -407,41 +436,5 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
 /// Runs a savepoint statement; cached, since every command runs two or three.
 fn savepoint(conn: &Connection, sql: &str) -> Result<(), ServerError> {
     conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
-}
-
-type StoredAnswer = ([u8; 32], u16, String);
-
-fn stored_answer(conn: &Connection, key: &str) -> Result<Option<StoredAnswer>, ServerError> {
-    let row: Option<(Vec<u8>, u16, String)> = conn
-        .prepare_cached(
-            "SELECT request_hash, status, answer FROM desk_requests WHERE idempotency_key = ?1",
-        )?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    Ok(match row {
-        Some((hash, status, body)) => {
-            let hash = <[u8; 32]>::try_from(hash.as_slice())
-                .map_err(|_| ServerError::Corrupt(format!("request hash of {key}")))?;
-            Some((hash, status, body))
-        }
-        None => None,
-    })
-}
-
-fn store_answer(
-    conn: &Connection,
-    key: &str,
-    who: &Principal,
-    fingerprint: &[u8; 32],
-    status: StatusCode,
-    body: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ServerError> {
-    conn.prepare_cached(
-        "INSERT INTO desk_requests(idempotency_key, device_id, request_hash, status, answer, answered_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![key, who.device_id, &fingerprint[..], status.as_u16(), body, instant(now)])?;
     Ok(())
 }
