@@ -72,15 +72,37 @@ pub(crate) struct Ctx<'a> {
     pub(crate) memo: &'a GroupMemo,
 }
 
-/// What the commands of one group look up once: whether a user holds an event's grant. A
-/// group commits as one, so a grant withdrawn while it runs takes effect from the next group,
-/// as a revoked token does.
+/// What the commands of one group look up once: whether a user holds an event's grant, and
+/// the event's desk row. A group commits as one, so a grant withdrawn while it runs takes
+/// effect from the next group, as a revoked token does. The event row is the group's own
+/// (its transaction holds the desk's write lock); a command that writes it must call
+/// [`GroupMemo::forget_events`].
 #[derive(Debug, Default)]
 pub(crate) struct GroupMemo {
     grants: RefCell<HashMap<(String, String), bool>>,
+    events: RefCell<HashMap<String, Option<DeskEvent>>>,
 }
 
 impl GroupMemo {
+    /// The desk row of `event_id` (see [`load_event`]), read once per group.
+    pub(crate) fn event(
+        &self,
+        conn: &Connection,
+        event_id: &str,
+    ) -> Result<Option<DeskEvent>, ServerError> {
+        if let Some(known) = self.events.borrow().get(event_id) {
+            return Ok(known.clone());
+        }
+        let found = load_event(conn, event_id)?;
+        self.events.borrow_mut().insert(event_id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// Forgets the event rows read so far: a command may have changed one.
+    pub(crate) fn forget_events(&self) {
+        self.events.borrow_mut().clear();
+    }
+
     fn has_grant(
         &self,
         server: &Connection,
@@ -148,10 +170,7 @@ pub(crate) fn instant(at: DateTime<Utc>) -> String {
 }
 
 /// Reads the event's desk row.
-pub(crate) fn load_event(
-    conn: &Connection,
-    event_id: &str,
-) -> Result<Option<DeskEvent>, ServerError> {
+fn load_event(conn: &Connection, event_id: &str) -> Result<Option<DeskEvent>, ServerError> {
     let row: Option<(String, String, Option<u32>)> = conn
         .prepare_cached(
             "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",

@@ -223,6 +223,24 @@ fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
 }
 
 #[test]
+fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
+    let v = venue();
+    let request = |command: Value| -> (String, CommandRequest) {
+        let key = uuid::Uuid::now_v7().to_string();
+        let body = json!({ "idempotency_key": key, "event_id": v.event, "command": command });
+        (STAFF.to_owned(), serde_json::from_value(body).unwrap())
+    };
+    let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
+    let group = vec![request(hold.clone()), request(json!({ "kind": "call_next" })), request(hold)];
+    let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
+    let server = rusqlite::Connection::open(v.store.path()).unwrap();
+    let replies =
+        super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();
+    let codes: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(codes, [409, 200, 200], "nobody called, then number 1 called and served");
+}
+
+#[test]
 fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     let v = venue();
     free(&v);

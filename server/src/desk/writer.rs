@@ -22,7 +22,7 @@ use tokio::sync::{Notify, oneshot};
 
 use super::answers::{GroupAnswers, StoredAnswer};
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-use super::context::{Ctx, GroupMemo, Stop, instant, load_event};
+use super::context::{Ctx, GroupMemo, Stop, instant};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
@@ -57,8 +57,17 @@ impl DeskReply {
 }
 
 enum Job {
-    Command { token: String, request: CommandRequest, reply: oneshot::Sender<DeskReply> },
-    Sweep { reply: Option<oneshot::Sender<usize>> },
+    /// A command, with the fingerprint of its request (taken before it queues: the writer is
+    /// the desk's one serial resource, so what can be done before it is done before it).
+    Command {
+        token: String,
+        request: CommandRequest,
+        fingerprint: [u8; 32],
+        reply: oneshot::Sender<DeskReply>,
+    },
+    Sweep {
+        reply: Option<oneshot::Sender<usize>>,
+    },
 }
 
 /// Counters the writer keeps, for the metrics and the benchmark.
@@ -115,7 +124,8 @@ impl Desk {
     /// Sends a command and waits for its durable answer.
     pub async fn submit(&self, token: String, request: CommandRequest) -> DeskReply {
         let (reply, answer) = oneshot::channel();
-        match self.jobs.try_send(Job::Command { token, request, reply }) {
+        let fingerprint = super::command::fingerprint(&request);
+        match self.jobs.try_send(Job::Command { token, request, fingerprint, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return DeskReply::error(
@@ -231,7 +241,7 @@ fn run_group(
         let before = *tip;
         savepoint(&tx, "SAVEPOINT desk_command")?;
         let answer = match job {
-            Job::Command { token, request, .. } => {
+            Job::Command { token, request, fingerprint, .. } => {
                 let who = match principals.get(token.as_str()) {
                     Some(known) => known.clone(),
                     None => {
@@ -240,8 +250,8 @@ fn run_group(
                         found
                     }
                 };
-                let on = Conns { desk: &tx, server, memo: &memo };
-                run_command(on, &mut kept, tip, policy, who, request, now).map(Answer::Reply)
+                let on = Conns { desk: &tx, server, memo: &memo, policy };
+                run_command(on, &mut kept, tip, who, (request, fingerprint), now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
         };
@@ -274,7 +284,12 @@ pub(super) fn run_as_one_group(
 ) -> Result<Vec<DeskReply>, ServerError> {
     let jobs: Vec<Job> = requests
         .into_iter()
-        .map(|(token, request)| Job::Command { token, request, reply: oneshot::channel().0 })
+        .map(|(token, request)| Job::Command {
+            fingerprint: super::command::fingerprint(&request),
+            token,
+            request,
+            reply: oneshot::channel().0,
+        })
         .collect();
     let mut tip = ledger::tip(conn)?;
     let (answers, _) = run_group(conn, server, &mut tip, policy, &jobs, Utc::now())?;
@@ -287,13 +302,14 @@ pub(super) fn run_as_one_group(
         .collect())
 }
 
-/// The desk's connection (inside the group's transaction), the read-only server one and the
-/// group's shared look-ups.
+/// The desk's connection (inside the group's transaction), the read-only server one, the
+/// group's shared look-ups and the policy.
 #[derive(Clone, Copy)]
 struct Conns<'a> {
     desk: &'a Connection,
     server: &'a Connection,
     memo: &'a GroupMemo,
+    policy: &'a Policy,
 }
 
 /// Runs one command inside the group's transaction.
@@ -301,9 +317,8 @@ fn run_command(
     on: Conns<'_>,
     kept: &mut GroupAnswers,
     tip: &mut Tip,
-    policy: &Policy,
     who: Option<Principal>,
-    request: &CommandRequest,
+    (request, fingerprint): (&CommandRequest, &[u8; 32]),
     now: DateTime<Utc>,
 ) -> Result<DeskReply, ServerError> {
     let conn = on.desk;
@@ -314,9 +329,8 @@ fn run_command(
             "a valid device token is required",
         ));
     };
-    let fingerprint = super::command::fingerprint(request);
     if let Some(stored) = kept.find(conn, &request.idempotency_key)? {
-        if stored.fingerprint != fingerprint {
+        if stored.fingerprint != *fingerprint {
             return Ok(DeskReply::error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -326,7 +340,7 @@ fn run_command(
         let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
         return Ok(DeskReply { status, body: stored.body, replayed: true });
     }
-    let Some(event) = load_event(conn, &request.event_id)? else {
+    let Some(event) = on.memo.event(conn, &request.event_id)? else {
         return Ok(DeskReply::error(
             StatusCode::NOT_FOUND,
             "event_not_open",
@@ -341,12 +355,16 @@ fn run_command(
         who: &who,
         key: &request.idempotency_key,
         now,
-        policy,
+        policy: on.policy,
         event,
         last_seq: None,
         memo: on.memo,
     };
     let ran = dispatch(&mut ctx, &request.command);
+    if !matches!(request.command, DeskCommand::Hold { .. } | DeskCommand::Release { .. }) {
+        // Queue, mode and voucher commands write the event row; holds and releases never do.
+        on.memo.forget_events();
+    }
     let last_seq = ctx.last_seq;
     let (status, answer) = match ran {
         Ok(result) => {
@@ -376,7 +394,8 @@ fn run_command(
         }
     };
     let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    let stored = StoredAnswer { fingerprint, status: status.as_u16(), body: body.clone() };
+    let stored =
+        StoredAnswer { fingerprint: *fingerprint, status: status.as_u16(), body: body.clone() };
     kept.keep(&request.idempotency_key, &who.device_id, stored);
     Ok(DeskReply { status, body, replayed: false })
 }
