@@ -277,7 +277,7 @@ enum Field<'a> {
 impl<'a> MapReader<'a> {
     /// A reader for the map `obj`.
     pub(crate) fn new(doc: &'a AutoCommit, obj: ObjId) -> Self {
-        MapReader { doc, obj, path: Cow::Borrowed(""), heads: None, entries: None }
+        MapReader::at(doc, obj, None)
     }
 
     /// A reader for the map `obj` as it was at `heads`, or as it is now for `None`.
