@@ -15,6 +15,12 @@
 //!    stored answers (goal >= 0.30, p99 <= 50 ms).
 //! 4. For scale, the answers per second the same load generator gets for a command the server
 //!    refuses before any work (no token): what HTTP alone costs on this machine.
+//! 5. The contested run of (2) once more after the server stopped, on its files, with the
+//!    desk's writer in this process and no HTTP: what the desk alone costs.
+//!
+//! (2) and (4) also print the CPU time the server and the load generator spent per answer,
+//! which shows where the two shared cores went (on a slow pass of the machine it grows too).
+//! `KAM_BENCH_SERVER=path` runs another build of the server (to compare two in turn).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark may panic on a broken setup.
 
@@ -25,10 +31,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use kam_core::Policy;
 use kam_core::desk::new_idempotency_key;
+use kam_server::desk::Desk;
 use kam_server::desk::ledger::{self, Cause};
 use kam_tests::{
-    DeskClient, ServerProcess, TestResult, demo_token, desk_setup, release_server_binary,
+    DeskClient, ServerProcess, TestResult, demo_token, desk_setup, process_cpu_seconds,
+    release_server_binary,
 };
 use rusqlite::{TransactionBehavior, params};
 use serde_json::{Value, json};
@@ -71,11 +80,12 @@ fn main() -> TestResult<()> {
 
     burst(&server.url, &event, &units, &buyers);
     release_all(&server.url, &event, &units);
-    let (http_rate, group_size) = contested(&server.url, &event, &units, &buyers);
+    let (http_rate, group_size) = contested(&server, &event, &units, &buyers)?;
     let raw_rate = raw_group_commit(dir.path(), group_size)?;
     println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", http_rate / raw_rate);
-    http_ceiling(&server.url, &event, raw_rate);
+    http_ceiling(&server, &event, raw_rate)?;
     server.stop(Duration::from_secs(30))?;
+    desk_alone(dir.path(), &event, &units, &buyers)?;
     Ok(())
 }
 
@@ -151,6 +161,69 @@ impl LoadConn {
         self.stream.read_exact(&mut answer).await.unwrap();
         (status, serde_json::from_slice(&answer).unwrap())
     }
+}
+
+/// Where a contesting client sends its commands: the HTTP API, or the desk in this process.
+trait CommandSink {
+    /// Sends one command under `key` and returns the status and the answer.
+    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value);
+}
+
+impl CommandSink for LoadConn {
+    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
+        LoadConn::send(self, key, event, command).await
+    }
+}
+
+/// The desk's writer in this process, without HTTP: what the desk alone costs.
+struct InProcess {
+    desk: Desk,
+    token: String,
+}
+
+impl CommandSink for InProcess {
+    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
+        let request = json!({ "idempotency_key": key, "event_id": event, "command": command });
+        let reply =
+            self.desk.submit(self.token.clone(), serde_json::from_value(request).unwrap()).await;
+        (reply.status.as_u16(), serde_json::from_str(&reply.body).unwrap())
+    }
+}
+
+/// One contesting client for the run: holds a random unit and, when it wins, releases it.
+/// Returns each command's latency in ms, and the holds won and lost.
+async fn contest(
+    mut sink: impl CommandSink,
+    client: usize,
+    run: Run,
+    event: &str,
+    units: &[String],
+    buyer: &str,
+) -> (Vec<f64>, u64, u64) {
+    let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
+    run.connected().await;
+    while run.running() {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let unit = &units[(rng % UNITS as u64) as usize];
+        let sent = Instant::now();
+        let (status, _) = sink.send(&new_idempotency_key(), event, &hold(unit, buyer)).await;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        if status == 200 {
+            won += 1;
+            let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
+            let sent = Instant::now();
+            let (status, answer) = sink.send(&new_idempotency_key(), event, &release).await;
+            assert_eq!(status, 200, "{answer}");
+            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        } else {
+            assert_eq!(status, 409);
+            lost += 1;
+        }
+    }
+    (latencies, won, lost)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -286,40 +359,47 @@ where
     (results, started.elapsed().as_secs_f64())
 }
 
+/// CPU time of the server and of this process (the load generator) over a timed run: where
+/// the two shared cores went.
+struct CpuMeter {
+    server: f64,
+    load: f64,
+}
+
+impl CpuMeter {
+    fn start(server: &ServerProcess) -> TestResult<CpuMeter> {
+        Ok(CpuMeter {
+            server: server.cpu_seconds()?,
+            load: process_cpu_seconds(std::process::id())?,
+        })
+    }
+
+    /// Microseconds of server and load-generator CPU per answer since `start`.
+    fn per_answer_us(&self, server: &ServerProcess, answers: usize) -> TestResult<(f64, f64)> {
+        let per = |seconds: f64| seconds * 1e6 / answers.max(1) as f64;
+        Ok((
+            per(server.cpu_seconds()? - self.server),
+            per(process_cpu_seconds(std::process::id())? - self.load),
+        ))
+    }
+}
+
 /// 500 clients holding random units and releasing what they win, for [`RUN`].
-fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f64, f64) {
+fn contested(
+    server: &ServerProcess,
+    event: &str,
+    units: &[String],
+    buyers: &[String],
+) -> TestResult<(f64, f64)> {
+    let url = server.url.as_str();
     let (groups_before, commands_before) = desk_groups(url);
+    let cpu = CpuMeter::start(server)?;
     let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
         let (url, event, buyer, units) =
             (url.to_owned(), event.to_owned(), buyers[client].clone(), units.to_vec());
         async move {
-            let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
-            let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
-            run.connected().await;
-            while run.running() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let unit = &units[(rng % UNITS as u64) as usize];
-                let sent = Instant::now();
-                let (status, _) =
-                    conn.send(&new_idempotency_key(), &event, &hold(unit, &buyer)).await;
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                if status == 200 {
-                    won += 1;
-                    let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
-                    let sent = Instant::now();
-                    let (status, answer) =
-                        conn.send(&new_idempotency_key(), &event, &release).await;
-                    assert_eq!(status, 200, "{answer}");
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                } else {
-                    assert_eq!(status, 409);
-                    lost += 1;
-                }
-            }
-            (latencies, won, lost)
+            let conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
+            contest(conn, client, run, &event, &units, &buyer).await
         }
     }));
     let mut all = Vec::new();
@@ -330,6 +410,7 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
         holds_lost += lost;
     }
     let latencies = sorted(all);
+    let (server_us, load_us) = cpu.per_answer_us(server, latencies.len())?;
     let (groups_after, commands_after) = desk_groups(url);
     let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
     let rate = latencies.len() as f64 / elapsed;
@@ -345,12 +426,54 @@ fn contested(url: &str, event: &str, units: &[String], buyers: &[String]) -> (f6
         latencies.last().copied().unwrap_or_default(),
         group_size
     );
-    (rate, group_size)
+    println!(
+        "contested CPU: server {server_us:.1} us per desk command, load generator {load_us:.1} us"
+    );
+    Ok((rate, group_size))
+}
+
+/// For scale: the contested run again on the server's own files, after it stopped, with the
+/// desk's writer in this process and no HTTP between it and the clients.
+fn desk_alone(dir: &Path, event: &str, units: &[String], buyers: &[String]) -> TestResult<()> {
+    // As in the server: checkpoints on a thread of their own, not inside the writer's commits.
+    kam_server::checkpoint::spawn(vec![dir.join("kam-desk.sqlite3")])?;
+    let desk = Desk::start(
+        &dir.join("kam-desk.sqlite3"),
+        &dir.join("kam-server.sqlite3"),
+        Policy::default(),
+    )?;
+    let (groups_before, commands_before) = {
+        let stats = desk.stats();
+        (stats.groups.load(Ordering::Relaxed), stats.commands.load(Ordering::Relaxed))
+    };
+    let cpu_before = process_cpu_seconds(std::process::id())?;
+    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
+        let sink = InProcess { desk: desk.clone(), token: demo_token("staff-01") };
+        let (event, buyer, units) = (event.to_owned(), buyers[client].clone(), units.to_vec());
+        async move { contest(sink, client, run, &event, &units, &buyer).await }
+    }));
+    let cpu_us = (process_cpu_seconds(std::process::id())? - cpu_before) * 1e6;
+    let latencies = sorted(results.into_iter().flat_map(|(latencies, _, _)| latencies).collect());
+    let stats = desk.stats();
+    let groups = stats.groups.load(Ordering::Relaxed) - groups_before;
+    let commands = stats.commands.load(Ordering::Relaxed) - commands_before;
+    println!(
+        "desk alone: the same {CLIENTS} clients in this process, no HTTP: {:.0}/s, latency p50 {:.1} ms, \
+         p99 {:.1} ms; {:.1} commands per group commit; {:.1} us of CPU per command",
+        latencies.len() as f64 / elapsed,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        commands as f64 / groups.max(1) as f64,
+        cpu_us / latencies.len().max(1) as f64
+    );
+    Ok(())
 }
 
 /// For scale: how many answers per second the same load generator gets from the server for a
 /// command refused before any work (no token: 401 from the handler, nothing reaches the desk).
-fn http_ceiling(url: &str, event: &str, raw_rate: f64) {
+fn http_ceiling(server: &ServerProcess, event: &str, raw_rate: f64) -> TestResult<()> {
+    let url = server.url.as_str();
+    let cpu = CpuMeter::start(server)?;
     let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
         let (url, event) = (url.to_owned(), event.to_owned());
         async move {
@@ -367,6 +490,7 @@ fn http_ceiling(url: &str, event: &str, raw_rate: f64) {
         }
     }));
     let answers: u64 = results.into_iter().sum();
+    let (server_us, load_us) = cpu.per_answer_us(server, answers as usize)?;
     let rate = answers as f64 / elapsed;
     println!(
         "HTTP alone: {rate:.0} answers/s from {CLIENTS} clients for a command refused before any work \
@@ -374,6 +498,20 @@ fn http_ceiling(url: &str, event: &str, raw_rate: f64) {
         raw_rate * 0.30,
         100.0 * raw_rate * 0.30 / rate
     );
+    println!("HTTP alone CPU: server {server_us:.1} us per answer, load generator {load_us:.1} us");
+    // The load generator shares the cores with the server. Even a desk whose own work (rules,
+    // stored answers, hold rows, the mirror) cost nothing would spend per command what HTTP
+    // alone costs plus what the raw command costs: that bounds the rate these cores allow.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let raw_us = 1e6 / raw_rate;
+    let bound = cores * 1e6 / (server_us + load_us + raw_us);
+    println!(
+        "bound: {cores:.0} cores / ({server_us:.1} + {load_us:.1} + {raw_us:.1} us of raw command) \
+         = {bound:.0} commands/s at most over HTTP here, a ratio of {:.2}, for a desk that did \
+         nothing but the raw command",
+        bound / raw_rate
+    );
+    Ok(())
 }
 
 /// The same commands on raw rusqlite: a conditional update, and for a change the ledger

@@ -25,8 +25,13 @@ pub fn server_binary() -> TestResult<PathBuf> {
     BUILT.get_or_init(|| build_server(false).map_err(|e| e.to_string())).clone().map_err(Into::into)
 }
 
-/// Builds the optimised server binary once per process, for benchmarks.
+/// Builds the optimised server binary once per process, for benchmarks; or, when
+/// `KAM_BENCH_SERVER` names a binary, that one. On a machine whose speed drifts, two builds
+/// are compared by running the same benchmark on each in turn, not an hour apart.
 pub fn release_server_binary() -> TestResult<PathBuf> {
+    if let Some(binary) = std::env::var_os("KAM_BENCH_SERVER") {
+        return Ok(PathBuf::from(binary));
+    }
     static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| build_server(true).map_err(|e| e.to_string())).clone().map_err(Into::into)
 }
