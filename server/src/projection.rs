@@ -223,6 +223,7 @@ fn delete_statements(kind: DocKind) -> &'static [&'static str] {
             "DELETE FROM contacts WHERE customer_id = ?1",
             "DELETE FROM visits WHERE customer_id = ?1",
             "DELETE FROM customer_sales_years WHERE customer_id = ?1",
+            "DELETE FROM customer_late_payments WHERE customer_id = ?1",
         ],
         DocKind::Ticket => &["DELETE FROM tickets WHERE ticket_id = ?1"],
         DocKind::Project => &["DELETE FROM units WHERE project_id = ?1"],
@@ -268,7 +269,27 @@ fn insert_customer(
             k.primary
         ])?;
     }
-    insert_visits(conn, c)
+    insert_visits(conn, c)?;
+    insert_late_payments(conn, c)
+}
+
+/// The customer's late-payment records, which the quarterly analysis counts per quarter.
+fn insert_late_payments(conn: &Connection, c: &Customer) -> Result<(), rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO customer_late_payments(customer_id, late_payment_id, reference, due_on,
+             paid_on)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for late in c.late_payments.values() {
+        stmt.execute(params![
+            c.id.as_str(),
+            late.id.as_str(),
+            late.reference,
+            late.due_on.to_string(),
+            late.paid_on.map(|d| d.to_string()),
+        ])?;
+    }
+    Ok(())
 }
 
 /// The customer's own row. Visit cadence is computed with the same pure rules the tablets
@@ -478,14 +499,17 @@ mod tests {
     fn remove(conn: &Connection, doc_id: &DocId) -> Result<(), ServerError> {
         atomically(conn, || Ok(delete_rows(conn, doc_id)?))
     }
-    use chrono::{Duration, TimeZone};
+    use chrono::{Duration, NaiveDate, TimeZone};
     use kam_core::demo::{self, DemoSpec};
     use kam_core::doc::DocError;
     use kam_core::doc::{
         ActorId, CustomerEdit, EditMeta, ProjectEdit, create_customer, create_event,
         create_project, create_ticket, edit_customer, edit_project,
     };
-    use kam_core::model::{BuildingId, PriceApproval, ProjectId, TicketStatus, UnitId, UnitStatus};
+    use kam_core::model::{
+        BuildingId, LatePayment, LatePaymentId, PriceApproval, ProjectId, TicketStatus, UnitId,
+        UnitStatus,
+    };
 
     /// The fixed "now" of every fixture.
     fn now() -> DateTime<Utc> {
@@ -584,8 +608,26 @@ mod tests {
         assert_eq!(count(&conn, &sql), 0, "the removed contact's row is gone");
         assert_eq!(count(&conn, "SELECT count(*) FROM customers"), 1, "still one customer row");
 
+        let late = LatePayment {
+            id: LatePaymentId::new(),
+            reference: "INV-2026-031".into(),
+            due_on: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+            paid_on: None,
+        };
+        edit_customer(&mut doc, &CustomerEdit::UpsertLatePayment(late.clone()), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        let sql = "SELECT reference || ' ' || due_on || ' ' || coalesce(paid_on, 'unpaid')
+                   FROM customer_late_payments";
+        assert_eq!(text(&conn, sql).as_deref(), Some("INV-2026-031 2026-03-31 unpaid"));
+        let paid = LatePayment { paid_on: NaiveDate::from_ymd_opt(2026, 4, 2), ..late };
+        edit_customer(&mut doc, &CustomerEdit::UpsertLatePayment(paid), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        assert_eq!(text(&conn, sql).as_deref(), Some("INV-2026-031 2026-03-31 2026-04-02"));
+
         remove(&conn, doc.id()).unwrap();
-        for table in ["customers", "customer_owners", "contacts", "visits"] {
+        for table in
+            ["customers", "customer_owners", "contacts", "visits", "customer_late_payments"]
+        {
             assert_eq!(count(&conn, &format!("SELECT count(*) FROM {table}")), 0, "{table}");
         }
     }

@@ -196,12 +196,29 @@ CREATE INDEX documents_by_scope ON documents(scope_key, seq);
 CREATE INDEX projects_by_seq ON documents(seq) WHERE kind = 'project';
 ";
 
+/// Version 5: customers' late-payment records, projected like their visits. The quarterly
+/// analysis counts them per quarter; before, it loaded every customer's document to find them.
+/// The projections are rebuilt when the schema version changes (`Store::open`), which fills
+/// the table from the stored documents.
+const V5_LATE_PAYMENTS: &str = "
+CREATE TABLE customer_late_payments (
+    customer_id     TEXT NOT NULL,
+    late_payment_id TEXT NOT NULL,
+    reference       TEXT NOT NULL,
+    due_on          TEXT NOT NULL,
+    paid_on         TEXT,
+    PRIMARY KEY (customer_id, late_payment_id)
+) STRICT;
+CREATE INDEX customer_late_payments_by_due ON customer_late_payments(due_on);
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
     crate::projection::PROJECTION_SCHEMA,
     V3_DASHBOARD,
     V4_NEWS_BY_SCOPE,
+    V5_LATE_PAYMENTS,
 ];
 
 /// The schema version this build writes.

@@ -172,7 +172,7 @@ impl Store {
             tx.execute_batch(
                 "DELETE FROM customers; DELETE FROM customer_owners; DELETE FROM contacts;
                  DELETE FROM visits; DELETE FROM tickets; DELETE FROM units; DELETE FROM events;
-                 DELETE FROM customer_sales_years;",
+                 DELETE FROM customer_sales_years; DELETE FROM customer_late_payments;",
             )?;
             for id in &ids {
                 let id = scope::parse_id(id)?;
@@ -261,4 +261,61 @@ fn load_or_create_actor(conn: &Connection) -> Result<ActorId, ServerError> {
     let actor = ActorId::random();
     meta_set(conn, "actor_id", &actor.to_hex_string())?;
     Ok(actor)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+    use kam_core::demo::{self, DemoSpec};
+    use kam_core::doc::{EditMeta, create_customer};
+    use kam_core::model::{LatePayment, LatePaymentId, UserId};
+
+    use super::*;
+
+    fn late_payment_rows(store: &Store) -> Vec<(String, String)> {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT customer_id, due_on FROM customer_late_payments ORDER BY due_on")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    /// A server upgraded from version 4 had late payments only in its documents; opening it
+    /// rebuilds the projections, so the quarterly analysis finds them in SQL.
+    #[test]
+    fn upgrading_from_v4_projects_the_late_payments_already_in_documents() {
+        let now = Utc.with_ymd_and_hms(2026, 4, 3, 0, 0, 0).unwrap();
+        let policy = Policy::default();
+        let spec =
+            DemoSpec { customers: 2, tickets: 1, units: 2, buyers: 1, ..DemoSpec::standard(1) };
+        let mut customer = demo::generate(&spec, now, &policy).customers.remove(0);
+        let late = LatePayment {
+            id: LatePaymentId::new(),
+            reference: "INV-7".into(),
+            due_on: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+            paid_on: None,
+        };
+        customer.late_payments.insert(late.id.clone(), late);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kam.sqlite3");
+        let mut store = Store::open(&path, policy.clone()).unwrap();
+        let meta = EditMeta::new(&UserId::from("hq"), now, "test");
+        let doc = create_customer(&customer, store.actor().clone(), &meta).unwrap();
+        store.write(|tx, docs, _| insert_new_doc(tx, docs, doc, now)).unwrap();
+        store.project_all(now).unwrap();
+        let expected = vec![(customer.id.as_str().to_owned(), "2026-02-01".to_owned())];
+        assert_eq!(late_payment_rows(&store), expected);
+
+        // Back to what version 4 had: no table, and projections made by version 4.
+        store
+            .conn()
+            .execute_batch("DROP TABLE customer_late_payments; PRAGMA user_version = 4;")
+            .unwrap();
+        meta_set(store.conn(), "projections_version", &format!("4:{}", policy.version)).unwrap();
+        drop(store);
+
+        let store = Store::open(&path, policy).unwrap();
+        assert_eq!(late_payment_rows(&store), expected);
+    }
 }

@@ -40,6 +40,17 @@ pub(crate) fn customer_with(
     .unwrap();
 }
 
+/// A late-payment record of customer `id`, due on `due` and paid on `paid` (dates as text).
+pub(crate) fn late_payment(conn: &Connection, id: &str, due: &str, paid: Option<&str>) {
+    conn.execute(
+        "INSERT INTO customer_late_payments (customer_id, late_payment_id, reference, due_on,
+             paid_on)
+         VALUES (?1, ?2, 'INV', ?3, ?4)",
+        params![id, kam_core::model::LatePaymentId::new().as_str(), due, paid],
+    )
+    .unwrap();
+}
+
 /// One month of sales.
 pub(crate) fn sale(conn: &Connection, id: &str, month: &str, amount: &str) {
     conn.execute(

@@ -4,11 +4,11 @@
 //! late payments due in the quarter with what the late-payment rule makes of them (two or
 //! more in one quarter drop the payment terms one step, seed 001 客户分级管理制度).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kam_core::Policy;
-use kam_core::model::{LatePayment, PaymentTerms, Tier};
+use kam_core::model::{LatePayment, LatePaymentId, PaymentTerms, Tier};
 use kam_core::rules::{Quarter, TermsDowngrade, terms_after_late_payments};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
@@ -130,13 +130,11 @@ pub fn parse_quarter(text: &str) -> Option<Quarter> {
 
 /// Computes the analysis for `quarter` (`YYYY-Qn`) at `now`.
 ///
-/// `late_payments` holds each customer's late-payment records by customer id, as the
-/// caller read them from the customer documents (they are not projected to SQL). A
-/// malformed quarter is [`ServerError::Invalid`].
+/// Late payments are the projected records due in the quarter. A malformed quarter is
+/// [`ServerError::Invalid`].
 pub fn quarterly_report(
     conn: &Connection,
     quarter: &str,
-    late_payments: &BTreeMap<String, Vec<LatePayment>>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<QuarterlyReport, ServerError> {
@@ -150,6 +148,7 @@ pub fn quarterly_report(
     let sum = |customer: &str, from: YearMonth| -> Decimal {
         (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i)))).sum()
     };
+    let late_payments = late_payments_due_in(conn, q)?;
     let today = policy.business_date(now);
     let mut rows = Vec::new();
     for c in customers(conn)? {
@@ -208,6 +207,44 @@ fn customers(conn: &Connection) -> Result<Vec<CreditFacts>, ServerError> {
         let ([id, name, tier_code], [grade, credit_grade], limit, terms) = row?;
         let (tier, credit_limit) = (tier(&tier_code)?, money(&limit)?);
         out.push(CreditFacts { id, name, tier, grade, credit_grade, credit_limit, terms });
+    }
+    Ok(out)
+}
+
+/// Each customer's late-payment records due in `q`, by customer id.
+fn late_payments_due_in(
+    conn: &Connection,
+    q: Quarter,
+) -> Result<HashMap<String, Vec<LatePayment>>, ServerError> {
+    let first_day = |year: i32, quarter: u8| {
+        NaiveDate::from_ymd_opt(year, u32::from(quarter) * 3 - 2, 1)
+            .ok_or_else(|| ServerError::Invalid { field: "quarter", reason: format!("{year}") })
+    };
+    let from = first_day(q.year, q.quarter)?;
+    let until =
+        if q.quarter == 4 { first_day(q.year + 1, 1)? } else { first_day(q.year, q.quarter + 1)? };
+    let mut stmt = conn.prepare_cached(
+        "SELECT customer_id, late_payment_id, reference, due_on, paid_on
+         FROM customer_late_payments WHERE due_on >= ?1 AND due_on < ?2",
+    )?;
+    let rows = stmt.query_map([from.to_string(), until.to_string()], |r| {
+        let texts: [String; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
+        Ok((texts, r.get::<_, Option<String>>(4)?))
+    })?;
+    let date = |text: &str| {
+        text.parse::<NaiveDate>()
+            .map_err(|e| ServerError::Corrupt(format!("late payment date `{text}`: {e}")))
+    };
+    let mut out: HashMap<String, Vec<LatePayment>> = HashMap::new();
+    for row in rows {
+        let ([customer, id, reference, due_on], paid_on) = row?;
+        let late = LatePayment {
+            id: LatePaymentId::from(id.as_str()),
+            reference,
+            due_on: date(&due_on)?,
+            paid_on: paid_on.as_deref().map(date).transpose()?,
+        };
+        out.entry(customer).or_default().push(late);
     }
     Ok(out)
 }
@@ -301,23 +338,13 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use chrono::TimeZone;
-    use kam_core::model::LatePaymentId;
     use kam_core::rules::next_stricter_terms;
 
     use super::*;
-    use crate::reports::fixtures::{customer_with, sale, store};
+    use crate::reports::fixtures::{customer_with, late_payment, sale, store};
 
     fn d(text: &str) -> Decimal {
         text.parse().unwrap()
-    }
-
-    fn late(due: &str, paid: Option<&str>) -> LatePayment {
-        LatePayment {
-            id: LatePaymentId::new(),
-            reference: "INV".to_owned(),
-            due_on: due.parse().unwrap(),
-            paid_on: paid.map(|p| p.parse().unwrap()),
-        }
     }
 
     fn now() -> DateTime<Utc> {
@@ -333,7 +360,7 @@ mod tests {
         }
         let (_dir, store) = store();
         let p = Policy::default();
-        let err = quarterly_report(store.conn(), "2026-Q5", &BTreeMap::new(), &p, now());
+        let err = quarterly_report(store.conn(), "2026-Q5", &p, now());
         assert!(matches!(err, Err(ServerError::Invalid { field: "quarter", .. })), "{err:?}");
     }
 
@@ -344,18 +371,20 @@ mod tests {
         customer_with(conn, "IN", "Two in Q1", "key", "500000.00", "net:90");
         customer_with(conn, "ACROSS", "One in Q4, one in Q1", "key", "500000.00", "net:90");
         customer_with(conn, "STRICT", "Already prepay", "main", "0.00", "prepay");
-        let mut lates = BTreeMap::new();
-        lates.insert(
-            "IN".to_owned(),
-            vec![late("2026-01-10", Some("2026-02-01")), late("2026-03-31", None)],
-        );
-        lates.insert(
-            "ACROSS".to_owned(),
-            vec![late("2025-12-20", Some("2026-01-05")), late("2026-02-01", None)],
-        );
-        lates.insert("STRICT".to_owned(), vec![late("2026-02-01", None), late("2026-02-02", None)]);
+        for (customer, due, paid) in [
+            ("IN", "2026-01-10", Some("2026-02-01")),
+            ("IN", "2026-03-31", None),
+            ("ACROSS", "2025-12-20", Some("2026-01-05")),
+            ("ACROSS", "2026-02-01", None),
+            ("STRICT", "2026-02-01", None),
+            ("STRICT", "2026-02-02", None),
+            // Due next quarter: neither counted nor late yet.
+            ("IN", "2026-04-01", None),
+        ] {
+            late_payment(conn, customer, due, paid);
+        }
         let p = Policy::default();
-        let r = quarterly_report(conn, "2026-Q1", &lates, &p, now()).unwrap();
+        let r = quarterly_report(conn, "2026-Q1", &p, now()).unwrap();
         let row = |id: &str| r.rows.iter().find(|r| r.customer_id == id).unwrap();
         let expected = next_stricter_terms(PaymentTerms::NetDays { days: 90 }, &p).unwrap().code();
         let inq = row("IN");
@@ -389,8 +418,7 @@ mod tests {
         }
         sale(conn, "S", "2025-02", "500.00");
         sale(conn, "G", "2026-02", "1000.00");
-        let r =
-            quarterly_report(conn, "2026-Q1", &BTreeMap::new(), &Policy::default(), now()).unwrap();
+        let r = quarterly_report(conn, "2026-Q1", &Policy::default(), now()).unwrap();
         let ids: Vec<&str> = r.rows.iter().map(|r| r.customer_id.as_str()).collect();
         assert_eq!(ids, ["S", "G"], "tier first; a customer without sales or credit is left out");
         let s = &r.rows[0];

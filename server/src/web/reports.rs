@@ -1,14 +1,10 @@
 //! The reports page and its downloads: the monthly key-account report (附件一) and the
 //! quarterly credit and sales analysis, as CSV and Excel, and as JSON for the API.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Months, Utc};
-use kam_core::doc::{DocId, DocKind, read_customer};
-use kam_core::model::LatePayment;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -59,27 +55,6 @@ pub(crate) async fn monthly(
         .await
 }
 
-/// Every customer's late payments, read from the documents (they are not projected).
-fn late_payments(store: &mut Store) -> Result<BTreeMap<String, Vec<LatePayment>>, ServerError> {
-    let ids: Vec<String> = {
-        let mut stmt =
-            store.conn().prepare("SELECT customer_id FROM customers ORDER BY customer_id")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
-    };
-    let Store { conn, docs, .. } = store;
-    let mut out = BTreeMap::new();
-    for id in ids {
-        let Some(doc) = docs.get(conn, &DocId::new(DocKind::Customer, &id), false)? else {
-            continue;
-        };
-        let late: Vec<LatePayment> = read_customer(doc)?.late_payments.into_values().collect();
-        if !late.is_empty() {
-            out.insert(id, late);
-        }
-    }
-    Ok(out)
-}
-
 /// The quarterly analysis for `quarter` (or the last complete quarter).
 pub(crate) async fn quarterly(
     state: &AppState,
@@ -88,8 +63,7 @@ pub(crate) async fn quarterly(
     state
         .with_store(move |store| {
             let quarter = quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store).1);
-            let late = late_payments(store)?;
-            reports::quarterly_report(store.conn(), &quarter, &late, store.policy(), Utc::now())
+            reports::quarterly_report(store.conn(), &quarter, store.policy(), Utc::now())
         })
         .await
 }
