@@ -217,8 +217,12 @@ fn late_payments_due_in(
     q: Quarter,
 ) -> Result<HashMap<String, Vec<LatePayment>>, ServerError> {
     let first_day = |year: i32, quarter: u8| {
-        NaiveDate::from_ymd_opt(year, u32::from(quarter) * 3 - 2, 1)
-            .ok_or_else(|| ServerError::Invalid { field: "quarter", reason: format!("{year}") })
+        NaiveDate::from_ymd_opt(year, u32::from(quarter) * 3 - 2, 1).ok_or_else(|| {
+            ServerError::Invalid {
+                field: "quarter",
+                reason: format!("year {year} is out of the calendar's range"),
+            }
+        })
     };
     let from = first_day(q.year, q.quarter)?;
     let until =
