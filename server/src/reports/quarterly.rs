@@ -148,7 +148,7 @@ pub fn quarterly_report(
     let sum = |customer: &str, from: YearMonth| -> Decimal {
         (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i)))).sum()
     };
-    let late_payments = late_payments_due_in(conn, q)?;
+    let late_payments = late_payments_due_in(conn, first)?;
     let today = policy.business_date(now);
     let mut rows = Vec::new();
     for c in customers(conn)? {
@@ -211,22 +211,19 @@ fn customers(conn: &Connection) -> Result<Vec<CreditFacts>, ServerError> {
     Ok(out)
 }
 
-/// Each customer's late-payment records due in `q`, by customer id.
+/// Each customer's late-payment records due in the quarter whose first month is `first`, by
+/// customer id.
 fn late_payments_due_in(
     conn: &Connection,
-    q: Quarter,
+    first: YearMonth,
 ) -> Result<HashMap<String, Vec<LatePayment>>, ServerError> {
-    let first_day = |year: i32, quarter: u8| {
-        NaiveDate::from_ymd_opt(year, u32::from(quarter) * 3 - 2, 1).ok_or_else(|| {
-            ServerError::Invalid {
-                field: "quarter",
-                reason: format!("year {year} is out of the calendar's range"),
-            }
+    let first_day = |month: YearMonth| {
+        month.first_day().ok_or_else(|| ServerError::Invalid {
+            field: "quarter",
+            reason: format!("year {} is out of the calendar's range", month.year),
         })
     };
-    let from = first_day(q.year, q.quarter)?;
-    let until =
-        if q.quarter == 4 { first_day(q.year + 1, 1)? } else { first_day(q.year, q.quarter + 1)? };
+    let (from, until) = (first_day(first)?, first_day(first.add_months(3))?);
     let mut stmt = conn.prepare_cached(
         "SELECT customer_id, late_payment_id, reference, due_on, paid_on
          FROM customer_late_payments WHERE due_on >= ?1 AND due_on < ?2",
