@@ -214,27 +214,43 @@ fn atomically(
     }
 }
 
-/// The `DELETE` statements that clear one entity, per document kind.
-fn delete_statements(kind: DocKind) -> &'static [&'static str] {
+/// The tables projected from one document kind, and the column that names the entity in
+/// each. Deleting an entity and clearing every projection both read this one list.
+fn projected_tables(kind: DocKind) -> (&'static str, &'static [&'static str]) {
     match kind {
-        DocKind::Customer => &[
-            "DELETE FROM customers WHERE customer_id = ?1",
-            "DELETE FROM customer_owners WHERE customer_id = ?1",
-            "DELETE FROM contacts WHERE customer_id = ?1",
-            "DELETE FROM visits WHERE customer_id = ?1",
-            "DELETE FROM customer_sales_years WHERE customer_id = ?1",
-            "DELETE FROM customer_late_payments WHERE customer_id = ?1",
-        ],
-        DocKind::Ticket => &["DELETE FROM tickets WHERE ticket_id = ?1"],
-        DocKind::Project => &["DELETE FROM units WHERE project_id = ?1"],
-        DocKind::Event => &["DELETE FROM events WHERE event_id = ?1"],
+        DocKind::Customer => (
+            "customer_id",
+            &[
+                "customers",
+                "customer_owners",
+                "contacts",
+                "visits",
+                "customer_sales_years",
+                "customer_late_payments",
+            ],
+        ),
+        DocKind::Ticket => ("ticket_id", &["tickets"]),
+        DocKind::Project => ("project_id", &["units"]),
+        DocKind::Event => ("event_id", &["events"]),
     }
+}
+
+/// Deletes every projected row, before the projections are derived again from the documents.
+pub(crate) fn clear_all(conn: &Connection) -> Result<(), rusqlite::Error> {
+    for kind in DocKind::ALL {
+        for table in projected_tables(*kind).1 {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes the rows of one entity; child rows go too, so removed contacts or units vanish.
 fn delete_rows(conn: &Connection, doc_id: &DocId) -> Result<(), rusqlite::Error> {
-    for sql in delete_statements(doc_id.kind()) {
-        conn.prepare_cached(sql)?.execute([doc_id.entity()])?;
+    let (key, tables) = projected_tables(doc_id.kind());
+    for table in tables {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE {key} = ?1"))?
+            .execute([doc_id.entity()])?;
     }
     Ok(())
 }

@@ -169,11 +169,7 @@ impl Store {
         };
         let tag = schema_tag(&self.policy);
         self.write(|tx, docs, policy| {
-            tx.execute_batch(
-                "DELETE FROM customers; DELETE FROM customer_owners; DELETE FROM contacts;
-                 DELETE FROM visits; DELETE FROM tickets; DELETE FROM units; DELETE FROM events;
-                 DELETE FROM customer_sales_years; DELETE FROM customer_late_payments;",
-            )?;
+            projection::clear_all(tx)?;
             for id in &ids {
                 let id = scope::parse_id(id)?;
                 let Some(stored) = kam_core::replica::store::load(tx, &id, docs.actor())? else {
