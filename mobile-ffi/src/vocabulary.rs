@@ -223,13 +223,21 @@ pub enum DeskCommand {
     Release {
         /// The unit.
         unit_id: String,
+        /// The hold seen on the unit (a later hold is never released by this command).
+        hold_id: String,
         /// Why.
         reason: String,
     },
     /// Call the next lottery number (叫号).
-    CallNext,
+    CallNext {
+        /// The number being served on this screen (0 before anyone was called).
+        now_serving: u32,
+    },
     /// Skip the buyer now called.
-    Skip,
+    Skip {
+        /// The number skipped: it must still be the one being served.
+        lottery_no: u32,
+    },
     /// Call a skipped buyer again.
     Recall {
         /// Their lottery number.
@@ -265,11 +273,15 @@ pub enum DeskCommand {
         unit_price: Decimal,
         /// Who approved it.
         approvers: Vec<String>,
+        /// The approved price seen on the unit, if it had one.
+        price_seen: Option<Decimal>,
     },
     /// Draw up the work ticket (选房工作票) for a held unit.
     PrepareWorkTicket {
         /// The unit.
         unit_id: String,
+        /// The hold the ticket is for.
+        hold_id: String,
         /// Payment ratio, percent.
         payment_ratio_pct: Decimal,
         /// Discounts taken or waived.

@@ -179,6 +179,19 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Principal>,
     Ok(Some(Principal { device_id, user_id, role }))
 }
 
+/// Whether `device_id` is enrolled, not revoked, and its user active: the check a sync round
+/// repeats inside its own transaction after its token was checked before the body was read.
+pub fn device_active(conn: &Connection, device_id: &str) -> Result<bool, ServerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM devices d JOIN users u USING (user_id)
+             WHERE d.device_id = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+        )?
+        .query_row([device_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Records that a device synced, for the devices page and the metrics.
 ///
 /// `oldest_upload` is the commit time of the oldest edit the device delivered in this round,

@@ -49,8 +49,9 @@ pub fn checkpoint(conn: &Connection) -> Result<Checkpointed, ServerError> {
     })?)
 }
 
-/// Starts the checkpoint thread for the databases at `paths`; it runs until the process ends.
-pub fn spawn(paths: Vec<PathBuf>) -> Result<(), ServerError> {
+/// Starts the checkpoint thread for the databases at `paths`; it runs until the process ends
+/// and ticks `beat` after each round.
+pub fn spawn(paths: Vec<PathBuf>, beat: crate::health::Beat) -> Result<(), ServerError> {
     let mut conns = Vec::new();
     for path in &paths {
         let conn = Connection::open(path)?;
@@ -64,9 +65,11 @@ pub fn spawn(paths: Vec<PathBuf>) -> Result<(), ServerError> {
                 std::thread::sleep(INTERVAL);
                 for conn in &conns {
                     if let Err(error) = checkpoint(conn) {
+                        beat.failed();
                         tracing::warn!(%error, "background checkpoint failed");
                     }
                 }
+                beat.tick();
             }
         })
         .map_err(|e| ServerError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;

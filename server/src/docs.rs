@@ -28,7 +28,14 @@ pub(crate) struct DocRow {
     pub(crate) scope_key: String,
     /// Its current heads.
     pub(crate) heads: Vec<ChangeHash>,
+    /// Bytes stored for it (snapshot and chunks).
+    pub(crate) stored_bytes: i64,
 }
+
+/// The largest document the server keeps growing: a device's merge into a document already
+/// this large is refused (422 `document_too_large`). KAM's largest, a project of 30,000
+/// units, is a few megabytes.
+pub(crate) const MAX_DOC_BYTES: i64 = 64 * 1024 * 1024;
 
 /// A loaded document with the sequence number it was loaded at.
 #[derive(Debug)]
@@ -64,14 +71,22 @@ fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, ServerError> {
 /// The row of `id`, if stored.
 pub(crate) fn row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>, ServerError> {
     let found = conn
-        .prepare_cached("SELECT seq, scope_key, heads FROM documents WHERE doc_id = ?1")?
+        .prepare_cached(
+            "SELECT seq, scope_key, heads, length(snapshot) + chunk_bytes FROM documents
+             WHERE doc_id = ?1",
+        )?
         .query_row([id.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .optional()?;
     match found {
-        Some((seq, scope_key, heads)) => {
-            Ok(Some(DocRow { seq, scope_key, heads: decode_heads(&heads)? }))
+        Some((seq, scope_key, heads, stored_bytes)) => {
+            Ok(Some(DocRow { seq, scope_key, heads: decode_heads(&heads)?, stored_bytes }))
         }
         None => Ok(None),
     }

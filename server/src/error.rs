@@ -5,7 +5,7 @@
 //! 5xx, logged inside the request's span, with no detail leaked to the client.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -64,6 +64,46 @@ pub enum ServerError {
     /// The request conflicts with the current state (e.g. a user that already exists).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request is not well-formed (syntax, encoding, a header or parameter that cannot
+    /// be read).
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// A number is outside its documented range (see `kam_core::bounds`).
+    #[error("{field} out of range: {reason}")]
+    OutOfRange {
+        /// The field.
+        field: String,
+        /// The range and the value.
+        reason: String,
+    },
+    /// A well-formed request that a rule refuses, with its stable code (e.g. a synced
+    /// document whose contents disagree with the id it was sent under).
+    #[error("{message}")]
+    Refused {
+        /// Stable machine code.
+        code: &'static str,
+        /// Why, for people.
+        message: String,
+    },
+    /// The request body is larger than the route allows.
+    #[error("the request body is larger than {limit_bytes} bytes")]
+    BodyTooLarge {
+        /// The route's limit.
+        limit_bytes: usize,
+    },
+    /// The caller sent too much too fast; retry after the given seconds.
+    #[error("too many requests; retry after {retry_after_s} s")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_s: u64,
+    },
+    /// The server is at a capacity limit (connections, streams, the desk's queue) or shutting
+    /// down; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Work panicked; the store dropped what it had loaded and went on.
+    #[error("internal panic: {0}")]
+    Panicked(String),
 }
 
 impl ServerError {
@@ -82,6 +122,12 @@ impl ServerError {
             ServerError::Wire(_) => (StatusCode::BAD_REQUEST, "malformed_sync_body"),
             ServerError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             ServerError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ServerError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            ServerError::OutOfRange { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+            ServerError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            ServerError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ServerError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ServerError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServerError::Store(_)
             | ServerError::Sql(_)
             | ServerError::Doc(_)
@@ -89,7 +135,8 @@ impl ServerError {
             | ServerError::LockPoisoned
             | ServerError::Policy(_)
             | ServerError::SchemaTooNew { .. }
-            | ServerError::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            | ServerError::Corrupt(_)
+            | ServerError::Panicked(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
@@ -97,6 +144,23 @@ impl ServerError {
     pub fn status(&self) -> StatusCode {
         self.status_and_code().0
     }
+
+    /// The stable machine code of the JSON envelope (`{"error": {"code", "message"}}`).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
+    /// The envelope's message: what went wrong for a client fault, nothing internal for a
+    /// server fault (that goes to the log inside the request's span).
+    pub fn public_message(&self) -> String {
+        if self.status().is_server_error() { "internal error".to_owned() } else { self.to_string() }
+    }
+}
+
+/// The JSON envelope every error answers with: `{"error": {"code": …, "message": …}}`.
+pub fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
 }
 
 impl From<kam_core::migrations::MigrationError> for ServerError {
@@ -113,13 +177,19 @@ impl From<kam_core::migrations::MigrationError> for ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        if status.is_server_error() {
             // Internal details go to the log inside the request span, not to the client.
             tracing::error!(error = %self, "request failed");
-            "internal error".to_owned()
-        } else {
-            self.to_string()
+        }
+        let mut response = envelope(status, code, &self.public_message());
+        let retry_after_s = match &self {
+            ServerError::RateLimited { retry_after_s } => Some(*retry_after_s),
+            ServerError::Unavailable(_) => Some(1),
+            _ => None,
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        if let Some(seconds) = retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
     }
 }

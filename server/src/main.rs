@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
 use kam_server::desk::{Desk, mirror};
+use kam_server::edge::{self, limits::Limits};
+use kam_server::health::{Beat, Health};
 use kam_server::{admin, data, projector, routes, state::AppState};
 use tracing_subscriber::EnvFilter;
 
@@ -54,6 +55,9 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Limits on connections, bodies, time, rates and streams.
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -160,6 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             policy,
             data,
             listen,
+            limits,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -169,7 +174,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..DemoSpec::standard(5)
             };
             let policy = data::load_policy(policy.as_deref())?;
-            serve(demo.then_some(spec), policy, data, listen).await
+            serve(demo.then_some(spec), policy, data, listen, limits).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -270,6 +275,7 @@ async fn serve(
     policy: kam_core::Policy,
     dir: PathBuf,
     listen: SocketAddr,
+    limits: Limits,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
@@ -308,32 +314,37 @@ async fn serve(
     println!("  GET  http://{address}/metrics          Prometheus metrics");
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-    let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
-    kam_server::checkpoint::spawn(vec![store.path().to_path_buf(), store.desk_path()])?;
-    let state = AppState::with_desk(store, desk.clone());
+    let health = Health::new();
+    let desk = Desk::start_watched(
+        &store.desk_path(),
+        store.path(),
+        store.policy().clone(),
+        health.beat("desk_writer"),
+    )?;
+    kam_server::checkpoint::spawn(
+        vec![store.path().to_path_buf(), store.desk_path()],
+        health.beat("checkpoint"),
+    )?;
+    let state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
     tokio::spawn(projector::run(state.clone()));
     tokio::spawn(mirror::run(state.clone()));
-    tokio::spawn(expire_holds(desk));
+    tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
+    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
+    tokio::spawn(edge::janitor(state.clone()));
     let app = routes::app(state);
-    // Answers are written as headers and then a body; with Nagle's algorithm on, the body can
-    // wait for the client's delayed ACK (tens of milliseconds on every sync round).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
-        }
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    edge::serve::serve(listener, app, &limits, shutdown_signal()).await?;
     tracing::info!("server stopped");
     Ok(())
 }
 
 /// Expires lapsed holds every second, through the desk's writer so each expiry is in the
 /// ledger. A hold command also expires a lapsed hold on its own unit at once.
-async fn expire_holds(desk: Desk) {
+async fn expire_holds(desk: Desk, beat: Beat) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        let _busy = beat.busy();
         desk.sweep().await;
     }
 }

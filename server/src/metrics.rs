@@ -40,6 +40,12 @@ pub struct Metrics {
     pub projected_documents: Counter,
     /// Documents changed since their last projection (set when scraped).
     pub projection_pending: Gauge,
+    /// Documents a background task set aside (set when scraped).
+    pub quarantined_documents: Gauge,
+    /// Event streams open now (set when scraped).
+    pub open_streams: Gauge,
+    /// Keys the rate limiters hold (set when scraped).
+    pub rate_limit_keys: Gauge,
 }
 
 impl Default for Metrics {
@@ -68,7 +74,21 @@ impl Metrics {
             desk_groups: Gauge::default(),
             desk_group_commands: Gauge::default(),
             projection_pending: Gauge::default(),
+            quarantined_documents: Gauge::default(),
+            open_streams: Gauge::default(),
+            rate_limit_keys: Gauge::default(),
         };
+        registry.register(
+            "quarantined_documents",
+            "Documents a background task set aside (see the review page)",
+            m.quarantined_documents.clone(),
+        );
+        registry.register("open_streams", "Event streams open now", m.open_streams.clone());
+        registry.register(
+            "rate_limit_keys",
+            "Callers the rate limiters remember",
+            m.rate_limit_keys.clone(),
+        );
         registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
         registry.register(
             "sync_failures",

@@ -15,19 +15,24 @@
 //! wait at most one batch, and a batch is held back while rounds are under way (for at most
 //! half a second), so a device's confirming round does not wait for one at all.
 
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use kam_core::Policy;
+use kam_core::doc::{ChangeHash, DocId, DocKind};
+use rusqlite::{Connection, Transaction};
 use tokio::sync::Notify;
 
+use crate::docs::DocCache;
 use crate::error::ServerError;
+use crate::readers::panic_message;
 use crate::state::AppState;
 use crate::store::{Store, meta_get, meta_set};
-use crate::{docs, projection, scope};
-use kam_core::doc::DocKind;
+use crate::{docs, projection, quarantine, scope};
 
 /// Documents projected per batch (one store turn and one transaction).
 pub const BATCH_DOCS: usize = 16;
@@ -111,20 +116,8 @@ impl Store {
                 .query_map(rusqlite::params![from, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut done = 0;
-            for (id, _) in &batch {
-                let id = scope::parse_id(id)?;
-                if let Some(doc) = docs.get(tx, &id, false)? {
-                    let incremental = match known.get(&id) {
-                        Some(since) => projection::project_units_since(tx, doc, since)?,
-                        None => false,
-                    };
-                    if !incremental {
-                        projection::project(tx, doc, policy, now)?;
-                    }
-                    if id.kind() == DocKind::Project {
-                        known.insert(id, doc.heads());
-                    }
-                }
+            for (id, seq) in &batch {
+                project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
                 done += 1;
                 if done < batch.len() && give_way() {
                     break;
@@ -158,6 +151,86 @@ impl Store {
             }
         }
     }
+}
+
+/// Projects the document `id` (stored at `seq`) inside a savepoint. When the document is at
+/// fault (it does not load or read, a value is out of range, its rows break a constraint, the
+/// work panics) its rows are rolled back, it is set aside in the quarantine and the batch goes
+/// on; a fault of the store itself fails the batch. A document projected successfully leaves
+/// the quarantine.
+pub(crate) fn project_guarded(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    policy: &Policy,
+    known: &mut HashMap<DocId, Vec<ChangeHash>>,
+    id: &DocId,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    tx.prepare_cached("SAVEPOINT project_doc")?.execute([])?;
+    let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        project_one(tx, docs, policy, known, id, now)
+    }));
+    let outcome = attempt.unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))));
+    match outcome {
+        Ok(()) => {
+            tx.prepare_cached("RELEASE project_doc")?.execute([])?;
+            quarantine::clear(tx, quarantine::Task::Projection, &id.to_string())
+        }
+        Err(error) => {
+            tx.prepare_cached("ROLLBACK TO project_doc")?.execute([])?;
+            tx.prepare_cached("RELEASE project_doc")?.execute([])?;
+            docs.forget(id);
+            known.remove(id);
+            if !quarantine::is_document_fault(&error) {
+                return Err(error);
+            }
+            tracing::warn!(doc = %id, %error, "document set aside: it cannot be projected");
+            quarantine::record(tx, quarantine::Task::Projection, &id.to_string(), seq, &error, now)
+        }
+    }
+}
+
+/// [`project_guarded`] for a stored document id; an id that does not parse is set aside too.
+pub(crate) fn project_stored(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    policy: &Policy,
+    known: &mut HashMap<DocId, Vec<ChangeHash>>,
+    stored_id: &str,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    match scope::parse_id(stored_id) {
+        Ok(id) => project_guarded(tx, docs, policy, known, &id, seq, now),
+        Err(error) => {
+            quarantine::record(tx, quarantine::Task::Projection, stored_id, seq, &error, now)
+        }
+    }
+}
+
+/// Projects one document: only the units that changed since the heads of its last
+/// projection when they are known and only units changed, the whole document otherwise.
+fn project_one(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    policy: &Policy,
+    known: &mut HashMap<DocId, Vec<ChangeHash>>,
+    id: &DocId,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    let Some(doc) = docs.get(tx, id, false)? else { return Ok(()) };
+    let incremental = match known.get(id) {
+        Some(since) => projection::project_units_since(tx, doc, since)?,
+        None => false,
+    };
+    if !incremental {
+        projection::project(tx, doc, policy, now)?;
+    }
+    if id.kind() == DocKind::Project {
+        known.insert(id.clone(), doc.heads());
+    }
+    Ok(())
 }
 
 /// What one projection batch did.
@@ -250,15 +323,23 @@ impl Drop for RoundUnderWay {
 /// woken (and lets the burst settle) or for the idle poll. A failed batch is logged and retried after the poll interval;
 /// the rows it would have written stay as they were, and the watermark does not move.
 pub async fn run(state: AppState) {
+    let beat = state.health.beat("projector");
     loop {
+        beat.tick();
         state.projector.wait_for_quiet().await;
         let started = Instant::now();
         let wake = state.projector.clone();
-        let result = state
-            .with_store(move |store| {
-                store.project_pending_until(BATCH_DOCS, Utc::now(), || wake.round_under_way())
-            })
-            .await;
+        let result = {
+            let _busy = beat.busy();
+            state
+                .with_store(move |store| {
+                    store.project_pending_until(BATCH_DOCS, Utc::now(), || wake.round_under_way())
+                })
+                .await
+        };
+        if result.is_err() {
+            beat.failed();
+        }
         let took = started.elapsed();
         if took > Duration::from_millis(2) {
             tokio::time::sleep(took * PACE).await;

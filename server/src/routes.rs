@@ -1,4 +1,10 @@
-//! HTTP routes.
+//! HTTP routes and the layers every request passes.
+//!
+//! From the outside in: one error format (`edge::envelope`), a tracing span per request, the
+//! per-address rate limit, the whole-request timeout (408), the body idle timeout, and then
+//! per route group its body limit (413, read no further than the limit). Handlers take the
+//! caller (`edge::caller::Device`) before the body, so a request without a valid token is
+//! refused before its body is read.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -7,46 +13,68 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use kam_core::doc::{DocId, DocKind};
 use kam_core::wire::{MAX_REQUEST_BYTES, SyncRequest, WIRE_CONTENT_TYPE, WireError};
 use serde::Serialize;
-use tokio_stream::wrappers::BroadcastStream;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tracing::Instrument;
 
 use crate::auth::{self, Principal};
 use crate::conflicts::{self, OpenConflict};
+use crate::edge::caller::Device;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::{docs, projector, scope, sync};
+use crate::store::Store;
+use crate::{docs, edge, projector, scope, sync};
+
+pub(crate) use crate::edge::caller::bearer_token;
+
+/// The largest sync body: the wire format's limit and room for its header.
+const SYNC_BODY_BYTES: usize = MAX_REQUEST_BYTES + 1024;
+
+/// A body limit for a group of routes: tower-http refuses a declared length over it at once
+/// and stops reading a streamed body at it (413 either way); axum's extractors agree.
+fn body_limit(router: Router<AppState>, bytes: usize) -> Router<AppState> {
+    router.layer(RequestBodyLimitLayer::new(bytes)).layer(DefaultBodyLimit::max(bytes))
+}
 
 /// The whole router.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let limits = state.edge().limits.clone();
+    let small = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/policy", get(policy))
         .route("/api/v1/summary", get(summary))
-        .route(
-            "/api/v1/sync",
-            // The limit leaves room for the header; the decoder enforces the exact one.
-            post(sync_round).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES + 1024)),
-        )
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/documents/{kind}/{id}", get(document))
         .route("/api/v1/conflicts", get(open_conflicts))
-        .merge(crate::desk::http::routes())
+        .merge(crate::desk::http::read_routes())
         .merge(crate::web::routes())
-        .merge(crate::api::hq::routes())
+        .merge(crate::api::hq::routes());
+    let sync = Router::new().route("/api/v1/sync", post(sync_round));
+    Router::new()
+        .merge(body_limit(small, limits.max_body_bytes))
+        .merge(body_limit(sync, SYNC_BODY_BYTES))
+        .merge(body_limit(crate::desk::http::command_routes(), limits.max_command_bytes))
         .fallback(not_found)
+        .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout()))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout(),
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::per_address))
         .layer(middleware::from_fn(trace_request))
+        .layer(middleware::from_fn(edge::envelope::one_error_format))
         .with_state(state)
 }
 
@@ -66,42 +94,23 @@ async fn trace_request(request: Request, next: Next) -> Response {
     .await
 }
 
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// The request's bearer token, if it carries a plausible one.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 256)
-        .map(str::to_owned)
-}
-
-/// The device behind the request's bearer token.
-pub(crate) async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Principal, ServerError> {
-    let token = bearer_token(headers).ok_or(ServerError::Unauthorized)?;
-    state
-        .with_store(move |store| {
-            auth::authenticate(store.conn(), &token)?.ok_or(ServerError::Unauthorized)
-        })
-        .await
+/// Liveness that means something: 200 when every background task is moving, 503 naming the
+/// stuck ones otherwise (see `health`).
+async fn healthz(State(state): State<AppState>) -> Response {
+    let (ok, tasks) = state.health.report();
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({ "status": if ok { "ok" } else { "unhealthy" }, "tasks": tasks });
+    (status, Json(body)).into_response()
 }
 
 async fn sync_round(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
     let started = Instant::now();
     let _under_way = state.projector.round_started();
-    let answer = sync_round_inner(&state, &headers, body).await;
+    let answer = sync_round_inner(&state, who, body).await;
     state.metrics.sync_latency_seconds.observe(started.elapsed().as_secs_f64());
     if answer.is_err() {
         state.metrics.sync_failures.inc();
@@ -111,30 +120,32 @@ async fn sync_round(
 
 async fn sync_round_inner(
     state: &AppState,
-    headers: &HeaderMap,
+    who: Principal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
-    let token = bearer_token(headers).ok_or(ServerError::Unauthorized)?;
-    // The body is decoded before the store is taken, but a failure is reported only after
-    // the token checks out, so an unknown caller learns nothing about its body. Checking the
-    // token in the round's own turn at the store saves a second turn per round.
-    let decoded = body
-        .map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ServerError::Wire(WireError::TooLarge {
-                    size: MAX_REQUEST_BYTES + 1,
-                    limit: MAX_REQUEST_BYTES,
-                })
-            } else {
-                ServerError::Wire(WireError::Malformed(e.body_text()))
-            }
-        })
-        .and_then(|body| Ok((body.len(), SyncRequest::decode(&body)?)));
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::Wire(WireError::TooLarge {
+                size: MAX_REQUEST_BYTES + 1,
+                limit: MAX_REQUEST_BYTES,
+            })
+        } else {
+            ServerError::Wire(WireError::Malformed(e.body_text()))
+        }
+    })?;
+    let bytes_in = body.len();
+    let request = SyncRequest::decode(&body)?;
+    drop(body);
     let metrics = Arc::clone(&state.metrics);
+    let device_id = who.device_id.clone();
     let result = state
         .with_store(move |store| {
-            let who = auth::authenticate(store.conn(), &token)?.ok_or(ServerError::Unauthorized)?;
-            let (bytes_in, request) = decoded?;
+            // Checked again inside the round's own turn: a device revoked since the check
+            // before the body was read gets nothing.
+            let token_still_valid = auth::device_active(store.conn(), &device_id)?;
+            if !token_still_valid {
+                return Err(ServerError::Unauthorized);
+            }
             metrics.sync_bytes_in.inc_by(bytes_in as u64);
             let span = tracing::info_span!(
                 "sync_round",
@@ -158,52 +169,29 @@ async fn sync_round_inner(
 }
 
 /// The push channel: a server-sent event `changed` with `{cursor, docs}` whenever documents
-/// the device may see change.
+/// the device may see change. See `crate::push::device_stream`.
 async fn changes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
+    headers: axum::http::HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServerError> {
-    let who = authenticate(&state, &headers).await?;
-    let receiver = state.push.subscribe();
-    let stream = BroadcastStream::new(receiver).filter_map(move |notice| {
-        let (state, who) = (state.clone(), who.clone());
-        async move {
-            let Ok(changed) = notice else {
-                // Missed notices: tell the device to sync, which brings everything anyway.
-                return Some(Ok(Event::default().event("lagged").data("{}")));
-            };
-            let visible = visible(&state, &who, &changed).await.unwrap_or(false);
-            visible.then(|| {
-                let data = serde_json::json!({ "cursor": changed.seq, "docs": [changed.doc_id] });
-                Ok(Event::default().event("changed").data(data.to_string()))
-            })
-        }
-    });
+    let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
+    let slot = state.edge().streams.take(edge::caller::credential_id(&token))?;
+    let stream = crate::push::device_stream(state, who, token, slot);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-async fn visible(
-    state: &AppState,
-    who: &Principal,
-    changed: &sync::ChangedDoc,
-) -> Result<bool, ServerError> {
-    let id: DocId = changed.doc_id.parse().map_err(|_| ServerError::NotFound)?;
-    if who.role.sees_everything() {
-        return Ok(true);
-    }
-    let (who, key) = (who.clone(), changed.scope_key.clone());
-    state.with_store(move |store| scope::can_see(store.conn(), &who, id.kind(), &key)).await
 }
 
 /// One document by id, as saved bytes, if the caller may see it. Anything else is 404, so a
 /// rep cannot even learn whether another rep's customer exists.
 async fn document(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
     Path((kind, entity)): Path<(String, String)>,
 ) -> Result<Response, ServerError> {
-    let who = authenticate(&state, &headers).await?;
     let kind: DocKind = kind.parse().map_err(|_| ServerError::NotFound)?;
+    if entity.is_empty() || entity.len() > kam_core::wire::MAX_DOC_ID_LEN {
+        return Err(ServerError::NotFound);
+    }
     let id = DocId::new(kind, entity);
     let bytes = state
         .with_store(move |store| {
@@ -218,39 +206,38 @@ async fn document(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-use crate::store::Store;
-
 /// Open conflicts, for headquarters.
 async fn open_conflicts(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
 ) -> Result<Json<Vec<OpenConflict>>, ServerError> {
-    let who = authenticate(&state, &headers).await?;
     if !who.role.sees_everything() {
         return Err(ServerError::Forbidden("conflicts are for headquarters".into()));
     }
-    Ok(Json(state.with_store(|store| conflicts::open_conflicts(store.conn())).await?))
+    Ok(Json(state.readers().read(|c| conflicts::open_conflicts(&c.server)).await?))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {
-    let (seen, cached, pending) = state
-        .with_store(|store| {
+    let (seen, pending, quarantined) = state
+        .readers()
+        .read(|c| {
             let since = (Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
-            let seen: i64 = store.conn().query_row(
-                "SELECT COUNT(*) FROM devices WHERE last_seen_at >= ?1",
-                [since],
-                |r| r.get(0),
-            )?;
-            Ok((seen, store.cached_documents(), projector::pending(store.conn())?))
+            Ok((
+                crate::hq::devices::seen_since(&c.server, &since)?,
+                projector::pending(&c.server)?,
+                crate::quarantine::open_count(&c.server)?,
+            ))
         })
         .await?;
-    state.metrics.devices_seen_24h.set(seen);
-    state.metrics.cached_documents.set(i64::try_from(cached).unwrap_or(i64::MAX));
-    state.metrics.projection_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+    let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    state.metrics.devices_seen_24h.set(gauge(seen));
+    state.metrics.projection_pending.set(gauge(pending));
+    state.metrics.quarantined_documents.set(gauge(quarantined));
+    state.metrics.open_streams.set(gauge(state.edge().streams.open_now() as u64));
+    state.metrics.rate_limit_keys.set(gauge(state.edge().rates.keys() as u64));
     if let Some(desk) = &state.desk {
-        let load = |n: &std::sync::atomic::AtomicU64| {
-            i64::try_from(n.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
-        };
+        let load =
+            |n: &std::sync::atomic::AtomicU64| gauge(n.load(std::sync::atomic::Ordering::Relaxed));
         state.metrics.desk_groups.set(load(&desk.stats().groups));
         state.metrics.desk_group_commands.set(load(&desk.stats().commands));
     }
@@ -287,26 +274,29 @@ struct TierCount {
 }
 
 async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, ServerError> {
+    let policy_version = state.with_store(|store| Ok(store.policy().version.clone())).await?;
     state
-        .with_store(|store| {
+        .readers()
+        .read(move |c| {
+            let conn = &c.server;
             let mut documents = Vec::new();
             for kind in DocKind::ALL {
                 documents.push(KindCount {
                     kind: kind.as_str(),
-                    count: crate::store::count_documents(store.conn(), *kind)?,
+                    count: crate::store::count_documents(conn, *kind)?,
                 });
             }
-            let mut stmt = store
-                .conn()
-                .prepare("SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY tier")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY tier",
+            )?;
             let customers_by_tier = stmt
                 .query_map([], |r| Ok(TierCount { tier: r.get(0)?, count: r.get(1)? }))?
                 .collect::<Result<_, _>>()?;
             Ok(Json(Summary {
-                policy_version: store.policy().version.clone(),
+                policy_version,
                 documents,
                 customers_by_tier,
-                projection_pending: projector::pending(store.conn())?,
+                projection_pending: projector::pending(conn)?,
             }))
         })
         .await

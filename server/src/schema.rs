@@ -212,6 +212,20 @@ CREATE TABLE customer_late_payments (
 CREATE INDEX customer_late_payments_by_due ON customer_late_payments(due_on);
 ";
 
+/// Version 6: documents a background task set aside (see `quarantine`, ADR 0013).
+const V6_QUARANTINE: &str = "
+CREATE TABLE quarantine (
+    task     TEXT NOT NULL,
+    doc_id   TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    error    TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at  TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (task, doc_id)
+) STRICT;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
@@ -219,6 +233,7 @@ const MIGRATIONS: &[&str] = &[
     V3_DASHBOARD,
     V4_NEWS_BY_SCOPE,
     V5_LATE_PAYMENTS,
+    V6_QUARANTINE,
 ];
 
 /// The schema version this build writes.
@@ -350,6 +365,24 @@ mod tests {
             plan.iter().any(|step| step.contains("documents_by_scope (scope_key=? AND seq>?)"))
         );
         assert!(!plan.iter().any(|step| step.contains("documents_by_seq")), "{plan:?}");
+    }
+
+    #[test]
+    fn v5_to_v6_keeps_documents_and_starts_with_nothing_quarantined() {
+        let mut conn = at_version(5);
+        conn.execute_batch(
+            "INSERT INTO documents(doc_id, kind, snapshot, seq) VALUES ('customer/c1', 'customer', x'00', 3);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (docs, quarantined): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM quarantine)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((docs, quarantined), (1, 0));
     }
 
     #[test]

@@ -1,18 +1,32 @@
 //! Shared server state and the one way to touch the store from async code.
 
-use std::sync::{Arc, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use crate::desk::Desk;
+use crate::edge::Edge;
+use crate::edge::limits::Limits;
 use crate::error::ServerError;
+use crate::health::{Beat, Health};
 use crate::metrics::Metrics;
 use crate::projector::ProjectorWake;
 use crate::push::PushHub;
+use crate::readers::{Readers, panic_message};
 use crate::store::Store;
 
 /// State shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<Mutex<Store>>,
+    /// The store, taken in turn. An async lock: a request waiting for its turn parks no
+    /// thread, and only the holder runs on the blocking pool.
+    store: Arc<tokio::sync::Mutex<Store>>,
+    /// Read-only connections for token checks, sessions and the desk's tables.
+    readers: Readers,
+    /// Limits, rate limiters and stream places of the HTTP edge.
+    edge: Arc<Edge>,
+    /// Whether the background tasks are moving.
+    pub health: Health,
+    store_beat: Beat,
     /// Notifies connected devices of changed documents.
     pub push: PushHub,
     /// Prometheus metrics.
@@ -24,33 +38,79 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over an opened store.
-    pub fn new(store: Store) -> AppState {
-        AppState {
-            store: Arc::new(Mutex::new(store)),
+    /// State over an opened store, with the default limits.
+    pub fn new(store: Store) -> Result<AppState, ServerError> {
+        AppState::with_limits(store, Limits::default(), Health::new())
+    }
+
+    /// State over an opened store with `limits`, reporting to `health`.
+    pub fn with_limits(
+        store: Store,
+        limits: Limits,
+        health: Health,
+    ) -> Result<AppState, ServerError> {
+        let readers = Readers::open(store.path(), &store.desk_path(), limits.readers)?;
+        Ok(AppState {
+            store: Arc::new(tokio::sync::Mutex::new(store)),
+            readers,
+            edge: Arc::new(Edge::new(limits)),
+            store_beat: health.beat("store"),
+            health,
             push: PushHub::new(),
             metrics: Arc::new(Metrics::new()),
             projector: ProjectorWake::default(),
             desk: None,
-        }
+        })
     }
 
-    /// State over an opened store with the selection desk's writer.
-    pub fn with_desk(store: Store, desk: Desk) -> AppState {
-        AppState { desk: Some(desk), ..AppState::new(store) }
+    /// State over an opened store with the selection desk's writer and the default limits.
+    pub fn with_desk(store: Store, desk: Desk) -> Result<AppState, ServerError> {
+        Ok(AppState::new(store)?.and_desk(desk))
+    }
+
+    /// This state with the selection desk's writer.
+    pub fn and_desk(mut self, desk: Desk) -> AppState {
+        self.desk = Some(desk);
+        self
+    }
+
+    /// The HTTP edge's limits and limiters.
+    pub fn edge(&self) -> &Edge {
+        &self.edge
+    }
+
+    /// The read-only connections.
+    pub fn readers(&self) -> &Readers {
+        &self.readers
     }
 
     /// Runs `work` against the store on a blocking thread: SQLite must never block the async
-    /// runtime. Requests take turns, which is what SQLite's single writer does anyway.
+    /// runtime. Requests take turns, which is what SQLite's single writer does anyway; a
+    /// request waits for its turn without holding a thread, so the blocking pool holds one
+    /// thread for the store however many requests wait.
+    ///
+    /// A panic in `work` is this request's error, never the next one's: its transaction is
+    /// rolled back as it unwinds, and the documents it may have changed in memory are dropped
+    /// so that memory never runs ahead of disk.
     pub async fn with_store<T, F>(&self, work: F) -> Result<T, ServerError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, ServerError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
+        let mut store = Arc::clone(&self.store).lock_owned().await;
+        let beat = self.store_beat.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().map_err(|_| ServerError::LockPoisoned)?;
-            work(&mut guard)
+            let _busy = beat.busy();
+            match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut store))) {
+                Ok(result) => result,
+                Err(panic) => {
+                    beat.failed();
+                    store.forget_loaded();
+                    let message = panic_message(&panic);
+                    tracing::error!(panic = %message, "store work panicked; its transaction was rolled back");
+                    Err(ServerError::Panicked(message))
+                }
+            }
         })
         .await?
     }

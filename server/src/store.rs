@@ -113,6 +113,13 @@ impl Store {
         self.docs.len()
     }
 
+    /// Drops every loaded document and remembered projection head, after work that failed
+    /// half-way (a panic): memory may hold changes its rolled-back transaction does not.
+    pub(crate) fn forget_loaded(&mut self) {
+        self.docs.clear();
+        self.projected_heads.clear();
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>, ServerError> {
         meta_get(&self.conn, key)
     }
@@ -161,22 +168,21 @@ impl Store {
         self.write(|tx, _, _| crate::sales_ledger::import_csv(tx, csv, source, now))
     }
 
-    /// Re-derives every projection row from the stored documents.
+    /// Re-derives every projection row from the stored documents. A document that cannot be
+    /// projected is set aside (see `quarantine`), never a reason not to start.
     pub fn rebuild_projections(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
-        let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
-            stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+        let ids: Vec<(String, i64)> = {
+            let mut stmt =
+                self.conn.prepare("SELECT doc_id, seq FROM documents ORDER BY doc_id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
         };
         let tag = schema_tag(&self.policy);
+        self.projected_heads.clear();
         self.write(|tx, docs, policy| {
             projection::clear_all(tx)?;
-            for id in &ids {
-                let id = scope::parse_id(id)?;
-                let Some(stored) = kam_core::replica::store::load(tx, &id, docs.actor())? else {
-                    continue;
-                };
-                let mut doc = stored.doc;
-                projection::project(tx, &mut doc, policy, now)?;
+            let mut known = std::collections::HashMap::new();
+            for (id, seq) in &ids {
+                projector::project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
             }
             meta_set(tx, "projections_version", &tag)?;
             projector::set_watermark(tx, docs::current_seq(tx)?)?;

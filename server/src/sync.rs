@@ -86,6 +86,11 @@ pub fn sync_round(
     })
 }
 
+/// The refusal of a merge whose result does not read as the document it claims to be.
+fn invalid_document(doc_id: &str, error: &kam_core::doc::DocError) -> ServerError {
+    ServerError::Refused { code: "invalid_document", message: format!("{doc_id}: {error}") }
+}
+
 struct Round<'a, 't> {
     tx: &'a Transaction<'t>,
     /// The selection desk's file, read to know which units the desk prices.
@@ -266,6 +271,16 @@ impl Round<'_, '_> {
         if !self.admit(&id, row.as_ref(), &message.doc_id)? {
             return Ok(());
         }
+        if row.as_ref().is_some_and(|r| r.stored_bytes > docs::MAX_DOC_BYTES) {
+            return Err(ServerError::Refused {
+                code: "document_too_large",
+                message: format!(
+                    "{} holds more than {} bytes; it takes no more edits",
+                    message.doc_id,
+                    docs::MAX_DOC_BYTES
+                ),
+            });
+        }
         let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
         let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
@@ -280,10 +295,17 @@ impl Round<'_, '_> {
             self.oldest_upload = Some(self.oldest_upload.map_or(t, |o| o.min(t)));
         }
         if doc.heads() != heads_before && !doc.is_empty() {
+            // At the door: what the device sent must read as the document it claims to be
+            // (kind, schema and id in its header), and the authority must be able to read what
+            // it guards. Anything else is refused with 422 and nothing of the round is stored.
+            doc.check_header().map_err(|e| invalid_document(&message.doc_id, &e))?;
             if is_new && !self.admit_new(&id, &message.doc_id)? {
                 return Ok(());
             }
-            let found = self.enforce_authority(&id, &heads_before)?;
+            let found = self.enforce_authority(&id, &heads_before).map_err(|e| match e {
+                ServerError::Doc(e) => invalid_document(&message.doc_id, &e),
+                other => other,
+            })?;
             authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
             self.result.violations += found.len();
             if let Some((seq, scope_key)) =

@@ -37,7 +37,7 @@ fn server() -> Server {
         desk_db.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let app = routes::app(AppState::with_desk(store, desk));
+    let app = routes::app(AppState::with_desk(store, desk).unwrap());
     Server { _dir: dir, app, rt, db, desk_db, event }
 }
 

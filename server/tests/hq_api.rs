@@ -39,7 +39,7 @@ async fn hq() -> Hq {
     let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone()).unwrap();
     let event: String =
         store.desk_conn().query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
-    Hq { app: routes::app(AppState::with_desk(store, desk)), event, _dir: dir }
+    Hq { app: routes::app(AppState::with_desk(store, desk).unwrap()), event, _dir: dir }
 }
 
 impl Hq {

@@ -27,7 +27,7 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
         data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().is_none(),
         "loaded once only"
     );
-    let app = routes::app(AppState::new(store));
+    let app = routes::app(AppState::new(store).unwrap());
 
     let (status, summary) = get(app.clone(), "/api/v1/summary").await;
     assert_eq!(status, StatusCode::OK);

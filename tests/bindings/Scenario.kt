@@ -156,7 +156,7 @@ fun deskDay(): Map<String, String> {
     val unit = tablet.controlTable(EVENT).first { it.synced == UnitStatus.AVAILABLE }
 
     // Offline: call number 1, hold the unit for them, and by mistake for number 2 too.
-    val call = tablet.queueDeskCommand(EVENT, DeskCommand.CallNext)
+    val call = tablet.queueDeskCommand(EVENT, DeskCommand.CallNext(event.nowServing ?: 0u))
     val hold = tablet.queueDeskCommand(EVENT, DeskCommand.Hold(unit.unitId, first.id))
     val again = tablet.queueDeskCommand(EVENT, DeskCommand.Hold(unit.unitId, second.id))
     expectError<KamException.Network> {

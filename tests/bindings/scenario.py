@@ -195,7 +195,7 @@ def desk_day():
     unit = next(r for r in tablet.control_table(EVENT) if r.synced == kam.UnitStatus.AVAILABLE)
 
     # Offline: call number 1, hold the unit for them, and (a mistake) for number 2 as well.
-    call = tablet.queue_desk_command(EVENT, kam.DeskCommand.CALL_NEXT())
+    call = tablet.queue_desk_command(EVENT, kam.DeskCommand.CALL_NEXT(event.now_serving or 0))
     hold = tablet.queue_desk_command(EVENT, kam.DeskCommand.HOLD(unit.unit_id, first.id))
     again = tablet.queue_desk_command(EVENT, kam.DeskCommand.HOLD(unit.unit_id, second.id))
     expect_error(

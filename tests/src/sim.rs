@@ -168,7 +168,7 @@ impl SimServer {
     fn open(dir: &Path) -> TestResult<AppState> {
         let store = data::open_store(dir)?;
         let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
-        Ok(AppState::with_desk(store, desk))
+        Ok(AppState::with_desk(store, desk)?)
     }
 
     /// Drops everything the server held in memory and opens it again from its files.
@@ -469,17 +469,25 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
             }
             45..=59 => {
                 // Release something this tablet was told it holds.
-                let held: Vec<String> = tablet
+                // The hold id comes from the desk's answer: a release names the hold it means,
+                // so one that arrives after the hold lapsed never frees a later buyer's hold.
+                let held: Vec<(String, String)> = tablet
                     .replica
                     .outbox_with_status(OutboxStatus::Accepted)?
                     .iter()
                     .filter(|e| e.command == "hold")
-                    .filter_map(|e| e.payload["command"]["unit_id"].as_str().map(str::to_owned))
+                    .filter_map(|e| {
+                        let unit = e.payload["command"]["unit_id"].as_str()?;
+                        let hold = e.answer.as_ref()?["result"]["hold_id"].as_str()?;
+                        Some((unit.to_owned(), hold.to_owned()))
+                    })
                     .collect();
                 if !held.is_empty() {
-                    let unit = held[rng.borrow_mut().below(held.len() as u64) as usize].clone();
+                    let (unit, hold) =
+                        held[rng.borrow_mut().below(held.len() as u64) as usize].clone();
                     let release = DeskCommand::Release {
                         unit_id: unit,
+                        hold_id: hold,
                         reason: "buyer changed their mind".into(),
                     };
                     queue_command(&mut tablet.replica, &event, &release, Utc::now())?;

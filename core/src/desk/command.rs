@@ -36,13 +36,25 @@ pub enum DeskCommand {
     Release {
         /// The unit.
         unit_id: String,
+        /// The hold the sender saw on the unit: a release made against one hold never frees
+        /// a later one (a release queued offline may arrive after the hold lapsed and another
+        /// buyer's was placed).
+        hold_id: String,
         /// Why.
         reason: String,
     },
     /// Call the next lottery number (叫号).
-    CallNext,
+    CallNext {
+        /// The number being served on the sender's screen (0 before anyone was called): a
+        /// call made while another desk already called the next number is refused, not
+        /// applied again (which would pass over a buyer).
+        now_serving: u32,
+    },
     /// Skip the buyer now called; they keep their number and may be recalled.
-    Skip,
+    Skip {
+        /// The number the sender skips: it must still be the one being served.
+        lottery_no: u32,
+    },
     /// Call a skipped buyer again.
     Recall {
         /// Their lottery number.
@@ -79,11 +91,17 @@ pub enum DeskCommand {
         unit_price: Decimal,
         /// Who approved it.
         approvers: Vec<String>,
+        /// The approved price the sender saw on the unit (absent if it had none): an
+        /// approval made against one price never silently replaces another approved since.
+        #[serde(default)]
+        price_seen: Option<Decimal>,
     },
     /// Draw up the selection work ticket (选房工作票) for a held unit.
     PrepareWorkTicket {
         /// The unit, held for the buyer.
         unit_id: String,
+        /// The hold the ticket is drawn up for.
+        hold_id: String,
         /// Payment ratio the buyer confirms, percent.
         payment_ratio_pct: Decimal,
         /// Discounts taken or waived.
@@ -146,8 +164,8 @@ impl DeskCommand {
         match self {
             DeskCommand::Hold { .. } => "hold",
             DeskCommand::Release { .. } => "release",
-            DeskCommand::CallNext => "call_next",
-            DeskCommand::Skip => "skip",
+            DeskCommand::CallNext { .. } => "call_next",
+            DeskCommand::Skip { .. } => "skip",
             DeskCommand::Recall { .. } => "recall",
             DeskCommand::CheckIdentity { .. } => "check_identity",
             DeskCommand::SetMode { .. } => "set_mode",
@@ -173,6 +191,10 @@ pub enum Outcome {
     /// Refused by a rule; nothing changed, and the refusal says why.
     Rejected,
 }
+
+/// The refusal code of a command made against a state that has moved on (another hold, a
+/// queue that advanced, a price approved since): the command was not applied to the new state.
+pub const STALE_STATE: &str = "stale_state";
 
 /// Why a rule refused a command: a stable code for programs, a message for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

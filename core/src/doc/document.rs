@@ -159,6 +159,15 @@ pub struct HistoryEntry {
     pub meta: Option<EditMeta>,
 }
 
+/// The most changes one sync message may carry. A tablet's month offline on one customer is a
+/// few hundred; the limit bounds the work one message can ask of a peer.
+pub const MAX_CHANGES_PER_MESSAGE: usize = 20_000;
+
+/// How deep the walkers over a whole document (conflicts, history paths) descend. KAM's
+/// documents nest four levels at most; a deeper object can only come from a hostile peer, and
+/// a recursive walk must not follow it down until the stack runs out.
+pub const MAX_WALK_DEPTH: usize = 12;
+
 /// An Automerge document addressed by a [`DocId`].
 ///
 /// The typed modules (`customer`, `ticket`, `project`, `event`) are the only code that
@@ -253,7 +262,19 @@ impl Document {
                 expected: expected.as_str(),
             });
         }
+        // The header must name this very document: bytes of one customer merged under
+        // another's id would otherwise read as the first one (and project over its rows).
+        let entity = root.str("id")?;
+        if entity != self.id.entity {
+            return Err(DocError::WrongId { doc_id: self.id.to_string(), found: entity });
+        }
         Ok(root)
+    }
+
+    /// Checks the header (schema version, kind and id) against the id this document is held
+    /// under: what a server checks at the door before it stores a device's merge.
+    pub fn check_header(&self) -> Result<(), DocError> {
+        self.check(self.id.kind).map(|_| ())
     }
 
     /// Runs `edit` and commits what it wrote as one change carrying `meta`. An edit that
@@ -332,6 +353,13 @@ impl Document {
     ) -> Result<(), DocError> {
         let message =
             sync::Message::decode(message).map_err(|e| DocError::SyncMessage(e.to_string()))?;
+        if message.changes.len() > MAX_CHANGES_PER_MESSAGE {
+            return Err(DocError::TooManyChanges {
+                doc_id: self.id.to_string(),
+                changes: message.changes.len(),
+                limit: MAX_CHANGES_PER_MESSAGE,
+            });
+        }
         if message.changes.is_empty() {
             self.doc.sync().receive_sync_message(state, message)?;
             return Ok(());
@@ -540,7 +568,7 @@ impl Document {
     /// Every field holding concurrent values, depth first.
     pub fn conflicts(&self) -> Result<Vec<FieldConflict>, DocError> {
         let mut out = Vec::new();
-        collect_conflicts(&self.doc, &ROOT, String::new(), &mut out)?;
+        collect_conflicts(&self.doc, &ROOT, String::new(), 0, &mut out)?;
         Ok(out)
     }
 
@@ -611,9 +639,13 @@ fn collect_conflicts(
     doc: &AutoCommit,
     obj: &automerge::ObjId,
     path: String,
+    depth: usize,
     out: &mut Vec<FieldConflict>,
 ) -> Result<(), DocError> {
     let Ok(ObjType::Map) = doc.object_type(obj) else { return Ok(()) };
+    if depth > MAX_WALK_DEPTH {
+        return Ok(());
+    }
     for key in doc.keys(obj) {
         let field_path = format!("{path}/{key}");
         let values = field_values(doc, obj, &key)?;
@@ -622,7 +654,7 @@ fn collect_conflicts(
         }
         // `get` returns the winner, which is the value readers see; descend into it.
         if let Some((automerge::Value::Object(ObjType::Map), child)) = doc.get(obj, key.as_str())? {
-            collect_conflicts(doc, &child, field_path, out)?;
+            collect_conflicts(doc, &child, field_path, depth + 1, out)?;
         }
     }
     Ok(())

@@ -33,6 +33,25 @@ pub enum DocError {
         /// The kind the caller expected.
         expected: &'static str,
     },
+    /// The document's header names another entity than the id it is stored or sent under
+    /// (bytes of one document sent as another).
+    #[error("document {doc_id} says it is {found}")]
+    WrongId {
+        /// The id it is stored or sent under.
+        doc_id: String,
+        /// The id its header holds.
+        found: String,
+    },
+    /// A sync message carries more changes than one message may.
+    #[error("a sync message for {doc_id} carries {changes} changes, at most {limit}")]
+    TooManyChanges {
+        /// The document.
+        doc_id: String,
+        /// Changes in the message.
+        changes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The document has not received its creation change yet (e.g. mid-sync).
     #[error("document {0} is still empty")]
     Empty(String),

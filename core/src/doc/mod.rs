@@ -20,7 +20,7 @@ pub use customer::{
 };
 pub use document::{
     ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HEADER_ROOT_KEYS,
-    HistoryEntry, SCHEMA_VERSION, prime_sync_state,
+    HistoryEntry, MAX_CHANGES_PER_MESSAGE, MAX_WALK_DEPTH, SCHEMA_VERSION, prime_sync_state,
 };
 pub use error::DocError;
 pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};

@@ -1,7 +1,8 @@
 //! The `/api/v1/hq` routes.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,12 +10,12 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::conflicts::{self, OpenConflict};
+use crate::edge::caller::{authenticate, bearer_token, source_address};
 use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
 use crate::hq::regrade::{Decision, ProposalLine};
 use crate::hq::tickets::{TicketFilter, TicketSla};
 use crate::hq::{compliance, customers, devices, overview, regrade, review, tickets};
-use crate::routes::{authenticate, bearer_token};
 use crate::state::AppState;
 use crate::web::i18n::Lang;
 use crate::web::session::{self, WebUser};
@@ -40,59 +41,75 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The caller of a read: a device token or a dashboard session, of a role that sees
-/// everything.
-async fn reader(state: &AppState, headers: &HeaderMap) -> Result<WebUser, ServerError> {
-    let user = if bearer_token(headers).is_some() {
-        let who = authenticate(state, headers).await?;
-        WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh }
-    } else {
-        session::signed_in(state, headers).await?.ok_or(ServerError::Unauthorized)?
-    };
-    if !user.is_hq() {
-        return Err(ServerError::Forbidden(
-            "headquarters' data is for finance and headquarters".into(),
-        ));
+/// everything. Extracted before anything else of the request.
+struct HqReader;
+
+impl FromRequestParts<AppState> for HqReader {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
+        let user = if bearer_token(&parts.headers).is_some() {
+            let address = source_address(&parts.extensions);
+            let who = authenticate(state, &parts.headers, address).await?;
+            WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh }
+        } else {
+            session::signed_in(state, &parts.headers).await?.ok_or(ServerError::Unauthorized)?
+        };
+        if !user.is_hq() {
+            return Err(ServerError::Forbidden(
+                "headquarters' data is for finance and headquarters".into(),
+            ));
+        }
+        Ok(HqReader)
     }
-    Ok(user)
 }
 
-/// The caller of a decision: a device token only.
-async fn decider(state: &AppState, headers: &HeaderMap) -> Result<WebUser, ServerError> {
-    let who = authenticate(state, headers).await?;
-    Ok(WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh })
+/// The caller of a decision: a device token only (a form on the dashboard carries its CSRF
+/// token instead, see `web`).
+struct HqDecider(WebUser);
+
+impl FromRequestParts<AppState> for HqDecider {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
+        let address = source_address(&parts.extensions);
+        let who = authenticate(state, &parts.headers, address).await?;
+        Ok(HqDecider(WebUser {
+            user_id: who.user_id,
+            role: who.role,
+            csrf: String::new(),
+            lang: Lang::Zh,
+        }))
+    }
 }
 
 async fn overview_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<overview::Overview>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(state.with_store(|store| overview::overview(store.conn(), Utc::now())).await?))
 }
 
 async fn customers_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
     Query(filter): Query<CustomerFilter>,
 ) -> Result<Json<Vec<CustomerLine>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(state.with_store(move |store| customers::list(store.conn(), &filter)).await?))
 }
 
 async fn customer_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
     Path(id): Path<String>,
 ) -> Result<Json<CustomerDetail>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(crate::web::customers::customer_detail(&state, id).await?))
 }
 
 async fn regrades_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<Vec<ProposalLine>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(
         state
             .with_store(|store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
@@ -102,10 +119,9 @@ async fn regrades_json(
 
 async fn decide_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    HqDecider(user): HqDecider,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Response, ServerError> {
-    let user = decider(&state, &headers).await?;
     let decision = match action.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
@@ -117,9 +133,8 @@ async fn decide_json(
 
 async fn compliance_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<compliance::Compliance>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(
         state
             .with_store(|store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
@@ -129,10 +144,9 @@ async fn compliance_json(
 
 async fn tickets_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
     Query(filter): Query<TicketFilter>,
 ) -> Result<Json<Vec<TicketSla>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(
         state
             .with_store(move |store| {
@@ -144,9 +158,8 @@ async fn tickets_json(
 
 async fn conflicts_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<Vec<OpenConflict>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(state.with_store(|store| conflicts::open_conflicts(store.conn())).await?))
 }
 
@@ -160,10 +173,9 @@ struct ResolveBody {
 
 async fn resolve_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    HqDecider(user): HqDecider,
     body: Result<Json<ResolveBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ServerError> {
-    let user = decider(&state, &headers).await?;
     let Json(body) =
         body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
     crate::web::review::resolve_conflict(&state, &user, body.doc_id, body.path, body.value).await?;
@@ -172,45 +184,40 @@ async fn resolve_json(
 
 async fn violations_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<Vec<review::ViolationLine>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(state.with_store(|store| review::open_violations(store.conn())).await?))
 }
 
 async fn reviewed_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    HqDecider(user): HqDecider,
     Path(id): Path<i64>,
 ) -> Result<Response, ServerError> {
-    let user = decider(&state, &headers).await?;
     crate::web::review::review_violation(&state, &user, id).await?;
     Ok(Json(serde_json::json!({ "violation_id": id, "reviewed": true })).into_response())
 }
 
 async fn devices_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
 ) -> Result<Json<Vec<devices::DeviceLine>>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(state.with_store(|store| devices::devices(store.conn(), Utc::now())).await?))
 }
 
 async fn monthly_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
     Query(period): Query<crate::web::reports::Period>,
 ) -> Result<Json<crate::reports::MonthlyReport>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(crate::web::reports::monthly(&state, period.month).await?))
 }
 
 async fn quarterly_json(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _reader: HqReader,
     Query(period): Query<crate::web::reports::Period>,
 ) -> Result<Json<crate::reports::QuarterlyReport>, ServerError> {
-    reader(&state, &headers).await?;
     Ok(Json(crate::web::reports::quarterly(&state, period.quarter).await?))
 }
 

@@ -1,5 +1,9 @@
 //! The answers the desk keeps under each command's idempotency key.
 //!
+//! A key belongs to the device that sent it (ADR 0014): answers are kept and found under the
+//! device and the key together, so one device can never read another's answer by sending its
+//! key, and two devices that happen to choose the same key send two commands.
+//!
 //! A group's new answers are written together after its last command, outside the commands'
 //! savepoints, in the group's transaction: so they commit with the changes they answer, or not
 //! at all. Inside a savepoint, SQLite first copies every page an insert touches into the
@@ -32,26 +36,28 @@ pub(crate) struct StoredAnswer {
 pub(crate) struct GroupAnswers {
     /// Key, answering device and answer, in the order given.
     new: Vec<(String, String, StoredAnswer)>,
-    /// Where each key's answer is in `new`.
-    by_key: HashMap<String, usize>,
+    /// Where each (device, key)'s answer is in `new`.
+    by_key: HashMap<(String, String), usize>,
 }
 
 impl GroupAnswers {
-    /// The answer kept under `key`: given earlier in this group, or stored by an earlier one.
+    /// The answer kept under `device_id`'s `key`: given earlier in this group, or stored by an
+    /// earlier one.
     pub(crate) fn find(
         &self,
         conn: &Connection,
+        device_id: &str,
         key: &str,
     ) -> Result<Option<StoredAnswer>, ServerError> {
-        if let Some(at) = self.by_key.get(key) {
+        if let Some(at) = self.by_key.get(&(device_id.to_owned(), key.to_owned())) {
             return Ok(self.new.get(*at).map(|(_, _, answer)| answer.clone()));
         }
-        stored(conn, key)
+        stored(conn, device_id, key)
     }
 
-    /// Keeps `answer` under `key`, given to `device_id`, until [`GroupAnswers::write`].
+    /// Keeps `answer` under `device_id`'s `key` until [`GroupAnswers::write`].
     pub(crate) fn keep(&mut self, key: &str, device_id: &str, answer: StoredAnswer) {
-        self.by_key.insert(key.to_owned(), self.new.len());
+        self.by_key.insert((device_id.to_owned(), key.to_owned()), self.new.len());
         self.new.push((key.to_owned(), device_id.to_owned(), answer));
     }
 
@@ -77,13 +83,18 @@ impl GroupAnswers {
     }
 }
 
-/// The answer stored under `key` by an earlier group.
-fn stored(conn: &Connection, key: &str) -> Result<Option<StoredAnswer>, ServerError> {
+/// The answer stored under `device_id`'s `key` by an earlier group.
+fn stored(
+    conn: &Connection,
+    device_id: &str,
+    key: &str,
+) -> Result<Option<StoredAnswer>, ServerError> {
     let row: Option<(Vec<u8>, u16, String)> = conn
         .prepare_cached(
-            "SELECT request_hash, status, answer FROM desk_requests WHERE idempotency_key = ?1",
+            "SELECT request_hash, status, answer FROM desk_requests
+             WHERE device_id = ?1 AND idempotency_key = ?2",
         )?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([device_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     row.map(|(hash, status, body)| {
         let fingerprint = <[u8; 32]>::try_from(hash.as_slice())
@@ -110,13 +121,19 @@ mod tests {
         let conn = super::super::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap();
         let mut group = GroupAnswers::default();
-        assert_eq!(group.find(&conn, "k1").unwrap(), None);
+        assert_eq!(group.find(&conn, "d1", "k1").unwrap(), None);
         group.keep("k1", "d1", answer(r#"{"n":1}"#));
-        assert_eq!(group.find(&conn, "k1").unwrap(), Some(answer(r#"{"n":1}"#)));
-        assert_eq!(stored(&conn, "k1").unwrap(), None, "nothing written before the group ends");
+        assert_eq!(group.find(&conn, "d1", "k1").unwrap(), Some(answer(r#"{"n":1}"#)));
+        assert_eq!(group.find(&conn, "d2", "k1").unwrap(), None, "another device's key");
+        assert_eq!(
+            stored(&conn, "d1", "k1").unwrap(),
+            None,
+            "nothing written before the group ends"
+        );
         group.write(&conn, now).unwrap();
         let next = GroupAnswers::default();
-        assert_eq!(next.find(&conn, "k1").unwrap(), Some(answer(r#"{"n":1}"#)));
-        assert_eq!(next.find(&conn, "k2").unwrap(), None);
+        assert_eq!(next.find(&conn, "d1", "k1").unwrap(), Some(answer(r#"{"n":1}"#)));
+        assert_eq!(next.find(&conn, "d2", "k1").unwrap(), None, "keys belong to their device");
+        assert_eq!(next.find(&conn, "d1", "k2").unwrap(), None);
     }
 }

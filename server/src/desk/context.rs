@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::command::Refusal;
 use super::ledger::{self, Cause, Tip};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::ServerError;
 use crate::scope;
 
@@ -20,8 +20,6 @@ use crate::scope;
 pub(crate) enum Stop {
     /// A business rule refused the command.
     Refused(Refusal),
-    /// The caller may not send this command.
-    Forbidden(String),
     /// A fault; the command's effects are rolled back.
     Failed(ServerError),
 }
@@ -58,8 +56,6 @@ pub(crate) struct DeskEvent {
 /// One running command.
 pub(crate) struct Ctx<'a> {
     pub(crate) conn: &'a Connection,
-    /// The server database, read-only: devices, users, grants.
-    pub(crate) server: &'a Connection,
     pub(crate) tip: &'a mut Tip,
     pub(crate) who: &'a Principal,
     pub(crate) key: &'a str,
@@ -68,8 +64,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) event: DeskEvent,
     /// The last ledger entry this command wrote.
     pub(crate) last_seq: Option<i64>,
-    /// Look-ups shared by the commands of one group.
-    pub(crate) memo: &'a GroupMemo,
 }
 
 /// What the commands of one group look up once: whether a user holds an event's grant, and
@@ -103,7 +97,7 @@ impl GroupMemo {
         self.events.borrow_mut().clear();
     }
 
-    fn has_grant(
+    pub(crate) fn has_grant(
         &self,
         server: &Connection,
         user_id: &str,
@@ -134,35 +128,11 @@ impl Ctx<'_> {
         instant(self.now)
     }
 
-    /// Requires one of `roles`; event staff must also hold the event's grant.
-    pub(crate) fn require(&self, roles: &[Role]) -> Step<()> {
-        if !roles.contains(&self.who.role) {
-            return Err(Stop::Forbidden(format!(
-                "{} may not do this at the selection desk",
-                self.who.role.as_str()
-            )));
-        }
-        if self.who.role == Role::EventStaff {
-            let key = format!("event/{}", self.event.event_id);
-            if !self.memo.has_grant(self.server, &self.who.user_id, &key)? {
-                return Err(Stop::Forbidden("not assigned to this event".into()));
-            }
-        }
-        Ok(())
-    }
-
     /// A fresh id for a desk record (time-ordered, so ids sort by creation).
     pub(crate) fn new_id(prefix: &str) -> String {
         format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
     }
 }
-
-/// Event staff and headquarters: the people who run an event.
-pub(crate) const STAFF: &[Role] = &[Role::EventStaff, Role::Hq, Role::Admin];
-/// Finance and headquarters: reversals and reviews beyond the event's own staff.
-pub(crate) const FINANCE: &[Role] = &[Role::Finance, Role::Hq, Role::Admin];
-/// Anyone who may review a work ticket (never its preparer).
-pub(crate) const REVIEWERS: &[Role] = &[Role::EventStaff, Role::Finance, Role::Hq, Role::Admin];
 
 /// An instant as the desk stores it: RFC 3339, UTC, microseconds.
 pub(crate) fn instant(at: DateTime<Utc>) -> String {

@@ -7,7 +7,8 @@ use kam_core::rules::{HoldCheck, check_hold};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-use super::context::{Ctx, STAFF, Step, instant, refuse};
+use super::command::STALE_STATE;
+use super::context::{Ctx, Step, instant, refuse};
 use super::ledger::{self, Cause, Tip};
 use crate::error::ServerError;
 
@@ -52,7 +53,6 @@ pub(crate) fn allotted(ctx: &Ctx<'_>, unit_id: &str) -> Step<bool> {
 
 /// Holds `unit_id` for `buyer_id`.
 pub(crate) fn hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> Step<Value> {
-    ctx.require(STAFF)?;
     let project_id = ctx.event.project_id.clone();
     let mut found = unit(ctx.conn, &project_id, unit_id)?;
     if let Some(u) = &found
@@ -129,20 +129,33 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
     Ok(entry)
 }
 
-/// Releases a held unit (not a sold one: that is a cancellation, see `sales`).
-pub(crate) fn release(ctx: &mut Ctx<'_>, unit_id: &str, reason: &str) -> Step<Value> {
-    ctx.require(STAFF)?;
+/// Releases the hold `seen_hold_id` on a held unit (not a sold one: that is a cancellation,
+/// see `sales`). A release made against another hold than the one on the unit now (the hold
+/// it saw lapsed or was released, and another buyer's was placed) is refused, never applied
+/// to the new hold.
+pub(crate) fn release(
+    ctx: &mut Ctx<'_>,
+    unit_id: &str,
+    seen_hold_id: &str,
+    reason: &str,
+) -> Step<Value> {
     let project_id = ctx.event.project_id.clone();
     let Some(u) = unit(ctx.conn, &project_id, unit_id)? else {
         return refuse("unit_not_found", "没有这个房源 (no such unit)");
     };
+    if u.status == UnitStatus::Held && u.hold_id.as_deref() != Some(seen_hold_id) {
+        return refuse(
+            STALE_STATE,
+            "房源上的保留已不是您看到的那一个 (the unit now carries another hold than the one you saw)",
+        );
+    }
     if u.status != UnitStatus::Held {
         return refuse(
             "unit_not_held",
             format!("房源不是保留状态 (the unit is {}, not held)", u.status.as_str()),
         );
     }
-    let hold_id = u.hold_id.clone().unwrap_or_default();
+    let hold_id = seen_hold_id.to_owned();
     let paid: i64 = ctx
         .conn
         .prepare_cached(

@@ -20,38 +20,43 @@ use super::command::{CommandRequest, MAX_KEY_LEN};
 use super::ledger::{Verification, verify};
 use super::reconcile::{Reconciliation, reconcile};
 use crate::auth::{Principal, Role};
+use crate::edge::caller::{Device, bearer_token};
 use crate::error::ServerError;
-use crate::routes::{authenticate, bearer_token};
 use crate::scope;
 use crate::state::AppState;
 
-/// The largest command body accepted (a buyer-list CSV of a few thousand lines fits).
-pub const MAX_COMMAND_BYTES: usize = 1 << 20;
+/// The route that takes commands (its body limit is `Limits::max_command_bytes`).
+pub fn command_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/desk/commands", post(command))
+}
 
-/// The desk's routes.
-pub fn routes() -> Router<AppState> {
+/// The routes that read the desk.
+pub fn read_routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/desk/commands",
-            post(command).layer(axum::extract::DefaultBodyLimit::max(MAX_COMMAND_BYTES)),
-        )
         .route("/api/v1/desk/ledger/verify", get(verify_ledger))
         .route("/api/v1/events/{id}/desk", get(control_table))
         .route("/api/v1/events/{id}/reconciliation", get(reconciliation))
 }
 
-/// Takes one command. The token is checked by the writer inside the command's transaction,
-/// so a device revoked a moment ago cannot slip a command into the group.
+/// Takes one command. The token is checked before the body is read, and again by the writer
+/// inside the command's transaction, so a device revoked a moment ago cannot slip a command
+/// into the group.
 async fn command(
     State(state): State<AppState>,
+    Device(_checked): Device,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
-    let body = body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
-    let request: CommandRequest = serde_json::from_slice(&body)
-        .map_err(|e| ServerError::Invalid { field: "command", reason: e.to_string() })?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::BodyTooLarge { limit_bytes: state.edge().limits.max_command_bytes }
+        } else {
+            ServerError::Malformed(e.body_text())
+        }
+    })?;
+    let request: CommandRequest = parse_command(&body)?;
     let key = &request.idempotency_key;
     if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
         return Err(ServerError::Invalid {
@@ -65,6 +70,17 @@ async fn command(
         state.metrics.desk_replays.inc();
     }
     Ok((reply.status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+}
+
+/// The command in `body`: 400 when it is not JSON at all, 422 when it is JSON of the wrong
+/// shape (an unknown command, a missing or mistyped field).
+fn parse_command(body: &[u8]) -> Result<CommandRequest, ServerError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            ServerError::Invalid { field: "command", reason: e.to_string() }
+        }
+        _ => ServerError::Malformed(format!("the body is not JSON: {e}")),
+    })
 }
 
 /// Whether `who` may read the desk of `event_id`.
@@ -99,6 +115,8 @@ pub struct UnitLine {
     pub status: String,
     /// The buyer holding or owning it.
     pub buyer_id: Option<String>,
+    /// The hold on it, if held: `release` and `prepare_work_ticket` name it.
+    pub hold_id: Option<String>,
     /// When the hold lapses.
     pub held_until: Option<String>,
 }
@@ -120,14 +138,14 @@ pub struct ControlTable {
 
 async fn control_table(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
     Path(event_id): Path<String>,
 ) -> Result<Json<ControlTable>, ServerError> {
-    let who = authenticate(&state, &headers).await?;
     state
-        .with_store(move |store| {
-            may_read(store.conn(), &who, &event_id)?;
-            Ok(Json(read_control_table(store.desk_conn(), &event_id)?))
+        .readers()
+        .read(move |c| {
+            may_read(&c.server, &who, &event_id)?;
+            Ok(Json(read_control_table(&c.desk, &event_id)?))
         })
         .await
 }
@@ -146,7 +164,8 @@ pub fn read_control_table(
         )
         .map_err(|_| ServerError::NotFound)?;
     let mut stmt = conn.prepare(
-        "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until
+        "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until,
+             u.hold_id
          FROM desk_allotments a JOIN desk_events e USING (event_id)
          JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
          WHERE a.event_id = ?1 ORDER BY u.code",
@@ -161,6 +180,7 @@ pub fn read_control_table(
                 status: r.get(4)?,
                 buyer_id: r.get(5)?,
                 held_until: r.get(6)?,
+                hold_id: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -170,29 +190,28 @@ pub fn read_control_table(
 
 async fn reconciliation(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
     Path(event_id): Path<String>,
 ) -> Result<Json<Reconciliation>, ServerError> {
-    let who = authenticate(&state, &headers).await?;
     state
-        .with_store(move |store| {
-            may_read(store.conn(), &who, &event_id)?;
-            Ok(Json(reconcile(store.desk_conn(), &event_id)?))
+        .readers()
+        .read(move |c| {
+            may_read(&c.server, &who, &event_id)?;
+            Ok(Json(reconcile(&c.desk, &event_id)?))
         })
         .await
 }
 
 async fn verify_ledger(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Device(who): Device,
 ) -> Result<Response, ServerError> {
-    let who = authenticate(&state, &headers).await?;
     if !who.role.sees_everything() {
         return Err(ServerError::Forbidden(
             "the ledger check is for finance and headquarters".into(),
         ));
     }
-    let verification: Verification = state.with_store(|store| verify(store.desk_conn())).await?;
+    let verification: Verification = state.readers().read(|c| verify(&c.desk)).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(verification)).into_response())
 }

@@ -23,6 +23,7 @@ use rust_decimal::Decimal;
 
 use crate::docs::DocCache;
 use crate::error::ServerError;
+use crate::quarantine;
 use crate::state::AppState;
 use crate::store::{Store, commit_doc, meta_get, meta_set};
 use crate::sync::ChangedDoc;
@@ -64,9 +65,13 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
             .collect::<Result<_, _>>()?;
         let Some(last) = entries.last().map(|e| e.0) else { return Ok(Mirrored::default()) };
         let mut work: BTreeMap<String, EventWork> = BTreeMap::new();
-        for (_, event_id, kind, entry) in &entries {
-            let entry: serde_json::Value =
-                serde_json::from_str(entry).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+        for (seq, event_id, kind, entry) in &entries {
+            // The ledger is append-only and written by the desk alone; an entry that does not
+            // parse is logged and left out, never a reason to stop mirroring the others.
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(entry) else {
+                tracing::error!(seq, "desk ledger entry is not JSON; not mirrored");
+                continue;
+            };
             let w = work.entry(event_id.clone()).or_default();
             for key in ["unit_id", "new_unit_id"] {
                 if let Some(unit) = entry[key].as_str() {
@@ -87,11 +92,58 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         }
         let mut changed = Vec::new();
         for (event_id, w) in &work {
-            changed.extend(mirror_event(tx, docs, desk, event_id, w, now)?);
+            changed.extend(mirror_guarded(tx, docs, desk, event_id, w, last, now)?);
         }
         meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
     })
+}
+
+/// Mirrors one event inside a savepoint. When its documents are at fault (they do not read,
+/// a write breaks a rule) the event's mirror writes are rolled back and it is set aside in
+/// the quarantine (ADR 0013), so the other events' outcomes still reach the tablets; the desk's
+/// rows stay the truth either way.
+fn mirror_guarded(
+    tx: &Transaction<'_>,
+    docs: &mut DocCache,
+    desk: &Connection,
+    event_id: &str,
+    w: &EventWork,
+    ledger_seq: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<ChangedDoc>, ServerError> {
+    let quarantine_id = format!("event/{event_id}");
+    tx.prepare_cached("SAVEPOINT mirror_event")?.execute([])?;
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mirror_event(tx, docs, desk, event_id, w, now)
+    }));
+    let outcome = attempt
+        .unwrap_or_else(|panic| Err(ServerError::Panicked(crate::readers::panic_message(&panic))));
+    match outcome {
+        Ok(changed) => {
+            tx.prepare_cached("RELEASE mirror_event")?.execute([])?;
+            quarantine::clear(tx, quarantine::Task::Mirror, &quarantine_id)?;
+            Ok(changed)
+        }
+        Err(error) => {
+            tx.prepare_cached("ROLLBACK TO mirror_event")?.execute([])?;
+            tx.prepare_cached("RELEASE mirror_event")?.execute([])?;
+            docs.clear();
+            if !quarantine::is_document_fault(&error) {
+                return Err(error);
+            }
+            tracing::warn!(event = event_id, %error, "event set aside: its mirror failed");
+            quarantine::record(
+                tx,
+                quarantine::Task::Mirror,
+                &quarantine_id,
+                ledger_seq,
+                &error,
+                now,
+            )?;
+            Ok(Vec::new())
+        }
+    }
 }
 
 fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
@@ -255,9 +307,18 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 pub async fn run(state: AppState) {
     let Some(desk) = state.desk.clone() else { return };
     let committed = desk.committed();
+    let beat = state.health.beat("mirror");
     loop {
         let started = std::time::Instant::now();
-        match state.with_store(|store| mirror_pending(store, Utc::now())).await {
+        beat.tick();
+        let done = {
+            let _busy = beat.busy();
+            state.with_store(|store| mirror_pending(store, Utc::now())).await
+        };
+        if done.is_err() {
+            beat.failed();
+        }
+        match done {
             Ok(done) => {
                 if !done.changed.is_empty() {
                     state.push.announce(&done.changed);

@@ -15,6 +15,7 @@
 //! event's desk from its documents), `mirror` (outcomes into the documents), `reconcile` (the
 //! per-event report) and `http` (routes).
 
+mod access;
 mod answers;
 pub mod catalog;
 pub mod command;

@@ -10,21 +10,38 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::context::{Ctx, STAFF, Step, refuse};
+use super::command::STALE_STATE;
+use super::context::{Ctx, Step, refuse};
 use crate::error::ServerError;
 
-/// Calls the next lottery number after every number called so far.
-pub(crate) fn call_next(ctx: &mut Ctx<'_>) -> Step<Value> {
-    ctx.require(STAFF)?;
+/// Refuses a queue command made while the sender saw `seen` being served (0: nobody yet)
+/// when the desk now serves another number.
+fn require_serving(ctx: &Ctx<'_>, seen: u32) -> Step<()> {
+    let now = ctx.event.now_serving.unwrap_or(0);
+    if now != seen {
+        return refuse(
+            STALE_STATE,
+            format!(
+                "叫号已变为{now}号 (the queue has moved on: number {now} is being served, not {seen})"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Calls the next lottery number after every number called so far, if the sender still saw
+/// the number being served now (`seen`, 0 before anyone was called).
+pub(crate) fn call_next(ctx: &mut Ctx<'_>, seen: u32) -> Step<Value> {
+    require_serving(ctx, seen)?;
     advance(ctx, None)
 }
 
-/// Marks the buyer now called as skipped (过号) and calls the next number.
-pub(crate) fn skip(ctx: &mut Ctx<'_>) -> Step<Value> {
-    ctx.require(STAFF)?;
+/// Marks the buyer now called, `lottery_no`, as skipped (过号) and calls the next number.
+pub(crate) fn skip(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
     let Some(current) = ctx.event.now_serving else {
         return refuse("nobody_called", "还没有叫号 (no number has been called)");
     };
+    require_serving(ctx, lottery_no)?;
     ctx.conn
         .prepare_cached(
             "UPDATE desk_buyers SET skipped = 1 WHERE event_id = ?1 AND lottery_no = ?2",
@@ -65,7 +82,6 @@ fn set_serving(ctx: &mut Ctx<'_>, number: u32, advance_high_water: bool) -> Step
 
 /// Calls a skipped buyer again.
 pub(crate) fn recall(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
-    ctx.require(STAFF)?;
     let buyer: Option<(String, bool)> = ctx
         .conn
         .prepare_cached(
@@ -98,7 +114,6 @@ pub(crate) fn recall(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
 /// match is recorded in the ledger (who checked whom, never the number); a mismatch is
 /// refused and changes nothing.
 pub(crate) fn check_identity(ctx: &mut Ctx<'_>, buyer_id: &str, id_number: &str) -> Step<Value> {
-    ctx.require(STAFF)?;
     if !valid_id_number(id_number.trim()) {
         return refuse("invalid_id_number", "身份证号无效 (not a valid ID number)");
     }
@@ -124,7 +139,6 @@ pub(crate) fn check_identity(ctx: &mut Ctx<'_>, buyer_id: &str, id_number: &str)
 
 /// Switches the event between strict lottery order and free selection.
 pub(crate) fn set_mode(ctx: &mut Ctx<'_>, mode: SelectionMode) -> Step<Value> {
-    ctx.require(STAFF)?;
     ctx.conn
         .prepare_cached("UPDATE desk_events SET mode = ?2 WHERE event_id = ?1")?
         .execute(params![ctx.event.event_id, mode.as_str()])?;
@@ -231,7 +245,6 @@ fn parse_people(csv: &str, fields: usize) -> Result<Vec<CsvLine>, String> {
 /// Adds buyers to the approved list. Buyers already listed (same ID number) are left as
 /// they are, so importing the same audited list twice changes nothing.
 pub(crate) fn import_buyers(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
-    ctx.require(STAFF)?;
     let lines = match parse_people(csv, 2) {
         Ok(lines) => lines,
         Err(reason) => {
@@ -264,7 +277,6 @@ pub(crate) fn import_buyers(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
 /// Numbers the listed buyers in the notary's lottery order. Every line must name a listed
 /// buyer by name and ID number; any mismatch refuses the whole import.
 pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
-    ctx.require(STAFF)?;
     let lines = match parse_people(csv, 3) {
         Ok(lines) => lines,
         Err(reason) => {

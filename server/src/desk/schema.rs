@@ -36,7 +36,7 @@ pub(crate) fn desk_path(server_db: &Path) -> PathBuf {
 /// The desk's migration steps.
 const SCHEMA: Migrations = Migrations {
     database: "desk",
-    steps: &[DESK_SCHEMA, V2_NO_HOLDS_BY_UNIT, V3_CHECKS_WITHOUT_IN_LISTS],
+    steps: &[DESK_SCHEMA, V2_NO_HOLDS_BY_UNIT, V3_CHECKS_WITHOUT_IN_LISTS, V4_KEYS_PER_DEVICE],
 };
 
 /// Opens (creating or upgrading) the desk database with the server's pragmas, including
@@ -301,6 +301,25 @@ DROP TABLE desk_holds;
 ALTER TABLE desk_holds_v3 RENAME TO desk_holds;
 ";
 
+/// Version 4: an idempotency key belongs to the device that sent it (ADR 0014). Keyed by the
+/// key alone, one device re-sending another's key and body got the other's stored answer; now
+/// the same key from two devices is two commands. Answers already stored keep their device.
+const V4_KEYS_PER_DEVICE: &str = "
+CREATE TABLE desk_requests_v4 (
+    device_id       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash    BLOB NOT NULL,
+    status          INTEGER NOT NULL,
+    answer          TEXT NOT NULL CHECK (json_valid(answer)),
+    answered_at     TEXT NOT NULL,
+    PRIMARY KEY (device_id, idempotency_key)
+) STRICT, WITHOUT ROWID;
+INSERT INTO desk_requests_v4(device_id, idempotency_key, request_hash, status, answer, answered_at)
+    SELECT device_id, idempotency_key, request_hash, status, answer, answered_at FROM desk_requests;
+DROP TABLE desk_requests;
+ALTER TABLE desk_requests_v4 RENAME TO desk_requests;
+";
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -392,7 +411,7 @@ mod tests {
         migrate(&mut conn).unwrap();
         assert_eq!(rows(&conn), before);
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, SCHEMA.current_version(), "upgraded through version 3 to the newest");
         let fks: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert!(fks, "foreign keys are on again after the upgrade");
         // The constraints hold as before, and the work ticket's reference still binds.
@@ -411,6 +430,37 @@ mod tests {
             [],
         );
         assert!(orphan.is_err(), "a work ticket must name an existing hold");
+    }
+
+    #[test]
+    fn v3_to_v4_keeps_every_answer_under_its_device_and_lets_another_device_use_the_key() {
+        let mut conn = at_version(3);
+        conn.execute_batch(
+            "INSERT INTO desk_requests(idempotency_key, device_id, request_hash, status, answer,
+                 answered_at)
+             VALUES ('k1', 'd1', x'01', 200, '{\"n\":1}', '2026-11-24T01:00:00Z'),
+                    ('k2', 'd2', x'02', 409, '{\"n\":2}', '2026-11-24T01:00:01Z');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: Vec<(String, String, i64)> = conn
+            .prepare("SELECT device_id, idempotency_key, status FROM desk_requests ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(kept, vec![("d1".into(), "k1".into(), 200), ("d2".into(), "k2".into(), 409)]);
+        conn.execute(
+            "INSERT INTO desk_requests VALUES ('d2', 'k1', x'03', 200, '{}', '2026-11-24T01:00:02Z')",
+            [],
+        )
+        .unwrap();
+        let again = conn.execute(
+            "INSERT INTO desk_requests VALUES ('d1', 'k1', x'03', 200, '{}', '2026-11-24T01:00:02Z')",
+            [],
+        );
+        assert!(again.is_err(), "one answer per device and key");
     }
 
     #[test]

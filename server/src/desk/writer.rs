@@ -8,6 +8,7 @@
 //! all. No answer leaves before the commit that makes it true.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 
+use super::access::authorize;
 use super::answers::{GroupAnswers, StoredAnswer};
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
 use super::context::{Ctx, GroupMemo, Stop, instant};
@@ -27,6 +29,8 @@ use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
 use crate::error::ServerError;
+use crate::health::Beat;
+use crate::readers::panic_message;
 
 /// The most commands committed together.
 pub const MAX_GROUP: usize = 512;
@@ -104,6 +108,21 @@ impl Desk {
         server_path: &Path,
         policy: Policy,
     ) -> Result<Desk, ServerError> {
+        Desk::start_watched(
+            desk_path,
+            server_path,
+            policy,
+            crate::health::Health::new().beat("desk_writer"),
+        )
+    }
+
+    /// Like [`Desk::start`], with the writer's liveness reported on `beat` (see `health`).
+    pub fn start_watched(
+        desk_path: &Path,
+        server_path: &Path,
+        policy: Policy,
+        beat: Beat,
+    ) -> Result<Desk, ServerError> {
         let conn = super::schema::open(desk_path)?;
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
@@ -113,10 +132,18 @@ impl Desk {
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
         let stats = Arc::new(DeskStats::default());
-        let (notify, counters) = (Arc::clone(&committed), Arc::clone(&stats));
+        let setup = WriterSetup {
+            conn,
+            server,
+            tip,
+            policy,
+            committed: Arc::clone(&committed),
+            stats: Arc::clone(&stats),
+            beat,
+        };
         std::thread::Builder::new()
             .name("kam-desk-writer".into())
-            .spawn(move || run(conn, &server, tip, policy, receiver, &notify, &counters))
+            .spawn(move || run(setup, receiver))
             .map_err(|e| ServerError::Corrupt(format!("cannot start the desk writer: {e}")))?;
         Ok(Desk { jobs, committed, stats })
     }
@@ -159,15 +186,20 @@ impl Desk {
     }
 }
 
-fn run(
-    mut conn: Connection,
-    server: &Connection,
-    mut tip: Tip,
+/// What the writer thread runs with.
+struct WriterSetup {
+    conn: Connection,
+    server: Connection,
+    tip: Tip,
     policy: Policy,
-    jobs: Receiver<Job>,
-    committed: &Notify,
-    stats: &DeskStats,
-) {
+    committed: Arc<Notify>,
+    stats: Arc<DeskStats>,
+    beat: Beat,
+}
+
+fn run(setup: WriterSetup, jobs: Receiver<Job>) {
+    let WriterSetup { mut conn, server, mut tip, policy, committed, stats, beat } = setup;
+    let server = &server;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -179,7 +211,19 @@ fn run(
         let span = tracing::debug_span!("desk_group", commands = group.len());
         let _entered = span.enter();
         let now = Utc::now();
-        let outcome = run_group(&mut conn, server, &mut tip, &policy, &group, now);
+        let outcome = {
+            let _busy = beat.busy();
+            // A panic outside any one command (the commit, the answers) rolls the group back
+            // as its transaction unwinds; every command in it is answered 500 and retried with
+            // its key. The writer itself lives on.
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                run_group(&mut conn, server, &mut tip, &policy, &group, now)
+            }))
+            .unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))))
+        };
+        if outcome.is_err() {
+            beat.failed();
+        }
         let replies = match outcome {
             Ok((replies, wrote_ledger)) => {
                 stats.groups.fetch_add(1, Ordering::Relaxed);
@@ -240,7 +284,9 @@ fn run_group(
     for job in group {
         let before = *tip;
         savepoint(&tx, "SAVEPOINT desk_command")?;
-        let answer = match job {
+        // A panic in one command is that command's fault: it is rolled back to its savepoint
+        // and answered 500 (its client retries with the same key), and the group goes on.
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| match job {
             Job::Command { token, request, fingerprint, .. } => {
                 let who = match principals.get(token.as_str()) {
                     Some(known) => known.clone(),
@@ -254,7 +300,8 @@ fn run_group(
                 run_command(on, &mut kept, tip, who, (request, fingerprint), now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
-        };
+        }))
+        .unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))));
         match answer {
             Ok(answer) => {
                 savepoint(&tx, "RELEASE desk_command")?;
@@ -329,7 +376,13 @@ fn run_command(
             "a valid device token is required",
         ));
     };
-    if let Some(stored) = kept.find(conn, &request.idempotency_key)? {
+    // Who may send this command is checked before anything else, a stored answer included:
+    // a device that lost its role or grant gets no answer, stored or fresh.
+    if let Err(message) = authorize(on.memo, on.server, &who, &request.event_id, &request.command)?
+    {
+        return Ok(DeskReply::error(StatusCode::FORBIDDEN, "forbidden", &message));
+    }
+    if let Some(stored) = kept.find(conn, &who.device_id, &request.idempotency_key)? {
         if stored.fingerprint != *fingerprint {
             return Ok(DeskReply::error(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -350,7 +403,6 @@ fn run_command(
     let before = *tip;
     let mut ctx = Ctx {
         conn,
-        server: on.server,
         tip,
         who: &who,
         key: &request.idempotency_key,
@@ -358,7 +410,6 @@ fn run_command(
         policy: on.policy,
         event,
         last_seq: None,
-        memo: on.memo,
     };
     let ran = dispatch(&mut ctx, &request.command);
     if !matches!(request.command, DeskCommand::Hold { .. } | DeskCommand::Release { .. }) {
@@ -386,9 +437,6 @@ fn run_command(
                         now,
                     ),
                 ),
-                Stop::Forbidden(message) => {
-                    return Ok(DeskReply::error(StatusCode::FORBIDDEN, "forbidden", &message));
-                }
                 Stop::Failed(error) => return Err(error),
             }
         }
@@ -422,9 +470,11 @@ fn answer(
 fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Value, Stop> {
     match command {
         DeskCommand::Hold { unit_id, buyer_id } => holds::hold(ctx, unit_id, buyer_id),
-        DeskCommand::Release { unit_id, reason } => holds::release(ctx, unit_id, reason),
-        DeskCommand::CallNext => queue::call_next(ctx),
-        DeskCommand::Skip => queue::skip(ctx),
+        DeskCommand::Release { unit_id, hold_id, reason } => {
+            holds::release(ctx, unit_id, hold_id, reason)
+        }
+        DeskCommand::CallNext { now_serving } => queue::call_next(ctx, *now_serving),
+        DeskCommand::Skip { lottery_no } => queue::skip(ctx, *lottery_no),
         DeskCommand::Recall { lottery_no } => queue::recall(ctx, *lottery_no),
         DeskCommand::SetMode { mode } => queue::set_mode(ctx, *mode),
         DeskCommand::CheckIdentity { buyer_id, id_number } => {
@@ -432,12 +482,23 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
         }
         DeskCommand::ImportBuyers { csv } => queue::import_buyers(ctx, csv),
         DeskCommand::ImportLottery { csv } => queue::import_lottery(ctx, csv),
-        DeskCommand::ApprovePrice { unit_id, unit_price, approvers } => {
-            sales::approve_price(ctx, unit_id, *unit_price, approvers)
+        DeskCommand::ApprovePrice { unit_id, unit_price, approvers, price_seen } => {
+            sales::approve_price(ctx, unit_id, *unit_price, approvers, *price_seen)
         }
-        DeskCommand::PrepareWorkTicket { unit_id, payment_ratio_pct, discounts, sealing_fee } => {
-            sales::prepare_work_ticket(ctx, unit_id, *payment_ratio_pct, discounts, *sealing_fee)
-        }
+        DeskCommand::PrepareWorkTicket {
+            unit_id,
+            hold_id,
+            payment_ratio_pct,
+            discounts,
+            sealing_fee,
+        } => sales::prepare_work_ticket(
+            ctx,
+            unit_id,
+            hold_id,
+            *payment_ratio_pct,
+            discounts,
+            *sealing_fee,
+        ),
         DeskCommand::ReviewWorkTicket { ticket_id } => sales::review_work_ticket(ctx, ticket_id),
         DeskCommand::RecordReceipt { ticket_id, amount, method } => {
             sales::record_receipt(ctx, ticket_id, *amount, method)

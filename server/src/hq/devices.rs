@@ -32,6 +32,16 @@ pub struct DeviceLine {
     pub revoked_at: Option<String>,
 }
 
+/// Active (not revoked) devices that synced at or after `since` (RFC 3339): the one count
+/// the overview and `/metrics` both show.
+pub fn seen_since(conn: &Connection, since: &str) -> Result<u64, ServerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL AND last_seen_at >= ?1",
+        )?
+        .query_row([since], |r| r.get(0))?)
+}
+
 /// Every device, the longest silent first.
 pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>, ServerError> {
     let head = crate::docs::current_seq(conn)?;

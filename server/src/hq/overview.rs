@@ -103,11 +103,7 @@ pub fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, Serve
             "SELECT COUNT(*) FROM violations WHERE reviewed_at IS NULL",
             "",
         )?,
-        devices_seen_24h: count(
-            conn,
-            "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL AND last_seen_at >= ?1",
-            &since,
-        )?,
+        devices_seen_24h: super::devices::seen_since(conn, &since)?,
         events,
     })
 }

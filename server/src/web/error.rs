@@ -40,6 +40,21 @@ impl From<(ServerError, Lang)> for PageError {
     }
 }
 
+/// The localized error page for `status` with the stable error `code`.
+pub fn error_page(lang: Lang, status: StatusCode, code: &str) -> Response {
+    let title = match status {
+        StatusCode::NOT_FOUND => lang.t("未找到", "Not found"),
+        s if s.is_server_error() => lang.t("出错了", "Something went wrong"),
+        _ => lang.t("无法完成", "Could not be done"),
+    };
+    let body = html! {
+        h1 .error-title { (title) }
+        p .error { (code) }
+        p { a href="/hq" { (lang.t("返回总览", "Back to the overview")) } }
+    };
+    (status, layout::bare(lang, title, body)).into_response()
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {

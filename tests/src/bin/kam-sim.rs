@@ -214,8 +214,12 @@ fn run() -> TestResult<()> {
         if args.crash_every > 0 && served > 0 && served % args.crash_every == 0 {
             venue.crash_and_restart()?;
         }
-        // 叫号: the next number.
-        queue_command(replica, &ev, &DeskCommand::CallNext, chrono::Utc::now())?;
+        // 叫号: the next number after the one the desk's screen shows now.
+        let (_, table) = DeskClient::new(&venue.url, &demo_token("staff-01"))
+            .get(&format!("/api/v1/events/{ev}/desk"))?;
+        let serving = u32::try_from(table["now_serving"].as_u64().unwrap_or(0))?;
+        let call = DeskCommand::CallNext { now_serving: serving };
+        queue_command(replica, &ev, &call, chrono::Utc::now())?;
         settle(replica, &venue, &lossy)?;
         let called = last_answer(replica, "call_next")?;
         let Some(number) = called["result"]["now_serving"].as_u64() else { break };
@@ -240,16 +244,19 @@ fn run() -> TestResult<()> {
             let hold = DeskCommand::Hold { unit_id: unit.clone(), buyer_id: buyer.clone() };
             queue_command(replica, &ev, &hold, chrono::Utc::now())?;
             settle(replica, &venue, &lossy)?;
-            if last_answer(replica, "hold")?["outcome"] == "accepted" {
-                held = Some(unit);
+            let answer = last_answer(replica, "hold")?;
+            if answer["outcome"] == "accepted" {
+                let hold_id = answer["result"]["hold_id"].as_str().ok_or("no hold id")?;
+                held = Some((unit, hold_id.to_owned()));
                 break;
             }
             taken_retries += 1;
         }
-        let Some(unit) = held else { continue };
+        let Some((unit, hold_id)) = held else { continue };
         sold += 1;
         let ticket = DeskCommand::PrepareWorkTicket {
             unit_id: unit,
+            hold_id,
             payment_ratio_pct: Decimal::from(50 + rng.below(51)),
             discounts: Vec::new(),
             sealing_fee: Decimal::from(20_000),

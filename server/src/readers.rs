@@ -1,0 +1,140 @@
+//! Read-only connections for the questions every request asks before it does anything: who
+//! is this token, is this session live, may this device see that document, what does the
+//! desk's control table say.
+//!
+//! They used to take the store's turn like a sync round does, so a token check waited behind
+//! every round and projection batch, and each waiting request parked a blocking thread on
+//! the store's lock. In WAL mode a reader never waits for a writer, so these questions go to
+//! a small pool of read-only connections instead. A request first waits (asynchronously, on a
+//! semaphore) for a free connection and only then takes a blocking thread: the blocking pool
+//! never holds more threads for reads than the pool has connections, however many clients
+//! are waiting.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use crate::error::ServerError;
+
+/// Connections in the pool unless configured otherwise.
+pub const DEFAULT_READERS: usize = 4;
+
+/// One reader: the server database and the desk database, both read-only.
+#[derive(Debug)]
+pub struct ReadConns {
+    /// The server database (`kam.sqlite3`).
+    pub server: Connection,
+    /// The selection desk's database (`kam-desk.sqlite3`).
+    pub desk: Connection,
+}
+
+/// A bounded pool of read-only connections. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Readers {
+    free: Arc<Mutex<Vec<ReadConns>>>,
+    permits: Arc<Semaphore>,
+}
+
+fn open_read_only(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+impl Readers {
+    /// Opens `size` readers over the server database at `server_path` and the desk database
+    /// at `desk_path` (both must exist and be in WAL mode: the store creates them).
+    pub fn open(server_path: &Path, desk_path: &Path, size: usize) -> Result<Readers, ServerError> {
+        let size = size.max(1);
+        let mut conns = Vec::with_capacity(size);
+        for _ in 0..size {
+            conns.push(ReadConns {
+                server: open_read_only(server_path)?,
+                desk: open_read_only(desk_path)?,
+            });
+        }
+        Ok(Readers { free: Arc::new(Mutex::new(conns)), permits: Arc::new(Semaphore::new(size)) })
+    }
+
+    fn take(&self) -> Option<ReadConns> {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    fn give_back(&self, conns: ReadConns) {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).push(conns);
+    }
+
+    /// Runs `work` on a free reader, on a blocking thread taken only once a reader is free.
+    /// A panic in `work` is an error for this request; the reader goes back to the pool (a
+    /// read-only connection holds no half-written state).
+    pub async fn read<T, F>(&self, work: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadConns) -> Result<T, ServerError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ServerError::Unavailable("the read pool is closed".into()))?;
+        let conns = self.take().ok_or_else(|| ServerError::Corrupt("read pool empty".into()))?;
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&conns)));
+            pool.give_back(conns);
+            drop(permit);
+            result.unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))))
+        })
+        .await?
+    }
+}
+
+/// The text of a caught panic, for the log.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_answer_in_parallel_bounded_and_survive_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::data::open_store(dir.path()).unwrap();
+        let readers = Readers::open(store.path(), &store.desk_path(), 2).unwrap();
+        let n: i64 = readers
+            .read(|c| Ok(c.server.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        let failed = readers.read(|_| -> Result<(), ServerError> { panic!("boom") }).await;
+        assert!(matches!(failed, Err(ServerError::Panicked(ref m)) if m == "boom"), "{failed:?}");
+        // Both readers are still there after the panic.
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            let r = readers.clone();
+            waits.push(tokio::spawn(async move {
+                r.read(|c| Ok(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await
+            }));
+        }
+        for w in waits {
+            assert_eq!(w.await.unwrap().unwrap(), 1);
+        }
+        let written = readers.read(|c| Ok(c.server.execute("DELETE FROM users", [])?)).await;
+        assert!(written.is_err(), "readers cannot write");
+    }
+}
