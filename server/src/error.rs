@@ -97,6 +97,11 @@ impl ServerError {
     pub fn status(&self) -> StatusCode {
         self.status_and_code().0
     }
+
+    /// The stable machine-readable code this error answers with (`not_found`, `internal`, …).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
 }
 
 impl From<kam_core::migrations::MigrationError> for ServerError {

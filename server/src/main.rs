@@ -54,6 +54,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Reached over HTTPS through a TLS-terminating proxy: cookies are Secure and HSTS is
+        /// sent.
+        #[arg(long)]
+        tls_proxy: bool,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -160,6 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             policy,
             data,
             listen,
+            tls_proxy,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -169,7 +174,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..DemoSpec::standard(5)
             };
             let policy = data::load_policy(policy.as_deref())?;
-            serve(demo.then_some(spec), policy, data, listen).await
+            let web = kam_server::web::security::WebSettings { tls_proxy };
+            serve(demo.then_some(spec), policy, data, listen, web).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -270,6 +276,7 @@ async fn serve(
     policy: kam_core::Policy,
     dir: PathBuf,
     listen: SocketAddr,
+    web: kam_server::web::security::WebSettings,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
@@ -310,7 +317,8 @@ async fn serve(
     println!("KAM server listening on http://{address}");
     let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
     kam_server::checkpoint::spawn(vec![store.path().to_path_buf(), store.desk_path()])?;
-    let state = AppState::with_desk(store, desk.clone());
+    let mut state = AppState::with_desk(store, desk.clone());
+    state.web = web;
     tokio::spawn(projector::run(state.clone()));
     tokio::spawn(mirror::run(state.clone()));
     tokio::spawn(expire_holds(desk));

@@ -47,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::api::hq::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(trace_request))
+        .layer(middleware::from_fn_with_state(state.web, crate::web::security::security_headers))
         .with_state(state)
 }
 

@@ -5,7 +5,13 @@
 //! Pages read through `crate::hq`, the same queries the `/api/v1/hq` JSON API serves, so the
 //! page and the API always agree. Decisions (re-grades, conflicts, violations) are POSTed
 //! forms carrying the session's CSRF token; each redirects back with a message.
+//!
+//! Every answer of the server carries the headers of `security` (a Content-Security-Policy
+//! that runs nothing inline, so the style sheet and the live board's script are the static
+//! files of `assets`), every redirect taken from a request goes through
+//! `security::local_path`, and every failure is a localized page (`error::error_page`).
 
+pub mod assets;
 pub mod board;
 pub mod customers;
 pub mod error;
@@ -14,12 +20,14 @@ pub mod layout;
 pub mod login;
 pub mod reports;
 pub mod review;
+pub mod security;
 pub mod session;
 pub mod work;
 
 use axum::Router;
-use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Redirect, Response};
+use axum::routing::{any, get, post};
 
 use crate::state::AppState;
 
@@ -27,6 +35,8 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/hq") }))
+        .route(assets::CSS_PATH, get(assets::kam_css))
+        .route(assets::BOARD_JS_PATH, get(assets::board_js))
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::switch_lang))
@@ -46,4 +56,11 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
         .route("/hq/reports", get(reports::reports_page))
         .route("/hq/reports/{file}", get(reports::report_file))
+        .route("/hq/{*rest}", any(unknown_page))
+}
+
+/// Any other address under `/hq/`: the not-found page with the navigation, in the reader's
+/// language, whatever the method (the router's own fallback answers JSON).
+async fn unknown_page(headers: HeaderMap) -> Response {
+    error::error_page(session::lang_of(&headers), StatusCode::NOT_FOUND, "not_found")
 }
