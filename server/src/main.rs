@@ -58,6 +58,10 @@ enum Command {
         /// Limits on connections, bodies, time, rates and streams.
         #[command(flatten)]
         limits: Limits,
+        /// Reached over HTTPS through a TLS-terminating proxy: cookies are Secure and HSTS is
+        /// sent.
+        #[arg(long)]
+        tls_proxy: bool,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -165,6 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             data,
             listen,
             limits,
+            tls_proxy,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -174,7 +179,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..DemoSpec::standard(5)
             };
             let policy = data::load_policy(policy.as_deref())?;
-            serve(demo.then_some(spec), policy, data, listen, limits).await
+            let web = kam_server::web::security::WebSettings { tls_proxy };
+            serve(demo.then_some(spec), policy, data, listen, limits, web).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -276,6 +282,7 @@ async fn serve(
     dir: PathBuf,
     listen: SocketAddr,
     limits: Limits,
+    web: kam_server::web::security::WebSettings,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
@@ -325,7 +332,8 @@ async fn serve(
         vec![store.path().to_path_buf(), store.desk_path()],
         health.beat("checkpoint"),
     )?;
-    let state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
+    let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
+    state.web = web;
     tokio::spawn(projector::run(state.clone()));
     tokio::spawn(mirror::run(state.clone()));
     tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));

@@ -75,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), edge::per_address))
         .layer(middleware::from_fn(trace_request))
         .layer(middleware::from_fn(edge::envelope::one_error_format))
+        .layer(middleware::from_fn_with_state(state.web, crate::web::security::security_headers))
         .with_state(state)
 }
 

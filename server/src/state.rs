@@ -35,6 +35,8 @@ pub struct AppState {
     pub projector: ProjectorWake,
     /// The selection desk's writer, when this server runs one.
     pub desk: Option<Desk>,
+    /// How the dashboard is reached (`serve --tls-proxy`: Secure cookies and HSTS).
+    pub web: crate::web::security::WebSettings,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             projector: ProjectorWake::default(),
             desk: None,
+            web: crate::web::security::WebSettings::default(),
         })
     }
 

@@ -59,6 +59,8 @@ let page = null;
 let step = 'launch';
 let shotNo = 0;
 const pageErrors = [];
+/** Content-Security-Policy violations the browser reported, on any page. */
+const cspViolations = [];
 const result = {};
 
 function check(condition, message) {
@@ -130,8 +132,25 @@ async function run() {
       pageErrors.push(String(error));
       console.log(`browser: script error on ${page.url()}: ${error}`);
     });
+    // Chromium logs what the Content-Security-Policy refused ("Refused to execute inline
+    // script because it violates ... Content Security Policy ..."); the page's own
+    // securitypolicyviolation events are logged too, so no refusal goes unseen.
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`);
+      });
+    });
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Content Security Policy|CSP violation/i.test(text)) {
+        cspViolations.push(`${page.url()}: ${text}`);
+        console.log(`browser: CSP violation on ${page.url()}: ${text}`);
+      }
+    });
     await scenario();
     check(pageErrors.length === 0, `the pages raised script errors: ${pageErrors.join('; ')}`);
+    result.csp_violations = cspViolations.length;
+    check(cspViolations.length === 0, `the pages broke the CSP: ${cspViolations.join('; ')}`);
   } catch (error) {
     if (page !== null) {
       console.log(`browser: page URL at the failure: ${page.url()}`);
@@ -182,6 +201,63 @@ async function scenario() {
   await page.waitForSelector('html[lang="zh-CN"]');
   await page.waitForSelector('#count-customers');
   await shot('overview-chinese');
+
+  // The language switch goes back only to this site: a tab in `back` (which browsers drop,
+  // turning `/\t/evil.example` into `//evil.example`) or a newline sends it to the overview.
+  const origin = new URL(base).origin;
+  for (const [code, lang, back] of [
+    ['en', 'en', '/%09/evil.example'],
+    ['zh', 'zh-CN', '%0a'],
+  ]) {
+    step = `language switch with back=${back}`;
+    const response = await page.goto(`${base}/lang/${code}?back=${back}`, {
+      waitUntil: 'load',
+      timeout: WAIT_MS,
+    });
+    const url = new URL(page.url());
+    check(url.origin === origin, `back=${back} left the site for ${page.url()}`);
+    check(url.pathname === '/hq', `back=${back} went to ${page.url()}, not the overview`);
+    check(response !== null && response.status() === 200, `back=${back} ended in ${response?.status()}`);
+    await page.waitForSelector(`html[lang="${lang}"]`);
+    await page.waitForSelector('#count-customers');
+  }
+  result.offsite_back = 'stayed';
+
+  // The language switch comes back to the page with its filters.
+  step = 'language switch keeps the filters';
+  await open('/hq/customers?tier=strategic');
+  await page.click('a#lang-en');
+  await page.waitForSelector('html[lang="en"]');
+  check(
+    new URL(page.url()).pathname === '/hq/customers' && new URL(page.url()).searchParams.get('tier') === 'strategic',
+    `the language switch lost the filter: ${page.url()}`,
+  );
+
+  // An unknown page is a localized page with the navigation, in English and in Chinese.
+  for (const [lang, title, path] of [
+    ['en', 'Not found', '/hq/no-such-page'],
+    ['zh-CN', '未找到', '/hq/no-such-page'],
+    ['zh-CN', '未找到', '/hq/customers/no-such-customer'],
+  ]) {
+    if (lang === 'zh-CN' && (await htmlLang()) !== 'zh-CN') {
+      step = 'switch to Chinese from the error page';
+      await page.click('a#lang-zh');
+      await page.waitForSelector('html[lang="zh-CN"]');
+    }
+    await open(path, 404);
+    step = `unknown page ${path} (${lang})`;
+    check((await htmlLang()) === lang, `${path} is in ${await htmlLang()}, expected ${lang}`);
+    const said = (await page.textContent('#error[data-code="not_found"] h1')).trim();
+    check(said === title, `${path} says ${said}, expected ${title}`);
+    check((await page.locator('header nav a[href="/hq/customers"]').count()) === 1, `${path} has no navigation`);
+    check((await page.locator('a#back-to-overview[href="/hq"]').count()) === 1, `${path} has no way back`);
+    check(
+      (await page.locator('a#lang-zh').count()) === 1 && (await page.locator('a#lang-en').count()) === 1,
+      `${path} has no language switch`,
+    );
+    await shot(`unknown-page-${lang}`);
+  }
+  result.unknown_page = 404;
 
   // Customers by tier and grade, a tier filter, and one customer's file.
   await open('/hq/customers');
@@ -279,6 +355,14 @@ async function scenario() {
   await open(`/hq/events/${encodeURIComponent(eventId)}/board`);
   step = 'live board connects';
   await page.waitForSelector('#board-live[data-connected="true"]', { timeout: WAIT_MS });
+  // Live under the Content-Security-Policy: the script is the static /assets/board.js.
+  const inlineScripts = await page.locator('script:not([src])').count();
+  check(inlineScripts === 0, `the board page has ${inlineScripts} inline scripts`);
+  check(
+    (await page.locator('script[src^="/assets/board.js"]').count()) === 1,
+    'the board page does not load /assets/board.js',
+  );
+  check((await page.locator('style').count()) === 0, 'a page has an inline <style>');
   const cell = `table#board td.unit[data-unit-id=${q(unitId)}]`;
   await page.waitForSelector(`${cell}[data-status="available"]`);
   const cells = await page.locator('table#board td.unit[data-unit-id]').count();
@@ -360,6 +444,18 @@ async function scenario() {
     await shot(`rep-forbidden${path.replaceAll('/', '-')}`);
   }
   result.rep_status = 403;
+
+  // The forbidden page's sign-out carries the session's CSRF token, so it works.
+  step = 'rep signs out from the forbidden page';
+  check(
+    (await page.locator('form#logout input[name=csrf]').getAttribute('value'))?.length > 0,
+    'the forbidden page signs out without a CSRF token',
+  );
+  await page.click('form#logout button[type=submit]');
+  await page.waitForURL((url) => url.pathname === '/login');
+  await open('/hq/customers', 200);
+  check(new URL(page.url()).pathname === '/login', `signed out, /hq/customers showed ${page.url()}`);
+  await shot('rep-signed-out');
 }
 
 try {

@@ -5,12 +5,17 @@
 //! different values, so the server lists a conflict. Then `tests/browser/dashboard.mjs` drives
 //! Debian's headless Chromium through playwright-core, as a child process with a bounded wait:
 //! it signs in as `hq-01` (a wrong password first), sees the demo data, switches the language
-//! to English and back, opens the customers (with a tier filter) and one customer's file,
+//! to English and back (a hostile `back` like `/%09/evil.example` stays on the site, and the
+//! switch keeps a page's filters), opens unknown pages (a localized not-found page with the
+//! navigation, in both languages), opens the customers (with a tier filter) and one customer's file,
 //! approves a re-grade, settles the conflict by choosing the value the tablets do *not* show,
 //! opens the visit, ticket and device pages, watches the live control table while this test
 //! holds and then sells a unit through the desk's HTTP API (the page must repaint the cell
 //! held, then sold, without reloading), checks the reconciliation, downloads the monthly Excel
-//! report, signs out, and signs in as the rep `rep-01`, who gets 403 on headquarters' pages.
+//! report, signs out, and signs in as the rep `rep-01`, who gets 403 on headquarters' pages
+//! and signs out from the forbidden page (its form carries the session's CSRF token). Every
+//! page runs under the server's Content-Security-Policy (no inline script or style); any
+//! violation the browser reports fails the test.
 //!
 //! The test then asks the server whether what the browser claims is true: the re-graded
 //! customer has the proposed tier and grade, the conflict is gone and synced tablets read the
@@ -509,6 +514,9 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
     assert_eq!(r["unit"], unit);
     assert_eq!(r["unit_status"], "sold");
     assert_eq!(r["rep_status"], "403");
+    assert_eq!(r["csp_violations"], "0", "the pages broke the Content-Security-Policy");
+    assert_eq!(r["offsite_back"], "stayed");
+    assert_eq!(r["unknown_page"], "404");
 
     // The Excel report the browser downloaded.
     check_monthly_xlsx(&server, &downloads.join(&r["xlsx"]));

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{InLang, PageError};
-use super::layout::{self, csrf_field, flash, money, page, url_encode};
+use super::layout::{self, Here, csrf_field, flash, money, page, url_encode};
 use super::session::WebUser;
 use crate::hq::customers::{self, CustomerFilter};
 use crate::hq::overview;
@@ -28,6 +28,7 @@ pub struct Flash {
 pub async fn overview_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
@@ -40,7 +41,7 @@ pub async fn overview_page(
     };
     Ok(page(
         &user,
-        "/hq",
+        &here,
         lang.t("总览", "Overview"),
         html! {
             h1 { (lang.t("总览", "Overview")) }
@@ -81,6 +82,7 @@ pub async fn overview_page(
 pub async fn customers_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Query(filter): Query<CustomerFilter>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -90,7 +92,7 @@ pub async fn customers_page(
         state.with_store(move |store| customers::list(store.conn(), &f)).await.in_lang(lang)?;
     Ok(page(
         &user,
-        "/hq/customers",
+        &here,
         lang.t("客户", "Customers"),
         html! {
             h1 { (lang.t("客户（按级别与等级）", "Customers by tier and grade")) }
@@ -151,6 +153,7 @@ pub(crate) async fn customer_detail(
 pub async fn customer_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -159,7 +162,7 @@ pub async fn customer_page(
     let c = &d.customer;
     Ok(page(
         &user,
-        "/hq/customers",
+        &here,
         &c.name,
         html! {
             h1 { (c.name) }
@@ -198,6 +201,7 @@ pub async fn customer_page(
 pub async fn regrades_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Query(flash_msg): Query<Flash>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -208,7 +212,7 @@ pub async fn regrades_page(
         .in_lang(lang)?;
     Ok(page(
         &user,
-        "/hq/regrades",
+        &here,
         lang.t("分级调整", "Re-grades"),
         html! {
             h1 { (lang.t("年度分级调整（待总经理批准）", "Yearly re-grade proposals (for the general manager)")) }

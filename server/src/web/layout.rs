@@ -1,30 +1,15 @@
 //! The page chrome every dashboard page shares: navigation, the language switch, sign-out,
 //! and small formatting helpers.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::convert::Infallible;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
 use super::i18n::Lang;
 use super::session::WebUser;
-
-const STYLE: &str = "
-body{font-family:system-ui,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
-header{background:#1f3a5f;color:#fff;padding:.5rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
-header a{color:#dbe7f5;text-decoration:none}header a.active{color:#fff;font-weight:600;border-bottom:2px solid #fff}
-header .who{margin-left:auto;display:flex;gap:.75rem;align-items:center}
-header form{display:inline}header button{background:none;border:1px solid #dbe7f5;color:#fff;border-radius:3px;cursor:pointer}
-main{padding:1rem 1.5rem}h1{font-size:1.4rem;margin:.2rem 0 1rem}
-table{border-collapse:collapse;background:#fff;margin-bottom:1.5rem;min-width:40%}
-th,td{border:1px solid #d9e2ec;padding:.3rem .6rem;text-align:left;font-size:.9rem;vertical-align:top}
-th{background:#e4ebf5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.cards{display:flex;gap:1rem;flex-wrap:wrap;margin-bottom:1rem}.cards a{color:inherit;text-decoration:none}
-.card{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:.75rem 1rem;min-width:9rem}
-.card .n{font-size:1.6rem;font-weight:600}.flash{background:#e3f9e5;border:1px solid #8ed39a;padding:.5rem;margin-bottom:1rem}
-.error{color:#b42318}.overdue,.breached{color:#b42318;font-weight:600}.due_soon{color:#b54708}
-td.unit{width:5.5rem;text-align:center;font-size:.8rem;transition:background .3s}
-td.unit[data-status=available]{background:#e3f9e5}td.unit[data-status=held]{background:#fef0c7}
-td.unit[data-status=sold]{background:#fda29b}td.unit[data-status=withdrawn]{background:#d0d5dd}
-.filters a{margin-right:.6rem}.muted{color:#667085}
-";
 
 /// The navigation: (path, zh, en).
 const NAV: &[(&str, &str, &str)] = &[
@@ -38,41 +23,97 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hq/reports", "报表", "Reports"),
 ];
 
-/// A whole dashboard page for a signed-in user. `path` is the page's own path, for the
-/// active link and for coming back after a language switch.
-pub fn page(user: &WebUser, path: &str, title: &str, body: Markup) -> Markup {
+/// Where a page was asked for: its path and query, as the request spelled them.
+#[derive(Clone, Debug)]
+pub struct Here(String);
+
+impl Here {
+    /// From a path with an optional query.
+    pub fn new(path_and_query: impl Into<String>) -> Here {
+        Here(path_and_query.into())
+    }
+
+    /// The path alone, for the active navigation link.
+    pub fn path(&self) -> &str {
+        self.0.split_once('?').map_or(self.0.as_str(), |(path, _)| path)
+    }
+
+    /// Where the language switch comes back to: this page with its filters, but without a
+    /// flash message (`done`), which was written in the other language.
+    pub fn back(&self) -> String {
+        let Some((path, query)) = self.0.split_once('?') else { return self.0.clone() };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && *pair != "done" && !pair.starts_with("done="))
+            .collect();
+        if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Here {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Here, Infallible> {
+        let uri = &parts.uri;
+        Ok(Here(uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.to_string())))
+    }
+}
+
+/// A whole dashboard page for a signed-in user. `here` is the page's own address, for the
+/// active link and for coming back (filters included) after a language switch.
+pub fn page(user: &WebUser, here: &Here, title: &str, body: Markup) -> Markup {
     let lang = user.lang;
-    document(
-        lang,
-        title,
-        html! {
-            header {
-                strong { "KAM" }
-                nav {
-                    @for (href, zh, en) in NAV {
-                        a href=(href) class=[(is_active(path, href)).then_some("active")] { (lang.t(zh, en)) } " "
-                    }
-                }
-                span .who {
-                    a #lang-zh href={ "/lang/zh?back=" (url_encode(path)) } { "中文" }
-                    a #lang-en href={ "/lang/en?back=" (url_encode(path)) } { "English" }
-                    span { (user.user_id) " · " (lang.label(user.role.as_str())) }
-                    form #logout method="post" action="/logout" {
-                        input type="hidden" name="csrf" value=(user.csrf);
-                        button type="submit" { (lang.t("退出", "Sign out")) }
-                    }
+    let who = html! {
+        span { (user.user_id) " · " (lang.label(user.role.as_str())) }
+        (logout_form(lang, &user.csrf))
+    };
+    document(lang, title, html! { (header(lang, here.path(), &here.back(), who)) main { (body) } })
+}
+
+/// A page with the navigation for a reader who may not be signed in (error pages, refusals):
+/// the same links, the language switch (back to the overview, the page's own address being
+/// unknown here) and a sign-in link, or the sign-out form when a session's `csrf` is known.
+pub fn public(lang: Lang, title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    let who = match csrf {
+        Some(csrf) => logout_form(lang, csrf),
+        None => html! { a #sign-in href="/login" { (lang.t("登录", "Sign in")) } },
+    };
+    document(lang, title, html! { (header(lang, "", "/hq", who)) main { (body) } })
+}
+
+fn header(lang: Lang, active: &str, back: &str, who: Markup) -> Markup {
+    html! {
+        header {
+            strong { "KAM" }
+            nav {
+                @for (href, zh, en) in NAV {
+                    a href=(href) class=[(is_active(active, href)).then_some("active")] { (lang.t(zh, en)) } " "
                 }
             }
-            main { (body) }
-        },
-    )
+            span .who {
+                a #lang-zh href={ "/lang/zh?back=" (url_encode(back)) } { "中文" }
+                a #lang-en href={ "/lang/en?back=" (url_encode(back)) } { "English" }
+                (who)
+            }
+        }
+    }
+}
+
+/// The sign-out form, with the session's CSRF token (`POST /logout` checks it).
+pub fn logout_form(lang: Lang, csrf: &str) -> Markup {
+    html! {
+        form #logout method="post" action="/logout" {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { (lang.t("退出", "Sign out")) }
+        }
+    }
 }
 
 fn is_active(path: &str, href: &str) -> bool {
     if href == "/hq" { path == "/hq" } else { path.starts_with(href) }
 }
 
-/// A page without navigation (sign-in, errors).
+/// A page without navigation (sign-in).
 pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
     document(lang, title, html! { main { (body) } })
 }
@@ -85,7 +126,9 @@ fn document(lang: Lang, title: &str, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · KAM" }
-                style { (PreEscaped(STYLE)) }
+                // No favicon: an empty data URL spares a 404 per page.
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href=(assets::css_href());
             }
             body { (content) }
         }
@@ -150,6 +193,15 @@ mod tests {
         assert_eq!(money("-1234.005"), "-1,234.00");
         assert_eq!(money("999"), "999.00");
         assert_eq!(money("abc"), "abc");
+    }
+
+    #[test]
+    fn the_way_back_keeps_the_filters_but_not_the_flash_message() {
+        let here = Here::new("/hq/customers?tier=key&done=%E5%B7%B2&grade=A");
+        assert_eq!(here.path(), "/hq/customers");
+        assert_eq!(here.back(), "/hq/customers?tier=key&grade=A");
+        assert_eq!(Here::new("/hq/regrades?done=x").back(), "/hq/regrades");
+        assert_eq!(Here::new("/hq").back(), "/hq");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! Signing in and out, and the language switch.
 
 use axum::Form;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{InLang, PageError};
 use super::i18n::Lang;
-use super::layout;
+use super::layout::{self, url_encode};
+use super::security::{local_path, redirect_local};
 use super::session::{self, LANG_COOKIE, SESSION_COOKIE, SESSION_TTL_S};
 use crate::state::AppState;
 
@@ -30,21 +32,20 @@ pub struct Credentials {
 
 /// Only a local path is a safe place to send someone after signing in.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/hq".to_owned(),
-    }
+    local_path(next, "/hq")
 }
 
 fn form(lang: Lang, next: &str, user: &str, error: Option<&str>) -> Markup {
+    // The language switch comes back to this form, still going to `next` afterwards.
+    let back = url_encode(&format!("/login?next={}", url_encode(next)));
     layout::bare(
         lang,
         lang.t("登录", "Sign in"),
         html! {
             h1 { "KAM · " (lang.t("大客户管理 总部", "Key accounts · Headquarters")) }
             p {
-                a #lang-zh href={ "/lang/zh?back=/login" } { "中文" } " · "
-                a #lang-en href={ "/lang/en?back=/login" } { "English" }
+                a #lang-zh href={ "/lang/zh?back=" (back) } { "中文" } " · "
+                a #lang-en href={ "/lang/en?back=" (back) } { "English" }
             }
             @if let Some(e) = error { p .error { (e) } }
             form method="post" action="/login" {
@@ -64,8 +65,9 @@ fn decoy_hash() -> Option<&'static str> {
 }
 
 /// `GET /login`.
-pub async fn login_page(headers: HeaderMap, Query(q): Query<Next>) -> Markup {
-    form(session::lang_of(&headers), &safe_next(q.next.as_deref()), "", None)
+pub async fn login_page(headers: HeaderMap, q: Result<Query<Next>, QueryRejection>) -> Markup {
+    let next = q.ok().and_then(|Query(q)| q.next);
+    form(session::lang_of(&headers), &safe_next(next.as_deref()), "", None)
 }
 
 /// `POST /login`: checks the password off the store's lock (Argon2 is slow on purpose),
@@ -107,26 +109,41 @@ pub async fn login(
         .with_store(move |store| session::create_session(store.conn(), &user, Utc::now()))
         .await
         .in_lang(lang)?;
+    let secure = state.web.cookie_secure();
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_S}"
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_S}{secure}"
     );
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], redirect_local(Some(&next), "/hq")).into_response())
 }
 
-/// `POST /logout`: ends the session (if any) and clears the cookie.
+/// The sign-out form: only the session's CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutForm {
+    csrf: Option<String>,
+}
+
+/// `POST /logout`: ends the session and clears the cookie. A live session ends only with its
+/// CSRF token (a wrong or missing one gets the forbidden page and the session stays), so
+/// another site cannot sign anyone out; without a live session there is nothing to protect.
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let lang = session::lang_of(&headers);
-    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
-        state
-            .with_store(move |store| session::end_session(store.conn(), &token))
-            .await
-            .in_lang(lang)?;
+    let submitted = form.ok().and_then(|Form(f)| f.csrf).unwrap_or_default();
+    if let Some(user) = session::signed_in(&state, &headers).await.in_lang(lang)? {
+        user.check_csrf(&submitted)?;
+        if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+            state
+                .with_store(move |store| session::end_session(store.conn(), &token))
+                .await
+                .in_lang(lang)?;
+        }
     }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
+    let secure = state.web.cookie_secure();
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
+    Ok(([(header::SET_COOKIE, clear)], redirect_local(Some("/login"), "/login")).into_response())
 }
 
 /// The language switch's query.
@@ -135,14 +152,20 @@ pub struct Back {
     back: Option<String>,
 }
 
-/// `GET /lang/{code}`: remembers the language for a year and goes back.
+/// `GET /lang/{code}`: remembers the language for a year and goes back to the page the link
+/// was on (a local path only, see `security::local_path`).
 pub async fn switch_lang(
+    State(state): State<AppState>,
     axum::extract::Path(code): axum::extract::Path<String>,
-    Query(q): Query<Back>,
+    q: Result<Query<Back>, QueryRejection>,
 ) -> Response {
+    // A query that does not even parse is no place to go back to.
+    let back = q.ok().and_then(|Query(q)| q.back);
     let lang = Lang::from_code(Some(&code));
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
-    ([(header::SET_COOKIE, cookie)], Redirect::to(&safe_next(q.back.as_deref()))).into_response()
+    let secure = state.web.cookie_secure();
+    let cookie =
+        format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code());
+    ([(header::SET_COOKIE, cookie)], redirect_local(back.as_deref(), "/hq")).into_response()
 }
 
 #[cfg(test)]

@@ -5,7 +5,13 @@
 //! Pages read through `crate::hq`, the same queries the `/api/v1/hq` JSON API serves, so the
 //! page and the API always agree. Decisions (re-grades, conflicts, violations) are POSTed
 //! forms carrying the session's CSRF token; each redirects back with a message.
+//!
+//! Every answer of the server carries the headers of `security` (a Content-Security-Policy
+//! that runs nothing inline, so the style sheet and the live board's script are the static
+//! files of `assets`), every redirect taken from a request goes through
+//! `security::local_path`, and every failure is a localized page (`error::error_page`).
 
+pub mod assets;
 pub mod board;
 pub mod customers;
 pub mod error;
@@ -14,6 +20,7 @@ pub mod layout;
 pub mod login;
 pub mod reports;
 pub mod review;
+pub mod security;
 pub mod session;
 pub mod work;
 
@@ -27,6 +34,8 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/hq") }))
+        .route(assets::CSS_PATH, get(assets::kam_css))
+        .route(assets::BOARD_JS_PATH, get(assets::board_js))
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::switch_lang))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::{InLang, PageError};
 use super::i18n::Lang;
-use super::layout::{money, page};
+use super::layout::{Here, money, page};
 use super::session::WebUser;
 use crate::error::ServerError;
 use crate::reports::{self, MonthlyReport, QuarterlyReport, ReportLang, export};
@@ -72,6 +72,7 @@ pub(crate) async fn quarterly(
 pub async fn reports_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Query(period): Query<Period>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -84,7 +85,7 @@ pub async fn reports_page(
     let m = &report.month;
     Ok(page(
         &user,
-        "/hq/reports",
+        &here,
         lang.t("报表", "Reports"),
         html! {
             h1 { (lang.t("报表", "Reports")) }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::customers::{CsrfForm, Flash};
 use super::error::{InLang, PageError};
-use super::layout::{csrf_field, flash, page, url_encode, when};
+use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use crate::conflicts;
 use crate::error::ServerError;
@@ -20,6 +20,7 @@ use crate::state::AppState;
 pub async fn review_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Query(flash_msg): Query<Flash>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -32,7 +33,7 @@ pub async fn review_page(
         .in_lang(lang)?;
     Ok(page(
         &user,
-        "/hq/review",
+        &here,
         lang.t("冲突与违规", "Conflicts & violations"),
         html! {
             h1 { (lang.t("冲突与违规", "Conflicts and rule violations")) }
@@ -48,7 +49,7 @@ pub async fn review_page(
                         td {
                             @if user.may_decide() {
                                 @for v in &c.values {
-                                    form method="post" action="/hq/review/conflicts" style="display:inline" {
+                                    form .inline method="post" action="/hq/review/conflicts" {
                                         (csrf_field(&user))
                                         input type="hidden" name="doc_id" value=(c.doc_id);
                                         input type="hidden" name="path" value=(c.path);

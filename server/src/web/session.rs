@@ -2,8 +2,9 @@
 //!
 //! Devices keep their bearer tokens; people get a password (Argon2id, salted, stored only as
 //! its PHC string) and, once signed in, a session: a random 256-bit token in an `HttpOnly`,
-//! `SameSite=Strict` cookie, stored only as its SHA-256 hash, expiring after 12 hours. Every
-//! form also carries the session's CSRF token, checked on every POST.
+//! `SameSite=Strict` cookie (also `Secure` behind `serve --tls-proxy`), stored only as its
+//! SHA-256 hash, expiring after 12 hours. Every form also carries the session's CSRF token,
+//! checked on every POST (signing out included).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -14,7 +15,7 @@ use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::error::PageError;
+use super::error::{PageError, Refusal};
 use super::i18n::Lang;
 use crate::auth::Role;
 use crate::error::ServerError;
@@ -55,16 +56,23 @@ impl WebUser {
 
     /// Fails with the forbidden page unless the user may open headquarters' pages.
     pub fn require_hq(&self) -> Result<(), PageError> {
-        if self.is_hq() { Ok(()) } else { Err(PageError::Forbidden(self.lang)) }
+        if self.is_hq() { Ok(()) } else { Err(self.forbidden(Refusal::Role)) }
     }
 
-    /// Checks a submitted form's CSRF token.
+    /// Checks a submitted form's CSRF token. An empty token never matches (a device's
+    /// `WebUser` has none).
     pub fn check_csrf(&self, submitted: &str) -> Result<(), PageError> {
-        if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
+        if !self.csrf.is_empty() && constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
             Ok(())
         } else {
-            Err(PageError::Forbidden(self.lang))
+            Err(self.forbidden(Refusal::StaleForm))
         }
+    }
+
+    /// The forbidden page for this user: its sign-out form carries their CSRF token.
+    fn forbidden(&self, why: Refusal) -> PageError {
+        let csrf = Some(self.csrf.clone()).filter(|c| !c.is_empty());
+        PageError::Forbidden { lang: self.lang, csrf, why }
     }
 }
 
@@ -238,7 +246,13 @@ impl FromRequestParts<AppState> for WebUser {
         let lang = lang_of(&parts.headers);
         match signed_in(state, &parts.headers).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(PageError::SignIn { next: parts.uri.path().to_owned() }),
+            Ok(None) => {
+                // The page with its query (filters), so signing in comes back to it as it was.
+                let uri = &parts.uri;
+                let next =
+                    uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.to_string());
+                Err(PageError::SignIn { next })
+            }
             Err(error) => Err(PageError::Server(error, lang)),
         }
     }

@@ -5,7 +5,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 
 use super::error::{InLang, PageError};
-use super::layout::{page, url_encode, when};
+use super::layout::{Here, page, url_encode, when};
 use super::session::WebUser;
 use crate::hq::tickets::TicketFilter;
 use crate::hq::{compliance, devices, tickets};
@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub async fn visits_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
@@ -25,7 +26,7 @@ pub async fn visits_page(
     let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
     Ok(page(
         &user,
-        "/hq/visits",
+        &here,
         lang.t("拜访达标", "Visit compliance"),
         html! {
             h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (c.today) }
@@ -58,6 +59,7 @@ pub async fn visits_page(
 pub async fn tickets_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
     Query(filter): Query<TicketFilter>,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
@@ -69,7 +71,7 @@ pub async fn tickets_page(
         .in_lang(lang)?;
     Ok(page(
         &user,
-        "/hq/tickets",
+        &here,
         lang.t("工单时效", "Ticket SLA"),
         html! {
             h1 { (lang.t("工单与24小时回复时效", "Tickets and the 24-hour reply")) }
@@ -98,6 +100,7 @@ pub async fn tickets_page(
 pub async fn devices_page(
     State(state): State<AppState>,
     user: WebUser,
+    here: Here,
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
@@ -105,7 +108,7 @@ pub async fn devices_page(
         state.with_store(|store| devices::devices(store.conn(), Utc::now())).await.in_lang(lang)?;
     Ok(page(
         &user,
-        "/hq/devices",
+        &here,
         lang.t("设备", "Devices"),
         html! {
             h1 { (lang.t("设备与同步", "Devices and their sync")) }
