@@ -487,4 +487,95 @@ mod tests {
         assert_eq!(pending(store.conn()).unwrap(), 0);
         assert_eq!(owners(&store, &customer), vec!["rep-02".to_string()]);
     }
+
+    /// Stores `bytes` as a document under `id`, as a stored round would have (no door).
+    fn store_raw(store: &mut Store, id: &kam_core::doc::DocId, bytes: Vec<u8>) {
+        store
+            .write(|tx, docs, _| {
+                let doc = docs.get(tx, id, true)?.ok_or(ServerError::NotFound)?;
+                doc.load_incremental(&bytes)?;
+                crate::store::commit_doc(tx, docs, id, &[], now())?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    fn quarantined(store: &Store) -> Vec<(String, String)> {
+        crate::quarantine::list(store.conn(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|q| (q.task, q.doc_id))
+            .collect()
+    }
+
+    /// The reproduction of issue 18: a customer's bytes stored under a new id made every later
+    /// batch fail on the customers table's unique key, for ever. Now that document is set
+    /// aside, the others are projected, and the server opens its directory again.
+    #[test]
+    fn a_document_that_cannot_be_projected_is_set_aside_and_the_others_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_demo(dir.path());
+        let victim = first_customer(&store);
+        let bytes = {
+            let id = kam_core::doc::DocId::new(DocKind::Customer, victim.as_str());
+            let Store { conn, docs, .. } = &mut store;
+            docs.get(conn, &id, false).unwrap().unwrap().save()
+        };
+        let impostor = kam_core::doc::DocId::new(DocKind::Customer, "c-impostor");
+        store_raw(&mut store, &impostor, bytes);
+        // A stored document whose bytes do not even load.
+        let broken = rep_01_customers(&store)[1].clone();
+        store
+            .conn()
+            .execute(
+                "UPDATE documents SET snapshot = x'00ff', seq = seq + 1000 WHERE doc_id = ?1",
+                [format!("customer/{broken}")],
+            )
+            .unwrap();
+        store.conn().execute("UPDATE change_seq SET value = value + 1000", []).unwrap();
+        store.docs.clear();
+        // And a good change after both.
+        let good = rep_01_customers(&store)[2].clone();
+        admin::handover(&mut store, &good, "rep-02", now()).unwrap();
+
+        store.project_all(now()).unwrap();
+        assert_eq!(pending(store.conn()).unwrap(), 0, "the watermark passed both");
+        assert_eq!(owners(&store, &good), vec!["rep-02".to_string()], "the good one projected");
+        assert!(quarantined(&store).iter().all(|(task, _)| task == "projection"));
+        let mut set_aside: Vec<String> = quarantined(&store).into_iter().map(|q| q.1).collect();
+        set_aside.sort();
+        let mut expected = vec![format!("customer/{broken}"), "customer/c-impostor".to_string()];
+        expected.sort();
+        assert_eq!(set_aside, expected);
+        assert_eq!(owners(&store, &victim), vec!["rep-01".to_string()], "the victim's rows stand");
+        drop(store);
+
+        // The server opens its own directory again, rebuilds and sets them aside again.
+        let mut reopened = data::open_store(dir.path()).unwrap();
+        reopened.rebuild_projections(now()).unwrap();
+        let mut again: Vec<String> = quarantined(&reopened).into_iter().map(|q| q.1).collect();
+        again.sort();
+        assert_eq!(again, expected);
+        assert_eq!(owners(&reopened, &good), vec!["rep-02".to_string()]);
+    }
+
+    #[test]
+    fn a_set_aside_document_leaves_the_quarantine_once_it_projects() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = small_demo(dir.path());
+        let customer = first_customer(&store);
+        let id = format!("customer/{customer}");
+        crate::quarantine::record(
+            store.conn(),
+            crate::quarantine::Task::Projection,
+            &id,
+            1,
+            &ServerError::Corrupt("earlier".into()),
+            now(),
+        )
+        .unwrap();
+        admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
+        store.project_all(now()).unwrap();
+        assert!(quarantined(&store).is_empty(), "projected now, so no longer set aside");
+    }
 }

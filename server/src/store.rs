@@ -309,10 +309,13 @@ mod tests {
         let expected = vec![(customer.id.as_str().to_owned(), "2026-02-01".to_owned())];
         assert_eq!(late_payment_rows(&store), expected);
 
-        // Back to what version 4 had: no table, and projections made by version 4.
+        // Back to what version 4 had: neither the late payments' table nor any later one, and
+        // projections made by version 4.
         store
             .conn()
-            .execute_batch("DROP TABLE customer_late_payments; PRAGMA user_version = 4;")
+            .execute_batch(
+                "DROP TABLE customer_late_payments; DROP TABLE quarantine; PRAGMA user_version = 4;",
+            )
             .unwrap();
         meta_set(store.conn(), "projections_version", &format!("4:{}", policy.version)).unwrap();
         drop(store);

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/violations", get(violations_json))
         .route("/api/v1/hq/violations/{id}/reviewed", post(reviewed_json))
         .route("/api/v1/hq/devices", get(devices_json))
+        .route("/api/v1/hq/quarantine", get(quarantine_json))
         .route("/api/v1/hq/reports/monthly", get(monthly_json))
         .route("/api/v1/hq/reports/quarterly", get(quarterly_json))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -203,6 +204,13 @@ async fn devices_json(
     _reader: HqReader,
 ) -> Result<Json<Vec<devices::DeviceLine>>, ServerError> {
     Ok(Json(state.with_store(|store| devices::devices(store.conn(), Utc::now())).await?))
+}
+
+async fn quarantine_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+) -> Result<Json<Vec<crate::quarantine::Quarantined>>, ServerError> {
+    Ok(Json(state.readers().read(|c| crate::quarantine::list(&c.server, 1_000)).await?))
 }
 
 async fn monthly_json(

@@ -93,8 +93,52 @@ impl Venue {
         self.pay_and_voucher(unit)
     }
 
+    /// The hold on `unit` now, as the control table shows it.
+    fn hold_id(&self, unit: &str) -> String {
+        self.store
+            .desk_conn()
+            .query_row("SELECT hold_id FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The number served now, as the screen shows it (0 before anyone was called).
+    fn serving(&self) -> u64 {
+        self.store
+            .desk_conn()
+            .query_row("SELECT COALESCE(now_serving, 0) FROM desk_events", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// `call_next` as sent from a screen showing the queue as it is now.
+    fn call_next(&self) -> Value {
+        json!({ "kind": "call_next", "now_serving": self.serving() })
+    }
+
+    /// `skip` of the number being served now.
+    fn skip(&self) -> Value {
+        json!({ "kind": "skip", "lottery_no": self.serving() })
+    }
+
+    /// The approved price of `unit` as the approver's screen shows it (null if none).
+    fn price_seen(&self, unit: &str) -> Value {
+        let price: Option<String> = self
+            .store
+            .desk_conn()
+            .query_row("SELECT unit_price FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
+            .unwrap();
+        json!(price)
+    }
+
+    /// The work ticket for the hold on `unit` now.
+    fn ticket_for(&self, unit: &str, ratio: &str) -> Value {
+        json!({ "kind": "prepare_work_ticket", "unit_id": unit, "hold_id": self.hold_id(unit),
+                "payment_ratio_pct": ratio,
+                "discounts": [{ "code": "opening", "label": "开盘优惠", "pct": "1", "taken": true }],
+                "sealing_fee": "20000" })
+    }
+
     fn pay_and_voucher(&self, unit: &str) -> u64 {
-        let ticket = self.ok(STAFF, ticket_for(unit, "60"));
+        let ticket = self.ok(STAFF, self.ticket_for(unit, "60"));
         let id = ticket["ticket_id"].as_str().unwrap().to_owned();
         self.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": id }));
         let due = ticket["figures"]["amount_due"].as_str().unwrap().to_owned();
@@ -103,12 +147,6 @@ impl Venue {
             .as_u64()
             .unwrap()
     }
-}
-
-fn ticket_for(unit: &str, ratio: &str) -> Value {
-    json!({ "kind": "prepare_work_ticket", "unit_id": unit, "payment_ratio_pct": ratio,
-            "discounts": [{ "code": "opening", "label": "开盘优惠", "pct": "1", "taken": true }],
-            "sealing_fee": "20000" })
 }
 
 fn free(v: &Venue) {
@@ -122,20 +160,20 @@ fn in_strict_order_only_the_called_buyer_may_hold() {
     let hold =
         |buyer: &str, unit: &str| json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
     assert_eq!(v.refused(STAFF, hold(first, unit)), "not_their_turn", "nobody called yet");
-    assert_eq!(v.ok(STAFF, json!({ "kind": "call_next" }))["now_serving"], 1);
+    assert_eq!(v.ok(STAFF, v.call_next())["now_serving"], 1);
     assert_eq!(v.refused(STAFF, hold(second, unit)), "not_their_turn");
     v.ok(STAFF, hold(first, unit));
     assert_eq!(v.status(unit), "held");
     // Number 2 is called; the unit number 1 holds is taken, and a stranger is refused.
-    v.ok(STAFF, json!({ "kind": "call_next" }));
+    v.ok(STAFF, v.call_next());
     assert_eq!(v.refused(STAFF, hold(second, unit)), "unit_not_available");
     assert_eq!(v.refused(STAFF, hold("buyer-nobody", &v.units[1])), "not_on_list");
     // Skipping number 2 calls 3; recalling 2 brings them back without re-serving 1.
-    assert_eq!(v.ok(STAFF, json!({ "kind": "skip" }))["now_serving"], 3);
+    assert_eq!(v.ok(STAFF, v.skip())["now_serving"], 3);
     assert_eq!(v.ok(STAFF, json!({ "kind": "recall", "lottery_no": 2 }))["now_serving"], 2);
     v.ok(STAFF, hold(second, &v.units[1]));
     assert_eq!(
-        v.ok(STAFF, json!({ "kind": "call_next" }))["now_serving"],
+        v.ok(STAFF, v.call_next())["now_serving"],
         4,
         "3 was called before"
     );
@@ -221,7 +259,7 @@ fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
         (STAFF.to_owned(), serde_json::from_value(body).unwrap())
     };
     let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
-    let group = vec![request(hold.clone()), request(json!({ "kind": "call_next" })), request(hold)];
+    let group = vec![request(hold.clone()), request(json!({ "kind": "call_next", "now_serving": 0 })), request(hold)];
     let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let replies =
@@ -236,8 +274,8 @@ fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     free(&v);
     let (unit, buyer) = (&v.units[0], &v.buyers[0]);
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }));
-    assert_eq!(v.refused(STAFF, ticket_for(unit, "49.99")), "ratio_below_minimum");
-    let ticket = v.ok(STAFF, ticket_for(unit, "50"));
+    assert_eq!(v.refused(STAFF, v.ticket_for(unit, "49.99")), "ratio_below_minimum");
+    let ticket = v.ok(STAFF, v.ticket_for(unit, "50"));
     let id = ticket["ticket_id"].as_str().unwrap().to_owned();
     let due: rust_decimal::Decimal =
         ticket["figures"]["amount_due"].as_str().unwrap().parse().unwrap();
@@ -245,7 +283,7 @@ fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
         ticket["figures"]["net_price"].as_str().unwrap().parse().unwrap();
     assert_eq!(due, (net / rust_decimal::Decimal::from(2)).round_dp(2));
     assert_eq!(
-        v.refused(STAFF, ticket_for(unit, "60")),
+        v.refused(STAFF, v.ticket_for(unit, "60")),
         "ticket_exists",
         "corrections go through red"
     );
@@ -359,7 +397,7 @@ fn a_reviewed_ticket_seals_its_hold_against_expiry() {
     free(&v);
     let unit = &v.units[0];
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
-    let id = v.ok(STAFF, ticket_for(unit, "60"))["ticket_id"].as_str().unwrap().to_owned();
+    let id = v.ok(STAFF, v.ticket_for(unit, "60"))["ticket_id"].as_str().unwrap().to_owned();
     v.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": id }));
     assert_eq!(v.rt.block_on(v.desk.sweep()), 0);
     let until: Option<String> = v
@@ -457,7 +495,8 @@ fn the_wrong_people_are_turned_away_before_anything_changes() {
     let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
     assert_eq!(v.send("kam_demo_rep-01", hold.clone()).0, 403);
     assert_eq!(v.send("not-a-token", hold.clone()).0, 401);
-    let price = json!({ "kind": "approve_price", "unit_id": v.units[3], "unit_price": "20000", "approvers": ["gm"] });
+    let price = json!({ "kind": "approve_price", "unit_id": v.units[3], "unit_price": "20000",
+                        "approvers": ["gm"], "price_seen": v.price_seen(&v.units[3]) });
     assert_eq!(v.send(STAFF, price.clone()).0, 403, "prices are headquarters'");
     assert_eq!(v.ok(HQ, price)["unit_price"], "20000");
     let requests: i64 = v
@@ -472,9 +511,10 @@ fn the_wrong_people_are_turned_away_before_anything_changes() {
 fn outcomes_are_mirrored_into_the_project_and_event_documents() {
     let mut v = venue();
     let unit = v.units[0].clone();
-    v.ok(STAFF, json!({ "kind": "call_next" }));
+    v.ok(STAFF, v.call_next());
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
-    v.ok(HQ, json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000", "approvers": ["gm", "cfo"] }));
+    v.ok(HQ, json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000",
+                     "approvers": ["gm", "cfo"], "price_seen": v.price_seen(&v.units[4]) }));
     let done = mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
     assert_eq!(done.changed.len(), 2, "the project and the event document");
     let project_id: String = v
@@ -496,4 +536,68 @@ fn outcomes_are_mirrored_into_the_project_and_event_documents() {
         docs.get(conn, &event_doc_id(&EventId::from(v.event.as_str())), false).unwrap().unwrap();
     assert_eq!(read_event(event).unwrap().now_serving, Some(1));
     assert_eq!(mirror::mirror_pending(&mut v.store, Utc::now()).unwrap().entries, 0, "caught up");
+}
+
+#[test]
+fn a_key_belongs_to_its_device_and_the_role_is_checked_before_a_stored_answer() {
+    let v = venue();
+    free(&v);
+    let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
+    let (status, first) = v.send_keyed(STAFF, "shared-key", hold.clone());
+    assert_eq!(status, 200, "{first}");
+    // Another user re-sending the same key and body gets nothing of staff-01's answer: a rep
+    // is refused by role before any replay, and HQ's device sends a command of its own.
+    let (status, rep) = v.send_keyed("kam_demo_rep-01", "shared-key", hold.clone());
+    assert_eq!((status, rep["error"]["code"].as_str()), (403, Some("forbidden")), "{rep}");
+    let (status, hq) = v.send_keyed(HQ, "shared-key", hold.clone());
+    assert_eq!(status, 409, "HQ's own hold of a held unit is refused, not replayed: {hq}");
+    assert_eq!(hq["refusal"]["code"], "unit_not_available");
+    // A second device of the same user has keys of its own too.
+    let other = crate::auth::enroll_device(v.store.conn(), "staff-01", "tablet 2", Utc::now())
+        .unwrap()
+        .token;
+    let (status, again) = v.send_keyed(&other, "shared-key", hold.clone());
+    assert_eq!(status, 409, "{again}");
+    // The same device retrying gets its stored answer — until its grant is withdrawn.
+    assert_eq!(v.send_keyed(STAFF, "shared-key", hold.clone()), (200, first));
+    crate::scope::revoke(v.store.conn(), "staff-01", &format!("event/{}", v.event)).unwrap();
+    let (status, after) = v.send_keyed(STAFF, "shared-key", hold);
+    assert_eq!(status, 403, "no answer, stored or fresh, without the grant: {after}");
+}
+
+#[test]
+fn every_command_made_against_a_state_that_moved_on_is_refused_not_applied() {
+    let v = venue();
+    free(&v);
+    let (unit, first, second) = (v.units[0].clone(), v.buyers[0].clone(), v.buyers[1].clone());
+    // A release queued against the first buyer's hold arrives after that hold was released
+    // and the second buyer's was placed: it must not free the second buyer's hold.
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": first }));
+    let old_hold = v.hold_id(&unit);
+    let release = json!({ "kind": "release", "unit_id": unit, "hold_id": old_hold, "reason": "r" });
+    v.ok(STAFF, release.clone());
+    v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": second }));
+    assert_eq!(v.refused(STAFF, release), "stale_state");
+    assert_eq!(v.status(&unit), "held", "the second buyer's hold stands");
+    // A work ticket drawn up against the old hold is refused the same way.
+    let mut ticket = v.ticket_for(&unit, "60");
+    ticket["hold_id"] = json!(old_hold);
+    assert_eq!(v.refused(STAFF, ticket), "stale_state");
+    // The queue: a call or a skip made from a screen that still shows an older number.
+    let seen = v.serving();
+    v.ok(STAFF, v.call_next());
+    let late_call = json!({ "kind": "call_next", "now_serving": seen });
+    assert_eq!(v.refused(STAFF, late_call), "stale_state", "the next number is not called twice");
+    let late_skip = json!({ "kind": "skip", "lottery_no": v.serving() + 1 });
+    assert_eq!(v.refused(STAFF, late_skip), "stale_state");
+    // A price approved against a price that was replaced meanwhile.
+    let priced = v.units[5].clone();
+    let before = v.price_seen(&priced);
+    let approve = |price: &str, seen: &Value| {
+        json!({ "kind": "approve_price", "unit_id": priced, "unit_price": price,
+                "approvers": ["gm"], "price_seen": seen })
+    };
+    v.ok(HQ, approve("30000", &before));
+    assert_eq!(v.refused(HQ, approve("31000", &before)), "stale_state");
+    assert_eq!(v.price_seen(&priced), json!("30000"));
 }

@@ -29,7 +29,7 @@ use crate::state::AppState;
 const BOARD_REFRESH: Duration = Duration::from_secs(3);
 
 async fn table(state: &AppState, event_id: String) -> Result<ControlTable, ServerError> {
-    state.with_store(move |store| read_control_table(store.desk_conn(), &event_id)).await
+    state.readers().read(move |c| read_control_table(&c.desk, &event_id)).await
 }
 
 /// Building and floor of a unit code like `1-1001` (building 1, floor 10); codes of
@@ -128,6 +128,11 @@ struct Follow {
     receiver: tokio::sync::broadcast::Receiver<crate::sync::ChangedDoc>,
     seen: HashMap<String, String>,
     first: bool,
+    /// The session cookie the stream was opened with: when the auth epoch moves (a sign-out,
+    /// a disabled user), the stream checks it again and ends if it no longer works.
+    session: String,
+    epoch: tokio::sync::watch::Receiver<u64>,
+    _slot: crate::edge::streams::StreamSlot,
 }
 
 impl Follow {
@@ -135,8 +140,8 @@ impl Follow {
     /// and returns what changed; `None` ends the stream (the desk is gone).
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Follow)> {
         loop {
-            if !self.first {
-                self.wait().await;
+            if !self.first && !self.wait().await {
+                return None;
             }
             let t = match table(&self.state, self.event_id.clone()).await {
                 Ok(t) => t,
@@ -164,32 +169,49 @@ impl Follow {
         }
     }
 
-    async fn wait(&mut self) {
+    /// Waits for a change of the event's documents or the refresh period; `false` when the
+    /// stream must end because its session ended.
+    async fn wait(&mut self) -> bool {
         let deadline = tokio::time::sleep(BOARD_REFRESH);
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                () = &mut deadline => return,
+                () = &mut deadline => return true,
+                moved = self.epoch.changed() => {
+                    if moved.is_err() || !self.session_still_live().await {
+                        return false;
+                    }
+                }
                 notice = self.receiver.recv() => match notice {
                     Ok(changed) => {
                         let ours = changed.doc_id == format!("event/{}", self.event_id)
                             || self.project_doc.as_deref() == Some(changed.doc_id.as_str());
-                        if ours { return; }
+                        if ours { return true; }
                     }
-                    Err(RecvError::Lagged(_)) => return,
-                    Err(RecvError::Closed) => { deadline.as_mut().await; return; }
+                    Err(RecvError::Lagged(_)) => return true,
+                    Err(RecvError::Closed) => { deadline.as_mut().await; return true; }
                 }
             }
         }
+    }
+
+    async fn session_still_live(&self) -> bool {
+        let token = self.session.clone();
+        let found = self
+            .state
+            .readers()
+            .read(move |c| super::session::session_user(&c.server, &token, chrono::Utc::now()))
+            .await;
+        matches!(found, Ok(Some((_, role, _))) if role.sees_everything())
     }
 }
 
 async fn project_doc_of(state: &AppState, event_id: &str) -> Option<String> {
     let event_id = event_id.to_owned();
     state
-        .with_store(move |store| {
-            Ok(store
-                .desk_conn()
+        .readers()
+        .read(move |c| {
+            Ok(c.desk
                 .query_row(
                     "SELECT project_id FROM desk_events WHERE event_id = ?1",
                     [&event_id],
@@ -207,12 +229,22 @@ async fn project_doc_of(state: &AppState, event_id: &str) -> Option<String> {
 pub async fn board_stream(
     State(state): State<AppState>,
     user: WebUser,
+    headers: axum::http::HeaderMap,
     Path(event_id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, PageError> {
     user.require_hq()?;
     let lang = user.lang;
+    let session = super::session::cookie(&headers, super::session::SESSION_COOKIE)
+        .ok_or(PageError::Server(ServerError::Unauthorized, lang))?;
+    let slot = state
+        .edge()
+        .streams
+        .take(crate::edge::caller::credential_id(&session))
+        .in_lang(lang)?;
     // Fails early (404) for an event without a desk, before the stream starts.
     table(&state, event_id.clone()).await.in_lang(lang)?;
+    let mut epoch = state.edge().epoch.subscribe();
+    epoch.mark_unchanged();
     let follow = Follow {
         receiver: state.push.subscribe(),
         state,
@@ -220,6 +252,9 @@ pub async fn board_stream(
         project_doc: None,
         seen: HashMap::new(),
         first: true,
+        session,
+        epoch,
+        _slot: slot,
     };
     let stream = futures_util::stream::unfold(follow, Follow::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

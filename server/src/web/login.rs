@@ -58,6 +58,13 @@ fn form(lang: Lang, next: &str, user: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// The longest user name read from the sign-in form.
+const MAX_USER_CHARS: usize = 64;
+
+/// The longest password checked (Argon2 hashes any length; a megabyte of it would be work
+/// for nothing).
+const MAX_PASSWORD_CHARS: usize = 1_024;
+
 /// A password hash of nothing anyone knows, made once, for unknown users.
 fn decoy_hash() -> Option<&'static str> {
     static DECOY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -71,34 +78,43 @@ pub async fn login_page(headers: HeaderMap, q: Result<Query<Next>, QueryRejectio
 }
 
 /// `POST /login`: checks the password off the store's lock (Argon2 is slow on purpose),
-/// then opens a session.
+/// then opens a session. Attempts are limited per source address and per user name (known
+/// or not), and password checks run a few at a time: a flood of sign-ins gets 429 or 503, not
+/// the server's memory.
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    request_parts: axum::http::Extensions,
     Form(c): Form<Credentials>,
 ) -> Result<Response, PageError> {
     let lang = session::lang_of(&headers);
     let next = safe_next(c.next.as_deref());
-    let user = c.user.trim().to_owned();
+    let user: String = c.user.trim().chars().take(MAX_USER_CHARS).collect();
+    let address = crate::edge::caller::source_address(&request_parts);
+    state.edge().rates.login(address, &user).in_lang(lang)?;
     let lookup = user.clone();
     let stored = state
-        .with_store(move |store| session::credentials(store.conn(), &lookup))
+        .readers()
+        .read(move |c| session::credentials(&c.server, &lookup))
         .await
         .in_lang(lang)?;
-    let password = c.password;
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some((hash, _)) => session::verify_password(&hash, &password),
-        None => {
-            // An unknown user costs one hash check too, so the answer's timing does not tell
-            // which user names exist.
-            if let Some(decoy) = decoy_hash() {
-                session::verify_password(decoy, &password);
+    let password: String = c.password.chars().take(MAX_PASSWORD_CHARS).collect();
+    let ok = state
+        .edge()
+        .passwords
+        .check(move || match stored {
+            Some((hash, _)) => session::verify_password(&hash, &password),
+            None => {
+                // An unknown user costs one hash check too, so the answer's timing does not
+                // tell which user names exist.
+                if let Some(decoy) = decoy_hash() {
+                    session::verify_password(decoy, &password);
+                }
+                false
             }
-            false
-        }
-    })
-    .await
-    .map_err(|e| PageError::Server(e.into(), lang))?;
+        })
+        .await
+        .in_lang(lang)?;
     if !ok {
         tracing::info!("dashboard sign-in refused");
         let page =
@@ -139,6 +155,8 @@ pub async fn logout(
                 .with_store(move |store| session::end_session(store.conn(), &token))
                 .await
                 .in_lang(lang)?;
+            // The session's open streams (the live board) end now, not at their next read.
+            state.edge().epoch.bump();
         }
     }
     let secure = state.web.cookie_secure();

@@ -11,7 +11,7 @@ use super::customers::{CsrfForm, Flash};
 use super::error::{InLang, PageError};
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
-use crate::conflicts;
+use crate::{conflicts, quarantine};
 use crate::error::ServerError;
 use crate::hq::review;
 use crate::state::AppState;
@@ -25,9 +25,13 @@ pub async fn review_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
-    let (open, violations) = state
+    let (open, violations, set_aside) = state
         .with_store(|store| {
-            Ok((conflicts::open_conflicts(store.conn())?, review::open_violations(store.conn())?))
+            Ok((
+                conflicts::open_conflicts(store.conn())?,
+                review::open_violations(store.conn())?,
+                quarantine::list(store.conn(), QUARANTINE_SHOWN)?,
+            ))
         })
         .await
         .in_lang(lang)?;
@@ -73,8 +77,31 @@ pub async fn review_page(
                     }
                 }
             }
+            (quarantine_section(lang, &set_aside))
         },
     ))
+}
+
+/// How many set-aside documents the review page lists.
+const QUARANTINE_SHOWN: usize = 200;
+
+/// Documents a background task could not process (ADR 0013): each stays listed until the
+/// task processes it (a later edit repaired it).
+fn quarantine_section(lang: super::i18n::Lang, rows: &[quarantine::Quarantined]) -> Markup {
+    html! {
+        h2 #quarantine-title { (lang.t("无法处理的文档（已隔离）", "Documents set aside (could not be processed)")) }
+        p .muted { (lang.t("后台任务无法处理这些文档，已将其隔离并继续处理其他文档。修复文档后会自动解除隔离。",
+            "A background task could not process these documents; it set them aside and went on with the others. A document leaves this list once a later edit lets the task process it.")) }
+        table #quarantine {
+            tr { th { (lang.t("任务", "Task")) } th { (lang.t("文档", "Document")) } th { (lang.t("首次", "First")) } th { (lang.t("最近", "Last")) } th { (lang.t("次数", "Attempts")) } th { (lang.t("原因", "Reason")) } }
+            @for q in rows {
+                tr data-doc-id=(q.doc_id) {
+                    td { (match q.task.as_str() { "projection" => lang.t("总部报表投影", "Projection"), "mirror" => lang.t("选房结果镜像", "Desk mirror"), other => other }) }
+                    td { (doc_link(&q.doc_id)) } td { (when(&q.first_at)) } td { (when(&q.last_at)) } td .num { (q.attempts) } td { code { (q.error) } }
+                }
+            }
+        }
+    }
 }
 
 fn doc_link(doc_id: &str) -> Markup {

@@ -118,7 +118,7 @@ fn site(tls_proxy: bool) -> Site {
     };
     let hq = login("hq-t", Role::Hq);
     let rep = login("rep-t", Role::Rep);
-    let mut state = AppState::new(store);
+    let mut state = AppState::new(store).unwrap();
     state.web = WebSettings { tls_proxy };
     Site { app: routes::app(state.clone()), state, hq, rep, _dir: dir }
 }

@@ -234,9 +234,14 @@ pub async fn signed_in(
 ) -> Result<Option<WebUser>, ServerError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let lang = lang_of(headers);
-    let found =
-        state.with_store(move |store| session_user(store.conn(), &token, Utc::now())).await?;
-    Ok(found.map(|(user_id, role, csrf)| WebUser { user_id, role, csrf, lang }))
+    let id = crate::edge::caller::credential_id(&token);
+    let found = state
+        .readers()
+        .read(move |c| session_user(&c.server, &token, Utc::now()))
+        .await?;
+    let Some((user_id, role, csrf)) = found else { return Ok(None) };
+    state.edge().rates.authenticated(id, &user_id)?;
+    Ok(Some(WebUser { user_id, role, csrf, lang }))
 }
 
 impl FromRequestParts<AppState> for WebUser {
