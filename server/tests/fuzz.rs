@@ -135,7 +135,8 @@ proptest! {
         with_server(|s| {
             let before = s.fingerprint();
             // An invalid key, then a valid key with a field of the wrong type.
-            let bad_key = serde_json::json!({ "idempotency_key": key, "event_id": s.event, "command": { "kind": "call_next" } });
+            let bad_key = serde_json::json!({ "idempotency_key": key, "event_id": s.event,
+                "command": { "kind": "call_next", "now_serving": 0 } });
             let status = s.post("/api/v1/desk/commands", "kam_demo_staff-01", "application/json", bad_key.to_string().into_bytes());
             prop_assert!(is_client_error(status), "status {status}");
             let bad_field = serde_json::json!({ "idempotency_key": "k", "event_id": s.event,
@@ -152,7 +153,8 @@ proptest! {
 fn a_valid_command_after_the_garbage_is_still_answered() {
     let s = server();
     let s = &s;
-    let body = serde_json::json!({ "idempotency_key": "after-fuzz", "event_id": s.event, "command": { "kind": "call_next" } });
+    let body = serde_json::json!({ "idempotency_key": "after-fuzz", "event_id": s.event,
+        "command": { "kind": "call_next", "now_serving": 0 } });
     let status = s.post(
         "/api/v1/desk/commands",
         "kam_demo_staff-01",

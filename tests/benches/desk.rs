@@ -64,6 +64,7 @@ fn main() -> TestResult<()> {
         "--demo-buyers",
         "10000",
     ];
+    let args = kam_tests::with_load_limits(&args);
     let server = ServerProcess::start_binary(&binary, dir.path(), &args, Duration::from_secs(300))?;
     let (event, units, buyers) = desk_setup(dir.path())?;
     assert_eq!((units.len(), buyers.len()), (UNITS, BURST_REQUESTS));
@@ -79,7 +80,7 @@ fn main() -> TestResult<()> {
     assert_eq!(status, 200);
 
     burst(&server.url, &event, &units, &buyers);
-    release_all(&server.url, &event, &units);
+    release_all(&server.url, &event);
     let (http_rate, group_size) = contested(&server, &event, &units, &buyers)?;
     let raw_rate = raw_group_commit(dir.path(), group_size)?;
     println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", http_rate / raw_rate);
@@ -209,11 +210,12 @@ async fn contest(
         rng ^= rng << 17;
         let unit = &units[(rng % UNITS as u64) as usize];
         let sent = Instant::now();
-        let (status, _) = sink.send(&new_idempotency_key(), event, &hold(unit, buyer)).await;
+        let (status, held) = sink.send(&new_idempotency_key(), event, &hold(unit, buyer)).await;
         latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
         if status == 200 {
             won += 1;
-            let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench" });
+            let hold_id = held["result"]["hold_id"].clone();
+            let release = json!({ "kind": "release", "unit_id": unit, "hold_id": hold_id, "reason": "bench" });
             let sent = Instant::now();
             let (status, answer) = sink.send(&new_idempotency_key(), event, &release).await;
             assert_eq!(status, 200, "{answer}");
@@ -286,12 +288,25 @@ fn burst(url: &str, event: &str, units: &[String], buyers: &[String]) {
     );
 }
 
-/// Releases every held unit so the contested run starts from an open table.
-fn release_all(url: &str, event: &str, units: &[String]) {
+/// Releases every held unit (the holds the control table shows) so the contested run starts
+/// from an open table.
+fn release_all(url: &str, event: &str) {
+    let staff = DeskClient::new(url, &demo_token("staff-01"));
+    let (_, table) = staff.get(&format!("/api/v1/events/{event}/desk")).unwrap();
+    let held: Vec<(String, String)> = table["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "held")
+        .map(|u| {
+            (u["unit_id"].as_str().unwrap().to_owned(), u["hold_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
     runtime().block_on(async {
         let mut conn = LoadConn::connect(url, &demo_token("staff-01")).await;
-        for unit in units {
-            let release = json!({ "kind": "release", "unit_id": unit, "reason": "bench reset" });
+        for (unit, hold_id) in held {
+            let release = json!({ "kind": "release", "unit_id": unit, "hold_id": hold_id,
+                                  "reason": "bench reset" });
             let (status, answer) = conn.send(&format!("reset-{unit}"), event, &release).await;
             assert!(status == 200 || status == 409, "{status} {answer}");
         }

@@ -90,7 +90,12 @@ fn first_download_and_edits(binary: &Path) -> TestResult<()> {
     let started = Instant::now();
     prepare(dir.path(), &spec, 0)?;
     println!("setup: demo company for one rep loaded in {:.1} s", started.elapsed().as_secs_f64());
-    let server = ServerProcess::start_binary(binary, dir.path(), &[], Duration::from_secs(120))?;
+    let server = ServerProcess::start_binary(
+        binary,
+        dir.path(),
+        kam_tests::LOAD_LIMITS,
+        Duration::from_secs(120),
+    )?;
     let token = "kam_demo_rep-01";
 
     let mut times = Vec::new();
@@ -240,7 +245,12 @@ fn many_devices(
     };
     let started = Instant::now();
     let tokens = prepare(dir.path(), &spec, devices_per_rep)?;
-    let server = ServerProcess::start_binary(binary, dir.path(), &[], Duration::from_secs(120))?;
+    let server = ServerProcess::start_binary(
+        binary,
+        dir.path(),
+        kam_tests::LOAD_LIMITS,
+        Duration::from_secs(120),
+    )?;
     let mut tablets: Vec<(String, Tablet)> = Vec::new();
     for (rep, rep_tokens) in &tokens {
         for token in rep_tokens {

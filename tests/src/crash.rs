@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::{
     DeskClient, ServerProcess, Tablet, TestResult, VENUE_DEMO, add_visit, customers_of, demo_token,
-    desk_setup,
+    desk_setup, with_load_limits,
 };
 
 /// Desk clients per cycle.
@@ -80,7 +80,12 @@ struct Sent {
 pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<CrashReport> {
     let mut rng = SplitMix(seed);
     let mut report = CrashReport::default();
-    let server = ServerProcess::start_binary(binary, dir, VENUE_DEMO, Duration::from_secs(120))?;
+    let server = ServerProcess::start_binary(
+        binary,
+        dir,
+        &with_load_limits(VENUE_DEMO),
+        Duration::from_secs(120),
+    )?;
     let (event, units, buyers) = desk_setup(dir)?;
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     let (status, _) = staff.send(
@@ -157,8 +162,12 @@ pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<Cras
         report.acked_rounds += rounds;
 
         let started = Instant::now();
-        let restarted =
-            ServerProcess::start_binary(binary, dir, VENUE_DEMO, Duration::from_secs(60))?;
+        let restarted = ServerProcess::start_binary(
+            binary,
+            dir,
+            &with_load_limits(VENUE_DEMO),
+            Duration::from_secs(60),
+        )?;
         report.restart_ms_max = report.restart_ms_max.max(started.elapsed().as_secs_f64() * 1000.0);
         let desk = DeskClient::new(&restarted.url, &demo_token("staff-01"));
         for s in sent.into_inner().map_err(|_| "lock")? {
@@ -212,12 +221,18 @@ fn desk_client(
 ) {
     let desk = DeskClient::new(url, &demo_token("staff-01"));
     let mut n = 0;
+    // The holds this client won: a release names the hold it means.
+    let mut won: Vec<(String, String)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let unit = &units[rng.below(units.len() as u64) as usize];
-        let command = if rng.below(2) == 0 {
-            json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer })
-        } else {
-            json!({ "kind": "release", "unit_id": unit, "reason": "crash test" })
+        let command = match won.pop() {
+            Some((unit, hold_id)) if rng.below(2) == 0 => {
+                json!({ "kind": "release", "unit_id": unit, "hold_id": hold_id, "reason": "crash test" })
+            }
+            earlier => {
+                won.extend(earlier);
+                json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer })
+            }
         };
         let key = format!("crash-{}-{cycle}-{client}-{n}", rng.next_u64());
         n += 1;
@@ -226,6 +241,12 @@ fn desk_client(
             .ok()
             .filter(|(status, _)| *status == 200 || *status == 409);
         let dead = answer.is_none();
+        if let Some((200, body)) = &answer
+            && let Some(hold_id) = body["result"]["hold_id"].as_str()
+            && command["kind"] == "hold"
+        {
+            won.push((unit.clone(), hold_id.to_owned()));
+        }
         if let Ok(mut all) = sent.lock() {
             all.push(Sent { key, command, answer });
         }

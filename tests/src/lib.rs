@@ -329,6 +329,26 @@ pub const VENUE_DEMO: &[&str] = &[
     "200",
 ];
 
+/// `serve` arguments that lift the per-caller rate limits, for the load benchmarks and the
+/// crash harness. They drive one token (or one address) far past what one tablet or console
+/// sends — hundreds of connections of `staff-01`, a thousand devices from 127.0.0.1 — to
+/// measure the server's capacity, not its limiter. Every other test runs with the defaults.
+pub const LOAD_LIMITS: &[&str] = &[
+    "--rate-per-token",
+    "10000000",
+    "--rate-per-user",
+    "10000000",
+    "--rate-per-address",
+    "10000000",
+    "--failed-auth-per-address",
+    "10000000",
+];
+
+/// `base` followed by [`LOAD_LIMITS`].
+pub fn with_load_limits(base: &[&'static str]) -> Vec<&'static str> {
+    base.iter().chain(LOAD_LIMITS).copied().collect()
+}
+
 /// The seed of a randomised test: `KAM_SEED` when set (to replay a failure), otherwise the
 /// clock. Printed, so every run can be replayed.
 pub fn seed_from_env() -> u64 {

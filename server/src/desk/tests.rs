@@ -172,11 +172,7 @@ fn in_strict_order_only_the_called_buyer_may_hold() {
     assert_eq!(v.ok(STAFF, v.skip())["now_serving"], 3);
     assert_eq!(v.ok(STAFF, json!({ "kind": "recall", "lottery_no": 2 }))["now_serving"], 2);
     v.ok(STAFF, hold(second, &v.units[1]));
-    assert_eq!(
-        v.ok(STAFF, v.call_next())["now_serving"],
-        4,
-        "3 was called before"
-    );
+    assert_eq!(v.ok(STAFF, v.call_next())["now_serving"], 4, "3 was called before");
 }
 
 #[test]
@@ -259,7 +255,11 @@ fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
         (STAFF.to_owned(), serde_json::from_value(body).unwrap())
     };
     let hold = json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] });
-    let group = vec![request(hold.clone()), request(json!({ "kind": "call_next", "now_serving": 0 })), request(hold)];
+    let group = vec![
+        request(hold.clone()),
+        request(json!({ "kind": "call_next", "now_serving": 0 })),
+        request(hold),
+    ];
     let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let replies =
@@ -513,8 +513,11 @@ fn outcomes_are_mirrored_into_the_project_and_event_documents() {
     let unit = v.units[0].clone();
     v.ok(STAFF, v.call_next());
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
-    v.ok(HQ, json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000",
-                     "approvers": ["gm", "cfo"], "price_seen": v.price_seen(&v.units[4]) }));
+    v.ok(
+        HQ,
+        json!({ "kind": "approve_price", "unit_id": v.units[4], "unit_price": "21000",
+                     "approvers": ["gm", "cfo"], "price_seen": v.price_seen(&v.units[4]) }),
+    );
     let done = mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
     assert_eq!(done.changed.len(), 2, "the project and the event document");
     let project_id: String = v

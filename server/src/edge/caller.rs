@@ -8,7 +8,7 @@
 //! (`edge::epoch`) clears the memory at once.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -77,11 +77,10 @@ pub fn credential_id(secret: &str) -> [u8; 16] {
     id
 }
 
-/// The address the request came from (unspecified when served without a socket, in tests).
-pub fn source_address(extensions: &Extensions) -> IpAddr {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip())
+/// The address the request came from; `None` when it was served without a socket (the
+/// router driven in-process), where no network peer is there to limit.
+pub fn source_address(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// The device behind the request's bearer token, or 401 (429 once the address has failed too
@@ -89,11 +88,15 @@ pub fn source_address(extensions: &Extensions) -> IpAddr {
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    address: IpAddr,
+    address: Option<IpAddr>,
 ) -> Result<Principal, ServerError> {
     let edge = state.edge();
+    let failed = || match address {
+        Some(address) => edge.rates.failed_credentials(address),
+        None => Ok(()),
+    };
     let Some(token) = bearer_token(headers) else {
-        edge.rates.failed_credentials(address)?;
+        failed()?;
         return Err(ServerError::Unauthorized);
     };
     let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
@@ -105,7 +108,7 @@ pub async fn authenticate(
                 .read(move |conns| auth::authenticate(&conns.server, &token))
                 .await?;
             let Some(found) = found else {
-                edge.rates.failed_credentials(address)?;
+                failed()?;
                 return Err(ServerError::Unauthorized);
             };
             edge.tokens.put(hash, found.clone());

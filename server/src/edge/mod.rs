@@ -108,7 +108,9 @@ pub async fn per_address(
     request: Request,
     next: Next,
 ) -> Response {
-    let address = caller::source_address(request.extensions());
+    let Some(address) = caller::source_address(request.extensions()) else {
+        return next.run(request).await;
+    };
     match state.edge().rates.request(address) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),

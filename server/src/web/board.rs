@@ -236,11 +236,8 @@ pub async fn board_stream(
     let lang = user.lang;
     let session = super::session::cookie(&headers, super::session::SESSION_COOKIE)
         .ok_or(PageError::Server(ServerError::Unauthorized, lang))?;
-    let slot = state
-        .edge()
-        .streams
-        .take(crate::edge::caller::credential_id(&session))
-        .in_lang(lang)?;
+    let slot =
+        state.edge().streams.take(crate::edge::caller::credential_id(&session)).in_lang(lang)?;
     // Fails early (404) for an event without a desk, before the stream starts.
     table(&state, event_id.clone()).await.in_lang(lang)?;
     let mut epoch = state.edge().epoch.subscribe();

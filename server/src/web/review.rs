@@ -11,10 +11,10 @@ use super::customers::{CsrfForm, Flash};
 use super::error::{InLang, PageError};
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
-use crate::{conflicts, quarantine};
 use crate::error::ServerError;
 use crate::hq::review;
 use crate::state::AppState;
+use crate::{conflicts, quarantine};
 
 /// `GET /hq/review`.
 pub async fn review_page(
