@@ -42,9 +42,19 @@ pub(crate) use crate::edge::caller::bearer_token;
 const SYNC_BODY_BYTES: usize = MAX_REQUEST_BYTES + 1024;
 
 /// A body limit for a group of routes: tower-http refuses a declared length over it at once
-/// and stops reading a streamed body at it (413 either way); axum's extractors agree.
+/// and stops reading a streamed body at it (413 either way); axum's extractors agree. For the
+/// small routes: nothing a real client sends them comes near the limit.
 fn body_limit(router: Router<AppState>, bytes: usize) -> Router<AppState> {
     router.layer(RequestBodyLimitLayer::new(bytes)).layer(DefaultBodyLimit::max(bytes))
+}
+
+/// A body limit for the routes that take large bodies (sync, desk commands): the body is read
+/// up to the limit and no further, then 413. Answering before reading anything, as
+/// `body_limit` does, would leave a client still writing its (legitimate, merely too large)
+/// body to a closed connection, and it would see a broken pipe instead of the 413 that tells
+/// it what to do.
+fn read_limit(router: Router<AppState>, bytes: usize) -> Router<AppState> {
+    router.layer(DefaultBodyLimit::max(bytes))
 }
 
 /// The whole router.
@@ -64,8 +74,8 @@ pub fn app(state: AppState) -> Router {
     let sync = Router::new().route("/api/v1/sync", post(sync_round));
     Router::new()
         .merge(body_limit(small, limits.max_body_bytes))
-        .merge(body_limit(sync, SYNC_BODY_BYTES))
-        .merge(body_limit(crate::desk::http::command_routes(), limits.max_command_bytes))
+        .merge(read_limit(sync, SYNC_BODY_BYTES))
+        .merge(read_limit(crate::desk::http::command_routes(), limits.max_command_bytes))
         .fallback(not_found)
         .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout()))
         .layer(TimeoutLayer::with_status_code(
