@@ -425,6 +425,8 @@ pub struct UnitOnTable {
     pub shown: TableStatus,
     /// The key of this tablet's command waiting on the unit.
     pub pending_key: Option<String>,
+    /// The hold this tablet placed on the unit, while it is held (for release and the ticket).
+    pub hold_id: Option<String>,
 }
 
 /// Why the desk refused a command.

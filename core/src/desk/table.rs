@@ -31,6 +31,10 @@ pub struct UnitOnTable {
     pub shown: TableStatus,
     /// The key of this tablet's command waiting on the unit, if any.
     pub pending_key: Option<String>,
+    /// The hold this tablet placed on the unit, if the desk accepted it and the unit is still
+    /// shown held: `release` and `prepare_work_ticket` name it, so a command made against
+    /// this hold never acts on a later one.
+    pub hold_id: Option<String>,
 }
 
 /// The control table of `event_id` on this tablet, ordered by unit code.
@@ -41,6 +45,7 @@ pub fn control_table(
     let event = replica.event(event_id)?;
     let units = replica.project_units(&event.project_id, &event.allotted_units)?;
     let pending = replica.outbox_with_status(OutboxStatus::Pending)?;
+    let accepted = replica.outbox_with_status(OutboxStatus::Accepted)?;
     let mut rows: Vec<UnitOnTable> = units
         .into_iter()
         .filter_map(|(id, unit)| unit.map(|u| (id, u)))
@@ -55,10 +60,22 @@ pub fn control_table(
                 Some("release") => TableStatus::ReleasePending,
                 _ => TableStatus::Synced(unit.status),
             };
+            // The newest hold this tablet won on the unit, while the unit is held.
+            let hold_id = (unit.status == UnitStatus::Held)
+                .then(|| {
+                    accepted.iter().rev().find(|e| {
+                        e.command == "hold"
+                            && e.payload["event_id"] == event_id.as_str()
+                            && e.payload["command"]["unit_id"] == unit_id.as_str()
+                    })
+                })
+                .flatten()
+                .and_then(|e| e.answer.as_ref()?["result"]["hold_id"].as_str().map(str::to_owned));
             UnitOnTable {
                 pending_key: waiting
                     .filter(|_| shown != TableStatus::Synced(unit.status))
                     .map(|e| e.key.clone()),
+                hold_id,
                 unit_id,
                 code: unit.code,
                 synced: unit.status,
