@@ -22,6 +22,7 @@ mod docs;
 pub mod error;
 pub mod hq;
 pub mod metrics;
+mod money;
 mod prefetch;
 mod projection;
 pub mod projector;

@@ -235,7 +235,8 @@ async fn open_conflicts(
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {
     let (seen, cached, pending) = state
         .with_store(|store| {
-            let since = (Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
+            let day_ago = Utc::now().checked_sub_signed(chrono::Duration::hours(24));
+            let since = day_ago.unwrap_or(chrono::DateTime::<Utc>::MIN_UTC).to_rfc3339();
             let seen: i64 = store.conn().query_row(
                 "SELECT COUNT(*) FROM devices WHERE last_seen_at >= ?1",
                 [since],
