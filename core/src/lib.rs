@@ -6,6 +6,8 @@
 //!
 //! Layers, inner to outer:
 //!
+//! * [`bounds`] — the documented range of every money and quantity field, checked where a
+//!   number enters (ADR 0017).
 //! * [`model`] — plain data types for customers, tickets, projects and events.
 //! * [`policy`] and [`rules`] — every threshold of the written policies and the rules that use
 //!   them. No I/O and no clock: callers pass `now`.
@@ -19,6 +21,7 @@
 //! This crate knows nothing of HTTP servers or foreign-language bindings: the server and the
 //! FFI layer depend on it, never the reverse.
 
+pub mod bounds;
 pub mod demo;
 pub mod desk;
 pub mod doc;

@@ -13,6 +13,13 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{
+    Bound, LOAN_SWITCH_FEE, NET_DAYS, POLICY_CREDIT_LIMIT, POLICY_DELIVERY_DAYS,
+    POLICY_DISCOUNT_CAP, POLICY_DUE_SOON_MINUTES, POLICY_FACTOR_POINTS, POLICY_GRADE_SHARE,
+    POLICY_HOLD_TTL, POLICY_LATE_PAYMENTS, POLICY_MAX_TOTAL_DISCOUNT, POLICY_MIN_PAYMENT_RATIO,
+    POLICY_PAPER_DAYS, POLICY_RENAME_FEE_PCT, POLICY_REPLY_HOURS, POLICY_SALES_THRESHOLD,
+    POLICY_UNITS_PER_BUYER, POLICY_UTC_OFFSET, POLICY_VISIT_MONTHS,
+};
 use crate::model::{Grade, PaymentTerms};
 
 /// Defines a policy table: the struct, its serde attributes (`default` so a partial table
@@ -112,23 +119,28 @@ impl Policy {
         Ok(toml::to_string(self)?)
     }
 
-    /// Checks that the values are usable together; lists every problem found.
+    /// Checks that the values are usable together; lists every problem found. Every
+    /// threshold must first lie in its documented range (`bounds`, ADR 0017); the checks per
+    /// table then relate values to each other.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let mut problems = Vec::new();
         if self.version.trim().is_empty() {
             problems.push("version must not be empty".to_owned());
         }
-        // Real-world offsets run from UTC-12 to UTC+14.
-        if !(-720..=840).contains(&self.business_utc_offset_minutes) {
-            problems.push("business_utc_offset_minutes must be within -720..=840".to_owned());
+        for (path, bound, value) in self.bounded_values() {
+            if !bound.contains(value) {
+                problems.push(format!(
+                    "{path} must be in {} {} with at most {} decimal places, not {value}",
+                    bound.interval(),
+                    bound.unit,
+                    bound.places
+                ));
+            }
         }
         self.tiers.check(&mut problems);
         self.purchase_classes.check(&mut problems);
         self.scoring.check(&mut problems);
         self.grades.check(&mut problems);
-        self.credit.check(&mut problems);
-        self.late_payments.check(&mut problems);
-        self.visits.check(&mut problems);
         self.tickets.check(&mut problems);
         self.selection.check(&mut problems);
         if problems.is_empty() {
@@ -138,12 +150,96 @@ impl Policy {
         }
     }
 
+    /// Every number of the policy with its path in the TOML file and its documented range.
+    fn bounded_values(&self) -> Vec<(String, &'static Bound, Decimal)> {
+        let mut out = Vec::new();
+        let mut push = |path: &str, bound: &'static Bound, value: Decimal| {
+            out.push((path.to_owned(), bound, value));
+        };
+        let int = |v: u32| Decimal::from(v);
+        push(
+            "business_utc_offset_minutes",
+            &POLICY_UTC_OFFSET,
+            self.business_utc_offset_minutes.into(),
+        );
+        let t = &self.tiers;
+        push("tiers.main_min_annual_sales", &POLICY_SALES_THRESHOLD, t.main_min_annual_sales);
+        push("tiers.key_min_annual_sales", &POLICY_SALES_THRESHOLD, t.key_min_annual_sales);
+        let pc = &self.purchase_classes;
+        push("purchase_classes.ordinary_min", &POLICY_SALES_THRESHOLD, pc.ordinary_min);
+        push("purchase_classes.partner_min", &POLICY_SALES_THRESHOLD, pc.partner_min);
+        push("purchase_classes.strategic_min", &POLICY_SALES_THRESHOLD, pc.strategic_min);
+        scoring_and_grade_values(&self.scoring, &self.grades, &mut push);
+        push("credit.b_starting_limit", &POLICY_CREDIT_LIMIT, self.credit.b_starting_limit);
+        push("credit.c_small_limit_max", &POLICY_CREDIT_LIMIT, self.credit.c_small_limit_max);
+        let late = int(self.late_payments.per_quarter_threshold);
+        push("late_payments.per_quarter_threshold", &POLICY_LATE_PAYMENTS, late);
+        let v = &self.visits;
+        for (name, months) in [
+            ("leadership_months", v.leadership_months),
+            ("account_manager_months", v.account_manager_months),
+            ("technical_months", v.technical_months),
+            ("quality_months", v.quality_months),
+            ("grade_a_contact_months", v.grade_a_contact_months),
+        ] {
+            push(&format!("visits.{name}"), &POLICY_VISIT_MONTHS, int(months));
+        }
+        let tk = &self.tickets;
+        push("tickets.reply_within_hours", &POLICY_REPLY_HOURS, int(tk.reply_within_hours));
+        push("tickets.due_soon_minutes", &POLICY_DUE_SOON_MINUTES, int(tk.due_soon_minutes));
+        self.selection.bounded_values(&mut push);
+        out
+    }
+
     /// The business-local calendar date at `now`. An out-of-range offset (only possible in an
     /// unvalidated policy) falls back to UTC rather than failing.
     pub fn business_date(&self, now: DateTime<Utc>) -> NaiveDate {
         match FixedOffset::east_opt(self.business_utc_offset_minutes.saturating_mul(60)) {
             Some(offset) => now.with_timezone(&offset).date_naive(),
             None => now.date_naive(),
+        }
+    }
+}
+
+/// The scoring and grade numbers with their paths and documented ranges.
+fn scoring_and_grade_values(
+    scoring: &ScoringPolicy,
+    grades_policy: &GradePolicy,
+    push: &mut impl FnMut(&str, &'static Bound, Decimal),
+) {
+    let int = |v: u32| Decimal::from(v);
+    let f = &scoring.factor_max_points;
+    for (name, points) in [
+        ("sales_scale", f.sales_scale),
+        ("payment_reputation", f.payment_reputation),
+        ("product_margin", f.product_margin),
+        ("order_volume", f.order_volume),
+        ("sales_model", f.sales_model),
+        ("share_of_their_sales", f.share_of_their_sales),
+        ("years_of_business", f.years_of_business),
+        ("industry_reputation", f.industry_reputation),
+    ] {
+        push(&format!("scoring.factor_max_points.{name}"), &POLICY_FACTOR_POINTS, int(points));
+    }
+    let s = &scoring.grade_share_pct;
+    let grades = ["a", "b", "c", "d"];
+    for (grade, share) in grades.iter().zip([s.a, s.b, s.c, s.d]) {
+        push(&format!("scoring.grade_share_pct.{grade}"), &POLICY_GRADE_SHARE, int(share));
+    }
+    let g = grades_policy;
+    let per_grade = grades
+        .iter()
+        .zip(g.max_discount_pct.in_order())
+        .zip(g.max_payment_terms.in_order())
+        .zip(g.standard_delivery_days.in_order());
+    for (((grade, cap), terms), delivery) in per_grade {
+        push(&format!("grades.max_discount_pct.{grade}"), &POLICY_DISCOUNT_CAP, cap);
+        if let PaymentTerms::NetDays { days } = terms {
+            push(&format!("grades.max_payment_terms.{grade}"), &NET_DAYS, int(days));
+        }
+        if let Some(days) = delivery {
+            let path = format!("grades.standard_delivery_days.{grade}");
+            push(&path, &POLICY_DELIVERY_DAYS, int(days));
         }
     }
 }
@@ -521,13 +617,8 @@ pub struct GradePolicy {
 
 impl GradePolicy {
     fn check(&self, p: &mut Vec<String>) {
+        // The range of each cap (and of the delivery days) is checked from `bounds`.
         let caps = self.max_discount_pct.in_order();
-        let hundred = Decimal::ONE_HUNDRED;
-        require(
-            p,
-            caps.iter().all(|c| -hundred < *c && *c < hundred),
-            "grades.max_discount_pct must be between -100 and 100 (exclusive)",
-        );
         require(
             p,
             caps.windows(2).all(|w| w[0] >= w[1]),
@@ -538,11 +629,6 @@ impl GradePolicy {
             p,
             terms.windows(2).all(|w| w[0].generosity_days() >= w[1].generosity_days()),
             "grades.max_payment_terms must not get more generous from A to D",
-        );
-        require(
-            p,
-            self.standard_delivery_days.in_order().iter().all(|d| *d != Some(0)),
-            "grades.standard_delivery_days must be at least 1 (or \"per_order\")",
         );
     }
 }
@@ -560,27 +646,11 @@ policy_table! {
     }
 }
 
-impl CreditPolicy {
-    fn check(&self, p: &mut Vec<String>) {
-        require(
-            p,
-            self.b_starting_limit >= Decimal::ZERO && self.c_small_limit_max >= Decimal::ZERO,
-            "credit limits must not be negative",
-        );
-    }
-}
-
 policy_table! {
     /// Late-payment rule: this many late payments in one calendar quarter drop the terms a step.
     LatePaymentPolicy {
         /// Late payments in one quarter (inclusive) that trigger the downgrade.
         per_quarter_threshold: u32 = 2,
-    }
-}
-
-impl LatePaymentPolicy {
-    fn check(&self, p: &mut Vec<String>) {
-        require(p, self.per_quarter_threshold >= 1, "late_payments.per_quarter_threshold >= 1");
     }
 }
 
@@ -600,20 +670,6 @@ policy_table! {
     }
 }
 
-impl VisitPolicy {
-    fn check(&self, p: &mut Vec<String>) {
-        let all = [
-            self.leadership_months,
-            self.account_manager_months,
-            self.technical_months,
-            self.quality_months,
-            self.grade_a_contact_months,
-        ];
-        // Beyond ten years a cadence is no cadence; the cap also keeps date arithmetic small.
-        require(p, all.iter().all(|m| (1..=120).contains(m)), "visits.*_months must be 1..=120");
-    }
-}
-
 policy_table! {
     /// Service-ticket reply SLA.
     TicketPolicy {
@@ -626,11 +682,6 @@ policy_table! {
 
 impl TicketPolicy {
     fn check(&self, p: &mut Vec<String>) {
-        require(
-            p,
-            (1..=24 * 365).contains(&self.reply_within_hours),
-            "tickets.reply_within_hours must be 1..=8760",
-        );
         require(
             p,
             u64::from(self.due_soon_minutes) < u64::from(self.reply_within_hours) * 60,
@@ -673,38 +724,32 @@ policy_table! {
 
 impl SelectionPolicy {
     fn check(&self, p: &mut Vec<String>) {
-        let pct = Decimal::ZERO..=Decimal::ONE_HUNDRED;
+        // Each value's range is checked from `bounds`; only the relation is left here.
         require(
             p,
-            self.min_payment_ratio_pct > Decimal::ZERO && pct.contains(&self.min_payment_ratio_pct),
-            "selection.min_payment_ratio_pct must be in (0, 100]",
-        );
-        require(p, self.hold_ttl_seconds > 0, "selection.hold_ttl_seconds must be > 0");
-        require(
-            p,
-            pct.contains(&self.rename_fee_pct_of_difference),
-            "selection.rename_fee_pct_of_difference must be in [0, 100]",
-        );
-        require(
-            p,
-            Decimal::ZERO <= self.loan_switch_fee_min
-                && self.loan_switch_fee_min <= self.loan_switch_fee_max,
+            self.loan_switch_fee_min <= self.loan_switch_fee_max,
             "selection loan-switch fees must satisfy 0 <= min <= max",
         );
-        // A year of working days is already no deadline; the cap keeps date stepping short.
-        require(
-            p,
-            (1..=250).contains(&self.relationship_paper_deadline_working_days),
-            "selection.relationship_paper_deadline_working_days must be 1..=250",
+    }
+
+    /// The selection numbers with their paths and documented ranges.
+    fn bounded_values(&self, push: &mut impl FnMut(&str, &'static Bound, Decimal)) {
+        push(
+            "selection.min_payment_ratio_pct",
+            &POLICY_MIN_PAYMENT_RATIO,
+            self.min_payment_ratio_pct,
         );
-        require(p, self.max_units_per_buyer >= 1, "selection.max_units_per_buyer must be >= 1");
-        // Below 100, so that a ticket always leaves something to pay.
-        require(
-            p,
-            Decimal::ZERO <= self.max_total_discount_pct
-                && self.max_total_discount_pct < Decimal::ONE_HUNDRED,
-            "selection.max_total_discount_pct must be in [0, 100)",
-        );
+        push("selection.hold_ttl_seconds", &POLICY_HOLD_TTL, self.hold_ttl_seconds.into());
+        let rename = self.rename_fee_pct_of_difference;
+        push("selection.rename_fee_pct_of_difference", &POLICY_RENAME_FEE_PCT, rename);
+        push("selection.loan_switch_fee_min", &LOAN_SWITCH_FEE, self.loan_switch_fee_min);
+        push("selection.loan_switch_fee_max", &LOAN_SWITCH_FEE, self.loan_switch_fee_max);
+        let days = self.relationship_paper_deadline_working_days.into();
+        push("selection.relationship_paper_deadline_working_days", &POLICY_PAPER_DAYS, days);
+        let units = self.max_units_per_buyer.into();
+        push("selection.max_units_per_buyer", &POLICY_UNITS_PER_BUYER, units);
+        let cap = self.max_total_discount_pct;
+        push("selection.max_total_discount_pct", &POLICY_MAX_TOTAL_DISCOUNT, cap);
     }
 }
 
@@ -818,6 +863,28 @@ mod tests {
         p.selection.max_total_discount_pct = Decimal::new(9999, 2);
         p.selection.relationship_paper_deadline_working_days = 250;
         assert!(p.validate().is_ok());
+    }
+
+    #[test]
+    fn thresholds_outside_their_documented_ranges_are_refused_by_path() {
+        for (text, path) in [
+            (
+                "[tiers]\nkey_min_annual_sales = \"79228162514264337593543950335\"\n",
+                "tiers.key_min_annual_sales",
+            ),
+            ("[tiers]\nmain_min_annual_sales = \"1.001\"\n", "tiers.main_min_annual_sales"),
+            ("[grades.max_payment_terms]\na = \"net:4000\"\n", "grades.max_payment_terms.a"),
+            ("[selection]\nhold_ttl_seconds = 604801\n", "selection.hold_ttl_seconds"),
+            ("[credit]\nb_starting_limit = \"-0.01\"\n", "credit.b_starting_limit"),
+            ("business_utc_offset_minutes = 841\n", "business_utc_offset_minutes"),
+        ] {
+            match Policy::from_toml_str(text) {
+                Err(PolicyError::Invalid { reason }) => assert!(reason.contains(path), "{reason}"),
+                other => panic!("{text}: expected Invalid, got {other:?}"),
+            }
+        }
+        let week = Policy::from_toml_str("[selection]\nhold_ttl_seconds = 604800\n").unwrap();
+        assert_eq!(week.selection.hold_ttl_seconds, 604_800, "the bound itself is allowed");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! A failing case prints its operations (proptest shrinks them) and the channel seeds inside
 //! them, which replay it exactly; proptest also records it in `convergence.proptest-regressions`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

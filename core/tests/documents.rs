@@ -1,7 +1,7 @@
 //! The typed document API: round trips, one commit per action, unchanged writes, conflicts,
 //! history and schema versions.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
 use chrono::{TimeZone, Utc};
 use kam_core::Policy;

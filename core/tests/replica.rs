@@ -1,7 +1,7 @@
 //! The local replica: persistence across reopen, incremental chunks and compaction, the local
 //! index and its queries, local rule checks, the outbox, purge, failed writes and the cache.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;

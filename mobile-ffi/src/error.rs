@@ -93,6 +93,8 @@ impl From<DocError> for KamError {
             // Created locally but its first change has not arrived yet (mid-sync).
             DocError::Empty(what) => KamError::NotFound { what },
             DocError::MalformedId(id) => KamError::invalid("id", format!("malformed id `{id}`")),
+            // A money or quantity outside its documented range (ADR 0017): the app's input.
+            DocError::OutOfRange { source, .. } => KamError::invalid(source.field, &source),
             e => KamError::storage(e),
         }
     }
@@ -145,6 +147,14 @@ mod tests {
             (ReplicaError::Rule("closed tickets reopen first".into()).into(), "Rejected"),
             (ReplicaError::Corrupt("x".into()).into(), "Storage"),
             (DocError::MalformedId("nope".into()).into(), "InvalidField"),
+            (
+                DocError::OutOfRange {
+                    path: "/credit/credit_limit".into(),
+                    source: Box::new(kam_core::bounds::CREDIT_LIMIT.refuse("-1")),
+                }
+                .into(),
+                "InvalidField",
+            ),
         ];
         for (error, case) in cases {
             assert!(format!("{error:?}").starts_with(case), "{error:?} should be {case}");

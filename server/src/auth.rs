@@ -208,7 +208,8 @@ pub fn touch_device(
     oldest_upload: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let recent = now - chrono::Duration::seconds(LAST_SEEN_RESOLUTION_S);
+    let recent =
+        now.checked_sub_signed(chrono::Duration::seconds(LAST_SEEN_RESOLUTION_S)).unwrap_or(now);
     conn.prepare_cached(
         "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3,
              last_upload_at = CASE WHEN ?4 IS NULL THEN last_upload_at ELSE ?2 END,

@@ -364,7 +364,7 @@ pub(crate) fn record(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod tests {
     //! Each test plays what the server does on a merge: it holds a document, a device loads a
     //! copy of it and edits it (sometimes as a tampered or buggy tablet would, bypassing the

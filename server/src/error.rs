@@ -163,6 +163,12 @@ pub fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
+impl From<kam_core::bounds::OutOfRange> for ServerError {
+    fn from(error: kam_core::bounds::OutOfRange) -> Self {
+        ServerError::OutOfRange { field: error.field.to_owned(), reason: error.to_string() }
+    }
+}
+
 impl From<kam_core::migrations::MigrationError> for ServerError {
     fn from(error: kam_core::migrations::MigrationError) -> Self {
         match error {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod health;
 pub mod hq;
 pub mod metrics;
+mod money;
 mod prefetch;
 mod projection;
 pub mod projector;

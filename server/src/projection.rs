@@ -432,15 +432,17 @@ fn sla_code(state: &SlaState) -> &'static str {
 }
 
 /// One row per unit: the control table (销控表) headquarters reads.
-fn insert_units(conn: &Connection, p: &Project) -> Result<(), rusqlite::Error> {
+fn insert_units(conn: &Connection, p: &Project) -> Result<(), ServerError> {
     for u in p.units.values() {
         insert_unit(conn, p.id.as_str(), u)?;
     }
     Ok(())
 }
 
-/// The row of one unit.
-fn insert_unit(conn: &Connection, project_id: &str, u: &Unit) -> Result<(), rusqlite::Error> {
+/// The row of one unit. A total price beyond `Decimal` (only a price or area outside its
+/// documented range can get there) is an error for this document, never a panic.
+fn insert_unit(conn: &Connection, project_id: &str, u: &Unit) -> Result<(), ServerError> {
+    let total_price = u.total_price()?;
     conn.prepare_cached(
         "INSERT INTO units(project_id, unit_id, code, building_id, floor, layout, area_m2,
              unit_price, total_price, approved, approvers, approved_at, status)
@@ -455,7 +457,7 @@ fn insert_unit(conn: &Connection, project_id: &str, u: &Unit) -> Result<(), rusq
         u.layout,
         u.area_m2.to_string(),
         u.unit_price.map(money),
-        u.total_price().map(money),
+        total_price.map(money),
         u.approval.is_some(),
         approvers_json(u),
         u.approval.as_ref().map(|a| instant(a.approved_at)),
@@ -507,7 +509,7 @@ fn instant(t: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

@@ -232,7 +232,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError>
     let (seen, pending, quarantined) = state
         .readers()
         .read(|c| {
-            let since = (Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
+            let day_ago = Utc::now().checked_sub_signed(chrono::Duration::hours(24));
+            let since = day_ago.unwrap_or(chrono::DateTime::<Utc>::MIN_UTC).to_rfc3339();
             Ok((
                 crate::hq::devices::seen_since(&c.server, &since)?,
                 projector::pending(&c.server)?,
@@ -240,7 +241,9 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError>
             ))
         })
         .await?;
+    let cached = state.with_store(|store| Ok(store.cached_documents())).await?;
     let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    state.metrics.cached_documents.set(gauge(cached as u64));
     state.metrics.devices_seen_24h.set(gauge(seen));
     state.metrics.projection_pending.set(gauge(pending));
     state.metrics.quarantined_documents.set(gauge(quarantined));

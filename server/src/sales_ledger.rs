@@ -11,6 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use kam_core::bounds::{self, ANNUAL_SALES, Bound, LEDGER_MONTH_AMOUNT};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -105,8 +106,9 @@ struct LedgerRow {
 /// an optional BOM), replacing the amount of any customer and month already present.
 ///
 /// Every line is checked before anything is written — month `YYYY-MM` from 2000 to the
-/// current month, amount a decimal ≥ 0 with at most two places, the customer known, no
-/// customer and month twice — and the first bad line refuses the whole file with
+/// current month, amount a decimal ≥ 0 with at most two places and within its documented
+/// range (`bounds::LEDGER_MONTH_AMOUNT`, at most 10¹³ CNY), the customer known, no customer
+/// and month twice — and the first bad line refuses the whole file with
 /// [`ServerError::Invalid`] naming the line. The caller runs this inside one transaction.
 pub fn import_csv(
     conn: &Connection,
@@ -180,7 +182,8 @@ fn parse_ledger(
     let known = known_customers(conn)?;
     // Sales cannot be booked in a month that has not begun anywhere on Earth yet; fourteen
     // hours ahead of UTC covers every time zone, so the policy's zone is not needed here.
-    let latest = YearMonth::of((now + Duration::hours(14)).date_naive());
+    let ahead = now.checked_add_signed(Duration::hours(14)).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let latest = YearMonth::of(ahead.date_naive());
     let mut seen = HashSet::new();
     let mut rows = Vec::new();
     for (line, fields) in records {
@@ -250,6 +253,7 @@ fn validate_row(
     if amount.normalize().scale() > 2 {
         return Err(format!("amount {amount_text} has more than two decimal places"));
     }
+    LEDGER_MONTH_AMOUNT.check(amount).map_err(|e| e.to_string())?;
     Ok(LedgerRow { customer_id: customer_id.to_owned(), month, amount: amount.round_dp(2) })
 }
 
@@ -309,7 +313,7 @@ pub fn month_total(
         .prepare_cached("SELECT amount FROM sales_monthly WHERE customer_id = ?1 AND month = ?2")?
         .query_row(params![customer_id, month.to_string()], |r| r.get(0))
         .optional()?;
-    text.map_or(Ok(Decimal::ZERO), |t| parse_amount(&t))
+    text.map_or(Ok(Decimal::ZERO), |t| parse_amount(&t, &LEDGER_MONTH_AMOUNT))
 }
 
 /// Every ledger amount from `first` to `last` inclusive, keyed by customer and month.
@@ -332,14 +336,18 @@ pub fn amounts_between(
         let (customer, month, amount) = row?;
         let month = YearMonth::parse(&month)
             .ok_or_else(|| ServerError::Corrupt(format!("sales_monthly month {month:?}")))?;
-        amounts.insert((customer, month), parse_amount(&amount)?);
+        amounts.insert((customer, month), parse_amount(&amount, &LEDGER_MONTH_AMOUNT)?);
     }
     Ok(amounts)
 }
 
-/// Parses a stored amount; a bad one is corrupt data, not bad input.
-fn parse_amount(text: &str) -> Result<Decimal, ServerError> {
-    Decimal::from_str(text).map_err(|_| ServerError::Corrupt(format!("sales amount {text:?}")))
+/// Parses a stored amount; a bad one, or one outside the range `bound` documents (the range
+/// its writer checked), is corrupt data, not bad input, and never reaches a report's sums.
+fn parse_amount(text: &str, bound: &Bound) -> Result<Decimal, ServerError> {
+    Decimal::from_str(text)
+        .ok()
+        .filter(|amount| bound.contains(*amount))
+        .ok_or_else(|| ServerError::Corrupt(format!("sales amount {text:?}")))
 }
 
 /// Seasonal weights per calendar month (the Spring Festival dip, the year-end rush), in
@@ -399,7 +407,7 @@ fn yearly_amounts(
     let mut years = BTreeMap::new();
     for row in rows {
         let (year, amount) = row?;
-        years.insert(year, parse_amount(&amount)?);
+        years.insert(year, parse_amount(&amount, &ANNUAL_SALES)?);
     }
     Ok(years)
 }
@@ -419,9 +427,9 @@ fn spread_year(annual: Decimal, rng: &mut SmallRng) -> Result<[Decimal; 12], Ser
             .and_then(|x| x.checked_div(total))
             .ok_or_else(|| ServerError::Corrupt(format!("yearly sales {annual} out of range")))?
             .round_dp(2);
-        so_far += *slot;
+        so_far = bounds::add("monthly sales so far", so_far, *slot)?;
     }
-    months[11] = annual - so_far;
+    months[11] = bounds::sub("December sales", annual, so_far)?;
     // Rounding eleven months up can overshoot a yearly figure of a few jiao; such a year is
     // booked in December alone rather than with a negative month.
     if months[11].is_sign_negative() {

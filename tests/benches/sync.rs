@@ -8,7 +8,7 @@
 //! 3. 1,000 simulated devices (10 per rep) making 10 edits each, synced until every device of
 //!    a rep holds the same documents as the server: wall time and the server's CPU seconds.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark may panic on a broken setup.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // A benchmark may panic on a broken setup.
 
 use std::cell::Cell;
 use std::path::Path;

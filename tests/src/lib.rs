@@ -1,6 +1,9 @@
 //! Helpers for end-to-end tests: build and start the real `kam-server` binary on loopback,
 //! find its port, and stop it gracefully. Every wait is bounded; nothing sleeps to wait.
 
+// Test harness: instants and durations from the wall clock and fixed timeouts, never input.
+#![allow(clippy::arithmetic_side_effects)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -29,7 +29,7 @@
 //! script launches the system's). A missing tool fails the test with what to install; nothing
 //! is skipped.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};

@@ -6,7 +6,7 @@
 //!
 //! Every wait is bounded (`recv_timeout` on channels fed by watcher threads); nothing sleeps.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};

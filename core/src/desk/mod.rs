@@ -7,6 +7,7 @@
 //! On the tablet's control table a unit with a pending hold is shown as pending, never as
 //! held or sold, because only the server's answer makes it so.
 
+pub mod bounds;
 pub mod command;
 mod outbox;
 mod table;

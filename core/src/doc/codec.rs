@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
 use super::error::DocError;
+use crate::bounds::Bound;
 
 /// Returns the child map at `key` of `obj`, creating it if it does not exist yet.
 ///
@@ -105,6 +106,31 @@ impl<'a> MapWriter<'a> {
     /// Writes money or another exact decimal as its canonical string.
     pub(crate) fn decimal(&mut self, key: &str, value: Decimal) -> Result<(), DocError> {
         self.str(key, &value.normalize().to_string())
+    }
+
+    /// Writes money or a quantity after checking it against its documented range: a value
+    /// outside it is refused, and nothing is written (ADR 0017).
+    pub(crate) fn bounded_decimal(
+        &mut self,
+        key: &str,
+        value: Decimal,
+        bound: &Bound,
+    ) -> Result<(), DocError> {
+        bound.check(value).map_err(|e| out_of_range(key, e))?;
+        self.decimal(key, value)
+    }
+
+    /// Writes an optional integer quantity after checking it against its documented range.
+    pub(crate) fn opt_bounded_int(
+        &mut self,
+        key: &str,
+        value: Option<i64>,
+        bound: &Bound,
+    ) -> Result<(), DocError> {
+        if let Some(v) = value {
+            bound.check_i64(v).map_err(|e| out_of_range(key, e))?;
+        }
+        self.opt_int(key, value)
     }
 
     /// Writes a UTC instant as RFC 3339 with second precision.
@@ -417,9 +443,39 @@ impl<'a> MapReader<'a> {
             .transpose()
     }
 
-    /// Reads a decimal, zero when absent.
-    pub(crate) fn decimal_or_zero(&self, key: &str) -> Result<Decimal, DocError> {
-        Ok(self.opt_decimal(key)?.unwrap_or(Decimal::ZERO))
+    /// Reads an optional decimal that must lie in its documented range: a document holding a
+    /// value outside it is refused rather than read, so the value never reaches arithmetic.
+    pub(crate) fn opt_bounded_decimal(
+        &self,
+        key: &str,
+        bound: &Bound,
+    ) -> Result<Option<Decimal>, DocError> {
+        let path = || format!("{}/{}", self.path, key);
+        self.opt_decimal(key)?
+            .map(|v| bound.check(v).map_err(|e| out_of_range(&path(), e)))
+            .transpose()
+    }
+
+    /// Reads a bounded decimal, zero when absent (older documents may lack the field; zero is
+    /// then the value, as for every money field).
+    pub(crate) fn bounded_decimal_or_zero(
+        &self,
+        key: &str,
+        bound: &Bound,
+    ) -> Result<Decimal, DocError> {
+        Ok(self.opt_bounded_decimal(key, bound)?.unwrap_or(Decimal::ZERO))
+    }
+
+    /// Reads an optional integer that must lie in its documented range.
+    pub(crate) fn opt_bounded_int(
+        &self,
+        key: &str,
+        bound: &Bound,
+    ) -> Result<Option<i64>, DocError> {
+        let path = || format!("{}/{}", self.path, key);
+        self.opt_int(key)?
+            .map(|v| bound.check_i64(v).map_err(|e| out_of_range(&path(), e)))
+            .transpose()
     }
 
     /// Reads an optional UTC instant.
@@ -468,6 +524,11 @@ impl<'a> MapReader<'a> {
         }
         Ok(Some(out))
     }
+}
+
+/// The error for a field outside its range.
+fn out_of_range(path: &str, error: crate::bounds::OutOfRange) -> DocError {
+    DocError::OutOfRange { path: path.to_owned(), source: Box::new(error) }
 }
 
 /// Formats a UTC instant the way documents store it.

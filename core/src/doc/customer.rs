@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use crate::bounds::{ANNUAL_SALES, CREDIT_LIMIT, NET_DAYS, PROFIT_CONTRIBUTION, SCORE};
 use crate::model::{
     Classification, Contact, ContactId, CreditTerms, Customer, CustomerId, CustomerProfile,
     LatePayment, LatePaymentId, PaymentTerms, UserId, VisitId, VisitLevel, VisitRecord,
@@ -178,11 +179,13 @@ fn apply_edit(am: &mut AutoCommit, edit: &CustomerEdit) -> Result<(), DocError> 
         }
         CustomerEdit::SetAnnualSales { year, amount } => {
             let obj = container(am, "annual_sales")?;
-            MapWriter::new(am, obj).decimal(&year.to_string(), *amount)
+            MapWriter::new(am, obj).bounded_decimal(&year.to_string(), *amount, &ANNUAL_SALES)
         }
-        CustomerEdit::SetProfitContribution(amount) => {
-            MapWriter::new(am, ROOT).decimal("profit_contribution", *amount)
-        }
+        CustomerEdit::SetProfitContribution(amount) => MapWriter::new(am, ROOT).bounded_decimal(
+            "profit_contribution",
+            *amount,
+            &PROFIT_CONTRIBUTION,
+        ),
         CustomerEdit::SetOwners(owners) => write_owner_set(am, owners),
         CustomerEdit::SetClassification(c) => {
             let obj = container(am, "classification")?;
@@ -190,13 +193,14 @@ fn apply_edit(am: &mut AutoCommit, edit: &CustomerEdit) -> Result<(), DocError> 
             w.bool("strategic", c.strategic)?;
             w.str("tier", c.tier.as_str())?;
             w.opt_str("grade", c.grade.map(|g| g.as_str()))?;
-            w.opt_int("score", c.score.map(i64::from))
+            w.opt_bounded_int("score", c.score.map(i64::from), &SCORE)
         }
         CustomerEdit::SetCredit(c) => {
             let obj = container(am, "credit")?;
             let mut w = MapWriter::new(am, obj);
             w.opt_str("credit_grade", c.credit_grade.map(|g| g.as_str()))?;
-            w.decimal("credit_limit", c.credit_limit)?;
+            w.bounded_decimal("credit_limit", c.credit_limit, &CREDIT_LIMIT)?;
+            check_net_days(c.payment_terms, "payment_terms")?;
             w.str("payment_terms", &c.payment_terms.code())
         }
         CustomerEdit::UpsertContact(c) => {
@@ -277,7 +281,8 @@ pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
         created_at: root.time("created_at")?,
         profile: read_profile(&root)?,
         annual_sales: read_annual_sales(&root)?,
-        profit_contribution: root.decimal_or_zero("profit_contribution")?,
+        profit_contribution: root
+            .bounded_decimal_or_zero("profit_contribution", &PROFIT_CONTRIBUTION)?,
         owners: read_owners(&root)?,
         classification: read_classification(&root)?,
         credit: read_credit(&root)?,
@@ -384,7 +389,7 @@ fn read_annual_sales(root: &MapReader<'_>) -> Result<BTreeMap<i32, Decimal>, Doc
     if let Some(sales) = root.child("annual_sales")? {
         for key in sales.keys() {
             let Ok(year) = key.parse::<i32>() else { continue };
-            if let Some(amount) = sales.opt_decimal(&key)? {
+            if let Some(amount) = sales.opt_bounded_decimal(&key, &ANNUAL_SALES)? {
                 out.insert(year, amount);
             }
         }
@@ -398,7 +403,7 @@ fn read_classification(root: &MapReader<'_>) -> Result<Classification, DocError>
         strategic: c.bool("strategic")?,
         tier: c.opt_code("tier")?.unwrap_or(crate::model::Tier::General),
         grade: c.opt_code("grade")?,
-        score: c.opt_int("score")?.and_then(|s| u32::try_from(s).ok()),
+        score: c.opt_bounded_int("score", &SCORE)?.and_then(|s| u32::try_from(s).ok()),
     })
 }
 
@@ -407,18 +412,29 @@ fn read_credit(root: &MapReader<'_>) -> Result<CreditTerms, DocError> {
     let terms = c.opt_str("payment_terms")?;
     Ok(CreditTerms {
         credit_grade: c.opt_code("credit_grade")?,
-        credit_limit: c.decimal_or_zero("credit_limit")?,
+        credit_limit: c.bounded_decimal_or_zero("credit_limit", &CREDIT_LIMIT)?,
         payment_terms: terms
             .as_deref()
             .map(|t| {
-                PaymentTerms::from_code(t).ok_or(DocError::InvalidField {
+                let terms = PaymentTerms::from_code(t).ok_or(DocError::InvalidField {
                     path: "/credit/payment_terms".into(),
                     expected: "payment terms",
-                })
+                })?;
+                check_net_days(terms, "/credit/payment_terms")
             })
             .transpose()?
             .unwrap_or(PaymentTerms::PaymentBeforeDelivery),
     })
+}
+
+/// Payment terms whose `net:<days>` lies in its documented range (ADR 0017).
+fn check_net_days(terms: PaymentTerms, path: &str) -> Result<PaymentTerms, DocError> {
+    if let PaymentTerms::NetDays { days } = terms {
+        NET_DAYS
+            .check_u64(u64::from(days))
+            .map_err(|e| DocError::OutOfRange { path: path.to_owned(), source: Box::new(e) })?;
+    }
+    Ok(terms)
 }
 
 fn read_contact(id: &str, r: &MapReader<'_>) -> Result<Contact, DocError> {

@@ -15,6 +15,17 @@ pub enum DocError {
         /// What the field should have held.
         expected: &'static str,
     },
+    /// A money or quantity field holds a value outside its documented range (ADR 0017): a
+    /// typed write refuses it, and a document holding one cannot be read, so the value never
+    /// reaches arithmetic. Boxed, like the automerge error, to keep `Result`s small.
+    #[error("field {path} is out of range: {source}")]
+    OutOfRange {
+        /// Slash-separated path of the field inside the document.
+        path: String,
+        /// The field's range and the value refused.
+        #[source]
+        source: Box<crate::bounds::OutOfRange>,
+    },
     /// The document was written by a newer schema than this build understands.
     #[error("document schema {found} is newer than supported {supported}; update the app")]
     UnsupportedSchema {

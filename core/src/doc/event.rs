@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use crate::bounds::LOTTERY_NO;
 use crate::model::{Buyer, BuyerId, EventId, ProjectId, SelectionEvent, SelectionMode, UnitId};
 
 /// One action on an event; each becomes exactly one commit.
@@ -93,12 +94,14 @@ fn apply(am: &mut AutoCommit, edit: &EventEdit) -> Result<(), DocError> {
             w.str("name", &b.name)?;
             w.str("id_number_hash", &b.id_number_hash)?;
             w.str("id_number_masked", &b.id_number_masked)?;
-            w.opt_int("lottery_no", b.lottery_no.map(i64::from))
+            w.opt_bounded_int("lottery_no", b.lottery_no.map(i64::from), &LOTTERY_NO)
         }
         EventEdit::SetMode(mode) => MapWriter::new(am, ROOT).str("mode", mode.as_str()),
-        EventEdit::SetNowServing(number) => {
-            MapWriter::new(am, ROOT).opt_int("now_serving", number.map(i64::from))
-        }
+        EventEdit::SetNowServing(number) => MapWriter::new(am, ROOT).opt_bounded_int(
+            "now_serving",
+            number.map(i64::from),
+            &LOTTERY_NO,
+        ),
     }
 }
 
@@ -116,7 +119,9 @@ pub fn read_event(doc: &Document) -> Result<SelectionEvent, DocError> {
             .map(|m| m.keys().into_iter().map(UnitId).collect())
             .unwrap_or_default(),
         buyers: read_entries(&root, "buyers", read_buyer)?,
-        now_serving: root.opt_int("now_serving")?.and_then(|n| u32::try_from(n).ok()),
+        now_serving: root
+            .opt_bounded_int("now_serving", &LOTTERY_NO)?
+            .and_then(|n| u32::try_from(n).ok()),
     })
 }
 
@@ -126,6 +131,8 @@ fn read_buyer(id: &str, r: &MapReader<'_>) -> Result<Buyer, DocError> {
         name: r.str_or_empty("name")?,
         id_number_hash: r.str_or_empty("id_number_hash")?,
         id_number_masked: r.str_or_empty("id_number_masked")?,
-        lottery_no: r.opt_int("lottery_no")?.and_then(|n| u32::try_from(n).ok()),
+        lottery_no: r
+            .opt_bounded_int("lottery_no", &LOTTERY_NO)?
+            .and_then(|n| u32::try_from(n).ok()),
     })
 }

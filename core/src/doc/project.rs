@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use crate::bounds::{AREA_M2, UNIT_PRICE};
 use crate::model::{
     Building, BuildingId, PriceApproval, Project, ProjectId, Unit, UnitId, UnitStatus, UserId,
 };
@@ -169,7 +170,7 @@ fn write_unit(w: &mut MapWriter<'_>, u: &Unit) -> Result<(), DocError> {
     w.str("building_id", u.building_id.as_str())?;
     w.int("floor", i64::from(u.floor))?;
     w.str("layout", &u.layout)?;
-    w.decimal("area_m2", u.area_m2)?;
+    w.bounded_decimal("area_m2", u.area_m2, &AREA_M2)?;
     w.str("status", u.status.as_str())?;
     if let (Some(price), Some(approval)) = (u.unit_price, &u.approval) {
         write_price(w, price, approval)?;
@@ -187,7 +188,7 @@ fn write_price(
     price: Decimal,
     approval: &PriceApproval,
 ) -> Result<(), DocError> {
-    w.decimal("unit_price", price)?;
+    w.bounded_decimal("unit_price", price, &UNIT_PRICE)?;
     let approvers: Vec<String> = approval.approvers.iter().map(|a| a.to_string()).collect();
     let mut aw = w.child("approval")?;
     aw.str_list("approvers", &approvers)?;
@@ -260,8 +261,8 @@ fn read_unit(id: &str, r: &MapReader<'_>) -> Result<Unit, DocError> {
         building_id: BuildingId(r.str_or_empty("building_id")?),
         floor: r.opt_int("floor")?.and_then(|f| i32::try_from(f).ok()).unwrap_or(0),
         layout: r.str_or_empty("layout")?,
-        area_m2: r.decimal_or_zero("area_m2")?,
-        unit_price: r.opt_decimal("unit_price")?,
+        area_m2: r.bounded_decimal_or_zero("area_m2", &AREA_M2)?,
+        unit_price: r.opt_bounded_decimal("unit_price", &UNIT_PRICE)?,
         approval,
         status: r.opt_code("status")?.unwrap_or(UnitStatus::Available),
     })

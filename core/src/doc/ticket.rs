@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use crate::bounds::SATISFACTION;
 use crate::model::{
     CustomerId, EntryId, FollowUp, PreventiveAction, Reply, ServiceTicket, StatusChange, TicketId,
     TicketPriority, TicketStatus, UserId,
@@ -154,7 +155,7 @@ fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
             let mut w = MapWriter::new(am, obj);
             w.time("at", f.at)?;
             w.str("by", f.by.as_str())?;
-            w.int("satisfaction", i64::from(f.satisfaction))?;
+            w.opt_bounded_int("satisfaction", Some(i64::from(f.satisfaction)), &SATISFACTION)?;
             w.str("notes", &f.notes)
         }
     }
@@ -232,7 +233,10 @@ fn read_follow_up(r: &MapReader<'_>) -> Result<FollowUp, DocError> {
     Ok(FollowUp {
         at: r.time("at")?,
         by: UserId(r.str_or_empty("by")?),
-        satisfaction: r.opt_int("satisfaction")?.and_then(|s| u8::try_from(s).ok()).unwrap_or(0),
+        satisfaction: r
+            .opt_bounded_int("satisfaction", &SATISFACTION)?
+            .and_then(|s| u8::try_from(s).ok())
+            .unwrap_or(0),
         notes: r.str_or_empty("notes")?,
     })
 }

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::common::{BuildingId, ProjectId, UnitId, UserId, vocabulary};
+use crate::bounds::{self, Overflow};
 
 /// Status of a unit on the control table (销控表). Only the server changes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,12 +71,20 @@ pub struct Unit {
 
 impl Unit {
     /// Total price = approved unit price × area, rounded to the fen half away from zero, the
-    /// same rounding the work ticket states (`rules::price_work_ticket`).
-    pub fn total_price(&self) -> Option<Decimal> {
-        self.unit_price.map(|p| {
-            (p * self.area_m2)
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-        })
+    /// same rounding the work ticket states (`rules::price_work_ticket`); `Ok(None)` for an
+    /// unpriced unit. A product beyond `Decimal` is an [`Overflow`], never a panic: only a
+    /// price or area outside its documented range (ADR 0017) can get there.
+    pub fn total_price(&self) -> Result<Option<Decimal>, Overflow> {
+        self.unit_price
+            .map(|p| {
+                bounds::mul("unit total price", p, self.area_m2).map(|total| {
+                    total.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    )
+                })
+            })
+            .transpose()
     }
 }
 

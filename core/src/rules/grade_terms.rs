@@ -23,7 +23,7 @@ fn discount_label(pct: Decimal) -> String {
     if pct > Decimal::ZERO {
         format!("{pct}% off the internal price")
     } else if pct < Decimal::ZERO {
-        format!("{}% above the internal price", -pct)
+        format!("{}% above the internal price", pct.abs())
     } else {
         "the internal price".to_owned()
     }
@@ -387,7 +387,11 @@ pub fn check_order_credit(
     if exposure <= credit_limit {
         CreditVerdict::Approved
     } else {
-        let excess = exposure - credit_limit;
+        // Exposure is above a non-negative limit here, so the difference cannot overflow; the
+        // fallback only keeps the arithmetic panic-free.
+        let Some(excess) = exposure.checked_sub(credit_limit) else {
+            return CreditVerdict::Refused { reason: CreditReason::InvalidAmount };
+        };
         CreditVerdict::NeedsManagerApproval {
             reason: CreditReason::OverLimit { credit_limit, exposure, excess },
         }

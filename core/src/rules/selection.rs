@@ -339,7 +339,8 @@ pub fn price_work_ticket(
     // price; the fallbacks only keep the arithmetic panic-free.
     let discount_amount =
         pct_of(total_price, total_pct).map(round_fen).ok_or(WorkTicketRefusal::InvalidPrice)?;
-    let net_price = total_price - discount_amount;
+    let net_price =
+        total_price.checked_sub(discount_amount).ok_or(WorkTicketRefusal::InvalidPrice)?;
     let amount_due =
         pct_of(net_price, ratio_pct).map(round_fen).ok_or(WorkTicketRefusal::InvalidPrice)?;
     Ok(WorkTicketFigures {

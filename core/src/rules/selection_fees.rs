@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::UNIT_TOTAL_PRICE;
 use crate::model::{RelationshipApproval, WrittenApproval};
 use crate::policy::Policy;
 
@@ -115,8 +116,16 @@ pub fn check_rename(request: &RenameRequest, policy: &Policy) -> RenameVerdict {
     if market < Decimal::ZERO || contract < Decimal::ZERO {
         return RenameVerdict::Refused { reason: RenameRefusal::InvalidPrice };
     }
-    let difference = (market - contract).max(Decimal::ZERO);
-    match pct_of(difference, policy.selection.rename_fee_pct_of_difference) {
+    if !UNIT_TOTAL_PRICE.contains(market) || !UNIT_TOTAL_PRICE.contains(contract) {
+        return RenameVerdict::Refused { reason: RenameRefusal::InvalidPrice };
+    }
+    // Both prices are in [0, 10^12] here, so neither the difference nor the fee can overflow;
+    // the checked forms keep that a refusal should a bound ever move.
+    let fee = market
+        .checked_sub(contract)
+        .map(|d| d.max(Decimal::ZERO))
+        .and_then(|d| pct_of(d, policy.selection.rename_fee_pct_of_difference));
+    match fee {
         Some(fee) => RenameVerdict::AllowedWithFee { fee: round_fen(fee) },
         None => RenameVerdict::Refused { reason: RenameRefusal::InvalidPrice },
     }
@@ -230,7 +239,8 @@ pub fn late_repricing(
 ) -> LateRepricing {
     // Once paid in full, the payment date decides for good; until then, today does.
     let settled_or_today = paid_in_full_on.unwrap_or(today);
-    let days_late = (settled_or_today - payment_deadline).num_days();
+    // `signed_duration_since` cannot overflow between any two dates chrono represents.
+    let days_late = settled_or_today.signed_duration_since(payment_deadline).num_days();
     if days_late <= 0 {
         LateRepricing::KeepPrice
     } else {

@@ -135,13 +135,15 @@ pub fn reply_sla(
         return if replied_at <= due_at {
             SlaState::Met { replied_at }
         } else {
-            SlaState::Breached { replied_at, late_by: replied_at - due_at }
+            SlaState::Breached { replied_at, late_by: replied_at.signed_duration_since(due_at) }
         };
     }
     if now > due_at {
-        return SlaState::Overdue { due_at, overdue_by: now - due_at };
+        return SlaState::Overdue { due_at, overdue_by: now.signed_duration_since(due_at) };
     }
-    let remaining = due_at - now;
+    // Between two instants chrono represents, `signed_duration_since` cannot overflow (the
+    // `-` operator is the same function, but hides that from a reader and from clippy).
+    let remaining = due_at.signed_duration_since(now);
     let window = Duration::minutes(i64::from(policy.tickets.due_soon_minutes));
     if remaining <= window {
         SlaState::DueSoon { due_at, remaining }

@@ -53,6 +53,9 @@ pub(crate) fn open_event(
     voucher_series: u32,
     now: DateTime<Utc>,
 ) -> Result<OpenedDesk, ServerError> {
+    // Voucher numbers are bounded (ADR 0017): a series beyond them could not be cancelled.
+    kam_core::desk::bounds::check_voucher_no(voucher_series)
+        .map_err(|e| ServerError::Invalid { field: "voucher_series", reason: e.to_string() })?;
     let event_doc = docs
         .get(server, &event_doc_id(&EventId::from(event_id)), false)?
         .ok_or(ServerError::NotFound)?;

@@ -1,7 +1,8 @@
 //! Holds: a unit held for a buyer, released by staff, lapsing after the policy's hold time, or
 //! becoming a sale when its voucher is issued.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use kam_core::bounds;
 use kam_core::model::UnitStatus;
 use kam_core::rules::{HoldCheck, check_hold};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -94,7 +95,12 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
     let project_id = ctx.event.project_id.clone();
     let hold_id = Ctx::new_id("hold");
     let ttl_s = i64::try_from(ctx.policy.selection.hold_ttl_seconds).unwrap_or(i64::MAX);
-    let expires_at = instant(ctx.now + Duration::seconds(ttl_s));
+    // A validated policy keeps the TTL to a week (ADR 0017); an unvalidated one beyond
+    // chrono's range is refused here, not a panic in `Duration::seconds`.
+    let expires_at = match bounds::later_by_seconds("hold expiry", ctx.now, ttl_s) {
+        Ok(at) => instant(at),
+        Err(e) => return refuse(e.code(), e.to_string()),
+    };
     // The rule saw `available`; the conditional update makes that a guarantee, not a hope.
     let changed = ctx
         .conn

@@ -57,6 +57,8 @@ async fn command(
         }
     })?;
     let request: CommandRequest = parse_command(&body)?;
+    // Money and numbers are bounded where they enter (ADR 0017): 422 before the desk sees them.
+    kam_core::desk::bounds::validate(&request.command)?;
     let key = &request.idempotency_key;
     if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
         return Err(ServerError::Invalid {

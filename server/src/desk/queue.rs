@@ -307,6 +307,10 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
             problems.push(format!("line {line}: order number {number} repeated or zero"));
             continue;
         }
+        if let Err(e) = kam_core::desk::bounds::check_lottery_no(number) {
+            problems.push(format!("line {line}: order number {number} outside {}", e.range));
+            continue;
+        }
         let hash = hash_id_number(ctx.conn, &cols[2])?;
         let listed: Option<(String, String)> = ctx
             .conn

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use kam_core::bounds;
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -115,7 +116,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
             conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
         let mut rows = stmt.query([event_id])?;
         while let Some(r) = rows.next()? {
-            *received.entry(r.get(0)?).or_default() += money(&r.get::<_, String>(1)?)?;
+            let slot = received.entry(r.get(0)?).or_default();
+            *slot = bounds::add("a ticket's net receipts", *slot, money(&r.get::<_, String>(1)?)?)?;
         }
     }
 
@@ -231,8 +233,8 @@ pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, Se
         units_held: held,
         vouchers_live: u32::try_from(live.len()).unwrap_or(u32::MAX),
         vouchers_reversed: reversed,
-        receipts_total: received.values().copied().sum(),
-        vouchers_total: live.iter().map(|v| v.amount).sum(),
+        receipts_total: bounds::sum("the event's receipts", received.values().copied())?,
+        vouchers_total: bounds::sum("the event's vouchers", live.iter().map(|v| v.amount))?,
         mismatches,
     })
 }

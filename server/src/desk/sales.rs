@@ -6,6 +6,8 @@
 
 use std::str::FromStr;
 
+use kam_core::bounds::{self, OutOfRange, Overflow};
+use kam_core::desk::bounds as desk_bounds;
 use kam_core::model::{DiscountLine, SelectionMode, UnitStatus, WorkTicketTerms};
 use kam_core::rules::{HoldCheck, check_hold, check_voucher_issue, price_work_ticket};
 use rusqlite::{OptionalExtension, params};
@@ -22,6 +24,25 @@ fn decimal(text: &str) -> Step<Decimal> {
         .map_err(|_| Stop::Failed(ServerError::Corrupt(format!("amount {text}"))))
 }
 
+/// A value outside its documented range (ADR 0017), refused: the HTTP edge answers 422 before
+/// a command gets here, and the desk checks again so that none is ever computed with.
+fn out_of_range<T>(error: &OutOfRange) -> Step<T> {
+    refuse(error.code(), error.to_string())
+}
+
+/// An amount too large to compute with, refused rather than panicking. Only amounts outside
+/// their ranges can get here; refusing (not failing) keeps a retry from meeting it again.
+fn overflow<T>(error: &Overflow) -> Step<T> {
+    refuse(error.code(), error.to_string())
+}
+
+/// The red-ink (红字) counterpart of an amount: its sign flipped, which cannot overflow.
+fn red_ink(amount: Decimal) -> Decimal {
+    let mut red = amount;
+    red.set_sign_negative(!amount.is_sign_negative());
+    red
+}
+
 /// Records an approved unit price with its approvers (HQ only). Only an unsold, unheld unit
 /// may be (re)priced: a buyer's work ticket states the price that was approved when it was
 /// drawn up.
@@ -34,6 +55,9 @@ pub(crate) fn approve_price(
 ) -> Step<Value> {
     if unit_price <= Decimal::ZERO {
         return refuse("invalid_price", "单价必须大于零 (the unit price must be positive)");
+    }
+    if let Err(e) = desk_bounds::check_unit_price(unit_price) {
+        return out_of_range(&e);
     }
     if approvers.is_empty() || approvers.iter().any(|a| a.trim().is_empty()) {
         return refuse("approvers_missing", "须列明审批人 (the approvers must be named)");
@@ -151,6 +175,11 @@ pub(crate) fn prepare_work_ticket(
         Ok(figures) => figures,
         Err(refusal) => return refuse(refusal.code(), refusal.to_string()),
     };
+    // The rule's own refusals (ratio above 100%, a negative fee...) say more, so they come
+    // first; the ranges then bound what the rule does not (the fee's size, places).
+    if let Err(e) = desk_bounds::check_work_ticket(payment_ratio_pct, discounts, sealing_fee) {
+        return out_of_range(&e);
+    }
     let ticket_id = Ctx::new_id("wt");
     let terms_json =
         serde_json::to_string(&terms).map_err(|e| ServerError::Corrupt(e.to_string()))?;
@@ -249,7 +278,14 @@ fn received_total(ctx: &Ctx<'_>, ticket_id: &str) -> Step<Decimal> {
         .prepare_cached("SELECT amount FROM receipts WHERE ticket_id = ?1")?
         .query_map([ticket_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    amounts.iter().try_fold(Decimal::ZERO, |sum, a| Ok(sum + decimal(a)?))
+    let mut total = Decimal::ZERO;
+    for amount in &amounts {
+        total = match bounds::add("receipts total", total, decimal(amount)?) {
+            Ok(total) => total,
+            Err(e) => return overflow(&e),
+        };
+    }
+    Ok(total)
 }
 
 /// Records money received against a live ticket.
@@ -264,6 +300,9 @@ pub(crate) fn record_receipt(
             "invalid_amount",
             "金额须为正数，最多两位小数 (the amount must be positive, to the fen)",
         );
+    }
+    if let Err(e) = desk_bounds::check_receipt_amount(amount) {
+        return out_of_range(&e);
     }
     if method.trim().is_empty() {
         return refuse("method_missing", "须注明付款方式 (the payment method is required)");
@@ -422,7 +461,7 @@ pub(crate) fn cancel_sale(ctx: &mut Ctx<'_>, voucher_no: u32, reason: &str) -> S
             ticket_id,
             buyer_id,
             unit_id,
-            (-decimal(&amount)?).to_string(),
+            red_ink(decimal(&amount)?).to_string(),
             now,
             ctx.who.user_id,
             voucher_no,

@@ -58,7 +58,9 @@ pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>,
         let oldest: Option<String> = r.get(8)?;
         let outbox_age_minutes =
             match (instant(last_upload_at.as_deref()), instant(oldest.as_deref())) {
-                (Some(at), Some(oldest)) => Some((at - oldest).num_minutes().max(0)),
+                (Some(at), Some(oldest)) => {
+                    Some(at.signed_duration_since(oldest).num_minutes().max(0))
+                }
                 _ => None,
             };
         Ok(DeviceLine {
@@ -66,9 +68,11 @@ pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>,
             user_id: r.get(1)?,
             role: r.get(2)?,
             label: r.get(3)?,
-            minutes_since_sync: instant(last_seen_at.as_deref()).map(|t| (now - t).num_minutes()),
+            minutes_since_sync: instant(last_seen_at.as_deref())
+                .map(|t| now.signed_duration_since(t).num_minutes()),
             last_seen_at,
-            changes_behind: (head - cursor).max(0),
+            // The cursor is what a device reported: saturating keeps an absurd one a number.
+            changes_behind: head.saturating_sub(cursor).max(0),
             revoked_at: r.get(6)?,
             last_upload_at,
             outbox_age_minutes,

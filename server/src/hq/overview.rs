@@ -56,7 +56,10 @@ fn count(conn: &Connection, sql: &str, arg: &str) -> Result<u64, ServerError> {
 pub fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, ServerError> {
     let now_text = now.to_rfc3339();
     let open = super::open_ticket("status");
-    let since = (now - chrono::Duration::hours(24)).to_rfc3339();
+    let since = now
+        .checked_sub_signed(chrono::Duration::hours(24))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+        .to_rfc3339();
     let mut by_tier = conn.prepare_cached(&format!(
         "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY {}",
         super::TIER_ORDER

@@ -19,6 +19,7 @@ pub mod quarterly;
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use kam_core::bounds;
 use kam_core::model::{PaymentTerms, Tier};
 use rusqlite::Connection;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -52,9 +53,10 @@ pub struct Change {
 }
 
 impl Change {
-    /// The change from `previous` to `current`.
-    pub fn between(current: Decimal, previous: Decimal) -> Change {
-        let amount = current - previous;
+    /// The change from `previous` to `current`. Amounts beyond `Decimal`'s range (only stored
+    /// values outside their documented ranges can get there) are an error, never a panic.
+    pub fn between(current: Decimal, previous: Decimal) -> Result<Change, ServerError> {
+        let amount = bounds::sub("a change between two amounts", current, previous)?;
         let pct = if previous.is_zero() {
             None
         } else {
@@ -63,7 +65,7 @@ impl Change {
                 .and_then(|x| x.checked_div(previous))
                 .map(|p| p.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
         };
-        Change { amount, pct }
+        Ok(Change { amount, pct })
     }
 }
 

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use kam_core::Policy;
+use kam_core::bounds;
 use kam_core::model::{TicketKind, TicketPriority, Tier};
 use kam_core::rules::{SlaState, reply_sla};
 use rusqlite::Connection;
@@ -178,7 +179,7 @@ pub fn monthly_report(
     let owners = owners(conn)?;
     let mut rows = Vec::new();
     for account in accounts(conn)? {
-        let mut row = base_row(account, ym, &sales);
+        let mut row = base_row(account, ym, &sales)?;
         row.owners = owners.get(&row.customer_id).cloned().unwrap_or_default();
         if let Some(t) = tickets.get(&row.customer_id) {
             t.fill(&mut row);
@@ -195,7 +196,7 @@ pub fn monthly_report(
             &b.customer_id,
         ))
     });
-    let totals = totals(&rows);
+    let totals = totals(&rows)?;
     Ok(MonthlyReport { month: ym.to_string(), generated_at: now, rows, totals })
 }
 
@@ -228,11 +229,12 @@ fn base_row(
     a: Account,
     ym: YearMonth,
     sales: &HashMap<(String, YearMonth), Decimal>,
-) -> MonthlyRow {
+) -> Result<MonthlyRow, ServerError> {
     let get = |m: YearMonth| sales.get(&(a.id.clone(), m)).copied().unwrap_or_default();
     let (volume, last_month, last_year) = (get(ym), get(ym.prev()), get(ym.year_before()));
-    let ytd = (1..=ym.month).map(|month| get(YearMonth { year: ym.year, month })).sum();
-    MonthlyRow {
+    let months = (1..=ym.month).map(|month| get(YearMonth { year: ym.year, month }));
+    let ytd = bounds::sum("sales year to date", months)?;
+    Ok(MonthlyRow {
         tier_zh: a.tier.label_zh(),
         customer_id: a.id,
         name: a.name,
@@ -241,9 +243,9 @@ fn base_row(
         owners: Vec::new(),
         volume,
         last_month,
-        mom: Change::between(volume, last_month),
+        mom: Change::between(volume, last_month)?,
         last_year,
-        yoy: Change::between(volume, last_year),
+        yoy: Change::between(volume, last_year)?,
         ytd,
         new_business_count: 0,
         new_business: String::new(),
@@ -253,7 +255,7 @@ fn base_row(
         serious_complaints: 0,
         overdue_tickets: 0,
         relationship_risks: Vec::new(),
-    }
+    })
 }
 
 /// One customer's ticket counts for the month.
@@ -298,8 +300,12 @@ fn month_end(ym: YearMonth, policy: &Policy) -> Result<DateTime<Utc>, ServerErro
         reason: format!("{ym} is out of range"),
     })?;
     let local_midnight = next.and_time(chrono::NaiveTime::MIN);
-    Ok((local_midnight - Duration::minutes(i64::from(policy.business_utc_offset_minutes)))
-        .and_utc())
+    let offset = Duration::minutes(i64::from(policy.business_utc_offset_minutes));
+    let utc = local_midnight.checked_sub_signed(offset).ok_or_else(|| ServerError::Invalid {
+        field: "month",
+        reason: format!("{ym} is out of range"),
+    })?;
+    Ok(utc.and_utc())
 }
 
 /// Ticket counts per customer for the month.
@@ -401,13 +407,13 @@ fn visit_facts(
 }
 
 /// Sums the rows.
-fn totals(rows: &[MonthlyRow]) -> MonthlyTotals {
+fn totals(rows: &[MonthlyRow]) -> Result<MonthlyTotals, ServerError> {
     let mut t = MonthlyTotals { customers: rows.len(), ..MonthlyTotals::default() };
     for r in rows {
-        t.volume += r.volume;
-        t.last_month += r.last_month;
-        t.last_year += r.last_year;
-        t.ytd += r.ytd;
+        t.volume = bounds::add("total volume", t.volume, r.volume)?;
+        t.last_month = bounds::add("total of last month", t.last_month, r.last_month)?;
+        t.last_year = bounds::add("total of last year", t.last_year, r.last_year)?;
+        t.ytd = bounds::add("total year to date", t.ytd, r.ytd)?;
         t.new_business_count += r.new_business_count;
         t.quality_problems += r.quality_problems;
         t.delivery_problems += r.delivery_problems;
@@ -416,9 +422,9 @@ fn totals(rows: &[MonthlyRow]) -> MonthlyTotals {
         t.overdue_tickets += r.overdue_tickets;
         t.relationship_risks += r.relationship_risks.len();
     }
-    t.mom = Change::between(t.volume, t.last_month);
-    t.yoy = Change::between(t.volume, t.last_year);
-    t
+    t.mom = Change::between(t.volume, t.last_month)?;
+    t.yoy = Change::between(t.volume, t.last_year)?;
+    Ok(t)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kam_core::Policy;
+use kam_core::bounds;
 use kam_core::model::{LatePayment, LatePaymentId, PaymentTerms, Tier};
 use kam_core::rules::{Quarter, TermsDowngrade, terms_after_late_payments};
 use rusqlite::Connection;
@@ -145,14 +146,15 @@ pub fn quarterly_report(
     let first = YearMonth { year: q.year, month: u32::from(q.quarter) * 3 - 2 };
     let last = first.add_months(2);
     let sales = amounts_between(conn, first.year_before(), last)?;
-    let sum = |customer: &str, from: YearMonth| -> Decimal {
-        (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i)))).sum()
+    let sum = |customer: &str, from: YearMonth| -> Result<Decimal, ServerError> {
+        let months = (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i))));
+        Ok(bounds::sum("a quarter's sales", months.copied())?)
     };
     let late_payments = late_payments_due_in(conn, first)?;
     let today = policy.business_date(now);
     let mut rows = Vec::new();
     for c in customers(conn)? {
-        let (this, before) = (sum(&c.id, first), sum(&c.id, first.year_before()));
+        let (this, before) = (sum(&c.id, first)?, sum(&c.id, first.year_before())?);
         let late = late_payments.get(&c.id).map_or(&[][..], Vec::as_slice);
         let row = build_row(c, this, before, late, q, today, policy)?;
         let has_any = !row.sales.is_zero() || !row.last_year.is_zero() || row.late_payments > 0;
@@ -174,8 +176,8 @@ pub fn quarterly_report(
         first_month: first.to_string(),
         last_month: last.to_string(),
         generated_at: now,
-        by_tier: by_tier(&rows),
-        totals: sum_rows(rows.iter()),
+        by_tier: by_tier(&rows)?,
+        totals: sum_rows(rows.iter())?,
         rows,
     })
 }
@@ -293,7 +295,7 @@ fn build_row(
         payment_terms: c.terms,
         sales,
         last_year,
-        yoy: Change::between(sales, last_year),
+        yoy: Change::between(sales, last_year)?,
         late_payments: in_quarter.len(),
         late_unpaid: in_quarter.iter().filter(|p| p.paid_on.is_none()).count(),
         terms_must_drop: must_drop,
@@ -303,23 +305,25 @@ fn build_row(
 }
 
 /// Sums a group of rows.
-fn sum_rows<'a>(rows: impl Iterator<Item = &'a QuarterlyRow>) -> QuarterTotals {
+fn sum_rows<'a>(
+    rows: impl Iterator<Item = &'a QuarterlyRow>,
+) -> Result<QuarterTotals, ServerError> {
     let mut t = QuarterTotals::default();
     for r in rows {
         t.customers += 1;
-        t.credit_limit += r.credit_limit;
-        t.sales += r.sales;
-        t.last_year += r.last_year;
+        t.credit_limit = bounds::add("total credit limit", t.credit_limit, r.credit_limit)?;
+        t.sales = bounds::add("total sales", t.sales, r.sales)?;
+        t.last_year = bounds::add("total of last year", t.last_year, r.last_year)?;
         t.late_payments += r.late_payments;
         t.late_unpaid += r.late_unpaid;
         t.terms_drops += usize::from(r.terms_must_drop);
     }
-    t.yoy = Change::between(t.sales, t.last_year);
-    t
+    t.yoy = Change::between(t.sales, t.last_year)?;
+    Ok(t)
 }
 
 /// Totals per tier present, in tier order.
-fn by_tier(rows: &[QuarterlyRow]) -> Vec<TierTotals> {
+fn by_tier(rows: &[QuarterlyRow]) -> Result<Vec<TierTotals>, ServerError> {
     let mut groups: HashMap<Tier, Vec<&QuarterlyRow>> = HashMap::new();
     for r in rows {
         groups.entry(r.tier).or_default().push(r);
@@ -329,7 +333,7 @@ fn by_tier(rows: &[QuarterlyRow]) -> Vec<TierTotals> {
         .filter_map(|tier| {
             let group = groups.get(tier)?;
             let totals = sum_rows(group.iter().copied());
-            Some(TierTotals { tier: *tier, tier_zh: tier.label_zh(), totals })
+            Some(totals.map(|totals| TierTotals { tier: *tier, tier_zh: tier.label_zh(), totals }))
         })
         .collect()
 }

@@ -176,7 +176,7 @@ pub fn create_session(
         user_id,
         random_hex(),
         now.to_rfc3339(),
-        (now + Duration::seconds(SESSION_TTL_S)).to_rfc3339()
+        now.checked_add_signed(Duration::seconds(SESSION_TTL_S)).unwrap_or(now).to_rfc3339()
     ])?;
     // Expired sessions of anyone are swept here, where sessions are written anyway.
     conn.prepare_cached("DELETE FROM web_sessions WHERE expires_at < ?1")?

@@ -12,7 +12,7 @@
 //! cargo run --release -p kam-tests --bin kam-sim -- --url http://127.0.0.1:8080 --buyers 30 --loss 20
 //! ```
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // A command-line tool reports and exits.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // A command-line tool reports and exits.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

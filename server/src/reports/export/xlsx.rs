@@ -85,7 +85,7 @@ fn write_cell(
             Some(n) => sheet.write_number_with_format(row, col, n, &f.money)?,
             None => sheet.write_string_with_format(row, col, money_text(*m), &f.text)?,
         },
-        Cell::Pct(Some(p)) => match (p / Decimal::ONE_HUNDRED).to_f64() {
+        Cell::Pct(Some(p)) => match p.checked_div(Decimal::ONE_HUNDRED).and_then(|f| f.to_f64()) {
             Some(n) => sheet.write_number_with_format(row, col, n, &f.pct)?,
             None => sheet.write_string_with_format(row, col, format!("{p}%"), &f.text)?,
         },
