@@ -339,9 +339,7 @@ impl Round<'_, '_> {
         heads_before: &[ChangeHash],
     ) -> Result<Vec<authority::Violation>, ServerError> {
         let doc = self.docs.loaded(id)?;
-        let desk = self.desk;
-        let desk_owned = || crate::desk::catalog::units_on_desk(desk, id.entity());
-        authority::check_merge(doc, heads_before, desk_owned, self.who, self.now)
+        authority::check_merge(doc, heads_before, self.desk, self.who, self.now)
     }
 
     /// A new document must land inside the author's scope: a rep's new customer becomes

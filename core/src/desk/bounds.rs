@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn every_number_of_a_work_ticket_is_checked() {
         let ticket = |ratio: &str, pct: &str, fee: &str| {
-            command(json!({ "kind": "prepare_work_ticket", "unit_id": "u1",
+            command(json!({ "kind": "prepare_work_ticket", "unit_id": "u1", "hold_id": "h1",
                 "payment_ratio_pct": ratio, "sealing_fee": fee,
                 "discounts": [{ "code": "c", "label": "l", "pct": pct, "taken": true }] }))
         };
@@ -131,6 +131,6 @@ mod tests {
         assert!(validate(&cancel(0)).is_err());
         assert!(validate(&cancel(u32::MAX)).is_err());
         assert!(validate(&cancel(1)).is_ok());
-        assert!(validate(&command(json!({ "kind": "call_next" }))).is_ok());
+        assert!(validate(&command(json!({ "kind": "call_next", "now_serving": 0 }))).is_ok());
     }
 }

@@ -23,6 +23,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
 use super::error::DocError;
+use super::parts::Entries;
 use crate::bounds::Bound;
 
 /// Returns the child map at `key` of `obj`, creating it if it does not exist yet.
@@ -553,6 +554,31 @@ pub(crate) fn read_entries<K: Ord + From<String>, V>(
         if let Some(entry) = parent.child(&key)? {
             let value = read(&key, &entry)?;
             out.insert(K::from(key), value);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the entries of a container map that `select` names, keyed by entry id: every entry
+/// for [`Entries::All`], each named one that exists for [`Entries::Only`], none for `None`.
+/// Picking a few entries out looks each up on its own, without listing the container.
+pub(crate) fn read_selected<K: Ord + From<String>, V>(
+    root: &MapReader<'_>,
+    container_name: &str,
+    select: Option<&Entries>,
+    read: impl Fn(&str, &MapReader<'_>) -> Result<V, DocError>,
+) -> Result<BTreeMap<K, V>, DocError> {
+    let ids = match select {
+        None => return Ok(BTreeMap::new()),
+        Some(Entries::All) => return read_entries(root, container_name, read),
+        Some(Entries::Only(ids)) => ids,
+    };
+    let mut out = BTreeMap::new();
+    let Some(parent) = root.sparse_child(container_name)? else { return Ok(out) };
+    for id in ids {
+        if let Some(entry) = parent.child(id)? {
+            let value = read(id, &entry)?;
+            out.insert(K::from(id.clone()), value);
         }
     }
     Ok(out)

@@ -14,23 +14,26 @@
 //!                             demand, competitor_activity } },
 //!   late_payments: { "<id>": { reference, due_on, paid_on } } }
 //! ```
+//! Who may write which part is the permission matrix's (`rules::write_permissions`).
 
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ROOT, ReadDoc};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter, child_map, read_entries};
+use super::codec::{MapReader, MapWriter, child_map, read_entries, read_selected};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use super::parts::{Entries, Touched};
 use crate::bounds::{ANNUAL_SALES, CREDIT_LIMIT, NET_DAYS, PROFIT_CONTRIBUTION, SCORE};
 use crate::model::{
     Classification, Contact, ContactId, CreditTerms, Customer, CustomerId, CustomerProfile,
     LatePayment, LatePaymentId, PaymentTerms, UserId, VisitId, VisitLevel, VisitRecord,
 };
+use crate::rules::DocPart;
 
 /// Container maps created with the document, so that no two replicas ever race to create
 /// them (a concurrently created map would hide the other replica's entries).
@@ -47,6 +50,22 @@ const CONTAINERS: [&str; 8] = [
 
 /// The root keys of a customer document that hold [`ProtectedCustomerFields`].
 pub const PROTECTED_ROOT_KEYS: [&str; 3] = ["owners", "classification", "credit"];
+
+/// The root keys of a customer document and the part of the permission matrix each holds.
+pub(super) const PARTS: [(&str, DocPart); 12] = [
+    ("kind", DocPart::Fixed),
+    ("id", DocPart::Fixed),
+    ("created_at", DocPart::Fixed),
+    ("profile", DocPart::Profile),
+    ("profit_contribution", DocPart::ProfitContribution),
+    ("annual_sales", DocPart::AnnualSales),
+    ("owners", DocPart::Owners),
+    ("classification", DocPart::Classification),
+    ("credit", DocPart::Credit),
+    ("contacts", DocPart::Contacts),
+    ("visits", DocPart::Visits),
+    ("late_payments", DocPart::LatePayments),
+];
 
 /// One user action on a customer; each becomes exactly one commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +98,15 @@ pub enum CustomerEdit {
     RemoveVisit(VisitId),
     /// Record or update a late payment.
     UpsertLatePayment(LatePayment),
+    /// Remove a late payment (finance; or the server taking back one recorded without
+    /// authority).
+    RemoveLatePayment(LatePaymentId),
+    /// Remove one year's sales (finance; or the server taking back sales recorded without
+    /// authority).
+    RemoveAnnualSales {
+        /// Calendar year.
+        year: i32,
+    },
 }
 
 impl CustomerEdit {
@@ -96,6 +124,8 @@ impl CustomerEdit {
             CustomerEdit::UpsertVisit(_) => "customer.upsert_visit",
             CustomerEdit::RemoveVisit(_) => "customer.remove_visit",
             CustomerEdit::UpsertLatePayment(_) => "customer.upsert_late_payment",
+            CustomerEdit::RemoveLatePayment(_) => "customer.remove_late_payment",
+            CustomerEdit::RemoveAnnualSales { .. } => "customer.remove_annual_sales",
         }
     }
 }
@@ -149,16 +179,37 @@ pub fn edit_customer(
     edit: &CustomerEdit,
     meta: &EditMeta,
 ) -> Result<(), DocError> {
+    edit_customer_batch(doc, std::slice::from_ref(edit), meta)
+}
+
+/// Applies several edits as one commit: one action made of several writes, such as the
+/// server restoring every visit a merge removed without authority. If any edit fails, none
+/// is kept.
+pub fn edit_customer_batch(
+    doc: &mut Document,
+    edits: &[CustomerEdit],
+    meta: &EditMeta,
+) -> Result<(), DocError> {
     doc.check(DocKind::Customer)?;
     let doc_id = doc.id().to_string();
-    doc.commit_action(meta, |am| match edit {
-        CustomerEdit::RemoveContact(id) => {
-            remove_entry(am, "contacts", id.as_str(), "contact", &doc_id)
-        }
-        CustomerEdit::RemoveVisit(id) => remove_entry(am, "visits", id.as_str(), "visit", &doc_id),
-        other => apply_edit(am, other),
-    })?;
+    doc.commit_action(meta, |am| edits.iter().try_for_each(|edit| apply_one(am, edit, &doc_id)))?;
     Ok(())
+}
+
+fn apply_one(am: &mut AutoCommit, edit: &CustomerEdit, doc_id: &str) -> Result<(), DocError> {
+    match edit {
+        CustomerEdit::RemoveContact(id) => {
+            remove_entry(am, "contacts", id.as_str(), "contact", doc_id)
+        }
+        CustomerEdit::RemoveVisit(id) => remove_entry(am, "visits", id.as_str(), "visit", doc_id),
+        CustomerEdit::RemoveLatePayment(id) => {
+            remove_entry(am, "late_payments", id.as_str(), "late payment", doc_id)
+        }
+        CustomerEdit::RemoveAnnualSales { year } => {
+            remove_entry(am, "annual_sales", &year.to_string(), "annual sales", doc_id)
+        }
+        other => apply_edit(am, other),
+    }
 }
 
 fn container(am: &mut AutoCommit, name: &str) -> Result<ObjId, DocError> {
@@ -231,7 +282,10 @@ fn apply_edit(am: &mut AutoCommit, edit: &CustomerEdit) -> Result<(), DocError> 
             w.date("due_on", l.due_on)?;
             w.opt_date("paid_on", l.paid_on)
         }
-        CustomerEdit::RemoveContact(_) | CustomerEdit::RemoveVisit(_) => Ok(()),
+        CustomerEdit::RemoveContact(_)
+        | CustomerEdit::RemoveVisit(_)
+        | CustomerEdit::RemoveLatePayment(_)
+        | CustomerEdit::RemoveAnnualSales { .. } => Ok(()),
     }
 }
 
@@ -263,7 +317,8 @@ fn remove_entry(
     doc_id: &str,
 ) -> Result<(), DocError> {
     let parent = container(am, container_name)?;
-    if MapReader::new(am, parent.clone()).child(id)?.is_none() {
+    // Any value counts: a year's sales is a scalar, the other entries are maps.
+    if am.get(&parent, id)?.is_none() {
         return Err(DocError::EntityNotFound {
             entity,
             id: id.to_owned(),
@@ -290,6 +345,65 @@ pub fn read_customer(doc: &Document) -> Result<Customer, DocError> {
         visits: read_entries(&root, "visits", read_visit)?,
         late_payments: read_entries(&root, "late_payments", read_late_payment)?,
     })
+}
+
+/// A customer's collections, or those entries of them a reader selected (see
+/// [`read_customer_entries`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CustomerEntries {
+    /// Sales by year.
+    pub annual_sales: BTreeMap<i32, Decimal>,
+    /// Contacts by id.
+    pub contacts: BTreeMap<ContactId, Contact>,
+    /// Visit records by id.
+    pub visits: BTreeMap<VisitId, VisitRecord>,
+    /// Late payments by id.
+    pub late_payments: BTreeMap<LatePaymentId, LatePayment>,
+}
+
+/// Reads the entries of a customer's collections that `touched` names, as they are now or
+/// (for `Some(heads)`) as they were at `heads`; an untouched collection reads as empty. The
+/// server compares a merge's entries before and after without reading the rest of an
+/// account's visits.
+pub fn read_customer_entries(
+    doc: &Document,
+    heads: Option<&[ChangeHash]>,
+    touched: &Touched,
+) -> Result<CustomerEntries, DocError> {
+    let root = doc.check_at(DocKind::Customer, heads)?;
+    let select = |key: &str| touched.entries(key);
+    Ok(CustomerEntries {
+        annual_sales: read_selected_sales(&root, select("annual_sales"))?,
+        contacts: read_selected(&root, "contacts", select("contacts"), read_contact)?,
+        visits: read_selected(&root, "visits", select("visits"), read_visit)?,
+        late_payments: read_selected(
+            &root,
+            "late_payments",
+            select("late_payments"),
+            read_late_payment,
+        )?,
+    })
+}
+
+fn read_selected_sales(
+    root: &MapReader<'_>,
+    select: Option<&Entries>,
+) -> Result<BTreeMap<i32, Decimal>, DocError> {
+    match select {
+        None => Ok(BTreeMap::new()),
+        Some(Entries::All) => read_annual_sales(root),
+        Some(Entries::Only(years)) => {
+            let mut out = BTreeMap::new();
+            let Some(sales) = root.sparse_child("annual_sales")? else { return Ok(out) };
+            for key in years {
+                let Ok(year) = key.parse::<i32>() else { continue };
+                if let Some(amount) = sales.opt_decimal(key)? {
+                    out.insert(year, amount);
+                }
+            }
+            Ok(out)
+        }
+    }
 }
 
 fn read_profile(root: &MapReader<'_>) -> Result<CustomerProfile, DocError> {
@@ -469,4 +583,100 @@ fn read_late_payment(id: &str, r: &MapReader<'_>) -> Result<LatePayment, DocErro
         due_on: r.date("due_on")?,
         paid_on: r.opt_date("paid_on")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+    use automerge::ActorId;
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+
+    fn meta() -> EditMeta {
+        EditMeta::new(
+            &UserId::from("fin"),
+            Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
+            "t",
+        )
+    }
+
+    fn customer() -> Customer {
+        let spec = crate::demo::DemoSpec {
+            customers: 2,
+            tickets: 1,
+            units: 2,
+            buyers: 1,
+            ..crate::demo::DemoSpec::standard(1)
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        let mut c =
+            crate::demo::generate(&spec, now, &crate::Policy::default()).customers.remove(0);
+        let late = LatePayment {
+            id: LatePaymentId::new(),
+            reference: "INV-1".into(),
+            due_on: NaiveDate::from_ymd_opt(2026, 9, 30).unwrap(),
+            paid_on: None,
+        };
+        c.late_payments.insert(late.id.clone(), late);
+        c
+    }
+
+    #[test]
+    fn late_payments_and_sales_are_removed_and_a_missing_one_is_an_error() {
+        let c = customer();
+        let mut doc = create_customer(&c, ActorId::random(), &meta()).unwrap();
+        let late = c.late_payments.keys().next().unwrap().clone();
+        let year = *c.annual_sales.keys().next().unwrap();
+        let edits = [
+            CustomerEdit::RemoveLatePayment(late.clone()),
+            CustomerEdit::RemoveAnnualSales { year },
+        ];
+        let history = doc.history().len();
+        edit_customer_batch(&mut doc, &edits, &meta()).unwrap();
+        assert_eq!(doc.history().len(), history + 1, "a batch is one commit");
+        let read = read_customer(&doc).unwrap();
+        assert!(read.late_payments.is_empty() && !read.annual_sales.contains_key(&year));
+
+        // A batch whose second edit fails keeps nothing of the first.
+        let heads = doc.heads();
+        let visit = c.visits.keys().next().unwrap().clone();
+        let failing = [
+            CustomerEdit::RemoveVisit(visit.clone()),
+            CustomerEdit::RemoveLatePayment(late.clone()),
+        ];
+        let error = edit_customer_batch(&mut doc, &failing, &meta()).unwrap_err();
+        assert!(
+            matches!(error, DocError::EntityNotFound { entity: "late payment", .. }),
+            "{error}"
+        );
+        assert_eq!(doc.heads(), heads);
+        assert!(read_customer(&doc).unwrap().visits.contains_key(&visit));
+        let missing = CustomerEdit::RemoveAnnualSales { year };
+        assert!(edit_customer(&mut doc, &missing, &meta()).is_err());
+    }
+
+    #[test]
+    fn entries_are_read_as_selected_and_as_of_earlier_heads() {
+        let c = customer();
+        let mut doc = create_customer(&c, ActorId::random(), &meta()).unwrap();
+        let before = doc.heads();
+        let visit = c.visits.keys().next().unwrap().clone();
+        edit_customer(&mut doc, &CustomerEdit::RemoveVisit(visit.clone()), &meta()).unwrap();
+        let everything = Touched::everything();
+        let all = read_customer_entries(&doc, Some(&before), &everything).unwrap();
+        assert_eq!(
+            (&all.visits, &all.contacts, &all.annual_sales, &all.late_payments),
+            (&c.visits, &c.contacts, &c.annual_sales, &c.late_payments)
+        );
+        let only = Touched::from_patch_keys([
+            (Some("visits".to_owned()), Some(visit.to_string())),
+            (Some("annual_sales".to_owned()), Some("1999".to_owned())),
+        ]);
+        let then = read_customer_entries(&doc, Some(&before), &only).unwrap();
+        assert_eq!(then.visits.keys().collect::<Vec<_>>(), vec![&visit]);
+        assert!(then.contacts.is_empty() && then.annual_sales.is_empty());
+        assert!(read_customer_entries(&doc, None, &only).unwrap().visits.is_empty(), "gone now");
+    }
 }

@@ -230,6 +230,11 @@ impl Document {
         &self.id
     }
 
+    /// The Automerge document, for the other typed modules' reads.
+    pub(super) fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
     /// Whether the creation change has arrived.
     pub fn is_empty(&mut self) -> bool {
         self.doc.get_heads().is_empty()
@@ -526,7 +531,7 @@ impl Document {
     /// For each patch since `before`: the root key it falls under and the key one level
     /// below, where the patch names them (a list position is no key). `None` when `before` is
     /// not part of this document.
-    fn patch_keys_since(
+    pub(super) fn patch_keys_since(
         &mut self,
         before: &[ChangeHash],
     ) -> Option<Vec<(Option<String>, Option<String>)>> {
@@ -716,7 +721,7 @@ fn field_path(path: &[(automerge::ObjId, Prop)], key: &str) -> String {
     out
 }
 
-fn display_value(value: &automerge::Value<'_>) -> String {
+pub(super) fn display_value(value: &automerge::Value<'_>) -> String {
     match value {
         automerge::Value::Object(kind) => format!("<{kind:?}>"),
         automerge::Value::Scalar(s) => match s.as_ref() {

@@ -7,9 +7,13 @@
 //!   buyers: { "<buyer id>": { name, id_number_hash, id_number_masked, lottery_no } } }
 //! ```
 //! National ID numbers never enter the document in clear: only a salted hash and a masked
-//! form. Queue, tickets and vouchers are added by the selection-event work.
+//! form. Queue, tickets and vouchers are added by the selection-event work. Headquarters
+//! prepares the event; the queue and the buyer list are written by the selection desk's
+//! mirror, and once the desk is open it owns the project, allotments and mode too
+//! (`rules::write_permissions`).
 
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
@@ -17,6 +21,20 @@ use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
 use crate::bounds::LOTTERY_NO;
 use crate::model::{Buyer, BuyerId, EventId, ProjectId, SelectionEvent, SelectionMode, UnitId};
+use crate::rules::DocPart;
+
+/// The root keys of an event document and the part of the permission matrix each holds.
+pub(super) const PARTS: [(&str, DocPart); 9] = [
+    ("kind", DocPart::Fixed),
+    ("id", DocPart::Fixed),
+    ("name", DocPart::EventDetails),
+    ("starts_at", DocPart::EventDetails),
+    ("project_id", DocPart::EventProject),
+    ("allotted_units", DocPart::Allotments),
+    ("mode", DocPart::Mode),
+    ("now_serving", DocPart::Queue),
+    ("buyers", DocPart::Buyers),
+];
 
 /// One action on an event; each becomes exactly one commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +48,19 @@ pub enum EventEdit {
     SetMode(SelectionMode),
     /// Mirror the number the desk has called (server only).
     SetNowServing(Option<u32>),
+    /// Change the event's project, name or start (only fields that differ are written).
+    UpdateDetails {
+        /// The project whose units are offered (fixed once the desk is open).
+        project_id: ProjectId,
+        /// Event name.
+        name: String,
+        /// When selection starts.
+        starts_at: DateTime<Utc>,
+    },
+    /// Take units back out of the event (headquarters, before its desk opens).
+    WithdrawUnits(Vec<UnitId>),
+    /// Remove a buyer from the list (server only: the list is the desk's).
+    RemoveBuyer(BuyerId),
 }
 
 impl EventEdit {
@@ -40,6 +71,9 @@ impl EventEdit {
             EventEdit::UpsertBuyer(_) => "event.upsert_buyer",
             EventEdit::SetMode(_) => "event.set_mode",
             EventEdit::SetNowServing(_) => "event.set_now_serving",
+            EventEdit::UpdateDetails { .. } => "event.update_details",
+            EventEdit::WithdrawUnits(_) => "event.withdraw_units",
+            EventEdit::RemoveBuyer(_) => "event.remove_buyer",
         }
     }
 }
@@ -59,10 +93,14 @@ pub fn create_event(
     doc.commit_action(meta, |am| {
         child_map(am, &ROOT, "allotted_units")?;
         child_map(am, &ROOT, "buyers")?;
-        let mut w = MapWriter::new(am, ROOT);
-        w.str("project_id", event.project_id.as_str())?;
-        w.str("name", &event.name)?;
-        w.time("starts_at", event.starts_at)?;
+        apply(
+            am,
+            &EventEdit::UpdateDetails {
+                project_id: event.project_id.clone(),
+                name: event.name.clone(),
+                starts_at: event.starts_at,
+            },
+        )?;
         apply(am, &EventEdit::SetMode(event.mode))?;
         apply(am, &EventEdit::AllotUnits(event.allotted_units.clone()))?;
         for buyer in event.buyers.values() {
@@ -75,9 +113,37 @@ pub fn create_event(
 
 /// Applies one action to an event document as one commit.
 pub fn edit_event(doc: &mut Document, edit: &EventEdit, meta: &EditMeta) -> Result<(), DocError> {
+    edit_event_batch(doc, std::slice::from_ref(edit), meta)
+}
+
+/// Applies several edits as one commit (one action made of several writes, such as the
+/// server restoring the buyer list a merge rewrote). If any edit fails, none is kept.
+pub fn edit_event_batch(
+    doc: &mut Document,
+    edits: &[EventEdit],
+    meta: &EditMeta,
+) -> Result<(), DocError> {
     doc.check(DocKind::Event)?;
-    doc.commit_action(meta, |am| apply(am, edit))?;
+    let doc_id = doc.id().to_string();
+    doc.commit_action(meta, |am| {
+        edits.iter().try_for_each(|edit| match edit {
+            EventEdit::RemoveBuyer(id) => remove_buyer(am, id, &doc_id),
+            other => apply(am, other),
+        })
+    })?;
     Ok(())
+}
+
+fn remove_buyer(am: &mut AutoCommit, id: &BuyerId, doc_id: &str) -> Result<(), DocError> {
+    let buyers = child_map(am, &ROOT, "buyers")?;
+    if am.get(&buyers, id.as_str())?.is_none() {
+        return Err(DocError::EntityNotFound {
+            entity: "buyer",
+            id: id.to_string(),
+            doc_id: doc_id.to_owned(),
+        });
+    }
+    MapWriter::new(am, buyers).delete(id.as_str())
 }
 
 fn apply(am: &mut AutoCommit, edit: &EventEdit) -> Result<(), DocError> {
@@ -102,12 +168,33 @@ fn apply(am: &mut AutoCommit, edit: &EventEdit) -> Result<(), DocError> {
             number.map(i64::from),
             &LOTTERY_NO,
         ),
+        EventEdit::UpdateDetails { project_id, name, starts_at } => {
+            let mut w = MapWriter::new(am, ROOT);
+            w.str("project_id", project_id.as_str())?;
+            w.str("name", name)?;
+            w.time("starts_at", *starts_at)
+        }
+        EventEdit::WithdrawUnits(units) => {
+            let obj = child_map(am, &ROOT, "allotted_units")?;
+            let mut w = MapWriter::new(am, obj);
+            units.iter().try_for_each(|u| w.delete(u.as_str()))
+        }
+        // Only in a batch, which removes the buyer itself (it must say which was missing).
+        EventEdit::RemoveBuyer(_) => Ok(()),
     }
 }
 
 /// Reads the whole event.
 pub fn read_event(doc: &Document) -> Result<SelectionEvent, DocError> {
-    let root = doc.check(DocKind::Event)?;
+    event(&doc.check(DocKind::Event)?)
+}
+
+/// Reads the whole event as it was at `heads`.
+pub fn read_event_at(doc: &Document, heads: &[ChangeHash]) -> Result<SelectionEvent, DocError> {
+    event(&doc.check_at(DocKind::Event, Some(heads))?)
+}
+
+fn event(root: &MapReader<'_>) -> Result<SelectionEvent, DocError> {
     Ok(SelectionEvent {
         id: EventId(root.str("id")?),
         project_id: ProjectId(root.str("project_id")?),
@@ -118,7 +205,7 @@ pub fn read_event(doc: &Document) -> Result<SelectionEvent, DocError> {
             .child("allotted_units")?
             .map(|m| m.keys().into_iter().map(UnitId).collect())
             .unwrap_or_default(),
-        buyers: read_entries(&root, "buyers", read_buyer)?,
+        buyers: read_entries(root, "buyers", read_buyer)?,
         now_serving: root
             .opt_bounded_int("now_serving", &LOTTERY_NO)?
             .and_then(|n| u32::try_from(n).ok()),
@@ -135,4 +222,57 @@ fn read_buyer(id: &str, r: &MapReader<'_>) -> Result<Buyer, DocError> {
             .opt_bounded_int("lottery_no", &LOTTERY_NO)?
             .and_then(|n| u32::try_from(n).ok()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::model::UserId;
+
+    fn meta() -> EditMeta {
+        EditMeta::new(
+            &UserId::from("hq"),
+            Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
+            "t",
+        )
+    }
+
+    #[test]
+    fn details_allotments_and_buyers_are_edited_and_read_as_of_earlier_heads() {
+        let spec = crate::demo::DemoSpec {
+            customers: 2,
+            tickets: 1,
+            units: 4,
+            buyers: 2,
+            ..crate::demo::DemoSpec::standard(1)
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        let e = crate::demo::generate(&spec, now, &crate::Policy::default()).event;
+        let mut doc = create_event(&e, ActorId::random(), &meta()).unwrap();
+        let before = doc.heads();
+        let buyer = e.buyers.keys().next().unwrap().clone();
+        let edits = [
+            EventEdit::UpdateDetails {
+                project_id: ProjectId::from("p2"),
+                name: "二期".into(),
+                starts_at: e.starts_at,
+            },
+            EventEdit::WithdrawUnits(vec![e.allotted_units[0].clone()]),
+            EventEdit::RemoveBuyer(buyer.clone()),
+        ];
+        let history = doc.history().len();
+        edit_event_batch(&mut doc, &edits, &meta()).unwrap();
+        assert_eq!(doc.history().len(), history + 1);
+        let read = read_event(&doc).unwrap();
+        assert_eq!((read.project_id.as_str(), read.name.as_str()), ("p2", "二期"));
+        assert_eq!(read.allotted_units, e.allotted_units[1..].to_vec());
+        assert!(!read.buyers.contains_key(&buyer));
+        assert_eq!(read_event_at(&doc, &before).unwrap(), e);
+        let missing = EventEdit::RemoveBuyer(buyer);
+        assert!(edit_event(&mut doc, &missing, &meta()).is_err());
+    }
 }

@@ -10,27 +10,31 @@ mod customer;
 mod document;
 mod error;
 mod event;
+mod parts;
 mod project;
 mod ticket;
 
 pub use customer::{
-    CustomerEdit, CustomerOutline, PROTECTED_ROOT_KEYS, ProtectedCustomerFields, create_customer,
-    customer_doc_id, edit_customer, read_customer, read_customer_outline, read_protected_fields,
-    read_protected_fields_at,
+    CustomerEdit, CustomerEntries, CustomerOutline, PROTECTED_ROOT_KEYS, ProtectedCustomerFields,
+    create_customer, customer_doc_id, edit_customer, edit_customer_batch, read_customer,
+    read_customer_entries, read_customer_outline, read_protected_fields, read_protected_fields_at,
 };
 pub use document::{
     ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HEADER_ROOT_KEYS,
     HistoryEntry, MAX_CHANGES_PER_MESSAGE, MAX_WALK_DEPTH, SCHEMA_VERSION, prime_sync_state,
 };
 pub use error::DocError;
-pub use event::{EventEdit, create_event, edit_event, event_doc_id, read_event};
+pub use event::{
+    EventEdit, create_event, edit_event, edit_event_batch, event_doc_id, read_event, read_event_at,
+};
+pub use parts::{Entries, FixedFieldRestore, Touched, root_key_part};
 pub use project::{
-    ProjectEdit, UNITS_ROOT_KEY, create_project, edit_project, project_doc_id, read_project,
-    read_project_at, read_units,
+    ProjectEdit, UNITS_ROOT_KEY, create_project, edit_project, edit_project_batch, project_doc_id,
+    read_project, read_project_at, read_project_entries, read_units,
 };
 pub use ticket::{
-    STATUS_ROOT_KEYS, TicketEdit, create_ticket, edit_ticket, read_ticket, read_ticket_at,
-    ticket_doc_id,
+    STATUS_ROOT_KEYS, TicketEdit, create_ticket, edit_ticket, edit_ticket_batch, read_ticket,
+    read_ticket_at, ticket_doc_id,
 };
 
 /// The per-peer sync state that callers persist between rounds.

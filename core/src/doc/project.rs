@@ -14,13 +14,25 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codec::{MapReader, MapWriter, child_map, read_entries};
+use super::codec::{MapReader, MapWriter, child_map, read_entries, read_selected};
 use super::document::{DocId, DocKind, Document, EditMeta};
 use super::error::DocError;
+use super::parts::Touched;
 use crate::bounds::{AREA_M2, UNIT_PRICE};
 use crate::model::{
     Building, BuildingId, PriceApproval, Project, ProjectId, Unit, UnitId, UnitStatus, UserId,
 };
+use crate::rules::DocPart;
+
+/// The root keys of a project document and the part of the permission matrix each holds (a
+/// unit's facts, price and status live inside its entry under `units`).
+pub(super) const PARTS: [(&str, DocPart); 5] = [
+    ("kind", DocPart::Fixed),
+    ("id", DocPart::Fixed),
+    ("name", DocPart::ProjectName),
+    ("buildings", DocPart::Buildings),
+    ("units", DocPart::Units),
+];
 
 /// One action on a project; each becomes exactly one commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +61,12 @@ pub enum ProjectEdit {
     /// Mirror many unit statuses from the selection desk in one commit (server only): a
     /// burst of holds becomes one change for the tablets, not one per unit.
     MirrorUnitStatuses(Vec<(UnitId, UnitStatus)>),
+    /// Rename the project (HQ).
+    Rename(String),
+    /// Remove a building (HQ).
+    RemoveBuilding(BuildingId),
+    /// Remove a unit from the project (HQ; never one on an open selection desk).
+    RemoveUnit(UnitId),
 }
 
 impl ProjectEdit {
@@ -60,6 +78,9 @@ impl ProjectEdit {
             ProjectEdit::ApprovePrice { .. } => "project.approve_price",
             ProjectEdit::SetUnitStatus { .. } => "project.set_unit_status",
             ProjectEdit::MirrorUnitStatuses(_) => "project.mirror_unit_statuses",
+            ProjectEdit::Rename(_) => "project.rename",
+            ProjectEdit::RemoveBuilding(_) => "project.remove_building",
+            ProjectEdit::RemoveUnit(_) => "project.remove_unit",
         }
     }
 }
@@ -104,22 +125,37 @@ pub fn edit_project(
     edit: &ProjectEdit,
     meta: &EditMeta,
 ) -> Result<(), DocError> {
+    edit_project_batch(doc, std::slice::from_ref(edit), meta)
+}
+
+/// Applies several edits as one commit (one action made of several writes, such as the
+/// server restoring every unit a merge wrote without authority). If any edit fails, none is
+/// kept.
+pub fn edit_project_batch(
+    doc: &mut Document,
+    edits: &[ProjectEdit],
+    meta: &EditMeta,
+) -> Result<(), DocError> {
     doc.check(DocKind::Project)?;
     let doc_id = doc.id().to_string();
     doc.commit_action(meta, |am| {
-        if let ProjectEdit::ApprovePrice { unit_id, .. }
-        | ProjectEdit::SetUnitStatus { unit_id, .. } = edit
-        {
-            let units = child_map(am, &ROOT, "units")?;
-            if MapReader::new(am, units).child(unit_id.as_str())?.is_none() {
-                return Err(DocError::EntityNotFound {
-                    entity: "unit",
-                    id: unit_id.to_string(),
-                    doc_id,
-                });
+        edits.iter().try_for_each(|edit| {
+            let needs = match edit {
+                ProjectEdit::ApprovePrice { unit_id, .. }
+                | ProjectEdit::SetUnitStatus { unit_id, .. }
+                | ProjectEdit::RemoveUnit(unit_id) => Some(("units", "unit", unit_id.as_str())),
+                ProjectEdit::RemoveBuilding(id) => Some(("buildings", "building", id.as_str())),
+                _ => None,
+            };
+            if let Some((container, entity, id)) = needs {
+                let parent = child_map(am, &ROOT, container)?;
+                if MapReader::new(am, parent).child(id)?.is_none() {
+                    let (id, doc_id) = (id.to_owned(), doc_id.clone());
+                    return Err(DocError::EntityNotFound { entity, id, doc_id });
+                }
             }
-        }
-        apply(am, edit)
+            apply(am, edit)
+        })
     })?;
     Ok(())
 }
@@ -156,6 +192,13 @@ fn apply(am: &mut AutoCommit, edit: &ProjectEdit) -> Result<(), DocError> {
                 }
             }
             Ok(())
+        }
+        ProjectEdit::Rename(name) => MapWriter::new(am, ROOT).str("name", name),
+        ProjectEdit::RemoveBuilding(id) => {
+            MapWriter::new(am, ROOT).into_child("buildings")?.delete(id.as_str())
+        }
+        ProjectEdit::RemoveUnit(id) => {
+            MapWriter::new(am, ROOT).into_child("units")?.delete(id.as_str())
         }
     }
 }
@@ -214,6 +257,23 @@ fn project(root: &MapReader<'_>) -> Result<Project, DocError> {
         name: root.str_or_empty("name")?,
         buildings: read_entries(root, "buildings", read_building)?,
         units: read_entries(root, "units", read_unit)?,
+    })
+}
+
+/// Reads a project's name and those of its buildings and units that `touched` names, as they
+/// are now or (for `Some(heads)`) as they were at `heads`: a merge that priced two units of
+/// 3,000 is compared on those two. Untouched collections read as empty.
+pub fn read_project_entries(
+    doc: &Document,
+    heads: Option<&[ChangeHash]>,
+    touched: &Touched,
+) -> Result<Project, DocError> {
+    let root = doc.check_at(DocKind::Project, heads)?;
+    Ok(Project {
+        id: ProjectId(root.str("id")?),
+        name: root.str_or_empty("name")?,
+        buildings: read_selected(&root, "buildings", touched.entries("buildings"), read_building)?,
+        units: read_selected(&root, "units", touched.entries("units"), read_unit)?,
     })
 }
 
@@ -406,6 +466,35 @@ mod tests {
         let conflict = a.conflicts().unwrap().into_iter().find(|c| c.path == "/units/u1/status");
         let winner = conflict.expect("concurrent statuses conflict").values[0].clone();
         assert_eq!(pa.units[&UnitId::from("u1")].status.as_str(), winner);
+    }
+
+    #[test]
+    fn units_and_buildings_are_removed_and_a_project_renamed_in_one_batch() {
+        let mut d = create_project(&project(), ActorId::random(), &meta()).unwrap();
+        let before = d.heads();
+        let edits = [
+            ProjectEdit::Rename("江畔花园".into()),
+            ProjectEdit::RemoveUnit(UnitId::from("u2")),
+            ProjectEdit::RemoveBuilding(BuildingId::from("b1")),
+        ];
+        edit_project_batch(&mut d, &edits, &meta()).unwrap();
+        let read = read_project(&d).unwrap();
+        assert_eq!(read.name, "江畔花园");
+        assert_eq!(read.units.keys().collect::<Vec<_>>(), vec![&UnitId::from("u1")]);
+        assert!(read.buildings.is_empty());
+        assert_eq!(d.history().len(), 2, "creation and the one batch");
+        let missing = ProjectEdit::RemoveUnit(UnitId::from("u2"));
+        assert!(matches!(
+            edit_project(&mut d, &missing, &meta()),
+            Err(DocError::EntityNotFound { entity: "unit", .. })
+        ));
+
+        // As of the earlier heads, the touched unit only.
+        let touched = Touched::from_patch_keys([(Some("units".into()), Some("u2".into()))]);
+        let then = read_project_entries(&d, Some(&before), &touched).unwrap();
+        assert_eq!((then.name.as_str(), then.units.len()), ("滨江花园", 1));
+        assert_eq!(then.units[&UnitId::from("u2")], unit("u2", false));
+        assert!(then.buildings.is_empty(), "buildings were not asked for");
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //!   follow_up: { at, by, satisfaction, notes } }
 //! ```
 //! `status` is a last-writer-wins field; `history` keeps every transition, so concurrent
-//! transitions stay visible for the server's state-machine check.
+//! transitions stay visible for the server's state-machine check. History entries and replies
+//! are append-only (`rules::write_permissions`).
 
-use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{MapReader, MapWriter, child_map, read_entries};
@@ -23,6 +24,26 @@ use crate::model::{
     CustomerId, EntryId, FollowUp, PreventiveAction, Reply, ServiceTicket, StatusChange, TicketId,
     TicketPriority, TicketStatus, UserId,
 };
+use crate::rules::DocPart;
+
+/// The root keys of a ticket document and the part of the permission matrix each holds.
+pub(super) const PARTS: [(&str, DocPart); 15] = [
+    ("kind", DocPart::Fixed),
+    ("id", DocPart::Fixed),
+    ("customer_id", DocPart::Fixed),
+    ("kind_of_request", DocPart::Fixed),
+    ("opened_at", DocPart::Fixed),
+    ("opened_by", DocPart::Fixed),
+    ("title", DocPart::TicketDetails),
+    ("description", DocPart::TicketDetails),
+    ("priority", DocPart::TicketDetails),
+    ("owner", DocPart::TicketDetails),
+    ("status", DocPart::StatusHistory),
+    ("history", DocPart::StatusHistory),
+    ("replies", DocPart::Replies),
+    ("preventive_action", DocPart::ClosingEvidence),
+    ("follow_up", DocPart::ClosingEvidence),
+];
 
 /// One user action on a ticket; each becomes exactly one commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +68,11 @@ pub enum TicketEdit {
     SetPreventiveAction(PreventiveAction),
     /// Record the follow-up call and satisfaction.
     RecordFollowUp(FollowUp),
+    /// Put a recorded transition back as it was, leaving the status alone (server only: the
+    /// history is append-only, and this restores an entry a device rewrote or removed).
+    RestoreHistoryEntry(StatusChange),
+    /// Take a reply back out (server only: for a reply added without authority).
+    RemoveReply(EntryId),
 }
 
 impl TicketEdit {
@@ -58,6 +84,8 @@ impl TicketEdit {
             TicketEdit::AddReply(_) => "ticket.add_reply",
             TicketEdit::SetPreventiveAction(_) => "ticket.set_preventive_action",
             TicketEdit::RecordFollowUp(_) => "ticket.record_follow_up",
+            TicketEdit::RestoreHistoryEntry(_) => "ticket.restore_history_entry",
+            TicketEdit::RemoveReply(_) => "ticket.remove_reply",
         }
     }
 }
@@ -112,9 +140,37 @@ pub fn create_ticket(
 
 /// Applies one user action to a ticket document as one commit.
 pub fn edit_ticket(doc: &mut Document, edit: &TicketEdit, meta: &EditMeta) -> Result<(), DocError> {
+    edit_ticket_batch(doc, std::slice::from_ref(edit), meta)
+}
+
+/// Applies several edits as one commit (one action made of several writes, such as the
+/// server restoring the replies a merge rewrote). If any edit fails, none is kept.
+pub fn edit_ticket_batch(
+    doc: &mut Document,
+    edits: &[TicketEdit],
+    meta: &EditMeta,
+) -> Result<(), DocError> {
     doc.check(DocKind::Ticket)?;
-    doc.commit_action(meta, |am| apply(am, edit))?;
+    let doc_id = doc.id().to_string();
+    doc.commit_action(meta, |am| {
+        edits.iter().try_for_each(|edit| match edit {
+            TicketEdit::RemoveReply(id) => remove_reply(am, id, &doc_id),
+            other => apply(am, other),
+        })
+    })?;
     Ok(())
+}
+
+fn remove_reply(am: &mut AutoCommit, id: &EntryId, doc_id: &str) -> Result<(), DocError> {
+    let replies = child_map(am, &ROOT, "replies")?;
+    if am.get(&replies, id.as_str())?.is_none() {
+        return Err(DocError::EntityNotFound {
+            entity: "reply",
+            id: id.to_string(),
+            doc_id: doc_id.to_owned(),
+        });
+    }
+    MapWriter::new(am, replies).delete(id.as_str())
 }
 
 fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
@@ -128,14 +184,9 @@ fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
         }
         TicketEdit::ChangeStatus(change) => {
             MapWriter::new(am, ROOT).str("status", change.to.as_str())?;
-            let entry = entry(am, "history", change.id.as_str())?;
-            let mut w = MapWriter::new(am, entry);
-            w.str("from", change.from.as_str())?;
-            w.str("to", change.to.as_str())?;
-            w.time("at", change.at)?;
-            w.str("by", change.by.as_str())?;
-            w.str("note", &change.note)
+            write_history_entry(am, change)
         }
+        TicketEdit::RestoreHistoryEntry(change) => write_history_entry(am, change),
         TicketEdit::AddReply(reply) => {
             let entry = entry(am, "replies", reply.id.as_str())?;
             let mut w = MapWriter::new(am, entry);
@@ -158,7 +209,19 @@ fn apply(am: &mut AutoCommit, edit: &TicketEdit) -> Result<(), DocError> {
             w.opt_bounded_int("satisfaction", Some(i64::from(f.satisfaction)), &SATISFACTION)?;
             w.str("notes", &f.notes)
         }
+        // Only in a batch, which removes the reply itself (it must say which was missing).
+        TicketEdit::RemoveReply(_) => Ok(()),
     }
+}
+
+fn write_history_entry(am: &mut AutoCommit, change: &StatusChange) -> Result<(), DocError> {
+    let entry = entry(am, "history", change.id.as_str())?;
+    let mut w = MapWriter::new(am, entry);
+    w.str("from", change.from.as_str())?;
+    w.str("to", change.to.as_str())?;
+    w.time("at", change.at)?;
+    w.str("by", change.by.as_str())?;
+    w.str("note", &change.note)
 }
 
 fn entry(am: &mut AutoCommit, container: &str, id: &str) -> Result<automerge::ObjId, DocError> {
@@ -239,4 +302,63 @@ fn read_follow_up(r: &MapReader<'_>) -> Result<FollowUp, DocError> {
             .unwrap_or(0),
         notes: r.str_or_empty("notes")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
+
+    use automerge::ActorId;
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn meta() -> EditMeta {
+        EditMeta::new(
+            &UserId::from("rep"),
+            Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
+            "t",
+        )
+    }
+
+    #[test]
+    fn a_history_entry_is_restored_without_moving_the_status_and_a_reply_removed() {
+        let spec = crate::demo::DemoSpec {
+            customers: 2,
+            tickets: 3,
+            units: 2,
+            buyers: 1,
+            ..crate::demo::DemoSpec::standard(1)
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        let mut t = crate::demo::generate(&spec, now, &crate::Policy::default()).tickets.remove(0);
+        let entry = StatusChange {
+            id: EntryId::new(),
+            from: TicketStatus::New,
+            to: TicketStatus::Closed,
+            at: now,
+            by: UserId::from("rep"),
+            note: String::new(),
+        };
+        let reply =
+            Reply { id: EntryId::new(), at: now, by: UserId::from("rep"), body: "x".into() };
+        t.status = TicketStatus::InProgress;
+        t.history.clear();
+        t.replies.insert(reply.id.clone(), reply.clone());
+        let mut doc = create_ticket(&t, ActorId::random(), &meta()).unwrap();
+        let edits = [
+            TicketEdit::RestoreHistoryEntry(entry.clone()),
+            TicketEdit::RemoveReply(reply.id.clone()),
+        ];
+        edit_ticket_batch(&mut doc, &edits, &meta()).unwrap();
+        let read = read_ticket(&doc).unwrap();
+        assert_eq!(read.status, TicketStatus::InProgress, "the status is left alone");
+        assert_eq!(read.history.get(&entry.id), Some(&entry));
+        assert!(!read.replies.contains_key(&reply.id));
+        let again = TicketEdit::RemoveReply(EntryId::from("no-such-reply"));
+        assert!(matches!(
+            edit_ticket(&mut doc, &again, &meta()),
+            Err(DocError::EntityNotFound { entity: "reply", .. })
+        ));
+    }
 }

@@ -19,6 +19,7 @@
 //!   voucher.
 //! * `selection_fees` — after selection: renames, the loan-switch fee, late repricing and
 //!   relationship-unit (关系房) releases.
+//! * `write_permissions` — who may add, change and remove what in a synced document.
 
 mod cadence;
 mod error;
@@ -30,6 +31,7 @@ mod selection;
 mod selection_fees;
 mod ticket;
 mod tier;
+mod write_permissions;
 
 pub use cadence::{VisitDue, is_overdue, visits_due, visits_due_for};
 pub use error::{RuleError, TicketRuleError};
@@ -55,4 +57,7 @@ pub use ticket::{
 };
 pub use tier::{
     PurchaseClass, TierDecision, TierReason, is_strategic, purchase_class_for, tier_for,
+};
+pub use write_permissions::{
+    DocPart, Role, Write, WriteContext, WriteRule, check_write, open_to_everyone,
 };
