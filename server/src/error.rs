@@ -85,12 +85,15 @@ pub enum ServerError {
         /// Why, for people.
         message: String,
     },
-    /// The request body is larger than the route allows.
-    #[error("the request body is larger than {limit_bytes} bytes")]
+    /// The request body is larger than the route allows (0: the limit is not known here).
+    #[error("the request body is larger than the route allows ({limit_bytes} bytes)")]
     BodyTooLarge {
         /// The route's limit.
         limit_bytes: usize,
     },
+    /// The body is not of a type the route takes (e.g. JSON without its content type).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The caller sent too much too fast; retry after the given seconds.
     #[error("too many requests; retry after {retry_after_s} s")]
     RateLimited {
@@ -127,6 +130,9 @@ impl ServerError {
             ServerError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             ServerError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ServerError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ServerError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ServerError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServerError::Store(_)
             | ServerError::Sql(_)
@@ -161,6 +167,22 @@ impl ServerError {
 pub fn envelope(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "error": { "code": code, "message": message } });
     (status, Json(body)).into_response()
+}
+
+/// A JSON body axum could not take: 400 when it is not JSON, 415 without the JSON content
+/// type, 413 over the limit, 422 when it is JSON of the wrong shape.
+impl From<axum::extract::rejection::JsonRejection> for ServerError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as R;
+        match rejection {
+            R::JsonDataError(e) => ServerError::Invalid { field: "body", reason: e.body_text() },
+            R::MissingJsonContentType(e) => ServerError::UnsupportedMediaType(e.body_text()),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ServerError::BodyTooLarge { limit_bytes: 0 }
+            }
+            other => ServerError::Malformed(other.body_text()),
+        }
+    }
 }
 
 impl From<kam_core::bounds::OutOfRange> for ServerError {

@@ -299,6 +299,17 @@ impl Round<'_, '_> {
             // (kind, schema and id in its header), and the authority must be able to read what
             // it guards. Anything else is refused with 422 and nothing of the round is stored.
             doc.check_header().map_err(|e| invalid_document(&message.doc_id, &e))?;
+            let depth = doc.depth_written_since(&heads_before).unwrap_or(usize::MAX);
+            if depth > kam_core::doc::MAX_WRITE_DEPTH {
+                return Err(ServerError::Refused {
+                    code: "document_too_deep",
+                    message: format!(
+                        "{} nests values {depth} levels deep, at most {}",
+                        message.doc_id,
+                        kam_core::doc::MAX_WRITE_DEPTH
+                    ),
+                });
+            }
             if is_new && !self.admit_new(&id, &message.doc_id)? {
                 return Ok(());
             }

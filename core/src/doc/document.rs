@@ -163,6 +163,10 @@ pub struct HistoryEntry {
 /// few hundred; the limit bounds the work one message can ask of a peer.
 pub const MAX_CHANGES_PER_MESSAGE: usize = 20_000;
 
+/// The deepest a peer may write into a document: KAM's documents hold values at most four
+/// objects below the root (a visit's topic list), so eight leaves room for later schemas.
+pub const MAX_WRITE_DEPTH: usize = 8;
+
 /// How deep the walkers over a whole document (conflicts, history paths) descend. KAM's
 /// documents nest four levels at most; a deeper object can only come from a hostile peer, and
 /// a recursive walk must not follow it down until the stack runs out.
@@ -526,6 +530,20 @@ impl Document {
             }
         }
         Some(touched)
+    }
+
+    /// How deep the changes since `before` wrote: the most objects any changed value sits
+    /// below the root (a root field is 1, a contact's phone 3). `None` when `before` is not
+    /// part of this document. Started by [`Document::start_patch_index`] at `before`, this
+    /// reads the recorded patches; a server asks it at the door, so that a peer cannot store a
+    /// document nested deeper than [`MAX_WRITE_DEPTH`].
+    pub fn depth_written_since(&mut self, before: &[ChangeHash]) -> Option<usize> {
+        if before != self.doc.diff_cursor().as_slice() && !self.has_heads(before) {
+            return None;
+        }
+        let after = self.doc.get_heads();
+        let patches = self.doc.diff(before, &after);
+        Some(patches.iter().map(|p| p.path.len().saturating_add(1)).max().unwrap_or(0))
     }
 
     /// For each patch since `before`: the root key it falls under and the key one level

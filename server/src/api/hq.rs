@@ -177,8 +177,7 @@ async fn resolve_json(
     HqDecider(user): HqDecider,
     body: Result<Json<ResolveBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ServerError> {
-    let Json(body) =
-        body.map_err(|e| ServerError::Invalid { field: "body", reason: e.body_text() })?;
+    let Json(body) = body?;
     crate::web::review::resolve_conflict(&state, &user, body.doc_id, body.path, body.value).await?;
     Ok(Json(serde_json::json!({ "resolved": true })).into_response())
 }
