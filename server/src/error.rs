@@ -151,6 +151,22 @@ impl ServerError {
         self.status_and_code().0
     }
 
+    /// When a client may try again, for a 429 or a 503.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            ServerError::RateLimited { retry_after_s } => Some((*retry_after_s).max(1)),
+            ServerError::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Adds the `Retry-After` header to `response` if this error has one.
+    pub fn add_retry_after(&self, response: &mut Response) {
+        if let Some(seconds) = self.retry_after_s() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+    }
+
     /// The stable machine code of the JSON envelope (`{"error": {"code", "message"}}`).
     pub fn code(&self) -> &'static str {
         self.status_and_code().1
@@ -210,14 +226,7 @@ impl IntoResponse for ServerError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = envelope(status, code, &self.public_message());
-        let retry_after_s = match &self {
-            ServerError::RateLimited { retry_after_s } => Some(*retry_after_s),
-            ServerError::Unavailable(_) => Some(1),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after_s {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        }
+        self.add_retry_after(&mut response);
         response
     }
 }

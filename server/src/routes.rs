@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -24,7 +24,6 @@ use futures_util::Stream;
 use kam_core::doc::{DocId, DocKind};
 use kam_core::wire::{MAX_REQUEST_BYTES, SyncRequest, WIRE_CONTENT_TYPE, WireError};
 use serde::Serialize;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tracing::Instrument;
 
@@ -40,22 +39,6 @@ pub(crate) use crate::edge::caller::bearer_token;
 
 /// The largest sync body: the wire format's limit and room for its header.
 const SYNC_BODY_BYTES: usize = MAX_REQUEST_BYTES + 1024;
-
-/// A body limit for a group of routes: tower-http refuses a declared length over it at once
-/// and stops reading a streamed body at it (413 either way); axum's extractors agree. For the
-/// small routes: nothing a real client sends them comes near the limit.
-fn body_limit(router: Router<AppState>, bytes: usize) -> Router<AppState> {
-    router.layer(RequestBodyLimitLayer::new(bytes)).layer(DefaultBodyLimit::max(bytes))
-}
-
-/// A body limit for the routes that take large bodies (sync, desk commands): the body is read
-/// up to the limit and no further, then 413. Answering before reading anything, as
-/// `body_limit` does, would leave a client still writing its (legitimate, merely too large)
-/// body to a closed connection, and it would see a broken pipe instead of the 413 that tells
-/// it what to do.
-fn read_limit(router: Router<AppState>, bytes: usize) -> Router<AppState> {
-    router.layer(DefaultBodyLimit::max(bytes))
-}
 
 /// The whole router.
 pub fn app(state: AppState) -> Router {
@@ -73,9 +56,9 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::api::hq::routes());
     let sync = Router::new().route("/api/v1/sync", post(sync_round));
     Router::new()
-        .merge(body_limit(small, limits.max_body_bytes))
-        .merge(read_limit(sync, SYNC_BODY_BYTES))
-        .merge(read_limit(crate::desk::http::command_routes(), limits.max_command_bytes))
+        .merge(edge::body::limited(small, limits.max_body_bytes))
+        .merge(edge::body::limited(sync, SYNC_BODY_BYTES))
+        .merge(edge::body::limited(crate::desk::http::command_routes(), limits.max_command_bytes))
         .fallback(not_found)
         .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout()))
         .layer(TimeoutLayer::with_status_code(

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod crash;
+pub mod hostile;
 pub mod sim;
 
 /// Result type of the helpers.

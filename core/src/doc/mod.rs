@@ -21,7 +21,8 @@ pub use customer::{
 };
 pub use document::{
     ConflictUpdate, DocId, DocKind, Document, EditMeta, FieldConflict, HEADER_ROOT_KEYS,
-    HistoryEntry, MAX_CHANGES_PER_MESSAGE, MAX_WALK_DEPTH, MAX_WRITE_DEPTH, SCHEMA_VERSION, prime_sync_state,
+    HistoryEntry, MAX_CHANGES_PER_MESSAGE, MAX_WALK_DEPTH, MAX_WRITE_DEPTH, SCHEMA_VERSION,
+    prime_sync_state,
 };
 pub use error::DocError;
 pub use event::{

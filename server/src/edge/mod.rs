@@ -5,6 +5,7 @@
 //! Every limit has a default and a `serve` flag (`limits::Limits`); the README's "Limits"
 //! table lists them.
 
+pub mod body;
 pub mod caller;
 pub mod envelope;
 pub mod epoch;

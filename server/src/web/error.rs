@@ -76,7 +76,9 @@ impl IntoResponse for PageError {
                     // what the code means in the reader's language.
                     tracing::info!(%error, "dashboard request refused");
                 }
-                error_page(lang, status, error.code())
+                let mut page = error_page(lang, status, error.code());
+                error.add_retry_after(&mut page);
+                page
             }
         }
     }
