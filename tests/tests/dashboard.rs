@@ -227,7 +227,12 @@ fn desk_ok(desk: &DeskClient, key: &str, event: &str, command: Value) -> Result<
 /// The desk at the venue: calls the next number and holds `unit` for that buyer.
 fn hold(server: &ServerProcess, dir: &Path, event: &str, unit: &str) -> Result<String, String> {
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
-    let called = desk_ok(&staff, "dashboard-call", event, json!({ "kind": "call_next" }))?;
+    // The number on the desk's screen before the call: the command names it.
+    let (_, table) =
+        staff.get(&format!("/api/v1/events/{event}/desk")).map_err(|e| e.to_string())?;
+    let serving = table["now_serving"].as_u64().unwrap_or(0);
+    let call = json!({ "kind": "call_next", "now_serving": serving });
+    let called = desk_ok(&staff, "dashboard-call", event, call)?;
     let number =
         called["now_serving"].as_i64().ok_or_else(|| format!("nobody called: {called}"))?;
     let buyer: String = desk_db(dir)
@@ -249,12 +254,20 @@ fn hold(server: &ServerProcess, dir: &Path, event: &str, unit: &str) -> Result<S
 fn sell(server: &ServerProcess, event: &str, unit: &str) -> Result<u64, String> {
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     let finance = DeskClient::new(&server.url, &demo_token("finance-01"));
+    // The ticket names the hold it is drawn up for, as the control table shows it.
+    let (_, table) =
+        staff.get(&format!("/api/v1/events/{event}/desk")).map_err(|e| e.to_string())?;
+    let hold_id = table["units"]
+        .as_array()
+        .and_then(|units| units.iter().find(|u| u["unit_id"] == unit))
+        .map(|u| u["hold_id"].clone())
+        .ok_or_else(|| format!("{unit} is not on the control table"))?;
     let ticket = desk_ok(
         &staff,
         "dashboard-ticket",
         event,
-        json!({ "kind": "prepare_work_ticket", "unit_id": unit, "payment_ratio_pct": "60",
-                "discounts": [], "sealing_fee": "20000" }),
+        json!({ "kind": "prepare_work_ticket", "unit_id": unit, "hold_id": hold_id,
+                "payment_ratio_pct": "60", "discounts": [], "sealing_fee": "20000" }),
     )?;
     let id = ticket["ticket_id"].as_str().ok_or_else(|| format!("no ticket: {ticket}"))?.to_owned();
     let due = ticket["figures"]["amount_due"].clone();
