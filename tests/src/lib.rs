@@ -486,3 +486,84 @@ pub fn process_cpu_seconds(pid: u32) -> TestResult<f64> {
     // The kernel reports clock ticks; USER_HZ is 100 on every Linux this runs on.
     Ok(ticks / 100.0)
 }
+
+/// What a process holds, read from `/proc/<pid>` (Linux): the figures that show whether a
+/// server's threads and memory grow with its clients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessFigures {
+    /// `Threads:` of `/proc/<pid>/status`.
+    pub threads: u64,
+    /// Entries of `/proc/<pid>/task`: the same figure counted by the kernel's task list.
+    pub tasks: u64,
+    /// `VmRSS:` of `/proc/<pid>/status`, in KiB.
+    pub rss_kib: u64,
+    /// Entries of `/proc/<pid>/fd`: open files and sockets.
+    pub open_files: u64,
+}
+
+impl ProcessFigures {
+    /// The resident set in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.rss_kib as f64 / 1024.0
+    }
+
+    /// Each figure the larger of the two (for a peak over samples).
+    pub fn max(self, other: ProcessFigures) -> ProcessFigures {
+        ProcessFigures {
+            threads: self.threads.max(other.threads),
+            tasks: self.tasks.max(other.tasks),
+            rss_kib: self.rss_kib.max(other.rss_kib),
+            open_files: self.open_files.max(other.open_files),
+        }
+    }
+}
+
+/// Threads, resident memory and open files of process `pid` now.
+pub fn process_figures(pid: u32) -> TestResult<ProcessFigures> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> TestResult<u64> {
+        let line = status.lines().find_map(|l| l.strip_prefix(name)).ok_or("no such field")?;
+        // `VmRSS:   41234 kB`: the number is the first word.
+        Ok(line.split_whitespace().next().ok_or("empty field")?.parse()?)
+    };
+    let entries = |dir: &str| -> TestResult<u64> {
+        Ok(std::fs::read_dir(format!("/proc/{pid}/{dir}"))?.count() as u64)
+    };
+    Ok(ProcessFigures {
+        threads: field("Threads:")?,
+        tasks: entries("task")?,
+        rss_kib: field("VmRSS:")?,
+        open_files: entries("fd")?,
+    })
+}
+
+/// The soft and hard limits on open files of process `pid`, from `/proc/<pid>/limits`
+/// (`None` where unlimited).
+pub fn open_files_limits(pid: u32) -> TestResult<(Option<u64>, Option<u64>)> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .ok_or("no open-files limit")?;
+    let mut words = line.split_whitespace();
+    let mut next = || -> TestResult<Option<u64>> {
+        match words.next().ok_or("short limits line")? {
+            "unlimited" => Ok(None),
+            n => Ok(Some(n.parse()?)),
+        }
+    };
+    Ok((next()?, next()?))
+}
+
+/// The threads of process `pid`, counted by name (`/proc/<pid>/task/*/comm`). The kernel
+/// keeps the first 15 bytes of a name, so tokio's workers and its blocking threads are all
+/// `tokio-runtime-w`. A thread that ends while it is being read is left out.
+pub fn thread_names(pid: u32) -> TestResult<std::collections::BTreeMap<String, u64>> {
+    let mut names = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        if let Ok(name) = std::fs::read_to_string(task?.path().join("comm")) {
+            *names.entry(name.trim().to_owned()).or_default() += 1;
+        }
+    }
+    Ok(names)
+}
