@@ -1,0 +1,291 @@
+//! Headquarters' JSON API (`crate::api::hq`, ADR 0008): the dashboard's data and its two
+//! decisions.
+
+use serde_json::{Value, json};
+
+use super::errors::Code;
+use super::op::{
+    Caller, Op, Paths, array, array_of, closed_object, integer, nullable, object, path_param,
+    query, reference, string, text,
+};
+
+/// A read for finance, HQ and admin, by device token or dashboard session.
+fn read(summary: &str, description: &str) -> Op {
+    Op::get(summary)
+        .tag("hq")
+        .caller(Caller::DeviceOrSession)
+        .describe(description)
+        .fails(Code::Forbidden, "The caller is not finance, HQ or admin.")
+        .fails(Code::Internal, "A fault on the server.")
+}
+
+/// A decision, by an HQ or admin device token only (a browser session cannot be ridden by
+/// another site's form).
+fn decide(summary: &str, description: &str, answer: Value) -> Op {
+    Op::post(summary)
+        .tag("hq")
+        .caller(Caller::Device)
+        .describe(description)
+        .json(200, "Done.", answer)
+        .fails(Code::Forbidden, "The caller is not HQ or admin.")
+        .fails(Code::Internal, "A fault on the server; nothing changed.")
+}
+
+fn regrade(action: &str, summary: &str) -> Op {
+    decide(
+        summary,
+        &format!("Decides this year's re-grade proposal of the customer (`{action}`). An approval is a commit by the approver into the customer's document, so every device receives it by sync. No body is read."),
+        closed_object(&["customer_id", "decision"], json!({ "customer_id": string(), "decision": { "const": action } })),
+    )
+    .param(path_param("id", "The customer."))
+    .fails(Code::NotFound, "No undecided proposal for the customer.")
+}
+
+/// Headquarters' paths.
+pub(super) fn paths() -> Paths {
+    Paths::default()
+        .add("/api/v1/hq/overview", read("总览计数 / Overview counts", "The overview page's counts.")
+            .json(200, "The counts.", reference("Overview")))
+        .add("/api/v1/hq/customers", read("客户（按级别与等级）/ Customers by tier and grade", "Customers from the projections, filtered.")
+            .param(query("tier", "strategic | key | main | general"))
+            .param(query("grade", "A–D, or `none` for ungraded customers"))
+            .param(query("q", "part of the name"))
+            .json(200, "The customers.", array_of("CustomerLine"))
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
+        .add("/api/v1/hq/customers/{id}", read("客户档案 / A customer's file", "Archive, contacts, visits, tickets and the history of the document with its authors.")
+            .param(path_param("id", "The customer."))
+            .json(200, "The file.", reference("CustomerDetail"))
+            .fails(Code::NotFound, "No such customer."))
+        .add("/api/v1/hq/regrades", read("待批准的分级调整 / Re-grade proposals", "This year's undecided proposals, in ranking order.")
+            .json(200, "The proposals.", array_of("RegradeProposal")))
+        .add("/api/v1/hq/regrades/{id}/approve", regrade("approve", "批准分级调整 / Approve a re-grade"))
+        .add("/api/v1/hq/regrades/{id}/reject", regrade("reject", "驳回分级调整 / Reject a re-grade"))
+        .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence, by rep and by level, with every overdue visit.")
+            .json(200, "The compliance.", reference("Compliance")))
+        .add("/api/v1/hq/tickets", read("工单时效 / Tickets with their SLA", "Tickets against the reply SLA at the moment of asking, most urgent first.")
+            .param(query("show", "open (default) | all"))
+            .param(query("sla", "overdue | due_soon | pending | breached | met"))
+            .json(200, "The tickets.", array_of("TicketSla"))
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
+        .add("/api/v1/hq/conflicts", read("待解决冲突 / Open conflicts", "Open conflicts, oldest first.")
+            .json(200, "The conflicts.", array_of("Conflict")))
+        .add("/api/v1/hq/conflicts/resolve", decide("解决冲突 / Settle a conflict",
+                "Keeps one value of a conflict: a forced write of the chosen value by the decider into the document (`Document::resolve_conflict`).",
+                closed_object(&["resolved"], json!({ "resolved": { "const": true } })))
+            .body("application/json", object(&["doc_id", "path", "value"], json!({
+                "doc_id": text("The document, `kind/entity`."), "path": text("The conflicting field, as listed."),
+                "value": text("One of the listed values."),
+            })), "The conflict and the value to keep.")
+            .fails(Code::NotFound, "No such open conflict, document or field.")
+            .fails(Code::InvalidField, "The body is not JSON of this shape (a syntax error and a missing `Content-Type: application/json` included), or the value is not one of the conflict's. A body over the limit sent without a `Content-Length` (chunked) is answered here too, not 413."))
+        .add("/api/v1/hq/violations", read("待复核违规 / Violations to review", "Compensated violations not yet reviewed.")
+            .json(200, "The violations.", array_of("Violation")))
+        .add("/api/v1/hq/violations/{id}/reviewed", decide("标记违规已复核 / Mark a violation reviewed",
+                "Marks a compensated violation reviewed. No body is read.",
+                closed_object(&["violation_id", "reviewed"], json!({ "violation_id": { "type": "integer" }, "reviewed": { "const": true } })))
+            .param(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" }, "description": "The violation (an integer; anything else is 400)." }))
+            .fails(Code::NotFound, "No such violation."))
+        .add("/api/v1/hq/devices", read("设备与同步 / Devices", "Devices, their last sync and how many changes they have not absorbed.")
+            .json(200, "The devices.", array_of("Device")))
+        .add("/api/v1/hq/quarantine", read("隔离文档 / Quarantined documents", "Documents a background task (the projector, the mirror) could not process and set aside, the latest first (at most 1,000); each is retried once repaired.")
+            .json(200, "The quarantined documents.", array_of("Quarantined")))
+        .add("/api/v1/hq/reports/monthly", read("附件一 月度战略客户业务状况（JSON）/ Monthly key-account report", "附件一 for one month.")
+            .param(query("month", "YYYY-MM; default: last month"))
+            .json(200, "The report.", json!({ "type": "object" }))
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice).")
+            .fails(Code::InvalidField, "`month` is not `YYYY-MM`."))
+        .add("/api/v1/hq/reports/quarterly", read("季度客户信用及销售分析（JSON）/ Quarterly credit and sales analysis", "The quarterly credit and sales analysis.")
+            .param(query("quarter", "YYYY-Qn; default: last quarter"))
+            .json(200, "The report.", json!({ "type": "object" }))
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice).")
+            .fails(Code::InvalidField, "`quarter` is not `YYYY-Qn`."))
+}
+
+/// The overview's and the customer list's schemas.
+fn overview_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "Overview",
+            object(
+                &[
+                    "customers",
+                    "customers_by_tier",
+                    "open_tickets",
+                    "overdue_tickets",
+                    "customers_with_overdue_visits",
+                    "open_conflicts",
+                    "unreviewed_violations",
+                    "devices_seen_24h",
+                    "events",
+                ],
+                json!({ "customers": { "type": "integer" },
+                    "customers_by_tier": { "type": "array", "description": "`[tier, count]` pairs, strategic first.", "items": { "type": "array", "prefixItems": [string(), { "type": "integer" }] } },
+                    "open_tickets": { "type": "integer" }, "overdue_tickets": { "type": "integer" },
+                    "customers_with_overdue_visits": { "type": "integer" }, "open_conflicts": { "type": "integer" },
+                    "unreviewed_violations": { "type": "integer" }, "devices_seen_24h": { "type": "integer" },
+                    "events": array(object(&["event_id", "name", "starts_at", "allotted_units"], json!({
+                        "event_id": string(), "name": string(), "starts_at": string(), "allotted_units": { "type": "integer" } }))) }),
+            ),
+        ),
+        (
+            "CustomerLine",
+            object(
+                &[
+                    "customer_id",
+                    "name",
+                    "industry",
+                    "region",
+                    "tier",
+                    "strategic",
+                    "grade",
+                    "credit_limit",
+                    "payment_terms",
+                    "owners",
+                    "overdue_visits",
+                ],
+                json!({ "customer_id": string(), "name": string(), "industry": string(), "region": string(), "tier": string(),
+                    "strategic": { "type": "boolean" }, "grade": nullable("string"), "score": nullable("integer"),
+                    "credit_limit": text("CNY, decimal string."), "payment_terms": string(),
+                    "latest_sales_year": nullable("integer"), "latest_annual_sales": nullable("string"),
+                    "owners": { "type": "array", "items": string() }, "overdue_visits": { "type": "integer" },
+                    "next_visit_due": nullable("string") }),
+            ),
+        ),
+    ]
+}
+
+/// The schemas of a customer's file and of re-grades.
+fn file_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "CustomerDetail",
+            object(
+                &[
+                    "customer",
+                    "leading_brand",
+                    "annual_sales",
+                    "contacts",
+                    "visits",
+                    "tickets",
+                    "history",
+                ],
+                json!({ "customer": reference("CustomerLine"), "leading_brand": { "type": "boolean" },
+                    "annual_sales": { "type": "array", "description": "`[year, amount]` pairs, oldest first.", "items": { "type": "array", "prefixItems": [{ "type": "integer" }, string()] } },
+                    "contacts": { "type": "array" }, "visits": { "type": "array" }, "tickets": { "type": "array" },
+                    "history": array(object(&["at", "author", "action"], json!({ "at": string(), "author": string(), "action": string() }))) }),
+            ),
+        ),
+        (
+            "RegradeProposal",
+            object(
+                &[
+                    "customer_id",
+                    "name",
+                    "year",
+                    "current_tier",
+                    "proposed_tier",
+                    "proposed_grade",
+                    "score",
+                    "reasons",
+                ],
+                json!({ "customer_id": string(), "name": string(), "year": { "type": "integer" }, "current_tier": string(),
+                    "proposed_tier": string(), "current_grade": nullable("string"), "proposed_grade": string(),
+                    "score": { "type": "integer" }, "reasons": { "type": "array", "items": { "type": "object", "description": "kind = tier (from, to, why) | grade (from, to, score, rank, of)" } } }),
+            ),
+        ),
+    ]
+}
+
+/// The schemas of visit compliance and tickets.
+fn visit_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "Compliance",
+            object(
+                &["today", "by_rep", "by_level", "overdue"],
+                json!({ "today": string(), "by_rep": { "type": "object", "additionalProperties": reference("ComplianceCount") },
+                    "by_level": { "type": "object", "additionalProperties": reference("ComplianceCount") }, "overdue": { "type": "array" } }),
+            ),
+        ),
+        (
+            "ComplianceCount",
+            object(
+                &["required", "overdue", "on_schedule_percent"],
+                json!({ "required": { "type": "integer" }, "overdue": { "type": "integer" }, "on_schedule_percent": string() }),
+            ),
+        ),
+        (
+            "TicketSla",
+            object(
+                &[
+                    "ticket_id",
+                    "customer_id",
+                    "customer_name",
+                    "kind",
+                    "priority",
+                    "status",
+                    "title",
+                    "opened_at",
+                    "sla",
+                    "reply_due_at",
+                    "minutes",
+                ],
+                json!({ "ticket_id": string(), "customer_id": string(), "customer_name": string(), "kind": string(), "priority": string(),
+                    "status": string(), "title": string(), "owner": nullable("string"), "opened_at": string(),
+                    "sla": { "type": "string", "enum": ["overdue", "due_soon", "pending", "breached", "met"] },
+                    "reply_due_at": string(), "minutes": { "type": "integer" } }),
+            ),
+        ),
+    ]
+}
+
+/// The schemas of review, devices and quarantine.
+fn review_schemas() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "Violation",
+            object(
+                &[
+                    "violation_id",
+                    "at",
+                    "user_id",
+                    "device_id",
+                    "doc_id",
+                    "field",
+                    "rule",
+                    "old_value",
+                    "new_value",
+                ],
+                json!({ "violation_id": { "type": "integer" }, "at": string(), "user_id": string(), "device_id": string(), "doc_id": string(),
+                    "field": string(), "rule": string(), "old_value": string(), "new_value": string() }),
+            ),
+        ),
+        (
+            "Device",
+            object(
+                &["device_id", "user_id", "role", "label", "changes_behind"],
+                json!({ "device_id": string(), "user_id": string(), "role": string(), "label": string(),
+                    "last_seen_at": nullable("string"), "minutes_since_sync": nullable("integer"), "changes_behind": { "type": "integer" },
+                    "last_upload_at": nullable("string"), "outbox_age_minutes": nullable("integer"), "revoked_at": nullable("string") }),
+            ),
+        ),
+        (
+            "Quarantined",
+            object(
+                &["task", "doc_id", "seq", "error", "first_at", "last_at", "attempts"],
+                json!({ "task": text("The task that could not process it."), "doc_id": string(),
+                    "seq": integer("Its sequence position (projection) or ledger position (mirror) when it failed."),
+                    "error": text("What failed."), "first_at": string(), "last_at": string(), "attempts": { "type": "integer" } }),
+            ),
+        ),
+    ]
+}
+
+/// Headquarters' schemas.
+pub(super) fn schemas() -> Vec<(&'static str, Value)> {
+    let mut all = overview_schemas();
+    all.extend(file_schemas());
+    all.extend(visit_schemas());
+    all.extend(review_schemas());
+    all
+}
