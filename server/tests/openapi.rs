@@ -725,7 +725,7 @@ async fn errors_of_any_route_are_documented() {
         ("POST /api/v1/hq/violations/abc/reviewed", HQ, Vec::new(), "400 malformed_request"),
         ("GET /api/v1/hq/customers?tier=key&tier=main", HQ, Vec::new(), "400 malformed_request"),
         ("GET /api/v1/hq/reports/monthly?month=soon", HQ, Vec::new(), "422 invalid_field"),
-        ("POST /api/v1/hq/conflicts/resolve", HQ, b"{".to_vec(), "422 invalid_field"),
+        ("POST /api/v1/hq/conflicts/resolve", HQ, b"{".to_vec(), "400 malformed_request"),
         ("POST /api/v1/hq/conflicts/resolve", HQ, vec![b' '; 64 * 1024 + 1], "413 body_too_large"),
     ])
     .await;

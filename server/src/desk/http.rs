@@ -128,7 +128,7 @@ pub struct UnitLine {
 pub struct ControlTable {
     /// The event.
     pub event_id: String,
-    /// `strict` or `free`.
+    /// `strict_order` or `free`.
     pub mode: String,
     /// The lottery number being served.
     pub now_serving: Option<u32>,

@@ -242,6 +242,7 @@ fn sync_op() -> Op {
         .fails(Code::InvalidField, "`cursor` ahead of the server's sequence (or beyond i64); the same document twice in `messages`; an Automerge message that cannot be decoded or carries too many changes.")
         .fails(Code::InvalidDocument, "What the device sent does not read as the document it claims to be (kind, schema, id in its header), or the authority cannot read what it guards.")
         .fails(Code::DocumentTooLarge, "The document already holds more than 64 MiB; it takes no more edits.")
+        .fails(Code::DocumentTooDeep, "The changes nest values more than 8 objects below the root.")
         .fails(Code::Internal, "A fault on the server; nothing of the round was stored.")
 }
 

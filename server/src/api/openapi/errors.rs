@@ -51,6 +51,8 @@ pub(super) enum Code {
     InvalidDocument,
     /// 422: a synced document past the size it may reach.
     DocumentTooLarge,
+    /// 422: a synced document nested past the depth a document may reach.
+    DocumentTooDeep,
     /// 422: a desk key reused for another request.
     IdempotencyKeyReused,
     /// 429.
@@ -68,7 +70,7 @@ pub(super) enum Code {
 }
 
 /// The catalogue: each code, the status it is answered with and what it means.
-const CATALOGUE: [(Code, &str, u16, &str); 26] = [
+const CATALOGUE: [(Code, &str, u16, &str); 27] = [
     (
         Code::MalformedRequest,
         "malformed_request",
@@ -167,6 +169,12 @@ const CATALOGUE: [(Code, &str, u16, &str); 26] = [
         "document_too_large",
         422,
         "A synced document already larger than the server lets a document grow; it takes no more edits.",
+    ),
+    (
+        Code::DocumentTooDeep,
+        "document_too_deep",
+        422,
+        "A synced document whose changes nest values deeper than a document may (kam-core's `MAX_WRITE_DEPTH`, 8 objects below the root).",
     ),
     (
         Code::IdempotencyKeyReused,

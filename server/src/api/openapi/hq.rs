@@ -77,7 +77,9 @@ pub(super) fn paths() -> Paths {
                 "value": text("One of the listed values."),
             })), "The conflict and the value to keep.")
             .fails(Code::NotFound, "No such open conflict, document or field.")
-            .fails(Code::InvalidField, "The body is not JSON of this shape (a syntax error and a missing `Content-Type: application/json` included), or the value is not one of the conflict's. A body over the limit sent without a `Content-Length` (chunked) is answered here too, not 413."))
+            .fails(Code::MalformedRequest, "The body is not JSON (a syntax error).")
+            .fails(Code::UnsupportedMediaType, "The body is not sent as `Content-Type: application/json`.")
+            .fails(Code::InvalidField, "The body is JSON of another shape, or the value is not one of the conflict's."))
         .add("/api/v1/hq/violations", read("待复核违规 / Violations to review", "Compensated violations not yet reviewed.")
             .json(200, "The violations.", array_of("Violation")))
         .add("/api/v1/hq/violations/{id}/reviewed", decide("标记违规已复核 / Mark a violation reviewed",
