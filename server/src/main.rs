@@ -155,10 +155,24 @@ fn log_filter() -> EnvFilter {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // The blocking pool is bounded by the places that admit work to it (the store's turn,
+    // the readers, the password checks): it cannot grow with the number of clients.
+    let blocking = match &cli.command {
+        Command::Serve { limits, .. } => edge::max_blocking_threads(limits),
+        Command::Admin { .. } => 2,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(blocking)
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
         Command::Serve {
             demo,
             demo_customers,
@@ -294,6 +308,17 @@ async fn serve(
         Ok::<_, kam_server::error::ServerError>((store, loaded))
     })
     .await??;
+    // A connection is an open file; the default soft limit (often 1,024) would refuse clients
+    // long before `--max-connections`.
+    let wanted = u64::try_from(limits.max_connections).unwrap_or(u64::MAX).saturating_add(256);
+    let open_files = edge::serve::raise_open_files(wanted);
+    if open_files < wanted {
+        tracing::warn!(
+            open_files,
+            wanted,
+            "the open-files limit is below what --max-connections needs"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     if let Some(loaded) = &loaded {

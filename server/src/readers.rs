@@ -87,13 +87,17 @@ impl Readers {
             .map_err(|_| ServerError::Unavailable("the read pool is closed".into()))?;
         let conns = self.take().ok_or_else(|| ServerError::Corrupt("read pool empty".into()))?;
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&conns)));
             pool.give_back(conns);
-            drop(permit);
             result.unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))))
         })
-        .await?
+        .await;
+        // The permit goes back only now, when the blocking thread is idle again: released on
+        // the thread, the next waiting read would start before it and find no idle thread,
+        // and the pool would grow a thread for it.
+        drop(permit);
+        result?
     }
 }
 

@@ -102,9 +102,9 @@ impl AppState {
     {
         let mut store = Arc::clone(&self.store).lock_owned().await;
         let beat = self.store_beat.clone();
-        tokio::task::spawn_blocking(move || {
+        let (result, store) = tokio::task::spawn_blocking(move || {
             let _busy = beat.busy();
-            match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut store))) {
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut store))) {
                 Ok(result) => result,
                 Err(panic) => {
                     beat.failed();
@@ -113,8 +113,13 @@ impl AppState {
                     tracing::error!(panic = %message, "store work panicked; its transaction was rolled back");
                     Err(ServerError::Panicked(message))
                 }
-            }
+            };
+            (result, store)
         })
-        .await?
+        .await?;
+        // The store's turn passes only now, with the blocking thread idle again, so the next
+        // holder reuses it instead of the pool starting another.
+        drop(store);
+        result
     }
 }

@@ -93,14 +93,19 @@ impl PasswordSlots {
         let permit = Arc::clone(&self.running).acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         let permit = permit.map_err(|_| ServerError::Unavailable("shutting down".into()))?;
-        let result = tokio::task::spawn_blocking(move || {
-            let value = check();
-            drop(permit);
-            value
-        })
-        .await?;
-        Ok(result)
+        let result = tokio::task::spawn_blocking(check).await;
+        // Released once the thread is idle again (see `readers::Readers::read`).
+        drop(permit);
+        Ok(result?)
     }
+}
+
+/// The most threads the blocking pool may hold under `limits`: the store's holder, every
+/// reader, every password check, and a few for start-up and shutdown. Every blocking task
+/// takes a place (the store's lock, a reader's or a password check's permit) before it is
+/// spawned, so this bound is never what makes a request wait.
+pub fn max_blocking_threads(limits: &Limits) -> usize {
+    limits.readers.max(1).saturating_add(limits.password_checks.max(1)).saturating_add(4)
 }
 
 /// The per-address rate limit, for every request.

@@ -28,6 +28,54 @@ use super::limits::Limits;
 /// How long a stopping server waits for open connections.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The wait after a failed accept: 10 ms, doubling to a second; logged at most once a second.
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    wait: Option<std::time::Duration>,
+    failures: u64,
+    last_log: Option<std::time::Instant>,
+}
+
+impl AcceptBackoff {
+    fn reset(&mut self) {
+        self.wait = None;
+    }
+
+    async fn failed(&mut self, error: &std::io::Error) {
+        self.failures = self.failures.saturating_add(1);
+        let second = std::time::Duration::from_secs(1);
+        if self.last_log.is_none_or(|at| at.elapsed() >= second) {
+            tracing::warn!(%error, failures = self.failures, "accept failed; backing off");
+            self.last_log = Some(std::time::Instant::now());
+        }
+        let wait = self.wait.map_or(std::time::Duration::from_millis(10), |w| w.saturating_mul(2));
+        let wait = wait.min(second);
+        self.wait = Some(wait);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Raises the process's soft limit on open files towards `wanted` (as far as the hard limit
+/// allows): each connection is a file, and a default soft limit of 1,024 would refuse
+/// connections far below `--max-connections`. Returns the soft limit in force.
+pub fn raise_open_files(wanted: u64) -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let current = getrlimit(Resource::Nofile);
+    let soft = current.current.unwrap_or(u64::MAX);
+    if soft >= wanted {
+        return soft;
+    }
+    let target = current.maximum.map_or(wanted, |hard| hard.min(wanted));
+    let raised = rustix::process::Rlimit { current: Some(target), maximum: current.maximum };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => target,
+        Err(error) => {
+            tracing::warn!(%error, "could not raise the open-files limit");
+            soft
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish.
 pub async fn serve(
     listener: TcpListener,
@@ -40,6 +88,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout()).keep_alive(true);
     tokio::pin!(shutdown);
+    let mut backoff = AcceptBackoff::default();
     loop {
         let permit = tokio::select! {
             () = &mut shutdown => break,
@@ -51,11 +100,14 @@ pub async fn serve(
         let (socket, address) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    backoff.reset();
+                    accepted
+                }
                 Err(error) => {
-                    // Out of file descriptors and the like: the next accept may work.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::task::yield_now().await;
+                    // Out of file descriptors and the like: retrying at once would spin and
+                    // flood the log; wait a little longer each time, and say so once a second.
+                    backoff.failed(&error).await;
                     continue;
                 }
             },
