@@ -406,3 +406,12 @@ fn event(
         now_serving: None,
     }
 }
+/// A tiny seeded company for the document layer's tests: one rep, two customers, `tickets`
+/// tickets, `units` units and `buyers` buyers, generated on 2026-11-23.
+#[cfg(test)]
+pub(crate) fn tiny_company(tickets: usize, units: usize, buyers: usize) -> DemoData {
+    use chrono::TimeZone;
+    let spec = DemoSpec { customers: 2, tickets, units, buyers, ..DemoSpec::standard(1) };
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).single().unwrap_or_default();
+    generate(&spec, now, &crate::Policy::default())
+}

@@ -12,46 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ServerError;
 
-/// What a user may do; see ARCHITECTURE.md for the scope of each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A field rep: their own customers and those customers' tickets, plus projects.
-    Rep,
-    /// Event staff: the events they are assigned to and those events' projects.
-    EventStaff,
-    /// Finance: everything; may set credit limits, payment terms, tiers and grades.
-    Finance,
-    /// Headquarters: everything; may also approve prices and hand customers over.
-    Hq,
-    /// Administrators: everything an HQ user may do.
-    Admin,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Rep => "rep",
-            Role::EventStaff => "event_staff",
-            Role::Finance => "finance",
-            Role::Hq => "hq",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses a stored or typed name.
-    pub fn parse(text: &str) -> Option<Role> {
-        [Role::Rep, Role::EventStaff, Role::Finance, Role::Hq, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == text)
-    }
-
-    /// Whether this role sees every document.
-    pub fn sees_everything(self) -> bool {
-        matches!(self, Role::Finance | Role::Hq | Role::Admin)
-    }
-}
+/// What a user may do (kam-core's, shared with the tablets' permission matrix); see
+/// ARCHITECTURE.md for the scope of each.
+pub use kam_core::model::Role;
 
 /// An authenticated device and its user.
 #[derive(Clone, Debug, PartialEq, Eq)]

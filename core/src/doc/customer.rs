@@ -603,16 +603,7 @@ mod tests {
     }
 
     fn customer() -> Customer {
-        let spec = crate::demo::DemoSpec {
-            customers: 2,
-            tickets: 1,
-            units: 2,
-            buyers: 1,
-            ..crate::demo::DemoSpec::standard(1)
-        };
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
-        let mut c =
-            crate::demo::generate(&spec, now, &crate::Policy::default()).customers.remove(0);
+        let mut c = crate::demo::tiny_company(1, 2, 1).customers.remove(0);
         let late = LatePayment {
             id: LatePaymentId::new(),
             reference: "INV-1".into(),

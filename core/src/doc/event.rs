@@ -243,15 +243,7 @@ mod tests {
 
     #[test]
     fn details_allotments_and_buyers_are_edited_and_read_as_of_earlier_heads() {
-        let spec = crate::demo::DemoSpec {
-            customers: 2,
-            tickets: 1,
-            units: 4,
-            buyers: 2,
-            ..crate::demo::DemoSpec::standard(1)
-        };
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
-        let e = crate::demo::generate(&spec, now, &crate::Policy::default()).event;
+        let e = crate::demo::tiny_company(1, 4, 2).event;
         let mut doc = create_event(&e, ActorId::random(), &meta()).unwrap();
         let before = doc.heads();
         let buyer = e.buyers.keys().next().unwrap().clone();

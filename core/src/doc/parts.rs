@@ -233,15 +233,7 @@ mod tests {
     }
 
     fn customer() -> Customer {
-        let spec = crate::demo::DemoSpec {
-            customers: 2,
-            tickets: 1,
-            units: 2,
-            buyers: 1,
-            ..crate::demo::DemoSpec::standard(1)
-        };
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
-        crate::demo::generate(&spec, now, &crate::Policy::default()).customers.remove(0)
+        crate::demo::tiny_company(1, 2, 1).customers.remove(0)
     }
 
     fn copy(doc: &mut Document) -> Document {

@@ -323,15 +323,8 @@ mod tests {
 
     #[test]
     fn a_history_entry_is_restored_without_moving_the_status_and_a_reply_removed() {
-        let spec = crate::demo::DemoSpec {
-            customers: 2,
-            tickets: 3,
-            units: 2,
-            buyers: 1,
-            ..crate::demo::DemoSpec::standard(1)
-        };
         let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
-        let mut t = crate::demo::generate(&spec, now, &crate::Policy::default()).tickets.remove(0);
+        let mut t = crate::demo::tiny_company(3, 2, 1).tickets.remove(0);
         let entry = StatusChange {
             id: EntryId::new(),
             from: TicketStatus::New,

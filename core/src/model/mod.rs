@@ -4,6 +4,7 @@ mod common;
 mod customer;
 mod event;
 mod project;
+mod role;
 mod selection;
 mod ticket;
 
@@ -18,6 +19,7 @@ pub use customer::{
 };
 pub use event::{Buyer, SelectionEvent, SelectionMode};
 pub use project::{Building, PriceApproval, Project, Unit, UnitStatus};
+pub use role::Role;
 pub use selection::{
     DiscountLine, RelationshipApproval, WorkTicketFigures, WorkTicketTerms, WrittenApproval,
 };

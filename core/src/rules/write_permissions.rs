@@ -14,34 +14,16 @@
 
 use std::fmt;
 
-/// The role of the person whose device wrote.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// A field rep: their own customers and those customers' tickets, plus projects.
-    Rep,
-    /// Event staff: the events they are assigned to and those events' projects.
-    EventStaff,
-    /// Finance: tiers, grades, credit terms, sales and late payments.
-    Finance,
-    /// Headquarters: everything finance decides, plus handover, projects and prices.
-    Hq,
-    /// Administrators: everything headquarters may do.
-    Admin,
+pub use crate::model::Role;
+
+/// Finance, headquarters or an administrator: the back office.
+fn is_back_office(role: Role) -> bool {
+    matches!(role, Role::Finance | Role::Hq | Role::Admin)
 }
 
-impl Role {
-    /// Every role, for tables and exhaustive tests.
-    pub const ALL: [Role; 5] = [Role::Rep, Role::EventStaff, Role::Finance, Role::Hq, Role::Admin];
-
-    /// Finance, headquarters or an administrator: the back office.
-    fn is_back_office(self) -> bool {
-        matches!(self, Role::Finance | Role::Hq | Role::Admin)
-    }
-
-    /// Headquarters or an administrator.
-    fn is_hq(self) -> bool {
-        matches!(self, Role::Hq | Role::Admin)
-    }
+/// Headquarters or an administrator.
+fn is_hq(role: Role) -> bool {
+    matches!(role, Role::Hq | Role::Admin)
 }
 
 /// What a write does to an entity, or to a field group (which is always there, so it is only
@@ -320,9 +302,9 @@ fn check_field_work(
         // A contact is the owners' to drop (the account is theirs); a visit record is the
         // evidence of the visit cadence, which headquarters audits.
         (DocPart::Contacts, Write::Remove) => {
-            unless(role.is_hq() || ctx.owns_customer, WriteRule::ContactsRemovedByOwners)
+            unless(is_hq(role) || ctx.owns_customer, WriteRule::ContactsRemovedByOwners)
         }
-        (DocPart::Visits, Write::Remove) => unless(role.is_hq(), WriteRule::VisitsRemovedByHqOnly),
+        (DocPart::Visits, Write::Remove) => unless(is_hq(role), WriteRule::VisitsRemovedByHqOnly),
         // Transitions are evidence too; which ones may be added is the state machine's call.
         (DocPart::StatusHistory, Write::Change | Write::Remove) => {
             Err(WriteRule::StatusHistoryAppendOnly)
@@ -344,18 +326,18 @@ fn check_back_office(
 ) -> Result<(), WriteRule> {
     match part {
         DocPart::AnnualSales => unless(
-            role.is_back_office() || (ctx.creating && write == Write::Add),
+            is_back_office(role) || (ctx.creating && write == Write::Add),
             WriteRule::AnnualSalesFinanceHqOnly,
         ),
         DocPart::Owners if ctx.creating => {
-            unless(role.is_back_office(), WriteRule::NewCustomerOwnedByCreator)
+            unless(is_back_office(role), WriteRule::NewCustomerOwnedByCreator)
         }
-        DocPart::Owners => unless(role.is_hq(), WriteRule::OwnersHqOnly),
+        DocPart::Owners => unless(is_hq(role), WriteRule::OwnersHqOnly),
         DocPart::Classification => {
-            unless(role.is_back_office(), WriteRule::ClassificationFinanceHqOnly)
+            unless(is_back_office(role), WriteRule::ClassificationFinanceHqOnly)
         }
-        DocPart::Credit => unless(role.is_back_office(), WriteRule::CreditFinanceHqOnly),
-        _ => unless(role.is_back_office(), WriteRule::LatePaymentsFinanceHqOnly),
+        DocPart::Credit => unless(is_back_office(role), WriteRule::CreditFinanceHqOnly),
+        _ => unless(is_back_office(role), WriteRule::LatePaymentsFinanceHqOnly),
     }
 }
 
@@ -382,7 +364,7 @@ fn check_project(
         }
         _ => (WriteRule::PriceHqOnly, Some(WriteRule::PriceThroughTheDesk)),
     };
-    unless(role.is_hq(), by_role)?;
+    unless(is_hq(role), by_role)?;
     match on_desk {
         Some(rule) if ctx.on_open_desk => Err(rule),
         _ => Ok(()),
@@ -407,7 +389,7 @@ fn check_event(
         }
         _ => {}
     }
-    unless(role.is_hq(), WriteRule::EventHqOnly)?;
+    unless(is_hq(role), WriteRule::EventHqOnly)?;
     match part {
         DocPart::EventProject | DocPart::Allotments if ctx.on_open_desk => {
             Err(WriteRule::EventFixedOnceDeskOpen)

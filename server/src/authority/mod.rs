@@ -36,7 +36,7 @@ use kam_core::rules::{self, DocPart, Write, WriteRule, open_to_everyone};
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::ServerError;
 
 /// The author recorded on the server's own changes.
@@ -133,18 +133,6 @@ impl Check<'_> {
     /// A field group's write: added with the document, or changed.
     fn group_write(&self) -> Write {
         if self.creating { Write::Add } else { Write::Change }
-    }
-}
-
-impl From<Role> for rules::Role {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Rep => rules::Role::Rep,
-            Role::EventStaff => rules::Role::EventStaff,
-            Role::Finance => rules::Role::Finance,
-            Role::Hq => rules::Role::Hq,
-            Role::Admin => rules::Role::Admin,
-        }
     }
 }
 
@@ -270,7 +258,7 @@ fn enforce(
     author: &Principal,
     now: DateTime<Utc>,
 ) -> Result<Vec<Violation>, ServerError> {
-    let check = Check { role: author.role.into(), author, creating: before.is_none(), now };
+    let check = Check { role: author.role, author, creating: before.is_none(), now };
     let everything = Touched::everything();
     let (heads, touched) = match before {
         Some(g) => (g.heads.as_slice(), &g.touched),

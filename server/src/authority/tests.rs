@@ -15,6 +15,7 @@ use kam_core::model::{
 use rust_decimal::Decimal;
 
 use super::*;
+use crate::auth::Role;
 use kam_core::doc::{
     CustomerEdit, ProjectEdit, TicketEdit, edit_customer, edit_project, edit_ticket, read_project,
     read_ticket,
