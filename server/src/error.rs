@@ -91,6 +91,9 @@ pub enum ServerError {
         /// The route's limit.
         limit_bytes: usize,
     },
+    /// The client took too long to send its request body.
+    #[error("the request body stopped arriving")]
+    RequestTimeout,
     /// The body is not of a type the route takes (e.g. JSON without its content type).
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -130,6 +133,7 @@ impl ServerError {
             ServerError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             ServerError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ServerError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ServerError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ServerError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }

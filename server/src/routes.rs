@@ -117,15 +117,13 @@ async fn sync_round_inner(
     who: Principal,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ServerError::Wire(WireError::TooLarge {
-                size: MAX_REQUEST_BYTES + 1,
-                limit: MAX_REQUEST_BYTES,
-            })
-        } else {
-            ServerError::Wire(WireError::Malformed(e.body_text()))
-        }
+    let body = body.map_err(|e| match edge::body::unreadable(&e, SYNC_BODY_BYTES) {
+        ServerError::BodyTooLarge { .. } => ServerError::Wire(WireError::TooLarge {
+            size: MAX_REQUEST_BYTES + 1,
+            limit: MAX_REQUEST_BYTES,
+        }),
+        ServerError::Malformed(text) => ServerError::Wire(WireError::Malformed(text)),
+        other => other,
     })?;
     let bytes_in = body.len();
     let request = SyncRequest::decode(&body)?;

@@ -49,13 +49,8 @@ async fn command(
 ) -> Result<Response, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ServerError::BodyTooLarge { limit_bytes: state.edge().limits.max_command_bytes }
-        } else {
-            ServerError::Malformed(e.body_text())
-        }
-    })?;
+    let limit = state.edge().limits.max_command_bytes;
+    let body = body.map_err(|e| crate::edge::body::unreadable(&e, limit))?;
     let request: CommandRequest = parse_command(&body)?;
     // Money and numbers are bounded where they enter (ADR 0017): 422 before the desk sees them.
     kam_core::desk::bounds::validate(&request.command)?;

@@ -49,3 +49,22 @@ async fn declared_over(limit: usize, request: Request, next: Next) -> Response {
     }
     ServerError::BodyTooLarge { limit_bytes: limit }.into_response()
 }
+
+/// What a body that could not be read becomes: 413 over the limit, 408 when it stopped
+/// arriving (the body idle timeout), 400 otherwise.
+pub fn unreadable(
+    rejection: &axum::extract::rejection::BytesRejection,
+    limit: usize,
+) -> ServerError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ServerError::BodyTooLarge { limit_bytes: limit };
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return ServerError::RequestTimeout;
+        }
+        source = error.source();
+    }
+    ServerError::Malformed(rejection.body_text())
+}
