@@ -120,6 +120,39 @@ fn a_peer_holding_the_document_gets_the_new_change_and_a_peer_holding_nothing_th
 }
 
 #[test]
+fn a_limited_receive_counts_the_changes_a_compacted_document_adds_not_its_chunks() {
+    let data = small();
+    let customer = &data.customers[0];
+    let (id, _, mut tablet, _) = tablet_and_server(customer);
+    for notes in ["one", "two", "three"] {
+        let edit = notes_edit(customer, notes);
+        doc::edit_customer(&mut tablet, &edit, &meta(edit.action())).unwrap();
+    }
+    let history = tablet.history().len();
+    assert_eq!(history, 4, "created, then three edits");
+    let mut fresh = doc::SyncState::new();
+    doc::prime_sync_state(&mut fresh);
+    let message = tablet.generate_sync_message(&mut fresh).unwrap();
+
+    // The whole document travels as one chunk, yet adds four changes: a limit of three refuses it.
+    let mut empty = doc::Document::empty(id.clone(), ActorId::random());
+    let refused = empty.receive_sync_message_limited(&mut doc::SyncState::new(), &message, Some(3));
+    match refused {
+        Err(doc::DocError::TooManyChanges { changes, limit, .. }) => {
+            assert_eq!((changes, limit), (4, 3));
+        }
+        other => panic!("expected too_many_changes, got {other:?}"),
+    }
+    // At the limit it is taken; without one (a tablet receiving from its server) as well.
+    let mut at_limit = doc::Document::empty(id.clone(), ActorId::random());
+    at_limit.receive_sync_message_limited(&mut doc::SyncState::new(), &message, Some(4)).unwrap();
+    assert_eq!(at_limit.heads(), tablet.heads());
+    let mut unlimited = doc::Document::empty(id, ActorId::random());
+    unlimited.receive_sync_message(&mut doc::SyncState::new(), &message).unwrap();
+    assert_eq!(unlimited.heads(), tablet.heads());
+}
+
+#[test]
 fn received_change_bytes_stored_after_the_saved_state_load_back_to_the_same_document() {
     let data = small();
     let customer = &data.customers[0];

@@ -289,8 +289,12 @@ impl Round<'_, '_> {
         // the merge changed; the patches recorded while it applies spare them a walk through the
         // whole document.
         doc.start_patch_index();
-        doc.receive_sync_message(&mut state, &message.message)
-            .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
+        doc.receive_sync_message_limited(
+            &mut state,
+            &message.message,
+            Some(kam_core::doc::MAX_CHANGES_PER_MESSAGE),
+        )
+        .map_err(|e| ServerError::Invalid { field: "message", reason: e.to_string() })?;
         if let Some(t) = doc.earliest_change_time_since(&heads_before) {
             self.oldest_upload = Some(self.oldest_upload.map_or(t, |o| o.min(t)));
         }

@@ -405,6 +405,36 @@ fn class_4_limits_on_everything_answered_with_the_right_status() {
     .unwrap();
     assert!(status == 200 && closed, "idle keep-alive: {status} {closed}");
 
+    // Work per request: a document nested deeper than a document may be, and a message with
+    // more changes than one message may carry, are refused at the door; nothing is stored.
+    let (_, device) = enroll(site.dir(), "rep-01").unwrap();
+    let (own_id, own_bytes) = rep_customer_bytes(&site);
+    let change_seq = || -> i64 {
+        server_db(&site).query_row("SELECT value FROM change_seq", [], |r| r.get(0)).unwrap()
+    };
+    let before = change_seq();
+    for levels in [9, 64, 2_000] {
+        let deep = tampered(&own_bytes, |am| {
+            let mut at = am.get(ROOT, "profile").unwrap().unwrap().1;
+            for _ in 0..levels {
+                at = am.put_object(&at, "x", ObjType::Map).unwrap();
+            }
+            am.put(&at, "leaf", "deep").unwrap();
+        });
+        let answer = hostile_round(&site, &device, &own_id, &deep);
+        assert_refused(&answer, 422, &["document_too_deep"], &format!("{levels} levels"));
+    }
+    let busy = tampered(&own_bytes, |am| {
+        let profile = am.get(ROOT, "profile").unwrap().unwrap().1;
+        for n in 0..(kam_core::doc::MAX_CHANGES_PER_MESSAGE as i64 + 1) {
+            am.put(&profile, "notes", n).unwrap();
+            am.commit();
+        }
+    });
+    let answer = hostile_round(&site, &device, &own_id, &busy);
+    assert_refused(&answer, 422, &["invalid_field"], "more changes than a message may carry");
+    assert_eq!(change_seq(), before, "no refused round stored a change");
+
     // Sign-in floods: per user name (known or not) and per address, 429 with Retry-After;
     // and memory stays bounded however many unknown names are tried.
     let (rss_before, _) = site.rss_and_threads().unwrap();

@@ -360,14 +360,33 @@ impl Document {
         state: &mut sync::State,
         message: &[u8],
     ) -> Result<(), DocError> {
+        self.receive_sync_message_limited(state, message, None)
+    }
+
+    /// Like [`Document::receive_sync_message`], refusing a message that carries, or adds,
+    /// more than `max_changes` changes: what a server asks of a device's message (a tablet
+    /// far behind may receive far more from its server, and takes them). A whole compacted
+    /// document in one chunk is counted by the changes it adds. When the message added too
+    /// many, this copy holds them: the caller must drop it (the server's failed round drops
+    /// every document it loaded).
+    pub fn receive_sync_message_limited(
+        &mut self,
+        state: &mut sync::State,
+        message: &[u8],
+        max_changes: Option<usize>,
+    ) -> Result<(), DocError> {
         let message =
             sync::Message::decode(message).map_err(|e| DocError::SyncMessage(e.to_string()))?;
-        if message.changes.len() > MAX_CHANGES_PER_MESSAGE {
-            return Err(DocError::TooManyChanges {
-                doc_id: self.id.to_string(),
-                changes: message.changes.len(),
-                limit: MAX_CHANGES_PER_MESSAGE,
-            });
+        let doc_id = self.id.to_string();
+        let too_many = |changes: usize| DocError::TooManyChanges {
+            doc_id: doc_id.clone(),
+            changes,
+            limit: max_changes.unwrap_or(usize::MAX),
+        };
+        if let Some(limit) = max_changes
+            && message.changes.len() > limit
+        {
+            return Err(too_many(message.changes.len()));
         }
         if message.changes.is_empty() {
             self.doc.sync().receive_sync_message(state, message)?;
@@ -382,8 +401,15 @@ impl Document {
         for chunk in message.changes.iter() {
             bytes.extend_from_slice(chunk);
         }
+        let heads_before = self.doc.get_heads();
         self.doc.sync().receive_sync_message(state, message)?;
         self.received = Some(ReceivedSince { before: start, after: self.doc.get_heads(), bytes });
+        if let Some(limit) = max_changes {
+            let added = self.added_since(&heads_before).len();
+            if added > limit {
+                return Err(too_many(added));
+            }
+        }
         Ok(())
     }
 
