@@ -100,7 +100,7 @@ pub fn load_demo(
         for (login, password) in logins.iter().zip(&passwords) {
             auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
-            crate::web::session::set_password_hash(tx, &login.user_id, password)?;
+            crate::web::session::set_password_hash(&**tx, &login.user_id, password)?;
         }
         let mut count = 0;
         for c in &data.customers {

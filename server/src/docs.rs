@@ -93,17 +93,13 @@ pub(crate) fn row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>, Serve
 }
 
 /// Takes the next number of the change sequence (inside the caller's write transaction).
-pub(crate) fn next_seq(conn: &Connection) -> Result<i64, ServerError> {
-    Ok(conn
-        .prepare_cached("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")?
-        .query_row([], |r| r.get(0))?)
+pub(crate) fn next_seq(db: &dyn crate::db::DocumentStore) -> Result<i64, ServerError> {
+    Ok(db.next_seq()?)
 }
 
 /// The latest number of the change sequence.
-pub(crate) fn current_seq(conn: &Connection) -> Result<i64, ServerError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM change_seq WHERE id = 1")?
-        .query_row([], |r| r.get(0))?)
+pub(crate) fn current_seq(db: &dyn crate::db::DocumentStore) -> Result<i64, ServerError> {
+    Ok(db.current_seq()?)
 }
 
 impl DocCache {
@@ -211,7 +207,7 @@ impl DocCache {
             return Ok(None);
         };
         outcome.apply(&mut cached.stored);
-        let seq = next_seq(conn)?;
+        let seq = next_seq(&**conn)?;
         let heads = encode_heads(&cached.stored.doc.heads());
         conn.prepare_cached(
             "UPDATE documents SET seq = ?2, scope_key = ?3, heads = ?4 WHERE doc_id = ?1",

@@ -205,6 +205,15 @@ impl From<axum::extract::rejection::JsonRejection> for ServerError {
     }
 }
 
+impl From<crate::db::DbError> for ServerError {
+    fn from(error: crate::db::DbError) -> ServerError {
+        match error {
+            crate::db::DbError::Sqlite(e) => ServerError::Sql(e),
+            crate::db::DbError::Corrupt(text) => ServerError::Corrupt(text),
+        }
+    }
+}
+
 impl From<kam_core::bounds::OutOfRange> for ServerError {
     fn from(error: kam_core::bounds::OutOfRange) -> Self {
         ServerError::OutOfRange { field: error.field.to_owned(), reason: error.to_string() }

@@ -17,6 +17,7 @@ mod authority;
 pub mod checkpoint;
 pub mod conflicts;
 pub mod data;
+pub mod db;
 pub mod desk;
 mod docs;
 pub mod edge;

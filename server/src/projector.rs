@@ -128,7 +128,7 @@ impl Store {
             let caught_up = done == batch.len() && batch.len() < limit;
             let to = match batch.get(done.wrapping_sub(1)) {
                 Some((_, seq)) if !caught_up => *seq,
-                _ => docs::current_seq(tx)?,
+                _ => docs::current_seq(&**tx)?,
             };
             if to != from {
                 set_watermark(tx, to)?;

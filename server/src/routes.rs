@@ -213,10 +213,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError>
     let (seen, pending, quarantined) = state
         .readers()
         .read(|c| {
-            let day_ago = Utc::now().checked_sub_signed(chrono::Duration::hours(24));
-            let since = day_ago.unwrap_or(chrono::DateTime::<Utc>::MIN_UTC).to_rfc3339();
             Ok((
-                crate::hq::devices::seen_since(&c.server, &since)?,
+                crate::hq::overview::devices_seen_24h(&c.server, Utc::now())?,
                 projector::pending(&c.server)?,
                 crate::quarantine::open_count(&c.server)?,
             ))

@@ -185,7 +185,7 @@ impl Store {
                 projector::project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
             }
             meta_set(tx, "projections_version", &tag)?;
-            projector::set_watermark(tx, docs::current_seq(tx)?)?;
+            projector::set_watermark(tx, docs::current_seq(&**tx)?)?;
             Ok(ids.len())
         })
     }

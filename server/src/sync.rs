@@ -113,7 +113,7 @@ impl Round<'_, '_> {
     fn run(&mut self, request: &SyncRequest) -> Result<(), ServerError> {
         let cursor = i64::try_from(request.cursor)
             .map_err(|_| ServerError::Invalid { field: "cursor", reason: "out of range".into() })?;
-        if cursor > docs::current_seq(self.tx)? {
+        if cursor > docs::current_seq(&**self.tx)? {
             return Err(ServerError::Invalid {
                 field: "cursor",
                 reason: "ahead of the server".into(),
@@ -156,7 +156,7 @@ impl Round<'_, '_> {
         let response = &mut self.result.response;
         response.cursor = match answered_to {
             Some(seq) => u64::try_from(seq).unwrap_or(0),
-            None => u64::try_from(docs::current_seq(self.tx)?).unwrap_or(0),
+            None => u64::try_from(docs::current_seq(&**self.tx)?).unwrap_or(0),
         };
         let cursor_now = i64::try_from(response.cursor).unwrap_or(i64::MAX);
         for (doc_id, state) in std::mem::take(&mut self.pending) {

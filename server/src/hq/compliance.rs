@@ -4,18 +4,14 @@
 //! The due dates come from the same pure rule the tablets use (`rules::visits_due`), fed
 //! from the projection rows, so headquarters and the rep see the same dates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kam_core::Policy;
-use kam_core::model::{
-    Classification, CreditTerms, Customer, CustomerId, CustomerProfile, Grade, Tier, UserId,
-    VisitId, VisitLevel, VisitRecord,
-};
 use kam_core::rules;
-use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::db::HqQueries;
 use crate::error::ServerError;
 
 /// One customer's visit at one level that is due.
@@ -63,16 +59,16 @@ pub struct Compliance {
 
 /// Visit compliance at `now`.
 pub fn compliance(
-    conn: &Connection,
+    db: &dyn HqQueries,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Compliance, ServerError> {
     let today = policy.business_date(now);
-    let owners = super::owners_by_customer(conn)?;
+    let owners = db.owners_by_customer()?;
     let mut by_rep: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut by_level: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut overdue = Vec::new();
-    for (customer, name) in customers_with_visits(conn)? {
+    for (customer, name) in db.cadence_customers()? {
         let reps = owners.get(customer.id.as_str()).cloned().unwrap_or_default();
         for due in rules::visits_due(&customer, policy) {
             let late = rules::is_overdue(&due, today);
@@ -113,85 +109,4 @@ fn finish(counts: BTreeMap<String, (u64, u64)>) -> BTreeMap<String, ComplianceCo
             (key, ComplianceCount { required, overdue, on_schedule_percent })
         })
         .collect()
-}
-
-/// The customers the cadence may apply to (strategic, or graded A), with their visits, as
-/// the `Customer` values the rule reads. Fields the rule does not read are left empty.
-fn customers_with_visits(conn: &Connection) -> Result<Vec<(Customer, String)>, ServerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT customer_id, name, tier, strategic, grade, score, created_at FROM customers
-         WHERE strategic = 1 OR tier = 'strategic' OR grade = 'A' ORDER BY customer_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<u32>>(5)?,
-            r.get::<_, String>(6)?,
-        ))
-    })?;
-    let mut visits = visits_by_customer(conn)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, name, tier, strategic, grade, score, created_at) = row?;
-        let corrupt = |what: &str| ServerError::Corrupt(format!("customer {id}: {what}"));
-        let tier: Tier = tier.parse().map_err(|_| corrupt("tier"))?;
-        let grade: Option<Grade> =
-            grade.map(|g| g.parse()).transpose().map_err(|_| corrupt("grade"))?;
-        let created_at = super::instant(&created_at)?;
-        let customer = Customer {
-            id: CustomerId::from(id.as_str()),
-            created_at,
-            profile: CustomerProfile::default(),
-            annual_sales: BTreeMap::new(),
-            profit_contribution: rust_decimal::Decimal::ZERO,
-            owners: Vec::new(),
-            classification: Classification { strategic, tier, grade, score },
-            credit: CreditTerms::default(),
-            contacts: BTreeMap::new(),
-            visits: visits.remove(&id).unwrap_or_default(),
-            late_payments: BTreeMap::new(),
-        };
-        out.push((customer, name));
-    }
-    Ok(out)
-}
-
-fn visits_by_customer(
-    conn: &Connection,
-) -> Result<HashMap<String, BTreeMap<VisitId, VisitRecord>>, ServerError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT customer_id, visit_id, level, visit_date, visitor FROM visits")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut out: HashMap<String, BTreeMap<VisitId, VisitRecord>> = HashMap::new();
-    for row in rows {
-        let (customer, visit, level, date, visitor) = row?;
-        let corrupt = || ServerError::Corrupt(format!("visit {visit} of {customer}"));
-        let level: VisitLevel = level.parse().map_err(|_| corrupt())?;
-        let date: NaiveDate = date.parse().map_err(|_| corrupt())?;
-        let record = VisitRecord {
-            id: VisitId::from(visit.as_str()),
-            level,
-            date,
-            visitor: UserId::from(visitor.as_str()),
-            topics: Vec::new(),
-            personnel_changes: String::new(),
-            problems: String::new(),
-            demand: String::new(),
-            competitor_activity: String::new(),
-        };
-        out.entry(customer).or_default().insert(record.id.clone(), record);
-    }
-    Ok(out)
 }

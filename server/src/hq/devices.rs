@@ -1,9 +1,9 @@
 //! Devices with their last sync and how far behind the server's change sequence they are.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::db::{DocumentStore, HqQueries};
 use crate::error::ServerError;
 
 /// One enrolled device.
@@ -32,53 +32,38 @@ pub struct DeviceLine {
     pub revoked_at: Option<String>,
 }
 
-/// Active (not revoked) devices that synced at or after `since` (RFC 3339): the one count
-/// the overview and `/metrics` both show.
-pub fn seen_since(conn: &Connection, since: &str) -> Result<u64, ServerError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL AND last_seen_at >= ?1",
-        )?
-        .query_row([since], |r| r.get(0))?)
+/// Every device, the longest silent first, with how far behind the change sequence `head`
+/// each one is.
+pub fn devices(
+    db: &(impl HqQueries + DocumentStore + ?Sized),
+    now: DateTime<Utc>,
+) -> Result<Vec<DeviceLine>, ServerError> {
+    let head = db.current_seq()?;
+    Ok(db.devices()?.into_iter().map(|record| line(record, head, now)).collect())
 }
 
-/// Every device, the longest silent first.
-pub fn devices(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DeviceLine>, ServerError> {
-    let head = crate::docs::current_seq(conn)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.device_id, d.user_id, u.role, d.label, d.last_seen_at, d.last_cursor, d.revoked_at,
-                d.last_upload_at, d.last_upload_oldest_change_at
-         FROM devices d JOIN users u USING (user_id)
-         ORDER BY d.revoked_at IS NOT NULL, d.last_seen_at IS NOT NULL, d.last_seen_at, d.device_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let last_seen_at: Option<String> = r.get(4)?;
-        let cursor: i64 = r.get(5)?;
-        let last_upload_at: Option<String> = r.get(7)?;
-        let oldest: Option<String> = r.get(8)?;
-        let outbox_age_minutes =
-            match (instant(last_upload_at.as_deref()), instant(oldest.as_deref())) {
-                (Some(at), Some(oldest)) => {
-                    Some(at.signed_duration_since(oldest).num_minutes().max(0))
-                }
-                _ => None,
-            };
-        Ok(DeviceLine {
-            device_id: r.get(0)?,
-            user_id: r.get(1)?,
-            role: r.get(2)?,
-            label: r.get(3)?,
-            minutes_since_sync: instant(last_seen_at.as_deref())
-                .map(|t| now.signed_duration_since(t).num_minutes()),
-            last_seen_at,
-            // The cursor is what a device reported: saturating keeps an absurd one a number.
-            changes_behind: head.saturating_sub(cursor).max(0),
-            revoked_at: r.get(6)?,
-            last_upload_at,
-            outbox_age_minutes,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+fn line(record: crate::db::hq::DeviceRecord, head: i64, now: DateTime<Utc>) -> DeviceLine {
+    let outbox_age_minutes = match (
+        instant(record.last_upload_at.as_deref()),
+        instant(record.last_upload_oldest_change_at.as_deref()),
+    ) {
+        (Some(at), Some(oldest)) => Some(at.signed_duration_since(oldest).num_minutes().max(0)),
+        _ => None,
+    };
+    DeviceLine {
+        minutes_since_sync: instant(record.last_seen_at.as_deref())
+            .map(|t| now.signed_duration_since(t).num_minutes()),
+        device_id: record.device_id,
+        user_id: record.user_id,
+        role: record.role,
+        label: record.label,
+        last_seen_at: record.last_seen_at,
+        // The cursor is what a device reported: saturating keeps an absurd one a number.
+        changes_behind: head.saturating_sub(record.last_cursor).max(0),
+        revoked_at: record.revoked_at,
+        last_upload_at: record.last_upload_at,
+        outbox_age_minutes,
+    }
 }
 
 /// An optional stored instant; an unreadable one counts as absent on this list.

@@ -9,14 +9,15 @@
 use chrono::{DateTime, Datelike, Utc};
 use kam_core::Policy;
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
-use kam_core::model::{CustomerId, UserId};
-use kam_core::rules::{RegradeInput, RegradeProposal, propose_regrades};
-use rusqlite::{Connection, Transaction, params};
-use rust_decimal::Decimal;
+use kam_core::model::UserId;
+use kam_core::rules::{RegradeProposal, propose_regrades};
+use rusqlite::Transaction;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
+use crate::db::HqQueries;
+use crate::db::hq::RegradeDecisionRecord;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
@@ -34,51 +35,18 @@ pub struct ProposalLine {
 
 /// Undecided proposals for the year of `now`, in ranking order.
 pub fn proposals(
-    conn: &Connection,
+    db: &dyn HqQueries,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Vec<ProposalLine>, ServerError> {
     let year = policy.business_date(now).year();
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.customer_id, c.name, c.strategic, c.leading_brand, c.tier, c.grade, c.score,
-                s.amount
-         FROM customers c
-         LEFT JOIN customer_sales_years s ON s.customer_id = c.customer_id AND s.year = ?1
-         WHERE c.score IS NOT NULL ORDER BY c.customer_id",
-    )?;
-    let rows = stmt.query_map([year - 1], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, u32>(6)?,
-            r.get::<_, Option<String>>(7)?,
-        ))
-    })?;
     let mut inputs = Vec::new();
     let mut names = std::collections::HashMap::new();
-    for row in rows {
-        let (id, name, strategic, leading_brand, tier, grade, score, sales) = row?;
-        let corrupt = |what: &str| ServerError::Corrupt(format!("customer {id}: {what}"));
-        inputs.push(RegradeInput {
-            customer_id: CustomerId::from(id.as_str()),
-            strategic,
-            leading_brand,
-            last_year_sales: sales
-                .as_deref()
-                .map(super::decimal)
-                .transpose()?
-                .unwrap_or(Decimal::ZERO),
-            current_tier: tier.parse().map_err(|_| corrupt("tier"))?,
-            current_grade: grade.map(|g| g.parse()).transpose().map_err(|_| corrupt("grade"))?,
-            score,
-        });
-        names.insert(id, name);
+    for (input, name) in db.regrade_inputs(year - 1)? {
+        names.insert(input.customer_id.as_str().to_owned(), name);
+        inputs.push(input);
     }
-    let decided = decided_in(conn, year)?;
+    let decided = db.regrade_decided(year)?;
     Ok(propose_regrades(&inputs, year, policy)
         .into_iter()
         .filter(|p| !decided.contains(p.customer_id.as_str()))
@@ -87,16 +55,6 @@ pub fn proposals(
             proposal,
         })
         .collect())
-}
-
-fn decided_in(
-    conn: &Connection,
-    year: i32,
-) -> Result<std::collections::HashSet<String>, ServerError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT customer_id FROM regrade_decisions WHERE year = ?1")?;
-    let ids = stmt.query_map([year], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(ids)
 }
 
 /// The general manager's decision on one proposal.
@@ -121,7 +79,7 @@ pub(crate) fn decide(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ChangedDoc>, ServerError> {
-    let proposal = proposals(tx, policy, now)?
+    let proposal = proposals(&**tx, policy, now)?
         .into_iter()
         .map(|line| line.proposal)
         .find(|p| p.customer_id.as_str() == customer_id)
@@ -131,19 +89,12 @@ pub(crate) fn decide(
         Decision::Reject => None,
     };
     let code = if decision == Decision::Approve { "approved" } else { "rejected" };
-    tx.prepare_cached(
-        "INSERT INTO regrade_decisions(customer_id, year, proposed_tier, proposed_grade, decision,
-             decided_by, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        customer_id,
-        proposal.year,
-        proposal.proposed_tier.as_str(),
-        proposal.proposed_grade.as_str(),
-        code,
-        by,
-        now.to_rfc3339()
-    ])?;
+    tx.record_regrade_decision(&RegradeDecisionRecord {
+        proposal: &proposal,
+        decision: code,
+        decided_by: by,
+        decided_at: now,
+    })?;
     audit::log(
         tx,
         now,

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::rules::{self, SlaState};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use crate::db::HqQueries;
 use crate::error::ServerError;
 
 /// Which tickets to list.
@@ -48,44 +48,27 @@ pub struct TicketSla {
 
 /// Tickets matching `filter`, most urgent first.
 pub fn tickets(
-    conn: &Connection,
+    db: &dyn HqQueries,
     filter: &TicketFilter,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Vec<TicketSla>, ServerError> {
     let all = filter.show.as_deref() == Some("all");
-    let sql = format!(
-        "SELECT t.ticket_id, t.customer_id, COALESCE(c.name, ''), t.kind, t.priority, t.status,
-                t.title, t.owner, t.opened_at, t.first_reply_at
-         FROM tickets t LEFT JOIN customers c USING (customer_id)
-         {} ORDER BY t.opened_at",
-        if all { String::new() } else { format!("WHERE {}", super::open_ticket("t.status")) }
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            [
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ],
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, String>(8)?,
-            r.get::<_, Option<String>>(9)?,
-        ))
-    })?;
+    let rows = db.tickets(!all)?;
     let mut out = Vec::new();
     for row in rows {
-        let (
-            [ticket_id, customer_id, customer_name, kind, priority, status, title],
+        let crate::db::hq::TicketRecord {
+            ticket_id,
+            customer_id,
+            customer_name,
+            kind,
+            priority,
+            status,
+            title,
             owner,
-            opened,
-            replied,
-        ) = row?;
+            opened_at: opened,
+            first_reply_at: replied,
+        } = row;
         let opened_at = super::instant(&opened)?;
         let replied_at = replied.as_deref().map(super::instant).transpose()?;
         let state = rules::reply_sla(opened_at, replied_at, now, policy);

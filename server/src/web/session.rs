@@ -6,13 +6,14 @@
 //! SHA-256 hash, expiring after 12 hours. Every form also carries the session's CSRF token,
 //! checked on every POST (signing out included).
 
+use crate::db::SessionStore;
+use crate::db::sessions::NewSession;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::error::{PageError, Refusal};
@@ -117,12 +118,12 @@ pub fn verify_password(stored: &str, password: &str) -> bool {
 }
 
 /// Sets a user's password (already hashed with [`hash_password`]).
-pub fn set_password_hash(conn: &Connection, user_id: &str, hash: &str) -> Result<(), ServerError> {
-    let n = conn.execute(
-        "UPDATE users SET password_hash = ?2 WHERE user_id = ?1",
-        params![user_id, hash],
-    )?;
-    if n == 0 { Err(ServerError::NotFound) } else { Ok(()) }
+pub fn set_password_hash(
+    db: &dyn SessionStore,
+    user_id: &str,
+    hash: &str,
+) -> Result<(), ServerError> {
+    if db.set_password_hash(user_id, hash)? { Ok(()) } else { Err(ServerError::NotFound) }
 }
 
 /// Checks a new password's length.
@@ -138,16 +139,10 @@ pub fn check_new_password(password: &str) -> Result<(), ServerError> {
 
 /// The stored password hash and role of an active user, for signing in.
 pub fn credentials(
-    conn: &Connection,
+    db: &dyn SessionStore,
     user_id: &str,
 ) -> Result<Option<(String, Role)>, ServerError> {
-    let row: Option<(Option<String>, String)> = conn
-        .prepare_cached(
-            "SELECT password_hash, role FROM users WHERE user_id = ?1 AND disabled_at IS NULL",
-        )?
-        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(row.and_then(|(hash, role)| Some((hash?, Role::parse(&role)?))))
+    Ok(db.credentials(user_id)?)
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
@@ -162,51 +157,35 @@ fn random_hex() -> String {
 
 /// Opens a session for `user_id`; returns the cookie token (shown once, stored hashed).
 pub fn create_session(
-    conn: &Connection,
+    db: &dyn SessionStore,
     user_id: &str,
     now: DateTime<Utc>,
 ) -> Result<String, ServerError> {
     let token = random_hex();
-    conn.prepare_cached(
-        "INSERT INTO web_sessions(session_hash, user_id, csrf_token, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        token_hash(&token),
+    db.open_session(&NewSession {
+        session_hash: &token_hash(&token),
         user_id,
-        random_hex(),
-        now.to_rfc3339(),
-        now.checked_add_signed(Duration::seconds(SESSION_TTL_S)).unwrap_or(now).to_rfc3339()
-    ])?;
-    // Expired sessions of anyone are swept here, where sessions are written anyway.
-    conn.prepare_cached("DELETE FROM web_sessions WHERE expires_at < ?1")?
-        .execute([now.to_rfc3339()])?;
+        csrf_token: &random_hex(),
+        created_at: now,
+        expires_at: now.checked_add_signed(Duration::seconds(SESSION_TTL_S)).unwrap_or(now),
+    })?;
     Ok(token)
 }
 
 /// The user, role and CSRF token of a live session.
 pub fn session_user(
-    conn: &Connection,
+    db: &dyn SessionStore,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, Role, String)>, ServerError> {
-    let row: Option<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT s.user_id, u.role, s.csrf_token FROM web_sessions s JOIN users u USING (user_id)
-             WHERE s.session_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-        )?
-        .query_row(params![token_hash(token), now.to_rfc3339()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    Ok(row.and_then(|(user, role, csrf)| Some((user, Role::parse(&role)?, csrf))))
+    Ok(db
+        .live_session(&token_hash(token), now)?
+        .map(|live| (live.user_id, live.role, live.csrf_token)))
 }
 
 /// Ends a session.
-pub fn end_session(conn: &Connection, token: &str) -> Result<(), ServerError> {
-    conn.prepare_cached("DELETE FROM web_sessions WHERE session_hash = ?1")?
-        .execute([token_hash(token)])?;
-    Ok(())
+pub fn end_session(db: &dyn SessionStore, token: &str) -> Result<(), ServerError> {
+    Ok(db.end_session(&token_hash(token))?)
 }
 
 /// A cookie's value from the request headers.

@@ -1,0 +1,28 @@
+//! Storage: **the only code that speaks SQL.**
+//!
+//! Each concern is a trait with typed methods — what the rest of the server may ask of its
+//! data — and `sqlite` implements every trait over a `rusqlite::Connection` (a transaction
+//! derefs to one, so the same methods run inside a caller's transaction). Callers hold a
+//! `&dyn` trait object, never a connection; a second backend implements the same traits
+//! (ADR 0018). Model: mozilla/application-services' `places::db` split and
+//! matrix-rust-sdk's store traits, which several backends implement.
+//!
+//! Storage is the lowest room of the server: it depends on kam-core and nothing else in this
+//! crate, and its errors are [`DbError`], which the layers above convert.
+
+pub mod documents;
+mod error;
+pub mod hq;
+pub mod parse;
+pub mod sessions;
+mod sqlite;
+
+pub use documents::DocumentStore;
+pub use error::DbError;
+pub use hq::HqQueries;
+pub use sessions::SessionStore;
+
+/// Every storage concern of the server's own database, as one object.
+pub trait Db: DocumentStore + HqQueries + SessionStore {}
+
+impl<T: DocumentStore + HqQueries + SessionStore + ?Sized> Db for T {}

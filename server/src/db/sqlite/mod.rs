@@ -1,0 +1,6 @@
+//! The SQLite implementation of every storage trait, over a `rusqlite::Connection` (and so
+//! over a transaction, which derefs to one).
+
+mod documents;
+mod hq;
+mod sessions;
