@@ -25,7 +25,7 @@ pub fn add_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
-        auth::create_user(tx, user_id, name, role, now)?;
+        auth::create_user(&**tx, user_id, name, role, now)?;
         audit::log(tx, now, ADMIN_ACTOR, "user.create", user_id, &json!({ "role": role.as_str() }))
     })
 }
@@ -38,7 +38,7 @@ pub fn enroll(
     now: DateTime<Utc>,
 ) -> Result<Enrolment, ServerError> {
     store.write(|tx, _, _| {
-        let enrolment = auth::enroll_device(tx, user_id, label, now)?;
+        let enrolment = auth::enroll_device(&**tx, user_id, label, now)?;
         audit::log(
             tx,
             now,
@@ -54,7 +54,7 @@ pub fn enroll(
 /// Revokes a device; its token is refused from the next request on.
 pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<bool, ServerError> {
     store.write(|tx, _, _| {
-        let revoked = auth::revoke_device(tx, device_id, now)?;
+        let revoked = auth::revoke_device(&**tx, device_id, now)?;
         audit::log(
             tx,
             now,
@@ -109,7 +109,7 @@ pub fn handover(
     now: DateTime<Utc>,
 ) -> Result<Handover, ServerError> {
     store.write(|tx, docs, _| {
-        if auth::user_role(tx, to)? != Some(Role::Rep) {
+        if auth::user_role(&**tx, to)? != Some(Role::Rep) {
             return Err(ServerError::Invalid {
                 field: "to",
                 reason: format!("{to} is not an active rep"),

@@ -6,26 +6,17 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::db::AccountStore;
+use crate::db::accounts::DeviceSeen;
 use crate::error::ServerError;
 
+pub use crate::db::accounts::{DeviceRow, Principal};
 /// What a user may do (kam-core's, shared with the tablets' permission matrix); see
 /// ARCHITECTURE.md for the scope of each.
 pub use kam_core::model::Role;
-
-/// An authenticated device and its user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Principal {
-    /// The device.
-    pub device_id: String,
-    /// Its user.
-    pub user_id: String,
-    /// The user's role.
-    pub role: Role,
-}
 
 /// A newly enrolled device with the only copy of its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -49,7 +40,7 @@ fn new_token() -> String {
 
 /// Creates a user.
 pub fn create_user(
-    conn: &Connection,
+    db: &dyn AccountStore,
     user_id: &str,
     display_name: &str,
     role: Role,
@@ -61,98 +52,65 @@ pub fn create_user(
             reason: "1-64 characters, no '/'".into(),
         });
     }
-    let inserted = conn.execute(
-        "INSERT INTO users(user_id, display_name, role, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(user_id) DO NOTHING",
-        params![user_id, display_name, role.as_str(), now.to_rfc3339()],
-    )?;
-    if inserted == 0 {
+    if !db.insert_user(user_id, display_name, role, now)? {
         return Err(ServerError::Conflict(format!("user {user_id} already exists")));
     }
     Ok(())
 }
 
 /// The role of `user_id`, if the user exists.
-pub fn user_role(conn: &Connection, user_id: &str) -> Result<Option<Role>, ServerError> {
-    let role: Option<String> = conn
-        .prepare_cached("SELECT role FROM users WHERE user_id = ?1 AND disabled_at IS NULL")?
-        .query_row([user_id], |r| r.get(0))
-        .optional()?;
-    role.map(|r| Role::parse(&r).ok_or_else(|| ServerError::Corrupt(format!("role {r}"))))
-        .transpose()
+pub fn user_role(db: &dyn AccountStore, user_id: &str) -> Result<Option<Role>, ServerError> {
+    Ok(db.user_role(user_id)?)
 }
 
 /// Enrols a device for `user_id` and returns its token (the only time it is visible).
 pub fn enroll_device(
-    conn: &Connection,
+    db: &dyn AccountStore,
     user_id: &str,
     label: &str,
     now: DateTime<Utc>,
 ) -> Result<Enrolment, ServerError> {
-    enroll_device_with_token(conn, user_id, label, &new_token(), now)
+    enroll_device_with_token(db, user_id, label, &new_token(), now)
 }
 
 /// Enrols a device with a given token. Used by the demo, whose tokens are published on
 /// purpose; real enrolments use [`enroll_device`].
 pub fn enroll_device_with_token(
-    conn: &Connection,
+    db: &dyn AccountStore,
     user_id: &str,
     label: &str,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Enrolment, ServerError> {
-    if user_role(conn, user_id)?.is_none() {
+    if db.user_role(user_id)?.is_none() {
         return Err(ServerError::Invalid {
             field: "user",
             reason: format!("no active user {user_id}"),
         });
     }
     let device_id = format!("dev-{}", uuid::Uuid::now_v7().simple());
-    conn.execute(
-        "INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![device_id, user_id, label, hash_token(token), now.to_rfc3339()],
-    )?;
+    db.insert_device(&device_id, user_id, label, &hash_token(token), now)?;
     Ok(Enrolment { device_id, token: token.to_owned() })
 }
 
 /// Revokes a device: its token stops working at once. Returns whether it was active.
 pub fn revoke_device(
-    conn: &Connection,
+    db: &dyn AccountStore,
     device_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ServerError> {
-    Ok(conn.execute(
-        "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
-        params![device_id, now.to_rfc3339()],
-    )? > 0)
+    Ok(db.revoke_device(device_id, now)?)
 }
 
 /// The device and user behind `token`, if it is enrolled, not revoked, and its user active.
-pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Principal>, ServerError> {
-    let found: Option<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT d.device_id, u.user_id, u.role FROM devices d JOIN users u USING (user_id)
-             WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
-        )?
-        .query_row([hash_token(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((device_id, user_id, role)) = found else { return Ok(None) };
-    let role = Role::parse(&role).ok_or_else(|| ServerError::Corrupt(format!("role {role}")))?;
-    Ok(Some(Principal { device_id, user_id, role }))
+pub fn authenticate(db: &dyn AccountStore, token: &str) -> Result<Option<Principal>, ServerError> {
+    Ok(db.device_by_token_hash(&hash_token(token))?)
 }
 
 /// Whether `device_id` is enrolled, not revoked, and its user active: the check a sync round
 /// repeats inside its own transaction after its token was checked before the body was read.
-pub fn device_active(conn: &Connection, device_id: &str) -> Result<bool, ServerError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM devices d JOIN users u USING (user_id)
-             WHERE d.device_id = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
-        )?
-        .query_row([device_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+pub fn device_active(db: &dyn AccountStore, device_id: &str) -> Result<bool, ServerError> {
+    Ok(db.device_active(device_id)?)
 }
 
 /// Records that a device synced, for the devices page and the metrics.
@@ -165,7 +123,7 @@ pub fn device_active(conn: &Connection, device_id: &str) -> Result<bool, ServerE
 /// without a disk flush, where a venue's tablets polling every few seconds would otherwise
 /// cost one durable write each.
 pub fn touch_device(
-    conn: &Connection,
+    db: &dyn AccountStore,
     device_id: &str,
     cursor: u64,
     oldest_upload: Option<DateTime<Utc>>,
@@ -173,66 +131,28 @@ pub fn touch_device(
 ) -> Result<(), ServerError> {
     let recent =
         now.checked_sub_signed(chrono::Duration::seconds(LAST_SEEN_RESOLUTION_S)).unwrap_or(now);
-    conn.prepare_cached(
-        "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3,
-             last_upload_at = CASE WHEN ?4 IS NULL THEN last_upload_at ELSE ?2 END,
-             last_upload_oldest_change_at = COALESCE(?4, last_upload_oldest_change_at)
-         WHERE device_id = ?1
-           AND NOT (?4 IS NULL AND last_cursor IS ?3 AND COALESCE(last_seen_at, '') > ?5)",
-    )?
-    .execute(params![
+    Ok(db.record_device_seen(&DeviceSeen {
         device_id,
-        now.to_rfc3339(),
-        i64::try_from(cursor).unwrap_or(i64::MAX),
-        oldest_upload.map(|t| t.to_rfc3339()),
-        recent.to_rfc3339()
-    ])?;
-    Ok(())
+        cursor: i64::try_from(cursor).unwrap_or(i64::MAX),
+        oldest_upload,
+        at: now,
+        unchanged_since: recent,
+    })?)
 }
 
 /// How stale a device's "last seen" time may get while it only polls without news.
 pub const LAST_SEEN_RESOLUTION_S: i64 = 60;
 
-/// One row of the device list.
-#[derive(Clone, Debug, Serialize)]
-pub struct DeviceRow {
-    /// The device.
-    pub device_id: String,
-    /// Its user.
-    pub user_id: String,
-    /// A human label ("Li Wei's tablet").
-    pub label: String,
-    /// When it was enrolled.
-    pub enrolled_at: String,
-    /// When it was revoked, if it was.
-    pub revoked_at: Option<String>,
-    /// When it last synced.
-    pub last_seen_at: Option<String>,
-}
-
 /// Every device, newest first.
-pub fn list_devices(conn: &Connection) -> Result<Vec<DeviceRow>, ServerError> {
-    let mut stmt = conn.prepare(
-        "SELECT device_id, user_id, label, enrolled_at, revoked_at, last_seen_at FROM devices
-         ORDER BY enrolled_at DESC, device_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(DeviceRow {
-            device_id: r.get(0)?,
-            user_id: r.get(1)?,
-            label: r.get(2)?,
-            enrolled_at: r.get(3)?,
-            revoked_at: r.get(4)?,
-            last_seen_at: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn list_devices(db: &dyn AccountStore) -> Result<Vec<DeviceRow>, ServerError> {
+    Ok(db.devices_newest_first()?)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();

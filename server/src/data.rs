@@ -98,8 +98,14 @@ pub fn load_demo(
         .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
         for (login, password) in logins.iter().zip(&passwords) {
-            auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
-            auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
+            auth::create_user(&**tx, &login.user_id, &login.user_id, login.role, now)?;
+            auth::enroll_device_with_token(
+                &**tx,
+                &login.user_id,
+                "demo device",
+                &login.token,
+                now,
+            )?;
             crate::web::session::set_password_hash(&**tx, &login.user_id, password)?;
         }
         let mut count = 0;

@@ -29,6 +29,7 @@ use tracing::Instrument;
 
 use crate::auth::{self, Principal};
 use crate::conflicts::{self, OpenConflict};
+use crate::db::Db;
 use crate::edge::caller::Device;
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -271,25 +272,24 @@ async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, ServerE
     state
         .readers()
         .read(move |c| {
-            let conn = &c.server;
+            let db: &dyn Db = &c.server;
             let mut documents = Vec::new();
             for kind in DocKind::ALL {
-                documents.push(KindCount {
-                    kind: kind.as_str(),
-                    count: crate::store::count_documents(conn, *kind)?,
-                });
+                documents
+                    .push(KindCount { kind: kind.as_str(), count: db.count_documents(*kind)? });
             }
-            let mut stmt = conn.prepare_cached(
-                "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY tier",
-            )?;
-            let customers_by_tier = stmt
-                .query_map([], |r| Ok(TierCount { tier: r.get(0)?, count: r.get(1)? }))?
-                .collect::<Result<_, _>>()?;
+            // By tier code, as this summary has always listed them.
+            let mut customers_by_tier: Vec<TierCount> = db
+                .customers_by_tier()?
+                .into_iter()
+                .map(|(tier, count)| TierCount { tier, count })
+                .collect();
+            customers_by_tier.sort_by(|a, b| a.tier.cmp(&b.tier));
             Ok(Json(Summary {
                 policy_version,
                 documents,
                 customers_by_tier,
-                projection_pending: projector::pending(conn)?,
+                projection_pending: projector::pending(&c.server)?,
             }))
         })
         .await

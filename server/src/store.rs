@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
-use kam_core::doc::{DocId, DocKind, Document};
+use kam_core::doc::{DocId, Document};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::docs::DocCache;
@@ -232,13 +232,6 @@ pub(crate) fn insert_new_doc(
     let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
     target.load_incremental(&bytes)?;
     commit_doc(tx, docs, &id, &[], now)?.ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
-}
-
-/// The documents of one kind, for admin listings.
-pub fn count_documents(conn: &Connection, kind: DocKind) -> Result<u64, ServerError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM documents WHERE kind = ?1", [kind.as_str()], |r| {
-        r.get(0)
-    })?)
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, ServerError> {

@@ -76,7 +76,7 @@ pub fn sync_round(
             .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
             .map(|t| t.min(now));
         crate::auth::touch_device(
-            tx,
+            &**tx,
             &who.device_id,
             round.result.response.cursor,
             oldest_upload,

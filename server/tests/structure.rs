@@ -17,7 +17,6 @@ use std::path::Path;
 /// Modules outside `db/` that still speak SQL.
 const SQL_NOT_YET_IN_DB: &[&str] = &[
     "audit",
-    "auth",
     "authority",
     "checkpoint",
     "conflicts",

@@ -1,5 +1,7 @@
 //! Documents and the change sequence.
 
+use kam_core::doc::DocKind;
+
 use super::DbError;
 
 /// The stored documents and the change sequence every stored change takes a number from.
@@ -8,4 +10,6 @@ pub trait DocumentStore {
     fn next_seq(&self) -> Result<i64, DbError>;
     /// The latest number of the change sequence.
     fn current_seq(&self) -> Result<i64, DbError>;
+    /// How many documents of `kind` are stored.
+    fn count_documents(&self, kind: DocKind) -> Result<u64, DbError>;
 }

@@ -239,6 +239,8 @@ pub struct RegradeDecisionRecord<'a> {
 
 /// Headquarters' reads of the projections (and the re-grade decisions it records).
 pub trait HqQueries {
+    /// Customers per tier code, strategic first.
+    fn customers_by_tier(&self) -> Result<Vec<(String, u64)>, DbError>;
     /// The overview's counts at `now`.
     fn overview(&self, now: DateTime<Utc>) -> Result<Overview, DbError>;
     /// Active (not revoked) devices that synced at or after `since`: the one count the

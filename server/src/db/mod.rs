@@ -10,6 +10,7 @@
 //! Storage is the lowest room of the server: it depends on kam-core and nothing else in this
 //! crate, and its errors are [`DbError`], which the layers above convert.
 
+pub mod accounts;
 pub mod documents;
 mod error;
 pub mod hq;
@@ -17,12 +18,13 @@ pub mod parse;
 pub mod sessions;
 mod sqlite;
 
+pub use accounts::AccountStore;
 pub use documents::DocumentStore;
 pub use error::DbError;
 pub use hq::HqQueries;
 pub use sessions::SessionStore;
 
 /// Every storage concern of the server's own database, as one object.
-pub trait Db: DocumentStore + HqQueries + SessionStore {}
+pub trait Db: AccountStore + DocumentStore + HqQueries + SessionStore {}
 
-impl<T: DocumentStore + HqQueries + SessionStore + ?Sized> Db for T {}
+impl<T: AccountStore + DocumentStore + HqQueries + SessionStore + ?Sized> Db for T {}

@@ -1,5 +1,6 @@
 //! Documents and the change sequence on SQLite.
 
+use kam_core::doc::DocKind;
 use rusqlite::Connection;
 
 use crate::db::DbError;
@@ -16,5 +17,11 @@ impl DocumentStore for Connection {
         Ok(self
             .prepare_cached("SELECT value FROM change_seq WHERE id = 1")?
             .query_row([], |r| r.get(0))?)
+    }
+
+    fn count_documents(&self, kind: DocKind) -> Result<u64, DbError> {
+        Ok(self
+            .prepare_cached("SELECT COUNT(*) FROM documents WHERE kind = ?1")?
+            .query_row([kind.as_str()], |r| r.get(0))?)
     }
 }

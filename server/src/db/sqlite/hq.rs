@@ -19,6 +19,10 @@ use crate::db::hq::{
 use crate::db::parse::{decimal, instant};
 
 impl HqQueries for Connection {
+    fn customers_by_tier(&self) -> Result<Vec<(String, u64)>, DbError> {
+        customers_by_tier(self)
+    }
+
     fn overview(&self, now: DateTime<Utc>) -> Result<Overview, DbError> {
         overview(self, now)
     }
@@ -209,6 +213,14 @@ fn owners_by_customer(
     Ok(out)
 }
 
+fn customers_by_tier(conn: &Connection) -> Result<Vec<(String, u64)>, DbError> {
+    let mut by_tier = conn.prepare_cached(&format!(
+        "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY {TIER_ORDER}"
+    ))?;
+    let rows = by_tier.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn count(conn: &Connection, sql: &str, arg: &str) -> Result<u64, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let n = if sql.contains("?1") {
@@ -226,12 +238,7 @@ fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, DbError> 
     let since = now
         .checked_sub_signed(chrono::Duration::hours(24))
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-    let mut by_tier = conn.prepare_cached(&format!(
-        "SELECT tier, COUNT(*) FROM customers GROUP BY tier ORDER BY {}",
-        TIER_ORDER
-    ))?;
-    let customers_by_tier =
-        by_tier.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let customers_by_tier = customers_by_tier(conn)?;
     let mut events = conn.prepare_cached(
         "SELECT event_id, name, starts_at, allotted_units FROM events ORDER BY starts_at, event_id",
     )?;

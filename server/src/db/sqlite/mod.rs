@@ -1,6 +1,7 @@
 //! The SQLite implementation of every storage trait, over a `rusqlite::Connection` (and so
 //! over a transaction, which derefs to one).
 
+mod accounts;
 mod documents;
 mod hq;
 mod sessions;

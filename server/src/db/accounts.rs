@@ -1,0 +1,84 @@
+//! Users and their enrolled devices.
+
+use chrono::{DateTime, Utc};
+use kam_core::model::Role;
+use serde::Serialize;
+
+use super::DbError;
+
+/// An authenticated device and its user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The device.
+    pub device_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// One row of the device list.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceRow {
+    /// The device.
+    pub device_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// A human label ("Li Wei's tablet").
+    pub label: String,
+    /// When it was enrolled.
+    pub enrolled_at: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+    /// When it last synced.
+    pub last_seen_at: Option<String>,
+}
+
+/// A device's sync, as recorded for the devices page and the metrics.
+#[derive(Clone, Debug)]
+pub struct DeviceSeen<'a> {
+    /// The device.
+    pub device_id: &'a str,
+    /// The cursor it reported.
+    pub cursor: i64,
+    /// The commit time of the oldest edit it delivered in the round, if it delivered any.
+    pub oldest_upload: Option<DateTime<Utc>>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// A round that moved nothing (same cursor, no upload) leaves a row last seen after this
+    /// alone, so a quiet round writes nothing.
+    pub unchanged_since: DateTime<Utc>,
+}
+
+/// Users, devices and their tokens (stored only as hashes).
+pub trait AccountStore {
+    /// Adds a user; false when the id is taken.
+    fn insert_user(
+        &self,
+        user_id: &str,
+        display_name: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError>;
+    /// The role of an active user.
+    fn user_role(&self, user_id: &str) -> Result<Option<Role>, DbError>;
+    /// Adds a device of `user_id` with the hash of its token.
+    fn insert_device(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        label: &str,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError>;
+    /// Revokes a device; false when it was not active.
+    fn revoke_device(&self, device_id: &str, now: DateTime<Utc>) -> Result<bool, DbError>;
+    /// The active device (of an active user) whose token has this hash.
+    fn device_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Principal>, DbError>;
+    /// Whether the device is enrolled, not revoked, and its user active.
+    fn device_active(&self, device_id: &str) -> Result<bool, DbError>;
+    /// Records a device's sync.
+    fn record_device_seen(&self, seen: &DeviceSeen<'_>) -> Result<(), DbError>;
+    /// Every device, newest first.
+    fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError>;
+}
