@@ -26,7 +26,14 @@ pub fn add_user(
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
         auth::create_user(&**tx, user_id, name, role, now)?;
-        audit::log(tx, now, ADMIN_ACTOR, "user.create", user_id, &json!({ "role": role.as_str() }))
+        audit::log(
+            &**tx,
+            now,
+            ADMIN_ACTOR,
+            "user.create",
+            user_id,
+            &json!({ "role": role.as_str() }),
+        )
     })
 }
 
@@ -40,7 +47,7 @@ pub fn enroll(
     store.write(|tx, _, _| {
         let enrolment = auth::enroll_device(&**tx, user_id, label, now)?;
         audit::log(
-            tx,
+            &**tx,
             now,
             ADMIN_ACTOR,
             "device.enroll",
@@ -56,7 +63,7 @@ pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<
     store.write(|tx, _, _| {
         let revoked = auth::revoke_device(&**tx, device_id, now)?;
         audit::log(
-            tx,
+            &**tx,
             now,
             ADMIN_ACTOR,
             "device.revoke",
@@ -88,7 +95,7 @@ pub fn open_desk(
     let opened = store.open_desk(event_id, voucher_series, now)?;
     store.write(|tx, _, _| {
         audit::log(
-            tx,
+            &**tx,
             now,
             ADMIN_ACTOR,
             "desk.open",
@@ -128,7 +135,7 @@ pub fn handover(
         }
         scope::grant(tx, to, &key)?;
         audit::log(
-            tx,
+            &**tx,
             now,
             ADMIN_ACTOR,
             "customer.handover",
@@ -150,6 +157,6 @@ pub fn assign_event(
     store.write(|tx, _, _| {
         scope::grant(tx, user_id, &format!("event/{event_id}"))?;
         scope::grant(tx, user_id, &format!("project/{project_id}"))?;
-        audit::log(tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
+        audit::log(&**tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
     })
 }

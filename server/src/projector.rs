@@ -175,7 +175,7 @@ pub(crate) fn project_guarded(
     match outcome {
         Ok(()) => {
             tx.prepare_cached("RELEASE project_doc")?.execute([])?;
-            quarantine::clear(tx, quarantine::Task::Projection, &id.to_string())
+            quarantine::clear(&**tx, quarantine::Task::Projection, &id.to_string())
         }
         Err(error) => {
             tx.prepare_cached("ROLLBACK TO project_doc")?.execute([])?;
@@ -186,7 +186,14 @@ pub(crate) fn project_guarded(
                 return Err(error);
             }
             tracing::warn!(doc = %id, %error, "document set aside: it cannot be projected");
-            quarantine::record(tx, quarantine::Task::Projection, &id.to_string(), seq, &error, now)
+            quarantine::record(
+                &**tx,
+                quarantine::Task::Projection,
+                &id.to_string(),
+                seq,
+                &error,
+                now,
+            )
         }
     }
 }
@@ -204,7 +211,7 @@ pub(crate) fn project_stored(
     match scope::parse_id(stored_id) {
         Ok(id) => project_guarded(tx, docs, policy, known, &id, seq, now),
         Err(error) => {
-            quarantine::record(tx, quarantine::Task::Projection, stored_id, seq, &error, now)
+            quarantine::record(&**tx, quarantine::Task::Projection, stored_id, seq, &error, now)
         }
     }
 }

@@ -213,7 +213,7 @@ pub(crate) fn commit_doc(
     let linear = doc.extends_linearly(heads_before);
     let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
     let doc = docs.loaded(id)?;
-    conflicts::record(tx, doc, heads_before, linear, now)?;
+    conflicts::record(&**tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
 }
 

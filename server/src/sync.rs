@@ -250,7 +250,7 @@ impl Round<'_, '_> {
     fn refuse_out_of_scope(&mut self, wire_id: &str) -> Result<(), ServerError> {
         self.result.response.removed.push(wire_id.to_owned());
         audit::log(
-            self.tx,
+            &**self.tx,
             self.now,
             &self.who.user_id,
             "sync.refused_out_of_scope",

@@ -16,10 +16,8 @@ use std::path::Path;
 
 /// Modules outside `db/` that still speak SQL.
 const SQL_NOT_YET_IN_DB: &[&str] = &[
-    "audit",
     "authority",
     "checkpoint",
-    "conflicts",
     "desk::access",
     "desk::answers",
     "desk::catalog",
@@ -39,7 +37,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "hq::review",
     "projection",
     "projector",
-    "quarantine",
     "readers",
     "reports",
     "reports::monthly",

@@ -15,6 +15,7 @@ pub mod documents;
 mod error;
 pub mod hq;
 pub mod parse;
+pub mod review;
 pub mod sessions;
 mod sqlite;
 
@@ -22,9 +23,19 @@ pub use accounts::AccountStore;
 pub use documents::DocumentStore;
 pub use error::DbError;
 pub use hq::HqQueries;
+pub use review::ReviewStore;
 pub use sessions::SessionStore;
 
 /// Every storage concern of the server's own database, as one object.
-pub trait Db: AccountStore + DocumentStore + HqQueries + SessionStore {}
+pub trait Db: AccountStore + DocumentStore + HqQueries + ReviewStore + SessionStore {}
 
-impl<T: AccountStore + DocumentStore + HqQueries + SessionStore + ?Sized> Db for T {}
+impl<T> Db for T where
+    T: AccountStore + DocumentStore + HqQueries + ReviewStore + SessionStore + ?Sized
+{
+}
+
+/// Whether a SQLite error met while processing one document is that document's fault (a
+/// constraint its rows break, a stored value of the wrong shape) rather than the store's.
+pub fn sql_is_content_fault(error: &rusqlite::Error) -> bool {
+    sqlite::review::is_content_fault(error)
+}

@@ -122,7 +122,7 @@ fn mirror_guarded(
     match outcome {
         Ok(changed) => {
             tx.prepare_cached("RELEASE mirror_event")?.execute([])?;
-            quarantine::clear(tx, quarantine::Task::Mirror, &quarantine_id)?;
+            quarantine::clear(&**tx, quarantine::Task::Mirror, &quarantine_id)?;
             Ok(changed)
         }
         Err(error) => {
@@ -134,7 +134,7 @@ fn mirror_guarded(
             }
             tracing::warn!(event = event_id, %error, "event set aside: its mirror failed");
             quarantine::record(
-                tx,
+                &**tx,
                 quarantine::Task::Mirror,
                 &quarantine_id,
                 ledger_seq,

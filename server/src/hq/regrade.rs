@@ -96,7 +96,7 @@ pub(crate) fn decide(
         decided_at: now,
     })?;
     audit::log(
-        tx,
+        &**tx,
         now,
         by,
         &format!("regrade.{code}"),

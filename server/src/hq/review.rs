@@ -4,59 +4,21 @@
 use chrono::{DateTime, Utc};
 use kam_core::doc::EditMeta;
 use kam_core::model::UserId;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use rusqlite::Transaction;
 use serde_json::json;
 
+use crate::db::ReviewStore;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
 use crate::sync::ChangedDoc;
 use crate::{audit, scope};
 
-/// A violation awaiting review.
-#[derive(Clone, Debug, Serialize)]
-pub struct ViolationLine {
-    /// Its id.
-    pub violation_id: i64,
-    /// When it happened.
-    pub at: String,
-    /// Who wrote the field.
-    pub user_id: String,
-    /// From which device.
-    pub device_id: String,
-    /// The document.
-    pub doc_id: String,
-    /// The field.
-    pub field: String,
-    /// The rule it broke.
-    pub rule: String,
-    /// The authorised value restored.
-    pub old_value: String,
-    /// The value the device wrote.
-    pub new_value: String,
-}
+pub use crate::db::review::ViolationLine;
 
 /// Violations nobody has reviewed yet, newest first.
-pub fn open_violations(conn: &Connection) -> Result<Vec<ViolationLine>, ServerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT violation_id, at, user_id, device_id, doc_id, field, rule, old_value, new_value
-         FROM violations WHERE reviewed_at IS NULL ORDER BY at DESC, violation_id DESC",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(ViolationLine {
-            violation_id: r.get(0)?,
-            at: r.get(1)?,
-            user_id: r.get(2)?,
-            device_id: r.get(3)?,
-            doc_id: r.get(4)?,
-            field: r.get(5)?,
-            rule: r.get(6)?,
-            old_value: r.get(7)?,
-            new_value: r.get(8)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn open_violations(db: &dyn ReviewStore) -> Result<Vec<ViolationLine>, ServerError> {
+    Ok(db.open_violations()?)
 }
 
 /// Marks a violation reviewed by `by`. Fails with `NotFound` if there is no such unreviewed
@@ -67,16 +29,10 @@ pub(crate) fn mark_reviewed(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let n = tx
-        .prepare_cached(
-            "UPDATE violations SET reviewed_at = ?2, reviewed_by = ?3
-             WHERE violation_id = ?1 AND reviewed_at IS NULL",
-        )?
-        .execute(params![violation_id, now.to_rfc3339(), by])?;
-    if n == 0 {
+    if !tx.mark_violation_reviewed(violation_id, by, now)? {
         return Err(ServerError::NotFound);
     }
-    audit::log(tx, now, by, "violation.reviewed", &violation_id.to_string(), &json!({}))
+    audit::log(&**tx, now, by, "violation.reviewed", &violation_id.to_string(), &json!({}))
 }
 
 /// Settles the open conflict on `path` of `doc_id` by writing `chosen` (one of its values)
@@ -93,19 +49,7 @@ pub(crate) fn resolve_conflict(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<ChangedDoc, ServerError> {
-    let open: Option<String> = tx
-        .prepare_cached(
-            "SELECT field_values FROM conflicts
-             WHERE doc_id = ?1 AND path = ?2 AND resolved_at IS NULL",
-        )?
-        .query_row(params![doc_id, path], |r| r.get(0))
-        .optional()?;
-    let values: Vec<String> = match open {
-        Some(text) => {
-            serde_json::from_str(&text).map_err(|e| ServerError::Corrupt(e.to_string()))?
-        }
-        None => return Err(ServerError::NotFound),
-    };
+    let values = tx.open_conflict_values(doc_id, path)?.ok_or(ServerError::NotFound)?;
     if !values.iter().any(|v| v == chosen) {
         return Err(ServerError::Invalid {
             field: "value",
@@ -123,7 +67,7 @@ pub(crate) fn resolve_conflict(
     let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("resolving {doc_id}{path} changed nothing")))?;
     audit::log(
-        tx,
+        &**tx,
         now,
         by,
         "conflict.resolve",

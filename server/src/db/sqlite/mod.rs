@@ -4,4 +4,5 @@
 mod accounts;
 mod documents;
 mod hq;
+pub(super) mod review;
 mod sessions;
