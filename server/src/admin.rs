@@ -131,9 +131,9 @@ pub fn handover(
         commit_doc(tx, docs, &id, &heads_before, now)?;
         let key = format!("customer/{customer_id}");
         for old in from.iter().filter(|o| o.as_str() != to) {
-            scope::revoke(tx, old, &key)?;
+            scope::revoke(&**tx, old, &key)?;
         }
-        scope::grant(tx, to, &key)?;
+        scope::grant(&**tx, to, &key)?;
         audit::log(
             &**tx,
             now,
@@ -155,8 +155,8 @@ pub fn assign_event(
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
-        scope::grant(tx, user_id, &format!("event/{event_id}"))?;
-        scope::grant(tx, user_id, &format!("project/{project_id}"))?;
+        scope::grant(&**tx, user_id, &format!("event/{event_id}"))?;
+        scope::grant(&**tx, user_id, &format!("project/{project_id}"))?;
         audit::log(&**tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
     })
 }

@@ -113,7 +113,7 @@ pub fn load_demo(
             let (_, key) =
                 insert_new_doc(tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
             for owner in &c.owners {
-                scope::grant(tx, owner.as_str(), &key)?;
+                scope::grant(&**tx, owner.as_str(), &key)?;
             }
             count += 1;
         }
@@ -130,8 +130,8 @@ pub fn load_demo(
         let (_, event_key) =
             insert_new_doc(tx, docs, doc::create_event(&data.event, actor.clone(), &meta)?, now)?;
         for staff in logins.iter().filter(|l| l.role == Role::EventStaff) {
-            scope::grant(tx, &staff.user_id, &event_key)?;
-            scope::grant(tx, &staff.user_id, &project_key)?;
+            scope::grant(&**tx, &staff.user_id, &event_key)?;
+            scope::grant(&**tx, &staff.user_id, &project_key)?;
         }
         Ok(count + 2)
     })?;

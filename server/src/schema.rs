@@ -360,7 +360,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seq, 7);
-        let plan = crate::scope::news_query_plan(&conn, crate::auth::Role::Rep).unwrap();
+        let plan = crate::db::news_query_plan(&conn, crate::auth::Role::Rep).unwrap();
         assert!(
             plan.iter().any(|step| step.contains("documents_by_scope (scope_key=? AND seq>?)"))
         );

@@ -148,7 +148,7 @@ impl Round<'_, '_> {
         let budget =
             (request.max_response_bytes as usize).clamp(MIN_BUDGET_BYTES, MAX_BUDGET_BYTES);
         let news = scope::news_since(
-            self.tx,
+            &**self.tx,
             self.who,
             if request.manifest.is_some() { 0 } else { cursor },
         )?;
@@ -191,7 +191,7 @@ impl Round<'_, '_> {
         for entry in manifest {
             let id = wire::parse_doc_id(&entry.doc_id)?;
             let Some(row) = docs::row(self.tx, &id)? else { continue };
-            if !scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)? {
+            if !scope::can_see(&**self.tx, self.who, id.kind(), &row.scope_key)? {
                 self.result.response.removed.push(entry.doc_id.clone());
                 continue;
             }
@@ -237,7 +237,7 @@ impl Round<'_, '_> {
         wire_id: &str,
     ) -> Result<bool, ServerError> {
         let allowed = match row {
-            Some(row) => scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)?,
+            Some(row) => scope::can_see(&**self.tx, self.who, id.kind(), &row.scope_key)?,
             None => scope::may_create(self.who.role, id.kind()),
         };
         if !allowed {
@@ -363,10 +363,10 @@ impl Round<'_, '_> {
         let doc = self.docs.get(self.tx, id, false)?.ok_or(ServerError::NotFound)?;
         let key = scope::scope_key_of(doc)?;
         if self.who.role == Role::Rep && id.kind() == DocKind::Customer {
-            scope::grant(self.tx, &self.who.user_id, &key)?;
+            scope::grant(&**self.tx, &self.who.user_id, &key)?;
             return Ok(true);
         }
-        if scope::can_see(self.tx, self.who, id.kind(), &key)? {
+        if scope::can_see(&**self.tx, self.who, id.kind(), &key)? {
             return Ok(true);
         }
         self.docs.forget(id);

@@ -43,7 +43,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "reports::quarterly",
     "sales_ledger",
     "schema",
-    "scope",
     "store",
     "sync",
 ];

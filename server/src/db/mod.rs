@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod documents;
 mod error;
+pub mod grants;
 pub mod hq;
 pub mod parse;
 pub mod review;
@@ -22,15 +23,19 @@ mod sqlite;
 pub use accounts::AccountStore;
 pub use documents::DocumentStore;
 pub use error::DbError;
+pub use grants::GrantStore;
 pub use hq::HqQueries;
 pub use review::ReviewStore;
 pub use sessions::SessionStore;
 
 /// Every storage concern of the server's own database, as one object.
-pub trait Db: AccountStore + DocumentStore + HqQueries + ReviewStore + SessionStore {}
+pub trait Db:
+    AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore
+{
+}
 
 impl<T> Db for T where
-    T: AccountStore + DocumentStore + HqQueries + ReviewStore + SessionStore + ?Sized
+    T: AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore + ?Sized
 {
 }
 
@@ -38,4 +43,14 @@ impl<T> Db for T where
 /// constraint its rows break, a stored value of the wrong shape) rather than the store's.
 pub fn sql_is_content_fault(error: &rusqlite::Error) -> bool {
     sqlite::review::is_content_fault(error)
+}
+
+/// SQLite's plan for `role`'s changed-documents query, one line per step (the schema's tests
+/// check it seeks by index).
+#[cfg(test)]
+pub(crate) fn news_query_plan(
+    conn: &rusqlite::Connection,
+    role: kam_core::model::Role,
+) -> Result<Vec<String>, DbError> {
+    sqlite::grants::news_query_plan(conn, role)
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod documents;
+pub(super) mod grants;
 mod hq;
 pub(super) mod review;
 mod sessions;
