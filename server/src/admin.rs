@@ -123,7 +123,7 @@ pub fn handover(
             });
         }
         let id = customer_doc_id(&CustomerId::from(customer_id));
-        let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
+        let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
         let from: Vec<String> = read_customer(doc)?.owners.iter().map(|o| o.to_string()).collect();
         let heads_before = doc.heads();
         let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");

@@ -12,25 +12,14 @@
 use std::num::NonZeroUsize;
 
 use automerge::ActorId;
-use kam_core::doc::{ChangeHash, DocId, Document};
+use kam_core::doc::{DocId, Document};
 use kam_core::replica::store::{self, CompactionPolicy, StoredDoc};
 use lru::LruCache;
-use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::db::DocumentStore;
 use crate::error::ServerError;
 
-/// What the `documents` row says about a document, without loading it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DocRow {
-    /// The document's latest position in the change sequence.
-    pub(crate) seq: i64,
-    /// Who may see it (see `scope`).
-    pub(crate) scope_key: String,
-    /// Its current heads.
-    pub(crate) heads: Vec<ChangeHash>,
-    /// Bytes stored for it (snapshot and chunks).
-    pub(crate) stored_bytes: i64,
-}
+pub(crate) use crate::db::documents::DocRow;
 
 /// The largest document the server keeps growing: a device's merge into a document already
 /// this large is refused (422 `document_too_large`). KAM's largest, a project of 30,000
@@ -52,53 +41,13 @@ pub(crate) struct DocCache {
     compaction: CompactionPolicy,
 }
 
-/// The heads as stored: 32-byte hashes back to back.
-pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, ServerError> {
-    bytes
-        .chunks(32)
-        .map(|c| {
-            <[u8; 32]>::try_from(c)
-                .map(ChangeHash)
-                .map_err(|_| ServerError::Corrupt("stored heads".into()))
-        })
-        .collect()
-}
-
 /// The row of `id`, if stored.
-pub(crate) fn row(conn: &Connection, id: &DocId) -> Result<Option<DocRow>, ServerError> {
-    let found = conn
-        .prepare_cached(
-            "SELECT seq, scope_key, heads, length(snapshot) + chunk_bytes FROM documents
-             WHERE doc_id = ?1",
-        )?
-        .query_row([id.to_string()], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })
-        .optional()?;
-    match found {
-        Some((seq, scope_key, heads, stored_bytes)) => {
-            Ok(Some(DocRow { seq, scope_key, heads: decode_heads(&heads)?, stored_bytes }))
-        }
-        None => Ok(None),
-    }
-}
-
-/// Takes the next number of the change sequence (inside the caller's write transaction).
-pub(crate) fn next_seq(db: &dyn crate::db::DocumentStore) -> Result<i64, ServerError> {
-    Ok(db.next_seq()?)
+pub(crate) fn row(db: &dyn DocumentStore, id: &DocId) -> Result<Option<DocRow>, ServerError> {
+    Ok(db.document_row(id)?)
 }
 
 /// The latest number of the change sequence.
-pub(crate) fn current_seq(db: &dyn crate::db::DocumentStore) -> Result<i64, ServerError> {
+pub(crate) fn current_seq(db: &dyn DocumentStore) -> Result<i64, ServerError> {
     Ok(db.current_seq()?)
 }
 
@@ -121,18 +70,18 @@ impl DocCache {
     /// starts empty (it is arriving from a device). `None` if absent and not created.
     pub(crate) fn get(
         &mut self,
-        conn: &Connection,
+        db: &dyn DocumentStore,
         id: &DocId,
         create_empty: bool,
     ) -> Result<Option<&mut Document>, ServerError> {
-        let seq = row(conn, id)?.map(|r| r.seq);
+        let seq = db.document_row(id)?.map(|r| r.seq);
         let fresh = match (self.cache.peek(id), seq) {
             (Some(cached), Some(seq)) => cached.seq == seq && cached.stored.persisted,
             (Some(cached), None) => !cached.stored.persisted,
             (None, _) => false,
         };
         if !fresh {
-            let stored = match store::load(conn, id, &self.actor)? {
+            let stored = match db.load_document(id, &self.actor)? {
                 Some(stored) => stored,
                 None if create_empty => {
                     StoredDoc::new_unsaved(Document::empty(id.clone(), self.actor.clone()))
@@ -159,7 +108,7 @@ impl DocCache {
     /// a round never evicts what it prefetched.
     pub(crate) fn read_unloaded(
         &self,
-        conn: &Connection,
+        db: &dyn DocumentStore,
         ids: &[DocId],
     ) -> Result<Vec<Unloaded>, ServerError> {
         let limit = usize::from(self.cache.cap()) / 2;
@@ -168,11 +117,11 @@ impl DocCache {
             if wanted.len() >= limit {
                 break;
             }
-            let Some(seq) = row(conn, id)?.map(|r| r.seq) else { continue };
+            let Some(seq) = db.document_row(id)?.map(|r| r.seq) else { continue };
             if self.cache.peek(id).is_some_and(|c| c.seq == seq && c.stored.persisted) {
                 continue;
             }
-            if let Some(bytes) = store::read(conn, id)? {
+            if let Some(bytes) = db.read_document(id)? {
                 wanted.push(Unloaded { id: id.clone(), seq, bytes });
             }
         }
@@ -194,7 +143,7 @@ impl DocCache {
     /// must call [`DocCache::forget`] if the transaction does not commit.
     pub(crate) fn persist(
         &mut self,
-        conn: &rusqlite::Transaction<'_>,
+        db: &dyn DocumentStore,
         id: &DocId,
         scope_key: &str,
     ) -> Result<Option<i64>, ServerError> {
@@ -203,16 +152,12 @@ impl DocCache {
             .cache
             .get_mut(id)
             .ok_or_else(|| ServerError::Corrupt(format!("{id} not loaded")))?;
-        let Some(outcome) = store::write(conn, &mut cached.stored, compaction)? else {
+        let Some(outcome) = db.write_document(&mut cached.stored, compaction)? else {
             return Ok(None);
         };
         outcome.apply(&mut cached.stored);
-        let seq = next_seq(&**conn)?;
-        let heads = encode_heads(&cached.stored.doc.heads());
-        conn.prepare_cached(
-            "UPDATE documents SET seq = ?2, scope_key = ?3, heads = ?4 WHERE doc_id = ?1",
-        )?
-        .execute(params![id.to_string(), seq, scope_key, heads])?;
+        let seq = db.next_seq()?;
+        db.set_document_position(id, seq, scope_key, &cached.stored.doc.heads())?;
         cached.seq = seq;
         Ok(Some(seq))
     }
@@ -247,11 +192,8 @@ pub(crate) struct Unloaded {
 /// The compacted bytes of `id` as stored, if it has no chunks (the common case after
 /// compaction), so a first download is served without loading the document.
 pub(crate) fn stored_snapshot(
-    conn: &Connection,
+    db: &dyn DocumentStore,
     id: &DocId,
 ) -> Result<Option<Vec<u8>>, ServerError> {
-    Ok(conn
-        .prepare_cached("SELECT snapshot FROM documents WHERE doc_id = ?1 AND chunk_count = 0")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?)
+    Ok(db.stored_snapshot(id)?)
 }

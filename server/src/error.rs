@@ -209,6 +209,7 @@ impl From<crate::db::DbError> for ServerError {
     fn from(error: crate::db::DbError) -> ServerError {
         match error {
             crate::db::DbError::Sqlite(e) => ServerError::Sql(e),
+            crate::db::DbError::Replica(e) => ServerError::Store(e),
             crate::db::DbError::Corrupt(text) => ServerError::Corrupt(text),
         }
     }

@@ -226,7 +226,7 @@ fn project_one(
     id: &DocId,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let Some(doc) = docs.get(tx, id, false)? else { return Ok(()) };
+    let Some(doc) = docs.get(&**tx, id, false)? else { return Ok(()) };
     let incremental = match known.get(id) {
         Some(since) => projection::project_units_since(tx, doc, since)?,
         None => false,
@@ -499,7 +499,7 @@ mod tests {
     fn store_raw(store: &mut Store, id: &kam_core::doc::DocId, bytes: Vec<u8>) {
         store
             .write(|tx, docs, _| {
-                let doc = docs.get(tx, id, true)?.ok_or(ServerError::NotFound)?;
+                let doc = docs.get(&**tx, id, true)?.ok_or(ServerError::NotFound)?;
                 doc.load_incremental(&bytes)?;
                 crate::store::commit_doc(tx, docs, id, &[], now())?;
                 Ok(())

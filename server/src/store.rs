@@ -7,8 +7,9 @@ use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::doc::{DocId, Document};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::db::DocumentStore;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::{conflicts, desk, docs, projection, projector, schema, scope};
@@ -171,11 +172,7 @@ impl Store {
     /// Re-derives every projection row from the stored documents. A document that cannot be
     /// projected is set aside (see `quarantine`), never a reason not to start.
     pub fn rebuild_projections(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
-        let ids: Vec<(String, i64)> = {
-            let mut stmt =
-                self.conn.prepare("SELECT doc_id, seq FROM documents ORDER BY doc_id")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
-        };
+        let ids = self.conn.document_seqs()?;
         let tag = schema_tag(&self.policy);
         self.projected_heads.clear();
         self.write(|tx, docs, policy| {
@@ -184,7 +181,7 @@ impl Store {
             for (id, seq) in &ids {
                 projector::project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
             }
-            meta_set(tx, "projections_version", &tag)?;
+            meta_set(&**tx, "projections_version", &tag)?;
             projector::set_watermark(tx, docs::current_seq(&**tx)?)?;
             Ok(ids.len())
         })
@@ -208,10 +205,10 @@ pub(crate) fn commit_doc(
     heads_before: &[ChangeHash],
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, String)>, ServerError> {
-    let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(&**tx, id, false)?.ok_or(ServerError::NotFound)?;
     let scope_key = scope::scope_key_of(doc)?;
     let linear = doc.extends_linearly(heads_before);
-    let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
+    let Some(seq) = docs.persist(&**tx, id, &scope_key)? else { return Ok(None) };
     let doc = docs.loaded(id)?;
     conflicts::record(&**tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
@@ -225,31 +222,24 @@ pub(crate) fn insert_new_doc(
     now: DateTime<Utc>,
 ) -> Result<(i64, String), ServerError> {
     let id = doc.id().clone();
-    if docs::row(tx, &id)?.is_some() {
+    if docs::row(&**tx, &id)?.is_some() {
         return Err(ServerError::Conflict(format!("document {id} exists")));
     }
     let bytes = doc.save();
-    let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
+    let target = docs.get(&**tx, &id, true)?.ok_or(ServerError::NotFound)?;
     target.load_incremental(&bytes)?;
     commit_doc(tx, docs, &id, &[], now)?.ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
 }
 
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, ServerError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
+pub(crate) fn meta_get(db: &dyn DocumentStore, key: &str) -> Result<Option<String>, ServerError> {
+    Ok(db.meta(key)?)
 }
 
-pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), ServerError> {
-    conn.prepare_cached(
-        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
+pub(crate) fn meta_set(db: &dyn DocumentStore, key: &str, value: &str) -> Result<(), ServerError> {
+    Ok(db.set_meta(key, value)?)
 }
 
-fn load_or_create_actor(conn: &Connection) -> Result<ActorId, ServerError> {
+fn load_or_create_actor(conn: &dyn DocumentStore) -> Result<ActorId, ServerError> {
     if let Some(hex) = meta_get(conn, "actor_id")? {
         return hex.parse::<ActorId>().map_err(|_| ServerError::Corrupt(format!("actor id {hex}")));
     }

@@ -133,7 +133,7 @@ impl Round<'_, '_> {
         }
         let ids: Vec<DocId> =
             request.messages.iter().filter_map(|m| wire::parse_doc_id(&m.doc_id).ok()).collect();
-        let unloaded = self.docs.read_unloaded(self.tx, &ids)?;
+        let unloaded = self.docs.read_unloaded(&**self.tx, &ids)?;
         let actor = self.docs.actor().clone();
         std::thread::scope(|scope| {
             let mut arrivals = prefetch::start(scope, &unloaded, &actor);
@@ -190,13 +190,13 @@ impl Round<'_, '_> {
             .execute([&self.who.device_id])?;
         for entry in manifest {
             let id = wire::parse_doc_id(&entry.doc_id)?;
-            let Some(row) = docs::row(self.tx, &id)? else { continue };
+            let Some(row) = docs::row(&**self.tx, &id)? else { continue };
             if !scope::can_see(&**self.tx, self.who, id.kind(), &row.scope_key)? {
                 self.result.response.removed.push(entry.doc_id.clone());
                 continue;
             }
             let heads: Vec<_> = entry.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
-            let known = self.docs.get(self.tx, &id, false)?.is_some_and(|d| d.has_heads(&heads));
+            let known = self.docs.get(&**self.tx, &id, false)?.is_some_and(|d| d.has_heads(&heads));
             let mut state = State::new();
             state.shared_heads = if known { heads } else { Vec::new() };
             self.save_state(&entry.doc_id, &state)?;
@@ -267,7 +267,7 @@ impl Round<'_, '_> {
                 reason: format!("{} twice", message.doc_id),
             });
         }
-        let row = docs::row(self.tx, &id)?;
+        let row = docs::row(&**self.tx, &id)?;
         if !self.admit(&id, row.as_ref(), &message.doc_id)? {
             return Ok(());
         }
@@ -283,7 +283,7 @@ impl Round<'_, '_> {
         }
         let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
-        let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        let doc = self.docs.get(&**self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
         let heads_before = doc.heads();
         // The authority check and the conflict scan after the merge (`commit_doc`) both ask what
         // the merge changed; the patches recorded while it applies spare them a walk through the
@@ -360,7 +360,7 @@ impl Round<'_, '_> {
     /// A new document must land inside the author's scope: a rep's new customer becomes
     /// theirs, a ticket must belong to a customer they can see.
     fn admit_new(&mut self, id: &DocId, wire_id: &str) -> Result<bool, ServerError> {
-        let doc = self.docs.get(self.tx, id, false)?.ok_or(ServerError::NotFound)?;
+        let doc = self.docs.get(&**self.tx, id, false)?.ok_or(ServerError::NotFound)?;
         let key = scope::scope_key_of(doc)?;
         if self.who.role == Role::Rep && id.kind() == DocKind::Customer {
             scope::grant(&**self.tx, &self.who.user_id, &key)?;
@@ -403,14 +403,14 @@ impl Round<'_, '_> {
             return Ok(());
         }
         let id = scope::parse_id(&item.doc_id)?;
-        let Some(row) = docs::row(self.tx, &id)? else { return Ok(()) };
+        let Some(row) = docs::row(&**self.tx, &id)? else { return Ok(()) };
         let shared = State { shared_heads: row.heads.clone(), ..State::new() }.encode();
         match self.load_state(&item.doc_id)? {
             None => {
-                let bytes = match docs::stored_snapshot(self.tx, &id)? {
+                let bytes = match docs::stored_snapshot(&**self.tx, &id)? {
                     Some(bytes) => bytes,
                     None => {
-                        self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
+                        self.docs.get(&**self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
                     }
                 };
                 self.bytes += bytes.len();
@@ -425,7 +425,7 @@ impl Round<'_, '_> {
                     return Ok(());
                 }
                 prime_sync_state(&mut state);
-                let doc = self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
+                let doc = self.docs.get(&**self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
                 let Some(message) = doc.generate_sync_message(&mut state) else { return Ok(()) };
                 self.bytes += message.len();
                 self.result

@@ -31,7 +31,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "desk::sales",
     "desk::schema",
     "desk::writer",
-    "docs",
     "error",
     "hq::regrade",
     "hq::review",

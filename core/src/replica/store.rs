@@ -136,10 +136,11 @@ impl WriteOutcome {
     }
 }
 
-/// Writes what changed since the last save inside `tx`: a new snapshot for a new document or
-/// when compaction is due, otherwise one incremental chunk. Returns `None` if nothing changed.
+/// Writes what changed since the last save inside the caller's transaction (`tx` is its
+/// connection): a new snapshot for a new document or when compaction is due, otherwise one
+/// incremental chunk. Returns `None` if nothing changed.
 pub fn write(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     stored: &mut StoredDoc,
     compaction: CompactionPolicy,
 ) -> Result<Option<WriteOutcome>, ReplicaError> {

@@ -8,6 +8,9 @@ pub enum DbError {
     /// The SQLite database failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// kam-core's document storage (snapshot and chunks) failed.
+    #[error("store: {0}")]
+    Replica(#[from] kam_core::replica::ReplicaError),
     /// A stored value is not what this build expects.
     #[error("corrupt server data: {0}")]
     Corrupt(String),

@@ -56,7 +56,7 @@ pub struct Mirrored {
 /// Mirrors up to one batch of ledger entries.
 pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored, ServerError> {
     store.write_reading_desk(|tx, docs, _, desk| {
-        let from: i64 = meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let from: i64 = meta_get(&**tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
         let entries: Vec<(i64, String, String, String)> = desk
             .prepare_cached(
                 "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -94,7 +94,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         for (event_id, w) in &work {
             changed.extend(mirror_guarded(tx, docs, desk, event_id, w, last, now)?);
         }
-        meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
+        meta_set(&**tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
     })
 }
@@ -169,7 +169,7 @@ fn mirror_event(
 
     let project_id = project_doc_id(&ProjectId::from(project_id.as_str()));
     if (!w.units.is_empty() || !w.prices.is_empty())
-        && let Some(doc) = docs.get(tx, &project_id, false)?
+        && let Some(doc) = docs.get(&**tx, &project_id, false)?
     {
         let heads_before = doc.heads();
         for unit in &w.prices {
@@ -187,7 +187,7 @@ fn mirror_event(
 
     let event_id_doc = event_doc_id(&EventId::from(event_id));
     if (w.queue || w.mode || w.buyers)
-        && let Some(doc) = docs.get(tx, &event_id_doc, false)?
+        && let Some(doc) = docs.get(&**tx, &event_id_doc, false)?
     {
         let heads_before = doc.heads();
         if w.queue {

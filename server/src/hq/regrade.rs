@@ -121,7 +121,7 @@ fn apply(
     now: DateTime<Utc>,
 ) -> Result<ChangedDoc, ServerError> {
     let id = customer_doc_id(&proposal.customer_id);
-    let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
     let mut classification = read_customer(doc)?.classification;
     classification.tier = proposal.proposed_tier;
     classification.grade = Some(proposal.proposed_grade);

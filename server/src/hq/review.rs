@@ -57,7 +57,7 @@ pub(crate) fn resolve_conflict(
         });
     }
     let id = scope::parse_id(doc_id)?;
-    let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
     let heads_before = doc.heads();
     let meta = EditMeta::new(&UserId::from(by), now, "conflict.resolve");
     doc.resolve_conflict(path, chosen, &meta).map_err(|e| match e {
@@ -97,7 +97,7 @@ mod tests {
         let id = scope::parse_id(&doc_id).unwrap();
         store
             .write(|tx, docs, _| {
-                let doc = docs.get(tx, &id, false)?.unwrap();
+                let doc = docs.get(&**tx, &id, false)?.unwrap();
                 let heads_before = doc.heads();
                 let bytes = doc.save();
                 for name in ["甲", "乙"] {
@@ -106,7 +106,7 @@ mod tests {
                     profile.name = name.into();
                     let meta = EditMeta::new(&UserId::from("rep-01"), Utc::now(), "edit");
                     edit_customer(&mut fork, &CustomerEdit::UpdateProfile(profile), &meta)?;
-                    docs.get(tx, &id, false)?.unwrap().merge(&mut fork)?;
+                    docs.get(&**tx, &id, false)?.unwrap().merge(&mut fork)?;
                 }
                 commit_doc(tx, docs, &id, &heads_before, Utc::now())?;
                 Ok(())
