@@ -352,6 +352,12 @@ impl Expect {
     }
 }
 
+/// What a case's device writes, given the case's user.
+pub(super) type Edit<'a> = Box<dyn Fn(&mut Document, &str) + 'a>;
+
+/// A case's further checks of its outcome.
+type Then<'a> = Box<dyn Fn(&mut Outcome) + 'a>;
+
 /// A case's documents before the device's edits: the server's and the device's.
 pub(super) type Arrange<'a> = Box<dyn Fn(&str) -> (Document, Document) + 'a>;
 
@@ -386,12 +392,12 @@ pub(super) struct Case<'a> {
     name: String,
     user: &'a str,
     role: Role,
-    edit: Box<dyn Fn(&mut Document, &str) + 'a>,
+    edit: Edit<'a>,
     expect: Expect,
     arrange: Option<Arrange<'a>>,
     actions: Option<Vec<&'a str>>,
     desk: FakeDesk,
-    then: Option<Box<dyn Fn(&mut Outcome) + 'a>>,
+    then: Option<Then<'a>>,
 }
 
 impl<'a> Case<'a> {

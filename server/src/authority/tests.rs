@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::test_support::{
-    Case, CaseName, Expect, assert_settled, change, created, customer, data, device_copy, held,
-    later, merge_and_enforce, merge_touches_guarded, meta, no_edit, reply, run, server_customer,
-    server_ticket, tamper, ticket, ticket_with_evidence, touches_guarded, who, writes,
+    Case, CaseName, Edit, Expect, assert_settled, change, created, customer, data, device_copy,
+    held, later, merge_and_enforce, merge_touches_guarded, meta, no_edit, reply, run,
+    server_customer, server_ticket, tamper, ticket, ticket_with_evidence, touches_guarded, who,
+    writes,
 };
 use super::{Violation, record, violation};
 use crate::auth::Role;
@@ -24,7 +25,7 @@ struct Touch {
     name: String,
     server: Document,
     user: &'static str,
-    edit: Box<dyn Fn(&mut Document, &str)>,
+    edit: Edit<'static>,
     checked: bool,
     then: Box<dyn Fn(&Document)>,
 }
