@@ -186,3 +186,8 @@ fn enforce_entries(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "customer_tests.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod tests;

@@ -141,3 +141,8 @@ fn check_allotments(
         },
     )
 }
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod tests;

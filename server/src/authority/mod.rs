@@ -18,7 +18,13 @@
 mod compare;
 mod customer;
 mod event;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod matrix_tests;
 mod project;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod test_support;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod tests;
@@ -181,12 +187,6 @@ fn needs_check(
     }
 }
 
-/// Whether the changes since `before` need checking at all (see [`guarded_touch`]).
-#[cfg(test)]
-fn touches_guarded(doc: &mut Document, before: &[ChangeHash]) -> bool {
-    guarded_touch(doc, before).is_some()
-}
-
 /// Checks what the merge into `doc` since `heads_before` did, and compensates every
 /// unauthorised write (see [`enforce`]). The authorised values before the merge are read as
 /// of those heads, and only those the merge touched; `desk` is asked what an open selection
@@ -217,13 +217,6 @@ pub(crate) fn check_merge(
         }
     }
     enforce(doc, before.as_ref(), author, now)
-}
-
-/// Captures every authorised value of `doc` as it was at `heads`, or `None` if it held
-/// nothing then (a new document).
-#[cfg(test)]
-fn capture(doc: &Document, heads: &[ChangeHash]) -> Result<Option<Guarded>, ServerError> {
-    capture_touched(doc, heads, Touched::everything())
 }
 
 /// Captures the authorised values of what `touched` names, as `doc` held them at `heads`.

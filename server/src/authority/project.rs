@@ -166,3 +166,8 @@ fn field<T: PartialEq + Clone + Serialize>(
         *slot = authorised.clone();
     }
 }
+
+#[cfg(test)]
+#[path = "project_tests.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod tests;

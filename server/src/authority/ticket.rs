@@ -209,3 +209,8 @@ fn enforce_evidence(
     let meta = check.meta("authority.restore_closing_evidence");
     evidence.settle(found, |edits| Ok(edit_ticket_batch(doc, edits, &meta)?))
 }
+
+#[cfg(test)]
+#[path = "ticket_tests.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+mod tests;

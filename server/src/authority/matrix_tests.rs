@@ -2,16 +2,25 @@
 //! property over random edits by reps.
 
 use chrono::NaiveDate;
-use kam_core::doc::{CustomerEdit, TicketEdit, edit_customer, edit_ticket, read_ticket};
-use kam_core::model::{
-    Contact, ContactId, LatePayment, LatePaymentId, Reply, VisitId, VisitLevel, VisitRecord,
+use kam_core::doc::{
+    CustomerEdit, TicketEdit, edit_customer, edit_ticket, read_customer, read_ticket,
 };
-use kam_core::rules::{DocPart, Write, open_to_everyone};
+use kam_core::model::{
+    Classification, Contact, ContactId, CreditTerms, Customer, EntryId, LatePayment, LatePaymentId,
+    Reply, StatusChange, TicketStatus, UserId, VisitId, VisitLevel, VisitRecord,
+};
+use kam_core::rules::{self, DocPart, Write, open_to_everyone};
 use proptest::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
 
-use super::*;
+use super::enforce;
+use super::test_support::{
+    capture, change, customer, data, device_copy, later, merge_and_enforce, meta, now,
+    server_customer, server_ticket, ticket, who,
+};
+use crate::auth::Role;
 
 #[test]
 fn the_parts_the_authority_never_compares_are_open_to_everyone() {
