@@ -92,7 +92,10 @@ fn module_name(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).unwrap().with_extension("");
     let mut parts: Vec<String> =
         rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    if parts.iter().any(|p| p == "tests" || p.ends_with("_tests") || p == "fixtures") {
+    if parts
+        .iter()
+        .any(|p| p == "tests" || p.ends_with("_tests") || p == "test_support" || p == "fixtures")
+    {
         return None;
     }
     if parts.last().is_some_and(|p| p == "mod") {
