@@ -24,9 +24,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::doc::{ChangeHash, DocId, DocKind};
-use rusqlite::{Connection, Transaction};
+use rusqlite::Transaction;
 use tokio::sync::Notify;
 
+use crate::db::{DocumentStore, ProjectionStore, Savepoints};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::readers::panic_message;
@@ -65,8 +66,8 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const WATERMARK_KEY: &str = "projected_seq";
 
 /// The projection watermark: every document stored at or below it has been projected.
-pub(crate) fn watermark(conn: &Connection) -> Result<i64, ServerError> {
-    match meta_get(conn, WATERMARK_KEY)? {
+pub(crate) fn watermark(db: &dyn DocumentStore) -> Result<i64, ServerError> {
+    match meta_get(db, WATERMARK_KEY)? {
         Some(text) => {
             text.parse().map_err(|_| ServerError::Corrupt(format!("{WATERMARK_KEY} {text}")))
         }
@@ -75,15 +76,13 @@ pub(crate) fn watermark(conn: &Connection) -> Result<i64, ServerError> {
 }
 
 /// Sets the watermark (inside the caller's write transaction).
-pub(crate) fn set_watermark(conn: &Connection, seq: i64) -> Result<(), ServerError> {
-    meta_set(conn, WATERMARK_KEY, &seq.to_string())
+pub(crate) fn set_watermark(db: &dyn DocumentStore, seq: i64) -> Result<(), ServerError> {
+    meta_set(db, WATERMARK_KEY, &seq.to_string())
 }
 
 /// How many stored documents have changed since they were last projected.
-pub fn pending(conn: &Connection) -> Result<u64, ServerError> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM documents WHERE seq > ?1")?
-        .query_row([watermark(conn)?], |r| r.get(0))?)
+pub fn pending(db: &(impl DocumentStore + ProjectionStore)) -> Result<u64, ServerError> {
+    Ok(db.count_documents_after(watermark(db)?)?)
 }
 
 impl Store {
@@ -108,13 +107,8 @@ impl Store {
     ) -> Result<ProjectedBatch, ServerError> {
         let mut known = std::mem::take(&mut self.projected_heads);
         let result = self.write(|tx, docs, policy| {
-            let from = watermark(tx)?;
-            let batch: Vec<(String, i64)> = tx
-                .prepare_cached(
-                    "SELECT doc_id, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                )?
-                .query_map(rusqlite::params![from, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
+            let from = watermark(&**tx)?;
+            let batch = tx.documents_after(from, limit)?;
             let mut done = 0;
             for (id, seq) in &batch {
                 project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
@@ -131,7 +125,7 @@ impl Store {
                 _ => docs::current_seq(&**tx)?,
             };
             if to != from {
-                set_watermark(tx, to)?;
+                set_watermark(&**tx, to)?;
             }
             Ok(ProjectedBatch { documents: done, caught_up })
         });
@@ -167,19 +161,18 @@ pub(crate) fn project_guarded(
     seq: i64,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    tx.prepare_cached("SAVEPOINT project_doc")?.execute([])?;
+    Savepoints::savepoint(&**tx, "project_doc")?;
     let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| {
         project_one(tx, docs, policy, known, id, now)
     }));
     let outcome = attempt.unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))));
     match outcome {
         Ok(()) => {
-            tx.prepare_cached("RELEASE project_doc")?.execute([])?;
+            tx.release_savepoint("project_doc")?;
             quarantine::clear(&**tx, quarantine::Task::Projection, &id.to_string())
         }
         Err(error) => {
-            tx.prepare_cached("ROLLBACK TO project_doc")?.execute([])?;
-            tx.prepare_cached("RELEASE project_doc")?.execute([])?;
+            tx.undo_savepoint("project_doc")?;
             docs.forget(id);
             known.remove(id);
             if !quarantine::is_document_fault(&error) {
@@ -228,11 +221,11 @@ fn project_one(
 ) -> Result<(), ServerError> {
     let Some(doc) = docs.get(&**tx, id, false)? else { return Ok(()) };
     let incremental = match known.get(id) {
-        Some(since) => projection::project_units_since(tx, doc, since)?,
+        Some(since) => projection::project_units_since(&**tx, doc, since)?,
         None => false,
     };
     if !incremental {
-        projection::project(tx, doc, policy, now)?;
+        projection::project(&**tx, doc, policy, now)?;
     }
     if id.kind() == DocKind::Project {
         known.insert(id.clone(), doc.heads());

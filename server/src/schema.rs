@@ -229,7 +229,7 @@ CREATE TABLE quarantine (
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
-    crate::projection::PROJECTION_SCHEMA,
+    crate::db::PROJECTION_SCHEMA,
     V3_DASHBOARD,
     V4_NEWS_BY_SCOPE,
     V5_LATE_PAYMENTS,

@@ -176,13 +176,13 @@ impl Store {
         let tag = schema_tag(&self.policy);
         self.projected_heads.clear();
         self.write(|tx, docs, policy| {
-            projection::clear_all(tx)?;
+            projection::clear_all(&**tx)?;
             let mut known = std::collections::HashMap::new();
             for (id, seq) in &ids {
                 projector::project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
             }
             meta_set(&**tx, "projections_version", &tag)?;
-            projector::set_watermark(tx, docs::current_seq(&**tx)?)?;
+            projector::set_watermark(&**tx, docs::current_seq(&**tx)?)?;
             Ok(ids.len())
         })
     }

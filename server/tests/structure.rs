@@ -34,7 +34,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "error",
     "hq::regrade",
     "hq::review",
-    "projection",
     "projector",
     "readers",
     "reports",

@@ -16,6 +16,7 @@ mod error;
 pub mod grants;
 pub mod hq;
 pub mod parse;
+pub mod projections;
 pub mod review;
 pub mod sessions;
 mod sqlite;
@@ -25,17 +26,34 @@ pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
+pub use projections::{ProjectionStore, Savepoints};
 pub use review::ReviewStore;
 pub use sessions::SessionStore;
+pub(crate) use sqlite::projections::PROJECTION_SCHEMA;
 
 /// Every storage concern of the server's own database, as one object.
 pub trait Db:
-    AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore
+    AccountStore
+    + DocumentStore
+    + GrantStore
+    + HqQueries
+    + ProjectionStore
+    + ReviewStore
+    + Savepoints
+    + SessionStore
 {
 }
 
 impl<T> Db for T where
-    T: AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore + ?Sized
+    T: AccountStore
+        + DocumentStore
+        + GrantStore
+        + HqQueries
+        + ProjectionStore
+        + ReviewStore
+        + Savepoints
+        + SessionStore
+        + ?Sized
 {
 }
 

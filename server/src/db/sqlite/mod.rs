@@ -5,5 +5,6 @@ mod accounts;
 mod documents;
 pub(super) mod grants;
 mod hq;
+pub(crate) mod projections;
 pub(super) mod review;
 mod sessions;

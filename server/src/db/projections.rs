@@ -1,0 +1,70 @@
+//! The relational projections of the documents headquarters queries (see `projection` for
+//! what they are and why they can always be rebuilt), and the watermark bookkeeping of the
+//! projector that keeps them current.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kam_core::doc::DocId;
+use kam_core::model::{Customer, SelectionEvent, ServiceTicket, Unit};
+use rust_decimal::Decimal;
+
+use super::DbError;
+
+/// What the rules say about a customer at its projection.
+#[derive(Clone, Debug)]
+pub struct CustomerFacts {
+    /// The earliest next visit due at any level.
+    pub next_visit_due: Option<NaiveDate>,
+    /// Levels whose visit is overdue at projection.
+    pub overdue_visits: usize,
+    /// When it was projected.
+    pub projected_at: DateTime<Utc>,
+}
+
+/// What the rules say about a ticket at its projection.
+#[derive(Clone, Debug)]
+pub struct TicketFacts {
+    /// When the first reply is due.
+    pub reply_due_at: DateTime<Utc>,
+    /// The reply SLA's stable code at projection.
+    pub sla_code: &'static str,
+    /// When it was projected.
+    pub projected_at: DateTime<Utc>,
+}
+
+/// The projection tables.
+pub trait ProjectionStore {
+    /// Deletes every row derived from `doc_id` (child rows too).
+    fn delete_projected(&self, doc_id: &DocId) -> Result<(), DbError>;
+    /// Deletes every projected row, before they are derived again from the documents.
+    fn clear_projections(&self) -> Result<(), DbError>;
+    /// The customer's row with its owners, contacts, visits, yearly sales and late payments.
+    fn insert_customer(&self, customer: &Customer, facts: &CustomerFacts) -> Result<(), DbError>;
+    /// The ticket's row.
+    fn insert_ticket(&self, ticket: &ServiceTicket, facts: &TicketFacts) -> Result<(), DbError>;
+    /// The row of one unit, with its total price when it has one.
+    fn insert_unit(
+        &self,
+        project_id: &str,
+        unit: &Unit,
+        total_price: Option<Decimal>,
+    ) -> Result<(), DbError>;
+    /// Deletes the row of one unit.
+    fn delete_unit(&self, project_id: &str, unit_id: &str) -> Result<(), DbError>;
+    /// The event's row (buyers counted, never listed).
+    fn insert_event(&self, event: &SelectionEvent) -> Result<(), DbError>;
+    /// Up to `limit` stored documents changed after `seq`, in sequence order.
+    fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError>;
+    /// How many stored documents changed after `seq`.
+    fn count_documents_after(&self, seq: i64) -> Result<u64, DbError>;
+}
+
+/// Nested units of work inside the caller's transaction (or their own transaction when
+/// there is none): a failed part is undone without undoing the rest.
+pub trait Savepoints {
+    /// Opens the savepoint `name`.
+    fn savepoint(&self, name: &'static str) -> Result<(), DbError>;
+    /// Keeps what was done since the savepoint `name`.
+    fn release_savepoint(&self, name: &'static str) -> Result<(), DbError>;
+    /// Undoes what was done since the savepoint `name`, and closes it.
+    fn undo_savepoint(&self, name: &'static str) -> Result<(), DbError>;
+}
