@@ -128,7 +128,7 @@ pub fn handover(
         let heads_before = doc.heads();
         let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");
         edit_customer(doc, &CustomerEdit::SetOwners(vec![UserId::from(to)]), &meta)?;
-        commit_doc(tx, docs, &id, &heads_before, now)?;
+        commit_doc(&**tx, docs, &id, &heads_before, now)?;
         let key = format!("customer/{customer_id}");
         for old in from.iter().filter(|o| o.as_str() != to) {
             scope::revoke(&**tx, old, &key)?;

@@ -111,24 +111,28 @@ pub fn load_demo(
         let mut count = 0;
         for c in &data.customers {
             let (_, key) =
-                insert_new_doc(tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
+                insert_new_doc(&**tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
             for owner in &c.owners {
                 scope::grant(&**tx, owner.as_str(), &key)?;
             }
             count += 1;
         }
         for t in &data.tickets {
-            insert_new_doc(tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, now)?;
+            insert_new_doc(&**tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, now)?;
             count += 1;
         }
         let (_, project_key) = insert_new_doc(
-            tx,
+            &**tx,
             docs,
             doc::create_project(&data.project, actor.clone(), &meta)?,
             now,
         )?;
-        let (_, event_key) =
-            insert_new_doc(tx, docs, doc::create_event(&data.event, actor.clone(), &meta)?, now)?;
+        let (_, event_key) = insert_new_doc(
+            &**tx,
+            docs,
+            doc::create_event(&data.event, actor.clone(), &meta)?,
+            now,
+        )?;
         for staff in logins.iter().filter(|l| l.role == Role::EventStaff) {
             scope::grant(&**tx, &staff.user_id, &event_key)?;
             scope::grant(&**tx, &staff.user_id, &project_key)?;

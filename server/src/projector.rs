@@ -494,7 +494,7 @@ mod tests {
             .write(|tx, docs, _| {
                 let doc = docs.get(&**tx, id, true)?.ok_or(ServerError::NotFound)?;
                 doc.load_incremental(&bytes)?;
-                crate::store::commit_doc(tx, docs, id, &[], now())?;
+                crate::store::commit_doc(&**tx, docs, id, &[], now())?;
                 Ok(())
             })
             .unwrap();

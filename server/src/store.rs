@@ -9,7 +9,7 @@ use kam_core::Policy;
 use kam_core::doc::{DocId, Document};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::db::DocumentStore;
+use crate::db::{Db, DocumentStore};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::{conflicts, desk, docs, projection, projector, schema, scope};
@@ -199,34 +199,34 @@ fn schema_tag(policy: &Policy) -> String {
 /// straight-line merge skip the conflict scan. Returns the sequence number, or `None` if
 /// nothing changed.
 pub(crate) fn commit_doc(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     id: &DocId,
     heads_before: &[ChangeHash],
     now: DateTime<Utc>,
 ) -> Result<Option<(i64, String)>, ServerError> {
-    let doc = docs.get(&**tx, id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(tx, id, false)?.ok_or(ServerError::NotFound)?;
     let scope_key = scope::scope_key_of(doc)?;
     let linear = doc.extends_linearly(heads_before);
-    let Some(seq) = docs.persist(&**tx, id, &scope_key)? else { return Ok(None) };
+    let Some(seq) = docs.persist(tx, id, &scope_key)? else { return Ok(None) };
     let doc = docs.loaded(id)?;
-    conflicts::record(&**tx, doc, heads_before, linear, now)?;
+    conflicts::record(tx, doc, heads_before, linear, now)?;
     Ok(Some((seq, scope_key)))
 }
 
 /// Stores a document built on the server (demo data, HQ imports) as a new document.
 pub(crate) fn insert_new_doc(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     mut doc: Document,
     now: DateTime<Utc>,
 ) -> Result<(i64, String), ServerError> {
     let id = doc.id().clone();
-    if docs::row(&**tx, &id)?.is_some() {
+    if docs::row(tx, &id)?.is_some() {
         return Err(ServerError::Conflict(format!("document {id} exists")));
     }
     let bytes = doc.save();
-    let target = docs.get(&**tx, &id, true)?.ok_or(ServerError::NotFound)?;
+    let target = docs.get(tx, &id, true)?.ok_or(ServerError::NotFound)?;
     target.load_incremental(&bytes)?;
     commit_doc(tx, docs, &id, &[], now)?.ok_or_else(|| ServerError::Corrupt(format!("{id} empty")))
 }
@@ -287,7 +287,7 @@ mod tests {
         let mut store = Store::open(&path, policy.clone()).unwrap();
         let meta = EditMeta::new(&UserId::from("hq"), now, "test");
         let doc = create_customer(&customer, store.actor().clone(), &meta).unwrap();
-        store.write(|tx, docs, _| insert_new_doc(tx, docs, doc, now)).unwrap();
+        store.write(|tx, docs, _| insert_new_doc(&**tx, docs, doc, now)).unwrap();
         store.project_all(now).unwrap();
         let expected = vec![(customer.id.as_str().to_owned(), "2026-02-01".to_owned())];
         assert_eq!(late_payment_rows(&store), expected);

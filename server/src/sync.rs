@@ -13,10 +13,11 @@ use automerge::sync::State;
 use chrono::{DateTime, Utc};
 use kam_core::doc::{ChangeHash, DocId, DocKind, prime_sync_state};
 use kam_core::wire::{self, DocMessage, DocSnapshot, SyncRequest, SyncResponse};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 
 use crate::auth::{Principal, Role};
+use crate::authority::DeskView;
+use crate::db::Db;
 use crate::docs::{self, DocCache};
 use crate::error::ServerError;
 use crate::prefetch;
@@ -59,7 +60,7 @@ pub fn sync_round(
 ) -> Result<RoundResult, ServerError> {
     store.write_reading_desk(|tx, docs, _, desk| {
         let mut round = Round {
-            tx,
+            tx: &**tx,
             desk,
             docs,
             who,
@@ -91,10 +92,11 @@ fn invalid_document(doc_id: &str, error: &kam_core::doc::DocError) -> ServerErro
     ServerError::Refused { code: "invalid_document", message: format!("{doc_id}: {error}") }
 }
 
-struct Round<'a, 't> {
-    tx: &'a Transaction<'t>,
-    /// The selection desk's file, read to know which units the desk prices.
-    desk: &'a rusqlite::Connection,
+struct Round<'a> {
+    /// The round's transaction.
+    tx: &'a dyn Db,
+    /// The selection desk, asked which units it prices.
+    desk: &'a dyn DeskView,
     docs: &'a mut DocCache,
     who: &'a Principal,
     now: DateTime<Utc>,
@@ -109,11 +111,11 @@ struct Round<'a, 't> {
     oldest_upload: Option<i64>,
 }
 
-impl Round<'_, '_> {
+impl Round<'_> {
     fn run(&mut self, request: &SyncRequest) -> Result<(), ServerError> {
         let cursor = i64::try_from(request.cursor)
             .map_err(|_| ServerError::Invalid { field: "cursor", reason: "out of range".into() })?;
-        if cursor > docs::current_seq(&**self.tx)? {
+        if cursor > docs::current_seq(self.tx)? {
             return Err(ServerError::Invalid {
                 field: "cursor",
                 reason: "ahead of the server".into(),
@@ -123,9 +125,7 @@ impl Round<'_, '_> {
             // A device at cursor 0 has never applied an answer, whatever the server recorded
             // for it before (a reinstalled app keeping its token, an answer lost on the first
             // round): it starts from nothing.
-            self.tx
-                .prepare_cached("DELETE FROM device_docs WHERE device_id = ?1")?
-                .execute([&self.who.device_id])?;
+            self.tx.forget_sync_states(&self.who.device_id)?;
         }
         self.confirm_delivered(cursor)?;
         if let Some(manifest) = &request.manifest {
@@ -133,7 +133,7 @@ impl Round<'_, '_> {
         }
         let ids: Vec<DocId> =
             request.messages.iter().filter_map(|m| wire::parse_doc_id(&m.doc_id).ok()).collect();
-        let unloaded = self.docs.read_unloaded(&**self.tx, &ids)?;
+        let unloaded = self.docs.read_unloaded(self.tx, &ids)?;
         let actor = self.docs.actor().clone();
         std::thread::scope(|scope| {
             let mut arrivals = prefetch::start(scope, &unloaded, &actor);
@@ -148,7 +148,7 @@ impl Round<'_, '_> {
         let budget =
             (request.max_response_bytes as usize).clamp(MIN_BUDGET_BYTES, MAX_BUDGET_BYTES);
         let news = scope::news_since(
-            &**self.tx,
+            self.tx,
             self.who,
             if request.manifest.is_some() { 0 } else { cursor },
         )?;
@@ -156,16 +156,11 @@ impl Round<'_, '_> {
         let response = &mut self.result.response;
         response.cursor = match answered_to {
             Some(seq) => u64::try_from(seq).unwrap_or(0),
-            None => u64::try_from(docs::current_seq(&**self.tx)?).unwrap_or(0),
+            None => u64::try_from(docs::current_seq(self.tx)?).unwrap_or(0),
         };
         let cursor_now = i64::try_from(response.cursor).unwrap_or(i64::MAX);
         for (doc_id, state) in std::mem::take(&mut self.pending) {
-            self.tx
-                .prepare_cached(
-                    "UPDATE device_docs SET pending_state = ?3, pending_cursor = ?4
-                     WHERE device_id = ?1 AND doc_id = ?2",
-                )?
-                .execute(params![self.who.device_id, doc_id, state, cursor_now])?;
+            self.tx.set_pending_sync_state(&self.who.device_id, &doc_id, &state, cursor_now)?;
         }
         Ok(())
     }
@@ -173,30 +168,22 @@ impl Round<'_, '_> {
     /// The device's cursor says it applied every answer up to it: what those answers carried
     /// is now known to be shared.
     fn confirm_delivered(&self, cursor: i64) -> Result<(), ServerError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE device_docs SET state = pending_state, pending_state = NULL, pending_cursor = NULL
-                 WHERE device_id = ?1 AND pending_cursor IS NOT NULL AND pending_cursor <= ?2",
-            )?
-            .execute(params![self.who.device_id, cursor])?;
-        Ok(())
+        Ok(self.tx.confirm_sync_states(&self.who.device_id, cursor)?)
     }
 
     /// Recovery: the device lists what it holds; the server believes it and will answer with
     /// everything else the device should have (the caller then reads news from the start).
     fn recover(&mut self, manifest: &[wire::ManifestEntry]) -> Result<(), ServerError> {
-        self.tx
-            .prepare_cached("DELETE FROM device_docs WHERE device_id = ?1")?
-            .execute([&self.who.device_id])?;
+        self.tx.forget_sync_states(&self.who.device_id)?;
         for entry in manifest {
             let id = wire::parse_doc_id(&entry.doc_id)?;
-            let Some(row) = docs::row(&**self.tx, &id)? else { continue };
-            if !scope::can_see(&**self.tx, self.who, id.kind(), &row.scope_key)? {
+            let Some(row) = docs::row(self.tx, &id)? else { continue };
+            if !scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)? {
                 self.result.response.removed.push(entry.doc_id.clone());
                 continue;
             }
             let heads: Vec<_> = entry.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
-            let known = self.docs.get(&**self.tx, &id, false)?.is_some_and(|d| d.has_heads(&heads));
+            let known = self.docs.get(self.tx, &id, false)?.is_some_and(|d| d.has_heads(&heads));
             let mut state = State::new();
             state.shared_heads = if known { heads } else { Vec::new() };
             self.save_state(&entry.doc_id, &state)?;
@@ -205,12 +192,8 @@ impl Round<'_, '_> {
     }
 
     fn load_state(&self, doc_id: &str) -> Result<Option<State>, ServerError> {
-        let bytes: Option<Vec<u8>> = self
-            .tx
-            .prepare_cached("SELECT state FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")?
-            .query_row([&self.who.device_id, doc_id], |r| r.get(0))
-            .optional()?;
-        bytes
+        self.tx
+            .sync_state(&self.who.device_id, doc_id)?
             .map(|b| {
                 State::decode(&b).map_err(|e| ServerError::Corrupt(format!("sync state: {e}")))
             })
@@ -218,14 +201,7 @@ impl Round<'_, '_> {
     }
 
     fn save_state(&self, doc_id: &str, state: &State) -> Result<(), ServerError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO device_docs(device_id, doc_id, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(device_id, doc_id) DO UPDATE SET state = excluded.state,
-                     pending_state = NULL, pending_cursor = NULL",
-            )?
-            .execute(params![self.who.device_id, doc_id, state.encode()])?;
-        Ok(())
+        Ok(self.tx.save_sync_state(&self.who.device_id, doc_id, &state.encode())?)
     }
 
     /// Whether the device may talk about `id`, stored as `row` (or not yet); if not, it is
@@ -237,7 +213,7 @@ impl Round<'_, '_> {
         wire_id: &str,
     ) -> Result<bool, ServerError> {
         let allowed = match row {
-            Some(row) => scope::can_see(&**self.tx, self.who, id.kind(), &row.scope_key)?,
+            Some(row) => scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)?,
             None => scope::may_create(self.who.role, id.kind()),
         };
         if !allowed {
@@ -250,7 +226,7 @@ impl Round<'_, '_> {
     fn refuse_out_of_scope(&mut self, wire_id: &str) -> Result<(), ServerError> {
         self.result.response.removed.push(wire_id.to_owned());
         audit::log(
-            &**self.tx,
+            self.tx,
             self.now,
             &self.who.user_id,
             "sync.refused_out_of_scope",
@@ -267,7 +243,7 @@ impl Round<'_, '_> {
                 reason: format!("{} twice", message.doc_id),
             });
         }
-        let row = docs::row(&**self.tx, &id)?;
+        let row = docs::row(self.tx, &id)?;
         if !self.admit(&id, row.as_ref(), &message.doc_id)? {
             return Ok(());
         }
@@ -283,7 +259,7 @@ impl Round<'_, '_> {
         }
         let is_new = row.is_none();
         let mut state = self.load_state(&message.doc_id)?.unwrap_or_default();
-        let doc = self.docs.get(&**self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
+        let doc = self.docs.get(self.tx, &id, true)?.ok_or(ServerError::NotFound)?;
         let heads_before = doc.heads();
         // The authority check and the conflict scan after the merge (`commit_doc`) both ask what
         // the merge changed; the patches recorded while it applies spare them a walk through the
@@ -360,13 +336,13 @@ impl Round<'_, '_> {
     /// A new document must land inside the author's scope: a rep's new customer becomes
     /// theirs, a ticket must belong to a customer they can see.
     fn admit_new(&mut self, id: &DocId, wire_id: &str) -> Result<bool, ServerError> {
-        let doc = self.docs.get(&**self.tx, id, false)?.ok_or(ServerError::NotFound)?;
+        let doc = self.docs.get(self.tx, id, false)?.ok_or(ServerError::NotFound)?;
         let key = scope::scope_key_of(doc)?;
         if self.who.role == Role::Rep && id.kind() == DocKind::Customer {
-            scope::grant(&**self.tx, &self.who.user_id, &key)?;
+            scope::grant(self.tx, &self.who.user_id, &key)?;
             return Ok(true);
         }
-        if scope::can_see(&**self.tx, self.who, id.kind(), &key)? {
+        if scope::can_see(self.tx, self.who, id.kind(), &key)? {
             return Ok(true);
         }
         self.docs.forget(id);
@@ -403,14 +379,14 @@ impl Round<'_, '_> {
             return Ok(());
         }
         let id = scope::parse_id(&item.doc_id)?;
-        let Some(row) = docs::row(&**self.tx, &id)? else { return Ok(()) };
+        let Some(row) = docs::row(self.tx, &id)? else { return Ok(()) };
         let shared = State { shared_heads: row.heads.clone(), ..State::new() }.encode();
         match self.load_state(&item.doc_id)? {
             None => {
-                let bytes = match docs::stored_snapshot(&**self.tx, &id)? {
+                let bytes = match docs::stored_snapshot(self.tx, &id)? {
                     Some(bytes) => bytes,
                     None => {
-                        self.docs.get(&**self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
+                        self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
                     }
                 };
                 self.bytes += bytes.len();
@@ -425,7 +401,7 @@ impl Round<'_, '_> {
                     return Ok(());
                 }
                 prime_sync_state(&mut state);
-                let doc = self.docs.get(&**self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
+                let doc = self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?;
                 let Some(message) = doc.generate_sync_message(&mut state) else { return Ok(()) };
                 self.bytes += message.len();
                 self.result

@@ -42,7 +42,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "sales_ledger",
     "schema",
     "store",
-    "sync",
 ];
 
 /// The HTTP edge: routing, extractors, pages and JSON. Everything else is below it.

@@ -43,6 +43,8 @@ use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
+use crate::db::ReviewStore;
+use crate::db::review::NewViolation;
 use crate::error::ServerError;
 
 /// The author recorded on the server's own changes.
@@ -198,7 +200,7 @@ fn needs_check(
 pub(crate) fn check_merge(
     doc: &mut Document,
     heads_before: &[ChangeHash],
-    desk: &impl DeskView,
+    desk: &(impl DeskView + ?Sized),
     author: &Principal,
     now: DateTime<Utc>,
 ) -> Result<Vec<Violation>, ServerError> {
@@ -318,29 +320,25 @@ fn violation<T: serde::Serialize + ?Sized>(
 
 /// Stores violations for review and notes each in the audit log.
 pub(crate) fn record(
-    conn: &rusqlite::Connection,
+    db: &dyn ReviewStore,
     who: &Principal,
     doc_id: &str,
     found: &[Violation],
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     for v in found {
-        conn.prepare_cached(
-            "INSERT INTO violations(at, user_id, device_id, doc_id, field, rule, old_value, new_value)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(rusqlite::params![
-            now.to_rfc3339(),
-            who.user_id,
-            who.device_id,
+        db.insert_violation(&NewViolation {
+            at: now,
+            user_id: &who.user_id,
+            device_id: &who.device_id,
             doc_id,
-            v.field,
-            v.rule,
-            v.old_value.to_string(),
-            v.new_value.to_string()
-        ])?;
+            field: &v.field,
+            rule: v.rule,
+            old_value: &v.old_value.to_string(),
+            new_value: &v.new_value.to_string(),
+        })?;
         crate::audit::log(
-            conn,
+            db,
             now,
             SERVER_AUTHOR,
             "authority.compensate",

@@ -20,6 +20,7 @@ pub mod projections;
 pub mod review;
 pub mod sessions;
 mod sqlite;
+pub mod sync_state;
 
 pub use accounts::AccountStore;
 pub use documents::DocumentStore;
@@ -30,6 +31,7 @@ pub use projections::{ProjectionStore, Savepoints};
 pub use review::ReviewStore;
 pub use sessions::SessionStore;
 pub(crate) use sqlite::projections::PROJECTION_SCHEMA;
+pub use sync_state::SyncStateStore;
 
 /// Every storage concern of the server's own database, as one object.
 pub trait Db:
@@ -41,6 +43,7 @@ pub trait Db:
     + ReviewStore
     + Savepoints
     + SessionStore
+    + SyncStateStore
 {
 }
 
@@ -53,6 +56,7 @@ impl<T> Db for T where
         + ReviewStore
         + Savepoints
         + SessionStore
+        + SyncStateStore
         + ?Sized
 {
 }

@@ -42,6 +42,27 @@ pub struct ViolationLine {
     pub new_value: String,
 }
 
+/// A write the authority refused and compensated.
+#[derive(Clone, Debug)]
+pub struct NewViolation<'a> {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who wrote it.
+    pub user_id: &'a str,
+    /// From which device.
+    pub device_id: &'a str,
+    /// The document.
+    pub doc_id: &'a str,
+    /// The field.
+    pub field: &'a str,
+    /// The rule it broke.
+    pub rule: &'a str,
+    /// The authorised value restored (JSON).
+    pub old_value: &'a str,
+    /// The value the device wrote (JSON).
+    pub new_value: &'a str,
+}
+
 /// One document set aside, for the review page and the API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Quarantined {
@@ -98,6 +119,8 @@ pub trait ReviewStore {
         doc_id: &str,
         path: &str,
     ) -> Result<Option<Vec<String>>, DbError>;
+    /// Stores a violation the authority compensated, for review.
+    fn insert_violation(&self, violation: &NewViolation<'_>) -> Result<(), DbError>;
     /// Violations nobody has reviewed yet, newest first.
     fn open_violations(&self) -> Result<Vec<ViolationLine>, DbError>;
     /// Marks an unreviewed violation reviewed; false when there is none with that id.

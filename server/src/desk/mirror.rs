@@ -220,7 +220,7 @@ fn commit(
     heads_before: &[kam_core::doc::ChangeHash],
     now: DateTime<Utc>,
 ) -> Result<Option<ChangedDoc>, ServerError> {
-    Ok(commit_doc(tx, docs, id, heads_before, now)?.map(|(seq, scope_key)| ChangedDoc {
+    Ok(commit_doc(&**tx, docs, id, heads_before, now)?.map(|(seq, scope_key)| ChangedDoc {
         seq,
         doc_id: id.to_string(),
         scope_key,

@@ -129,7 +129,7 @@ fn apply(
     let heads_before = doc.heads();
     let meta = EditMeta::new(&UserId::from(by), now, "customer.regrade");
     edit_customer(doc, &CustomerEdit::SetClassification(classification), &meta)?;
-    let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
+    let (seq, scope_key) = commit_doc(&**tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("re-grade of {id} changed nothing")))?;
     Ok(ChangedDoc { seq, doc_id: id.to_string(), scope_key })
 }

@@ -64,7 +64,7 @@ pub(crate) fn resolve_conflict(
         kam_core::doc::DocError::EntityNotFound { .. } => ServerError::NotFound,
         other => other.into(),
     })?;
-    let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
+    let (seq, scope_key) = commit_doc(&**tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("resolving {doc_id}{path} changed nothing")))?;
     audit::log(
         &**tx,
@@ -108,7 +108,7 @@ mod tests {
                     edit_customer(&mut fork, &CustomerEdit::UpdateProfile(profile), &meta)?;
                     docs.get(&**tx, &id, false)?.unwrap().merge(&mut fork)?;
                 }
-                commit_doc(tx, docs, &id, &heads_before, Utc::now())?;
+                commit_doc(&**tx, docs, &id, &heads_before, Utc::now())?;
                 Ok(())
             })
             .unwrap();

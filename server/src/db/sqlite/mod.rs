@@ -8,3 +8,4 @@ mod hq;
 pub(crate) mod projections;
 pub(super) mod review;
 mod sessions;
+mod sync_state;

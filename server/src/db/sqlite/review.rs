@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
-use crate::db::review::{AuditEntry, OpenConflict, Quarantined, ReviewStore, ViolationLine};
+use crate::db::review::{
+    AuditEntry, NewViolation, OpenConflict, Quarantined, ReviewStore, ViolationLine,
+};
 
 fn json_values(text: &str) -> Result<Vec<String>, DbError> {
     serde_json::from_str(text).map_err(|e| DbError::Corrupt(e.to_string()))
@@ -84,6 +86,25 @@ impl ReviewStore for Connection {
             .query_row(params![doc_id, path], |r| r.get(0))
             .optional()?;
         open.as_deref().map(json_values).transpose()
+    }
+
+    fn insert_violation(&self, v: &NewViolation<'_>) -> Result<(), DbError> {
+        self.prepare_cached(
+            "INSERT INTO violations(at, user_id, device_id, doc_id, field, rule, old_value,
+                 new_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            v.at.to_rfc3339(),
+            v.user_id,
+            v.device_id,
+            v.doc_id,
+            v.field,
+            v.rule,
+            v.old_value,
+            v.new_value
+        ])?;
+        Ok(())
     }
 
     fn open_violations(&self) -> Result<Vec<ViolationLine>, DbError> {
