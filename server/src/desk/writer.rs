@@ -23,7 +23,7 @@ use tokio::sync::{Notify, oneshot};
 use super::access::authorize;
 use super::answers::{GroupAnswers, StoredAnswer};
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-use super::context::{Ctx, GroupMemo, Stop, instant};
+use super::context::{Ctx, DeskEvent, GroupMemo, Stop, instant};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
@@ -400,43 +400,88 @@ fn run_command(
     (request, fingerprint): (&CommandRequest, &[u8; 32]),
     now: DateTime<Utc>,
 ) -> Result<DeskReply, ServerError> {
-    let conn = on.desk;
-    let Some(who) = who else {
-        return Ok(DeskReply::error(
-            ReplyKind::Unauthenticated,
-            "unauthorized",
-            "a valid device token is required",
-        ));
+    let who = match admit(on, kept, who, request, fingerprint)? {
+        Gate::Run(who) => who,
+        Gate::Answered(reply) => return Ok(reply),
     };
-    // Who may send this command is checked before anything else, a stored answer included:
-    // a device that lost its role or grant gets no answer, stored or fresh.
-    if let Err(message) = authorize(on.memo, on.server, &who, &request.event_id, &request.command)?
-    {
-        return Ok(DeskReply::error(ReplyKind::NotPermitted, "forbidden", &message));
-    }
-    if let Some(stored) = kept.find(conn, &who.device_id, &request.idempotency_key)? {
-        if stored.fingerprint != *fingerprint {
-            return Ok(DeskReply::error(
-                ReplyKind::KeyReused,
-                "idempotency_key_reused",
-                "this idempotency key was used for a different request",
-            ));
-        }
-        let kind = ReplyKind::from(stored.outcome);
-        return Ok(DeskReply { kind, body: stored.body, replayed: true });
-    }
-    let Some(event) = on.memo.event(conn, &request.event_id)? else {
+    let Some(event) = on.memo.event(on.desk, &request.event_id)? else {
         return Ok(DeskReply::error(
             ReplyKind::DeskNotOpen,
             "event_not_open",
             "no selection desk is open for this event",
         ));
     };
+    let answer = carry_out(on, tip, &who, event, request, now)?;
+    let outcome = answer.outcome;
+    let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    let stored = StoredAnswer { fingerprint: *fingerprint, outcome, body: body.clone() };
+    kept.keep(&request.idempotency_key, &who.device_id, stored);
+    Ok(DeskReply { kind: ReplyKind::from(outcome), body, replayed: false })
+}
+
+/// Whether a command goes on to run, or is answered before it does.
+enum Gate {
+    /// It runs, sent by this device.
+    Run(Principal),
+    /// It is answered already: refused at the door, or a retry given its stored answer.
+    Answered(DeskReply),
+}
+
+/// The checks before a command runs: its token, the sender's right to send it, and a stored
+/// answer under its key.
+fn admit(
+    on: Conns<'_>,
+    kept: &GroupAnswers,
+    who: Option<Principal>,
+    request: &CommandRequest,
+    fingerprint: &[u8; 32],
+) -> Result<Gate, ServerError> {
+    let Some(who) = who else {
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::Unauthenticated,
+            "unauthorized",
+            "a valid device token is required",
+        )));
+    };
+    // Who may send this command is checked before anything else, a stored answer included:
+    // a device that lost its role or grant gets no answer, stored or fresh.
+    if let Err(message) = authorize(on.memo, on.server, &who, &request.event_id, &request.command)?
+    {
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::NotPermitted,
+            "forbidden",
+            &message,
+        )));
+    }
+    let Some(stored) = kept.find(on.desk, &who.device_id, &request.idempotency_key)? else {
+        return Ok(Gate::Run(who));
+    };
+    if stored.fingerprint != *fingerprint {
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::KeyReused,
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        )));
+    }
+    let kind = ReplyKind::from(stored.outcome);
+    Ok(Gate::Answered(DeskReply { kind, body: stored.body, replayed: true }))
+}
+
+/// Carries the command out on `event`'s desk and returns its answer: accepted, or refused
+/// with everything it wrote undone. A fault is an error (the group rolls the command back).
+fn carry_out(
+    on: Conns<'_>,
+    tip: &mut Tip,
+    who: &Principal,
+    event: DeskEvent,
+    request: &CommandRequest,
+    now: DateTime<Utc>,
+) -> Result<CommandAnswer, ServerError> {
     let before = *tip;
     let mut ctx = Ctx {
-        conn,
+        conn: on.desk,
         tip,
-        who: &who,
+        who,
         key: &request.idempotency_key,
         now,
         policy: on.policy,
@@ -449,30 +494,21 @@ fn run_command(
         on.memo.forget_events();
     }
     let last_seq = ctx.last_seq;
-    let answer = match ran {
-        Ok(result) => answer(request, Outcome::Accepted, result, None, last_seq, now),
-        Err(stop) => {
+    match ran {
+        Ok(result) => Ok(answer(request, Outcome::Accepted, result, None, last_seq, now)),
+        Err(Stop::Refused(refusal)) => {
             // A refusal changes nothing: undo what the command wrote, keep its answer.
-            savepoint(conn, "ROLLBACK TO desk_command")?;
+            savepoint(on.desk, "ROLLBACK TO desk_command")?;
             *tip = before;
-            match stop {
-                Stop::Refused(refusal) => answer(
-                    request,
-                    Outcome::Rejected,
-                    serde_json::Value::Null,
-                    Some(refusal),
-                    None,
-                    now,
-                ),
-                Stop::Failed(error) => return Err(error),
-            }
+            let nothing = serde_json::Value::Null;
+            Ok(answer(request, Outcome::Rejected, nothing, Some(refusal), None, now))
         }
-    };
-    let outcome = answer.outcome;
-    let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    let stored = StoredAnswer { fingerprint: *fingerprint, outcome, body: body.clone() };
-    kept.keep(&request.idempotency_key, &who.device_id, stored);
-    Ok(DeskReply { kind: ReplyKind::from(outcome), body, replayed: false })
+        Err(Stop::Failed(error)) => {
+            savepoint(on.desk, "ROLLBACK TO desk_command")?;
+            *tip = before;
+            Err(error)
+        }
+    }
 }
 
 fn answer(
