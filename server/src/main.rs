@@ -3,12 +3,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
 use kam_server::desk::{Desk, mirror};
 use kam_server::edge::{self, limits::Limits};
 use kam_server::health::{Beat, Health};
+use kam_server::store::Store;
 use kam_server::{admin, data, projector, routes, state::AppState};
 use tracing_subscriber::EnvFilter;
 
@@ -204,89 +206,124 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn run_admin(
-    dir: &Path,
-    action: AdminAction,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// What an admin command returns: its errors cross the blocking task to `main`.
+type AdminResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Runs one admin command on the data directory `dir`, each kind in its own function.
+fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
     let mut store = data::open_store(dir)?;
     let now = chrono::Utc::now();
     match action {
         AdminAction::AddUser { user_id, role, name } => {
-            let role = Role::parse(&role).ok_or_else(|| format!("unknown role {role}"))?;
-            admin::add_user(&mut store, &user_id, name.as_deref().unwrap_or(&user_id), role, now)?;
-            println!("user {user_id} ({}) created", role.as_str());
+            add_user(&mut store, &user_id, &role, name.as_deref(), now)?;
         }
-        AdminAction::Enroll { user_id, label } => {
-            let e = admin::enroll(&mut store, &user_id, &label, now)?;
-            println!("device {}", e.device_id);
-            println!("token {}", e.token);
-            println!("The token is shown only now; the server keeps only its hash.");
-        }
-        AdminAction::Revoke { device_id } => {
-            let was_active = admin::revoke(&mut store, &device_id, now)?;
-            println!(
-                "device {device_id} {}",
-                if was_active { "revoked" } else { "was not active" }
-            );
-        }
-        AdminAction::Handover { customer_id, to } => {
-            let h = admin::handover(&mut store, &customer_id, &to, now)?;
-            println!(
-                "customer {} handed over from {} to {}",
-                h.customer_id,
-                h.from.join(","),
-                h.to
-            );
-        }
+        AdminAction::Enroll { user_id, label } => enroll(&mut store, &user_id, &label, now)?,
+        AdminAction::Revoke { device_id } => revoke(&mut store, &device_id, now)?,
+        AdminAction::Devices => list_devices(&store)?,
+        AdminAction::SetPassword { user_id } => set_password(&store, &user_id)?,
+        AdminAction::Handover { customer_id, to } => handover(&mut store, &customer_id, &to, now)?,
         AdminAction::AssignEvent { event_id, project_id, user_id } => {
             admin::assign_event(&mut store, &event_id, &project_id, &user_id, now)?;
             println!("event {event_id} assigned to {user_id}");
         }
         AdminAction::OpenDesk { event_id, vouchers } => {
-            let opened = admin::open_desk(&mut store, &event_id, vouchers, now)?;
-            println!(
-                "desk of event {} open: {} units, {} allotted, {} buyers",
-                opened.event_id, opened.units, opened.allotted, opened.buyers
-            );
+            open_desk(&mut store, &event_id, vouchers, now)?;
         }
-        AdminAction::VerifyLedger => {
-            let v = kam_server::desk::ledger::verify(store.desk_conn())?;
-            match v.first_bad_seq {
-                None => println!("ledger intact: {} entries, tip {}", v.entries, v.tip_hash),
-                Some(seq) => {
-                    return Err(format!(
-                        "ledger broken at entry {seq} ({} entries verified before it)",
-                        v.entries
-                    )
-                    .into());
-                }
-            }
-        }
-        AdminAction::SetPassword { user_id } => {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            let password = line.trim_end_matches(['\r', '\n']);
-            kam_server::web::session::check_new_password(password)?;
-            let hash = kam_server::web::session::hash_password(password)?;
-            kam_server::web::session::set_password_hash(store.conn(), &user_id, &hash)?;
-            println!("password set for {user_id}");
-        }
+        AdminAction::VerifyLedger => verify_ledger(&store)?,
         AdminAction::ImportSales { file } => {
             let csv = std::fs::read_to_string(&file)?;
-            let source = file.display().to_string();
-            let report = store.import_sales(&csv, &source, now)?;
+            let report = store.import_sales(&csv, &file.display().to_string(), now)?;
             println!("{report:?}");
-        }
-        AdminAction::Devices => {
-            for d in kam_server::auth::list_devices(store.conn())? {
-                let last = d.last_seen_at.as_deref().unwrap_or("never");
-                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}\t{}\t{}\t{state}\tlast sync {last}", d.device_id, d.user_id, d.label);
-            }
         }
     }
     // A handover changed a document; headquarters' rows follow before the command returns.
     store.project_all(now)?;
+    Ok(())
+}
+
+/// `add-user`: a user with a role.
+fn add_user(
+    store: &mut Store,
+    user_id: &str,
+    role: &str,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> AdminResult {
+    let role = Role::parse(role).ok_or_else(|| format!("unknown role {role}"))?;
+    admin::add_user(store, user_id, name.unwrap_or(user_id), role, now)?;
+    println!("user {user_id} ({}) created", role.as_str());
+    Ok(())
+}
+
+/// `enroll`: a device for a user, its token printed this once.
+fn enroll(store: &mut Store, user_id: &str, label: &str, now: DateTime<Utc>) -> AdminResult {
+    let e = admin::enroll(store, user_id, label, now)?;
+    println!("device {}", e.device_id);
+    println!("token {}", e.token);
+    println!("The token is shown only now; the server keeps only its hash.");
+    Ok(())
+}
+
+/// `revoke`: a device's token stops working.
+fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> AdminResult {
+    let was_active = admin::revoke(store, device_id, now)?;
+    println!("device {device_id} {}", if was_active { "revoked" } else { "was not active" });
+    Ok(())
+}
+
+/// `devices`: every device with its last sync.
+fn list_devices(store: &Store) -> AdminResult {
+    for d in kam_server::auth::list_devices(store.conn())? {
+        let last = d.last_seen_at.as_deref().unwrap_or("never");
+        let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+        println!("{}\t{}\t{}\t{state}\tlast sync {last}", d.device_id, d.user_id, d.label);
+    }
+    Ok(())
+}
+
+/// `set-password`: a user's dashboard password, from the first line of standard input.
+fn set_password(store: &Store, user_id: &str) -> AdminResult {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    kam_server::web::session::check_new_password(password)?;
+    let hash = kam_server::web::session::hash_password(password)?;
+    kam_server::web::session::set_password_hash(store.conn(), user_id, &hash)?;
+    println!("password set for {user_id}");
+    Ok(())
+}
+
+/// `handover`: a customer and its tickets to another rep.
+fn handover(store: &mut Store, customer_id: &str, to: &str, now: DateTime<Utc>) -> AdminResult {
+    let h = admin::handover(store, customer_id, to, now)?;
+    println!("customer {} handed over from {} to {}", h.customer_id, h.from.join(","), h.to);
+    Ok(())
+}
+
+/// `open-desk`: an event's selection desk, loaded from its documents.
+fn open_desk(store: &mut Store, event_id: &str, vouchers: u32, now: DateTime<Utc>) -> AdminResult {
+    let opened = admin::open_desk(store, event_id, vouchers, now)?;
+    println!(
+        "desk of event {} open: {} units, {} allotted, {} buyers",
+        opened.event_id, opened.units, opened.allotted, opened.buyers
+    );
+    Ok(())
+}
+
+/// `verify-ledger`: the desk ledger's whole hash chain; an error if it is broken, so the
+/// command exits non-zero.
+fn verify_ledger(store: &Store) -> AdminResult {
+    let v = kam_server::desk::ledger::verify(store.desk_conn())?;
+    match v.first_bad_seq {
+        None => println!("ledger intact: {} entries, tip {}", v.entries, v.tip_hash),
+        Some(seq) => {
+            return Err(format!(
+                "ledger broken at entry {seq} ({} entries verified before it)",
+                v.entries
+            )
+            .into());
+        }
+    }
     Ok(())
 }
 

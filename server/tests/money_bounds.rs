@@ -900,8 +900,8 @@ impl Venue {
         .unwrap();
         let reply = self.rt.block_on(self.desk.submit(token.to_owned(), request));
         let body: Json = serde_json::from_str(&reply.body).unwrap();
-        assert!(reply.status.as_u16() < 500, "{command} -> {body}");
-        (reply.status.as_u16(), body)
+        assert!(reply.status().as_u16() < 500, "{command} -> {body}");
+        (reply.status().as_u16(), body)
     }
 
     fn ok(&self, token: &str, command: Json) -> Json {

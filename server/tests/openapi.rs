@@ -24,7 +24,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
-use kam_server::desk::writer::Desk;
+use kam_server::desk::writer::{Desk, ReplyKind};
 use kam_server::error::ServerError;
 use kam_server::{data, routes, state::AppState};
 use serde_json::{Value, json};
@@ -306,17 +306,19 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
     let writer = std::fs::read_to_string(src.join("desk/writer.rs")).unwrap();
     for (at, _) in writer.match_indices("DeskReply::error(") {
         let args = call_args(&writer, at + "DeskReply::error(".len());
-        let status = args.split("StatusCode::").nth(1).unwrap().split(',').next().unwrap();
+        let kind = args.split("ReplyKind::").nth(1).unwrap().split(',').next().unwrap();
         let code = args.split('"').nth(1).unwrap();
-        let status = match status.trim() {
-            "UNAUTHORIZED" => 401,
-            "FORBIDDEN" => 403,
-            "NOT_FOUND" => 404,
-            "UNPROCESSABLE_ENTITY" => 422,
-            "SERVICE_UNAVAILABLE" => 503,
-            "INTERNAL_SERVER_ERROR" => 500,
+        // The writer names what an answer means; the HTTP edge's one mapping gives its status.
+        let kind = match kind.trim() {
+            "Unauthenticated" => ReplyKind::Unauthenticated,
+            "NotPermitted" => ReplyKind::NotPermitted,
+            "DeskNotOpen" => ReplyKind::DeskNotOpen,
+            "KeyReused" => ReplyKind::KeyReused,
+            "Overloaded" => ReplyKind::Overloaded,
+            "Failed" => ReplyKind::Failed,
             other => panic!("the desk answers {other}: add it here"),
         };
+        let status = u64::from(kam_server::desk::http::reply_status(kind).as_u16());
         assert_eq!(code_status(&doc, code), Some(status), "the desk's `{code}`");
     }
     let sync = std::fs::read_to_string(src.join("sync.rs")).unwrap();

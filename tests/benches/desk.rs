@@ -187,7 +187,7 @@ impl CommandSink for InProcess {
         let request = json!({ "idempotency_key": key, "event_id": event, "command": command });
         let reply =
             self.desk.submit(self.token.clone(), serde_json::from_value(request).unwrap()).await;
-        (reply.status.as_u16(), serde_json::from_str(&reply.body).unwrap())
+        (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
 }
 

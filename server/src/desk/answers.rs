@@ -10,12 +10,20 @@
 //! savepoint's journal, so that the savepoint can be rolled back; a stored answer is never
 //! rolled back alone, and those copies were wasted. Until the group writes them, a retry of a
 //! key within the same group finds its answer here.
+//!
+//! Only answers the authority gave are kept: a command it carried out or one it refused by a
+//! rule. The `status` column holds which, as the numbers it has always held (they were the
+//! HTTP statuses of those answers, 200 and 409, when the column was written): files written
+//! by every earlier version read back unchanged, and no schema version is needed. The numbers
+//! are the desk's own code here, chosen by [`stored_code`] and read by [`outcome_of_code`];
+//! the HTTP status a replay answers is chosen by the HTTP edge like any other.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::command::Outcome;
 use super::context::instant;
 use crate::error::ServerError;
 
@@ -25,8 +33,8 @@ pub(crate) struct StoredAnswer {
     /// The fingerprint of the request it answered: the same key with a different request is
     /// refused.
     pub(crate) fingerprint: [u8; 32],
-    /// The HTTP status answered.
-    pub(crate) status: u16,
+    /// Whether the command was carried out or refused.
+    pub(crate) outcome: Outcome,
     /// The JSON body answered.
     pub(crate) body: String,
 }
@@ -74,7 +82,7 @@ impl GroupAnswers {
                 key,
                 device_id,
                 &answer.fingerprint[..],
-                answer.status,
+                stored_code(answer.outcome),
                 answer.body,
                 answered_at
             ])?;
@@ -96,12 +104,32 @@ fn stored(
         )?
         .query_row([device_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    row.map(|(hash, status, body)| {
+    row.map(|(hash, code, body)| {
         let fingerprint = <[u8; 32]>::try_from(hash.as_slice())
             .map_err(|_| ServerError::Corrupt(format!("request hash of {key}")))?;
-        Ok(StoredAnswer { fingerprint, status, body })
+        let outcome = outcome_of_code(code)
+            .ok_or_else(|| ServerError::Corrupt(format!("stored answer {code} of {key}")))?;
+        Ok(StoredAnswer { fingerprint, outcome, body })
     })
     .transpose()
+}
+
+/// The code the `status` column keeps for `outcome`. Every version of the desk has written
+/// these two numbers, so they must not change.
+const fn stored_code(outcome: Outcome) -> u16 {
+    match outcome {
+        Outcome::Accepted => 200,
+        Outcome::Rejected => 409,
+    }
+}
+
+/// The outcome a stored `code` stands for; `None` for a number no version ever wrote.
+const fn outcome_of_code(code: u16) -> Option<Outcome> {
+    match code {
+        200 => Some(Outcome::Accepted),
+        409 => Some(Outcome::Rejected),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +140,40 @@ mod tests {
     use super::*;
 
     fn answer(body: &str) -> StoredAnswer {
-        StoredAnswer { fingerprint: [3; 32], status: 200, body: body.to_owned() }
+        StoredAnswer { fingerprint: [3; 32], outcome: Outcome::Accepted, body: body.to_owned() }
+    }
+
+    #[test]
+    fn answers_are_stored_as_the_numbers_every_earlier_version_wrote_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap();
+        let mut group = GroupAnswers::default();
+        group.keep("k1", "d1", answer("{}"));
+        let refused = StoredAnswer { outcome: Outcome::Rejected, ..answer("{}") };
+        group.keep("k2", "d1", refused.clone());
+        group.write(&conn, now).unwrap();
+        let codes: Vec<(String, i64)> = conn
+            .prepare("SELECT idempotency_key, status FROM desk_requests ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(codes, vec![("k1".into(), 200), ("k2".into(), 409)]);
+        // Rows as an earlier version wrote them read back as the same outcomes.
+        conn.execute_batch(
+            "INSERT INTO desk_requests VALUES
+                 ('d2', 'old-ok', zeroblob(32), 200, '{}', '2026-11-24T00:00:00Z'),
+                 ('d2', 'old-no', zeroblob(32), 409, '{}', '2026-11-24T00:00:00Z'),
+                 ('d2', 'odd', zeroblob(32), 201, '{}', '2026-11-24T00:00:00Z');",
+        )
+        .unwrap();
+        let outcome = |key| stored(&conn, "d2", key).map(|a| a.map(|a| a.outcome));
+        assert_eq!(outcome("old-ok").unwrap(), Some(Outcome::Accepted));
+        assert_eq!(outcome("old-no").unwrap(), Some(Outcome::Rejected));
+        assert!(outcome("odd").is_err(), "a number no version wrote is a corrupt row");
+        assert_eq!(stored(&conn, "d1", "k2").unwrap(), Some(refused));
     }
 
     #[test]

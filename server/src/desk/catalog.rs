@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use kam_core::doc::{event_doc_id, project_doc_id, read_event, read_project};
-use kam_core::model::{EventId, UserId};
+use kam_core::model::{EventId, Project, SelectionEvent, UserId};
 use rusqlite::{Connection, params};
 use serde_json::json;
 
@@ -56,6 +56,32 @@ pub(crate) fn open_event(
     // Voucher numbers are bounded (ADR 0017): a series beyond them could not be cancelled.
     kam_core::desk::bounds::check_voucher_no(voucher_series)
         .map_err(|e| ServerError::Invalid { field: "voucher_series", reason: e.to_string() })?;
+    let (event, project) = read_documents(server, docs, event_id)?;
+    insert_event(conn, &event, event_id, voucher_series, now)?;
+    let units = insert_units(conn, &project)?;
+    insert_allotments(conn, &event, event_id)?;
+    insert_buyers(conn, &event, event_id)?;
+    let summary = OpenedDesk {
+        event_id: event_id.to_owned(),
+        units,
+        allotted: event.allotted_units.len(),
+        buyers: event.buyers.len(),
+    };
+    // The writer re-reads the tip at the start of every group, so this entry written from
+    // another connection extends the same chain.
+    let mut tip = ledger::tip(conn)?;
+    let cause = Cause { actor: "server", key: None, at: now };
+    ledger::append(conn, &mut tip, cause, event_id, "desk_opened", &summary)?;
+    Ok(summary)
+}
+
+/// The event's document and its project's, read through `server`; `NotFound` if either is
+/// missing.
+fn read_documents(
+    server: &Connection,
+    docs: &mut DocCache,
+    event_id: &str,
+) -> Result<(SelectionEvent, Project), ServerError> {
     let event_doc = docs
         .get(server, &event_doc_id(&EventId::from(event_id)), false)?
         .ok_or(ServerError::NotFound)?;
@@ -64,6 +90,18 @@ pub(crate) fn open_event(
         .get(server, &project_doc_id(&event.project_id), false)?
         .ok_or(ServerError::NotFound)?;
     let project = read_project(project_doc)?;
+    Ok((event, project))
+}
+
+/// The event's own row: its mode and its voucher series. A desk opens once: `Conflict` if
+/// the row is there already.
+fn insert_event(
+    conn: &Connection,
+    event: &SelectionEvent,
+    event_id: &str,
+    voucher_series: u32,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
     let opened = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO desk_events(event_id, project_id, mode, voucher_prefix,
@@ -81,6 +119,12 @@ pub(crate) fn open_event(
     if opened == 0 {
         return Err(ServerError::Conflict(format!("the desk of event {event_id} is already open")));
     }
+    Ok(())
+}
+
+/// The project's units the desk does not hold yet, with their approved prices; returns how
+/// many were new.
+fn insert_units(conn: &Connection, project: &Project) -> Result<usize, ServerError> {
     let mut units = 0;
     for u in project.units.values() {
         let approvers = u
@@ -104,12 +148,30 @@ pub(crate) fn open_event(
                 u.status.as_str(),
             ])?;
     }
+    Ok(units)
+}
+
+/// The units allotted to the event.
+fn insert_allotments(
+    conn: &Connection,
+    event: &SelectionEvent,
+    event_id: &str,
+) -> Result<(), ServerError> {
     for unit_id in &event.allotted_units {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO desk_allotments(event_id, unit_id) VALUES (?1, ?2)",
         )?
         .execute(params![event_id, unit_id.as_str()])?;
     }
+    Ok(())
+}
+
+/// The event's approved buyer list (ID numbers only as their hash and masked form).
+fn insert_buyers(
+    conn: &Connection,
+    event: &SelectionEvent,
+    event_id: &str,
+) -> Result<(), ServerError> {
     for b in event.buyers.values() {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO desk_buyers(event_id, buyer_id, name, id_number_hash,
@@ -125,16 +187,5 @@ pub(crate) fn open_event(
             b.lottery_no
         ])?;
     }
-    let summary = OpenedDesk {
-        event_id: event_id.to_owned(),
-        units,
-        allotted: event.allotted_units.len(),
-        buyers: event.buyers.len(),
-    };
-    // The writer re-reads the tip at the start of every group, so this entry written from
-    // another connection extends the same chain.
-    let mut tip = ledger::tip(conn)?;
-    let cause = Cause { actor: "server", key: None, at: now };
-    ledger::append(conn, &mut tip, cause, event_id, "desk_opened", &summary)?;
-    Ok(summary)
+    Ok(())
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::command::{CommandRequest, MAX_KEY_LEN};
 use super::ledger::{Verification, verify};
 use super::reconcile::{Reconciliation, reconcile};
+use super::writer::{DeskReply, ReplyKind};
 use crate::auth::{Principal, Role};
 use crate::edge::caller::{Device, bearer_token};
 use crate::error::ServerError;
@@ -66,7 +67,30 @@ async fn command(
     if reply.replayed {
         state.metrics.desk_replays.inc();
     }
-    Ok((reply.status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+    Ok((reply.status(), [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+}
+
+/// The HTTP status of a desk answer of `kind`: the one place the desk's outcomes become
+/// statuses. A refusal by the authority is 409 (the request was sound; the state refused it),
+/// which the tablets' outbox tells apart from a retryable fault.
+pub fn reply_status(kind: ReplyKind) -> StatusCode {
+    match kind {
+        ReplyKind::Accepted => StatusCode::OK,
+        ReplyKind::Refused => StatusCode::CONFLICT,
+        ReplyKind::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        ReplyKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ReplyKind::NotPermitted => StatusCode::FORBIDDEN,
+        ReplyKind::DeskNotOpen => StatusCode::NOT_FOUND,
+        ReplyKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        ReplyKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl DeskReply {
+    /// The HTTP status this answer is sent with (see [`reply_status`]).
+    pub fn status(&self) -> StatusCode {
+        reply_status(self.kind)
+    }
 }
 
 /// The command in `body`: 400 when it is not JSON at all, 422 when it is JSON of the wrong

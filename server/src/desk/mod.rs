@@ -31,7 +31,7 @@ pub mod schema;
 pub mod writer;
 
 pub use command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-pub use writer::{Desk, DeskReply};
+pub use writer::{Desk, DeskReply, ReplyKind};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

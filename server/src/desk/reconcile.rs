@@ -1,7 +1,11 @@
 //! The per-event reconciliation: receipts against vouchers against unit status, with every
 //! mismatch listed. Finance runs it at the end of an event day; a clean report has none.
+//!
+//! It is two steps: [`load`] reads the rows an event's check needs into [`EventBooks`], plain
+//! values; [`check`] compares them without touching a database, so every rule is tested on
+//! books written out by hand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use kam_core::bounds;
@@ -53,188 +57,375 @@ fn money(text: &str) -> Result<Decimal, ServerError> {
     Decimal::from_str(text).map_err(|_| ServerError::Corrupt(format!("amount {text}")))
 }
 
-struct Voucher {
-    no: u32,
-    ticket_id: String,
-    unit_id: String,
-    buyer_id: String,
-    amount: Decimal,
+/// One voucher row, red or black.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct VoucherRow {
+    /// Its number in the event's series.
+    pub(crate) no: u32,
+    /// The work ticket it was issued for.
+    pub(crate) ticket_id: String,
+    /// The unit it sells.
+    pub(crate) unit_id: String,
+    /// The buyer it names.
+    pub(crate) buyer_id: String,
+    /// The amount it states, CNY.
+    pub(crate) amount: Decimal,
+    /// The voucher this red one reverses, if it is red.
+    pub(crate) reverses: Option<u32>,
+    /// Whether a red voucher reverses this one.
+    pub(crate) reversed: bool,
+}
+
+/// An allotted unit as the desk holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct UnitRow {
+    /// `available`, `held`, `sold` or `withdrawn`.
+    pub(crate) status: String,
+    /// The buyer holding or owning it.
+    pub(crate) buyer_id: Option<String>,
+}
+
+/// What the reconciliation of one event reads: every row it compares, and nothing else.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EventBooks {
+    /// Every voucher of the event, by number.
+    pub(crate) vouchers: Vec<VoucherRow>,
+    /// Every receipt of the event (red ones negative): its ticket and amount.
+    pub(crate) receipts: Vec<(String, Decimal)>,
+    /// The units allotted to the event, by id.
+    pub(crate) units: BTreeMap<String, UnitRow>,
+    /// The buyers on the event's approved list.
+    pub(crate) buyers: BTreeSet<String>,
 }
 
 /// Reconciles `event_id`. `conn` must reach the desk's tables.
 pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, ServerError> {
-    let mut mismatches = Vec::new();
-    let mut live = Vec::new();
-    let mut numbers = Vec::new();
-    let mut reversed = 0;
-    {
-        let mut stmt = conn.prepare(
-            "SELECT voucher_no, ticket_id, unit_id, buyer_id, amount, reverses,
-                 EXISTS (SELECT 1 FROM vouchers r WHERE r.event_id = v.event_id AND r.reverses = v.voucher_no)
-             FROM vouchers v WHERE event_id = ?1 ORDER BY voucher_no",
-        )?;
-        let mut rows = stmt.query([event_id])?;
-        while let Some(r) = rows.next()? {
-            let no: u32 = r.get(0)?;
-            numbers.push(no);
-            let reverses: Option<u32> = r.get(5)?;
-            let is_reversed: bool = r.get(6)?;
-            if reverses.is_some() {
-                reversed += 1;
-            } else if !is_reversed {
-                live.push(Voucher {
-                    no,
-                    ticket_id: r.get(1)?,
-                    unit_id: r.get(2)?,
-                    buyer_id: r.get(3)?,
-                    amount: money(&r.get::<_, String>(4)?)?,
-                });
-            }
-        }
-    }
-    for (i, no) in numbers.iter().enumerate() {
-        let expected = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if *no != expected {
-            mismatches.push(Mismatch {
-                code: "voucher_number_gap",
-                unit_id: None,
-                voucher_no: Some(*no),
-                ticket_id: None,
-                detail: format!(
-                    "voucher {no} follows {}; number {expected} is missing",
-                    expected - 1
-                ),
-            });
-            break;
-        }
-    }
+    check(event_id, &load(conn, event_id)?)
+}
 
-    // Net receipts per ticket of this event.
-    let mut received: BTreeMap<String, Decimal> = BTreeMap::new();
-    {
-        let mut stmt =
-            conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
-        let mut rows = stmt.query([event_id])?;
-        while let Some(r) = rows.next()? {
-            let slot = received.entry(r.get(0)?).or_default();
-            *slot = bounds::add("a ticket's net receipts", *slot, money(&r.get::<_, String>(1)?)?)?;
-        }
+/// Reads the books of `event_id`.
+pub(crate) fn load(conn: &Connection, event_id: &str) -> Result<EventBooks, ServerError> {
+    let mut books = EventBooks::default();
+    let mut stmt = conn.prepare(
+        "SELECT voucher_no, ticket_id, unit_id, buyer_id, amount, reverses,
+             EXISTS (SELECT 1 FROM vouchers r WHERE r.event_id = v.event_id AND r.reverses = v.voucher_no)
+         FROM vouchers v WHERE event_id = ?1 ORDER BY voucher_no",
+    )?;
+    let mut rows = stmt.query([event_id])?;
+    while let Some(r) = rows.next()? {
+        books.vouchers.push(VoucherRow {
+            no: r.get(0)?,
+            ticket_id: r.get(1)?,
+            unit_id: r.get(2)?,
+            buyer_id: r.get(3)?,
+            amount: money(&r.get::<_, String>(4)?)?,
+            reverses: r.get(5)?,
+            reversed: r.get(6)?,
+        });
     }
-
-    // Allotted units and their desk status.
-    let mut units: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT a.unit_id, u.status, u.buyer_id FROM desk_allotments a
-             JOIN desk_events e USING (event_id)
-             JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
-             WHERE a.event_id = ?1",
-        )?;
-        let mut rows = stmt.query([event_id])?;
-        while let Some(r) = rows.next()? {
-            units.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
-        }
+    let mut stmt = conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
+    let mut rows = stmt.query([event_id])?;
+    while let Some(r) = rows.next()? {
+        books.receipts.push((r.get(0)?, money(&r.get::<_, String>(1)?)?));
     }
+    let mut stmt = conn.prepare(
+        "SELECT a.unit_id, u.status, u.buyer_id FROM desk_allotments a
+         JOIN desk_events e USING (event_id)
+         JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
+         WHERE a.event_id = ?1",
+    )?;
+    let mut rows = stmt.query([event_id])?;
+    while let Some(r) = rows.next()? {
+        books.units.insert(r.get(0)?, UnitRow { status: r.get(1)?, buyer_id: r.get(2)? });
+    }
+    let mut stmt = conn.prepare("SELECT buyer_id FROM desk_buyers WHERE event_id = ?1")?;
+    let mut rows = stmt.query([event_id])?;
+    while let Some(r) = rows.next()? {
+        books.buyers.insert(r.get(0)?);
+    }
+    Ok(books)
+}
 
+/// A mismatch about voucher `v`.
+fn about(v: &VoucherRow, code: &'static str, detail: String) -> Mismatch {
+    Mismatch {
+        code,
+        unit_id: Some(v.unit_id.clone()),
+        voucher_no: Some(v.no),
+        ticket_id: Some(v.ticket_id.clone()),
+        detail,
+    }
+}
+
+/// Compares the books of `event_id`: receipts against vouchers against unit status. The
+/// mismatches come in a fixed order: a gap in the numbers, each voucher in force by number,
+/// units sold twice, units sold without a voucher, receipts without one.
+pub(crate) fn check(event_id: &str, books: &EventBooks) -> Result<Reconciliation, ServerError> {
+    let mut mismatches: Vec<Mismatch> = number_gap(&books.vouchers).into_iter().collect();
+    let live: Vec<&VoucherRow> =
+        books.vouchers.iter().filter(|v| v.reverses.is_none() && !v.reversed).collect();
+    let received = net_receipts(&books.receipts)?;
     let mut by_unit: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for v in &live {
         by_unit.entry(v.unit_id.as_str()).or_default().push(v.no);
         let net = received.get(&v.ticket_id).copied().unwrap_or_default();
-        if net != v.amount {
-            mismatches.push(Mismatch {
-                code: "voucher_receipts_mismatch",
-                unit_id: Some(v.unit_id.clone()),
-                voucher_no: Some(v.no),
-                ticket_id: Some(v.ticket_id.clone()),
-                detail: format!("voucher states {} but receipts total {net}", v.amount),
-            });
-        }
-        match units.get(&v.unit_id) {
-            Some((status, buyer))
-                if status == "sold" && buyer.as_deref() == Some(v.buyer_id.as_str()) => {}
-            Some((status, _)) => mismatches.push(Mismatch {
-                code: "voucher_unit_not_sold",
-                unit_id: Some(v.unit_id.clone()),
-                voucher_no: Some(v.no),
-                ticket_id: Some(v.ticket_id.clone()),
-                detail: format!("the unit is {status}, not sold to the voucher's buyer"),
-            }),
-            None => mismatches.push(Mismatch {
-                code: "voucher_unit_not_allotted",
-                unit_id: Some(v.unit_id.clone()),
-                voucher_no: Some(v.no),
-                ticket_id: Some(v.ticket_id.clone()),
-                detail: "the unit is not allotted to this event".into(),
-            }),
-        }
-        let listed: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM desk_buyers WHERE event_id = ?1 AND buyer_id = ?2)",
-            )?
-            .query_row([event_id, v.buyer_id.as_str()], |r| r.get(0))?;
-        if !listed {
-            mismatches.push(Mismatch {
-                code: "voucher_buyer_not_listed",
-                unit_id: Some(v.unit_id.clone()),
-                voucher_no: Some(v.no),
-                ticket_id: Some(v.ticket_id.clone()),
-                detail: "the voucher's buyer is not on the approved list: the voucher is void"
-                    .into(),
-            });
-        }
+        mismatches.extend(check_voucher(v, net, books));
     }
-    for (unit, nos) in &by_unit {
-        if nos.len() > 1 {
-            mismatches.push(Mismatch {
-                code: "unit_sold_twice",
-                unit_id: Some((*unit).to_owned()),
-                voucher_no: nos.first().copied(),
-                ticket_id: None,
-                detail: format!("vouchers {nos:?} are all in force for this unit"),
-            });
-        }
-    }
-    let (mut sold, mut held) = (0, 0);
-    for (unit, (status, _)) in &units {
-        match status.as_str() {
-            "sold" => {
-                sold += 1;
-                if !by_unit.contains_key(unit.as_str()) {
-                    mismatches.push(Mismatch {
-                        code: "sold_without_voucher",
-                        unit_id: Some(unit.clone()),
-                        voucher_no: None,
-                        ticket_id: None,
-                        detail: "the unit is sold but no voucher is in force".into(),
-                    });
-                }
-            }
-            "held" => held += 1,
-            _ => {}
-        }
-    }
-    let vouchered: std::collections::BTreeSet<&str> =
-        live.iter().map(|v| v.ticket_id.as_str()).collect();
-    for (ticket, net) in &received {
-        if *net != Decimal::ZERO && !vouchered.contains(ticket.as_str()) {
-            mismatches.push(Mismatch {
-                code: "receipts_without_voucher",
-                unit_id: None,
-                voucher_no: None,
-                ticket_id: Some(ticket.clone()),
-                detail: format!("{net} received and no voucher in force"),
-            });
-        }
-    }
+    mismatches.extend(sold_twice(&by_unit));
+    mismatches.extend(sold_without_voucher(&books.units, &by_unit));
+    let vouchered: BTreeSet<&str> = live.iter().map(|v| v.ticket_id.as_str()).collect();
+    mismatches.extend(receipts_without_voucher(&received, &vouchered));
+    let count = |status: &str| books.units.values().filter(|u| u.status == status).count();
+    let reversed = books.vouchers.iter().filter(|v| v.reverses.is_some()).count();
     Ok(Reconciliation {
         event_id: event_id.to_owned(),
-        units_allotted: u32::try_from(units.len()).unwrap_or(u32::MAX),
-        units_sold: sold,
-        units_held: held,
+        units_allotted: u32::try_from(books.units.len()).unwrap_or(u32::MAX),
+        units_sold: u32::try_from(count("sold")).unwrap_or(u32::MAX),
+        units_held: u32::try_from(count("held")).unwrap_or(u32::MAX),
         vouchers_live: u32::try_from(live.len()).unwrap_or(u32::MAX),
-        vouchers_reversed: reversed,
+        vouchers_reversed: u32::try_from(reversed).unwrap_or(u32::MAX),
         receipts_total: bounds::sum("the event's receipts", received.values().copied())?,
         vouchers_total: bounds::sum("the event's vouchers", live.iter().map(|v| v.amount))?,
         mismatches,
     })
+}
+
+/// The first place the voucher numbers, red and black, stop counting 1, 2, 3…
+fn number_gap(vouchers: &[VoucherRow]) -> Option<Mismatch> {
+    let expected = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+    let (i, v) = vouchers.iter().enumerate().find(|(i, v)| v.no != expected(*i))?;
+    let (no, expected) = (v.no, expected(i));
+    Some(Mismatch {
+        code: "voucher_number_gap",
+        unit_id: None,
+        voucher_no: Some(no),
+        ticket_id: None,
+        detail: format!("voucher {no} follows {}; number {expected} is missing", expected - 1),
+    })
+}
+
+/// Net money received per ticket (receipts less red receipts).
+fn net_receipts(receipts: &[(String, Decimal)]) -> Result<BTreeMap<String, Decimal>, ServerError> {
+    let mut received: BTreeMap<String, Decimal> = BTreeMap::new();
+    for (ticket, amount) in receipts {
+        let slot = received.entry(ticket.clone()).or_default();
+        *slot = bounds::add("a ticket's net receipts", *slot, *amount)?;
+    }
+    Ok(received)
+}
+
+/// What does not add up about one voucher in force, `net` having been received for its
+/// ticket: its money, its unit, its buyer.
+fn check_voucher(v: &VoucherRow, net: Decimal, books: &EventBooks) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    if net != v.amount {
+        let detail = format!("voucher states {} but receipts total {net}", v.amount);
+        found.push(about(v, "voucher_receipts_mismatch", detail));
+    }
+    match books.units.get(&v.unit_id) {
+        Some(u) if u.status == "sold" && u.buyer_id.as_deref() == Some(v.buyer_id.as_str()) => {}
+        Some(u) => found.push(about(
+            v,
+            "voucher_unit_not_sold",
+            format!("the unit is {}, not sold to the voucher's buyer", u.status),
+        )),
+        None => found.push(about(
+            v,
+            "voucher_unit_not_allotted",
+            "the unit is not allotted to this event".into(),
+        )),
+    }
+    if !books.buyers.contains(&v.buyer_id) {
+        found.push(about(
+            v,
+            "voucher_buyer_not_listed",
+            "the voucher's buyer is not on the approved list: the voucher is void".into(),
+        ));
+    }
+    found
+}
+
+/// Units with more than one voucher in force.
+fn sold_twice(by_unit: &BTreeMap<&str, Vec<u32>>) -> Vec<Mismatch> {
+    by_unit
+        .iter()
+        .filter(|(_, nos)| nos.len() > 1)
+        .map(|(unit, nos)| Mismatch {
+            code: "unit_sold_twice",
+            unit_id: Some((*unit).to_owned()),
+            voucher_no: nos.first().copied(),
+            ticket_id: None,
+            detail: format!("vouchers {nos:?} are all in force for this unit"),
+        })
+        .collect()
+}
+
+/// Units the desk marks sold with no voucher in force.
+fn sold_without_voucher(
+    units: &BTreeMap<String, UnitRow>,
+    by_unit: &BTreeMap<&str, Vec<u32>>,
+) -> Vec<Mismatch> {
+    units
+        .iter()
+        .filter(|(unit, u)| u.status == "sold" && !by_unit.contains_key(unit.as_str()))
+        .map(|(unit, _)| Mismatch {
+            code: "sold_without_voucher",
+            unit_id: Some(unit.clone()),
+            voucher_no: None,
+            ticket_id: None,
+            detail: "the unit is sold but no voucher is in force".into(),
+        })
+        .collect()
+}
+
+/// Tickets with money received and no voucher in force.
+fn receipts_without_voucher(
+    received: &BTreeMap<String, Decimal>,
+    vouchered: &BTreeSet<&str>,
+) -> Vec<Mismatch> {
+    received
+        .iter()
+        .filter(|(ticket, net)| **net != Decimal::ZERO && !vouchered.contains(ticket.as_str()))
+        .map(|(ticket, net)| Mismatch {
+            code: "receipts_without_voucher",
+            unit_id: None,
+            voucher_no: None,
+            ticket_id: Some(ticket.clone()),
+            detail: format!("{net} received and no voucher in force"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn cny(yuan: i64) -> Decimal {
+        Decimal::from(yuan)
+    }
+
+    fn voucher(no: u32, unit: &str, amount: Decimal) -> VoucherRow {
+        VoucherRow {
+            no,
+            ticket_id: format!("t-{unit}"),
+            unit_id: unit.to_owned(),
+            buyer_id: format!("b-{unit}"),
+            amount,
+            reverses: None,
+            reversed: false,
+        }
+    }
+
+    fn unit(status: &str, buyer: Option<&str>) -> UnitRow {
+        UnitRow { status: status.to_owned(), buyer_id: buyer.map(str::to_owned) }
+    }
+
+    /// Two units sold with their vouchers paid in full, one held, one available.
+    fn clean() -> EventBooks {
+        EventBooks {
+            vouchers: vec![voucher(1, "u1", cny(100)), voucher(2, "u2", cny(250))],
+            receipts: vec![
+                ("t-u1".into(), cny(60)),
+                ("t-u1".into(), cny(40)),
+                ("t-u2".into(), cny(250)),
+            ],
+            units: [
+                ("u1".to_owned(), unit("sold", Some("b-u1"))),
+                ("u2".to_owned(), unit("sold", Some("b-u2"))),
+                ("u3".to_owned(), unit("held", Some("b-u3"))),
+                ("u4".to_owned(), unit("available", None)),
+            ]
+            .into(),
+            buyers: ["b-u1", "b-u2", "b-u3"].map(str::to_owned).into(),
+        }
+    }
+
+    fn codes(books: &EventBooks) -> Vec<&'static str> {
+        check("e1", books).unwrap().mismatches.iter().map(|m| m.code).collect()
+    }
+
+    #[test]
+    fn clean_books_add_up() {
+        let report = check("e1", &clean()).unwrap();
+        assert_eq!(report.mismatches, vec![]);
+        assert_eq!(
+            (report.units_allotted, report.units_sold, report.units_held),
+            (4, 2, 1),
+            "allotted, sold, held"
+        );
+        assert_eq!((report.vouchers_live, report.vouchers_reversed), (2, 0));
+        assert_eq!((report.receipts_total, report.vouchers_total), (cny(350), cny(350)));
+    }
+
+    #[test]
+    fn a_reversed_sale_counts_neither_voucher_and_its_refund_nets_to_nothing() {
+        let mut books = clean();
+        books.vouchers[1].reversed = true;
+        books.vouchers.push(VoucherRow { reverses: Some(2), ..voucher(3, "u2", cny(-250)) });
+        books.receipts.push(("t-u2".into(), cny(-250)));
+        books.units.insert("u2".into(), unit("available", None));
+        let report = check("e1", &books).unwrap();
+        assert_eq!(report.mismatches, vec![]);
+        assert_eq!((report.vouchers_live, report.vouchers_reversed), (1, 1));
+        assert_eq!((report.receipts_total, report.vouchers_total), (cny(100), cny(100)));
+    }
+
+    #[test]
+    fn a_missing_voucher_number_is_reported_once_at_the_first_gap() {
+        let mut books = clean();
+        books.vouchers[1].no = 3;
+        books.vouchers.push(voucher(5, "u3", cny(0)));
+        books.units.insert("u3".into(), unit("sold", Some("b-u3")));
+        let report = check("e1", &books).unwrap();
+        let gap = &report.mismatches[0];
+        assert_eq!((gap.code, gap.voucher_no), ("voucher_number_gap", Some(3)));
+        assert_eq!(gap.detail, "voucher 3 follows 1; number 2 is missing");
+        assert_eq!(codes(&books), ["voucher_number_gap"]);
+    }
+
+    #[test]
+    fn receipts_short_of_a_voucher_and_receipts_without_one_are_both_found() {
+        let mut books = clean();
+        books.receipts[1].1 = cny(30);
+        books.receipts.push(("t-u3".into(), cny(10)));
+        let report = check("e1", &books).unwrap();
+        assert_eq!(
+            report.mismatches.iter().map(|m| m.code).collect::<Vec<_>>(),
+            ["voucher_receipts_mismatch", "receipts_without_voucher"]
+        );
+        assert_eq!(report.mismatches[0].detail, "voucher states 100 but receipts total 90");
+        assert_eq!(report.mismatches[1].ticket_id.as_deref(), Some("t-u3"));
+        assert_eq!(report.receipts_total, cny(350));
+    }
+
+    #[test]
+    fn a_voucher_must_sell_an_allotted_unit_to_its_listed_buyer() {
+        let mut books = clean();
+        books.units.insert("u1".into(), unit("sold", Some("someone-else")));
+        books.units.remove("u2");
+        books.buyers.remove("b-u2");
+        assert_eq!(
+            codes(&books),
+            ["voucher_unit_not_sold", "voucher_unit_not_allotted", "voucher_buyer_not_listed"]
+        );
+    }
+
+    #[test]
+    fn a_unit_sold_twice_or_sold_without_a_voucher_is_found_in_unit_order() {
+        let mut books = clean();
+        books.vouchers.push(VoucherRow { ticket_id: "t-u1".into(), ..voucher(3, "u1", cny(0)) });
+        books.units.insert("u0".into(), unit("sold", Some("b-u0")));
+        let report = check("e1", &books).unwrap();
+        let found: Vec<_> = report.mismatches.iter().map(|m| (m.code, m.unit_id.clone())).collect();
+        assert_eq!(
+            found,
+            [
+                ("voucher_receipts_mismatch", Some("u1".to_owned())),
+                ("unit_sold_twice", Some("u1".to_owned())),
+                ("sold_without_voucher", Some("u0".to_owned())),
+            ]
+        );
+        assert_eq!(report.mismatches[1].detail, "vouchers [1, 3] are all in force for this unit");
+    }
 }

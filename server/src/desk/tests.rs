@@ -60,7 +60,7 @@ impl Venue {
         )
         .unwrap();
         let reply = self.rt.block_on(self.desk.submit(token.to_owned(), request));
-        (reply.status.as_u16(), serde_json::from_str(&reply.body).unwrap())
+        (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
 
     fn ok(&self, token: &str, command: Value) -> Value {
@@ -232,9 +232,9 @@ fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
     ];
     let replies =
         super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();
-    assert_eq!(replies[0].status, 200);
+    assert_eq!(replies[0].status(), 200);
     assert_eq!((replies[1].replayed, &replies[1].body), (true, &replies[0].body), "a retry");
-    assert_eq!(replies[2].status.as_u16(), 422, "the same key, another request");
+    assert_eq!(replies[2].status().as_u16(), 422, "the same key, another request");
     let stored: i64 = conn
         .query_row("SELECT COUNT(*) FROM desk_requests WHERE idempotency_key = 'key-1'", [], |r| {
             r.get(0)
@@ -264,7 +264,7 @@ fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let replies =
         super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();
-    let codes: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    let codes: Vec<u16> = replies.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(codes, [409, 200, 200], "nobody called, then number 1 called and served");
 }
 

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -24,7 +23,7 @@ use tokio::sync::{Notify, oneshot};
 use super::access::authorize;
 use super::answers::{GroupAnswers, StoredAnswer};
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-use super::context::{Ctx, GroupMemo, Stop, instant};
+use super::context::{Ctx, DeskEvent, GroupMemo, Stop, instant};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
@@ -38,11 +37,44 @@ pub const MAX_GROUP: usize = 512;
 /// Commands waiting for the writer before new ones are turned away with 503.
 const QUEUE_DEPTH: usize = 16_384;
 
-/// The answer to one HTTP command: a status and a JSON body, stored or fresh.
+/// What the desk's answer to one command means. The desk decides what happened; how that is
+/// said on the wire (an HTTP status) is the HTTP edge's choice, made in one place:
+/// `desk::http::reply_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// The authority carried the command out; the body says what changed.
+    Accepted,
+    /// The authority refused the command by one of its rules; nothing changed, and the body
+    /// says why.
+    Refused,
+    /// The idempotency key was used before for a different request.
+    KeyReused,
+    /// No valid device token came with the command.
+    Unauthenticated,
+    /// The device may not send this command for this event.
+    NotPermitted,
+    /// No selection desk is open for the command's event.
+    DeskNotOpen,
+    /// The writer's queue is full: the command was not taken, and may be retried.
+    Overloaded,
+    /// The command failed inside the server; it may be retried with the same key.
+    Failed,
+}
+
+impl From<Outcome> for ReplyKind {
+    fn from(outcome: Outcome) -> ReplyKind {
+        match outcome {
+            Outcome::Accepted => ReplyKind::Accepted,
+            Outcome::Rejected => ReplyKind::Refused,
+        }
+    }
+}
+
+/// The answer to one command: what it means and a JSON body, stored or fresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeskReply {
-    /// HTTP status.
-    pub status: StatusCode,
+    /// What the answer means (the HTTP edge turns it into a status).
+    pub kind: ReplyKind,
     /// JSON body.
     pub body: String,
     /// Whether this is a stored answer returned again to a retry.
@@ -50,13 +82,13 @@ pub struct DeskReply {
 }
 
 impl DeskReply {
-    fn error(status: StatusCode, code: &str, message: &str) -> DeskReply {
+    fn error(kind: ReplyKind, code: &str, message: &str) -> DeskReply {
         let body = json!({ "error": { "code": code, "message": message } }).to_string();
-        DeskReply { status, body, replayed: false }
+        DeskReply { kind, body, replayed: false }
     }
 
     fn internal() -> DeskReply {
-        DeskReply::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        DeskReply::error(ReplyKind::Failed, "internal", "internal error")
     }
 }
 
@@ -156,7 +188,7 @@ impl Desk {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return DeskReply::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    ReplyKind::Overloaded,
                     "desk_busy",
                     "the desk is overloaded; retry with the same key",
                 );
@@ -368,43 +400,88 @@ fn run_command(
     (request, fingerprint): (&CommandRequest, &[u8; 32]),
     now: DateTime<Utc>,
 ) -> Result<DeskReply, ServerError> {
-    let conn = on.desk;
-    let Some(who) = who else {
+    let who = match admit(on, kept, who, request, fingerprint)? {
+        Gate::Run(who) => who,
+        Gate::Answered(reply) => return Ok(reply),
+    };
+    let Some(event) = on.memo.event(on.desk, &request.event_id)? else {
         return Ok(DeskReply::error(
-            StatusCode::UNAUTHORIZED,
+            ReplyKind::DeskNotOpen,
+            "event_not_open",
+            "no selection desk is open for this event",
+        ));
+    };
+    let answer = carry_out(on, tip, &who, event, request, now)?;
+    let outcome = answer.outcome;
+    let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    let stored = StoredAnswer { fingerprint: *fingerprint, outcome, body: body.clone() };
+    kept.keep(&request.idempotency_key, &who.device_id, stored);
+    Ok(DeskReply { kind: ReplyKind::from(outcome), body, replayed: false })
+}
+
+/// Whether a command goes on to run, or is answered before it does.
+enum Gate {
+    /// It runs, sent by this device.
+    Run(Principal),
+    /// It is answered already: refused at the door, or a retry given its stored answer.
+    Answered(DeskReply),
+}
+
+/// The checks before a command runs: its token, the sender's right to send it, and a stored
+/// answer under its key.
+fn admit(
+    on: Conns<'_>,
+    kept: &GroupAnswers,
+    who: Option<Principal>,
+    request: &CommandRequest,
+    fingerprint: &[u8; 32],
+) -> Result<Gate, ServerError> {
+    let Some(who) = who else {
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::Unauthenticated,
             "unauthorized",
             "a valid device token is required",
-        ));
+        )));
     };
     // Who may send this command is checked before anything else, a stored answer included:
     // a device that lost its role or grant gets no answer, stored or fresh.
     if let Err(message) = authorize(on.memo, on.server, &who, &request.event_id, &request.command)?
     {
-        return Ok(DeskReply::error(StatusCode::FORBIDDEN, "forbidden", &message));
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::NotPermitted,
+            "forbidden",
+            &message,
+        )));
     }
-    if let Some(stored) = kept.find(conn, &who.device_id, &request.idempotency_key)? {
-        if stored.fingerprint != *fingerprint {
-            return Ok(DeskReply::error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "this idempotency key was used for a different request",
-            ));
-        }
-        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-        return Ok(DeskReply { status, body: stored.body, replayed: true });
-    }
-    let Some(event) = on.memo.event(conn, &request.event_id)? else {
-        return Ok(DeskReply::error(
-            StatusCode::NOT_FOUND,
-            "event_not_open",
-            "no selection desk is open for this event",
-        ));
+    let Some(stored) = kept.find(on.desk, &who.device_id, &request.idempotency_key)? else {
+        return Ok(Gate::Run(who));
     };
+    if stored.fingerprint != *fingerprint {
+        return Ok(Gate::Answered(DeskReply::error(
+            ReplyKind::KeyReused,
+            "idempotency_key_reused",
+            "this idempotency key was used for a different request",
+        )));
+    }
+    let kind = ReplyKind::from(stored.outcome);
+    Ok(Gate::Answered(DeskReply { kind, body: stored.body, replayed: true }))
+}
+
+/// Carries the command out on `event`'s desk and returns its answer: accepted, or refused
+/// with everything it wrote undone. A fault is an error (the group rolls the command back).
+fn carry_out(
+    on: Conns<'_>,
+    tip: &mut Tip,
+    who: &Principal,
+    event: DeskEvent,
+    request: &CommandRequest,
+    now: DateTime<Utc>,
+) -> Result<CommandAnswer, ServerError> {
     let before = *tip;
     let mut ctx = Ctx {
-        conn,
+        conn: on.desk,
         tip,
-        who: &who,
+        who,
         key: &request.idempotency_key,
         now,
         policy: on.policy,
@@ -417,35 +494,21 @@ fn run_command(
         on.memo.forget_events();
     }
     let last_seq = ctx.last_seq;
-    let (status, answer) = match ran {
-        Ok(result) => {
-            (StatusCode::OK, answer(request, Outcome::Accepted, result, None, last_seq, now))
-        }
-        Err(stop) => {
+    match ran {
+        Ok(result) => Ok(answer(request, Outcome::Accepted, result, None, last_seq, now)),
+        Err(Stop::Refused(refusal)) => {
             // A refusal changes nothing: undo what the command wrote, keep its answer.
-            savepoint(conn, "ROLLBACK TO desk_command")?;
+            savepoint(on.desk, "ROLLBACK TO desk_command")?;
             *tip = before;
-            match stop {
-                Stop::Refused(refusal) => (
-                    StatusCode::CONFLICT,
-                    answer(
-                        request,
-                        Outcome::Rejected,
-                        serde_json::Value::Null,
-                        Some(refusal),
-                        None,
-                        now,
-                    ),
-                ),
-                Stop::Failed(error) => return Err(error),
-            }
+            let nothing = serde_json::Value::Null;
+            Ok(answer(request, Outcome::Rejected, nothing, Some(refusal), None, now))
         }
-    };
-    let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    let stored =
-        StoredAnswer { fingerprint: *fingerprint, status: status.as_u16(), body: body.clone() };
-    kept.keep(&request.idempotency_key, &who.device_id, stored);
-    Ok(DeskReply { status, body, replayed: false })
+        Err(Stop::Failed(error)) => {
+            savepoint(on.desk, "ROLLBACK TO desk_command")?;
+            *tip = before;
+            Err(error)
+        }
+    }
 }
 
 fn answer(
