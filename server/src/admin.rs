@@ -25,15 +25,8 @@ pub fn add_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
-        auth::create_user(&**tx, user_id, name, role, now)?;
-        audit::log(
-            &**tx,
-            now,
-            ADMIN_ACTOR,
-            "user.create",
-            user_id,
-            &json!({ "role": role.as_str() }),
-        )
+        auth::create_user(tx, user_id, name, role, now)?;
+        audit::log(tx, now, ADMIN_ACTOR, "user.create", user_id, &json!({ "role": role.as_str() }))
     })
 }
 
@@ -45,9 +38,9 @@ pub fn enroll(
     now: DateTime<Utc>,
 ) -> Result<Enrolment, ServerError> {
     store.write(|tx, _, _| {
-        let enrolment = auth::enroll_device(&**tx, user_id, label, now)?;
+        let enrolment = auth::enroll_device(tx, user_id, label, now)?;
         audit::log(
-            &**tx,
+            tx,
             now,
             ADMIN_ACTOR,
             "device.enroll",
@@ -61,9 +54,9 @@ pub fn enroll(
 /// Revokes a device; its token is refused from the next request on.
 pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<bool, ServerError> {
     store.write(|tx, _, _| {
-        let revoked = auth::revoke_device(&**tx, device_id, now)?;
+        let revoked = auth::revoke_device(tx, device_id, now)?;
         audit::log(
-            &**tx,
+            tx,
             now,
             ADMIN_ACTOR,
             "device.revoke",
@@ -95,7 +88,7 @@ pub fn open_desk(
     let opened = store.open_desk(event_id, voucher_series, now)?;
     store.write(|tx, _, _| {
         audit::log(
-            &**tx,
+            tx,
             now,
             ADMIN_ACTOR,
             "desk.open",
@@ -116,26 +109,26 @@ pub fn handover(
     now: DateTime<Utc>,
 ) -> Result<Handover, ServerError> {
     store.write(|tx, docs, _| {
-        if auth::user_role(&**tx, to)? != Some(Role::Rep) {
+        if auth::user_role(tx, to)? != Some(Role::Rep) {
             return Err(ServerError::Invalid {
                 field: "to",
                 reason: format!("{to} is not an active rep"),
             });
         }
         let id = customer_doc_id(&CustomerId::from(customer_id));
-        let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
+        let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
         let from: Vec<String> = read_customer(doc)?.owners.iter().map(|o| o.to_string()).collect();
         let heads_before = doc.heads();
         let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");
         edit_customer(doc, &CustomerEdit::SetOwners(vec![UserId::from(to)]), &meta)?;
-        commit_doc(&**tx, docs, &id, &heads_before, now)?;
+        commit_doc(tx, docs, &id, &heads_before, now)?;
         let key = format!("customer/{customer_id}");
         for old in from.iter().filter(|o| o.as_str() != to) {
-            scope::revoke(&**tx, old, &key)?;
+            scope::revoke(tx, old, &key)?;
         }
-        scope::grant(&**tx, to, &key)?;
+        scope::grant(tx, to, &key)?;
         audit::log(
-            &**tx,
+            tx,
             now,
             ADMIN_ACTOR,
             "customer.handover",
@@ -155,8 +148,8 @@ pub fn assign_event(
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
-        scope::grant(&**tx, user_id, &format!("event/{event_id}"))?;
-        scope::grant(&**tx, user_id, &format!("project/{project_id}"))?;
-        audit::log(&**tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
+        scope::grant(tx, user_id, &format!("event/{event_id}"))?;
+        scope::grant(tx, user_id, &format!("project/{project_id}"))?;
+        audit::log(tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
     })
 }

@@ -98,44 +98,34 @@ pub fn load_demo(
         .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
         for (login, password) in logins.iter().zip(&passwords) {
-            auth::create_user(&**tx, &login.user_id, &login.user_id, login.role, now)?;
-            auth::enroll_device_with_token(
-                &**tx,
-                &login.user_id,
-                "demo device",
-                &login.token,
-                now,
-            )?;
-            crate::web::session::set_password_hash(&**tx, &login.user_id, password)?;
+            auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
+            auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
+            crate::web::session::set_password_hash(tx, &login.user_id, password)?;
         }
         let mut count = 0;
         for c in &data.customers {
             let (_, key) =
-                insert_new_doc(&**tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
+                insert_new_doc(tx, docs, doc::create_customer(c, actor.clone(), &meta)?, now)?;
             for owner in &c.owners {
-                scope::grant(&**tx, owner.as_str(), &key)?;
+                scope::grant(tx, owner.as_str(), &key)?;
             }
             count += 1;
         }
         for t in &data.tickets {
-            insert_new_doc(&**tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, now)?;
+            insert_new_doc(tx, docs, doc::create_ticket(t, actor.clone(), &meta)?, now)?;
             count += 1;
         }
         let (_, project_key) = insert_new_doc(
-            &**tx,
+            tx,
             docs,
             doc::create_project(&data.project, actor.clone(), &meta)?,
             now,
         )?;
-        let (_, event_key) = insert_new_doc(
-            &**tx,
-            docs,
-            doc::create_event(&data.event, actor.clone(), &meta)?,
-            now,
-        )?;
+        let (_, event_key) =
+            insert_new_doc(tx, docs, doc::create_event(&data.event, actor.clone(), &meta)?, now)?;
         for staff in logins.iter().filter(|l| l.role == Role::EventStaff) {
-            scope::grant(&**tx, &staff.user_id, &event_key)?;
-            scope::grant(&**tx, &staff.user_id, &project_key)?;
+            scope::grant(tx, &staff.user_id, &event_key)?;
+            scope::grant(tx, &staff.user_id, &project_key)?;
         }
         Ok(count + 2)
     })?;
@@ -143,7 +133,7 @@ pub fn load_demo(
     store.open_desk(data.event.id.as_str(), desk::catalog::DEFAULT_VOUCHER_SERIES, now)?;
     store.project_all(now)?;
     // Two years of monthly sales for the reports, as the ERP would have booked them.
-    let sales = store.write(|tx, _, _| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
+    let sales = store.write_sql(|tx| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
     tracing::info!(rows = sales, "demo sales ledger written");
     Ok(Some(DemoLoad { documents }))
 }

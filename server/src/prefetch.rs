@@ -136,11 +136,11 @@ mod tests {
         assert_eq!(ids.len(), 6);
         store
             .write_reading_desk(|tx, docs, _, _| {
-                let unloaded = docs.read_unloaded(&**tx, &ids)?;
+                let unloaded = docs.read_unloaded(tx, &ids)?;
                 assert_eq!(unloaded.len(), ids.len(), "none loaded yet");
                 // The round loads and edits the last one itself before its copy arrives.
                 let last = ids.last().unwrap();
-                let doc = docs.get(&**tx, last, false)?.unwrap();
+                let doc = docs.get(tx, last, false)?.unwrap();
                 let customer = doc::read_customer(doc)?;
                 let edit = CustomerEdit::UpdateProfile(CustomerProfile {
                     notes: "edited in this round".into(),
@@ -157,7 +157,7 @@ mod tests {
                     arrivals.finish(docs)
                 })?;
                 assert_eq!(docs.len(), ids.len());
-                assert_eq!(docs.get(&**tx, last, false)?.unwrap().heads(), edited, "edit kept");
+                assert_eq!(docs.get(tx, last, false)?.unwrap().heads(), edited, "edit kept");
                 Ok(())
             })
             .unwrap();

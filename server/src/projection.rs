@@ -39,7 +39,7 @@ impl<T: ProjectionStore + Savepoints + ?Sized> ProjectionDb for T {}
 /// document is an error, because silently dropping it would hide it from headquarters.
 /// All writes happen inside one savepoint, so a failure leaves the previous rows intact.
 pub(crate) fn project(
-    db: &dyn ProjectionDb,
+    db: &(impl ProjectionDb + ?Sized),
     doc: &mut Document,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -72,7 +72,7 @@ pub(crate) fn project(
 /// document must be projected instead. A desk burst changes a few units of a 3,000-unit
 /// project at a time; reading the whole project back for each would cost more than the burst.
 pub(crate) fn project_units_since(
-    db: &dyn ProjectionDb,
+    db: &(impl ProjectionDb + ?Sized),
     doc: &mut Document,
     since: &[ChangeHash],
 ) -> Result<bool, ServerError> {
@@ -99,7 +99,7 @@ pub(crate) fn project_units_since(
 /// one and is its own transaction when there is not, so either way no half-replaced entity is
 /// ever visible.
 fn atomically(
-    db: &dyn ProjectionDb,
+    db: &(impl ProjectionDb + ?Sized),
     work: impl FnOnce() -> Result<(), ServerError>,
 ) -> Result<(), ServerError> {
     db.savepoint("kam_projection")?;
@@ -155,7 +155,7 @@ fn sla_code(state: &SlaState) -> &'static str {
 /// One row per unit: the control table (销控表) headquarters reads. A total price beyond
 /// `Decimal` (only a price or area outside its documented range can get there) is an error
 /// for this document, never a panic.
-fn insert_units(db: &dyn ProjectionDb, p: &Project) -> Result<(), ServerError> {
+fn insert_units(db: &(impl ProjectionDb + ?Sized), p: &Project) -> Result<(), ServerError> {
     for u in p.units.values() {
         db.insert_unit(p.id.as_str(), u, u.total_price()?)?;
     }

@@ -24,10 +24,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::doc::{ChangeHash, DocId, DocKind};
-use rusqlite::Transaction;
 use tokio::sync::Notify;
 
-use crate::db::{DocumentStore, ProjectionStore, Savepoints};
+use crate::db::{Db, DocumentStore, ProjectionStore, Savepoints};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::readers::panic_message;
@@ -107,7 +106,7 @@ impl Store {
     ) -> Result<ProjectedBatch, ServerError> {
         let mut known = std::mem::take(&mut self.projected_heads);
         let result = self.write(|tx, docs, policy| {
-            let from = watermark(&**tx)?;
+            let from = watermark(tx)?;
             let batch = tx.documents_after(from, limit)?;
             let mut done = 0;
             for (id, seq) in &batch {
@@ -122,10 +121,10 @@ impl Store {
             let caught_up = done == batch.len() && batch.len() < limit;
             let to = match batch.get(done.wrapping_sub(1)) {
                 Some((_, seq)) if !caught_up => *seq,
-                _ => docs::current_seq(&**tx)?,
+                _ => docs::current_seq(tx)?,
             };
             if to != from {
-                set_watermark(&**tx, to)?;
+                set_watermark(tx, to)?;
             }
             Ok(ProjectedBatch { documents: done, caught_up })
         });
@@ -153,7 +152,7 @@ impl Store {
 /// on; a fault of the store itself fails the batch. A document projected successfully leaves
 /// the quarantine.
 pub(crate) fn project_guarded(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     policy: &Policy,
     known: &mut HashMap<DocId, Vec<ChangeHash>>,
@@ -161,7 +160,7 @@ pub(crate) fn project_guarded(
     seq: i64,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    Savepoints::savepoint(&**tx, "project_doc")?;
+    Savepoints::savepoint(tx, "project_doc")?;
     let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| {
         project_one(tx, docs, policy, known, id, now)
     }));
@@ -169,7 +168,7 @@ pub(crate) fn project_guarded(
     match outcome {
         Ok(()) => {
             tx.release_savepoint("project_doc")?;
-            quarantine::clear(&**tx, quarantine::Task::Projection, &id.to_string())
+            quarantine::clear(tx, quarantine::Task::Projection, &id.to_string())
         }
         Err(error) => {
             tx.undo_savepoint("project_doc")?;
@@ -179,21 +178,14 @@ pub(crate) fn project_guarded(
                 return Err(error);
             }
             tracing::warn!(doc = %id, %error, "document set aside: it cannot be projected");
-            quarantine::record(
-                &**tx,
-                quarantine::Task::Projection,
-                &id.to_string(),
-                seq,
-                &error,
-                now,
-            )
+            quarantine::record(tx, quarantine::Task::Projection, &id.to_string(), seq, &error, now)
         }
     }
 }
 
 /// [`project_guarded`] for a stored document id; an id that does not parse is set aside too.
 pub(crate) fn project_stored(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     policy: &Policy,
     known: &mut HashMap<DocId, Vec<ChangeHash>>,
@@ -204,7 +196,7 @@ pub(crate) fn project_stored(
     match scope::parse_id(stored_id) {
         Ok(id) => project_guarded(tx, docs, policy, known, &id, seq, now),
         Err(error) => {
-            quarantine::record(&**tx, quarantine::Task::Projection, stored_id, seq, &error, now)
+            quarantine::record(tx, quarantine::Task::Projection, stored_id, seq, &error, now)
         }
     }
 }
@@ -212,20 +204,20 @@ pub(crate) fn project_stored(
 /// Projects one document: only the units that changed since the heads of its last
 /// projection when they are known and only units changed, the whole document otherwise.
 fn project_one(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     policy: &Policy,
     known: &mut HashMap<DocId, Vec<ChangeHash>>,
     id: &DocId,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let Some(doc) = docs.get(&**tx, id, false)? else { return Ok(()) };
+    let Some(doc) = docs.get(tx, id, false)? else { return Ok(()) };
     let incremental = match known.get(id) {
-        Some(since) => projection::project_units_since(&**tx, doc, since)?,
+        Some(since) => projection::project_units_since(tx, doc, since)?,
         None => false,
     };
     if !incremental {
-        projection::project(&**tx, doc, policy, now)?;
+        projection::project(tx, doc, policy, now)?;
     }
     if id.kind() == DocKind::Project {
         known.insert(id.clone(), doc.heads());
@@ -492,9 +484,9 @@ mod tests {
     fn store_raw(store: &mut Store, id: &kam_core::doc::DocId, bytes: Vec<u8>) {
         store
             .write(|tx, docs, _| {
-                let doc = docs.get(&**tx, id, true)?.ok_or(ServerError::NotFound)?;
+                let doc = docs.get(tx, id, true)?.ok_or(ServerError::NotFound)?;
                 doc.load_incremental(&bytes)?;
-                crate::store::commit_doc(&**tx, docs, id, &[], now())?;
+                crate::store::commit_doc(tx, docs, id, &[], now())?;
                 Ok(())
             })
             .unwrap();

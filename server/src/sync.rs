@@ -60,7 +60,7 @@ pub fn sync_round(
 ) -> Result<RoundResult, ServerError> {
     store.write_reading_desk(|tx, docs, _, desk| {
         let mut round = Round {
-            tx: &**tx,
+            tx,
             desk,
             docs,
             who,
@@ -77,7 +77,7 @@ pub fn sync_round(
             .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
             .map(|t| t.min(now));
         crate::auth::touch_device(
-            &**tx,
+            tx,
             &who.device_id,
             round.result.response.cursor,
             oldest_upload,

@@ -18,9 +18,10 @@ use kam_core::doc::{
 use kam_core::model::{
     Buyer, BuyerId, EventId, PriceApproval, ProjectId, SelectionMode, UnitId, UnitStatus, UserId,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
+use crate::db::Db;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::quarantine;
@@ -56,7 +57,7 @@ pub struct Mirrored {
 /// Mirrors up to one batch of ledger entries.
 pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored, ServerError> {
     store.write_reading_desk(|tx, docs, _, desk| {
-        let from: i64 = meta_get(&**tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let from: i64 = meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
         let entries: Vec<(i64, String, String, String)> = desk
             .prepare_cached(
                 "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -94,7 +95,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         for (event_id, w) in &work {
             changed.extend(mirror_guarded(tx, docs, desk, event_id, w, last, now)?);
         }
-        meta_set(&**tx, "desk_mirrored_seq", &last.to_string())?;
+        meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
     })
 }
@@ -104,7 +105,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
 /// the quarantine (ADR 0013), so the other events' outcomes still reach the tablets; the desk's
 /// rows stay the truth either way.
 fn mirror_guarded(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     desk: &Connection,
     event_id: &str,
@@ -113,7 +114,7 @@ fn mirror_guarded(
     now: DateTime<Utc>,
 ) -> Result<Vec<ChangedDoc>, ServerError> {
     let quarantine_id = format!("event/{event_id}");
-    tx.prepare_cached("SAVEPOINT mirror_event")?.execute([])?;
+    tx.savepoint("mirror_event")?;
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         mirror_event(tx, docs, desk, event_id, w, now)
     }));
@@ -121,20 +122,19 @@ fn mirror_guarded(
         .unwrap_or_else(|panic| Err(ServerError::Panicked(crate::readers::panic_message(&panic))));
     match outcome {
         Ok(changed) => {
-            tx.prepare_cached("RELEASE mirror_event")?.execute([])?;
-            quarantine::clear(&**tx, quarantine::Task::Mirror, &quarantine_id)?;
+            tx.release_savepoint("mirror_event")?;
+            quarantine::clear(tx, quarantine::Task::Mirror, &quarantine_id)?;
             Ok(changed)
         }
         Err(error) => {
-            tx.prepare_cached("ROLLBACK TO mirror_event")?.execute([])?;
-            tx.prepare_cached("RELEASE mirror_event")?.execute([])?;
+            tx.undo_savepoint("mirror_event")?;
             docs.clear();
             if !quarantine::is_document_fault(&error) {
                 return Err(error);
             }
             tracing::warn!(event = event_id, %error, "event set aside: its mirror failed");
             quarantine::record(
-                &**tx,
+                tx,
                 quarantine::Task::Mirror,
                 &quarantine_id,
                 ledger_seq,
@@ -151,7 +151,7 @@ fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
 }
 
 fn mirror_event(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     desk: &Connection,
     event_id: &str,
@@ -169,7 +169,7 @@ fn mirror_event(
 
     let project_id = project_doc_id(&ProjectId::from(project_id.as_str()));
     if (!w.units.is_empty() || !w.prices.is_empty())
-        && let Some(doc) = docs.get(&**tx, &project_id, false)?
+        && let Some(doc) = docs.get(tx, &project_id, false)?
     {
         let heads_before = doc.heads();
         for unit in &w.prices {
@@ -187,7 +187,7 @@ fn mirror_event(
 
     let event_id_doc = event_doc_id(&EventId::from(event_id));
     if (w.queue || w.mode || w.buyers)
-        && let Some(doc) = docs.get(&**tx, &event_id_doc, false)?
+        && let Some(doc) = docs.get(tx, &event_id_doc, false)?
     {
         let heads_before = doc.heads();
         if w.queue {
@@ -214,13 +214,13 @@ fn mirror_event(
 }
 
 fn commit(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     id: &kam_core::doc::DocId,
     heads_before: &[kam_core::doc::ChangeHash],
     now: DateTime<Utc>,
 ) -> Result<Option<ChangedDoc>, ServerError> {
-    Ok(commit_doc(&**tx, docs, id, heads_before, now)?.map(|(seq, scope_key)| ChangedDoc {
+    Ok(commit_doc(tx, docs, id, heads_before, now)?.map(|(seq, scope_key)| ChangedDoc {
         seq,
         doc_id: id.to_string(),
         scope_key,

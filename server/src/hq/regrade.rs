@@ -11,13 +11,12 @@ use kam_core::Policy;
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
 use kam_core::model::UserId;
 use kam_core::rules::{RegradeProposal, propose_regrades};
-use rusqlite::Transaction;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit;
-use crate::db::HqQueries;
 use crate::db::hq::RegradeDecisionRecord;
+use crate::db::{Db, HqQueries};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
@@ -71,7 +70,7 @@ pub enum Decision {
 /// such proposal (already decided, or the figures changed so nothing would change) it fails
 /// with `NotFound` and writes nothing. Returns the changed document, if any.
 pub(crate) fn decide(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     policy: &Policy,
     customer_id: &str,
@@ -79,7 +78,7 @@ pub(crate) fn decide(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ChangedDoc>, ServerError> {
-    let proposal = proposals(&**tx, policy, now)?
+    let proposal = proposals(tx, policy, now)?
         .into_iter()
         .map(|line| line.proposal)
         .find(|p| p.customer_id.as_str() == customer_id)
@@ -96,7 +95,7 @@ pub(crate) fn decide(
         decided_at: now,
     })?;
     audit::log(
-        &**tx,
+        tx,
         now,
         by,
         &format!("regrade.{code}"),
@@ -114,14 +113,14 @@ pub(crate) fn decide(
 /// Writes the proposed tier and grade into the customer's document, keeping the rest of
 /// the classification.
 fn apply(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     proposal: &RegradeProposal,
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<ChangedDoc, ServerError> {
     let id = customer_doc_id(&proposal.customer_id);
-    let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
     let mut classification = read_customer(doc)?.classification;
     classification.tier = proposal.proposed_tier;
     classification.grade = Some(proposal.proposed_grade);
@@ -129,7 +128,7 @@ fn apply(
     let heads_before = doc.heads();
     let meta = EditMeta::new(&UserId::from(by), now, "customer.regrade");
     edit_customer(doc, &CustomerEdit::SetClassification(classification), &meta)?;
-    let (seq, scope_key) = commit_doc(&**tx, docs, &id, &heads_before, now)?
+    let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("re-grade of {id} changed nothing")))?;
     Ok(ChangedDoc { seq, doc_id: id.to_string(), scope_key })
 }

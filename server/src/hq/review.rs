@@ -4,10 +4,9 @@
 use chrono::{DateTime, Utc};
 use kam_core::doc::EditMeta;
 use kam_core::model::UserId;
-use rusqlite::Transaction;
 use serde_json::json;
 
-use crate::db::ReviewStore;
+use crate::db::{Db, ReviewStore};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
@@ -24,7 +23,7 @@ pub fn open_violations(db: &dyn ReviewStore) -> Result<Vec<ViolationLine>, Serve
 /// Marks a violation reviewed by `by`. Fails with `NotFound` if there is no such unreviewed
 /// violation.
 pub(crate) fn mark_reviewed(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     violation_id: i64,
     by: &str,
     now: DateTime<Utc>,
@@ -32,7 +31,7 @@ pub(crate) fn mark_reviewed(
     if !tx.mark_violation_reviewed(violation_id, by, now)? {
         return Err(ServerError::NotFound);
     }
-    audit::log(&**tx, now, by, "violation.reviewed", &violation_id.to_string(), &json!({}))
+    audit::log(tx, now, by, "violation.reviewed", &violation_id.to_string(), &json!({}))
 }
 
 /// Settles the open conflict on `path` of `doc_id` by writing `chosen` (one of its values)
@@ -41,7 +40,7 @@ pub(crate) fn mark_reviewed(
 /// `NotFound` if the conflict is not open, or `chosen` is not one of its values, and then
 /// writes nothing.
 pub(crate) fn resolve_conflict(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     docs: &mut DocCache,
     doc_id: &str,
     path: &str,
@@ -57,17 +56,17 @@ pub(crate) fn resolve_conflict(
         });
     }
     let id = scope::parse_id(doc_id)?;
-    let doc = docs.get(&**tx, &id, false)?.ok_or(ServerError::NotFound)?;
+    let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
     let heads_before = doc.heads();
     let meta = EditMeta::new(&UserId::from(by), now, "conflict.resolve");
     doc.resolve_conflict(path, chosen, &meta).map_err(|e| match e {
         kam_core::doc::DocError::EntityNotFound { .. } => ServerError::NotFound,
         other => other.into(),
     })?;
-    let (seq, scope_key) = commit_doc(&**tx, docs, &id, &heads_before, now)?
+    let (seq, scope_key) = commit_doc(tx, docs, &id, &heads_before, now)?
         .ok_or_else(|| ServerError::Corrupt(format!("resolving {doc_id}{path} changed nothing")))?;
     audit::log(
-        &**tx,
+        tx,
         now,
         by,
         "conflict.resolve",
@@ -97,7 +96,7 @@ mod tests {
         let id = scope::parse_id(&doc_id).unwrap();
         store
             .write(|tx, docs, _| {
-                let doc = docs.get(&**tx, &id, false)?.unwrap();
+                let doc = docs.get(tx, &id, false)?.unwrap();
                 let heads_before = doc.heads();
                 let bytes = doc.save();
                 for name in ["甲", "乙"] {
@@ -106,9 +105,9 @@ mod tests {
                     profile.name = name.into();
                     let meta = EditMeta::new(&UserId::from("rep-01"), Utc::now(), "edit");
                     edit_customer(&mut fork, &CustomerEdit::UpdateProfile(profile), &meta)?;
-                    docs.get(&**tx, &id, false)?.unwrap().merge(&mut fork)?;
+                    docs.get(tx, &id, false)?.unwrap().merge(&mut fork)?;
                 }
-                commit_doc(&**tx, docs, &id, &heads_before, Utc::now())?;
+                commit_doc(tx, docs, &id, &heads_before, Utc::now())?;
                 Ok(())
             })
             .unwrap();
