@@ -156,8 +156,8 @@ mod tests {
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::prepare(&conn).unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
+        crate::db::sqlite::schema::prepare(&conn).unwrap();
+        crate::db::sqlite::schema::migrate(&mut conn).unwrap();
         conn
     }
 

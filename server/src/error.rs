@@ -210,7 +210,10 @@ impl From<crate::db::DbError> for ServerError {
         match error {
             crate::db::DbError::Sqlite(e) => ServerError::Sql(e),
             crate::db::DbError::Replica(e) => ServerError::Store(e),
-            crate::db::DbError::Corrupt(text) => ServerError::Corrupt(text),
+            crate::db::DbError::Corrupt(text) | crate::db::DbError::Thread(text) => {
+                ServerError::Corrupt(text)
+            }
+            crate::db::DbError::Migration(e) => ServerError::from(e),
         }
     }
 }

@@ -51,6 +51,16 @@ impl Drop for Busy<'_> {
     }
 }
 
+impl crate::db::Heartbeat for Beat {
+    fn tick(&self) {
+        Beat::tick(self);
+    }
+
+    fn failed(&self) {
+        Beat::failed(self);
+    }
+}
+
 impl Beat {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(1)

@@ -390,7 +390,7 @@ async fn serve(
         store.policy().clone(),
         health.beat("desk_writer"),
     )?;
-    kam_server::checkpoint::spawn(
+    kam_server::db::checkpoint::spawn(
         vec![store.path().to_path_buf(), store.desk_path()],
         health.beat("checkpoint"),
     )?;

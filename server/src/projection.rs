@@ -201,7 +201,7 @@ mod tests {
     /// An in-memory database at the current schema, which holds the projection tables.
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
+        crate::db::sqlite::schema::migrate(&mut conn).unwrap();
         conn
     }
 

@@ -9,10 +9,11 @@ use kam_core::Policy;
 use kam_core::doc::{DocId, Document};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::db::sqlite::schema;
 use crate::db::{Db, DocumentStore};
 use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{conflicts, desk, docs, projection, projector, schema, scope};
+use crate::{conflicts, desk, docs, projection, projector, scope};
 
 /// How many documents the server keeps loaded.
 pub const DEFAULT_CACHE_DOCS: usize = 512;

@@ -451,7 +451,7 @@ fn contested(
 /// desk's writer in this process and no HTTP between it and the clients.
 fn desk_alone(dir: &Path, event: &str, units: &[String], buyers: &[String]) -> TestResult<()> {
     // As in the server: checkpoints on a thread of their own, not inside the writer's commits.
-    kam_server::checkpoint::spawn(
+    kam_server::db::checkpoint::spawn(
         vec![dir.join("kam-desk.sqlite3")],
         kam_server::health::Health::new().beat("checkpoint"),
     )?;

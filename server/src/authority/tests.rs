@@ -199,8 +199,8 @@ fn enforcing_twice_is_idempotent() {
 #[test]
 fn recorded_violations_are_stored_and_audited() {
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    crate::schema::prepare(&conn).unwrap();
-    crate::schema::migrate(&mut conn).unwrap();
+    crate::db::sqlite::schema::prepare(&conn).unwrap();
+    crate::db::sqlite::schema::migrate(&mut conn).unwrap();
     let rep = who("rep-01", Role::Rep);
     let found = vec![violation("/credit", "credit_finance_hq_only", &json!(1), &json!(2))];
     record(&conn, &rep, "customer/c1", &found, later()).unwrap();

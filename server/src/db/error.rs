@@ -11,6 +11,12 @@ pub enum DbError {
     /// kam-core's document storage (snapshot and chunks) failed.
     #[error("store: {0}")]
     Replica(#[from] kam_core::replica::ReplicaError),
+    /// The schema could not be brought to this build's version.
+    #[error("{0}")]
+    Migration(#[from] kam_core::migrations::MigrationError),
+    /// A storage thread could not be started.
+    #[error("{0}")]
+    Thread(String),
     /// A stored value is not what this build expects.
     #[error("corrupt server data: {0}")]
     Corrupt(String),

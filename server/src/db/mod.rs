@@ -19,7 +19,7 @@ pub mod parse;
 pub mod projections;
 pub mod review;
 pub mod sessions;
-mod sqlite;
+pub(crate) mod sqlite;
 pub mod sync_state;
 
 pub use accounts::AccountStore;
@@ -30,8 +30,16 @@ pub use hq::HqQueries;
 pub use projections::{ProjectionStore, Savepoints};
 pub use review::ReviewStore;
 pub use sessions::SessionStore;
-pub(crate) use sqlite::projections::PROJECTION_SCHEMA;
+pub use sqlite::checkpoint;
 pub use sync_state::SyncStateStore;
+
+/// What a storage thread reports to the server's health: alive after each round, or failed.
+pub trait Heartbeat: Send + 'static {
+    /// The thread finished a round.
+    fn tick(&self);
+    /// A round failed.
+    fn failed(&self);
+}
 
 /// Every storage concern of the server's own database, as one object.
 pub trait Db:
@@ -65,14 +73,4 @@ impl<T> Db for T where
 /// constraint its rows break, a stored value of the wrong shape) rather than the store's.
 pub fn sql_is_content_fault(error: &rusqlite::Error) -> bool {
     sqlite::review::is_content_fault(error)
-}
-
-/// SQLite's plan for `role`'s changed-documents query, one line per step (the schema's tests
-/// check it seeks by index).
-#[cfg(test)]
-pub(crate) fn news_query_plan(
-    conn: &rusqlite::Connection,
-    role: kam_core::model::Role,
-) -> Result<Vec<String>, DbError> {
-    sqlite::grants::news_query_plan(conn, role)
 }

@@ -43,7 +43,7 @@ const SCHEMA: Migrations = Migrations {
 /// `synchronous=FULL`: an answered command must survive power loss.
 pub fn open(path: &Path) -> Result<Connection, ServerError> {
     let mut conn = Connection::open(path)?;
-    crate::schema::prepare(&conn)?;
+    crate::db::sqlite::schema::prepare(&conn)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -327,7 +327,7 @@ mod tests {
 
     fn at_version(v: i64) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::prepare(&conn).unwrap();
+        crate::db::sqlite::schema::prepare(&conn).unwrap();
         SCHEMA.migrate_to(&mut conn, v).unwrap();
         conn
     }

@@ -90,10 +90,7 @@ fn changed_sql(role: Role) -> &'static str {
 
 /// SQLite's plan for `role`'s changed-documents query, one line per step.
 #[cfg(test)]
-pub(in crate::db) fn news_query_plan(
-    conn: &Connection,
-    role: Role,
-) -> Result<Vec<String>, DbError> {
+pub(super) fn news_query_plan(conn: &Connection, role: Role) -> Result<Vec<String>, DbError> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", changed_sql(role)))?;
     let rows = stmt.query_map(params![0, "u"], |r| r.get::<_, String>(3))?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -2,10 +2,12 @@
 //! over a transaction, which derefs to one).
 
 mod accounts;
+pub mod checkpoint;
 mod documents;
-pub(super) mod grants;
+mod grants;
 mod hq;
-pub(crate) mod projections;
+mod projections;
 pub(super) mod review;
+pub(crate) mod schema;
 mod sessions;
 mod sync_state;

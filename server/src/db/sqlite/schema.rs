@@ -9,7 +9,7 @@
 use kam_core::migrations::Migrations;
 use rusqlite::Connection;
 
-use crate::error::ServerError;
+use crate::db::DbError;
 
 /// Version 1: documents with the change sequence, devices' sync bookkeeping, users, devices,
 /// scope grants, and the authority's records.
@@ -229,7 +229,7 @@ CREATE TABLE quarantine (
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
-    crate::db::PROJECTION_SCHEMA,
+    super::projections::PROJECTION_SCHEMA,
     V3_DASHBOARD,
     V4_NEWS_BY_SCOPE,
     V5_LATE_PAYMENTS,
@@ -239,14 +239,18 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = SCHEMA.current_version();
 
+/// The log size (pages) at which a writer checkpoints by itself: 32 MiB of 4 KiB pages (see
+/// `checkpoint`, which keeps the log short from a thread of its own).
+pub(crate) const BACKSTOP_PAGES: i64 = 8_192;
+
 /// Sets the connection pragmas. Every acknowledged sync round and authority decision must
 /// survive power loss, hence `synchronous=FULL`.
-pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
+pub(crate) fn prepare(conn: &Connection) -> Result<(), DbError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     // The serving process checkpoints from a thread of its own (see `checkpoint`); a writer
     // does it inside a commit only when the log has grown far past SQLite's default.
-    conn.pragma_update(None, "wal_autocheckpoint", crate::checkpoint::BACKSTOP_PAGES)?;
+    conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The working set (documents, their sequence index and the projections) outgrows the
     // 2 MiB default page cache with a few thousand documents.
@@ -262,7 +266,7 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), ServerError> {
 const SCHEMA: Migrations = Migrations { database: "server", steps: MIGRATIONS };
 
 /// Upgrades the database to the current version.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(SCHEMA.migrate(conn)?)
 }
 
@@ -360,7 +364,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seq, 7);
-        let plan = crate::db::news_query_plan(&conn, crate::auth::Role::Rep).unwrap();
+        let plan = super::super::grants::news_query_plan(&conn, crate::auth::Role::Rep).unwrap();
         assert!(
             plan.iter().any(|step| step.contains("documents_by_scope (scope_key=? AND seq>?)"))
         );
@@ -389,6 +393,7 @@ mod tests {
     fn a_newer_database_is_refused() {
         let mut conn = at_version(CURRENT_VERSION);
         conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(ServerError::SchemaTooNew { .. })));
+        let refused = migrate(&mut conn).map_err(crate::error::ServerError::from);
+        assert!(matches!(refused, Err(crate::error::ServerError::SchemaTooNew { .. })));
     }
 }

@@ -7,7 +7,7 @@
 //! those rounds are the slow tail. The serving process instead checkpoints every database
 //! from a thread of its own, `PASSIVE`, so it neither waits for a writer nor blocks one, and
 //! the writers' own automatic checkpoint stays only as a backstop
-//! ([`BACKSTOP_PAGES`], set for every connection in `schema::prepare`) for a log this thread
+//! (`schema::BACKSTOP_PAGES`, set for every connection in `schema::prepare`) for a log this thread
 //! did not keep short (a command-line admin run, or this thread falling behind).
 
 use std::path::PathBuf;
@@ -15,16 +15,14 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::error::ServerError;
+use super::schema;
+use crate::db::{DbError, Heartbeat};
 
 /// How often the checkpoint thread runs. Small and often: a checkpoint ends with a flush of
 /// the database file, which competes with the writers' flushes of their logs. Under a busy
 /// selection desk, checkpoints every 200 ms made a group commit take up to 30 ms while one
 /// flushed; every 50 ms, under 10 ms. A checkpoint with nothing to copy costs next to nothing.
 pub const INTERVAL: Duration = Duration::from_millis(50);
-
-/// The log size (pages) at which a writer checkpoints by itself: 32 MiB of 4 KiB pages.
-pub const BACKSTOP_PAGES: i64 = 8_192;
 
 /// What one checkpoint did: frames in the log and frames copied back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +37,7 @@ pub struct Checkpointed {
 
 /// Copies as much of the log of `conn`'s database as possible into the database file,
 /// without waiting for any writer or reader.
-pub fn checkpoint(conn: &Connection) -> Result<Checkpointed, ServerError> {
+pub fn checkpoint(conn: &Connection) -> Result<Checkpointed, DbError> {
     Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok(Checkpointed {
             busy: r.get::<_, i64>(0)? != 0,
@@ -51,11 +49,11 @@ pub fn checkpoint(conn: &Connection) -> Result<Checkpointed, ServerError> {
 
 /// Starts the checkpoint thread for the databases at `paths`; it runs until the process ends
 /// and ticks `beat` after each round.
-pub fn spawn(paths: Vec<PathBuf>, beat: crate::health::Beat) -> Result<(), ServerError> {
+pub fn spawn(paths: Vec<PathBuf>, beat: impl Heartbeat) -> Result<(), DbError> {
     let mut conns = Vec::new();
     for path in &paths {
         let conn = Connection::open(path)?;
-        crate::schema::prepare(&conn)?;
+        schema::prepare(&conn)?;
         conns.push(conn);
     }
     std::thread::Builder::new()
@@ -72,7 +70,7 @@ pub fn spawn(paths: Vec<PathBuf>, beat: crate::health::Beat) -> Result<(), Serve
                 beat.tick();
             }
         })
-        .map_err(|e| ServerError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
+        .map_err(|e| DbError::Thread(format!("cannot start the checkpoint thread: {e}")))?;
     Ok(())
 }
 
@@ -85,15 +83,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         let writer = Connection::open(&path).unwrap();
-        crate::schema::prepare(&writer).unwrap();
+        schema::prepare(&writer).unwrap();
         writer.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         for i in 0..100 {
             writer.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
         }
         let auto: i64 = writer.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
-        assert_eq!(auto, BACKSTOP_PAGES, "writers checkpoint only as a backstop");
+        assert_eq!(auto, schema::BACKSTOP_PAGES, "writers checkpoint only as a backstop");
         let other = Connection::open(&path).unwrap();
-        crate::schema::prepare(&other).unwrap();
+        schema::prepare(&other).unwrap();
         let done = checkpoint(&other).unwrap();
         assert!(!done.busy, "{done:?}");
         assert!(done.log_frames > 0, "{done:?}");
