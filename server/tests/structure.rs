@@ -1,6 +1,6 @@
 //! The server's structure, checked (ARCHITECTURE.md, "Rooms and the storage invariant"):
 //!
-//! 1. only `db/` speaks SQL: no other module names `rusqlite`;
+//! 1. only `db/` speaks SQL: no other module names `rusqlite` or holds SQL text;
 //! 2. `db/` depends on nothing else in the crate;
 //! 3. no room imports from a room above it (storage < the product's rooms < the HTTP edge);
 //! 4. no import circles between modules.
@@ -52,10 +52,8 @@ const UPWARD_NOT_YET_FIXED: &[(&str, &str)] = &[
 ];
 
 /// Modules still in an import circle, one group per circle.
-const CIRCLES_NOT_YET_BROKEN: &[&[&str]] = &[
-    &["docs", "prefetch"],
-    &["edge", "projector", "push", "state", "store", "sync"],
-];
+const CIRCLES_NOT_YET_BROKEN: &[&[&str]] =
+    &[&["docs", "prefetch"], &["edge", "projector", "push", "state", "store", "sync"]];
 
 /// The server's modules (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) and their source with
 /// test modules cut off.
@@ -215,8 +213,16 @@ fn is_edge(module: &str) -> bool {
     EDGE_ROOMS.iter().any(|room| in_room(module, room))
 }
 
+/// Whether the source names rusqlite or holds SQL text (a statement's keywords outside a
+/// comment): SQL strings handed to some other module's connection are SQL all the same.
 fn speaks_sql(source: &str) -> bool {
+    const STATEMENTS: [&str; 6] =
+        ["SELECT ", "INSERT INTO ", "DELETE FROM ", "CREATE TABLE ", "PRAGMA ", "SAVEPOINT "];
     source.contains("rusqlite")
+        || source.lines().map(str::trim_start).filter(|line| !line.starts_with("//")).any(|line| {
+            STATEMENTS.iter().any(|s| line.contains(s))
+                || (line.contains("UPDATE ") && line.contains(" SET "))
+        })
 }
 
 #[test]

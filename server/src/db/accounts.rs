@@ -81,4 +81,7 @@ pub trait AccountStore {
     fn record_device_seen(&self, seen: &DeviceSeen<'_>) -> Result<(), DbError>;
     /// Every device, newest first.
     fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError>;
+    /// Numbers that change whenever a credential may have ended: revoked devices, disabled
+    /// users, sessions (count and newest), scope revocations and grants.
+    fn credentials_fingerprint(&self) -> Result<[i64; 6], DbError>;
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use kam_core::doc::{event_doc_id, project_doc_id, read_event, read_project};
 use kam_core::model::{EventId, Project, SelectionEvent, UserId};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use super::context::instant;
@@ -39,6 +39,17 @@ pub(crate) fn units_on_desk(
         .map(|id| id.map(kam_core::model::UnitId))
         .collect::<Result<_, _>>()?;
     Ok(units)
+}
+
+/// The project of the open desk of `event_id`, if its desk is open.
+pub(crate) fn event_project(
+    conn: &Connection,
+    event_id: &str,
+) -> Result<Option<String>, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT project_id FROM desk_events WHERE event_id = ?1")?
+        .query_row([event_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// Opens the desk of `event_id`: reads its documents through `server` and writes the desk's

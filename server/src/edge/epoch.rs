@@ -20,14 +20,6 @@ pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
 /// The fingerprint the watcher compares.
 type Fingerprint = [i64; 6];
 
-const FINGERPRINT_SQL: &str = "SELECT
-    (SELECT COUNT(*) FROM devices WHERE revoked_at IS NOT NULL),
-    (SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL),
-    (SELECT COUNT(*) FROM web_sessions),
-    (SELECT COALESCE(MAX(rowid), 0) FROM web_sessions),
-    (SELECT COUNT(*) FROM revocations),
-    (SELECT COUNT(*) FROM grants)";
-
 /// The auth epoch: a counter that moves whenever a credential may have ended.
 #[derive(Debug)]
 pub struct AuthEpoch {
@@ -64,11 +56,7 @@ pub async fn watch_credentials(state: AppState) {
         beat.tick();
         let read = state
             .readers()
-            .read(|conns| {
-                Ok(conns.server.query_row(FINGERPRINT_SQL, [], |r| {
-                    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
-                })?)
-            })
+            .read(|conns| Ok(crate::db::AccountStore::credentials_fingerprint(&conns.server)?))
             .await;
         match read {
             Ok(now) => {

@@ -211,13 +211,9 @@ async fn project_doc_of(state: &AppState, event_id: &str) -> Option<String> {
     state
         .readers()
         .read(move |c| {
-            Ok(c.desk
-                .query_row(
-                    "SELECT project_id FROM desk_events WHERE event_id = ?1",
-                    [&event_id],
-                    |r| r.get::<_, String>(0),
-                )
+            Ok(crate::desk::catalog::event_project(&c.desk, &event_id)
                 .ok()
+                .flatten()
                 .map(|p| format!("project/{p}")))
         })
         .await

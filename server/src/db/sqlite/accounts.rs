@@ -116,4 +116,20 @@ impl AccountStore for Connection {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn credentials_fingerprint(&self) -> Result<[i64; 6], DbError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT
+                (SELECT COUNT(*) FROM devices WHERE revoked_at IS NOT NULL),
+                (SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL),
+                (SELECT COUNT(*) FROM web_sessions),
+                (SELECT COALESCE(MAX(rowid), 0) FROM web_sessions),
+                (SELECT COUNT(*) FROM revocations),
+                (SELECT COUNT(*) FROM grants)",
+            )?
+            .query_row([], |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])
+            })?)
+    }
 }
