@@ -20,6 +20,8 @@ pub mod projections;
 pub mod review;
 pub mod sessions;
 pub(crate) mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
 pub mod sync_state;
 
 pub use accounts::AccountStore;

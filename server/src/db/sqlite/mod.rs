@@ -11,3 +11,20 @@ pub(super) mod review;
 pub(crate) mod schema;
 mod sessions;
 mod sync_state;
+
+/// A fresh, migrated server database in memory, for the store test suite.
+#[cfg(test)]
+fn fresh() -> Box<rusqlite::Connection> {
+    #[allow(clippy::unwrap_used)] // A test fixture.
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    #[allow(clippy::unwrap_used)]
+    schema::prepare(&conn).unwrap();
+    #[allow(clippy::unwrap_used)]
+    schema::migrate(&mut conn).unwrap();
+    Box::new(conn)
+}
+
+#[cfg(test)]
+mod suite {
+    crate::store_suite!(super::fresh);
+}

@@ -1,0 +1,289 @@
+//! The store test suite, written once against the storage traits and run against every
+//! backend (as matrix-rust-sdk's `store/integration_tests.rs` is): a backend's module invokes
+//! [`store_suite!`](crate::store_suite) with a function that opens a fresh, migrated store,
+//! and gets one test per case. Today SQLite runs it; a PostgreSQL backend adds one line.
+//!
+//! Each case states what every backend must do, in the traits' own words: no SQL here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
+
+use automerge::ActorId;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kam_core::Policy;
+use kam_core::demo::{self, DemoSpec};
+use kam_core::doc::{DocKind, EditMeta, create_customer};
+use kam_core::model::{Role, UserId};
+use kam_core::replica::store::{CompactionPolicy, StoredDoc};
+
+use super::Db;
+use super::accounts::DeviceSeen;
+use super::grants::Reason;
+use super::hq::CustomerFilter;
+use super::projections::CustomerFacts;
+use super::review::{AuditEntry, NewViolation};
+use super::sessions::NewSession;
+
+/// Generates one test per case of the suite for the backend `open` makes (a function
+/// returning something that derefs to a fresh, migrated `dyn Db`).
+#[macro_export]
+macro_rules! store_suite {
+    ($open:path) => {
+        $crate::store_suite!(@cases $open;
+            the_change_sequence_counts_up,
+            settings_are_kept_and_replaced,
+            users_and_devices_authenticate_until_revoked,
+            grants_revocations_and_news,
+            documents_are_written_read_back_and_positioned,
+            sync_states_wait_for_the_cursor,
+            conflicts_violations_audit_and_quarantine,
+            sessions_live_until_they_end_or_expire,
+            projections_replace_rows_and_savepoints_undo,
+        );
+    };
+    (@cases $open:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = $open();
+                $crate::db::suite::$case(&*store);
+            }
+        )*
+    };
+}
+
+fn at(hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, hour, 0, 0).unwrap()
+}
+
+fn company() -> demo::DemoData {
+    let spec = DemoSpec { customers: 3, tickets: 1, units: 2, buyers: 1, ..DemoSpec::standard(1) };
+    demo::generate(&spec, at(1), &Policy::default())
+}
+
+/// Writes a customer document as new; returns its id.
+fn store_customer(db: &dyn Db, customer: &kam_core::model::Customer) -> kam_core::doc::DocId {
+    let meta = EditMeta::new(&UserId::from("rep-01"), at(1), "customer.create");
+    let doc = create_customer(customer, ActorId::random(), &meta).unwrap();
+    let id = doc.id().clone();
+    let mut stored = StoredDoc::new_unsaved(doc);
+    let outcome = db.write_document(&mut stored, CompactionPolicy { max_chunks: 64 }).unwrap();
+    outcome.expect("a new document is written").apply(&mut stored);
+    let seq = db.next_seq().unwrap();
+    let scope_key = format!("customer/{}", customer.id.as_str());
+    db.set_document_position(&id, seq, &scope_key, &stored.doc.heads()).unwrap();
+    id
+}
+
+pub(crate) fn the_change_sequence_counts_up(db: &dyn Db) {
+    let start = db.current_seq().unwrap();
+    assert_eq!(db.next_seq().unwrap(), start + 1);
+    assert_eq!(db.next_seq().unwrap(), start + 2);
+    assert_eq!(db.current_seq().unwrap(), start + 2);
+}
+
+pub(crate) fn settings_are_kept_and_replaced(db: &dyn Db) {
+    assert_eq!(db.meta("suite_key").unwrap(), None);
+    db.set_meta("suite_key", "one").unwrap();
+    db.set_meta("suite_key", "two").unwrap();
+    assert_eq!(db.meta("suite_key").unwrap().as_deref(), Some("two"));
+}
+
+pub(crate) fn users_and_devices_authenticate_until_revoked(db: &dyn Db) {
+    assert!(db.insert_user("rep-x", "Rep X", Role::Rep, at(1)).unwrap());
+    assert!(!db.insert_user("rep-x", "Again", Role::Hq, at(1)).unwrap(), "the id is taken");
+    assert_eq!(db.user_role("rep-x").unwrap(), Some(Role::Rep));
+    assert_eq!(db.user_role("nobody").unwrap(), None);
+    db.insert_device("dev-x", "rep-x", "tablet", b"hash-x", at(1)).unwrap();
+    let who = db.device_by_token_hash(b"hash-x").unwrap().expect("enrolled");
+    assert_eq!(
+        (who.device_id.as_str(), who.user_id.as_str(), who.role),
+        ("dev-x", "rep-x", Role::Rep)
+    );
+    assert!(db.device_by_token_hash(b"other").unwrap().is_none());
+    db.record_device_seen(&DeviceSeen {
+        device_id: "dev-x",
+        cursor: 7,
+        oldest_upload: None,
+        at: at(2),
+        unchanged_since: at(2) - Duration::seconds(60),
+    })
+    .unwrap();
+    let listed = db.devices_newest_first().unwrap();
+    let row = listed.iter().find(|d| d.device_id == "dev-x").expect("listed");
+    assert_eq!(row.last_seen_at.as_deref(), Some(at(2).to_rfc3339().as_str()));
+    assert_eq!(db.devices_seen_since(at(2)).unwrap(), 1);
+    let before = db.credentials_fingerprint().unwrap();
+    assert!(db.device_active("dev-x").unwrap());
+    assert!(db.revoke_device("dev-x", at(3)).unwrap());
+    assert!(!db.revoke_device("dev-x", at(3)).unwrap(), "revoked once");
+    assert!(!db.device_active("dev-x").unwrap());
+    assert!(db.device_by_token_hash(b"hash-x").unwrap().is_none());
+    assert_ne!(db.credentials_fingerprint().unwrap(), before, "a revocation moves it");
+}
+
+pub(crate) fn grants_revocations_and_news(db: &dyn Db) {
+    let data = company();
+    db.insert_user("rep-g", "Rep G", Role::Rep, at(1)).unwrap();
+    db.insert_device("dev-g", "rep-g", "tablet", b"hash-g", at(1)).unwrap();
+    let customer = &data.customers[0];
+    let key = format!("customer/{}", customer.id.as_str());
+    let cursor = db.current_seq().unwrap();
+    let id = store_customer(db, customer);
+    assert!(db.news_after(Role::Rep, "rep-g", cursor).unwrap().is_empty(), "not granted yet");
+    assert!(!db.has_grant("rep-g", &key).unwrap());
+    let granted_at = db.next_seq().unwrap();
+    db.insert_grant("rep-g", &key, granted_at).unwrap();
+    assert!(db.has_grant("rep-g", &key).unwrap());
+    let news = db.news_after(Role::Rep, "rep-g", cursor).unwrap();
+    let reasons: Vec<Reason> =
+        news.iter().filter(|n| n.doc_id == id.to_string()).map(|n| n.reason).collect();
+    assert!(reasons.contains(&Reason::Changed) && reasons.contains(&Reason::Granted), "{news:?}");
+    let everyone = db.news_after(Role::Hq, "hq", cursor).unwrap();
+    assert!(everyone.iter().any(|n| n.doc_id == id.to_string()), "headquarters sees all");
+
+    db.save_sync_state("dev-g", &id.to_string(), b"state").unwrap();
+    assert!(db.delete_grant("rep-g", &key).unwrap());
+    assert!(!db.delete_grant("rep-g", &key).unwrap(), "withdrawn once");
+    let revoked_at = db.next_seq().unwrap();
+    db.record_revocation("rep-g", &key, revoked_at).unwrap();
+    let news = db.news_after(Role::Rep, "rep-g", granted_at).unwrap();
+    assert!(news.iter().any(|n| n.reason == Reason::Revoked && n.seq == revoked_at), "{news:?}");
+    assert_eq!(db.sync_state("dev-g", &id.to_string()).unwrap(), None, "its device forgets it");
+}
+
+pub(crate) fn documents_are_written_read_back_and_positioned(db: &dyn Db) {
+    let data = company();
+    let customers_before = db.count_documents(DocKind::Customer).unwrap();
+    let id = store_customer(db, &data.customers[1]);
+    assert_eq!(db.count_documents(DocKind::Customer).unwrap(), customers_before + 1);
+    let row = db.document_row(&id).unwrap().expect("stored");
+    assert_eq!(row.seq, db.current_seq().unwrap());
+    assert_eq!(row.scope_key, format!("customer/{}", data.customers[1].id.as_str()));
+    assert!(row.stored_bytes > 0);
+    let mut loaded = db.load_document(&id, &ActorId::random()).unwrap().expect("loads");
+    assert_eq!(loaded.doc.heads(), row.heads);
+    let bytes = db.read_document(&id).unwrap().expect("readable");
+    let mut reloaded = bytes.load(&id, &ActorId::random()).unwrap();
+    assert_eq!(reloaded.doc.heads(), row.heads);
+    assert!(db.stored_snapshot(&id).unwrap().is_some(), "a new document is one snapshot");
+    assert!(db.document_seqs().unwrap().contains(&(id.to_string(), row.seq)));
+    let missing = kam_core::doc::DocId::new(DocKind::Customer, "missing");
+    assert!(db.document_row(&missing).unwrap().is_none());
+    assert!(db.load_document(&missing, &ActorId::random()).unwrap().is_none());
+    let after = db.documents_after(row.seq - 1, 10).unwrap();
+    assert_eq!(after.first(), Some(&(id.to_string(), row.seq)));
+    assert_eq!(db.count_documents_after(row.seq).unwrap(), 0);
+}
+
+pub(crate) fn sync_states_wait_for_the_cursor(db: &dyn Db) {
+    db.insert_user("rep-s", "Rep S", Role::Rep, at(1)).unwrap();
+    db.insert_device("dev-s", "rep-s", "tablet", b"hash-s", at(1)).unwrap();
+    assert_eq!(db.sync_state("dev-s", "customer/a").unwrap(), None);
+    db.save_sync_state("dev-s", "customer/a", b"one").unwrap();
+    db.set_pending_sync_state("dev-s", "customer/a", b"two", 10).unwrap();
+    db.confirm_sync_states("dev-s", 9).unwrap();
+    assert_eq!(db.sync_state("dev-s", "customer/a").unwrap().as_deref(), Some(&b"one"[..]));
+    db.confirm_sync_states("dev-s", 10).unwrap();
+    assert_eq!(db.sync_state("dev-s", "customer/a").unwrap().as_deref(), Some(&b"two"[..]));
+    db.forget_sync_states("dev-s").unwrap();
+    assert_eq!(db.sync_state("dev-s", "customer/a").unwrap(), None);
+}
+
+pub(crate) fn conflicts_violations_audit_and_quarantine(db: &dyn Db) {
+    assert!(!db.has_open_conflict("customer/c").unwrap());
+    let values = vec!["甲".to_owned(), "乙".to_owned()];
+    db.upsert_conflict("customer/c", "/profile/name", &values, at(1)).unwrap();
+    assert!(db.has_open_conflict("customer/c").unwrap());
+    assert_eq!(db.open_conflict_values("customer/c", "/profile/name").unwrap(), Some(values));
+    assert_eq!(db.open_conflicts().unwrap().len(), 1);
+    db.settle_conflicts("customer/c", "/profile", at(2)).unwrap();
+    assert!(!db.has_open_conflict("customer/c").unwrap(), "settled with its parent path");
+
+    db.insert_violation(&NewViolation {
+        at: at(1),
+        user_id: "rep-01",
+        device_id: "dev-1",
+        doc_id: "customer/c",
+        field: "credit_limit",
+        rule: "credit.limit",
+        old_value: "\"100\"",
+        new_value: "\"900\"",
+    })
+    .unwrap();
+    let open = db.open_violations().unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(db.mark_violation_reviewed(open[0].violation_id, "hq", at(2)).unwrap());
+    assert!(!db.mark_violation_reviewed(open[0].violation_id, "hq", at(2)).unwrap());
+    assert!(db.open_violations().unwrap().is_empty());
+    db.append_audit(&AuditEntry {
+        at: at(2),
+        actor: "hq",
+        action: "violation.reviewed",
+        target: "1",
+        detail: "{}",
+    })
+    .unwrap();
+
+    db.quarantine("projection", "customer/bad", 3, "does not load", at(1)).unwrap();
+    db.quarantine("projection", "customer/bad", 4, "still does not load", at(2)).unwrap();
+    assert!(db.is_quarantined("projection", "customer/bad").unwrap());
+    assert!(!db.is_quarantined("mirror", "customer/bad").unwrap());
+    let listed = db.quarantined(10).unwrap();
+    assert_eq!((listed.len(), listed[0].attempts, listed[0].seq), (1, 2, 4));
+    assert_eq!(db.quarantined_count().unwrap(), 1);
+    db.release_from_quarantine("projection", "customer/bad").unwrap();
+    assert_eq!(db.quarantined_count().unwrap(), 0);
+}
+
+pub(crate) fn sessions_live_until_they_end_or_expire(db: &dyn Db) {
+    db.insert_user("hq-s", "HQ", Role::Hq, at(1)).unwrap();
+    assert_eq!(db.credentials("hq-s").unwrap(), None, "no password yet");
+    assert!(db.set_password_hash("hq-s", "$argon2id$hash").unwrap());
+    assert!(!db.set_password_hash("nobody", "$argon2id$hash").unwrap());
+    assert_eq!(db.credentials("hq-s").unwrap(), Some(("$argon2id$hash".to_owned(), Role::Hq)));
+    let session = NewSession {
+        session_hash: b"session-1",
+        user_id: "hq-s",
+        csrf_token: "csrf",
+        created_at: at(1),
+        expires_at: at(3),
+    };
+    db.open_session(&session).unwrap();
+    let live = db.live_session(b"session-1", at(2)).unwrap().expect("live");
+    assert_eq!(
+        (live.user_id.as_str(), live.role, live.csrf_token.as_str()),
+        ("hq-s", Role::Hq, "csrf")
+    );
+    assert!(db.live_session(b"session-1", at(4)).unwrap().is_none(), "expired");
+    db.end_session(b"session-1").unwrap();
+    assert!(db.live_session(b"session-1", at(2)).unwrap().is_none(), "ended");
+}
+
+pub(crate) fn projections_replace_rows_and_savepoints_undo(db: &dyn Db) {
+    let data = company();
+    let customer = &data.customers[2];
+    let facts = CustomerFacts { next_visit_due: None, overdue_visits: 0, projected_at: at(1) };
+    db.insert_customer(customer, &facts).unwrap();
+    let filter = CustomerFilter::default();
+    let ids = |db: &dyn Db| -> Vec<String> {
+        db.customers(&filter).unwrap().into_iter().map(|c| c.customer_id).collect()
+    };
+    assert!(ids(db).contains(&customer.id.as_str().to_owned()));
+    let file = db.customer_file(customer.id.as_str()).unwrap().expect("projected");
+    assert_eq!(file.customer.name, customer.profile.name);
+    let doc_id = kam_core::doc::customer_doc_id(&customer.id);
+
+    db.savepoint("suite").unwrap();
+    db.delete_projected(&doc_id).unwrap();
+    assert!(!ids(db).contains(&customer.id.as_str().to_owned()));
+    db.undo_savepoint("suite").unwrap();
+    assert!(ids(db).contains(&customer.id.as_str().to_owned()), "undone with its savepoint");
+
+    db.savepoint("suite").unwrap();
+    db.delete_projected(&doc_id).unwrap();
+    db.release_savepoint("suite").unwrap();
+    assert!(db.customer_file(customer.id.as_str()).unwrap().is_none(), "kept once released");
+    db.insert_customer(customer, &facts).unwrap();
+    db.clear_projections().unwrap();
+    assert!(ids(db).is_empty());
+}
