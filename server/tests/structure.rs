@@ -16,7 +16,6 @@ use std::path::Path;
 
 /// Modules outside `db/` that still speak SQL.
 const SQL_NOT_YET_IN_DB: &[&str] = &[
-    "authority",
     "desk::access",
     "desk::answers",
     "desk::catalog",

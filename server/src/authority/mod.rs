@@ -39,7 +39,6 @@ use kam_core::doc::{
 };
 use kam_core::model::{Project, SelectionEvent, ServiceTicket, UnitId, UserId};
 use kam_core::rules::{self, DocPart, Write, WriteRule, open_to_everyone};
-use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 
 use crate::auth::Principal;
@@ -59,20 +58,6 @@ pub(crate) trait DeskView {
     /// Whether the desk of event `event_id` is open: its project, allotments and mode are
     /// then the desk's.
     fn event_desk_open(&self, event_id: &str) -> Result<bool, ServerError>;
-}
-
-impl DeskView for rusqlite::Connection {
-    fn units_on_desk(&self, project_id: &str) -> Result<BTreeSet<UnitId>, ServerError> {
-        crate::desk::catalog::units_on_desk(self, project_id)
-    }
-
-    fn event_desk_open(&self, event_id: &str) -> Result<bool, ServerError> {
-        Ok(self
-            .prepare_cached("SELECT 1 FROM desk_events WHERE event_id = ?1")?
-            .query_row([event_id], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
 }
 
 /// The authorised values of a document before a merge, as far as the merge touched them.

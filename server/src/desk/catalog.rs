@@ -41,6 +41,20 @@ pub(crate) fn units_on_desk(
     Ok(units)
 }
 
+/// The selection desk as the authority sees it, read from the desk's file.
+impl crate::authority::DeskView for Connection {
+    fn units_on_desk(
+        &self,
+        project_id: &str,
+    ) -> Result<std::collections::BTreeSet<kam_core::model::UnitId>, ServerError> {
+        units_on_desk(self, project_id)
+    }
+
+    fn event_desk_open(&self, event_id: &str) -> Result<bool, ServerError> {
+        Ok(event_project(self, event_id)?.is_some())
+    }
+}
+
 /// The project of the open desk of `event_id`, if its desk is open.
 pub(crate) fn event_project(
     conn: &Connection,
