@@ -214,6 +214,8 @@ impl From<crate::db::DbError> for ServerError {
                 ServerError::Corrupt(text)
             }
             crate::db::DbError::Migration(e) => ServerError::from(e),
+            crate::db::DbError::Unavailable(text) => ServerError::Unavailable(text),
+            crate::db::DbError::Panicked(text) => ServerError::Panicked(text),
         }
     }
 }

@@ -30,7 +30,6 @@ mod projection;
 pub mod projector;
 pub mod push;
 pub mod quarantine;
-pub mod readers;
 pub mod reports;
 pub mod routes;
 pub mod sales_ledger;

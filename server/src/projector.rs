@@ -26,10 +26,10 @@ use kam_core::Policy;
 use kam_core::doc::{ChangeHash, DocId, DocKind};
 use tokio::sync::Notify;
 
-use crate::db::{Db, DocumentStore, ProjectionStore, Savepoints};
+use crate::db::panic_message;
+use crate::db::{Db, DocumentStore, Savepoints};
 use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::readers::panic_message;
 use crate::state::AppState;
 use crate::store::{Store, meta_get, meta_set};
 use crate::{docs, projection, quarantine, scope};
@@ -80,7 +80,7 @@ pub(crate) fn set_watermark(db: &dyn DocumentStore, seq: i64) -> Result<(), Serv
 }
 
 /// How many stored documents have changed since they were last projected.
-pub fn pending(db: &(impl DocumentStore + ProjectionStore)) -> Result<u64, ServerError> {
+pub fn pending(db: &dyn Db) -> Result<u64, ServerError> {
     Ok(db.count_documents_after(watermark(db)?)?)
 }
 

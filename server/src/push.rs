@@ -123,7 +123,7 @@ impl Follow {
 
     async fn credential_still_valid(&self) -> bool {
         let token = self.token.clone();
-        let found = self.state.readers().read(move |c| auth::authenticate(&c.server, &token)).await;
+        let found = self.state.readers().read(move |c| auth::authenticate(c.db(), &token)).await;
         matches!(found, Ok(Some(p)) if p.device_id == self.who.device_id)
     }
 
@@ -136,11 +136,8 @@ impl Follow {
         }
         let Ok(id) = changed.doc_id.parse::<DocId>() else { return false };
         let (who, key) = (self.who.clone(), changed.scope_key.clone());
-        let seen: Result<bool, ServerError> = self
-            .state
-            .readers()
-            .read(move |c| scope::can_see(&c.server, &who, id.kind(), &key))
-            .await;
+        let seen: Result<bool, ServerError> =
+            self.state.readers().read(move |c| scope::can_see(c.db(), &who, id.kind(), &key)).await;
         let seen = seen.unwrap_or(false);
         if self.visible.len() >= MAX_REMEMBERED_SCOPES {
             self.visible.clear();

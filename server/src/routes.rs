@@ -29,7 +29,6 @@ use tracing::Instrument;
 
 use crate::auth::{self, Principal};
 use crate::conflicts::{self, OpenConflict};
-use crate::db::Db;
 use crate::edge::caller::Device;
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -207,17 +206,17 @@ async fn open_conflicts(
     if !who.role.sees_everything() {
         return Err(ServerError::Forbidden("conflicts are for headquarters".into()));
     }
-    Ok(Json(state.readers().read(|c| conflicts::open_conflicts(&c.server)).await?))
+    Ok(Json(state.readers().read(|c| conflicts::open_conflicts(c.db())).await?))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {
     let (seen, pending, quarantined) = state
         .readers()
         .read(|c| {
-            Ok((
-                crate::hq::overview::devices_seen_24h(&c.server, Utc::now())?,
-                projector::pending(&c.server)?,
-                crate::quarantine::open_count(&c.server)?,
+            Ok::<_, ServerError>((
+                crate::hq::overview::devices_seen_24h(c.db(), Utc::now())?,
+                projector::pending(c.db())?,
+                crate::quarantine::open_count(c.db())?,
             ))
         })
         .await?;
@@ -272,7 +271,7 @@ async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, ServerE
     state
         .readers()
         .read(move |c| {
-            let db: &dyn Db = &c.server;
+            let db = c.db();
             let mut documents = Vec::new();
             for kind in DocKind::ALL {
                 documents
@@ -289,7 +288,7 @@ async fn summary(State(state): State<AppState>) -> Result<Json<Summary>, ServerE
                 policy_version,
                 documents,
                 customers_by_tier,
-                projection_pending: projector::pending(&c.server)?,
+                projection_pending: projector::pending(db)?,
             }))
         })
         .await

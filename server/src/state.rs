@@ -3,6 +3,8 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::db::panic_message;
+use crate::db::readers::Readers;
 use crate::desk::Desk;
 use crate::edge::Edge;
 use crate::edge::limits::Limits;
@@ -11,7 +13,6 @@ use crate::health::{Beat, Health};
 use crate::metrics::Metrics;
 use crate::projector::ProjectorWake;
 use crate::push::PushHub;
-use crate::readers::{Readers, panic_message};
 use crate::store::Store;
 
 /// State shared by every request.

@@ -30,7 +30,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "desk::schema",
     "desk::writer",
     "error",
-    "readers",
     "reports",
     "reports::monthly",
     "reports::quarterly",

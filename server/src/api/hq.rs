@@ -209,7 +209,7 @@ async fn quarantine_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<crate::quarantine::Quarantined>>, ServerError> {
-    Ok(Json(state.readers().read(|c| crate::quarantine::list(&c.server, 1_000)).await?))
+    Ok(Json(state.readers().read(|c| crate::quarantine::list(c.db(), 1_000)).await?))
 }
 
 async fn monthly_json(

@@ -17,6 +17,12 @@ pub enum DbError {
     /// A storage thread could not be started.
     #[error("{0}")]
     Thread(String),
+    /// A pool is closed or full.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Storage work panicked; it was rolled back.
+    #[error("internal panic: {0}")]
+    Panicked(String),
     /// A stored value is not what this build expects.
     #[error("corrupt server data: {0}")]
     Corrupt(String),

@@ -32,7 +32,7 @@ pub use hq::HqQueries;
 pub use projections::{ProjectionStore, Savepoints};
 pub use review::ReviewStore;
 pub use sessions::SessionStore;
-pub use sqlite::checkpoint;
+pub use sqlite::{checkpoint, readers};
 pub use sync_state::SyncStateStore;
 
 /// What a storage thread reports to the server's health: alive after each round, or failed.
@@ -75,4 +75,13 @@ impl<T> Db for T where
 /// constraint its rows break, a stored value of the wrong shape) rather than the store's.
 pub fn sql_is_content_fault(error: &rusqlite::Error) -> bool {
     sqlite::review::is_content_fault(error)
+}
+
+/// The text of a caught panic, for the log.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }

@@ -105,11 +105,7 @@ fn parse_command(body: &[u8]) -> Result<CommandRequest, ServerError> {
 }
 
 /// Whether `who` may read the desk of `event_id`.
-fn may_read(
-    conn: &rusqlite::Connection,
-    who: &Principal,
-    event_id: &str,
-) -> Result<(), ServerError> {
+fn may_read(conn: &dyn crate::db::Db, who: &Principal, event_id: &str) -> Result<(), ServerError> {
     if who.role.sees_everything() {
         return Ok(());
     }
@@ -165,8 +161,8 @@ async fn control_table(
     state
         .readers()
         .read(move |c| {
-            may_read(&c.server, &who, &event_id)?;
-            Ok(Json(read_control_table(&c.desk, &event_id)?))
+            may_read(c.db(), &who, &event_id)?;
+            Ok(Json(read_control_table(c.desk(), &event_id)?))
         })
         .await
 }
@@ -217,8 +213,8 @@ async fn reconciliation(
     state
         .readers()
         .read(move |c| {
-            may_read(&c.server, &who, &event_id)?;
-            Ok(Json(reconcile(&c.desk, &event_id)?))
+            may_read(c.db(), &who, &event_id)?;
+            Ok(Json(reconcile(c.desk(), &event_id)?))
         })
         .await
 }
@@ -232,7 +228,7 @@ async fn verify_ledger(
             "the ledger check is for finance and headquarters".into(),
         ));
     }
-    let verification: Verification = state.readers().read(|c| verify(&c.desk)).await?;
+    let verification: Verification = state.readers().read(|c| verify(c.desk())).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(verification)).into_response())
 }

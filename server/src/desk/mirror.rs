@@ -119,7 +119,7 @@ fn mirror_guarded(
         mirror_event(tx, docs, desk, event_id, w, now)
     }));
     let outcome = attempt
-        .unwrap_or_else(|panic| Err(ServerError::Panicked(crate::readers::panic_message(&panic))));
+        .unwrap_or_else(|panic| Err(ServerError::Panicked(crate::db::panic_message(&panic))));
     match outcome {
         Ok(changed) => {
             tx.release_savepoint("mirror_event")?;

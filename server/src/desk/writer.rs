@@ -27,9 +27,9 @@ use super::context::{Ctx, DeskEvent, GroupMemo, Stop, instant};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
+use crate::db::panic_message;
 use crate::error::ServerError;
 use crate::health::Beat;
-use crate::readers::panic_message;
 
 /// The most commands committed together.
 pub const MAX_GROUP: usize = 512;

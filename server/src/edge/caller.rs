@@ -103,10 +103,8 @@ pub async fn authenticate(
     let principal = match edge.tokens.get(&hash) {
         Some(known) => known,
         None => {
-            let found = state
-                .readers()
-                .read(move |conns| auth::authenticate(&conns.server, &token))
-                .await?;
+            let found =
+                state.readers().read(move |conns| auth::authenticate(conns.db(), &token)).await?;
             let Some(found) = found else {
                 failed()?;
                 return Err(ServerError::Unauthorized);

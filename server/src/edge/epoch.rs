@@ -56,7 +56,9 @@ pub async fn watch_credentials(state: AppState) {
         beat.tick();
         let read = state
             .readers()
-            .read(|conns| Ok(crate::db::AccountStore::credentials_fingerprint(&conns.server)?))
+            .read(|conns| {
+                conns.db().credentials_fingerprint().map_err(crate::error::ServerError::from)
+            })
             .await;
         match read {
             Ok(now) => {

@@ -63,7 +63,7 @@ pub struct Limits {
     #[arg(long, default_value_t = 64)]
     pub password_queue: usize,
     /// Read-only database connections for token checks, sessions and the desk's tables.
-    #[arg(long, default_value_t = crate::readers::DEFAULT_READERS)]
+    #[arg(long, default_value_t = crate::db::readers::DEFAULT_READERS)]
     pub readers: usize,
 }
 
@@ -86,7 +86,7 @@ impl Default for Limits {
             max_streams: 1_024,
             password_checks: 2,
             password_queue: 64,
-            readers: crate::readers::DEFAULT_READERS,
+            readers: crate::db::readers::DEFAULT_READERS,
         }
     }
 }

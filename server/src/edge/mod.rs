@@ -94,7 +94,7 @@ impl PasswordSlots {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         let permit = permit.map_err(|_| ServerError::Unavailable("shutting down".into()))?;
         let result = tokio::task::spawn_blocking(check).await;
-        // Released once the thread is idle again (see `readers::Readers::read`).
+        // Released once the thread is idle again (see `db::readers::Readers::read`).
         drop(permit);
         Ok(result?)
     }

@@ -29,7 +29,7 @@ use crate::state::AppState;
 const BOARD_REFRESH: Duration = Duration::from_secs(3);
 
 async fn table(state: &AppState, event_id: String) -> Result<ControlTable, ServerError> {
-    state.readers().read(move |c| read_control_table(&c.desk, &event_id)).await
+    state.readers().read(move |c| read_control_table(c.desk(), &event_id)).await
 }
 
 /// Building and floor of a unit code like `1-1001` (building 1, floor 10); codes of
@@ -200,7 +200,7 @@ impl Follow {
         let found = self
             .state
             .readers()
-            .read(move |c| super::session::session_user(&c.server, &token, chrono::Utc::now()))
+            .read(move |c| super::session::session_user(c.db(), &token, chrono::Utc::now()))
             .await;
         matches!(found, Ok(Some((_, role, _))) if role.sees_everything())
     }
@@ -211,10 +211,12 @@ async fn project_doc_of(state: &AppState, event_id: &str) -> Option<String> {
     state
         .readers()
         .read(move |c| {
-            Ok(crate::desk::catalog::event_project(&c.desk, &event_id)
-                .ok()
-                .flatten()
-                .map(|p| format!("project/{p}")))
+            Ok::<_, ServerError>(
+                crate::desk::catalog::event_project(c.desk(), &event_id)
+                    .ok()
+                    .flatten()
+                    .map(|p| format!("project/{p}")),
+            )
         })
         .await
         .ok()

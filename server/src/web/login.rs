@@ -93,11 +93,8 @@ pub async fn login(
     let address = crate::edge::caller::source_address(&request_parts);
     state.edge().rates.login(address, &user).in_lang(lang)?;
     let lookup = user.clone();
-    let stored = state
-        .readers()
-        .read(move |c| session::credentials(&c.server, &lookup))
-        .await
-        .in_lang(lang)?;
+    let stored =
+        state.readers().read(move |c| session::credentials(c.db(), &lookup)).await.in_lang(lang)?;
     let password: String = c.password.chars().take(MAX_PASSWORD_CHARS).collect();
     let ok = state
         .edge()

@@ -214,7 +214,7 @@ pub async fn signed_in(
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let lang = lang_of(headers);
     let id = crate::edge::caller::credential_id(&token);
-    let found = state.readers().read(move |c| session_user(&c.server, &token, Utc::now())).await?;
+    let found = state.readers().read(move |c| session_user(c.db(), &token, Utc::now())).await?;
     let Some((user_id, role, csrf)) = found else { return Ok(None) };
     state.edge().rates.authenticated(id, &user_id)?;
     Ok(Some(WebUser { user_id, role, csrf, lang }))

@@ -7,6 +7,7 @@ mod documents;
 mod grants;
 mod hq;
 mod projections;
+pub mod readers;
 pub(super) mod review;
 pub(crate) mod schema;
 mod sessions;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
-use crate::error::ServerError;
+use crate::db::{Db, DbError, panic_message};
 
 /// Connections in the pool unless configured otherwise.
 pub const DEFAULT_READERS: usize = 4;
@@ -27,9 +27,22 @@ pub const DEFAULT_READERS: usize = 4;
 #[derive(Debug)]
 pub struct ReadConns {
     /// The server database (`kam.sqlite3`).
-    pub server: Connection,
+    server: Connection,
     /// The selection desk's database (`kam-desk.sqlite3`).
-    pub desk: Connection,
+    desk: Connection,
+}
+
+impl ReadConns {
+    /// The server database's storage traits.
+    pub fn db(&self) -> &dyn Db {
+        &self.server
+    }
+
+    /// The selection desk's file, for the desk's own reads (its SQL has not moved into `db`
+    /// yet; see ADR 0018).
+    pub fn desk(&self) -> &Connection {
+        &self.desk
+    }
 }
 
 /// A bounded pool of read-only connections. Cheap to clone.
@@ -39,7 +52,7 @@ pub struct Readers {
     permits: Arc<Semaphore>,
 }
 
-fn open_read_only(path: &Path) -> Result<Connection, ServerError> {
+fn open_read_only(path: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -53,7 +66,7 @@ fn open_read_only(path: &Path) -> Result<Connection, ServerError> {
 impl Readers {
     /// Opens `size` readers over the server database at `server_path` and the desk database
     /// at `desk_path` (both must exist and be in WAL mode: the store creates them).
-    pub fn open(server_path: &Path, desk_path: &Path, size: usize) -> Result<Readers, ServerError> {
+    pub fn open(server_path: &Path, desk_path: &Path, size: usize) -> Result<Readers, DbError> {
         let size = size.max(1);
         let mut conns = Vec::with_capacity(size);
         for _ in 0..size {
@@ -76,44 +89,37 @@ impl Readers {
     /// Runs `work` on a free reader, on a blocking thread taken only once a reader is free.
     /// A panic in `work` is an error for this request; the reader goes back to the pool (a
     /// read-only connection holds no half-written state).
-    pub async fn read<T, F>(&self, work: F) -> Result<T, ServerError>
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&ReadConns) -> Result<T, ServerError> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&ReadConns) -> Result<T, E> + Send + 'static,
     {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|_| ServerError::Unavailable("the read pool is closed".into()))?;
-        let conns = self.take().ok_or_else(|| ServerError::Corrupt("read pool empty".into()))?;
+            .map_err(|_| DbError::Unavailable("the read pool is closed".into()))?;
+        let conns = self.take().ok_or_else(|| DbError::Corrupt("read pool empty".into()))?;
         let pool = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&conns)));
             pool.give_back(conns);
-            result.unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))))
+            result.unwrap_or_else(|panic| Err(DbError::Panicked(panic_message(&panic)).into()))
         })
         .await;
         // The permit goes back only now, when the blocking thread is idle again: released on
         // the thread, the next waiting read would start before it and find no idle thread,
         // and the pool would grow a thread for it.
         drop(permit);
-        result?
+        result.map_err(|e| DbError::Thread(format!("a read's thread failed: {e}")))?
     }
-}
-
-/// The text of a caught panic, for the log.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::error::ServerError;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readers_answer_in_parallel_bounded_and_survive_a_panic() {
@@ -121,7 +127,11 @@ mod tests {
         let store = crate::data::open_store(dir.path()).unwrap();
         let readers = Readers::open(store.path(), &store.desk_path(), 2).unwrap();
         let n: i64 = readers
-            .read(|c| Ok(c.server.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+            .read(|c| {
+                Ok::<_, ServerError>(
+                    c.server.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?,
+                )
+            })
             .await
             .unwrap();
         assert_eq!(n, 0);
@@ -132,13 +142,18 @@ mod tests {
         for _ in 0..8 {
             let r = readers.clone();
             waits.push(tokio::spawn(async move {
-                r.read(|c| Ok(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await
+                r.read(|c| {
+                    Ok::<_, ServerError>(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                })
+                .await
             }));
         }
         for w in waits {
             assert_eq!(w.await.unwrap().unwrap(), 1);
         }
-        let written = readers.read(|c| Ok(c.server.execute("DELETE FROM users", [])?)).await;
+        let written = readers
+            .read(|c| Ok::<_, ServerError>(c.server.execute("DELETE FROM users", [])?))
+            .await;
         assert!(written.is_err(), "readers cannot write");
     }
 }
