@@ -166,7 +166,7 @@ impl Store {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::sales_ledger::ImportReport, ServerError> {
-        self.write(|tx, _, _| crate::sales_ledger::import_csv(tx, csv, source, now))
+        self.write(|tx, _, _| crate::sales_ledger::import_csv(&**tx, csv, source, now))
     }
 
     /// Re-derives every projection row from the stored documents. A document that cannot be

@@ -16,7 +16,9 @@ mod error;
 pub mod grants;
 pub mod hq;
 pub mod parse;
+pub mod reports;
 pub mod review;
+pub mod sales;
 pub mod sessions;
 mod sqlite;
 
@@ -25,17 +27,34 @@ pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
+pub use reports::ReportQueries;
 pub use review::ReviewStore;
+pub use sales::SalesLedgerStore;
 pub use sessions::SessionStore;
 
 /// Every storage concern of the server's own database, as one object.
 pub trait Db:
-    AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore
+    AccountStore
+    + DocumentStore
+    + GrantStore
+    + HqQueries
+    + ReportQueries
+    + ReviewStore
+    + SalesLedgerStore
+    + SessionStore
 {
 }
 
 impl<T> Db for T where
-    T: AccountStore + DocumentStore + GrantStore + HqQueries + ReviewStore + SessionStore + ?Sized
+    T: AccountStore
+        + DocumentStore
+        + GrantStore
+        + HqQueries
+        + ReportQueries
+        + ReviewStore
+        + SalesLedgerStore
+        + SessionStore
+        + ?Sized
 {
 }
 

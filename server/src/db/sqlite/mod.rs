@@ -5,5 +5,7 @@ mod accounts;
 mod documents;
 pub(super) mod grants;
 mod hq;
+mod reports;
 pub(super) mod review;
+mod sales;
 mod sessions;
