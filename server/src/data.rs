@@ -133,7 +133,7 @@ pub fn load_demo(
     store.open_desk(data.event.id.as_str(), desk::catalog::DEFAULT_VOUCHER_SERIES, now)?;
     store.project_all(now)?;
     // Two years of monthly sales for the reports, as the ERP would have booked them.
-    let sales = store.write_sql(|tx| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
+    let sales = store.write(|tx, _, _| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
     tracing::info!(rows = sales, "demo sales ledger written");
     Ok(Some(DemoLoad { documents }))
 }

@@ -10,73 +10,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use kam_core::bounds::{self, ANNUAL_SALES, Bound, LEDGER_MONTH_AMOUNT};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub use crate::db::sales::YearMonth;
+use crate::db::sales::{SalesLedgerStore, SalesMonthRecord};
 use crate::error::ServerError;
 
 /// The field named in every import refusal.
 const CSV_FIELD: &str = "sales_csv";
-
-/// A calendar month, written `YYYY-MM` as in the `sales_monthly` table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct YearMonth {
-    /// Calendar year.
-    pub year: i32,
-    /// Month of the year, 1 to 12.
-    pub month: u32,
-}
-
-impl YearMonth {
-    /// Parses exactly `YYYY-MM` with a month from 01 to 12; anything else is `None`.
-    pub fn parse(text: &str) -> Option<YearMonth> {
-        let (year, month) = text.split_once('-')?;
-        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(year, 4) || !digits(month, 2) {
-            return None;
-        }
-        let ym = YearMonth { year: year.parse().ok()?, month: month.parse().ok()? };
-        (1..=12).contains(&ym.month).then_some(ym)
-    }
-
-    /// The month a date falls in.
-    pub fn of(date: NaiveDate) -> YearMonth {
-        YearMonth { year: date.year(), month: date.month() }
-    }
-
-    /// This month moved by `months` (negative: back in time).
-    pub fn add_months(self, months: i32) -> YearMonth {
-        // Month indices stay far inside i32 for any year a ledger can hold.
-        let index = self.year * 12 + self.month.cast_signed() - 1 + months;
-        YearMonth { year: index.div_euclid(12), month: index.rem_euclid(12).cast_unsigned() + 1 }
-    }
-
-    /// The month before this one.
-    pub fn prev(self) -> YearMonth {
-        self.add_months(-1)
-    }
-
-    /// The same month one year earlier.
-    pub fn year_before(self) -> YearMonth {
-        YearMonth { year: self.year - 1, month: self.month }
-    }
-
-    /// The first day of the month, or `None` for a year chrono cannot represent.
-    pub fn first_day(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(self.year, self.month, 1)
-    }
-}
-
-impl fmt::Display for YearMonth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
 
 /// What an import did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -111,12 +57,12 @@ struct LedgerRow {
 /// and month twice — and the first bad line refuses the whole file with
 /// [`ServerError::Invalid`] naming the line. The caller runs this inside one transaction.
 pub fn import_csv(
-    conn: &Connection,
+    db: &dyn SalesLedgerStore,
     csv: &str,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ServerError> {
-    let rows = parse_ledger(conn, csv, now)?;
+    let rows = parse_ledger(db, csv, now)?;
     let mut report = ImportReport {
         rows: rows.len(),
         inserted: 0,
@@ -126,7 +72,7 @@ pub fn import_csv(
         last_month: rows.iter().map(|r| r.month).max().map(|m| m.to_string()),
     };
     for row in &rows {
-        if upsert(conn, &row.customer_id, row.month, row.amount, source, now)? {
+        if upsert(db, &row.customer_id, row.month, row.amount, source, now)? {
             report.inserted += 1;
         } else {
             report.updated += 1;
@@ -137,27 +83,15 @@ pub fn import_csv(
 
 /// Writes one ledger row; returns whether it was new.
 fn upsert(
-    conn: &Connection,
+    db: &dyn SalesLedgerStore,
     customer_id: &str,
     month: YearMonth,
     amount: Decimal,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ServerError> {
-    let month = month.to_string();
-    let existed = conn
-        .prepare_cached("SELECT 1 FROM sales_monthly WHERE customer_id = ?1 AND month = ?2")?
-        .query_row(params![customer_id, month], |_| Ok(()))
-        .optional()?
-        .is_some();
-    conn.prepare_cached(
-        "INSERT INTO sales_monthly (customer_id, month, amount, source, imported_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (customer_id, month) DO UPDATE
-         SET amount = excluded.amount, source = excluded.source, imported_at = excluded.imported_at",
-    )?
-    .execute(params![customer_id, month, amount.to_string(), source, now.to_rfc3339()])?;
-    Ok(!existed)
+    let record = SalesMonthRecord { customer_id, month, amount, source, imported_at: now };
+    Ok(db.upsert_sales_month(&record)?)
 }
 
 /// A refusal naming the line of the file.
@@ -167,7 +101,7 @@ fn bad_line(line: usize, reason: impl fmt::Display) -> ServerError {
 
 /// Parses and validates the whole file into rows, or refuses it.
 fn parse_ledger(
-    conn: &Connection,
+    db: &dyn SalesLedgerStore,
     csv: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LedgerRow>, ServerError> {
@@ -179,7 +113,7 @@ fn parse_ledger(
         return Err(ServerError::Invalid { field: CSV_FIELD, reason: "the file is empty".into() });
     };
     let columns = header_columns(&header).map_err(|reason| bad_line(header_line, reason))?;
-    let known = known_customers(conn)?;
+    let known: HashSet<String> = db.customer_ids()?.into_iter().collect();
     // Sales cannot be booked in a month that has not begun anywhere on Earth yet; fourteen
     // hours ahead of UTC covers every time zone, so the policy's zone is not needed here.
     let ahead = now.checked_add_signed(Duration::hours(14)).unwrap_or(DateTime::<Utc>::MAX_UTC);
@@ -217,13 +151,6 @@ fn header_columns(header: &[String]) -> Result<[usize; 3], String> {
             })?;
     }
     Ok(columns)
-}
-
-/// Every customer id in the projection, for checking imported rows.
-fn known_customers(conn: &Connection) -> Result<HashSet<String>, ServerError> {
-    let mut stmt = conn.prepare("SELECT customer_id FROM customers")?;
-    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
 }
 
 /// Checks one data record.
@@ -305,15 +232,12 @@ fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
 
 /// The ledger amount of one customer in one month; zero when the ERP booked nothing.
 pub fn month_total(
-    conn: &Connection,
+    db: &(impl SalesLedgerStore + ?Sized),
     customer_id: &str,
     month: YearMonth,
 ) -> Result<Decimal, ServerError> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT amount FROM sales_monthly WHERE customer_id = ?1 AND month = ?2")?
-        .query_row(params![customer_id, month.to_string()], |r| r.get(0))
-        .optional()?;
-    text.map_or(Ok(Decimal::ZERO), |t| parse_amount(&t, &LEDGER_MONTH_AMOUNT))
+    db.sales_month(customer_id, month)?
+        .map_or(Ok(Decimal::ZERO), |amount| checked_amount(amount, &LEDGER_MONTH_AMOUNT))
 }
 
 /// Every ledger amount from `first` to `last` inclusive, keyed by customer and month.
@@ -321,33 +245,25 @@ pub fn month_total(
 /// Reports load their months once with this and sum in Rust, because the amounts are
 /// decimal text that SQLite would sum as floats.
 pub fn amounts_between(
-    conn: &Connection,
+    db: &(impl SalesLedgerStore + ?Sized),
     first: YearMonth,
     last: YearMonth,
 ) -> Result<HashMap<(String, YearMonth), Decimal>, ServerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT customer_id, month, amount FROM sales_monthly WHERE month BETWEEN ?1 AND ?2",
-    )?;
-    let rows = stmt.query_map(params![first.to_string(), last.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-    })?;
-    let mut amounts = HashMap::new();
-    for row in rows {
-        let (customer, month, amount) = row?;
-        let month = YearMonth::parse(&month)
-            .ok_or_else(|| ServerError::Corrupt(format!("sales_monthly month {month:?}")))?;
-        amounts.insert((customer, month), parse_amount(&amount, &LEDGER_MONTH_AMOUNT)?);
+    let mut amounts = db.sales_between(first, last)?;
+    for amount in amounts.values_mut() {
+        *amount = checked_amount(*amount, &LEDGER_MONTH_AMOUNT)?;
     }
     Ok(amounts)
 }
 
-/// Parses a stored amount; a bad one, or one outside the range `bound` documents (the range
-/// its writer checked), is corrupt data, not bad input, and never reaches a report's sums.
-fn parse_amount(text: &str, bound: &Bound) -> Result<Decimal, ServerError> {
-    Decimal::from_str(text)
-        .ok()
-        .filter(|amount| bound.contains(*amount))
-        .ok_or_else(|| ServerError::Corrupt(format!("sales amount {text:?}")))
+/// A stored amount outside the range `bound` documents (the range its writer checked) is
+/// corrupt data, not bad input, and never reaches a report's sums.
+fn checked_amount(amount: Decimal, bound: &Bound) -> Result<Decimal, ServerError> {
+    if bound.contains(amount) {
+        Ok(amount)
+    } else {
+        Err(ServerError::Corrupt(format!("sales amount {:?}", amount.to_string())))
+    }
 }
 
 /// Seasonal weights per calendar month (the Spring Festival dip, the year-end rush), in
@@ -362,22 +278,18 @@ const SEASON: [u32; 12] = [80, 70, 95, 100, 100, 105, 95, 95, 105, 100, 115, 140
 /// December, so a whole year in the window sums exactly to the yearly figure. Customers
 /// without yearly figures get small random amounts.
 pub fn generate_demo(
-    conn: &Connection,
+    db: &dyn SalesLedgerStore,
     now: DateTime<Utc>,
     seed: u64,
 ) -> Result<usize, ServerError> {
     let last = YearMonth::of(now.date_naive()).prev();
     let first = last.add_months(-23);
-    let customers = {
-        let mut stmt = conn.prepare("SELECT customer_id FROM customers ORDER BY customer_id")?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        ids.collect::<Result<Vec<_>, _>>()?
-    };
+    let customers = db.customer_ids()?;
     let mut written = 0;
     for customer in &customers {
         // Each customer has its own stream, so adding a customer leaves the others' figures.
         let mut rng = SmallRng::seed_from_u64(seed ^ fnv1a(customer.as_bytes()));
-        let years = yearly_amounts(conn, customer)?;
+        let years = yearly_amounts(db, customer)?;
         for year in first.year..=last.year {
             let months = match years.get(&year) {
                 Some(annual) => spread_year(*annual, &mut rng)?,
@@ -386,7 +298,7 @@ pub fn generate_demo(
             for (month, amount) in (1..=12).zip(months) {
                 let ym = YearMonth { year, month };
                 if ym >= first && ym <= last {
-                    upsert(conn, customer, ym, amount, "demo", now)?;
+                    upsert(db, customer, ym, amount, "demo", now)?;
                     written += 1;
                 }
             }
@@ -397,17 +309,12 @@ pub fn generate_demo(
 
 /// A customer's projected sales per year.
 fn yearly_amounts(
-    conn: &Connection,
+    db: &dyn SalesLedgerStore,
     customer_id: &str,
 ) -> Result<BTreeMap<i32, Decimal>, ServerError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT year, amount FROM customer_sales_years WHERE customer_id = ?1")?;
-    let rows =
-        stmt.query_map([customer_id], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?)))?;
-    let mut years = BTreeMap::new();
-    for row in rows {
-        let (year, amount) = row?;
-        years.insert(year, parse_amount(&amount, &ANNUAL_SALES)?);
+    let mut years = db.yearly_sales(customer_id)?;
+    for amount in years.values_mut() {
+        *amount = checked_amount(*amount, &ANNUAL_SALES)?;
     }
     Ok(years)
 }
@@ -457,6 +364,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use chrono::TimeZone;
+    use rusqlite::Connection;
 
     use super::*;
     use crate::reports::fixtures::{customer, sale, store};

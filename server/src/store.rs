@@ -155,18 +155,6 @@ impl Store {
         }
     }
 
-    /// Runs `work` in one IMMEDIATE transaction over the raw connection, for the modules
-    /// whose SQL has not moved into `db` yet (the sales ledger).
-    pub(crate) fn write_sql<T>(
-        &mut self,
-        work: impl FnOnce(&Connection) -> Result<T, ServerError>,
-    ) -> Result<T, ServerError> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let value = work(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
     /// Imports monthly sales from the ERP's CSV in one transaction: all lines or none.
     pub fn import_sales(
         &mut self,
@@ -174,7 +162,7 @@ impl Store {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::sales_ledger::ImportReport, ServerError> {
-        self.write_sql(|tx| crate::sales_ledger::import_csv(tx, csv, source, now))
+        self.write(|tx, _, _| crate::sales_ledger::import_csv(tx, csv, source, now))
     }
 
     /// Re-derives every projection row from the stored documents. A document that cannot be

@@ -30,10 +30,6 @@ const SQL_NOT_YET_IN_DB: &[&str] = &[
     "desk::schema",
     "desk::writer",
     "error",
-    "reports",
-    "reports::monthly",
-    "reports::quarterly",
-    "sales_ledger",
     "store",
 ];
 

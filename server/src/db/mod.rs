@@ -17,7 +17,9 @@ pub mod grants;
 pub mod hq;
 pub mod parse;
 pub mod projections;
+pub mod reports;
 pub mod review;
+pub mod sales;
 pub mod sessions;
 pub(crate) mod sqlite;
 #[cfg(test)]
@@ -30,7 +32,9 @@ pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
 pub use projections::{ProjectionStore, Savepoints};
+pub use reports::ReportQueries;
 pub use review::ReviewStore;
+pub use sales::SalesLedgerStore;
 pub use sessions::SessionStore;
 pub use sqlite::{checkpoint, readers};
 pub use sync_state::SyncStateStore;
@@ -50,7 +54,9 @@ pub trait Db:
     + GrantStore
     + HqQueries
     + ProjectionStore
+    + ReportQueries
     + ReviewStore
+    + SalesLedgerStore
     + Savepoints
     + SessionStore
     + SyncStateStore
@@ -63,7 +69,9 @@ impl<T> Db for T where
         + GrantStore
         + HqQueries
         + ProjectionStore
+        + ReportQueries
         + ReviewStore
+        + SalesLedgerStore
         + Savepoints
         + SessionStore
         + SyncStateStore

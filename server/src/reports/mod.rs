@@ -16,12 +16,8 @@ pub(crate) mod fixtures;
 pub mod monthly;
 pub mod quarterly;
 
-use std::collections::HashMap;
-use std::str::FromStr;
-
 use kam_core::bounds;
 use kam_core::model::{PaymentTerms, Tier};
-use rusqlite::Connection;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -94,28 +90,4 @@ pub fn terms_label(code: &str, lang: ReportLang) -> String {
         }
         (None, _) => code.to_owned(),
     }
-}
-
-/// Parses money stored as decimal text; a bad value is corrupt data, not bad input.
-pub(crate) fn money(text: &str) -> Result<Decimal, ServerError> {
-    Decimal::from_str(text).map_err(|_| ServerError::Corrupt(format!("`{text}` is not a decimal")))
-}
-
-/// Parses a stored tier code.
-pub(crate) fn tier(code: &str) -> Result<Tier, ServerError> {
-    Tier::from_str(code).map_err(|e| ServerError::Corrupt(e.to_string()))
-}
-
-/// The reps owning each customer, sorted, as `customer_id -> [owner]`.
-pub(crate) fn owners(conn: &Connection) -> Result<HashMap<String, Vec<String>>, ServerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT customer_id, owner_id FROM customer_owners ORDER BY customer_id, owner_id",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut owners: HashMap<String, Vec<String>> = HashMap::new();
-    for row in rows {
-        let (customer, owner) = row?;
-        owners.entry(customer).or_default().push(owner);
-    }
-    Ok(owners)
 }

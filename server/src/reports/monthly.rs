@@ -12,17 +12,14 @@ use kam_core::Policy;
 use kam_core::bounds;
 use kam_core::model::{TicketKind, TicketPriority, Tier};
 use kam_core::rules::{SlaState, reply_sla};
-use rusqlite::Connection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{Change, ReportLang, owners, tier};
+use super::{Change, ReportLang};
+use crate::db::reports::MonthlyAccount;
+use crate::db::{HqQueries, ReportQueries, SalesLedgerStore};
 use crate::error::ServerError;
 use crate::sales_ledger::{YearMonth, amounts_between};
-
-/// The customers 附件一 covers: strategic and key customers, and any customer management
-/// designated strategic whatever its computed tier.
-const IN_REPORT: &str = "(tier IN ('strategic', 'key') OR strategic = 1)";
 
 /// What a visit record said that may put the relationship at risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -163,8 +160,11 @@ pub struct MonthlyReport {
 /// Tickets and visits belong to the month of their business-local date (`policy`'s time
 /// zone), so a ticket opened at 00:30 Beijing time on the 1st (16:30 UTC the day before)
 /// counts in the new month. A customer and month without a ledger row count as zero sales. A malformed month is [`ServerError::Invalid`].
+///
+/// The customers covered are strategic and key customers, and any customer management
+/// designated strategic whatever its computed tier.
 pub fn monthly_report(
-    conn: &Connection,
+    db: &(impl ReportQueries + SalesLedgerStore + HqQueries + ?Sized),
     month: &str,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -173,12 +173,12 @@ pub fn monthly_report(
         field: "month",
         reason: format!("{month:?} is not a calendar month YYYY-MM"),
     })?;
-    let sales = amounts_between(conn, ym.year_before(), ym)?;
-    let tickets = ticket_facts(conn, ym, policy, now)?;
-    let visits = visit_facts(conn, ym)?;
-    let owners = owners(conn)?;
+    let sales = amounts_between(db, ym.year_before(), ym)?;
+    let tickets = ticket_facts(db, ym, policy, now)?;
+    let visits = visit_facts(db, ym)?;
+    let owners = db.owners_by_customer()?;
     let mut rows = Vec::new();
-    for account in accounts(conn)? {
+    for account in db.monthly_accounts()? {
         let mut row = base_row(account, ym, &sales)?;
         row.owners = owners.get(&row.customer_id).cloned().unwrap_or_default();
         if let Some(t) = tickets.get(&row.customer_id) {
@@ -200,46 +200,22 @@ pub fn monthly_report(
     Ok(MonthlyReport { month: ym.to_string(), generated_at: now, rows, totals })
 }
 
-/// A customer the report covers.
-struct Account {
-    id: String,
-    name: String,
-    tier: Tier,
-    strategic: bool,
-}
-
-/// The customers 附件一 covers.
-fn accounts(conn: &Connection) -> Result<Vec<Account>, ServerError> {
-    let sql = format!("SELECT customer_id, name, tier, strategic FROM customers WHERE {IN_REPORT}");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
-    })?;
-    let mut accounts = Vec::new();
-    for row in rows {
-        let (id, name, tier_code, flag): (String, String, String, i64) = row?;
-        let tier = tier(&tier_code)?;
-        accounts.push(Account { id, name, tier, strategic: flag != 0 || tier == Tier::Strategic });
-    }
-    Ok(accounts)
-}
-
 /// A row with its sales figures and nothing else yet.
 fn base_row(
-    a: Account,
+    a: MonthlyAccount,
     ym: YearMonth,
     sales: &HashMap<(String, YearMonth), Decimal>,
 ) -> Result<MonthlyRow, ServerError> {
-    let get = |m: YearMonth| sales.get(&(a.id.clone(), m)).copied().unwrap_or_default();
+    let get = |m: YearMonth| sales.get(&(a.customer_id.clone(), m)).copied().unwrap_or_default();
     let (volume, last_month, last_year) = (get(ym), get(ym.prev()), get(ym.year_before()));
     let months = (1..=ym.month).map(|month| get(YearMonth { year: ym.year, month }));
     let ytd = bounds::sum("sales year to date", months)?;
     Ok(MonthlyRow {
         tier_zh: a.tier.label_zh(),
-        customer_id: a.id,
+        strategic: a.designated_strategic || a.tier == Tier::Strategic,
+        customer_id: a.customer_id,
         name: a.name,
         tier: a.tier,
-        strategic: a.strategic,
         owners: Vec::new(),
         volume,
         last_month,
@@ -313,32 +289,21 @@ fn month_end(ym: YearMonth, policy: &Policy) -> Result<DateTime<Utc>, ServerErro
 /// Kinds and priorities this build does not know are skipped rather than failing the
 /// report, so a newer device's ticket cannot take headquarters' report down.
 fn ticket_facts(
-    conn: &Connection,
+    db: &(impl ReportQueries + ?Sized),
     ym: YearMonth,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, TicketFacts>, ServerError> {
     // Overdue is judged at month end, or now while the month is still running.
     let cutoff = month_end(ym, policy)?.min(now);
-    let sql = format!(
-        "SELECT customer_id, kind, priority, opened_at, first_reply_at FROM tickets
-         WHERE customer_id IN (SELECT customer_id FROM customers WHERE {IN_REPORT})"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        let texts: [String; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
-        Ok((texts, r.get::<_, Option<String>>(4)?))
-    })?;
     let mut facts: HashMap<String, TicketFacts> = HashMap::new();
-    for row in rows {
-        let ([customer, kind, priority, opened], replied) = row?;
-        let opened = instant(&opened)?;
-        let replied = replied.as_deref().map(instant).transpose()?;
-        let entry = facts.entry(customer).or_default();
+    for ticket in db.monthly_account_tickets()? {
+        let (opened, replied) = (ticket.opened_at, ticket.first_reply_at);
+        let entry = facts.entry(ticket.customer_id).or_default();
         if YearMonth::of(policy.business_date(opened)) == ym {
             entry.count_opened(
-                TicketKind::from_str(&kind).ok(),
-                TicketPriority::from_str(&priority).ok(),
+                TicketKind::from_str(&ticket.kind).ok(),
+                TicketPriority::from_str(&ticket.priority).ok(),
             );
         }
         let replied_by_cutoff = replied.filter(|r| *r <= cutoff);
@@ -352,13 +317,6 @@ fn ticket_facts(
         }
     }
     Ok(facts)
-}
-
-/// Parses a stored RFC 3339 instant.
-fn instant(text: &str) -> Result<DateTime<Utc>, ServerError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ServerError::Corrupt(format!("`{text}` is not an RFC 3339 instant")))
 }
 
 /// One customer's visit findings for the month.
@@ -378,20 +336,15 @@ impl VisitFacts {
 
 /// Demands and risks from the month's visits, per customer, in visit order.
 fn visit_facts(
-    conn: &Connection,
+    db: &(impl ReportQueries + ?Sized),
     ym: YearMonth,
 ) -> Result<HashMap<String, VisitFacts>, ServerError> {
-    let mut stmt = conn.prepare(
-        "SELECT customer_id, visit_date, demand, competitor_activity, personnel_changes
-         FROM visits WHERE substr(visit_date, 1, 7) = ?1 ORDER BY visit_date, visit_id",
-    )?;
-    let rows = stmt.query_map([ym.to_string()], |r| {
-        Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?])
-    })?;
     let mut facts: HashMap<String, VisitFacts> = HashMap::new();
-    for row in rows {
-        let [customer, date, demand, competitor, personnel] = row?;
-        let entry = facts.entry(customer).or_default();
+    for visit in db.visits_in_month(ym)? {
+        let date = visit.visit_date;
+        let (demand, competitor, personnel) =
+            (visit.demand, visit.competitor_activity, visit.personnel_changes);
+        let entry = facts.entry(visit.customer_id).or_default();
         if !demand.trim().is_empty() {
             entry.demands.push(demand.trim().to_owned());
         }

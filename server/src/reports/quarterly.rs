@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use kam_core::Policy;
 use kam_core::bounds;
-use kam_core::model::{LatePayment, LatePaymentId, PaymentTerms, Tier};
+use kam_core::model::{LatePayment, PaymentTerms, Tier};
 use kam_core::rules::{Quarter, TermsDowngrade, terms_after_late_payments};
-use rusqlite::Connection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{Change, ReportLang, money, terms_label, tier};
+use super::{Change, ReportLang, terms_label};
+use crate::db::reports::CreditRecord;
+use crate::db::{ReportQueries, SalesLedgerStore};
 use crate::error::ServerError;
 use crate::sales_ledger::{YearMonth, amounts_between};
 
@@ -134,7 +135,7 @@ pub fn parse_quarter(text: &str) -> Option<Quarter> {
 /// Late payments are the projected records due in the quarter. A malformed quarter is
 /// [`ServerError::Invalid`].
 pub fn quarterly_report(
-    conn: &Connection,
+    db: &(impl ReportQueries + SalesLedgerStore + ?Sized),
     quarter: &str,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -145,17 +146,18 @@ pub fn quarterly_report(
     })?;
     let first = YearMonth { year: q.year, month: u32::from(q.quarter) * 3 - 2 };
     let last = first.add_months(2);
-    let sales = amounts_between(conn, first.year_before(), last)?;
+    let sales = amounts_between(db, first.year_before(), last)?;
     let sum = |customer: &str, from: YearMonth| -> Result<Decimal, ServerError> {
         let months = (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i))));
         Ok(bounds::sum("a quarter's sales", months.copied())?)
     };
-    let late_payments = late_payments_due_in(conn, first)?;
+    let late_payments = late_payments_due_in(db, first)?;
     let today = policy.business_date(now);
     let mut rows = Vec::new();
-    for c in customers(conn)? {
-        let (this, before) = (sum(&c.id, first)?, sum(&c.id, first.year_before())?);
-        let late = late_payments.get(&c.id).map_or(&[][..], Vec::as_slice);
+    for c in db.credit_records()? {
+        let (this, before) =
+            (sum(&c.customer_id, first)?, sum(&c.customer_id, first.year_before())?);
+        let late = late_payments.get(&c.customer_id).map_or(&[][..], Vec::as_slice);
         let row = build_row(c, this, before, late, q, today, policy)?;
         let has_any = !row.sales.is_zero() || !row.last_year.is_zero() || row.late_payments > 0;
         if has_any || row.credit_limit > Decimal::ZERO {
@@ -182,41 +184,10 @@ pub fn quarterly_report(
     })
 }
 
-/// A customer's stored credit facts.
-struct CreditFacts {
-    id: String,
-    name: String,
-    tier: Tier,
-    grade: Option<String>,
-    credit_grade: Option<String>,
-    credit_limit: Decimal,
-    terms: String,
-}
-
-/// Every customer's credit facts.
-fn customers(conn: &Connection) -> Result<Vec<CreditFacts>, ServerError> {
-    let mut stmt = conn.prepare(
-        "SELECT customer_id, name, tier, grade, credit_grade, credit_limit, payment_terms
-         FROM customers",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let texts: [String; 3] = [r.get(0)?, r.get(1)?, r.get(2)?];
-        let grades: [Option<String>; 2] = [r.get(3)?, r.get(4)?];
-        Ok((texts, grades, r.get::<_, String>(5)?, r.get::<_, String>(6)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let ([id, name, tier_code], [grade, credit_grade], limit, terms) = row?;
-        let (tier, credit_limit) = (tier(&tier_code)?, money(&limit)?);
-        out.push(CreditFacts { id, name, tier, grade, credit_grade, credit_limit, terms });
-    }
-    Ok(out)
-}
-
 /// Each customer's late-payment records due in the quarter whose first month is `first`, by
 /// customer id.
 fn late_payments_due_in(
-    conn: &Connection,
+    db: &(impl ReportQueries + ?Sized),
     first: YearMonth,
 ) -> Result<HashMap<String, Vec<LatePayment>>, ServerError> {
     let first_day = |month: YearMonth| {
@@ -226,27 +197,8 @@ fn late_payments_due_in(
         })
     };
     let (from, until) = (first_day(first)?, first_day(first.add_months(3))?);
-    let mut stmt = conn.prepare_cached(
-        "SELECT customer_id, late_payment_id, reference, due_on, paid_on
-         FROM customer_late_payments WHERE due_on >= ?1 AND due_on < ?2",
-    )?;
-    let rows = stmt.query_map([from.to_string(), until.to_string()], |r| {
-        let texts: [String; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
-        Ok((texts, r.get::<_, Option<String>>(4)?))
-    })?;
-    let date = |text: &str| {
-        text.parse::<NaiveDate>()
-            .map_err(|e| ServerError::Corrupt(format!("late payment date `{text}`: {e}")))
-    };
     let mut out: HashMap<String, Vec<LatePayment>> = HashMap::new();
-    for row in rows {
-        let ([customer, id, reference, due_on], paid_on) = row?;
-        let late = LatePayment {
-            id: LatePaymentId::from(id.as_str()),
-            reference,
-            due_on: date(&due_on)?,
-            paid_on: paid_on.as_deref().map(date).transpose()?,
-        };
+    for (customer, late) in db.late_payments_due(from, until)? {
         out.entry(customer).or_default().push(late);
     }
     Ok(out)
@@ -263,7 +215,7 @@ fn is_late(p: &LatePayment, today: NaiveDate) -> bool {
 
 /// One customer's row: sales figures, late payments due in `q` and the rule's verdict.
 fn build_row(
-    c: CreditFacts,
+    c: CreditRecord,
     sales: Decimal,
     last_year: Decimal,
     late: &[LatePayment],
@@ -273,8 +225,8 @@ fn build_row(
 ) -> Result<QuarterlyRow, ServerError> {
     let in_quarter: Vec<&LatePayment> =
         late.iter().filter(|p| Quarter::of(p.due_on) == q && is_late(p, today)).collect();
-    let current = PaymentTerms::from_code(&c.terms)
-        .ok_or_else(|| ServerError::Corrupt(format!("payment terms `{}`", c.terms)))?;
+    let current = PaymentTerms::from_code(&c.payment_terms)
+        .ok_or_else(|| ServerError::Corrupt(format!("payment terms `{}`", c.payment_terms)))?;
     // Only this quarter's due dates go to the rule, so a downgrade here is this quarter's.
     let due: Vec<NaiveDate> = in_quarter.iter().map(|p| p.due_on).collect();
     let (must_drop, after, strictest) = match terms_after_late_payments(current, &due, policy) {
@@ -284,15 +236,15 @@ fn build_row(
     };
     Ok(QuarterlyRow {
         tier_zh: c.tier.label_zh(),
-        payment_terms_zh: terms_label(&c.terms, ReportLang::Zh),
+        payment_terms_zh: terms_label(&c.payment_terms, ReportLang::Zh),
         terms_after_zh: after.as_deref().map(|t| terms_label(t, ReportLang::Zh)),
-        customer_id: c.id,
+        customer_id: c.customer_id,
         name: c.name,
         tier: c.tier,
         grade: c.grade,
         credit_grade: c.credit_grade,
         credit_limit: c.credit_limit,
-        payment_terms: c.terms,
+        payment_terms: c.payment_terms,
         sales,
         last_year,
         yoy: Change::between(sales, last_year)?,
