@@ -21,6 +21,7 @@ use super::grants::Reason;
 use super::hq::CustomerFilter;
 use super::projections::CustomerFacts;
 use super::review::{AuditEntry, NewViolation};
+use super::sales::{SalesMonthRecord, YearMonth};
 use super::sessions::NewSession;
 
 /// Generates one test per case of the suite for the backend `open` makes (a function
@@ -38,6 +39,7 @@ macro_rules! store_suite {
             conflicts_violations_audit_and_quarantine,
             sessions_live_until_they_end_or_expire,
             projections_replace_rows_and_savepoints_undo,
+            sales_months_are_replaced_and_read_by_range,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {
@@ -286,4 +288,27 @@ pub(crate) fn projections_replace_rows_and_savepoints_undo(db: &dyn Db) {
     db.insert_customer(customer, &facts).unwrap();
     db.clear_projections().unwrap();
     assert!(ids(db).is_empty());
+}
+
+pub(crate) fn sales_months_are_replaced_and_read_by_range(db: &dyn Db) {
+    let month = |text: &str| YearMonth::parse(text).unwrap();
+    let row = |m: &str, amount: i64| SalesMonthRecord {
+        customer_id: "c-sales",
+        month: month(m),
+        amount: rust_decimal::Decimal::new(amount, 2),
+        source: "erp",
+        imported_at: at(1),
+    };
+    assert!(db.upsert_sales_month(&row("2026-01", 10_000)).unwrap(), "a new row");
+    assert!(!db.upsert_sales_month(&row("2026-01", 12_345)).unwrap(), "replaced");
+    assert!(db.upsert_sales_month(&row("2026-03", 50)).unwrap());
+    let january = db.sales_month("c-sales", month("2026-01")).unwrap();
+    assert_eq!(january, Some(rust_decimal::Decimal::new(12_345, 2)), "exact, not rounded");
+    assert_eq!(db.sales_month("c-sales", month("2026-02")).unwrap(), None);
+    let range = db.sales_between(month("2026-02"), month("2026-03")).unwrap();
+    assert_eq!(range.len(), 1);
+    assert_eq!(
+        range.get(&("c-sales".to_owned(), month("2026-03"))),
+        Some(&rust_decimal::Decimal::new(50, 2))
+    );
 }
