@@ -125,7 +125,7 @@ mod tests {
         let mut store = data::open_store(dir.path()).unwrap();
         let ids: Vec<DocId> = {
             let mut stmt = store
-                .conn()
+                .sql()
                 .prepare("SELECT doc_id FROM documents WHERE kind = 'customer' ORDER BY doc_id")
                 .unwrap();
             stmt.query_map([], |r| r.get::<_, String>(0))

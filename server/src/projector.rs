@@ -376,7 +376,7 @@ mod tests {
 
     fn owners(store: &Store, customer: &str) -> Vec<String> {
         let mut stmt = store
-            .conn()
+            .sql()
             .prepare(
                 "SELECT owner_id FROM customer_owners WHERE customer_id = ?1 ORDER BY owner_id",
             )
@@ -387,7 +387,7 @@ mod tests {
     /// Customers rep-01 owns alone, so a handover to rep-02 changes each of them.
     fn rep_01_customers(store: &Store) -> Vec<String> {
         let mut stmt = store
-            .conn()
+            .sql()
             .prepare(
                 "SELECT customer_id FROM customer_owners GROUP BY customer_id
                  HAVING COUNT(*) = 1 AND MAX(owner_id) = 'rep-01' ORDER BY customer_id",
@@ -518,13 +518,13 @@ mod tests {
         // A stored document whose bytes do not even load.
         let broken = rep_01_customers(&store)[1].clone();
         store
-            .conn()
+            .sql()
             .execute(
                 "UPDATE documents SET snapshot = x'00ff', seq = seq + 1000 WHERE doc_id = ?1",
                 [format!("customer/{broken}")],
             )
             .unwrap();
-        store.conn().execute("UPDATE change_seq SET value = value + 1000", []).unwrap();
+        store.sql().execute("UPDATE change_seq SET value = value + 1000", []).unwrap();
         store.docs.clear();
         // And a good change after both.
         let good = rep_01_customers(&store)[2].clone();

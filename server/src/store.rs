@@ -95,8 +95,14 @@ impl Store {
         Ok(opened)
     }
 
-    /// The database connection, for queries.
-    pub fn conn(&self) -> &Connection {
+    /// The storage traits over the server's database, for reads outside a write.
+    pub fn conn(&self) -> &dyn Db {
+        &self.conn
+    }
+
+    /// The raw connection, for tests that inspect rows directly.
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> &Connection {
         &self.conn
     }
 
@@ -153,6 +159,15 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `work` against the storage traits in one IMMEDIATE transaction: all of it or
+    /// none (for the command line and for setting up benchmarks).
+    pub fn transaction<T>(
+        &mut self,
+        work: impl FnOnce(&dyn Db) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        self.write(|db, _, _| work(db))
     }
 
     /// Imports monthly sales from the ERP's CSV in one transaction: all lines or none.
@@ -256,7 +271,7 @@ mod tests {
 
     fn late_payment_rows(store: &Store) -> Vec<(String, String)> {
         let mut stmt = store
-            .conn()
+            .sql()
             .prepare("SELECT customer_id, due_on FROM customer_late_payments ORDER BY due_on")
             .unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
@@ -291,7 +306,7 @@ mod tests {
         // Back to what version 4 had: neither the late payments' table nor any later one, and
         // projections made by version 4.
         store
-            .conn()
+            .sql()
             .execute_batch(
                 "DROP TABLE customer_late_payments; DROP TABLE quarantine; PRAGMA user_version = 4;",
             )

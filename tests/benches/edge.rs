@@ -154,14 +154,14 @@ fn prepare(dir: &Path, n: usize) -> TestResult<Vec<String>> {
     // `kam_tests::SMALL_DEMO`, as `serve` would build it.
     let spec = DemoSpec { customers: 30, tickets: 60, units: 40, ..DemoSpec::standard(5) };
     kam_server::data::load_demo(&mut store, &spec, Utc::now())?;
-    let conn = store.conn();
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let mut tokens = Vec::with_capacity(n);
-    for i in 0..n {
-        let label = format!("edge bench {i}");
-        tokens.push(kam_server::auth::enroll_device(conn, "rep-01", &label, Utc::now())?.token);
-    }
-    conn.execute_batch("COMMIT")?;
+    let tokens = store.transaction(|db| {
+        let mut tokens = Vec::with_capacity(n);
+        for i in 0..n {
+            let label = format!("edge bench {i}");
+            tokens.push(kam_server::auth::enroll_device(db, "rep-01", &label, Utc::now())?.token);
+        }
+        Ok(tokens)
+    })?;
     Ok(tokens)
 }
 

@@ -50,20 +50,18 @@ fn prepare(
 ) -> TestResult<Vec<(String, Vec<String>)>> {
     let mut store = kam_server::data::open_store(dir)?;
     kam_server::data::load_demo(&mut store, spec, Utc::now())?;
-    let conn = store.conn();
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let mut tokens = Vec::new();
-    for rep in (1..=spec.reps).map(|i| format!("rep-{i:02}")) {
-        let mut mine = Vec::new();
-        for n in 0..devices_per_rep {
-            mine.push(
-                kam_server::auth::enroll_device(conn, &rep, &format!("bench {n}"), Utc::now())?
-                    .token,
-            );
+    let tokens = store.transaction(|db| {
+        let mut tokens = Vec::new();
+        for rep in (1..=spec.reps).map(|i| format!("rep-{i:02}")) {
+            let mut mine = Vec::new();
+            for n in 0..devices_per_rep {
+                let label = format!("bench {n}");
+                mine.push(kam_server::auth::enroll_device(db, &rep, &label, Utc::now())?.token);
+            }
+            tokens.push((rep, mine));
         }
-        tokens.push((rep, mine));
-    }
-    conn.execute_batch("COMMIT")?;
+        Ok(tokens)
+    })?;
     Ok(tokens)
 }
 

@@ -90,7 +90,7 @@ mod tests {
         let spec = DemoSpec { customers: 3, tickets: 1, units: 2, ..DemoSpec::standard(1) };
         crate::data::load_demo(&mut store, &spec, Utc::now()).unwrap();
         let doc_id: String = store
-            .conn()
+            .sql()
             .query_row("SELECT 'customer/' || customer_id FROM customers LIMIT 1", [], |r| r.get(0))
             .unwrap();
         let id = scope::parse_id(&doc_id).unwrap();
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(changed.doc_id, doc_id);
         assert!(crate::conflicts::open_conflicts(store.conn()).unwrap().is_empty());
         let audit: String = store
-            .conn()
+            .sql()
             .query_row("SELECT actor FROM audit_log WHERE action = 'conflict.resolve'", [], |r| {
                 r.get(0)
             })
