@@ -1,4 +1,4 @@
-//! The server's structure, checked (ARCHITECTURE.md, "Rooms and the storage invariant"):
+//! The server's structure, checked (ARCHITECTURE.md: "Only `db` speaks SQL, and rooms point down"):
 //!
 //! 1. only `db/` speaks SQL: no other module names `rusqlite` or holds SQL text;
 //! 2. `db/` depends on nothing else in the crate;
