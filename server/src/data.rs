@@ -94,13 +94,13 @@ pub fn load_demo(
     let logins = demo_logins(spec.reps);
     let passwords = logins
         .iter()
-        .map(|l| crate::web::session::hash_demo_password(&l.password))
+        .map(|l| crate::passwords::hash_demo_password(&l.password))
         .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
         for (login, password) in logins.iter().zip(&passwords) {
             auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
-            crate::web::session::set_password_hash(tx, &login.user_id, password)?;
+            crate::passwords::set_password_hash(tx, &login.user_id, password)?;
         }
         let mut count = 0;
         for c in &data.customers {

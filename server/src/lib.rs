@@ -25,6 +25,7 @@ pub mod health;
 pub mod hq;
 pub mod metrics;
 mod money;
+pub mod passwords;
 mod prefetch;
 mod projection;
 pub mod projector;

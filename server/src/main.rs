@@ -286,9 +286,9 @@ fn set_password(store: &Store, user_id: &str) -> AdminResult {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']);
-    kam_server::web::session::check_new_password(password)?;
-    let hash = kam_server::web::session::hash_password(password)?;
-    kam_server::web::session::set_password_hash(store.conn(), user_id, &hash)?;
+    kam_server::passwords::check_new_password(password)?;
+    let hash = kam_server::passwords::hash_password(password)?;
+    kam_server::passwords::set_password_hash(store.conn(), user_id, &hash)?;
     println!("password set for {user_id}");
     Ok(())
 }
