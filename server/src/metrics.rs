@@ -48,6 +48,13 @@ pub struct Metrics {
     pub rate_limit_keys: Gauge,
 }
 
+/// One metric as [`Metrics::listed`] names it.
+enum Listed<'a> {
+    Count(&'a Counter),
+    Level(&'a Gauge),
+    Timing(&'a Histogram),
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
@@ -78,87 +85,78 @@ impl Metrics {
             open_streams: Gauge::default(),
             rate_limit_keys: Gauge::default(),
         };
-        registry.register(
-            "quarantined_documents",
-            "Documents a background task set aside (see the review page)",
-            m.quarantined_documents.clone(),
-        );
-        registry.register("open_streams", "Event streams open now", m.open_streams.clone());
-        registry.register(
-            "rate_limit_keys",
-            "Callers the rate limiters remember",
-            m.rate_limit_keys.clone(),
-        );
-        registry.register("sync_rounds", "Sync rounds answered", m.sync_rounds.clone());
-        registry.register(
-            "sync_failures",
-            "Sync rounds refused or failed",
-            m.sync_failures.clone(),
-        );
-        registry.register(
-            "sync_request_bytes",
-            "Bytes received in sync requests",
-            m.sync_bytes_in.clone(),
-        );
-        registry.register(
-            "sync_response_bytes",
-            "Bytes sent in sync answers",
-            m.sync_bytes_out.clone(),
-        );
-        registry.register(
-            "sync_latency_seconds",
-            "Time to answer a sync round",
-            m.sync_latency_seconds.clone(),
-        );
-        registry.register(
-            "authority_violations",
-            "Unauthorised writes compensated",
-            m.violations.clone(),
-        );
-        registry.register(
-            "devices_seen_24h",
-            "Devices that synced in the last 24 hours",
-            m.devices_seen_24h.clone(),
-        );
-        registry.register(
-            "cached_documents",
-            "Documents loaded in memory",
-            m.cached_documents.clone(),
-        );
-        registry.register(
-            "desk_commands",
-            "Selection-desk commands answered",
-            m.desk_commands.clone(),
-        );
-        registry.register(
-            "desk_replays",
-            "Desk commands answered again from their stored answer",
-            m.desk_replays.clone(),
-        );
-        registry.register(
-            "desk_groups",
-            "Desk transactions committed (group commits)",
-            m.desk_groups.clone(),
-        );
-        registry.register(
-            "desk_group_commands",
-            "Desk commands committed in those transactions",
-            m.desk_group_commands.clone(),
-        );
-        registry.register(
-            "projected_documents",
-            "Documents whose projection rows were rewritten",
-            m.projected_documents.clone(),
-        );
-        registry.register(
-            "projection_pending",
-            "Documents changed since their last projection",
-            m.projection_pending.clone(),
-        );
+        m.register_all(&mut registry);
         if let Ok(mut slot) = m.registry.lock() {
             *slot = registry;
         }
         m
+    }
+
+    /// Every metric with its name and help, in the order `/metrics` lists them.
+    fn listed(&self) -> [(&'static str, &'static str, Listed<'_>); 17] {
+        use Listed::{Count, Level, Timing};
+        [
+            (
+                "quarantined_documents",
+                "Documents a background task set aside (see the review page)",
+                Level(&self.quarantined_documents),
+            ),
+            ("open_streams", "Event streams open now", Level(&self.open_streams)),
+            ("rate_limit_keys", "Callers the rate limiters remember", Level(&self.rate_limit_keys)),
+            ("sync_rounds", "Sync rounds answered", Count(&self.sync_rounds)),
+            ("sync_failures", "Sync rounds refused or failed", Count(&self.sync_failures)),
+            ("sync_request_bytes", "Bytes received in sync requests", Count(&self.sync_bytes_in)),
+            ("sync_response_bytes", "Bytes sent in sync answers", Count(&self.sync_bytes_out)),
+            (
+                "sync_latency_seconds",
+                "Time to answer a sync round",
+                Timing(&self.sync_latency_seconds),
+            ),
+            ("authority_violations", "Unauthorised writes compensated", Count(&self.violations)),
+            (
+                "devices_seen_24h",
+                "Devices that synced in the last 24 hours",
+                Level(&self.devices_seen_24h),
+            ),
+            ("cached_documents", "Documents loaded in memory", Level(&self.cached_documents)),
+            ("desk_commands", "Selection-desk commands answered", Count(&self.desk_commands)),
+            (
+                "desk_replays",
+                "Desk commands answered again from their stored answer",
+                Count(&self.desk_replays),
+            ),
+            (
+                "desk_groups",
+                "Desk transactions committed (group commits)",
+                Level(&self.desk_groups),
+            ),
+            (
+                "desk_group_commands",
+                "Desk commands committed in those transactions",
+                Level(&self.desk_group_commands),
+            ),
+            (
+                "projected_documents",
+                "Documents whose projection rows were rewritten",
+                Count(&self.projected_documents),
+            ),
+            (
+                "projection_pending",
+                "Documents changed since their last projection",
+                Level(&self.projection_pending),
+            ),
+        ]
+    }
+
+    /// Registers every metric of [`Metrics::listed`] in `registry`.
+    fn register_all(&self, registry: &mut Registry) {
+        for (name, help, metric) in self.listed() {
+            match metric {
+                Listed::Count(c) => registry.register(name, help, c.clone()),
+                Listed::Level(g) => registry.register(name, help, g.clone()),
+                Listed::Timing(h) => registry.register(name, help, h.clone()),
+            }
+        }
     }
 
     /// The text exposition.
@@ -169,5 +167,20 @@ impl Metrics {
             let _ = encode(&mut out, &registry);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_metric_is_exposed_once_with_its_help() {
+        let metrics = Metrics::new();
+        let text = metrics.render();
+        for (name, help, _) in metrics.listed() {
+            let line = format!("# HELP kam_{name} {help}.");
+            assert_eq!(text.matches(&format!("{line}\n")).count(), 1, "{name} in:\n{text}");
+        }
     }
 }
