@@ -377,16 +377,15 @@ impl Document {
     ) -> Result<(), DocError> {
         let message =
             sync::Message::decode(message).map_err(|e| DocError::SyncMessage(e.to_string()))?;
-        let doc_id = self.id.to_string();
-        let too_many = |changes: usize| DocError::TooManyChanges {
-            doc_id: doc_id.clone(),
+        let too_many = |id: &DocId, changes: usize| DocError::TooManyChanges {
+            doc_id: id.to_string(),
             changes,
             limit: max_changes.unwrap_or(usize::MAX),
         };
         if let Some(limit) = max_changes
             && message.changes.len() > limit
         {
-            return Err(too_many(message.changes.len()));
+            return Err(too_many(&self.id, message.changes.len()));
         }
         if message.changes.is_empty() {
             self.doc.sync().receive_sync_message(state, message)?;
@@ -407,7 +406,7 @@ impl Document {
         if let Some(limit) = max_changes {
             let added = self.added_since(&heads_before).len();
             if added > limit {
-                return Err(too_many(added));
+                return Err(too_many(&self.id, added));
             }
         }
         Ok(())
