@@ -47,37 +47,30 @@ pub trait Heartbeat: Send + 'static {
     fn failed(&self);
 }
 
-/// Every storage concern of the server's own database, as one object.
-pub trait Db:
-    AccountStore
-    + DocumentStore
-    + GrantStore
-    + HqQueries
-    + ProjectionStore
-    + ReportQueries
-    + ReviewStore
-    + SalesLedgerStore
-    + Savepoints
-    + SessionStore
-    + SyncStateStore
-{
+/// Declares `Db` as every listed concern, and implements it for whatever implements them
+/// all: one list to extend when a concern is added.
+macro_rules! every_concern {
+    ($($concern:ident),+ $(,)?) => {
+        /// Every storage concern of the server's own database, as one object.
+        pub trait Db: $($concern +)+ {}
+
+        impl<T: $($concern +)+ ?Sized> Db for T {}
+    };
 }
 
-impl<T> Db for T where
-    T: AccountStore
-        + DocumentStore
-        + GrantStore
-        + HqQueries
-        + ProjectionStore
-        + ReportQueries
-        + ReviewStore
-        + SalesLedgerStore
-        + Savepoints
-        + SessionStore
-        + SyncStateStore
-        + ?Sized
-{
-}
+every_concern!(
+    AccountStore,
+    DocumentStore,
+    GrantStore,
+    HqQueries,
+    ProjectionStore,
+    ReportQueries,
+    ReviewStore,
+    SalesLedgerStore,
+    Savepoints,
+    SessionStore,
+    SyncStateStore,
+);
 
 /// Whether a SQLite error met while processing one document is that document's fault (a
 /// constraint its rows break, a stored value of the wrong shape) rather than the store's.

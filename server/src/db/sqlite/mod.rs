@@ -17,12 +17,10 @@ mod sync_state;
 
 /// A fresh, migrated server database in memory, for the store test suite.
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A test fixture.
 fn fresh() -> Box<rusqlite::Connection> {
-    #[allow(clippy::unwrap_used)] // A test fixture.
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    #[allow(clippy::unwrap_used)]
     schema::prepare(&conn).unwrap();
-    #[allow(clippy::unwrap_used)]
     schema::migrate(&mut conn).unwrap();
     Box::new(conn)
 }
