@@ -241,8 +241,8 @@ pub struct RegradeDecisionRecord<'a> {
 pub trait HqQueries {
     /// Customers per tier code, strategic first.
     fn customers_by_tier(&self) -> Result<Vec<(String, u64)>, DbError>;
-    /// The overview's counts at `now`.
-    fn overview(&self, now: DateTime<Utc>) -> Result<Overview, DbError>;
+    /// The overview's counts at `now`, counting the devices seen since `seen_since`.
+    fn overview(&self, now: DateTime<Utc>, seen_since: DateTime<Utc>) -> Result<Overview, DbError>;
     /// Active (not revoked) devices that synced at or after `since`: the one count the
     /// overview and `/metrics` both show.
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError>;

@@ -23,8 +23,8 @@ impl HqQueries for Connection {
         customers_by_tier(self)
     }
 
-    fn overview(&self, now: DateTime<Utc>) -> Result<Overview, DbError> {
-        overview(self, now)
+    fn overview(&self, now: DateTime<Utc>, seen_since: DateTime<Utc>) -> Result<Overview, DbError> {
+        overview(self, now, seen_since)
     }
 
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError> {
@@ -232,12 +232,13 @@ fn count(conn: &Connection, sql: &str, arg: &str) -> Result<u64, DbError> {
 }
 
 /// The overview at `now`.
-fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, DbError> {
+fn overview(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    seen_since: DateTime<Utc>,
+) -> Result<Overview, DbError> {
     let now_text = now.to_rfc3339();
     let open = open_ticket("status");
-    let since = now
-        .checked_sub_signed(chrono::Duration::hours(24))
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
     let customers_by_tier = customers_by_tier(conn)?;
     let mut events = conn.prepare_cached(
         "SELECT event_id, name, starts_at, allotted_units FROM events ORDER BY starts_at, event_id",
@@ -279,7 +280,7 @@ fn overview(conn: &Connection, now: DateTime<Utc>) -> Result<Overview, DbError> 
             "SELECT COUNT(*) FROM violations WHERE reviewed_at IS NULL",
             "",
         )?,
-        devices_seen_24h: devices_seen_since(conn, since)?,
+        devices_seen_24h: devices_seen_since(conn, seen_since)?,
         events,
     })
 }
