@@ -85,7 +85,7 @@ pub fn load_demo(
     spec: &DemoSpec,
     now: DateTime<Utc>,
 ) -> Result<Option<DemoLoad>, ServerError> {
-    if crate::docs::current_seq(store.conn())? > 0 {
+    if store.conn().current_seq()? > 0 {
         return Ok(None);
     }
     let data = demo::generate(spec, now, store.policy());

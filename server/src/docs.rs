@@ -41,16 +41,6 @@ pub(crate) struct DocCache {
     compaction: CompactionPolicy,
 }
 
-/// The row of `id`, if stored.
-pub(crate) fn row(db: &dyn DocumentStore, id: &DocId) -> Result<Option<DocRow>, ServerError> {
-    Ok(db.document_row(id)?)
-}
-
-/// The latest number of the change sequence.
-pub(crate) fn current_seq(db: &dyn DocumentStore) -> Result<i64, ServerError> {
-    Ok(db.current_seq()?)
-}
-
 impl DocCache {
     /// An empty cache holding at most `capacity` documents, writing as `actor`.
     pub(crate) fn new(capacity: usize, actor: ActorId, compact_after_chunks: i64) -> DocCache {
@@ -187,13 +177,4 @@ pub(crate) struct Unloaded {
     pub(crate) seq: i64,
     /// Its snapshot and chunks.
     pub(crate) bytes: store::StoredBytes,
-}
-
-/// The compacted bytes of `id` as stored, if it has no chunks (the common case after
-/// compaction), so a first download is served without loading the document.
-pub(crate) fn stored_snapshot(
-    db: &dyn DocumentStore,
-    id: &DocId,
-) -> Result<Option<Vec<u8>>, ServerError> {
-    Ok(db.stored_snapshot(id)?)
 }

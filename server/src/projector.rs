@@ -32,7 +32,7 @@ use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::store::{Store, meta_get, meta_set};
-use crate::{docs, projection, quarantine, scope};
+use crate::{projection, quarantine, scope};
 
 /// Documents projected per batch (one store turn and one transaction).
 pub const BATCH_DOCS: usize = 16;
@@ -121,7 +121,7 @@ impl Store {
             let caught_up = done == batch.len() && batch.len() < limit;
             let to = match batch.get(done.wrapping_sub(1)) {
                 Some((_, seq)) if !caught_up => *seq,
-                _ => docs::current_seq(tx)?,
+                _ => tx.current_seq()?,
             };
             if to != from {
                 set_watermark(tx, to)?;
@@ -405,7 +405,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = small_demo(dir.path());
         assert_eq!(pending(store.conn()).unwrap(), 0);
-        assert_eq!(watermark(store.conn()).unwrap(), docs::current_seq(store.conn()).unwrap());
+        assert_eq!(watermark(store.conn()).unwrap(), store.conn().current_seq().unwrap());
     }
 
     #[test]

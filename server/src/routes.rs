@@ -33,7 +33,7 @@ use crate::edge::caller::Device;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::{docs, edge, projector, scope, sync};
+use crate::{edge, projector, scope, sync};
 
 pub(crate) use crate::edge::caller::bearer_token;
 
@@ -187,7 +187,7 @@ async fn document(
     let id = DocId::new(kind, entity);
     let bytes = state
         .with_store(move |store| {
-            let row = docs::row(store.conn(), &id)?.ok_or(ServerError::NotFound)?;
+            let row = store.conn().document_row(&id)?.ok_or(ServerError::NotFound)?;
             if !scope::can_see(store.conn(), &who, kind, &row.scope_key)? {
                 return Err(ServerError::NotFound);
             }

@@ -13,7 +13,7 @@ use crate::db::sqlite::schema;
 use crate::db::{Db, DocumentStore};
 use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{conflicts, desk, docs, projection, projector, scope};
+use crate::{conflicts, desk, projection, projector, scope};
 
 /// How many documents the server keeps loaded.
 pub const DEFAULT_CACHE_DOCS: usize = 512;
@@ -193,7 +193,7 @@ impl Store {
                 projector::project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
             }
             meta_set(tx, "projections_version", &tag)?;
-            projector::set_watermark(tx, docs::current_seq(tx)?)?;
+            projector::set_watermark(tx, tx.current_seq()?)?;
             Ok(ids.len())
         })
     }
@@ -233,7 +233,7 @@ pub(crate) fn insert_new_doc(
     now: DateTime<Utc>,
 ) -> Result<(i64, String), ServerError> {
     let id = doc.id().clone();
-    if docs::row(tx, &id)?.is_some() {
+    if tx.document_row(&id)?.is_some() {
         return Err(ServerError::Conflict(format!("document {id} exists")));
     }
     let bytes = doc.save();

@@ -115,7 +115,7 @@ impl Round<'_> {
     fn run(&mut self, request: &SyncRequest) -> Result<(), ServerError> {
         let cursor = i64::try_from(request.cursor)
             .map_err(|_| ServerError::Invalid { field: "cursor", reason: "out of range".into() })?;
-        if cursor > docs::current_seq(self.tx)? {
+        if cursor > self.tx.current_seq()? {
             return Err(ServerError::Invalid {
                 field: "cursor",
                 reason: "ahead of the server".into(),
@@ -156,7 +156,7 @@ impl Round<'_> {
         let response = &mut self.result.response;
         response.cursor = match answered_to {
             Some(seq) => u64::try_from(seq).unwrap_or(0),
-            None => u64::try_from(docs::current_seq(self.tx)?).unwrap_or(0),
+            None => u64::try_from(self.tx.current_seq()?).unwrap_or(0),
         };
         let cursor_now = i64::try_from(response.cursor).unwrap_or(i64::MAX);
         for (doc_id, state) in std::mem::take(&mut self.pending) {
@@ -177,7 +177,7 @@ impl Round<'_> {
         self.tx.forget_sync_states(&self.who.device_id)?;
         for entry in manifest {
             let id = wire::parse_doc_id(&entry.doc_id)?;
-            let Some(row) = docs::row(self.tx, &id)? else { continue };
+            let Some(row) = self.tx.document_row(&id)? else { continue };
             if !scope::can_see(self.tx, self.who, id.kind(), &row.scope_key)? {
                 self.result.response.removed.push(entry.doc_id.clone());
                 continue;
@@ -243,7 +243,7 @@ impl Round<'_> {
                 reason: format!("{} twice", message.doc_id),
             });
         }
-        let row = docs::row(self.tx, &id)?;
+        let row = self.tx.document_row(&id)?;
         if !self.admit(&id, row.as_ref(), &message.doc_id)? {
             return Ok(());
         }
@@ -379,11 +379,11 @@ impl Round<'_> {
             return Ok(());
         }
         let id = scope::parse_id(&item.doc_id)?;
-        let Some(row) = docs::row(self.tx, &id)? else { return Ok(()) };
+        let Some(row) = self.tx.document_row(&id)? else { return Ok(()) };
         let shared = State { shared_heads: row.heads.clone(), ..State::new() }.encode();
         match self.load_state(&item.doc_id)? {
             None => {
-                let bytes = match docs::stored_snapshot(self.tx, &id)? {
+                let bytes = match self.tx.stored_snapshot(&id)? {
                     Some(bytes) => bytes,
                     None => {
                         self.docs.get(self.tx, &id, false)?.ok_or(ServerError::NotFound)?.save()
