@@ -11,6 +11,7 @@
 //! crate, and its errors are [`DbError`], which the layers above convert.
 
 pub mod accounts;
+pub mod desk;
 pub mod documents;
 mod error;
 pub mod grants;

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod checkpoint;
+mod desk;
 mod documents;
 mod grants;
 mod hq;

@@ -1,0 +1,7 @@
+//! `DeskSales` over SQLite.
+
+use rusqlite::Connection;
+
+use crate::db::desk::DeskSales;
+
+impl DeskSales for Connection {}
