@@ -31,6 +31,8 @@ pub mod policy;
 pub mod replica;
 pub mod rules;
 pub mod sync_client;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod wire;
 
 pub use policy::Policy;

@@ -168,7 +168,7 @@ mod tests {
     use super::*;
 
     use kam_core::doc::DocId;
-    use kam_core::model::{Unit, UserId};
+    use kam_core::model::UserId;
     use rusqlite::Connection;
     use rust_decimal::Decimal;
 
@@ -184,9 +184,9 @@ mod tests {
         create_project, create_ticket, edit_customer, edit_project,
     };
     use kam_core::model::{
-        BuildingId, LatePayment, LatePaymentId, PriceApproval, ProjectId, TicketStatus, UnitId,
-        UnitStatus,
+        BuildingId, LatePayment, LatePaymentId, TicketStatus, UnitId, UnitStatus,
     };
+    use kam_core::test_support::units::two_unit_project;
 
     /// The fixed "now" of every fixture.
     fn now() -> DateTime<Utc> {
@@ -221,31 +221,6 @@ mod tests {
         c.credit.credit_limit = Decimal::new(150_000_000, 2);
         c.owners = vec![UserId::from("rep-01"), UserId::from("rep-02")];
         c
-    }
-
-    /// One priced and approved unit (123.45 m² at 18,500 per m²) and one unpriced.
-    fn project_fixture() -> Project {
-        let unit = |id: &str, priced: bool| Unit {
-            id: UnitId::from(id),
-            code: format!("1-{id}"),
-            building_id: BuildingId::from("b1"),
-            floor: 3,
-            layout: "3室2厅2卫".into(),
-            area_m2: Decimal::new(12_345, 2),
-            unit_price: priced.then(|| Decimal::from(18_500)),
-            approval: priced.then(|| PriceApproval {
-                approvers: vec![UserId::from("gm"), UserId::from("chairman")],
-                approved_at: now(),
-            }),
-            status: UnitStatus::Available,
-        };
-        let units = [unit("u1", true), unit("u2", false)];
-        Project {
-            id: ProjectId::from("p1"),
-            name: "滨江花园".into(),
-            buildings: Default::default(),
-            units: units.into_iter().map(|u| (u.id.clone(), u)).collect(),
-        }
     }
 
     /// The single text cell `sql` selects.
@@ -338,7 +313,7 @@ mod tests {
     #[test]
     fn unit_total_is_price_times_area_and_null_when_unpriced() {
         let conn = db();
-        let mut doc = create_project(&project_fixture(), ActorId::random(), &meta()).unwrap();
+        let mut doc = create_project(&two_unit_project(), ActorId::random(), &meta()).unwrap();
         project(&conn, &mut doc, &Policy::default(), now()).unwrap();
         let row = |id: &str| {
             let sql = format!(
@@ -358,7 +333,7 @@ mod tests {
     #[test]
     fn a_desk_burst_reprojects_only_the_units_it_touched() {
         let conn = db();
-        let mut doc = create_project(&project_fixture(), ActorId::random(), &meta()).unwrap();
+        let mut doc = create_project(&two_unit_project(), ActorId::random(), &meta()).unwrap();
         project(&conn, &mut doc, &Policy::default(), now()).unwrap();
         let since = doc.heads();
         let held = vec![(UnitId::from("u1"), UnitStatus::Held)];

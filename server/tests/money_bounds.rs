@@ -22,13 +22,13 @@ use kam_core::bounds::{self, Bound};
 use kam_core::demo::DemoSpec;
 use kam_core::doc::{self, ActorId, DocError, Document, EditMeta};
 use kam_core::model::{
-    Building, BuildingId, Classification, CreditTerms, Customer, CustomerId, DiscountLine, Grade,
-    PaymentTerms, PriceApproval, Project, ProjectId, Tier, Unit, UnitId, UnitStatus, UserId,
-    WorkTicketTerms,
+    Classification, CreditTerms, Customer, CustomerId, DiscountLine, Grade, PaymentTerms, Project,
+    Tier, Unit, UnitId, UserId, WorkTicketTerms,
 };
 use kam_core::rules::{
     self, CreditReason, CreditVerdict, PriceVerdict, RenameVerdict, UnlistedRename,
 };
+use kam_core::test_support::units;
 use kam_server::data;
 use kam_server::desk::{CommandRequest, Desk};
 use kam_server::reports::{Change, monthly_report, quarterly_report};
@@ -441,31 +441,11 @@ fn meta() -> EditMeta {
 }
 
 fn unit(id: &str, area_m2: Decimal, unit_price: Option<Decimal>) -> Unit {
-    Unit {
-        id: UnitId::from(id),
-        code: "1-101".into(),
-        building_id: BuildingId::from("b1"),
-        floor: 1,
-        layout: "3室2厅".into(),
-        area_m2,
-        unit_price,
-        approval: unit_price.map(|_| PriceApproval {
-            approvers: vec![UserId::from("gm")],
-            approved_at: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
-        }),
-        status: UnitStatus::Available,
-    }
+    units::unit_priced(id, area_m2, unit_price)
 }
 
 fn project(area: Decimal, price: Decimal) -> Project {
-    let b = Building { id: BuildingId::from("b1"), name: "1号楼".into(), floors: 30 };
-    let u = unit("u1", area, Some(price));
-    Project {
-        id: ProjectId::from("p1"),
-        name: "项目".into(),
-        buildings: [(b.id.clone(), b)].into(),
-        units: [(u.id.clone(), u)].into(),
-    }
+    units::project_of([unit("u1", area, Some(price))])
 }
 
 fn customer(credit_limit: Decimal, sales: Decimal, profit: Decimal) -> Customer {

@@ -337,40 +337,11 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+    use crate::test_support::units::{two_unit_project as project, unit};
 
     fn meta() -> EditMeta {
         let at = Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap();
         EditMeta::new(&UserId::from("hq"), at, "test")
-    }
-
-    fn unit(id: &str, priced: bool) -> Unit {
-        Unit {
-            id: UnitId::from(id),
-            code: format!("1-{id}"),
-            building_id: BuildingId::from("b1"),
-            floor: 3,
-            layout: "3室2厅2卫".into(),
-            area_m2: Decimal::new(12_345, 2),
-            unit_price: priced.then(|| Decimal::from(18_500)),
-            approval: priced.then(|| PriceApproval {
-                approvers: vec![UserId::from("gm"), UserId::from("chairman")],
-                approved_at: Utc.with_ymd_and_hms(2026, 11, 16, 2, 0, 0).unwrap(),
-            }),
-            status: UnitStatus::Available,
-        }
-    }
-
-    fn project() -> Project {
-        let b = Building { id: BuildingId::from("b1"), name: "1号楼".into(), floors: 30 };
-        Project {
-            id: ProjectId::from("p1"),
-            name: "滨江花园".into(),
-            buildings: [(b.id.clone(), b)].into(),
-            units: [unit("u1", true), unit("u2", false)]
-                .into_iter()
-                .map(|u| (u.id.clone(), u))
-                .collect(),
-        }
     }
 
     /// The documented layout written op by op with plain Automerge calls, as other replicas

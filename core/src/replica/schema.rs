@@ -146,6 +146,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), ReplicaError> {
 mod tests {
     use super::*;
     use crate::migrations::{MigrationError, user_version};
+    use crate::test_support::migrations::{self, schema_of};
 
     const CURRENT_VERSION: i64 = SCHEMA.current_version();
 
@@ -157,16 +158,8 @@ mod tests {
         SCHEMA.migrate_to(conn, target)
     }
 
-    fn schema_of(conn: &Connection) -> Vec<String> {
-        crate::migrations::schema_sql(conn).unwrap()
-    }
-
     fn at_version(version: i64) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        prepare(&conn).unwrap();
-        migrate_to(&mut conn, version).unwrap();
-        assert_eq!(self::version(&conn).unwrap(), version);
-        conn
+        migrations::at_version(&SCHEMA, prepare, version)
     }
 
     #[test]
@@ -220,12 +213,7 @@ mod tests {
 
     #[test]
     fn every_step_from_the_previous_schema_matches_a_fresh_file() {
-        let fresh = schema_of(&at_version(CURRENT_VERSION));
-        for start in 0..CURRENT_VERSION {
-            let mut conn = at_version(start);
-            migrate(&mut conn).unwrap();
-            assert_eq!(schema_of(&conn), fresh, "upgrade from version {start}");
-        }
+        migrations::assert_every_step_matches_a_fresh_database(&SCHEMA, prepare, migrate);
     }
 
     #[test]

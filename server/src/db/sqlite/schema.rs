@@ -274,31 +274,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use kam_core::migrations::MigrationError;
-
-    fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrationError> {
-        SCHEMA.migrate_to(conn, target)
-    }
-
-    fn schema_of(conn: &Connection) -> Vec<String> {
-        kam_core::migrations::schema_sql(conn).unwrap()
-    }
+    use kam_core::test_support::migrations;
 
     fn at_version(v: i64) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        prepare(&conn).unwrap();
-        migrate_to(&mut conn, v).unwrap();
-        conn
+        migrations::at_version(&SCHEMA, prepare, v)
     }
 
     #[test]
     fn every_step_from_the_previous_schema_matches_a_fresh_database() {
-        let fresh = schema_of(&at_version(CURRENT_VERSION));
-        for start in 0..CURRENT_VERSION {
-            let mut conn = at_version(start);
-            migrate(&mut conn).unwrap();
-            assert_eq!(schema_of(&conn), fresh, "upgrade from version {start}");
-        }
+        migrations::assert_every_step_matches_a_fresh_database(&SCHEMA, prepare, migrate);
     }
 
     #[test]
