@@ -358,7 +358,35 @@ async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    if let Some(loaded) = &loaded {
+    print_banner(address, reps, loaded.as_ref());
+    let health = Health::new();
+    let desk = Desk::start_watched(
+        &store.desk_path(),
+        store.path(),
+        store.policy().clone(),
+        health.beat("desk_writer"),
+    )?;
+    kam_server::db::checkpoint::spawn(
+        vec![store.path().to_path_buf(), store.desk_path()],
+        health.beat("checkpoint"),
+    )?;
+    let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
+    state.web = web;
+    tokio::spawn(projector::run(state.clone()));
+    tokio::spawn(mirror::run(state.clone()));
+    tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
+    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
+    tokio::spawn(edge::janitor(state.clone()));
+    let app = routes::app(state);
+    edge::serve::serve(listener, app, &limits, shutdown_signal()).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// What `serve` prints once it listens: the demo's logins when there are any, the main
+/// addresses, and last the line tests read to find the port.
+fn print_banner(address: SocketAddr, reps: usize, loaded: Option<&data::DemoLoad>) {
+    if let Some(loaded) = loaded {
         println!("Demo data loaded: {} documents.", loaded.documents);
     } else if reps > 0 {
         println!("Demo requested, but the data directory already holds data: left as it is.");
@@ -383,28 +411,6 @@ async fn serve(
     println!("  GET  http://{address}/metrics          Prometheus metrics");
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-    let health = Health::new();
-    let desk = Desk::start_watched(
-        &store.desk_path(),
-        store.path(),
-        store.policy().clone(),
-        health.beat("desk_writer"),
-    )?;
-    kam_server::db::checkpoint::spawn(
-        vec![store.path().to_path_buf(), store.desk_path()],
-        health.beat("checkpoint"),
-    )?;
-    let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
-    state.web = web;
-    tokio::spawn(projector::run(state.clone()));
-    tokio::spawn(mirror::run(state.clone()));
-    tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
-    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
-    tokio::spawn(edge::janitor(state.clone()));
-    let app = routes::app(state);
-    edge::serve::serve(listener, app, &limits, shutdown_signal()).await?;
-    tracing::info!("server stopped");
-    Ok(())
 }
 
 /// Expires lapsed holds every second, through the desk's writer so each expiry is in the
