@@ -9,8 +9,9 @@ use kam_core::Policy;
 use kam_core::doc::{DocId, Document};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::db::desk::DeskDb;
 use crate::db::sqlite::schema;
-use crate::db::{Db, DocumentStore};
+use crate::db::{Db, DeskFile, DocumentStore};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::{conflicts, desk, projection, projector, scope};
@@ -21,8 +22,8 @@ pub const DEFAULT_CACHE_DOCS: usize = 512;
 /// The server's database and loaded documents.
 pub struct Store {
     pub(crate) conn: Connection,
-    /// A connection to the selection desk's own file (see `desk::schema`).
-    pub(crate) desk: Connection,
+    /// The selection desk's own file (see `db::sqlite::desk::schema`).
+    pub(crate) desk: DeskFile,
     /// Project documents' heads at their last projection, so the projector can re-read only
     /// the units that changed since (see `projector`).
     pub(crate) projected_heads: std::collections::HashMap<DocId, Vec<ChangeHash>>,
@@ -44,9 +45,9 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
-        // The selection desk keeps its own file (see `desk::schema`); this connection reads
-        // and opens desks through it.
-        let desk = desk::schema::open(&desk::schema::desk_path(&path))?;
+        // The selection desk keeps its own file (see `db::sqlite::desk::schema`); the store
+        // reads and opens desks through it.
+        let desk = DeskFile::open(&crate::db::desk_path(&path))?;
         let actor = load_or_create_actor(&conn)?;
         let mut store = Store {
             conn,
@@ -73,11 +74,17 @@ impl Store {
 
     /// The desk database beside this store's.
     pub fn desk_path(&self) -> PathBuf {
-        desk::schema::desk_path(&self.path)
+        crate::db::desk_path(&self.path)
     }
 
-    /// The desk database's connection, for the desk's reports and the mirror.
-    pub fn desk_conn(&self) -> &Connection {
+    /// The desk database's storage traits, for the desk's reports and checks.
+    pub fn desk(&self) -> &dyn DeskDb {
+        self.desk.db()
+    }
+
+    /// The desk's file, for tests and tools that inspect its rows directly (it derefs to its
+    /// connection); the server itself goes through [`Store::desk`].
+    pub fn desk_conn(&self) -> &DeskFile {
         &self.desk
     }
 
@@ -89,10 +96,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<desk::catalog::OpenedDesk, ServerError> {
         let Store { conn, docs, desk, .. } = self;
-        let tx = Transaction::new_unchecked(desk, TransactionBehavior::Immediate)?;
-        let opened = desk::catalog::open_event(conn, docs, &tx, event_id, voucher_series, now)?;
-        tx.commit()?;
-        Ok(opened)
+        desk.write(|tx| desk::catalog::open_event(conn, docs, tx, event_id, voucher_series, now))
     }
 
     /// The storage traits over the server's database, for reads outside a write.
@@ -141,15 +145,15 @@ impl Store {
         self.write_reading_desk(|tx, docs, policy, _| work(tx, docs, policy))
     }
 
-    /// Like [`Store::write`], with the desk's connection for reading (the mirror). The desk
-    /// file is not part of the transaction.
+    /// Like [`Store::write`], with the desk's storage for reading (the mirror, the sync
+    /// round's view of the desk). The desk file is not part of the transaction.
     pub(crate) fn write_reading_desk<T>(
         &mut self,
-        work: impl FnOnce(&dyn Db, &mut DocCache, &Policy, &Connection) -> Result<T, ServerError>,
+        work: impl FnOnce(&dyn Db, &mut DocCache, &Policy, &dyn DeskDb) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         let Store { conn, docs, policy, desk, .. } = self;
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        match work(&*tx, docs, policy, desk).and_then(|value| {
+        match work(&*tx, docs, policy, desk.db()).and_then(|value| {
             tx.commit()?;
             Ok(value)
         }) {

@@ -536,7 +536,7 @@ fn http_ceiling(server: &ServerProcess, event: &str, raw_rate: f64) -> TestResul
 /// entry, in groups of `group_size` per `synchronous=FULL` commit.
 fn raw_group_commit(dir: &Path, group_size: f64) -> TestResult<f64> {
     let path = dir.join("raw-baseline.sqlite3");
-    let mut conn = kam_server::desk::schema::open(&path)?;
+    let mut conn = kam_server::db::DeskFile::open(&path)?;
     {
         let tx = conn.transaction()?;
         for u in 0..UNITS {

@@ -286,7 +286,7 @@ fn checks(url: &str, dir: &Path) -> TestResult<u64> {
     if status != 200 || verified["first_bad_seq"] != Value::Null {
         failures += 1;
     }
-    for file in ["kam-server.sqlite3", kam_server::desk::schema::DESK_FILE] {
+    for file in ["kam-server.sqlite3", kam_server::db::DESK_FILE] {
         let conn = rusqlite::Connection::open_with_flags(
             dir.join(file),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

@@ -455,7 +455,7 @@ impl DeskClient {
 /// The desk database of a server's data directory, opened read-only for checks.
 pub fn desk_db(data_dir: &Path) -> TestResult<rusqlite::Connection> {
     Ok(rusqlite::Connection::open_with_flags(
-        data_dir.join(kam_server::desk::schema::DESK_FILE),
+        data_dir.join(kam_server::db::DESK_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?)
 }

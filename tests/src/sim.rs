@@ -559,7 +559,7 @@ fn check(
     report: &mut SimReport,
 ) -> TestResult<()> {
     let desk = rusqlite::Connection::open_with_flags(
-        server.dir.join(kam_server::desk::schema::DESK_FILE),
+        server.dir.join(kam_server::db::DESK_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
     // No double sale: per unit, the ledger alternates hold and release or expiry.

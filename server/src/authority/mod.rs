@@ -50,15 +50,8 @@ use crate::error::ServerError;
 pub(crate) const SERVER_AUTHOR: &str = "kam-server";
 
 /// What the selection desk is the authority over, asked only when a merge touched a project's
-/// units or an event.
-pub(crate) trait DeskView {
-    /// The units of project `project_id` on an open desk: their price, code and area are the
-    /// desk's, and they stay in the project.
-    fn units_on_desk(&self, project_id: &str) -> Result<BTreeSet<UnitId>, ServerError>;
-    /// Whether the desk of event `event_id` is open: its project, allotments and mode are
-    /// then the desk's.
-    fn event_desk_open(&self, event_id: &str) -> Result<bool, ServerError>;
-}
+/// units or an event (storage's trait: the desk's file answers it).
+pub(crate) use crate::db::desk::DeskView;
 
 /// The authorised values of a document before a merge, as far as the merge touched them.
 #[derive(Clone, Debug)]

@@ -35,11 +35,11 @@ pub(super) struct FakeDesk {
 }
 
 impl DeskView for FakeDesk {
-    fn units_on_desk(&self, _project_id: &str) -> Result<BTreeSet<UnitId>, ServerError> {
+    fn units_on_desk(&self, _project_id: &str) -> Result<BTreeSet<UnitId>, crate::db::DbError> {
         Ok(self.units.iter().cloned().collect())
     }
 
-    fn event_desk_open(&self, _event_id: &str) -> Result<bool, ServerError> {
+    fn event_desk_open(&self, _event_id: &str) -> Result<bool, crate::db::DbError> {
         Ok(self.event_open)
     }
 }

@@ -37,6 +37,7 @@ pub use reports::ReportQueries;
 pub use review::ReviewStore;
 pub use sales::SalesLedgerStore;
 pub use sessions::SessionStore;
+pub use sqlite::desk::{DESK_FILE, DeskFile, ServerReadOnly, desk_path};
 pub use sqlite::{checkpoint, readers};
 pub use sync_state::SyncStateStore;
 

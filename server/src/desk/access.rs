@@ -1,11 +1,10 @@
 //! Who may send each desk command, checked in one place before anything else: before a stored
 //! answer is returned to a retry, and before the command runs (ADR 0014).
 
-use rusqlite::Connection;
-
 use super::command::DeskCommand;
 use super::context::GroupMemo;
 use crate::auth::{Principal, Role};
+use crate::db::GrantStore;
 use crate::error::ServerError;
 
 /// Event staff and headquarters: the people who run an event.
@@ -43,7 +42,7 @@ pub(crate) fn roles_for(command: &DeskCommand) -> &'static [Role] {
 /// grant. `Err` carries the reason for the 403.
 pub(crate) fn authorize(
     memo: &GroupMemo,
-    server: &Connection,
+    server: &dyn GrantStore,
     who: &Principal,
     event_id: &str,
     command: &DeskCommand,

@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn answers_are_stored_as_the_numbers_every_earlier_version_wrote_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
+        let conn = crate::db::sqlite::desk::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap();
         let mut group = GroupAnswers::default();
         group.keep("k1", "d1", answer("{}"));
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn a_key_answered_in_this_group_is_found_before_it_is_written_and_after() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
+        let conn = crate::db::sqlite::desk::schema::open(&dir.path().join("desk.sqlite3")).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap();
         let mut group = GroupAnswers::default();
         assert_eq!(group.find(&conn, "d1", "k1").unwrap(), None);

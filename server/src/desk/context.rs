@@ -3,14 +3,15 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use kam_core::Policy;
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::command::Refusal;
 use super::ledger::{self, Cause, Tip};
 use crate::auth::Principal;
+use crate::db::desk::{DeskDb, DeskState};
+use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;
 use crate::scope;
 
@@ -24,6 +25,14 @@ pub(crate) enum Stop {
     Failed(ServerError),
 }
 
+impl From<DbError> for Stop {
+    fn from(e: DbError) -> Self {
+        Stop::Failed(ServerError::from(e))
+    }
+}
+
+/// TEMPORARY (issue 19, remove at merge): `desk::sales` still runs its SQL on [`Ctx::conn`]
+/// until its move into `DeskSales` lands.
 impl From<rusqlite::Error> for Stop {
     fn from(e: rusqlite::Error) -> Self {
         Stop::Failed(ServerError::Sql(e))
@@ -55,7 +64,12 @@ pub(crate) struct DeskEvent {
 
 /// One running command.
 pub(crate) struct Ctx<'a> {
-    pub(crate) conn: &'a Connection,
+    /// The desk's storage, inside the group's transaction and the command's savepoint.
+    pub(crate) db: &'a dyn DeskDb,
+    /// TEMPORARY (issue 19, remove at merge): the same transaction's connection, for
+    /// `desk::sales` and the ledger while their SQL still runs in `desk/` (their move into
+    /// `DeskSales` and `DeskLedger` is made in parallel).
+    pub(crate) conn: &'a rusqlite::Connection,
     pub(crate) tip: &'a mut Tip,
     pub(crate) who: &'a Principal,
     pub(crate) key: &'a str,
@@ -81,13 +95,13 @@ impl GroupMemo {
     /// The desk row of `event_id` (see [`load_event`]), read once per group.
     pub(crate) fn event(
         &self,
-        conn: &Connection,
+        desk: &dyn DeskState,
         event_id: &str,
     ) -> Result<Option<DeskEvent>, ServerError> {
         if let Some(known) = self.events.borrow().get(event_id) {
             return Ok(known.clone());
         }
-        let found = load_event(conn, event_id)?;
+        let found = load_event(desk, event_id)?;
         self.events.borrow_mut().insert(event_id.to_owned(), found.clone());
         Ok(found)
     }
@@ -97,9 +111,10 @@ impl GroupMemo {
         self.events.borrow_mut().clear();
     }
 
+    /// Whether `user_id` holds the grant `key`, read once per group.
     pub(crate) fn has_grant(
         &self,
-        server: &Connection,
+        server: &dyn GrantStore,
         user_id: &str,
         key: &str,
     ) -> Result<bool, ServerError> {
@@ -136,20 +151,16 @@ impl Ctx<'_> {
 
 /// An instant as the desk stores it: RFC 3339, UTC, microseconds.
 pub(crate) fn instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    crate::db::desk::state::instant(at)
 }
 
 /// Reads the event's desk row.
-fn load_event(conn: &Connection, event_id: &str) -> Result<Option<DeskEvent>, ServerError> {
-    let row: Option<(String, String, Option<u32>)> = conn
-        .prepare_cached(
-            "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",
-        )?
-        .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((project_id, mode, now_serving)) = row else { return Ok(None) };
-    let mode = mode
-        .parse::<kam_core::model::SelectionMode>()
-        .map_err(|_| ServerError::Corrupt(format!("selection mode {mode}")))?;
-    Ok(Some(DeskEvent { event_id: event_id.to_owned(), project_id, mode, now_serving }))
+fn load_event(desk: &dyn DeskState, event_id: &str) -> Result<Option<DeskEvent>, ServerError> {
+    let Some(row) = desk.desk_event(event_id)? else { return Ok(None) };
+    Ok(Some(DeskEvent {
+        event_id: event_id.to_owned(),
+        project_id: row.project_id,
+        mode: row.mode,
+        now_serving: row.now_serving,
+    }))
 }

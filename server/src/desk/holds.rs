@@ -5,75 +5,42 @@ use chrono::{DateTime, Utc};
 use kam_core::bounds;
 use kam_core::model::UnitStatus;
 use kam_core::rules::{HoldCheck, check_hold};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use super::command::STALE_STATE;
 use super::context::{Ctx, Step, instant, refuse};
 use super::ledger::{self, Cause, Tip};
+use crate::db::desk::state::{HoldEnd, NewHold};
+use crate::db::desk::{DeskGroup, DeskState};
 use crate::error::ServerError;
 
 /// The desk's row for one unit.
-#[derive(Clone, Debug)]
-pub(crate) struct UnitRow {
-    pub(crate) status: UnitStatus,
-    pub(crate) price_approved: bool,
-    pub(crate) hold_id: Option<String>,
-    pub(crate) held_until: Option<String>,
-}
+pub(crate) type UnitRow = crate::db::desk::state::DeskUnit;
 
 /// Reads a unit of `project_id`.
-pub(crate) fn unit(conn: &Connection, project_id: &str, unit_id: &str) -> Step<Option<UnitRow>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT status, unit_price IS NOT NULL, hold_id, held_until FROM desk_units
-             WHERE project_id = ?1 AND unit_id = ?2",
-        )?
-        .query_row([project_id, unit_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
-    let Some((status, price_approved, hold_id, held_until)) = row else {
-        return Ok(None);
-    };
-    let status = status
-        .parse::<UnitStatus>()
-        .map_err(|_| ServerError::Corrupt(format!("unit status {status}")))?;
-    Ok(Some(UnitRow { status, price_approved, hold_id, held_until }))
+pub(crate) fn unit(desk: &dyn DeskState, project_id: &str, unit_id: &str) -> Step<Option<UnitRow>> {
+    Ok(desk.unit(project_id, unit_id)?)
 }
 
 /// Whether `unit_id` is allotted to the command's event.
 pub(crate) fn allotted(ctx: &Ctx<'_>, unit_id: &str) -> Step<bool> {
-    Ok(ctx
-        .conn
-        .prepare_cached("SELECT 1 FROM desk_allotments WHERE event_id = ?1 AND unit_id = ?2")?
-        .query_row([ctx.event.event_id.as_str(), unit_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+    Ok(ctx.db.allotted(&ctx.event.event_id, unit_id)?)
 }
 
 /// Holds `unit_id` for `buyer_id`.
 pub(crate) fn hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> Step<Value> {
     let project_id = ctx.event.project_id.clone();
-    let mut found = unit(ctx.conn, &project_id, unit_id)?;
+    let mut found = unit(ctx.db, &project_id, unit_id)?;
     if let Some(u) = &found
         && lapsed(u, ctx.now)
     {
-        expire_one(ctx.conn, ctx.tip, &ctx.event.event_id, &project_id, unit_id, ctx.now)?;
-        found = unit(ctx.conn, &project_id, unit_id)?;
+        let entry = expire_one(ctx.db, &project_id, unit_id, ctx.now)?;
+        let event_id = &ctx.event.event_id;
+        ledger::append(ctx.conn, ctx.tip, expiry(ctx.now), event_id, "hold_expired", &entry)?;
+        found = unit(ctx.db, &project_id, unit_id)?;
     }
-    let lottery: Option<Option<u32>> = ctx
-        .conn
-        .prepare_cached("SELECT lottery_no FROM desk_buyers WHERE event_id = ?1 AND buyer_id = ?2")?
-        .query_row([ctx.event.event_id.as_str(), buyer_id], |r| r.get(0))
-        .optional()?;
-    let taken: u32 = ctx
-        .conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM desk_units WHERE event_id = ?1 AND buyer_id = ?2
-             AND status IN ('held', 'sold')",
-        )?
-        .query_row([ctx.event.event_id.as_str(), buyer_id], |r| r.get(0))?;
+    let lottery = ctx.db.buyer_lottery_no(&ctx.event.event_id, buyer_id)?;
+    let taken = ctx.db.units_taken(&ctx.event.event_id, buyer_id)?;
     let check = HoldCheck {
         buyer_listed: lottery.is_some(),
         buyer_lottery_no: lottery.flatten(),
@@ -101,34 +68,22 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
         Ok(at) => instant(at),
         Err(e) => return refuse(e.code(), e.to_string()),
     };
+    let held_at = ctx.now_text();
+    let hold = NewHold {
+        hold_id: &hold_id,
+        event_id: &ctx.event.event_id,
+        project_id: &project_id,
+        unit_id,
+        buyer_id,
+        held_by: &ctx.who.user_id,
+        held_at: &held_at,
+        expires_at: &expires_at,
+    };
     // The rule saw `available`; the conditional update makes that a guarantee, not a hope.
-    let changed = ctx
-        .conn
-        .prepare_cached(
-            "UPDATE desk_units SET status = 'held', event_id = ?3, buyer_id = ?4, hold_id = ?5,
-                 held_until = ?6
-             WHERE project_id = ?1 AND unit_id = ?2 AND status = 'available'",
-        )?
-        .execute(params![project_id, unit_id, ctx.event.event_id, buyer_id, hold_id, expires_at])?;
-    if changed != 1 {
+    if !ctx.db.take_unit(&hold)? {
         return refuse("unit_not_available", "房源已被占用 (the unit is no longer available)");
     }
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by,
-                 held_at, expires_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active')",
-        )?
-        .execute(params![
-            hold_id,
-            ctx.event.event_id,
-            project_id,
-            unit_id,
-            buyer_id,
-            ctx.who.user_id,
-            ctx.now_text(),
-            expires_at
-        ])?;
+    ctx.db.insert_hold(&hold)?;
     let entry = json!({ "unit_id": unit_id, "buyer_id": buyer_id, "hold_id": hold_id,
                         "expires_at": expires_at, "status": "held" });
     ctx.record("hold", &entry)?;
@@ -146,7 +101,7 @@ pub(crate) fn release(
     reason: &str,
 ) -> Step<Value> {
     let project_id = ctx.event.project_id.clone();
-    let Some(u) = unit(ctx.conn, &project_id, unit_id)? else {
+    let Some(u) = unit(ctx.db, &project_id, unit_id)? else {
         return refuse("unit_not_found", "没有这个房源 (no such unit)");
     };
     if u.status == UnitStatus::Held && u.hold_id.as_deref() != Some(seen_hold_id) {
@@ -162,20 +117,14 @@ pub(crate) fn release(
         );
     }
     let hold_id = seen_hold_id.to_owned();
-    let paid: i64 = ctx
-        .conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM receipts r JOIN work_tickets t USING (ticket_id)
-             WHERE t.hold_id = ?1",
-        )?
-        .query_row([&hold_id], |r| r.get(0))?;
+    let paid = ctx.db.receipts_for_hold(&hold_id)?;
     if paid > 0 {
         return refuse(
             "receipts_recorded",
             "已有收款，须由财务冲红 (money was received: finance must reverse it in red)",
         );
     }
-    end_hold(ctx.conn, &project_id, unit_id, &hold_id, "released", ctx.now)?;
+    ctx.db.end_hold(&project_id, unit_id, &hold_id, HoldEnd::Released, &instant(ctx.now))?;
     let entry = json!({ "unit_id": unit_id, "hold_id": hold_id, "reason": reason,
                         "status": "available" });
     ctx.record("release", &entry)?;
@@ -189,63 +138,34 @@ fn lapsed(u: &UnitRow, now: DateTime<Utc>) -> bool {
         && u.held_until.as_deref().is_some_and(|t| t <= instant(now).as_str())
 }
 
-/// Frees the unit and closes its hold with `state`.
-pub(crate) fn end_hold(
-    conn: &Connection,
+/// Expires one lapsed hold; returns its ledger entry (see [`expiry`]), which the caller
+/// appends.
+fn expire_one(
+    desk: &dyn DeskState,
     project_id: &str,
     unit_id: &str,
-    hold_id: &str,
-    state: &str,
     now: DateTime<Utc>,
-) -> Result<(), ServerError> {
-    conn.prepare_cached(
-        "UPDATE desk_units SET status = 'available', event_id = NULL, buyer_id = NULL,
-             hold_id = NULL, held_until = NULL
-         WHERE project_id = ?1 AND unit_id = ?2",
-    )?
-    .execute([project_id, unit_id])?;
-    conn.prepare_cached(
-        "UPDATE desk_holds SET state = ?2, ended_at = ?3 WHERE hold_id = ?1 AND state = 'active'",
-    )?
-    .execute(params![hold_id, state, instant(now)])?;
-    Ok(())
+) -> Result<Value, ServerError> {
+    let hold_id = desk.unit_hold_id(project_id, unit_id)?.unwrap_or_default();
+    desk.end_hold(project_id, unit_id, &hold_id, HoldEnd::Expired, &instant(now))?;
+    Ok(json!({ "unit_id": unit_id, "hold_id": hold_id, "status": "available" }))
 }
 
-/// Expires one lapsed hold, with its ledger entry.
-fn expire_one(
-    conn: &Connection,
-    tip: &mut Tip,
-    event_id: &str,
-    project_id: &str,
-    unit_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ServerError> {
-    let hold_id: Option<String> = conn
-        .prepare_cached("SELECT hold_id FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?
-        .query_row([project_id, unit_id], |r| r.get(0))?;
-    let hold_id = hold_id.unwrap_or_default();
-    end_hold(conn, project_id, unit_id, &hold_id, "expired", now)?;
-    let cause = Cause { actor: "server", key: None, at: now };
-    let entry = json!({ "unit_id": unit_id, "hold_id": hold_id, "status": "available" });
-    ledger::append(conn, tip, cause, event_id, "hold_expired", &entry)?;
-    Ok(())
+/// The cause of an expiry's ledger entry: the server, at `now`.
+fn expiry(now: DateTime<Utc>) -> Cause<'static> {
+    Cause { actor: "server", key: None, at: now }
 }
 
 /// Expires every hold whose time has passed; returns how many.
 pub(crate) fn expire_due(
-    conn: &Connection,
+    tx: &dyn DeskGroup,
     tip: &mut Tip,
     now: DateTime<Utc>,
 ) -> Result<usize, ServerError> {
-    let due: Vec<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT event_id, project_id, unit_id FROM desk_units
-             WHERE status = 'held' AND held_until IS NOT NULL AND held_until <= ?1",
-        )?
-        .query_map([instant(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    for (event_id, project_id, unit_id) in &due {
-        expire_one(conn, tip, event_id, project_id, unit_id, now)?;
+    let due = tx.holds_due(&instant(now))?;
+    for d in &due {
+        let entry = expire_one(tx, &d.project_id, &d.unit_id, now)?;
+        ledger::append(tx.sql(), tip, expiry(now), &d.event_id, "hold_expired", &entry)?;
     }
     Ok(due.len())
 }

@@ -21,6 +21,7 @@ use super::ledger::{Verification, verify};
 use super::reconcile::{Reconciliation, reconcile};
 use super::writer::{DeskReply, ReplyKind};
 use crate::auth::{Principal, Role};
+use crate::db::desk::DeskState;
 use crate::edge::caller::{Device, bearer_token};
 use crate::error::ServerError;
 use crate::scope;
@@ -169,40 +170,33 @@ async fn control_table(
 
 /// The control table of `event_id` from the desk's file; `NotFound` if no desk is open for it.
 pub fn read_control_table(
-    conn: &rusqlite::Connection,
+    desk: &dyn DeskState,
     event_id: &str,
 ) -> Result<ControlTable, ServerError> {
     let event_id = event_id.to_owned();
-    let (mode, now_serving): (String, Option<u32>) = conn
-        .query_row(
-            "SELECT mode, now_serving FROM desk_events WHERE event_id = ?1",
-            [&event_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(|_| ServerError::NotFound)?;
-    let mut stmt = conn.prepare(
-        "SELECT u.unit_id, u.code, u.area_m2, u.unit_price, u.status, u.buyer_id, u.held_until,
-             u.hold_id
-         FROM desk_allotments a JOIN desk_events e USING (event_id)
-         JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
-         WHERE a.event_id = ?1 ORDER BY u.code",
-    )?;
-    let units = stmt
-        .query_map([&event_id], |r| {
-            Ok(UnitLine {
-                unit_id: r.get(0)?,
-                code: r.get(1)?,
-                area_m2: r.get(2)?,
-                unit_price: r.get(3)?,
-                status: r.get(4)?,
-                buyer_id: r.get(5)?,
-                held_until: r.get(6)?,
-                hold_id: r.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let ledger_seq = super::ledger::tip(conn)?.seq;
-    Ok(ControlTable { event_id, mode, now_serving, ledger_seq, units })
+    let event = desk.desk_event(&event_id).ok().flatten().ok_or(ServerError::NotFound)?;
+    let units = desk
+        .control_units(&event_id)?
+        .into_iter()
+        .map(|u| UnitLine {
+            unit_id: u.unit_id,
+            code: u.code,
+            area_m2: u.area_m2,
+            unit_price: u.unit_price,
+            status: u.status,
+            buyer_id: u.buyer_id,
+            hold_id: u.hold_id,
+            held_until: u.held_until,
+        })
+        .collect();
+    let ledger_seq = desk.ledger_seq()?;
+    Ok(ControlTable {
+        event_id,
+        mode: event.mode.as_str().to_owned(),
+        now_serving: event.now_serving,
+        ledger_seq,
+        units,
+    })
 }
 
 async fn reconciliation(
@@ -228,7 +222,7 @@ async fn verify_ledger(
             "the ledger check is for finance and headquarters".into(),
         ));
     }
-    let verification: Verification = state.readers().read(|c| verify(c.desk())).await?;
+    let verification: Verification = state.readers().read(|c| verify(c.desk_sql())).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(verification)).into_response())
 }

@@ -150,7 +150,7 @@ mod tests {
 
     fn ledger() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(super::super::schema::DESK_SCHEMA).unwrap();
+        conn.execute_batch(crate::db::sqlite::desk::schema::DESK_SCHEMA).unwrap();
         conn
     }
 

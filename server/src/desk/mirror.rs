@@ -15,13 +15,11 @@ use chrono::{DateTime, Utc};
 use kam_core::doc::{
     EditMeta, EventEdit, ProjectEdit, edit_event, edit_project, event_doc_id, project_doc_id,
 };
-use kam_core::model::{
-    Buyer, BuyerId, EventId, PriceApproval, ProjectId, SelectionMode, UnitId, UnitStatus, UserId,
-};
-use rusqlite::{Connection, OptionalExtension};
-use rust_decimal::Decimal;
+use kam_core::model::{EventId, PriceApproval, ProjectId, UnitId, UnitStatus, UserId};
 
 use crate::db::Db;
+use crate::db::desk::DeskState;
+use crate::db::desk::state::LedgerRow;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::quarantine;
@@ -57,16 +55,12 @@ pub struct Mirrored {
 /// Mirrors up to one batch of ledger entries.
 pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored, ServerError> {
     store.write_reading_desk(|tx, docs, _, desk| {
-        let from: i64 = meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-        let entries: Vec<(i64, String, String, String)> = desk
-            .prepare_cached(
-                "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?
-            .query_map([from, BATCH_ENTRIES], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<_, _>>()?;
-        let Some(last) = entries.last().map(|e| e.0) else { return Ok(Mirrored::default()) };
+        let from: i64 =
+            meta_get(tx, "desk_mirrored_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let entries = desk.ledger_after(from, BATCH_ENTRIES)?;
+        let Some(last) = entries.last().map(|e| e.seq) else { return Ok(Mirrored::default()) };
         let mut work: BTreeMap<String, EventWork> = BTreeMap::new();
-        for (seq, event_id, kind, entry) in &entries {
+        for LedgerRow { seq, event_id, kind, entry } in &entries {
             // The ledger is append-only and written by the desk alone; an entry that does not
             // parse is logged and left out, never a reason to stop mirroring the others.
             let Ok(entry) = serde_json::from_str::<serde_json::Value>(entry) else {
@@ -107,7 +101,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
 fn mirror_guarded(
     tx: &dyn Db,
     docs: &mut DocCache,
-    desk: &Connection,
+    desk: &dyn DeskState,
     event_id: &str,
     w: &EventWork,
     ledger_seq: i64,
@@ -153,18 +147,13 @@ fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
 fn mirror_event(
     tx: &dyn Db,
     docs: &mut DocCache,
-    desk: &Connection,
+    desk: &dyn DeskState,
     event_id: &str,
     w: &EventWork,
     now: DateTime<Utc>,
 ) -> Result<Vec<ChangedDoc>, ServerError> {
-    let row: Option<(String, String, Option<u32>)> = desk
-        .prepare_cached(
-            "SELECT project_id, mode, now_serving FROM desk_events WHERE event_id = ?1",
-        )?
-        .query_row([event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((project_id, mode, now_serving)) = row else { return Ok(Vec::new()) };
+    let Some(row) = desk.desk_event(event_id)? else { return Ok(Vec::new()) };
+    let (project_id, mode, now_serving) = (row.project_id, row.mode, row.now_serving);
     let mut changed = Vec::new();
 
     let project_id = project_doc_id(&ProjectId::from(project_id.as_str()));
@@ -198,13 +187,10 @@ fn mirror_event(
             )?;
         }
         if w.mode {
-            let mode = mode
-                .parse::<SelectionMode>()
-                .map_err(|_| ServerError::Corrupt(format!("mode {mode}")))?;
             edit_event(doc, &EventEdit::SetMode(mode), &meta("event.set_mode", now))?;
         }
         if w.buyers {
-            for buyer in buyers(desk, event_id)? {
+            for buyer in desk.buyers(event_id)? {
                 edit_event(doc, &EventEdit::UpsertBuyer(buyer), &meta("event.upsert_buyer", now))?;
             }
         }
@@ -228,19 +214,13 @@ fn commit(
 }
 
 fn unit_statuses(
-    conn: &Connection,
+    desk: &dyn DeskState,
     project_id: &str,
     units: &BTreeSet<String>,
 ) -> Result<Vec<(UnitId, UnitStatus)>, ServerError> {
     let mut out = Vec::with_capacity(units.len());
-    let mut stmt = conn
-        .prepare_cached("SELECT status FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?;
     for unit in units {
-        let status: Option<String> = stmt.query_row([project_id, unit], |r| r.get(0)).optional()?;
-        if let Some(status) = status {
-            let status = status
-                .parse::<UnitStatus>()
-                .map_err(|_| ServerError::Corrupt(format!("unit status {status}")))?;
+        if let Some(status) = desk.unit_status(project_id, unit)? {
             out.push((UnitId::from(unit.as_str()), status));
         }
     }
@@ -248,49 +228,19 @@ fn unit_statuses(
 }
 
 fn price_edit(
-    conn: &Connection,
+    desk: &dyn DeskState,
     project_id: &str,
     unit: &str,
 ) -> Result<Option<ProjectEdit>, ServerError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT unit_price, approvers, approved_at FROM desk_units WHERE project_id = ?1 AND unit_id = ?2",
-        )?
-        .query_row([project_id, unit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((Some(price), Some(approvers), Some(approved_at))) = row else { return Ok(None) };
-    let corrupt = |what: &str| ServerError::Corrupt(format!("desk unit {unit}: {what}"));
-    let unit_price: Decimal = price.parse().map_err(|_| corrupt("price"))?;
-    let approvers: Vec<String> =
-        serde_json::from_str(&approvers).map_err(|_| corrupt("approvers"))?;
-    let approved_at =
-        DateTime::parse_from_rfc3339(&approved_at).map_err(|_| corrupt("approved_at"))?;
+    let Some(approval) = desk.approval(project_id, unit)? else { return Ok(None) };
     Ok(Some(ProjectEdit::ApprovePrice {
         unit_id: UnitId::from(unit),
-        unit_price,
+        unit_price: approval.unit_price,
         approval: PriceApproval {
-            approvers: approvers.iter().map(|a| UserId::from(a.as_str())).collect(),
-            approved_at: approved_at.with_timezone(&Utc),
+            approvers: approval.approvers.iter().map(|a| UserId::from(a.as_str())).collect(),
+            approved_at: approval.approved_at,
         },
     }))
-}
-
-fn buyers(conn: &Connection, event_id: &str) -> Result<Vec<Buyer>, ServerError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT buyer_id, name, id_number_hash, id_number_masked, lottery_no FROM desk_buyers
-             WHERE event_id = ?1 ORDER BY buyer_id",
-        )?
-        .query_map([event_id], |r| {
-            Ok(Buyer {
-                id: BuyerId(r.get(0)?),
-                name: r.get(1)?,
-                id_number_hash: r.get(2)?,
-                id_number_masked: r.get(3)?,
-                lottery_no: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?)
 }
 
 /// How long the mirror lets a burst of desk commits gather before writing the documents.

@@ -7,7 +7,8 @@
 //! ledger, the answer stored under the key, then one commit, and only then the answers. A
 //! retried key gets the stored answer; the same key with a different request gets 422.
 //!
-//! Modules, one concern each: `schema` (tables), `command` (request and answer types),
+//! Modules, one concern each (the tables and every statement are storage's: `db::desk`,
+//! `db::sqlite::desk`): `command` (request and answer types),
 //! `answers` (what is kept under each idempotency key),
 //! `ledger` (the hash chain), `writer` (group commit), `context` (what a command sees while
 //! it runs), `holds` (hold, release, expiry), `queue` (叫号, mode, list and lottery imports),
@@ -27,7 +28,6 @@ pub mod mirror;
 mod queue;
 pub mod reconcile;
 mod sales;
-pub mod schema;
 pub mod writer;
 
 pub use command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};

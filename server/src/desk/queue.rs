@@ -6,12 +6,13 @@
 
 use kam_core::model::SelectionMode;
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::command::STALE_STATE;
 use super::context::{Ctx, Step, refuse};
+use crate::db::desk::DeskState;
+use crate::db::desk::state::NewBuyer;
 use crate::error::ServerError;
 
 /// Refuses a queue command made while the sender saw `seen` being served (0: nobody yet)
@@ -42,24 +43,12 @@ pub(crate) fn skip(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
         return refuse("nobody_called", "还没有叫号 (no number has been called)");
     };
     require_serving(ctx, lottery_no)?;
-    ctx.conn
-        .prepare_cached(
-            "UPDATE desk_buyers SET skipped = 1 WHERE event_id = ?1 AND lottery_no = ?2",
-        )?
-        .execute(params![ctx.event.event_id, current])?;
+    ctx.db.skip_buyer(&ctx.event.event_id, current)?;
     advance(ctx, Some(current))
 }
 
 fn advance(ctx: &mut Ctx<'_>, skipped: Option<u32>) -> Step<Value> {
-    let next: Option<(u32, String)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT lottery_no, buyer_id FROM desk_buyers
-             WHERE event_id = ?1 AND lottery_no > (SELECT called_up_to FROM desk_events WHERE event_id = ?1)
-             ORDER BY lottery_no LIMIT 1",
-        )?
-        .query_row([&ctx.event.event_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let next = ctx.db.next_to_call(&ctx.event.event_id)?;
     let Some((number, buyer_id)) = next else {
         return refuse("queue_empty", "所有号码都已叫过 (every number has been called)");
     };
@@ -70,25 +59,14 @@ fn advance(ctx: &mut Ctx<'_>, skipped: Option<u32>) -> Step<Value> {
 }
 
 fn set_serving(ctx: &mut Ctx<'_>, number: u32, advance_high_water: bool) -> Step<()> {
-    let sql = if advance_high_water {
-        "UPDATE desk_events SET now_serving = ?2, called_up_to = max(called_up_to, ?2) WHERE event_id = ?1"
-    } else {
-        "UPDATE desk_events SET now_serving = ?2 WHERE event_id = ?1"
-    };
-    ctx.conn.prepare_cached(sql)?.execute(params![ctx.event.event_id, number])?;
+    ctx.db.set_now_serving(&ctx.event.event_id, number, advance_high_water)?;
     ctx.event.now_serving = Some(number);
     Ok(())
 }
 
 /// Calls a skipped buyer again.
 pub(crate) fn recall(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
-    let buyer: Option<(String, bool)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT buyer_id, skipped FROM desk_buyers WHERE event_id = ?1 AND lottery_no = ?2",
-        )?
-        .query_row(params![ctx.event.event_id, lottery_no], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let buyer = ctx.db.buyer_by_number(&ctx.event.event_id, lottery_no)?;
     let Some((buyer_id, skipped)) = buyer else {
         return refuse(
             "no_such_number",
@@ -101,9 +79,7 @@ pub(crate) fn recall(ctx: &mut Ctx<'_>, lottery_no: u32) -> Step<Value> {
             format!("{lottery_no}号没有过号 (number {lottery_no} was not skipped)"),
         );
     }
-    ctx.conn
-        .prepare_cached("UPDATE desk_buyers SET skipped = 0 WHERE event_id = ?1 AND buyer_id = ?2")?
-        .execute(params![ctx.event.event_id, buyer_id])?;
+    ctx.db.unskip_buyer(&ctx.event.event_id, &buyer_id)?;
     set_serving(ctx, lottery_no, false)?;
     let entry = json!({ "now_serving": lottery_no, "buyer_id": buyer_id, "recalled": true });
     ctx.record("recall", &entry)?;
@@ -117,18 +93,12 @@ pub(crate) fn check_identity(ctx: &mut Ctx<'_>, buyer_id: &str, id_number: &str)
     if !valid_id_number(id_number.trim()) {
         return refuse("invalid_id_number", "身份证号无效 (not a valid ID number)");
     }
-    let listed: Option<(String, String, Option<u32>)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT id_number_hash, id_number_masked, lottery_no FROM desk_buyers
-             WHERE event_id = ?1 AND buyer_id = ?2",
-        )?
-        .query_row([&ctx.event.event_id, buyer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let Some((hash, masked, lottery_no)) = listed else {
+    let listed = ctx.db.buyer_identity(&ctx.event.event_id, buyer_id)?;
+    let Some(listed) = listed else {
         return refuse("not_on_list", "不在名单上 (the buyer is not on the approved list)");
     };
-    if hash_id_number(ctx.conn, id_number)? != hash {
+    let (masked, lottery_no) = (listed.id_number_masked, listed.lottery_no);
+    if hash_id_number(ctx.db, id_number)? != listed.id_number_hash {
         return refuse("identity_mismatch", "身份证与名单不符 (the ID does not match the list)");
     }
     let entry = json!({ "buyer_id": buyer_id, "lottery_no": lottery_no, "id_number_masked": masked,
@@ -139,9 +109,7 @@ pub(crate) fn check_identity(ctx: &mut Ctx<'_>, buyer_id: &str, id_number: &str)
 
 /// Switches the event between strict lottery order and free selection.
 pub(crate) fn set_mode(ctx: &mut Ctx<'_>, mode: SelectionMode) -> Step<Value> {
-    ctx.conn
-        .prepare_cached("UPDATE desk_events SET mode = ?2 WHERE event_id = ?1")?
-        .execute(params![ctx.event.event_id, mode.as_str()])?;
+    ctx.db.set_mode(&ctx.event.event_id, mode)?;
     let entry = json!({ "mode": mode.as_str() });
     ctx.record("set_mode", &entry)?;
     Ok(entry)
@@ -196,25 +164,20 @@ pub(crate) fn mask_id_number(id: &str) -> String {
 }
 
 /// The desk's secret salt for ID numbers, created on first use.
-fn id_salt(conn: &Connection) -> Result<String, ServerError> {
-    let found: Option<String> = conn
-        .prepare_cached("SELECT value FROM desk_meta WHERE key = 'id_number_salt'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    if let Some(salt) = found {
+fn id_salt(desk: &dyn DeskState) -> Result<String, ServerError> {
+    if let Some(salt) = desk.id_number_salt()? {
         return Ok(salt);
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let salt = hex::encode(bytes);
-    conn.prepare_cached("INSERT INTO desk_meta(key, value) VALUES ('id_number_salt', ?1)")?
-        .execute([&salt])?;
+    desk.set_id_number_salt(&salt)?;
     Ok(salt)
 }
 
 /// The salted hash an ID number is kept as.
-pub(crate) fn hash_id_number(conn: &Connection, id: &str) -> Result<String, ServerError> {
-    let salt = id_salt(conn)?;
+pub(crate) fn hash_id_number(desk: &dyn DeskState, id: &str) -> Result<String, ServerError> {
+    let salt = id_salt(desk)?;
     let mut h = Sha256::new();
     h.update(salt.as_bytes());
     h.update([0u8]);
@@ -254,16 +217,17 @@ pub(crate) fn import_buyers(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
     let mut added = Vec::new();
     let mut already = 0;
     for (_, cols) in &lines {
-        let hash = hash_id_number(ctx.conn, &cols[1])?;
+        let hash = hash_id_number(ctx.db, &cols[1])?;
         let buyer_id = Ctx::new_id("buyer");
-        let inserted = ctx
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO desk_buyers(event_id, buyer_id, name, id_number_hash, id_number_masked)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![ctx.event.event_id, buyer_id, cols[0], hash, mask_id_number(&cols[1])])?;
-        if inserted == 1 {
+        let masked = mask_id_number(&cols[1]);
+        let buyer = NewBuyer {
+            event_id: &ctx.event.event_id,
+            buyer_id: &buyer_id,
+            name: &cols[0],
+            id_number_hash: &hash,
+            id_number_masked: &masked,
+        };
+        if ctx.db.add_buyer(&buyer)? {
             added.push(buyer_id);
         } else {
             already += 1;
@@ -283,12 +247,7 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
             return refuse("invalid_csv", format!("摇号结果格式错误 (lottery order: {reason})"));
         }
     };
-    let drawn: i64 = ctx
-        .conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM desk_buyers WHERE event_id = ?1 AND lottery_no IS NOT NULL",
-        )?
-        .query_row([&ctx.event.event_id], |r| r.get(0))?;
+    let drawn = ctx.db.numbered_buyers(&ctx.event.event_id)?;
     if drawn > 0 {
         return refuse(
             "lottery_already_drawn",
@@ -311,14 +270,8 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
             problems.push(format!("line {line}: order number {number} outside {}", e.range));
             continue;
         }
-        let hash = hash_id_number(ctx.conn, &cols[2])?;
-        let listed: Option<(String, String)> = ctx
-            .conn
-            .prepare_cached(
-                "SELECT buyer_id, name FROM desk_buyers WHERE event_id = ?1 AND id_number_hash = ?2",
-            )?
-            .query_row([&ctx.event.event_id, &hash], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let hash = hash_id_number(ctx.db, &cols[2])?;
+        let listed = ctx.db.buyer_by_id_hash(&ctx.event.event_id, &hash)?;
         match listed {
             Some((buyer_id, name)) if name == cols[1] => numbered.push((number, buyer_id)),
             Some(_) => problems.push(format!("line {line}: name does not match the list")),
@@ -335,11 +288,7 @@ pub(crate) fn import_lottery(ctx: &mut Ctx<'_>, csv: &str) -> Step<Value> {
         );
     }
     for (number, buyer_id) in &numbered {
-        ctx.conn
-            .prepare_cached(
-                "UPDATE desk_buyers SET lottery_no = ?3 WHERE event_id = ?1 AND buyer_id = ?2",
-            )?
-            .execute(params![ctx.event.event_id, buyer_id, number])?;
+        ctx.db.number_buyer(&ctx.event.event_id, buyer_id, *number)?;
     }
     let entry = json!({ "numbered": numbered.len() });
     ctx.record("lottery_imported", &entry)?;

@@ -6,13 +6,13 @@
 //! books written out by hand.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 
 use kam_core::bounds;
-use rusqlite::Connection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::db::desk::DeskState;
+pub(crate) use crate::db::desk::state::{BookUnit as UnitRow, EventBooks, VoucherRow};
 use crate::error::ServerError;
 
 /// One thing that does not add up.
@@ -53,97 +53,14 @@ pub struct Reconciliation {
     pub mismatches: Vec<Mismatch>,
 }
 
-fn money(text: &str) -> Result<Decimal, ServerError> {
-    Decimal::from_str(text).map_err(|_| ServerError::Corrupt(format!("amount {text}")))
-}
-
-/// One voucher row, red or black.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct VoucherRow {
-    /// Its number in the event's series.
-    pub(crate) no: u32,
-    /// The work ticket it was issued for.
-    pub(crate) ticket_id: String,
-    /// The unit it sells.
-    pub(crate) unit_id: String,
-    /// The buyer it names.
-    pub(crate) buyer_id: String,
-    /// The amount it states, CNY.
-    pub(crate) amount: Decimal,
-    /// The voucher this red one reverses, if it is red.
-    pub(crate) reverses: Option<u32>,
-    /// Whether a red voucher reverses this one.
-    pub(crate) reversed: bool,
-}
-
-/// An allotted unit as the desk holds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct UnitRow {
-    /// `available`, `held`, `sold` or `withdrawn`.
-    pub(crate) status: String,
-    /// The buyer holding or owning it.
-    pub(crate) buyer_id: Option<String>,
-}
-
-/// What the reconciliation of one event reads: every row it compares, and nothing else.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct EventBooks {
-    /// Every voucher of the event, by number.
-    pub(crate) vouchers: Vec<VoucherRow>,
-    /// Every receipt of the event (red ones negative): its ticket and amount.
-    pub(crate) receipts: Vec<(String, Decimal)>,
-    /// The units allotted to the event, by id.
-    pub(crate) units: BTreeMap<String, UnitRow>,
-    /// The buyers on the event's approved list.
-    pub(crate) buyers: BTreeSet<String>,
-}
-
-/// Reconciles `event_id`. `conn` must reach the desk's tables.
-pub fn reconcile(conn: &Connection, event_id: &str) -> Result<Reconciliation, ServerError> {
-    check(event_id, &load(conn, event_id)?)
+/// Reconciles `event_id` from the desk's books.
+pub fn reconcile(desk: &dyn DeskState, event_id: &str) -> Result<Reconciliation, ServerError> {
+    check(event_id, &load(desk, event_id)?)
 }
 
 /// Reads the books of `event_id`.
-pub(crate) fn load(conn: &Connection, event_id: &str) -> Result<EventBooks, ServerError> {
-    let mut books = EventBooks::default();
-    let mut stmt = conn.prepare(
-        "SELECT voucher_no, ticket_id, unit_id, buyer_id, amount, reverses,
-             EXISTS (SELECT 1 FROM vouchers r WHERE r.event_id = v.event_id AND r.reverses = v.voucher_no)
-         FROM vouchers v WHERE event_id = ?1 ORDER BY voucher_no",
-    )?;
-    let mut rows = stmt.query([event_id])?;
-    while let Some(r) = rows.next()? {
-        books.vouchers.push(VoucherRow {
-            no: r.get(0)?,
-            ticket_id: r.get(1)?,
-            unit_id: r.get(2)?,
-            buyer_id: r.get(3)?,
-            amount: money(&r.get::<_, String>(4)?)?,
-            reverses: r.get(5)?,
-            reversed: r.get(6)?,
-        });
-    }
-    let mut stmt = conn.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
-    let mut rows = stmt.query([event_id])?;
-    while let Some(r) = rows.next()? {
-        books.receipts.push((r.get(0)?, money(&r.get::<_, String>(1)?)?));
-    }
-    let mut stmt = conn.prepare(
-        "SELECT a.unit_id, u.status, u.buyer_id FROM desk_allotments a
-         JOIN desk_events e USING (event_id)
-         JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id
-         WHERE a.event_id = ?1",
-    )?;
-    let mut rows = stmt.query([event_id])?;
-    while let Some(r) = rows.next()? {
-        books.units.insert(r.get(0)?, UnitRow { status: r.get(1)?, buyer_id: r.get(2)? });
-    }
-    let mut stmt = conn.prepare("SELECT buyer_id FROM desk_buyers WHERE event_id = ?1")?;
-    let mut rows = stmt.query([event_id])?;
-    while let Some(r) = rows.next()? {
-        books.buyers.insert(r.get(0)?);
-    }
-    Ok(books)
+pub(crate) fn load(desk: &dyn DeskState, event_id: &str) -> Result<EventBooks, ServerError> {
+    Ok(desk.event_books(event_id)?)
 }
 
 /// A mismatch about voucher `v`.

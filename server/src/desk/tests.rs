@@ -223,7 +223,7 @@ fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
         let body = json!({ "idempotency_key": key, "event_id": v.event, "command": hold(unit) });
         serde_json::from_value(body).unwrap()
     };
-    let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
+    let mut conn = crate::db::DeskFile::open(&v.store.desk_path()).unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let group = vec![
         (STAFF.to_owned(), request("key-1", &v.units[0])),
@@ -260,7 +260,7 @@ fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
         request(json!({ "kind": "call_next", "now_serving": 0 })),
         request(hold),
     ];
-    let mut conn = super::schema::open(&v.store.desk_path()).unwrap();
+    let mut conn = crate::db::DeskFile::open(&v.store.desk_path()).unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let replies =
         super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();
@@ -313,7 +313,7 @@ fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     let delete = v.store.desk_conn().execute("DELETE FROM vouchers WHERE voucher_no = 1", []);
     assert!(delete.is_err());
 
-    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk(), &v.event).unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.units_sold, report.vouchers_live), (1, 1));
     assert_eq!(report.receipts_total, due);
@@ -354,7 +354,7 @@ fn a_swap_and_a_cancellation_reverse_in_red_and_keep_the_series_gapless() {
         .query_row("SELECT COUNT(*) FROM work_tickets WHERE reverses IS NOT NULL", [], |r| r.get(0))
         .unwrap();
     assert_eq!(red_tickets, 2);
-    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk(), &v.event).unwrap();
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.vouchers_live, report.vouchers_reversed), (0, 2));
     assert_eq!(report.receipts_total, rust_decimal::Decimal::ZERO, "all money reversed");
@@ -368,7 +368,7 @@ fn reconciliation_lists_a_sold_unit_without_a_voucher() {
     v.sell(&v.units[0], &v.buyers[0]);
     // Someone with the file marks a unit sold behind the desk's back.
     v.sql(&format!("UPDATE desk_units SET status = 'sold' WHERE unit_id = '{}'", v.units[5]));
-    let report = reconcile::reconcile(v.store.desk_conn(), &v.event).unwrap();
+    let report = reconcile::reconcile(v.store.desk(), &v.event).unwrap();
     let codes: Vec<&str> = report.mismatches.iter().map(|m| m.code).collect();
     assert_eq!(codes, vec!["sold_without_voucher"]);
     assert_eq!(report.mismatches[0].unit_id.as_deref(), Some(v.units[5].as_str()));

@@ -16,7 +16,6 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde_json::json;
 use tokio::sync::{Notify, oneshot};
 
@@ -27,7 +26,8 @@ use super::context::{Ctx, DeskEvent, GroupMemo, Stop, instant};
 use super::ledger::{self, Tip};
 use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
-use crate::db::panic_message;
+use crate::db::desk::DeskGroup;
+use crate::db::{Db, DeskFile, ServerReadOnly, panic_message};
 use crate::error::ServerError;
 use crate::health::Beat;
 
@@ -155,17 +155,16 @@ impl Desk {
         policy: Policy,
         beat: Beat,
     ) -> Result<Desk, ServerError> {
-        let conn = super::schema::open(desk_path)?;
+        let desk = DeskFile::open(desk_path)?;
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
-        let server = Connection::open_with_flags(server_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        server.busy_timeout(std::time::Duration::from_secs(10))?;
-        let tip = ledger::tip(&conn)?;
+        let server = ServerReadOnly::open(server_path)?;
+        let tip = ledger::tip(&desk)?;
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
         let stats = Arc::new(DeskStats::default());
         let setup = WriterSetup {
-            conn,
+            desk,
             server,
             tip,
             policy,
@@ -220,8 +219,8 @@ impl Desk {
 
 /// What the writer thread runs with.
 struct WriterSetup {
-    conn: Connection,
-    server: Connection,
+    desk: DeskFile,
+    server: ServerReadOnly,
     tip: Tip,
     policy: Policy,
     committed: Arc<Notify>,
@@ -230,8 +229,8 @@ struct WriterSetup {
 }
 
 fn run(setup: WriterSetup, jobs: Receiver<Job>) {
-    let WriterSetup { mut conn, server, mut tip, policy, committed, stats, beat } = setup;
-    let server = &server;
+    let WriterSetup { mut desk, server, mut tip, policy, committed, stats, beat } = setup;
+    let server = server.db();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -249,7 +248,7 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
             // as its transaction unwinds; every command in it is answered 500 and retried with
             // its key. The writer itself lives on.
             std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run_group(&mut conn, server, &mut tip, &policy, &group, now)
+                run_group(&mut desk, server, &mut tip, &policy, &group, now)
             }))
             .unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))))
         };
@@ -296,16 +295,28 @@ enum Answer {
 /// Runs one group in one transaction; returns the answers and whether the group extended
 /// the ledger (the mirror has work).
 fn run_group(
-    conn: &mut Connection,
-    server: &Connection,
+    desk: &mut DeskFile,
+    server: &dyn Db,
     tip: &mut Tip,
     policy: &Policy,
     group: &[Job],
     now: DateTime<Utc>,
 ) -> Result<(Vec<Answer>, bool), ServerError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    desk.write(|tx| run_commands(tx, server, tip, policy, group, now))
+}
+
+/// Runs each command of `group` in its own savepoint of the group's transaction `tx`, then
+/// writes their answers.
+fn run_commands(
+    tx: &dyn DeskGroup,
+    server: &dyn Db,
+    tip: &mut Tip,
+    policy: &Policy,
+    group: &[Job],
+    now: DateTime<Utc>,
+) -> Result<(Vec<Answer>, bool), ServerError> {
     // Another connection (opening a desk, an admin command) may have extended the chain.
-    *tip = ledger::tip(&tx)?;
+    *tip = ledger::tip(tx.sql())?;
     let start_seq = tip.seq;
     let mut answers = Vec::with_capacity(group.len());
     // A group's commands mostly come from a few devices; each token is checked once per
@@ -315,7 +326,7 @@ fn run_group(
     let mut kept = GroupAnswers::default();
     for job in group {
         let before = *tip;
-        savepoint(&tx, "SAVEPOINT desk_command")?;
+        tx.begin_command()?;
         // A panic in one command is that command's fault: it is rolled back to its savepoint
         // and answered 500 (its client retries with the same key), and the group goes on.
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| match job {
@@ -328,36 +339,35 @@ fn run_group(
                         found
                     }
                 };
-                let on = Conns { desk: &tx, server, memo: &memo, policy };
+                let on = Conns { desk: tx, server, memo: &memo, policy };
                 run_command(on, &mut kept, tip, who, (request, fingerprint), now).map(Answer::Reply)
             }
-            Job::Sweep { .. } => holds::expire_due(&tx, tip, now).map(Answer::Swept),
+            Job::Sweep { .. } => holds::expire_due(tx, tip, now).map(Answer::Swept),
         }))
         .unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))));
         match answer {
             Ok(answer) => {
-                savepoint(&tx, "RELEASE desk_command")?;
+                tx.release_command()?;
                 answers.push(answer);
             }
             Err(error) => {
                 tracing::error!(%error, ?job, "desk command failed");
-                savepoint(&tx, "ROLLBACK TO desk_command")?;
-                savepoint(&tx, "RELEASE desk_command")?;
+                tx.undo_command()?;
+                tx.release_command()?;
                 *tip = before;
                 answers.push(Answer::Fault);
             }
         }
     }
-    kept.write(&tx, now)?;
-    tx.commit()?;
+    kept.write(tx.sql(), now)?;
     Ok((answers, tip.seq != start_seq))
 }
 
 /// Runs `requests` as one group on `conn`, as the writer would, and returns their replies.
 #[cfg(test)]
 pub(super) fn run_as_one_group(
-    conn: &mut Connection,
-    server: &Connection,
+    desk: &mut DeskFile,
+    server: &dyn Db,
     policy: &Policy,
     requests: Vec<(String, CommandRequest)>,
 ) -> Result<Vec<DeskReply>, ServerError> {
@@ -370,8 +380,8 @@ pub(super) fn run_as_one_group(
             reply: oneshot::channel().0,
         })
         .collect();
-    let mut tip = ledger::tip(conn)?;
-    let (answers, _) = run_group(conn, server, &mut tip, policy, &jobs, Utc::now())?;
+    let mut tip = ledger::tip(desk)?;
+    let (answers, _) = run_group(desk, server, &mut tip, policy, &jobs, Utc::now())?;
     Ok(answers
         .into_iter()
         .map(|answer| match answer {
@@ -381,12 +391,12 @@ pub(super) fn run_as_one_group(
         .collect())
 }
 
-/// The desk's connection (inside the group's transaction), the read-only server one, the
+/// The desk's storage (inside the group's transaction), the read-only server database, the
 /// group's shared look-ups and the policy.
 #[derive(Clone, Copy)]
 struct Conns<'a> {
-    desk: &'a Connection,
-    server: &'a Connection,
+    desk: &'a dyn DeskGroup,
+    server: &'a dyn Db,
     memo: &'a GroupMemo,
     policy: &'a Policy,
 }
@@ -453,7 +463,7 @@ fn admit(
             &message,
         )));
     }
-    let Some(stored) = kept.find(on.desk, &who.device_id, &request.idempotency_key)? else {
+    let Some(stored) = kept.find(on.desk.sql(), &who.device_id, &request.idempotency_key)? else {
         return Ok(Gate::Run(who));
     };
     if stored.fingerprint != *fingerprint {
@@ -479,7 +489,8 @@ fn carry_out(
 ) -> Result<CommandAnswer, ServerError> {
     let before = *tip;
     let mut ctx = Ctx {
-        conn: on.desk,
+        db: on.desk,
+        conn: on.desk.sql(),
         tip,
         who,
         key: &request.idempotency_key,
@@ -498,13 +509,13 @@ fn carry_out(
         Ok(result) => Ok(answer(request, Outcome::Accepted, result, None, last_seq, now)),
         Err(Stop::Refused(refusal)) => {
             // A refusal changes nothing: undo what the command wrote, keep its answer.
-            savepoint(on.desk, "ROLLBACK TO desk_command")?;
+            on.desk.undo_command()?;
             *tip = before;
             let nothing = serde_json::Value::Null;
             Ok(answer(request, Outcome::Rejected, nothing, Some(refusal), None, now))
         }
         Err(Stop::Failed(error)) => {
-            savepoint(on.desk, "ROLLBACK TO desk_command")?;
+            on.desk.undo_command()?;
             *tip = before;
             Err(error)
         }
@@ -574,10 +585,4 @@ fn dispatch(ctx: &mut Ctx<'_>, command: &DeskCommand) -> Result<serde_json::Valu
             sales::swap_unit(ctx, *voucher_no, new_unit_id, reason)
         }
     }
-}
-
-/// Runs a savepoint statement; cached, since every command runs two or three.
-fn savepoint(conn: &Connection, sql: &str) -> Result<(), ServerError> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }

@@ -265,7 +265,7 @@ pub async fn reconciliation_page(
     user.require_hq()?;
     let lang = user.lang;
     let id = event_id.clone();
-    let r = state.with_store(move |store| reconcile(store.desk_conn(), &id)).await.in_lang(lang)?;
+    let r = state.with_store(move |store| reconcile(store.desk(), &id)).await.in_lang(lang)?;
     Ok(page(
         &user,
         &here,

@@ -6,14 +6,18 @@
 //! groups with `synchronous=FULL` on a thread of its own (DESIGN §5).
 
 pub mod answers;
+pub mod group;
 pub mod ledger;
 pub mod sales;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod suite;
 
 pub use answers::DeskAnswers;
+pub use group::{DeskGroup, DeskSavepoints};
 pub use ledger::DeskLedger;
 pub use sales::DeskSales;
-pub use state::DeskState;
+pub use state::{DeskState, DeskView};
 
 /// Declares `DeskDb` as every listed desk concern, implemented for whatever implements them
 /// all: one list to extend when a concern is added.

@@ -3,7 +3,7 @@
 
 mod accounts;
 pub mod checkpoint;
-mod desk;
+pub(crate) mod desk;
 mod documents;
 mod grants;
 mod hq;

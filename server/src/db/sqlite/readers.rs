@@ -18,6 +18,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use crate::db::desk::DeskDb;
 use crate::db::{Db, DbError, panic_message};
 
 /// Connections in the pool unless configured otherwise.
@@ -38,9 +39,15 @@ impl ReadConns {
         &self.server
     }
 
-    /// The selection desk's file, for the desk's own reads (its SQL has not moved into `db`
-    /// yet; see ADR 0018).
-    pub fn desk(&self) -> &Connection {
+    /// The selection desk database's storage traits.
+    pub fn desk(&self) -> &dyn DeskDb {
+        &self.desk
+    }
+
+    /// TEMPORARY (issue 19, remove at merge): the desk's connection, for the ledger check
+    /// while `desk::ledger` still runs its own SQL (its move into `DeskLedger` is made in
+    /// parallel).
+    pub fn desk_sql(&self) -> &Connection {
         &self.desk
     }
 }

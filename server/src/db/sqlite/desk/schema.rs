@@ -11,7 +11,7 @@
 //!
 //! The desk is the server's authority over what a CRDT must not merge: unit status, holds,
 //! the queue, work tickets, receipts and vouchers. Its rows are the truth; the project and
-//! event documents carry a mirror of them for the tablets (see `mirror`).
+//! event documents carry a mirror of them for the tablets (see `desk::mirror`).
 //!
 //! Work tickets, reviews, receipts, vouchers and the ledger are append-only: triggers refuse
 //! every UPDATE and DELETE, so a correction can only be a new, linked entry (红字冲红). Units,
@@ -23,13 +23,13 @@ use std::path::{Path, PathBuf};
 use kam_core::migrations::Migrations;
 use rusqlite::Connection;
 
-use crate::error::ServerError;
+use crate::db::DbError;
 
 /// The desk's file name, in the server's data directory.
 pub const DESK_FILE: &str = "kam-desk.sqlite3";
 
 /// The desk database beside the server database at `server_db`.
-pub(crate) fn desk_path(server_db: &Path) -> PathBuf {
+pub fn desk_path(server_db: &Path) -> PathBuf {
     server_db.with_file_name(DESK_FILE)
 }
 
@@ -41,7 +41,7 @@ const SCHEMA: Migrations = Migrations {
 
 /// Opens (creating or upgrading) the desk database with the server's pragmas, including
 /// `synchronous=FULL`: an answered command must survive power loss.
-pub fn open(path: &Path) -> Result<Connection, ServerError> {
+pub(crate) fn open(path: &Path) -> Result<Connection, DbError> {
     let mut conn = Connection::open(path)?;
     crate::db::sqlite::schema::prepare(&conn)?;
     migrate(&mut conn)?;
@@ -52,7 +52,7 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
 /// table others refer to (SQLite's twelve-step procedure), and dropping the old table with
 /// them on would delete through every reference. The references are checked before they
 /// are turned back on.
-fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let migrated = SCHEMA.migrate(conn);
     let dangling: i64 =
@@ -60,7 +60,7 @@ fn migrate(conn: &mut Connection) -> Result<(), ServerError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrated?;
     if dangling > 0 {
-        return Err(ServerError::Corrupt(format!(
+        return Err(DbError::Corrupt(format!(
             "{dangling} desk rows refer to rows that do not exist"
         )));
     }
