@@ -9,6 +9,8 @@ pub mod answers;
 pub mod ledger;
 pub mod sales;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod suite;
 
 pub use answers::DeskAnswers;
 pub use ledger::DeskLedger;
