@@ -313,7 +313,7 @@ fn open_desk(store: &mut Store, event_id: &str, vouchers: u32, now: DateTime<Utc
 /// `verify-ledger`: the desk ledger's whole hash chain; an error if it is broken, so the
 /// command exits non-zero.
 fn verify_ledger(store: &Store) -> AdminResult {
-    let v = kam_server::desk::ledger::verify(store.desk_conn())?;
+    let v = kam_server::desk::ledger::verify(store.desk())?;
     match v.first_bad_seq {
         None => println!("ledger intact: {} entries, tip {}", v.entries, v.tip_hash),
         Some(seq) => {

@@ -549,7 +549,7 @@ fn raw_group_commit(dir: &Path, group_size: f64) -> TestResult<f64> {
         tx.commit()?;
     }
     let group = group_size.round().max(1.0) as usize;
-    let mut tip = ledger::tip(&conn)?;
+    let mut tip = ledger::tip(&*conn)?;
     // Each virtual client holds one unit at a time, as in the HTTP run.
     let mut holding: Vec<Option<usize>> = vec![None; CLIENTS];
     let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
@@ -571,7 +571,7 @@ fn raw_group_commit(dir: &Path, group_size: f64) -> TestResult<f64> {
                         .execute([&unit_id])?;
                     if changed == 1 {
                         ledger::append(
-                            &tx,
+                            &*tx,
                             &mut tip,
                             cause,
                             "e",
@@ -594,7 +594,7 @@ fn raw_group_commit(dir: &Path, group_size: f64) -> TestResult<f64> {
                         .execute(params![unit_id, client.to_string()])?;
                     if changed == 1 {
                         ledger::append(
-                            &tx,
+                            &*tx,
                             &mut tip,
                             cause,
                             "e",

@@ -21,10 +21,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::command::Outcome;
 use super::context::instant;
+use crate::db::desk::DeskAnswers;
+use crate::db::desk::answers::{AnswerRow, NewAnswer};
 use crate::error::ServerError;
 
 /// An answer kept under an idempotency key.
@@ -53,14 +54,14 @@ impl GroupAnswers {
     /// earlier one.
     pub(crate) fn find(
         &self,
-        conn: &Connection,
+        db: &dyn DeskAnswers,
         device_id: &str,
         key: &str,
     ) -> Result<Option<StoredAnswer>, ServerError> {
         if let Some(at) = self.by_key.get(&(device_id.to_owned(), key.to_owned())) {
             return Ok(self.new.get(*at).map(|(_, _, answer)| answer.clone()));
         }
-        stored(conn, device_id, key)
+        stored(db, device_id, key)
     }
 
     /// Keeps `answer` under `device_id`'s `key` until [`GroupAnswers::write`].
@@ -70,48 +71,32 @@ impl GroupAnswers {
     }
 
     /// Writes the group's answers, answered at `now`, in the group's transaction.
-    pub(crate) fn write(self, conn: &Connection, now: DateTime<Utc>) -> Result<(), ServerError> {
+    pub(crate) fn write(self, db: &dyn DeskAnswers, now: DateTime<Utc>) -> Result<(), ServerError> {
         let answered_at = instant(now);
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO desk_requests(idempotency_key, device_id, request_hash, status, answer,
-                 answered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for (key, device_id, answer) in &self.new {
-            insert.execute(params![
-                key,
-                device_id,
-                &answer.fingerprint[..],
-                stored_code(answer.outcome),
-                answer.body,
-                answered_at
-            ])?;
-        }
+        let mut rows = self.new.iter().map(|(key, device_id, answer)| NewAnswer {
+            key,
+            device_id,
+            fingerprint: &answer.fingerprint,
+            code: stored_code(answer.outcome),
+            body: &answer.body,
+        });
+        db.insert_answers(&answered_at, &mut rows)?;
         Ok(())
     }
 }
 
 /// The answer stored under `device_id`'s `key` by an earlier group.
 fn stored(
-    conn: &Connection,
+    db: &dyn DeskAnswers,
     device_id: &str,
     key: &str,
 ) -> Result<Option<StoredAnswer>, ServerError> {
-    let row: Option<(Vec<u8>, u16, String)> = conn
-        .prepare_cached(
-            "SELECT request_hash, status, answer FROM desk_requests
-             WHERE device_id = ?1 AND idempotency_key = ?2",
-        )?
-        .query_row([device_id, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    row.map(|(hash, code, body)| {
-        let fingerprint = <[u8; 32]>::try_from(hash.as_slice())
-            .map_err(|_| ServerError::Corrupt(format!("request hash of {key}")))?;
-        let outcome = outcome_of_code(code)
-            .ok_or_else(|| ServerError::Corrupt(format!("stored answer {code} of {key}")))?;
-        Ok(StoredAnswer { fingerprint, outcome, body })
-    })
-    .transpose()
+    let Some(AnswerRow { fingerprint, code, body }) = db.stored_answer(device_id, key)? else {
+        return Ok(None);
+    };
+    let outcome = outcome_of_code(code)
+        .ok_or_else(|| ServerError::Corrupt(format!("stored answer {code} of {key}")))?;
+    Ok(Some(StoredAnswer { fingerprint, outcome, body }))
 }
 
 /// The code the `status` column keeps for `outcome`. Every version of the desk has written

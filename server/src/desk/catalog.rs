@@ -69,9 +69,9 @@ pub(crate) fn open_event(
     };
     // The writer re-reads the tip at the start of every group, so this entry written from
     // another connection extends the same chain.
-    let mut tip = ledger::tip(tx.sql())?;
+    let mut tip = ledger::tip(tx)?;
     let cause = Cause { actor: "server", key: None, at: now };
-    ledger::append(tx.sql(), &mut tip, cause, event_id, "desk_opened", &summary)?;
+    ledger::append(tx, &mut tip, cause, event_id, "desk_opened", &summary)?;
     Ok(summary)
 }
 

@@ -31,14 +31,6 @@ impl From<DbError> for Stop {
     }
 }
 
-/// TEMPORARY (issue 19, remove at merge): `desk::sales` still runs its SQL on [`Ctx::conn`]
-/// until its move into `DeskSales` lands.
-impl From<rusqlite::Error> for Stop {
-    fn from(e: rusqlite::Error) -> Self {
-        Stop::Failed(ServerError::Sql(e))
-    }
-}
-
 impl From<ServerError> for Stop {
     fn from(e: ServerError) -> Self {
         Stop::Failed(e)
@@ -66,10 +58,6 @@ pub(crate) struct DeskEvent {
 pub(crate) struct Ctx<'a> {
     /// The desk's storage, inside the group's transaction and the command's savepoint.
     pub(crate) db: &'a dyn DeskDb,
-    /// TEMPORARY (issue 19, remove at merge): the same transaction's connection, for
-    /// `desk::sales` and the ledger while their SQL still runs in `desk/` (their move into
-    /// `DeskSales` and `DeskLedger` is made in parallel).
-    pub(crate) conn: &'a rusqlite::Connection,
     pub(crate) tip: &'a mut Tip,
     pub(crate) who: &'a Principal,
     pub(crate) key: &'a str,
@@ -133,7 +121,7 @@ impl Ctx<'_> {
     pub(crate) fn record(&mut self, kind: &str, entry: &impl Serialize) -> Step<i64> {
         let cause = Cause { actor: &self.who.user_id, key: Some(self.key), at: self.now };
         let event_id = self.event.event_id.clone();
-        let seq = ledger::append(self.conn, self.tip, cause, &event_id, kind, entry)?;
+        let seq = ledger::append(self.db, self.tip, cause, &event_id, kind, entry)?;
         self.last_seq = Some(seq);
         Ok(seq)
     }

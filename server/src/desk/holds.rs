@@ -36,7 +36,7 @@ pub(crate) fn hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> Step<Val
     {
         let entry = expire_one(ctx.db, &project_id, unit_id, ctx.now)?;
         let event_id = &ctx.event.event_id;
-        ledger::append(ctx.conn, ctx.tip, expiry(ctx.now), event_id, "hold_expired", &entry)?;
+        ledger::append(ctx.db, ctx.tip, expiry(ctx.now), event_id, "hold_expired", &entry)?;
         found = unit(ctx.db, &project_id, unit_id)?;
     }
     let lottery = ctx.db.buyer_lottery_no(&ctx.event.event_id, buyer_id)?;
@@ -165,7 +165,7 @@ pub(crate) fn expire_due(
     let due = tx.holds_due(&instant(now))?;
     for d in &due {
         let entry = expire_one(tx, &d.project_id, &d.unit_id, now)?;
-        ledger::append(tx.sql(), tip, expiry(now), &d.event_id, "hold_expired", &entry)?;
+        ledger::append(tx, tip, expiry(now), &d.event_id, "hold_expired", &entry)?;
     }
     Ok(due.len())
 }

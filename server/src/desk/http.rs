@@ -222,7 +222,7 @@ async fn verify_ledger(
             "the ledger check is for finance and headquarters".into(),
         ));
     }
-    let verification: Verification = state.readers().read(|c| verify(c.desk_sql())).await?;
+    let verification: Verification = state.readers().read(|c| verify(c.desk())).await?;
     let status = if verification.ok() { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(verification)).into_response())
 }

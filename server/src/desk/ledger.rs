@@ -6,11 +6,14 @@
 //! writer keeps the tip in memory between commands; a command that is rolled back (a refusal
 //! or a failed group) restores the tip it started from.
 
+use std::ops::ControlFlow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::db::desk::DeskLedger;
+use crate::db::desk::ledger::{LedgerTip, NewLedgerEntry};
 use crate::error::ServerError;
 
 /// The hash before the first entry.
@@ -36,21 +39,13 @@ pub struct Cause<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Reads the tip from the database.
-pub fn tip(conn: &Connection) -> Result<Tip, ServerError> {
-    let last: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    match last {
-        None => Ok(Tip { seq: 0, hash: GENESIS }),
-        Some((seq, hash)) => Ok(Tip { seq, hash: to_hash(&hash, seq)? }),
-    }
-}
-
-fn to_hash(bytes: &[u8], seq: i64) -> Result<[u8; 32], ServerError> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| ServerError::Corrupt(format!("ledger hash at {seq}")))
+/// Reads the tip from the database: before the first entry, the chain starts from
+/// [`GENESIS`].
+pub fn tip(db: &dyn DeskLedger) -> Result<Tip, ServerError> {
+    Ok(match db.ledger_tip()? {
+        None => Tip { seq: 0, hash: GENESIS },
+        Some(LedgerTip { seq, hash }) => Tip { seq, hash },
+    })
 }
 
 /// The hash of one entry.
@@ -75,7 +70,7 @@ fn entry_hash(
 
 /// Appends one entry after `tip` and advances it.
 pub fn append(
-    conn: &Connection,
+    db: &dyn DeskLedger,
     tip: &mut Tip,
     cause: Cause<'_>,
     event_id: &str,
@@ -86,11 +81,17 @@ pub fn append(
     let at = cause.at.to_rfc3339_opts(SecondsFormat::Micros, true);
     let seq = tip.seq + 1;
     let hash = entry_hash(&tip.hash, seq, &at, event_id, kind, &entry);
-    conn.prepare_cached(
-        "INSERT INTO desk_ledger(seq, at, event_id, actor, idempotency_key, kind, entry, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![seq, at, event_id, cause.actor, cause.key, kind, entry, &tip.hash[..], &hash[..]])?;
+    db.append_ledger_entry(&NewLedgerEntry {
+        seq,
+        at: &at,
+        event_id,
+        actor: cause.actor,
+        idempotency_key: cause.key,
+        kind,
+        entry: &entry,
+        prev_hash: &tip.hash,
+        hash: &hash,
+    })?;
     *tip = Tip { seq, hash };
     Ok(seq)
 }
@@ -114,38 +115,30 @@ impl Verification {
 }
 
 /// Recomputes every hash from the first entry and checks each link and the numbering.
-pub fn verify(conn: &Connection) -> Result<Verification, ServerError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, event_id, kind, entry, prev_hash, hash FROM desk_ledger ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
+pub fn verify(db: &dyn DeskLedger) -> Result<Verification, ServerError> {
     let mut prev = GENESIS;
     let mut expected_seq = 1;
     let mut entries = 0;
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let (at, event_id, kind, entry): (String, String, String, String) =
-            (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let stored_prev: Vec<u8> = r.get(5)?;
-        let stored_hash: Vec<u8> = r.get(6)?;
-        let computed = entry_hash(&prev, seq, &at, &event_id, &kind, &entry);
-        if seq != expected_seq || stored_prev != prev || stored_hash != computed {
-            return Ok(Verification {
-                entries,
-                first_bad_seq: Some(seq),
-                tip_hash: hex::encode(prev),
-            });
+    let mut first_bad_seq = None;
+    db.visit_ledger(&mut |e| {
+        let computed = entry_hash(&prev, e.seq, &e.at, &e.event_id, &e.kind, &e.entry);
+        if e.seq != expected_seq || e.prev_hash != prev || e.hash != computed {
+            first_bad_seq = Some(e.seq);
+            return ControlFlow::Break(());
         }
         prev = computed;
         expected_seq += 1;
         entries += 1;
-    }
-    Ok(Verification { entries, first_bad_seq: None, tip_hash: hex::encode(prev) })
+        ControlFlow::Continue(())
+    })?;
+    Ok(Verification { entries, first_bad_seq, tip_hash: hex::encode(prev) })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use rusqlite::Connection;
+
     use super::*;
 
     fn ledger() -> Connection {

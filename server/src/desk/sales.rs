@@ -4,25 +4,20 @@
 //! refuse it anyway): a cancellation writes red entries — negative amounts that name the entry
 //! they reverse — and a swap is a cancellation followed by a new hold.
 
-use std::str::FromStr;
-
 use kam_core::bounds::{self, OutOfRange, Overflow};
 use kam_core::desk::bounds as desk_bounds;
 use kam_core::model::{DiscountLine, SelectionMode, UnitStatus, WorkTicketTerms};
 use kam_core::rules::{HoldCheck, check_hold, check_voucher_issue, price_work_ticket};
-use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::command::STALE_STATE;
 use super::context::{Ctx, Step, Stop, refuse};
 use super::holds::{self, allotted, unit};
+use crate::db::desk::sales::{
+    NewReceipt, NewVoucher, NewWorkTicket, PriceApproval, TicketRow, UnitForTicket, VoucherRow,
+};
 use crate::error::ServerError;
-
-fn decimal(text: &str) -> Step<Decimal> {
-    Decimal::from_str(text)
-        .map_err(|_| Stop::Failed(ServerError::Corrupt(format!("amount {text}"))))
-}
 
 /// A value outside its documented range (ADR 0017), refused: the HTTP edge answers 422 before
 /// a command gets here, and the desk checks again so that none is ever computed with.
@@ -63,7 +58,7 @@ pub(crate) fn approve_price(
         return refuse("approvers_missing", "须列明审批人 (the approvers must be named)");
     }
     let project_id = ctx.event.project_id.clone();
-    let Some(u) = unit(ctx.conn, &project_id, unit_id)? else {
+    let Some(u) = unit(ctx.db, &project_id, unit_id)? else {
         return refuse("unit_not_found", "没有这个房源 (no such unit)");
     };
     if approved_price(ctx, &project_id, unit_id)? != price_seen {
@@ -82,20 +77,13 @@ pub(crate) fn approve_price(
             ),
         );
     }
-    let approvers_json =
-        serde_json::to_string(approvers).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    ctx.conn
-        .prepare_cached(
-            "UPDATE desk_units SET unit_price = ?3, approvers = ?4, approved_at = ?5
-             WHERE project_id = ?1 AND unit_id = ?2",
-        )?
-        .execute(params![
-            project_id,
-            unit_id,
-            unit_price.to_string(),
-            approvers_json,
-            ctx.now_text()
-        ])?;
+    ctx.db.set_unit_price(&PriceApproval {
+        project_id: &project_id,
+        unit_id,
+        unit_price,
+        approvers,
+        approved_at: &ctx.now_text(),
+    })?;
     let entry = json!({ "unit_id": unit_id, "unit_price": unit_price, "approvers": approvers,
                         "approved_at": ctx.now_text() });
     ctx.record("price_approved", &entry)?;
@@ -104,23 +92,12 @@ pub(crate) fn approve_price(
 
 /// The unit's approved price now, if it has one.
 fn approved_price(ctx: &Ctx<'_>, project_id: &str, unit_id: &str) -> Step<Option<Decimal>> {
-    let price: Option<String> = ctx
-        .conn
-        .prepare_cached("SELECT unit_price FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?
-        .query_row([project_id, unit_id], |r| r.get(0))?;
-    price.as_deref().map(decimal).transpose()
+    Ok(ctx.db.approved_unit_price(project_id, unit_id)?)
 }
 
 /// The live (not reversed, not a reversal) ticket of a hold, if any.
 fn live_ticket_of_hold(ctx: &Ctx<'_>, hold_id: &str) -> Step<Option<String>> {
-    Ok(ctx
-        .conn
-        .prepare_cached(
-            "SELECT t.ticket_id FROM work_tickets t WHERE t.hold_id = ?1 AND t.reverses IS NULL
-             AND NOT EXISTS (SELECT 1 FROM work_tickets r WHERE r.reverses = t.ticket_id)",
-        )?
-        .query_row([hold_id], |r| r.get(0))
-        .optional()?)
+    Ok(ctx.db.live_ticket_of_hold(hold_id)?)
 }
 
 /// Draws up the work ticket for a held unit at its approved price.
@@ -132,21 +109,19 @@ pub(crate) fn prepare_work_ticket(
     discounts: &[DiscountLine],
     sealing_fee: Decimal,
 ) -> Step<Value> {
-    type HeldUnit = (String, String, Option<String>, String, Option<String>, Option<String>);
-    let row: Option<HeldUnit> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT status, area_m2, unit_price, COALESCE(event_id, ''), buyer_id, hold_id
-             FROM desk_units WHERE project_id = ?1 AND unit_id = ?2",
-        )?
-        .query_row([&ctx.event.project_id, unit_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-        })
-        .optional()?;
-    let Some((status, area, price, event_id, Some(buyer_id), Some(hold_id))) = row else {
+    let row = ctx.db.unit_for_ticket(&ctx.event.project_id, unit_id)?;
+    let Some(UnitForTicket {
+        status,
+        area_m2,
+        unit_price: price,
+        event_id,
+        buyer_id: Some(buyer_id),
+        hold_id: Some(hold_id),
+    }) = row
+    else {
         return refuse("unit_not_held", "房源未被保留 (the unit is not held)");
     };
-    if status != "held" || event_id != ctx.event.event_id {
+    if status != UnitStatus::Held || event_id != ctx.event.event_id {
         return refuse("unit_not_held", "房源未被保留 (the unit is not held at this event)");
     }
     if hold_id != seen_hold_id {
@@ -165,8 +140,8 @@ pub(crate) fn prepare_work_ticket(
         );
     }
     let terms = WorkTicketTerms {
-        approved_unit_price: decimal(&price)?,
-        area_m2: decimal(&area)?,
+        approved_unit_price: price,
+        area_m2,
         payment_ratio_pct,
         discounts: discounts.to_vec(),
         sealing_fee,
@@ -181,66 +156,32 @@ pub(crate) fn prepare_work_ticket(
         return out_of_range(&e);
     }
     let ticket_id = Ctx::new_id("wt");
-    let terms_json =
-        serde_json::to_string(&terms).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO work_tickets(ticket_id, event_id, hold_id, unit_id, buyer_id, terms,
-                 total_price, discount_amount, net_price, amount_due, sealing_fee, prepared_by,
-                 prepared_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?
-        .execute(params![
-            ticket_id,
-            ctx.event.event_id,
-            hold_id,
-            unit_id,
-            buyer_id,
-            terms_json,
-            figures.total_price.to_string(),
-            figures.discount_amount.to_string(),
-            figures.net_price.to_string(),
-            figures.amount_due.to_string(),
-            figures.sealing_fee.to_string(),
-            ctx.who.user_id,
-            ctx.now_text(),
-        ])?;
+    ctx.db.insert_work_ticket(&NewWorkTicket {
+        ticket_id: &ticket_id,
+        event_id: &ctx.event.event_id,
+        hold_id: &hold_id,
+        unit_id,
+        buyer_id: &buyer_id,
+        terms: &terms,
+        figures: &figures,
+        prepared_by: &ctx.who.user_id,
+        prepared_at: &ctx.now_text(),
+    })?;
     let entry = json!({ "ticket_id": ticket_id, "unit_id": unit_id, "buyer_id": buyer_id,
                         "hold_id": hold_id, "figures": figures });
     ctx.record("work_ticket_prepared", &entry)?;
     Ok(entry)
 }
 
-/// A ticket as the desk reads it for review, receipts and vouchers.
-struct TicketRow {
-    hold_id: String,
-    unit_id: String,
-    buyer_id: String,
-    amount_due: Decimal,
-    prepared_by: String,
-}
-
 /// The live ticket `ticket_id` of this event: not a reversal, not reversed.
 fn live_ticket(ctx: &Ctx<'_>, ticket_id: &str) -> Step<TicketRow> {
-    type Ticket = (String, String, String, String, String, Option<String>, bool);
-    let row: Option<Ticket> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT hold_id, unit_id, buyer_id, amount_due, prepared_by, reverses,
-                 EXISTS (SELECT 1 FROM work_tickets r WHERE r.reverses = t.ticket_id)
-             FROM work_tickets t WHERE ticket_id = ?1 AND event_id = ?2",
-        )?
-        .query_row([ticket_id, &ctx.event.event_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-        })
-        .optional()?;
-    let Some((hold_id, unit_id, buyer_id, due, prepared_by, reverses, reversed)) = row else {
+    let Some(ticket) = ctx.db.work_ticket(ticket_id, &ctx.event.event_id)? else {
         return refuse("ticket_not_found", "没有这张工作票 (no such work ticket)");
     };
-    if reverses.is_some() || reversed {
+    if ticket.reverses.is_some() || ticket.reversed {
         return refuse("ticket_reversed", "工作票已冲红 (the work ticket was reversed in red)");
     }
-    Ok(TicketRow { hold_id, unit_id, buyer_id, amount_due: decimal(&due)?, prepared_by })
+    Ok(ticket)
 }
 
 /// A second person confirms the ticket. Confirming seals the hold: the buyer is paying, so
@@ -253,34 +194,20 @@ pub(crate) fn review_work_ticket(ctx: &mut Ctx<'_>, ticket_id: &str) -> Step<Val
             "复核须由另一人进行 (the review must be done by a second person)",
         );
     }
-    let reviewed = ctx
-        .conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO work_ticket_reviews(ticket_id, reviewed_by, reviewed_at) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![ticket_id, ctx.who.user_id, ctx.now_text()])?;
-    if reviewed == 0 {
+    if !ctx.db.insert_ticket_review(ticket_id, &ctx.who.user_id, &ctx.now_text())? {
         return refuse("already_reviewed", "工作票已复核 (the work ticket is already confirmed)");
     }
-    ctx.conn
-        .prepare_cached(
-            "UPDATE desk_units SET held_until = NULL WHERE hold_id = ?1 AND status = 'held'",
-        )?
-        .execute([&ticket.hold_id])?;
+    ctx.db.seal_hold(&ticket.hold_id)?;
     let entry = json!({ "ticket_id": ticket_id, "unit_id": ticket.unit_id, "sealed": true });
     ctx.record("work_ticket_reviewed", &entry)?;
     Ok(entry)
 }
 
 fn received_total(ctx: &Ctx<'_>, ticket_id: &str) -> Step<Decimal> {
-    let amounts: Vec<String> = ctx
-        .conn
-        .prepare_cached("SELECT amount FROM receipts WHERE ticket_id = ?1")?
-        .query_map([ticket_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let amounts = ctx.db.receipt_amounts(ticket_id)?;
     let mut total = Decimal::ZERO;
-    for amount in &amounts {
-        total = match bounds::add("receipts total", total, decimal(amount)?) {
+    for amount in amounts {
+        total = match bounds::add("receipts total", total, amount) {
             Ok(total) => total,
             Err(e) => return overflow(&e),
         };
@@ -309,20 +236,15 @@ pub(crate) fn record_receipt(
     }
     let ticket = live_ticket(ctx, ticket_id)?;
     let receipt_id = Ctx::new_id("rc");
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO receipts(receipt_id, event_id, ticket_id, amount, method, received_at, recorded_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            receipt_id,
-            ctx.event.event_id,
-            ticket_id,
-            amount.to_string(),
-            method.trim(),
-            ctx.now_text(),
-            ctx.who.user_id
-        ])?;
+    ctx.db.insert_receipt(&NewReceipt {
+        receipt_id: &receipt_id,
+        event_id: &ctx.event.event_id,
+        ticket_id,
+        amount,
+        method: method.trim(),
+        received_at: &ctx.now_text(),
+        recorded_by: &ctx.who.user_id,
+    })?;
     let received = received_total(ctx, ticket_id)?;
     let entry = json!({ "receipt_id": receipt_id, "ticket_id": ticket_id, "amount": amount,
                         "received_total": received, "amount_due": ticket.amount_due });
@@ -332,21 +254,15 @@ pub(crate) fn record_receipt(
 
 /// Takes the next number of the event's voucher series.
 fn next_voucher_no(ctx: &Ctx<'_>) -> Step<(u32, String)> {
-    let (next, last, prefix): (u32, u32, String) = ctx
-        .conn
-        .prepare_cached("SELECT voucher_next, voucher_last, voucher_prefix FROM desk_events WHERE event_id = ?1")?
-        .query_row([&ctx.event.event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    if next > last {
+    let series = ctx.db.voucher_series(&ctx.event.event_id)?;
+    let (next, prefix) = (series.next, series.prefix);
+    if next > series.last {
         return refuse(
             "voucher_series_exhausted",
             "凭证号已用完 (the pre-numbered voucher series is used up)",
         );
     }
-    ctx.conn
-        .prepare_cached(
-            "UPDATE desk_events SET voucher_next = voucher_next + 1 WHERE event_id = ?1",
-        )?
-        .execute([&ctx.event.event_id])?;
+    ctx.db.advance_voucher_series(&ctx.event.event_id)?;
     Ok((next, format!("{prefix}{next:06}")))
 }
 
@@ -354,59 +270,34 @@ fn next_voucher_no(ctx: &Ctx<'_>) -> Step<(u32, String)> {
 /// unit is still held for this buyer. The unit becomes sold in the same step.
 pub(crate) fn issue_voucher(ctx: &mut Ctx<'_>, ticket_id: &str) -> Step<Value> {
     let ticket = live_ticket(ctx, ticket_id)?;
-    let vouchered = ctx
-        .conn
-        .prepare_cached("SELECT 1 FROM vouchers WHERE ticket_id = ?1 AND reverses IS NULL")?
-        .query_row([ticket_id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if vouchered {
+    if ctx.db.ticket_vouchered(ticket_id)? {
         return refuse(
             "already_vouchered",
             "该工作票已出凭证 (a voucher was already issued for this ticket)",
         );
     }
-    let confirmed = ctx
-        .conn
-        .prepare_cached("SELECT 1 FROM work_ticket_reviews WHERE ticket_id = ?1")?
-        .query_row([ticket_id], |_| Ok(()))
-        .optional()?
-        .is_some();
+    let confirmed = ctx.db.ticket_reviewed(ticket_id)?;
     let received = received_total(ctx, ticket_id)?;
     if let Err(refusal) = check_voucher_issue(confirmed, ticket.amount_due, received) {
         return refuse(refusal.code(), refusal.to_string());
     }
     let (voucher_no, code) = next_voucher_no(ctx)?;
-    let sold = ctx
-        .conn
-        .prepare_cached(
-            "UPDATE desk_units SET status = 'sold', held_until = NULL
-             WHERE project_id = ?1 AND unit_id = ?2 AND status = 'held' AND hold_id = ?3",
-        )?
-        .execute(params![ctx.event.project_id, ticket.unit_id, ticket.hold_id])?;
+    let sold = ctx.db.mark_unit_sold(&ctx.event.project_id, &ticket.unit_id, &ticket.hold_id)?;
     if sold != 1 {
         return refuse("hold_ended", "保留已失效 (the unit is no longer held for this buyer)");
     }
-    ctx.conn
-        .prepare_cached("UPDATE desk_holds SET state = 'sold', ended_at = ?2 WHERE hold_id = ?1")?
-        .execute(params![ticket.hold_id, ctx.now_text()])?;
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO vouchers(event_id, voucher_no, voucher_code, ticket_id, buyer_id, unit_id,
-                 amount, issued_at, issued_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            ctx.event.event_id,
-            voucher_no,
-            code,
-            ticket_id,
-            ticket.buyer_id,
-            ticket.unit_id,
-            received.to_string(),
-            ctx.now_text(),
-            ctx.who.user_id
-        ])?;
+    ctx.db.end_hold_sold(&ticket.hold_id, &ctx.now_text())?;
+    ctx.db.insert_voucher(&NewVoucher {
+        event_id: &ctx.event.event_id,
+        voucher_no,
+        voucher_code: &code,
+        ticket_id,
+        buyer_id: &ticket.buyer_id,
+        unit_id: &ticket.unit_id,
+        amount: received,
+        issued_at: &ctx.now_text(),
+        issued_by: &ctx.who.user_id,
+    })?;
     let entry = json!({ "voucher_no": voucher_no, "voucher_code": code, "ticket_id": ticket_id,
                         "unit_id": ticket.unit_id, "buyer_id": ticket.buyer_id,
                         "amount": received, "status": "sold" });
@@ -415,27 +306,16 @@ pub(crate) fn issue_voucher(ctx: &mut Ctx<'_>, ticket_id: &str) -> Step<Value> {
 }
 
 /// The live voucher `voucher_no`: issued, not itself a reversal, not yet reversed.
-fn live_voucher(ctx: &Ctx<'_>, voucher_no: u32) -> Step<(String, String, String, String)> {
-    let row: Option<(String, String, String, String, Option<u32>, bool)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT ticket_id, buyer_id, unit_id, amount, reverses,
-                 EXISTS (SELECT 1 FROM vouchers r WHERE r.event_id = v.event_id AND r.reverses = v.voucher_no)
-             FROM vouchers v WHERE event_id = ?1 AND voucher_no = ?2",
-        )?
-        .query_row(params![ctx.event.event_id, voucher_no], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-        })
-        .optional()?;
-    match row {
+fn live_voucher(ctx: &Ctx<'_>, voucher_no: u32) -> Step<VoucherRow> {
+    match ctx.db.voucher(&ctx.event.event_id, voucher_no)? {
         None => refuse("voucher_not_found", "没有这张凭证 (no such voucher)"),
-        Some((.., Some(_), _)) => {
+        Some(VoucherRow { reverses: Some(_), .. }) => {
             refuse("voucher_is_reversal", "这是一张红字凭证 (this is a red reversing voucher)")
         }
-        Some((.., true)) => {
+        Some(VoucherRow { reversed: true, .. }) => {
             refuse("voucher_reversed", "凭证已冲红 (the voucher was already reversed)")
         }
-        Some((ticket, buyer, unit_id, amount, None, false)) => Ok((ticket, buyer, unit_id, amount)),
+        Some(voucher) => Ok(voucher),
     }
 }
 
@@ -445,57 +325,25 @@ pub(crate) fn cancel_sale(ctx: &mut Ctx<'_>, voucher_no: u32, reason: &str) -> S
     if reason.trim().is_empty() {
         return refuse("reason_missing", "冲红须注明原因 (a reversal needs a reason)");
     }
-    let (ticket_id, buyer_id, unit_id, amount) = live_voucher(ctx, voucher_no)?;
+    let VoucherRow { ticket_id, buyer_id, unit_id, amount, .. } = live_voucher(ctx, voucher_no)?;
     let (red_no, red_code) = next_voucher_no(ctx)?;
     let now = ctx.now_text();
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO vouchers(event_id, voucher_no, voucher_code, ticket_id, buyer_id, unit_id,
-                 amount, issued_at, issued_by, reverses, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(params![
-            ctx.event.event_id,
-            red_no,
-            red_code,
-            ticket_id,
-            buyer_id,
-            unit_id,
-            red_ink(decimal(&amount)?).to_string(),
-            now,
-            ctx.who.user_id,
-            voucher_no,
-            reason
-        ])?;
+    let red_voucher = NewVoucher {
+        event_id: &ctx.event.event_id,
+        voucher_no: red_no,
+        voucher_code: &red_code,
+        ticket_id: &ticket_id,
+        buyer_id: &buyer_id,
+        unit_id: &unit_id,
+        amount: red_ink(amount),
+        issued_at: &now,
+        issued_by: &ctx.who.user_id,
+    };
+    ctx.db.insert_red_voucher(&red_voucher, voucher_no, reason)?;
     let red_ticket = Ctx::new_id("wt");
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO work_tickets(ticket_id, event_id, hold_id, unit_id, buyer_id, terms,
-                 total_price, discount_amount, net_price, amount_due, sealing_fee, prepared_by,
-                 prepared_at, reverses, reason)
-             SELECT ?2, event_id, hold_id, unit_id, buyer_id, terms,
-                 '-' || total_price, '-' || discount_amount, '-' || net_price, '-' || amount_due,
-                 '-' || sealing_fee, ?3, ?4, ticket_id, ?5
-             FROM work_tickets WHERE ticket_id = ?1",
-        )?
-        .execute(params![ticket_id, red_ticket, ctx.who.user_id, now, reason])?;
-    let reversed_receipts = ctx
-        .conn
-        .prepare_cached(
-            "INSERT INTO receipts(receipt_id, event_id, ticket_id, amount, method, received_at,
-                 recorded_by, reverses)
-             SELECT 'rc-red-' || receipt_id, event_id, ticket_id, '-' || amount, method, ?2, ?3, receipt_id
-             FROM receipts WHERE ticket_id = ?1 AND reverses IS NULL",
-        )?
-        .execute(params![ticket_id, now, ctx.who.user_id])?;
-    let freed = ctx
-        .conn
-        .prepare_cached(
-            "UPDATE desk_units SET status = 'available', event_id = NULL, buyer_id = NULL,
-                 hold_id = NULL, held_until = NULL
-             WHERE project_id = ?1 AND unit_id = ?2 AND status = 'sold'",
-        )?
-        .execute(params![ctx.event.project_id, unit_id])?;
+    ctx.db.insert_red_ticket(&ticket_id, &red_ticket, &ctx.who.user_id, &now, reason)?;
+    let reversed_receipts = ctx.db.insert_red_receipts(&ticket_id, &now, &ctx.who.user_id)?;
+    let freed = ctx.db.free_sold_unit(&ctx.event.project_id, &unit_id)?;
     if freed != 1 {
         return Err(Stop::Failed(ServerError::Corrupt(format!(
             "voucher {voucher_no}: unit {unit_id} not sold"
@@ -520,7 +368,7 @@ pub(crate) fn swap_unit(
     let cancelled = cancel_sale(ctx, voucher_no, reason)?;
     let buyer_id = cancelled["buyer_id"].as_str().unwrap_or_default().to_owned();
     let project_id = ctx.event.project_id.clone();
-    let found = unit(ctx.conn, &project_id, new_unit_id)?;
+    let found = unit(ctx.db, &project_id, new_unit_id)?;
     let check = HoldCheck {
         buyer_listed: true,
         buyer_lottery_no: None,

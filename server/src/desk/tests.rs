@@ -317,7 +317,7 @@ fn a_sale_refuses_every_shortcut_and_voucher_rows_cannot_be_edited() {
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.units_sold, report.vouchers_live), (1, 1));
     assert_eq!(report.receipts_total, due);
-    assert!(ledger::verify(v.store.desk_conn()).unwrap().ok());
+    assert!(ledger::verify(v.store.desk()).unwrap().ok());
 }
 
 #[test]
@@ -358,7 +358,7 @@ fn a_swap_and_a_cancellation_reverse_in_red_and_keep_the_series_gapless() {
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
     assert_eq!((report.vouchers_live, report.vouchers_reversed), (0, 2));
     assert_eq!(report.receipts_total, rust_decimal::Decimal::ZERO, "all money reversed");
-    assert!(ledger::verify(v.store.desk_conn()).unwrap().ok());
+    assert!(ledger::verify(v.store.desk()).unwrap().ok());
 }
 
 #[test]

@@ -159,7 +159,7 @@ impl Desk {
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
         let server = ServerReadOnly::open(server_path)?;
-        let tip = ledger::tip(&desk)?;
+        let tip = ledger::tip(desk.db())?;
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
         let stats = Arc::new(DeskStats::default());
@@ -316,7 +316,7 @@ fn run_commands(
     now: DateTime<Utc>,
 ) -> Result<(Vec<Answer>, bool), ServerError> {
     // Another connection (opening a desk, an admin command) may have extended the chain.
-    *tip = ledger::tip(tx.sql())?;
+    *tip = ledger::tip(tx)?;
     let start_seq = tip.seq;
     let mut answers = Vec::with_capacity(group.len());
     // A group's commands mostly come from a few devices; each token is checked once per
@@ -359,7 +359,7 @@ fn run_commands(
             }
         }
     }
-    kept.write(tx.sql(), now)?;
+    kept.write(tx, now)?;
     Ok((answers, tip.seq != start_seq))
 }
 
@@ -380,7 +380,7 @@ pub(super) fn run_as_one_group(
             reply: oneshot::channel().0,
         })
         .collect();
-    let mut tip = ledger::tip(desk)?;
+    let mut tip = ledger::tip(desk.db())?;
     let (answers, _) = run_group(desk, server, &mut tip, policy, &jobs, Utc::now())?;
     Ok(answers
         .into_iter()
@@ -463,7 +463,7 @@ fn admit(
             &message,
         )));
     }
-    let Some(stored) = kept.find(on.desk.sql(), &who.device_id, &request.idempotency_key)? else {
+    let Some(stored) = kept.find(on.desk, &who.device_id, &request.idempotency_key)? else {
         return Ok(Gate::Run(who));
     };
     if stored.fingerprint != *fingerprint {
@@ -490,7 +490,6 @@ fn carry_out(
     let before = *tip;
     let mut ctx = Ctx {
         db: on.desk,
-        conn: on.desk.sql(),
         tip,
         who,
         key: &request.idempotency_key,

@@ -17,9 +17,6 @@ pub trait DeskSavepoints {
 
 /// A group's transaction on the desk's file: every desk concern, and the commands'
 /// savepoints.
-pub trait DeskGroup: DeskDb + DeskSavepoints {
-    /// TEMPORARY (issue 19, remove at merge): the connection under the transaction, for the
-    /// desk's ledger, answers and sales while their SQL still runs in `desk/` (their move into
-    /// `DeskLedger`, `DeskAnswers` and `DeskSales` is made in parallel).
-    fn sql(&self) -> &rusqlite::Connection;
-}
+pub trait DeskGroup: DeskDb + DeskSavepoints {}
+
+impl<T: DeskDb + DeskSavepoints + ?Sized> DeskGroup for T {}

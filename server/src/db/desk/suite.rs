@@ -5,12 +5,19 @@
 //!
 //! Each case states what every backend must do, in the traits' own words: no SQL here.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests may panic on a broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
-use kam_core::model::{Buyer, BuyerId, SelectionMode, UnitId, UnitStatus, UserId};
+use std::ops::ControlFlow;
+
+use kam_core::model::{
+    Buyer, BuyerId, SelectionMode, UnitId, UnitStatus, UserId, WorkTicketFigures, WorkTicketTerms,
+};
 use rust_decimal::Decimal;
 
 use super::DeskDb;
+use super::answers::NewAnswer;
+use super::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
+use super::sales::{NewReceipt, NewVoucher, NewWorkTicket, PriceApproval};
 use super::state::{HoldEnd, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold};
 
 /// Generates one test per case of the desk suite for the backend `open` makes (a function
@@ -22,6 +29,9 @@ macro_rules! desk_suite {
             an_event_opens_once_with_its_units_allotments_and_buyers,
             a_hold_takes_an_available_unit_once_and_ends_with_its_state,
             the_queue_calls_skips_recalls_and_numbers_buyers,
+            the_ledger_appends_and_reads_its_tip_back,
+            a_sale_is_recorded_and_reversed_in_red,
+            answers_are_found_under_their_device_and_key,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {
@@ -193,4 +203,267 @@ pub(crate) fn the_queue_calls_skips_recalls_and_numbers_buyers(desk: &dyn DeskDb
     assert_eq!(desk.id_number_salt().unwrap(), None);
     desk.set_id_number_salt("salt").unwrap();
     assert_eq!(desk.id_number_salt().unwrap().as_deref(), Some("salt"));
+}
+
+const AT: &str = "2026-11-24T01:00:00.000000Z";
+
+/// The sales cases' fixture, written through [`DeskState`](super::DeskState): event `e1` of
+/// project `p1` (voucher series `V`, numbers 1 to 999) and its unit `u1` (100 m², no approved
+/// price) held for buyer `b1` under the active hold `h1`.
+fn held_unit(db: &dyn DeskDb) {
+    let event = NewDeskEvent {
+        event_id: "e1",
+        project_id: "p1",
+        mode: SelectionMode::Free,
+        voucher_prefix: "V",
+        voucher_last: 999,
+        opened_at: AT,
+    };
+    assert!(db.insert_desk_event(&event).unwrap());
+    let unit = NewDeskUnit {
+        unit_id: "u1",
+        code: "1-101",
+        area_m2: Decimal::from(100),
+        unit_price: None,
+        approval: None,
+        status: UnitStatus::Available,
+    };
+    assert_eq!(db.insert_desk_unit("p1", &unit).unwrap(), 1);
+    db.allot_unit("e1", "u1").unwrap();
+    let hold = NewHold {
+        hold_id: "h1",
+        event_id: "e1",
+        project_id: "p1",
+        unit_id: "u1",
+        buyer_id: "b1",
+        held_by: "staff",
+        held_at: AT,
+        expires_at: "2026-11-24T01:15:00.000000Z",
+    };
+    assert!(db.take_unit(&hold).unwrap());
+    db.insert_hold(&hold).unwrap();
+}
+
+fn money(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+pub(crate) fn the_ledger_appends_and_reads_its_tip_back(db: &dyn DeskDb) {
+    held_unit(db);
+    assert_eq!(db.ledger_tip().unwrap(), None, "a fresh ledger is empty");
+    let hashes = [[1; 32], [2; 32], [3; 32]];
+    let mut prev = [0; 32];
+    for (seq, hash) in (1..).zip(&hashes) {
+        let key = (seq == 2).then_some("k2");
+        db.append_ledger_entry(&NewLedgerEntry {
+            seq,
+            at: AT,
+            event_id: "e1",
+            actor: "staff-01",
+            idempotency_key: key,
+            kind: "hold",
+            entry: r#"{"i":1}"#,
+            prev_hash: &prev,
+            hash,
+        })
+        .unwrap();
+        prev = *hash;
+    }
+    assert_eq!(db.ledger_tip().unwrap(), Some(LedgerTip { seq: 3, hash: [3; 32] }));
+    let mut seen: Vec<StoredLedgerEntry> = Vec::new();
+    db.visit_ledger(&mut |entry| {
+        seen.push(entry);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3], "in sequence order");
+    assert_eq!(
+        (seen[1].at.as_str(), seen[1].event_id.as_str(), seen[1].kind.as_str()),
+        (AT, "e1", "hold")
+    );
+    assert_eq!(seen[1].entry, r#"{"i":1}"#);
+    assert_eq!(
+        (seen[1].prev_hash.as_slice(), seen[1].hash.as_slice()),
+        (&[1; 32][..], &[2; 32][..])
+    );
+    let mut visited = 0;
+    db.visit_ledger(&mut |_| {
+        visited += 1;
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(visited, 1, "a visit stops when asked");
+}
+
+fn terms() -> WorkTicketTerms {
+    WorkTicketTerms {
+        approved_unit_price: money("20000"),
+        area_m2: money("100"),
+        payment_ratio_pct: money("50"),
+        discounts: Vec::new(),
+        sealing_fee: Decimal::ZERO,
+    }
+}
+
+fn figures() -> WorkTicketFigures {
+    WorkTicketFigures {
+        total_price: money("2000000"),
+        discount_amount: Decimal::ZERO,
+        net_price: money("2000000"),
+        amount_due: money("1000000.00"),
+        sealing_fee: Decimal::ZERO,
+    }
+}
+
+/// Prices the fixture's unit and draws up, reviews and pays ticket `t1` for it.
+fn a_paid_ticket(db: &dyn DeskDb) {
+    held_unit(db);
+    assert_eq!(db.approved_unit_price("p1", "u1").unwrap(), None);
+    let approvers = ["hq-01".to_owned(), "hq-02".to_owned()];
+    db.set_unit_price(&PriceApproval {
+        project_id: "p1",
+        unit_id: "u1",
+        unit_price: money("20000"),
+        approvers: &approvers,
+        approved_at: AT,
+    })
+    .unwrap();
+    assert_eq!(db.approved_unit_price("p1", "u1").unwrap(), Some(money("20000")));
+    let unit = db.unit_for_ticket("p1", "u1").unwrap().expect("the fixture's unit");
+    assert_eq!(
+        (unit.status, unit.area_m2, unit.event_id.as_str()),
+        (UnitStatus::Held, money("100"), "e1")
+    );
+    assert_eq!((unit.buyer_id.as_deref(), unit.hold_id.as_deref()), (Some("b1"), Some("h1")));
+    assert!(db.unit_for_ticket("p1", "nope").unwrap().is_none());
+    assert_eq!(db.live_ticket_of_hold("h1").unwrap(), None);
+    let (terms, figures) = (terms(), figures());
+    db.insert_work_ticket(&NewWorkTicket {
+        ticket_id: "t1",
+        event_id: "e1",
+        hold_id: "h1",
+        unit_id: "u1",
+        buyer_id: "b1",
+        terms: &terms,
+        figures: &figures,
+        prepared_by: "staff-01",
+        prepared_at: AT,
+    })
+    .unwrap();
+    assert_eq!(db.live_ticket_of_hold("h1").unwrap().as_deref(), Some("t1"));
+    let ticket = db.work_ticket("t1", "e1").unwrap().expect("written");
+    assert_eq!((ticket.amount_due, ticket.prepared_by.as_str()), (money("1000000.00"), "staff-01"));
+    assert_eq!((ticket.reverses, ticket.reversed), (None, false));
+    assert!(db.work_ticket("t1", "other-event").unwrap().is_none());
+    assert!(!db.ticket_reviewed("t1").unwrap());
+    assert!(db.insert_ticket_review("t1", "staff-02", AT).unwrap());
+    assert!(!db.insert_ticket_review("t1", "staff-03", AT).unwrap(), "reviewed once");
+    assert!(db.ticket_reviewed("t1").unwrap());
+    db.seal_hold("h1").unwrap();
+    for (id, amount) in [("r1", "600000.00"), ("r2", "400000.00")] {
+        db.insert_receipt(&NewReceipt {
+            receipt_id: id,
+            event_id: "e1",
+            ticket_id: "t1",
+            amount: money(amount),
+            method: "transfer",
+            received_at: AT,
+            recorded_by: "staff-01",
+        })
+        .unwrap();
+    }
+    let total: Decimal = db.receipt_amounts("t1").unwrap().into_iter().sum();
+    assert_eq!(total, money("1000000.00"));
+}
+
+fn voucher(no: u32, code: &str, amount: Decimal) -> NewVoucher<'_> {
+    NewVoucher {
+        event_id: "e1",
+        voucher_no: no,
+        voucher_code: code,
+        ticket_id: "t1",
+        buyer_id: "b1",
+        unit_id: "u1",
+        amount,
+        issued_at: AT,
+        issued_by: "staff-01",
+    }
+}
+
+pub(crate) fn a_sale_is_recorded_and_reversed_in_red(db: &dyn DeskDb) {
+    a_paid_ticket(db);
+    let series = db.voucher_series("e1").unwrap();
+    assert_eq!((series.next, series.last, series.prefix.as_str()), (1, 999, "V"));
+    db.advance_voucher_series("e1").unwrap();
+    assert_eq!(db.voucher_series("e1").unwrap().next, 2);
+    assert!(!db.ticket_vouchered("t1").unwrap());
+    assert_eq!(db.mark_unit_sold("p1", "u1", "other-hold").unwrap(), 0, "not under that hold");
+    assert_eq!(db.mark_unit_sold("p1", "u1", "h1").unwrap(), 1);
+    db.end_hold_sold("h1", AT).unwrap();
+    db.insert_voucher(&voucher(1, "V000001", money("1000000.00"))).unwrap();
+    assert!(db.ticket_vouchered("t1").unwrap());
+    let issued = db.voucher("e1", 1).unwrap().expect("issued");
+    assert_eq!(
+        (issued.amount, issued.reverses, issued.reversed),
+        (money("1000000.00"), None, false)
+    );
+    assert_eq!((issued.ticket_id.as_str(), issued.unit_id.as_str()), ("t1", "u1"));
+    assert!(db.voucher("e1", 7).unwrap().is_none());
+
+    // The reversal: a red voucher, a red ticket and red receipts, and the unit is free.
+    db.advance_voucher_series("e1").unwrap();
+    db.insert_red_voucher(&voucher(2, "V000002", money("-1000000.00")), 1, "buyer withdrew")
+        .unwrap();
+    db.insert_red_ticket("t1", "t1-red", "staff-02", AT, "buyer withdrew").unwrap();
+    assert_eq!(db.insert_red_receipts("t1", AT, "staff-02").unwrap(), 2);
+    assert_eq!(db.free_sold_unit("p1", "u1").unwrap(), 1);
+    assert_eq!(db.free_sold_unit("p1", "u1").unwrap(), 0, "no longer sold");
+    assert!(db.voucher("e1", 1).unwrap().expect("kept").reversed);
+    let red = db.voucher("e1", 2).unwrap().expect("written");
+    assert_eq!((red.amount, red.reverses, red.reversed), (money("-1000000.00"), Some(1), false));
+    assert!(db.work_ticket("t1", "e1").unwrap().expect("kept").reversed);
+    let red_ticket = db.work_ticket("t1-red", "e1").unwrap().expect("written");
+    assert_eq!(
+        (red_ticket.reverses.as_deref(), red_ticket.amount_due),
+        (Some("t1"), money("-1000000.00"))
+    );
+    assert_eq!(db.live_ticket_of_hold("h1").unwrap(), None, "the ticket is reversed");
+    let total: Decimal = db.receipt_amounts("t1").unwrap().into_iter().sum();
+    assert_eq!(total, Decimal::ZERO, "every receipt has its red twin");
+    let unit = db.unit_for_ticket("p1", "u1").unwrap().expect("kept");
+    assert_eq!(
+        (unit.status, unit.event_id.as_str(), unit.hold_id),
+        (UnitStatus::Available, "", None)
+    );
+}
+
+pub(crate) fn answers_are_found_under_their_device_and_key(db: &dyn DeskDb) {
+    held_unit(db);
+    assert_eq!(db.stored_answer("d1", "k1").unwrap(), None);
+    let answers = [
+        NewAnswer { key: "k1", device_id: "d1", fingerprint: &[1; 32], code: 200, body: "{}" },
+        NewAnswer {
+            key: "k2",
+            device_id: "d1",
+            fingerprint: &[2; 32],
+            code: 409,
+            body: r#"{"n":2}"#,
+        },
+        NewAnswer { key: "k1", device_id: "d2", fingerprint: &[3; 32], code: 200, body: "[]" },
+    ];
+    db.insert_answers(AT, &mut answers.iter().copied()).unwrap();
+    let found = db.stored_answer("d1", "k2").unwrap().expect("stored");
+    assert_eq!((found.fingerprint, found.code, found.body.as_str()), ([2; 32], 409, r#"{"n":2}"#));
+    let other = db.stored_answer("d2", "k1").unwrap().expect("stored");
+    assert_eq!(
+        (other.fingerprint, other.body.as_str()),
+        ([3; 32], "[]"),
+        "keys belong to their device"
+    );
+    assert_eq!(db.stored_answer("d2", "k2").unwrap(), None);
+    assert!(
+        db.insert_answers(AT, &mut answers[..1].iter().copied()).is_err(),
+        "a key is answered once"
+    );
 }

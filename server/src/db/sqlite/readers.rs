@@ -43,13 +43,6 @@ impl ReadConns {
     pub fn desk(&self) -> &dyn DeskDb {
         &self.desk
     }
-
-    /// TEMPORARY (issue 19, remove at merge): the desk's connection, for the ledger check
-    /// while `desk::ledger` still runs its own SQL (its move into `DeskLedger` is made in
-    /// parallel).
-    pub fn desk_sql(&self) -> &Connection {
-        &self.desk
-    }
 }
 
 /// A bounded pool of read-only connections. Cheap to clone.

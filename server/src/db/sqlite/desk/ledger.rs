@@ -1,7 +1,69 @@
 //! `DeskLedger` over SQLite.
 
-use rusqlite::Connection;
+use std::ops::ControlFlow;
 
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::db::DbError;
 use crate::db::desk::DeskLedger;
+use crate::db::desk::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 
-impl DeskLedger for Connection {}
+impl DeskLedger for Connection {
+    fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
+        let last: Option<(i64, Vec<u8>)> = self
+            .query_row("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        last.map(|(seq, hash)| {
+            let hash = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| DbError::Corrupt(format!("ledger hash at {seq}")))?;
+            Ok(LedgerTip { seq, hash })
+        })
+        .transpose()
+    }
+
+    fn append_ledger_entry(&self, e: &NewLedgerEntry<'_>) -> Result<(), DbError> {
+        self.prepare_cached(
+            "INSERT INTO desk_ledger(seq, at, event_id, actor, idempotency_key, kind, entry, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            e.seq,
+            e.at,
+            e.event_id,
+            e.actor,
+            e.idempotency_key,
+            e.kind,
+            e.entry,
+            &e.prev_hash[..],
+            &e.hash[..]
+        ])?;
+        Ok(())
+    }
+
+    fn visit_ledger(
+        &self,
+        visit: &mut dyn FnMut(StoredLedgerEntry) -> ControlFlow<()>,
+    ) -> Result<(), DbError> {
+        let mut stmt = self.prepare(
+            "SELECT seq, at, event_id, kind, entry, prev_hash, hash FROM desk_ledger ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let entry = StoredLedgerEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                event_id: r.get(2)?,
+                kind: r.get(3)?,
+                entry: r.get(4)?,
+                prev_hash: r.get(5)?,
+                hash: r.get(6)?,
+            };
+            if visit(entry).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

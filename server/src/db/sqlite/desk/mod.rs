@@ -114,12 +114,6 @@ impl DeskSavepoints for Connection {
     }
 }
 
-impl DeskGroup for Connection {
-    fn sql(&self) -> &Connection {
-        self
-    }
-}
-
 /// A fresh, migrated desk database in memory, for the desk's store test suite.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A test fixture.

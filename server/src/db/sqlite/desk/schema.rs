@@ -324,24 +324,16 @@ ALTER TABLE desk_requests_v4 RENAME TO desk_requests;
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::db::sqlite::schema::prepare;
+    use kam_core::test_support::migrations;
 
     fn at_version(v: i64) -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::db::sqlite::schema::prepare(&conn).unwrap();
-        SCHEMA.migrate_to(&mut conn, v).unwrap();
-        conn
+        migrations::at_version(&SCHEMA, prepare, v)
     }
 
     #[test]
     fn every_step_from_the_previous_schema_matches_a_fresh_database() {
-        let current = SCHEMA.current_version();
-        let fresh = kam_core::migrations::schema_sql(&at_version(current)).unwrap();
-        for start in 0..current {
-            let mut conn = at_version(start);
-            migrate(&mut conn).unwrap();
-            let upgraded = kam_core::migrations::schema_sql(&conn).unwrap();
-            assert_eq!(upgraded, fresh, "upgrade from version {start}");
-        }
+        migrations::assert_every_step_matches_a_fresh_database(&SCHEMA, prepare, migrate);
     }
 
     #[test]
