@@ -510,8 +510,7 @@ mod tests {
         let victim = first_customer(&store);
         let bytes = {
             let id = kam_core::doc::DocId::new(DocKind::Customer, victim.as_str());
-            let Store { conn, docs, .. } = &mut store;
-            docs.get(conn, &id, false).unwrap().unwrap().save()
+            store.document(&id).unwrap().unwrap().save()
         };
         let impostor = kam_core::doc::DocId::new(DocKind::Customer, "c-impostor");
         store_raw(&mut store, &impostor, bytes);

@@ -32,7 +32,6 @@ use crate::conflicts::{self, OpenConflict};
 use crate::edge::caller::Device;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::store::Store;
 use crate::{edge, projector, scope, sync};
 
 pub(crate) use crate::edge::caller::bearer_token;
@@ -191,8 +190,7 @@ async fn document(
             if !scope::can_see(store.conn(), &who, kind, &row.scope_key)? {
                 return Err(ServerError::NotFound);
             }
-            let Store { conn, docs, .. } = store;
-            Ok(docs.get(conn, &id, false)?.ok_or(ServerError::NotFound)?.save())
+            Ok(store.document(&id)?.ok_or(ServerError::NotFound)?.save())
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())

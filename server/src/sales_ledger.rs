@@ -407,7 +407,7 @@ mod tests {
     #[test]
     fn import_upserts_rows_with_a_chinese_header_and_a_bom() {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer(conn, "C1", "甲", "key");
         customer(conn, "C2", "乙", "main");
         sale(conn, "C1", "2026-01", "1.00");
@@ -430,7 +430,7 @@ mod tests {
     #[test]
     fn import_refuses_the_whole_file_for_one_bad_line() {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer(conn, "C1", "甲", "key");
         sale(conn, "C1", "2026-01", "1.00");
         let before = ledger(conn);
@@ -468,7 +468,7 @@ mod tests {
     #[test]
     fn demo_years_sum_exactly_to_the_yearly_figures_and_repeat_with_the_seed() {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer(conn, "C1", "甲", "key");
         customer(conn, "C2", "乙", "general");
         conn.execute(

@@ -7,11 +7,10 @@ use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use kam_core::doc::{DocId, Document};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::db::desk::DeskDb;
 use crate::db::sqlite::schema;
-use crate::db::{Db, DeskFile, DocumentStore};
+use crate::db::{Db, DeskFile, DocumentStore, ServerFile};
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::{conflicts, desk, projection, projector, scope};
@@ -21,7 +20,7 @@ pub const DEFAULT_CACHE_DOCS: usize = 512;
 
 /// The server's database and loaded documents.
 pub struct Store {
-    pub(crate) conn: Connection,
+    pub(crate) conn: ServerFile,
     /// The selection desk's own file (see `db::sqlite::desk::schema`).
     pub(crate) desk: DeskFile,
     /// Project documents' heads at their last projection, so the projector can re-read only
@@ -42,13 +41,11 @@ impl Store {
     /// Opens (creating or upgrading) the database at `path`.
     pub fn open(path: impl AsRef<Path>, policy: Policy) -> Result<Store, ServerError> {
         let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)?;
-        schema::prepare(&conn)?;
-        schema::migrate(&mut conn)?;
+        let conn = ServerFile::open(&path)?;
         // The selection desk keeps its own file (see `db::sqlite::desk::schema`); the store
         // reads and opens desks through it.
         let desk = DeskFile::open(&crate::db::desk_path(&path))?;
-        let actor = load_or_create_actor(&conn)?;
+        let actor = load_or_create_actor(conn.db())?;
         let mut store = Store {
             conn,
             desk,
@@ -96,18 +93,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<desk::catalog::OpenedDesk, ServerError> {
         let Store { conn, docs, desk, .. } = self;
-        desk.write(|tx| desk::catalog::open_event(conn, docs, tx, event_id, voucher_series, now))
+        desk.write(|tx| {
+            desk::catalog::open_event(conn.db(), docs, tx, event_id, voucher_series, now)
+        })
     }
 
     /// The storage traits over the server's database, for reads outside a write.
     pub fn conn(&self) -> &dyn Db {
+        self.conn.db()
+    }
+
+    /// The database file, for tests that inspect rows directly (it derefs to its connection).
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> &ServerFile {
         &self.conn
     }
 
-    /// The raw connection, for tests that inspect rows directly.
-    #[cfg(test)]
-    pub(crate) fn sql(&self) -> &Connection {
-        &self.conn
+    /// The document `id`, loaded (from the cache or the database) if it is stored.
+    pub(crate) fn document(&mut self, id: &DocId) -> Result<Option<&mut Document>, ServerError> {
+        self.docs.get(self.conn.db(), id, false)
     }
 
     /// The policy in force.
@@ -133,7 +137,7 @@ impl Store {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, ServerError> {
-        meta_get(&self.conn, key)
+        meta_get(self.conn.db(), key)
     }
 
     /// Runs `work` in one IMMEDIATE transaction. If it fails, the documents it loaded are
@@ -152,11 +156,7 @@ impl Store {
         work: impl FnOnce(&dyn Db, &mut DocCache, &Policy, &dyn DeskDb) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         let Store { conn, docs, policy, desk, .. } = self;
-        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-        match work(&*tx, docs, policy, desk.db()).and_then(|value| {
-            tx.commit()?;
-            Ok(value)
-        }) {
+        match conn.write(|tx| work(tx, docs, policy, desk.db())) {
             Ok(value) => Ok(value),
             Err(e) => {
                 docs.clear();
@@ -187,7 +187,7 @@ impl Store {
     /// Re-derives every projection row from the stored documents. A document that cannot be
     /// projected is set aside (see `quarantine`), never a reason not to start.
     pub fn rebuild_projections(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
-        let ids = self.conn.document_seqs()?;
+        let ids = self.conn.db().document_seqs()?;
         let tag = schema_tag(&self.policy);
         self.projected_heads.clear();
         self.write(|tx, docs, policy| {

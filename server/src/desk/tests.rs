@@ -525,18 +525,14 @@ fn outcomes_are_mirrored_into_the_project_and_event_documents() {
         .desk_conn()
         .query_row("SELECT project_id FROM desk_events", [], |r| r.get(0))
         .unwrap();
-    let Store { conn, docs, .. } = &mut v.store;
-    let doc = docs
-        .get(conn, &project_doc_id(&ProjectId::from(project_id.as_str())), false)
-        .unwrap()
-        .unwrap();
+    let doc =
+        v.store.document(&project_doc_id(&ProjectId::from(project_id.as_str()))).unwrap().unwrap();
     let project = read_project(doc).unwrap();
     assert_eq!(project.units[&UnitId::from(unit.as_str())].status, UnitStatus::Held);
     let priced = &project.units[&UnitId::from(v.units[4].as_str())];
     assert_eq!(priced.unit_price, Some(rust_decimal::Decimal::from(21_000)));
     assert_eq!(priced.approval.as_ref().unwrap().approvers.len(), 2);
-    let event =
-        docs.get(conn, &event_doc_id(&EventId::from(v.event.as_str())), false).unwrap().unwrap();
+    let event = v.store.document(&event_doc_id(&EventId::from(v.event.as_str()))).unwrap().unwrap();
     assert_eq!(read_event(event).unwrap().now_serving, Some(1));
     assert_eq!(mirror::mirror_pending(&mut v.store, Utc::now()).unwrap().entries, 0, "caught up");
 }

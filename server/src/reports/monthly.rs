@@ -396,7 +396,7 @@ mod tests {
     /// S1 strategic, K1 key (larger this month), M1 main; March 2026 seen on April 10.
     fn report() -> MonthlyReport {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer(conn, "S1", "Strategic Co", "strategic");
         customer(conn, "K1", "Key Co", "key");
         customer(conn, "M1", "Main Co", "main");

@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn terms_drop_for_two_late_payments_in_the_quarter_not_across_quarters() {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer_with(conn, "IN", "Two in Q1", "key", "500000.00", "net:90");
         customer_with(conn, "ACROSS", "One in Q4, one in Q1", "key", "500000.00", "net:90");
         customer_with(conn, "STRICT", "Already prepay", "main", "0.00", "prepay");
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn quarter_sales_against_last_year_with_tier_totals() {
         let (_dir, store) = store();
-        let conn = store.sql();
+        let conn: &rusqlite::Connection = store.sql();
         customer_with(conn, "S", "Strategic", "strategic", "1000000.00", "net:90");
         customer_with(conn, "G", "General", "general", "0.00", "cod");
         customer_with(conn, "IDLE", "Nothing at all", "general", "0.00", "cod");

@@ -134,8 +134,7 @@ fn load_detail(
 ) -> Result<customers::CustomerDetail, crate::error::ServerError> {
     let mut detail = customers::detail(store.conn(), id)?;
     let doc_id = DocId::new(DocKind::Customer, id);
-    let Store { conn, docs, .. } = store;
-    if let Some(doc) = docs.get(conn, &doc_id, false)? {
+    if let Some(doc) = store.document(&doc_id)? {
         detail.history = customers::history_lines(doc);
     }
     Ok(detail)

@@ -13,8 +13,11 @@ mod reports;
 pub(super) mod review;
 mod sales;
 pub(crate) mod schema;
+mod server_file;
 mod sessions;
 mod sync_state;
+
+pub use server_file::ServerFile;
 
 /// A fresh, migrated server database in memory, for the store test suite.
 #[cfg(test)]
