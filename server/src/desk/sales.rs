@@ -109,36 +109,8 @@ pub(crate) fn prepare_work_ticket(
     discounts: &[DiscountLine],
     sealing_fee: Decimal,
 ) -> Step<Value> {
-    let row = ctx.db.unit_for_ticket(&ctx.event.project_id, unit_id)?;
-    let Some(UnitForTicket {
-        status,
-        area_m2,
-        unit_price: price,
-        event_id,
-        buyer_id: Some(buyer_id),
-        hold_id: Some(hold_id),
-    }) = row
-    else {
-        return refuse("unit_not_held", "房源未被保留 (the unit is not held)");
-    };
-    if status != UnitStatus::Held || event_id != ctx.event.event_id {
-        return refuse("unit_not_held", "房源未被保留 (the unit is not held at this event)");
-    }
-    if hold_id != seen_hold_id {
-        return refuse(
-            STALE_STATE,
-            "房源上的保留已不是您看到的那一个 (the unit now carries another hold than the one you saw)",
-        );
-    }
-    let Some(price) = price else {
-        return refuse("price_not_approved", "房价未审批 (the unit has no approved price)");
-    };
-    if live_ticket_of_hold(ctx, &hold_id)?.is_some() {
-        return refuse(
-            "ticket_exists",
-            "该房已有工作票；更正须冲红后重开 (a ticket exists: reverse it in red to correct it)",
-        );
-    }
+    let HeldForTicket { hold_id, buyer_id, area_m2, price } =
+        held_for_ticket(ctx, unit_id, seen_hold_id)?;
     let terms = WorkTicketTerms {
         approved_unit_price: price,
         area_m2,
@@ -171,6 +143,51 @@ pub(crate) fn prepare_work_ticket(
                         "hold_id": hold_id, "figures": figures });
     ctx.record("work_ticket_prepared", &entry)?;
     Ok(entry)
+}
+
+/// What a work ticket is drawn up from: the unit's live hold at this event and its approved
+/// price.
+struct HeldForTicket {
+    hold_id: String,
+    buyer_id: String,
+    area_m2: Decimal,
+    price: Decimal,
+}
+
+/// The unit as a work ticket needs it: held at this event under the hold the staff saw,
+/// priced, and with no live ticket yet; otherwise the refusal that says which is not so.
+fn held_for_ticket(ctx: &Ctx<'_>, unit_id: &str, seen_hold_id: &str) -> Step<HeldForTicket> {
+    let row = ctx.db.unit_for_ticket(&ctx.event.project_id, unit_id)?;
+    let Some(UnitForTicket {
+        status,
+        area_m2,
+        unit_price: price,
+        event_id,
+        buyer_id: Some(buyer_id),
+        hold_id: Some(hold_id),
+    }) = row
+    else {
+        return refuse("unit_not_held", "房源未被保留 (the unit is not held)");
+    };
+    if status != UnitStatus::Held || event_id != ctx.event.event_id {
+        return refuse("unit_not_held", "房源未被保留 (the unit is not held at this event)");
+    }
+    if hold_id != seen_hold_id {
+        return refuse(
+            STALE_STATE,
+            "房源上的保留已不是您看到的那一个 (the unit now carries another hold than the one you saw)",
+        );
+    }
+    let Some(price) = price else {
+        return refuse("price_not_approved", "房价未审批 (the unit has no approved price)");
+    };
+    if live_ticket_of_hold(ctx, &hold_id)?.is_some() {
+        return refuse(
+            "ticket_exists",
+            "该房已有工作票；更正须冲红后重开 (a ticket exists: reverse it in red to correct it)",
+        );
+    }
+    Ok(HeldForTicket { hold_id, buyer_id, area_m2, price })
 }
 
 /// The live ticket `ticket_id` of this event: not a reversal, not reversed.
