@@ -35,6 +35,7 @@ pub mod reports;
 pub mod routes;
 pub mod sales_ledger;
 pub mod scope;
+pub mod services;
 pub mod state;
 pub mod store;
 pub mod sync;

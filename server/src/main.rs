@@ -396,8 +396,8 @@ async fn serve(
     )?;
     let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
     state.web = web;
-    tokio::spawn(projector::run(state.clone()));
-    tokio::spawn(mirror::run(state.clone()));
+    tokio::spawn(projector::run(state.services().clone()));
+    tokio::spawn(mirror::run(state.services().clone()));
     tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
     tokio::spawn(edge::epoch::watch_credentials(state.clone()));
     tokio::spawn(edge::janitor(state.clone()));

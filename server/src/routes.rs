@@ -161,7 +161,7 @@ async fn sync_round_inner(
 }
 
 /// The push channel: a server-sent event `changed` with `{cursor, docs}` whenever documents
-/// the device may see change. See `crate::push::device_stream`.
+/// the device may see change. See `crate::edge::changes::device_stream`.
 async fn changes(
     State(state): State<AppState>,
     Device(who): Device,
@@ -169,7 +169,7 @@ async fn changes(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let slot = state.edge().streams.take(edge::caller::credential_id(&token))?;
-    let stream = crate::push::device_stream(state, who, token, slot);
+    let stream = crate::edge::changes::device_stream(state, who, token, slot);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

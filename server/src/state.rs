@@ -1,41 +1,25 @@
-//! Shared server state and the one way to touch the store from async code.
+//! The HTTP edge's state: the shared services below it, plus the edge's own limits,
+//! limiters and dashboard settings.
 
-use std::panic::AssertUnwindSafe;
+use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::db::panic_message;
-use crate::db::readers::Readers;
 use crate::desk::Desk;
 use crate::edge::Edge;
 use crate::edge::limits::Limits;
 use crate::error::ServerError;
-use crate::health::{Beat, Health};
-use crate::metrics::Metrics;
-use crate::projector::ProjectorWake;
-use crate::push::PushHub;
+use crate::health::Health;
+use crate::services::Services;
 use crate::store::Store;
 
-/// State shared by every request.
+/// State shared by every request. It derefs to the [`Services`] below the edge, so a handler
+/// reaches the store, the push hub or the desk as `state.with_store(…)`, `state.push`.
 #[derive(Clone)]
 pub struct AppState {
-    /// The store, taken in turn. An async lock: a request waiting for its turn parks no
-    /// thread, and only the holder runs on the blocking pool.
-    store: Arc<tokio::sync::Mutex<Store>>,
-    /// Read-only connections for token checks, sessions and the desk's tables.
-    readers: Readers,
+    /// The services below the edge; background tasks take these alone.
+    services: Services,
     /// Limits, rate limiters and stream places of the HTTP edge.
     edge: Arc<Edge>,
-    /// Whether the background tasks are moving.
-    pub health: Health,
-    store_beat: Beat,
-    /// Notifies connected devices of changed documents.
-    pub push: PushHub,
-    /// Prometheus metrics.
-    pub metrics: Arc<Metrics>,
-    /// Wakes the projector after documents changed.
-    pub projector: ProjectorWake,
-    /// The selection desk's writer, when this server runs one.
-    pub desk: Option<Desk>,
     /// How the dashboard is reached (`serve --tls-proxy`: Secure cookies and HSTS).
     pub web: crate::web::security::WebSettings,
 }
@@ -52,17 +36,9 @@ impl AppState {
         limits: Limits,
         health: Health,
     ) -> Result<AppState, ServerError> {
-        let readers = Readers::open(store.path(), &store.desk_path(), limits.readers)?;
         Ok(AppState {
-            store: Arc::new(tokio::sync::Mutex::new(store)),
-            readers,
+            services: Services::open(store, limits.readers, health)?,
             edge: Arc::new(Edge::new(limits)),
-            store_beat: health.beat("store"),
-            health,
-            push: PushHub::new(),
-            metrics: Arc::new(Metrics::new()),
-            projector: ProjectorWake::default(),
-            desk: None,
             web: crate::web::security::WebSettings::default(),
         })
     }
@@ -74,7 +50,7 @@ impl AppState {
 
     /// This state with the selection desk's writer.
     pub fn and_desk(mut self, desk: Desk) -> AppState {
-        self.desk = Some(desk);
+        self.services.desk = Some(desk);
         self
     }
 
@@ -83,44 +59,16 @@ impl AppState {
         &self.edge
     }
 
-    /// The read-only connections.
-    pub fn readers(&self) -> &Readers {
-        &self.readers
+    /// The services below the edge, for the background tasks.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
+}
 
-    /// Runs `work` against the store on a blocking thread: SQLite must never block the async
-    /// runtime. Requests take turns, which is what SQLite's single writer does anyway; a
-    /// request waits for its turn without holding a thread, so the blocking pool holds one
-    /// thread for the store however many requests wait.
-    ///
-    /// A panic in `work` is this request's error, never the next one's: its transaction is
-    /// rolled back as it unwinds, and the documents it may have changed in memory are dropped
-    /// so that memory never runs ahead of disk.
-    pub async fn with_store<T, F>(&self, work: F) -> Result<T, ServerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T, ServerError> + Send + 'static,
-    {
-        let mut store = Arc::clone(&self.store).lock_owned().await;
-        let beat = self.store_beat.clone();
-        let (result, store) = tokio::task::spawn_blocking(move || {
-            let _busy = beat.busy();
-            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut store))) {
-                Ok(result) => result,
-                Err(panic) => {
-                    beat.failed();
-                    store.forget_loaded();
-                    let message = panic_message(&panic);
-                    tracing::error!(panic = %message, "store work panicked; its transaction was rolled back");
-                    Err(ServerError::Panicked(message))
-                }
-            };
-            (result, store)
-        })
-        .await?;
-        // The store's turn passes only now, with the blocking thread idle again, so the next
-        // holder reuses it instead of the pool starting another.
-        drop(store);
-        result
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
     }
 }

@@ -25,7 +25,7 @@ use crate::db::Db;
 use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::quarantine;
-use crate::state::AppState;
+use crate::services::Services as AppState;
 use crate::store::{Store, commit_doc, meta_get, meta_set};
 use crate::sync::ChangedDoc;
 

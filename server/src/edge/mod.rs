@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod caller;
+pub mod changes;
 pub mod envelope;
 pub mod epoch;
 pub mod limits;

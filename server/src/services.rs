@@ -1,0 +1,100 @@
+//! What the running server's requests and background tasks share, below the HTTP edge: the
+//! store and the one way to touch it from async code, the read-only connections, the push
+//! hub, the projector's wake, the selection desk's writer, health and metrics.
+//!
+//! The edge's own state (`state::AppState`: limits, limiters, dashboard settings) wraps this;
+//! the background tasks (projector, desk mirror) take this alone, so nothing below the edge
+//! needs the edge's types.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use crate::db::panic_message;
+use crate::db::readers::Readers;
+use crate::desk::Desk;
+use crate::error::ServerError;
+use crate::health::{Beat, Health};
+use crate::metrics::Metrics;
+use crate::projector::ProjectorWake;
+use crate::push::PushHub;
+use crate::store::Store;
+
+/// The shared services; cheap to clone (every part is shared).
+#[derive(Clone)]
+pub struct Services {
+    /// The store, taken in turn. An async lock: a request waiting for its turn parks no
+    /// thread, and only the holder runs on the blocking pool.
+    store: Arc<tokio::sync::Mutex<Store>>,
+    /// Read-only connections for token checks, sessions and the desk's tables.
+    readers: Readers,
+    /// Whether the background tasks are moving.
+    pub health: Health,
+    store_beat: Beat,
+    /// Notifies connected devices of changed documents.
+    pub push: PushHub,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Wakes the projector after documents changed.
+    pub projector: ProjectorWake,
+    /// The selection desk's writer, when this server runs one.
+    pub desk: Option<Desk>,
+}
+
+impl Services {
+    /// The services over an opened store, with `readers` read-only connections, reporting to
+    /// `health`.
+    pub fn open(store: Store, readers: usize, health: Health) -> Result<Services, ServerError> {
+        let readers = Readers::open(store.path(), &store.desk_path(), readers)?;
+        Ok(Services {
+            store: Arc::new(tokio::sync::Mutex::new(store)),
+            readers,
+            store_beat: health.beat("store"),
+            health,
+            push: PushHub::new(),
+            metrics: Arc::new(Metrics::new()),
+            projector: ProjectorWake::default(),
+            desk: None,
+        })
+    }
+
+    /// The read-only connections.
+    pub fn readers(&self) -> &Readers {
+        &self.readers
+    }
+
+    /// Runs `work` against the store on a blocking thread: SQLite must never block the async
+    /// runtime. Requests take turns, which is what SQLite's single writer does anyway; a
+    /// request waits for its turn without holding a thread, so the blocking pool holds one
+    /// thread for the store however many requests wait.
+    ///
+    /// A panic in `work` is this request's error, never the next one's: its transaction is
+    /// rolled back as it unwinds, and the documents it may have changed in memory are dropped
+    /// so that memory never runs ahead of disk.
+    pub async fn with_store<T, F>(&self, work: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ServerError> + Send + 'static,
+    {
+        let mut store = Arc::clone(&self.store).lock_owned().await;
+        let beat = self.store_beat.clone();
+        let (result, store) = tokio::task::spawn_blocking(move || {
+            let _busy = beat.busy();
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut store))) {
+                Ok(result) => result,
+                Err(panic) => {
+                    beat.failed();
+                    store.forget_loaded();
+                    let message = panic_message(&panic);
+                    tracing::error!(panic = %message, "store work panicked; its transaction was rolled back");
+                    Err(ServerError::Panicked(message))
+                }
+            };
+            (result, store)
+        })
+        .await?;
+        // The store's turn passes only now, with the blocking thread idle again, so the next
+        // holder reuses it instead of the pool starting another.
+        drop(store);
+        result
+    }
+}
