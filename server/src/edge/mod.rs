@@ -10,6 +10,7 @@ pub mod caller;
 pub mod changes;
 pub mod envelope;
 pub mod epoch;
+pub mod errors;
 pub mod limits;
 pub mod rate;
 pub mod serve;
