@@ -1,5 +1,5 @@
 //! The server's error type. How each case becomes an HTTP response (status, stable code, the
-//! JSON envelope) is the edge's (`edge::errors`): this enum knows nothing of HTTP.
+//! JSON envelope) is the edge's (`http::edge::errors`): this enum knows nothing of HTTP.
 //!
 //! Bad input is a 4xx with a machine-readable code, and the request changed nothing (every
 //! handler validates before it writes, and writes in one transaction). Internal faults are a

@@ -7,7 +7,7 @@
 //! the selection desk (`desk`); and headquarters' dashboard (`web`), its JSON API (`api`), the
 //! queries and decisions behind both (`hq`), the sales ledger and the reports (`reports`).
 //!
-//! The router is built by [`routes::app`] so tests can drive it without a socket.
+//! The router is built by [`http::routes::app`] so tests can drive it without a socket.
 
 pub mod admin;
 pub mod api;
@@ -19,10 +19,10 @@ pub mod data;
 pub mod db;
 pub mod desk;
 mod docs;
-pub mod edge;
 pub mod error;
 pub mod health;
 pub mod hq;
+pub mod http;
 pub mod metrics;
 mod money;
 pub mod passwords;
@@ -32,11 +32,9 @@ pub mod projector;
 pub mod push;
 pub mod quarantine;
 pub mod reports;
-pub mod routes;
 pub mod sales_ledger;
 pub mod scope;
 pub mod services;
-pub mod state;
 pub mod store;
 pub mod sync;
 pub mod web;

@@ -2,7 +2,7 @@
 //! It carries ids only, never content, so a missed notice costs nothing but latency: the next
 //! sync round brings everything since the device's cursor anyway.
 //!
-//! Each device's stream of notices is the edge's (`edge::changes`).
+//! Each device's stream of notices is the edge's (`http::edge::changes`).
 
 use tokio::sync::broadcast;
 

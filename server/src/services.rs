@@ -2,7 +2,7 @@
 //! store and the one way to touch it from async code, the read-only connections, the push
 //! hub, the projector's wake, the selection desk's writer, health and metrics.
 //!
-//! The edge's own state (`state::AppState`: limits, limiters, dashboard settings) wraps this;
+//! The edge's own state (`http::AppState`: limits, limiters, dashboard settings) wraps this;
 //! the background tasks (projector, desk mirror) take this alone, so nothing below the edge
 //! needs the edge's types.
 

@@ -10,13 +10,13 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::conflicts::{self, OpenConflict};
-use crate::edge::caller::{authenticate, bearer_token, source_address};
 use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
 use crate::hq::regrade::{Decision, ProposalLine};
 use crate::hq::tickets::{TicketFilter, TicketSla};
 use crate::hq::{compliance, customers, devices, overview, regrade, review, tickets};
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::edge::caller::{authenticate, bearer_token, source_address};
 use crate::web::i18n::Lang;
 use crate::web::session::{self, WebUser};
 

@@ -1,14 +1,19 @@
-//! The HTTP edge's state: the shared services below it, plus the edge's own limits,
-//! limiters and dashboard settings.
+//! The HTTP room: the router (`routes`), what stands between the network and the use cases
+//! (`edge`: limits, who is calling, the error mapping and format) and the state every request
+//! shares, [`AppState`]: the shared services below it, plus the edge's own limits, limiters and
+//! dashboard settings.
+
+pub mod edge;
+pub mod routes;
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::desk::Desk;
-use crate::edge::Edge;
-use crate::edge::limits::Limits;
 use crate::error::ServerError;
 use crate::health::Health;
+use crate::http::edge::Edge;
+use crate::http::edge::limits::Limits;
 use crate::services::Services;
 use crate::store::Store;
 

@@ -29,13 +29,14 @@ use tracing::Instrument;
 
 use crate::auth::{self, Principal};
 use crate::conflicts::{self, OpenConflict};
-use crate::edge::caller::Device;
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::edge;
+use crate::http::edge::caller::Device;
 use crate::store::Store;
-use crate::{edge, projector, scope, sync};
+use crate::{projector, scope, sync};
 
-pub(crate) use crate::edge::caller::bearer_token;
+pub(crate) use crate::http::edge::caller::bearer_token;
 
 /// The largest sync body: the wire format's limit and room for its header.
 const SYNC_BODY_BYTES: usize = MAX_REQUEST_BYTES + 1024;
@@ -161,7 +162,7 @@ async fn sync_round_inner(
 }
 
 /// The push channel: a server-sent event `changed` with `{cursor, docs}` whenever documents
-/// the device may see change. See `crate::edge::changes::device_stream`.
+/// the device may see change. See `crate::http::edge::changes::device_stream`.
 async fn changes(
     State(state): State<AppState>,
     Device(who): Device,
@@ -169,7 +170,7 @@ async fn changes(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let slot = state.edge().streams.take(edge::caller::credential_id(&token))?;
-    let stream = crate::edge::changes::device_stream(state, who, token, slot);
+    let stream = crate::http::edge::changes::device_stream(state, who, token, slot);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

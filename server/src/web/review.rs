@@ -13,7 +13,7 @@ use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use crate::error::ServerError;
 use crate::hq::review;
-use crate::state::AppState;
+use crate::http::AppState;
 use crate::{conflicts, quarantine};
 
 /// `GET /hq/review`.

@@ -10,10 +10,10 @@ use kam_core::doc::DocId;
 use tokio::sync::{broadcast, watch};
 
 use crate::auth::{self, Principal};
-use crate::edge::streams::StreamSlot;
 use crate::error::ServerError;
+use crate::http::AppState;
+use crate::http::edge::streams::StreamSlot;
 use crate::scope;
-use crate::state::AppState;
 use crate::sync::ChangedDoc;
 
 /// Scope keys a stream remembers the visibility of; past it, it starts over.

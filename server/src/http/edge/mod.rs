@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 use caller::TokenMemory;
 use epoch::AuthEpoch;
 use limits::Limits;
