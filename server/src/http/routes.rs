@@ -28,7 +28,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tracing::Instrument;
 
 use crate::auth::{self, Principal};
-use crate::conflicts::{self, OpenConflict};
+use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge;
@@ -207,7 +207,7 @@ async fn open_conflicts(
     if !who.role.sees_everything() {
         return Err(ServerError::Forbidden("conflicts are for headquarters".into()));
     }
-    Ok(Json(state.readers().read(|c| conflicts::open_conflicts(c.db())).await?))
+    Ok(Json(state.readers().read(|c| c.db().open_conflicts().map_err(ServerError::from)).await?))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {
