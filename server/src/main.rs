@@ -14,7 +14,7 @@ use kam_server::store::Store;
 use kam_server::{
     admin, data,
     http::{AppState, routes},
-    projector,
+    sync::projector,
 };
 use tracing_subscriber::EnvFilter;
 

@@ -15,9 +15,9 @@ use crate::desk::Desk;
 use crate::error::ServerError;
 use crate::health::{Beat, Health};
 use crate::metrics::Metrics;
-use crate::projector::ProjectorWake;
-use crate::push::PushHub;
 use crate::store::Store;
+use crate::sync::projector::ProjectorWake;
+use crate::sync::push::PushHub;
 
 /// The shared services; cheap to clone (every part is shared).
 #[derive(Clone)]

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::context::instant;
 use super::ledger::{self, Cause};
-use crate::docs::DocCache;
 use crate::error::ServerError;
+use crate::sync::docs::DocCache;
 
 /// The default size of an event's pre-numbered voucher series.
 pub const DEFAULT_VOUCHER_SERIES: u32 = 9_999;
@@ -42,7 +42,7 @@ pub(crate) fn units_on_desk(
 }
 
 /// The selection desk as the authority sees it, read from the desk's file.
-impl crate::authority::DeskView for Connection {
+impl crate::sync::authority::DeskView for Connection {
     fn units_on_desk(
         &self,
         project_id: &str,

@@ -12,7 +12,7 @@ use super::command::Refusal;
 use super::ledger::{self, Cause, Tip};
 use crate::auth::Principal;
 use crate::error::ServerError;
-use crate::scope;
+use crate::sync::scope;
 
 /// Why a command stopped: a rule refused it (an answer the client keeps), or the server
 /// failed (no answer is stored, and the client retries with the same key).

@@ -24,7 +24,7 @@ use crate::auth::{Principal, Role};
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge::caller::{Device, bearer_token};
-use crate::scope;
+use crate::sync::scope;
 
 /// The route that takes commands (its body limit is `Limits::max_command_bytes`).
 pub fn command_routes() -> Router<AppState> {

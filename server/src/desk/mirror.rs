@@ -22,12 +22,12 @@ use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
 use crate::db::Db;
-use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::quarantine;
 use crate::services::Services as AppState;
 use crate::store::{Store, commit_doc, meta_get, meta_set};
 use crate::sync::ChangedDoc;
+use crate::sync::docs::DocCache;
 
 /// Ledger entries mirrored per store turn.
 const BATCH_ENTRIES: i64 = 4_096;

@@ -6,12 +6,13 @@ use kam_core::doc::EditMeta;
 use kam_core::model::UserId;
 use serde_json::json;
 
+use crate::audit;
 use crate::db::Db;
-use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
 use crate::sync::ChangedDoc;
-use crate::{audit, scope};
+use crate::sync::docs::DocCache;
+use crate::sync::scope;
 
 pub use crate::db::review::ViolationLine;
 

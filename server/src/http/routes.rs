@@ -34,7 +34,7 @@ use crate::http::AppState;
 use crate::http::edge;
 use crate::http::edge::caller::Device;
 use crate::store::Store;
-use crate::{projector, scope, sync};
+use crate::sync::{self, projector, scope};
 
 pub(crate) use crate::http::edge::caller::bearer_token;
 

@@ -13,8 +13,8 @@ use crate::auth::{self, Principal};
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge::streams::StreamSlot;
-use crate::scope;
 use crate::sync::ChangedDoc;
+use crate::sync::scope;
 
 /// Scope keys a stream remembers the visibility of; past it, it starts over.
 const MAX_REMEMBERED_SCOPES: usize = 4_096;

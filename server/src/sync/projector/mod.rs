@@ -28,9 +28,10 @@ use tokio::sync::Notify;
 
 use crate::db::panic_message;
 use crate::db::{Db, DocumentStore, Savepoints};
-use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{projection, quarantine, scope};
+use crate::quarantine;
+use crate::sync::docs::DocCache;
+use crate::sync::{projection, scope};
 
 mod batch;
 mod task;
