@@ -324,7 +324,7 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
         let status = u64::from(kam_server::desk::http::reply_status(kind).as_u16());
         assert_eq!(code_status(&doc, code), Some(status), "the desk's `{code}`");
     }
-    let sync = std::fs::read_to_string(src.join("sync.rs")).unwrap();
+    let sync = std::fs::read_to_string(src.join("sync/mod.rs")).unwrap();
     for part in sync.split("ServerError::Refused {").skip(1) {
         let code = part.split('"').nth(1).unwrap();
         assert_eq!(code_status(&doc, code), Some(422), "sync's `{code}`");
