@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::error::ServerError;
 
 impl ServerError {
-    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The status and the stable code of each case, in one table.
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
         use kam_core::wire::WireError;
         match self {
             ServerError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
