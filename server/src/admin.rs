@@ -8,10 +8,11 @@ use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read
 use kam_core::model::{CustomerId, UserId};
 use serde_json::json;
 
+use crate::audit;
 use crate::auth::{self, Enrolment, Role};
 use crate::error::ServerError;
 use crate::store::{Store, commit_doc};
-use crate::{audit, scope};
+use crate::sync::scope;
 
 /// Who runs admin commands, as recorded in the audit log.
 pub const ADMIN_ACTOR: &str = "admin-cli";

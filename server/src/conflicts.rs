@@ -39,8 +39,3 @@ pub(crate) fn record(
     }
     Ok(())
 }
-
-/// Every open conflict, oldest first.
-pub fn open_conflicts(db: &dyn ReviewStore) -> Result<Vec<OpenConflict>, ServerError> {
-    Ok(db.open_conflicts()?)
-}

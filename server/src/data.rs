@@ -9,9 +9,10 @@ use kam_core::doc::{self, EditMeta};
 use kam_core::model::UserId;
 
 use crate::auth::{self, Role};
+use crate::desk;
 use crate::error::ServerError;
 use crate::store::{Store, insert_new_doc};
-use crate::{desk, scope};
+use crate::sync::scope;
 
 /// Name of the database file inside the data directory.
 pub const STORE_FILE: &str = "kam-server.sqlite3";

@@ -1,41 +1,37 @@
 //! # kam-server
 //!
-//! The central server every device syncs with: document storage (snapshot plus chunks, a
-//! bounded cache), the sync protocol (`sync`), authentication and scoping (`auth`, `scope`),
-//! the authority over protected fields (`authority`), the conflicts table, relational
-//! projections for headquarters kept current behind the rounds (`projector`), the push channel and metrics;
-//! the selection desk (`desk`); and headquarters' dashboard (`web`), its JSON API (`api`), the
-//! queries and decisions behind both (`hq`), the sales ledger and the reports (`reports`).
+//! The central server every device syncs with. Its rooms, from the bottom: storage (`db`, the
+//! only code that speaks SQL); the sync room (`sync`: one round, with `sync::scope`,
+//! `sync::authority` over protected fields, the bounded document cache `sync::docs`,
+//! `sync::prefetch`, the push hub `sync::push`, and the relational projections for
+//! headquarters kept current behind the rounds, `sync::projection` and `sync::projector`);
+//! `store`, the document store every room writes through; authentication (`auth`), the
+//! conflicts table, metrics and health; the selection desk (`desk`); headquarters' queries and
+//! decisions (`hq`), the sales ledger and the reports (`reports`); `services`, what requests
+//! and background tasks share; and at the top the HTTP room (`http`: router, edge, state),
+//! the dashboard (`web`) and the JSON API (`api`).
 //!
-//! The router is built by [`routes::app`] so tests can drive it without a socket.
+//! The router is built by [`http::routes::app`] so tests can drive it without a socket.
 
 pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
-mod authority;
 pub mod conflicts;
 pub mod data;
 pub mod db;
 pub mod desk;
-mod docs;
-pub mod edge;
 pub mod error;
 pub mod health;
 pub mod hq;
+pub mod http;
 pub mod metrics;
 mod money;
 pub mod passwords;
-mod prefetch;
-mod projection;
-pub mod projector;
-pub mod push;
 pub mod quarantine;
 pub mod reports;
-pub mod routes;
 pub mod sales_ledger;
-pub mod scope;
-pub mod state;
+pub mod services;
 pub mod store;
 pub mod sync;
 pub mod web;

@@ -8,10 +8,14 @@ use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
 use kam_server::desk::{Desk, mirror};
-use kam_server::edge::{self, limits::Limits};
 use kam_server::health::{Beat, Health};
+use kam_server::http::edge::{self, limits::Limits};
 use kam_server::store::Store;
-use kam_server::{admin, data, projector, routes, state::AppState};
+use kam_server::{
+    admin, data,
+    http::{AppState, routes},
+    sync::projector,
+};
 use tracing_subscriber::EnvFilter;
 
 // The server allocates on one thread and frees on another all the time (a request is parsed
@@ -372,8 +376,8 @@ async fn serve(
     )?;
     let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
     state.web = web;
-    tokio::spawn(projector::run(state.clone()));
-    tokio::spawn(mirror::run(state.clone()));
+    tokio::spawn(projector::run(state.services().clone()));
+    tokio::spawn(mirror::run(state.services().clone()));
     tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
     tokio::spawn(edge::epoch::watch_credentials(state.clone()));
     tokio::spawn(edge::janitor(state.clone()));

@@ -44,7 +44,7 @@ impl Task {
 /// document's.
 pub fn is_document_fault(error: &ServerError) -> bool {
     match error {
-        ServerError::Sql(e) => sql_is_content_fault(e),
+        ServerError::Storage(e) => e.is_content_fault(),
         ServerError::Blocking(_) | ServerError::LockPoisoned => false,
         ServerError::Store(kam_core::replica::ReplicaError::Sqlite(e)) => sql_is_content_fault(e),
         _ => true,

@@ -11,9 +11,12 @@ use kam_core::doc::{DocId, Document};
 use crate::db::desk::DeskDb;
 use crate::db::sqlite::schema;
 use crate::db::{Db, DeskFile, DocumentStore, ServerFile};
-use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::{conflicts, desk, projection, projector, scope};
+use crate::sync::docs::DocCache;
+use crate::sync::projection;
+use crate::sync::projector;
+use crate::sync::scope;
+use crate::{conflicts, desk};
 
 /// How many documents the server keeps loaded.
 pub const DEFAULT_CACHE_DOCS: usize = 512;

@@ -11,7 +11,10 @@ use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
 use kam_core::wire::{DocMessage, SyncRequest};
 use kam_server::desk::Desk;
-use kam_server::{data, routes, state::AppState};
+use kam_server::{
+    data,
+    http::{AppState, routes},
+};
 use proptest::prelude::*;
 use tower::ServiceExt;
 

@@ -9,7 +9,10 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
 use kam_server::desk::writer::Desk;
-use kam_server::{data, routes, state::AppState};
+use kam_server::{
+    data,
+    http::{AppState, routes},
+};
 use serde_json::Value;
 use tower::ServiceExt;
 

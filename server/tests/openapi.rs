@@ -26,7 +26,10 @@ use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
 use kam_server::desk::writer::{Desk, ReplyKind};
 use kam_server::error::ServerError;
-use kam_server::{data, routes, state::AppState};
+use kam_server::{
+    data,
+    http::{AppState, routes},
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -194,7 +197,7 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 continue;
             };
             let (path, methods) = rest.split_once('"').unwrap();
-            if !kam_server::edge::envelope::is_api_path(path) {
+            if !kam_server::http::edge::envelope::is_api_path(path) {
                 continue;
             }
             let mut found = false;
@@ -268,7 +271,7 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
     let codes = doc["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap().clone();
     for status in 400..600 {
         let Ok(status) = StatusCode::from_u16(status) else { continue };
-        let code = kam_server::edge::envelope::code_for(status);
+        let code = kam_server::http::edge::envelope::code_for(status);
         assert!(codes.contains(&json!(code)), "{status} answers `{code}`, not in ErrorCode");
         if let Some(documented) = code_status(&doc, code)
             && code != "internal"
@@ -321,7 +324,7 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
         let status = u64::from(kam_server::desk::http::reply_status(kind).as_u16());
         assert_eq!(code_status(&doc, code), Some(status), "the desk's `{code}`");
     }
-    let sync = std::fs::read_to_string(src.join("sync.rs")).unwrap();
+    let sync = std::fs::read_to_string(src.join("sync/mod.rs")).unwrap();
     for part in sync.split("ServerError::Refused {").skip(1) {
         let code = part.split('"').nth(1).unwrap();
         assert_eq!(code_status(&doc, code), Some(422), "sync's `{code}`");
@@ -801,7 +804,7 @@ async fn a_reused_key_and_a_stream_over_the_share_are_documented() {
 
     // One more stream than a token's share.
     let mut open = Vec::new();
-    for _ in 0..kam_server::edge::limits::Limits::default().streams_per_caller {
+    for _ in 0..kam_server::http::edge::limits::Limits::default().streams_per_caller {
         let request =
             Request::get("/api/v1/changes").header(header::AUTHORIZATION, "Bearer kam_demo_rep-01");
         let response = server.app.clone().oneshot(request.body(Body::empty()).unwrap()).await;

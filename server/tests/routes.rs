@@ -6,7 +6,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
-use kam_server::{data, routes, state::AppState};
+use kam_server::{
+    data,
+    http::{AppState, routes},
+};
 use tower::ServiceExt;
 
 async fn get(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {

@@ -33,7 +33,10 @@ use kam_core::replica::{OutboxStatus, Replica, ReplicaOptions};
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, sync_now};
 use kam_server::desk::{Desk, mirror};
-use kam_server::{admin, data, routes, state::AppState};
+use kam_server::{
+    admin, data,
+    http::{AppState, routes},
+};
 use tower::ServiceExt;
 
 use crate::TestResult;

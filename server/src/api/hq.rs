@@ -9,14 +9,14 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::conflicts::{self, OpenConflict};
-use crate::edge::caller::{authenticate, bearer_token, source_address};
+use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
 use crate::hq::regrade::{Decision, ProposalLine};
 use crate::hq::tickets::{TicketFilter, TicketSla};
 use crate::hq::{compliance, customers, devices, overview, regrade, review, tickets};
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::edge::caller::{authenticate, bearer_token, source_address};
 use crate::web::i18n::Lang;
 use crate::web::session::{self, WebUser};
 
@@ -161,7 +161,7 @@ async fn conflicts_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<OpenConflict>>, ServerError> {
-    Ok(Json(state.with_store(|store| conflicts::open_conflicts(store.conn())).await?))
+    Ok(Json(state.with_store(|store| Ok(store.conn().open_conflicts()?)).await?))
 }
 
 /// The body of a conflict resolution.
@@ -186,7 +186,7 @@ async fn violations_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<review::ViolationLine>>, ServerError> {
-    Ok(Json(state.with_store(|store| review::open_violations(store.conn())).await?))
+    Ok(Json(state.with_store(|store| Ok(store.conn().open_violations()?)).await?))
 }
 
 async fn reviewed_json(

@@ -27,3 +27,15 @@ pub enum DbError {
     #[error("corrupt server data: {0}")]
     Corrupt(String),
 }
+
+impl DbError {
+    /// Whether this failure, met while processing one document, is that document's fault
+    /// (a constraint its rows break, a stored value of the wrong shape) rather than the
+    /// store's (I/O, a full disk, a locked or corrupt file).
+    pub fn is_content_fault(&self) -> bool {
+        match self {
+            DbError::Sqlite(e) => super::sql_is_content_fault(e),
+            _ => false,
+        }
+    }
+}

@@ -10,8 +10,8 @@ use super::ledger::{self, Cause};
 use crate::db::Db;
 use crate::db::desk::state::{NewDeskEvent, NewDeskUnit};
 use crate::db::desk::{DeskGroup, DeskState};
-use crate::docs::DocCache;
 use crate::error::ServerError;
+use crate::sync::docs::DocCache;
 
 /// The default size of an event's pre-numbered voucher series.
 pub const DEFAULT_VOUCHER_SERIES: u32 = 9_999;

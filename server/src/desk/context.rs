@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use crate::db::desk::{DeskDb, DeskState};
 use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;
-use crate::scope;
+use crate::sync::scope;
 
 /// Why a command stopped: a rule refused it (an answer the client keeps), or the server
 /// failed (no answer is stored, and the client retries with the same key).

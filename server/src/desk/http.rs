@@ -22,10 +22,10 @@ use super::reconcile::{Reconciliation, reconcile};
 use super::writer::{DeskReply, ReplyKind};
 use crate::auth::{Principal, Role};
 use crate::db::desk::DeskState;
-use crate::edge::caller::{Device, bearer_token};
 use crate::error::ServerError;
-use crate::scope;
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::edge::caller::{Device, bearer_token};
+use crate::sync::scope;
 
 /// The route that takes commands (its body limit is `Limits::max_command_bytes`).
 pub fn command_routes() -> Router<AppState> {
@@ -52,7 +52,7 @@ async fn command(
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
     let limit = state.edge().limits.max_command_bytes;
-    let body = body.map_err(|e| crate::edge::body::unreadable(&e, limit))?;
+    let body = body.map_err(|e| crate::http::edge::body::unreadable(&e, limit))?;
     let request: CommandRequest = parse_command(&body)?;
     // Money and numbers are bounded where they enter (ADR 0017): 422 before the desk sees them.
     kam_core::desk::bounds::validate(&request.command)?;

@@ -20,12 +20,12 @@ use kam_core::model::{EventId, PriceApproval, ProjectId, UnitId, UnitStatus, Use
 use crate::db::Db;
 use crate::db::desk::DeskState;
 use crate::db::desk::state::LedgerRow;
-use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::quarantine;
-use crate::state::AppState;
+use crate::services::Services as AppState;
 use crate::store::{Store, commit_doc, meta_get, meta_set};
 use crate::sync::ChangedDoc;
+use crate::sync::docs::DocCache;
 
 /// Ledger entries mirrored per store turn.
 const BATCH_ENTRIES: i64 = 4_096;

@@ -559,7 +559,7 @@ fn a_key_belongs_to_its_device_and_the_role_is_checked_before_a_stored_answer() 
     assert_eq!(status, 409, "{again}");
     // The same device retrying gets its stored answer — until its grant is withdrawn.
     assert_eq!(v.send_keyed(STAFF, "shared-key", hold.clone()), (200, first));
-    crate::scope::revoke(v.store.conn(), "staff-01", &format!("event/{}", v.event)).unwrap();
+    crate::sync::scope::revoke(v.store.conn(), "staff-01", &format!("event/{}", v.event)).unwrap();
     let (status, after) = v.send_keyed(STAFF, "shared-key", hold);
     assert_eq!(status, 403, "no answer, stored or fresh, without the grant: {after}");
 }

@@ -17,10 +17,10 @@ use serde_json::json;
 use crate::audit;
 use crate::db::hq::RegradeDecisionRecord;
 use crate::db::{Db, HqQueries};
-use crate::docs::DocCache;
 use crate::error::ServerError;
 use crate::store::commit_doc;
 use crate::sync::ChangedDoc;
+use crate::sync::docs::DocCache;
 
 /// A proposal as listed: the rule's proposal plus the customer's name.
 #[derive(Clone, Debug, Serialize)]

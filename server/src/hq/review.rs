@@ -6,19 +6,15 @@ use kam_core::doc::EditMeta;
 use kam_core::model::UserId;
 use serde_json::json;
 
-use crate::db::{Db, ReviewStore};
-use crate::docs::DocCache;
+use crate::audit;
+use crate::db::Db;
 use crate::error::ServerError;
 use crate::store::commit_doc;
 use crate::sync::ChangedDoc;
-use crate::{audit, scope};
+use crate::sync::docs::DocCache;
+use crate::sync::scope;
 
 pub use crate::db::review::ViolationLine;
-
-/// Violations nobody has reviewed yet, newest first.
-pub fn open_violations(db: &dyn ReviewStore) -> Result<Vec<ViolationLine>, ServerError> {
-    Ok(db.open_violations()?)
-}
 
 /// Marks a violation reviewed by `by`. Fails with `NotFound` if there is no such unreviewed
 /// violation.
@@ -117,7 +113,7 @@ mod tests {
     #[test]
     fn a_chosen_value_settles_the_conflict_and_a_stale_choice_changes_nothing() {
         let (_dir, mut store, doc_id) = store_with_conflict();
-        let open = crate::conflicts::open_conflicts(store.conn()).unwrap();
+        let open = store.conn().open_conflicts().unwrap();
         assert_eq!(open.len(), 1, "{open:?}");
         assert_eq!(open[0].path, "/profile/name");
         let chosen = open[0].values[0].clone();
@@ -133,7 +129,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(changed.doc_id, doc_id);
-        assert!(crate::conflicts::open_conflicts(store.conn()).unwrap().is_empty());
+        assert!(store.conn().open_conflicts().unwrap().is_empty());
         let audit: String = store
             .sql()
             .query_row("SELECT actor FROM audit_log WHERE action = 'conflict.resolve'", [], |r| {

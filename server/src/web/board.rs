@@ -23,7 +23,7 @@ use super::session::WebUser;
 use crate::desk::http::{ControlTable, UnitLine, read_control_table};
 use crate::desk::reconcile::reconcile;
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// Longest wait between two reads of the table when no change is announced.
 const BOARD_REFRESH: Duration = Duration::from_secs(3);
@@ -132,7 +132,7 @@ struct Follow {
     /// a disabled user), the stream checks it again and ends if it no longer works.
     session: String,
     epoch: tokio::sync::watch::Receiver<u64>,
-    _slot: crate::edge::streams::StreamSlot,
+    _slot: crate::http::edge::streams::StreamSlot,
 }
 
 impl Follow {
@@ -234,8 +234,11 @@ pub async fn board_stream(
     let lang = user.lang;
     let session = super::session::cookie(&headers, super::session::SESSION_COOKIE)
         .ok_or(PageError::Server(ServerError::Unauthorized, lang))?;
-    let slot =
-        state.edge().streams.take(crate::edge::caller::credential_id(&session)).in_lang(lang)?;
+    let slot = state
+        .edge()
+        .streams
+        .take(crate::http::edge::caller::credential_id(&session))
+        .in_lang(lang)?;
     // Fails early (404) for an event without a desk, before the stream starts.
     table(&state, event_id.clone()).await.in_lang(lang)?;
     let mut epoch = state.edge().epoch.subscribe();

@@ -14,7 +14,7 @@ use super::session::WebUser;
 use crate::hq::customers::{self, CustomerFilter};
 use crate::hq::overview;
 use crate::hq::regrade::{self, Decision};
-use crate::state::AppState;
+use crate::http::AppState;
 use crate::store::Store;
 
 /// A flash message carried by a redirect.

@@ -14,7 +14,7 @@ use super::i18n::Lang;
 use super::layout::{self, url_encode};
 use super::security::{local_path, redirect_local};
 use super::session::{self, LANG_COOKIE, SESSION_COOKIE, SESSION_TTL_S};
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// The sign-in form's query: where to go afterwards.
 #[derive(Debug, Default, Deserialize)]
@@ -90,7 +90,7 @@ pub async fn login(
     let lang = session::lang_of(&headers);
     let next = safe_next(c.next.as_deref());
     let user: String = c.user.trim().chars().take(MAX_USER_CHARS).collect();
-    let address = crate::edge::caller::source_address(&request_parts);
+    let address = crate::http::edge::caller::source_address(&request_parts);
     state.edge().rates.login(address, &user).in_lang(lang)?;
     let lookup = user.clone();
     let stored =

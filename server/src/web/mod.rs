@@ -28,7 +28,7 @@ use axum::Router;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// The dashboard's routes.
 pub fn routes() -> Router<AppState> {

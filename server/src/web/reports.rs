@@ -13,8 +13,8 @@ use super::i18n::Lang;
 use super::layout::{Here, money, page};
 use super::session::WebUser;
 use crate::error::ServerError;
+use crate::http::AppState;
 use crate::reports::{self, MonthlyReport, QuarterlyReport, ReportLang, export};
-use crate::state::AppState;
 use crate::store::Store;
 
 /// Which period a report covers; each defaults to the last complete one.

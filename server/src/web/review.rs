@@ -13,8 +13,8 @@ use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use crate::error::ServerError;
 use crate::hq::review;
-use crate::state::AppState;
-use crate::{conflicts, quarantine};
+use crate::http::AppState;
+use crate::quarantine;
 
 /// `GET /hq/review`.
 pub async fn review_page(
@@ -28,8 +28,8 @@ pub async fn review_page(
     let (open, violations, set_aside) = state
         .with_store(|store| {
             Ok((
-                conflicts::open_conflicts(store.conn())?,
-                review::open_violations(store.conn())?,
+                store.conn().open_conflicts()?,
+                store.conn().open_violations()?,
                 quarantine::list(store.conn(), QUARANTINE_SHOWN)?,
             ))
         })

@@ -11,9 +11,10 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::auth::Role;
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::routes;
 use crate::web::session::{self, SESSION_COOKIE};
-use crate::{admin, data, routes};
+use crate::{admin, data};
 
 #[test]
 fn only_absolute_local_paths_are_followed() {

@@ -18,7 +18,7 @@ use crate::auth::Role;
 use crate::db::SessionStore;
 use crate::db::sessions::NewSession;
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 pub use crate::passwords::{
     MIN_PASSWORD_CHARS, check_new_password, credentials, hash_demo_password, hash_password,
@@ -150,7 +150,7 @@ pub async fn signed_in(
 ) -> Result<Option<WebUser>, ServerError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let lang = lang_of(headers);
-    let id = crate::edge::caller::credential_id(&token);
+    let id = crate::http::edge::caller::credential_id(&token);
     let found = state.readers().read(move |c| session_user(c.db(), &token, Utc::now())).await?;
     let Some((user_id, role, csrf)) = found else { return Ok(None) };
     state.edge().rates.authenticated(id, &user_id)?;

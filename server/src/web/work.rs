@@ -9,7 +9,7 @@ use super::layout::{Here, page, url_encode, when};
 use super::session::WebUser;
 use crate::hq::tickets::TicketFilter;
 use crate::hq::{compliance, devices, tickets};
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// `GET /hq/visits`.
 pub async fn visits_page(

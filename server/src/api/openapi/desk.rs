@@ -16,7 +16,7 @@ use super::op::{
     Caller, Op, Paths, array, array_of, closed_object, instant, integer, nullable, object,
     path_param, reference, string, text,
 };
-use crate::edge::limits::Limits;
+use crate::http::edge::limits::Limits;
 
 /// Every refusal code a desk command can be answered with (409, `outcome: rejected`), and
 /// what it means. The codes come from the desk (`crate::desk::{holds, queue, sales}`) and the

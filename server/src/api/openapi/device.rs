@@ -1,4 +1,4 @@
-//! What devices call (`crate::routes`): the sync round in the binary wire format
+//! What devices call (`crate::http::routes`): the sync round in the binary wire format
 //! (`kam_core::wire`), the change stream, one document, open conflicts; and the public
 //! routes: the policy, the summary, liveness, metrics and this document.
 
@@ -13,7 +13,7 @@ use super::errors::Code;
 use super::op::{
     Caller, Op, Paths, array, array_of, integer, object, path_param, reference, string, text,
 };
-use crate::edge::limits::Limits;
+use crate::http::edge::limits::Limits;
 
 /// A field of a postcard-encoded structure: its JSON Schema type for reading, and how postcard
 /// writes it.

@@ -1,10 +1,10 @@
 //! The one error format: the envelope `{"error": {"code", "message"}}`, the catalogue of its
 //! stable codes with the status each is answered with, and the error answers of an operation.
 //!
-//! The codes are those of `ServerError::status_and_code` (`crate::error`), of the desk's own
-//! answers (`crate::desk::writer`) and of `edge::envelope::code_for`, which names what axum's
-//! and tower-http's own rejections become. `server/tests/openapi.rs` checks every status
-//! `code_for` knows against this catalogue.
+//! The codes are those of `ServerError::status_and_code` (`crate::http::edge::errors`), of
+//! the desk's own answers (`crate::desk::writer`) and of `edge::envelope::code_for`, which
+//! names what axum's and tower-http's own rejections become. `server/tests/openapi.rs` checks
+//! every status `code_for` knows against this catalogue.
 
 use serde_json::{Value, json};
 

@@ -17,7 +17,7 @@ mod op;
 
 use serde_json::{Map, Value, json};
 
-use crate::edge::limits::Limits;
+use crate::http::edge::limits::Limits;
 
 fn description() -> String {
     let limits = Limits::default();

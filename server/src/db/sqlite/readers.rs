@@ -128,7 +128,7 @@ mod tests {
         let readers = Readers::open(store.path(), &store.desk_path(), 2).unwrap();
         let n: i64 = readers
             .read(|c| {
-                Ok::<_, ServerError>(
+                Ok::<_, DbError>(
                     c.server.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?,
                 )
             })
@@ -143,7 +143,7 @@ mod tests {
             let r = readers.clone();
             waits.push(tokio::spawn(async move {
                 r.read(|c| {
-                    Ok::<_, ServerError>(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                    Ok::<_, DbError>(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
                 })
                 .await
             }));
@@ -152,7 +152,7 @@ mod tests {
             assert_eq!(w.await.unwrap().unwrap(), 1);
         }
         let written = readers
-            .read(|c| Ok::<_, ServerError>(c.server.execute("DELETE FROM users", [])?))
+            .read(|c| Ok::<_, DbError>(c.server.execute("DELETE FROM users", [])?))
             .await;
         assert!(written.is_err(), "readers cannot write");
     }

@@ -17,8 +17,8 @@ use automerge::ActorId;
 use kam_core::doc::DocId;
 use kam_core::replica::store::StoredDoc;
 
-use crate::docs::{DocCache, Unloaded};
 use crate::error::ServerError;
+use crate::sync::docs::{DocCache, Unloaded};
 
 /// Documents being loaded in the background, taken into the cache as the round needs them.
 pub(crate) struct Arrivals<'scope> {

@@ -7,8 +7,10 @@
 
 pub mod body;
 pub mod caller;
+pub mod changes;
 pub mod envelope;
 pub mod epoch;
+pub mod errors;
 pub mod limits;
 pub mod rate;
 pub mod serve;
@@ -23,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 use caller::TokenMemory;
 use epoch::AuthEpoch;
 use limits::Limits;

@@ -94,7 +94,7 @@ impl DocCache {
     }
 
     /// Reads the stored bytes of the documents among `ids` that are not loaded (or are stale),
-    /// for [`crate::prefetch`] to load off the connection. At most half the cache is read, so
+    /// for [`crate::sync::prefetch`] to load off the connection. At most half the cache is read, so
     /// a round never evicts what it prefetched.
     pub(crate) fn read_unloaded(
         &self,

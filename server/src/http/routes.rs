@@ -28,13 +28,14 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tracing::Instrument;
 
 use crate::auth::{self, Principal};
-use crate::conflicts::{self, OpenConflict};
-use crate::edge::caller::Device;
+use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
-use crate::state::AppState;
-use crate::{edge, projector, scope, sync};
+use crate::http::AppState;
+use crate::http::edge;
+use crate::http::edge::caller::Device;
+use crate::sync::{self, projector, scope};
 
-pub(crate) use crate::edge::caller::bearer_token;
+pub(crate) use crate::http::edge::caller::bearer_token;
 
 /// The largest sync body: the wire format's limit and room for its header.
 const SYNC_BODY_BYTES: usize = MAX_REQUEST_BYTES + 1024;
@@ -160,7 +161,7 @@ async fn sync_round_inner(
 }
 
 /// The push channel: a server-sent event `changed` with `{cursor, docs}` whenever documents
-/// the device may see change. See `crate::push::device_stream`.
+/// the device may see change. See `crate::http::edge::changes::device_stream`.
 async fn changes(
     State(state): State<AppState>,
     Device(who): Device,
@@ -168,7 +169,7 @@ async fn changes(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
     let slot = state.edge().streams.take(edge::caller::credential_id(&token))?;
-    let stream = crate::push::device_stream(state, who, token, slot);
+    let stream = crate::http::edge::changes::device_stream(state, who, token, slot);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -204,7 +205,7 @@ async fn open_conflicts(
     if !who.role.sees_everything() {
         return Err(ServerError::Forbidden("conflicts are for headquarters".into()));
     }
-    Ok(Json(state.readers().read(|c| conflicts::open_conflicts(c.db())).await?))
+    Ok(Json(state.readers().read(|c| c.db().open_conflicts().map_err(ServerError::from)).await?))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ServerError> {

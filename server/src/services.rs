@@ -1,4 +1,10 @@
-//! Shared server state and the one way to touch the store from async code.
+//! What the running server's requests and background tasks share, below the HTTP edge: the
+//! store and the one way to touch it from async code, the read-only connections, the push
+//! hub, the projector's wake, the selection desk's writer, health and metrics.
+//!
+//! The edge's own state (`http::AppState`: limits, limiters, dashboard settings) wraps this;
+//! the background tasks (projector, desk mirror) take this alone, so nothing below the edge
+//! needs the edge's types.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -6,25 +12,21 @@ use std::sync::Arc;
 use crate::db::panic_message;
 use crate::db::readers::Readers;
 use crate::desk::Desk;
-use crate::edge::Edge;
-use crate::edge::limits::Limits;
 use crate::error::ServerError;
 use crate::health::{Beat, Health};
 use crate::metrics::Metrics;
-use crate::projector::ProjectorWake;
-use crate::push::PushHub;
 use crate::store::Store;
+use crate::sync::projector::ProjectorWake;
+use crate::sync::push::PushHub;
 
-/// State shared by every request.
+/// The shared services; cheap to clone (every part is shared).
 #[derive(Clone)]
-pub struct AppState {
+pub struct Services {
     /// The store, taken in turn. An async lock: a request waiting for its turn parks no
     /// thread, and only the holder runs on the blocking pool.
     store: Arc<tokio::sync::Mutex<Store>>,
     /// Read-only connections for token checks, sessions and the desk's tables.
     readers: Readers,
-    /// Limits, rate limiters and stream places of the HTTP edge.
-    edge: Arc<Edge>,
     /// Whether the background tasks are moving.
     pub health: Health,
     store_beat: Beat,
@@ -36,51 +38,23 @@ pub struct AppState {
     pub projector: ProjectorWake,
     /// The selection desk's writer, when this server runs one.
     pub desk: Option<Desk>,
-    /// How the dashboard is reached (`serve --tls-proxy`: Secure cookies and HSTS).
-    pub web: crate::web::security::WebSettings,
 }
 
-impl AppState {
-    /// State over an opened store, with the default limits.
-    pub fn new(store: Store) -> Result<AppState, ServerError> {
-        AppState::with_limits(store, Limits::default(), Health::new())
-    }
-
-    /// State over an opened store with `limits`, reporting to `health`.
-    pub fn with_limits(
-        store: Store,
-        limits: Limits,
-        health: Health,
-    ) -> Result<AppState, ServerError> {
-        let readers = Readers::open(store.path(), &store.desk_path(), limits.readers)?;
-        Ok(AppState {
+impl Services {
+    /// The services over an opened store, with `readers` read-only connections, reporting to
+    /// `health`.
+    pub fn open(store: Store, readers: usize, health: Health) -> Result<Services, ServerError> {
+        let readers = Readers::open(store.path(), &store.desk_path(), readers)?;
+        Ok(Services {
             store: Arc::new(tokio::sync::Mutex::new(store)),
             readers,
-            edge: Arc::new(Edge::new(limits)),
             store_beat: health.beat("store"),
             health,
             push: PushHub::new(),
             metrics: Arc::new(Metrics::new()),
             projector: ProjectorWake::default(),
             desk: None,
-            web: crate::web::security::WebSettings::default(),
         })
-    }
-
-    /// State over an opened store with the selection desk's writer and the default limits.
-    pub fn with_desk(store: Store, desk: Desk) -> Result<AppState, ServerError> {
-        Ok(AppState::new(store)?.and_desk(desk))
-    }
-
-    /// This state with the selection desk's writer.
-    pub fn and_desk(mut self, desk: Desk) -> AppState {
-        self.desk = Some(desk);
-        self
-    }
-
-    /// The HTTP edge's limits and limiters.
-    pub fn edge(&self) -> &Edge {
-        &self.edge
     }
 
     /// The read-only connections.

@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// `router` with a body limit of `bytes` on every route.
 pub fn limited(router: Router<AppState>, bytes: usize) -> Router<AppState> {

@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::auth::Role;
-use crate::authority::Violation;
-use crate::authority::test_support::{
+use crate::sync::authority::Violation;
+use crate::sync::authority::test_support::{
     Case, Expect, assert_settled, created, customer, data, device_copy_as, held, json,
     merge_and_enforce, meta, no_edit, run, server_customer, who, writes,
 };
@@ -63,7 +63,7 @@ fn fresh_customer(data: &DemoData) -> Customer {
 }
 
 /// The case's user creates `c` on a device.
-fn creates(c: Customer) -> crate::authority::test_support::Arrange<'static> {
+fn creates(c: Customer) -> crate::sync::authority::test_support::Arrange<'static> {
     created(move |user| create_customer(&c, ActorId::random(), &meta(user, "create")).unwrap())
 }
 
@@ -554,7 +554,7 @@ fn a_concurrent_rep_credit_change_yields_to_the_authorised_value_already_held() 
 /// New and changed contacts and visits need no check: anyone who sees a customer writes them.
 #[test]
 fn anyone_who_sees_a_customer_adds_and_changes_contacts_and_visits_unchecked() {
-    use crate::authority::test_support::{device_copy, merge_touches_guarded};
+    use crate::sync::authority::test_support::{device_copy, merge_touches_guarded};
     let data = data();
     let c = customer(&data);
     let mut server = server_customer(&c);

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Principal};
 use crate::error::ServerError;
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// How long a checked token is remembered.
 pub const TOKEN_TTL: Duration = Duration::from_secs(1);

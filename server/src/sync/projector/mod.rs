@@ -28,25 +28,18 @@ use tokio::sync::Notify;
 
 use crate::db::panic_message;
 use crate::db::{Db, DocumentStore, Savepoints};
-use crate::docs::DocCache;
 use crate::error::ServerError;
-use crate::state::AppState;
-use crate::store::{Store, meta_get, meta_set};
-use crate::{projection, quarantine, scope};
+use crate::quarantine;
+use crate::sync::docs::DocCache;
+use crate::sync::{projection, scope};
+
+mod batch;
+mod task;
+
+pub use task::run;
 
 /// Documents projected per batch (one store turn and one transaction).
 pub const BATCH_DOCS: usize = 16;
-
-/// How long the projector lets a burst of rounds settle after it is woken. Devices sync in
-/// bursts (a round, then the round that confirms it; many tablets after the venue's Wi-Fi
-/// returns), and projecting in the middle of one makes those rounds wait for the store while
-/// the same documents would be projected again a moment later.
-const SETTLE: Duration = Duration::from_millis(25);
-
-/// The projector's share of a core under load is kept to about 1 / (1 + PACE): after a
-/// batch that took `t`, it waits `PACE × t` before the next. Sync rounds and desk commands
-/// come first; under a burst the projections lag a little more and each batch covers more.
-const PACE: u32 = 4;
 
 /// A batch waits until no sync round has been under way for this long. A device's rounds come
 /// in quick succession (a round, then the one that confirms its answer, a few milliseconds
@@ -57,16 +50,12 @@ const QUIET: Duration = Duration::from_millis(15);
 /// about this much, and no more.
 const MAX_HOLD_BACK: Duration = Duration::from_millis(500);
 
-/// How often the projector looks for work nobody told it about (an admin command run from
-/// another process writes documents this server did not merge).
-const IDLE_POLL: Duration = Duration::from_secs(1);
-
 /// The `meta` key of the watermark.
 const WATERMARK_KEY: &str = "projected_seq";
 
 /// The projection watermark: every document stored at or below it has been projected.
 pub(crate) fn watermark(db: &dyn DocumentStore) -> Result<i64, ServerError> {
-    match meta_get(db, WATERMARK_KEY)? {
+    match db.meta(WATERMARK_KEY)? {
         Some(text) => {
             text.parse().map_err(|_| ServerError::Corrupt(format!("{WATERMARK_KEY} {text}")))
         }
@@ -76,74 +65,12 @@ pub(crate) fn watermark(db: &dyn DocumentStore) -> Result<i64, ServerError> {
 
 /// Sets the watermark (inside the caller's write transaction).
 pub(crate) fn set_watermark(db: &dyn DocumentStore, seq: i64) -> Result<(), ServerError> {
-    meta_set(db, WATERMARK_KEY, &seq.to_string())
+    Ok(db.set_meta(WATERMARK_KEY, &seq.to_string())?)
 }
 
 /// How many stored documents have changed since they were last projected.
 pub fn pending(db: &dyn Db) -> Result<u64, ServerError> {
     Ok(db.count_documents_after(watermark(db)?)?)
-}
-
-impl Store {
-    /// Projects up to `limit` documents changed since the watermark, in one transaction, and
-    /// returns how many it projected. Fewer than `limit` means the projections are current.
-    pub fn project_pending(
-        &mut self,
-        limit: usize,
-        now: DateTime<Utc>,
-    ) -> Result<usize, ServerError> {
-        Ok(self.project_pending_until(limit, now, || false)?.documents)
-    }
-
-    /// Like [`Store::project_pending`], but stops after any document for which `give_way`
-    /// answers true (a sync round is waiting for the store), committing what it did: a round
-    /// then waits for one document's projection, not a whole batch's.
-    pub fn project_pending_until(
-        &mut self,
-        limit: usize,
-        now: DateTime<Utc>,
-        give_way: impl Fn() -> bool,
-    ) -> Result<ProjectedBatch, ServerError> {
-        let mut known = std::mem::take(&mut self.projected_heads);
-        let result = self.write(|tx, docs, policy| {
-            let from = watermark(tx)?;
-            let batch = tx.documents_after(from, limit)?;
-            let mut done = 0;
-            for (id, seq) in &batch {
-                project_stored(tx, docs, policy, &mut known, id, *seq, now)?;
-                done += 1;
-                if done < batch.len() && give_way() {
-                    break;
-                }
-            }
-            // A short batch saw everything: moving to the sequence's end also passes numbers
-            // that scope changes took, so the watermark does not lag behind them.
-            let caught_up = done == batch.len() && batch.len() < limit;
-            let to = match batch.get(done.wrapping_sub(1)) {
-                Some((_, seq)) if !caught_up => *seq,
-                _ => tx.current_seq()?,
-            };
-            if to != from {
-                set_watermark(tx, to)?;
-            }
-            Ok(ProjectedBatch { documents: done, caught_up })
-        });
-        // After a failed batch the rows are as before it, so the heads it noted are wrong.
-        self.projected_heads = if result.is_ok() { known } else { Default::default() };
-        result
-    }
-
-    /// Projects everything pending; for startup, demo loading and admin commands.
-    pub fn project_all(&mut self, now: DateTime<Utc>) -> Result<usize, ServerError> {
-        let mut total = 0;
-        loop {
-            let done = self.project_pending(BATCH_DOCS * 8, now)?;
-            total += done;
-            if done < BATCH_DOCS * 8 {
-                return Ok(total);
-            }
-        }
-    }
 }
 
 /// Projects the document `id` (stored at `seq`) inside a savepoint. When the document is at
@@ -311,55 +238,13 @@ impl Drop for RoundUnderWay {
     }
 }
 
-/// Runs the projector until the runtime stops: batches while there is work, then waits to be
-/// woken (and lets the burst settle) or for the idle poll. A failed batch is logged and retried after the poll interval;
-/// the rows it would have written stay as they were, and the watermark does not move.
-pub async fn run(state: AppState) {
-    let beat = state.health.beat("projector");
-    loop {
-        beat.tick();
-        state.projector.wait_for_quiet().await;
-        let started = Instant::now();
-        let wake = state.projector.clone();
-        let result = {
-            let _busy = beat.busy();
-            state
-                .with_store(move |store| {
-                    store.project_pending_until(BATCH_DOCS, Utc::now(), || wake.round_under_way())
-                })
-                .await
-        };
-        if result.is_err() {
-            beat.failed();
-        }
-        let took = started.elapsed();
-        if took > Duration::from_millis(2) {
-            tokio::time::sleep(took * PACE).await;
-        }
-        match result {
-            Ok(batch) => {
-                state.metrics.projected_documents.inc_by(batch.documents as u64);
-                if !batch.caught_up {
-                    // More may be waiting; let requests queued on the store go first.
-                    tokio::task::yield_now().await;
-                    continue;
-                }
-            }
-            Err(error) => tracing::error!(%error, "projection batch failed"),
-        }
-        let notified = state.projector.notified();
-        if tokio::time::timeout(IDLE_POLL, notified).await.is_ok() {
-            tokio::time::sleep(SETTLE).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
     use kam_core::demo::DemoSpec;
 
     use super::*;
+    use crate::store::Store;
     use crate::{admin, data};
 
     fn now() -> DateTime<Utc> {

@@ -15,15 +15,22 @@ use kam_core::doc::{ChangeHash, DocId, DocKind, prime_sync_state};
 use kam_core::wire::{self, DocMessage, DocSnapshot, SyncRequest, SyncResponse};
 use serde_json::json;
 
+use crate::audit;
 use crate::auth::{Principal, Role};
-use crate::authority::DeskView;
 use crate::db::Db;
-use crate::docs::{self, DocCache};
 use crate::error::ServerError;
-use crate::prefetch;
-use crate::scope::{self, NewsItem, Reason};
 use crate::store::{Store, commit_doc};
-use crate::{audit, authority};
+use authority::DeskView;
+use docs::DocCache;
+use scope::{NewsItem, Reason};
+
+pub(crate) mod authority;
+pub(crate) mod docs;
+pub(crate) mod prefetch;
+pub(crate) mod projection;
+pub mod projector;
+pub mod push;
+pub mod scope;
 
 /// The smallest and largest answer budget a device may ask for, in bytes.
 const MIN_BUDGET_BYTES: usize = 64 * 1024;

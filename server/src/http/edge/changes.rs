@@ -1,6 +1,5 @@
-//! The push channel: connected devices hear which documents changed, then sync to fetch them.
-//! It carries ids only, never content, so a missed notice costs nothing but latency: the next
-//! sync round brings everything since the device's cursor anyway.
+//! One device's push stream: the hub's notices it may see, as server-sent events, until its
+//! credential ends.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -11,46 +10,14 @@ use kam_core::doc::DocId;
 use tokio::sync::{broadcast, watch};
 
 use crate::auth::{self, Principal};
-use crate::edge::streams::StreamSlot;
 use crate::error::ServerError;
-use crate::scope;
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::edge::streams::StreamSlot;
 use crate::sync::ChangedDoc;
+use crate::sync::scope;
 
 /// Scope keys a stream remembers the visibility of; past it, it starts over.
 const MAX_REMEMBERED_SCOPES: usize = 4_096;
-
-/// Fan-out of change notices to every connected device.
-#[derive(Clone, Debug)]
-pub struct PushHub {
-    sender: broadcast::Sender<ChangedDoc>,
-}
-
-impl Default for PushHub {
-    fn default() -> Self {
-        PushHub::new()
-    }
-}
-
-impl PushHub {
-    /// A hub with room for a burst of notices per slow listener.
-    pub fn new() -> PushHub {
-        PushHub { sender: broadcast::channel(4096).0 }
-    }
-
-    /// Announces changed documents (after their transaction committed).
-    pub fn announce(&self, changed: &[ChangedDoc]) {
-        for c in changed {
-            // No listener is not an error: nobody is connected.
-            let _ = self.sender.send(c.clone());
-        }
-    }
-
-    /// A new listener.
-    pub fn subscribe(&self) -> broadcast::Receiver<ChangedDoc> {
-        self.sender.subscribe()
-    }
-}
 
 /// One device's stream: its notices, its credential and its place among the open streams.
 struct Follow {

@@ -10,11 +10,11 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::auth::Role;
-use crate::authority::test_support::{
+use crate::sync::authority::test_support::{
     Case, Expect, FakeDesk, created, data, device_copy, held, json, merge_and_enforce, meta, now,
     run, who,
 };
-use crate::authority::{SERVER_AUTHOR, Violation};
+use crate::sync::authority::{SERVER_AUTHOR, Violation};
 
 const REP: (&str, Role) = ("rep-01", Role::Rep);
 const HQ: (&str, Role) = ("hq", Role::Hq);
@@ -54,7 +54,7 @@ fn set_status(unit: &UnitId, status: UnitStatus) -> ProjectEdit {
 
 /// The case's user writes `edits` into the project.
 fn writes(edits: Vec<ProjectEdit>) -> impl Fn(&mut Document, &str) {
-    crate::authority::test_support::writes(edits)
+    crate::sync::authority::test_support::writes(edits)
 }
 
 /// A new unit in the fixture project's first building, available and unpriced.

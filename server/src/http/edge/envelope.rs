@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::envelope;
+use crate::http::edge::errors::envelope;
 
 /// The most of an error body read to reuse as its message.
 const MESSAGE_BYTES: usize = 1024;

@@ -8,11 +8,11 @@ use kam_core::model::{Reply, ServiceTicket, StatusChange, TicketStatus};
 use serde_json::{Value, json};
 
 use crate::auth::Role;
-use crate::authority::test_support::{
+use crate::sync::authority::test_support::{
     Case, Expect, created, data, held, json, later, meta, now, reply, root_map, run, server_ticket,
     tamper, ticket, ticket_with_evidence, writes,
 };
-use crate::authority::{SERVER_AUTHOR, Violation};
+use crate::sync::authority::{SERVER_AUTHOR, Violation};
 
 use TicketStatus::{Closed, InProgress, New, Reopened, Resolved};
 
@@ -24,7 +24,7 @@ fn status_change(change: StatusChange) -> TicketEdit {
 }
 
 fn change(from: TicketStatus, to: TicketStatus) -> TicketEdit {
-    status_change(crate::authority::test_support::change(from, to, "rep-01"))
+    status_change(crate::sync::authority::test_support::change(from, to, "rep-01"))
 }
 
 /// Checks the server's restoring entry: from `from` back to `to`, by the server, now.
@@ -43,7 +43,7 @@ fn a_tickets_status_moves_only_along_the_state_machine() {
     let data = data();
     let tickets = [New, InProgress, Closed].map(|s| ticket(&data, s));
     let [new, in_progress, closed] = &tickets;
-    let start = crate::authority::test_support::change(New, InProgress, "rep-01");
+    let start = crate::sync::authority::test_support::change(New, InProgress, "rep-01");
     // A tampered tablet rewrites the accepted New → InProgress entry to claim New → Closed.
     let accepted = in_progress.history.values().next().unwrap().clone();
     let not_allowed = "ticket_transition_not_allowed";
@@ -217,7 +217,7 @@ fn the_status_history_and_closing_evidence_are_never_removed() {
             new_value,
         }])
     };
-    let history_back = move |o: &mut crate::authority::test_support::Outcome| {
+    let history_back = move |o: &mut crate::sync::authority::test_support::Outcome| {
         let after = read_ticket(&o.server).unwrap();
         assert_eq!((after.status, &after.history), (Resolved, &resolved.history));
     };

@@ -6,8 +6,8 @@ use kam_core::doc::{ActorId, Document, EventEdit, create_event, read_event};
 use kam_core::model::{Buyer, BuyerId, ProjectId, SelectionEvent, SelectionMode, UnitId};
 
 use crate::auth::Role;
-use crate::authority::Authorised;
-use crate::authority::test_support::{
+use crate::sync::authority::Authorised;
+use crate::sync::authority::test_support::{
     Case, Expect, FakeDesk, capture, created, data, device_copy, held, merge_and_enforce, meta,
     run, who, writes,
 };

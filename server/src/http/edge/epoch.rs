@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::state::AppState;
+use crate::http::AppState;
 
 /// How often the watcher reads the fingerprint.
 pub const WATCH_PERIOD: Duration = Duration::from_millis(250);
