@@ -13,7 +13,6 @@ use crate::auth::Principal;
 use crate::db::desk::{DeskDb, DeskState};
 use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;
-use crate::sync::scope;
 
 /// Why a command stopped: a rule refused it (an answer the client keeps), or the server
 /// failed (no answer is stored, and the client retries with the same key).
@@ -110,7 +109,7 @@ impl GroupMemo {
         if let Some(known) = self.grants.borrow().get(&wanted) {
             return Ok(*known);
         }
-        let found = scope::has_grant(server, user_id, key)?;
+        let found = server.has_grant(user_id, key)?;
         self.grants.borrow_mut().insert(wanted, found);
         Ok(found)
     }

@@ -25,7 +25,6 @@ use crate::db::desk::DeskState;
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge::caller::{Device, bearer_token};
-use crate::sync::scope;
 
 /// The route that takes commands (its body limit is `Limits::max_command_bytes`).
 pub fn command_routes() -> Router<AppState> {
@@ -110,9 +109,7 @@ fn may_read(conn: &dyn crate::db::Db, who: &Principal, event_id: &str) -> Result
     if who.role.sees_everything() {
         return Ok(());
     }
-    if who.role == Role::EventStaff
-        && scope::has_grant(conn, &who.user_id, &format!("event/{event_id}"))?
-    {
+    if who.role == Role::EventStaff && conn.has_grant(&who.user_id, &format!("event/{event_id}"))? {
         return Ok(());
     }
     Err(ServerError::NotFound)

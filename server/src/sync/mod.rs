@@ -281,40 +281,11 @@ impl Round<'_> {
         if let Some(t) = doc.earliest_change_time_since(&heads_before) {
             self.oldest_upload = Some(self.oldest_upload.map_or(t, |o| o.min(t)));
         }
-        if doc.heads() != heads_before && !doc.is_empty() {
-            // At the door: what the device sent must read as the document it claims to be
-            // (kind, schema and id in its header), and the authority must be able to read what
-            // it guards. Anything else is refused with 422 and nothing of the round is stored.
-            doc.check_header().map_err(|e| invalid_document(&message.doc_id, &e))?;
-            let depth = doc.depth_written_since(&heads_before).unwrap_or(usize::MAX);
-            if depth > kam_core::doc::MAX_WRITE_DEPTH {
-                return Err(ServerError::Refused {
-                    code: "document_too_deep",
-                    message: format!(
-                        "{} nests values {depth} levels deep, at most {}",
-                        message.doc_id,
-                        kam_core::doc::MAX_WRITE_DEPTH
-                    ),
-                });
-            }
-            if is_new && !self.admit_new(&id, &message.doc_id)? {
-                return Ok(());
-            }
-            let found = self.enforce_authority(&id, &heads_before).map_err(|e| match e {
-                ServerError::Doc(e) => invalid_document(&message.doc_id, &e),
-                other => other,
-            })?;
-            authority::record(self.tx, self.who, &message.doc_id, &found, self.now)?;
-            self.result.violations += found.len();
-            if let Some((seq, scope_key)) =
-                commit_doc(self.tx, self.docs, &id, &heads_before, self.now)?
-            {
-                self.result.changed.push(ChangedDoc {
-                    seq,
-                    doc_id: message.doc_id.clone(),
-                    scope_key,
-                });
-            }
+        if doc.heads() != heads_before
+            && !doc.is_empty()
+            && !self.accept_merged(&id, &message.doc_id, &heads_before, is_new)?
+        {
+            return Ok(());
         }
         let doc = self.docs.loaded(&id)?;
         doc.stop_patch_index();
@@ -326,6 +297,49 @@ impl Round<'_> {
                 .push(DocMessage { doc_id: message.doc_id.clone(), message: reply });
         }
         self.save_state(&message.doc_id, &state)
+    }
+
+    /// Checks and stores what a device's message merged into `id` since `heads_before`: the
+    /// document's header and depth, a new document's admission, the authority's
+    /// compensations, then the commit. `false` when a new document is not admitted (the
+    /// message is ignored, nothing is stored).
+    fn accept_merged(
+        &mut self,
+        id: &DocId,
+        doc_id: &str,
+        heads_before: &[ChangeHash],
+        is_new: bool,
+    ) -> Result<bool, ServerError> {
+        let doc = self.docs.loaded(id)?;
+        // At the door: what the device sent must read as the document it claims to be
+        // (kind, schema and id in its header), and the authority must be able to read what
+        // it guards. Anything else is refused with 422 and nothing of the round is stored.
+        doc.check_header().map_err(|e| invalid_document(doc_id, &e))?;
+        let depth = doc.depth_written_since(heads_before).unwrap_or(usize::MAX);
+        if depth > kam_core::doc::MAX_WRITE_DEPTH {
+            return Err(ServerError::Refused {
+                code: "document_too_deep",
+                message: format!(
+                    "{} nests values {depth} levels deep, at most {}",
+                    doc_id,
+                    kam_core::doc::MAX_WRITE_DEPTH
+                ),
+            });
+        }
+        if is_new && !self.admit_new(id, doc_id)? {
+            return Ok(false);
+        }
+        let found = self.enforce_authority(id, heads_before).map_err(|e| match e {
+            ServerError::Doc(e) => invalid_document(doc_id, &e),
+            other => other,
+        })?;
+        authority::record(self.tx, self.who, doc_id, &found, self.now)?;
+        self.result.violations += found.len();
+        if let Some((seq, scope_key)) = commit_doc(self.tx, self.docs, id, heads_before, self.now)?
+        {
+            self.result.changed.push(ChangedDoc { seq, doc_id: doc_id.to_owned(), scope_key });
+        }
+        Ok(true)
     }
 
     /// Compensates what the merge since `heads_before` wrote without authority. The guarded

@@ -383,7 +383,10 @@ mod tests {
         // The customer's rows are deleted before visits, so this fails half way through.
         conn.execute_batch("DROP TABLE visits").unwrap();
         let result = project(&conn, &mut doc, &Policy::default(), now());
-        assert!(matches!(result, Err(ServerError::Storage(crate::db::DbError::Sqlite(_)))), "{result:?}");
+        assert!(
+            matches!(result, Err(ServerError::Storage(crate::db::DbError::Sqlite(_)))),
+            "{result:?}"
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM customers"), 1);
         assert_eq!(count(&conn, "SELECT count(*) FROM contacts"), contacts);
         assert!(conn.is_autocommit(), "no savepoint is left open");

@@ -26,15 +26,6 @@ pub(crate) fn scope_key_of(doc: &Document) -> Result<String, ServerError> {
     })
 }
 
-/// Whether `user_id` holds a grant for `scope_key`.
-pub(crate) fn has_grant(
-    db: &dyn GrantStore,
-    user_id: &str,
-    scope_key: &str,
-) -> Result<bool, ServerError> {
-    Ok(db.has_grant(user_id, scope_key)?)
-}
-
 /// Whether `who` may see a document of `kind` under `scope_key`.
 pub(crate) fn can_see(
     db: &dyn GrantStore,
@@ -45,7 +36,7 @@ pub(crate) fn can_see(
     if who.role.sees_everything() || (who.role == Role::Rep && kind == DocKind::Project) {
         return Ok(true);
     }
-    has_grant(db, &who.user_id, scope_key)
+    Ok(db.has_grant(&who.user_id, scope_key)?)
 }
 
 /// Whether `role` may create a new document of `kind` from a device.

@@ -151,9 +151,8 @@ mod tests {
         for w in waits {
             assert_eq!(w.await.unwrap().unwrap(), 1);
         }
-        let written = readers
-            .read(|c| Ok::<_, DbError>(c.server.execute("DELETE FROM users", [])?))
-            .await;
+        let written =
+            readers.read(|c| Ok::<_, DbError>(c.server.execute("DELETE FROM users", [])?)).await;
         assert!(written.is_err(), "readers cannot write");
     }
 }
