@@ -14,7 +14,7 @@ use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
 use crate::hq::regrade::{Decision, ProposalLine};
 use crate::hq::tickets::{TicketFilter, TicketSla};
-use crate::hq::{compliance, customers, devices, overview, regrade, review, tickets};
+use crate::hq::{compliance, customers, decisions, devices, overview, regrade, review, tickets};
 use crate::http::AppState;
 use crate::http::edge::caller::{authenticate, bearer_token, source_address};
 use crate::web::i18n::Lang;
@@ -128,7 +128,7 @@ async fn decide_json(
         "reject" => Decision::Reject,
         _ => return Err(ServerError::NotFound),
     };
-    crate::web::customers::decide(&state, &user, id.clone(), decision).await?;
+    decisions::decide_regrade(&state, user.decider(), id.clone(), decision).await?;
     Ok(Json(serde_json::json!({ "customer_id": id, "decision": action })).into_response())
 }
 
@@ -178,7 +178,7 @@ async fn resolve_json(
     body: Result<Json<ResolveBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ServerError> {
     let Json(body) = body?;
-    crate::web::review::resolve_conflict(&state, &user, body.doc_id, body.path, body.value).await?;
+    decisions::resolve_conflict(&state, user.decider(), body.doc_id, body.path, body.value).await?;
     Ok(Json(serde_json::json!({ "resolved": true })).into_response())
 }
 
@@ -194,7 +194,7 @@ async fn reviewed_json(
     HqDecider(user): HqDecider,
     Path(id): Path<i64>,
 ) -> Result<Response, ServerError> {
-    crate::web::review::review_violation(&state, &user, id).await?;
+    decisions::review_violation(&state, user.decider(), id).await?;
     Ok(Json(serde_json::json!({ "violation_id": id, "reviewed": true })).into_response())
 }
 

@@ -8,6 +8,7 @@
 
 pub mod compliance;
 pub mod customers;
+pub mod decisions;
 pub mod devices;
 pub mod overview;
 pub mod regrade;

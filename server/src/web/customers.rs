@@ -12,6 +12,7 @@ use super::error::{InLang, PageError};
 use super::layout::{self, Here, csrf_field, flash, money, page, url_encode};
 use super::session::WebUser;
 use crate::hq::customers::{self, CustomerFilter};
+use crate::hq::decisions;
 use crate::hq::overview;
 use crate::hq::regrade::{self, Decision};
 use crate::http::AppState;
@@ -264,7 +265,7 @@ pub async fn decide_regrade(
         "reject" => Decision::Reject,
         _ => return Err(PageError::Server(crate::error::ServerError::NotFound, lang)),
     };
-    decide(&state, &user, id, decision).await.in_lang(lang)?;
+    decisions::decide_regrade(&state, user.decider(), id, decision).await.in_lang(lang)?;
     let done = match decision {
         Decision::Approve => lang.t(
             "已批准，新级别已写入客户档案。",
@@ -273,34 +274,4 @@ pub async fn decide_regrade(
         Decision::Reject => lang.t("已驳回。", "Rejected."),
     };
     Ok(Redirect::to(&format!("/hq/regrades?done={}", url_encode(done))).into_response())
-}
-
-/// Decides a re-grade as `user`, then tells devices and the projector.
-pub(crate) async fn decide(
-    state: &AppState,
-    user: &WebUser,
-    customer_id: String,
-    decision: Decision,
-) -> Result<(), crate::error::ServerError> {
-    if !user.may_decide() {
-        return Err(crate::error::ServerError::Forbidden(
-            "re-grades are decided by headquarters".into(),
-        ));
-    }
-    let by = user.user_id.clone();
-    let changed = state
-        .with_store(move |store| {
-            let changed = store.write(|tx, docs, policy| {
-                regrade::decide(tx, docs, policy, &customer_id, decision, &by, Utc::now())
-            })?;
-            // Headquarters' own pages show the decision at once, not after the projector.
-            store.project_all(Utc::now())?;
-            Ok(changed)
-        })
-        .await?;
-    if let Some(changed) = changed {
-        state.push.announce(std::slice::from_ref(&changed));
-        state.projector.wake();
-    }
-    Ok(())
 }

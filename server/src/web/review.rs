@@ -3,7 +3,6 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -11,8 +10,7 @@ use super::customers::{CsrfForm, Flash};
 use super::error::{InLang, PageError};
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
-use crate::error::ServerError;
-use crate::hq::review;
+use crate::hq::decisions;
 use crate::http::AppState;
 use crate::quarantine;
 
@@ -128,38 +126,14 @@ pub async fn resolve(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
-    resolve_conflict(&state, &user, form.doc_id, form.path, form.value).await.in_lang(lang)?;
+    decisions::resolve_conflict(&state, user.decider(), form.doc_id, form.path, form.value)
+        .await
+        .in_lang(lang)?;
     let done = lang.t(
         "冲突已解决，所选值已同步到所有设备。",
         "Conflict resolved: the chosen value goes to every device.",
     );
     Ok(Redirect::to(&format!("/hq/review?done={}", url_encode(done))).into_response())
-}
-
-/// Settles a conflict as `user`, then tells devices and the projector.
-pub(crate) async fn resolve_conflict(
-    state: &AppState,
-    user: &WebUser,
-    doc_id: String,
-    path: String,
-    value: String,
-) -> Result<(), ServerError> {
-    if !user.may_decide() {
-        return Err(ServerError::Forbidden("conflicts are settled by headquarters".into()));
-    }
-    let by = user.user_id.clone();
-    let changed = state
-        .with_store(move |store| {
-            let changed = store.write(|tx, docs, _| {
-                review::resolve_conflict(tx, docs, &doc_id, &path, &value, &by, Utc::now())
-            })?;
-            store.project_all(Utc::now())?;
-            Ok(changed)
-        })
-        .await?;
-    state.push.announce(std::slice::from_ref(&changed));
-    state.projector.wake();
-    Ok(())
 }
 
 /// `POST /hq/review/violations/{id}`.
@@ -171,24 +145,7 @@ pub async fn mark_reviewed(
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
-    review_violation(&state, &user, id).await.in_lang(lang)?;
+    decisions::review_violation(&state, user.decider(), id).await.in_lang(lang)?;
     let done = lang.t("已标记为复核。", "Marked reviewed.");
     Ok(Redirect::to(&format!("/hq/review?done={}", url_encode(done))).into_response())
-}
-
-/// Marks a violation reviewed as `user`.
-pub(crate) async fn review_violation(
-    state: &AppState,
-    user: &WebUser,
-    id: i64,
-) -> Result<(), ServerError> {
-    if !user.may_decide() {
-        return Err(ServerError::Forbidden("violations are reviewed by headquarters".into()));
-    }
-    let by = user.user_id.clone();
-    state
-        .with_store(move |store| {
-            store.write(|tx, _, _| review::mark_reviewed(tx, id, &by, Utc::now()))
-        })
-        .await
 }

@@ -53,7 +53,12 @@ impl WebUser {
 
     /// Whether the user may decide re-grades and settle conflicts and violations.
     pub fn may_decide(&self) -> bool {
-        matches!(self.role, Role::Hq | Role::Admin)
+        crate::hq::decisions::may_decide(self.role)
+    }
+
+    /// The user as the author of a headquarters decision.
+    pub fn decider(&self) -> crate::hq::decisions::Decider<'_> {
+        crate::hq::decisions::Decider { user_id: &self.user_id, role: self.role }
     }
 
     /// Fails with the forbidden page unless the user may open headquarters' pages.

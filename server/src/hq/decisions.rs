@@ -1,0 +1,97 @@
+//! Headquarters' decisions, one use case each, shared by the dashboard's forms and the JSON
+//! API: a re-grade approved or rejected, a conflict settled, a violation marked reviewed.
+//! Each is written in one transaction, projected at once (headquarters' own pages show it
+//! without waiting for the projector), and what changed is announced to devices.
+
+use chrono::Utc;
+use kam_core::model::Role;
+
+use super::regrade::{self, Decision};
+use super::review;
+use crate::error::ServerError;
+use crate::services::Services;
+
+/// Who decides: a signed-in user and their role.
+#[derive(Clone, Copy, Debug)]
+pub struct Decider<'a> {
+    /// The user, recorded as the decision's author.
+    pub user_id: &'a str,
+    /// Their role, which must be allowed to decide.
+    pub role: Role,
+}
+
+/// Whether `role` may decide re-grades and settle conflicts and violations.
+pub fn may_decide(role: Role) -> bool {
+    matches!(role, Role::Hq | Role::Admin)
+}
+
+/// Refuses with `what` unless `by` may decide; otherwise the deciding user's id.
+fn decider(by: Decider<'_>, what: &str) -> Result<String, ServerError> {
+    if may_decide(by.role) {
+        Ok(by.user_id.to_owned())
+    } else {
+        Err(ServerError::Forbidden(what.into()))
+    }
+}
+
+/// Decides the pending re-grade of `customer_id`, then tells devices and the projector.
+pub async fn decide_regrade(
+    services: &Services,
+    by: Decider<'_>,
+    customer_id: String,
+    decision: Decision,
+) -> Result<(), ServerError> {
+    let by = decider(by, "re-grades are decided by headquarters")?;
+    let changed = services
+        .with_store(move |store| {
+            let changed = store.write(|tx, docs, policy| {
+                regrade::decide(tx, docs, policy, &customer_id, decision, &by, Utc::now())
+            })?;
+            store.project_all(Utc::now())?;
+            Ok(changed)
+        })
+        .await?;
+    if let Some(changed) = changed {
+        services.push.announce(std::slice::from_ref(&changed));
+        services.projector.wake();
+    }
+    Ok(())
+}
+
+/// Settles the conflict at `path` of `doc_id` with `value`, then tells devices and the
+/// projector.
+pub async fn resolve_conflict(
+    services: &Services,
+    by: Decider<'_>,
+    doc_id: String,
+    path: String,
+    value: String,
+) -> Result<(), ServerError> {
+    let by = decider(by, "conflicts are settled by headquarters")?;
+    let changed = services
+        .with_store(move |store| {
+            let changed = store.write(|tx, docs, _| {
+                review::resolve_conflict(tx, docs, &doc_id, &path, &value, &by, Utc::now())
+            })?;
+            store.project_all(Utc::now())?;
+            Ok(changed)
+        })
+        .await?;
+    services.push.announce(std::slice::from_ref(&changed));
+    services.projector.wake();
+    Ok(())
+}
+
+/// Marks violation `id` reviewed.
+pub async fn review_violation(
+    services: &Services,
+    by: Decider<'_>,
+    id: i64,
+) -> Result<(), ServerError> {
+    let by = decider(by, "violations are reviewed by headquarters")?;
+    services
+        .with_store(move |store| {
+            store.write(|tx, _, _| review::mark_reviewed(tx, id, &by, Utc::now()))
+        })
+        .await
+}
