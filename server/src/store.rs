@@ -1,5 +1,5 @@
 //! The server store: one SQLite connection and the document cache, used from one blocking
-//! thread at a time (see `state::AppState::with_store`).
+//! thread at a time (see `services::Services::with_store`).
 
 use std::path::{Path, PathBuf};
 
