@@ -115,26 +115,9 @@ fn may_read(conn: &dyn crate::db::Db, who: &Principal, event_id: &str) -> Result
     Err(ServerError::NotFound)
 }
 
-/// One row of the control table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UnitLine {
-    /// The unit.
-    pub unit_id: String,
-    /// Its code on the plan, e.g. `1-1001`.
-    pub code: String,
-    /// Area in m² (decimal text).
-    pub area_m2: String,
-    /// Approved unit price per m² (decimal text), if approved.
-    pub unit_price: Option<String>,
-    /// `available`, `held`, `sold` or `withdrawn`.
-    pub status: String,
-    /// The buyer holding or owning it.
-    pub buyer_id: Option<String>,
-    /// The hold on it, if held: `release` and `prepare_work_ticket` name it.
-    pub hold_id: Option<String>,
-    /// When the hold lapses.
-    pub held_until: Option<String>,
-}
+/// One row of the control table: the desk's row as storage reads it, which is also what the
+/// API answers (OpenAPI's `UnitLine`).
+pub use crate::db::desk::state::ControlUnit as UnitLine;
 
 /// An event's control table as the desk holds it: the authority's own state.
 #[derive(Clone, Debug, Serialize)]
@@ -172,20 +155,7 @@ pub fn read_control_table(
 ) -> Result<ControlTable, ServerError> {
     let event_id = event_id.to_owned();
     let event = desk.desk_event(&event_id).ok().flatten().ok_or(ServerError::NotFound)?;
-    let units = desk
-        .control_units(&event_id)?
-        .into_iter()
-        .map(|u| UnitLine {
-            unit_id: u.unit_id,
-            code: u.code,
-            area_m2: u.area_m2,
-            unit_price: u.unit_price,
-            status: u.status,
-            buyer_id: u.buyer_id,
-            hold_id: u.hold_id,
-            held_until: u.held_until,
-        })
-        .collect();
+    let units = desk.control_units(&event_id)?;
     let ledger_seq = desk.ledger_seq()?;
     Ok(ControlTable {
         event_id,

@@ -4,12 +4,16 @@
 //! without waiting for the projector), and what changed is announced to devices.
 
 use chrono::Utc;
+use kam_core::Policy;
 use kam_core::model::Role;
 
 use super::regrade::{self, Decision};
 use super::review;
+use crate::db::Db;
 use crate::error::ServerError;
 use crate::services::Services;
+use crate::sync::ChangedDoc;
+use crate::sync::docs::DocCache;
 
 /// Who decides: a signed-in user and their role.
 #[derive(Clone, Copy, Debug)]
@@ -42,20 +46,10 @@ pub async fn decide_regrade(
     decision: Decision,
 ) -> Result<(), ServerError> {
     let by = decider(by, "re-grades are decided by headquarters")?;
-    let changed = services
-        .with_store(move |store| {
-            let changed = store.write(|tx, docs, policy| {
-                regrade::decide(tx, docs, policy, &customer_id, decision, &by, Utc::now())
-            })?;
-            store.project_all(Utc::now())?;
-            Ok(changed)
-        })
-        .await?;
-    if let Some(changed) = changed {
-        services.push.announce(std::slice::from_ref(&changed));
-        services.projector.wake();
-    }
-    Ok(())
+    write_and_announce(services, move |tx, docs, policy| {
+        regrade::decide(tx, docs, policy, &customer_id, decision, &by, Utc::now())
+    })
+    .await
 }
 
 /// Settles the conflict at `path` of `doc_id` with `value`, then tells devices and the
@@ -68,18 +62,10 @@ pub async fn resolve_conflict(
     value: String,
 ) -> Result<(), ServerError> {
     let by = decider(by, "conflicts are settled by headquarters")?;
-    let changed = services
-        .with_store(move |store| {
-            let changed = store.write(|tx, docs, _| {
-                review::resolve_conflict(tx, docs, &doc_id, &path, &value, &by, Utc::now())
-            })?;
-            store.project_all(Utc::now())?;
-            Ok(changed)
-        })
-        .await?;
-    services.push.announce(std::slice::from_ref(&changed));
-    services.projector.wake();
-    Ok(())
+    write_and_announce(services, move |tx, docs, _| {
+        review::resolve_conflict(tx, docs, &doc_id, &path, &value, &by, Utc::now()).map(Some)
+    })
+    .await
 }
 
 /// Marks violation `id` reviewed.
@@ -94,4 +80,27 @@ pub async fn review_violation(
             store.write(|tx, _, _| review::mark_reviewed(tx, id, &by, Utc::now()))
         })
         .await
+}
+
+/// Runs `decision` in one write, projects at once (headquarters' own pages show it, not after
+/// the projector), then announces the document it changed, if any, to devices and wakes the
+/// projector.
+async fn write_and_announce(
+    services: &Services,
+    decision: impl FnOnce(&dyn Db, &mut DocCache, &Policy) -> Result<Option<ChangedDoc>, ServerError>
+    + Send
+    + 'static,
+) -> Result<(), ServerError> {
+    let changed = services
+        .with_store(move |store| {
+            let changed = store.write(decision)?;
+            store.project_all(Utc::now())?;
+            Ok(changed)
+        })
+        .await?;
+    if let Some(changed) = changed {
+        services.push.announce(std::slice::from_ref(&changed));
+        services.projector.wake();
+    }
+    Ok(())
 }

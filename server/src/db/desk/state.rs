@@ -188,22 +188,23 @@ pub struct StoredApproval {
     pub approved_at: DateTime<Utc>,
 }
 
-/// One allotted unit as the control table shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One allotted unit as the control table shows it (its fields are the API's `UnitLine`, in
+/// this order).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ControlUnit {
     /// The unit.
     pub unit_id: String,
-    /// Its code on the plan.
+    /// Its code on the plan, e.g. `1-1001`.
     pub code: String,
     /// Area in m² (decimal text).
     pub area_m2: String,
-    /// Approved price per m² (decimal text), if approved.
+    /// Approved unit price per m² (decimal text), if approved.
     pub unit_price: Option<String>,
-    /// Its status.
+    /// `available`, `held`, `sold` or `withdrawn`.
     pub status: String,
     /// The buyer holding or owning it.
     pub buyer_id: Option<String>,
-    /// The hold on it.
+    /// The hold on it, if held: `release` and `prepare_work_ticket` name it.
     pub hold_id: Option<String>,
     /// When the hold lapses.
     pub held_until: Option<String>,

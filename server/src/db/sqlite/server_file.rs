@@ -38,14 +38,22 @@ impl ServerFile {
         &mut self,
         work: impl FnOnce(&dyn Db) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(DbError::from)?;
-        let value = work(&*tx)?;
-        tx.commit().map_err(DbError::from)?;
-        Ok(value)
+        immediate(&mut self.conn, |tx| work(tx))
     }
+}
+
+/// Runs `work` on `conn` in one IMMEDIATE transaction and commits it if `work` succeeds; if
+/// `work` fails or panics, the transaction rolls back as it is dropped. Both files' writes
+/// (the server's, the desk's groups) go through here.
+pub(super) fn immediate<T, E: From<DbError>>(
+    conn: &mut Connection,
+    work: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx =
+        conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(DbError::from)?;
+    let value = work(&tx)?;
+    tx.commit().map_err(DbError::from)?;
+    Ok(value)
 }
 
 impl std::ops::Deref for ServerFile {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::db::desk::{DeskDb, DeskGroup, DeskSavepoints};
 use crate::db::{Db, DbError};
@@ -48,13 +48,7 @@ impl DeskFile {
         &mut self,
         work: impl FnOnce(&dyn DeskGroup) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(DbError::from)?;
-        let value = work(&*tx)?;
-        tx.commit().map_err(DbError::from)?;
-        Ok(value)
+        super::server_file::immediate(&mut self.conn, |tx| work(tx))
     }
 }
 
