@@ -251,23 +251,7 @@ impl DeskSales for Connection {
     }
 
     fn insert_voucher(&self, v: &NewVoucher<'_>) -> Result<(), DbError> {
-        self.prepare_cached(
-            "INSERT INTO vouchers(event_id, voucher_no, voucher_code, ticket_id, buyer_id, unit_id,
-                 amount, issued_at, issued_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            v.event_id,
-            v.voucher_no,
-            v.voucher_code,
-            v.ticket_id,
-            v.buyer_id,
-            v.unit_id,
-            v.amount.to_string(),
-            v.issued_at,
-            v.issued_by
-        ])?;
-        Ok(())
+        insert_voucher_row(self, v, None, None)
     }
 
     fn voucher(&self, event_id: &str, voucher_no: u32) -> Result<Option<VoucherRow>, DbError> {
@@ -295,25 +279,7 @@ impl DeskSales for Connection {
         reverses: u32,
         reason: &str,
     ) -> Result<(), DbError> {
-        self.prepare_cached(
-            "INSERT INTO vouchers(event_id, voucher_no, voucher_code, ticket_id, buyer_id, unit_id,
-                 amount, issued_at, issued_by, reverses, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(params![
-            v.event_id,
-            v.voucher_no,
-            v.voucher_code,
-            v.ticket_id,
-            v.buyer_id,
-            v.unit_id,
-            v.amount.to_string(),
-            v.issued_at,
-            v.issued_by,
-            reverses,
-            reason
-        ])?;
-        Ok(())
+        insert_voucher_row(self, v, Some(reverses), Some(reason))
     }
 
     fn insert_red_ticket(
@@ -362,4 +328,32 @@ impl DeskSales for Connection {
             )?
             .execute(params![project_id, unit_id])?)
     }
+}
+
+/// Writes voucher `v`; a red one names the voucher it reverses and why.
+fn insert_voucher_row(
+    conn: &Connection,
+    v: &NewVoucher<'_>,
+    reverses: Option<u32>,
+    reason: Option<&str>,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO vouchers(event_id, voucher_no, voucher_code, ticket_id, buyer_id, unit_id,
+             amount, issued_at, issued_by, reverses, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        v.event_id,
+        v.voucher_no,
+        v.voucher_code,
+        v.ticket_id,
+        v.buyer_id,
+        v.unit_id,
+        v.amount.to_string(),
+        v.issued_at,
+        v.issued_by,
+        reverses,
+        reason
+    ])?;
+    Ok(())
 }
