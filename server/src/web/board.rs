@@ -265,10 +265,9 @@ pub async fn reconciliation_page(
     here: Here,
     Path(event_id): Path<String>,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
     let id = event_id.clone();
-    let r = state.with_store(move |store| reconcile(store.desk(), &id)).await.in_lang(lang)?;
+    let r = user.hq_read(&state, move |store| reconcile(store.desk(), &id)).await?;
     Ok(page(
         &user,
         &here,

@@ -31,12 +31,8 @@ pub async fn overview_page(
     user: WebUser,
     here: Here,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
-    let o = state
-        .with_store(|store| overview::overview(store.conn(), Utc::now()))
-        .await
-        .in_lang(lang)?;
+    let o = user.hq_read(&state, |store| overview::overview(store.conn(), Utc::now())).await?;
     let card = |id: &str, n: u64, zh: &'static str, en: &'static str, href: &str| {
         html! { a href=(href) { div .card { div .n id=(id) { (n) } div { (lang.t(zh, en)) } } } }
     };
@@ -86,11 +82,9 @@ pub async fn customers_page(
     here: Here,
     Query(filter): Query<CustomerFilter>,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
     let f = filter.clone();
-    let lines =
-        state.with_store(move |store| customers::list(store.conn(), &f)).await.in_lang(lang)?;
+    let lines = user.hq_read(&state, move |store| customers::list(store.conn(), &f)).await?;
     Ok(page(
         &user,
         &here,
@@ -204,12 +198,10 @@ pub async fn regrades_page(
     here: Here,
     Query(flash_msg): Query<Flash>,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
-    let proposals = state
-        .with_store(|store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
-        .await
-        .in_lang(lang)?;
+    let proposals = user
+        .hq_read(&state, |store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
+        .await?;
     Ok(page(
         &user,
         &here,

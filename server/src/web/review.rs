@@ -21,18 +21,16 @@ pub async fn review_page(
     here: Here,
     Query(flash_msg): Query<Flash>,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
-    let (open, violations, set_aside) = state
-        .with_store(|store| {
+    let (open, violations, set_aside) = user
+        .hq_read(&state, |store| {
             Ok((
                 store.conn().open_conflicts()?,
                 store.conn().open_violations()?,
                 quarantine::list(store.conn(), QUARANTINE_SHOWN)?,
             ))
         })
-        .await
-        .in_lang(lang)?;
+        .await?;
     Ok(page(
         &user,
         &here,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::error::{PageError, Refusal};
+use super::error::{InLang, PageError, Refusal};
 use super::i18n::Lang;
 use crate::auth::Role;
 use crate::db::SessionStore;
@@ -59,6 +59,17 @@ impl WebUser {
     /// The user as the author of a headquarters decision.
     pub fn decider(&self) -> crate::hq::decisions::Decider<'_> {
         crate::hq::decisions::Decider { user_id: &self.user_id, role: self.role }
+    }
+
+    /// Runs `work` against the store for a headquarters page: the forbidden page unless the
+    /// user may open headquarters' pages, and any failure as an error page in their language.
+    pub async fn hq_read<T, F>(&self, state: &AppState, work: F) -> Result<T, PageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut crate::store::Store) -> Result<T, ServerError> + Send + 'static,
+    {
+        self.require_hq()?;
+        state.with_store(work).await.in_lang(self.lang)
     }
 
     /// Fails with the forbidden page unless the user may open headquarters' pages.

@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use chrono::Utc;
 use maud::{Markup, html};
 
-use super::error::{InLang, PageError};
+use super::error::PageError;
 use super::layout::{Here, page, url_encode, when};
 use super::session::WebUser;
 use crate::hq::tickets::TicketFilter;
@@ -17,12 +17,10 @@ pub async fn visits_page(
     user: WebUser,
     here: Here,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
-    let c = state
-        .with_store(|store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
-        .await
-        .in_lang(lang)?;
+    let c = user
+        .hq_read(&state, |store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
+        .await?;
     let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
     Ok(page(
         &user,
@@ -62,13 +60,13 @@ pub async fn tickets_page(
     here: Here,
     Query(filter): Query<TicketFilter>,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
     let f = filter.clone();
-    let list = state
-        .with_store(move |store| tickets::tickets(store.conn(), &f, store.policy(), Utc::now()))
-        .await
-        .in_lang(lang)?;
+    let list = user
+        .hq_read(&state, move |store| {
+            tickets::tickets(store.conn(), &f, store.policy(), Utc::now())
+        })
+        .await?;
     Ok(page(
         &user,
         &here,
@@ -102,10 +100,8 @@ pub async fn devices_page(
     user: WebUser,
     here: Here,
 ) -> Result<Markup, PageError> {
-    user.require_hq()?;
     let lang = user.lang;
-    let list =
-        state.with_store(|store| devices::devices(store.conn(), Utc::now())).await.in_lang(lang)?;
+    let list = user.hq_read(&state, |store| devices::devices(store.conn(), Utc::now())).await?;
     Ok(page(
         &user,
         &here,
