@@ -22,7 +22,7 @@ use crate::db::desk::DeskState;
 use crate::db::desk::state::LedgerRow;
 use crate::error::ServerError;
 use crate::quarantine;
-use crate::services::Services as AppState;
+use crate::services::Services;
 use crate::store::{Store, commit_doc, meta_get, meta_set};
 use crate::sync::ChangedDoc;
 use crate::sync::docs::DocCache;
@@ -254,7 +254,7 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Runs the mirror until the runtime stops: after each desk commit that wrote ledger entries,
 /// mirror them and tell connected devices.
-pub async fn run(state: AppState) {
+pub async fn run(state: Services) {
     let Some(desk) = state.desk.clone() else { return };
     let committed = desk.committed();
     let beat = state.health.beat("mirror");
