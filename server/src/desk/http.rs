@@ -21,7 +21,7 @@ use super::ledger::{Verification, verify};
 use super::reconcile::{Reconciliation, reconcile};
 use super::writer::{DeskReply, ReplyKind};
 use crate::auth::{Principal, Role};
-use crate::db::desk::DeskState;
+use crate::db::desk::DeskDb;
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge::caller::{Device, bearer_token};
@@ -149,10 +149,7 @@ async fn control_table(
 }
 
 /// The control table of `event_id` from the desk's file; `NotFound` if no desk is open for it.
-pub fn read_control_table(
-    desk: &dyn DeskState,
-    event_id: &str,
-) -> Result<ControlTable, ServerError> {
+pub fn read_control_table(desk: &dyn DeskDb, event_id: &str) -> Result<ControlTable, ServerError> {
     let event_id = event_id.to_owned();
     let event = desk.desk_event(&event_id).ok().flatten().ok_or(ServerError::NotFound)?;
     let units = desk.control_units(&event_id)?;

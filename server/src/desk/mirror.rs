@@ -19,7 +19,7 @@ use kam_core::model::{EventId, PriceApproval, ProjectId, UnitId, UnitStatus, Use
 
 use crate::db::Db;
 use crate::db::desk::DeskState;
-use crate::db::desk::state::LedgerRow;
+use crate::db::desk::ledger::LedgerRow;
 use crate::error::ServerError;
 use crate::quarantine;
 use crate::services::Services;

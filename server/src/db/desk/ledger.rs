@@ -72,4 +72,25 @@ pub trait DeskLedger {
         &self,
         visit: &mut dyn FnMut(StoredLedgerEntry) -> ControlFlow<()>,
     ) -> Result<(), DbError>;
+
+    /// Up to `limit` entries after `seq`, in order (for the mirror).
+    fn ledger_after(&self, seq: i64, limit: i64) -> Result<Vec<LedgerRow>, DbError>;
+
+    /// The sequence number of the last entry (0 before the first).
+    fn ledger_seq(&self) -> Result<i64, DbError> {
+        Ok(self.ledger_tip()?.map_or(0, |tip| tip.seq))
+    }
+}
+
+/// One ledger entry as the mirror reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerRow {
+    /// Its sequence number.
+    pub seq: i64,
+    /// The event it belongs to.
+    pub event_id: String,
+    /// What happened (`hold`, `call`, ...).
+    pub kind: String,
+    /// The entry, JSON.
+    pub entry: String,
 }

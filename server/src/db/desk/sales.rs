@@ -154,6 +154,8 @@ pub struct VoucherRow {
 
 /// The desk's sales records.
 pub trait DeskSales {
+    /// How many receipts were recorded against the work tickets of `hold_id`.
+    fn receipts_for_hold(&self, hold_id: &str) -> Result<i64, DbError>;
     /// The unit's approved price, if it has one. The unit must exist.
     fn approved_unit_price(
         &self,

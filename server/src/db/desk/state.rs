@@ -164,19 +164,6 @@ pub struct NewBuyer<'a> {
     pub id_number_masked: &'a str,
 }
 
-/// One ledger entry as the mirror reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LedgerRow {
-    /// Its sequence number.
-    pub seq: i64,
-    /// The event it belongs to.
-    pub event_id: String,
-    /// What happened (`hold`, `call`, ...).
-    pub kind: String,
-    /// The entry, JSON.
-    pub entry: String,
-}
-
 /// An approved price as the desk keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredApproval {
@@ -284,8 +271,6 @@ pub trait DeskState: DeskView {
     fn take_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError>;
     /// Records an active hold.
     fn insert_hold(&self, hold: &NewHold<'_>) -> Result<(), DbError>;
-    /// How many receipts were recorded against the work tickets of `hold_id`.
-    fn receipts_for_hold(&self, hold_id: &str) -> Result<i64, DbError>;
     /// Frees the unit and closes its active hold `hold_id` as `end`, at `at`.
     fn end_hold(
         &self,
@@ -344,10 +329,6 @@ pub trait DeskState: DeskView {
     /// Gives the buyer their lottery number.
     fn number_buyer(&self, event_id: &str, buyer_id: &str, number: u32) -> Result<(), DbError>;
 
-    /// Up to `limit` ledger entries after `seq`, in order (for the mirror).
-    fn ledger_after(&self, seq: i64, limit: i64) -> Result<Vec<LedgerRow>, DbError>;
-    /// The sequence number of the ledger's last entry (0 before the first).
-    fn ledger_seq(&self) -> Result<i64, DbError>;
     /// A unit's status, if the unit is on the desk.
     fn unit_status(&self, project_id: &str, unit_id: &str) -> Result<Option<UnitStatus>, DbError>;
     /// A unit's approved price, if it has one.

@@ -6,14 +6,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
-use crate::db::desk::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
+use crate::db::desk::ledger::{LedgerRow, LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 
 impl DeskLedger for Connection {
     fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
         let last: Option<(i64, Vec<u8>)> = self
-            .query_row("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            // Cached: every group of the writer starts by reading the tip.
+            .prepare_cached("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         last.map(|(seq, hash)| {
             let hash = <[u8; 32]>::try_from(hash.as_slice())
@@ -65,5 +65,16 @@ impl DeskLedger for Connection {
             }
         }
         Ok(())
+    }
+
+    fn ledger_after(&self, seq: i64, limit: i64) -> Result<Vec<LedgerRow>, DbError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map([seq, limit], |r| {
+                Ok(LedgerRow { seq: r.get(0)?, event_id: r.get(1)?, kind: r.get(2)?, entry: r.get(3)? })
+            })?
+            .collect::<Result<_, _>>()?)
     }
 }

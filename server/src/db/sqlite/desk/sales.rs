@@ -25,6 +25,15 @@ fn json(value: &impl serde::Serialize) -> Result<String, DbError> {
 }
 
 impl DeskSales for Connection {
+    fn receipts_for_hold(&self, hold_id: &str) -> Result<i64, DbError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT COUNT(*) FROM receipts r JOIN work_tickets t USING (ticket_id)
+             WHERE t.hold_id = ?1",
+            )?
+            .query_row([hold_id], |r| r.get(0))?)
+    }
+
     fn approved_unit_price(
         &self,
         project_id: &str,

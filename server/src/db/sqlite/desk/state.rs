@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::desk::state::{
     BookUnit, BuyerIdentity, ControlUnit, DeskEventRow, DeskUnit, DueHold, EventBooks, HoldEnd,
-    LedgerRow, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
+    NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
 };
 use crate::db::desk::{DeskState, DeskView};
 
@@ -208,15 +208,6 @@ impl DeskState for Connection {
         Ok(())
     }
 
-    fn receipts_for_hold(&self, hold_id: &str) -> Result<i64, DbError> {
-        Ok(self
-            .prepare_cached(
-                "SELECT COUNT(*) FROM receipts r JOIN work_tickets t USING (ticket_id)
-             WHERE t.hold_id = ?1",
-            )?
-            .query_row([hold_id], |r| r.get(0))?)
-    }
-
     fn end_hold(
         &self,
         project_id: &str,
@@ -389,25 +380,6 @@ impl DeskState for Connection {
         )?
         .execute(params![event_id, buyer_id, number])?;
         Ok(())
-    }
-
-    fn ledger_after(&self, seq: i64, limit: i64) -> Result<Vec<LedgerRow>, DbError> {
-        Ok(self
-            .prepare_cached(
-                "SELECT seq, event_id, kind, entry FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?
-            .query_map([seq, limit], |r| {
-                Ok(LedgerRow { seq: r.get(0)?, event_id: r.get(1)?, kind: r.get(2)?, entry: r.get(3)? })
-            })?
-            .collect::<Result<_, _>>()?)
-    }
-
-    fn ledger_seq(&self) -> Result<i64, DbError> {
-        Ok(self
-            .prepare_cached("SELECT seq FROM desk_ledger ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
     }
 
     fn unit_status(&self, project_id: &str, unit_id: &str) -> Result<Option<UnitStatus>, DbError> {
