@@ -23,9 +23,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::command::Outcome;
-use super::context::instant;
 use crate::db::desk::DeskAnswers;
 use crate::db::desk::answers::{AnswerRow, NewAnswer};
+use crate::db::desk::state::instant;
 use crate::error::ServerError;
 
 /// An answer kept under an idempotency key.

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use kam_core::doc::{event_doc_id, project_doc_id, read_event, read_project};
 use kam_core::model::{EventId, Project, SelectionEvent};
 
-use super::context::instant;
 use super::ledger::{self, Cause};
 use crate::db::Db;
+use crate::db::desk::state::instant;
 use crate::db::desk::state::{NewDeskEvent, NewDeskUnit};
 use crate::db::desk::{DeskGroup, DeskState};
 use crate::error::ServerError;

@@ -127,18 +127,13 @@ impl Ctx<'_> {
 
     /// `now` as stored.
     pub(crate) fn now_text(&self) -> String {
-        instant(self.now)
+        crate::db::desk::state::instant(self.now)
     }
 
     /// A fresh id for a desk record (time-ordered, so ids sort by creation).
     pub(crate) fn new_id(prefix: &str) -> String {
         format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
     }
-}
-
-/// An instant as the desk stores it: RFC 3339, UTC, microseconds.
-pub(crate) fn instant(at: DateTime<Utc>) -> String {
-    crate::db::desk::state::instant(at)
 }
 
 /// Reads the event's desk row.

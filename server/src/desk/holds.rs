@@ -8,8 +8,9 @@ use kam_core::rules::{HoldCheck, check_hold};
 use serde_json::{Value, json};
 
 use super::command::STALE_STATE;
-use super::context::{Ctx, Step, instant, refuse};
+use super::context::{Ctx, Step, refuse};
 use super::ledger::{self, Cause, Tip};
+use crate::db::desk::state::instant;
 use crate::db::desk::state::{HoldEnd, NewHold};
 use crate::db::desk::{DeskGroup, DeskState};
 use crate::error::ServerError;

@@ -380,7 +380,7 @@ fn a_lapsed_hold_expires_into_the_ledger_and_the_unit_is_offered_again() {
     free(&v);
     let unit = &v.units[0];
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
-    let past = super::context::instant(Utc::now() - Duration::seconds(1));
+    let past = crate::db::desk::state::instant(Utc::now() - Duration::seconds(1));
     v.sql(&format!("UPDATE desk_units SET held_until = '{past}' WHERE unit_id = '{unit}'"));
     assert_eq!(v.rt.block_on(v.desk.sweep()), 1);
     assert_eq!(v.status(unit), "available");
