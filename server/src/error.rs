@@ -11,8 +11,8 @@ pub enum ServerError {
     /// A kam-core replica operation failed; an internal fault.
     #[error("store: {0}")]
     Store(#[from] kam_core::replica::ReplicaError),
-    /// The server database failed; an internal fault.
-    #[error("database: {0}")]
+    /// Storage failed (its own error says which database and how); an internal fault.
+    #[error("{0}")]
     Storage(crate::db::DbError),
     /// A stored document could not be read or written; an internal fault.
     #[error("document: {0}")]
