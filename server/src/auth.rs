@@ -27,7 +27,8 @@ pub struct Enrolment {
     pub token: String,
 }
 
-fn hash_token(token: &str) -> Vec<u8> {
+/// How a bearer or session token is kept: only its SHA-256.
+pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -105,6 +106,25 @@ pub fn revoke_device(
 /// The device and user behind `token`, if it is enrolled, not revoked, and its user active.
 pub fn authenticate(db: &dyn AccountStore, token: &str) -> Result<Option<Principal>, ServerError> {
     Ok(db.device_by_token_hash(&hash_token(token))?)
+}
+
+/// The prefix of the caller id a person's console commands are kept under (their idempotency
+/// keys belong to the person, whichever of their sessions sent them). Device ids start with
+/// `dev-`, so the two never meet.
+pub const CONSOLE_CALLER_PREFIX: &str = "web:";
+
+/// The person behind a live dashboard session `token`, as a desk caller: their user and role,
+/// with `web:{user_id}` in place of a device.
+pub fn session_principal(
+    db: &dyn crate::db::SessionStore,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Principal>, ServerError> {
+    Ok(db.live_session(&hash_token(token), now)?.map(|live| Principal {
+        device_id: format!("{CONSOLE_CALLER_PREFIX}{}", live.user_id),
+        user_id: live.user_id,
+        role: live.role,
+    }))
 }
 
 /// Whether `device_id` is enrolled, not revoked, and its user active: the check a sync round

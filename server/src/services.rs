@@ -38,6 +38,8 @@ pub struct Services {
     pub projector: ProjectorWake,
     /// The selection desk's writer, when this server runs one.
     pub desk: Option<Desk>,
+    /// What the consoles and big screens of each event watch.
+    live: crate::desk::live::LiveDesk,
 }
 
 impl Services {
@@ -45,7 +47,12 @@ impl Services {
     /// `health`.
     pub fn open(store: Store, readers: usize, health: Health) -> Result<Services, ServerError> {
         let readers = Readers::open(store.path(), &store.desk_path(), readers)?;
+        let live = crate::desk::live::LiveDesk::new(
+            readers.clone(),
+            store.policy().selection.max_units_per_buyer,
+        );
         Ok(Services {
+            live,
             store: Arc::new(tokio::sync::Mutex::new(store)),
             readers,
             store_beat: health.beat("store"),
@@ -55,6 +62,17 @@ impl Services {
             projector: ProjectorWake::default(),
             desk: None,
         })
+    }
+
+    /// Watches the desk of `event_id` live (see `desk::live`); `NotFound` if none is open.
+    pub async fn watch_desk(
+        &self,
+        event_id: &str,
+    ) -> Result<
+        tokio::sync::watch::Receiver<std::sync::Arc<crate::desk::live::LiveState>>,
+        ServerError,
+    > {
+        self.live.watch(event_id, self.desk.as_ref().map(Desk::moves)).await
     }
 
     /// The read-only connections.

@@ -107,6 +107,7 @@ fn insert_event(
     let opened_at = instant(now);
     let opened = desk.insert_desk_event(&NewDeskEvent {
         event_id,
+        name: &event.name,
         project_id: event.project_id.as_str(),
         mode: event.mode,
         voucher_prefix: &voucher_prefix,
@@ -128,6 +129,9 @@ fn insert_units(desk: &dyn DeskState, project: &Project) -> Result<usize, Server
             project.id.as_str(),
             &NewDeskUnit {
                 unit_id: u.id.as_str(),
+                building: project.buildings.get(&u.building_id).map_or("", |b| b.name.as_str()),
+                floor: u.floor,
+                layout: &u.layout,
                 code: &u.code,
                 area_m2: u.area_m2,
                 unit_price: u.unit_price,

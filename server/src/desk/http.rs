@@ -62,7 +62,7 @@ async fn command(
             reason: format!("1 to {MAX_KEY_LEN} printable characters"),
         });
     }
-    let reply = desk.submit(token, request).await;
+    let reply = desk.submit(super::Caller::Device(token), request).await;
     state.metrics.desk_commands.inc();
     if reply.replayed {
         state.metrics.desk_replays.inc();

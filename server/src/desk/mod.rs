@@ -24,14 +24,16 @@ mod context;
 mod holds;
 pub mod http;
 pub mod ledger;
+pub mod live;
 pub mod mirror;
+pub mod plan;
 mod queue;
 pub mod reconcile;
 mod sales;
 pub mod writer;
 
 pub use command::{CommandAnswer, CommandRequest, DeskCommand, Outcome, Refusal};
-pub use writer::{Desk, DeskReply, ReplyKind};
+pub use writer::{Caller, Desk, DeskReply, ReplyKind};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

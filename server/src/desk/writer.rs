@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use serde_json::json;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, oneshot, watch};
 
 use super::access::authorize;
 use super::answers::{GroupAnswers, StoredAnswer};
@@ -93,11 +93,32 @@ impl DeskReply {
     }
 }
 
+/// Who sends a command: a device with its bearer token, or a person at a console with their
+/// dashboard session's token. Both are checked again by the writer inside the command's
+/// transaction, so a device revoked or a session ended a moment ago sends nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// A device's bearer token.
+    Device(String),
+    /// A dashboard session's cookie token.
+    Session(String),
+}
+
+impl Caller {
+    /// The principal behind the caller, read through `server` at `now`.
+    fn principal(&self, server: &dyn Db, now: DateTime<Utc>) -> Result<Option<Principal>, ServerError> {
+        match self {
+            Caller::Device(token) => auth::authenticate(server, token),
+            Caller::Session(token) => auth::session_principal(server, token, now),
+        }
+    }
+}
+
 enum Job {
     /// A command, with the fingerprint of its request (taken before it queues: the writer is
     /// the desk's one serial resource, so what can be done before it is done before it).
     Command {
-        token: String,
+        caller: Caller,
         request: CommandRequest,
         fingerprint: [u8; 32],
         reply: oneshot::Sender<DeskReply>,
@@ -121,6 +142,7 @@ pub struct DeskStats {
 pub struct Desk {
     jobs: SyncSender<Job>,
     committed: Arc<Notify>,
+    moves: Arc<watch::Sender<u64>>,
     stats: Arc<DeskStats>,
 }
 
@@ -163,6 +185,7 @@ impl Desk {
         let tip = ledger::tip(desk.db())?;
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
+        let moves = Arc::new(watch::channel(0).0);
         let stats = Arc::new(DeskStats::default());
         let setup = WriterSetup {
             desk,
@@ -170,6 +193,7 @@ impl Desk {
             tip,
             policy,
             committed: Arc::clone(&committed),
+            moves: Arc::clone(&moves),
             stats: Arc::clone(&stats),
             beat,
         };
@@ -177,14 +201,14 @@ impl Desk {
             .name("kam-desk-writer".into())
             .spawn(move || run(setup, receiver))
             .map_err(|e| ServerError::Corrupt(format!("cannot start the desk writer: {e}")))?;
-        Ok(Desk { jobs, committed, stats })
+        Ok(Desk { jobs, committed, moves, stats })
     }
 
     /// Sends a command and waits for its durable answer.
-    pub async fn submit(&self, token: String, request: CommandRequest) -> DeskReply {
+    pub async fn submit(&self, caller: Caller, request: CommandRequest) -> DeskReply {
         let (reply, answer) = oneshot::channel();
         let fingerprint = super::command::fingerprint(&request);
-        match self.jobs.try_send(Job::Command { token, request, fingerprint, reply }) {
+        match self.jobs.try_send(Job::Command { caller, request, fingerprint, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return DeskReply::error(
@@ -216,6 +240,12 @@ impl Desk {
     pub fn committed(&self) -> Arc<Notify> {
         Arc::clone(&self.committed)
     }
+
+    /// A counter that moves after every commit that wrote ledger entries: any number of
+    /// watchers (the consoles' live tables, the big screens) see each move, or the latest.
+    pub fn moves(&self) -> watch::Receiver<u64> {
+        self.moves.subscribe()
+    }
 }
 
 /// What the writer thread runs with.
@@ -225,12 +255,13 @@ struct WriterSetup {
     tip: Tip,
     policy: Policy,
     committed: Arc<Notify>,
+    moves: Arc<watch::Sender<u64>>,
     stats: Arc<DeskStats>,
     beat: Beat,
 }
 
 fn run(setup: WriterSetup, jobs: Receiver<Job>) {
-    let WriterSetup { mut desk, server, mut tip, policy, committed, stats, beat } = setup;
+    let WriterSetup { mut desk, server, mut tip, policy, committed, moves, stats, beat } = setup;
     let server = server.db();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -262,6 +293,7 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
                 stats.commands.fetch_add(group.len() as u64, Ordering::Relaxed);
                 if wrote_ledger {
                     committed.notify_one();
+                    moves.send_modify(|n| *n = n.wrapping_add(1));
                 }
                 replies
             }
@@ -322,7 +354,7 @@ fn run_commands(
     let mut answers = Vec::with_capacity(group.len());
     // A group's commands mostly come from a few devices; each token is checked once per
     // group, and the group commits (or not) as one.
-    let mut principals: HashMap<&str, Option<Principal>> = HashMap::new();
+    let mut principals: HashMap<&Caller, Option<Principal>> = HashMap::new();
     let memo = GroupMemo::default();
     let mut kept = GroupAnswers::default();
     for job in group {
@@ -331,12 +363,12 @@ fn run_commands(
         // A panic in one command is that command's fault: it is rolled back to its savepoint
         // and answered 500 (its client retries with the same key), and the group goes on.
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| match job {
-            Job::Command { token, request, fingerprint, .. } => {
-                let who = match principals.get(token.as_str()) {
+            Job::Command { caller, request, fingerprint, .. } => {
+                let who = match principals.get(caller) {
                     Some(known) => known.clone(),
                     None => {
-                        let found = auth::authenticate(server, token)?;
-                        principals.insert(token, found.clone());
+                        let found = caller.principal(server, now)?;
+                        principals.insert(caller, found.clone());
                         found
                     }
                 };
@@ -376,7 +408,7 @@ pub(super) fn run_as_one_group(
         .into_iter()
         .map(|(token, request)| Job::Command {
             fingerprint: super::command::fingerprint(&request),
-            token,
+            caller: Caller::Device(token),
             request,
             reply: oneshot::channel().0,
         })
@@ -451,7 +483,7 @@ fn admit(
         return Ok(Gate::Answered(DeskReply::error(
             ReplyKind::Unauthenticated,
             "unauthorized",
-            "a valid device token is required",
+            "a valid device token or console session is required",
         )));
     };
     // Who may send this command is checked before anything else, a stored answer included:

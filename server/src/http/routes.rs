@@ -59,6 +59,10 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::body::limited(small, limits.max_body_bytes))
         .merge(edge::body::limited(sync, SYNC_BODY_BYTES))
         .merge(edge::body::limited(crate::desk::http::command_routes(), limits.max_command_bytes))
+        .merge(edge::body::limited(
+            crate::web::console::command::routes(),
+            limits.max_command_bytes,
+        ))
         .fallback(not_found)
         .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout()))
         .layer(TimeoutLayer::with_status_code(

@@ -8,36 +8,40 @@
 
 use std::sync::OnceLock;
 
+use axum::extract::Path;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-
-/// The style sheet of every page.
-const KAM_CSS: &str = include_str!("../../assets/kam.css");
-/// The live board's script.
-const BOARD_JS: &str = include_str!("../../assets/board.js");
-
-/// The path the style sheet is served at.
-pub const CSS_PATH: &str = "/assets/kam.css";
-/// The path the live board's script is served at.
-pub const BOARD_JS_PATH: &str = "/assets/board.js";
 
 /// Cache lifetime of a versioned link: the content behind it never changes.
 const VERSIONED: &str = "public, max-age=31536000, immutable";
 /// Cache lifetime of an unversioned request: short, so a new build is seen soon.
 const UNVERSIONED: &str = "public, max-age=300";
 
-/// One static file: its content, type and version.
-struct Asset {
+const CSS_TYPE: &str = "text/css; charset=utf-8";
+const JS_TYPE: &str = "text/javascript; charset=utf-8";
+
+/// One static file: its name under `/assets/`, content, type and version.
+pub struct Asset {
+    name: &'static str,
     body: &'static str,
     content_type: &'static str,
     version: OnceLock<String>,
 }
 
 impl Asset {
+    const fn new(name: &'static str, body: &'static str, content_type: &'static str) -> Asset {
+        Asset { name, body, content_type, version: OnceLock::new() }
+    }
+
     /// The first 16 hex digits of the content's SHA-256, computed once.
     fn version(&self) -> &str {
         self.version.get_or_init(|| hex::encode(&Sha256::digest(self.body.as_bytes())[..8]))
+    }
+
+    /// The file's link, with its version.
+    pub fn href(&self) -> String {
+        format!("/assets/{}?v={}", self.name, self.version())
     }
 
     fn serve(&self, uri: &Uri) -> Response {
@@ -55,32 +59,54 @@ impl Asset {
     }
 }
 
-static CSS: Asset =
-    Asset { body: KAM_CSS, content_type: "text/css; charset=utf-8", version: OnceLock::new() };
-static BOARD: Asset = Asset {
-    body: BOARD_JS,
-    content_type: "text/javascript; charset=utf-8",
-    version: OnceLock::new(),
-};
+/// The style sheet of every page.
+pub static CSS: Asset = Asset::new("kam.css", include_str!("../../assets/kam.css"), CSS_TYPE);
+/// Headquarters' live board's script.
+pub static BOARD_JS: Asset =
+    Asset::new("board.js", include_str!("../../assets/board.js"), JS_TYPE);
+/// The consoles' styles: the control table, the stations' forms.
+pub static CONSOLE_CSS: Asset =
+    Asset::new("console.css", include_str!("../../assets/console.css"), CSS_TYPE);
+/// The consoles' script: the live table, the command forms and their idempotency keys.
+pub static CONSOLE_JS: Asset =
+    Asset::new("console.js", include_str!("../../assets/console.js"), JS_TYPE);
+/// The printed papers' styles (A4, print).
+pub static PAPERS_CSS: Asset =
+    Asset::new("papers.css", include_str!("../../assets/papers.css"), CSS_TYPE);
+/// The hall's big screen's styles.
+pub static SCREEN_CSS: Asset =
+    Asset::new("screen.css", include_str!("../../assets/screen.css"), CSS_TYPE);
+/// The hall's big screen's script.
+pub static SCREEN_JS: Asset =
+    Asset::new("screen.js", include_str!("../../assets/screen.js"), JS_TYPE);
 
-/// `GET /assets/kam.css`.
-pub async fn kam_css(uri: Uri) -> Response {
-    CSS.serve(&uri)
-}
+/// Every static file, found by name.
+static ALL: [&Asset; 7] =
+    [&CSS, &BOARD_JS, &CONSOLE_CSS, &CONSOLE_JS, &PAPERS_CSS, &SCREEN_CSS, &SCREEN_JS];
 
-/// `GET /assets/board.js`.
-pub async fn board_js(uri: Uri) -> Response {
-    BOARD.serve(&uri)
+/// `GET /assets/{name}`; an unknown name is the localized not-found page.
+pub async fn asset(
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, super::error::PageError> {
+    match ALL.iter().find(|a| a.name == name) {
+        Some(asset) => Ok(asset.serve(&uri)),
+        None => Err(super::error::PageError::Server(
+            crate::error::ServerError::NotFound,
+            super::session::lang_of(&headers),
+        )),
+    }
 }
 
 /// The style sheet's link, with its version.
 pub fn css_href() -> String {
-    format!("{CSS_PATH}?v={}", CSS.version())
+    CSS.href()
 }
 
 /// The live board script's link, with its version.
 pub fn board_js_href() -> String {
-    format!("{BOARD_JS_PATH}?v={}", BOARD.version())
+    BOARD_JS.href()
 }
 
 #[cfg(test)]
@@ -96,8 +122,8 @@ mod tests {
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/css; charset=utf-8");
         let stale: Uri = "/assets/kam.css?v=0000".parse().unwrap();
         assert_eq!(CSS.serve(&stale).headers()[header::CACHE_CONTROL], UNVERSIONED);
-        let bare: Uri = BOARD_JS_PATH.parse().unwrap();
-        let response = BOARD.serve(&bare);
+        let bare: Uri = "/assets/board.js".parse().unwrap();
+        let response = BOARD_JS.serve(&bare);
         assert_eq!(response.headers()[header::CACHE_CONTROL], UNVERSIONED);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
         assert_ne!(css_href(), board_js_href());

@@ -15,6 +15,10 @@ use crate::error::ServerError;
 pub enum Refusal {
     /// The signed-in user's role may not open headquarters' pages.
     Role,
+    /// The signed-in user's role does not work at this station of the selection day.
+    Station,
+    /// The signed-in event staff are not assigned to this event.
+    NotThisEvent,
     /// A posted form's CSRF token is wrong or missing (a stale page, or a forged post).
     StaleForm,
 }
@@ -90,16 +94,34 @@ fn forbidden_page(lang: Lang, csrf: Option<&str>, why: Refusal) -> Response {
         Refusal::Role => {
             lang.t("您的角色不能打开总部页面。", "Your role may not open headquarters' pages.")
         }
+        Refusal::Station => lang.t(
+            "您的角色不在此岗位工作：选房台属于现场工作人员，财务台属于财务。",
+            "Your role does not work at this station: the desk is event staff's, the finance console finance's.",
+        ),
+        Refusal::NotThisEvent => lang.t(
+            "您没有被分配到此选房活动。",
+            "You are not assigned to this selection event.",
+        ),
         Refusal::StaleForm => lang.t(
             "表单已失效（安全令牌不符），请返回页面后重试。",
             "The form has expired (its security token does not match); go back to the page and try again.",
         ),
     };
+    let code = match why {
+        Refusal::Role => "forbidden",
+        Refusal::Station => "wrong_station",
+        Refusal::NotThisEvent => "not_this_event",
+        Refusal::StaleForm => "stale_form",
+    };
     let body = html! {
-        div .error-page data-code="forbidden" {
+        div .error-page data-code=(code) {
             h1 #forbidden { (title) }
             p .error { (message) }
-            p { a #back-to-overview href="/hq" { (lang.t("返回总览", "Back to the overview")) } }
+            p {
+                a #back-to-overview href="/hq" { (lang.t("返回总览", "Back to the overview")) }
+                " · "
+                a #to-console href="/console" { (lang.t("选房控制台", "Selection consoles")) }
+            }
         }
     };
     (StatusCode::FORBIDDEN, layout::public(lang, title, csrf, body)).into_response()

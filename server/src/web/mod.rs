@@ -13,6 +13,7 @@
 
 pub mod assets;
 pub mod board;
+pub mod console;
 pub mod customers;
 pub mod error;
 pub mod i18n;
@@ -34,8 +35,7 @@ use crate::http::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/hq") }))
-        .route(assets::CSS_PATH, get(assets::kam_css))
-        .route(assets::BOARD_JS_PATH, get(assets::board_js))
+        .route("/assets/{name}", get(assets::asset))
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::switch_lang))
@@ -55,4 +55,5 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
         .route("/hq/reports", get(reports::reports_page))
         .route("/hq/reports/{file}", get(reports::report_file))
+        .merge(console::routes())
 }

@@ -10,7 +10,6 @@ use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use super::error::{InLang, PageError, Refusal};
 use super::i18n::Lang;
@@ -87,6 +86,11 @@ impl WebUser {
         }
     }
 
+    /// The forbidden page for this user, saying `why`.
+    pub fn refuse(&self, why: Refusal) -> PageError {
+        self.forbidden(why)
+    }
+
     /// The forbidden page for this user: its sign-out form carries their CSRF token.
     fn forbidden(&self, why: Refusal) -> PageError {
         let csrf = Some(self.csrf.clone()).filter(|c| !c.is_empty());
@@ -99,7 +103,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+    crate::auth::hash_token(token)
 }
 
 fn random_hex() -> String {

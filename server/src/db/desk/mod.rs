@@ -6,6 +6,8 @@
 //! groups with `synchronous=FULL` on a thread of its own (DESIGN §5).
 
 pub mod answers;
+pub mod board;
+pub mod books;
 pub mod group;
 pub mod ledger;
 pub mod sales;
@@ -14,6 +16,8 @@ pub mod state;
 pub(crate) mod suite;
 
 pub use answers::DeskAnswers;
+pub use board::DeskBoard;
+pub use books::DeskBooks;
 pub use group::{DeskGroup, DeskSavepoints};
 pub use ledger::DeskLedger;
 pub use sales::DeskSales;
@@ -30,4 +34,4 @@ macro_rules! every_desk_concern {
     };
 }
 
-every_desk_concern!(DeskAnswers, DeskLedger, DeskSales, DeskState);
+every_desk_concern!(DeskAnswers, DeskBoard, DeskBooks, DeskLedger, DeskSales, DeskState);

@@ -45,6 +45,8 @@ pub struct DeskEventRow {
 pub struct NewDeskEvent<'a> {
     /// The event.
     pub event_id: &'a str,
+    /// Its name, as the consoles show it.
+    pub name: &'a str,
     /// Its project.
     pub project_id: &'a str,
     /// Its selection mode.
@@ -62,6 +64,12 @@ pub struct NewDeskEvent<'a> {
 pub struct NewDeskUnit<'a> {
     /// The unit.
     pub unit_id: &'a str,
+    /// Its building's name, e.g. `1号楼`.
+    pub building: &'a str,
+    /// Its floor.
+    pub floor: i32,
+    /// Its layout, e.g. `3室2厅2卫`.
+    pub layout: &'a str,
     /// Its code on the plan.
     pub code: &'a str,
     /// Its area in m².

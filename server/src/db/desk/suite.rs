@@ -51,6 +51,7 @@ const PROJECT: &str = "p1";
 /// Opens the desk of [`EVENT`] on [`PROJECT`] with two priced units, both allotted.
 fn open_event(desk: &dyn DeskDb) {
     let event = NewDeskEvent {
+        name: "第一批选房",
         event_id: EVENT,
         project_id: PROJECT,
         mode: SelectionMode::StrictOrder,
@@ -65,6 +66,9 @@ fn open_event(desk: &dyn DeskDb) {
     for (unit_id, code) in [("u1", "1-101"), ("u2", "1-102")] {
         let unit = NewDeskUnit {
             unit_id,
+            building: "1号楼",
+            floor: 1,
+            layout: "3室2厅2卫",
             code,
             area_m2: Decimal::from(90),
             unit_price: Some(Decimal::from(20_000)),
@@ -212,6 +216,7 @@ const AT: &str = "2026-11-24T01:00:00.000000Z";
 /// price) held for buyer `b1` under the active hold `h1`.
 fn held_unit(db: &dyn DeskDb) {
     let event = NewDeskEvent {
+        name: "第一批选房",
         event_id: "e1",
         project_id: "p1",
         mode: SelectionMode::Free,
@@ -222,6 +227,9 @@ fn held_unit(db: &dyn DeskDb) {
     assert!(db.insert_desk_event(&event).unwrap());
     let unit = NewDeskUnit {
         unit_id: "u1",
+        building: "1号楼",
+        floor: 1,
+        layout: "2室2厅1卫",
         code: "1-101",
         area_m2: Decimal::from(100),
         unit_price: None,

@@ -19,9 +19,13 @@ use crate::http::edge::errors::envelope;
 /// The most of an error body read to reuse as its message.
 const MESSAGE_BYTES: usize = 1024;
 
-/// Whether `path` is answered in JSON (devices and programs) rather than as pages (people).
+/// Whether `path` is answered in JSON (devices and programs, and the consoles' scripts)
+/// rather than as pages (people).
 pub fn is_api_path(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
+    path.starts_with("/api/")
+        || path.starts_with("/console/api/")
+        || path == "/healthz"
+        || path == "/metrics"
 }
 
 /// The stable code of an error status that no handler described further.

@@ -10,6 +10,8 @@ use crate::db::desk::{DeskDb, DeskGroup, DeskSavepoints};
 use crate::db::{Db, DbError};
 
 mod answers;
+mod board;
+mod books;
 mod ledger;
 mod sales;
 pub(crate) mod schema;

@@ -36,7 +36,13 @@ pub fn desk_path(server_db: &Path) -> PathBuf {
 /// The desk's migration steps.
 const SCHEMA: Migrations = Migrations {
     database: "desk",
-    steps: &[DESK_SCHEMA, V2_NO_HOLDS_BY_UNIT, V3_CHECKS_WITHOUT_IN_LISTS, V4_KEYS_PER_DEVICE],
+    steps: &[
+        DESK_SCHEMA,
+        V2_NO_HOLDS_BY_UNIT,
+        V3_CHECKS_WITHOUT_IN_LISTS,
+        V4_KEYS_PER_DEVICE,
+        V5_UNITS_ON_THE_PLAN,
+    ],
 };
 
 /// Opens (creating or upgrading) the desk database with the server's pragmas, including
@@ -318,6 +324,17 @@ INSERT INTO desk_requests_v4(device_id, idempotency_key, request_hash, status, a
     SELECT device_id, idempotency_key, request_hash, status, answer, answered_at FROM desk_requests;
 DROP TABLE desk_requests;
 ALTER TABLE desk_requests_v4 RENAME TO desk_requests;
+";
+
+/// Version 5: the event's name, and where a unit is on the plan and what it is — its building's name, its floor and
+/// its layout — so the control table (销控表) is drawn from the desk alone, floors as rows and
+/// positions as columns, on whichever server holds the desk. Units loaded before this version
+/// have an empty building and layout until their desk's documents are read again.
+const V5_UNITS_ON_THE_PLAN: &str = "
+ALTER TABLE desk_units ADD COLUMN building TEXT NOT NULL DEFAULT '';
+ALTER TABLE desk_units ADD COLUMN floor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE desk_units ADD COLUMN layout TEXT NOT NULL DEFAULT '';
+ALTER TABLE desk_events ADD COLUMN name TEXT NOT NULL DEFAULT '';
 ";
 
 #[cfg(test)]

@@ -64,8 +64,8 @@ impl DeskState for Connection {
         let opened = self
             .prepare_cached(
                 "INSERT OR IGNORE INTO desk_events(event_id, project_id, mode, voucher_prefix,
-                 voucher_next, voucher_last, opened_at)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)",
+                 voucher_next, voucher_last, opened_at, name)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7)",
             )?
             .execute(params![
                 event.event_id,
@@ -73,7 +73,8 @@ impl DeskState for Connection {
                 event.mode.as_str(),
                 event.voucher_prefix,
                 event.voucher_last,
-                event.opened_at
+                event.opened_at,
+                event.name,
             ])?;
         Ok(opened != 0)
     }
@@ -85,8 +86,8 @@ impl DeskState for Connection {
         Ok(self
             .prepare_cached(
                 "INSERT OR IGNORE INTO desk_units(project_id, unit_id, code, area_m2, unit_price,
-                     approvers, approved_at, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     approvers, approved_at, status, building, floor, layout)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 project_id,
@@ -97,6 +98,9 @@ impl DeskState for Connection {
                 approvers,
                 u.approval.map(|(_, at)| instant(at)),
                 u.status.as_str(),
+                u.building,
+                u.floor,
+                u.layout,
             ])?)
     }
 

@@ -1,0 +1,200 @@
+//! The live desk: what every console and big screen of an event watches.
+//!
+//! One follower per event (started by the first watcher, ended when the last one leaves) reads
+//! the event's table, queue and recent sales once after every desk commit that wrote the
+//! ledger (or every [`REFRESH`] at the latest, for changes made through another connection),
+//! and publishes the result on a `watch` channel. Fifty consoles and ten hall screens then
+//! cost one read per commit, not sixty; each stream sends its page only what changed since
+//! the state it last sent.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::plan::{Cell, QueueBuyer, cell, read_queue};
+use crate::db::desk::board::RecentSale;
+use crate::db::readers::Readers;
+use crate::error::ServerError;
+
+/// Longest wait between two reads when no commit is announced.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// Sales the big screen lists.
+const RECENT_SALES: u32 = 8;
+
+/// The event's desk as last read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveState {
+    /// `strict_order` or `free`.
+    pub mode: String,
+    /// The number being served.
+    pub now_serving: Option<u32>,
+    /// The ledger's last entry when read.
+    pub ledger_seq: i64,
+    /// Every unit of the project, in plan order.
+    pub cells: Arc<Vec<Cell>>,
+    /// The queue, in lottery order.
+    pub queue: Arc<Vec<QueueBuyer>>,
+    /// The latest sales, newest first.
+    pub recent: Arc<Vec<RecentSale>>,
+}
+
+impl LiveState {
+    /// The cells of `self` that differ from `before` (all of them when the plan changed shape).
+    pub fn changed_since<'a>(&'a self, before: &LiveState) -> Vec<&'a Cell> {
+        if before.cells.len() != self.cells.len() {
+            return self.cells.iter().collect();
+        }
+        self.cells.iter().zip(before.cells.iter()).filter(|(now, was)| now != was).map(|(n, _)| n).collect()
+    }
+}
+
+/// Reads the live state of `event_id` through `readers`.
+async fn read_state(
+    readers: &Readers,
+    event_id: String,
+    max_units_per_buyer: u32,
+) -> Result<LiveState, ServerError> {
+    readers
+        .read(move |c| {
+            let desk = c.desk();
+            let event = desk.desk_event(&event_id)?.ok_or(ServerError::NotFound)?;
+            let cells = desk.board_units(&event_id)?.into_iter().map(cell).collect();
+            Ok(LiveState {
+                mode: event.mode.as_str().to_owned(),
+                now_serving: event.now_serving,
+                ledger_seq: desk.ledger_seq()?,
+                cells: Arc::new(cells),
+                queue: Arc::new(read_queue(desk, &event_id, max_units_per_buyer)?),
+                recent: Arc::new(desk.recent_sales(&event_id, RECENT_SALES)?),
+            })
+        })
+        .await
+}
+
+/// The followers of every watched event.
+#[derive(Clone)]
+pub struct LiveDesk {
+    readers: Readers,
+    max_units_per_buyer: u32,
+    events: Arc<Mutex<HashMap<String, watch::Receiver<Arc<LiveState>>>>>,
+}
+
+impl std::fmt::Debug for LiveDesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveDesk").finish_non_exhaustive()
+    }
+}
+
+impl LiveDesk {
+    /// Followers reading through `readers`, counting quotas under `max_units_per_buyer`.
+    pub fn new(readers: Readers, max_units_per_buyer: u32) -> LiveDesk {
+        LiveDesk { readers, max_units_per_buyer, events: Arc::default() }
+    }
+
+    /// Watches `event_id`: its state now, and each new state after a commit. `moves` is the
+    /// desk writer's commit counter when this server runs a desk. `NotFound` if no desk is
+    /// open for the event.
+    pub async fn watch(
+        &self,
+        event_id: &str,
+        moves: Option<watch::Receiver<u64>>,
+    ) -> Result<watch::Receiver<Arc<LiveState>>, ServerError> {
+        if let Some(found) = self.followed(event_id) {
+            return Ok(found);
+        }
+        let first = read_state(&self.readers, event_id.to_owned(), self.max_units_per_buyer).await?;
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = events.get(event_id).filter(|r| r.has_changed().is_ok()) {
+            return Ok(found.clone());
+        }
+        let (sender, receiver) = watch::channel(Arc::new(first));
+        events.insert(event_id.to_owned(), receiver.clone());
+        drop(events);
+        let follower = Follower {
+            live: self.clone(),
+            event_id: event_id.to_owned(),
+            sender,
+            moves,
+        };
+        let span = tracing::debug_span!("live_desk", event = %event_id);
+        tokio::spawn(tracing::Instrument::instrument(follower.run(), span));
+        Ok(receiver)
+    }
+
+    /// The receiver of a follower still running for `event_id`.
+    fn followed(&self, event_id: &str) -> Option<watch::Receiver<Arc<LiveState>>> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.get(event_id).filter(|r| r.has_changed().is_ok()).cloned()
+    }
+}
+
+struct Follower {
+    live: LiveDesk,
+    event_id: String,
+    sender: watch::Sender<Arc<LiveState>>,
+    moves: Option<watch::Receiver<u64>>,
+}
+
+impl Follower {
+    async fn run(mut self) {
+        loop {
+            self.wait().await;
+            if self.unwatched() {
+                return;
+            }
+            let read = read_state(
+                &self.live.readers,
+                self.event_id.clone(),
+                self.live.max_units_per_buyer,
+            )
+            .await;
+            match read {
+                Ok(state) => {
+                    self.sender.send_if_modified(|current| {
+                        let moved = **current != state;
+                        if moved {
+                            *current = Arc::new(state);
+                        }
+                        moved
+                    });
+                }
+                // A failed read is logged and tried again at the next move; the watchers keep
+                // the last state.
+                Err(error) => tracing::warn!(%error, "live desk read failed"),
+            }
+        }
+    }
+
+    /// Whether nobody watches any more; if so the follower leaves the registry, under the
+    /// same lock a new watcher takes its receiver under, so none is handed a closing channel.
+    fn unwatched(&self) -> bool {
+        let mut events = self.live.events.lock().unwrap_or_else(PoisonError::into_inner);
+        // The registry holds one receiver; anyone else is a watcher.
+        if self.sender.receiver_count() > 1 {
+            return false;
+        }
+        events.remove(&self.event_id);
+        true
+    }
+
+    /// Waits for the desk's next commit, or [`REFRESH`].
+    async fn wait(&mut self) {
+        let refresh = tokio::time::sleep(REFRESH);
+        match self.moves.as_mut() {
+            Some(moves) => {
+                tokio::select! {
+                    () = refresh => {}
+                    moved = moves.changed() => {
+                        if moved.is_err() {
+                            self.moves = None;
+                        }
+                    }
+                }
+            }
+            None => refresh.await,
+        }
+    }
+}

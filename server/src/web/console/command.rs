@@ -1,0 +1,86 @@
+//! `POST /console/api/events/{id}/commands`: a console's command, sent to the desk's writer
+//! under the person's session.
+//!
+//! The body is `{"idempotency_key": "…", "command": {…}}`, the same command the desk's API
+//! takes; the session's CSRF token comes in the `x-csrf-token` header. The answer is the desk's
+//! own: 200 with what changed, 409 with the refusal's code and its Chinese-first message, and
+//! the JSON envelope for anything refused before the desk (401 without a live session, 403 for
+//! a stale token, 400/422 for a malformed command). The key was made when the form was drawn
+//! and belongs to the person: a double click, or a resubmit after a timeout, gets the answer
+//! of the first.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::desk::Caller;
+use crate::desk::command::{CommandRequest, DeskCommand, MAX_KEY_LEN};
+use crate::error::ServerError;
+use crate::http::AppState;
+use crate::web::session::{SESSION_COOKIE, cookie, signed_in};
+
+/// The path of an event's console commands.
+pub fn commands_path(event_id: &str) -> String {
+    format!("/console/api/events/{}/commands", crate::web::layout::url_encode(event_id))
+}
+
+/// The route (its body limit is the desk's `Limits::max_command_bytes`).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/console/api/events/{id}/commands", post(command))
+}
+
+/// What a console sends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsoleCommand {
+    idempotency_key: String,
+    command: DeskCommand,
+}
+
+/// The handler: see the module documentation.
+pub async fn command(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServerError> {
+    let user = signed_in(&state, &headers).await?.ok_or(ServerError::Unauthorized)?;
+    let session = cookie(&headers, SESSION_COOKIE).ok_or(ServerError::Unauthorized)?;
+    let submitted = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if user.check_csrf(submitted).is_err() {
+        return Err(ServerError::Forbidden("the form has expired: reload the page".into()));
+    }
+    let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
+    let limit = state.edge().limits.max_command_bytes;
+    let body = body.map_err(|e| crate::http::edge::body::unreadable(&e, limit))?;
+    let sent: ConsoleCommand = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            ServerError::Invalid { field: "command", reason: e.to_string() }
+        }
+        _ => ServerError::Malformed(format!("the body is not JSON: {e}")),
+    })?;
+    kam_core::desk::bounds::validate(&sent.command)?;
+    let key = &sent.idempotency_key;
+    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
+        return Err(ServerError::Invalid {
+            field: "idempotency_key",
+            reason: format!("1 to {MAX_KEY_LEN} printable characters"),
+        });
+    }
+    let request = CommandRequest {
+        idempotency_key: sent.idempotency_key,
+        event_id,
+        command: sent.command,
+    };
+    let reply = desk.submit(Caller::Session(session), request).await;
+    state.metrics.desk_commands.inc();
+    if reply.replayed {
+        state.metrics.desk_replays.inc();
+    }
+    Ok((reply.status(), [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+}
