@@ -481,6 +481,7 @@ fn read_schemas() -> Vec<(&'static str, Value)> {
 pub(super) fn paths() -> Paths {
     Paths::default()
         .add("/api/v1/desk/commands", command_op())
+        .add("/console/api/events/{id}/commands", console_command_op())
         .add("/api/v1/events/{id}/desk", Op::get("选房实时销控表 / An event's control table")
             .tag("desk").caller(Caller::Device)
             .describe("The desk's own state, the authority: every allotted unit with its status, buyer, hold (`hold_id`, which `release` and `prepare_work_ticket` name) and price, and the number being served (which `call_next` and `skip` name). For event staff granted the event, finance, HQ and admin.")
@@ -502,6 +503,29 @@ pub(super) fn paths() -> Paths {
             .json(409, "The chain is broken: `first_bad_seq` names the first entry that does not match.", reference("Verification"))
             .fails(Code::Forbidden, "The caller is not finance, HQ or admin.")
             .fails(Code::Internal, "A fault on the server."))
+}
+
+fn console_command_op() -> Op {
+    let limit = Limits::default().max_command_bytes;
+    Op::post("选房控制台指令 / One command from a selection console")
+        .tag("desk")
+        .caller(Caller::Session)
+        .describe(&format!("The consoles' path to the desk (the pages' script sends it): the same commands and rules as `POST /api/v1/desk/commands`, sent under the signed-in person instead of a device. The event is the path's; the body is `{{\"idempotency_key\": …, \"command\": …}}`, read up to {limit} bytes. The session's CSRF token comes in the `x-csrf-token` header. Keys belong to the person, whichever of their sessions sends them: a double click or a resubmit after a timeout gets the first answer."))
+        .param(path_param("id", "The event."))
+        .body("application/json", json!({ "type": "object", "required": ["idempotency_key", "command"], "additionalProperties": false, "properties": { "idempotency_key": { "type": "string", "minLength": 1, "maxLength": 128 }, "command": reference("DeskCommand") } }), "The command.")
+        .json(200, "Accepted: `outcome` is `accepted`, `result` says what changed.", reference("CommandAnswer"))
+        .json(409, "Refused by a rule: `outcome` is `rejected` and `refusal` says why (Chinese first). Nothing changed.", reference("CommandAnswer"))
+        .fails(Code::MalformedRequest, "The body is not JSON, or could not be read.")
+        .fails(Code::Forbidden, "The CSRF token is missing or stale, the person's role may not send this command, or event staff not assigned to the event.")
+        .fails(Code::NotFound, "The server runs without a selection desk.")
+        .fails(Code::EventNotOpen, "No desk is open for the event.")
+        .fails(Code::InvalidField, "JSON of the wrong shape, or a bad `idempotency_key`.")
+        .fails(Code::OutOfRange, "A number outside its documented range.")
+        .fails(Code::IdempotencyKeyReused, "This person already used the key for a different request.")
+        .fails(Code::DeskBusy, "The desk's queue is full; retry with the same key.")
+        .fails(Code::BodyTooLarge, "The body is over the limit.")
+        .fails(Code::RateLimited, "Too many requests from this person or address.")
+        .fails(Code::Internal, "A fault on the server; retry with the same key.")
 }
 
 fn command_op() -> Op {

@@ -84,6 +84,8 @@ pub(super) enum Caller {
     Device,
     /// A device token, or else a signed-in dashboard session cookie.
     DeviceOrSession,
+    /// A signed-in dashboard session cookie (the consoles' scripts).
+    Session,
 }
 
 /// One operation: its description and every answer it can give.
@@ -141,6 +143,7 @@ impl Op {
             Caller::Public => json!([]),
             Caller::Device => json!([{ "device": [] }]),
             Caller::DeviceOrSession => json!([{ "device": [] }, { "session": [] }]),
+            Caller::Session => json!([{ "session": [] }]),
         };
         self.fields.insert("security".into(), security);
         if caller != Caller::Public {
@@ -152,6 +155,7 @@ impl Op {
                             "No valid device token and no signed-in session (missing, unknown, \
                          expired or revoked)."
                         }
+                        Caller::Session => "No signed-in session (missing, unknown or expired).",
                         _ => "No valid device token (missing, malformed, unknown or revoked).",
                     },
                 )
