@@ -40,6 +40,8 @@ pub struct Services {
     pub desk: Option<Desk>,
     /// What the consoles and big screens of each event watch.
     live: crate::desk::live::LiveDesk,
+    /// The company's policy, as the store was opened with it.
+    policy: Arc<kam_core::Policy>,
 }
 
 impl Services {
@@ -51,8 +53,10 @@ impl Services {
             readers.clone(),
             store.policy().selection.max_units_per_buyer,
         );
+        let policy = Arc::new(store.policy().clone());
         Ok(Services {
             live,
+            policy,
             store: Arc::new(tokio::sync::Mutex::new(store)),
             readers,
             store_beat: health.beat("store"),
@@ -73,6 +77,11 @@ impl Services {
         ServerError,
     > {
         self.live.watch(event_id, self.desk.as_ref().map(Desk::moves)).await
+    }
+
+    /// The company's policy.
+    pub fn policy(&self) -> &kam_core::Policy {
+        &self.policy
     }
 
     /// The read-only connections.

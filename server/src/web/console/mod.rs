@@ -38,6 +38,8 @@ use crate::http::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(events::events_page))
+        .route("/console/events/{id}/desk", get(desk::desk_page))
+        .route("/console/events/{id}/live", get(live::live_stream))
         .merge(finance::routes())
         .merge(papers::routes())
         .merge(screen::routes())
