@@ -29,14 +29,6 @@ pub struct OpenedDesk {
     pub buyers: usize,
 }
 
-/// The project of the open desk of `event_id`, if its desk is open.
-pub(crate) fn event_project(
-    desk: &dyn DeskState,
-    event_id: &str,
-) -> Result<Option<String>, ServerError> {
-    Ok(desk.event_project(event_id)?)
-}
-
 /// Opens the desk of `event_id`: reads its documents through `server` and writes the desk's
 /// rows through `tx`, the caller's write transaction on the desk file. Units the desk already
 /// holds (a project shared by two events) keep their desk status: the desk, not the

@@ -1,4 +1,4 @@
-//! The dashboard's static files: its style sheet and the live board's script.
+//! The dashboard's static files: its style sheets and scripts.
 //!
 //! They are compiled into the binary and served from `/assets/`, because the
 //! Content-Security-Policy (see `security`) allows no inline `<style>` or `<script>`. Pages
@@ -61,9 +61,6 @@ impl Asset {
 
 /// The style sheet of every page.
 pub static CSS: Asset = Asset::new("kam.css", include_str!("../../assets/kam.css"), CSS_TYPE);
-/// Headquarters' live board's script.
-pub static BOARD_JS: Asset =
-    Asset::new("board.js", include_str!("../../assets/board.js"), JS_TYPE);
 /// The consoles' styles: the control table, the stations' forms.
 pub static CONSOLE_CSS: Asset =
     Asset::new("console.css", include_str!("../../assets/console.css"), CSS_TYPE);
@@ -81,8 +78,7 @@ pub static SCREEN_JS: Asset =
     Asset::new("screen.js", include_str!("../../assets/screen.js"), JS_TYPE);
 
 /// Every static file, found by name.
-static ALL: [&Asset; 7] =
-    [&CSS, &BOARD_JS, &CONSOLE_CSS, &CONSOLE_JS, &PAPERS_CSS, &SCREEN_CSS, &SCREEN_JS];
+static ALL: [&Asset; 6] = [&CSS, &CONSOLE_CSS, &CONSOLE_JS, &PAPERS_CSS, &SCREEN_CSS, &SCREEN_JS];
 
 /// `GET /assets/{name}`; an unknown name is the localized not-found page.
 pub async fn asset(
@@ -104,10 +100,6 @@ pub fn css_href() -> String {
     CSS.href()
 }
 
-/// The live board script's link, with its version.
-pub fn board_js_href() -> String {
-    BOARD_JS.href()
-}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -122,11 +114,11 @@ mod tests {
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/css; charset=utf-8");
         let stale: Uri = "/assets/kam.css?v=0000".parse().unwrap();
         assert_eq!(CSS.serve(&stale).headers()[header::CACHE_CONTROL], UNVERSIONED);
-        let bare: Uri = "/assets/board.js".parse().unwrap();
-        let response = BOARD_JS.serve(&bare);
+        let bare: Uri = "/assets/console.js".parse().unwrap();
+        let response = CONSOLE_JS.serve(&bare);
         assert_eq!(response.headers()[header::CACHE_CONTROL], UNVERSIONED);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-        assert_ne!(css_href(), board_js_href());
+        assert_ne!(css_href(), CONSOLE_JS.href());
         assert_eq!(CSS.version().len(), 16);
     }
 }

@@ -51,7 +51,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/review/conflicts", post(review::resolve))
         .route("/hq/review/violations/{id}", post(review::mark_reviewed))
         .route("/hq/events/{id}/board", get(board::board_page))
-        .route("/hq/events/{id}/board/stream", get(board::board_stream))
         .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
         .route("/hq/reports", get(reports::reports_page))
         .route("/hq/reports/{file}", get(reports::report_file))

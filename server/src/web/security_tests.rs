@@ -197,11 +197,16 @@ async fn every_answer_carries_the_security_headers() {
     assert_hygiene(&href, &headers);
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
-    assert!(css.contains("td.unit[data-status=sold]"));
-    let (_, headers, js) = send(&s.app, get("/assets/board.js", None)).await;
+    assert!(css.contains(".error-page"));
+    let (_, headers, js) = send(&s.app, get("/assets/console.js", None)).await;
     assert_eq!(headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
-    assert!(js.contains("new EventSource(board.dataset.stream)"));
+    assert!(js.contains("new EventSource(root.dataset.live"));
+    // An unknown static file is the localized not-found page, not a bare 404.
+    let (status, headers, body) = send(&s.app, get("/assets/nope.js", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("error-title"), "{body}");
 }
 
 #[tokio::test]

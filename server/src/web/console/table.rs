@@ -133,14 +133,11 @@ pub fn cell(lang: Lang, c: &Cell, selectable: bool) -> Markup {
             data-total=[c.total.as_deref()] data-price=[c.unit_price.as_deref()] data-area=(c.area_m2)
             data-layout=(c.layout)
             tabindex=[choosable.then_some("0")] {
-            b .code { (c.code) }
-            span .lay { (c.layout) }
-            span .area { (c.area_m2) "㎡" }
-            span .price { (c.unit_price.as_deref().map(money).unwrap_or_else(|| lang.t("未审批", "no price").into())) }
-            span .total { (c.total.as_deref().map(money).unwrap_or_default()) }
-            span .st { (status_word(lang, &c.status)) }
-            span .buyer { (c.buyer.as_deref().unwrap_or("")) }
-            span .cd {}
+            div { b .code { (c.code) } " " span .st { (status_word(lang, &c.status)) } }
+            div { span .lay { (c.layout) } " " span .area { (c.area_m2) "㎡" } }
+            div .price { (c.unit_price.as_deref().map(money).unwrap_or_else(|| lang.t("未审批", "no price").into())) }
+            div .total { (c.total.as_deref().map(money).unwrap_or_default()) }
+            div { span .buyer { (c.buyer.as_deref().unwrap_or("")) } " " span .cd {} }
         }
     }
 }
