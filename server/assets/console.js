@@ -224,6 +224,12 @@
     const cell = e.target.closest('.c.pick');
     if (cell) choose(cell, false);
   });
+  document.addEventListener('change', (e) => {
+    if (e.target.matches && e.target.matches('select.buyer-pick')) e.target.dataset.manual = '1';
+  });
+  document.addEventListener('kam:accepted', (e) => {
+    for (const el of e.target.querySelectorAll('select.buyer-pick')) el.dataset.manual = '';
+  });
 
   // ---- keyboard: N calls next, / goes to the ID field, arrows move on the table ----
   document.addEventListener('keydown', (e) => {
@@ -284,6 +290,10 @@
     const quota = document.getElementById('serving-quota');
     if (quota) quota.textContent = s ? quota.dataset.label + ' ' + s.quota_left : '';
     for (const el of document.querySelectorAll('.serving-buyer')) el.value = s ? s.buyer_id : '';
+    // The buyer to hold for follows the number served, unless someone picked another.
+    for (const el of document.querySelectorAll('select.buyer-pick')) {
+      if (el.dataset.manual !== '1') el.value = s ? s.buyer_id : '';
+    }
     const next = document.getElementById('next-list');
     if (next) next.replaceChildren(...q.next.map(buyerItem));
     const skipped = document.getElementById('skipped-list');

@@ -878,7 +878,9 @@ impl Venue {
             "command": command,
         }))
         .unwrap();
-        let reply = self.rt.block_on(self.desk.submit(kam_server::desk::Caller::Device(token.to_owned()), request));
+        let reply = self.rt.block_on(
+            self.desk.submit(kam_server::desk::Caller::Device(token.to_owned()), request),
+        );
         let body: Json = serde_json::from_str(&reply.body).unwrap();
         assert!(reply.status().as_u16() < 500, "{command} -> {body}");
         (reply.status().as_u16(), body)

@@ -185,8 +185,13 @@ struct InProcess {
 impl CommandSink for InProcess {
     async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
         let request = json!({ "idempotency_key": key, "event_id": event, "command": command });
-        let reply =
-            self.desk.submit(kam_server::desk::Caller::Device(self.token.clone()), serde_json::from_value(request).unwrap()).await;
+        let reply = self
+            .desk
+            .submit(
+                kam_server::desk::Caller::Device(self.token.clone()),
+                serde_json::from_value(request).unwrap(),
+            )
+            .await;
         (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
 }

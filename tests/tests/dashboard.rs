@@ -31,90 +31,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
 
 use calamine::{Reader, Xlsx, open_workbook};
 use chrono::Utc;
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id};
 use kam_core::model::{CustomerId, UserId};
+use kam_tests::browser::{self, target_dir};
 use kam_tests::{
     DeskClient, SMALL_DEMO, ServerProcess, Tablet, customers_of, demo_token, desk_db, desk_setup,
-    enroll, get_json_with_token, wait_for_projections, workspace_root,
+    enroll, get_json_with_token, wait_for_projections,
 };
 use serde_json::{Value, json};
 
 /// How long the whole browser scenario may run before it is killed and the test fails. It
 /// takes about half a minute; the bound is for a hung browser, not for a slow machine.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// How long the scenario may take to exit once it has closed its output.
-const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// Node 20 or later (playwright-core needs it): the one `scripts/test` put in `target/tools`
-/// when the system's was older, else the system's.
-fn node() -> PathBuf {
-    let local = target_dir().join("tools/node_modules/.bin/node");
-    let node = if local.is_file() {
-        local
-    } else {
-        std::env::var_os("PATH")
-            .and_then(|paths| {
-                std::env::split_paths(&paths).map(|p| p.join("node")).find(|p| p.is_file())
-            })
-            .unwrap_or_else(|| {
-                panic!("node not on PATH: apt-get install nodejs npm (scripts/test does it)")
-            })
-    };
-    let output = Command::new(&node)
-        .args(["-p", "process.versions.node"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", node.display()));
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    assert!(
-        major >= 20,
-        "{} is Node {version}; playwright-core needs 20 or later: npm install --prefix target/tools node@22 (scripts/test does it)",
-        node.display()
-    );
-    node
-}
-
-/// Debian's Chromium: `KAM_CHROMIUM`, or `/usr/bin/chromium`.
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("KAM_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.is_file(),
-        "{} not found: apt-get install chromium (scripts/test does it)",
-        path.display()
-    );
-    path
-}
-
-/// The playwright-core package: `KAM_PLAYWRIGHT`, or where `scripts/test` installs it.
-fn playwright() -> PathBuf {
-    let dir = std::env::var_os("KAM_PLAYWRIGHT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("tools/node_modules/playwright-core"));
-    assert!(
-        dir.join("package.json").is_file(),
-        "{} not found: npm install --prefix target/tools playwright-core@1.64.1 (scripts/test does it)",
-        dir.display()
-    );
-    dir
-}
 
 fn meta(user: &str, action: &str) -> EditMeta {
     EditMeta::new(&UserId::from(user), Utc::now(), action)
@@ -294,87 +228,6 @@ fn sell(server: &ServerProcess, event: &str, unit: &str) -> Result<u64, String> 
     Ok(number)
 }
 
-/// What the scenario printed.
-struct Run {
-    lines: Vec<String>,
-    result: BTreeMap<String, String>,
-    elapsed: Duration,
-}
-
-/// Stops the scenario and fails the test with everything it said.
-fn fail(child: &mut Child, lines: &[String], err: &Path, why: &str) -> ! {
-    let _ = child.kill();
-    let _ = child.wait();
-    let stderr = std::fs::read_to_string(err).unwrap_or_default();
-    panic!("browser scenario: {why}\n{}\n{stderr}", lines.join("\n"));
-}
-
-/// Runs the browser scenario with a bounded wait, handing each line it prints to `on_line`
-/// as it comes (the board's handshake). Fails the test with the output if anything fails.
-fn run_scenario(
-    mut command: Command,
-    work: &Path,
-    mut on_line: impl FnMut(&str) -> Result<(), String>,
-) -> Run {
-    let err = work.join("browser.err");
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    loop {
-        let left = SCENARIO_TIMEOUT.saturating_sub(started.elapsed());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                println!("  {line}");
-                let outcome = on_line(&line);
-                lines.push(line);
-                if let Err(why) = outcome {
-                    fail(&mut child, &lines, &err, &why);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                fail(&mut child, &lines, &err, &format!("still running after {SCENARIO_TIMEOUT:?}"))
-            }
-        }
-    }
-    let closed = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if closed.elapsed() > EXIT_TIMEOUT {
-            fail(&mut child, &lines, &err, "closed its output but did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if !status.success() {
-        fail(&mut child, &lines, &err, &format!("failed ({status})"));
-    }
-    let result = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the scenario printed no RESULT line:\n{}", lines.join("\n")))
-        .split_whitespace()
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Run { lines, result, elapsed: started.elapsed() }
-}
-
 /// Every cell of the first sheet of `path`, as text, row by row.
 fn first_sheet(path: &Path) -> (String, Vec<Vec<String>>) {
     let mut workbook: Xlsx<_> =
@@ -424,9 +277,6 @@ fn check_monthly_xlsx(server: &ServerProcess, path: &Path) {
 
 #[test]
 fn headquarters_works_the_dashboard_in_a_real_browser() {
-    let node = node();
-    let chromium = chromium();
-    let playwright = playwright();
     let shots = target_dir().join("screenshots/dashboard");
     if shots.exists() {
         std::fs::remove_dir_all(&shots).unwrap();
@@ -451,9 +301,8 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
         hq_get(&server, "/api/v1/hq/customers?tier=strategic").as_array().unwrap().len();
 
     let work = tempfile::tempdir().unwrap();
-    let mut command = Command::new(&node);
+    let mut command = browser::scenario("dashboard.mjs");
     command
-        .arg(workspace_root().join("tests/browser/dashboard.mjs"))
         .env("KAM_URL", &server.url)
         .env("KAM_EVENT", &event)
         .env("KAM_UNIT", &unit)
@@ -461,12 +310,10 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
         .env("KAM_CONFLICT_PATH", &conflict.path)
         .env("KAM_CONFLICT_VALUE", &conflict.chosen)
         .env("KAM_SCREENSHOTS", &shots)
-        .env("KAM_DOWNLOADS", &downloads)
-        .env("KAM_CHROMIUM", &chromium)
-        .env("KAM_PLAYWRIGHT", &playwright);
+        .env("KAM_DOWNLOADS", &downloads);
     let mut buyer = None;
     let mut voucher = None;
-    let run = run_scenario(command, work.path(), |line| {
+    let run = browser::run_scenario(command, work.path(), SCENARIO_TIMEOUT, |line| {
         if line.starts_with("BOARD_OPEN") {
             buyer = Some(hold(&server, dir.path(), &event, &unit)?);
         } else if line.starts_with("BOARD_HELD") {
@@ -535,10 +382,7 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
     check_monthly_xlsx(&server, &downloads.join(&r["xlsx"]));
 
     let shots_taken: usize = r["screenshots"].parse().unwrap();
-    let pngs = std::fs::read_dir(&shots)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
-        .count();
+    let pngs = browser::screenshots_in(&shots);
     assert_eq!(pngs, shots_taken, "every step left its screenshot");
     println!(
         "dashboard: {} steps in Chromium {} in {:.1} s ({} output lines); screenshots in {}",

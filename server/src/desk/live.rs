@@ -47,7 +47,12 @@ impl LiveState {
         if before.cells.len() != self.cells.len() {
             return self.cells.iter().collect();
         }
-        self.cells.iter().zip(before.cells.iter()).filter(|(now, was)| now != was).map(|(n, _)| n).collect()
+        self.cells
+            .iter()
+            .zip(before.cells.iter())
+            .filter(|(now, was)| now != was)
+            .map(|(n, _)| n)
+            .collect()
     }
 }
 
@@ -105,7 +110,8 @@ impl LiveDesk {
         if let Some(found) = self.followed(event_id) {
             return Ok(found);
         }
-        let first = read_state(&self.readers, event_id.to_owned(), self.max_units_per_buyer).await?;
+        let first =
+            read_state(&self.readers, event_id.to_owned(), self.max_units_per_buyer).await?;
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(found) = events.get(event_id).filter(|r| r.has_changed().is_ok()) {
             return Ok(found.clone());
@@ -113,12 +119,8 @@ impl LiveDesk {
         let (sender, receiver) = watch::channel(Arc::new(first));
         events.insert(event_id.to_owned(), receiver.clone());
         drop(events);
-        let follower = Follower {
-            live: self.clone(),
-            event_id: event_id.to_owned(),
-            sender,
-            moves,
-        };
+        let follower =
+            Follower { live: self.clone(), event_id: event_id.to_owned(), sender, moves };
         let span = tracing::debug_span!("live_desk", event = %event_id);
         tokio::spawn(tracing::Instrument::instrument(follower.run(), span));
         Ok(receiver)

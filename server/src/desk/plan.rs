@@ -181,12 +181,15 @@ pub fn lay_out(units: Vec<BoardUnit>) -> Plan {
         let floor = if unit.floor > 0 { unit.floor } else { place_from_code(&unit.code).1 };
         let cell = cell(unit);
         count(&mut counts, &cell);
-        by_building.entry(building_key(&building)).or_default().entry(floor).or_default().push(cell);
+        by_building
+            .entry(building_key(&building))
+            .or_default()
+            .entry(floor)
+            .or_default()
+            .push(cell);
     }
-    let buildings = by_building
-        .into_iter()
-        .map(|((_, name), floors)| building_table(name, floors))
-        .collect();
+    let buildings =
+        by_building.into_iter().map(|((_, name), floors)| building_table(name, floors)).collect();
     Plan { buildings, counts }
 }
 
@@ -203,9 +206,9 @@ fn building_table(name: String, floors: BTreeMap<i32, Vec<Cell>>) -> BuildingTab
             cells.iter().for_each(|c| count(&mut counts, c));
             let mut row: Vec<Option<Cell>> = vec![None; positions.len()];
             for cell in cells {
-                if let Ok(i) = positions.binary_search_by_key(&position_key(&cell.position), |p| {
-                    position_key(p)
-                }) {
+                if let Ok(i) = positions
+                    .binary_search_by_key(&position_key(&cell.position), |p| position_key(p))
+                {
                     row[i] = Some(cell);
                 }
             }

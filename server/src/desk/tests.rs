@@ -59,7 +59,8 @@ impl Venue {
             json!({ "idempotency_key": key, "event_id": self.event, "command": command }),
         )
         .unwrap();
-        let reply = self.rt.block_on(self.desk.submit(super::Caller::Device(token.to_owned()), request));
+        let reply =
+            self.rt.block_on(self.desk.submit(super::Caller::Device(token.to_owned()), request));
         (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
 

@@ -106,7 +106,11 @@ pub enum Caller {
 
 impl Caller {
     /// The principal behind the caller, read through `server` at `now`.
-    fn principal(&self, server: &dyn Db, now: DateTime<Utc>) -> Result<Option<Principal>, ServerError> {
+    fn principal(
+        &self,
+        server: &dyn Db,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>, ServerError> {
         match self {
             Caller::Device(token) => auth::authenticate(server, token),
             Caller::Session(token) => auth::session_principal(server, token, now),

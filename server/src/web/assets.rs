@@ -100,7 +100,6 @@ pub fn css_href() -> String {
     CSS.href()
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

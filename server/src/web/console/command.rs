@@ -9,13 +9,13 @@
 //! and belongs to the person: a double click, or a resubmit after a timeout, gets the answer
 //! of the first.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 
 use crate::desk::Caller;
@@ -72,11 +72,8 @@ pub async fn command(
             reason: format!("1 to {MAX_KEY_LEN} printable characters"),
         });
     }
-    let request = CommandRequest {
-        idempotency_key: sent.idempotency_key,
-        event_id,
-        command: sent.command,
-    };
+    let request =
+        CommandRequest { idempotency_key: sent.idempotency_key, event_id, command: sent.command };
     let reply = desk.submit(Caller::Session(session), request).await;
     state.metrics.desk_commands.inc();
     if reply.replayed {

@@ -101,7 +101,7 @@ pub async fn desk_page(
                     aside .stations {
                         (queue_station(lang, &view.live))
                         (identity_station(lang))
-                        (selection_station(lang))
+                        (selection_station(lang, &view.live))
                         (ticket_station(lang, selection))
                     }
                     div .board { (control_table(lang, &view.plan, &table)) }
@@ -192,8 +192,10 @@ fn identity_station(lang: Lang) -> Markup {
     }
 }
 
-/// 选房: the unit chosen on the table, held for the buyer served, or released.
-fn selection_station(lang: Lang) -> Markup {
+/// 选房: the unit chosen on the table, held for a buyer (the one served unless another is
+/// picked, as free selection allows), or released.
+fn selection_station(lang: Lang, live: &LiveState) -> Markup {
+    let serving = queue_view(live).serving.map(|b| b.buyer_id.as_str());
     html! {
         section #selection .station {
             h2 { (lang.t("选房", "Selection")) }
@@ -201,10 +203,19 @@ fn selection_station(lang: Lang) -> Markup {
                 (lang.t("在销控表中点选房源", "Choose a unit on the table"))
             }
             form .cmd #hold data-command="hold" data-key=(new_key())
-                data-ok=(lang.t("已锁定 {unit_id}", "Held {unit_id}")) {
+                data-ok=(lang.t("已锁定", "Held")) {
                 input type="hidden" name="unit_id" .chosen-unit value="";
-                input type="hidden" name="buyer_id" .serving-buyer value="";
-                button type="submit" disabled { (lang.t("为当前买受人锁定", "Hold for the buyer served")) }
+                label { (lang.t("买受人", "Buyer")) " "
+                    select #buyer-pick .buyer-pick name="buyer_id" required {
+                        option value="" { "—" }
+                        @for b in live.queue.iter() {
+                            option value=(b.buyer_id) data-lottery-no=[b.lottery_no] selected[serving == Some(b.buyer_id.as_str())] {
+                                (b.lottery_no.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) " " (b.name)
+                            }
+                        }
+                    }
+                }
+                button type="submit" disabled { (lang.t("锁定", "Hold")) }
                 output .answer {}
             }
             a #print-confirmation .paper-link hidden href="#" target="_blank" { (lang.t("打印房源确认单", "Print the unit confirmation")) }

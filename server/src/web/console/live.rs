@@ -95,7 +95,9 @@ pub fn queue_view(state: &LiveState) -> QueueView<'_> {
 pub fn counts(state: &LiveState) -> BTreeMap<&'static str, usize> {
     let mut counts: BTreeMap<&'static str, usize> = STATUSES.iter().map(|s| (*s, 0)).collect();
     for cell in state.cells.iter().filter(|c| c.allotted) {
-        if let Some(n) = STATUSES.iter().find(|s| **s == cell.status).and_then(|s| counts.get_mut(s)) {
+        if let Some(n) =
+            STATUSES.iter().find(|s| **s == cell.status).and_then(|s| counts.get_mut(s))
+        {
             *n += 1;
         }
     }
@@ -185,8 +187,7 @@ impl Follow {
 
 /// Whether `user` may follow `event_id` live: anyone who works at one of its stations.
 pub async fn admit_any(state: &AppState, user: &WebUser, event_id: &str) -> Result<(), PageError> {
-    let station =
-        if Station::Desk.admits(user.role) { Station::Desk } else { Station::Finance };
+    let station = if Station::Desk.admits(user.role) { Station::Desk } else { Station::Finance };
     super::admit(state, user, event_id, station).await
 }
 

@@ -84,7 +84,8 @@ pub async fn admit(
                 return Err(ServerError::NotFound);
             }
             Ok::<_, ServerError>(
-                role != Role::EventStaff || c.db().has_grant(&user_id, &format!("event/{event}"))?,
+                role != Role::EventStaff
+                    || c.db().has_grant(&user_id, &format!("event/{event}"))?,
             )
         })
         .await
