@@ -303,8 +303,11 @@
   // ---- parts that re-read themselves when the desk moves ----
   async function refresh() {
     for (const part of document.querySelectorAll('[data-refresh][data-src]')) {
-      // A part whose form is being filled in or sent waits for the next move.
-      if (part.querySelector('form.busy') || part.contains(document.activeElement)) continue;
+      // A part whose form is being filled in or sent waits for the next move (a focused
+      // button is no form being filled in).
+      const focus = document.activeElement;
+      const typing = focus && part.contains(focus) && focus.matches('input:not([type=hidden]),select,textarea');
+      if (part.querySelector('form.busy') || typing) continue;
       try {
         const response = await fetch(part.dataset.src, { credentials: 'same-origin' });
         if (response.ok) part.innerHTML = await response.text();

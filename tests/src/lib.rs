@@ -202,6 +202,29 @@ pub fn admin(data_dir: &Path, args: &[&str]) -> TestResult<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
+/// Runs `kam-server admin --data <dir> <args>` with `input` on its standard input (a password
+/// is read from there, never from the command line).
+pub fn admin_with_input(data_dir: &Path, args: &[&str], input: &str) -> TestResult<String> {
+    use std::io::Write;
+    let mut child = Command::new(server_binary()?)
+        .arg("admin")
+        .arg("--data")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(format!("admin {args:?} failed: {}", output.status).into());
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
 /// Enrols a new device for `user` and returns its token.
 pub fn enroll(data_dir: &Path, user: &str) -> TestResult<(String, String)> {
     let out = admin(data_dir, &["enroll", user])?;
