@@ -178,19 +178,7 @@ impl Site {
 
     /// Signs `user` in on the dashboard with the demo password; the session cookie.
     pub fn sign_in(&self, user: &str) -> TestResult<String> {
-        let form = format!("user={user}&password=demo-{user}&next=%2Fhq");
-        let answer = self.call(
-            "POST",
-            "/login",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(form.as_bytes()),
-        )?;
-        let cookie = answer
-            .header("set-cookie")
-            .and_then(|c| c.split(';').next())
-            .filter(|c| c.starts_with("kam_session=") && c.len() > "kam_session=".len())
-            .ok_or_else(|| format!("no session for {user}: {} {}", answer.status, answer.text()))?;
-        Ok(cookie.to_owned())
+        sign_in(&self.url, user)
     }
 
     /// Every kind of route answers as it should, and everything acknowledged before is
@@ -310,6 +298,25 @@ fn start_server(dir: &Path, args: &[String]) -> TestResult<ServerProcess> {
 
 fn expect(ok: bool, what: &str, answer: &Answer) -> TestResult<()> {
     if ok { Ok(()) } else { Err(format!("{what}: {} {}", answer.status, answer.text()).into()) }
+}
+
+/// Signs `user` in on the dashboard at `base` with the demo password; the session cookie
+/// (`kam_session=…`).
+pub fn sign_in(base: &str, user: &str) -> TestResult<String> {
+    let form = format!("user={user}&password=demo-{user}&next=%2Fhq");
+    let answer = call(
+        base,
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(form.as_bytes()),
+    )?;
+    let cookie = answer
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .filter(|c| c.starts_with("kam_session=") && c.len() > "kam_session=".len())
+        .ok_or_else(|| format!("no session for {user}: {} {}", answer.status, answer.text()))?;
+    Ok(cookie.to_owned())
 }
 
 /// One request to `base` + `path`, whole, with no redirect followed.
