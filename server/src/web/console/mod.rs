@@ -22,6 +22,8 @@ pub mod live;
 pub mod papers;
 pub mod screen;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use axum::routing::get;
