@@ -35,7 +35,7 @@ pub(crate) fn cny(amount: Decimal) -> String {
 }
 
 /// The lists, as the page embeds them and as the fragment answers.
-pub fn lists(lang: Lang, user: &WebUser, event_id: &str, books: &FinanceBooks) -> Markup {
+pub(crate) fn lists(lang: Lang, user: &WebUser, event_id: &str, books: &FinanceBooks) -> Markup {
     let papers = format!("/console/events/{}/papers", url_encode(event_id));
     html! {
         (review_queue(lang, user, books, &papers))

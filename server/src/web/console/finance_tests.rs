@@ -31,7 +31,7 @@ async fn ledger_seq(v: &Venue, kind: &str, field: &str, value: serde_json::Value
         .into_iter()
         .find(|r| {
             let entry: serde_json::Value = serde_json::from_str(&r.entry).unwrap();
-            r.kind == kind && entry[&field] == value
+            r.kind == kind && entry[field.as_str()] == value
         })
         .map(|r| r.seq)
         .unwrap()

@@ -75,7 +75,7 @@ pub(crate) fn venue() -> Venue {
         .collect();
     let buyers =
         store.desk().queue_lines(&event).unwrap().into_iter().map(|l| l.buyer_id).collect();
-    let mut login = |user: &str| {
+    let login = |user: &str| {
         let token = session::create_session(store.conn(), user, now).unwrap();
         format!("{SESSION_COOKIE}={token}")
     };

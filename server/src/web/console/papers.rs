@@ -189,7 +189,7 @@ async fn serve(
         })
         .await
         .in_lang(lang)?
-        .ok_or(PageError::Server(ServerError::NotFound, lang))?;
+        .ok_or_else(|| PageError::Server(ServerError::NotFound, lang))?;
     Ok(super::papers_view::render(lang, &user, &facts))
 }
 

@@ -182,7 +182,7 @@ fn ledger_line(lang: Lang, f: &PaperFacts) -> Markup {
 
 fn signatures(lang: Lang, f: &PaperFacts) -> Markup {
     let prepared = f.ticket.as_ref().map(|t| t.prepared_by.as_str())
-        .or(f.hold.as_ref().map(|h| h.held_by.as_str()));
+        .or_else(|| f.hold.as_ref().map(|h| h.held_by.as_str()));
     let reviewed = f.ticket.as_ref().and_then(|t| t.reviewed_by.as_deref());
     let finance = f.voucher.as_ref().map(|v| v.issued_by.as_str());
     let lines = [

@@ -285,7 +285,6 @@ mod tests {
     use rust_decimal::Decimal;
 
     use crate::db::DbError;
-    use crate::db::desk::DeskBooks;
     use crate::db::desk::books::PaperOf;
     use crate::web::console::fixture::venue;
 
