@@ -215,8 +215,11 @@ pub trait DeskBooks {
     /// Every voucher of the event, black and red, by number.
     fn event_vouchers(&self, event_id: &str) -> Result<Vec<BookVoucher>, DbError>;
     /// The voucher `voucher_no` of the event.
-    fn event_voucher(&self, event_id: &str, voucher_no: u32)
-    -> Result<Option<BookVoucher>, DbError>;
+    fn event_voucher(
+        &self,
+        event_id: &str,
+        voucher_no: u32,
+    ) -> Result<Option<BookVoucher>, DbError>;
     /// The hold `hold_id` of the event, with its unit and buyer.
     fn paper_hold(&self, event_id: &str, hold_id: &str) -> Result<Option<PaperHold>, DbError>;
     /// The work ticket `ticket_id` of the event, with its unit, buyer and receipts.

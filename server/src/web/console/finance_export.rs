@@ -68,12 +68,21 @@ pub(crate) fn sheets(lang: Lang, books: &FinanceBooks) -> Vec<Sheet> {
             vec![text(t("红字凭证", "Red vouchers")), int(r.vouchers_reversed)],
             vec![text(t("收款合计", "Receipts")), Cell::Money(r.receipts_total)],
             vec![text(t("凭证金额合计", "Vouchers")), Cell::Money(r.vouchers_total)],
-            vec![text(t("不符项", "Mismatches")), int(u32::try_from(r.mismatches.len()).unwrap_or(u32::MAX))],
+            vec![
+                text(t("不符项", "Mismatches")),
+                int(u32::try_from(r.mismatches.len()).unwrap_or(u32::MAX)),
+            ],
         ],
     };
     let mismatches = Sheet {
         name: t("不符项", "Mismatches"),
-        header: vec![t("类型", "Kind"), t("房源", "Unit"), t("凭证号", "Voucher"), t("工作票", "Ticket"), t("说明", "Detail")],
+        header: vec![
+            t("类型", "Kind"),
+            t("房源", "Unit"),
+            t("凭证号", "Voucher"),
+            t("工作票", "Ticket"),
+            t("说明", "Detail"),
+        ],
         rows: r
             .mismatches
             .iter()
@@ -96,8 +105,14 @@ fn receipts(lang: Lang, books: &FinanceBooks) -> Sheet {
     Sheet {
         name: t("收款", "Receipts"),
         header: vec![
-            t("收款编号", "Receipt"), t("工作票", "Ticket"), t("房源", "Unit"), t("金额", "Amount"),
-            t("方式", "Method"), t("收款时间", "Received at"), t("经办人", "Recorded by"), t("冲销", "Reverses"),
+            t("收款编号", "Receipt"),
+            t("工作票", "Ticket"),
+            t("房源", "Unit"),
+            t("金额", "Amount"),
+            t("方式", "Method"),
+            t("收款时间", "Received at"),
+            t("经办人", "Recorded by"),
+            t("冲销", "Reverses"),
         ],
         rows: books
             .receipts
@@ -123,9 +138,16 @@ fn vouchers(lang: Lang, books: &FinanceBooks) -> Sheet {
     Sheet {
         name: t("凭证", "Vouchers"),
         header: vec![
-            t("凭证号", "No."), t("凭证编码", "Code"), t("房源", "Unit"), t("买受人", "Buyer"),
-            t("金额", "Amount"), t("开具时间", "Issued at"), t("开具人", "Issued by"),
-            t("冲销凭证号", "Reverses"), t("被冲红凭证号", "Reversed by"), t("原因", "Reason"),
+            t("凭证号", "No."),
+            t("凭证编码", "Code"),
+            t("房源", "Unit"),
+            t("买受人", "Buyer"),
+            t("金额", "Amount"),
+            t("开具时间", "Issued at"),
+            t("开具人", "Issued by"),
+            t("冲销凭证号", "Reverses"),
+            t("被冲红凭证号", "Reversed by"),
+            t("原因", "Reason"),
         ],
         rows: books
             .vouchers
@@ -211,7 +233,9 @@ pub(crate) fn write_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
                     Cell::Money(m) => ws
                         .write_number_with_format(row_no, col, m.to_f64().unwrap_or(0.0), &money)
                         .map(|_| ())?,
-                    Cell::Int(n) => ws.write_number(row_no, col, n.to_f64().unwrap_or(0.0)).map(|_| ())?,
+                    Cell::Int(n) => {
+                        ws.write_number(row_no, col, n.to_f64().unwrap_or(0.0)).map(|_| ())?
+                    }
                 }
             }
         }
@@ -248,7 +272,10 @@ pub async fn export_file(
         event_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     let disposition = format!("attachment; filename=\"reconciliation-{safe}.{ext}\"");
     Ok((
-        [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         bytes,
     )
         .into_response())

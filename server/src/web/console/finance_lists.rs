@@ -166,11 +166,8 @@ fn cashier_ticket(lang: Lang, books: &FinanceBooks, t: &BookTicket) -> Markup {
 }
 
 fn vouchers(lang: Lang, books: &FinanceBooks, papers: &str) -> Markup {
-    let live: Vec<&BookVoucher> = books
-        .vouchers
-        .iter()
-        .filter(|v| v.reverses.is_none() && v.reversed_by.is_none())
-        .collect();
+    let live: Vec<&BookVoucher> =
+        books.vouchers.iter().filter(|v| v.reverses.is_none() && v.reversed_by.is_none()).collect();
     let red: Vec<&BookVoucher> = books.vouchers.iter().filter(|v| v.reverses.is_some()).collect();
     html! {
         section #vouchers {

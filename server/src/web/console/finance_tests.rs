@@ -9,7 +9,6 @@ use super::finance::load_books;
 use super::finance_export::{sheets, write_csv, write_xlsx};
 use super::fixture::{Trades, Venue, venue};
 use crate::auth::Role;
-use crate::db::DbError;
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
 
@@ -25,7 +24,7 @@ fn paper(v: &Venue, kind: &str, id: &str) -> String {
 async fn ledger_seq(v: &Venue, kind: &str, field: &str, value: serde_json::Value) -> i64 {
     let kind = kind.to_owned();
     let field = field.to_owned();
-    let rows = v.state.readers().read(|c| Ok::<_, DbError>(c.desk().ledger_after(0, 10_000)?));
+    let rows = v.state.readers().read(|c| c.desk().ledger_after(0, 10_000));
     rows.await
         .unwrap()
         .into_iter()
@@ -91,12 +90,8 @@ async fn the_finance_console_admits_finance_only_and_greys_out_the_preparers_own
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Someone at the finance station who drew the ticket up sees the review form disabled.
     let books = load_books(&v.state, &v.event).await.unwrap();
-    let preparer = WebUser {
-        user_id: "staff-01".into(),
-        role: Role::Hq,
-        csrf: "x".into(),
-        lang: Lang::Zh,
-    };
+    let preparer =
+        WebUser { user_id: "staff-01".into(), role: Role::Hq, csrf: "x".into(), lang: Lang::Zh };
     let lists = super::finance_lists::lists(Lang::Zh, &preparer, &v.event, &books).into_string();
     let row = lists.split(&format!(r#"data-ticket-id="{}""#, t.waiting)).nth(1).unwrap();
     let row = row.split("</tr>").next().unwrap();
@@ -147,7 +142,9 @@ async fn each_paper_names_the_ledger_entry_that_made_it() {
     assert!(voucher.contains(r#"<div class="paper" data-paper="voucher">"#), "{voucher}");
     let no = serde_json::json!(t.voucher);
     assert_eq!(seq_on(&voucher), ledger_seq(&v, "voucher_issued", "voucher_no", no).await);
-    for needle in ["选房凭证", "买受人签字", "经办人", "复核人", "财务", "开盘优惠", "放弃", "60%", "**"] {
+    for needle in
+        ["选房凭证", "买受人签字", "经办人", "复核人", "财务", "开盘优惠", "放弃", "60%", "**"]
+    {
         assert!(voucher.contains(needle), "{needle} in {voucher}");
     }
     let hash = voucher.split(r#"<code class="hash">"#).nth(1).unwrap().split('<').next().unwrap();

@@ -130,9 +130,12 @@ impl Venue {
     /// Reviews, pays in full and vouchers `ticket`; returns the voucher number.
     async fn pay(&self, ticket: &str, due: &str) -> u32 {
         self.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": ticket })).await;
-        self.ok(FINANCE, json!({ "kind": "record_receipt", "ticket_id": ticket, "amount": due,
-                                 "method": "transfer" }))
-            .await;
+        self.ok(
+            FINANCE,
+            json!({ "kind": "record_receipt", "ticket_id": ticket, "amount": due,
+                                 "method": "transfer" }),
+        )
+        .await;
         let v = self.ok(FINANCE, json!({ "kind": "issue_voucher", "ticket_id": ticket })).await;
         u32::try_from(v["voucher_no"].as_u64().unwrap()).unwrap()
     }
@@ -145,16 +148,22 @@ impl Venue {
         let (_, second, due) = self.ticket(1).await;
         let cancelled = self.pay(&second, &due).await;
         let red = self
-            .ok(FINANCE, json!({ "kind": "cancel_sale", "voucher_no": cancelled,
-                                 "reason": "买受人放弃" }))
+            .ok(
+                FINANCE,
+                json!({ "kind": "cancel_sale", "voucher_no": cancelled,
+                                 "reason": "买受人放弃" }),
+            )
             .await;
         let red = u32::try_from(red["red_voucher_no"].as_u64().unwrap()).unwrap();
         let (_, waiting, _) = self.ticket(2).await;
         let (_, paying, _) = self.ticket(3).await;
         self.ok(FINANCE, json!({ "kind": "review_work_ticket", "ticket_id": paying })).await;
-        self.ok(FINANCE, json!({ "kind": "record_receipt", "ticket_id": paying,
-                                 "amount": "1000.00", "method": "card" }))
-            .await;
+        self.ok(
+            FINANCE,
+            json!({ "kind": "record_receipt", "ticket_id": paying,
+                                 "amount": "1000.00", "method": "card" }),
+        )
+        .await;
         Trades { hold, ticket, voucher, red, cancelled, waiting, paying }
     }
 

@@ -6,9 +6,9 @@
 use maud::{DOCTYPE, Markup, html};
 use rust_decimal::Decimal;
 
+use super::Station;
 use super::finance_lists::{cny, method_label};
 use super::papers::{Kind, PaperFacts};
-use super::Station;
 use crate::desk::plan::{mask_name, total_price};
 use crate::web::assets::PAPERS_CSS;
 use crate::web::i18n::Lang;
@@ -181,7 +181,10 @@ fn ledger_line(lang: Lang, f: &PaperFacts) -> Markup {
 }
 
 fn signatures(lang: Lang, f: &PaperFacts) -> Markup {
-    let prepared = f.ticket.as_ref().map(|t| t.prepared_by.as_str())
+    let prepared = f
+        .ticket
+        .as_ref()
+        .map(|t| t.prepared_by.as_str())
         .or_else(|| f.hold.as_ref().map(|h| h.held_by.as_str()));
     let reviewed = f.ticket.as_ref().and_then(|t| t.reviewed_by.as_deref());
     let finance = f.voucher.as_ref().map(|v| v.issued_by.as_str());

@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use crate::db::DbError;
 use crate::db::desk::DeskBooks;
 use crate::db::desk::books::{
-    BookReceipt, BookTicket, BookVoucher, PaperBuyer, PaperEntry, PaperHold, PaperOf,
-    PaperTicket, PaperUnit,
+    BookReceipt, BookTicket, BookVoucher, PaperBuyer, PaperEntry, PaperHold, PaperOf, PaperTicket,
+    PaperUnit,
 };
 use crate::db::parse::decimal;
 
@@ -24,7 +24,8 @@ fn terms(text: &str) -> Result<WorkTicketTerms, DbError> {
 }
 
 /// The unit's columns, in the order [`unit_at`] reads them.
-const UNIT_COLUMNS: &str = "u.unit_id, u.code, u.building, u.floor, u.layout, u.area_m2, u.unit_price";
+const UNIT_COLUMNS: &str =
+    "u.unit_id, u.code, u.building, u.floor, u.layout, u.area_m2, u.unit_price";
 /// The buyer's columns, in the order [`buyer_at`] reads them.
 const BUYER_COLUMNS: &str = "b.buyer_id, b.name, b.id_number_masked, b.lottery_no";
 
@@ -145,7 +146,9 @@ fn entry_key(of: PaperOf<'_>) -> (&'static str, &'static str, rusqlite::types::V
     use rusqlite::types::Value;
     match of {
         PaperOf::Confirmation(hold) => ("hold", "$.hold_id", Value::Text(hold.to_owned())),
-        PaperOf::WorkTicket(t) => ("work_ticket_prepared", "$.ticket_id", Value::Text(t.to_owned())),
+        PaperOf::WorkTicket(t) => {
+            ("work_ticket_prepared", "$.ticket_id", Value::Text(t.to_owned()))
+        }
         PaperOf::Voucher(no) => ("voucher_issued", "$.voucher_no", Value::Integer(no.into())),
         PaperOf::Red(no) => ("sale_cancelled", "$.red_voucher_no", Value::Integer(no.into())),
     }
@@ -310,7 +313,10 @@ mod tests {
                 assert_eq!(ids, [ticket.as_str(), waiting.as_str(), paying.as_str()]);
                 assert_eq!(tickets[0].voucher_no, Some(voucher));
                 assert_eq!(tickets[0].reviewed_by.as_deref(), Some("finance-01"));
-                assert_eq!((tickets[1].reviewed_by.as_deref(), tickets[1].voucher_no), (None, None));
+                assert_eq!(
+                    (tickets[1].reviewed_by.as_deref(), tickets[1].voucher_no),
+                    (None, None)
+                );
                 assert_eq!(tickets[1].prepared_by, "staff-01");
                 assert_eq!(tickets[2].payment_ratio_pct, Decimal::from(60));
                 assert!(!tickets[0].unit_code.is_empty() && !tickets[0].buyer_name.is_empty());
