@@ -185,3 +185,12 @@ async fn an_unknown_paper_is_not_found_and_a_rep_may_print_none() {
     let (status, _) = v.get(&paper(&v, "voucher", &t.voucher.to_string()), &v.rep).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[test]
+fn a_hash_prefix_is_16_hex_digits_and_methods_have_labels() {
+    assert_eq!(super::papers_view::hash_prefix(&[0xab; 32]), "abababababababab");
+    assert_eq!(super::papers_view::hash_prefix(&[0x01, 0x02]), "0102", "a short hash as it is");
+    assert_eq!(super::finance_lists::method_label(Lang::Zh, "cheque"), "支票");
+    assert_eq!(super::finance_lists::method_label(Lang::En, "card"), "Card");
+    assert_eq!(super::finance_lists::method_label(Lang::En, "wechat"), "wechat");
+}
