@@ -18,8 +18,15 @@ pub mod command;
 pub mod desk;
 pub mod events;
 pub mod finance;
+pub mod finance_export;
+pub mod finance_lists;
+#[cfg(test)]
+mod finance_tests;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod live;
 pub mod papers;
+mod papers_view;
 pub mod screen;
 pub mod table;
 #[cfg(test)]
