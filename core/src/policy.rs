@@ -719,7 +719,19 @@ policy_table! {
         /// make-up working weekends (调休) are not modelled, so they do not count as working
         /// days either.
         holidays: Vec<NaiveDate> = Vec::new(),
+        /// Who must approve a unit price (RULES.md §7: the sales director, finance director,
+        /// project head, GM and chairman), as the approver ids an approval names. The desk
+        /// refuses an approval that leaves any of them out (`approvers_missing`).
+        price_approvers: Vec<String> = default_price_approvers(),
     }
+}
+
+/// The approvers RULES.md §7 names, by the ids the demo data uses.
+fn default_price_approvers() -> Vec<String> {
+    ["sales-director", "finance-director", "project-head", "gm", "chairman"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 impl SelectionPolicy {
@@ -729,6 +741,22 @@ impl SelectionPolicy {
             p,
             self.loan_switch_fee_min <= self.loan_switch_fee_max,
             "selection loan-switch fees must satisfy 0 <= min <= max",
+        );
+        require(
+            p,
+            !self.price_approvers.is_empty(),
+            "selection.price_approvers must name at least one approver",
+        );
+        require(
+            p,
+            self.price_approvers.iter().all(|a| !a.trim().is_empty()),
+            "selection.price_approvers must not contain an empty id",
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        require(
+            p,
+            self.price_approvers.iter().all(|a| seen.insert(a.trim())),
+            "selection.price_approvers must not name an approver twice",
         );
     }
 
@@ -833,6 +861,24 @@ mod tests {
         let Err(PolicyError::Invalid { reason }) = p.validate() else { panic!("valid?") };
         for needle in ["tiers", "visits", "tickets", "max_discount_pct", "max_payment_terms"] {
             assert!(reason.contains(needle), "{needle} missing from {reason}");
+        }
+    }
+
+    #[test]
+    fn price_approvers_default_to_the_five_of_rules_7_and_must_be_distinct() {
+        let p = Policy::default();
+        assert_eq!(
+            p.selection.price_approvers,
+            ["sales-director", "finance-director", "project-head", "gm", "chairman"]
+        );
+        let two = Policy::from_toml_str("[selection]\nprice_approvers = [\"gm\", \"cfo\"]\n");
+        assert_eq!(two.unwrap().selection.price_approvers, ["gm", "cfo"]);
+        for bad in ["[]", "[\"gm\", \"gm\"]", "[\"gm\", \" \"]"] {
+            let text = format!("[selection]\nprice_approvers = {bad}\n");
+            let Err(PolicyError::Invalid { reason }) = Policy::from_toml_str(&text) else {
+                panic!("{bad} accepted")
+            };
+            assert!(reason.contains("selection.price_approvers"), "{reason}");
         }
     }
 

@@ -962,7 +962,8 @@ fn the_desk_refuses_out_of_range_numbers_and_prices_the_rest_exactly() {
             let (status, answer) = v.send(
                 HQ,
                 json!({ "kind": "approve_price", "unit_id": priced,
-                "unit_price": price.to_string(), "approvers": ["gm"],
+                "unit_price": price.to_string(),
+                "approvers": ["sales-director", "finance-director", "project-head", "gm", "chairman"],
                 "price_seen": v.unit_json(priced, "unit_price") }),
             );
             let approvable = price > Decimal::ZERO && bounds::UNIT_PRICE.contains(price);
@@ -1041,7 +1042,8 @@ fn the_desk_refuses_out_of_range_numbers_and_prices_the_rest_exactly() {
     let (status, answer) = v.send(
         HQ,
         json!({ "kind": "approve_price", "unit_id": priced,
-        "unit_price": "79228162514264337593543950335", "approvers": ["gm"],
+        "unit_price": "79228162514264337593543950335",
+        "approvers": ["sales-director", "finance-director", "project-head", "gm", "chairman"],
         "price_seen": v.unit_json(priced, "unit_price") }),
     );
     assert_eq!((status, refusal(&answer)), (409, "out_of_range"), "{answer}");

@@ -97,7 +97,9 @@ fn class_1_poison_values_and_documents_never_brick_or_stall_the_server() {
         "NaN",
     ] {
         let command = json!({ "kind": "approve_price", "unit_id": unit, "unit_price": price,
-                              "approvers": ["gm"], "price_seen": price_seen });
+                              "approvers": ["sales-director", "finance-director", "project-head",
+                                            "gm", "chairman"],
+                              "price_seen": price_seen });
         let (status, answer) = site.command("hq-01", command).unwrap();
         let code = answer["error"]["code"].as_str().unwrap_or_default().to_owned();
         assert!(
@@ -316,7 +318,8 @@ fn class_3_a_command_acts_only_on_what_its_sender_saw() {
     let seen = unit_line(&site, &priced)["unit_price"].clone();
     let approve = |price: &str, seen: &Value| {
         json!({ "kind": "approve_price", "unit_id": priced, "unit_price": price,
-                "approvers": ["gm"], "price_seen": seen })
+                "approvers": ["sales-director", "finance-director", "project-head", "gm", "chairman"],
+                "price_seen": seen })
     };
     assert_eq!(site.command("hq-01", approve("23456", &seen)).unwrap().0, 200);
     for stale in [seen.clone(), Value::Null, json!("1")] {

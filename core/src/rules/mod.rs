@@ -44,8 +44,8 @@ pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after
 pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
 pub use score::{ScoreInputs, distribute_grades, score};
 pub use selection::{
-    HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold, check_voucher_issue,
-    price_work_ticket,
+    ApproversMissing, HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold,
+    check_price_approvers, check_voucher_issue, price_work_ticket,
 };
 pub use selection_fees::{
     LateRepricing, LoanSwitchFeeRefusal, PaperStatus, RelationshipRefusal, RenameRefusal,

@@ -430,6 +430,78 @@ pub fn check_voucher_issue(
     Ok(())
 }
 
+/// A price approval that leaves out approvers the policy requires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproversMissing {
+    /// The required approvers not named, in the policy's order.
+    pub missing: Vec<String>,
+}
+
+impl ApproversMissing {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        "approvers_missing"
+    }
+}
+
+/// The Chinese title of an approver id the demo and the default policy use; `None` for
+/// another id, which is then shown as it is.
+fn approver_title_zh(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "sales-director" => "销售总监",
+        "finance-director" => "财务总监",
+        "project-head" => "项目负责人",
+        "gm" => "总经理",
+        "chairman" => "董事长",
+        _ => return None,
+    })
+}
+
+impl fmt::Display for ApproversMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let zh: Vec<String> = self
+            .missing
+            .iter()
+            .map(|id| match approver_title_zh(id) {
+                Some(title) => format!("{title}（{id}）"),
+                None => id.clone(),
+            })
+            .collect();
+        write!(
+            f,
+            "房价须经全部审批人审批，缺少：{} (the price needs every required approver; missing: {})",
+            zh.join("、"),
+            self.missing.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for ApproversMissing {}
+
+/// Whether `approvers` include everyone the policy requires to approve a unit price
+/// (RULES.md §7: sales director, finance director, project head, GM and chairman by default).
+/// Ids compare exactly after trimming; extra approvers beyond the required ones are allowed.
+/// A policy that requires nobody (only possible unvalidated) still refuses an approval that
+/// names nobody: a price is never approved by no one.
+pub fn check_price_approvers(
+    approvers: &[String],
+    policy: &Policy,
+) -> Result<(), ApproversMissing> {
+    let named: Vec<&str> = approvers.iter().map(|a| a.trim()).filter(|a| !a.is_empty()).collect();
+    let mut missing: Vec<String> = policy
+        .selection
+        .price_approvers
+        .iter()
+        .map(|a| a.trim())
+        .filter(|required| !named.contains(required))
+        .map(str::to_owned)
+        .collect();
+    if named.is_empty() && missing.is_empty() {
+        missing.push("—".to_owned());
+    }
+    if missing.is_empty() { Ok(()) } else { Err(ApproversMissing { missing }) }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -762,5 +834,30 @@ mod tests {
         ));
         // An unreviewed ticket is refused even when fully paid.
         assert_eq!(check_voucher_issue(false, due, due), Err(VoucherRefusal::NotConfirmed));
+    }
+
+    #[test]
+    fn a_price_needs_every_approver_the_policy_names() {
+        let policy = Policy::default();
+        let all: Vec<String> = policy.selection.price_approvers.clone();
+        assert_eq!(check_price_approvers(&all, &policy), Ok(()));
+        let mut more = all.clone();
+        more.push("auditor".into());
+        assert_eq!(check_price_approvers(&more, &policy), Ok(()), "extra approvers are fine");
+        let few = vec!["gm".to_owned(), " chairman ".to_owned()];
+        let refused = check_price_approvers(&few, &policy).unwrap_err();
+        assert_eq!(refused.missing, ["sales-director", "finance-director", "project-head"]);
+        assert_eq!(refused.code(), "approvers_missing");
+        let text = refused.to_string();
+        assert!(text.starts_with("房价须经全部审批人审批"), "{text}");
+        assert!(
+            text.contains("销售总监（sales-director）") && text.contains("project-head"),
+            "{text}"
+        );
+        assert_eq!(check_price_approvers(&[], &policy).unwrap_err().missing.len(), 5);
+        let mut none_required = Policy::default();
+        none_required.selection.price_approvers.clear();
+        assert!(check_price_approvers(&[" ".to_owned()], &none_required).is_err());
+        assert_eq!(check_price_approvers(&["x".to_owned()], &none_required), Ok(()));
     }
 }

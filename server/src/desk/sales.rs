@@ -7,7 +7,9 @@
 use kam_core::bounds::{self, OutOfRange, Overflow};
 use kam_core::desk::bounds as desk_bounds;
 use kam_core::model::{DiscountLine, SelectionMode, UnitStatus, WorkTicketTerms};
-use kam_core::rules::{HoldCheck, check_hold, check_voucher_issue, price_work_ticket};
+use kam_core::rules::{
+    HoldCheck, check_hold, check_price_approvers, check_voucher_issue, price_work_ticket,
+};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -56,6 +58,10 @@ pub(crate) fn approve_price(
     }
     if approvers.is_empty() || approvers.iter().any(|a| a.trim().is_empty()) {
         return refuse("approvers_missing", "须列明审批人 (the approvers must be named)");
+    }
+    // RULES.md §7: a price is approved by everyone the policy names, never by a subset.
+    if let Err(missing) = check_price_approvers(approvers, ctx.policy) {
+        return refuse(missing.code(), missing.to_string());
     }
     let project_id = ctx.event.project_id.clone();
     let Some(u) = unit(ctx.db, &project_id, unit_id)? else {

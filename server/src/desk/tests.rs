@@ -27,13 +27,21 @@ struct Venue {
 const STAFF: &str = "kam_demo_staff-01";
 const FINANCE: &str = "kam_demo_finance-01";
 const HQ: &str = "kam_demo_hq-01";
+/// Every approver the default policy requires for a price (RULES.md §7).
+const APPROVERS: [&str; 5] =
+    ["sales-director", "finance-director", "project-head", "gm", "chairman"];
 
 fn venue() -> Venue {
+    venue_with(Policy::default())
+}
+
+/// A venue whose desk runs under `policy`.
+fn venue_with(policy: Policy) -> Venue {
     let dir = tempfile::tempdir().unwrap();
     let mut store = data::open_store(dir.path()).unwrap();
     let spec = DemoSpec { customers: 5, tickets: 5, units: 12, buyers: 8, ..DemoSpec::standard(2) };
     data::load_demo(&mut store, &spec, Utc::now()).unwrap();
-    let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
+    let desk = Desk::start(&store.desk_path(), store.path(), policy).unwrap();
     let conn = store.desk_conn();
     let event: String =
         conn.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
@@ -497,7 +505,7 @@ fn the_wrong_people_are_turned_away_before_anything_changes() {
     assert_eq!(v.send("kam_demo_rep-01", hold.clone()).0, 403);
     assert_eq!(v.send("not-a-token", hold.clone()).0, 401);
     let price = json!({ "kind": "approve_price", "unit_id": v.units[3], "unit_price": "20000",
-                        "approvers": ["gm"], "price_seen": v.price_seen(&v.units[3]) });
+                        "approvers": APPROVERS, "price_seen": v.price_seen(&v.units[3]) });
     assert_eq!(v.send(STAFF, price.clone()).0, 403, "prices are headquarters'");
     assert_eq!(v.ok(HQ, price)["unit_price"], "20000");
     let requests: i64 = v
@@ -510,7 +518,10 @@ fn the_wrong_people_are_turned_away_before_anything_changes() {
 
 #[test]
 fn outcomes_are_mirrored_into_the_project_and_event_documents() {
-    let mut v = venue();
+    // A company whose policy asks two approvers.
+    let mut policy = Policy::default();
+    policy.selection.price_approvers = vec!["gm".into(), "cfo".into()];
+    let mut v = venue_with(policy);
     let unit = v.units[0].clone();
     v.ok(STAFF, v.call_next());
     v.ok(STAFF, json!({ "kind": "hold", "unit_id": unit, "buyer_id": v.buyers[0] }));
@@ -595,9 +606,31 @@ fn every_command_made_against_a_state_that_moved_on_is_refused_not_applied() {
     let before = v.price_seen(&priced);
     let approve = |price: &str, seen: &Value| {
         json!({ "kind": "approve_price", "unit_id": priced, "unit_price": price,
-                "approvers": ["gm"], "price_seen": seen })
+                "approvers": APPROVERS, "price_seen": seen })
     };
     v.ok(HQ, approve("30000", &before));
     assert_eq!(v.refused(HQ, approve("31000", &before)), "stale_state");
     assert_eq!(v.price_seen(&priced), json!("30000"));
+}
+
+#[test]
+fn a_price_approved_without_every_required_approver_is_refused_naming_who_is_missing() {
+    let v = venue();
+    let unit = v.units[3].clone();
+    let seen = v.price_seen(&unit);
+    let price = |approvers: Value| {
+        json!({ "kind": "approve_price", "unit_id": unit, "unit_price": "20000",
+                "approvers": approvers, "price_seen": seen })
+    };
+    let (status, answer) = v.send(HQ, price(json!(["gm", "chairman"])));
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["refusal"]["code"], "approvers_missing");
+    let message = answer["refusal"]["message"].as_str().unwrap();
+    assert!(message.starts_with("房价须经全部审批人审批"), "{message}");
+    for missing in ["sales-director", "finance-director", "project-head"] {
+        assert!(message.contains(missing), "{message}");
+    }
+    assert!(!message.contains("gm,") && !message.contains("chairman"), "{message}");
+    assert_eq!(v.price_seen(&unit), seen, "nothing was approved");
+    assert_eq!(v.ok(HQ, price(json!(APPROVERS)))["unit_price"], "20000");
 }

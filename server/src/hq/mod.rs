@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod customers;
 pub mod decisions;
 pub mod devices;
+pub mod events;
 pub mod overview;
 pub mod regrade;
 pub mod review;

@@ -21,6 +21,8 @@ pub enum Refusal {
     NotThisEvent,
     /// A posted form's CSRF token is wrong or missing (a stale page, or a forged post).
     StaleForm,
+    /// A field rep signed in to the dashboard: reps work in the tablet app.
+    RepUsesTablet,
 }
 
 /// A dashboard request that cannot be served as asked.
@@ -106,12 +108,17 @@ fn forbidden_page(lang: Lang, csrf: Option<&str>, why: Refusal) -> Response {
             "表单已失效（安全令牌不符），请返回页面后重试。",
             "The form has expired (its security token does not match); go back to the page and try again.",
         ),
+        Refusal::RepUsesTablet => lang.t(
+            "客户经理请使用平板应用工作：拜访、客户档案和工单都在平板上，网页端只供总部、财务和选房现场使用。",
+            "Reps work in the tablet app: visits, customer files and tickets are there; these pages are for headquarters, finance and the selection day's staff.",
+        ),
     };
     let code = match why {
         Refusal::Role => "forbidden",
         Refusal::Station => "wrong_station",
         Refusal::NotThisEvent => "not_this_event",
         Refusal::StaleForm => "stale_form",
+        Refusal::RepUsesTablet => "rep_uses_tablet",
     };
     let body = html! {
         div .error-page data-code=(code) {

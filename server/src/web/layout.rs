@@ -19,6 +19,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hq/visits", "拜访达标", "Visit compliance"),
     ("/hq/tickets", "工单时效", "Ticket SLA"),
     ("/hq/review", "冲突与违规", "Conflicts & violations"),
+    ("/hq/events", "选房", "Selection events"),
     ("/hq/devices", "设备", "Devices"),
     ("/hq/reports", "报表", "Reports"),
 ];

@@ -15,10 +15,15 @@ pub mod assets;
 pub mod board;
 pub mod console;
 pub mod customers;
+#[cfg(test)]
+pub(crate) mod demo_site_tests;
 pub mod error;
+pub mod events;
 pub mod i18n;
+pub mod landing;
 pub mod layout;
 pub mod login;
+pub mod prices;
 pub mod reports;
 pub mod review;
 pub mod security;
@@ -39,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::switch_lang))
-        .route("/hq", get(customers::overview_page))
+        .route("/hq", get(landing::landing))
         .route("/hq/customers", get(customers::customers_page))
         .route("/hq/customers/{id}", get(customers::customer_page))
         .route("/hq/regrades", get(customers::regrades_page))
@@ -55,4 +60,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/reports", get(reports::reports_page))
         .route("/hq/reports/{file}", get(reports::report_file))
         .merge(console::routes())
+        .merge(events::routes())
+        .merge(prices::routes())
 }

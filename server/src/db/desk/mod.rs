@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod board;
 pub mod books;
+pub mod display;
 pub mod group;
 pub mod ledger;
 pub mod sales;
@@ -18,6 +19,7 @@ pub(crate) mod suite;
 pub use answers::DeskAnswers;
 pub use board::DeskBoard;
 pub use books::DeskBooks;
+pub use display::DeskDisplay;
 pub use group::{DeskGroup, DeskSavepoints};
 pub use ledger::DeskLedger;
 pub use sales::DeskSales;
@@ -34,4 +36,12 @@ macro_rules! every_desk_concern {
     };
 }
 
-every_desk_concern!(DeskAnswers, DeskBoard, DeskBooks, DeskLedger, DeskSales, DeskState);
+every_desk_concern!(
+    DeskAnswers,
+    DeskBoard,
+    DeskBooks,
+    DeskDisplay,
+    DeskLedger,
+    DeskSales,
+    DeskState,
+);

@@ -12,6 +12,7 @@ use crate::db::{Db, DbError};
 mod answers;
 mod board;
 mod books;
+mod display;
 mod ledger;
 mod sales;
 pub(crate) mod schema;

@@ -1,0 +1,123 @@
+//! A small demo company behind the whole router, for the pages' tests: sessions for its
+//! users, requests driven with `oneshot`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use kam_core::Policy;
+use kam_core::demo::DemoSpec;
+use tower::ServiceExt;
+
+use crate::desk::writer::Desk;
+use crate::http::{AppState, routes};
+use crate::web::session;
+use crate::{data, db};
+
+/// The demo behind the router.
+pub(crate) struct DemoSite {
+    pub(crate) app: axum::Router,
+    pub(crate) state: AppState,
+    pub(crate) event: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A demo company; with `desk_open` false its event's desk is not open (the desk's file is
+/// made anew after the demo was loaded).
+pub(crate) fn demo_site(desk_open: bool) -> DemoSite {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = DemoSpec { customers: 3, tickets: 3, units: 12, buyers: 8, ..DemoSpec::standard(1) };
+    let mut store = data::open_store(dir.path()).unwrap();
+    data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap();
+    if !desk_open {
+        let desk = store.desk_path();
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", desk.display()));
+        }
+        store = data::open_store(dir.path()).unwrap();
+    }
+    let event = crate::hq::events::selection_events(&mut store).unwrap()[0].event_id.clone();
+    let desk = Desk::start(&db::desk_path(store.path()), store.path(), Policy::default()).unwrap();
+    let state = AppState::with_desk(store, desk).unwrap();
+    DemoSite { app: routes::app(state.clone()), state, event, _dir: dir }
+}
+
+impl DemoSite {
+    /// A live session of `user`: its cookie header and CSRF token.
+    pub(crate) async fn sign_in(&self, user: &str) -> (String, String) {
+        let user = user.to_owned();
+        self.state
+            .with_store(move |store| {
+                let now = chrono::Utc::now();
+                let token = session::create_session(store.conn(), &user, now)?;
+                let (_, _, csrf) = session::session_user(store.conn(), &token, now)?.unwrap();
+                Ok((format!("{}={token}", session::SESSION_COOKIE), csrf))
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Sends `request` and reads the whole answer.
+    pub(crate) async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `GET path` with `cookie`, if any.
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> (StatusCode, HeaderMap, String) {
+        self.send(get(path, cookie)).await
+    }
+
+    /// `POST path` with a form body.
+    pub(crate) async fn post_form(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        let request = Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Sends a desk command through the consoles' command path as the session `who`.
+    pub(crate) async fn command(
+        &self,
+        who: &(String, String),
+        command: serde_json::Value,
+    ) -> StatusCode {
+        let body = serde_json::json!({
+            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
+            "command": command,
+        });
+        let request = Request::post(crate::web::console::command::commands_path(&self.event))
+            .header(header::COOKIE, &who.0)
+            .header("x-csrf-token", &who.1)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, _, answer) = self.send(request).await;
+        assert!(status.is_success(), "{status} {answer}");
+        status
+    }
+}
+
+/// A GET request.
+pub(crate) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::empty()).unwrap()
+}
