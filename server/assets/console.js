@@ -110,13 +110,17 @@
       const link = form.dataset.okLink && root.dataset.papers
         ? { href: root.dataset.papers + '/' + fill(form.dataset.okLink, result), text: form.dataset.okLinkText || '' }
         : null;
-      show(form, 'accepted', form.dataset.ok ? fill(form.dataset.ok, result) : t('已完成', 'Done'), link);
+      const text = form.dataset.ok ? fill(form.dataset.ok, result) : t('已完成', 'Done');
+      show(form, 'accepted', text, link);
       form.dataset.key = newKey();
       form.dispatchEvent(new CustomEvent('kam:accepted', { bubbles: true, detail: answer }));
       if (form.dataset.then === 'reload') window.location.reload();
+      else settled(form, text);
     } else if (status === 409 && answer && answer.refusal) {
       show(form, 'refused', answer.refusal.message);
       form.dataset.key = newKey();
+      form.dispatchEvent(new CustomEvent('kam:refused', { bubbles: true, detail: answer }));
+      // The refusal stays readable; a part that went stale meanwhile is re-read at the next move.
     } else if (status === 0 || status === 429 || status >= 500) {
       // Not answered, or not taken: the same key is sent again, so the desk does it once.
       show(form, 'failed', t('未送达或服务器忙：可再次提交，不会重复执行。',
@@ -301,18 +305,39 @@
   }
 
   // ---- parts that re-read themselves when the desk moves ----
+  async function reread(part) {
+    part.dataset.stale = '';
+    try {
+      const response = await fetch(part.dataset.src, { credentials: 'same-origin' });
+      if (response.ok) part.innerHTML = await response.text();
+      else part.dataset.stale = '1';
+    } catch (e) {
+      part.dataset.stale = '1';
+    }
+  }
   async function refresh() {
     for (const part of document.querySelectorAll('[data-refresh][data-src]')) {
-      // A part whose form is being filled in or sent waits for the next move (a focused
-      // button is no form being filled in).
+      // A part whose form is being filled in or sent is re-read later: when its command is
+      // answered, or at the next move (a focused button is no form being filled in).
       const focus = document.activeElement;
       const typing = focus && part.contains(focus) && focus.matches('input:not([type=hidden]),select,textarea');
-      if (part.querySelector('form.busy') || typing) continue;
-      try {
-        const response = await fetch(part.dataset.src, { credentials: 'same-origin' });
-        if (response.ok) part.innerHTML = await response.text();
-      } catch (e) { /* the next move tries again */ }
+      if (part.querySelector('form.busy') || typing) { part.dataset.stale = '1'; continue; }
+      await reread(part);
     }
+  }
+  // After an accepted command a part is re-read at once (its own command moved the desk); the
+  // answer moves to a line above it, since the form it was shown in is redrawn.
+  async function settled(form, text) {
+    const part = form.closest('[data-refresh][data-src]');
+    if (!part) return;
+    await reread(part);
+    let line = part.previousElementSibling;
+    if (!line || !line.classList.contains('answer-line')) {
+      line = document.createElement('p');
+      line.className = 'answer-line accepted';
+      part.before(line);
+    }
+    line.textContent = text;
   }
 
   // ---- the live stream ----

@@ -88,7 +88,14 @@ async function person(browser, name) {
       console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`);
     });
     window.__answers = [];
-    document.addEventListener('kam:accepted', (e) => window.__answers.push(e.detail));
+    window.__outcomes = [];
+    document.addEventListener('kam:accepted', (e) => {
+      window.__answers.push(e.detail);
+      window.__outcomes.push({ outcome: 'accepted', text: e.target.querySelector('output.answer')?.textContent || '' });
+    });
+    document.addEventListener('kam:refused', (e) => {
+      window.__outcomes.push({ outcome: 'refused', text: e.detail.refusal.message });
+    });
   });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
@@ -114,16 +121,17 @@ async function signIn(page, user) {
   await Promise.all([page.waitForNavigation({ timeout: WAIT_MS }), page.click('button[type=submit]')]);
 }
 
-/** Sends `form` (a selector on `page`) and waits for its answer in place; returns its class. */
-async function submit(page, form) {
+/** Sends `form` (a selector on `page`) and waits for its answer; returns its outcome and
+ *  text. With `now`, the form is sent at once, as a click already on its way would be, even if
+ *  the page has meanwhile disabled its button. */
+async function submit(page, form, now = false) {
   step = `${page.kamName}: ${form}`;
   current = page;
-  await page.locator(`${form} output.answer`).evaluate((o) => { o.className = 'answer'; o.textContent = ''; });
-  await page.click(`${form} button[type=submit]`);
-  await page.waitForSelector(`${form} output.answer.accepted, ${form} output.answer.refused`, { timeout: WAIT_MS });
-  const outcome = await page.getAttribute(`${form} output.answer`, 'data-outcome');
-  const text = (await page.textContent(`${form} output.answer`)).trim();
-  return { outcome, text };
+  const before = await page.evaluate(() => window.__outcomes.length);
+  if (now) await page.$eval(form, (f) => f.requestSubmit());
+  else await page.click(`${form} button[type=submit]`);
+  await page.waitForFunction((n) => window.__outcomes.length > n, before, { timeout: WAIT_MS, polling: 20 });
+  return page.evaluate((n) => window.__outcomes[n], before);
 }
 
 async function accepted(page, form) {
@@ -298,7 +306,7 @@ async function scenario(browser) {
   await deskA.selectOption('#buyer-pick', await buyerOf(deskA, 2));
   await deskB.selectOption('#buyer-pick', await buyerOf(deskB, 3));
   step = 'contest';
-  const [a, b] = await Promise.all([submit(deskA, '#hold'), submit(deskB, '#hold')]);
+  const [a, b] = await Promise.all([submit(deskA, '#hold', true), submit(deskB, '#hold', true)]);
   const outcomes = [a.outcome, b.outcome].sort().join(',');
   check(outcomes === 'accepted,refused', `the contest ended ${outcomes}: ${a.text} / ${b.text}`);
   const loser = a.outcome === 'refused' ? deskA : deskB;
@@ -313,14 +321,19 @@ async function scenario(browser) {
   await accepted(deskA, '#set-mode');
 
   for (let n = 3; n <= 5; n += 1) await call(n);
-  // Skip and recall: number 6 is skipped, keeps their number, and is called back.
+  // Skip and recall: number 6 is skipped (which calls 7), keeps their number, and is called
+  // back; the next call is 8.
   await call(6);
   await accepted(deskB, '#skip');
+  await seesServing(deskB, 7);
+  callSeen.push(await seesServing(deskA, 7));
+  screenSeen.push(await seesServing(screen, 7));
   await deskB.waitForSelector('#skipped-list li[data-lottery-no="6"]');
   await deskB.fill('#recall input[name=lottery_no]', '6');
   await accepted(deskB, '#recall');
   await seesServing(deskA, 6);
-  for (let n = 7; n <= buyers; n += 1) await call(n);
+  await seesServing(screen, 6);
+  for (let n = 8; n <= buyers; n += 1) await call(n);
   result.calls = buyers;
   await shot(deskB, 'desk-b-after-calls');
   await shot(screen, 'screen-after-calls');
@@ -426,7 +439,7 @@ async function sell(desk, finance, unit, twice) {
       form.requestSubmit();
       return body;
     });
-    await finance.waitForSelector(`${receipt} output.answer.accepted`);
+    await finance.waitForFunction((n) => window.__answers.length > n, before);
     const answers = await finance.evaluate(() => window.__answers);
     check(answers.length === before + 1, `two submits gave ${answers.length - before} answers`);
     const again = await finance.evaluate(async (body) => {
