@@ -118,6 +118,10 @@ impl Caller {
     }
 }
 
+// A job is moved once, into the writer's bounded channel, whose slots are sized for the largest
+// variant anyway; boxing the command would add an allocation per command on the desk's hot path
+// to shrink the rare sweep.
+#[allow(clippy::large_enum_variant)]
 enum Job {
     /// A command, with the fingerprint of its request (taken before it queues: the writer is
     /// the desk's one serial resource, so what can be done before it is done before it).
