@@ -162,8 +162,7 @@ fn page(lang: Lang, name: &str, stream: &str, n: &ScreenNews) -> Markup {
                 link rel="icon" href="data:,";
                 link rel="stylesheet" href=(SCREEN_CSS.href());
             }
-            body .screen data-connected="false" data-stream=(stream) data-locale=(lang.html_lang())
-                data-none=(lang.t("暂无", "None")) {
+            body .screen data-connected="false" data-stream=(stream) data-locale=(lang.html_lang()) {
                 header {
                     h1 { (name) " · " (lang.t("选房大屏", "Selection screen")) }
                     span #clock {}
@@ -215,7 +214,7 @@ fn recent(lang: Lang, n: &ScreenNews) -> Markup {
     html! {
         section #recent {
             h2 { (lang.t("最新成交", "Recent sales")) }
-            ol #recent-sales {
+            ol #recent-sales data-none=(lang.t("暂无成交", "No sales yet")) {
                 @for s in &n.recent {
                     li {
                         span .code { (s.code) } " " span .layout { (s.layout) } " "
