@@ -8,8 +8,9 @@
 //! 2. 50 open desk consoles (`/console/events/{id}/live`) and 10 hall screens
 //!    (`/screen/{id}/stream`) while the desk calls buyers and holds a unit for each: for every
 //!    command, the time from its answer (as the client received it) to each stream's message
-//!    showing it — p50/p99/max over all streams and commands (goal: p99 ≤ 1 s) — and the
-//!    server's CPU seconds for the phase, per command.
+//!    showing it (a console: the number served, the unit's cell; a screen: the number served,
+//!    one unit fewer left) — p50/p99/max over all streams and commands (goal: p99 ≤ 1 s) — and
+//!    the server's CPU seconds for the phase, per command.
 //!
 //! `KAM_CONSOLE_BENCH_CALLS` sets the number of buyers called (default 200; each call is
 //! followed by a hold); `KAM_BENCH_SERVER=path` runs another build of the server.
@@ -130,7 +131,7 @@ fn wait_for(
     heard: &mpsc::Receiver<Heard>,
     wanted: &[usize],
     answered: Instant,
-    shows: impl Fn(&Value) -> bool,
+    shows: impl Fn(usize, &Value) -> bool,
 ) -> Vec<f64> {
     let mut left: std::collections::BTreeSet<usize> = wanted.iter().copied().collect();
     let mut delays = Vec::new();
@@ -138,13 +139,21 @@ fn wait_for(
     while !left.is_empty() {
         let h = heard
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("{} streams never showed the change", left.len()));
-        if left.contains(&h.stream) && shows(&h.message) {
+            .unwrap_or_else(|_| panic!("streams {left:?} never showed the change"));
+        if left.contains(&h.stream) && shows(h.stream, &h.message) {
             left.remove(&h.stream);
             delays.push(h.at.saturating_duration_since(answered).as_secs_f64() * 1000.0);
         }
     }
     delays
+}
+
+/// The units left a screen's message counts over its buildings.
+fn units_left(message: &Value) -> u64 {
+    message["by_building"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|b| b["left"].as_u64()).sum())
+        .unwrap_or(0)
 }
 
 fn summary(label: &str, mut delays: Vec<f64>) {
@@ -213,10 +222,16 @@ fn main() {
         let stream = screen.replacen('?', "/stream?", 1);
         follow(&server.url, &stream, None, CONSOLES + i, tx.clone());
     }
-    let consoles: Vec<usize> = (0..CONSOLES).collect();
     let everyone: Vec<usize> = (0..CONSOLES + SCREENS).collect();
-    // Every stream's first message.
-    wait_for(&heard, &everyone, Instant::now(), |_| true);
+    // Every stream's first message; the screens' count of units left.
+    let left_at_start = std::sync::Mutex::new(None);
+    wait_for(&heard, &everyone, Instant::now(), |stream, m| {
+        if stream >= CONSOLES {
+            *left_at_start.lock().unwrap() = Some(units_left(m));
+        }
+        true
+    });
+    let left_at_start = left_at_start.into_inner().unwrap().expect("no screen spoke");
 
     let client = DeskClient::new(&server.url, &demo_token("staff-01"));
     let (status, table) = client.get(&format!("/api/v1/events/{event}/desk")).unwrap();
@@ -238,15 +253,21 @@ fn main() {
         assert_eq!(status, 200, "{answer}");
         let answered = Instant::now();
         let buyer = answer["result"]["buyer_id"].as_str().unwrap().to_owned();
-        call_delays.extend(wait_for(&heard, &everyone, answered, |m| {
+        // A console names the number; a screen shows it with the buyer's masked name.
+        call_delays.extend(wait_for(&heard, &everyone, answered, |_, m| {
             m["now_serving"].as_u64() == Some(n as u64)
+                || m["now_serving"]["number"].as_u64() == Some(n as u64)
         }));
         let unit = &free[n - 1];
         let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
         let (status, answer) = client.send(&format!("bench-hold-{n}"), &event, &hold).unwrap();
         assert_eq!(status, 200, "{answer}");
         let answered = Instant::now();
-        hold_delays.extend(wait_for(&heard, &consoles, answered, |m| {
+        // A console repaints the unit's cell; a screen counts one unit fewer left.
+        hold_delays.extend(wait_for(&heard, &everyone, answered, |stream, m| {
+            if stream >= CONSOLES {
+                return units_left(m) == left_at_start - n as u64;
+            }
             m["cells"].as_array().is_some_and(|cells| {
                 cells.iter().any(|c| c["id"] == unit.as_str() && c["status"] == "held")
             })
@@ -255,7 +276,7 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = process_cpu_seconds(server.pid()).unwrap() - cpu_before;
     summary(&format!("a call seen on {CONSOLES} consoles and {SCREENS} screens"), call_delays);
-    summary(&format!("a hold seen on {CONSOLES} consoles"), hold_delays);
+    summary(&format!("a hold seen on {CONSOLES} consoles and {SCREENS} screens"), hold_delays);
     println!(
         "console bench: {} commands in {elapsed:.1} s with {} streams open; server CPU {cpu:.2} s ({:.2} ms per command)",
         calls * 2,
