@@ -25,8 +25,13 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 const RECENT_SALES: u32 = 8;
 
 /// The event's desk as last read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LiveState {
+    /// Counts the states published for the event (0 for one read outside a follower).
+    pub version: u64,
+    /// The cells that changed from the state before this one (`version - 1`), by index; every
+    /// stream one version behind sends these without comparing the whole plan again.
+    pub moved: Arc<Vec<usize>>,
     /// `strict_order` or `free`.
     pub mode: String,
     /// The number being served.
@@ -46,6 +51,9 @@ impl LiveState {
     pub fn changed_since<'a>(&'a self, before: &LiveState) -> Vec<&'a Cell> {
         if before.cells.len() != self.cells.len() {
             return self.cells.iter().collect();
+        }
+        if before.version > 0 && before.version.checked_add(1) == Some(self.version) {
+            return self.moved.iter().filter_map(|&i| self.cells.get(i)).collect();
         }
         self.cells
             .iter()
@@ -68,6 +76,8 @@ async fn read_state(
             let event = desk.desk_event(&event_id)?.ok_or(ServerError::NotFound)?;
             let cells = desk.board_units(&event_id)?.into_iter().map(cell).collect();
             Ok(LiveState {
+                version: 0,
+                moved: Arc::default(),
                 mode: event.mode.as_str().to_owned(),
                 now_serving: event.now_serving,
                 ledger_seq: desk.ledger_seq()?,
@@ -116,6 +126,7 @@ impl LiveDesk {
         if let Some(found) = events.get(event_id).filter(|r| r.has_changed().is_ok()) {
             return Ok(found.clone());
         }
+        let first = LiveState { version: 1, ..first };
         let (sender, receiver) = watch::channel(Arc::new(first));
         events.insert(event_id.to_owned(), receiver.clone());
         drop(events);
@@ -131,6 +142,33 @@ impl LiveDesk {
         let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         events.get(event_id).filter(|r| r.has_changed().is_ok()).cloned()
     }
+}
+
+/// `read` as the state after `current`, with the cells that moved between them; `None` when
+/// nothing the watchers show changed. The plan is compared once here, for every watcher.
+fn successor(current: &LiveState, mut read: LiveState) -> Option<LiveState> {
+    let same_shape = current.cells.len() == read.cells.len();
+    let moved: Vec<usize> = if same_shape {
+        let pairs = current.cells.iter().zip(read.cells.iter()).enumerate();
+        pairs.filter(|(_, (was, now))| was != now).map(|(i, _)| i).collect()
+    } else {
+        (0..read.cells.len()).collect()
+    };
+    let unchanged = same_shape
+        && moved.is_empty()
+        && current.mode == read.mode
+        && current.now_serving == read.now_serving
+        && current.ledger_seq == read.ledger_seq
+        && current.queue == read.queue
+        && current.recent == read.recent;
+    if unchanged {
+        return None;
+    }
+    // The first published state counts as 1, so a stream that sent it knows the next is its
+    // successor; a reshaped plan starts over (every cell is news).
+    read.version = if same_shape { current.version.saturating_add(1).max(1) } else { 0 };
+    read.moved = Arc::new(moved);
+    Some(read)
 }
 
 struct Follower {
@@ -155,12 +193,12 @@ impl Follower {
             .await;
             match read {
                 Ok(state) => {
-                    self.sender.send_if_modified(|current| {
-                        let moved = **current != state;
-                        if moved {
-                            *current = Arc::new(state);
+                    self.sender.send_if_modified(|current| match successor(current, state) {
+                        Some(next) => {
+                            *current = Arc::new(next);
+                            true
                         }
-                        moved
+                        None => false,
                     });
                 }
                 // A failed read is logged and tried again at the next move; the watchers keep
@@ -198,5 +236,57 @@ impl Follower {
             }
             None => refresh.await,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::db::desk::board::BoardUnit;
+
+    fn state(statuses: &[&str]) -> LiveState {
+        let cells = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                cell(BoardUnit {
+                    unit_id: format!("u{i}"),
+                    code: format!("1-10{i}"),
+                    building: "1号楼".into(),
+                    floor: 1,
+                    layout: "2室".into(),
+                    area_m2: "90".into(),
+                    unit_price: Some("20000".into()),
+                    status: (*s).into(),
+                    allotted: true,
+                    buyer_id: None,
+                    buyer_name: None,
+                    hold_id: None,
+                    held_until: None,
+                })
+            })
+            .collect();
+        LiveState { version: 1, cells: Arc::new(cells), ..LiveState::default() }
+    }
+
+    #[test]
+    fn the_plan_is_compared_once_and_each_stream_one_behind_sends_what_moved() {
+        let first = state(&["available", "available", "available"]);
+        assert_eq!(successor(&first, state(&["available", "available", "available"])), None);
+        let second = successor(&first, state(&["available", "held", "available"])).unwrap();
+        assert_eq!((second.version, second.moved.as_slice()), (2, [1].as_slice()));
+        let sent: Vec<&str> =
+            second.changed_since(&first).iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(sent, ["1-101"]);
+        // A stream further behind compares the plan itself.
+        let third = successor(&second, state(&["sold", "held", "available"])).unwrap();
+        let behind: Vec<&str> =
+            third.changed_since(&first).iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(behind, ["1-100", "1-101"]);
+        // A reshaped plan is all news.
+        let reshaped = successor(&third, state(&["sold"])).unwrap();
+        assert_eq!(reshaped.changed_since(&third).len(), 1);
+        assert_eq!(reshaped.version, 0);
     }
 }

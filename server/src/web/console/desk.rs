@@ -54,6 +54,8 @@ async fn read_view(state: &AppState, event_id: &str) -> Result<DeskView, ServerE
             let units = desk.board_units(&event_id)?;
             let cells = units.iter().cloned().map(crate::desk::plan::cell).collect();
             let live = LiveState {
+                version: 0,
+                moved: std::sync::Arc::default(),
                 mode: event.mode.as_str().to_owned(),
                 now_serving: event.now_serving,
                 ledger_seq: desk.ledger_seq()?,

@@ -175,6 +175,8 @@ mod tests {
     fn live(now_serving: Option<u32>, units: Vec<BoardUnit>) -> LiveState {
         let queue = (1..=9).map(|n| buyer(n, "张三丰", n == 4)).collect();
         LiveState {
+            version: 0,
+            moved: Arc::default(),
             mode: "strict_order".into(),
             now_serving,
             ledger_seq: 7,
