@@ -21,6 +21,12 @@ use crate::error::ServerError;
 /// Longest wait between two reads when no commit is announced.
 pub const REFRESH: Duration = Duration::from_secs(2);
 
+/// The shortest time between two reads of one event: under a burst of commands the follower
+/// reads at most this often (each read covers every commit before it), so a busy desk costs
+/// the readers a bounded share of a core while every screen still follows well within a
+/// second.
+pub const MIN_GAP: Duration = Duration::from_millis(50);
+
 /// Sales the big screen lists.
 const RECENT_SALES: u32 = 8;
 
@@ -180,11 +186,16 @@ struct Follower {
 
 impl Follower {
     async fn run(mut self) {
+        let mut last_read: Option<tokio::time::Instant> = None;
         loop {
             self.wait().await;
+            if let Some(at) = last_read {
+                tokio::time::sleep_until(at + MIN_GAP).await;
+            }
             if self.unwatched() {
                 return;
             }
+            last_read = Some(tokio::time::Instant::now());
             let read = read_state(
                 &self.live.readers,
                 self.event_id.clone(),
