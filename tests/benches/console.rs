@@ -96,12 +96,12 @@ fn follow(url: &str, path: &str, cookie: Option<&str>, stream: usize, out: mpsc:
     std::thread::spawn(move || {
         for line in reader.lines().map_while(Result::ok) {
             // Chunk sizes and blank lines pass by; each event is one chunk.
-            if let Some(data) = line.strip_prefix("data:") {
-                if let Ok(message) = serde_json::from_str(data.trim()) {
-                    let heard = Heard { stream, at: Instant::now(), message };
-                    if out.send(heard).is_err() {
-                        return;
-                    }
+            if let Some(data) = line.strip_prefix("data:")
+                && let Ok(message) = serde_json::from_str(data.trim())
+            {
+                let heard = Heard { stream, at: Instant::now(), message };
+                if out.send(heard).is_err() {
+                    return;
                 }
             }
         }

@@ -189,8 +189,8 @@ impl Follower {
         let mut last_read: Option<tokio::time::Instant> = None;
         loop {
             self.wait().await;
-            if let Some(at) = last_read {
-                tokio::time::sleep_until(at + MIN_GAP).await;
+            if let Some(next) = last_read.and_then(|at| at.checked_add(MIN_GAP)) {
+                tokio::time::sleep_until(next).await;
             }
             if self.unwatched() {
                 return;
