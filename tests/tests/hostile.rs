@@ -586,13 +586,14 @@ fn class_5_revocation_and_sign_out_end_what_they_authorised() {
             site.call("GET", "/api/v1/conflicts", &[("authorization", &auth)], None).unwrap();
         assert_eq!(answer.status, 401, "the revoked token opens nothing");
     }
-    // Sessions: the live board of a session ends when it signs out.
+    // Sessions: the live board (the consoles' stream, which headquarters' board follows too) of
+    // a session ends when it signs out.
     for user in ["hq-01", "finance-01"] {
         let cookie = site.sign_in(user).unwrap();
-        let board = format!("/hq/events/{}/board/stream", site.event);
+        let board = format!("/console/events/{}/live", site.event);
         let (mut stream, status) = open_stream(&site.url, &board, &[("cookie", &cookie)]);
         assert_eq!(status, 200);
-        let page = site.call("GET", "/hq", &[("cookie", &cookie)], None).unwrap().text();
+        let page = site.call("GET", "/console", &[("cookie", &cookie)], None).unwrap().text();
         let csrf = page
             .split("name=\"csrf\" value=\"")
             .nth(1)
@@ -614,7 +615,7 @@ fn class_5_revocation_and_sign_out_end_what_they_authorised() {
         let (ended, seen) = until_the_stream_ends(&mut stream, Duration::from_secs(5));
         let ended = ended.unwrap_or_else(|| panic!("{user}'s board outlived the sign-out: {seen}"));
         println!("{user}: the board stream ended {} ms after signing out", ended.as_millis());
-        let after = site.call("GET", "/hq", &[("cookie", &cookie)], None).unwrap();
+        let after = site.call("GET", "/console", &[("cookie", &cookie)], None).unwrap();
         assert_eq!(after.status, 303, "the ended session opens nothing");
     }
     site.check(true).unwrap();

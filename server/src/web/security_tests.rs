@@ -172,7 +172,7 @@ async fn every_answer_carries_the_security_headers() {
         ("/no/such/page", None, StatusCode::NOT_FOUND),
         ("/hq/no/such/page", None, StatusCode::NOT_FOUND),
         ("/hq/customers/a/b", hq, StatusCode::NOT_FOUND),
-        ("/hq/events/none/board/stream", hq, StatusCode::NOT_FOUND),
+        ("/console/events/none/live", hq, StatusCode::NOT_FOUND),
     ] {
         let (got, headers, _) = send(&s.app, get(path, cookie)).await;
         assert_eq!(got, status, "{path}");
