@@ -370,6 +370,14 @@ async function scenario(browser) {
   const lapseBound = Math.max(0, contestedAt + holdTtlMs - Date.now()) + SEEN_MS;
   await seesUnit(deskA, contested, 'available', lapseBound);
   for (const page of [deskB, hq]) await seesUnit(page, contested, 'available');
+  // The hall's screen counts it among the units left again: its total agrees with the desk's.
+  const available = Number((await deskA.textContent('#ctl-counts .count[data-status=available] b')).trim());
+  step = 'the screen counts the lapsed unit';
+  current = screen;
+  await screen.waitForFunction((n) => {
+    const counts = Array.from(document.querySelectorAll('#left-by-building li[data-building] .n'));
+    return counts.reduce((sum, el) => sum + Number(el.textContent.trim()), 0) === n;
+  }, available, { timeout: SEEN_MS });
   result.lapsed = 'back_everywhere';
   result.lapsed_unit = contested;
   await shot(hq, 'hq-board');
