@@ -66,7 +66,7 @@ const REFUSALS: &[(&str, &str)] = &[
         "invalid_price",
         "The unit price is not above zero, or the ticket's total cannot be computed (`approve_price`, `prepare_work_ticket`).",
     ),
-    ("approvers_missing", "No approver named (`approve_price`)."),
+    ("approvers_missing", "No approver named, or one the policy requires (`selection.price_approvers`: sales director, finance director, project head, GM and chairman by default) is missing; the message names who (`approve_price`)."),
     (
         "ticket_exists",
         "The hold already has a work ticket; correct it by reversing it in red (`prepare_work_ticket`).",
@@ -220,7 +220,7 @@ fn unit_variants() -> Vec<Variant> {
             "Record an approved price with its approvers (HQ, admin).",
             &["unit_id", "unit_price", "approvers"],
             json!({ "unit_id": id("The unit."), "unit_price": money(&UNIT_PRICE, "Approved price per m², CNY."),
-                    "approvers": { "type": "array", "items": string(), "description": "Who approved it; none is refused `approvers_missing`." },
+                    "approvers": { "type": "array", "items": string(), "description": "Who approved it: every approver the policy requires (`selection.price_approvers`), or the command is refused `approvers_missing`." },
                     "price_seen": { "type": ["string", "null"], "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
                                     "description": "The approved price the sender saw on the unit (a decimal string, as the control table's `unit_price`); absent or null if it had none. Another price approved since is refused `stale_state`; compared by value, not range-checked." } }),
         ),
