@@ -66,7 +66,10 @@ const REFUSALS: &[(&str, &str)] = &[
         "invalid_price",
         "The unit price is not above zero, or the ticket's total cannot be computed (`approve_price`, `prepare_work_ticket`).",
     ),
-    ("approvers_missing", "No approver named, or one the policy requires (`selection.price_approvers`: sales director, finance director, project head, GM and chairman by default) is missing; the message names who (`approve_price`)."),
+    (
+        "approvers_missing",
+        "No approver named, or one the policy requires (`selection.price_approvers`: sales director, finance director, project head, GM and chairman by default) is missing; the message names who (`approve_price`).",
+    ),
     (
         "ticket_exists",
         "The hold already has a work ticket; correct it by reversing it in red (`prepare_work_ticket`).",
