@@ -297,12 +297,12 @@ pub fn csv_field(value: &str) -> String {
 
 /// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a
 /// leading apostrophe, so a customer name typed on a tablet cannot run in headquarters' Excel.
-fn defuse(text: &str) -> String {
+pub fn defuse(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() }
 }
 
 /// Money with at least two decimal places, exactly as stored otherwise.
-fn money_text(amount: Decimal) -> String {
+pub fn money_text(amount: Decimal) -> String {
     let mut amount = amount;
     if amount.scale() < 2 {
         amount.rescale(2);

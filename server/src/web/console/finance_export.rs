@@ -17,7 +17,7 @@ use super::{Station, admit};
 use crate::desk::plan::mask_name;
 use crate::error::ServerError;
 use crate::http::AppState;
-use crate::reports::export::csv_field;
+use crate::reports::export::{csv_field, defuse, money_text};
 use crate::web::error::{InLang, PageError};
 use crate::web::i18n::Lang;
 use crate::web::session::WebUser;
@@ -168,21 +168,6 @@ fn vouchers(lang: Lang, books: &FinanceBooks) -> Sheet {
             })
             .collect(),
     }
-}
-
-/// A text cell a spreadsheet would run as a formula gets a leading apostrophe: a reason typed
-/// at the venue must not run in finance's Excel.
-fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() }
-}
-
-/// Money with at least two places, exact otherwise.
-fn money_text(amount: Decimal) -> String {
-    let mut amount = amount;
-    if amount.scale() < 2 {
-        amount.rescale(2);
-    }
-    amount.to_string()
 }
 
 fn csv_cell(cell: &Cell) -> String {
