@@ -49,11 +49,20 @@ async fn command(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServerError> {
     let token = bearer_token(&headers).ok_or(ServerError::Unauthorized)?;
+    let request: CommandRequest = parse_command(&state, body)?;
+    submit(&state, super::Caller::Device(token), request).await
+}
+
+/// Sends a parsed `request` from `caller` to the desk's writer after the checks every command
+/// path makes where it enters — money and numbers in range (ADR 0017), a printable key — and
+/// answers with the desk's reply: the one path from HTTP to the authority, for devices and
+/// consoles alike.
+pub async fn submit(
+    state: &AppState,
+    caller: super::Caller,
+    request: CommandRequest,
+) -> Result<Response, ServerError> {
     let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
-    let limit = state.edge().limits.max_command_bytes;
-    let body = body.map_err(|e| crate::http::edge::body::unreadable(&e, limit))?;
-    let request: CommandRequest = parse_command(&body)?;
-    // Money and numbers are bounded where they enter (ADR 0017): 422 before the desk sees them.
     kam_core::desk::bounds::validate(&request.command)?;
     let key = &request.idempotency_key;
     if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
@@ -62,7 +71,7 @@ async fn command(
             reason: format!("1 to {MAX_KEY_LEN} printable characters"),
         });
     }
-    let reply = desk.submit(super::Caller::Device(token), request).await;
+    let reply = desk.submit(caller, request).await;
     state.metrics.desk_commands.inc();
     if reply.replayed {
         state.metrics.desk_replays.inc();
@@ -93,10 +102,16 @@ impl DeskReply {
     }
 }
 
-/// The command in `body`: 400 when it is not JSON at all, 422 when it is JSON of the wrong
-/// shape (an unknown command, a missing or mistyped field).
-fn parse_command(body: &[u8]) -> Result<CommandRequest, ServerError> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
+/// The command in `body`, read up to the command limit: 400 when it is not JSON at all (or
+/// could not be read), 413 over the limit, 422 when it is JSON of the wrong shape (an unknown
+/// command, a missing or mistyped field).
+pub fn parse_command<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ServerError> {
+    let limit = state.edge().limits.max_command_bytes;
+    let body = body.map_err(|e| crate::http::edge::body::unreadable(&e, limit))?;
+    serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => {
             ServerError::Invalid { field: "command", reason: e.to_string() }
         }

@@ -13,13 +13,13 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 
 use crate::desk::Caller;
-use crate::desk::command::{CommandRequest, DeskCommand, MAX_KEY_LEN};
+use crate::desk::command::{CommandRequest, DeskCommand};
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::web::session::{SESSION_COOKIE, cookie, signed_in};
@@ -55,29 +55,8 @@ pub async fn command(
     if user.check_csrf(submitted).is_err() {
         return Err(ServerError::Forbidden("the form has expired: reload the page".into()));
     }
-    let desk = state.desk.clone().ok_or(ServerError::NotFound)?;
-    let limit = state.edge().limits.max_command_bytes;
-    let body = body.map_err(|e| crate::http::edge::body::unreadable(&e, limit))?;
-    let sent: ConsoleCommand = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            ServerError::Invalid { field: "command", reason: e.to_string() }
-        }
-        _ => ServerError::Malformed(format!("the body is not JSON: {e}")),
-    })?;
-    kam_core::desk::bounds::validate(&sent.command)?;
-    let key = &sent.idempotency_key;
-    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
-        return Err(ServerError::Invalid {
-            field: "idempotency_key",
-            reason: format!("1 to {MAX_KEY_LEN} printable characters"),
-        });
-    }
+    let sent: ConsoleCommand = crate::desk::http::parse_command(&state, body)?;
     let request =
         CommandRequest { idempotency_key: sent.idempotency_key, event_id, command: sent.command };
-    let reply = desk.submit(Caller::Session(session), request).await;
-    state.metrics.desk_commands.inc();
-    if reply.replayed {
-        state.metrics.desk_replays.inc();
-    }
-    Ok((reply.status(), [(header::CONTENT_TYPE, "application/json")], reply.body).into_response())
+    crate::desk::http::submit(&state, Caller::Session(session), request).await
 }
