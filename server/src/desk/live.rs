@@ -7,14 +7,15 @@
 //! cost one read per commit, not sixty; each stream sends its page only what changed since
 //! the state it last sent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::plan::{Cell, QueueBuyer, cell, read_queue};
-use crate::db::desk::board::RecentSale;
+use super::plan::{Cell, QueueBuyer, STATUSES, cell, read_queue};
+use crate::db::desk::DeskDb;
+use crate::db::desk::board::{BoardUnit, RecentSale};
 use crate::db::readers::Readers;
 use crate::error::ServerError;
 
@@ -46,6 +47,8 @@ pub struct LiveState {
     pub ledger_seq: i64,
     /// Every unit of the project, in plan order.
     pub cells: Arc<Vec<Cell>>,
+    /// The event's allotted units by status, counted once per read for every stream.
+    pub counts: BTreeMap<&'static str, usize>,
     /// The queue, in lottery order.
     pub queue: Arc<Vec<QueueBuyer>>,
     /// The latest sales, newest first.
@@ -70,6 +73,19 @@ impl LiveState {
     }
 }
 
+/// The allotted units of `cells` by status.
+pub fn counts(cells: &[Cell]) -> BTreeMap<&'static str, usize> {
+    let mut counts: BTreeMap<&'static str, usize> = STATUSES.iter().map(|s| (*s, 0)).collect();
+    for cell in cells.iter().filter(|c| c.allotted) {
+        if let Some(n) =
+            STATUSES.iter().find(|s| **s == cell.status).and_then(|s| counts.get_mut(s))
+        {
+            *n += 1;
+        }
+    }
+    counts
+}
+
 /// Reads the live state of `event_id` through `readers`.
 async fn read_state(
     readers: &Readers,
@@ -78,21 +94,33 @@ async fn read_state(
 ) -> Result<LiveState, ServerError> {
     readers
         .read(move |c| {
-            let desk = c.desk();
-            let event = desk.desk_event(&event_id)?.ok_or(ServerError::NotFound)?;
-            let cells = desk.board_units(&event_id)?.into_iter().map(cell).collect();
-            Ok(LiveState {
-                version: 0,
-                moved: Arc::default(),
-                mode: event.mode.as_str().to_owned(),
-                now_serving: event.now_serving,
-                ledger_seq: desk.ledger_seq()?,
-                cells: Arc::new(cells),
-                queue: Arc::new(read_queue(desk, &event_id, max_units_per_buyer)?),
-                recent: Arc::new(desk.recent_sales(&event_id, RECENT_SALES)?),
-            })
+            let units = c.desk().board_units(&event_id)?;
+            state_of(c.desk(), &event_id, &units, max_units_per_buyer)
         })
         .await
+}
+
+/// The live state of `event_id` with its plan's `units` already read (a page that also lays
+/// the plan out reads them once): `NotFound` if no desk is open for the event.
+pub fn state_of(
+    desk: &dyn DeskDb,
+    event_id: &str,
+    units: &[BoardUnit],
+    max_units_per_buyer: u32,
+) -> Result<LiveState, ServerError> {
+    let event = desk.desk_event(event_id)?.ok_or(ServerError::NotFound)?;
+    let cells: Vec<Cell> = units.iter().cloned().map(cell).collect();
+    Ok(LiveState {
+        version: 0,
+        moved: Arc::default(),
+        mode: event.mode.as_str().to_owned(),
+        now_serving: event.now_serving,
+        ledger_seq: desk.ledger_seq()?,
+        counts: counts(&cells),
+        cells: Arc::new(cells),
+        queue: Arc::new(read_queue(desk, event_id, max_units_per_buyer)?),
+        recent: Arc::new(desk.recent_sales(event_id, RECENT_SALES)?),
+    })
 }
 
 /// The followers of every watched event.

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::live::queue_view;
 use super::table::{TableView, control_table};
 use super::{Station, admit, new_key, station_nav};
-use crate::desk::live::LiveState;
-use crate::desk::plan::{Plan, QueueBuyer, lay_out, read_queue};
+use crate::desk::live::{LiveState, state_of};
+use crate::desk::plan::{Plan, QueueBuyer, lay_out};
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::web::assets::{CONSOLE_CSS, CONSOLE_JS};
@@ -44,25 +44,9 @@ async fn read_view(state: &AppState, event_id: &str) -> Result<DeskView, ServerE
         .readers()
         .read(move |c| {
             let desk = c.desk();
-            let event = desk.desk_event(&event_id)?.ok_or(ServerError::NotFound)?;
-            let name = desk
-                .open_events()?
-                .into_iter()
-                .find(|(id, _)| *id == event_id)
-                .map(|(_, name)| name)
-                .unwrap_or_default();
             let units = desk.board_units(&event_id)?;
-            let cells = units.iter().cloned().map(crate::desk::plan::cell).collect();
-            let live = LiveState {
-                version: 0,
-                moved: std::sync::Arc::default(),
-                mode: event.mode.as_str().to_owned(),
-                now_serving: event.now_serving,
-                ledger_seq: desk.ledger_seq()?,
-                cells: std::sync::Arc::new(cells),
-                queue: std::sync::Arc::new(read_queue(desk, &event_id, max_units)?),
-                recent: std::sync::Arc::default(),
-            };
+            let live = state_of(desk, &event_id, &units, max_units)?;
+            let name = desk.event_name(&event_id)?.unwrap_or_default();
             Ok(DeskView { name, plan: lay_out(units), live })
         })
         .await

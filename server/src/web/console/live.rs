@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::Station;
 use crate::desk::live::LiveState;
-use crate::desk::plan::{Cell, QueueBuyer, STATUSES};
+use crate::desk::plan::{Cell, QueueBuyer};
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::http::edge::streams::StreamSlot;
@@ -91,19 +91,6 @@ pub fn queue_view(state: &LiveState) -> QueueView<'_> {
     QueueView { serving, next, skipped }
 }
 
-/// The counts per status of the allotted units.
-pub fn counts(state: &LiveState) -> BTreeMap<&'static str, usize> {
-    let mut counts: BTreeMap<&'static str, usize> = STATUSES.iter().map(|s| (*s, 0)).collect();
-    for cell in state.cells.iter().filter(|c| c.allotted) {
-        if let Some(n) =
-            STATUSES.iter().find(|s| **s == cell.status).and_then(|s| counts.get_mut(s))
-        {
-            *n += 1;
-        }
-    }
-    counts
-}
-
 /// One message of the stream.
 #[derive(Debug, Serialize)]
 struct DeskNews<'a> {
@@ -131,7 +118,7 @@ fn news(now: &LiveState, before: Option<&LiveState>, page_seq: Option<i64>) -> S
         ledger_seq: now.ledger_seq,
         now_serving: now.now_serving,
         mode: &now.mode,
-        counts: counts(now),
+        counts: now.counts.clone(),
         cells,
         queue: queue_moved.then(|| queue_view(now)),
     };

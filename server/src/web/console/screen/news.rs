@@ -180,6 +180,7 @@ mod tests {
             mode: "strict_order".into(),
             now_serving,
             ledger_seq: 7,
+            counts: Default::default(),
             cells: Arc::new(units.into_iter().map(cell).collect()),
             queue: Arc::new(queue),
             recent: Arc::new(vec![RecentSale {
