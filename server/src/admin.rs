@@ -154,3 +154,27 @@ pub fn assign_event(
         audit::log(tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
     })
 }
+
+/// Lends an event's desk to a venue server for `lease_hours` (ADR 0021), audited.
+pub fn delegate(
+    store: &mut Store,
+    event_id: &str,
+    venue_device: &str,
+    lease_hours: i64,
+    now: DateTime<Utc>,
+) -> Result<crate::desk::delegation::lend::Lent, ServerError> {
+    use crate::desk::delegation::lend::{LendRequest, lend};
+    let request = LendRequest {
+        event_id: event_id.to_owned(),
+        venue_device_id: venue_device.to_owned(),
+        lease_until: now + chrono::Duration::hours(lease_hours),
+        actor: ADMIN_ACTOR.to_owned(),
+    };
+    let lent = store.delegation_step(|tx, server, tip| lend(tx, server, tip, &request, now))?;
+    store.write(|tx, _, _| {
+        let detail = json!({ "venue_device": venue_device, "generation": lent.generation,
+                             "lease_until": lent.lease_until });
+        audit::log(tx, now, ADMIN_ACTOR, "event.delegate", event_id, &detail)
+    })?;
+    Ok(lent)
+}

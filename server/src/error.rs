@@ -81,6 +81,15 @@ pub enum ServerError {
         /// Why, for people.
         message: String,
     },
+    /// The authority refused the request in the state it is in (a desk lent to a venue, a
+    /// lease not ended yet), with its stable code: 409.
+    #[error("{message}")]
+    Authority {
+        /// Stable machine code.
+        code: &'static str,
+        /// Why, for people.
+        message: String,
+    },
     /// The request body is larger than the route allows (0: the limit is not known here).
     #[error("the request body is larger than the route allows ({limit_bytes} bytes)")]
     BodyTooLarge {

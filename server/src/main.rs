@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
+use kam_server::desk::delegation::uplink::{self, Upstream};
+use kam_server::desk::delegation::wire::Bundle;
+use kam_server::desk::delegation::{edge as venue_edge, lend};
 use kam_server::desk::{Desk, mirror};
 use kam_server::health::{Beat, Health};
 use kam_server::http::edge::{self, limits::Limits};
@@ -68,6 +71,10 @@ enum Command {
         /// sent.
         #[arg(long)]
         tls_proxy: bool,
+        /// Run as a venue server (ADR 0021): take the event desk central lends this venue
+        /// and ship its ledger upstream while the uplink is up.
+        #[command(flatten)]
+        venue: VenueArgs,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -77,6 +84,24 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+}
+
+/// The venue server's flags.
+#[derive(Debug, clap::Args)]
+struct VenueArgs {
+    /// Run as a venue server.
+    #[arg(long, requires = "upstream")]
+    venue: bool,
+    /// Central's base URL (https://…).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// The venue device's token. Other users of the machine can read a command line:
+    /// prefer `--token-file`.
+    #[arg(long, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// A file holding the venue device's token.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +168,40 @@ enum AdminAction {
     },
     /// Check the whole desk ledger's hash chain; exits non-zero if it is broken.
     VerifyLedger,
+    /// Lend an event's desk to a venue server under a lease (ADR 0021).
+    Delegate {
+        /// The event id.
+        #[arg(long)]
+        event: String,
+        /// The venue server's device id.
+        #[arg(long)]
+        venue_device: String,
+        /// How long the lease lasts.
+        #[arg(long, default_value_t = 36)]
+        lease_hours: i64,
+    },
+    /// Take a lost venue's desk back, only after its lease has ended.
+    TakeBack {
+        /// The event id.
+        #[arg(long)]
+        event: String,
+    },
+    /// Import a venue's export bundle (its signed ledger segment and the event's rows).
+    ImportBundle {
+        /// The bundle file.
+        file: PathBuf,
+    },
+    /// The delegations and how far behind each venue is.
+    Delegations,
+    /// On a venue server: stop serving the event and hand its desk back to central (the
+    /// running server ships the final batch).
+    HandBack,
+    /// On a venue server: stop serving the event and write its export bundle.
+    ExportBundle {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// The log filter: `RUST_LOG` if set, else `info`; Automerge's own spans stay off unless
@@ -190,6 +249,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             listen,
             limits,
             tls_proxy,
+            venue,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -200,7 +260,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             let policy = data::load_policy(policy.as_deref())?;
             let web = kam_server::web::security::WebSettings { tls_proxy };
-            serve(demo.then_some(spec), policy, data, listen, limits, web).await
+            let upstream = venue_upstream(&venue)?;
+            serve(demo.then_some(spec), policy, data, listen, limits, web, upstream).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -234,6 +295,14 @@ fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
             open_desk(&mut store, &event_id, vouchers, now)?;
         }
         AdminAction::VerifyLedger => verify_ledger(&store)?,
+        AdminAction::Delegate { event, venue_device, lease_hours } => {
+            delegate(&mut store, &event, &venue_device, lease_hours, now)?;
+        }
+        AdminAction::TakeBack { event } => take_back(&mut store, &event, now)?,
+        AdminAction::ImportBundle { file } => import_bundle(&mut store, &file, now)?,
+        AdminAction::Delegations => list_delegations(&store)?,
+        AdminAction::HandBack => hand_back(&mut store, now)?,
+        AdminAction::ExportBundle { out } => export_bundle(&mut store, &out, now)?,
         AdminAction::ImportSales { file } => {
             let csv = std::fs::read_to_string(&file)?;
             let report = store.import_sales(&csv, &file.display().to_string(), now)?;
@@ -328,6 +397,119 @@ fn verify_ledger(store: &Store) -> AdminResult {
             .into());
         }
     }
+    for s in lend::verify_segments(store.desk())? {
+        match &s.fault {
+            None => println!(
+                "venue segment of {} generation {} intact: {} entries, tip {}",
+                s.event_id, s.generation, s.entries, s.tip_hash
+            ),
+            Some(fault) => {
+                return Err(format!(
+                    "venue segment of {} generation {} broken: {fault}",
+                    s.event_id, s.generation
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The venue's upstream from its flags, the token read from its file.
+fn venue_upstream(args: &VenueArgs) -> Result<Option<Upstream>, Box<dyn std::error::Error>> {
+    if !args.venue {
+        return Ok(None);
+    }
+    let Some(url) = &args.upstream else { return Err("--venue needs --upstream".into()) };
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => token.trim().to_owned(),
+        (None, Some(file)) => std::fs::read_to_string(file)?.trim().to_owned(),
+        (None, None) => return Err("--venue needs --token-file (or --token)".into()),
+    };
+    if token.is_empty() {
+        return Err("the venue device's token is empty".into());
+    }
+    Ok(Some(Upstream { url: url.clone(), token }))
+}
+
+// Each argument is one of `serve`'s flags.
+#[allow(clippy::too_many_arguments)]
+/// `delegate`: lends an event's desk to a venue server.
+fn delegate(
+    store: &mut Store,
+    event: &str,
+    venue_device: &str,
+    lease_hours: i64,
+    now: DateTime<Utc>,
+) -> AdminResult {
+    if !(1..=24 * 14).contains(&lease_hours) {
+        return Err("--lease-hours is 1 to 336".into());
+    }
+    let lent = admin::delegate(store, event, venue_device, lease_hours, now)?;
+    println!(
+        "event {} lent to venue {} (generation {}) until {}; central refuses its commands now",
+        lent.event_id, lent.venue_name, lent.generation, lent.lease_until
+    );
+    Ok(())
+}
+
+/// `take-back`: a lost venue's desk, after its lease.
+fn take_back(store: &mut Store, event: &str, now: DateTime<Utc>) -> AdminResult {
+    let generation = store.delegation_step(|tx, _, tip| lend::take_back(tx, tip, event, "admin", now))?;
+    println!("event {event} taken back (generation {generation}); central serves it again");
+    Ok(())
+}
+
+/// `import-bundle`: a venue's export bundle.
+fn import_bundle(store: &mut Store, file: &Path, now: DateTime<Utc>) -> AdminResult {
+    let bundle: Bundle = serde_json::from_slice(&std::fs::read(file)?)?;
+    let entries = bundle.shipment.entries.len();
+    let ack = store.delegation_step(|tx, _, tip| lend::import_bundle(tx, tip, &bundle, now))?;
+    println!("bundle imported: {entries} entries, venue tip {} {}", ack.shipped.seq, ack.shipped.hash);
+    Ok(())
+}
+
+/// `delegations`: each generation and its venue's lag.
+fn list_delegations(store: &Store) -> AdminResult {
+    for d in store.desk().delegations()? {
+        let lag = d.venue_tip_seq.saturating_sub(d.shipped.seq);
+        println!(
+            "{}\tgeneration {}\t{}\t{}\t{}\tlease until {}\tshipped {}\tunshipped {lag}\tlast heard {}",
+            d.event_id,
+            d.generation,
+            d.side.as_str(),
+            d.state.as_str(),
+            d.venue_name,
+            d.lease_until,
+            d.shipped.seq,
+            d.last_heard_at.as_deref().unwrap_or("never"),
+        );
+    }
+    Ok(())
+}
+
+/// `hand-back` (venue): stops serving; the running server ships the final batch.
+fn hand_back(store: &mut Store, now: DateTime<Utc>) -> AdminResult {
+    let event = store.delegation_step(|tx, _, _| venue_edge::hand_back(tx, now))?;
+    println!("event {event}: the venue no longer serves it; the final batch ships when central is reachable");
+    Ok(())
+}
+
+/// `export-bundle` (venue): stops serving and writes the signed bundle.
+fn export_bundle(store: &mut Store, out: &Path, now: DateTime<Utc>) -> AdminResult {
+    let bundle = store.delegation_step(|tx, _, _| venue_edge::export_bundle(tx, now))?;
+    let bytes = serde_json::to_vec(&bundle)?;
+    let tmp = out.with_extension("partial");
+    std::fs::write(&tmp, &bytes)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, out)?;
+    println!(
+        "bundle written to {}: {} entries, tip {} {}",
+        out.display(),
+        bundle.shipment.entries.len(),
+        bundle.shipment.venue_tip.seq,
+        bundle.shipment.venue_tip.hash
+    );
     Ok(())
 }
 
@@ -338,6 +520,7 @@ async fn serve(
     listen: SocketAddr,
     limits: Limits,
     web: kam_server::web::security::WebSettings,
+    upstream: Option<Upstream>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
@@ -381,6 +564,11 @@ async fn serve(
     tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
     tokio::spawn(edge::epoch::watch_credentials(state.clone()));
     tokio::spawn(edge::janitor(state.clone()));
+    if let Some(upstream) = upstream {
+        tracing::info!(upstream = %upstream.url, "running as a venue server");
+        let beat = state.health.beat("venue_uplink");
+        tokio::spawn(uplink::run(state.services().clone(), upstream, beat));
+    }
     let app = routes::app(state);
     edge::serve::serve(listener, app, &limits, shutdown_signal()).await?;
     tracing::info!("server stopped");

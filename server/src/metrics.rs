@@ -32,6 +32,13 @@ pub struct Metrics {
     pub desk_commands: Counter,
     /// Desk commands answered from a stored answer (retries).
     pub desk_replays: Counter,
+    /// Venue ledger entries central verified and stored (ADR 0021).
+    pub venue_entries: Counter,
+    /// Entries a venue has not shipped yet, as it last reported (central) or as it counts
+    /// them (venue); set when a batch is taken or shipped.
+    pub venue_unshipped: Gauge,
+    /// Venue uplink rounds that failed (venue).
+    pub venue_uplink_failures: Counter,
     /// Desk transactions committed (set when scraped).
     pub desk_groups: Gauge,
     /// Desk commands committed in them (set when scraped).
@@ -78,6 +85,9 @@ impl Metrics {
             projected_documents: Counter::default(),
             desk_commands: Counter::default(),
             desk_replays: Counter::default(),
+            venue_entries: Counter::default(),
+            venue_unshipped: Gauge::default(),
+            venue_uplink_failures: Counter::default(),
             desk_groups: Gauge::default(),
             desk_group_commands: Gauge::default(),
             projection_pending: Gauge::default(),
@@ -93,7 +103,7 @@ impl Metrics {
     }
 
     /// Every metric with its name and help, in the order `/metrics` lists them.
-    fn listed(&self) -> [(&'static str, &'static str, Listed<'_>); 17] {
+    fn listed(&self) -> [(&'static str, &'static str, Listed<'_>); 20] {
         use Listed::{Count, Level, Timing};
         [
             (
@@ -124,6 +134,21 @@ impl Metrics {
                 "desk_replays",
                 "Desk commands answered again from their stored answer",
                 Count(&self.desk_replays),
+            ),
+            (
+                "venue_entries",
+                "Venue ledger entries verified and stored",
+                Count(&self.venue_entries),
+            ),
+            (
+                "venue_unshipped_commands",
+                "Venue ledger entries not yet shipped upstream",
+                Level(&self.venue_unshipped),
+            ),
+            (
+                "venue_uplink_failures",
+                "Venue uplink rounds that failed",
+                Count(&self.venue_uplink_failures),
             ),
             (
                 "desk_groups",

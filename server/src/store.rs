@@ -101,6 +101,24 @@ impl Store {
         })
     }
 
+    /// Runs one delegation step (ADR 0021) on the desk's file from the command line, in one
+    /// IMMEDIATE transaction: the running server's writer reads the tip and the delegation
+    /// again with its next group, so the two never interleave inside a group.
+    pub fn delegation_step<T>(
+        &mut self,
+        work: impl FnOnce(
+            &dyn crate::db::desk::DeskGroup,
+            &dyn Db,
+            &mut desk::ledger::Tip,
+        ) -> Result<T, desk::delegation::DelegationError>,
+    ) -> Result<T, desk::delegation::DelegationError> {
+        let Store { conn, desk, .. } = self;
+        desk.write(|tx| {
+            let mut tip = desk::ledger::tip(tx)?;
+            work(tx, conn.db(), &mut tip)
+        })
+    }
+
     /// The storage traits over the server's database, for reads outside a write.
     pub fn conn(&self) -> &dyn Db {
         self.conn.db()

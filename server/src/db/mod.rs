@@ -17,6 +17,7 @@ mod error;
 pub mod grants;
 pub mod hq;
 pub mod parse;
+pub mod people;
 pub mod projections;
 pub mod reports;
 pub mod review;
@@ -32,6 +33,7 @@ pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
+pub use people::PeopleTransfer;
 pub use projections::{ProjectionStore, Savepoints};
 pub use reports::ReportQueries;
 pub use review::ReviewStore;
@@ -65,6 +67,7 @@ every_concern!(
     DocumentStore,
     GrantStore,
     HqQueries,
+    PeopleTransfer,
     ProjectionStore,
     ReportQueries,
     ReviewStore,

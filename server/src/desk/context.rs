@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::command::Refusal;
 use super::ledger::{self, Cause, Tip};
 use crate::auth::Principal;
-use crate::db::desk::{DeskDb, DeskState};
+use super::delegation::Authority;
+use crate::db::desk::{DeskDb, DeskDelegations, DeskState};
 use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;
 
@@ -76,6 +77,7 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct GroupMemo {
     grants: RefCell<HashMap<(String, String), bool>>,
     events: RefCell<HashMap<String, Option<DeskEvent>>>,
+    authorities: RefCell<HashMap<String, Authority>>,
 }
 
 impl GroupMemo {
@@ -93,9 +95,26 @@ impl GroupMemo {
         Ok(found)
     }
 
-    /// Forgets the event rows read so far: a command may have changed one.
+    /// Forgets the event rows (and who serves them) read so far: a command may have changed
+    /// one.
     pub(crate) fn forget_events(&self) {
         self.events.borrow_mut().clear();
+        self.authorities.borrow_mut().clear();
+    }
+
+    /// Who serves `event_id` (ADR 0021), read once per group.
+    pub(crate) fn authority(
+        &self,
+        desk: &dyn DeskDelegations,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Authority, ServerError> {
+        if let Some(known) = self.authorities.borrow().get(event_id) {
+            return Ok(known.clone());
+        }
+        let found = super::delegation::authority(desk, event_id, now)?;
+        self.authorities.borrow_mut().insert(event_id.to_owned(), found.clone());
+        Ok(found)
     }
 
     /// Whether `user_id` holds the grant `key`, read once per group.

@@ -164,9 +164,23 @@ pub(crate) fn expire_due(
     now: DateTime<Utc>,
 ) -> Result<usize, ServerError> {
     let due = tx.holds_due(&instant(now))?;
+    let mut expired = 0usize;
+    let mut served = std::collections::HashMap::new();
     for d in &due {
+        // Holds lapse on the clock of the place that serves their event, and only while it
+        // does (ADR 0021): central leaves a lent event's holds to the venue, and a venue whose
+        // lease ended leaves them to central.
+        if !served.contains_key(&d.event_id) {
+            let here = super::delegation::authority(tx, &d.event_id, now)?
+                == super::delegation::Authority::Here;
+            served.insert(d.event_id.clone(), here);
+        }
+        if served.get(&d.event_id) != Some(&true) {
+            continue;
+        }
         let entry = expire_one(tx, &d.project_id, &d.unit_id, now)?;
         ledger::append(tx, tip, expiry(now), &d.event_id, "hold_expired", &entry)?;
+        expired = expired.saturating_add(1);
     }
-    Ok(due.len())
+    Ok(expired)
 }

@@ -90,6 +90,7 @@ pub fn reply_status(kind: ReplyKind) -> StatusCode {
         ReplyKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ReplyKind::NotPermitted => StatusCode::FORBIDDEN,
         ReplyKind::DeskNotOpen => StatusCode::NOT_FOUND,
+        ReplyKind::ServedElsewhere => StatusCode::CONFLICT,
         ReplyKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         ReplyKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -39,17 +39,25 @@ pub struct Cause<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Reads the tip from the database: before the first entry, the chain starts from
-/// [`GENESIS`].
+/// Reads the tip from the database: before the first entry, the chain starts from its anchor
+/// — [`GENESIS`] at central, the delegation entry of central's chain at a venue (ADR 0021).
 pub fn tip(db: &dyn DeskLedger) -> Result<Tip, ServerError> {
     Ok(match db.ledger_tip()? {
+        None => start(db)?,
+        Some(LedgerTip { seq, hash }) => Tip { seq, hash },
+    })
+}
+
+/// Where this desk's chain starts: the genesis, or a venue's anchor.
+pub fn start(db: &dyn DeskLedger) -> Result<Tip, ServerError> {
+    Ok(match db.chain_anchor()? {
         None => Tip { seq: 0, hash: GENESIS },
         Some(LedgerTip { seq, hash }) => Tip { seq, hash },
     })
 }
 
 /// The hash of one entry.
-fn entry_hash(
+pub(crate) fn entry_hash(
     prev: &[u8; 32],
     seq: i64,
     at: &str,
@@ -114,10 +122,12 @@ impl Verification {
     }
 }
 
-/// Recomputes every hash from the first entry and checks each link and the numbering.
+/// Recomputes every hash from the first entry and checks each link and the numbering. A
+/// venue's chain is checked from its anchor.
 pub fn verify(db: &dyn DeskLedger) -> Result<Verification, ServerError> {
-    let mut prev = GENESIS;
-    let mut expected_seq = 1;
+    let start = start(db)?;
+    let mut prev = start.hash;
+    let mut expected_seq = start.seq.saturating_add(1);
     let mut entries = 0;
     let mut first_bad_seq = None;
     db.visit_ledger(&mut |e| {

@@ -68,21 +68,14 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
                 continue;
             };
             let w = work.entry(event_id.clone()).or_default();
-            for key in ["unit_id", "new_unit_id"] {
-                if let Some(unit) = entry[key].as_str() {
-                    w.units.insert(unit.to_owned());
+            if kind == "venue_segment" {
+                // A venue's batch (ADR 0021): its entries are in the venue's segment; this
+                // entry names what they touched.
+                for inner in entry["mirror"].as_array().into_iter().flatten() {
+                    note(w, inner["kind"].as_str().unwrap_or_default(), inner);
                 }
-            }
-            match kind.as_str() {
-                "price_approved" => {
-                    if let Some(unit) = entry["unit_id"].as_str() {
-                        w.prices.insert(unit.to_owned());
-                    }
-                }
-                "call" | "recall" => w.queue = true,
-                "set_mode" => w.mode = true,
-                "buyers_imported" | "lottery_imported" => w.buyers = true,
-                _ => {}
+            } else {
+                note(w, kind, &entry);
             }
         }
         let mut changed = Vec::new();
@@ -92,6 +85,26 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
     })
+}
+
+/// Notes what one entry asks the mirror to write.
+fn note(w: &mut EventWork, kind: &str, entry: &serde_json::Value) {
+    for key in ["unit_id", "new_unit_id"] {
+        if let Some(unit) = entry[key].as_str() {
+            w.units.insert(unit.to_owned());
+        }
+    }
+    match kind {
+        "price_approved" => {
+            if let Some(unit) = entry["unit_id"].as_str() {
+                w.prices.insert(unit.to_owned());
+            }
+        }
+        "call" | "recall" => w.queue = true,
+        "set_mode" => w.mode = true,
+        "buyers_imported" | "lottery_imported" => w.buyers = true,
+        _ => {}
+    }
 }
 
 /// Mirrors one event inside a savepoint. When its documents are at fault (they do not read,

@@ -21,6 +21,7 @@ mod answers;
 pub mod catalog;
 pub mod command;
 mod context;
+pub mod delegation;
 mod holds;
 pub mod http;
 pub mod ledger;

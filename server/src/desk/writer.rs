@@ -7,6 +7,7 @@
 //! command, see `answers`), commits once with `synchronous=FULL`, and only then answers them
 //! all. No answer leaves before the commit that makes it true.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -56,6 +57,9 @@ pub enum ReplyKind {
     NotPermitted,
     /// No selection desk is open for the command's event.
     DeskNotOpen,
+    /// Another place serves the event's desk (a venue holds it, or this venue's lease ended
+    /// or was handed back): nothing was decided here.
+    ServedElsewhere,
     /// The writer's queue is full: the command was not taken, and may be retried.
     Overloaded,
     /// The command failed inside the server; it may be retried with the same key.
@@ -134,7 +138,24 @@ enum Job {
     Sweep {
         reply: Option<oneshot::Sender<usize>>,
     },
+    /// Work on the desk that is not a client's command (lending an event's desk, taking a
+    /// venue's segment, handing back): it runs in turn with the commands, in its own
+    /// savepoint, and its result is sent after the group commits.
+    Run {
+        /// Taken out once, when the job runs (the group is borrowed while it runs).
+        work: std::sync::Mutex<Option<Work>>,
+        reply: oneshot::Sender<Box<dyn Any + Send>>,
+    },
 }
+
+/// What a [`Job::Run`] did: its result, and whether its writes are kept.
+struct Ran {
+    keep: bool,
+    value: Box<dyn Any + Send>,
+}
+
+/// The work of a [`Job::Run`].
+type Work = Box<dyn FnOnce(&dyn DeskGroup, &dyn Db, &mut Tip, DateTime<Utc>) -> Ran + Send>;
 
 /// Counters the writer keeps, for the metrics and the benchmark.
 #[derive(Debug, Default)]
@@ -159,6 +180,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Command { request, .. } => write!(f, "Command({})", request.command.name()),
             Job::Sweep { .. } => write!(f, "Sweep"),
+            Job::Run { .. } => write!(f, "Run"),
         }
     }
 }
@@ -237,6 +259,29 @@ impl Desk {
             return 0;
         }
         answer.await.unwrap_or(0)
+    }
+
+    /// Runs `work` on the writer's thread, in turn with the commands, in a savepoint of its
+    /// own: an `Ok` is committed with its group before it is returned, an `Err` is rolled back.
+    /// `None` if the writer is gone or the group failed to commit.
+    pub async fn run<T, E>(
+        &self,
+        work: impl FnOnce(&dyn DeskGroup, &dyn Db, &mut Tip, DateTime<Utc>) -> Result<T, E>
+        + Send
+        + 'static,
+    ) -> Option<Result<T, E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let work: Work = Box::new(move |tx, server, tip, now| {
+            let result = work(tx, server, tip, now);
+            Ran { keep: result.is_ok(), value: Box::new(result) }
+        });
+        self.jobs.try_send(Job::Run { work: std::sync::Mutex::new(Some(work)), reply }).ok()?;
+        let value = answer.await.ok()?;
+        value.downcast::<Result<T, E>>().ok().map(|b| *b)
     }
 
     /// The writer's counters.
@@ -322,6 +367,10 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
                     let _ = sender.send(n);
                 }
                 (Job::Sweep { .. }, _) => {}
+                (Job::Run { reply: sender, .. }, Answer::Ran(value)) => {
+                    let _ = sender.send(value);
+                }
+                (Job::Run { .. }, _) => {}
             }
         }
     }
@@ -330,6 +379,7 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
 enum Answer {
     Reply(DeskReply),
     Swept(usize),
+    Ran(Box<dyn Any + Send>),
     Fault,
 }
 
@@ -384,6 +434,11 @@ fn run_commands(
                 run_command(on, &mut kept, tip, who, (request, fingerprint), now).map(Answer::Reply)
             }
             Job::Sweep { .. } => holds::expire_due(tx, tip, now).map(Answer::Swept),
+            Job::Run { work, .. } => {
+                // The work may have lent or returned a desk: later commands read it again.
+                memo.forget_events();
+                Ok(run_work(tx, server, tip, work, now))
+            }
         }))
         .unwrap_or_else(|panic| Err(ServerError::Panicked(panic_message(&panic))));
         match answer {
@@ -402,6 +457,27 @@ fn run_commands(
     }
     kept.write(tx, now)?;
     Ok((answers, tip.seq != start_seq))
+}
+
+/// Runs a [`Job::Run`]'s work, undoing its writes if it failed.
+fn run_work(
+    tx: &dyn DeskGroup,
+    server: &dyn Db,
+    tip: &mut Tip,
+    work: &std::sync::Mutex<Option<Work>>,
+    now: DateTime<Utc>,
+) -> Answer {
+    let before = *tip;
+    let taken = work.lock().ok().and_then(|mut w| w.take());
+    let Some(work) = taken else { return Answer::Fault };
+    let ran = work(tx, server, tip, now);
+    if !ran.keep {
+        if tx.undo_command().is_err() {
+            return Answer::Fault;
+        }
+        *tip = before;
+    }
+    Answer::Ran(ran.value)
 }
 
 /// Runs `requests` as one group on `conn`, as the writer would, and returns their replies.
@@ -462,6 +538,12 @@ fn run_command(
             "no selection desk is open for this event",
         ));
     };
+    // Exactly one place serves an event (ADR 0021). A desk that does not serve it now
+    // answers with who does, and keeps no answer under the key: it decided nothing, and the
+    // same command may be sent where the event is served.
+    if let Some((code, message)) = on.memo.authority(on.desk, &request.event_id, now)?.refusal() {
+        return Ok(DeskReply::error(ReplyKind::ServedElsewhere, code, &message));
+    }
     let answer = carry_out(on, tip, &who, event, request, now)?;
     let outcome = answer.outcome;
     let body = serde_json::to_string(&answer).map_err(|e| ServerError::Corrupt(e.to_string()))?;

@@ -60,6 +60,10 @@ pub fn app(state: AppState) -> Router {
         .merge(edge::body::limited(sync, SYNC_BODY_BYTES))
         .merge(edge::body::limited(crate::desk::http::command_routes(), limits.max_command_bytes))
         .merge(edge::body::limited(
+            crate::desk::delegation::http::routes(),
+            crate::desk::delegation::http::MAX_SEGMENT_BYTES,
+        ))
+        .merge(edge::body::limited(
             crate::web::console::command::routes(),
             limits.max_command_bytes,
         ))

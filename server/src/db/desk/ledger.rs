@@ -57,6 +57,30 @@ pub struct StoredLedgerEntry {
     pub hash: Vec<u8>,
 }
 
+/// One ledger entry with every stored field, as a venue ships it (the hash covers seq, at, event, kind,
+/// entry and the previous hash; actor and key are carried for the record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// Its sequence number in the chain.
+    pub seq: i64,
+    /// When it happened.
+    pub at: String,
+    /// The event.
+    pub event_id: String,
+    /// Who caused it.
+    pub actor: String,
+    /// The command's idempotency key, if a command caused it.
+    pub idempotency_key: Option<String>,
+    /// What happened.
+    pub kind: String,
+    /// The entry, JSON.
+    pub entry: String,
+    /// The previous entry's hash.
+    pub prev_hash: Vec<u8>,
+    /// Its own hash.
+    pub hash: Vec<u8>,
+}
+
 /// The desk's ledger.
 pub trait DeskLedger {
     /// The last entry, or `None` while the ledger is empty. A stored hash that is not 32
@@ -76,9 +100,23 @@ pub trait DeskLedger {
     /// Up to `limit` entries after `seq`, in order (for the mirror).
     fn ledger_after(&self, seq: i64, limit: i64) -> Result<Vec<LedgerRow>, DbError>;
 
+    /// This desk's own ledger entries after `after_seq`, every field, at most `limit` (what
+    /// a venue ships).
+    fn own_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<ChainEntry>, DbError>;
+
+    /// Where this desk's own chain starts: `None` for central (the genesis hash), the
+    /// delegation entry for a venue.
+    fn chain_anchor(&self) -> Result<Option<LedgerTip>, DbError>;
+
+    /// Sets where this desk's chain starts; only while its ledger is empty.
+    fn set_chain_anchor(&self, anchor: LedgerTip) -> Result<(), DbError>;
+
     /// The sequence number of the last entry (0 before the first).
     fn ledger_seq(&self) -> Result<i64, DbError> {
-        Ok(self.ledger_tip()?.map_or(0, |tip| tip.seq))
+        Ok(match self.ledger_tip()? {
+            Some(tip) => tip.seq,
+            None => self.chain_anchor()?.map_or(0, |anchor| anchor.seq),
+        })
     }
 }
 

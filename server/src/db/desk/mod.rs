@@ -8,8 +8,10 @@
 pub mod answers;
 pub mod board;
 pub mod books;
+pub mod delegation;
 pub mod display;
 pub mod group;
+pub mod image;
 pub mod ledger;
 pub mod sales;
 pub mod state;
@@ -19,8 +21,10 @@ pub(crate) mod suite;
 pub use answers::DeskAnswers;
 pub use board::DeskBoard;
 pub use books::DeskBooks;
+pub use delegation::DeskDelegations;
 pub use display::DeskDisplay;
 pub use group::{DeskGroup, DeskSavepoints};
+pub use image::DeskImages;
 pub use ledger::DeskLedger;
 pub use sales::DeskSales;
 pub use state::{DeskState, DeskView};
@@ -40,7 +44,9 @@ every_desk_concern!(
     DeskAnswers,
     DeskBoard,
     DeskBooks,
+    DeskDelegations,
     DeskDisplay,
+    DeskImages,
     DeskLedger,
     DeskSales,
     DeskState,

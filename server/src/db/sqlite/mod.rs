@@ -7,6 +7,7 @@ pub(crate) mod desk;
 mod documents;
 mod grants;
 mod hq;
+mod people;
 mod projections;
 pub mod readers;
 mod reports;

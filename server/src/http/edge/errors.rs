@@ -29,6 +29,7 @@ impl ServerError {
             ServerError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
             ServerError::OutOfRange { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
             ServerError::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            ServerError::Authority { code, .. } => (StatusCode::CONFLICT, *code),
             ServerError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ServerError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ServerError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),

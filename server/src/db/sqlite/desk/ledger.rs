@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
-use crate::db::desk::ledger::{LedgerRow, LedgerTip, NewLedgerEntry, StoredLedgerEntry};
+use crate::db::desk::ledger::{ChainEntry, LedgerRow, LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 
 impl DeskLedger for Connection {
     fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
@@ -77,4 +77,54 @@ impl DeskLedger for Connection {
             })?
             .collect::<Result<_, _>>()?)
     }
+
+    fn own_entries(&self, after_seq: i64, limit: i64) -> Result<Vec<ChainEntry>, DbError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT seq, at, event_id, actor, idempotency_key, kind, entry, prev_hash, hash
+                 FROM desk_ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map([after_seq, limit], chain_entry)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn chain_anchor(&self) -> Result<Option<LedgerTip>, DbError> {
+        let text: Option<String> = self
+            .prepare_cached("SELECT value FROM desk_meta WHERE key = 'chain_anchor'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        let Some(text) = text else { return Ok(None) };
+        let parsed = text.split_once(':').and_then(|(seq, hash)| {
+            let hash = <[u8; 32]>::try_from(hex::decode(hash).ok()?.as_slice()).ok()?;
+            Some(LedgerTip { seq: seq.parse().ok()?, hash })
+        });
+        parsed.map(Some).ok_or_else(|| DbError::Corrupt("the chain anchor is unreadable".into()))
+    }
+
+    fn set_chain_anchor(&self, anchor: LedgerTip) -> Result<(), DbError> {
+        if self.ledger_tip()?.is_some() {
+            return Err(DbError::Corrupt("a chain anchor is set only on an empty ledger".into()));
+        }
+        self.execute(
+            "INSERT INTO desk_meta(key, value) VALUES ('chain_anchor', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [format!("{}:{}", anchor.seq, hex::encode(anchor.hash))],
+        )?;
+        Ok(())
+    }
+}
+
+/// A full ledger row.
+pub(super) fn chain_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainEntry> {
+    Ok(ChainEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        event_id: r.get(2)?,
+        actor: r.get(3)?,
+        idempotency_key: r.get(4)?,
+        kind: r.get(5)?,
+        entry: r.get(6)?,
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
 }

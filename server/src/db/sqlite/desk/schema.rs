@@ -42,6 +42,7 @@ const SCHEMA: Migrations = Migrations {
         V3_CHECKS_WITHOUT_IN_LISTS,
         V4_KEYS_PER_DEVICE,
         V5_UNITS_ON_THE_PLAN,
+        V6_VENUE_DELEGATION,
     ],
 };
 
@@ -335,6 +336,54 @@ ALTER TABLE desk_units ADD COLUMN building TEXT NOT NULL DEFAULT '';
 ALTER TABLE desk_units ADD COLUMN floor INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE desk_units ADD COLUMN layout TEXT NOT NULL DEFAULT '';
 ALTER TABLE desk_events ADD COLUMN name TEXT NOT NULL DEFAULT '';
+";
+
+/// Version 6: venue edge authority (ADR 0021). An event's desk can be lent to a venue server
+/// under a lease with a fencing generation. `desk_delegations` holds each generation of each
+/// event, on both sides: central's row is `lent`, the venue's `held`. Central keeps the
+/// venue's ledger segment beside its own chain in `desk_venue_ledger`, append-only like the
+/// ledger; a venue's own chain continues from the anchor in `desk_meta` (`chain_anchor`).
+const V6_VENUE_DELEGATION: &str = "
+CREATE TABLE desk_delegations (
+    event_id            TEXT NOT NULL,
+    generation          INTEGER NOT NULL CHECK (generation > 0),
+    side                TEXT NOT NULL CHECK (side = 'lent' OR side = 'held'),
+    venue_device_id     TEXT NOT NULL,
+    venue_name          TEXT NOT NULL,
+    lease_until         TEXT NOT NULL,
+    anchor_seq          INTEGER NOT NULL,
+    anchor_hash         BLOB NOT NULL,
+    bundle_key          TEXT NOT NULL,
+    state               TEXT NOT NULL
+        CHECK (state = 'active' OR state = 'returning' OR state = 'returned'
+               OR state = 'taken_back'),
+    shipped_seq         INTEGER NOT NULL,
+    shipped_hash        BLOB NOT NULL,
+    venue_tip_seq       INTEGER NOT NULL,
+    oldest_unshipped_at TEXT,
+    last_heard_at       TEXT,
+    delegated_at        TEXT NOT NULL,
+    ended_at            TEXT,
+    PRIMARY KEY (event_id, generation)
+) STRICT;
+
+CREATE TABLE desk_venue_ledger (
+    event_id        TEXT NOT NULL,
+    generation      INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    at              TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    idempotency_key TEXT,
+    kind            TEXT NOT NULL,
+    entry           TEXT NOT NULL CHECK (json_valid(entry)),
+    prev_hash       BLOB NOT NULL,
+    hash            BLOB NOT NULL,
+    PRIMARY KEY (event_id, generation, seq)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER desk_venue_ledger_append_only BEFORE UPDATE ON desk_venue_ledger
+    BEGIN SELECT RAISE(ABORT, 'the venue ledger is append-only'); END;
+CREATE TRIGGER desk_venue_ledger_no_delete BEFORE DELETE ON desk_venue_ledger
+    BEGIN SELECT RAISE(ABORT, 'the venue ledger is append-only'); END;
 ";
 
 #[cfg(test)]

@@ -1,0 +1,349 @@
+//! `DeskImages` over SQLite: one event's rows read and written table by table, every column
+//! as stored.
+
+use std::collections::BTreeSet;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Statement};
+
+use crate::db::DbError;
+use crate::db::desk::DeskImages;
+use crate::db::desk::image::{EventImage, ImageApplied, TableRows, Touched, UnitScope};
+
+/// How one table of an event is read and written.
+pub(in crate::db::sqlite) struct Spec {
+    pub(in crate::db::sqlite) table: &'static str,
+    /// Its primary key.
+    pub(in crate::db::sqlite) key: &'static [&'static str],
+    /// Rows are never changed once written (triggers refuse it).
+    pub(in crate::db::sqlite) append_only: bool,
+    /// The rows of the event: `?1` is the event, `?2` its project.
+    pub(in crate::db::sqlite) full: &'static str,
+    /// The rows a batch names: `?3` units, `?4` holds, `?5` tickets, `?6` receipts,
+    /// `?7` vouchers, `?8` buyers (JSON arrays), `?9` every buyer.
+    pub(in crate::db::sqlite) touched: &'static str,
+    pub(in crate::db::sqlite) order: &'static str,
+}
+
+/// The event's tables, in an order that keeps every reference valid while they are written.
+const SPECS: &[Spec] = &[
+    Spec {
+        table: "desk_events",
+        key: &["event_id"],
+        append_only: false,
+        full: "event_id = ?1",
+        touched: "event_id = ?1",
+        order: "event_id",
+    },
+    Spec {
+        table: "desk_units",
+        key: &["project_id", "unit_id"],
+        append_only: false,
+        full: "project_id = ?2",
+        touched: "project_id = ?2 AND unit_id IN (SELECT value FROM json_each(?3))",
+        order: "project_id, unit_id",
+    },
+    Spec {
+        table: "desk_allotments",
+        key: &["event_id", "unit_id"],
+        append_only: false,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND unit_id IN (SELECT value FROM json_each(?3))",
+        order: "event_id, unit_id",
+    },
+    Spec {
+        table: "desk_buyers",
+        key: &["event_id", "buyer_id"],
+        append_only: false,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND (?9 OR buyer_id IN (SELECT value FROM json_each(?8)))",
+        order: "rowid",
+    },
+    Spec {
+        table: "desk_holds",
+        key: &["hold_id"],
+        append_only: false,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND (hold_id IN (SELECT value FROM json_each(?4))
+                  OR hold_id IN (SELECT hold_id FROM work_tickets
+                                 WHERE ticket_id IN (SELECT value FROM json_each(?5))))",
+        order: "rowid",
+    },
+    Spec {
+        table: "work_tickets",
+        key: &["ticket_id"],
+        append_only: true,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND (ticket_id IN (SELECT value FROM json_each(?5))
+                  OR reverses IN (SELECT value FROM json_each(?5))
+                  OR hold_id IN (SELECT value FROM json_each(?4)))",
+        order: "rowid",
+    },
+    Spec {
+        table: "work_ticket_reviews",
+        key: &["ticket_id"],
+        append_only: true,
+        full: "ticket_id IN (SELECT ticket_id FROM work_tickets WHERE event_id = ?1)",
+        touched: "ticket_id IN (SELECT ticket_id FROM work_tickets WHERE event_id = ?1
+                  AND (ticket_id IN (SELECT value FROM json_each(?5))
+                       OR hold_id IN (SELECT value FROM json_each(?4))))",
+        order: "rowid",
+    },
+    Spec {
+        table: "receipts",
+        key: &["receipt_id"],
+        append_only: true,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND (receipt_id IN (SELECT value FROM json_each(?6))
+                  OR ticket_id IN (SELECT value FROM json_each(?5)))",
+        order: "rowid",
+    },
+    Spec {
+        table: "vouchers",
+        key: &["event_id", "voucher_no"],
+        append_only: true,
+        full: "event_id = ?1",
+        touched: "event_id = ?1 AND (voucher_no IN (SELECT value FROM json_each(?7))
+                  OR reverses IN (SELECT value FROM json_each(?7))
+                  OR ticket_id IN (SELECT value FROM json_each(?5)))",
+        order: "rowid",
+    },
+];
+
+fn json_list<T: serde::Serialize>(items: &T) -> Result<String, DbError> {
+    serde_json::to_string(items).map_err(|e| DbError::Corrupt(e.to_string()))
+}
+
+/// The values of `?1`–`?9`.
+fn bindings(event_id: &str, project_id: &str, t: &Touched) -> Result<Vec<Value>, DbError> {
+    Ok(vec![
+        Value::Text(event_id.to_owned()),
+        Value::Text(project_id.to_owned()),
+        Value::Text(json_list(&t.units)?),
+        Value::Text(json_list(&t.holds)?),
+        Value::Text(json_list(&t.tickets)?),
+        Value::Text(json_list(&t.receipts)?),
+        Value::Text(json_list(&t.vouchers)?),
+        Value::Text(json_list(&t.buyers)?),
+        Value::Integer(i64::from(t.all_buyers)),
+    ])
+}
+
+/// Binds the parameters the statement has (each uses some of `?1`–`?9`).
+pub(in crate::db::sqlite) fn bind(stmt: &mut Statement<'_>, values: &[Value]) -> Result<(), DbError> {
+    for i in 1..=stmt.parameter_count() {
+        let value = values.get(i.saturating_sub(1)).cloned().unwrap_or(Value::Null);
+        stmt.raw_bind_parameter(i, value)?;
+    }
+    Ok(())
+}
+
+fn cell_to_json(value: Value) -> Result<serde_json::Value, DbError> {
+    Ok(match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => serde_json::Value::from(i),
+        Value::Text(s) => serde_json::Value::String(s),
+        Value::Blob(bytes) => serde_json::json!({ "blob": hex::encode(bytes) }),
+        Value::Real(_) => {
+            return Err(DbError::Corrupt("a desk row holds a value an image cannot carry".into()));
+        }
+    })
+}
+
+fn json_to_cell(value: &serde_json::Value) -> Result<Value, DbError> {
+    Ok(match value {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => return Err(DbError::Corrupt(format!("image cell {n} is not an integer"))),
+        },
+        serde_json::Value::Object(map) => match map.get("blob").and_then(|b| b.as_str()) {
+            Some(text) if map.len() == 1 => Value::Blob(
+                hex::decode(text).map_err(|_| DbError::Corrupt("image blob is not hex".into()))?,
+            ),
+            _ => return Err(DbError::Corrupt("image cell is not a stored value".into())),
+        },
+        other => return Err(DbError::Corrupt(format!("image cell {other} is not a stored value"))),
+    })
+}
+
+pub(in crate::db::sqlite) fn read_table(
+    conn: &Connection,
+    spec: &Spec,
+    clause: &str,
+    values: &[Value],
+) -> Result<TableRows, DbError> {
+    let sql = format!("SELECT * FROM {} WHERE {clause} ORDER BY {}", spec.table, spec.order);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let columns: Vec<String> = stmt.column_names().iter().map(|c| (*c).to_owned()).collect();
+    bind(&mut stmt, values)?;
+    let mut rows = Vec::new();
+    let mut found = stmt.raw_query();
+    while let Some(r) = found.next()? {
+        let mut row = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            row.push(cell_to_json(r.get::<_, Value>(i)?)?);
+        }
+        rows.push(row);
+    }
+    Ok(TableRows { table: spec.table.to_owned(), columns, rows })
+}
+
+/// The columns of a local table.
+fn local_columns(conn: &Connection, table: &str) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1)")?;
+    Ok(stmt.query_map([table], |r| r.get(0))?.collect::<Result<_, _>>()?)
+}
+
+/// The statement that writes one row of `spec` with `columns`.
+fn upsert_sql(spec: &Spec, columns: &[String]) -> String {
+    let names = columns.join(", ");
+    let marks = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let key = spec.key.join(", ");
+    let changes: Vec<String> = columns
+        .iter()
+        .filter(|c| !spec.key.contains(&c.as_str()))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let action = if spec.append_only || changes.is_empty() {
+        "NOTHING".to_owned()
+    } else {
+        format!("UPDATE SET {}", changes.join(", "))
+    };
+    format!("INSERT INTO {}({names}) VALUES ({marks}) ON CONFLICT({key}) DO {action}", spec.table)
+}
+
+/// Checks that an append-only row already stored equals the one in the image.
+fn same_as_stored(
+    conn: &Connection,
+    spec: &Spec,
+    columns: &[String],
+    cells: &[Value],
+) -> Result<bool, DbError> {
+    let key_at: Vec<usize> =
+        spec.key.iter().filter_map(|k| columns.iter().position(|c| c == k)).collect();
+    let wanted = spec.key.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 1));
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}",
+        columns.join(", "),
+        spec.table,
+        wanted.collect::<Vec<_>>().join(" AND ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let key: Vec<Value> = key_at.iter().filter_map(|i| cells.get(*i).cloned()).collect();
+    bind(&mut stmt, &key)?;
+    let mut found = stmt.raw_query();
+    let Some(r) = found.next()? else { return Ok(false) };
+    for (i, cell) in cells.iter().enumerate() {
+        if r.get::<_, Value>(i)? != *cell {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub(in crate::db::sqlite) fn write_table(conn: &Connection, spec: &Spec, rows: &TableRows) -> Result<usize, DbError> {
+    let local = local_columns(conn, spec.table)?;
+    if let Some(unknown) = rows.columns.iter().find(|c| !local.contains(c)) {
+        return Err(DbError::Corrupt(format!("image column {}.{unknown} is not known", spec.table)));
+    }
+    if spec.key.iter().any(|k| !rows.columns.iter().any(|c| c == k)) {
+        return Err(DbError::Corrupt(format!("image of {} lacks its key", spec.table)));
+    }
+    let mut stmt = conn.prepare_cached(&upsert_sql(spec, &rows.columns))?;
+    let mut written = 0usize;
+    for row in &rows.rows {
+        if row.len() != rows.columns.len() {
+            return Err(DbError::Corrupt(format!("image row of {} has the wrong width", spec.table)));
+        }
+        let cells = row.iter().map(json_to_cell).collect::<Result<Vec<_>, _>>()?;
+        bind(&mut stmt, &cells)?;
+        let changed = stmt.raw_execute()?;
+        if changed == 0 && spec.append_only && !same_as_stored(conn, spec, &rows.columns, &cells)? {
+            return Err(DbError::Corrupt(format!(
+                "an append-only row of {} differs from the one stored",
+                spec.table
+            )));
+        }
+        written = written.saturating_add(changed);
+    }
+    Ok(written)
+}
+
+/// The units allotted to `event_id` here.
+fn allotted_units(conn: &Connection, event_id: &str) -> Result<BTreeSet<String>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT unit_id FROM desk_allotments WHERE event_id = ?1")?;
+    Ok(stmt.query_map([event_id], |r| r.get(0))?.collect::<Result<_, _>>()?)
+}
+
+/// The rows of a `desk_units` image whose unit is in `allotted`.
+fn only_allotted(table: &TableRows, allotted: &BTreeSet<String>) -> TableRows {
+    let at = table.columns.iter().position(|c| c == "unit_id");
+    let rows = table
+        .rows
+        .iter()
+        .filter(|r| {
+            at.and_then(|i| r.get(i)).and_then(|v| v.as_str()).is_some_and(|u| allotted.contains(u))
+        })
+        .cloned()
+        .collect();
+    TableRows { table: table.table.clone(), columns: table.columns.clone(), rows }
+}
+
+impl DeskImages for Connection {
+    fn event_image(
+        &self,
+        event_id: &str,
+        touched: Option<&Touched>,
+    ) -> Result<Option<EventImage>, DbError> {
+        let project: Option<String> = rusqlite::OptionalExtension::optional(self.query_row(
+            "SELECT project_id FROM desk_events WHERE event_id = ?1",
+            [event_id],
+            |r| r.get(0),
+        ))?;
+        let Some(project_id) = project else { return Ok(None) };
+        let values = bindings(event_id, &project_id, touched.unwrap_or(&Touched::default()))?;
+        let mut tables = Vec::with_capacity(SPECS.len());
+        for spec in SPECS {
+            let clause = if touched.is_some() { spec.touched } else { spec.full };
+            let rows = read_table(self, spec, clause, &values)?;
+            if !rows.rows.is_empty() {
+                tables.push(rows);
+            }
+        }
+        Ok(Some(EventImage { event_id: event_id.to_owned(), full: touched.is_none(), tables }))
+    }
+
+    fn apply_image(&self, image: &EventImage, units: UnitScope) -> Result<ImageApplied, DbError> {
+        let allotted = match units {
+            UnitScope::Project => None,
+            UnitScope::Allotted => Some(allotted_units(self, &image.event_id)?),
+        };
+        let mut rows = 0usize;
+        for table in &image.tables {
+            let Some(spec) = SPECS.iter().find(|s| s.table == table.table) else {
+                return Err(DbError::Corrupt(format!("image table {} is not known", table.table)));
+            };
+            if let Some(at) = table.columns.iter().position(|c| c == "event_id") {
+                let foreign = table.rows.iter().any(|r| {
+                    r.get(at).and_then(|v| v.as_str()).is_some_and(|e| e != image.event_id)
+                });
+                if foreign && spec.table != "desk_units" {
+                    return Err(DbError::Corrupt(format!(
+                        "image rows of {} belong to another event",
+                        table.table
+                    )));
+                }
+            }
+            let written = match (&allotted, spec.table) {
+                (Some(allotted), "desk_units") => {
+                    write_table(self, spec, &only_allotted(table, allotted))?
+                }
+                _ => write_table(self, spec, table)?,
+            };
+            rows = rows.saturating_add(written);
+        }
+        Ok(ImageApplied { rows })
+    }
+}

@@ -1,0 +1,295 @@
+//! Delegation through the real writers of two real desks: central (the demo company) and a
+//! venue server's fresh store.
+
+use chrono::{Duration, Utc};
+use kam_core::Policy;
+use kam_core::demo::DemoSpec;
+use kam_core::model::Role;
+use serde_json::{Value, json};
+
+use super::lend::{LendRequest, Lent};
+use super::wire::{Ack, Shipment};
+use super::{DelegationError, edge, lend};
+use crate::data;
+use crate::desk::command::CommandRequest;
+use crate::desk::{Caller, Desk, ledger};
+use crate::store::Store;
+
+const STAFF: &str = "kam_demo_staff-01";
+const FINANCE: &str = "kam_demo_finance-01";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    store: Store,
+    desk: Desk,
+}
+
+impl Site {
+    fn demo() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = data::open_store(dir.path()).unwrap();
+        let spec =
+            DemoSpec { customers: 5, tickets: 5, units: 12, buyers: 8, ..DemoSpec::standard(2) };
+        data::load_demo(&mut store, &spec, Utc::now()).unwrap();
+        let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
+        Site { _dir: dir, store, desk }
+    }
+
+    fn empty() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let store = data::open_store(dir.path()).unwrap();
+        let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
+        Site { _dir: dir, store, desk }
+    }
+
+    fn column(&self, sql: &str) -> Vec<String> {
+        let conn = self.store.desk_conn();
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn send(&self, rt: &Rt, token: &str, event: &str, command: Value) -> (u16, Value) {
+        let request: CommandRequest = serde_json::from_value(json!({
+            "idempotency_key": uuid::Uuid::now_v7().to_string(), "event_id": event,
+            "command": command,
+        }))
+        .unwrap();
+        let reply = rt.block_on(self.desk.submit(Caller::Device(token.to_owned()), request));
+        (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
+    }
+
+    fn status(&self, unit: &str) -> String {
+        self.store
+            .desk_conn()
+            .query_row("SELECT status FROM desk_units WHERE unit_id = ?1", [unit], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+type Rt = tokio::runtime::Runtime;
+
+struct World {
+    rt: Rt,
+    central: Site,
+    venue: Site,
+    device: String,
+    event: String,
+    units: Vec<String>,
+    buyers: Vec<String>,
+    lent: Lent,
+}
+
+/// Central with a venue device enrolled and the event lent to it; the venue has taken it.
+fn world() -> World {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut central = Site::demo();
+    let event = central.column("SELECT event_id FROM desk_events").remove(0);
+    let project = central.column("SELECT project_id FROM desk_events").remove(0);
+    let units = central.column("SELECT unit_id FROM desk_allotments ORDER BY unit_id");
+    let buyers = central.column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no");
+    let now = Utc::now();
+    crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
+    crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
+    let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
+    let request = LendRequest {
+        event_id: event.clone(),
+        venue_device_id: device.device_id.clone(),
+        lease_until: now + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    let lent = rt
+        .block_on(central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)))
+        .unwrap()
+        .unwrap();
+    let mut venue = Site::empty();
+    let offer = lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+        .unwrap()
+        .unwrap();
+    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    let took = rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
+    assert!(took.unwrap().unwrap(), "the venue takes the desk once");
+    World { rt, central, venue, device: device.device_id, event, units, buyers, lent }
+}
+
+impl World {
+    /// Ships the venue's next batch to central and records the answer at the venue.
+    fn ship(&self) -> Option<Result<Ack, DelegationError>> {
+        let shipment = edge::next_shipment(self.venue.store.desk()).unwrap()?;
+        Some(self.deliver(shipment))
+    }
+
+    fn deliver(&self, shipment: Shipment) -> Result<Ack, DelegationError> {
+        let (device, event) = (self.device.clone(), self.event.clone());
+        let ack = self
+            .rt
+            .block_on(self.central.desk.run(move |tx, _, tip, now| {
+                lend::receive(tx, tip, &device, &shipment, now)
+            }))
+            .unwrap()?;
+        let copy = ack.clone();
+        self.rt
+            .block_on(
+                self.venue.desk.run(move |tx, _, _, now| edge::acknowledged(tx, &event, &copy, now)),
+            )
+            .unwrap()
+            .unwrap();
+        Ok(ack)
+    }
+
+    fn hold(&self, site: &Site, i: usize) -> (u16, Value) {
+        let command = json!({ "kind": "hold", "unit_id": self.units[i], "buyer_id": self.buyers[i] });
+        site.send(&self.rt, STAFF, &self.event, command)
+    }
+}
+
+#[test]
+fn central_refuses_a_lent_event_and_the_venue_serves_it_from_central_s_anchor() {
+    let w = world();
+    let (status, answer) = w.hold(&w.central, 0);
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "event_delegated");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("hall-1"), "{answer}");
+    let kept: i64 = w
+        .central
+        .store
+        .desk_conn()
+        .query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 0, "a desk that does not serve the event keeps no answer under the key");
+    let (status, answer) = w.hold(&w.venue, 0);
+    assert_eq!(status, 200, "{answer}");
+    // The venue's chain continues from central's delegation entry.
+    let first: (i64, Vec<u8>) = w
+        .venue
+        .store
+        .desk_conn()
+        .query_row("SELECT seq, prev_hash FROM desk_ledger ORDER BY seq LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(first.0, w.lent.anchor.seq + 1);
+    assert_eq!(hex::encode(first.1), w.lent.anchor.hash);
+    assert!(ledger::verify(w.venue.store.desk()).unwrap().ok(), "the venue's chain verifies from its anchor");
+}
+
+#[test]
+fn shipped_batches_are_verified_applied_and_idempotent_by_sequence() {
+    let w = world();
+    for i in 0..4 {
+        assert_eq!(w.hold(&w.venue, i).0, 200);
+    }
+    let batch = edge::next_shipment(w.venue.store.desk()).unwrap().unwrap();
+    assert_eq!(batch.entries.len(), 5, "the lease entry and four holds");
+    let ack = w.deliver(batch.clone()).unwrap();
+    assert_eq!(ack.shipped.seq, batch.venue_tip.seq);
+    assert_eq!(w.central.status(&w.units[3]), "held", "central's rows follow the venue's");
+    // The same batch again: the same answer, nothing stored twice.
+    assert_eq!(w.deliver(batch.clone()).unwrap(), ack);
+    assert!(w.ship().is_none(), "nothing left to ship");
+    // A tampered entry breaks the chain; another generation is stale; another device is
+    // not the venue.
+    assert_eq!(w.hold(&w.venue, 4).0, 200);
+    let mut next = edge::next_shipment(w.venue.store.desk()).unwrap().unwrap();
+    let honest = next.clone();
+    next.entries[0].entry = next.entries[0].entry.replace(&w.buyers[4], &w.buyers[5]);
+    assert!(matches!(w.deliver(next), Err(DelegationError::ChainBreak { .. })));
+    let mut stale = honest.clone();
+    stale.generation += 2;
+    assert!(matches!(w.deliver(stale), Err(DelegationError::StaleGeneration { .. })));
+    let (stranger, shipment) = ("someone-else".to_owned(), honest.clone());
+    let refused = w
+        .rt
+        .block_on(w.central.desk.run(move |tx, _, tip, now| {
+            lend::receive(tx, tip, &stranger, &shipment, now)
+        }))
+        .unwrap();
+    assert!(matches!(refused, Err(DelegationError::NotDelegated(_))));
+    assert!(w.deliver(honest).is_ok(), "the honest batch still goes through after the refusals");
+    assert_eq!(w.central.status(&w.units[4]), "held");
+    let checks = lend::verify_segments(w.central.store.desk()).unwrap();
+    assert_eq!(checks.len(), 1);
+    assert_eq!((checks[0].entries, checks[0].fault.clone()), (6, None));
+}
+
+#[test]
+fn a_hand_back_returns_every_row_and_central_resumes_at_the_next_generation() {
+    let w = world();
+    let (_, held) = w.hold(&w.venue, 0);
+    let hold_id = held["result"]["hold_id"].as_str().unwrap().to_owned();
+    let ticket = w.venue.send(&w.rt, STAFF, &w.event, json!({ "kind": "prepare_work_ticket",
+        "unit_id": w.units[0], "hold_id": hold_id, "payment_ratio_pct": "60", "discounts": [],
+        "sealing_fee": "20000" })).1["result"].clone();
+    let id = ticket["ticket_id"].as_str().unwrap();
+    let due = ticket["figures"]["amount_due"].clone();
+    for command in [
+        json!({ "kind": "review_work_ticket", "ticket_id": id }),
+        json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }),
+        json!({ "kind": "issue_voucher", "ticket_id": id }),
+    ] {
+        let (status, answer) = w.venue.send(&w.rt, FINANCE, &w.event, command);
+        assert_eq!(status, 200, "{answer}");
+    }
+    w.rt.block_on(w.venue.desk.run(|tx, _, _, now| edge::hand_back(tx, now))).unwrap().unwrap();
+    assert_eq!(w.hold(&w.venue, 1).1["error"]["code"], "event_returned", "the venue stopped");
+    let mut acks = Vec::new();
+    while let Some(ack) = w.ship() {
+        acks.push(ack.unwrap());
+    }
+    assert!(acks.last().unwrap().returned, "the last batch handed the desk back");
+    assert_eq!(w.central.status(&w.units[0]), "sold");
+    let books = crate::desk::reconcile::reconcile(w.central.store.desk(), &w.event).unwrap();
+    assert!(books.mismatches.is_empty(), "{books:?}");
+    assert_eq!(books.vouchers_live, 1);
+    assert_eq!(w.hold(&w.central, 1).0, 200, "central serves the event again");
+    assert!(ledger::verify(w.central.store.desk()).unwrap().ok());
+    let next = w.central.store.desk().delegation(&w.event).unwrap().unwrap();
+    assert_eq!(next.state.as_str(), "returned");
+}
+
+#[test]
+fn the_export_bundle_is_signed_and_central_takes_back_only_after_the_lease() {
+    let w = world();
+    assert_eq!(w.hold(&w.venue, 0).0, 200);
+    let event = w.event.clone();
+    let early = w
+        .rt
+        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::take_back(tx, tip, &event, "hq-01", now)))
+        .unwrap();
+    assert!(matches!(early, Err(DelegationError::LeaseNotEnded(_))));
+    let bundle =
+        w.rt.block_on(w.venue.desk.run(|tx, _, _, now| edge::export_bundle(tx, now))).unwrap().unwrap();
+    assert_eq!(w.hold(&w.venue, 1).1["error"]["code"], "event_returned", "a bundle is the last word");
+    let mut forged = bundle.clone();
+    forged.shipment.entries.pop();
+    let refused = w
+        .rt
+        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &forged, now)))
+        .unwrap();
+    assert!(matches!(refused, Err(DelegationError::BundleSignature)), "{refused:?}");
+    let ack = w
+        .rt
+        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &bundle, now)))
+        .unwrap()
+        .unwrap();
+    assert!(ack.returned);
+    assert_eq!(w.central.status(&w.units[0]), "held", "the venue's hold came home in the bundle");
+    assert_eq!(w.hold(&w.central, 1).0, 200);
+}
+
+#[test]
+fn a_lost_venue_s_desk_is_taken_back_after_its_lease_and_clock_allowance() {
+    let w = world();
+    let event = w.event.clone();
+    let after = w.lent.lease_until.parse::<chrono::DateTime<Utc>>().unwrap()
+        + Duration::seconds(lend::CLOCK_SKEW_ALLOWANCE_S + 1);
+    let generation = w
+        .rt
+        .block_on(w.central.desk.run(move |tx, _, tip, _| lend::take_back(tx, tip, &event, "hq-01", after)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(generation, w.lent.generation + 1);
+    assert_eq!(w.hold(&w.central, 0).0, 200, "central serves the event again");
+    // The venue's batch of the ended generation is refused: the fence holds.
+    assert_eq!(w.hold(&w.venue, 1).0, 200);
+    assert!(matches!(w.ship(), Some(Err(DelegationError::NotDelegated(_)))));
+}

@@ -1,0 +1,234 @@
+//! The venue edge authority (ADR 0021) across three real processes: central, a venue server
+//! reaching central through a proxy that cuts the uplink, and the venue's tablets and console.
+//! Selling goes on at the venue while the uplink is down; once it is back, central's board,
+//! reconciliation and ledger agree with the venue's; the hand-back returns the desk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kam_tests::hostile::{call, sign_in};
+use kam_tests::proxy::CutProxy;
+use kam_tests::{DeskClient, ServerProcess, TestResult, admin, demo_token, desk_db, desk_setup};
+use serde_json::{Value, json};
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
+fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends a command that must be accepted; returns its result.
+fn ok(desk: &DeskClient, key: &str, event: &str, command: Value) -> Value {
+    let (status, answer) = desk.send(key, event, &command).unwrap();
+    assert_eq!(status, 200, "{key}: {command} -> {answer}");
+    answer["result"].clone()
+}
+
+/// A whole sale at `desk` (staff) and `finance`: hold, work ticket, review, receipt,
+/// voucher. Returns the voucher number.
+fn sell(staff: &DeskClient, finance: &DeskClient, event: &str, unit: &str, buyer: &str) -> u64 {
+    let held = ok(staff, &format!("hold-{unit}"), event,
+        json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }));
+    let hold_id = held["hold_id"].as_str().unwrap();
+    let ticket = ok(staff, &format!("ticket-{unit}"), event,
+        json!({ "kind": "prepare_work_ticket", "unit_id": unit, "hold_id": hold_id,
+                "payment_ratio_pct": "60", "discounts": [], "sealing_fee": "20000" }));
+    let id = ticket["ticket_id"].as_str().unwrap();
+    let due = ticket["figures"]["amount_due"].clone();
+    ok(finance, &format!("review-{unit}"), event,
+        json!({ "kind": "review_work_ticket", "ticket_id": id }));
+    ok(finance, &format!("receipt-{unit}"), event,
+        json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }));
+    let voucher = ok(finance, &format!("voucher-{unit}"), event,
+        json!({ "kind": "issue_voucher", "ticket_id": id }));
+    voucher["voucher_no"].as_u64().unwrap()
+}
+
+/// The control table as (unit → status, buyer, hold) from a desk's API.
+fn table(desk: &DeskClient, event: &str) -> BTreeMap<String, (String, Value, Value)> {
+    let (status, body) = desk.get(&format!("/api/v1/events/{event}/desk")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let id = u["unit_id"].as_str().unwrap().to_owned();
+            (id, (u["status"].as_str().unwrap().to_owned(), u["buyer_id"].clone(), u["hold_id"].clone()))
+        })
+        .collect()
+}
+
+/// Every (seq, hash) of a ledger table in a data directory's desk file.
+fn chain(dir: &Path, sql: &str) -> Vec<(i64, Vec<u8>)> {
+    let db = desk_db(dir).unwrap();
+    let mut stmt = db.prepare(sql).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// A console command at `base` under the person's session (cookie and CSRF token).
+fn console_command(base: &str, cookie: &str, event: &str, key: &str, command: Value) -> TestResult<(u16, Value)> {
+    let page = call(base, "GET", &format!("/console/events/{event}/desk"), &[("cookie", cookie)], None)?;
+    let text = page.text();
+    let csrf = text
+        .split("data-csrf=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no CSRF token on the desk console")?
+        .to_owned();
+    let body = json!({ "idempotency_key": key, "command": command }).to_string();
+    let answer = call(
+        base,
+        "POST",
+        &format!("/console/api/events/{event}/commands"),
+        &[("cookie", cookie), ("x-csrf-token", &csrf), ("content-type", "application/json")],
+        Some(body.as_bytes()),
+    )?;
+    Ok((answer.status, answer.json()))
+}
+
+#[test]
+fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
+    let central_dir = tempfile::tempdir().unwrap();
+    let args = kam_tests::with_load_limits(kam_tests::VENUE_DEMO);
+    let central = ServerProcess::start(central_dir.path(), &args, Duration::from_secs(120)).unwrap();
+    let (event, units, buyers) = desk_setup(central_dir.path()).unwrap();
+    let project: String = desk_db(central_dir.path())
+        .unwrap()
+        .query_row("SELECT project_id FROM desk_events", [], |r| r.get(0))
+        .unwrap();
+
+    // The venue server: a device of a venue user with the event's grant.
+    admin(central_dir.path(), &["add-user", "venue-hall1", "venue", "--name", "一号厅"]).unwrap();
+    admin(central_dir.path(), &["assign-event", &event, &project, "venue-hall1"]).unwrap();
+    let enrolled =
+        admin(central_dir.path(), &["enroll", "venue-hall1", "--label", "hall-1"]).unwrap();
+    let field = |name: &str| {
+        enrolled.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim().to_owned()
+    };
+    let (venue_device, venue_token) = (field("device "), field("token "));
+    let central_addr = central.url.trim_start_matches("http://").parse().unwrap();
+    let uplink = CutProxy::start(central_addr).unwrap();
+    let venue_dir = tempfile::tempdir().unwrap();
+    let token_file = venue_dir.path().join("venue.token");
+    std::fs::write(&token_file, &venue_token).unwrap();
+    let data = venue_dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let upstream = uplink.url();
+    let token_path = token_file.to_str().unwrap();
+    let mut venue_args =
+        vec!["--venue", "--upstream", upstream.as_str(), "--token-file", token_path];
+    venue_args.extend_from_slice(kam_tests::LOAD_LIMITS);
+    let venue = ServerProcess::start(&data, &venue_args, Duration::from_secs(60)).unwrap();
+
+    let staff_central = DeskClient::new(&central.url, &demo_token("staff-01"));
+    let hq_central = DeskClient::new(&central.url, &demo_token("hq-01"));
+    ok(&staff_central, "free", &event, json!({ "kind": "set_mode", "mode": "free" }));
+    ok(&staff_central, "before", &event,
+        json!({ "kind": "hold", "unit_id": units[0], "buyer_id": buyers[0] }));
+
+    // Lending: from this commit central refuses the event's commands, naming the venue.
+    let lent = admin(central_dir.path(), &[
+        "delegate", "--event", &event, "--venue-device", &venue_device, "--lease-hours", "12",
+    ])
+    .unwrap();
+    println!("{}", lent.trim());
+    let (status, refused) = staff_central
+        .send("after", &event, &json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }))
+        .unwrap();
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "event_delegated", "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("hall-1"), "{refused}");
+
+    // The venue takes the desk: its staff and finance sign in with their own devices.
+    let staff = DeskClient::new(&venue.url, &demo_token("staff-01"));
+    let finance = DeskClient::new(&venue.url, &demo_token("finance-01"));
+    let started = Instant::now();
+    until("the venue to take the desk", Duration::from_secs(30), || {
+        let (status, body) = staff.get("/api/v1/venue/status").ok()?;
+        (status == 200 && body["state"] == "active").then_some(())
+    });
+    println!("venue took the desk in {} ms", started.elapsed().as_millis());
+    assert_eq!(table(&staff, &event)[&units[0]].0, "held", "the hold made before lending moved along");
+
+    // Online: a hold at the venue reaches central's table.
+    ok(&staff, "online-hold", &event,
+        json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }));
+    until("central to show the venue's hold", Duration::from_secs(30), || {
+        (table(&hq_central, &event).get(&units[1])?.0 == "held").then_some(())
+    });
+
+    // The uplink fails: the venue goes on selling — tablets, finance and a console.
+    uplink.cut();
+    let cut_at = Instant::now();
+    let voucher = sell(&staff, &finance, &event, &units[2], &buyers[2]);
+    for i in 3..23 {
+        ok(&staff, &format!("cut-hold-{i}"), &event,
+            json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] }));
+    }
+    let cookie = sign_in(&venue.url, "staff-01").unwrap();
+    let (status, answer) = console_command(&venue.url, &cookie, &event, "console-hold",
+        json!({ "kind": "hold", "unit_id": units[23], "buyer_id": buyers[23] })).unwrap();
+    assert_eq!(status, 200, "the venue's console holds during the cut: {answer}");
+    let (_, during) = staff.get("/api/v1/venue/status").unwrap();
+    println!(
+        "during the cut ({} ms): voucher {voucher} issued at the venue, {} entries not shipped",
+        cut_at.elapsed().as_millis(),
+        during["unshipped"]
+    );
+    assert!(during["unshipped"].as_i64().unwrap() >= 26, "{during}");
+    // A tablet on 4G reaching central directly gets the clear answer, never a second desk.
+    let (status, refused) = staff_central
+        .send("4g", &event, &json!({ "kind": "hold", "unit_id": units[24], "buyer_id": buyers[24] }))
+        .unwrap();
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("event_delegated")));
+
+    // The uplink comes back: the venue ships what it did, central verifies and follows.
+    uplink.restore();
+    let restored = Instant::now();
+    until("central to catch up", Duration::from_secs(60), || {
+        let (_, lag) = hq_central.get("/api/v1/venue/delegations").ok()?;
+        let row = lag.as_array()?.last()?.clone();
+        (row["unshipped"] == 0 && row["shipped_seq"].as_i64()? >= during["unshipped"].as_i64()?)
+            .then_some(())
+    });
+    until("central's table to match the venue's", Duration::from_secs(30), || {
+        (table(&hq_central, &event) == table(&staff, &event)).then_some(())
+    });
+    println!("caught up {} ms after the uplink returned", restored.elapsed().as_millis());
+    let books = |desk: &DeskClient| desk.get(&format!("/api/v1/events/{event}/reconciliation")).unwrap().1;
+    assert_eq!(books(&hq_central), books(&staff), "reconciliation agrees");
+    assert_eq!(books(&staff)["mismatches"], json!([]));
+    let venue_chain = chain(&data, "SELECT seq, hash FROM desk_ledger ORDER BY seq");
+    let central_copy = chain(central_dir.path(), "SELECT seq, hash FROM desk_venue_ledger ORDER BY seq");
+    assert_eq!(central_copy, venue_chain, "central holds the venue's segment entry for entry");
+
+    // Hand-back: the venue stops, ships its last batch with every row; central resumes.
+    admin(&data, &["hand-back"]).unwrap();
+    until("central to resume the event", Duration::from_secs(30), || {
+        let (_, lag) = hq_central.get("/api/v1/venue/delegations").ok()?;
+        (lag.as_array()?.last()?["state"] == "returned").then_some(())
+    });
+    let (status, answer) = staff
+        .send("late", &event, &json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }))
+        .unwrap();
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("event_returned")), "{answer}");
+    ok(&staff_central, "back-home", &event,
+        json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }));
+    assert_eq!(table(&hq_central, &event)[&units[2]].0, "sold");
+    let verified = admin(central_dir.path(), &["verify-ledger"]).unwrap();
+    println!("{}", verified.trim());
+    assert!(verified.contains("ledger intact"), "{verified}");
+    assert!(verified.contains(&format!("venue segment of {event} generation 1 intact")), "{verified}");
+    drop(venue);
+    drop(central);
+}
