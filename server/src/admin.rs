@@ -140,7 +140,7 @@ pub fn handover(
     })
 }
 
-/// Grants an event (and its project) to an event-staff user.
+/// Grants an event (and its project) to an event-staff or venue user.
 pub fn assign_event(
     store: &mut Store,
     event_id: &str,

@@ -106,7 +106,7 @@ struct VenueArgs {
 
 #[derive(Debug, Subcommand)]
 enum AdminAction {
-    /// Create a user with a role (rep, event_staff, finance, hq, admin).
+    /// Create a user with a role (rep, event_staff, venue, finance, hq, admin).
     AddUser {
         /// The user id.
         user_id: String,
@@ -136,7 +136,7 @@ enum AdminAction {
         /// The rep who takes it over.
         to: String,
     },
-    /// Grant an event and its project to an event-staff user.
+    /// Grant an event and its project to an event-staff or venue user.
     AssignEvent {
         /// The event id.
         event_id: String,

@@ -11,6 +11,10 @@ pub enum Role {
     Rep,
     /// Event staff: the events they are assigned to and those events' projects.
     EventStaff,
+    /// A venue server (issue 21): an enrolled device of a user with this role and the grant of
+    /// the event it serves. It sees and writes what event staff do (it relays its tablets'
+    /// edits and mirrors its desk's outcomes) but never sends desk commands to headquarters.
+    Venue,
     /// Finance: everything; may set credit limits, payment terms, tiers, grades, sales and
     /// late payments.
     Finance,
@@ -22,13 +26,15 @@ pub enum Role {
 
 impl Role {
     /// Every role, for tables and exhaustive tests.
-    pub const ALL: [Role; 5] = [Role::Rep, Role::EventStaff, Role::Finance, Role::Hq, Role::Admin];
+    pub const ALL: [Role; 6] =
+        [Role::Rep, Role::EventStaff, Role::Venue, Role::Finance, Role::Hq, Role::Admin];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Rep => "rep",
             Role::EventStaff => "event_staff",
+            Role::Venue => "venue",
             Role::Finance => "finance",
             Role::Hq => "hq",
             Role::Admin => "admin",
@@ -56,5 +62,7 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("king"), None);
+        assert_eq!(Role::parse("venue"), Some(Role::Venue));
+        assert!(!Role::Venue.sees_everything(), "a venue sees its granted events only");
     }
 }

@@ -582,6 +582,29 @@ mod tests {
         assert_eq!(who(DocPart::Allotments, Write::Add, creating), HQ.to_vec());
     }
 
+    /// A venue server relays its tablets' edits and mirrors its desk's outcomes: it may write
+    /// exactly what event staff may, in every circumstance.
+    #[test]
+    fn a_venue_writes_what_event_staff_write() {
+        let flags = [false, true];
+        for part in DocPart::ALL {
+            for write in Write::ALL {
+                for creating in flags {
+                    for owns_customer in flags {
+                        for on_open_desk in flags {
+                            let ctx = WriteContext { creating, owns_customer, on_open_desk };
+                            assert_eq!(
+                                check_write(Role::Venue, part, write, ctx),
+                                check_write(Role::EventStaff, part, write, ctx),
+                                "{part:?} {write:?} {ctx:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn what_needs_no_check() {
         let open: Vec<(DocPart, Write)> = DocPart::ALL

@@ -38,6 +38,12 @@ pub(crate) fn roles_for(command: &DeskCommand) -> &'static [Role] {
     }
 }
 
+/// Why a venue server's own device is refused every desk command: it serves an event's desk
+/// itself once the event is delegated to it and ships what its desk decided; it never acts
+/// at headquarters' desk.
+pub(crate) const VENUE_SENDS_NO_COMMANDS: &str =
+    "现场服务器不在总部下达选房指令 (a venue server does not send desk commands to headquarters)";
+
 /// Whether `who` may send `command` for `event_id`: the role, and for event staff the event's
 /// grant. `Err` carries the reason for the 403.
 pub(crate) fn authorize(
@@ -47,6 +53,9 @@ pub(crate) fn authorize(
     event_id: &str,
     command: &DeskCommand,
 ) -> Result<Result<(), String>, ServerError> {
+    if who.role == Role::Venue {
+        return Ok(Err(VENUE_SENDS_NO_COMMANDS.into()));
+    }
     if !roles_for(command).contains(&who.role) {
         return Ok(Err(format!(
             "{} may not send {} at the selection desk",
@@ -80,6 +89,7 @@ mod tests {
         assert!(!roles_for(&cancel).contains(&Role::EventStaff));
         for command in [price, cancel, DeskCommand::CallNext { now_serving: 0 }] {
             assert!(!roles_for(&command).contains(&Role::Rep), "reps never act at the desk");
+            assert!(!roles_for(&command).contains(&Role::Venue), "nor do venue servers");
         }
     }
 }

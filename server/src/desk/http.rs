@@ -120,12 +120,15 @@ pub fn parse_command<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Whether `who` may read the desk of `event_id`.
+/// Whether `who` may read the desk of `event_id`: a venue server reads what event staff read
+/// (it sends no commands, see `access`).
 fn may_read(conn: &dyn crate::db::Db, who: &Principal, event_id: &str) -> Result<(), ServerError> {
     if who.role.sees_everything() {
         return Ok(());
     }
-    if who.role == Role::EventStaff && conn.has_grant(&who.user_id, &format!("event/{event_id}"))? {
+    if matches!(who.role, Role::EventStaff | Role::Venue)
+        && conn.has_grant(&who.user_id, &format!("event/{event_id}"))?
+    {
         return Ok(());
     }
     Err(ServerError::NotFound)

@@ -577,6 +577,25 @@ fn a_key_belongs_to_its_device_and_the_role_is_checked_before_a_stored_answer() 
 }
 
 #[test]
+fn a_venue_servers_device_sends_no_commands_even_with_the_events_grant() {
+    let v = venue();
+    free(&v);
+    let conn = v.store.conn();
+    crate::auth::create_user(conn, "venue-hall", "Hall", crate::auth::Role::Venue, Utc::now())
+        .unwrap();
+    crate::sync::scope::grant(conn, "venue-hall", &format!("event/{}", v.event)).unwrap();
+    let token = crate::auth::enroll_device(conn, "venue-hall", "venue", Utc::now()).unwrap().token;
+    for command in
+        [v.call_next(), json!({ "kind": "hold", "unit_id": v.units[0], "buyer_id": v.buyers[0] })]
+    {
+        let (status, answer) = v.send(&token, command);
+        assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("forbidden")));
+        assert_eq!(answer["error"]["message"], super::access::VENUE_SENDS_NO_COMMANDS);
+    }
+    assert_eq!(v.status(&v.units[0]), "available", "nothing ran");
+}
+
+#[test]
 fn every_command_made_against_a_state_that_moved_on_is_refused_not_applied() {
     let v = venue();
     free(&v);

@@ -2,11 +2,11 @@
 //!
 //! Every document has a scope key: a customer and its tickets share `customer/<id>`, a project
 //! is `project/<id>`, an event `event/<id>`. Finance, HQ and admins see everything; a rep sees
-//! the customers granted to them (their own) and every project; event staff see the events
-//! granted to them and those events' projects. Grants and revocations take numbers in the
-//! same change sequence as documents, so a device's cursor also tells which scope changes it
-//! has already absorbed: a new grant sends the documents under it, a revocation tells the
-//! device to purge them.
+//! the customers granted to them (their own) and every project; event staff and venue servers
+//! see the events granted to them and those events' projects. Grants and revocations take
+//! numbers in the same change sequence as documents, so a device's cursor also tells which
+//! scope changes it has already absorbed: a new grant sends the documents under it, a
+//! revocation tells the device to purge them.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +43,7 @@ pub(crate) fn can_see(
 pub(crate) fn may_create(role: Role, kind: DocKind) -> bool {
     match role {
         Role::Rep => matches!(kind, DocKind::Customer | DocKind::Ticket),
-        Role::EventStaff => false,
+        Role::EventStaff | Role::Venue => false,
         Role::Finance | Role::Hq | Role::Admin => true,
     }
 }

@@ -23,6 +23,8 @@ pub enum Refusal {
     StaleForm,
     /// A field rep signed in to the dashboard: reps work in the tablet app.
     RepUsesTablet,
+    /// A venue server's account signed in to the dashboard: it is the venue server's own.
+    VenueUsesServer,
 }
 
 /// A dashboard request that cannot be served as asked.
@@ -112,6 +114,10 @@ fn forbidden_page(lang: Lang, csrf: Option<&str>, why: Refusal) -> Response {
             "客户经理请使用平板应用工作：拜访、客户档案和工单都在平板上，网页端只供总部、财务和选房现场使用。",
             "Reps work in the tablet app: visits, customer files and tickets are there; these pages are for headquarters, finance and the selection day's staff.",
         ),
+        Refusal::VenueUsesServer => lang.t(
+            "现场服务器账号只供现场服务器使用：它为现场的平板和选房台与总部同步，不登录网页端。",
+            "Venue accounts are for the venue server: it syncs the venue's tablets and desk with headquarters and does not sign in to these pages.",
+        ),
     };
     let code = match why {
         Refusal::Role => "forbidden",
@@ -119,6 +125,7 @@ fn forbidden_page(lang: Lang, csrf: Option<&str>, why: Refusal) -> Response {
         Refusal::NotThisEvent => "not_this_event",
         Refusal::StaleForm => "stale_form",
         Refusal::RepUsesTablet => "rep_uses_tablet",
+        Refusal::VenueUsesServer => "venue_uses_server",
     };
     let body = html! {
         div .error-page data-code=(code) {

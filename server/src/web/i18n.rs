@@ -91,6 +91,7 @@ impl Lang {
             "free" => ("自由选房", "Free choice"),
             "rep" => ("客户经理", "Rep"),
             "event_staff" => ("选房工作人员", "Event staff"),
+            "venue" => ("现场服务器", "Venue server"),
             "finance" => ("财务", "Finance"),
             "hq" => ("总部", "Headquarters"),
             "admin" => ("管理员", "Administrator"),

@@ -1,6 +1,7 @@
 //! `GET /hq`: where a signed-in person lands. Headquarters see the overview; event staff and
 //! finance, who work the selection day, go to their consoles; a field rep is told that reps
-//! work in the tablet app, not left with a bare "access denied".
+//! work in the tablet app, and a venue server's account that it is the venue server's, not
+//! left with a bare "access denied".
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,7 +17,16 @@ use crate::http::AppState;
 pub fn landing_for(role: Role) -> Option<&'static str> {
     match role {
         Role::EventStaff | Role::Finance => Some("/console"),
-        Role::Rep | Role::Hq | Role::Admin => None,
+        Role::Rep | Role::Venue | Role::Hq | Role::Admin => None,
+    }
+}
+
+/// Why `role` is refused the dashboard altogether, if it is: its people work elsewhere.
+pub fn works_elsewhere(role: Role) -> Option<Refusal> {
+    match role {
+        Role::Rep => Some(Refusal::RepUsesTablet),
+        Role::Venue => Some(Refusal::VenueUsesServer),
+        Role::EventStaff | Role::Finance | Role::Hq | Role::Admin => None,
     }
 }
 
@@ -26,8 +36,8 @@ pub async fn landing(
     user: WebUser,
     here: Here,
 ) -> Result<Response, PageError> {
-    if user.role == Role::Rep {
-        return Err(user.refuse(Refusal::RepUsesTablet));
+    if let Some(why) = works_elsewhere(user.role) {
+        return Err(user.refuse(why));
     }
     if let Some(console) = landing_for(user.role) {
         return Ok(Redirect::to(console).into_response());
@@ -40,6 +50,7 @@ pub async fn landing(
 mod tests {
     use axum::http::StatusCode;
 
+    use super::Role;
     use crate::web::demo_site_tests::demo_site;
 
     #[tokio::test]
@@ -73,5 +84,28 @@ mod tests {
             (status, headers["location"].to_str().unwrap()),
             (StatusCode::SEE_OTHER, "/login?next=/hq")
         );
+    }
+
+    #[tokio::test]
+    async fn a_venue_servers_account_is_told_it_belongs_to_the_venue_server() {
+        let site = demo_site(true);
+        site.state
+            .with_store(|store| {
+                let now = chrono::Utc::now();
+                crate::auth::create_user(store.conn(), "venue-01", "Hall", Role::Venue, now)
+            })
+            .await
+            .unwrap();
+        let (venue, csrf) = site.sign_in("venue-01").await;
+        let desk = format!("/console/events/{}/desk", site.event);
+        for path in ["/hq", "/console", desk.as_str()] {
+            let (status, _, body) = site.get(path, Some(&venue)).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert!(body.contains(r#"data-code="venue_uses_server""#), "{path}: {body}");
+            assert!(body.contains("现场服务器账号只供现场服务器使用"), "{path}: {body}");
+            assert!(body.contains(&format!(r#"value="{csrf}""#)), "the sign-out works: {body}");
+        }
+        let (_, _, body) = site.get("/hq", Some(&format!("{venue}; kam_lang=en"))).await;
+        assert!(body.contains("Venue accounts are for the venue server"), "{body}");
     }
 }

@@ -66,7 +66,7 @@ pub fn document() -> Value {
             "headers": { "Retry-After": errors::retry_after() },
             "securitySchemes": {
                 "device": { "type": "http", "scheme": "bearer",
-                    "description": "A device token (`kam-server admin enroll`): `Authorization: Bearer <token>`, the scheme matched without regard to case, the token one word of visible ASCII, at most 256 characters. What it may do follows its user's role (rep, event_staff, finance, hq, admin) and grants." },
+                    "description": "A device token (`kam-server admin enroll`): `Authorization: Bearer <token>`, the scheme matched without regard to case, the token one word of visible ASCII, at most 256 characters. What it may do follows its user's role (rep, event_staff, venue, finance, hq, admin) and grants." },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::web::session::SESSION_COOKIE,
                     "description": "A signed-in dashboard session (`POST /login`), for headquarters' reads only; decisions take a device token." },
             }

@@ -226,6 +226,27 @@ CREATE TABLE quarantine (
 ) STRICT;
 ";
 
+/// Version 7: the `venue` role (a venue server's own account, issue 21). SQLite cannot alter
+/// a CHECK constraint, so `users` is rebuilt (SQLite's twelve-step procedure) with every row
+/// and column it had; devices, grants and sessions refer to it by name and keep referring to
+/// the new table. [`migrate`] runs the steps with foreign keys off, so dropping the old table
+/// deletes through no reference.
+const V7_VENUE_ROLE: &str = "
+CREATE TABLE users_v7 (
+    user_id       TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL
+        CHECK (role IN ('rep', 'event_staff', 'venue', 'finance', 'hq', 'admin')),
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT,
+    password_hash TEXT
+) STRICT;
+INSERT INTO users_v7(user_id, display_name, role, created_at, disabled_at, password_hash)
+    SELECT user_id, display_name, role, created_at, disabled_at, password_hash FROM users;
+DROP TABLE users;
+ALTER TABLE users_v7 RENAME TO users;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
@@ -234,6 +255,7 @@ const MIGRATIONS: &[&str] = &[
     V4_NEWS_BY_SCOPE,
     V5_LATE_PAYMENTS,
     V6_QUARANTINE,
+    V7_VENUE_ROLE,
 ];
 
 /// The schema version this build writes.
@@ -265,9 +287,26 @@ pub(crate) fn prepare(conn: &Connection) -> Result<(), DbError> {
 /// The migration steps, for the shared runner in [`kam_core::migrations`].
 const SCHEMA: Migrations = Migrations { database: "server", steps: MIGRATIONS };
 
-/// Upgrades the database to the current version.
+/// Upgrades the database to the current version. When there is a step to run, foreign keys
+/// are off while the steps run (as in the desk's file): version 7 rebuilds `users`, which
+/// devices, grants and sessions refer to, and dropping the old table with them on would
+/// delete through every reference. The references are checked before they are turned back
+/// on; a database already current is neither touched nor scanned.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    Ok(SCHEMA.migrate(conn)?)
+    if kam_core::migrations::user_version(conn)? >= CURRENT_VERSION {
+        // Current, or newer (which the runner refuses).
+        return Ok(SCHEMA.migrate(conn)?);
+    }
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = SCHEMA.migrate(conn);
+    let dangling =
+        conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get::<_, i64>(0));
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated?;
+    match dangling? {
+        0 => Ok(()),
+        n => Err(DbError::Corrupt(format!("{n} server rows refer to rows that do not exist"))),
+    }
 }
 
 #[cfg(test)]
@@ -371,6 +410,87 @@ mod tests {
             )
             .unwrap();
         assert_eq!((docs, quarantined), (1, 0));
+    }
+
+    #[test]
+    fn v6_to_v7_keeps_users_and_their_references_and_admits_the_venue_role() {
+        let mut conn = at_version(6);
+        conn.execute_batch(
+            "INSERT INTO users VALUES
+                 ('u1', 'U', 'event_staff', '2026-11-23T00:00:00Z', NULL, 'hash'),
+                 ('u2', 'V', 'rep', '2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z', NULL);
+             INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
+                 VALUES ('d1', 'u1', 'tablet', x'01', '2026-11-23T00:00:00Z');
+             INSERT INTO grants VALUES ('u1', 'event/e1', 4);
+             INSERT INTO web_sessions VALUES
+                 (x'02', 'u1', 'csrf', '2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z');",
+        )
+        .unwrap();
+        let refused = conn.execute(
+            "INSERT INTO users VALUES ('v1', 'Hall', 'venue', '2026-11-23T00:00:00Z', NULL, NULL)",
+            [],
+        );
+        assert!(refused.is_err(), "version 6 knows no venue role");
+        let rows = |conn: &Connection| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT 'user ' || user_id || ' ' || display_name || ' ' || role || ' '
+                         || created_at || ' ' || ifnull(disabled_at, '-') || ' '
+                         || ifnull(password_hash, '-') FROM users
+                     UNION ALL SELECT 'device ' || device_id || ' ' || user_id FROM devices
+                     UNION ALL SELECT 'grant ' || user_id || ' ' || scope_key FROM grants
+                     UNION ALL SELECT 'session ' || user_id FROM web_sessions
+                     ORDER BY 1",
+                )
+                .unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        let before = rows(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(rows(&conn), before);
+        assert_eq!(kam_core::migrations::user_version(&conn).unwrap(), 7);
+        let fks: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(fks, "foreign keys are on again after the upgrade");
+        conn.execute(
+            "INSERT INTO users VALUES ('v1', 'Hall', 'venue', '2026-11-23T00:00:00Z', NULL, NULL)",
+            [],
+        )
+        .unwrap();
+        let king = conn.execute(
+            "INSERT INTO users VALUES ('k1', 'K', 'king', '2026-11-23T00:00:00Z', NULL, NULL)",
+            [],
+        );
+        assert!(king.is_err(), "a role outside the six is still refused");
+        // The references bind to the rebuilt table: a device of a user that does not exist
+        // is refused, a device of the new venue user is not.
+        let orphan = conn.execute(
+            "INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
+                 VALUES ('d2', 'nobody', 'x', x'03', '2026-11-23T00:00:00Z')",
+            [],
+        );
+        assert!(orphan.is_err(), "a device must name an existing user");
+        conn.execute(
+            "INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
+                 VALUES ('d3', 'v1', 'venue', x'04', '2026-11-23T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_dangling_reference_found_while_upgrading_is_reported() {
+        let mut conn = at_version(6);
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        conn.execute_batch(
+            "INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at)
+                 VALUES ('d1', 'gone', 'tablet', x'01', '2026-11-23T00:00:00Z');",
+        )
+        .unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let found = migrate(&mut conn);
+        assert!(matches!(found, Err(DbError::Corrupt(_))), "{found:?}");
+        let fks: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert!(fks, "foreign keys are on again after a refused upgrade");
     }
 
     #[test]

@@ -59,7 +59,8 @@ fn no_device_writes_the_queue_or_the_buyer_list() {
     ];
     let by_desk = "event_written_by_desk";
     let e = &e;
-    let cases = [HQ, ("admin", Role::Admin), ("staff-01", Role::EventStaff)].map(|user| {
+    let staff = ("staff-01", Role::EventStaff);
+    let cases = [HQ, ("admin", Role::Admin), staff, ("venue-01", Role::Venue)].map(|user| {
         let expect = Expect::FieldsAnyOrder(vec![
             ("/now_serving".to_owned(), by_desk),
             (format!("/buyers/{}", first.id), by_desk),
@@ -107,6 +108,7 @@ fn headquarters_prepares_an_event_before_its_desk_opens_and_no_one_else_does() {
             assert!(!after.allotted_units.contains(&e.allotted_units[0]));
         }),
         not_hq(("staff-01", Role::EventStaff)),
+        not_hq(("venue-01", Role::Venue)),
         not_hq(("fin", Role::Finance)),
         // Once its desk is open, an event's project, allotments and mode are the desk's.
         Case::new(

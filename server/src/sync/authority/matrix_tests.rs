@@ -39,7 +39,9 @@ fn the_parts_the_authority_never_compares_are_open_to_everyone() {
 #[test]
 fn the_servers_role_maps_onto_the_matrix() {
     let mapped: Vec<rules::Role> =
-        [Role::Rep, Role::EventStaff, Role::Finance, Role::Hq, Role::Admin].map(Into::into).into();
+        [Role::Rep, Role::EventStaff, Role::Venue, Role::Finance, Role::Hq, Role::Admin]
+            .map(Into::into)
+            .into();
     assert_eq!(mapped, rules::Role::ALL.to_vec());
 }
 

@@ -191,6 +191,7 @@ fn only_headquarters_adds_and_removes_units() {
     for (user, role, kept) in [
         ("rep-01", Role::Rep, false),
         ("staff-01", Role::EventStaff, false),
+        ("venue-01", Role::Venue, false),
         ("fin", Role::Finance, false),
         ("hq", Role::Hq, true),
     ] {

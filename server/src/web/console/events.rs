@@ -21,7 +21,7 @@ pub async fn events_page(
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     if !Station::Desk.admits(user.role) && !Station::Finance.admits(user.role) {
-        return Err(user.refuse(crate::web::error::Refusal::Station));
+        return Err(user.refuse(Station::refusal(user.role)));
     }
     let (user_id, role) = (user.user_id.clone(), user.role);
     let events: Vec<(String, String)> = state

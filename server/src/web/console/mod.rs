@@ -71,6 +71,15 @@ impl Station {
             Station::Finance => matches!(role, Role::Finance | Role::Hq | Role::Admin),
         }
     }
+
+    /// Why `role` is refused a station it does not work at: a venue server's account is told
+    /// it belongs to the venue server, everyone else that this is not their station.
+    pub fn refusal(role: Role) -> super::error::Refusal {
+        match role {
+            Role::Venue => super::error::Refusal::VenueUsesServer,
+            _ => super::error::Refusal::Station,
+        }
+    }
 }
 
 /// Whether `user` may open `station` of `event_id`: the role, and for event staff the
@@ -83,7 +92,7 @@ pub async fn admit(
     station: Station,
 ) -> Result<(), PageError> {
     if !station.admits(user.role) {
-        return Err(user.refuse(super::error::Refusal::Station));
+        return Err(user.refuse(Station::refusal(user.role)));
     }
     let (user_id, role, event) = (user.user_id.clone(), user.role, event_id.to_owned());
     let granted = state
