@@ -68,6 +68,13 @@ enum Command {
         /// sent.
         #[arg(long)]
         tls_proxy: bool,
+        /// Copy both database files into this directory every `--copy-interval-s` (SQLite's
+        /// online backup): a second copy to serve from if the data directory's disk dies.
+        #[arg(long)]
+        copy_dir: Option<PathBuf>,
+        /// Seconds between two copies into `--copy-dir`.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        copy_interval_s: u64,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -190,6 +197,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             listen,
             limits,
             tls_proxy,
+            copy_dir,
+            copy_interval_s,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -200,7 +209,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             let policy = data::load_policy(policy.as_deref())?;
             let web = kam_server::web::security::WebSettings { tls_proxy };
-            serve(demo.then_some(spec), policy, data, listen, limits, web).await
+            let copy = copy_dir.map(|d| (d, std::time::Duration::from_secs(copy_interval_s)));
+            serve(demo.then_some(spec), policy, data, listen, limits, web, copy).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -338,6 +348,7 @@ async fn serve(
     listen: SocketAddr,
     limits: Limits,
     web: kam_server::web::security::WebSettings,
+    copy: Option<(PathBuf, std::time::Duration)>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
@@ -374,6 +385,16 @@ async fn serve(
         vec![store.path().to_path_buf(), store.desk_path()],
         health.beat("checkpoint"),
     )?;
+    // The second copy (`--copy-dir`) lives as long as `serve`; dropping it stops its thread.
+    let _second_copy = match copy {
+        Some((copy_dir, interval)) => Some(kam_server::db::SecondCopy::start(
+            store.path().parent().unwrap_or(Path::new(".")),
+            &copy_dir,
+            interval,
+            health.beat("second_copy"),
+        )?),
+        None => None,
+    };
     let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
     state.web = web;
     tokio::spawn(projector::run(state.services().clone()));
