@@ -15,7 +15,7 @@ use crate::store::{Store, insert_new_doc};
 use crate::sync::scope;
 
 /// Name of the database file inside the data directory.
-pub const STORE_FILE: &str = "kam-server.sqlite3";
+pub use crate::db::STORE_FILE;
 
 /// A demo user with the token of their demo device. Demo tokens are published on purpose
 /// (they are printed at every start) and must never be used for real data.

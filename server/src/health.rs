@@ -17,8 +17,16 @@ use serde::Serialize;
 pub const STUCK_AFTER: Duration = Duration::from_secs(30);
 
 /// The tasks the server watches, in the order `/healthz` lists them.
-pub const TASKS: [&str; 7] =
-    ["store", "projector", "mirror", "desk_writer", "hold_expiry", "checkpoint", "auth_watcher"];
+pub const TASKS: [&str; 8] = [
+    "store",
+    "projector",
+    "mirror",
+    "desk_writer",
+    "hold_expiry",
+    "checkpoint",
+    "auth_watcher",
+    "second_copy",
+];
 
 /// The liveness record of one background task. Cheap to clone; all clones share it.
 #[derive(Clone, Debug)]

@@ -75,6 +75,13 @@ enum Command {
         /// and ship its ledger upstream while the uplink is up.
         #[command(flatten)]
         venue: VenueArgs,
+        /// Copy both database files into this directory every `--copy-interval-s` (SQLite's
+        /// online backup): a second copy to serve from if the data directory's disk dies.
+        #[arg(long)]
+        copy_dir: Option<PathBuf>,
+        /// Seconds between two copies into `--copy-dir`.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        copy_interval_s: u64,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -250,6 +257,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             limits,
             tls_proxy,
             venue,
+            copy_dir,
+            copy_interval_s,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -261,7 +270,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let policy = data::load_policy(policy.as_deref())?;
             let web = kam_server::web::security::WebSettings { tls_proxy };
             let upstream = venue_upstream(&venue)?;
-            serve(demo.then_some(spec), policy, data, listen, limits, web, upstream).await
+            let copy = copy_dir.map(|d| (d, std::time::Duration::from_secs(copy_interval_s)));
+            let background = Background { upstream, copy };
+            serve(demo.then_some(spec), policy, data, listen, limits, web, background).await
         }
         Command::Admin { data, action } => {
             tokio::task::spawn_blocking(move || run_admin(&data, action))
@@ -432,8 +443,6 @@ fn venue_upstream(args: &VenueArgs) -> Result<Option<Upstream>, Box<dyn std::err
     Ok(Some(Upstream { url: url.clone(), token }))
 }
 
-// Each argument is one of `serve`'s flags.
-#[allow(clippy::too_many_arguments)]
 /// `delegate`: lends an event's desk to a venue server.
 fn delegate(
     store: &mut Store,
@@ -513,6 +522,12 @@ fn export_bundle(store: &mut Store, out: &Path, now: DateTime<Utc>) -> AdminResu
     Ok(())
 }
 
+/// The background work a server runs besides its own: a venue's uplink, the second copy.
+struct Background {
+    upstream: Option<Upstream>,
+    copy: Option<(PathBuf, std::time::Duration)>,
+}
+
 async fn serve(
     demo: Option<DemoSpec>,
     policy: kam_core::Policy,
@@ -520,8 +535,9 @@ async fn serve(
     listen: SocketAddr,
     limits: Limits,
     web: kam_server::web::security::WebSettings,
-    upstream: Option<Upstream>,
+    background: Background,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let Background { upstream, copy } = background;
     let reps = demo.as_ref().map_or(0, |s| s.reps);
     let (store, loaded) = tokio::task::spawn_blocking(move || {
         let mut store = data::open_store_with(&dir, policy)?;
@@ -557,6 +573,16 @@ async fn serve(
         vec![store.path().to_path_buf(), store.desk_path()],
         health.beat("checkpoint"),
     )?;
+    // The second copy (`--copy-dir`) lives as long as `serve`; dropping it stops its thread.
+    let _second_copy = match copy {
+        Some((copy_dir, interval)) => Some(kam_server::db::SecondCopy::start(
+            store.path().parent().unwrap_or(Path::new(".")),
+            &copy_dir,
+            interval,
+            health.beat("second_copy"),
+        )?),
+        None => None,
+    };
     let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
     state.web = web;
     tokio::spawn(projector::run(state.services().clone()));

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod browser;
 pub mod crash;
 pub mod hostile;
+pub mod proxy;
 pub mod sim;
 
 /// Result type of the helpers.

@@ -26,6 +26,14 @@ pub enum DbError {
     /// A stored value is not what this build expects.
     #[error("corrupt server data: {0}")]
     Corrupt(String),
+    /// A file beside the databases (a copy, a directory) could not be written or read.
+    #[error("file {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// What the operating system answered.
+        source: std::io::Error,
+    },
 }
 
 impl DbError {

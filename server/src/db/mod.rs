@@ -39,8 +39,9 @@ pub use reports::ReportQueries;
 pub use review::ReviewStore;
 pub use sales::SalesLedgerStore;
 pub use sessions::SessionStore;
+pub use sqlite::copy::{CopyReport, SecondCopy};
 pub use sqlite::desk::{DESK_FILE, DeskFile, ServerReadOnly, desk_path};
-pub use sqlite::{ServerFile, checkpoint, readers};
+pub use sqlite::{STORE_FILE, ServerFile, checkpoint, copy, readers};
 pub use sync_state::SyncStateStore;
 
 /// What a storage thread reports to the server's health: alive after each round, or failed.

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod checkpoint;
+pub mod copy;
 pub(crate) mod desk;
 mod documents;
 mod grants;
@@ -18,7 +19,7 @@ mod server_file;
 mod sessions;
 mod sync_state;
 
-pub use server_file::ServerFile;
+pub use server_file::{STORE_FILE, ServerFile};
 
 /// A fresh, migrated server database in memory, for the store test suite.
 #[cfg(test)]

@@ -8,6 +8,9 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::schema;
 use crate::db::{Db, DbError};
 
+/// Name of the server database file inside the data directory.
+pub const STORE_FILE: &str = "kam-server.sqlite3";
+
 /// The server database, open for writing (created or upgraded on opening).
 ///
 /// It derefs to its SQLite connection for tests and tools that inspect rows directly; the
