@@ -87,6 +87,9 @@ fn world() -> World {
     let project = central.column("SELECT project_id FROM desk_events").remove(0);
     let units = central.column("SELECT unit_id FROM desk_allotments ORDER BY unit_id");
     let buyers = central.column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no");
+    let (status, _) =
+        central.send(&rt, STAFF, &event, json!({ "kind": "set_mode", "mode": "free" }));
+    assert_eq!(status, 200);
     let now = Utc::now();
     crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
     crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
@@ -145,17 +148,19 @@ impl World {
 #[test]
 fn central_refuses_a_lent_event_and_the_venue_serves_it_from_central_s_anchor() {
     let w = world();
+    let answers = || -> i64 {
+        w.central
+            .store
+            .desk_conn()
+            .query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = answers();
     let (status, answer) = w.hold(&w.central, 0);
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "event_delegated");
     assert!(answer["error"]["message"].as_str().unwrap().contains("hall-1"), "{answer}");
-    let kept: i64 = w
-        .central
-        .store
-        .desk_conn()
-        .query_row("SELECT COUNT(*) FROM desk_requests", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(kept, 0, "a desk that does not serve the event keeps no answer under the key");
+    assert_eq!(answers(), before, "a desk that does not serve the event keeps no answer");
     let (status, answer) = w.hold(&w.venue, 0);
     assert_eq!(status, 200, "{answer}");
     // The venue's chain continues from central's delegation entry.
