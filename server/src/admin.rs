@@ -167,7 +167,12 @@ pub fn delegate(
     let request = LendRequest {
         event_id: event_id.to_owned(),
         venue_device_id: venue_device.to_owned(),
-        lease_until: now + chrono::Duration::hours(lease_hours),
+        lease_until: now.checked_add_signed(chrono::Duration::hours(lease_hours)).ok_or_else(
+            || ServerError::Invalid {
+                field: "lease_hours",
+                reason: "the lease would end past the calendar".into(),
+            },
+        )?,
         actor: ADMIN_ACTOR.to_owned(),
     };
     let lent = store.delegation_step(|tx, server, tip| lend(tx, server, tip, &request, now))?;

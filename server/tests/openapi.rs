@@ -324,6 +324,12 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
         let status = u64::from(kam_server::desk::http::reply_status(kind).as_u16());
         assert_eq!(code_status(&doc, code), Some(status), "the desk's `{code}`");
     }
+    // A desk that does not serve the event answers with who does (ADR 0021).
+    let served_elsewhere =
+        u64::from(kam_server::desk::http::reply_status(ReplyKind::ServedElsewhere).as_u16());
+    for code in ["event_delegated", "lease_ended", "event_returned"] {
+        assert_eq!(code_status(&doc, code), Some(served_elsewhere), "the desk's `{code}`");
+    }
     let sync = std::fs::read_to_string(src.join("sync/mod.rs")).unwrap();
     for part in sync.split("ServerError::Refused {").skip(1) {
         let code = part.split('"').nth(1).unwrap();

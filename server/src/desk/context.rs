@@ -8,9 +8,9 @@ use kam_core::Policy;
 use serde::Serialize;
 
 use super::command::Refusal;
+use super::delegation::Authority;
 use super::ledger::{self, Cause, Tip};
 use crate::auth::Principal;
-use super::delegation::Authority;
 use crate::db::desk::{DeskDb, DeskDelegations, DeskState};
 use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;

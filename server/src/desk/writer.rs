@@ -92,6 +92,13 @@ impl DeskReply {
         DeskReply { kind, body, replayed: false }
     }
 
+    /// The answer of a desk that does not serve the event (ADR 0021): `event_delegated`,
+    /// `lease_ended` or `event_returned`, as `Authority::refusal` names it.
+    fn served_elsewhere(code: &str, message: &str) -> DeskReply {
+        let body = json!({ "error": { "code": code, "message": message } }).to_string();
+        DeskReply { kind: ReplyKind::ServedElsewhere, body, replayed: false }
+    }
+
     fn internal() -> DeskReply {
         DeskReply::error(ReplyKind::Failed, "internal", "internal error")
     }
@@ -542,7 +549,7 @@ fn run_command(
     // answers with who does, and keeps no answer under the key: it decided nothing, and the
     // same command may be sent where the event is served.
     if let Some((code, message)) = on.memo.authority(on.desk, &request.event_id, now)?.refusal() {
-        return Ok(DeskReply::error(ReplyKind::ServedElsewhere, code, &message));
+        return Ok(DeskReply::served_elsewhere(code, &message));
     }
     let answer = carry_out(on, tip, &who, event, request, now)?;
     let outcome = answer.outcome;

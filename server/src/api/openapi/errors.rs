@@ -67,10 +67,24 @@ pub(super) enum Code {
     DeskBusy,
     /// 504.
     Timeout,
+    /// 409: another place serves the event's desk (a venue holds it).
+    EventDelegated,
+    /// 409: this venue's lease has ended.
+    LeaseEnded,
+    /// 409: this venue handed the desk back.
+    EventReturned,
+    /// 409: nothing is lent to this venue (or the generation ended).
+    NotDelegated,
+    /// 409: a batch of another generation.
+    StaleGeneration,
+    /// 422: a venue segment that does not continue the chain.
+    ChainBreak,
+    /// 422: a hand-back whose rows do not reconcile.
+    Unreconciled,
 }
 
 /// The catalogue: each code, the status it is answered with and what it means.
-const CATALOGUE: [(Code, &str, u16, &str); 27] = [
+const CATALOGUE: [(Code, &str, u16, &str); 34] = [
     (
         Code::MalformedRequest,
         "malformed_request",
@@ -208,6 +222,48 @@ const CATALOGUE: [(Code, &str, u16, &str); 27] = [
         "The desk's queue is full; retry with the same idempotency key after `Retry-After`.",
     ),
     (Code::Timeout, "timeout", 504, "An upstream step timed out."),
+    (
+        Code::EventDelegated,
+        "event_delegated",
+        409,
+        "The event's desk is lent to a venue server (ADR 0021); the message names it. Nothing was decided and nothing is stored under the key: send the command where the event is served.",
+    ),
+    (
+        Code::LeaseEnded,
+        "lease_ended",
+        409,
+        "On a venue server: its lease on the event has ended by its clock; it serves no more commands. Nothing is stored under the key.",
+    ),
+    (
+        Code::EventReturned,
+        "event_returned",
+        409,
+        "On a venue server: it handed the event's desk back to headquarters. Nothing is stored under the key.",
+    ),
+    (
+        Code::NotDelegated,
+        "not_delegated",
+        409,
+        "Nothing is lent to this venue for the event, or the generation it names has ended.",
+    ),
+    (
+        Code::StaleGeneration,
+        "stale_generation",
+        409,
+        "The batch names another generation than the one the venue holds (a fence).",
+    ),
+    (
+        Code::ChainBreak,
+        "chain_break",
+        422,
+        "A venue batch that does not continue the chain central holds: a sequence that does not follow, a link or a hash that does not match, or an entry that differs from the one stored.",
+    ),
+    (
+        Code::Unreconciled,
+        "unreconciled",
+        422,
+        "A hand-back whose rows do not reconcile (receipts, vouchers and unit status disagree); nothing was applied.",
+    ),
 ];
 
 impl Code {

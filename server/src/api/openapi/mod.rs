@@ -14,6 +14,7 @@ mod device;
 mod errors;
 mod hq;
 mod op;
+mod venue;
 
 use serde_json::{Map, Value, json};
 
@@ -39,7 +40,7 @@ fn description() -> String {
 
 fn schemas() -> Value {
     let mut all = Map::new();
-    let parts = [errors::schemas(), device::schemas(), hq::schemas()];
+    let parts = [errors::schemas(), device::schemas(), hq::schemas(), venue::schemas()];
     for (name, schema) in parts.into_iter().flatten() {
         all.insert(name.to_owned(), schema);
     }
@@ -49,7 +50,7 @@ fn schemas() -> Value {
 
 /// The whole document.
 pub fn document() -> Value {
-    let paths = device::paths().merge(desk::paths()).merge(hq::paths());
+    let paths = device::paths().merge(desk::paths()).merge(hq::paths()).merge(venue::paths());
     json!({
         "openapi": "3.1.0",
         "info": { "title": "KAM API", "version": "1", "description": description() },

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::DelegationError;
 use super::segment::{sign, touched};
 use super::wire::{Ack, Bundle, Link, Offer, Shipment, WireEntry};
-use super::DelegationError;
 use crate::db::desk::delegation::{DelegationRow, LeaseSide, LeaseState, ShippedReport};
 use crate::db::desk::image::UnitScope;
 use crate::db::desk::ledger::LedgerTip;
@@ -115,7 +115,10 @@ pub fn acknowledged(
         return Err(DelegationError::NotDelegated(event_id.to_owned()));
     };
     let Some(shipped) = ack.shipped.tip() else {
-        return Err(DelegationError::ChainBreak { seq: ack.shipped.seq, reason: "ack hash".into() });
+        return Err(DelegationError::ChainBreak {
+            seq: ack.shipped.seq,
+            reason: "ack hash".into(),
+        });
     };
     let tip = ledger::tip(tx)?;
     let rest = tx.own_entries(shipped.seq, 1)?;

@@ -3,21 +3,21 @@
 //!
 //! | Method and path | Who | What |
 //! |---|---|---|
-//! | `GET /api/v1/venue/offer` | a venue device | the desk lent to it: 200 with the offer, 204 when none |
+//! | `GET /api/v1/venue/offer` | a device | the desk lent to it: `{"offer": …}`, null when none |
 //! | `POST /api/v1/venue/segment` | the venue the event is lent to | one batch of its segment; answers the acknowledgement |
-//! | `GET /api/v1/venue/status` | any signed-in device but a rep | on a venue server: the lease it holds and what it has not shipped |
+//! | `GET /api/v1/venue/status` | any device but a rep's | on a venue server: `{"lease": …}`, what it holds and has not shipped |
 //! | `GET /api/v1/venue/delegations` | finance, HQ | on central: every delegation and each venue's lag |
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde_json::json;
 
-use super::{edge, lend};
 use super::wire::Shipment;
+use super::{edge, lend};
 use crate::auth::{Principal, Role};
 use crate::error::ServerError;
 use crate::http::AppState;
@@ -35,15 +35,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/venue/delegations", get(delegations))
 }
 
-async fn status(State(state): State<AppState>, Device(who): Device) -> Result<Response, ServerError> {
+async fn status(
+    State(state): State<AppState>,
+    Device(who): Device,
+) -> Result<Response, ServerError> {
     if who.role == Role::Rep {
         return Err(ServerError::Forbidden("reps do not work the selection desk".into()));
     }
     let found = state.readers().read(|c| Ok::<_, ServerError>(edge::status(c.desk())?)).await?;
-    Ok(match found {
-        Some(status) => Json(status).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+    Ok(Json(json!({ "lease": found })).into_response())
 }
 
 async fn delegations(
@@ -54,7 +54,8 @@ async fn delegations(
         return Err(ServerError::Forbidden("the delegations are for finance and HQ".into()));
     }
     let now = chrono::Utc::now();
-    let rows = state.readers().read(move |c| Ok::<_, ServerError>(lend::lag(c.desk(), now)?)).await?;
+    let rows =
+        state.readers().read(move |c| Ok::<_, ServerError>(lend::lag(c.desk(), now)?)).await?;
     Ok(Json(rows).into_response())
 }
 
@@ -65,16 +66,19 @@ fn venue_only(who: &Principal) -> Result<(), ServerError> {
     Err(ServerError::Forbidden("only a venue server takes or ships a desk".into()))
 }
 
-async fn offer(State(state): State<AppState>, Device(who): Device) -> Result<Response, ServerError> {
-    venue_only(&who)?;
+/// The offer, `{"offer": null}` when nothing is lent to the caller (only a venue server's
+/// device is ever lent a desk: `lend` checks the role).
+async fn offer(
+    State(state): State<AppState>,
+    Device(who): Device,
+) -> Result<Response, ServerError> {
     let found = state
         .readers()
-        .read(move |c| Ok::<_, ServerError>(lend::offer(c.desk(), c.db(), &who.device_id, &who.user_id)?))
+        .read(move |c| {
+            Ok::<_, ServerError>(lend::offer(c.desk(), c.db(), &who.device_id, &who.user_id)?)
+        })
         .await?;
-    Ok(match found {
-        Some(offer) => Json(offer).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
+    Ok(Json(json!({ "offer": found })).into_response())
 }
 
 async fn segment(

@@ -22,7 +22,8 @@ pub fn continue_chain(
     let mut tip = from;
     let mut out = Vec::with_capacity(entries.len());
     for wire in entries {
-        let brk = |reason: &str| DelegationError::ChainBreak { seq: wire.seq, reason: reason.into() };
+        let brk =
+            |reason: &str| DelegationError::ChainBreak { seq: wire.seq, reason: reason.into() };
         let entry = wire.chain_entry().ok_or_else(|| brk("a hash is not hex"))?;
         if entry.event_id != event_id {
             return Err(brk("the entry belongs to another event"));

@@ -25,6 +25,12 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The largest answer read from central (an offer carries a whole event).
 const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Central's answer to `GET /api/v1/venue/offer`.
+#[derive(serde::Deserialize)]
+struct OfferAnswer {
+    offer: Option<Offer>,
+}
+
 /// Where central is and how the venue proves who it is.
 #[derive(Clone)]
 pub struct Upstream {
@@ -120,7 +126,8 @@ async fn round(
         take_offer(services, &desk, offer).await?;
         return Ok(Round::Moved);
     }
-    let next = services.readers().read(|c| Ok::<_, ServerError>(edge::next_shipment(c.desk())?)).await?;
+    let next =
+        services.readers().read(|c| Ok::<_, ServerError>(edge::next_shipment(c.desk())?)).await?;
     let Some(shipment) = next else { return Ok(Round::Idle) };
     let event_id = shipment.event_id.clone();
     let ack: Ack = post_json(agent, upstream, "/api/v1/venue/segment", &shipment).await?;
@@ -163,8 +170,7 @@ async fn get_offer(agent: &ureq::Agent, up: &Upstream) -> Result<Option<Offer>, 
             .call()
             .map_err(|e| UplinkError::Network(e.to_string()))?;
         match response.status().as_u16() {
-            204 => Ok(None),
-            200 => read_json(response.body_mut()).map(Some),
+            200 => read_json::<OfferAnswer>(response.body_mut()).map(|a| a.offer),
             status => Err(refused(status, response.body_mut())),
         }
     })

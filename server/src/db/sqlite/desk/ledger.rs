@@ -6,7 +6,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
-use crate::db::desk::ledger::{ChainEntry, LedgerRow, LedgerTip, NewLedgerEntry, StoredLedgerEntry};
+use crate::db::desk::ledger::{
+    ChainEntry, LedgerRow, LedgerTip, NewLedgerEntry, StoredLedgerEntry,
+};
 
 impl DeskLedger for Connection {
     fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
