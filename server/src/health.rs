@@ -17,7 +17,7 @@ use serde::Serialize;
 pub const STUCK_AFTER: Duration = Duration::from_secs(30);
 
 /// The tasks the server watches, in the order `/healthz` lists them.
-pub const TASKS: [&str; 8] = [
+pub const TASKS: [&str; 9] = [
     "store",
     "projector",
     "mirror",
@@ -26,6 +26,7 @@ pub const TASKS: [&str; 8] = [
     "checkpoint",
     "auth_watcher",
     "second_copy",
+    "venue_uplink",
 ];
 
 /// The liveness record of one background task. Cheap to clone; all clones share it.
