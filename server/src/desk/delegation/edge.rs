@@ -137,12 +137,18 @@ pub fn acknowledged(
 }
 
 /// Stops serving the event and starts handing it back: from this commit on the venue refuses
-/// its commands, and the uplink ships what is left with every row of the event.
+/// its commands, and the uplink ships what is left with every row of the event. The venue's
+/// books must reconcile first (central checks the same rows again): a mismatch is fixed at the
+/// venue's finance console while it still serves the event.
 pub fn hand_back(tx: &dyn DeskGroup, now: DateTime<Utc>) -> Result<String, DelegationError> {
     let Some(row) = held(tx)? else {
         return Err(DelegationError::NotDelegated("this venue holds no desk".into()));
     };
     if row.state == LeaseState::Active {
+        let books = crate::desk::reconcile::reconcile(tx, &row.event_id)?;
+        if let Some(first) = books.mismatches.first() {
+            return Err(DelegationError::Unreconciled(format!("{first:?}")));
+        }
         tx.end_delegation(&row.event_id, row.generation, LeaseState::Returning, &instant(now))?;
     }
     Ok(row.event_id)
