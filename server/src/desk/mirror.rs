@@ -71,9 +71,7 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
             if kind == "venue_segment" {
                 // A venue's batch (ADR 0021): its entries are in the venue's segment; this
                 // entry names what they touched.
-                for inner in entry["mirror"].as_array().into_iter().flatten() {
-                    note(w, inner["kind"].as_str().unwrap_or_default(), inner);
-                }
+                note_segment(w, &entry["mirror"]);
             } else {
                 note(w, kind, &entry);
             }
@@ -85,6 +83,23 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
         meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
         Ok(Mirrored { entries: entries.len(), changed })
     })
+}
+
+/// Notes what a venue's batch asks the mirror to write (`delegation::segment::mirror_summary`).
+fn note_segment(w: &mut EventWork, summary: &serde_json::Value) {
+    let ids = |key: &str| {
+        summary[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    w.units.extend(ids("units"));
+    w.prices.extend(ids("prices"));
+    w.queue |= summary["queue"].as_bool().unwrap_or(false);
+    w.mode |= summary["mode"].as_bool().unwrap_or(false);
+    w.buyers |= summary["buyers"].as_bool().unwrap_or(false);
 }
 
 /// Notes what one entry asks the mirror to write.

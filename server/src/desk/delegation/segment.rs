@@ -97,28 +97,27 @@ pub fn touched(entries: &[ChainEntry]) -> Touched {
     t
 }
 
-/// What the mirror needs of a run: each entry's kind and the units it names.
-pub fn mirror_summary(entries: &[ChainEntry]) -> Vec<Value> {
-    entries
-        .iter()
-        .filter_map(|e| {
-            let value: Value = serde_json::from_str(&e.entry).ok()?;
-            let mut t = Touched::default();
-            collect(&value, &mut t);
-            let units: Vec<&String> = t.units.iter().collect();
-            match (e.kind.as_str(), units.as_slice()) {
-                ("call" | "recall" | "set_mode" | "buyers_imported" | "lottery_imported", _) => {
-                    Some(json!({ "kind": e.kind }))
-                }
-                (_, []) => None,
-                ("price_approved", [unit]) => Some(json!({ "kind": e.kind, "unit_id": unit })),
-                (_, [unit]) => Some(json!({ "kind": e.kind, "unit_id": unit })),
-                (_, [unit, other, ..]) => {
-                    Some(json!({ "kind": e.kind, "unit_id": unit, "new_unit_id": other }))
-                }
-            }
-        })
-        .collect()
+/// What the mirror needs of a run, in one small object: the units whose status may have
+/// moved, those whose price was approved, and whether the queue, the mode or the buyer list
+/// moved (`desk::mirror` reads it from the `venue_segment` entry).
+pub fn mirror_summary(entries: &[ChainEntry]) -> Value {
+    let mut units = std::collections::BTreeSet::new();
+    let mut prices = std::collections::BTreeSet::new();
+    let (mut queue, mut mode, mut buyers) = (false, false, false);
+    for e in entries {
+        let Ok(value) = serde_json::from_str::<Value>(&e.entry) else { continue };
+        let mut t = Touched::default();
+        collect(&value, &mut t);
+        match e.kind.as_str() {
+            "call" | "recall" => queue = true,
+            "set_mode" => mode = true,
+            "buyers_imported" | "lottery_imported" => buyers = true,
+            "price_approved" => prices.extend(t.units.iter().cloned()),
+            _ => {}
+        }
+        units.extend(t.units);
+    }
+    json!({ "units": units, "prices": prices, "queue": queue, "mode": mode, "buyers": buyers })
 }
 
 /// The bundle's signature: HMAC-SHA256 of the shipment's JSON under the key (hex).

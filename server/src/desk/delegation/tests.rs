@@ -4,7 +4,8 @@
 use chrono::{Duration, Utc};
 use kam_core::Policy;
 use kam_core::demo::DemoSpec;
-use kam_core::model::Role;
+use kam_core::doc::{project_doc_id, read_project};
+use kam_core::model::{ProjectId, Role, UnitId, UnitStatus};
 use serde_json::{Value, json};
 
 use super::lend::{LendRequest, Lent};
@@ -202,6 +203,20 @@ fn shipped_batches_are_verified_applied_and_idempotent_by_sequence() {
     let ack = w.deliver(batch.clone()).unwrap();
     assert_eq!(ack.shipped.seq, batch.venue_tip.seq);
     assert_eq!(w.central.status(&w.units[3]), "held", "central's rows follow the venue's");
+    // The mirror writes what the batch names into central's project document.
+    let mut w = w;
+    crate::desk::mirror::mirror_pending(&mut w.central.store, Utc::now()).unwrap();
+    let project = w.central.column("SELECT project_id FROM desk_events").remove(0);
+    let doc = w
+        .central
+        .store
+        .document(&project_doc_id(&ProjectId::from(project.as_str())))
+        .unwrap()
+        .unwrap();
+    let mirrored = read_project(doc).unwrap();
+    for unit in &w.units[..4] {
+        assert_eq!(mirrored.units[&UnitId::from(unit.as_str())].status, UnitStatus::Held, "{unit}");
+    }
     // The same batch again: the same answer, nothing stored twice.
     assert_eq!(w.deliver(batch.clone()).unwrap(), ack);
     assert!(w.ship().is_none(), "nothing left to ship");
