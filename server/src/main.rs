@@ -205,6 +205,10 @@ enum AdminAction {
     /// On a venue server: stop serving the event and hand its desk back to central (the
     /// running server ships the final batch).
     HandBack,
+    /// On a venue server restarted from its second copy while central cannot be reached:
+    /// serve again without comparing with central first. Commands acknowledged after the
+    /// copy was taken and not shipped are lost: check the papers printed since.
+    AcceptCopy,
     /// On a venue server: stop serving the event and write its export bundle.
     ExportBundle {
         /// Where to write it.
@@ -315,6 +319,13 @@ fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
         AdminAction::ImportBundle { file } => import_bundle(&mut store, &file, now)?,
         AdminAction::Delegations => list_delegations(&store)?,
         AdminAction::HandBack => hand_back(&mut store, now)?,
+        AdminAction::AcceptCopy => {
+            store.delegation_step(|tx, _, _| Ok(tx.clear_copy_mark()?))?;
+            println!(
+                "this copy serves again without comparing with headquarters; commands acknowledged \
+                 after the copy was taken and not shipped are lost: check the papers printed since"
+            );
+        }
         AdminAction::ExportBundle { out } => export_bundle(&mut store, &out, now)?,
         AdminAction::ImportSales { file } => {
             let csv = std::fs::read_to_string(&file)?;

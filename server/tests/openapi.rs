@@ -327,7 +327,7 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
     // A desk that does not serve the event answers with who does (ADR 0021).
     let served_elsewhere =
         u64::from(kam_server::desk::http::reply_status(ReplyKind::ServedElsewhere).as_u16());
-    for code in ["event_delegated", "lease_ended", "event_returned"] {
+    for code in ["event_delegated", "lease_ended", "event_returned", "venue_recovering"] {
         assert_eq!(code_status(&doc, code), Some(served_elsewhere), "the desk's `{code}`");
     }
     let sync = std::fs::read_to_string(src.join("sync/mod.rs")).unwrap();

@@ -162,7 +162,12 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let mut venue_args =
         vec!["--venue", "--upstream", upstream.as_str(), "--token-file", token_path];
     venue_args.extend_from_slice(kam_tests::LOAD_LIMITS);
-    let venue = ServerProcess::start(&data, &venue_args, Duration::from_secs(60)).unwrap();
+    // The second copy, on "another disk", every second.
+    let second = venue_dir.path().join("second-copy");
+    let third = venue_dir.path().join("third-copy");
+    let mut first_args = venue_args.clone();
+    first_args.extend(["--copy-dir", second.to_str().unwrap(), "--copy-interval-s", "1"]);
+    let venue = ServerProcess::start(&data, &first_args, Duration::from_secs(60)).unwrap();
 
     let staff_central = DeskClient::new(&central.url, &demo_token("staff-01"));
     let hq_central = DeskClient::new(&central.url, &demo_token("hq-01"));
@@ -279,6 +284,49 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let central_copy =
         chain(central_dir.path(), "SELECT seq, hash FROM desk_venue_ledger ORDER BY seq");
     assert_eq!(central_copy, venue_chain, "central holds the venue's segment entry for entry");
+
+    // The venue's disk dies right after three more holds reached central: it restarts from its
+    // second copy, which may be behind them, and takes back from central what it lacks before
+    // it serves again.
+    for i in 26..29 {
+        ok(
+            &staff,
+            &format!("late-hold-{i}"),
+            &event,
+            json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] }),
+        );
+    }
+    until("central to hold the last three", Duration::from_secs(30), || {
+        let (_, lag) = staff.get("/api/v1/venue/status").ok()?;
+        (lag["lease"]["unshipped"] == 0).then_some(())
+    });
+    venue.kill().unwrap();
+    let copy_tip = chain(&second, "SELECT seq, hash FROM desk_ledger ORDER BY seq").len();
+    let mut copy_args = venue_args.clone();
+    copy_args.extend(["--copy-dir", third.to_str().unwrap()]);
+    let venue = ServerProcess::start(&second, &copy_args, Duration::from_secs(60)).unwrap();
+    let staff = DeskClient::new(&venue.url, &demo_token("staff-01"));
+    let restarted = Instant::now();
+    let mut recovering = 0;
+    until("the copy to serve again", Duration::from_secs(30), || {
+        let hold = json!({ "kind": "hold", "unit_id": units[29], "buyer_id": buyers[29] });
+        let (status, answer) = staff.send("from-the-copy", &event, &hold).ok()?;
+        if answer["error"]["code"] == "venue_recovering" {
+            recovering += 1;
+        }
+        (status == 200).then_some(())
+    });
+    println!(
+        "restarted from the second copy ({} entries in the copy, {} of the venue's): serving again \
+         after {} ms, {recovering} commands told to wait",
+        copy_tip,
+        venue_chain.len() + 3,
+        restarted.elapsed().as_millis()
+    );
+    for unit in &units[26..29] {
+        assert_eq!(table(&staff, &event)[unit].0, "held", "{unit} came back from central");
+    }
+    let data = second;
 
     // Hand-back: the venue stops, ships its last batch with every row; central resumes.
     admin(&data, &["hand-back"]).unwrap();

@@ -73,6 +73,8 @@ pub(super) enum Code {
     LeaseEnded,
     /// 409: this venue handed the desk back.
     EventReturned,
+    /// 409: this venue runs on its second copy and has not compared with central yet.
+    VenueRecovering,
     /// 409: nothing is lent to this venue (or the generation ended).
     NotDelegated,
     /// 409: a batch of another generation.
@@ -84,7 +86,7 @@ pub(super) enum Code {
 }
 
 /// The catalogue: each code, the status it is answered with and what it means.
-const CATALOGUE: [(Code, &str, u16, &str); 34] = [
+const CATALOGUE: [(Code, &str, u16, &str); 35] = [
     (
         Code::MalformedRequest,
         "malformed_request",
@@ -239,6 +241,12 @@ const CATALOGUE: [(Code, &str, u16, &str); 34] = [
         "event_returned",
         409,
         "On a venue server: it handed the event's desk back to headquarters. Nothing is stored under the key.",
+    ),
+    (
+        Code::VenueRecovering,
+        "venue_recovering",
+        409,
+        "On a venue server restarted from its second copy: it compares its ledger with headquarters' (taking back what it had shipped) before it serves again. Nothing is stored under the key; retry shortly.",
     ),
     (
         Code::NotDelegated,

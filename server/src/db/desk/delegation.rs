@@ -167,4 +167,11 @@ pub trait DeskDelegations {
 
     /// Another event one of `event_id`'s allotted units is allotted to, if any.
     fn event_sharing_units(&self, event_id: &str) -> Result<Option<String>, DbError>;
+
+    /// When this desk file was copied by the second copy, if it is such a copy that has not
+    /// compared its chain with central's yet.
+    fn copy_mark(&self) -> Result<Option<String>, DbError>;
+
+    /// Clears the copy's mark: its chain agrees with central's (or the operator said so).
+    fn clear_copy_mark(&self) -> Result<(), DbError>;
 }

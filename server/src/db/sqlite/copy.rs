@@ -293,10 +293,30 @@ fn backup_into(
         let backup = Backup::new(source, &mut dest)?;
         run_backup(&backup, pages_per_step, on_step)?;
     }
+    mark_as_copy(&dest)?;
     dest.close().map_err(|(_, e)| e)?;
     let file = File::open(temp).map_err(|e| file_error(temp, e))?;
     file.sync_all().map_err(|e| file_error(temp, e))?;
     Ok(file.metadata().map_err(|e| file_error(temp, e))?.len())
+}
+
+/// Marks a copied desk file as a second copy (ADR 0021): a venue server started on it holds
+/// back its commands until it has compared its chain with central's, since the copy may be a
+/// few seconds behind what the venue acknowledged. The server's own file has no such mark.
+fn mark_as_copy(dest: &Connection) -> Result<(), DbError> {
+    let is_desk: bool = dest.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'desk_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if is_desk {
+        dest.execute(
+            "INSERT INTO desk_meta(key, value) VALUES ('second_copy_of', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [crate::db::desk::state::instant(Utc::now())],
+        )?;
+    }
+    Ok(())
 }
 
 /// Steps `backup` to the end. The source is read in one read transaction, so the pages to

@@ -210,3 +210,75 @@ pub fn status(desk: &dyn DeskDb) -> Result<Option<LeaseStatus>, DelegationError>
         last_heard_at: row.last_heard_at,
     }))
 }
+
+/// What comparing a venue restarted from its second copy with central found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compared {
+    /// The venue holds everything central holds: it serves again.
+    Agrees,
+    /// Central holds entries the venue lost: take them first.
+    Behind,
+}
+
+/// Compares this copy's chain with what central holds (`shipped`): if central holds nothing
+/// beyond the venue's tip and the hashes agree, the copy's mark is cleared and the venue
+/// serves again. Chains that disagree stay held back: a person decides (ADR 0021).
+pub fn compare_with_central(
+    tx: &dyn DeskGroup,
+    shipped: &Link,
+) -> Result<Compared, DelegationError> {
+    let tip = ledger::tip(tx)?;
+    if shipped.seq > tip.seq {
+        return Ok(Compared::Behind);
+    }
+    let ours = match tx.own_entries(shipped.seq.saturating_sub(1), 1)?.first() {
+        Some(e) if e.seq == shipped.seq => hex::encode(&e.hash),
+        _ => held(tx)?.map(|r| hex::encode(r.anchor.hash)).unwrap_or_default(),
+    };
+    if ours != shipped.hash {
+        return Err(DelegationError::ChainBreak {
+            seq: shipped.seq,
+            reason: "this copy's chain and central's disagree".into(),
+        });
+    }
+    tx.clear_copy_mark()?;
+    Ok(Compared::Agrees)
+}
+
+/// Takes back entries central holds beyond this copy's tip, verbatim (they continue its
+/// chain), with central's rows for what they name.
+pub fn take_recovery(
+    tx: &dyn DeskGroup,
+    tip: &mut Tip,
+    recovery: &super::wire::Recovery,
+) -> Result<usize, DelegationError> {
+    let Some(row) = held(tx)? else {
+        return Err(DelegationError::NotDelegated("this venue holds no desk".into()));
+    };
+    let from = LedgerTip { seq: tip.seq, hash: tip.hash };
+    let (entries, new_tip) =
+        super::segment::continue_chain(from, &row.event_id, &recovery.entries)?;
+    for e in &entries {
+        let (Ok(prev), Ok(hash)) =
+            (<[u8; 32]>::try_from(e.prev_hash.as_slice()), <[u8; 32]>::try_from(e.hash.as_slice()))
+        else {
+            return Err(DelegationError::ChainBreak { seq: e.seq, reason: "hash length".into() });
+        };
+        tx.append_ledger_entry(&crate::db::desk::ledger::NewLedgerEntry {
+            seq: e.seq,
+            at: &e.at,
+            event_id: &e.event_id,
+            actor: &e.actor,
+            idempotency_key: e.idempotency_key.as_deref(),
+            kind: &e.kind,
+            entry: &e.entry,
+            prev_hash: &prev,
+            hash: &hash,
+        })?;
+    }
+    if let Some(image) = &recovery.image {
+        tx.apply_image(image, UnitScope::Project)?;
+    }
+    *tip = Tip { seq: new_tip.seq, hash: new_tip.hash };
+    Ok(entries.len())
+}

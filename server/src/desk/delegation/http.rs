@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /api/v1/venue/offer` | a device | the desk lent to it: `{"offer": …}`, null when none |
 //! | `POST /api/v1/venue/segment` | the venue the event is lent to | one batch of its segment; answers the acknowledgement |
+//! | `POST /api/v1/venue/recover` `{"after": N}` | the venue the event is lent to | what central holds of its segment after N (a venue restarted from its second copy) |
 //! | `GET /api/v1/venue/status` | any device but a rep's | on a venue server: `{"lease": …}`, what it holds and has not shipped |
 //! | `GET /api/v1/venue/delegations` | finance, HQ | on central: every delegation and each venue's lag |
 
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/venue/offer", get(offer))
         .route("/api/v1/venue/segment", post(segment))
+        .route("/api/v1/venue/recover", post(recover))
         .route("/api/v1/venue/status", get(status))
         .route("/api/v1/venue/delegations", get(delegations))
 }
@@ -79,6 +81,26 @@ async fn offer(
         })
         .await?;
     Ok(Json(json!({ "offer": found })).into_response())
+}
+
+/// `{"after": N}`: the sequence number the venue holds up to.
+#[derive(Debug, serde::Deserialize)]
+struct After {
+    after: i64,
+}
+
+async fn recover(
+    State(state): State<AppState>,
+    Device(who): Device,
+    body: Result<Json<After>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    venue_only(&who)?;
+    let Json(After { after }) = body?;
+    let found = state
+        .readers()
+        .read(move |c| Ok::<_, ServerError>(lend::recovery(c.desk(), &who.device_id, after)?))
+        .await?;
+    Ok(Json(found).into_response())
 }
 
 async fn segment(

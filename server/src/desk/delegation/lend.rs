@@ -450,3 +450,27 @@ pub fn verify_segments(desk: &dyn DeskDb) -> Result<Vec<SegmentCheck>, Delegatio
     }
     Ok(checks)
 }
+
+/// What central holds of the segment of the desk lent to `device_id` after `after_seq`: a
+/// venue restarted from its second copy takes back what it had shipped before it failed.
+pub fn recovery(
+    desk: &dyn DeskDb,
+    device_id: &str,
+    after_seq: i64,
+) -> Result<super::wire::Recovery, DelegationError> {
+    let Some(row) = lent_to(desk, device_id)? else {
+        return Err(DelegationError::NotDelegated(format!("device {device_id}")));
+    };
+    let entries =
+        desk.venue_entries(&row.event_id, row.generation, after_seq, super::edge::BATCH_ENTRIES)?;
+    let image = if entries.is_empty() {
+        None
+    } else {
+        desk.event_image(&row.event_id, Some(&super::segment::touched(&entries)))?
+    };
+    Ok(super::wire::Recovery {
+        shipped: Link::from(row.shipped),
+        entries: entries.iter().map(super::wire::WireEntry::from).collect(),
+        image,
+    })
+}

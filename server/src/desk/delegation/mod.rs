@@ -36,6 +36,9 @@ pub enum Authority {
     LeaseEnded,
     /// This venue handed the desk back.
     Returned,
+    /// This venue runs on its second copy and has not compared its chain with central's yet:
+    /// the copy may be behind what it acknowledged before it failed.
+    Recovering,
 }
 
 impl Authority {
@@ -59,6 +62,12 @@ impl Authority {
             Authority::Returned => Some((
                 "event_returned",
                 "本场选房已交还总部 (this event's desk was handed back to headquarters)".to_owned(),
+            )),
+            Authority::Recovering => Some((
+                "venue_recovering",
+                "现场服务器从副本重启，正在与总部核对台账，请稍候 (the venue server restarted from \
+                 its second copy and is comparing its ledger with headquarters'; retry shortly)"
+                    .to_owned(),
             )),
         }
     }
@@ -84,7 +93,13 @@ pub fn authority(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Authority, ServerError> {
-    Ok(authority_of(db.delegation(event_id)?.as_ref(), now))
+    let row = db.delegation(event_id)?;
+    let found = authority_of(row.as_ref(), now);
+    let held = row.is_some_and(|r| r.side == LeaseSide::Held);
+    if found == Authority::Here && held && db.copy_mark()?.is_some() {
+        return Ok(Authority::Recovering);
+    }
+    Ok(found)
 }
 
 /// Errors of delegation, each with a stable code.

@@ -37,7 +37,11 @@ impl Site {
     }
 
     fn empty() -> Site {
-        let dir = tempfile::tempdir().unwrap();
+        Site::open(tempfile::tempdir().unwrap())
+    }
+
+    /// A site on the data directory `dir` (a second copy, for instance).
+    fn open(dir: tempfile::TempDir) -> Site {
         let store = data::open_store(dir.path()).unwrap();
         let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
         Site { _dir: dir, store, desk }
@@ -350,4 +354,51 @@ fn a_lost_venue_s_desk_is_taken_back_after_its_lease_and_clock_allowance() {
     // The venue's batch of the ended generation is refused: the fence holds.
     assert_eq!(w.hold(&w.venue, 1).0, 200);
     assert!(matches!(w.ship(), Some(Err(DelegationError::NotDelegated(_)))));
+}
+
+#[test]
+fn a_venue_restarted_from_its_second_copy_takes_back_what_it_shipped_before_it_serves() {
+    let mut w = world();
+    for i in 0..2 {
+        assert_eq!(w.hold(&w.venue, i).0, 200);
+    }
+    let copy = tempfile::tempdir().unwrap();
+    let venue_dir = w.venue.store.path().parent().unwrap().to_path_buf();
+    crate::db::SecondCopy::copy_now(&venue_dir, copy.path()).unwrap();
+    // After the copy: more holds, shipped to central; then the venue's disk dies.
+    for i in 2..5 {
+        assert_eq!(w.hold(&w.venue, i).0, 200);
+    }
+    while let Some(ack) = w.ship() {
+        ack.unwrap();
+    }
+    w.venue = Site::open(copy);
+    let (status, answer) = w.hold(&w.venue, 5);
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("venue_recovering")));
+    // The uplink's recovery: what central holds beyond the copy's tip, then the comparison.
+    loop {
+        let tip = ledger::tip(w.venue.store.desk()).unwrap();
+        let recovery = lend::recovery(w.central.store.desk(), &w.device, tip.seq).unwrap();
+        let empty = recovery.entries.is_empty();
+        let done =
+            w.rt.block_on(w.venue.desk.run(move |tx, _, tip, _| {
+                if recovery.entries.is_empty() {
+                    return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
+                }
+                edge::take_recovery(tx, tip, &recovery)
+            }))
+            .unwrap()
+            .unwrap();
+        if empty {
+            assert_eq!(done, 0);
+            break;
+        }
+        assert_eq!(done, 3, "the three holds the copy lost come back from central");
+    }
+    assert_eq!(w.venue.status(&w.units[4]), "held", "the lost hold is back at the venue");
+    assert!(ledger::verify(w.venue.store.desk()).unwrap().ok());
+    let (status, answer) = w.hold(&w.venue, 4);
+    assert_eq!(status, 409, "the unit is held already: {answer}");
+    assert_eq!(w.hold(&w.venue, 5).0, 200, "the venue serves again");
+    assert!(w.ship().unwrap().is_ok(), "and its next batch continues central's chain");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::edge;
-use super::wire::{Ack, Offer, Shipment};
+use super::wire::{Ack, Offer, Recovery, Shipment};
 use crate::error::ServerError;
 use crate::health::Beat;
 use crate::services::Services;
@@ -126,6 +126,10 @@ async fn round(
         take_offer(services, &desk, offer).await?;
         return Ok(Round::Moved);
     }
+    let copy = services.readers().read(|c| Ok::<_, ServerError>(c.desk().copy_mark()?)).await?;
+    if copy.is_some() {
+        return recover(services, &desk, agent, upstream).await;
+    }
     let next =
         services.readers().read(|c| Ok::<_, ServerError>(edge::next_shipment(c.desk())?)).await?;
     let Some(shipment) = next else { return Ok(Round::Idle) };
@@ -140,6 +144,34 @@ async fn round(
     if let Some(status) = status {
         services.metrics.venue_unshipped.set(status.unshipped);
     }
+    Ok(Round::Moved)
+}
+
+/// A venue restarted from its second copy: compare with what central holds, take back what
+/// the copy lost, and only then serve again (ADR 0021).
+async fn recover(
+    services: &Services,
+    desk: &crate::desk::Desk,
+    agent: &ureq::Agent,
+    upstream: &Upstream,
+) -> Result<Round, UplinkError> {
+    let tip = services
+        .readers()
+        .read(|c| Ok::<_, ServerError>(crate::desk::ledger::tip(c.desk())?))
+        .await?;
+    let body = serde_json::json!({ "after": tip.seq });
+    let recovery: Recovery = post_json(agent, upstream, "/api/v1/venue/recover", &body).await?;
+    let taken = desk
+        .run(move |tx, _, tip, _| {
+            if recovery.entries.is_empty() {
+                return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
+            }
+            edge::take_recovery(tx, tip, &recovery)
+        })
+        .await
+        .ok_or_else(|| ServerError::Unavailable("the desk did not take the recovery".into()))?;
+    let entries = taken.map_err(ServerError::from)?;
+    tracing::info!(entries, "venue copy compared with central");
     Ok(Round::Moved)
 }
 
@@ -182,7 +214,7 @@ async fn post_json<T: DeserializeOwned + Send + 'static>(
     agent: &ureq::Agent,
     up: &Upstream,
     path: &str,
-    body: &Shipment,
+    body: &impl serde::Serialize,
 ) -> Result<T, UplinkError> {
     let bytes = serde_json::to_vec(body).map_err(|e| ServerError::Corrupt(e.to_string()))?;
     let (agent, url, auth) = (agent.clone(), endpoint(up, path), bearer(up));

@@ -146,3 +146,15 @@ pub struct Bundle {
     /// HMAC-SHA256 of the shipment's JSON under the delegation's bundle key, hex.
     pub mac: String,
 }
+
+/// What central holds of a venue's segment beyond a point: for a venue restarted from its
+/// second copy, which may be behind what it had shipped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The last venue entry central holds.
+    pub shipped: Link,
+    /// Central's entries after the point asked for (at most a batch).
+    pub entries: Vec<WireEntry>,
+    /// Central's rows those entries name (the venue's rows as shipped).
+    pub image: Option<EventImage>,
+}

@@ -190,4 +190,16 @@ impl DeskDelegations for Connection {
             .query_row([event_id], |r| r.get(0))
             .optional()?)
     }
+
+    fn copy_mark(&self) -> Result<Option<String>, DbError> {
+        Ok(self
+            .prepare_cached("SELECT value FROM desk_meta WHERE key = 'second_copy_of'")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn clear_copy_mark(&self) -> Result<(), DbError> {
+        self.execute("DELETE FROM desk_meta WHERE key = 'second_copy_of'", [])?;
+        Ok(())
+    }
 }
