@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::edge;
-use super::wire::{Ack, Offer, Recovery, Shipment};
+use super::wire::{Ack, Offer, Recovery};
 use crate::error::ServerError;
 use crate::health::Beat;
 use crate::services::Services;
@@ -155,10 +155,7 @@ async fn recover(
     agent: &ureq::Agent,
     upstream: &Upstream,
 ) -> Result<Round, UplinkError> {
-    let tip = services
-        .readers()
-        .read(|c| Ok::<_, ServerError>(crate::desk::ledger::tip(c.desk())?))
-        .await?;
+    let tip = services.readers().read(|c| crate::desk::ledger::tip(c.desk())).await?;
     let body = serde_json::json!({ "after": tip.seq });
     let recovery: Recovery = post_json(agent, upstream, "/api/v1/venue/recover", &body).await?;
     let taken = desk
