@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -35,14 +35,16 @@ use kam_core::Policy;
 use kam_core::desk::new_idempotency_key;
 use kam_server::desk::Desk;
 use kam_server::desk::ledger::{self, Cause};
+use kam_tests::load::{
+    CommandSink, Contested, LoadConn, contest, contested_http, desk_groups, hold, percentile,
+    runtime, sorted, timed_run,
+};
 use kam_tests::{
     DeskClient, ServerProcess, TestResult, demo_token, desk_setup, process_cpu_seconds,
     release_server_binary,
 };
 use rusqlite::{TransactionBehavior, params};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 const CLIENTS: usize = 500;
 const UNITS: usize = 500;
@@ -90,92 +92,6 @@ fn main() -> TestResult<()> {
     Ok(())
 }
 
-fn hold(unit: &str, buyer: &str) -> Value {
-    json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer })
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn sorted(mut values: Vec<f64>) -> Vec<f64> {
-    values.sort_by(f64::total_cmp);
-    values
-}
-
-/// A minimal HTTP/1.1 keep-alive connection for load generation, one request at a time.
-///
-/// 500 concurrent clients as 500 OS threads would spend as much CPU switching between them
-/// as the server spends answering; as tasks on one thread they leave the cores to the server,
-/// the way a separate load-generating machine would.
-struct LoadConn {
-    stream: BufReader<TcpStream>,
-    head: String,
-}
-
-impl LoadConn {
-    async fn connect(url: &str, token: &str) -> LoadConn {
-        LoadConn::connect_as(url, Some(token)).await
-    }
-
-    /// A connection sending `token`, or no token at all.
-    async fn connect_as(url: &str, token: Option<&str>) -> LoadConn {
-        let address = url.trim_start_matches("http://");
-        let stream = TcpStream::connect(address).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        let authorization =
-            token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let head = format!(
-            "POST /api/v1/desk/commands HTTP/1.1\r\nHost: {address}\r\n{authorization}\
-             Content-Type: application/json\r\n"
-        );
-        LoadConn { stream: BufReader::new(stream), head }
-    }
-
-    /// Sends one command and returns the status and the answer.
-    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
-        let body =
-            json!({ "idempotency_key": key, "event_id": event, "command": command }).to_string();
-        let request = format!("{}Content-Length: {}\r\n\r\n{body}", self.head, body.len());
-        self.stream.get_mut().write_all(request.as_bytes()).await.unwrap();
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await.unwrap();
-        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
-        let mut length = 0;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await.unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
-            }
-        }
-        let mut answer = vec![0; length];
-        self.stream.read_exact(&mut answer).await.unwrap();
-        (status, serde_json::from_slice(&answer).unwrap())
-    }
-}
-
-/// Where a contesting client sends its commands: the HTTP API, or the desk in this process.
-trait CommandSink {
-    /// Sends one command under `key` and returns the status and the answer.
-    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value);
-}
-
-impl CommandSink for LoadConn {
-    async fn send(&mut self, key: &str, event: &str, command: &Value) -> (u16, Value) {
-        LoadConn::send(self, key, event, command).await
-    }
-}
-
 /// The desk's writer in this process, without HTTP: what the desk alone costs.
 struct InProcess {
     desk: Desk,
@@ -194,47 +110,6 @@ impl CommandSink for InProcess {
             .await;
         (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
-}
-
-/// One contesting client for the run: holds a random unit and, when it wins, releases it.
-/// Returns each command's latency in ms, and the holds won and lost.
-async fn contest(
-    mut sink: impl CommandSink,
-    client: usize,
-    run: Run,
-    event: &str,
-    units: &[String],
-    buyer: &str,
-) -> (Vec<f64>, u64, u64) {
-    let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
-    run.connected().await;
-    while run.running() {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let unit = &units[(rng % UNITS as u64) as usize];
-        let sent = Instant::now();
-        let (status, held) = sink.send(&new_idempotency_key(), event, &hold(unit, buyer)).await;
-        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-        if status == 200 {
-            won += 1;
-            let hold_id = held["result"]["hold_id"].clone();
-            let release = json!({ "kind": "release", "unit_id": unit, "hold_id": hold_id, "reason": "bench" });
-            let sent = Instant::now();
-            let (status, answer) = sink.send(&new_idempotency_key(), event, &release).await;
-            assert_eq!(status, 200, "{answer}");
-            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-        } else {
-            assert_eq!(status, 409);
-            lost += 1;
-        }
-    }
-    (latencies, won, lost)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// 10,000 holds for 500 units, 20 per unit, from 500 connections released together.
@@ -318,67 +193,6 @@ fn release_all(url: &str, event: &str) {
     });
 }
 
-/// The server's group-commit counters, from its metrics.
-fn desk_groups(url: &str) -> (f64, f64) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-    let text =
-        agent.get(&format!("{url}/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
-    let value = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (value("kam_desk_groups"), value("kam_desk_group_commands"))
-}
-
-/// The start and end of a timed run, shared by its clients: each connects, waits for the
-/// others, and works while the run lasts.
-#[derive(Clone)]
-struct Run {
-    start: Arc<tokio::sync::Barrier>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Run {
-    /// Waits until every client has connected.
-    async fn connected(&self) {
-        self.start.wait().await;
-    }
-
-    /// Whether the run is still on.
-    fn running(&self) -> bool {
-        !self.stop.load(Ordering::Relaxed)
-    }
-}
-
-/// Runs `client` for each of [`CLIENTS`] clients, for [`RUN`] from the moment all are
-/// connected; returns their results and how long the run lasted in seconds.
-async fn timed_run<T, Fut>(client: impl Fn(usize, Run) -> Fut) -> (Vec<T>, f64)
-where
-    Fut: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let run = Run {
-        start: Arc::new(tokio::sync::Barrier::new(CLIENTS + 1)),
-        stop: Arc::new(AtomicBool::new(false)),
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..CLIENTS {
-        tasks.spawn(client(n, run.clone()));
-    }
-    run.connected().await;
-    let started = Instant::now();
-    tokio::time::sleep(RUN).await;
-    run.stop.store(true, Ordering::Relaxed);
-    let mut results = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        results.push(done.unwrap());
-    }
-    (results, started.elapsed().as_secs_f64())
-}
-
 /// CPU time of the server and of this process (the load generator) over a timed run: where
 /// the two shared cores went.
 struct CpuMeter {
@@ -414,26 +228,12 @@ fn contested(
     let url = server.url.as_str();
     let (groups_before, commands_before) = desk_groups(url);
     let cpu = CpuMeter::start(server)?;
-    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
-        let (url, event, buyer, units) =
-            (url.to_owned(), event.to_owned(), buyers[client].clone(), units.to_vec());
-        async move {
-            let conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
-            contest(conn, client, run, &event, &units, &buyer).await
-        }
-    }));
-    let mut all = Vec::new();
-    let (mut holds_won, mut holds_lost) = (0, 0);
-    for (latencies, won, lost) in results {
-        all.extend(latencies);
-        holds_won += won;
-        holds_lost += lost;
-    }
-    let latencies = sorted(all);
+    let run = contested_http(url, &demo_token("staff-01"), event, units, buyers, CLIENTS, RUN);
+    let Contested { ref latencies, won: holds_won, lost: holds_lost, elapsed } = run;
     let (server_us, load_us) = cpu.per_answer_us(server, latencies.len())?;
     let (groups_after, commands_after) = desk_groups(url);
     let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
-    let rate = latencies.len() as f64 / elapsed;
+    let rate = run.rate();
     println!(
         "contested: {CLIENTS} clients for {elapsed:.1} s over HTTP: {} durable desk commands, {rate:.0}/s \
          ({} holds won and released, {} holds refused as taken); latency p50 {:.1} ms, p99 {:.1} ms \
@@ -441,8 +241,8 @@ fn contested(
         latencies.len(),
         holds_won,
         holds_lost,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
         latencies.last().copied().unwrap_or_default(),
         group_size
     );
@@ -470,7 +270,7 @@ fn desk_alone(dir: &Path, event: &str, units: &[String], buyers: &[String]) -> T
         (stats.groups.load(Ordering::Relaxed), stats.commands.load(Ordering::Relaxed))
     };
     let cpu_before = process_cpu_seconds(std::process::id())?;
-    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
+    let (results, elapsed) = runtime().block_on(timed_run(CLIENTS, RUN, |client, run| {
         let sink = InProcess { desk: desk.clone(), token: demo_token("staff-01") };
         let (event, buyer, units) = (event.to_owned(), buyers[client].clone(), units.to_vec());
         async move { contest(sink, client, run, &event, &units, &buyer).await }
@@ -497,7 +297,7 @@ fn desk_alone(dir: &Path, event: &str, units: &[String], buyers: &[String]) -> T
 fn http_ceiling(server: &ServerProcess, event: &str, raw_rate: f64) -> TestResult<()> {
     let url = server.url.as_str();
     let cpu = CpuMeter::start(server)?;
-    let (results, elapsed) = runtime().block_on(timed_run(|client, run| {
+    let (results, elapsed) = runtime().block_on(timed_run(CLIENTS, RUN, |client, run| {
         let (url, event) = (url.to_owned(), event.to_owned());
         async move {
             let mut conn = LoadConn::connect_as(&url, None).await;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod browser;
 pub mod crash;
 pub mod hostile;
+pub mod load;
 pub mod proxy;
 pub mod sim;
 
@@ -190,7 +191,12 @@ impl Drop for ServerProcess {
 
 /// Runs `kam-server admin --data DIR <args>` and returns its standard output.
 pub fn admin(data_dir: &Path, args: &[&str]) -> TestResult<String> {
-    let output = Command::new(server_binary()?)
+    admin_with(&server_binary()?, data_dir, args)
+}
+
+/// [`admin`] with a given server binary (a benchmark's release build).
+pub fn admin_with(binary: &Path, data_dir: &Path, args: &[&str]) -> TestResult<String> {
+    let output = Command::new(binary)
         .arg("admin")
         .arg("--data")
         .arg(data_dir)
@@ -429,6 +435,10 @@ pub fn sole_customers_of(
     Ok(sole)
 }
 
+/// A control table as [`DeskClient::control_table`] reads it: unit id → (status, buyer, hold).
+pub type ControlTable =
+    std::collections::BTreeMap<String, (String, serde_json::Value, serde_json::Value)>;
+
 /// A client of the selection desk's command API, as a tablet at the venue is.
 pub struct DeskClient {
     agent: ureq::Agent,
@@ -463,6 +473,22 @@ impl DeskClient {
             .send_json(&body)?;
         let status = response.status().as_u16();
         Ok((status, response.body_mut().read_json().unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// The event's control table from the desk's API: unit id → (status, buyer, hold id).
+    pub fn control_table(&self, event: &str) -> TestResult<ControlTable> {
+        let (status, body) = self.get(&format!("/api/v1/events/{event}/desk"))?;
+        if status != 200 {
+            return Err(format!("control table of {event}: {status} {body}").into());
+        }
+        let units = body["units"].as_array().ok_or("no units in the control table")?;
+        let mut table = ControlTable::new();
+        for u in units {
+            let id = u["unit_id"].as_str().ok_or("a unit without an id")?.to_owned();
+            let state = u["status"].as_str().ok_or("a unit without a status")?.to_owned();
+            table.insert(id, (state, u["buyer_id"].clone(), u["hold_id"].clone()));
+        }
+        Ok(table)
     }
 
     /// GETs `path` (e.g. `/api/v1/events/<id>/desk`) with this client's token.
