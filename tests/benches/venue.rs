@@ -133,7 +133,7 @@ impl Site {
         let at_venue = DeskClient::new(&venue.url, &demo_token("staff-01"));
         until("the venue to take the desk", WAIT, || {
             let (status, body) = at_venue.get("/api/v1/venue/status").ok()?;
-            (status == 200 && body["state"] == "active").then_some(())
+            (status == 200 && body["lease"]["state"] == "active").then_some(())
         });
         println!(
             "setup: central with {} allotted units and {} buyers, the desk lent to the venue, which \
@@ -162,7 +162,7 @@ impl Site {
         let (status, body) = DeskClient::new(&self.venue.url, &demo_token("staff-01"))
             .get("/api/v1/venue/status")?;
         assert_eq!(status, 200, "{body}");
-        Ok(body)
+        Ok(body["lease"].clone())
     }
 
     /// Central's delegation row for the event (`GET /api/v1/venue/delegations`, as HQ).

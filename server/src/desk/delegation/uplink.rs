@@ -18,8 +18,9 @@ use crate::services::Services;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one exchange may take end to end (a batch is at most a few megabytes).
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
-/// The longest wait between failed rounds.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest wait between failed rounds: short, since a round against an unreachable
+/// central costs one connection attempt, and the venue's lag ends as soon as the line is back.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How often an idle uplink looks for work (new entries wake it sooner).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// The largest answer read from central (an offer carries a whole event).
