@@ -291,14 +291,57 @@ fn allotted_units(conn: &Connection, event_id: &str) -> Result<BTreeSet<String>,
     Ok(stmt.query_map([event_id], |r| r.get(0))?.collect::<Result<_, _>>()?)
 }
 
+/// Writes the columns of an event row that move while its desk serves (the queue, the mode,
+/// the voucher series' next number) onto the row central has; its project, series and opening
+/// stay headquarters'.
+fn write_event_progress(
+    conn: &Connection,
+    event_id: &str,
+    table: &TableRows,
+) -> Result<usize, DbError> {
+    const MOVING: [&str; 4] = ["now_serving", "called_up_to", "mode", "voucher_next"];
+    let at = |name: &str| table.columns.iter().position(|c| c == name);
+    let (Some(id_at), Some(moving)) =
+        (at("event_id"), MOVING.iter().map(|c| at(c)).collect::<Option<Vec<usize>>>())
+    else {
+        return Err(DbError::Corrupt("an event row without its moving columns".into()));
+    };
+    let sets: Vec<String> =
+        MOVING.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+    let sql = format!("UPDATE desk_events SET {} WHERE event_id = ?1", sets.join(", "));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut written = 0usize;
+    for row in table.rows.iter().filter(|r| r.get(id_at).and_then(|v| v.as_str()) == Some(event_id))
+    {
+        let mut cells = vec![Value::Text(event_id.to_owned())];
+        for i in &moving {
+            cells.push(json_to_cell(row.get(*i).unwrap_or(&serde_json::Value::Null))?);
+        }
+        bind(&mut stmt, &cells)?;
+        written = written.saturating_add(stmt.raw_execute()?);
+    }
+    Ok(written)
+}
+
+/// The work tickets of `event_id` here.
+fn event_tickets(conn: &Connection, event_id: &str) -> Result<BTreeSet<String>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT ticket_id FROM work_tickets WHERE event_id = ?1")?;
+    Ok(stmt.query_map([event_id], |r| r.get(0))?.collect::<Result<_, _>>()?)
+}
+
 /// The rows of a `desk_units` image whose unit is in `allotted`.
 fn only_allotted(table: &TableRows, allotted: &BTreeSet<String>) -> TableRows {
-    let at = table.columns.iter().position(|c| c == "unit_id");
+    only_keyed(table, "unit_id", allotted)
+}
+
+/// The rows whose `column` is one of `keep`.
+fn only_keyed(table: &TableRows, column: &str, keep: &BTreeSet<String>) -> TableRows {
+    let at = table.columns.iter().position(|c| c == column);
     let rows = table
         .rows
         .iter()
         .filter(|r| {
-            at.and_then(|i| r.get(i)).and_then(|v| v.as_str()).is_some_and(|u| allotted.contains(u))
+            at.and_then(|i| r.get(i)).and_then(|v| v.as_str()).is_some_and(|u| keep.contains(u))
         })
         .cloned()
         .collect();
@@ -350,14 +393,114 @@ impl DeskImages for Connection {
                     )));
                 }
             }
+            // Central takes the venue's rows of its own event only: the allotment is
+            // headquarters' decision (never the venue's), a unit only if allotted to the
+            // event, a review only of one of the event's tickets.
             let written = match (&allotted, spec.table) {
+                (Some(_), "desk_allotments") => 0,
+                (Some(_), "desk_events") => write_event_progress(self, &image.event_id, table)?,
                 (Some(allotted), "desk_units") => {
                     write_table(self, spec, &only_allotted(table, allotted))?
+                }
+                (Some(_), "work_ticket_reviews") => {
+                    let tickets = event_tickets(self, &image.event_id)?;
+                    write_table(self, spec, &only_keyed(table, "ticket_id", &tickets))?
                 }
                 _ => write_table(self, spec, table)?,
             };
             rows = rows.saturating_add(written);
         }
         Ok(ImageApplied { rows })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn desk() -> Box<Connection> {
+        let conn = super::super::fresh();
+        conn.execute_batch(
+            "INSERT INTO desk_events(event_id, project_id, mode, voucher_prefix, voucher_next,
+                 voucher_last, opened_at)
+             VALUES ('e1', 'p1', 'free', 'V', 1, 100, '2026-12-01T00:00:00Z'),
+                    ('e2', 'p1', 'free', 'W', 1, 100, '2026-12-01T00:00:00Z');
+             INSERT INTO desk_units(project_id, unit_id, code, area_m2, unit_price, status)
+             VALUES ('p1', 'u1', '1-101', '100', '20000', 'available'),
+                    ('p1', 'u2', '1-102', '100', '20000', 'available');
+             INSERT INTO desk_allotments VALUES ('e1', 'u1'), ('e2', 'u2');
+             INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by,
+                 held_at, expires_at, state)
+             VALUES ('h2', 'e2', 'p1', 'u2', 'b9', 's', '2026-12-01T00:00:00Z',
+                 '2026-12-01T00:15:00Z', 'active');
+             INSERT INTO work_tickets(ticket_id, event_id, hold_id, unit_id, buyer_id, terms,
+                 total_price, discount_amount, net_price, amount_due, sealing_fee,
+                 prepared_by, prepared_at)
+             VALUES ('t2', 'e2', 'h2', 'u2', 'b9', '{}', '1', '0', '1', '1', '0', 's',
+                 '2026-12-01T00:01:00Z');",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn central_takes_only_its_event_s_progress_from_a_venue() {
+        let conn = desk();
+        let mut image = conn.event_image("e1", None).unwrap().unwrap();
+        // A venue that writes beyond its event: another event's unit allotted and held, a
+        // review of another event's ticket, its event moved to another project and series.
+        let text = |s: &str| serde_json::Value::String(s.into());
+        for t in &mut image.tables {
+            match t.table.as_str() {
+                "desk_allotments" => t.rows.push(vec![text("e1"), text("u2")]),
+                "desk_units" => {
+                    let mut other = t.rows[1].clone();
+                    let status = t.columns.iter().position(|c| c == "status").unwrap();
+                    other[status] = text("sold");
+                    t.rows.push(other);
+                }
+                "desk_events" => {
+                    let project = t.columns.iter().position(|c| c == "project_id").unwrap();
+                    let serving = t.columns.iter().position(|c| c == "now_serving").unwrap();
+                    t.rows[0][project] = text("p-other");
+                    t.rows[0][serving] = serde_json::Value::from(7);
+                }
+                _ => {}
+            }
+        }
+        image.tables.push(TableRows {
+            table: "work_ticket_reviews".into(),
+            columns: vec!["ticket_id".into(), "reviewed_by".into(), "reviewed_at".into()],
+            rows: vec![vec![text("t2"), text("venue"), text("2026-12-01T00:02:00Z")]],
+        });
+        conn.apply_image(&image, UnitScope::Allotted).unwrap();
+        let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT status FROM desk_units WHERE unit_id = 'u2'"), "available");
+        assert_eq!(
+            one("SELECT group_concat(unit_id) FROM desk_allotments WHERE event_id = 'e1'"),
+            "u1"
+        );
+        assert_eq!(one("SELECT project_id FROM desk_events WHERE event_id = 'e1'"), "p1");
+        let serving: i64 = conn
+            .query_row("SELECT now_serving FROM desk_events WHERE event_id = 'e1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(serving, 7, "the queue's progress is the venue's");
+        let reviews: i64 =
+            conn.query_row("SELECT COUNT(*) FROM work_ticket_reviews", [], |r| r.get(0)).unwrap();
+        assert_eq!(reviews, 0, "another event's ticket is not reviewed from a venue's image");
+    }
+
+    #[test]
+    fn an_image_round_trips_every_row_as_stored() {
+        let from = desk();
+        let image = from.event_image("e2", None).unwrap().unwrap();
+        let to = super::super::fresh();
+        to.apply_image(&image, UnitScope::Project).unwrap();
+        assert_eq!(to.event_image("e2", None).unwrap().unwrap(), image);
+        let json = serde_json::to_string(&image).unwrap();
+        assert_eq!(serde_json::from_str::<EventImage>(&json).unwrap(), image);
     }
 }
