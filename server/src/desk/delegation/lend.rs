@@ -295,8 +295,11 @@ pub fn take_back(
         return Err(DelegationError::NotDelegated(event_id.to_owned()));
     };
     let free_at = DateTime::parse_from_rfc3339(&row.lease_until)
-        .map(|t| t.with_timezone(&Utc) + Duration::seconds(CLOCK_SKEW_ALLOWANCE_S))
-        .map_err(|_| DelegationError::LeaseNotEnded(row.lease_until.clone()))?;
+        .ok()
+        .and_then(|t| {
+            t.with_timezone(&Utc).checked_add_signed(Duration::seconds(CLOCK_SKEW_ALLOWANCE_S))
+        })
+        .ok_or_else(|| DelegationError::LeaseNotEnded(row.lease_until.clone()))?;
     if now < free_at {
         return Err(DelegationError::LeaseNotEnded(row.lease_until.clone()));
     }
@@ -370,7 +373,7 @@ pub fn lag(desk: &dyn DeskDb, now: DateTime<Utc>) -> Result<Vec<VenueLag>, Deleg
         .map(|d| {
             let heard = d.last_heard_at.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
             VenueLag {
-                last_heard_s: heard.map(|t| (now - t.with_timezone(&Utc)).num_seconds()),
+                last_heard_s: heard.map(|t| now.signed_duration_since(t).num_seconds()),
                 event_id: d.event_id,
                 generation: d.generation,
                 venue_name: d.venue_name,
