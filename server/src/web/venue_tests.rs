@@ -120,3 +120,50 @@ fn the_desk_may_be_taken_back_only_after_the_lease_and_the_clock_allowance() {
         now + Duration::hours(1)
     ));
 }
+
+#[tokio::test]
+async fn a_lapsed_lease_is_taken_back_from_the_page_and_shows_as_history() {
+    let site = demo_site(true);
+    let device = site.add_venue().await;
+    let lapsed = Utc::now().checked_sub_signed(Duration::hours(1)).unwrap();
+    let request = crate::desk::delegation::lend::LendRequest {
+        event_id: site.event.clone(),
+        venue_device_id: device,
+        lease_until: lapsed,
+        actor: "hq-01".into(),
+    };
+    let desk = site.state.desk.as_ref().unwrap();
+    let lend = crate::desk::delegation::lend::lend;
+    desk.run(move |tx, server, tip, now| lend(tx, server, tip, &request, now))
+        .await
+        .unwrap()
+        .unwrap();
+    let (hq, csrf) = site.sign_in("hq-01").await;
+    let (_, _, body) = site.get("/hq/events", Some(&hq)).await;
+    assert!(body.contains(r#"class="take-back""#) && body.contains("收回"), "{body}");
+    let (finance, _) = site.sign_in("finance-01").await;
+    let (_, _, list) = site.get("/hq/events", Some(&finance)).await;
+    assert!(!list.contains(r#"class="take-back""#), "finance decides nothing: {list}");
+    let path = format!("/hq/events/{}/take-back", site.event);
+    assert_eq!(
+        site.post_form(&path, &hq, "csrf=forged&confirm=yes").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let unconfirmed = format!("csrf={csrf}");
+    assert_eq!(site.post_form(&path, &hq, &unconfirmed).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, headers, _) =
+        site.post_form(&path, &hq, &format!("csrf={csrf}&confirm=yes")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let back = headers["location"].to_str().unwrap().to_owned();
+    let (_, _, body) = site.get(&back, Some(&hq)).await;
+    assert!(body.contains("已收回：总部恢复办理（第 2 代）"), "the flash: {body}");
+    assert!(
+        body.contains(r#"data-lent="false""#) && body.contains(r#"data-state="taken_back""#),
+        "{body}"
+    );
+    assert_eq!(audited(&site, "event.take_back").await, 1);
+    let staff = site.sign_in("staff-01").await;
+    let (status, answer) =
+        site.try_command(&staff, json!({ "kind": "set_mode", "mode": "free" })).await;
+    assert_eq!(status, StatusCode::OK, "central serves the event again: {answer}");
+}

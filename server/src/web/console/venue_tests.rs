@@ -18,17 +18,25 @@ use crate::web::demo_site_tests::{DemoSite, demo_site, site_over};
 
 /// Central with its event lent to `hall-1`, and the venue server that took the offer.
 async fn central_and_venue() -> (DemoSite, DemoSite, String) {
+    central_and_venue_with(|_| {}).await
+}
+
+/// The same, with the offer changed by `edit` before the venue takes it.
+async fn central_and_venue_with(
+    edit: impl FnOnce(&mut crate::desk::delegation::wire::Offer),
+) -> (DemoSite, DemoSite, String) {
     let central = demo_site(true);
     let device = central.add_venue().await;
     let hq = Decider { user_id: "hq-01", role: Role::Hq };
     delegate_desk(&central.state, hq, central.event.clone(), device.clone(), 12).await.unwrap();
     let taken = device.clone();
-    let offer = central
+    let mut offer = central
         .state
         .with_store(move |store| Ok(lend::offer(store.desk(), store.conn(), &taken, "venue-1")?))
         .await
         .unwrap()
         .unwrap();
+    edit(&mut offer);
     let dir = tempfile::tempdir().unwrap();
     let mut store = data::open_store(dir.path()).unwrap();
     store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
@@ -142,4 +150,20 @@ async fn a_server_without_a_lease_shows_none() {
         .post_form(super::HAND_BACK_PATH, &staff.0, &format!("csrf={}&confirm=yes", staff.1))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing to hand back");
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_disables_the_desk_console_s_commands_with_its_reason() {
+    let lapsed = chrono::Utc::now().checked_sub_signed(chrono::Duration::minutes(5)).unwrap();
+    let (_central, venue, _) =
+        central_and_venue_with(|offer| offer.lease_until = lapsed.to_rfc3339()).await;
+    let staff = venue.sign_in("staff-01").await;
+    let (_, _, desk) =
+        venue.get(&format!("/console/events/{}/desk", venue.event), Some(&staff.0)).await;
+    assert!(desk.contains(r#"id="commands-closed""#) && desk.contains("现场授权已到期"), "{desk}");
+    assert!(!desk.contains(r#"id="hand-back""#), "{desk}");
+    let (status, answer) =
+        venue.try_command(&staff, json!({ "kind": "set_mode", "mode": "free" })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(answer.contains("lease_ended"), "{answer}");
 }
