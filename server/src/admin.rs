@@ -164,22 +164,19 @@ pub fn delegate(
     now: DateTime<Utc>,
 ) -> Result<crate::desk::delegation::lend::Lent, ServerError> {
     use crate::desk::delegation::lend::{LendRequest, lend};
+    let Some(lease_until) = now.checked_add_signed(chrono::Duration::hours(lease_hours)) else {
+        let reason = format!("a lease of {lease_hours} hours ends beyond the calendar");
+        return Err(ServerError::Invalid { field: "lease_hours", reason });
+    };
     let request = LendRequest {
         event_id: event_id.to_owned(),
         venue_device_id: venue_device.to_owned(),
-        lease_until: now.checked_add_signed(chrono::Duration::hours(lease_hours)).ok_or_else(
-            || ServerError::Invalid {
-                field: "lease_hours",
-                reason: "the lease would end past the calendar".into(),
-            },
-        )?,
+        lease_until,
         actor: ADMIN_ACTOR.to_owned(),
     };
     let lent = store.delegation_step(|tx, server, tip| lend(tx, server, tip, &request, now))?;
     store.write(|tx, _, _| {
-        let detail = json!({ "venue_device": venue_device, "generation": lent.generation,
-                             "lease_until": lent.lease_until });
-        audit::log(tx, now, ADMIN_ACTOR, "event.delegate", event_id, &detail)
+        crate::hq::events::audit_delegation(tx, now, ADMIN_ACTOR, venue_device, &lent)
     })?;
     Ok(lent)
 }

@@ -1,15 +1,24 @@
 //! Headquarters and the selection events: every event document with its project, allotment
 //! and buyer list and whether its desk is open on this server, and the decision to open a
-//! desk (the desk then takes over the event's units, prices and buyers from the documents).
+//! desk (the desk then takes over the event's units, prices and buyers from the documents),
+//! to lend an open desk to a venue server and to take a lost venue's desk back (ADR 0021);
+//! and the venue server's own step, handing the desk back.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
 use kam_core::doc::{DocId, DocKind, read_event};
+use kam_core::model::Role;
 use serde::Serialize;
 use serde_json::json;
 
 use super::decisions::{Decider, may_decide};
 use crate::audit;
+use crate::db::{Db, ReviewStore};
+use crate::desk::Desk;
 use crate::desk::catalog::OpenedDesk;
+use crate::desk::delegation::edge;
+use crate::desk::delegation::lend::{self, LendRequest, Lent, VenueLag};
 use crate::error::ServerError;
 use crate::services::Services;
 use crate::store::Store;
@@ -85,4 +94,186 @@ pub async fn open_desk(
             Ok(opened)
         })
         .await
+}
+
+/// The longest lease headquarters may grant from the page, in hours (two weeks).
+pub const MAX_LEASE_HOURS: i64 = 336;
+
+/// A venue server an event's desk may be lent to: an active device of a `venue` user who
+/// holds the event's grant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VenueDevice {
+    /// The device.
+    pub device_id: String,
+    /// Its label ("hall-1").
+    pub label: String,
+    /// The venue's account.
+    pub user_id: String,
+}
+
+/// The venue servers `event_id`'s desk may be lent to, newest first.
+pub fn venue_devices(db: &dyn Db, event_id: &str) -> Result<Vec<VenueDevice>, ServerError> {
+    let grant = format!("event/{event_id}");
+    let mut venues = Vec::new();
+    for device in db.devices_newest_first()?.into_iter().filter(|d| d.revoked_at.is_none()) {
+        if db.user_role(&device.user_id)? == Some(Role::Venue)
+            && db.has_grant(&device.user_id, &grant)?
+        {
+            venues.push(VenueDevice {
+                device_id: device.device_id,
+                label: device.label,
+                user_id: device.user_id,
+            });
+        }
+    }
+    Ok(venues)
+}
+
+/// The events page's reading: every event, the venue servers each open desk may be lent to,
+/// and every delegation with its lag at `now`.
+#[derive(Clone, Debug, Default)]
+pub struct EventsWithVenues {
+    /// The events, as [`selection_events`] lists them.
+    pub events: Vec<EventSummary>,
+    /// Per open event, the venue servers it may be lent to.
+    pub venues: BTreeMap<String, Vec<VenueDevice>>,
+    /// Every delegation central made, oldest first.
+    pub delegations: Vec<VenueLag>,
+}
+
+/// Reads [`EventsWithVenues`] at `now`.
+pub fn events_with_venues(
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> Result<EventsWithVenues, ServerError> {
+    let events = selection_events(store)?;
+    let mut venues = BTreeMap::new();
+    for event in events.iter().filter(|e| e.desk_open) {
+        venues.insert(event.event_id.clone(), venue_devices(store.conn(), &event.event_id)?);
+    }
+    let delegations = lend::lag(store.desk(), now)?;
+    Ok(EventsWithVenues { events, venues, delegations })
+}
+
+/// Whether a lent desk may be taken back at `now`: its lease ended more than the clock-skew
+/// allowance ago.
+pub fn may_take_back(lag: &VenueLag, now: DateTime<Utc>) -> bool {
+    lag.state == "active"
+        && DateTime::parse_from_rfc3339(&lag.lease_until).is_ok_and(|until| {
+            let allowance = Duration::seconds(lend::CLOCK_SKEW_ALLOWANCE_S);
+            until.with_timezone(&Utc).checked_add_signed(allowance).is_some_and(|free| now > free)
+        })
+}
+
+/// Records a delegation in the audit log (the page's and `admin delegate`'s).
+pub fn audit_delegation(
+    db: &dyn ReviewStore,
+    at: DateTime<Utc>,
+    actor: &str,
+    venue_device: &str,
+    lent: &Lent,
+) -> Result<(), ServerError> {
+    let detail = json!({ "venue_device": venue_device, "generation": lent.generation,
+                         "lease_until": lent.lease_until });
+    audit::log(db, at, actor, "event.delegate", &lent.event_id, &detail)
+}
+
+fn desk_of(services: &Services) -> Result<&Desk, ServerError> {
+    services.desk.as_ref().ok_or(ServerError::NotFound)
+}
+
+fn writer_gone() -> ServerError {
+    ServerError::Unavailable("the desk's writer did not take the step".into())
+}
+
+/// Lends `event_id`'s desk to the venue server `venue_device` for `lease_hours` (1 to
+/// [`MAX_LEASE_HOURS`]) as headquarters decided it, through the desk's writer, and records
+/// it in the audit log. From the commit on, this server refuses the event's commands with
+/// `event_delegated`. `Forbidden` unless `by` may decide; the delegation's refusals (already
+/// lent, units shared with another event, not a venue of the event) as their stable codes.
+pub async fn delegate_desk(
+    services: &Services,
+    by: Decider<'_>,
+    event_id: String,
+    venue_device: String,
+    lease_hours: i64,
+) -> Result<Lent, ServerError> {
+    if !may_decide(by.role) {
+        return Err(ServerError::Forbidden("desks are lent by headquarters".into()));
+    }
+    if !(1..=MAX_LEASE_HOURS).contains(&lease_hours) {
+        let reason = format!("the lease is 1 to {MAX_LEASE_HOURS} hours, not {lease_hours}");
+        return Err(ServerError::Invalid { field: "lease_hours", reason });
+    }
+    let actor = by.user_id.to_owned();
+    let Some(lease_until) = Utc::now().checked_add_signed(Duration::hours(lease_hours)) else {
+        let reason = format!("a lease of {lease_hours} hours ends beyond the calendar");
+        return Err(ServerError::Invalid { field: "lease_hours", reason });
+    };
+    let request = LendRequest {
+        event_id,
+        venue_device_id: venue_device.clone(),
+        lease_until,
+        actor: actor.clone(),
+    };
+    let lent = desk_of(services)?
+        .run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now))
+        .await
+        .ok_or_else(writer_gone)??;
+    let audited = lent.clone();
+    services
+        .with_store(move |store| {
+            let now = Utc::now();
+            store.write(|tx, _, _| audit_delegation(tx, now, &actor, &venue_device, &audited))
+        })
+        .await?;
+    Ok(lent)
+}
+
+/// Takes a lost venue's desk back at central once its lease has ended plus the clock-skew
+/// allowance (`lease_not_ended` before), audited; answers the generation central now holds.
+pub async fn take_back_desk(
+    services: &Services,
+    by: Decider<'_>,
+    event_id: String,
+) -> Result<i64, ServerError> {
+    if !may_decide(by.role) {
+        return Err(ServerError::Forbidden("desks are taken back by headquarters".into()));
+    }
+    let actor = by.user_id.to_owned();
+    let (event, who) = (event_id.clone(), actor.clone());
+    let generation = desk_of(services)?
+        .run(move |tx, _, tip, now| lend::take_back(tx, tip, &event, &who, now))
+        .await
+        .ok_or_else(writer_gone)??;
+    services
+        .with_store(move |store| {
+            let now = Utc::now();
+            let detail = json!({ "generation": generation });
+            store.write(|tx, _, _| {
+                audit::log(tx, now, &actor, "event.take_back", &event_id, &detail)
+            })
+        })
+        .await?;
+    Ok(generation)
+}
+
+/// On a venue server: stops serving the lent event and starts handing it back to central
+/// (the uplink ships the last batch with every row), through the desk's writer, audited
+/// `event.hand_back` under `actor`. Answers the event.
+pub async fn hand_back_desk(services: &Services, actor: String) -> Result<String, ServerError> {
+    let event_id = desk_of(services)?
+        .run(|tx, _, _, now| edge::hand_back(tx, now))
+        .await
+        .ok_or_else(writer_gone)??;
+    let event = event_id.clone();
+    services
+        .with_store(move |store| {
+            let now = Utc::now();
+            store.write(|tx, _, _| {
+                audit::log(tx, now, &actor, "event.hand_back", &event, &json!({}))
+            })
+        })
+        .await?;
+    Ok(event_id)
 }

@@ -12,6 +12,8 @@ use super::console::table::{TableView, control_table};
 use super::error::{InLang, PageError};
 use super::layout::{Here, money, page, url_encode};
 use super::session::WebUser;
+use super::venue::{current, lag_figures, served_by};
+use crate::desk::delegation::lend;
 use crate::desk::plan::read_plan;
 use crate::desk::reconcile::reconcile;
 use crate::error::ServerError;
@@ -35,12 +37,20 @@ pub async fn board_page(
     user.require_hq()?;
     let lang = user.lang;
     let id = event_id.clone();
-    let (plan, now_serving, seq) = state
+    let now = chrono::Utc::now();
+    let (plan, now_serving, seq, lent) = state
         .readers()
         .read(move |c| {
             let desk = c.desk();
             let event = desk.desk_event(&id)?.ok_or(ServerError::NotFound)?;
-            Ok::<_, ServerError>((read_plan(desk, &id)?, event.now_serving, desk.ledger_seq()?))
+            let lags = lend::lag(desk, now)?;
+            let lent = current(&lags, &id).cloned();
+            Ok::<_, ServerError>((
+                read_plan(desk, &id)?,
+                event.now_serving,
+                desk.ledger_seq()?,
+                lent,
+            ))
         })
         .await
         .in_lang(lang)?;
@@ -54,6 +64,12 @@ pub async fn board_page(
         lang.t("实时销控表", "Live control table"),
         html! {
             link rel="stylesheet" href=(CONSOLE_CSS.href());
+            @if let Some(lag) = &lent {
+                div #venue-banner .banner data-venue=(lag.venue_name) {
+                    (served_by(lang, state.policy(), lag)) " · " (lag_figures(lang, state.policy(), lag))
+                    br; small { (lang.t("此表显示现场服务器已上传的数据。", "This table shows what the venue server has shipped.")) }
+                }
+            }
             div #console .board-page data-live={ "/console/events/" (encoded) "/live" } data-seq=(seq) {
                 h1 { (lang.t("实时销控表", "Live unit control table")) }
                 p {

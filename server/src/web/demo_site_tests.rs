@@ -44,7 +44,55 @@ pub(crate) fn demo_site(desk_open: bool) -> DemoSite {
     DemoSite { app: routes::app(state.clone()), state, event, _dir: dir }
 }
 
+/// A site over an already built `state` (a venue server's, in the venue tests), keeping its
+/// data directory alive.
+pub(crate) fn site_over(dir: tempfile::TempDir, state: AppState, event: String) -> DemoSite {
+    DemoSite { app: routes::app(state.clone()), state, event, _dir: dir }
+}
+
 impl DemoSite {
+    /// Enrols a venue server for the site's event: the user `venue-1` (role `venue`) with the
+    /// event's grant and its device `hall-1`; answers the device.
+    pub(crate) async fn add_venue(&self) -> String {
+        let event = self.event.clone();
+        self.state
+            .with_store(move |store| {
+                let now = chrono::Utc::now();
+                let project = crate::hq::events::selection_events(store)?
+                    .into_iter()
+                    .find(|e| e.event_id == event)
+                    .unwrap()
+                    .project_id;
+                let venue = kam_core::model::Role::Venue;
+                crate::admin::add_user(store, "venue-1", "一号厅", venue, now)?;
+                crate::admin::assign_event(store, &event, &project, "venue-1", now)?;
+                Ok(crate::admin::enroll(store, "venue-1", "hall-1", now)?.device_id)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Sends a desk command through the consoles' command path as the session `who`, and
+    /// answers its status and body whatever they are.
+    pub(crate) async fn try_command(
+        &self,
+        who: &(String, String),
+        command: serde_json::Value,
+    ) -> (StatusCode, String) {
+        let body = serde_json::json!({
+            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
+            "command": command,
+        });
+        let request = Request::post(crate::web::console::command::commands_path(&self.event))
+            .header(header::COOKIE, &who.0)
+            .header("x-csrf-token", &who.1)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, _, answer) = self.send(request).await;
+        (status, answer)
+    }
+
     /// A live session of `user`: its cookie header and CSRF token.
     pub(crate) async fn sign_in(&self, user: &str) -> (String, String) {
         let user = user.to_owned();

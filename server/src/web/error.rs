@@ -267,6 +267,53 @@ const EXPLANATIONS: &[(&str, Words, Words)] = &[
             "The page showed data that has changed since; please reload and try again.",
         ),
     ),
+    (
+        "event_delegated",
+        ("已移交现场服务器", "Served by the venue server"),
+        (
+            "本场选房已移交现场服务器，请在现场办理。",
+            "This event's desk is served by the venue server; work there.",
+        ),
+    ),
+    (
+        "already_delegated",
+        ("已经移交", "Already delegated"),
+        ("本场选房已经移交给现场服务器。", "This event's desk is already lent to a venue server."),
+    ),
+    (
+        "units_shared_with_event",
+        ("房源与其他活动共用", "Units shared with another event"),
+        (
+            "本场的房源也分配给了另一个已开启的选房活动，不能移交。",
+            "Some of this event's units are allotted to another open event too; it cannot be lent.",
+        ),
+    ),
+    (
+        "not_delegated",
+        ("未移交", "Not delegated"),
+        (
+            "本场选房没有移交给该现场服务器（或所选设备不是本场的现场服务器）。",
+            "The desk is not lent to that venue server (or the device is not a venue server of the event).",
+        ),
+    ),
+    (
+        "lease_not_ended",
+        ("租约未到期", "Lease not ended"),
+        (
+            "现场服务器的租约尚未到期（含时钟误差余量），暂不能收回。",
+            "The venue's lease has not ended yet (with the clock allowance); it cannot be taken back yet.",
+        ),
+    ),
+    (
+        "lease_ended",
+        ("现场授权已到期", "Lease ended"),
+        ("现场授权已到期，请联系总部。", "The venue's lease has ended; contact headquarters."),
+    ),
+    (
+        "event_returned",
+        ("已交还总部", "Handed back"),
+        ("本场选房已交还总部。", "This event's desk was handed back to headquarters."),
+    ),
 ];
 
 /// For a code without words of its own: by status class.

@@ -26,6 +26,13 @@ const CODES: &[&str] = &[
     "rate_limited",
     "unavailable",
     "stale_state",
+    "event_delegated",
+    "already_delegated",
+    "units_shared_with_event",
+    "not_delegated",
+    "lease_not_ended",
+    "lease_ended",
+    "event_returned",
 ];
 
 async fn render(response: Response) -> (StatusCode, String) {

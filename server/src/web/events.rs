@@ -13,9 +13,10 @@ use super::customers::Flash;
 use super::error::{InLang, PageError};
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
+use super::venue::{current, delegate_form, history, lent_cell};
 use crate::desk::catalog::DEFAULT_VOUCHER_SERIES;
 use crate::error::ServerError;
-use crate::hq::events::{EventSummary, open_desk, selection_events};
+use crate::hq::events::{EventSummary, EventsWithVenues, events_with_venues, open_desk};
 use crate::http::AppState;
 
 /// The pages' routes.
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hq/events", get(events_page))
         .route("/hq/events/{event_id}/open", post(open))
+        .merge(super::venue::routes())
 }
 
 /// `GET /hq/events`.
@@ -33,7 +35,9 @@ pub async fn events_page(
     Query(done): Query<Flash>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let events = user.hq_read(&state, selection_events).await?;
+    let now = chrono::Utc::now();
+    let view = user.hq_read(&state, move |store| events_with_venues(store, now)).await?;
+    let events = &view.events;
     Ok(page(
         &user,
         &here,
@@ -50,17 +54,25 @@ pub async fn events_page(
                     th { (lang.t("开始时间", "Starts")) } th { (lang.t("分配房源", "Units allotted")) }
                     th { (lang.t("名单人数", "Buyers")) } th { (lang.t("选房台", "Desk")) } th {}
                 }
-                @for e in &events { (event_row(&user, e)) }
+                @for e in events { (event_row(&user, &state, &view, e)) }
             }
         },
     ))
 }
 
-fn event_row(user: &WebUser, e: &EventSummary) -> Markup {
+fn event_row(
+    user: &WebUser,
+    state: &AppState,
+    view: &EventsWithVenues,
+    e: &EventSummary,
+) -> Markup {
     let lang = user.lang;
     let id = url_encode(&e.event_id);
+    let lent = current(&view.delegations, &e.event_id);
+    let venues = view.venues.get(&e.event_id).map_or(&[][..], Vec::as_slice);
     html! {
-        tr .event data-event-id=(e.event_id) data-desk=(if e.desk_open { "open" } else { "closed" }) {
+        tr .event data-event-id=(e.event_id) data-desk=(if e.desk_open { "open" } else { "closed" })
+            data-lent=(if lent.is_some() { "true" } else { "false" }) {
             td { (e.name) } td { (e.project_id) } td { (when(&e.starts_at.to_rfc3339())) }
             td .num { (e.allotted_units) } td .num { (e.buyers) }
             td { (if e.desk_open { lang.t("已开启", "Open") } else { lang.t("未开启", "Closed") }) }
@@ -71,6 +83,12 @@ fn event_row(user: &WebUser, e: &EventSummary) -> Markup {
                     a .desk href={ "/console/events/" (id) "/desk" } { (lang.t("选房台", "Desk")) } " · "
                     a .finance href={ "/console/events/" (id) "/finance" } { (lang.t("财务台", "Finance")) } " · "
                     a .screen-link href={ "/console/events/" (id) "/screen-link" } { (lang.t("大屏链接", "Screen link")) }
+                    @if let Some(lag) = lent {
+                        (lent_cell(user, state.policy(), lag, chrono::Utc::now()))
+                    } @else if user.may_decide() {
+                        (delegate_form(user, &e.event_id, venues))
+                    }
+                    (history(lang, &view.delegations, &e.event_id))
                 } @else if user.may_decide() {
                     form .open-desk method="post" action={ "/hq/events/" (id) "/open" } {
                         (csrf_field(user))

@@ -184,6 +184,17 @@ pub fn when(text: &str) -> String {
         .unwrap_or_else(|_| text.to_owned())
 }
 
+/// An RFC 3339 instant in the business time zone of `policy` (`2026-11-23 16:15`), for the
+/// times people at a venue read off a wall clock; unreadable text is shown as it is.
+pub fn local_when(policy: &kam_core::Policy, text: &str) -> String {
+    let offset =
+        chrono::FixedOffset::east_opt(policy.business_utc_offset_minutes.saturating_mul(60));
+    match (chrono::DateTime::parse_from_rfc3339(text), offset) {
+        (Ok(at), Some(zone)) => at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod review;
 pub mod security;
 pub mod session;
+pub mod venue;
 pub mod work;
 
 use axum::Router;

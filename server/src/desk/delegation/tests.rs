@@ -102,7 +102,7 @@ fn world() -> World {
     let request = LendRequest {
         event_id: event.clone(),
         venue_device_id: device.device_id.clone(),
-        lease_until: now + Duration::hours(12),
+        lease_until: now.checked_add_signed(Duration::hours(12)).unwrap(),
         actor: "hq-01".into(),
     };
     let lent = rt

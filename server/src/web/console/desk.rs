@@ -63,12 +63,21 @@ pub async fn desk_page(
     let lang = user.lang;
     admit(&state, &user, &event_id, Station::Desk).await?;
     let view = read_view(&state, &event_id).await.in_lang(lang)?;
+    let held = super::venue::lease(&state).await.in_lang(lang)?.filter(|l| l.event_id == event_id);
+    let closed =
+        held.as_ref().and_then(|l| super::venue::closed_reason(lang, l, chrono::Utc::now()));
     let building = query.ok().and_then(|Query(q)| q.building);
     let id = url_encode(&event_id);
     let base = format!("/console/events/{id}/desk");
     let table = TableView { base: &base, building: building.as_deref(), selectable: true };
     let selection = &state.policy().selection;
     let title = lang.t("选房台", "Selection desk");
+    let stations = html! {
+        (queue_station(lang, &view.live))
+        (identity_station(lang))
+        (selection_station(lang, &view.live))
+        (ticket_station(lang, selection))
+    };
     Ok(page(
         &user,
         &here,
@@ -81,14 +90,18 @@ pub async fn desk_page(
                 data-papers={ "/console/events/" (id) "/papers" } data-lang=(lang.code()) {
                 (station_nav(lang, &user, &event_id))
                 h1 { (view.name) " · " (title) }
+                @if let Some(l) = &held { (super::venue::lease_banner(&user, state.policy(), l, true)) }
                 p #live-status data-connected="false" data-live=(lang.t("实时", "live"))
                     data-lost=(lang.t("已断开，重连中…", "disconnected, reconnecting…")) { (lang.t("连接中…", "connecting…")) }
                 div .desk-grid {
                     aside .stations {
-                        (queue_station(lang, &view.live))
-                        (identity_station(lang))
-                        (selection_station(lang, &view.live))
-                        (ticket_station(lang, selection))
+                        // A venue that no longer serves the event: every command form is
+                        // disabled with the reason (the desk would refuse them anyway).
+                        @if let Some(reason) = closed {
+                            fieldset #commands-closed disabled title=(reason) { (stations) }
+                        } @else {
+                            (stations)
+                        }
                     }
                     div .board { (control_table(lang, &view.plan, &table)) }
                 }

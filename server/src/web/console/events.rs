@@ -2,15 +2,17 @@
 //! of their stations. Event staff see the events they are assigned to; finance and
 //! headquarters see every event whose desk is open on this server.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use maud::{Markup, html};
 
+use super::venue::{lease, lease_banner};
 use super::{Station, station_nav};
 use crate::auth::Role;
 use crate::error::ServerError;
 use crate::http::AppState;
+use crate::web::customers::Flash;
 use crate::web::error::{InLang, PageError};
-use crate::web::layout::{Here, page, url_encode};
+use crate::web::layout::{Here, flash, page, url_encode};
 use crate::web::session::WebUser;
 
 /// The handler.
@@ -18,6 +20,7 @@ pub async fn events_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
+    Query(done): Query<Flash>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     if !Station::Desk.admits(user.role) && !Station::Finance.admits(user.role) {
@@ -41,12 +44,19 @@ pub async fn events_page(
         })
         .await
         .in_lang(lang)?;
+    let held = lease(&state).await.in_lang(lang)?;
+    let may_hand_back = match &held {
+        Some(l) => super::admit(&state, &user, &l.event_id, Station::Desk).await.is_ok(),
+        None => false,
+    };
     Ok(page(
         &user,
         &here,
         lang.t("选房控制台", "Selection consoles"),
         html! {
             h1 { (lang.t("选房控制台", "Selection consoles")) }
+            (flash(done.done.as_deref()))
+            @if let Some(l) = &held { (lease_banner(&user, state.policy(), l, may_hand_back)) }
             @if events.is_empty() {
                 p #no-events { (lang.t("您没有可进入的选房活动。", "There is no selection event for you here.")) }
             }

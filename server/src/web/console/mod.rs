@@ -8,6 +8,7 @@
 //! | `/console/events/{id}/finance` | finance, headquarters | 复核, 收款, 凭证, 红字冲销, 对账 |
 //! | `/console/events/{id}/papers/…` | the same | printed papers |
 //! | `/screen/{id}?token=…` | a hall screen with its display token | 大屏 |
+//! | `POST /console/venue/hand-back` | on a venue server: event staff of the event, headquarters | 交还总部 |
 //!
 //! Every action is one of the desk's commands, sent by `command` through the desk's writer
 //! under the person's session: the consoles add no second path to the authority. Each form
@@ -31,6 +32,7 @@ pub mod screen;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod venue;
 
 use axum::Router;
 use axum::routing::get;
@@ -52,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(finance::routes())
         .merge(papers::routes())
         .merge(screen::routes())
+        .merge(venue::routes())
 }
 
 /// A station of the selection day.
