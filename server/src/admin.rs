@@ -180,3 +180,22 @@ pub fn delegate(
     })?;
     Ok(lent)
 }
+
+/// Runs one delegation step from the command line and records it in the audit log under
+/// `action` (ADR 0021): the step and its audit row are two commits, the desk's and the
+/// server's, as every desk decision the command line takes.
+pub fn delegation_step_audited<T>(
+    store: &mut Store,
+    (action, target): (&str, &str),
+    now: DateTime<Utc>,
+    step: impl FnOnce(
+        &dyn crate::db::desk::DeskGroup,
+        &mut crate::desk::ledger::Tip,
+    ) -> Result<T, crate::desk::delegation::DelegationError>,
+    summary: impl FnOnce(&T) -> serde_json::Value,
+) -> Result<T, ServerError> {
+    let done = store.delegation_step(|tx, _, tip| step(tx, tip))?;
+    let detail = summary(&done);
+    store.write(|tx, _, _| audit::log(tx, now, ADMIN_ACTOR, action, target, &detail))?;
+    Ok(done)
+}

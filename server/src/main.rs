@@ -320,7 +320,13 @@ fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
         AdminAction::Delegations => list_delegations(&store)?,
         AdminAction::HandBack => hand_back(&mut store, now)?,
         AdminAction::AcceptCopy => {
-            store.delegation_step(|tx, _, _| Ok(tx.clear_copy_mark()?))?;
+            admin::delegation_step_audited(
+                &mut store,
+                ("event.accept_copy", "venue"),
+                now,
+                |tx, _| Ok(tx.clear_copy_mark()?),
+                |()| serde_json::json!({}),
+            )?;
             println!(
                 "this copy serves again without comparing with headquarters; commands acknowledged \
                  after the copy was taken and not shipped are lost: check the papers printed since"
@@ -477,8 +483,13 @@ fn delegate(
 
 /// `take-back`: a lost venue's desk, after its lease.
 fn take_back(store: &mut Store, event: &str, now: DateTime<Utc>) -> AdminResult {
-    let generation =
-        store.delegation_step(|tx, _, tip| lend::take_back(tx, tip, event, "admin", now))?;
+    let generation = admin::delegation_step_audited(
+        store,
+        ("event.take_back", event),
+        now,
+        |tx, tip| lend::take_back(tx, tip, event, admin::ADMIN_ACTOR, now),
+        |generation| serde_json::json!({ "generation": generation }),
+    )?;
     println!("event {event} taken back (generation {generation}); central serves it again");
     Ok(())
 }
@@ -487,7 +498,14 @@ fn take_back(store: &mut Store, event: &str, now: DateTime<Utc>) -> AdminResult 
 fn import_bundle(store: &mut Store, file: &Path, now: DateTime<Utc>) -> AdminResult {
     let bundle: Bundle = serde_json::from_slice(&std::fs::read(file)?)?;
     let entries = bundle.shipment.entries.len();
-    let ack = store.delegation_step(|tx, _, tip| lend::import_bundle(tx, tip, &bundle, now))?;
+    let event = bundle.shipment.event_id.clone();
+    let ack = admin::delegation_step_audited(
+        store,
+        ("event.import_bundle", &event),
+        now,
+        |tx, tip| lend::import_bundle(tx, tip, &bundle, now),
+        |ack| serde_json::json!({ "entries": entries, "shipped": ack.shipped }),
+    )?;
     println!(
         "bundle imported: {entries} entries, venue tip {} {}",
         ack.shipped.seq, ack.shipped.hash
@@ -516,7 +534,13 @@ fn list_delegations(store: &Store) -> AdminResult {
 
 /// `hand-back` (venue): stops serving; the running server ships the final batch.
 fn hand_back(store: &mut Store, now: DateTime<Utc>) -> AdminResult {
-    let event = store.delegation_step(|tx, _, _| venue_edge::hand_back(tx, now))?;
+    let event = admin::delegation_step_audited(
+        store,
+        ("event.hand_back", "venue"),
+        now,
+        |tx, _| venue_edge::hand_back(tx, now),
+        |event| serde_json::json!({ "event": event }),
+    )?;
     println!(
         "event {event}: the venue no longer serves it; the final batch ships when central is reachable"
     );
@@ -525,7 +549,13 @@ fn hand_back(store: &mut Store, now: DateTime<Utc>) -> AdminResult {
 
 /// `export-bundle` (venue): stops serving and writes the signed bundle.
 fn export_bundle(store: &mut Store, out: &Path, now: DateTime<Utc>) -> AdminResult {
-    let bundle = store.delegation_step(|tx, _, _| venue_edge::export_bundle(tx, now))?;
+    let bundle = admin::delegation_step_audited(
+        store,
+        ("event.export_bundle", "venue"),
+        now,
+        |tx, _| venue_edge::export_bundle(tx, now),
+        |b| serde_json::json!({ "entries": b.shipment.entries.len(), "tip": b.shipment.venue_tip }),
+    )?;
     let bytes = serde_json::to_vec(&bundle)?;
     let tmp = out.with_extension("partial");
     std::fs::write(&tmp, &bytes)?;
