@@ -172,6 +172,10 @@ pub trait DeskDelegations {
     /// compared its chain with central's yet.
     fn copy_mark(&self) -> Result<Option<String>, DbError>;
 
+    /// Marks this desk as one that must take back from central what it lacks before it serves
+    /// (a copy, or a store that took an offer it had taken before).
+    fn set_copy_mark(&self, at: &str) -> Result<(), DbError>;
+
     /// Clears the copy's mark: its chain agrees with central's (or the operator said so).
     fn clear_copy_mark(&self) -> Result<(), DbError>;
 }

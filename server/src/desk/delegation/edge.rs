@@ -65,6 +65,13 @@ pub fn accept(
         delegated_at: instant(now),
         ended_at: None,
     })?;
+    if offer.shipped.seq > anchor.seq {
+        // Central holds entries of this generation already: this store is older than the
+        // venue's own (a copy taken before it took the desk, or a new box on the device). It
+        // takes them back from central before it serves (`take_recovery`), and appends nothing.
+        tx.set_copy_mark(&instant(now))?;
+        return Ok(true);
+    }
     let entry = json!({ "generation": offer.generation, "lease_until": offer.lease_until,
                         "anchor": offer.anchor, "rows": offer.image.row_count() });
     let cause = Cause { actor: "venue", key: None, at: now };

@@ -171,6 +171,7 @@ pub fn offer(
         venue_name: row.venue_name,
         lease_until: row.lease_until,
         anchor: Link::from(row.anchor),
+        shipped: Link::from(row.shipped),
         bundle_key: row.bundle_key,
         image,
         people,

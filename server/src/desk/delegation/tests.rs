@@ -356,6 +356,57 @@ fn a_lost_venue_s_desk_is_taken_back_after_its_lease_and_clock_allowance() {
     assert!(matches!(w.ship(), Some(Err(DelegationError::NotDelegated(_)))));
 }
 
+/// Runs the uplink's recovery until the venue has taken back what central holds; returns the
+/// entries taken back.
+fn recover(w: &World) -> usize {
+    let mut taken = 0;
+    loop {
+        let tip = ledger::tip(w.venue.store.desk()).unwrap();
+        let recovery = lend::recovery(w.central.store.desk(), &w.device, tip.seq).unwrap();
+        let empty = recovery.entries.is_empty();
+        let done =
+            w.rt.block_on(w.venue.desk.run(move |tx, _, tip, _| {
+                if recovery.entries.is_empty() {
+                    return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
+                }
+                edge::take_recovery(tx, tip, &recovery)
+            }))
+            .unwrap()
+            .unwrap();
+        taken += done;
+        if empty {
+            return taken;
+        }
+    }
+}
+
+#[test]
+fn a_new_store_on_the_venue_s_device_takes_the_desk_back_from_central_before_it_serves() {
+    let mut w = world();
+    for i in 0..3 {
+        assert_eq!(w.hold(&w.venue, i).0, 200);
+    }
+    while let Some(ack) = w.ship() {
+        ack.unwrap();
+    }
+    // The box is replaced: a fresh store on the same device takes the offer again.
+    w.venue = Site::empty();
+    let offer = lend::offer(w.central.store.desk(), w.central.store.conn(), &w.device, "venue-1")
+        .unwrap()
+        .unwrap();
+    w.venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    let took =
+        w.rt.block_on(w.venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
+    assert!(took.unwrap().unwrap());
+    let (status, answer) = w.hold(&w.venue, 3);
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("venue_recovering")));
+    assert_eq!(recover(&w), 4, "the lease entry and three holds come back");
+    assert!(ledger::verify(w.venue.store.desk()).unwrap().ok());
+    assert_eq!(w.venue.status(&w.units[2]), "held");
+    assert_eq!(w.hold(&w.venue, 3).0, 200, "the new box serves again");
+    assert!(w.ship().unwrap().is_ok(), "and continues central's chain");
+}
+
 #[test]
 fn a_venue_restarted_from_its_second_copy_takes_back_what_it_shipped_before_it_serves() {
     let mut w = world();
@@ -376,25 +427,7 @@ fn a_venue_restarted_from_its_second_copy_takes_back_what_it_shipped_before_it_s
     let (status, answer) = w.hold(&w.venue, 5);
     assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("venue_recovering")));
     // The uplink's recovery: what central holds beyond the copy's tip, then the comparison.
-    loop {
-        let tip = ledger::tip(w.venue.store.desk()).unwrap();
-        let recovery = lend::recovery(w.central.store.desk(), &w.device, tip.seq).unwrap();
-        let empty = recovery.entries.is_empty();
-        let done =
-            w.rt.block_on(w.venue.desk.run(move |tx, _, tip, _| {
-                if recovery.entries.is_empty() {
-                    return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
-                }
-                edge::take_recovery(tx, tip, &recovery)
-            }))
-            .unwrap()
-            .unwrap();
-        if empty {
-            assert_eq!(done, 0);
-            break;
-        }
-        assert_eq!(done, 3, "the three holds the copy lost come back from central");
-    }
+    assert_eq!(recover(&w), 3, "the three holds the copy lost come back from central");
     assert_eq!(w.venue.status(&w.units[4]), "held", "the lost hold is back at the venue");
     assert!(ledger::verify(w.venue.store.desk()).unwrap().ok());
     let (status, answer) = w.hold(&w.venue, 4);

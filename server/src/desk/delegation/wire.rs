@@ -98,6 +98,9 @@ pub struct Offer {
     pub lease_until: String,
     /// The delegation entry in central's chain: the venue's chain continues from it.
     pub anchor: Link,
+    /// The last venue entry central holds: past the anchor when a venue (a copy taken before
+    /// it took the desk, or a new box on the same device) takes an offer it took before.
+    pub shipped: Link,
     /// The key the venue signs an export bundle with, hex.
     pub bundle_key: String,
     /// Every desk row of the event.

@@ -198,6 +198,15 @@ impl DeskDelegations for Connection {
             .optional()?)
     }
 
+    fn set_copy_mark(&self, at: &str) -> Result<(), DbError> {
+        self.execute(
+            "INSERT INTO desk_meta(key, value) VALUES ('second_copy_of', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [at],
+        )?;
+        Ok(())
+    }
+
     fn clear_copy_mark(&self) -> Result<(), DbError> {
         self.execute("DELETE FROM desk_meta WHERE key = 'second_copy_of'", [])?;
         Ok(())
