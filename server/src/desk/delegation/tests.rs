@@ -49,9 +49,19 @@ impl Site {
     }
 
     fn send(&self, rt: &Rt, token: &str, event: &str, command: Value) -> (u16, Value) {
+        self.send_keyed(rt, token, &uuid::Uuid::now_v7().to_string(), event, command)
+    }
+
+    fn send_keyed(
+        &self,
+        rt: &Rt,
+        token: &str,
+        key: &str,
+        event: &str,
+        command: Value,
+    ) -> (u16, Value) {
         let request: CommandRequest = serde_json::from_value(json!({
-            "idempotency_key": uuid::Uuid::now_v7().to_string(), "event_id": event,
-            "command": command,
+            "idempotency_key": key, "event_id": event, "command": command,
         }))
         .unwrap();
         let reply = rt.block_on(self.desk.submit(Caller::Device(token.to_owned()), request));
@@ -101,15 +111,21 @@ fn world() -> World {
         actor: "hq-01".into(),
     };
     let lent = rt
-        .block_on(central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)))
+        .block_on(
+            central
+                .desk
+                .run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+        )
         .unwrap()
         .unwrap();
     let mut venue = Site::empty();
-    let offer = lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
-        .unwrap()
-        .unwrap();
+    let offer =
+        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+            .unwrap()
+            .unwrap();
     venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
-    let took = rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
+    let took =
+        rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
     assert!(took.unwrap().unwrap(), "the venue takes the desk once");
     World { rt, central, venue, device: device.device_id, event, units, buyers, lent }
 }
@@ -125,14 +141,18 @@ impl World {
         let (device, event) = (self.device.clone(), self.event.clone());
         let ack = self
             .rt
-            .block_on(self.central.desk.run(move |tx, _, tip, now| {
-                lend::receive(tx, tip, &device, &shipment, now)
-            }))
+            .block_on(
+                self.central
+                    .desk
+                    .run(move |tx, _, tip, now| lend::receive(tx, tip, &device, &shipment, now)),
+            )
             .unwrap()?;
         let copy = ack.clone();
         self.rt
             .block_on(
-                self.venue.desk.run(move |tx, _, _, now| edge::acknowledged(tx, &event, &copy, now)),
+                self.venue
+                    .desk
+                    .run(move |tx, _, _, now| edge::acknowledged(tx, &event, &copy, now)),
             )
             .unwrap()
             .unwrap();
@@ -140,7 +160,8 @@ impl World {
     }
 
     fn hold(&self, site: &Site, i: usize) -> (u16, Value) {
-        let command = json!({ "kind": "hold", "unit_id": self.units[i], "buyer_id": self.buyers[i] });
+        let command =
+            json!({ "kind": "hold", "unit_id": self.units[i], "buyer_id": self.buyers[i] });
         site.send(&self.rt, STAFF, &self.event, command)
     }
 }
@@ -174,7 +195,10 @@ fn central_refuses_a_lent_event_and_the_venue_serves_it_from_central_s_anchor() 
         .unwrap();
     assert_eq!(first.0, w.lent.anchor.seq + 1);
     assert_eq!(hex::encode(first.1), w.lent.anchor.hash);
-    assert!(ledger::verify(w.venue.store.desk()).unwrap().ok(), "the venue's chain verifies from its anchor");
+    assert!(
+        ledger::verify(w.venue.store.desk()).unwrap().ok(),
+        "the venue's chain verifies from its anchor"
+    );
 }
 
 #[test]
@@ -202,11 +226,12 @@ fn shipped_batches_are_verified_applied_and_idempotent_by_sequence() {
     stale.generation += 2;
     assert!(matches!(w.deliver(stale), Err(DelegationError::StaleGeneration { .. })));
     let (stranger, shipment) = ("someone-else".to_owned(), honest.clone());
-    let refused = w
-        .rt
-        .block_on(w.central.desk.run(move |tx, _, tip, now| {
-            lend::receive(tx, tip, &stranger, &shipment, now)
-        }))
+    let refused =
+        w.rt.block_on(
+            w.central
+                .desk
+                .run(move |tx, _, tip, now| lend::receive(tx, tip, &stranger, &shipment, now)),
+        )
         .unwrap();
     assert!(matches!(refused, Err(DelegationError::NotDelegated(_))));
     assert!(w.deliver(honest).is_ok(), "the honest batch still goes through after the refusals");
@@ -221,9 +246,18 @@ fn a_hand_back_returns_every_row_and_central_resumes_at_the_next_generation() {
     let w = world();
     let (_, held) = w.hold(&w.venue, 0);
     let hold_id = held["result"]["hold_id"].as_str().unwrap().to_owned();
-    let ticket = w.venue.send(&w.rt, STAFF, &w.event, json!({ "kind": "prepare_work_ticket",
+    let ticket = w
+        .venue
+        .send(
+            &w.rt,
+            STAFF,
+            &w.event,
+            json!({ "kind": "prepare_work_ticket",
         "unit_id": w.units[0], "hold_id": hold_id, "payment_ratio_pct": "60", "discounts": [],
-        "sealing_fee": "20000" })).1["result"].clone();
+        "sealing_fee": "20000" }),
+        )
+        .1["result"]
+        .clone();
     let id = ticket["ticket_id"].as_str().unwrap();
     let due = ticket["figures"]["amount_due"].clone();
     for command in [
@@ -256,24 +290,35 @@ fn the_export_bundle_is_signed_and_central_takes_back_only_after_the_lease() {
     let w = world();
     assert_eq!(w.hold(&w.venue, 0).0, 200);
     let event = w.event.clone();
-    let early = w
-        .rt
-        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::take_back(tx, tip, &event, "hq-01", now)))
+    let early =
+        w.rt.block_on(
+            w.central
+                .desk
+                .run(move |tx, _, tip, now| lend::take_back(tx, tip, &event, "hq-01", now)),
+        )
         .unwrap();
     assert!(matches!(early, Err(DelegationError::LeaseNotEnded(_))));
     let bundle =
-        w.rt.block_on(w.venue.desk.run(|tx, _, _, now| edge::export_bundle(tx, now))).unwrap().unwrap();
-    assert_eq!(w.hold(&w.venue, 1).1["error"]["code"], "event_returned", "a bundle is the last word");
+        w.rt.block_on(w.venue.desk.run(|tx, _, _, now| edge::export_bundle(tx, now)))
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        w.hold(&w.venue, 1).1["error"]["code"],
+        "event_returned",
+        "a bundle is the last word"
+    );
     let mut forged = bundle.clone();
     forged.shipment.entries.pop();
-    let refused = w
-        .rt
-        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &forged, now)))
+    let refused =
+        w.rt.block_on(
+            w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &forged, now)),
+        )
         .unwrap();
     assert!(matches!(refused, Err(DelegationError::BundleSignature)), "{refused:?}");
-    let ack = w
-        .rt
-        .block_on(w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &bundle, now)))
+    let ack =
+        w.rt.block_on(
+            w.central.desk.run(move |tx, _, tip, now| lend::import_bundle(tx, tip, &bundle, now)),
+        )
         .unwrap()
         .unwrap();
     assert!(ack.returned);
@@ -287,9 +332,12 @@ fn a_lost_venue_s_desk_is_taken_back_after_its_lease_and_clock_allowance() {
     let event = w.event.clone();
     let after = w.lent.lease_until.parse::<chrono::DateTime<Utc>>().unwrap()
         + Duration::seconds(lend::CLOCK_SKEW_ALLOWANCE_S + 1);
-    let generation = w
-        .rt
-        .block_on(w.central.desk.run(move |tx, _, tip, _| lend::take_back(tx, tip, &event, "hq-01", after)))
+    let generation =
+        w.rt.block_on(
+            w.central
+                .desk
+                .run(move |tx, _, tip, _| lend::take_back(tx, tip, &event, "hq-01", after)),
+        )
         .unwrap()
         .unwrap();
     assert_eq!(generation, w.lent.generation + 1);
@@ -297,4 +345,69 @@ fn a_lost_venue_s_desk_is_taken_back_after_its_lease_and_clock_allowance() {
     // The venue's batch of the ended generation is refused: the fence holds.
     assert_eq!(w.hold(&w.venue, 1).0, 200);
     assert!(matches!(w.ship(), Some(Err(DelegationError::NotDelegated(_)))));
+}
+
+#[test]
+fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
+    // Central accepts a hold whose answer the tablet never hears; after the delegation the
+    // tablet sends the same key to the venue, which answers it from the lent answers.
+    let mut central = Site::demo();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let event = central.column("SELECT event_id FROM desk_events").remove(0);
+    let project = central.column("SELECT project_id FROM desk_events").remove(0);
+    let units = central.column("SELECT unit_id FROM desk_allotments ORDER BY unit_id");
+    let buyers = central.column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no");
+    central.send(&rt, STAFF, &event, json!({ "kind": "set_mode", "mode": "free" }));
+    let hold = |i: usize| json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] });
+    let (status, first) = central.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
+    assert_eq!(status, 200, "{first}");
+    let now = Utc::now();
+    crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
+    crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
+    let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
+    let request = LendRequest {
+        event_id: event.clone(),
+        venue_device_id: device.device_id.clone(),
+        lease_until: now + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    rt.block_on(
+        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+    )
+    .unwrap()
+    .unwrap();
+    let mut venue = Site::empty();
+    let offer =
+        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+            .unwrap()
+            .unwrap();
+    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
+        .unwrap()
+        .unwrap();
+    let (status, again) = venue.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
+    assert_eq!((status, &again), (200, &first), "the venue answers the key as central did");
+    // The venue accepts a hold whose answer is lost; after the hand-back central answers it.
+    let (status, at_venue) = venue.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!(status, 200, "{at_venue}");
+    rt.block_on(venue.desk.run(|tx, _, _, now| edge::hand_back(tx, now))).unwrap().unwrap();
+    let event_id = event.clone();
+    while let Some(shipment) = edge::next_shipment(venue.store.desk()).unwrap() {
+        let device_id = device.device_id.clone();
+        let ack = rt
+            .block_on(
+                central
+                    .desk
+                    .run(move |tx, _, tip, now| lend::receive(tx, tip, &device_id, &shipment, now)),
+            )
+            .unwrap()
+            .unwrap();
+        let event = event_id.clone();
+        rt.block_on(venue.desk.run(move |tx, _, _, now| edge::acknowledged(tx, &event, &ack, now)))
+            .unwrap()
+            .unwrap();
+    }
+    let (status, home) = central.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!((status, &home), (200, &at_venue), "central answers the key as the venue did");
+    assert_eq!(central.status(&units[1]), "held", "and holds the unit once");
 }

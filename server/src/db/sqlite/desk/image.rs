@@ -108,6 +108,23 @@ const SPECS: &[Spec] = &[
                   OR ticket_id IN (SELECT value FROM json_each(?5)))",
         order: "rowid",
     },
+    // The answers kept under the keys travel with the desk (ADR 0021): a tablet whose answer
+    // was lost sends the same key again wherever the event is served next, and must get the
+    // same answer, never a second decision. Central lends the answers of the event's accepted
+    // commands (their keys are in its chain); a venue, which serves one event, hands back
+    // every answer it kept. Batches carry none: central serves nothing of the event until
+    // the hand-back. An answer taken replaces one kept under the same key (a refusal central
+    // gave before the delegation that the tablet never heard, then sent to the venue).
+    Spec {
+        table: "desk_requests",
+        key: &["device_id", "idempotency_key"],
+        append_only: false,
+        full: "idempotency_key IN (SELECT idempotency_key FROM desk_ledger
+                                   WHERE event_id = ?1 AND idempotency_key IS NOT NULL)
+               OR EXISTS (SELECT 1 FROM desk_delegations WHERE event_id = ?1 AND side = 'held')",
+        touched: "0",
+        order: "device_id, idempotency_key",
+    },
 ];
 
 fn json_list<T: serde::Serialize>(items: &T) -> Result<String, DbError> {
@@ -130,7 +147,10 @@ fn bindings(event_id: &str, project_id: &str, t: &Touched) -> Result<Vec<Value>,
 }
 
 /// Binds the parameters the statement has (each uses some of `?1`–`?9`).
-pub(in crate::db::sqlite) fn bind(stmt: &mut Statement<'_>, values: &[Value]) -> Result<(), DbError> {
+pub(in crate::db::sqlite) fn bind(
+    stmt: &mut Statement<'_>,
+    values: &[Value],
+) -> Result<(), DbError> {
     for i in 1..=stmt.parameter_count() {
         let value = values.get(i.saturating_sub(1)).cloned().unwrap_or(Value::Null);
         stmt.raw_bind_parameter(i, value)?;
@@ -243,10 +263,17 @@ fn same_as_stored(
     Ok(true)
 }
 
-pub(in crate::db::sqlite) fn write_table(conn: &Connection, spec: &Spec, rows: &TableRows) -> Result<usize, DbError> {
+pub(in crate::db::sqlite) fn write_table(
+    conn: &Connection,
+    spec: &Spec,
+    rows: &TableRows,
+) -> Result<usize, DbError> {
     let local = local_columns(conn, spec.table)?;
     if let Some(unknown) = rows.columns.iter().find(|c| !local.contains(c)) {
-        return Err(DbError::Corrupt(format!("image column {}.{unknown} is not known", spec.table)));
+        return Err(DbError::Corrupt(format!(
+            "image column {}.{unknown} is not known",
+            spec.table
+        )));
     }
     if spec.key.iter().any(|k| !rows.columns.iter().any(|c| c == k)) {
         return Err(DbError::Corrupt(format!("image of {} lacks its key", spec.table)));
@@ -255,7 +282,10 @@ pub(in crate::db::sqlite) fn write_table(conn: &Connection, spec: &Spec, rows: &
     let mut written = 0usize;
     for row in &rows.rows {
         if row.len() != rows.columns.len() {
-            return Err(DbError::Corrupt(format!("image row of {} has the wrong width", spec.table)));
+            return Err(DbError::Corrupt(format!(
+                "image row of {} has the wrong width",
+                spec.table
+            )));
         }
         let cells = row.iter().map(json_to_cell).collect::<Result<Vec<_>, _>>()?;
         bind(&mut stmt, &cells)?;
@@ -273,7 +303,8 @@ pub(in crate::db::sqlite) fn write_table(conn: &Connection, spec: &Spec, rows: &
 
 /// The units allotted to `event_id` here.
 fn allotted_units(conn: &Connection, event_id: &str) -> Result<BTreeSet<String>, DbError> {
-    let mut stmt = conn.prepare_cached("SELECT unit_id FROM desk_allotments WHERE event_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT unit_id FROM desk_allotments WHERE event_id = ?1")?;
     Ok(stmt.query_map([event_id], |r| r.get(0))?.collect::<Result<_, _>>()?)
 }
 
