@@ -167,7 +167,9 @@ pub fn delegate(
     let request = LendRequest {
         event_id: event_id.to_owned(),
         venue_device_id: venue_device.to_owned(),
-        lease_until: now + chrono::Duration::hours(lease_hours),
+        lease_until: chrono::Duration::try_hours(lease_hours)
+            .and_then(|h| now.checked_add_signed(h))
+            .ok_or(ServerError::Invalid { field: "lease_hours", reason: "out of range".into() })?,
         actor: ADMIN_ACTOR.to_owned(),
     };
     let lent = store.delegation_step(|tx, server, tip| lend(tx, server, tip, &request, now))?;

@@ -36,6 +36,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up and matched once: boxing `Serve` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve HTTP on the data directory's store.
@@ -464,7 +466,8 @@ fn delegate(
 
 /// `take-back`: a lost venue's desk, after its lease.
 fn take_back(store: &mut Store, event: &str, now: DateTime<Utc>) -> AdminResult {
-    let generation = store.delegation_step(|tx, _, tip| lend::take_back(tx, tip, event, "admin", now))?;
+    let generation =
+        store.delegation_step(|tx, _, tip| lend::take_back(tx, tip, event, "admin", now))?;
     println!("event {event} taken back (generation {generation}); central serves it again");
     Ok(())
 }
@@ -474,7 +477,10 @@ fn import_bundle(store: &mut Store, file: &Path, now: DateTime<Utc>) -> AdminRes
     let bundle: Bundle = serde_json::from_slice(&std::fs::read(file)?)?;
     let entries = bundle.shipment.entries.len();
     let ack = store.delegation_step(|tx, _, tip| lend::import_bundle(tx, tip, &bundle, now))?;
-    println!("bundle imported: {entries} entries, venue tip {} {}", ack.shipped.seq, ack.shipped.hash);
+    println!(
+        "bundle imported: {entries} entries, venue tip {} {}",
+        ack.shipped.seq, ack.shipped.hash
+    );
     Ok(())
 }
 
@@ -500,7 +506,9 @@ fn list_delegations(store: &Store) -> AdminResult {
 /// `hand-back` (venue): stops serving; the running server ships the final batch.
 fn hand_back(store: &mut Store, now: DateTime<Utc>) -> AdminResult {
     let event = store.delegation_step(|tx, _, _| venue_edge::hand_back(tx, now))?;
-    println!("event {event}: the venue no longer serves it; the final batch ships when central is reachable");
+    println!(
+        "event {event}: the venue no longer serves it; the final batch ships when central is reachable"
+    );
     Ok(())
 }
 

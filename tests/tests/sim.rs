@@ -4,7 +4,7 @@
 //! simulated event day. Every run prints its line; a failing run names its seed (replay it
 //! with KAM_SEED=<seed>).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use kam_tests::sim::{OpKind, SimConfig, SimReport, VenueConfig, run};
 

@@ -3,7 +3,7 @@
 //! Selling goes on at the venue while the uplink is down; once it is back, central's board,
 //! reconciliation and ledger agree with the venue's; the hand-back returns the desk.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,20 +36,40 @@ fn ok(desk: &DeskClient, key: &str, event: &str, command: Value) -> Value {
 /// A whole sale at `desk` (staff) and `finance`: hold, work ticket, review, receipt,
 /// voucher. Returns the voucher number.
 fn sell(staff: &DeskClient, finance: &DeskClient, event: &str, unit: &str, buyer: &str) -> u64 {
-    let held = ok(staff, &format!("hold-{unit}"), event,
-        json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }));
+    let held = ok(
+        staff,
+        &format!("hold-{unit}"),
+        event,
+        json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer }),
+    );
     let hold_id = held["hold_id"].as_str().unwrap();
-    let ticket = ok(staff, &format!("ticket-{unit}"), event,
+    let ticket = ok(
+        staff,
+        &format!("ticket-{unit}"),
+        event,
         json!({ "kind": "prepare_work_ticket", "unit_id": unit, "hold_id": hold_id,
-                "payment_ratio_pct": "60", "discounts": [], "sealing_fee": "20000" }));
+                "payment_ratio_pct": "60", "discounts": [], "sealing_fee": "20000" }),
+    );
     let id = ticket["ticket_id"].as_str().unwrap();
     let due = ticket["figures"]["amount_due"].clone();
-    ok(finance, &format!("review-{unit}"), event,
-        json!({ "kind": "review_work_ticket", "ticket_id": id }));
-    ok(finance, &format!("receipt-{unit}"), event,
-        json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }));
-    let voucher = ok(finance, &format!("voucher-{unit}"), event,
-        json!({ "kind": "issue_voucher", "ticket_id": id }));
+    ok(
+        finance,
+        &format!("review-{unit}"),
+        event,
+        json!({ "kind": "review_work_ticket", "ticket_id": id }),
+    );
+    ok(
+        finance,
+        &format!("receipt-{unit}"),
+        event,
+        json!({ "kind": "record_receipt", "ticket_id": id, "amount": due, "method": "transfer" }),
+    );
+    let voucher = ok(
+        finance,
+        &format!("voucher-{unit}"),
+        event,
+        json!({ "kind": "issue_voucher", "ticket_id": id }),
+    );
     voucher["voucher_no"].as_u64().unwrap()
 }
 
@@ -63,7 +83,14 @@ fn table(desk: &DeskClient, event: &str) -> BTreeMap<String, (String, Value, Val
         .iter()
         .map(|u| {
             let id = u["unit_id"].as_str().unwrap().to_owned();
-            (id, (u["status"].as_str().unwrap().to_owned(), u["buyer_id"].clone(), u["hold_id"].clone()))
+            (
+                id,
+                (
+                    u["status"].as_str().unwrap().to_owned(),
+                    u["buyer_id"].clone(),
+                    u["hold_id"].clone(),
+                ),
+            )
         })
         .collect()
 }
@@ -76,8 +103,15 @@ fn chain(dir: &Path, sql: &str) -> Vec<(i64, Vec<u8>)> {
 }
 
 /// A console command at `base` under the person's session (cookie and CSRF token).
-fn console_command(base: &str, cookie: &str, event: &str, key: &str, command: Value) -> TestResult<(u16, Value)> {
-    let page = call(base, "GET", &format!("/console/events/{event}/desk"), &[("cookie", cookie)], None)?;
+fn console_command(
+    base: &str,
+    cookie: &str,
+    event: &str,
+    key: &str,
+    command: Value,
+) -> TestResult<(u16, Value)> {
+    let page =
+        call(base, "GET", &format!("/console/events/{event}/desk"), &[("cookie", cookie)], None)?;
     let text = page.text();
     let csrf = text
         .split("data-csrf=\"")
@@ -100,7 +134,8 @@ fn console_command(base: &str, cookie: &str, event: &str, key: &str, command: Va
 fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let central_dir = tempfile::tempdir().unwrap();
     let args = kam_tests::with_load_limits(kam_tests::VENUE_DEMO);
-    let central = ServerProcess::start(central_dir.path(), &args, Duration::from_secs(120)).unwrap();
+    let central =
+        ServerProcess::start(central_dir.path(), &args, Duration::from_secs(120)).unwrap();
     let (event, units, buyers) = desk_setup(central_dir.path()).unwrap();
     let project: String = desk_db(central_dir.path())
         .unwrap()
@@ -112,9 +147,8 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     admin(central_dir.path(), &["assign-event", &event, &project, "venue-hall1"]).unwrap();
     let enrolled =
         admin(central_dir.path(), &["enroll", "venue-hall1", "--label", "hall-1"]).unwrap();
-    let field = |name: &str| {
-        enrolled.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim().to_owned()
-    };
+    let field =
+        |name: &str| enrolled.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim().to_owned();
     let (venue_device, venue_token) = (field("device "), field("token "));
     let central_addr = central.url.trim_start_matches("http://").parse().unwrap();
     let uplink = CutProxy::start(central_addr).unwrap();
@@ -133,17 +167,26 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let staff_central = DeskClient::new(&central.url, &demo_token("staff-01"));
     let hq_central = DeskClient::new(&central.url, &demo_token("hq-01"));
     ok(&staff_central, "free", &event, json!({ "kind": "set_mode", "mode": "free" }));
-    ok(&staff_central, "before", &event,
-        json!({ "kind": "hold", "unit_id": units[0], "buyer_id": buyers[0] }));
+    ok(
+        &staff_central,
+        "before",
+        &event,
+        json!({ "kind": "hold", "unit_id": units[0], "buyer_id": buyers[0] }),
+    );
 
     // Lending: from this commit central refuses the event's commands, naming the venue.
-    let lent = admin(central_dir.path(), &[
-        "delegate", "--event", &event, "--venue-device", &venue_device, "--lease-hours", "12",
-    ])
+    let lent = admin(
+        central_dir.path(),
+        &["delegate", "--event", &event, "--venue-device", &venue_device, "--lease-hours", "12"],
+    )
     .unwrap();
     println!("{}", lent.trim());
     let (status, refused) = staff_central
-        .send("after", &event, &json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }))
+        .send(
+            "after",
+            &event,
+            &json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }),
+        )
         .unwrap();
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "event_delegated", "{refused}");
@@ -158,11 +201,19 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
         (status == 200 && body["state"] == "active").then_some(())
     });
     println!("venue took the desk in {} ms", started.elapsed().as_millis());
-    assert_eq!(table(&staff, &event)[&units[0]].0, "held", "the hold made before lending moved along");
+    assert_eq!(
+        table(&staff, &event)[&units[0]].0,
+        "held",
+        "the hold made before lending moved along"
+    );
 
     // Online: a hold at the venue reaches central's table.
-    ok(&staff, "online-hold", &event,
-        json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }));
+    ok(
+        &staff,
+        "online-hold",
+        &event,
+        json!({ "kind": "hold", "unit_id": units[1], "buyer_id": buyers[1] }),
+    );
     until("central to show the venue's hold", Duration::from_secs(30), || {
         (table(&hq_central, &event).get(&units[1])?.0 == "held").then_some(())
     });
@@ -172,12 +223,22 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let cut_at = Instant::now();
     let voucher = sell(&staff, &finance, &event, &units[2], &buyers[2]);
     for i in 3..23 {
-        ok(&staff, &format!("cut-hold-{i}"), &event,
-            json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] }));
+        ok(
+            &staff,
+            &format!("cut-hold-{i}"),
+            &event,
+            json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] }),
+        );
     }
     let cookie = sign_in(&venue.url, "staff-01").unwrap();
-    let (status, answer) = console_command(&venue.url, &cookie, &event, "console-hold",
-        json!({ "kind": "hold", "unit_id": units[23], "buyer_id": buyers[23] })).unwrap();
+    let (status, answer) = console_command(
+        &venue.url,
+        &cookie,
+        &event,
+        "console-hold",
+        json!({ "kind": "hold", "unit_id": units[23], "buyer_id": buyers[23] }),
+    )
+    .unwrap();
     assert_eq!(status, 200, "the venue's console holds during the cut: {answer}");
     let (_, during) = staff.get("/api/v1/venue/status").unwrap();
     println!(
@@ -188,7 +249,11 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     assert!(during["unshipped"].as_i64().unwrap() >= 26, "{during}");
     // A tablet on 4G reaching central directly gets the clear answer, never a second desk.
     let (status, refused) = staff_central
-        .send("4g", &event, &json!({ "kind": "hold", "unit_id": units[24], "buyer_id": buyers[24] }))
+        .send(
+            "4g",
+            &event,
+            &json!({ "kind": "hold", "unit_id": units[24], "buyer_id": buyers[24] }),
+        )
         .unwrap();
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("event_delegated")));
 
@@ -205,11 +270,13 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
         (table(&hq_central, &event) == table(&staff, &event)).then_some(())
     });
     println!("caught up {} ms after the uplink returned", restored.elapsed().as_millis());
-    let books = |desk: &DeskClient| desk.get(&format!("/api/v1/events/{event}/reconciliation")).unwrap().1;
+    let books =
+        |desk: &DeskClient| desk.get(&format!("/api/v1/events/{event}/reconciliation")).unwrap().1;
     assert_eq!(books(&hq_central), books(&staff), "reconciliation agrees");
     assert_eq!(books(&staff)["mismatches"], json!([]));
     let venue_chain = chain(&data, "SELECT seq, hash FROM desk_ledger ORDER BY seq");
-    let central_copy = chain(central_dir.path(), "SELECT seq, hash FROM desk_venue_ledger ORDER BY seq");
+    let central_copy =
+        chain(central_dir.path(), "SELECT seq, hash FROM desk_venue_ledger ORDER BY seq");
     assert_eq!(central_copy, venue_chain, "central holds the venue's segment entry for entry");
 
     // Hand-back: the venue stops, ships its last batch with every row; central resumes.
@@ -219,16 +286,31 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
         (lag.as_array()?.last()?["state"] == "returned").then_some(())
     });
     let (status, answer) = staff
-        .send("late", &event, &json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }))
+        .send(
+            "late",
+            &event,
+            &json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }),
+        )
         .unwrap();
-    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("event_returned")), "{answer}");
-    ok(&staff_central, "back-home", &event,
-        json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("event_returned")),
+        "{answer}"
+    );
+    ok(
+        &staff_central,
+        "back-home",
+        &event,
+        json!({ "kind": "hold", "unit_id": units[25], "buyer_id": buyers[25] }),
+    );
     assert_eq!(table(&hq_central, &event)[&units[2]].0, "sold");
     let verified = admin(central_dir.path(), &["verify-ledger"]).unwrap();
     println!("{}", verified.trim());
     assert!(verified.contains("ledger intact"), "{verified}");
-    assert!(verified.contains(&format!("venue segment of {event} generation 1 intact")), "{verified}");
+    assert!(
+        verified.contains(&format!("venue segment of {event} generation 1 intact")),
+        "{verified}"
+    );
     drop(venue);
     drop(central);
 }

@@ -175,7 +175,7 @@ impl World {
         self.outages(step, v, rng, counts);
         if self.venue.is_some() {
             self.crashes(step, v, counts)?;
-            if v.copy_every > 0 && step % v.copy_every == 0 {
+            if v.copy_every > 0 && step.is_multiple_of(v.copy_every) {
                 self.copy()?;
             }
             if rng.below(100) < v.roam_pct {
@@ -260,7 +260,7 @@ impl World {
     }
 
     fn crashes(&mut self, step: u32, v: &VenueConfig, counts: &mut SimReport) -> TestResult<()> {
-        if v.crash_every == 0 || step == 0 || step % v.crash_every != 0 {
+        if v.crash_every == 0 || step == 0 || !step.is_multiple_of(v.crash_every) {
             return Ok(());
         }
         let Some(site) = &mut self.venue else { return Ok(()) };

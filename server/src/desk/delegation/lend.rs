@@ -11,12 +11,12 @@ use serde_json::json;
 use super::segment::{continue_chain, mirror_summary, verify_signature};
 use super::wire::{Ack, Bundle, Link, Offer, Shipment};
 use super::{Authority, DelegationError, authority};
+use crate::db::Db;
 use crate::db::desk::delegation::{DelegationRow, LeaseSide, LeaseState, ShippedReport};
 use crate::db::desk::image::UnitScope;
 use crate::db::desk::ledger::LedgerTip;
 use crate::db::desk::state::instant;
 use crate::db::desk::{DeskDb, DeskGroup};
-use crate::db::Db;
 use crate::desk::ledger::{self, Cause, Tip};
 use crate::desk::reconcile;
 
@@ -125,7 +125,9 @@ fn venue_device(
         .into_iter()
         .find(|d| d.device_id == device_id && d.revoked_at.is_none());
     let Some(device) = found else {
-        return Err(DelegationError::NotDelegated(format!("{event_id}: no active device {device_id}")));
+        return Err(DelegationError::NotDelegated(format!(
+            "{event_id}: no active device {device_id}"
+        )));
     };
     let role = server.user_role(&device.user_id)?;
     let granted = server.has_grant(&device.user_id, &format!("event/{event_id}"))?;
@@ -295,8 +297,11 @@ pub fn take_back(
         return Err(DelegationError::NotDelegated(event_id.to_owned()));
     };
     let free_at = DateTime::parse_from_rfc3339(&row.lease_until)
-        .map(|t| t.with_timezone(&Utc) + Duration::seconds(CLOCK_SKEW_ALLOWANCE_S))
-        .map_err(|_| DelegationError::LeaseNotEnded(row.lease_until.clone()))?;
+        .ok()
+        .and_then(|t| {
+            t.with_timezone(&Utc).checked_add_signed(Duration::seconds(CLOCK_SKEW_ALLOWANCE_S))
+        })
+        .ok_or_else(|| DelegationError::LeaseNotEnded(row.lease_until.clone()))?;
     if now < free_at {
         return Err(DelegationError::LeaseNotEnded(row.lease_until.clone()));
     }
@@ -368,9 +373,10 @@ pub fn lag(desk: &dyn DeskDb, now: DateTime<Utc>) -> Result<Vec<VenueLag>, Deleg
         .into_iter()
         .filter(|d| d.side == LeaseSide::Lent)
         .map(|d| {
-            let heard = d.last_heard_at.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            let heard =
+                d.last_heard_at.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
             VenueLag {
-                last_heard_s: heard.map(|t| (now - t.with_timezone(&Utc)).num_seconds()),
+                last_heard_s: heard.map(|t| now.signed_duration_since(t).num_seconds()),
                 event_id: d.event_id,
                 generation: d.generation,
                 venue_name: d.venue_name,
@@ -428,7 +434,10 @@ pub fn verify_segments(desk: &dyn DeskDb) -> Result<Vec<SegmentCheck>, Delegatio
             }
         }
         if fault.is_none() && tip != row.shipped {
-            fault = Some(format!("the segment ends at {}, central recorded {}", tip.seq, row.shipped.seq));
+            fault = Some(format!(
+                "the segment ends at {}, central recorded {}",
+                tip.seq, row.shipped.seq
+            ));
         }
         checks.push(SegmentCheck {
             event_id: row.event_id,

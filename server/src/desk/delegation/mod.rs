@@ -58,8 +58,7 @@ impl Authority {
             )),
             Authority::Returned => Some((
                 "event_returned",
-                "本场选房已交还总部 (this event's desk was handed back to headquarters)"
-                    .to_owned(),
+                "本场选房已交还总部 (this event's desk was handed back to headquarters)".to_owned(),
             )),
         }
     }
@@ -69,10 +68,9 @@ impl Authority {
 pub fn authority_of(row: Option<&DelegationRow>, now: DateTime<Utc>) -> Authority {
     let Some(row) = row else { return Authority::Here };
     match (row.side, row.state) {
-        (LeaseSide::Lent, LeaseState::Active) => Authority::Delegated {
-            venue_name: row.venue_name.clone(),
-            generation: row.generation,
-        },
+        (LeaseSide::Lent, LeaseState::Active) => {
+            Authority::Delegated { venue_name: row.venue_name.clone(), generation: row.generation }
+        }
         (LeaseSide::Lent, _) => Authority::Here,
         (LeaseSide::Held, LeaseState::Active) if instant(now) < row.lease_until => Authority::Here,
         (LeaseSide::Held, LeaseState::Active) => Authority::LeaseEnded,
@@ -185,5 +183,5 @@ impl From<DelegationError> for ServerError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod tests;
