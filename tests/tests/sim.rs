@@ -107,8 +107,12 @@ fn a_venue_between_tablets_and_central_for_a_simulated_day_over_many_seeds() {
                 copy_behind,
             }),
         };
+        let day_long = config.venue.is_some_and(|v| v.day_long_outage);
         let report = run_checked(config);
         assert!(report.sim_seconds >= 24 * 3600, "seed {seed}: a run covers a simulated day");
+        if day_long {
+            assert!(report.longest_outage_s >= 24 * 3600, "seed {seed}: the uplink was down a day");
+        }
         assert!(report.delegations >= 1, "seed {seed}: the venue took the desk");
         totals.commands += report.commands;
         totals.redirects += report.redirects;

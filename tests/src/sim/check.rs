@@ -28,9 +28,7 @@ pub(super) fn check(
     report.chain_breaks += chains(world)?;
     report.double_sales += double_sales(&desk, event)?;
     let stored = stored_answers(&desk, &venues)?;
-    // A key two desks keep must carry the one answer that travelled with the desk.
-    report.decided_twice +=
-        stored.values().filter(|answers| answers.iter().any(|a| a != &answers[0])).count() as u64;
+    report.decided_twice += decided_twice(&stored);
     let mut counted = BTreeSet::new();
     let mut lost = |key: &str, report: &mut SimReport| {
         if world.lost_by_copy.contains(key) {
@@ -156,6 +154,25 @@ fn stored_answers(
         }
     }
     Ok(stored)
+}
+
+/// Keys a desk decided again after another desk had accepted them: an accepted answer
+/// travels with the desk, so every later answer under its key must be that answer. (A refusal
+/// a tablet never heard may be decided again where the event is served next: refusals change
+/// nothing, and a central refusal does not travel with the lent desk.)
+fn decided_twice(stored: &BTreeMap<String, Vec<serde_json::Value>>) -> u64 {
+    let mut twice = 0;
+    for (key, answers) in stored {
+        let accepted = answers.iter().filter(|a| a["outcome"] == "accepted");
+        let redecided = accepted.into_iter().any(|a| {
+            answers.iter().any(|b| b != a && b["answered_at"].as_str() >= a["answered_at"].as_str())
+        });
+        if redecided {
+            eprintln!("key {key} decided twice: {answers:?}");
+            twice += 1;
+        }
+    }
+    twice
 }
 
 /// Units held now at central by a command whose tablet never heard it was accepted.

@@ -151,6 +151,11 @@ impl World {
         Ok(())
     }
 
+    /// Whether central refused a batch as breaking the chain (the uplink stopped).
+    pub(super) fn broken(&self) -> bool {
+        self.broken
+    }
+
     /// A tablet leaves the venue's LAN for 4G.
     pub(super) fn roam_to_central(&mut self, tablet: usize) {
         if let Some(on_lan) = self.on_lan.get_mut(tablet) {
@@ -228,16 +233,24 @@ impl World {
     }
 
     fn outages(&mut self, step: u32, v: &VenueConfig, rng: &mut SplitMix, counts: &mut SimReport) {
+        let step_s =
+            (i64::from(self.config.sim_hours) * 3600 / i64::from(self.config.steps.max(1))).max(1);
+        // Every step lasts at least `step_s`, so `day` steps are more than 24 hours.
+        let day = u32::try_from(24 * 3600 / step_s + 2).unwrap_or(u32::MAX);
+        if v.day_long_outage && step == v.delegate_at + 2 {
+            // The day-long outage starts now, or stretches the one under way to a day from now.
+            if self.outage_from_s.is_none() {
+                self.outage_from_s = Some(self.clock.elapsed_s());
+                counts.uplink_outages += 1;
+            }
+            self.uplink_down_until = self.uplink_down_until.max(step + day);
+            return;
+        }
         if step < self.uplink_down_until {
             return;
         }
         self.end_outage(counts);
-        let step_s =
-            (i64::from(self.config.sim_hours) * 3600 / i64::from(self.config.steps.max(1))).max(1);
-        let day = u32::try_from(24 * 3600 / step_s + 2).unwrap_or(u32::MAX);
-        let length = if v.day_long_outage && step == v.delegate_at + 2 {
-            day
-        } else if rng.below(100) < v.uplink_partition_pct {
+        let length = if rng.below(100) < v.uplink_partition_pct {
             match rng.below(100) {
                 0..=49 => 1 + rng.below(2) as u32,
                 50..=84 => 3 + rng.below(18) as u32,

@@ -410,4 +410,27 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     let (status, home) = central.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
     assert_eq!((status, &home), (200, &at_venue), "central answers the key as the venue did");
     assert_eq!(central.status(&units[1]), "held", "and holds the unit once");
+    // Lent again, to a fresh venue store: what the first venue accepted is answered the same.
+    let request = LendRequest {
+        event_id: event.clone(),
+        venue_device_id: device.device_id.clone(),
+        lease_until: now + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    rt.block_on(
+        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+    )
+    .unwrap()
+    .unwrap();
+    let mut second = Site::empty();
+    let offer =
+        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+            .unwrap()
+            .unwrap();
+    second.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    rt.block_on(second.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
+        .unwrap()
+        .unwrap();
+    let (status, again) = second.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!((status, &again), (200, &at_venue), "the second venue answers as the first did");
 }

@@ -111,15 +111,19 @@ const SPECS: &[Spec] = &[
     // The answers kept under the keys travel with the desk (ADR 0021): a tablet whose answer
     // was lost sends the same key again wherever the event is served next, and must get the
     // same answer, never a second decision. Central lends the answers of the event's accepted
-    // commands (their keys are in its chain); a venue, which serves one event, hands back
-    // every answer it kept. Batches carry none: central serves nothing of the event until
-    // the hand-back. An answer taken replaces one kept under the same key (a refusal central
+    // commands (their keys are in its chain, or in a segment an earlier venue shipped: a
+    // second delegation must not decide again what the first venue accepted); a venue, which
+    // serves one event, hands back every answer it kept. Batches carry none: central serves
+    // nothing of the event until the hand-back. An answer taken replaces one kept under the same key (a refusal central
     // gave before the delegation that the tablet never heard, then sent to the venue).
     Spec {
         table: "desk_requests",
         key: &["device_id", "idempotency_key"],
         append_only: false,
         full: "idempotency_key IN (SELECT idempotency_key FROM desk_ledger
+                                   WHERE event_id = ?1 AND idempotency_key IS NOT NULL
+                                   UNION ALL
+                                   SELECT idempotency_key FROM desk_venue_ledger
                                    WHERE event_id = ?1 AND idempotency_key IS NOT NULL)
                OR EXISTS (SELECT 1 FROM desk_delegations WHERE event_id = ?1 AND side = 'held')",
         touched: "0",
