@@ -21,7 +21,18 @@
 //! central's chain with each venue segment spliced in at its delegation), every acknowledged
 //! answer still stored by the desk that gave it, every tablet told the outcome of each of its
 //! commands (no hold nobody heard of), the chain verifying from central's genesis through each
-//! venue segment and back, and every tablet's control table equal to central's desk.
+//! venue segment and back, no key decided again after a desk accepted it (the answers travel
+//! with the desk), and every tablet's control table equal to central's desk.
+//!
+//! What a restart from the venue's second copy may lose: commands the venue acknowledged after
+//! the copy was taken and had not shipped. Those are counted (`lost_by_copy`), not hidden; a
+//! command acknowledged before the copy, or shipped to central, must survive. A copy older
+//! than what central already holds cannot continue the chain (the restarted venue writes new
+//! entries under sequence numbers central holds with other hashes, and central refuses them
+//! as `chain_break`), and a copy taken before a hand-back central has completed would serve
+//! the event again: by default the run restarts from the copy only when neither is the case
+//! (`copy_restarts_deferred` counts the others, restarted from the venue's own files);
+//! `VenueConfig::copy_behind` restarts from the copy regardless, which shows the gap.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -435,25 +446,7 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
         loss_pct: config.loss_pct,
         ..SimReport::default()
     }));
-    let mut tablets: Vec<SimTablet> = setup
-        .tokens
-        .iter()
-        .enumerate()
-        .map(|(i, token)| -> TestResult<SimTablet> {
-            Ok(SimTablet {
-                replica: Replica::open(":memory:", ReplicaOptions::default())?,
-                net: SimNet {
-                    world: Rc::clone(&world),
-                    token: token.clone(),
-                    rng: Rc::clone(&rng),
-                    faults: Rc::clone(&faults),
-                    counts: Rc::clone(&counts),
-                    tablet: i,
-                },
-                buyers: setup.buyers.iter().skip(i).step_by(config.clients).cloned().collect(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let mut tablets = tablets(&setup, &config, &world, &rng, &faults, &counts)?;
 
     // The staff switch the desk to free selection before the run (this request is not lost).
     let free = serde_json::json!({ "idempotency_key": format!("sim-{}-free", config.seed),
@@ -501,6 +494,36 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     report.sim_seconds = clock.elapsed_s();
     check::check(&world.borrow(), &mut tablets, &setup.event, &mut report)?;
     Ok(report)
+}
+
+/// The tablets, each with its replica, its buyers and its network.
+fn tablets(
+    setup: &Setup,
+    config: &SimConfig,
+    world: &Rc<RefCell<World>>,
+    rng: &Rc<RefCell<SplitMix>>,
+    faults: &Rc<RefCell<Faults>>,
+    counts: &Rc<RefCell<SimReport>>,
+) -> TestResult<Vec<SimTablet>> {
+    setup
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| -> TestResult<SimTablet> {
+            Ok(SimTablet {
+                replica: Replica::open(":memory:", ReplicaOptions::default())?,
+                net: SimNet {
+                    world: Rc::clone(world),
+                    token: token.clone(),
+                    rng: Rc::clone(rng),
+                    faults: Rc::clone(faults),
+                    counts: Rc::clone(counts),
+                    tablet: i,
+                },
+                buyers: setup.buyers.iter().skip(i).step_by(config.clients).cloned().collect(),
+            })
+        })
+        .collect()
 }
 
 /// One tablet does one thing: queues a hold or a release, sends what is pending, or syncs.
