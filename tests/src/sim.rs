@@ -318,7 +318,8 @@ impl SimNet {
             409 if accept_409 => Ok(bytes),
             401 => Err(TransportError::Unauthorized),
             403 => Err(TransportError::Forbidden(String::from_utf8_lossy(&bytes).into_owned())),
-            500..=599 => Err(TransportError::Server { status }),
+            // As the real transport maps them: busy or failed, retry later.
+            429 | 500..=599 => Err(TransportError::Server { status }),
             _ => {
                 let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
                 Err(TransportError::Rejected {

@@ -38,6 +38,7 @@ pub(super) fn check(
                 report.lost_by_copy += 1;
             }
         } else {
+            eprintln!("lost acknowledgement: key {key}");
             report.lost_acked += 1;
         }
     };
@@ -60,6 +61,11 @@ pub(super) fn check(
                             all.iter().any(|a| Some(a) == entry.answer.as_ref())
                         });
                         if !same {
+                            eprintln!(
+                                "tablet answer {:?} not stored; stored: {:?}",
+                                entry.answer,
+                                stored.get(&entry.key)
+                            );
                             lost(&entry.key, report);
                         }
                     }

@@ -15,6 +15,8 @@ use kam_server::db::desk::DeskGroup;
 use kam_server::desk::ledger::Tip;
 use kam_server::desk::{Desk, mirror};
 use kam_server::error::ServerError;
+use kam_server::health::Health;
+use kam_server::http::edge::limits::Limits;
 use kam_server::store::Store;
 use kam_server::{
     data,
@@ -83,10 +85,14 @@ impl SimServer {
             &store.desk_path(),
             store.path(),
             policy,
-            kam_server::health::Health::new().beat("desk_writer"),
+            Health::new().beat("desk_writer"),
             Arc::new(move || reading.now()),
         )?;
-        Ok(AppState::with_desk(store, desk)?)
+        // The edge's rate limits run on the wall clock, which the simulation compresses: a
+        // day's requests arrive in seconds. They are lifted here; the hostile tests cover them.
+        let limits =
+            Limits { rate_per_token: 1_000_000, rate_per_user: 1_000_000, ..Limits::default() };
+        Ok(AppState::with_limits(store, limits, Health::new())?.and_desk(desk))
     }
 
     /// Drops everything the server held in memory and opens it again from its files.
