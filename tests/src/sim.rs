@@ -1,46 +1,62 @@
-//! A seeded simulation of a selection event on flaky Wi-Fi.
+//! A seeded simulation of a selection event on flaky Wi-Fi, with a venue server between the
+//! tablets and central.
 //!
-//! The real server (router, store, desk writer, mirror) runs in this process behind a
-//! simulated network; every tablet runs the real kam-core replica, desk outbox and sync. One
-//! seeded generator decides everything: which tablet acts, what it does, and for every request
-//! whether the network loses it on the way out, loses the answer on the way back, or delivers
-//! it twice. Every few steps the server "crashes": it is dropped and reopened from its files,
-//! as after a power cut between two requests (the kill -9 harness in `crash` covers crashes in
-//! the middle of one). Requests are delivered one at a time, so a seed replays exactly.
+//! The real servers (router, store, desk writer, mirror) run in this process behind a
+//! simulated network: central, and — when the run has a venue — a venue server made from an
+//! empty store that takes central's offer exactly as the venue's uplink does. Every tablet
+//! runs the real kam-core replica, desk outbox and sync. One seeded generator decides
+//! everything: which tablet acts, what it does, whether it is on the venue's LAN or on 4G to
+//! central, and for every request (and every batch of the venue's uplink) whether the network
+//! loses it on the way out, loses the answer on the way back, or delivers it twice. Servers
+//! "crash" between requests: they are dropped and reopened from their files (the venue also
+//! from its second copy), as after a power cut (the kill -9 harness in `crash` covers crashes
+//! in the middle of one). Requests are delivered one at a time and the desks' clocks are the
+//! simulation's, so a seed replays exactly and a run covers a whole simulated event day.
 //!
 //! Each desk command's history is recorded Jepsen-style: invoke, then ok (accepted), fail
-//! (rejected) or info (no answer: the outcome is unknown to the tablet). At the end the
-//! network heals, every tablet sends what is pending and syncs until quiet, and the run
-//! checks: no unit ever held by two buyers (from the ledger), every acknowledged answer still
-//! stored, every tablet told the outcome of each of its commands (no hold nobody heard of),
-//! and every tablet's control table equal to the desk's.
+//! (rejected), elsewhere (the desk does not serve the event now: not a decision, the command
+//! stays pending) or info (no answer: the outcome is unknown to the tablet). At the end the
+//! network heals, the venue hands the desk back, every tablet sends what is pending and syncs
+//! with central until quiet, and the run checks: no unit ever held by two buyers (over
+//! central's chain with each venue segment spliced in at its delegation), every acknowledged
+//! answer still stored by the desk that gave it, every tablet told the outcome of each of its
+//! commands (no hold nobody heard of), the chain verifying from central's genesis through each
+//! venue segment and back, no key decided again after a desk accepted it (the answers travel
+//! with the desk), and every tablet's control table equal to central's desk.
+//!
+//! What a restart from the venue's second copy may lose: commands the venue acknowledged after
+//! the copy was taken and had not shipped. Those are counted (`lost_by_copy`), not hidden; a
+//! command acknowledged before the copy, or shipped to central, must survive. A copy older
+//! than what central already holds cannot continue the chain (the restarted venue writes new
+//! entries under sequence numbers central holds with other hashes, and central refuses them
+//! as `chain_break`), and a copy taken before a hand-back central has completed would serve
+//! the event again: by default the run restarts from the copy only when neither is the case
+//! (`copy_restarts_deferred` counts the others, restarted from the venue's own files);
+//! `VenueConfig::copy_behind` restarts from the copy regardless, which shows the gap.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use axum::body::Body;
-use axum::http::Request;
 use chrono::Utc;
-use http_body_util::BodyExt;
 use kam_core::demo::DemoSpec;
-use kam_core::desk::{
-    DeskCommand, DeskTransport, TableStatus, control_table, queue_command, send_pending,
-};
-use kam_core::model::{EventId, UnitStatus};
+use kam_core::desk::{DeskCommand, DeskTransport, SERVED_ELSEWHERE, queue_command, send_pending};
 use kam_core::replica::{OutboxStatus, Replica, ReplicaOptions};
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, sync_now};
-use kam_server::desk::{Desk, mirror};
-use kam_server::{
-    admin, data,
-    http::{AppState, routes},
-};
-use tower::ServiceExt;
+use kam_server::{admin, data};
 
 use crate::TestResult;
 use crate::crash::SplitMix;
+
+mod check;
+mod server;
+mod venue;
+
+pub use venue::VenueConfig;
+
+use server::{SimClock, SimServer};
+use venue::World;
 
 /// What to simulate.
 #[derive(Clone, Copy, Debug)]
@@ -58,10 +74,14 @@ pub struct SimConfig {
     pub delay_pct: u64,
     /// Chance per step that one tablet is cut off from the server for 5 to 20 steps.
     pub partition_pct: u64,
-    /// The server crashes and restarts every this many steps (0: never).
+    /// Central crashes and restarts every this many steps (0: never).
     pub crash_every: u32,
     /// Steps (tablet actions) before the network heals.
     pub steps: u32,
+    /// Simulated hours the steps cover: the desks' clocks move on by this over the run.
+    pub sim_hours: u32,
+    /// The venue between the tablets and central, if the run has one.
+    pub venue: Option<VenueConfig>,
 }
 
 /// What a run found; the line the issue asks every run to print.
@@ -73,12 +93,14 @@ pub struct SimReport {
     pub clients: usize,
     /// Loss, percent.
     pub loss_pct: u64,
-    /// Server crashes.
+    /// Central crashes.
     pub crashes: u32,
     /// Requests delivered late, after their tablet gave up on them.
     pub delayed: u64,
     /// Times a tablet was cut off.
     pub partitions: u64,
+    /// Desk commands the tablets queued.
+    pub commands: u64,
     /// Desk requests sent (including retries and lost ones).
     pub attempts: u64,
     /// Commands answered accepted.
@@ -87,20 +109,50 @@ pub struct SimReport {
     pub rejected: u64,
     /// Sends that got no answer (outcome unknown to the tablet at the time).
     pub info: u64,
+    /// Sends answered "served elsewhere" (event_delegated, lease_ended, event_returned): the
+    /// command stayed pending and went where the event was served.
+    pub redirects: u64,
+    /// Simulated seconds the run covered.
+    pub sim_seconds: i64,
+    /// Delegations (lent, taken by a venue, handed back).
+    pub delegations: u64,
+    /// Batches the venue's uplink delivered to central (including repeats).
+    pub batches: u64,
+    /// Times the uplink went down.
+    pub uplink_outages: u64,
+    /// The longest uplink outage, in simulated seconds.
+    pub longest_outage_s: i64,
+    /// Venue crashes (restarts from its own files or from its second copy).
+    pub venue_crashes: u32,
+    /// Venue restarts from its second copy.
+    pub copy_restarts: u32,
+    /// Restarts from the copy not done because central already held venue entries newer than
+    /// the copy (the venue restarted from its own files instead; see `copy_behind`).
+    pub copy_restarts_deferred: u32,
+    /// Acknowledged commands lost because the venue restarted from a copy older than them
+    /// and they had not been shipped (allowed: counted, not hidden).
+    pub lost_by_copy: u64,
     /// Holds accepted on a unit another buyer held (must be 0).
     pub double_sales: u64,
-    /// Answers a tablet received that the desk no longer has (must be 0).
+    /// Answers a tablet received that no desk has any more (must be 0).
     pub lost_acked: u64,
     /// Units held by a command whose tablet never heard it was accepted (must be 0).
     pub ghost_sales: u64,
-    /// Tablets whose control table differs from the desk's at the end (must be 0).
+    /// Tablets whose control table differs from central's desk at the end (must be 0).
     pub diverged: u64,
+    /// Chain faults: central's chain, a venue segment or a venue's own chain that does not
+    /// verify, or a batch central refused as breaking the chain (must be 0).
+    pub chain_breaks: u64,
+    /// Idempotency keys a desk decided again after another desk had accepted them: a command
+    /// carried out twice (must be 0; the answers travel with the desk).
+    pub decided_twice: u64,
     /// The history of every desk request, in order (not printed).
     pub history: Vec<Op>,
 }
 
 /// What happened to one desk request, Jepsen-style: `Invoke` when it leaves the tablet, then
-/// `Ok` (accepted), `Fail` (refused) or `Info` (no answer: the tablet cannot know).
+/// `Ok` (accepted), `Fail` (refused), `Elsewhere` (not served there: nothing decided) or
+/// `Info` (no answer: the tablet cannot know).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     /// Sent.
@@ -109,6 +161,8 @@ pub enum OpKind {
     Ok,
     /// Answered: refused by a rule.
     Fail,
+    /// Answered: this desk does not serve the event now (nothing was decided).
+    Elsewhere,
     /// No answer reached the tablet.
     Info,
 }
@@ -130,22 +184,38 @@ impl std::fmt::Display for SimReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "seed={} clients={} loss={}% crashes={} delayed={} partitions={} attempts={} ok={} \
-             rejected={} info={} double_sales={} lost_acked={} ghost_sales={} diverged={}",
+            "seed={} clients={} loss={}% hours={:.1} commands={} crashes={} venue_crashes={} \
+             copy_restarts={} copy_deferred={} delegations={} batches={} outages={} \
+             longest_outage_h={:.1} delayed={} partitions={} attempts={} ok={} rejected={} \
+             info={} redirects={} lost_by_copy={} decided_twice={} double_sales={} \
+             lost_acked={} ghost_sales={} diverged={} chain_breaks={}",
             self.seed,
             self.clients,
             self.loss_pct,
+            self.sim_seconds as f64 / 3600.0,
+            self.commands,
             self.crashes,
+            self.venue_crashes,
+            self.copy_restarts,
+            self.copy_restarts_deferred,
+            self.delegations,
+            self.batches,
+            self.uplink_outages,
+            self.longest_outage_s as f64 / 3600.0,
             self.delayed,
             self.partitions,
             self.attempts,
             self.ok,
             self.rejected,
             self.info,
+            self.redirects,
+            self.lost_by_copy,
+            self.decided_twice,
             self.double_sales,
             self.lost_acked,
             self.ghost_sales,
-            self.diverged
+            self.diverged,
+            self.chain_breaks
         )
     }
 }
@@ -157,77 +227,21 @@ impl SimReport {
             && self.lost_acked == 0
             && self.ghost_sales == 0
             && self.diverged == 0
+            && self.chain_breaks == 0
+            && self.decided_twice == 0
     }
 }
 
-/// The server in this process, restartable from its files.
-struct SimServer {
-    dir: PathBuf,
-    rt: tokio::runtime::Runtime,
-    state: Option<AppState>,
+/// Where a request goes: central, or the venue site with this number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Central,
+    Venue(u32),
 }
 
-impl SimServer {
-    fn open(dir: &Path) -> TestResult<AppState> {
-        let store = data::open_store(dir)?;
-        let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone())?;
-        Ok(AppState::with_desk(store, desk)?)
-    }
-
-    /// Drops everything the server held in memory and opens it again from its files.
-    fn crash_and_restart(&mut self) -> TestResult<()> {
-        self.state = None;
-        self.state = Some(Self::open(&self.dir)?);
-        Ok(())
-    }
-
-    fn post(
-        &self,
-        path: &str,
-        token: &str,
-        body: Vec<u8>,
-    ) -> Result<(u16, Vec<u8>), TransportError> {
-        let state =
-            self.state.as_ref().ok_or_else(|| TransportError::Network("server down".into()))?;
-        let app = routes::app(state.clone());
-        let request = Request::post(path)
-            .header("Authorization", format!("Bearer {token}"))
-            .header(
-                "Content-Type",
-                if path.contains("desk") {
-                    "application/json"
-                } else {
-                    kam_core::wire::WIRE_CONTENT_TYPE
-                },
-            )
-            .body(Body::from(body))
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        self.rt.block_on(async {
-            let response =
-                app.oneshot(request).await.map_err(|e| TransportError::Network(e.to_string()))?;
-            let status = response.status().as_u16();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| TransportError::Network(e.to_string()))?;
-            Ok((status, bytes.to_bytes().to_vec()))
-        })
-    }
-
-    /// Lets the mirror write the desk's outcomes into the documents, as its task would.
-    fn mirror(&self) -> TestResult<()> {
-        if let Some(state) = &self.state {
-            self.rt
-                .block_on(state.with_store(|store| mirror::mirror_pending(store, Utc::now())))?;
-        }
-        Ok(())
-    }
-}
-
-/// The simulated network between one tablet and the server.
+/// The simulated network between one tablet and the servers.
 struct SimNet {
-    server: Rc<RefCell<SimServer>>,
+    world: Rc<RefCell<World>>,
     token: String,
     rng: Rc<RefCell<SplitMix>>,
     faults: Rc<RefCell<Faults>>,
@@ -237,16 +251,16 @@ struct SimNet {
 
 /// The network's behaviour now (the run heals it at the end) and what is in flight.
 #[derive(Debug, Default)]
-struct Faults {
-    loss_pct: u64,
-    duplicate_pct: u64,
-    delay_pct: u64,
+pub(crate) struct Faults {
+    pub loss_pct: u64,
+    pub duplicate_pct: u64,
+    pub delay_pct: u64,
     /// The current step.
-    step: u32,
-    /// Requests on their way: (step due, path, token, body).
-    in_flight: Vec<(u32, String, String, Vec<u8>)>,
+    pub step: u32,
+    /// Requests on their way: (step due, where, path, token, body).
+    pub in_flight: Vec<(u32, Target, String, String, Vec<u8>)>,
     /// Per token, the step until which the tablet is cut off.
-    cut_off_until: BTreeMap<String, u32>,
+    pub cut_off_until: BTreeMap<String, u32>,
 }
 
 impl SimNet {
@@ -254,7 +268,9 @@ impl SimNet {
         self.rng.borrow_mut().below(100) < pct
     }
 
-    /// Sends `body` to `path` through the faulty network.
+    /// Sends `body` to `path` through the faulty network: desk commands to the venue while
+    /// the tablet is on its LAN, to central on 4G; sync always to central (from the LAN over
+    /// the venue's uplink, which may be down).
     fn deliver(
         &self,
         path: &str,
@@ -269,6 +285,7 @@ impl SimNet {
         if cut_off {
             return Err(TransportError::Network("no route to the server".into()));
         }
+        let target = self.world.borrow().target(self.tablet, path.contains("desk"), step)?;
         if self.chance(loss_pct) {
             return Err(TransportError::Network("request lost".into()));
         }
@@ -276,18 +293,20 @@ impl SimNet {
             let due = step + 1 + self.rng.borrow_mut().below(10) as u32;
             self.faults.borrow_mut().in_flight.push((
                 due,
+                target,
                 path.to_owned(),
                 self.token.clone(),
                 body.to_vec(),
             ));
             return Err(TransportError::Network("timed out".into()));
         }
-        let server = self.server.borrow();
+        let world = self.world.borrow();
+        let server = world.server(target).ok_or(TransportError::Network("no server".into()))?;
         let mut answer = server.post(path, &self.token, body.to_vec())?;
         if self.chance(duplicate_pct) {
             answer = server.post(path, &self.token, body.to_vec())?;
         }
-        if path.contains("desk") {
+        if path.contains("desk") && target == Target::Central {
             server.mirror().map_err(|e| TransportError::Network(e.to_string()))?;
         }
         if self.chance(loss_pct) {
@@ -299,7 +318,8 @@ impl SimNet {
             409 if accept_409 => Ok(bytes),
             401 => Err(TransportError::Unauthorized),
             403 => Err(TransportError::Forbidden(String::from_utf8_lossy(&bytes).into_owned())),
-            500..=599 => Err(TransportError::Server { status }),
+            // As the real transport maps them: busy or failed, retry later.
+            429 | 500..=599 => Err(TransportError::Server { status }),
             _ => {
                 let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
                 Err(TransportError::Rejected {
@@ -327,7 +347,15 @@ impl DeskTransport for SimNet {
         let kind = match &answer {
             Ok(bytes) => {
                 let answer: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-                if answer["outcome"] == "accepted" { OpKind::Ok } else { OpKind::Fail }
+                let code = answer["error"]["code"].as_str().unwrap_or_default();
+                if SERVED_ELSEWHERE.contains(&code) {
+                    self.counts.borrow_mut().redirects += 1;
+                    OpKind::Elsewhere
+                } else if answer["outcome"] == "accepted" {
+                    OpKind::Ok
+                } else {
+                    OpKind::Fail
+                }
             }
             Err(_) => {
                 self.counts.borrow_mut().info += 1;
@@ -355,11 +383,22 @@ fn quick() -> SyncOptions {
     SyncOptions { max_attempts: 1, ..SyncOptions::default() }
 }
 
-/// Runs one simulated event.
-pub fn run(config: SimConfig) -> TestResult<SimReport> {
-    let dir = tempfile::tempdir()?;
-    let now = Utc::now();
-    let mut store = data::open_store(dir.path())?;
+/// What the run set up at central before the first step.
+pub(crate) struct Setup {
+    pub event: String,
+    pub units: Vec<String>,
+    pub buyers: Vec<String>,
+    pub tokens: Vec<String>,
+    /// The venue server's device id and token.
+    pub venue_device: (String, String),
+}
+
+fn set_up(
+    dir: &std::path::Path,
+    config: &SimConfig,
+    now: chrono::DateTime<Utc>,
+) -> TestResult<Setup> {
+    let mut store = data::open_store(dir)?;
     let spec = DemoSpec {
         customers: 4,
         tickets: 4,
@@ -374,26 +413,27 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
                 .map(|e| e.token)
         })
         .collect::<Result<_, _>>()?;
-    let event: String =
-        store.desk_conn().query_row("SELECT event_id FROM desk_events", [], |r| r.get(0))?;
-    let units: Vec<String> = {
-        let mut stmt =
-            store.desk_conn().prepare("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    let column = |sql: &str| -> TestResult<Vec<String>> {
+        let mut stmt = store.desk_conn().prepare(sql)?;
+        Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
     };
-    let buyers: Vec<String> = {
-        let mut stmt =
-            store.desk_conn().prepare("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
-        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
-    };
-    drop(store);
+    let event = column("SELECT event_id FROM desk_events")?.remove(0);
+    let project = column("SELECT project_id FROM desk_events")?.remove(0);
+    let units = column("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
+    let buyers = column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
+    admin::add_user(&mut store, venue::VENUE_USER, "一号厅", kam_core::model::Role::Venue, now)?;
+    admin::assign_event(&mut store, &event, &project, venue::VENUE_USER, now)?;
+    let device = admin::enroll(&mut store, venue::VENUE_USER, "hall-1", now)?;
+    Ok(Setup { event, units, buyers, tokens, venue_device: (device.device_id, device.token) })
+}
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    let server = Rc::new(RefCell::new(SimServer {
-        dir: dir.path().to_path_buf(),
-        rt,
-        state: Some(SimServer::open(dir.path())?),
-    }));
+/// Runs one simulated event.
+pub fn run(config: SimConfig) -> TestResult<SimReport> {
+    let dir = tempfile::tempdir()?;
+    let clock = SimClock::new();
+    let setup = set_up(dir.path(), &config, clock.now())?;
+    let central = SimServer::start(dir.path(), &clock)?;
+    let world = Rc::new(RefCell::new(World::new(central, &setup, config, &clock)));
     let rng = Rc::new(RefCell::new(SplitMix(config.seed)));
     let faults = Rc::new(RefCell::new(Faults {
         loss_pct: config.loss_pct,
@@ -407,129 +447,192 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
         loss_pct: config.loss_pct,
         ..SimReport::default()
     }));
-    let mut tablets: Vec<SimTablet> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, token)| -> TestResult<SimTablet> {
-            Ok(SimTablet {
-                replica: Replica::open(":memory:", ReplicaOptions::default())?,
-                net: SimNet {
-                    server: Rc::clone(&server),
-                    token: token.clone(),
-                    rng: Rc::clone(&rng),
-                    faults: Rc::clone(&faults),
-                    counts: Rc::clone(&counts),
-                    tablet: i,
-                },
-                buyers: buyers.iter().skip(i).step_by(config.clients).cloned().collect(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let mut tablets = tablets(&setup, &config, &world, &rng, &faults, &counts)?;
 
     // The staff switch the desk to free selection before the run (this request is not lost).
-    let setup = serde_json::json!({ "idempotency_key": format!("sim-{}-free", config.seed), "event_id": event,
-                                     "command": { "kind": "set_mode", "mode": "free" } });
-    server.borrow().post("/api/v1/desk/commands", &tokens[0], setup.to_string().into_bytes())?;
+    let free = serde_json::json!({ "idempotency_key": format!("sim-{}-free", config.seed),
+        "event_id": setup.event, "command": { "kind": "set_mode", "mode": "free" } });
+    world.borrow().central.post(
+        "/api/v1/desk/commands",
+        &setup.tokens[0],
+        free.to_string().into_bytes(),
+    )?;
 
+    let step_s = i64::from(config.sim_hours) * 3600 / i64::from(config.steps.max(1));
     for step in 0..config.steps {
+        // Each step is a few minutes of the day (never less than the day spread over the steps).
+        clock.advance(step_s + rng.borrow_mut().below(step_s as u64 / 4 + 1) as i64);
         if config.crash_every > 0 && step > 0 && step % config.crash_every == 0 {
-            server.borrow_mut().crash_and_restart()?;
+            world.borrow_mut().central.crash_and_restart()?;
             counts.borrow_mut().crashes += 1;
         }
         faults.borrow_mut().step = step;
-        deliver_late(&server, &faults, &counts, Some(step))?;
+        if step % 5 == 0 {
+            // The desks' sweeps expire lapsed holds on the simulated clock.
+            world.borrow().sweep()?;
+        }
+        deliver_late(&world, &faults, &counts, Some(step))?;
         if rng.borrow_mut().below(100) < config.partition_pct {
             let (token, until) = {
                 let mut r = rng.borrow_mut();
                 (
-                    tokens[r.below(tokens.len() as u64) as usize].clone(),
+                    setup.tokens[r.below(setup.tokens.len() as u64) as usize].clone(),
                     step + 5 + r.below(16) as u32,
                 )
             };
             faults.borrow_mut().cut_off_until.insert(token, until);
             counts.borrow_mut().partitions += 1;
         }
-        let (who, action) = {
-            let mut r = rng.borrow_mut();
-            (r.below(tablets.len() as u64) as usize, r.below(100))
-        };
-        let tablet = &mut tablets[who];
-        match action {
-            0..=44 => {
-                let (unit, buyer) = {
-                    let mut r = rng.borrow_mut();
-                    (
-                        units[r.below(units.len() as u64) as usize].clone(),
-                        tablet.buyers[r.below(tablet.buyers.len() as u64) as usize].clone(),
-                    )
+        if let Some(venue) = config.venue {
+            let net = (faults.borrow().loss_pct, faults.borrow().duplicate_pct);
+            let mut w = world.borrow_mut();
+            w.step(step, &venue, &mut rng.borrow_mut(), net, &mut counts.borrow_mut())?;
+        }
+        act(&mut tablets, &setup, &rng)?;
+    }
+    heal(&world, &faults, &counts, &mut tablets, &config)?;
+    let mut report = counts.borrow().clone();
+    report.sim_seconds = clock.elapsed_s();
+    check::check(&world.borrow(), &mut tablets, &setup.event, &mut report)?;
+    Ok(report)
+}
+
+/// The tablets, each with its replica, its buyers and its network.
+fn tablets(
+    setup: &Setup,
+    config: &SimConfig,
+    world: &Rc<RefCell<World>>,
+    rng: &Rc<RefCell<SplitMix>>,
+    faults: &Rc<RefCell<Faults>>,
+    counts: &Rc<RefCell<SimReport>>,
+) -> TestResult<Vec<SimTablet>> {
+    setup
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| -> TestResult<SimTablet> {
+            Ok(SimTablet {
+                replica: Replica::open(":memory:", ReplicaOptions::default())?,
+                net: SimNet {
+                    world: Rc::clone(world),
+                    token: token.clone(),
+                    rng: Rc::clone(rng),
+                    faults: Rc::clone(faults),
+                    counts: Rc::clone(counts),
+                    tablet: i,
+                },
+                buyers: setup.buyers.iter().skip(i).step_by(config.clients).cloned().collect(),
+            })
+        })
+        .collect()
+}
+
+/// One tablet does one thing: queues a hold or a release, sends what is pending, or syncs.
+fn act(tablets: &mut [SimTablet], setup: &Setup, rng: &Rc<RefCell<SplitMix>>) -> TestResult<()> {
+    let (who, action) = {
+        let mut r = rng.borrow_mut();
+        (r.below(tablets.len() as u64) as usize, r.below(100))
+    };
+    let tablet = &mut tablets[who];
+    let event = &setup.event;
+    match action {
+        0..=44 => {
+            let (unit, buyer) = {
+                let mut r = rng.borrow_mut();
+                (
+                    setup.units[r.below(setup.units.len() as u64) as usize].clone(),
+                    tablet.buyers[r.below(tablet.buyers.len() as u64) as usize].clone(),
+                )
+            };
+            let hold = DeskCommand::Hold { unit_id: unit, buyer_id: buyer };
+            queue_command(&mut tablet.replica, event, &hold, Utc::now())?;
+        }
+        45..=59 => {
+            // Release something this tablet was told it holds.
+            // The hold id comes from the desk's answer: a release names the hold it means,
+            // so one that arrives after the hold lapsed never frees a later buyer's hold.
+            let held: Vec<(String, String)> = tablet
+                .replica
+                .outbox_with_status(OutboxStatus::Accepted)?
+                .iter()
+                .filter(|e| e.command == "hold")
+                .filter_map(|e| {
+                    let unit = e.payload["command"]["unit_id"].as_str()?;
+                    let hold = e.answer.as_ref()?["result"]["hold_id"].as_str()?;
+                    Some((unit.to_owned(), hold.to_owned()))
+                })
+                .collect();
+            if !held.is_empty() {
+                let (unit, hold) = held[rng.borrow_mut().below(held.len() as u64) as usize].clone();
+                let release = DeskCommand::Release {
+                    unit_id: unit,
+                    hold_id: hold,
+                    reason: "buyer changed their mind".into(),
                 };
-                queue_command(
-                    &mut tablet.replica,
-                    &event,
-                    &DeskCommand::Hold { unit_id: unit, buyer_id: buyer },
-                    Utc::now(),
-                )?;
-            }
-            45..=59 => {
-                // Release something this tablet was told it holds.
-                // The hold id comes from the desk's answer: a release names the hold it means,
-                // so one that arrives after the hold lapsed never frees a later buyer's hold.
-                let held: Vec<(String, String)> = tablet
-                    .replica
-                    .outbox_with_status(OutboxStatus::Accepted)?
-                    .iter()
-                    .filter(|e| e.command == "hold")
-                    .filter_map(|e| {
-                        let unit = e.payload["command"]["unit_id"].as_str()?;
-                        let hold = e.answer.as_ref()?["result"]["hold_id"].as_str()?;
-                        Some((unit.to_owned(), hold.to_owned()))
-                    })
-                    .collect();
-                if !held.is_empty() {
-                    let (unit, hold) =
-                        held[rng.borrow_mut().below(held.len() as u64) as usize].clone();
-                    let release = DeskCommand::Release {
-                        unit_id: unit,
-                        hold_id: hold,
-                        reason: "buyer changed their mind".into(),
-                    };
-                    queue_command(&mut tablet.replica, &event, &release, Utc::now())?;
-                }
-            }
-            60..=84 => {
-                send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
-            }
-            _ => {
-                let _ = sync_now(&mut tablet.replica, &tablet.net, &quick(), &mut |_| {});
+                queue_command(&mut tablet.replica, event, &release, Utc::now())?;
             }
         }
+        60..=84 => {
+            send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
+        }
+        _ => {
+            let _ = sync_now(&mut tablet.replica, &tablet.net, &quick(), &mut |_| {});
+        }
     }
+    Ok(())
+}
 
-    // The network heals: everyone sends what is pending and syncs until quiet.
-    deliver_late(&server, &faults, &counts, None)?;
-    *faults.borrow_mut() = Faults::default();
-    for tablet in &mut tablets {
-        let report = send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
-        if let Some(error) = report.stopped_by {
+/// The network heals: the venue hands the desk back and ships the rest, everyone sends what
+/// is pending (where the event is served) and syncs with central until quiet.
+fn heal(
+    world: &Rc<RefCell<World>>,
+    faults: &Rc<RefCell<Faults>>,
+    counts: &Rc<RefCell<SimReport>>,
+    tablets: &mut [SimTablet],
+    config: &SimConfig,
+) -> TestResult<()> {
+    deliver_late(world, faults, counts, None)?;
+    let step = faults.borrow().step;
+    *faults.borrow_mut() = Faults { step, ..Faults::default() };
+    world.borrow_mut().finish(&mut counts.borrow_mut())?;
+    for (i, tablet) in tablets.iter_mut().enumerate() {
+        // A tablet still on the venue's LAN is told the desk went home, and moves to 4G.
+        for _ in 0..3 {
+            let report = send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
+            match report.stopped_by {
+                None => break,
+                Some(TransportError::Rejected { status: 409, .. }) => {
+                    world.borrow_mut().roam_to_central(i);
+                }
+                Some(error) => {
+                    return Err(format!(
+                        "seed {}: a healed network still failed: {error}",
+                        config.seed
+                    )
+                    .into());
+                }
+            }
+        }
+        // A broken chain (`copy_behind`) keeps the desk at the venue: what is still pending
+        // is counted by the checks instead.
+        let stuck = !tablet.replica.outbox_with_status(OutboxStatus::Pending)?.is_empty();
+        if stuck && !world.borrow().broken() {
             return Err(
-                format!("seed {}: a healed network still failed: {error}", config.seed).into()
+                format!("seed {}: tablet {i} could not send its commands", config.seed).into()
             );
         }
     }
-    server.borrow().mirror()?;
-    for tablet in &mut tablets {
+    world.borrow().central.mirror()?;
+    for tablet in tablets.iter_mut() {
         sync_now(&mut tablet.replica, &tablet.net, &SyncOptions::default(), &mut |_| {})?;
     }
-
-    let mut report = counts.borrow().clone();
-    check(&server.borrow(), &mut tablets, &event, &mut report)?;
-    Ok(report)
+    Ok(())
 }
 
 /// Delivers the delayed requests due by `step` (all of them when `None`); their answers go
 /// nowhere, because their tablets gave up on them long ago.
 fn deliver_late(
-    server: &Rc<RefCell<SimServer>>,
+    world: &Rc<RefCell<World>>,
     faults: &Rc<RefCell<Faults>>,
     counts: &Rc<RefCell<SimReport>>,
     step: Option<u32>,
@@ -542,122 +645,14 @@ fn deliver_late(
         f.in_flight = later;
         due
     };
-    let server = server.borrow();
-    for (_, path, token, body) in due {
+    let world = world.borrow();
+    for (_, target, path, token, body) in due {
         counts.borrow_mut().delayed += 1;
-        // A request that arrives while the server is down is simply lost.
+        // A request to a server that is down (or gone) is simply lost.
+        let Some(server) = world.server(target) else { continue };
         let _ = server.post(&path, &token, body);
-        if path.contains("desk") {
+        if path.contains("desk") && target == Target::Central {
             server.mirror()?;
-        }
-    }
-    Ok(())
-}
-
-/// The end-of-run checks.
-fn check(
-    server: &SimServer,
-    tablets: &mut [SimTablet],
-    event: &str,
-    report: &mut SimReport,
-) -> TestResult<()> {
-    let desk = rusqlite::Connection::open_with_flags(
-        server.dir.join(kam_server::db::DESK_FILE),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    // No double sale: per unit, the ledger alternates hold and release or expiry.
-    let mut held: BTreeMap<String, bool> = BTreeMap::new();
-    let mut stmt = desk.prepare("SELECT kind, entry FROM desk_ledger ORDER BY seq")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let (kind, entry): (String, String) = (row.get(0)?, row.get(1)?);
-        let entry: serde_json::Value = serde_json::from_str(&entry)?;
-        let Some(unit) = entry["unit_id"].as_str() else { continue };
-        let was = held.insert(unit.to_owned(), kind == "hold").unwrap_or(false);
-        if kind == "hold" && was {
-            report.double_sales += 1;
-        }
-    }
-    // Every answer a tablet holds is the desk's stored answer; every command was answered.
-    let mut accepted_keys = std::collections::BTreeSet::new();
-    for tablet in tablets.iter() {
-        for status in [OutboxStatus::Accepted, OutboxStatus::Rejected, OutboxStatus::Pending] {
-            for entry in tablet.replica.outbox_with_status(status)? {
-                match status {
-                    OutboxStatus::Pending => report.ghost_sales += 1,
-                    _ => {
-                        if status == OutboxStatus::Accepted {
-                            report.ok += 1;
-                            accepted_keys.insert(entry.key.clone());
-                        } else {
-                            report.rejected += 1;
-                        }
-                        let stored: Option<String> = desk
-                            .query_row(
-                                "SELECT answer FROM desk_requests WHERE idempotency_key = ?1",
-                                [&entry.key],
-                                |r| r.get(0),
-                            )
-                            .ok();
-                        let same = stored
-                            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-                            .is_some_and(|s| Some(&s) == entry.answer.as_ref());
-                        if !same {
-                            report.lost_acked += 1;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    // Every result the history saw acknowledged is the desk's stored result at the end.
-    for op in report.history.iter().filter(|op| matches!(op.kind, OpKind::Ok | OpKind::Fail)) {
-        let stored: Option<String> = desk
-            .query_row(
-                "SELECT answer FROM desk_requests WHERE idempotency_key = ?1",
-                [&op.key],
-                |r| r.get(0),
-            )
-            .ok();
-        let outcome = stored
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .map(|a| a["outcome"] == "accepted");
-        if outcome != Some(op.kind == OpKind::Ok) {
-            report.lost_acked += 1;
-        }
-    }
-    // No ghost: every unit held now was held by a command its tablet heard accepted.
-    let mut stmt = desk.prepare(
-        "SELECT u.hold_id, l.idempotency_key FROM desk_units u
-         JOIN desk_ledger l ON l.kind = 'hold' AND json_extract(l.entry, '$.hold_id') = u.hold_id
-         WHERE u.status = 'held'",
-    )?;
-    let holders: Vec<(String, Option<String>)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-    for (_, key) in holders {
-        if !key.is_some_and(|k| accepted_keys.contains(&k)) {
-            report.ghost_sales += 1;
-        }
-    }
-    // Every tablet's control table shows exactly the desk's statuses.
-    let desk_status: BTreeMap<String, String> = {
-        let mut stmt = desk.prepare(
-            "SELECT a.unit_id, u.status FROM desk_allotments a JOIN desk_events e USING (event_id)
-             JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id WHERE a.event_id = ?1",
-        )?;
-        stmt.query_map([event], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
-    };
-    for tablet in tablets.iter_mut() {
-        let table = control_table(&mut tablet.replica, &EventId::from(event))?;
-        let same = table.len() == desk_status.len()
-            && table.iter().all(|row| {
-                let want = desk_status
-                    .get(row.unit_id.as_str())
-                    .and_then(|s| s.parse::<UnitStatus>().ok());
-                row.shown == TableStatus::Synced(want.unwrap_or(UnitStatus::Withdrawn))
-            });
-        if !same {
-            report.diverged += 1;
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ mod table;
 
 pub use command::{CommandAnswer, CommandRequest, DeskCommand, MAX_KEY_LEN, Outcome, Refusal};
 pub use outbox::{
-    DeskTransport, SendReport, new_idempotency_key, queue_command, rejections, send_online,
-    send_pending,
+    DeskTransport, SERVED_ELSEWHERE, SendReport, new_idempotency_key, queue_command, rejections,
+    send_online, send_pending,
 };
 pub use table::{TableStatus, UnitOnTable, control_table};

@@ -112,6 +112,13 @@ pub fn send_pending(
         let body = serde_json::to_vec(&request)?;
         match transport.send_command(&body) {
             Ok(bytes) => {
+                if let Some(elsewhere) = served_elsewhere(&bytes) {
+                    // Nothing was decided: the command stays pending under its key, to be
+                    // sent where the event is served (the venue's network, or central).
+                    report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
+                    report.stopped_by = Some(elsewhere);
+                    return Ok(report);
+                }
                 let answer: CommandAnswer = serde_json::from_slice(&bytes)?;
                 let accepted = answer.outcome == Outcome::Accepted;
                 replica.outbox_record_answer(
@@ -146,6 +153,22 @@ pub fn send_pending(
         }
     }
     Ok(report)
+}
+
+/// The codes of a desk that does not serve the event now (ADR 0021): central while a venue
+/// holds it, a venue whose lease ended or that handed it back. Such a 409 carries an error
+/// envelope, not an answer, and decides nothing.
+pub const SERVED_ELSEWHERE: [&str; 3] = ["event_delegated", "lease_ended", "event_returned"];
+
+/// The error a 409 body stands for when it says the event is served elsewhere.
+fn served_elsewhere(bytes: &[u8]) -> Option<TransportError> {
+    let body: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let code = body["error"]["code"].as_str()?;
+    SERVED_ELSEWHERE.contains(&code).then(|| TransportError::Rejected {
+        status: 409,
+        code: code.to_owned(),
+        message: body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+    })
 }
 
 /// The request an outbox entry stands for.
@@ -325,6 +348,29 @@ mod tests {
         );
         replica.outbox_dismiss(&entry.key, now()).unwrap();
         assert!(rejections(&replica).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_desk_that_serves_the_event_elsewhere_decides_nothing_and_the_command_stays_pending() {
+        let (mut replica, event, units, buyers) = tablet();
+        let first =
+            queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now())
+                .unwrap();
+        queue_command(&mut replica, event.as_str(), &hold(&units[1], &buyers[1]), now()).unwrap();
+        for code in SERVED_ELSEWHERE {
+            let envelope = json!({ "error": { "code": code, "message": "现场服务器 (venue)" } });
+            let desk = ScriptedDesk::new(vec![Ok(envelope.to_string().into_bytes())]);
+            let report = send_pending(&mut replica, &desk, now()).unwrap();
+            assert_eq!((report.accepted, report.rejected, report.still_pending), (0, 0, 2));
+            assert!(
+                matches!(&report.stopped_by, Some(TransportError::Rejected { status: 409, code: c, .. }) if c == code),
+                "{report:?}"
+            );
+            assert!(rejections(&replica).unwrap().is_empty(), "{code} is not a refusal");
+        }
+        let venue = ScriptedDesk::new(vec![Ok(answer("accepted")), Ok(answer("accepted"))]);
+        assert_eq!(send_pending(&mut replica, &venue, now()).unwrap().accepted, 2);
+        assert_eq!(venue.sent.borrow()[0].idempotency_key, first.key, "the same key, elsewhere");
     }
 
     #[test]

@@ -173,6 +173,9 @@ pub struct DeskStats {
     pub commands: AtomicU64,
 }
 
+/// Where the writer reads the time: `Utc::now` in service; a simulation drives its own.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// A handle to the desk's writer thread. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Desk {
@@ -215,6 +218,19 @@ impl Desk {
         policy: Policy,
         beat: Beat,
     ) -> Result<Desk, ServerError> {
+        Desk::start_with_clock(desk_path, server_path, policy, beat, Arc::new(Utc::now))
+    }
+
+    /// Like [`Desk::start_watched`], with the writer reading the time from `clock`: every
+    /// group's `now` (hold expiry, lease checks, answers' times) comes from it. For
+    /// simulations that run a day of selection in seconds.
+    pub fn start_with_clock(
+        desk_path: &Path,
+        server_path: &Path,
+        policy: Policy,
+        beat: Beat,
+        clock: Clock,
+    ) -> Result<Desk, ServerError> {
         let desk = DeskFile::open(desk_path)?;
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
@@ -233,6 +249,7 @@ impl Desk {
             moves: Arc::clone(&moves),
             stats: Arc::clone(&stats),
             beat,
+            clock,
         };
         std::thread::Builder::new()
             .name("kam-desk-writer".into())
@@ -318,10 +335,12 @@ struct WriterSetup {
     moves: Arc<watch::Sender<u64>>,
     stats: Arc<DeskStats>,
     beat: Beat,
+    clock: Clock,
 }
 
 fn run(setup: WriterSetup, jobs: Receiver<Job>) {
-    let WriterSetup { mut desk, server, mut tip, policy, committed, moves, stats, beat } = setup;
+    let WriterSetup { mut desk, server, mut tip, policy, committed, moves, stats, beat, clock } =
+        setup;
     let server = server.db();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
@@ -333,7 +352,7 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
         }
         let span = tracing::debug_span!("desk_group", commands = group.len());
         let _entered = span.enter();
-        let now = Utc::now();
+        let now = clock();
         let outcome = {
             let _busy = beat.busy();
             // A panic outside any one command (the commit, the answers) rolls the group back

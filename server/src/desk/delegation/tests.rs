@@ -54,9 +54,19 @@ impl Site {
     }
 
     fn send(&self, rt: &Rt, token: &str, event: &str, command: Value) -> (u16, Value) {
+        self.send_keyed(rt, token, &uuid::Uuid::now_v7().to_string(), event, command)
+    }
+
+    fn send_keyed(
+        &self,
+        rt: &Rt,
+        token: &str,
+        key: &str,
+        event: &str,
+        command: Value,
+    ) -> (u16, Value) {
         let request: CommandRequest = serde_json::from_value(json!({
-            "idempotency_key": uuid::Uuid::now_v7().to_string(), "event_id": event,
-            "command": command,
+            "idempotency_key": key, "event_id": event, "command": command,
         }))
         .unwrap();
         let reply = rt.block_on(self.desk.submit(Caller::Device(token.to_owned()), request));
@@ -434,4 +444,92 @@ fn a_venue_restarted_from_its_second_copy_takes_back_what_it_shipped_before_it_s
     assert_eq!(status, 409, "the unit is held already: {answer}");
     assert_eq!(w.hold(&w.venue, 5).0, 200, "the venue serves again");
     assert!(w.ship().unwrap().is_ok(), "and its next batch continues central's chain");
+}
+
+#[test]
+fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
+    // Central accepts a hold whose answer the tablet never hears; after the delegation the
+    // tablet sends the same key to the venue, which answers it from the lent answers.
+    let mut central = Site::demo();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let event = central.column("SELECT event_id FROM desk_events").remove(0);
+    let project = central.column("SELECT project_id FROM desk_events").remove(0);
+    let units = central.column("SELECT unit_id FROM desk_allotments ORDER BY unit_id");
+    let buyers = central.column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no");
+    central.send(&rt, STAFF, &event, json!({ "kind": "set_mode", "mode": "free" }));
+    let hold = |i: usize| json!({ "kind": "hold", "unit_id": units[i], "buyer_id": buyers[i] });
+    let (status, first) = central.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
+    assert_eq!(status, 200, "{first}");
+    let now = Utc::now();
+    crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
+    crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
+    let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
+    let request = LendRequest {
+        event_id: event.clone(),
+        venue_device_id: device.device_id.clone(),
+        lease_until: now + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    rt.block_on(
+        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+    )
+    .unwrap()
+    .unwrap();
+    let mut venue = Site::empty();
+    let offer =
+        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+            .unwrap()
+            .unwrap();
+    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
+        .unwrap()
+        .unwrap();
+    let (status, again) = venue.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
+    assert_eq!((status, &again), (200, &first), "the venue answers the key as central did");
+    // The venue accepts a hold whose answer is lost; after the hand-back central answers it.
+    let (status, at_venue) = venue.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!(status, 200, "{at_venue}");
+    rt.block_on(venue.desk.run(|tx, _, _, now| edge::hand_back(tx, now))).unwrap().unwrap();
+    let event_id = event.clone();
+    while let Some(shipment) = edge::next_shipment(venue.store.desk()).unwrap() {
+        let device_id = device.device_id.clone();
+        let ack = rt
+            .block_on(
+                central
+                    .desk
+                    .run(move |tx, _, tip, now| lend::receive(tx, tip, &device_id, &shipment, now)),
+            )
+            .unwrap()
+            .unwrap();
+        let event = event_id.clone();
+        rt.block_on(venue.desk.run(move |tx, _, _, now| edge::acknowledged(tx, &event, &ack, now)))
+            .unwrap()
+            .unwrap();
+    }
+    let (status, home) = central.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!((status, &home), (200, &at_venue), "central answers the key as the venue did");
+    assert_eq!(central.status(&units[1]), "held", "and holds the unit once");
+    // Lent again, to a fresh venue store: what the first venue accepted is answered the same.
+    let request = LendRequest {
+        event_id: event.clone(),
+        venue_device_id: device.device_id.clone(),
+        lease_until: now + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    rt.block_on(
+        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+    )
+    .unwrap()
+    .unwrap();
+    let mut second = Site::empty();
+    let offer =
+        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
+            .unwrap()
+            .unwrap();
+    second.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    rt.block_on(second.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
+        .unwrap()
+        .unwrap();
+    let (status, again) = second.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
+    assert_eq!((status, &again), (200, &at_venue), "the second venue answers as the first did");
 }

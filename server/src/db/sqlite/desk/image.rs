@@ -108,6 +108,30 @@ const SPECS: &[Spec] = &[
                   OR ticket_id IN (SELECT value FROM json_each(?5)))",
         order: "rowid",
     },
+    // The answers kept under the keys travel with the desk (ADR 0021): a tablet whose answer
+    // was lost sends the same key again wherever the event is served next, and must get the
+    // same answer, never a second decision. Central lends the answers of the event's accepted
+    // commands (their keys are in its chain, or in a segment an earlier venue shipped: a
+    // second delegation must not decide again what the first venue accepted); a venue, which
+    // serves one event, hands back every answer it kept. Batches carry none: central serves
+    // nothing of the event until the hand-back. An answer carried in never replaces one kept
+    // under the same key: a tablet may have heard the kept one (central replays its answers
+    // while the event is lent). Refusals central gave are not lent (their keys are in no
+    // chain): a key central refused and the venue receives later (a delayed request) is
+    // decided again there — harmless when the venue refuses it too, a gap if it accepts it.
+    Spec {
+        table: "desk_requests",
+        key: &["device_id", "idempotency_key"],
+        append_only: false,
+        full: "idempotency_key IN (SELECT idempotency_key FROM desk_ledger
+                                   WHERE event_id = ?1 AND idempotency_key IS NOT NULL
+                                   UNION ALL
+                                   SELECT idempotency_key FROM desk_venue_ledger
+                                   WHERE event_id = ?1 AND idempotency_key IS NOT NULL)
+               OR EXISTS (SELECT 1 FROM desk_delegations WHERE event_id = ?1 AND side = 'held')",
+        touched: "0",
+        order: "device_id, idempotency_key",
+    },
 ];
 
 fn json_list<T: serde::Serialize>(items: &T) -> Result<String, DbError> {
@@ -209,7 +233,9 @@ fn upsert_sql(spec: &Spec, columns: &[String]) -> String {
         .filter(|c| !spec.key.contains(&c.as_str()))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    let action = if spec.append_only || changes.is_empty() {
+    // An answer kept under a key is the one some tablet may have heard: one carried in is
+    // kept only where the key has none (see the `desk_requests` spec).
+    let action = if spec.append_only || changes.is_empty() || spec.table == "desk_requests" {
         "NOTHING".to_owned()
     } else {
         format!("UPDATE SET {}", changes.join(", "))
