@@ -26,13 +26,12 @@
 //!
 //! What a restart from the venue's second copy may lose: commands the venue acknowledged after
 //! the copy was taken and had not shipped. Those are counted (`lost_by_copy`), not hidden; a
-//! command acknowledged before the copy, or shipped to central, must survive. A copy older
-//! than what central already holds cannot continue the chain (the restarted venue writes new
-//! entries under sequence numbers central holds with other hashes, and central refuses them
-//! as `chain_break`), and a copy taken before a hand-back central has completed would serve
-//! the event again: by default the run restarts from the copy only when neither is the case
-//! (`copy_restarts_deferred` counts the others, restarted from the venue's own files);
-//! `VenueConfig::copy_behind` restarts from the copy regardless, which shows the gap.
+//! command acknowledged before the copy, or shipped to central, must survive. A copy may be
+//! older than what central already holds, or taken before a hand-back central has completed:
+//! it is marked as a copy and serves nothing until its uplink has taken back from central
+//! what it lacks and compared chains (`recovery_round`; a delegation that ended leaves it held
+//! back). `VenueConfig::copy_behind` (on by default) restarts from such copies too; off, the
+//! run uses only copies that are not behind (`copy_restarts_deferred` counts the others).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -156,9 +156,11 @@ pub fn send_pending(
 }
 
 /// The codes of a desk that does not serve the event now (ADR 0021): central while a venue
-/// holds it, a venue whose lease ended or that handed it back. Such a 409 carries an error
-/// envelope, not an answer, and decides nothing.
-pub const SERVED_ELSEWHERE: [&str; 3] = ["event_delegated", "lease_ended", "event_returned"];
+/// holds it, a venue whose lease ended or that handed it back, a venue restarted from its
+/// second copy that has not compared its ledger with central's yet. Such a 409 carries an
+/// error envelope, not an answer, and decides nothing.
+pub const SERVED_ELSEWHERE: [&str; 4] =
+    ["event_delegated", "lease_ended", "event_returned", "venue_recovering"];
 
 /// The error a 409 body stands for when it says the event is served elsewhere.
 fn served_elsewhere(bytes: &[u8]) -> Option<TransportError> {

@@ -288,8 +288,9 @@ impl World {
 
     /// The venue restarts from its second copy (its disk died). Commands it answered after
     /// the copy and had not shipped are lost (counted in `lost_by_copy`); what it shipped is
-    /// at central — but a copy older than what central holds cannot continue the chain, so
-    /// unless `copy_behind` asks for that gap the venue then restarts from its own files.
+    /// at central, and the copy takes it back before it serves (`recovery_round`). With
+    /// `copy_behind` off, a copy behind what central holds is not used (the venue restarts from
+    /// its own files), so the default run also covers the plain crash.
     fn restart_from_copy(&mut self, copy_behind: bool, counts: &mut SimReport) -> TestResult<()> {
         let Some(site) = &mut self.venue else { return Ok(()) };
         let copy_tip: i64 = open(&site.copy_dir)?.query_row(
@@ -305,8 +306,9 @@ impl World {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let safe = central.is_some_and(|(shipped, state)| shipped <= copy_tip && state == "active");
-        if !safe && !copy_behind {
+        let behind =
+            !central.is_some_and(|(shipped, state)| shipped <= copy_tip && state == "active");
+        if behind && !copy_behind {
             counts.copy_restarts_deferred += 1;
             return site.server.crash_and_restart();
         }
@@ -361,6 +363,12 @@ impl World {
         if site.server.state.is_none() || site.returned {
             return Ok(());
         }
+        let copy =
+            site.server.with_store(|store| store.desk().copy_mark().map_err(ServerError::from))?;
+        if copy.is_some() {
+            return self.recovery_round(rng, loss);
+        }
+        let Some(site) = &mut self.venue else { return Ok(()) };
         let next = site
             .server
             .with_store(|store| edge::next_shipment(store.desk()).map_err(ServerError::from))?;
@@ -406,6 +414,36 @@ impl World {
             site.returned = true;
             self.lent = None;
         }
+        Ok(())
+    }
+
+    /// One round of a venue restarted from its second copy: it asks central what it holds
+    /// beyond the copy's tip, appends it, and compares, before it serves again (ADR 0021). A
+    /// delegation that ended meanwhile leaves the copy held back for good.
+    fn recovery_round(&mut self, rng: &mut SplitMix, loss: u64) -> TestResult<()> {
+        let Some(site) = &mut self.venue else { return Ok(()) };
+        if rng.below(100) < loss {
+            return Ok(());
+        }
+        let tip = site.server.with_store(|store| kam_server::desk::ledger::tip(store.desk()))?;
+        let device = self.device_id.clone();
+        let recovery = self
+            .central
+            .with_store(move |store| Ok(lend::recovery(store.desk(), &device, tip.seq)))?;
+        let recovery = match recovery {
+            Ok(recovery) => recovery,
+            Err(DelegationError::NotDelegated(_)) => {
+                site.returned = true;
+                return Ok(());
+            }
+            Err(e) => return Err(format!("central refused the recovery: {e}").into()),
+        };
+        site.server.desk_run(move |tx, _, tip, _| {
+            if recovery.entries.is_empty() {
+                return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
+            }
+            edge::take_recovery(tx, tip, &recovery)
+        })??;
         Ok(())
     }
 
