@@ -438,12 +438,7 @@ impl World {
             }
             Err(e) => return Err(format!("central refused the recovery: {e}").into()),
         };
-        site.server.desk_run(move |tx, _, tip, _| {
-            if recovery.entries.is_empty() {
-                return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
-            }
-            edge::take_recovery(tx, tip, &recovery)
-        })??;
+        site.server.desk_run(move |tx, _, tip, _| edge::recover(tx, tip, &recovery))??;
         Ok(())
     }
 

@@ -220,7 +220,7 @@ pub fn status(desk: &dyn DeskDb) -> Result<Option<LeaseStatus>, DelegationError>
 
 /// What comparing a venue restarted from its second copy with central found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compared {
+enum Compared {
     /// The venue holds everything central holds: it serves again.
     Agrees,
     /// Central holds entries the venue lost: take them first.
@@ -230,7 +230,7 @@ pub enum Compared {
 /// Compares this copy's chain with what central holds (`shipped`): if central holds nothing
 /// beyond the venue's tip and the hashes agree, the copy's mark is cleared and the venue
 /// serves again. Chains that disagree stay held back: a person decides (ADR 0021).
-pub fn compare_with_central(
+fn compare_with_central(
     tx: &dyn DeskGroup,
     shipped: &Link,
 ) -> Result<Compared, DelegationError> {
@@ -252,9 +252,23 @@ pub fn compare_with_central(
     Ok(Compared::Agrees)
 }
 
+/// One step of a copy's recovery with what central answered: takes back the entries central
+/// holds beyond the copy's tip, or — when there are none left — compares tips and clears the
+/// copy's mark. Returns the entries taken back (0 once compared).
+pub fn recover(
+    tx: &dyn DeskGroup,
+    tip: &mut Tip,
+    recovery: &super::wire::Recovery,
+) -> Result<usize, DelegationError> {
+    if recovery.entries.is_empty() {
+        return compare_with_central(tx, &recovery.shipped).map(|_| 0);
+    }
+    take_recovery(tx, tip, recovery)
+}
+
 /// Takes back entries central holds beyond this copy's tip, verbatim (they continue its
 /// chain), with central's rows for what they name.
-pub fn take_recovery(
+fn take_recovery(
     tx: &dyn DeskGroup,
     tip: &mut Tip,
     recovery: &super::wire::Recovery,

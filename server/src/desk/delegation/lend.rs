@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::segment::{continue_chain, mirror_summary, verify_signature};
 use super::wire::{Ack, Bundle, Link, Offer, Shipment};
-use super::{Authority, DelegationError, authority};
+use super::{Authority, DelegationError};
 use crate::db::Db;
 use crate::db::desk::delegation::{DelegationRow, LeaseSide, LeaseState, ShippedReport};
 use crate::db::desk::image::UnitScope;
@@ -335,11 +335,6 @@ pub fn import_bundle(
         });
     }
     receive(tx, tip, &row.venue_device_id, &bundle.shipment, now)
-}
-
-/// Whether `event_id` is served here now (for pages that offer to lend it).
-pub fn served_here(desk: &dyn DeskDb, event_id: &str, now: DateTime<Utc>) -> bool {
-    matches!(authority(desk, event_id, now), Ok(Authority::Here))
 }
 
 /// One delegation as headquarters sees it: who holds the desk and how far behind central is.

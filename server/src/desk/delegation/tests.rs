@@ -375,14 +375,9 @@ fn recover(w: &World) -> usize {
         let recovery = lend::recovery(w.central.store.desk(), &w.device, tip.seq).unwrap();
         let empty = recovery.entries.is_empty();
         let done =
-            w.rt.block_on(w.venue.desk.run(move |tx, _, tip, _| {
-                if recovery.entries.is_empty() {
-                    return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
-                }
-                edge::take_recovery(tx, tip, &recovery)
-            }))
-            .unwrap()
-            .unwrap();
+            w.rt.block_on(w.venue.desk.run(move |tx, _, tip, _| edge::recover(tx, tip, &recovery)))
+                .unwrap()
+                .unwrap();
         taken += done;
         if empty {
             return taken;

@@ -160,12 +160,7 @@ async fn recover(
     let body = serde_json::json!({ "after": tip.seq });
     let recovery: Recovery = post_json(agent, upstream, "/api/v1/venue/recover", &body).await?;
     let taken = desk
-        .run(move |tx, _, tip, _| {
-            if recovery.entries.is_empty() {
-                return edge::compare_with_central(tx, &recovery.shipped).map(|_| 0);
-            }
-            edge::take_recovery(tx, tip, &recovery)
-        })
+        .run(move |tx, _, tip, _| edge::recover(tx, tip, &recovery))
         .await
         .ok_or_else(|| ServerError::Unavailable("the desk did not take the recovery".into()))?;
     let entries = taken.map_err(ServerError::from)?;
