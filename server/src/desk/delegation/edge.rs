@@ -230,10 +230,7 @@ enum Compared {
 /// Compares this copy's chain with what central holds (`shipped`): if central holds nothing
 /// beyond the venue's tip and the hashes agree, the copy's mark is cleared and the venue
 /// serves again. Chains that disagree stay held back: a person decides (ADR 0021).
-fn compare_with_central(
-    tx: &dyn DeskGroup,
-    shipped: &Link,
-) -> Result<Compared, DelegationError> {
+fn compare_with_central(tx: &dyn DeskGroup, shipped: &Link) -> Result<Compared, DelegationError> {
     let tip = ledger::tip(tx)?;
     if shipped.seq > tip.seq {
         return Ok(Compared::Behind);

@@ -139,18 +139,14 @@ fn venue_device(
     Ok(device)
 }
 
-/// The active delegation lent to `device_id`, if any.
+/// The active delegation lent to `device_id`, if any. An active lent generation is always its
+/// event's latest: `lend` starts a new one only when the event is served here again.
 fn lent_to(desk: &dyn DeskDb, device_id: &str) -> Result<Option<DelegationRow>, DelegationError> {
-    let mut active = None;
-    for row in desk.delegations()? {
-        if row.side == LeaseSide::Lent && row.state == LeaseState::Active {
-            let latest = desk.delegation(&row.event_id)?;
-            if latest.as_ref() == Some(&row) && row.venue_device_id == device_id {
-                active = Some(row);
-            }
-        }
-    }
-    Ok(active)
+    Ok(desk.delegations()?.into_iter().rev().find(|row| {
+        row.side == LeaseSide::Lent
+            && row.state == LeaseState::Active
+            && row.venue_device_id == device_id
+    }))
 }
 
 /// The offer of the desk lent to `device_id`: everything the venue needs to serve the event.

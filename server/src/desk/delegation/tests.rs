@@ -94,6 +94,34 @@ struct World {
     lent: Lent,
 }
 
+/// Lends `event` to `device` at central and has a fresh venue store take the offer, as the
+/// venue's uplink does.
+fn lend_to_fresh_venue(rt: &Rt, central: &Site, event: &str, device: &str) -> (Site, Lent) {
+    let request = LendRequest {
+        event_id: event.to_owned(),
+        venue_device_id: device.to_owned(),
+        lease_until: Utc::now() + Duration::hours(12),
+        actor: "hq-01".into(),
+    };
+    let lent = rt
+        .block_on(
+            central
+                .desk
+                .run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
+        )
+        .unwrap()
+        .unwrap();
+    let mut venue = Site::empty();
+    let offer = lend::offer(central.store.desk(), central.store.conn(), device, "venue-1")
+        .unwrap()
+        .unwrap();
+    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
+    let took =
+        rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
+    assert!(took.unwrap().unwrap(), "the venue takes the desk once");
+    (venue, lent)
+}
+
 /// Central with a venue device enrolled and the event lent to it; the venue has taken it.
 fn world() -> World {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -109,29 +137,7 @@ fn world() -> World {
     crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
     crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
     let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
-    let request = LendRequest {
-        event_id: event.clone(),
-        venue_device_id: device.device_id.clone(),
-        lease_until: now.checked_add_signed(Duration::hours(12)).unwrap(),
-        actor: "hq-01".into(),
-    };
-    let lent = rt
-        .block_on(
-            central
-                .desk
-                .run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
-        )
-        .unwrap()
-        .unwrap();
-    let mut venue = Site::empty();
-    let offer =
-        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
-            .unwrap()
-            .unwrap();
-    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
-    let took =
-        rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)));
-    assert!(took.unwrap().unwrap(), "the venue takes the desk once");
+    let (venue, lent) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     World { rt, central, venue, device: device.device_id, event, units, buyers, lent }
 }
 
@@ -459,26 +465,7 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
     crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
     let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
-    let request = LendRequest {
-        event_id: event.clone(),
-        venue_device_id: device.device_id.clone(),
-        lease_until: now + Duration::hours(12),
-        actor: "hq-01".into(),
-    };
-    rt.block_on(
-        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
-    )
-    .unwrap()
-    .unwrap();
-    let mut venue = Site::empty();
-    let offer =
-        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
-            .unwrap()
-            .unwrap();
-    venue.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
-    rt.block_on(venue.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
-        .unwrap()
-        .unwrap();
+    let (venue, _) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     let (status, again) = venue.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
     assert_eq!((status, &again), (200, &first), "the venue answers the key as central did");
     // The venue accepts a hold whose answer is lost; after the hand-back central answers it.
@@ -505,26 +492,7 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     assert_eq!((status, &home), (200, &at_venue), "central answers the key as the venue did");
     assert_eq!(central.status(&units[1]), "held", "and holds the unit once");
     // Lent again, to a fresh venue store: what the first venue accepted is answered the same.
-    let request = LendRequest {
-        event_id: event.clone(),
-        venue_device_id: device.device_id.clone(),
-        lease_until: now + Duration::hours(12),
-        actor: "hq-01".into(),
-    };
-    rt.block_on(
-        central.desk.run(move |tx, server, tip, now| lend::lend(tx, server, tip, &request, now)),
-    )
-    .unwrap()
-    .unwrap();
-    let mut second = Site::empty();
-    let offer =
-        lend::offer(central.store.desk(), central.store.conn(), &device.device_id, "venue-1")
-            .unwrap()
-            .unwrap();
-    second.store.transaction(|db| Ok(db.apply_people(&offer.people)?)).unwrap();
-    rt.block_on(second.desk.run(move |tx, _, tip, now| edge::accept(tx, tip, &offer, now)))
-        .unwrap()
-        .unwrap();
+    let (second, _) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     let (status, again) = second.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
     assert_eq!((status, &again), (200, &at_venue), "the second venue answers as the first did");
 }
