@@ -6,14 +6,15 @@ use rusqlite::types::Value;
 use crate::db::DbError;
 use crate::db::desk::image::TableRows;
 use crate::db::people::PeopleTransfer;
-use crate::db::sqlite::desk::image::{Spec, read_table, write_table};
+use crate::db::sqlite::desk::image::{FromVenue, Spec, Stored, read_table, write_table};
 
 /// `?1` is a JSON array of user ids.
 const SPECS: &[Spec] = &[
     Spec {
         table: "users",
         key: &["user_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::All,
         full: "user_id IN (SELECT value FROM json_each(?1))",
         touched: "user_id IN (SELECT value FROM json_each(?1))",
         order: "user_id",
@@ -21,7 +22,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "devices",
         key: &["device_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::All,
         full: "user_id IN (SELECT value FROM json_each(?1)) AND revoked_at IS NULL",
         touched: "user_id IN (SELECT value FROM json_each(?1)) AND revoked_at IS NULL",
         order: "device_id",
@@ -29,7 +31,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "grants",
         key: &["user_id", "scope_key"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::All,
         full: "user_id IN (SELECT value FROM json_each(?1))",
         touched: "user_id IN (SELECT value FROM json_each(?1))",
         order: "user_id, scope_key",

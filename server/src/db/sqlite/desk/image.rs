@@ -15,8 +15,10 @@ pub(in crate::db::sqlite) struct Spec {
     pub(in crate::db::sqlite) table: &'static str,
     /// Its primary key.
     pub(in crate::db::sqlite) key: &'static [&'static str],
-    /// Rows are never changed once written (triggers refuse it).
-    pub(in crate::db::sqlite) append_only: bool,
+    /// What writing a row whose key is stored already does.
+    pub(in crate::db::sqlite) stored: Stored,
+    /// Which of a venue's rows central writes (with `UnitScope::Allotted`).
+    pub(in crate::db::sqlite) from_venue: FromVenue,
     /// The rows of the event: `?1` is the event, `?2` its project.
     pub(in crate::db::sqlite) full: &'static str,
     /// The rows a batch names: `?3` units, `?4` holds, `?5` tickets, `?6` receipts,
@@ -25,12 +27,41 @@ pub(in crate::db::sqlite) struct Spec {
     pub(in crate::db::sqlite) order: &'static str,
 }
 
+/// What writing a row whose key is stored already does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::db::sqlite) enum Stored {
+    /// The row changes in place (units, holds, buyers, the event).
+    Update,
+    /// The stored row must equal the one written: it never changes once written (triggers
+    /// refuse it).
+    MustMatch,
+    /// The stored row stays: an answer kept under a key is the one some tablet may have heard.
+    Keep,
+}
+
+/// Which of a venue's rows central writes: only its event's progress, never headquarters'
+/// decisions (ADR 0021).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::db::sqlite) enum FromVenue {
+    /// Every row (they all belong to the event).
+    All,
+    /// None: the allotment is headquarters' decision.
+    Never,
+    /// Units allotted to the event.
+    Allotted,
+    /// Rows of the event's own work tickets.
+    EventTickets,
+    /// The event row's moving columns only (queue, mode, the voucher series' next number).
+    Progress,
+}
+
 /// The event's tables, in an order that keeps every reference valid while they are written.
 const SPECS: &[Spec] = &[
     Spec {
         table: "desk_events",
         key: &["event_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::Progress,
         full: "event_id = ?1",
         touched: "event_id = ?1",
         order: "event_id",
@@ -38,7 +69,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "desk_units",
         key: &["project_id", "unit_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::Allotted,
         full: "project_id = ?2",
         touched: "project_id = ?2 AND unit_id IN (SELECT value FROM json_each(?3))",
         order: "project_id, unit_id",
@@ -46,7 +78,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "desk_allotments",
         key: &["event_id", "unit_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::Never,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND unit_id IN (SELECT value FROM json_each(?3))",
         order: "event_id, unit_id",
@@ -54,7 +87,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "desk_buyers",
         key: &["event_id", "buyer_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::All,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND (?9 OR buyer_id IN (SELECT value FROM json_each(?8)))",
         order: "rowid",
@@ -62,7 +96,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "desk_holds",
         key: &["hold_id"],
-        append_only: false,
+        stored: Stored::Update,
+        from_venue: FromVenue::All,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND (hold_id IN (SELECT value FROM json_each(?4))
                   OR hold_id IN (SELECT hold_id FROM work_tickets
@@ -72,7 +107,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "work_tickets",
         key: &["ticket_id"],
-        append_only: true,
+        stored: Stored::MustMatch,
+        from_venue: FromVenue::All,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND (ticket_id IN (SELECT value FROM json_each(?5))
                   OR reverses IN (SELECT value FROM json_each(?5))
@@ -82,7 +118,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "work_ticket_reviews",
         key: &["ticket_id"],
-        append_only: true,
+        stored: Stored::MustMatch,
+        from_venue: FromVenue::EventTickets,
         full: "ticket_id IN (SELECT ticket_id FROM work_tickets WHERE event_id = ?1)",
         touched: "ticket_id IN (SELECT ticket_id FROM work_tickets WHERE event_id = ?1
                   AND (ticket_id IN (SELECT value FROM json_each(?5))
@@ -92,7 +129,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "receipts",
         key: &["receipt_id"],
-        append_only: true,
+        stored: Stored::MustMatch,
+        from_venue: FromVenue::All,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND (receipt_id IN (SELECT value FROM json_each(?6))
                   OR ticket_id IN (SELECT value FROM json_each(?5)))",
@@ -101,7 +139,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "vouchers",
         key: &["event_id", "voucher_no"],
-        append_only: true,
+        stored: Stored::MustMatch,
+        from_venue: FromVenue::All,
         full: "event_id = ?1",
         touched: "event_id = ?1 AND (voucher_no IN (SELECT value FROM json_each(?7))
                   OR reverses IN (SELECT value FROM json_each(?7))
@@ -122,7 +161,8 @@ const SPECS: &[Spec] = &[
     Spec {
         table: "desk_requests",
         key: &["device_id", "idempotency_key"],
-        append_only: false,
+        stored: Stored::Keep,
+        from_venue: FromVenue::All,
         full: "idempotency_key IN (SELECT idempotency_key FROM desk_ledger
                                    WHERE event_id = ?1 AND idempotency_key IS NOT NULL
                                    UNION ALL
@@ -233,9 +273,7 @@ fn upsert_sql(spec: &Spec, columns: &[String]) -> String {
         .filter(|c| !spec.key.contains(&c.as_str()))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
-    // An answer kept under a key is the one some tablet may have heard: one carried in is
-    // kept only where the key has none (see the `desk_requests` spec).
-    let action = if spec.append_only || changes.is_empty() || spec.table == "desk_requests" {
+    let action = if spec.stored != Stored::Update || changes.is_empty() {
         "NOTHING".to_owned()
     } else {
         format!("UPDATE SET {}", changes.join(", "))
@@ -299,7 +337,10 @@ pub(in crate::db::sqlite) fn write_table(
         let cells = row.iter().map(json_to_cell).collect::<Result<Vec<_>, _>>()?;
         bind(&mut stmt, &cells)?;
         let changed = stmt.raw_execute()?;
-        if changed == 0 && spec.append_only && !same_as_stored(conn, spec, &rows.columns, &cells)? {
+        if changed == 0
+            && spec.stored == Stored::MustMatch
+            && !same_as_stored(conn, spec, &rows.columns, &cells)?
+        {
             return Err(DbError::Corrupt(format!(
                 "an append-only row of {} differs from the one stored",
                 spec.table
@@ -353,11 +394,6 @@ fn write_event_progress(
 fn event_tickets(conn: &Connection, event_id: &str) -> Result<BTreeSet<String>, DbError> {
     let mut stmt = conn.prepare_cached("SELECT ticket_id FROM work_tickets WHERE event_id = ?1")?;
     Ok(stmt.query_map([event_id], |r| r.get(0))?.collect::<Result<_, _>>()?)
-}
-
-/// The rows of a `desk_units` image whose unit is in `allotted`.
-fn only_allotted(table: &TableRows, allotted: &BTreeSet<String>) -> TableRows {
-    only_keyed(table, "unit_id", allotted)
 }
 
 /// The rows whose `column` is one of `keep`.
@@ -419,20 +455,19 @@ impl DeskImages for Connection {
                     )));
                 }
             }
-            // Central takes the venue's rows of its own event only: the allotment is
-            // headquarters' decision (never the venue's), a unit only if allotted to the
-            // event, a review only of one of the event's tickets.
-            let written = match (&allotted, spec.table) {
-                (Some(_), "desk_allotments") => 0,
-                (Some(_), "desk_events") => write_event_progress(self, &image.event_id, table)?,
-                (Some(allotted), "desk_units") => {
-                    write_table(self, spec, &only_allotted(table, allotted))?
+            let written = match (&allotted, spec.from_venue) {
+                (None, _) | (Some(_), FromVenue::All) => write_table(self, spec, table)?,
+                (Some(_), FromVenue::Never) => 0,
+                (Some(_), FromVenue::Progress) => {
+                    write_event_progress(self, &image.event_id, table)?
                 }
-                (Some(_), "work_ticket_reviews") => {
+                (Some(allotted), FromVenue::Allotted) => {
+                    write_table(self, spec, &only_keyed(table, "unit_id", allotted))?
+                }
+                (Some(_), FromVenue::EventTickets) => {
                     let tickets = event_tickets(self, &image.event_id)?;
                     write_table(self, spec, &only_keyed(table, "ticket_id", &tickets))?
                 }
-                _ => write_table(self, spec, table)?,
             };
             rows = rows.saturating_add(written);
         }
