@@ -145,17 +145,7 @@ impl DemoSite {
         who: &(String, String),
         command: serde_json::Value,
     ) -> StatusCode {
-        let body = serde_json::json!({
-            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
-            "command": command,
-        });
-        let request = Request::post(crate::web::console::command::commands_path(&self.event))
-            .header(header::COOKIE, &who.0)
-            .header("x-csrf-token", &who.1)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let (status, _, answer) = self.send(request).await;
+        let (status, answer) = self.try_command(who, command).await;
         assert!(status.is_success(), "{status} {answer}");
         status
     }
