@@ -27,6 +27,20 @@ pub trait DeskView {
     /// Whether the desk of event `event_id` is open: its project, allotments and mode are
     /// then the desk's.
     fn event_desk_open(&self, event_id: &str) -> Result<bool, DbError>;
+    /// The events central lent to the venue device `device_id` and has not had back (ADR
+    /// 0021): that venue is their desk.
+    fn lent_to_device(&self, device_id: &str) -> Result<Vec<LentDesk>, DbError>;
+}
+
+/// An event whose desk is lent to a venue, with what the venue's desk owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LentDesk {
+    /// The event.
+    pub event_id: String,
+    /// Its project.
+    pub project_id: String,
+    /// The units allotted to it.
+    pub units: Vec<String>,
 }
 
 /// An event's desk row.

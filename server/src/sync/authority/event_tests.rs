@@ -8,8 +8,8 @@ use kam_core::model::{Buyer, BuyerId, ProjectId, SelectionEvent, SelectionMode, 
 use crate::auth::Role;
 use crate::sync::authority::Authorised;
 use crate::sync::authority::test_support::{
-    Case, Expect, FakeDesk, capture, created, data, device_copy, held, merge_and_enforce, meta,
-    run, who, writes,
+    Case, Expect, FakeDesk, capture, created, data, device_copy, held, merge_and_enforce,
+    merge_at_desk, meta, run, who, writes,
 };
 
 const HQ: (&str, Role) = ("hq", Role::Hq);
@@ -117,7 +117,7 @@ fn headquarters_prepares_an_event_before_its_desk_opens_and_no_one_else_does() {
             prepares(),
             Expect::Fields(once_open),
         )
-        .desk(FakeDesk { units: Vec::new(), event_open: true })
+        .desk(FakeDesk { units: Vec::new(), event_open: true, lent: Vec::new() })
         .then(move |o| {
             let after = read_event(&o.server).unwrap();
             assert_eq!(
@@ -165,4 +165,39 @@ fn an_event_merge_that_writes_nothing_finds_nothing() {
     let mut device = device_copy(&mut server);
     let found = merge_and_enforce(&mut server, &mut device, &who("rep-01", Role::Rep));
     assert_eq!(found, Vec::new());
+}
+
+/// The venue holding an event's lease writes its queue, mode and buyer list as the desk
+/// (ADR 0021); its details stay headquarters'.
+#[test]
+fn a_venue_holding_the_lease_writes_the_events_desk_parts_only() {
+    let data = data();
+    let e = data.event.clone();
+    let lent = crate::db::desk::state::LentDesk {
+        event_id: e.id.as_str().to_owned(),
+        project_id: e.project_id.as_str().to_owned(),
+        units: Vec::new(),
+    };
+    let desk = FakeDesk { units: Vec::new(), event_open: true, lent: vec![lent] };
+    let mut server = server_event(&e);
+    let mut device = device_copy(&mut server);
+    let edits = vec![
+        EventEdit::SetNowServing(Some(4)),
+        EventEdit::SetMode(SelectionMode::Free),
+        EventEdit::UpsertBuyer(buyer("王五")),
+    ];
+    writes(edits)(&mut device, "desk");
+    let venue = who("venue-01", Role::Venue);
+    let found = merge_at_desk(&mut server, &mut device, &venue, &desk);
+    assert_eq!(found, Vec::new());
+    let after = read_event(&server).unwrap();
+    assert_eq!((after.now_serving, after.mode), (Some(4), SelectionMode::Free));
+    assert_eq!(after.buyers.len(), e.buyers.len() + 1);
+
+    let mut device = device_copy(&mut server);
+    writes(vec![EventEdit::SetNowServing(Some(5))])(&mut device, "desk");
+    let ended = FakeDesk { lent: Vec::new(), ..desk };
+    let found = merge_at_desk(&mut server, &mut device, &venue, &ended);
+    assert_eq!(found.iter().map(|v| v.rule).collect::<Vec<_>>(), vec!["event_written_by_desk"]);
+    assert_eq!(read_event(&server).unwrap().now_serving, Some(4));
 }

@@ -101,6 +101,55 @@ struct Check<'a> {
     creating: bool,
     /// When the server judges.
     now: DateTime<Utc>,
+    /// What the author writes as the selection desk itself.
+    as_desk: AsDesk,
+}
+
+/// What a merge's author writes as the selection desk itself: a venue server holding an
+/// event's lease (ADR 0021) is that event's desk, and its mirror writes the desk's outcomes
+/// into the event and its allotted units, as central's own mirror does for a desk it holds.
+/// Central's mirror writes the same outcomes when the venue's ledger segment arrives.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AsDesk {
+    /// Units of the merged project allotted to an event lent to the author.
+    pub(crate) units: BTreeSet<UnitId>,
+    /// Whether the merged event is lent to the author.
+    pub(crate) event: bool,
+}
+
+impl AsDesk {
+    /// What `author` writes as the desk in the document `kind`/`entity`: nothing unless the
+    /// author is a venue server holding a lease of the event or of one in the project.
+    fn of(
+        desk: &(impl DeskView + ?Sized),
+        author: &Principal,
+        kind: DocKind,
+        entity: &str,
+    ) -> Result<AsDesk, ServerError> {
+        if author.role != rules::Role::Venue || !matches!(kind, DocKind::Project | DocKind::Event) {
+            return Ok(AsDesk::default());
+        }
+        let mut as_desk = AsDesk::default();
+        for lent in desk.lent_to_device(&author.device_id)? {
+            match kind {
+                DocKind::Event if lent.event_id == entity => as_desk.event = true,
+                DocKind::Project if lent.project_id == entity => {
+                    as_desk.units.extend(lent.units.into_iter().map(UnitId));
+                }
+                _ => {}
+            }
+        }
+        Ok(as_desk)
+    }
+}
+
+/// The parts the desk's mirror writes: a unit's status and approved price, an event's queue,
+/// mode and buyer list.
+fn written_by_desk_mirror(part: DocPart) -> bool {
+    matches!(
+        part,
+        DocPart::UnitStatus | DocPart::UnitPrice | DocPart::Queue | DocPart::Mode | DocPart::Buyers
+    )
 }
 
 impl Check<'_> {
@@ -111,9 +160,27 @@ impl Check<'_> {
 
     /// The matrix's verdict on the author making `write` to `part`, `on_open_desk` or not.
     fn judge(&self, part: DocPart, write: Write, on_open_desk: bool) -> Result<(), WriteRule> {
+        if self.as_desk.event && written_by_desk_mirror(part) {
+            return Ok(());
+        }
         let ctx =
             rules::WriteContext { creating: self.creating, owns_customer: false, on_open_desk };
         rules::check_write(self.role, part, write, ctx)
+    }
+
+    /// Like [`Check::judge`], for a write to `unit`: a unit lent to the author is the
+    /// author's desk's to mirror.
+    fn judge_unit(
+        &self,
+        unit: &UnitId,
+        part: DocPart,
+        write: Write,
+        on_open_desk: bool,
+    ) -> Result<(), WriteRule> {
+        if written_by_desk_mirror(part) && self.as_desk.units.contains(unit) {
+            return Ok(());
+        }
+        self.judge(part, write, on_open_desk)
     }
 
     /// A field group's write: added with the document, or changed.
@@ -183,6 +250,7 @@ pub(crate) fn check_merge(
     now: DateTime<Utc>,
 ) -> Result<Vec<Violation>, ServerError> {
     let Some(touched) = guarded_touch(doc, heads_before) else { return Ok(Vec::new()) };
+    let as_desk = AsDesk::of(desk, author, doc.id().kind(), doc.id().entity())?;
     let mut before = capture_touched(doc, heads_before, touched)?;
     if let Some(guarded) = &mut before {
         let entity = doc.id().entity();
@@ -196,7 +264,7 @@ pub(crate) fn check_merge(
             _ => {}
         }
     }
-    enforce(doc, before.as_ref(), author, now)
+    enforce_as(doc, before.as_ref(), author, as_desk, now)
 }
 
 /// Captures the authorised values of what `touched` names, as `doc` held them at `heads`.
@@ -222,16 +290,29 @@ fn capture_touched(
     Ok(Some(Guarded { heads: heads.to_vec(), touched, values }))
 }
 
-/// Checks what a merge from `author` did to `doc` against `before` (`None`: the merge created
-/// it) and compensates every unauthorised write, with one server commit per field group or
-/// collection. Returns the violations.
+/// [`enforce_as`] for an author who is no desk.
+#[cfg(test)]
 fn enforce(
     doc: &mut Document,
     before: Option<&Guarded>,
     author: &Principal,
     now: DateTime<Utc>,
 ) -> Result<Vec<Violation>, ServerError> {
-    let check = Check { role: author.role, author, creating: before.is_none(), now };
+    enforce_as(doc, before, author, AsDesk::default(), now)
+}
+
+/// Checks what a merge from `author` did to `doc` against `before` (`None`: the merge created
+/// it) and compensates every unauthorised write, with one server commit per field group or
+/// collection. Returns the violations.
+/// `as_desk` names what the author writes as the selection desk itself.
+fn enforce_as(
+    doc: &mut Document,
+    before: Option<&Guarded>,
+    author: &Principal,
+    as_desk: AsDesk,
+    now: DateTime<Utc>,
+) -> Result<Vec<Violation>, ServerError> {
+    let check = Check { role: author.role, author, creating: before.is_none(), now, as_desk };
     let everything = Touched::everything();
     let (heads, touched) = match before {
         Some(g) => (g.heads.as_slice(), &g.touched),

@@ -129,7 +129,7 @@ fn check_unit(
     }
     let mut restored = new.clone();
     let path = format!("/units/{}", new.id);
-    let judge = |part| check.judge(part, write, on_desk);
+    let judge = |part| check.judge_unit(&new.id, part, write, on_desk);
     let sale = judge(DocPart::UnitSaleFacts);
     field(units, &path, "code", &old.code, sale, &mut restored.code);
     field(units, &path, "area_m2", &old.area_m2, sale, &mut restored.area_m2);

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Role;
 use crate::sync::authority::test_support::{
-    Case, Expect, FakeDesk, created, data, device_copy, held, json, merge_and_enforce, meta, now,
-    run, who,
+    Case, Expect, FakeDesk, created, data, device_copy, held, json, merge_and_enforce,
+    merge_at_desk, meta, now, run, who,
 };
 use crate::sync::authority::{SERVER_AUTHOR, Violation};
 
@@ -96,7 +96,7 @@ fn prices_are_headquarters_and_unit_statuses_the_servers() {
             writes(vec![approve(priced, 21_000, "hq"), approve(unpriced, 19_500, "hq")]),
             Expect::Rules(vec!["price_through_the_desk"]),
         )
-        .desk(FakeDesk { units: vec![priced.clone()], event_open: false })
+        .desk(FakeDesk { units: vec![priced.clone()], event_open: false, lent: Vec::new() })
         .then(|o| {
             let units = read_project(&o.server).unwrap().units;
             assert_eq!(units[priced], p.units[priced], "the desk's unit keeps the desk's price");
@@ -257,7 +257,11 @@ fn a_units_code_floor_area_and_status_are_not_a_reps_or_a_desks() {
                 (format!("/units/{unpriced}"), "unit_on_open_desk"),
             ]),
         )
-        .desk(FakeDesk { units: vec![priced.clone(), unpriced.clone()], event_open: false })
+        .desk(FakeDesk {
+            units: vec![priced.clone(), unpriced.clone()],
+            event_open: false,
+            lent: Vec::new(),
+        })
         .then(move |o| {
             let units = read_project(&o.server).unwrap().units;
             assert_eq!(units[priced], Unit { layout: layout.clone(), ..p.units[priced].clone() });
@@ -381,4 +385,49 @@ fn a_project_created_on_a_device_keeps_what_its_creator_may_write() {
         cases,
         &created(|user| create_project(p, ActorId::random(), &meta(user, "create")).unwrap()),
     );
+}
+
+/// A venue server holding an event's lease is that event's desk (ADR 0021): the unit statuses
+/// and prices its mirror writes into the event's allotted units are kept, as central's own
+/// mirror's are; a unit of another event, and what only headquarters writes, are restored.
+#[test]
+fn a_venue_holding_the_lease_mirrors_its_units_and_nothing_else() {
+    let data = data();
+    let (p, priced, unpriced) = project(&data);
+    let lent = crate::db::desk::state::LentDesk {
+        event_id: "ev-1".into(),
+        project_id: p.id.as_str().to_owned(),
+        units: vec![priced.as_str().to_owned()],
+    };
+    let desk = FakeDesk {
+        units: vec![priced.clone(), unpriced.clone()],
+        event_open: false,
+        lent: vec![lent],
+    };
+    let venue = who("venue-01", Role::Venue);
+    let mut server = server_project(&p);
+    let mut device = device_copy(&mut server);
+    let edits = vec![
+        set_status(&priced, UnitStatus::Sold),
+        approve(&priced, 23_000, "hq"),
+        set_status(&unpriced, UnitStatus::Held),
+    ];
+    writes(edits)(&mut device, "desk");
+    let found = merge_at_desk(&mut server, &mut device, &venue, &desk);
+    let rules: Vec<_> = found.iter().map(|v| (v.field.as_str(), v.rule)).collect();
+    let unpriced_status = format!("/units/{unpriced}/status");
+    assert_eq!(rules, vec![(unpriced_status.as_str(), "unit_status_server_only")]);
+    let units = read_project(&server).unwrap().units;
+    assert_eq!(units[&priced].status, UnitStatus::Sold, "the lent unit: the venue's desk's");
+    assert_eq!(units[&priced].unit_price, Some(Decimal::from(23_000)));
+    assert_eq!(units[&unpriced].status, UnitStatus::Available, "another unit: restored");
+
+    // The same writes from a venue whose lease is over are a staff member's: all restored.
+    let mut server = server_project(&p);
+    let mut device = device_copy(&mut server);
+    writes(vec![set_status(&priced, UnitStatus::Sold)])(&mut device, "desk");
+    let ended = FakeDesk { lent: Vec::new(), ..desk };
+    let found = merge_at_desk(&mut server, &mut device, &venue, &ended);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(read_project(&server).unwrap().units[&priced].status, UnitStatus::Available);
 }

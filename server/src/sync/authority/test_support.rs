@@ -32,6 +32,8 @@ use crate::error::ServerError;
 pub(super) struct FakeDesk {
     pub(super) units: Vec<UnitId>,
     pub(super) event_open: bool,
+    /// Events lent to whichever venue device asks.
+    pub(super) lent: Vec<crate::db::desk::state::LentDesk>,
 }
 
 impl DeskView for FakeDesk {
@@ -41,6 +43,13 @@ impl DeskView for FakeDesk {
 
     fn event_desk_open(&self, _event_id: &str) -> Result<bool, crate::db::DbError> {
         Ok(self.event_open)
+    }
+
+    fn lent_to_device(
+        &self,
+        _device_id: &str,
+    ) -> Result<Vec<crate::db::desk::state::LentDesk>, crate::db::DbError> {
+        Ok(self.lent.clone())
     }
 }
 
@@ -249,7 +258,7 @@ pub(super) fn merge_and_check(
     author: &Principal,
     desk_owned: &[UnitId],
 ) -> Vec<Violation> {
-    let desk = FakeDesk { units: desk_owned.to_vec(), event_open: false };
+    let desk = FakeDesk { units: desk_owned.to_vec(), event_open: false, lent: Vec::new() };
     merge_at_desk(server, device, author, &desk)
 }
 

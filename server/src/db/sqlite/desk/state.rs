@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::desk::state::{
     BookUnit, BuyerIdentity, ControlUnit, DeskEventRow, DeskUnit, DueHold, EventBooks, HoldEnd,
-    NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
+    LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
 };
 use crate::db::desk::{DeskState, DeskView};
 
@@ -35,6 +35,28 @@ impl DeskView for Connection {
 
     fn event_desk_open(&self, event_id: &str) -> Result<bool, DbError> {
         Ok(self.event_project(event_id)?.is_some())
+    }
+
+    fn lent_to_device(&self, device_id: &str) -> Result<Vec<LentDesk>, DbError> {
+        let mut stmt = self.prepare_cached(
+            "SELECT d.event_id, e.project_id FROM desk_delegations d
+             JOIN desk_events e ON e.event_id = d.event_id
+             WHERE d.side = 'lent' AND d.state = 'active' AND d.venue_device_id = ?1
+             ORDER BY d.event_id",
+        )?;
+        let events: Vec<(String, String)> = stmt
+            .query_map([device_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut units =
+            self.prepare_cached("SELECT unit_id FROM desk_allotments WHERE event_id = ?1")?;
+        events
+            .into_iter()
+            .map(|(event_id, project_id)| {
+                let allotted =
+                    units.query_map([&event_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(LentDesk { event_id, project_id, units: allotted })
+            })
+            .collect()
     }
 }
 
