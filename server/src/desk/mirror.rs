@@ -168,6 +168,23 @@ fn mirror_guarded(
     }
 }
 
+/// Mirrors everything the desk holds of `event_id` — every allotted unit's status and
+/// approved price, the queue, the mode and the buyer list — into its documents: for a venue
+/// whose event and project documents arrived after its desk started (ADR 0021), when the
+/// entries before them found nothing to write into.
+pub(crate) fn mirror_whole_event(
+    tx: &dyn Db,
+    docs: &mut DocCache,
+    desk: &dyn DeskState,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ChangedDoc>, ServerError> {
+    let units: BTreeSet<String> =
+        desk.control_units(event_id)?.into_iter().map(|u| u.unit_id).collect();
+    let work = EventWork { prices: units.clone(), units, queue: true, mode: true, buyers: true };
+    mirror_event(tx, docs, desk, event_id, &work, now)
+}
+
 fn meta(action: &str, now: DateTime<Utc>) -> EditMeta {
     EditMeta::new(&UserId::from(MIRROR_AUTHOR), now, action)
 }

@@ -31,6 +31,7 @@ pub(crate) mod projection;
 pub mod projector;
 pub mod push;
 pub mod scope;
+pub mod upstream;
 
 /// The smallest and largest answer budget a device may ask for, in bytes.
 const MIN_BUDGET_BYTES: usize = 64 * 1024;

@@ -3,10 +3,10 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::db::DbError;
 use crate::db::desk::image::TableRows;
 use crate::db::people::PeopleTransfer;
 use crate::db::sqlite::desk::image::{FromVenue, Spec, Stored, read_table, write_table};
+use crate::db::{DbError, DocumentStore};
 
 /// `?1` is a JSON array of user ids.
 const SPECS: &[Spec] = &[
@@ -67,6 +67,26 @@ impl PeopleTransfer for Connection {
             };
             written = written.saturating_add(write_table(self, spec, table)?);
         }
+        renumber_grants(self)?;
         Ok(written)
     }
+}
+
+/// Grants carry the position in the change sequence at which they were given, and a device's
+/// cursor says which grants it has absorbed. Copied grants carry central's numbers, which mean
+/// nothing in this store's sequence: one ahead of it would be news to every device on every
+/// round, so those take this store's next number (the documents under them arrive later, with
+/// numbers of their own).
+fn renumber_grants(conn: &Connection) -> Result<(), DbError> {
+    let current = conn.current_seq()?;
+    let ahead: i64 =
+        conn.query_row("SELECT COUNT(*) FROM grants WHERE granted_seq > ?1", [current], |r| {
+            r.get(0)
+        })?;
+    if ahead == 0 {
+        return Ok(());
+    }
+    let next = conn.next_seq()?;
+    conn.execute("UPDATE grants SET granted_seq = ?1 WHERE granted_seq > ?2", [next, current])?;
+    Ok(())
 }

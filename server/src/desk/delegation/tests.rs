@@ -88,6 +88,7 @@ struct World {
     central: Site,
     venue: Site,
     device: String,
+    venue_token: String,
     event: String,
     units: Vec<String>,
     buyers: Vec<String>,
@@ -138,7 +139,17 @@ fn world() -> World {
     crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
     let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
     let (venue, lent) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
-    World { rt, central, venue, device: device.device_id, event, units, buyers, lent }
+    World {
+        rt,
+        central,
+        venue,
+        device: device.device_id,
+        venue_token: device.token,
+        event,
+        units,
+        buyers,
+        lent,
+    }
 }
 
 impl World {
@@ -495,4 +506,98 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     let (second, _) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     let (status, again) = second.send_keyed(&rt, STAFF, "lost-at-venue", &event, hold(1));
     assert_eq!((status, &again), (200, &at_venue), "the second venue answers as the first did");
+}
+
+/// The venue's document relay against central's real sync round, as the uplink runs it:
+/// until both sides are quiet (at most `rounds`). Returns the rounds it took.
+fn relay(w: &mut World, rounds: u32) -> u32 {
+    use crate::sync::upstream::{self, RelaySession};
+    let who = crate::auth::authenticate(w.central.store.conn(), &w.venue_token).unwrap().unwrap();
+    assert_eq!(who.role, Role::Venue);
+    let mut session = RelaySession::default();
+    for round in 1..=rounds {
+        let request = upstream::next_request(&mut w.venue.store, &mut session).unwrap();
+        let answer =
+            crate::sync::sync_round(&mut w.central.store, &who, &request.request, Utc::now())
+                .unwrap()
+                .response;
+        let relayed =
+            upstream::apply_answer(&mut w.venue.store, &mut session, &request, &answer, Utc::now())
+                .unwrap();
+        if relayed.quiet {
+            return round;
+        }
+    }
+    panic!("the relay did not settle in {rounds} rounds");
+}
+
+/// The event's and the project's documents travel through the venue: the venue fetches them
+/// from central and mirrors its desk into them at once; its tablets sync them from the
+/// venue's store (copied grants numbered in the venue's own sequence, so a synced tablet hears
+/// nothing twice); what the venue's desk sells reaches central's documents as the desk's
+/// writes (no violation), and both stores end with the same heads.
+#[test]
+fn the_venue_relays_the_event_s_documents_between_central_and_its_tablets() {
+    use kam_core::doc::event_doc_id;
+    use kam_core::model::EventId;
+    use kam_core::wire::SyncRequest;
+    let mut w = world();
+    let (status, answer) = w.hold(&w.venue, 0);
+    assert_eq!(status, 200, "{answer}");
+    let project =
+        ProjectId::from(w.central.column("SELECT project_id FROM desk_events").remove(0).as_str());
+    let project_doc = project_doc_id(&project);
+    let event_doc = event_doc_id(&EventId::from(w.event.as_str()));
+
+    assert!(relay(&mut w, 20) > 1);
+    let units = |store: &mut Store| {
+        read_project(store.document(&project_doc).unwrap().unwrap()).unwrap().units
+    };
+    let held = UnitId::from(w.units[0].as_str());
+    assert_eq!(units(&mut w.venue.store)[&held].status, UnitStatus::Held, "mirrored on arrival");
+    assert!(w.venue.store.document(&event_doc).unwrap().is_some());
+
+    // Copied grants are numbered in the venue's own sequence.
+    let newest_grant: i64 = w
+        .venue
+        .store
+        .sql()
+        .query_row("SELECT MAX(granted_seq) FROM grants", [], |r| r.get(0))
+        .unwrap();
+    assert!(newest_grant <= w.venue.store.conn().current_seq().unwrap());
+    // A staff tablet at the venue syncs from the venue's store.
+    let staff = crate::auth::authenticate(w.venue.store.conn(), STAFF).unwrap().unwrap();
+    let first =
+        crate::sync::sync_round(&mut w.venue.store, &staff, &SyncRequest::default(), Utc::now())
+            .unwrap()
+            .response;
+    let got: Vec<&str> = first.snapshots.iter().map(|s| s.doc_id.as_str()).collect();
+    assert!(got.contains(&project_doc.to_string().as_str()), "{got:?}");
+    assert!(got.contains(&event_doc.to_string().as_str()), "{got:?}");
+    let again = SyncRequest { cursor: first.cursor, ..SyncRequest::default() };
+    let second =
+        crate::sync::sync_round(&mut w.venue.store, &staff, &again, Utc::now()).unwrap().response;
+    assert!(second.snapshots.is_empty() && second.messages.is_empty(), "{second:?}");
+
+    // The venue sells another unit; its mirror writes it, the relay takes it to central.
+    let (status, answer) = w.hold(&w.venue, 1);
+    assert_eq!(status, 200, "{answer}");
+    crate::desk::mirror::mirror_pending(&mut w.venue.store, Utc::now()).unwrap();
+    relay(&mut w, 20);
+    let second_unit = UnitId::from(w.units[1].as_str());
+    assert_eq!(units(&mut w.central.store)[&second_unit].status, UnitStatus::Held);
+    let violations = w.central.store.conn().open_violations().unwrap();
+    assert!(violations.is_empty(), "the venue's mirror writes are its desk's: {violations:?}");
+
+    // Central's own mirror of the shipped segment writes the same outcome; both converge.
+    while w.ship().is_some() {}
+    crate::desk::mirror::mirror_pending(&mut w.central.store, Utc::now()).unwrap();
+    relay(&mut w, 20);
+    for id in [&project_doc, &event_doc] {
+        let central = w.central.store.document(id).unwrap().unwrap().heads();
+        let venue = w.venue.store.document(id).unwrap().unwrap().heads();
+        assert_eq!(central, venue, "{id} converged");
+    }
+    assert_eq!(units(&mut w.central.store)[&second_unit].status, UnitStatus::Held);
+    assert_eq!(units(&mut w.central.store)[&held].status, UnitStatus::Held);
 }

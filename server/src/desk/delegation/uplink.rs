@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use chrono::Utc;
+use kam_core::wire::SyncResponse;
+
 use super::edge;
 use super::wire::{Ack, Offer, Recovery};
 use crate::error::ServerError;
 use crate::health::Beat;
 use crate::services::Services;
+use crate::sync::upstream::{self, RelaySession};
 
 /// How long connecting to central may take: a venue whose uplink is down learns it fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -73,10 +77,15 @@ pub async fn run(services: Services, upstream: Upstream, beat: Beat) {
     let agent = agent();
     let mut backoff = Duration::from_millis(250);
     let mut moves = services.desk.as_ref().map(crate::desk::Desk::moves);
+    let mut relay = RelaySession::default();
     loop {
         let outcome = {
             let _busy = beat.busy();
-            round(&services, &agent, &upstream).await
+            match round(&services, &agent, &upstream).await {
+                // Nothing left to ship: the documents' turn.
+                Ok(Round::Idle) => relay_round(&services, &agent, &upstream, &mut relay).await,
+                other => other,
+            }
         };
         match outcome {
             Ok(Round::Moved) => backoff = Duration::from_millis(250),
@@ -146,6 +155,44 @@ async fn round(
         services.metrics.venue_unshipped.set(status.unshipped);
     }
     Ok(Round::Moved)
+}
+
+/// One round of the document relay (`sync::upstream`): the venue's changed event and project
+/// documents to central, central's news into the venue's store for its tablets.
+async fn relay_round(
+    services: &Services,
+    agent: &ureq::Agent,
+    upstream: &Upstream,
+    relay: &mut RelaySession,
+) -> Result<Round, UplinkError> {
+    let session = std::mem::take(relay);
+    let (request, session) = services
+        .with_store(move |store| {
+            let mut session = session;
+            Ok((upstream::next_request(store, &mut session)?, session))
+        })
+        .await?;
+    let body = request.request.encode().map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    // A failed exchange drops the session: the next round resumes from the stored states.
+    let answer = post_sync(agent, upstream, body).await?;
+    let answer = SyncResponse::decode(&answer).map_err(|e| UplinkError::Refused {
+        status: 200,
+        body: format!("unreadable answer: {e}"),
+    })?;
+    let (relayed, session) = services
+        .with_store(move |store| {
+            let mut session = session;
+            let relayed =
+                upstream::apply_answer(store, &mut session, &request, &answer, Utc::now())?;
+            Ok((relayed, session))
+        })
+        .await?;
+    *relay = session;
+    if !relayed.changed.is_empty() {
+        services.push.announce(&relayed.changed);
+        services.projector.wake();
+    }
+    Ok(if relayed.quiet { Round::Idle } else { Round::Moved })
 }
 
 /// A venue restarted from its second copy: compare with what central holds, take back what
@@ -220,6 +267,33 @@ async fn post_json<T: DeserializeOwned + Send + 'static>(
             .map_err(|e| UplinkError::Network(e.to_string()))?;
         match response.status().as_u16() {
             200 => read_json(response.body_mut()),
+            status => Err(refused(status, response.body_mut())),
+        }
+    })
+    .await
+    .map_err(ServerError::from)?
+}
+
+async fn post_sync(
+    agent: &ureq::Agent,
+    up: &Upstream,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, UplinkError> {
+    let (agent, url, auth) = (agent.clone(), endpoint(up, "/api/v1/sync"), bearer(up));
+    tokio::task::spawn_blocking(move || {
+        let mut response = agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", kam_core::wire::WIRE_CONTENT_TYPE)
+            .send(&body[..])
+            .map_err(|e| UplinkError::Network(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => response
+                .body_mut()
+                .with_config()
+                .limit(MAX_ANSWER_BYTES)
+                .read_to_vec()
+                .map_err(|e| UplinkError::Network(e.to_string())),
             status => Err(refused(status, response.body_mut())),
         }
     })
