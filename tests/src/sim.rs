@@ -267,9 +267,8 @@ impl SimNet {
         self.rng.borrow_mut().below(100) < pct
     }
 
-    /// Sends `body` to `path` through the faulty network: desk commands to the venue while
-    /// the tablet is on its LAN, to central on 4G; sync always to central (from the LAN over
-    /// the venue's uplink, which may be down).
+    /// Sends `body` to `path` through the faulty network: to the venue while the tablet is on
+    /// its LAN (desk commands and document sync), to central on 4G.
     fn deliver(
         &self,
         path: &str,
@@ -284,7 +283,7 @@ impl SimNet {
         if cut_off {
             return Err(TransportError::Network("no route to the server".into()));
         }
-        let target = self.world.borrow().target(self.tablet, path.contains("desk"), step)?;
+        let target = self.world.borrow().target(self.tablet)?;
         if self.chance(loss_pct) {
             return Err(TransportError::Network("request lost".into()));
         }
@@ -369,6 +368,15 @@ impl DeskTransport for SimNet {
 impl SyncTransport for SimNet {
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.deliver("/api/v1/sync", request, false)
+    }
+
+    /// Central and each venue server number their change sequences apart: the replica keeps
+    /// a cursor for each, by where the tablet is now.
+    fn server_id(&self) -> String {
+        match self.world.borrow().target(self.tablet) {
+            Ok(Target::Venue(no)) => format!("venue-{no}"),
+            _ => "central".to_owned(),
+        }
     }
 }
 
@@ -622,6 +630,8 @@ fn heal(
         }
     }
     world.borrow().central.mirror()?;
+    // The venue relays what is left, so a tablet still on its LAN syncs central's documents.
+    world.borrow_mut().relay_until_quiet()?;
     for tablet in tablets.iter_mut() {
         sync_now(&mut tablet.replica, &tablet.net, &SyncOptions::default(), &mut |_| {})?;
     }

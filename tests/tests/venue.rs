@@ -11,7 +11,12 @@ use std::time::{Duration, Instant};
 
 use kam_tests::hostile::{call, sign_in};
 use kam_tests::proxy::CutProxy;
-use kam_tests::{DeskClient, ServerProcess, TestResult, admin, demo_token, desk_db, desk_setup};
+use kam_core::desk::{TableStatus, control_table};
+use kam_core::model::EventId;
+use kam_core::sync_client::http::HttpTransport;
+use kam_tests::{
+    DeskClient, ServerProcess, Tablet, TestResult, admin, demo_token, desk_db, desk_setup,
+};
 use serde_json::{Value, json};
 
 /// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
@@ -96,6 +101,16 @@ fn table(desk: &DeskClient, event: &str) -> BTreeMap<String, (String, Value, Val
 }
 
 /// Every (seq, hash) of a ledger table in a data directory's desk file.
+/// The status a tablet's control table shows for `unit`, from its synced documents.
+fn shown(tablet: &mut Tablet, event: &str, unit: &str) -> Option<String> {
+    let table = control_table(&mut tablet.replica, &EventId::from(event)).ok()?;
+    let row = table.into_iter().find(|row| row.unit_id.as_str() == unit)?;
+    match row.shown {
+        TableStatus::Synced(status) => Some(status.as_str().to_owned()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
 fn chain(dir: &Path, sql: &str) -> Vec<(i64, Vec<u8>)> {
     let db = desk_db(dir).unwrap();
     let mut stmt = db.prepare(sql).unwrap();
@@ -211,6 +226,15 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
         "held",
         "the hold made before lending moved along"
     );
+    // A staff tablet on the venue's LAN syncs its documents with the venue, which fetched
+    // the event's and the project's from central and mirrors its desk into them.
+    let mut tablet = Tablet::new(&venue.url, &demo_token("staff-01")).unwrap();
+    let started = Instant::now();
+    until("the tablet to see the event through the venue", Duration::from_secs(30), || {
+        tablet.sync().ok()?;
+        (shown(&mut tablet, &event, &units[0])? == "held").then_some(())
+    });
+    println!("tablet synced the event through the venue in {} ms", started.elapsed().as_millis());
 
     // Online: a hold at the venue reaches central's table.
     ok(
@@ -253,6 +277,17 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
         during["unshipped"]
     );
     assert!(during["unshipped"].as_i64().unwrap() >= 26, "{during}");
+    // The venue's tablets follow its desk through their document sync while central is cut off.
+    let synced = Instant::now();
+    until("the tablet to see the sale during the cut", Duration::from_secs(30), || {
+        tablet.sync().ok()?;
+        let sold = shown(&mut tablet, &event, &units[2])? == "sold";
+        (sold && shown(&mut tablet, &event, &units[22])? == "held").then_some(())
+    });
+    println!(
+        "during the cut the tablet's table showed the venue's sale after {} ms",
+        synced.elapsed().as_millis()
+    );
     // A tablet on 4G reaching central directly gets the clear answer, never a second desk.
     let (status, refused) = staff_central
         .send(
@@ -284,6 +319,17 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     let central_copy =
         chain(central_dir.path(), "SELECT seq, hash FROM desk_venue_ledger ORDER BY seq");
     assert_eq!(central_copy, venue_chain, "central holds the venue's segment entry for entry");
+    // The tablet goes out to 4G: central's documents, which the venue's relay and central's
+    // own mirror brought up to date, show what the venue sold; central compensated nothing.
+    tablet.transport = HttpTransport::new(&central.url, &demo_token("staff-01"));
+    until("central's documents to show the venue's sales", Duration::from_secs(30), || {
+        tablet.sync().ok()?;
+        let sold = shown(&mut tablet, &event, &units[2])? == "sold";
+        (sold && shown(&mut tablet, &event, &units[23])? == "held").then_some(())
+    });
+    let (status, violations) = hq_central.get("/api/v1/hq/violations").unwrap();
+    assert_eq!(status, 200, "{violations}");
+    assert!(!violations.to_string().contains("venue-hall1"), "{violations}");
 
     // The venue's disk dies right after three more holds reached central: it restarts from its
     // second copy, which may be behind them, and takes back from central what it lacks before

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kam_core::desk::{TableStatus, control_table};
-use kam_core::model::{EventId, UnitStatus};
+use kam_core::doc::{event_doc_id, project_doc_id};
+use kam_core::model::{EventId, ProjectId, UnitStatus};
 use kam_core::replica::OutboxStatus;
 use kam_server::desk::delegation::lend;
 use kam_server::desk::ledger;
@@ -90,7 +91,43 @@ pub(super) fn check(
     }
     report.ghost_sales += ghosts(&desk, &accepted_keys)?;
     report.diverged += diverged(&desk, tablets, event)?;
+    report.diverged += documents_apart(world, tablets, event)?;
     Ok(())
+}
+
+/// Tablets whose copy of the event's or the project's document is not central's (their
+/// heads differ), after every tablet synced with central or with the venue that relayed
+/// everything to central.
+fn documents_apart(world: &World, tablets: &mut [SimTablet], event: &str) -> TestResult<u64> {
+    let event_id = EventId::from(event);
+    let ids = world.central.with_store(move |store| {
+        let project = store.desk().event_project(event_id.as_str())?.unwrap_or_default();
+        let ids = [
+            project_doc_id(&ProjectId::from(project.as_str())),
+            event_doc_id(&event_id),
+        ];
+        let mut out = Vec::new();
+        for id in ids {
+            let heads = store.conn().document_row(&id)?.map(|r| r.heads).unwrap_or_default();
+            out.push((id, heads));
+        }
+        Ok(out)
+    })?;
+    let mut apart = 0;
+    for (i, tablet) in tablets.iter_mut().enumerate() {
+        for (id, heads) in &ids {
+            let mut mine = tablet.replica.heads(id)?;
+            let mut theirs = heads.clone();
+            mine.sort();
+            theirs.sort();
+            if mine != theirs {
+                eprintln!("tablet {i}: {id} has other heads than central's");
+                apart += 1;
+                break;
+            }
+        }
+    }
+    Ok(apart)
 }
 
 /// Chain faults: central's chain from genesis, each venue segment from its anchor to the tip

@@ -14,6 +14,8 @@ use kam_server::db::{DESK_FILE, SecondCopy};
 use kam_server::desk::delegation::lend::LendRequest;
 use kam_server::desk::delegation::{DelegationError, edge, lend};
 use kam_server::error::ServerError;
+use kam_server::sync::upstream::{self, RelaySession};
+use kam_core::wire::SyncResponse;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::server::{SimClock, SimServer};
@@ -62,6 +64,8 @@ pub(super) struct VenueSite {
     /// Central acknowledged the hand-back.
     returned: bool,
     crashes: u32,
+    /// The document relay's conversation with central (lost with the process).
+    relay: RelaySession,
 }
 
 /// Both servers, the uplink, and where each tablet is.
@@ -77,6 +81,8 @@ pub(super) struct World {
     outage_from_s: Option<i64>,
     event: String,
     device_id: String,
+    /// The venue device's token at central.
+    venue_token: String,
     /// The generation central lent and has not had back yet.
     lent: Option<i64>,
     lends: u32,
@@ -104,6 +110,7 @@ impl World {
             outage_from_s: None,
             event: setup.event.clone(),
             device_id: setup.venue_device.0.clone(),
+            venue_token: setup.venue_device.1.clone(),
             lent: None,
             lends: 0,
             sites: 0,
@@ -115,19 +122,13 @@ impl World {
     }
 
     /// Where a tablet's request goes now.
-    pub(super) fn target(
-        &self,
-        tablet: usize,
-        desk: bool,
-        step: u32,
-    ) -> Result<Target, TransportError> {
+    pub(super) fn target(&self, tablet: usize) -> Result<Target, TransportError> {
+        // On the venue's LAN a tablet talks to the venue server only: desk commands and
+        // document sync alike (the venue relays the documents with central).
         let on_lan = self.on_lan.get(tablet).copied().unwrap_or(false);
-        match (&self.venue, on_lan, desk) {
-            (Some(site), true, true) if site.server.state.is_some() => Ok(Target::Venue(site.no)),
-            (_, true, true) => Err(TransportError::Network("the venue server is down".into())),
-            (_, true, false) if step < self.uplink_down_until => {
-                Err(TransportError::Network("the venue's uplink is down".into()))
-            }
+        match (&self.venue, on_lan) {
+            (Some(site), true) if site.server.state.is_some() => Ok(Target::Venue(site.no)),
+            (Some(_), true) => Err(TransportError::Network("the venue server is down".into())),
             _ => Ok(Target::Central),
         }
     }
@@ -194,7 +195,60 @@ impl World {
         if step >= self.uplink_down_until && !self.broken {
             self.uplink_round(rng, (loss, dup), counts)?;
         }
+        if step >= self.uplink_down_until {
+            self.relay_round(rng, loss)?;
+        }
         Ok(())
+    }
+
+    /// One round of the venue's document relay, as its uplink runs it: the venue's changed
+    /// event and project documents to central, central's news into the venue's store. The
+    /// request or its answer may be lost; a lost one drops the conversation, which resumes
+    /// from the stored states. Returns whether both sides were quiet.
+    fn relay_round(&mut self, rng: &mut SplitMix, loss: u64) -> TestResult<bool> {
+        let Some(site) = &mut self.venue else { return Ok(true) };
+        if site.server.state.is_none() {
+            return Ok(true);
+        }
+        let session = std::mem::take(&mut site.relay);
+        let (request, session) = site.server.with_store(move |store| {
+            let mut session = session;
+            Ok((upstream::next_request(store, &mut session)?, session))
+        })?;
+        if rng.below(100) < loss {
+            return Ok(false);
+        }
+        let body = request.request.encode()?;
+        let Ok((status, bytes)) = self.central.post("/api/v1/sync", &self.venue_token, body) else {
+            return Ok(false);
+        };
+        if status != 200 {
+            let text = String::from_utf8_lossy(&bytes);
+            return Err(format!("central refused the venue's documents: {status} {text}").into());
+        }
+        if rng.below(100) < loss {
+            return Ok(false);
+        }
+        let answer = SyncResponse::decode(&bytes)?;
+        let now = self.clock.now();
+        let (relayed, session) = site.server.with_store(move |store| {
+            let mut session = session;
+            let relayed = upstream::apply_answer(store, &mut session, &request, &answer, now)?;
+            Ok((relayed, session))
+        })?;
+        site.relay = session;
+        Ok(relayed.quiet)
+    }
+
+    /// The venue relays until central and it agree on every document they share.
+    pub(super) fn relay_until_quiet(&mut self) -> TestResult<()> {
+        let mut rng = SplitMix(0);
+        for _ in 0..100 {
+            if self.relay_round(&mut rng, 0)? {
+                return Ok(());
+            }
+        }
+        Err("the venue's documents did not settle with central in 100 rounds".into())
     }
 
     /// Heals the uplink, hands back the desk the venue holds and ships until central has it.
@@ -280,6 +334,7 @@ impl World {
         counts.venue_crashes += 1;
         site.crashes += 1;
         let from_copy = v.copy_restart_every > 0 && site.crashes % v.copy_restart_every == 0;
+        site.relay = RelaySession::default();
         if from_copy && site.copied {
             return self.restart_from_copy(v.copy_behind, counts);
         }
@@ -476,6 +531,7 @@ impl World {
             copied: false,
             returned: false,
             crashes: 0,
+            relay: RelaySession::default(),
         };
         if let Some(old) = self.venue.replace(site) {
             self.retired.push(old);
