@@ -61,7 +61,9 @@ pub trait SyncTransport {
 
     /// The identity under which the replica keeps this server's cursor. Servers number their
     /// change sequences independently (a venue's server and central), so each needs its own
-    /// cursor; two transports to the same server must return the same id. The default,
+    /// cursor; two transports to the same server must return the same id. It is read once at
+    /// the start of each [`crate::sync_client::sync_now`], so a transport must not switch
+    /// servers during one call (a roaming device switches between calls). The default,
     /// [`DEFAULT_SERVER_ID`], suits a device that only ever speaks to one server.
     fn server_id(&self) -> String {
         DEFAULT_SERVER_ID.to_owned()
