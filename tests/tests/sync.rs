@@ -507,26 +507,10 @@ fn a_replica_restored_from_a_backup_recovers_what_it_lost_with_the_manifest() {
     );
 }
 
-/// The server behind `inner` under a fixed identity: a venue's server keeps its address across
-/// a restart, while the test's server listens on a new port each time.
-struct SameServer<'a> {
-    inner: &'a dyn SyncTransport,
-}
-
-impl SyncTransport for SameServer<'_> {
-    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
-        self.inner.exchange(request)
-    }
-
-    fn server_id(&self) -> String {
-        "http://venue.test".to_owned()
-    }
-}
-
 fn sync_with_venue(tablet: &mut Tablet) -> kam_core::sync_client::SyncReport {
-    let venue = SameServer { inner: &tablet.transport };
-    let options = SyncOptions { initial_backoff: Duration::from_millis(5), ..Default::default() };
-    let report = sync_now(&mut tablet.replica, &venue, &options, &mut |_| {}).unwrap();
+    // The venue keeps its address across a restart; the test's server takes a new port.
+    tablet.server_id = Some("http://venue.test".to_owned());
+    let report = tablet.sync().unwrap();
     assert!(report.quiet, "{report:?}");
     report
 }
