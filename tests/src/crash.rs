@@ -97,6 +97,8 @@ pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<Cras
         return Err(format!("set_mode answered {status}").into());
     }
     let mut tablet = Tablet::new(&server.url, &demo_token("rep-01"))?;
+    // The restarted server listens on a new port but is the same server: one cursor.
+    tablet.server_id = Some("http://kam.test".to_owned());
     tablet.sync()?;
     let customer = customers_of(&tablet.replica, "rep-01")?
         .into_iter()

@@ -249,7 +249,29 @@ pub struct Tablet {
     pub replica: kam_core::replica::Replica,
     /// Its transport to the server.
     pub transport: kam_core::sync_client::http::HttpTransport,
+    /// The identity under which the replica keeps the server's cursor, when it should not be
+    /// the URL: a test's server restarted on the same data listens on a new port, where a
+    /// real one keeps its address (and its tablets their cursors).
+    pub server_id: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+/// The server behind `inner` under the identity `id` (see [`Tablet::server_id`]).
+pub struct NamedServer<'a> {
+    /// The transport that reaches the server.
+    pub inner: &'a dyn kam_core::sync_client::SyncTransport,
+    /// The server's identity.
+    pub id: String,
+}
+
+impl kam_core::sync_client::SyncTransport for NamedServer<'_> {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, kam_core::sync_client::TransportError> {
+        self.inner.exchange(request)
+    }
+
+    fn server_id(&self) -> String {
+        self.id.clone()
+    }
 }
 
 impl Tablet {
@@ -261,7 +283,7 @@ impl Tablet {
             kam_core::replica::ReplicaOptions::default(),
         )?;
         let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
-        Ok(Tablet { replica, transport, _dir: dir })
+        Ok(Tablet { replica, transport, server_id: None, _dir: dir })
     }
 
     /// A tablet whose replica lives in memory (for simulations of many devices).
@@ -272,7 +294,7 @@ impl Tablet {
             kam_core::replica::ReplicaOptions::default(),
         )?;
         let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
-        Ok(Tablet { replica, transport, _dir: dir })
+        Ok(Tablet { replica, transport, server_id: None, _dir: dir })
     }
 
     /// Syncs until quiet.
@@ -285,7 +307,15 @@ impl Tablet {
             max_attempts: 4,
             ..Default::default()
         };
-        kam_core::sync_client::sync_now(&mut self.replica, &self.transport, &options, &mut |_| {})
+        let named = self
+            .server_id
+            .as_ref()
+            .map(|id| NamedServer { inner: &self.transport, id: id.clone() });
+        let transport: &dyn kam_core::sync_client::SyncTransport = match &named {
+            Some(named) => named,
+            None => &self.transport,
+        };
+        kam_core::sync_client::sync_now(&mut self.replica, transport, &options, &mut |_| {})
     }
 }
 

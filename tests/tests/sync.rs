@@ -506,3 +506,70 @@ fn a_replica_restored_from_a_backup_recovers_what_it_lost_with_the_manifest() {
         hq.replica.heads(&customer_doc_id(&id)).unwrap()
     );
 }
+
+fn sync_with_venue(tablet: &mut Tablet) -> kam_core::sync_client::SyncReport {
+    // The venue keeps its address across a restart; the test's server takes a new port.
+    tablet.server_id = Some("http://venue.test".to_owned());
+    let report = tablet.sync().unwrap();
+    assert!(report.quiet, "{report:?}");
+    report
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_server_restarted_from_an_older_copy_refuses_the_cursor_and_the_tablet_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let mut tablet = Tablet::new(&server.url, &token("rep-04")).unwrap();
+    sync_with_venue(&mut tablet);
+    let id = sole_customers_of(&mut tablet, "rep-04")[0].clone();
+    // The venue's second copy is taken here.
+    server.stop(Duration::from_secs(30)).unwrap();
+    copy_dir(dir.path(), copy.path());
+    let server = start(dir.path());
+
+    // Life goes on: HQ renames the customer and the tablet receives it.
+    let mut hq = Tablet::new(&server.url, &token("hq-01")).unwrap();
+    hq.sync().unwrap();
+    rename(&mut hq, "hq-01", &id, "Renamed after the copy");
+    hq.sync().unwrap();
+    tablet.transport =
+        kam_core::sync_client::http::HttpTransport::new(&server.url, &token("rep-04"));
+    sync_with_venue(&mut tablet);
+    let ahead = tablet.replica.server_cursor_for("http://venue.test").unwrap();
+    assert!(ahead > u64::try_from(change_seq(copy.path())).unwrap());
+    server.stop(Duration::from_secs(30)).unwrap();
+
+    // The venue restarts from its second copy, which ends before the tablet's cursor: the
+    // server refuses it, and the tablet starts over at 0 with its manifest.
+    let old = start(copy.path());
+    tablet.transport = kam_core::sync_client::http::HttpTransport::new(&old.url, &token("rep-04"));
+    let report = sync_with_venue(&mut tablet);
+    let sequence = u64::try_from(change_seq(copy.path())).unwrap();
+    assert_eq!(report.cursor, sequence, "{report:?}");
+    assert_eq!(tablet.replica.server_cursor_for("http://venue.test").unwrap(), sequence);
+    assert_eq!(tablet.replica.customer(&id).unwrap().profile.name, "Renamed after the copy");
+    // The tablet's next edit reaches the old copy, whose history lacks the rename.
+    add_visit(&mut tablet, "rep-04", &id, "after the restart");
+    sync_with_venue(&mut tablet);
+    assert_eq!(tablet.replica.pending_push_count().unwrap(), 0);
+    let doc = customer_doc_id(&id);
+    let (status, bytes) = server_heads(&old.url, &token("rep-04"), &doc);
+    assert_eq!(status, 200);
+    let mut held =
+        kam_core::doc::Document::load(doc.clone(), &bytes, automerge::ActorId::random()).unwrap();
+    assert_eq!(held.heads(), tablet.replica.heads(&doc).unwrap(), "the copy caught up");
+}

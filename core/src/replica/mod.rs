@@ -28,7 +28,9 @@ pub use error::ReplicaError;
 pub use index::IndexDump;
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use queries::{CustomerRow, TicketRow, VisitDueRow};
-pub use server_sync::{MAX_DOCS_PER_REQUEST, RoundOutcome, SERVER_PEER, SyncSession};
+pub use server_sync::{
+    DEFAULT_SERVER_ID, MAX_DOCS_PER_REQUEST, RoundOutcome, SERVER_PEER, SyncSession,
+};
 
 use crate::doc::{
     self, ChangeHash, CustomerEdit, DocId, DocKind, Document, EditMeta, EventEdit, FieldConflict,

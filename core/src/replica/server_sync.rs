@@ -6,6 +6,25 @@
 //! mid-answer leaves the device exactly where it was before the round, and the retried round
 //! brings the same news again. Nothing here does I/O beyond the replica file: the loop, the
 //! transport and the retries live in [`crate::sync_client`].
+//!
+//! # One cursor per server
+//!
+//! A tablet at a selection venue syncs with the venue's server on the LAN and, when it roams
+//! to 4G, with central. Each server numbers its change sequence on its own, so a cursor means
+//! nothing to another server: position 57 at the venue sent to central would skip central's
+//! news after 57 that the tablet never saw, or be refused if central is not that far yet. The
+//! replica therefore keeps one cursor per server id (see
+//! [`crate::sync_client::SyncTransport::server_id`]); a server seen for the first time starts
+//! at 0 and sends everything in the device's scope, which is correct, only bigger.
+//!
+//! A replica from before this kept a single cursor (meta key `server_cursor`) for the one
+//! server it knew. The first server id that stores a cursor adopts it and is recorded as the
+//! home server, so an upgraded app does not download everything again from its usual server.
+//!
+//! The Automerge sync states with the servers stay shared under one peer, [`SERVER_PEER`]:
+//! they hold only the heads last shared, and a server that does not know those heads answers
+//! with Automerge's reset message, after which the two sides converge from scratch (the tests
+//! of `crate::sync_client` check this with two servers).
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -21,7 +40,18 @@ use crate::wire::{self, DocMessage, SyncRequest, SyncResponse};
 /// The peer name under which the server's sync state is kept.
 pub const SERVER_PEER: &str = "server";
 
-const CURSOR_KEY: &str = "server_cursor";
+/// The server id of a transport that does not name its server, and of sessions made without
+/// one.
+pub const DEFAULT_SERVER_ID: &str = "server";
+
+/// The single cursor of a replica from before cursors were kept per server.
+const LEGACY_CURSOR_KEY: &str = "server_cursor";
+/// The prefix of each server's cursor key; the server id follows.
+const CURSOR_KEY_PREFIX: &str = "server_cursor:";
+/// The server that adopted the legacy cursor (or the first one synced with).
+const HOME_SERVER_KEY: &str = "home_server";
+/// The server whose cursor was stored last.
+const LAST_SERVER_KEY: &str = "last_server";
 
 /// At most this many documents speak in one request; the rest wait for the next round.
 ///
@@ -31,8 +61,10 @@ const CURSOR_KEY: &str = "server_cursor";
 pub const MAX_DOCS_PER_REQUEST: usize = 256;
 
 /// What one `sync_now` remembers between its rounds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SyncSession {
+    /// The server this session talks to: whose cursor is sent and stored.
+    server_id: String,
     /// Documents whose conversation with the server continues next round.
     active: BTreeSet<DocId>,
     /// Documents whose resumed sync state was already primed in this session.
@@ -41,12 +73,41 @@ pub struct SyncSession {
     send_manifest: bool,
 }
 
+impl Default for SyncSession {
+    /// A session with the server named [`DEFAULT_SERVER_ID`].
+    fn default() -> Self {
+        SyncSession::for_server(DEFAULT_SERVER_ID)
+    }
+}
+
 impl SyncSession {
+    /// A session with the server known as `server_id` (see
+    /// [`crate::sync_client::SyncTransport::server_id`]): its rounds send and store that
+    /// server's cursor.
+    pub fn for_server(server_id: &str) -> SyncSession {
+        SyncSession {
+            server_id: server_id.to_owned(),
+            active: BTreeSet::new(),
+            primed: HashSet::new(),
+            send_manifest: false,
+        }
+    }
+
     /// A session whose first round sends the full manifest (document id -> heads), for a
     /// replica restored from a backup: the server then sends whatever the replica lacks,
-    /// whatever it believed the device already had.
+    /// whatever it believed the device already had. It talks to [`DEFAULT_SERVER_ID`].
     pub fn recovering() -> SyncSession {
-        SyncSession { send_manifest: true, ..SyncSession::default() }
+        SyncSession::recovering_for(DEFAULT_SERVER_ID)
+    }
+
+    /// Like [`SyncSession::recovering`], with the server known as `server_id`.
+    pub fn recovering_for(server_id: &str) -> SyncSession {
+        SyncSession { send_manifest: true, ..SyncSession::for_server(server_id) }
+    }
+
+    /// The server this session talks to.
+    pub fn server_id(&self) -> &str {
+        &self.server_id
     }
 
     /// Whether some document still expects another message.
@@ -91,10 +152,60 @@ fn dirty_ids(conn: &Connection) -> Result<BTreeSet<DocId>, ReplicaError> {
     Ok(out)
 }
 
+/// The cursor stored for `server_id`: its own, else the legacy one while no server has adopted
+/// it yet, else 0.
+fn cursor_for(conn: &Connection, server_id: &str) -> Result<u64, ReplicaError> {
+    let parse = |v: Option<String>| v.and_then(|v| v.parse().ok());
+    if let Some(cursor) = parse(meta_get(conn, &cursor_key(server_id))?) {
+        return Ok(cursor);
+    }
+    if meta_get(conn, HOME_SERVER_KEY)?.is_none() {
+        return Ok(parse(meta_get(conn, LEGACY_CURSOR_KEY)?).unwrap_or(0));
+    }
+    Ok(0)
+}
+
+/// Stores `cursor` for `server_id`. The first server stored becomes the home server and takes
+/// over the legacy cursor: the caller read it through [`cursor_for`] and now replaces it.
+fn store_cursor(conn: &Connection, server_id: &str, cursor: u64) -> Result<(), ReplicaError> {
+    if meta_get(conn, HOME_SERVER_KEY)?.is_none() {
+        meta_set(conn, HOME_SERVER_KEY, server_id)?;
+        conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([LEGACY_CURSOR_KEY])?;
+    }
+    meta_set(conn, &cursor_key(server_id), &cursor.to_string())?;
+    meta_set(conn, LAST_SERVER_KEY, server_id)
+}
+
+fn cursor_key(server_id: &str) -> String {
+    format!("{CURSOR_KEY_PREFIX}{server_id}")
+}
+
 impl Replica {
-    /// The last position in the server's change sequence this replica has absorbed.
+    /// The last position in the change sequence of the server last synced with (else of the
+    /// home server, else of [`DEFAULT_SERVER_ID`]) this replica has absorbed.
     pub fn server_cursor(&self) -> Result<u64, ReplicaError> {
-        Ok(meta_get(&self.conn, CURSOR_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        let server = match meta_get(&self.conn, LAST_SERVER_KEY)? {
+            Some(id) => Some(id),
+            None => meta_get(&self.conn, HOME_SERVER_KEY)?,
+        };
+        cursor_for(&self.conn, server.as_deref().unwrap_or(DEFAULT_SERVER_ID))
+    }
+
+    /// The last position in the change sequence of the server known as `server_id` this
+    /// replica has absorbed: 0 for a server never synced with, except that while no server
+    /// has stored a cursor yet, every server reads the cursor of a replica from before cursors
+    /// were kept per server (the first one to store a cursor adopts it).
+    pub fn server_cursor_for(&self, server_id: &str) -> Result<u64, ReplicaError> {
+        cursor_for(&self.conn, server_id)
+    }
+
+    /// Starts the server known as `server_id` over at cursor 0, for a server that refused the
+    /// stored cursor as ahead of its own sequence (one restored from an older copy).
+    pub fn reset_server_cursor(&mut self, server_id: &str) -> Result<(), ReplicaError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        store_cursor(&tx, server_id, 0)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// How many documents hold changes the server may not have yet.
@@ -145,7 +256,8 @@ impl Replica {
             }
         }
         let manifest = if session.send_manifest { Some(self.manifest()?) } else { None };
-        Ok(SyncRequest { cursor: self.server_cursor()?, messages, manifest, max_response_bytes })
+        let cursor = cursor_for(&self.conn, &session.server_id)?;
+        Ok(SyncRequest { cursor, messages, manifest, max_response_bytes })
     }
 
     /// Grows the document cache by one request's worth for the length of a sync session, so
@@ -168,7 +280,8 @@ impl Replica {
         Ok(out)
     }
 
-    /// Applies the server's answer and stores its cursor, all in one transaction.
+    /// Applies the server's answer and stores its cursor as the session's server's, all in one
+    /// transaction.
     pub fn apply_sync_response(
         &mut self,
         session: &mut SyncSession,
@@ -190,7 +303,7 @@ impl Replica {
         let applied = batch.apply(response);
         let written = std::mem::take(&mut batch.written);
         let applied = applied.and_then(|outcome| {
-            meta_set(&tx, CURSOR_KEY, &response.cursor.to_string())?;
+            store_cursor(&tx, &session.server_id, response.cursor)?;
             tx.commit()?;
             Ok(outcome)
         });

@@ -49,6 +49,8 @@ const CHANGED_EVENT: &str = "changed";
 #[derive(Clone)]
 pub struct HttpTransport {
     agent: Agent,
+    /// The normalised base URL: the server's identity for its cursor.
+    server_id: String,
     sync_url: String,
     desk_url: String,
     authorization: String,
@@ -62,6 +64,7 @@ impl HttpTransport {
     pub fn new(base_url: &str, device_token: &str) -> HttpTransport {
         HttpTransport {
             agent: request_agent(DEFAULT_TIMEOUT),
+            server_id: normalise_base_url(base_url),
             sync_url: endpoint(base_url, SYNC_PATH),
             desk_url: endpoint(base_url, DESK_PATH),
             authorization: bearer(device_token),
@@ -80,6 +83,7 @@ impl fmt::Debug for HttpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The token is left out on purpose: debug output ends up in logs and crash reports.
         f.debug_struct("HttpTransport")
+            .field("server_id", &self.server_id)
             .field("sync_url", &self.sync_url)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -107,6 +111,12 @@ impl SyncTransport for HttpTransport {
             .limit(u64::try_from(MAX_RESPONSE_BYTES).unwrap_or(u64::MAX))
             .read_to_vec()
             .map_err(network_error)
+    }
+
+    /// The normalised base URL: `https://Kam.Example.com:443/` and `https://kam.example.com`
+    /// are one server, with one cursor.
+    fn server_id(&self) -> String {
+        self.server_id.clone()
     }
 }
 
@@ -345,6 +355,31 @@ fn endpoint(base_url: &str, path: &str) -> String {
     format!("{}{path}", base_url.trim_end_matches('/'))
 }
 
+/// A base URL reduced to what names the server: lowercased scheme and host, the port unless it
+/// is the scheme's default, and the path without trailing slashes. User info, query and
+/// fragment are dropped. A URL that does not parse is kept as given, trimmed.
+fn normalise_base_url(base_url: &str) -> String {
+    let trimmed = base_url.trim();
+    let Ok(uri) = trimmed.parse::<ureq::http::Uri>() else {
+        return trimmed.trim_end_matches('/').to_owned();
+    };
+    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+        return trimmed.trim_end_matches('/').to_owned();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let port = match uri.port_u16() {
+        Some(port) if Some(port) != default_port => format!(":{port}"),
+        _ => String::new(),
+    };
+    let path = uri.path().trim_end_matches('/');
+    format!("{scheme}://{}{port}{path}", host.to_ascii_lowercase())
+}
+
 /// The `Authorization` header value for a device token.
 fn bearer(device_token: &str) -> String {
     format!("Bearer {device_token}")
@@ -558,6 +593,40 @@ mod tests {
         );
         assert!(!error.is_retryable());
         server.join().unwrap();
+    }
+
+    #[test]
+    fn a_cursor_ahead_of_the_server_is_recognised_as_such() {
+        // The envelope the server's HTTP edge gives `ServerError::Invalid { field: "cursor" }`.
+        let (base_url, server) = serve_once(respond_with(
+            "422 Unprocessable Entity",
+            "application/json",
+            br#"{"error":{"code":"invalid_field","message":"invalid cursor: ahead of the server"}}"#,
+        ));
+        let error = HttpTransport::new(&base_url, "t").exchange(b"x").unwrap_err();
+        assert!(error.is_cursor_refused(), "{error:?}");
+        server.join().unwrap();
+        let other = TransportError::Rejected {
+            status: 422,
+            code: "invalid_field".to_owned(),
+            message: "invalid messages: customer/c1 twice".to_owned(),
+        };
+        assert!(!other.is_cursor_refused());
+    }
+
+    #[test]
+    fn the_server_id_is_the_normalised_base_url() {
+        let id = |url: &str| HttpTransport::new(url, "t").server_id();
+        assert_eq!(id("https://Kam.Example.COM"), "https://kam.example.com");
+        assert_eq!(id("HTTPS://kam.example.com:443/"), "https://kam.example.com");
+        assert_eq!(id(" https://kam.example.com/kam//"), "https://kam.example.com/kam");
+        assert_eq!(id("http://192.168.1.10:8080/"), "http://192.168.1.10:8080");
+        assert_eq!(id("http://venue.local:80"), "http://venue.local");
+        assert_eq!(id("https://kam.example.com/Kam"), "https://kam.example.com/Kam");
+        assert_ne!(id("http://venue.local:8080"), id("http://venue.local:8081"));
+        assert_ne!(id("http://kam.example.com"), id("https://kam.example.com"));
+        let dyn_transport: &dyn SyncTransport = &HttpTransport::new("https://a.example/", "t");
+        assert_eq!((&dyn_transport).server_id(), "https://a.example", "the &T impl forwards");
     }
 
     #[test]

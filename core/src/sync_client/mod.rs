@@ -5,6 +5,12 @@
 //! request, lost answer, server restarting) is retried with exponential backoff and jitter; it
 //! is safe to retry because the server treats every round idempotently and the device stores
 //! the new cursor only together with what the answer carried.
+//!
+//! The cursor is kept per server ([`SyncTransport::server_id`]): a tablet at a selection venue
+//! syncs with the venue's server on the LAN and with central over 4G, and the two number their
+//! changes independently, so one server's cursor would make the other skip news or refuse the
+//! round (see [`crate::replica`]'s sync module). A server that refuses the cursor as ahead of
+//! its sequence gets one recovery round from cursor 0 (see [`sync_now`]).
 
 pub mod http;
 pub mod transport;
@@ -16,7 +22,7 @@ use thiserror::Error;
 
 pub use transport::{SyncTransport, TransportError};
 
-use crate::replica::{Replica, ReplicaError, SyncSession};
+use crate::replica::{Replica, ReplicaError, RoundOutcome, SyncSession};
 use crate::wire::{SyncResponse, WireError};
 
 /// How `sync_now` behaves.
@@ -105,7 +111,11 @@ pub enum SyncError {
 }
 
 /// Syncs `replica` with the server behind `transport` until both sides are quiet, calling
-/// `progress` after every round.
+/// `progress` after every round. The cursor sent and stored is the one the replica keeps for
+/// [`SyncTransport::server_id`].
+///
+/// If the server refuses that cursor as ahead of its own sequence, this starts the server over
+/// at cursor 0 with a recovery round (the manifest), once per call.
 pub fn sync_now(
     replica: &mut Replica,
     transport: &dyn SyncTransport,
@@ -114,34 +124,34 @@ pub fn sync_now(
 ) -> Result<SyncReport, SyncError> {
     let span = tracing::info_span!("sync_now");
     let _entered = span.enter();
-    let mut session =
-        if options.recover { SyncSession::recovering() } else { SyncSession::default() };
+    let server_id = transport.server_id();
+    let mut session = if options.recover {
+        SyncSession::recovering_for(&server_id)
+    } else {
+        SyncSession::for_server(&server_id)
+    };
     let mut report = SyncReport::default();
     let mut state = SyncProgress::default();
+    let mut cursor_reset = false;
     while report.rounds < options.max_rounds {
-        let (sent, response) = round(replica, &mut session, transport, options, &mut report)?;
+        let (sent, response) = match round(replica, &mut session, transport, options, &mut report) {
+            Ok(answer) => answer,
+            // A server behind the cursor this replica holds for it: a venue restarted from its
+            // second copy (an older backup) lost the tail of its sequence. Starting over at 0
+            // with the manifest has it send whatever the replica lacks and no more; once, so a
+            // server that keeps refusing ends the sync with its error.
+            Err(SyncError::Transport(e)) if e.is_cursor_refused() && !cursor_reset => {
+                tracing::warn!(server = %server_id, error = %e, "cursor refused; recovering from 0");
+                cursor_reset = true;
+                replica.reset_server_cursor(&server_id)?;
+                session = SyncSession::recovering_for(&server_id);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let outcome = replica.apply_sync_response(&mut session, &response)?;
-        report.rounds += 1;
-        report.messages_sent += sent as u64;
-        report.messages_received += outcome.messages as u64;
-        report.snapshots_received += outcome.snapshots as u64;
-        report.removed += outcome.removed as u64;
-        report.cursor = outcome.cursor;
-        state.rounds = report.rounds;
-        state.documents_received = report.snapshots_received;
-        state.documents_remaining = response.remaining_docs;
-        state.bytes_sent = report.bytes_sent;
-        state.bytes_received = report.bytes_received;
+        tally(&mut report, &mut state, sent, &outcome, &response);
         progress(&state);
-        tracing::debug!(
-            round = report.rounds,
-            sent,
-            messages = outcome.messages,
-            snapshots = outcome.snapshots,
-            removed = outcome.removed,
-            cursor = outcome.cursor,
-            "sync round applied"
-        );
         // Done when a round moved nothing, or when the server sent all it had (no `more`),
         // every conversation closed with this answer and nothing is left to push: another
         // round would only confirm that. The next sync's cursor tells the server these
@@ -155,6 +165,36 @@ pub fn sync_now(
     }
     replica.abort_sync_session(&mut session);
     Ok(report)
+}
+
+/// Counts one applied round into the report and the progress.
+fn tally(
+    report: &mut SyncReport,
+    state: &mut SyncProgress,
+    sent: usize,
+    outcome: &RoundOutcome,
+    response: &SyncResponse,
+) {
+    report.rounds += 1;
+    report.messages_sent += sent as u64;
+    report.messages_received += outcome.messages as u64;
+    report.snapshots_received += outcome.snapshots as u64;
+    report.removed += outcome.removed as u64;
+    report.cursor = outcome.cursor;
+    state.rounds = report.rounds;
+    state.documents_received = report.snapshots_received;
+    state.documents_remaining = response.remaining_docs;
+    state.bytes_sent = report.bytes_sent;
+    state.bytes_received = report.bytes_received;
+    tracing::debug!(
+        round = report.rounds,
+        sent,
+        messages = outcome.messages,
+        snapshots = outcome.snapshots,
+        removed = outcome.removed,
+        cursor = outcome.cursor,
+        "sync round applied"
+    );
 }
 
 /// One round: builds the request and exchanges it, retrying retryable failures with backoff.
@@ -202,6 +242,9 @@ fn backoff(options: &SyncOptions, attempt: u32) -> Duration {
     let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
     Duration::from_millis(rand::rng().random_range(cap_ms / 2..=cap_ms))
 }
+
+#[cfg(test)]
+mod roaming_tests;
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+pub use crate::replica::DEFAULT_SERVER_ID;
+
 /// Why one exchange with the server failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TransportError {
@@ -40,6 +42,15 @@ impl TransportError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, TransportError::Network(_) | TransportError::Server { .. })
     }
+
+    /// Whether the server refused the request's cursor: one ahead of its change sequence
+    /// (a server restored from an older copy), or beyond its range. The server answers both
+    /// with 422 `invalid_field` and the message `invalid cursor: …`; no other field is called
+    /// `cursor`, so the message's start tells this refusal from the others of that code.
+    pub fn is_cursor_refused(&self) -> bool {
+        matches!(self, TransportError::Rejected { code, message, .. }
+            if code == "invalid_field" && message.starts_with("invalid cursor:"))
+    }
 }
 
 /// One request/response exchange of encoded sync bodies (see [`crate::wire`]).
@@ -47,10 +58,24 @@ pub trait SyncTransport {
     /// Sends one encoded [`crate::wire::SyncRequest`] and returns the encoded
     /// [`crate::wire::SyncResponse`].
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError>;
+
+    /// The identity under which the replica keeps this server's cursor. Servers number their
+    /// change sequences independently (a venue's server and central), so each needs its own
+    /// cursor; two transports to the same server must return the same id. It is read once at
+    /// the start of each [`crate::sync_client::sync_now`], so a transport must not switch
+    /// servers during one call (a roaming device switches between calls). The default,
+    /// [`DEFAULT_SERVER_ID`], suits a device that only ever speaks to one server.
+    fn server_id(&self) -> String {
+        DEFAULT_SERVER_ID.to_owned()
+    }
 }
 
 impl<T: SyncTransport + ?Sized> SyncTransport for &T {
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         (**self).exchange(request)
+    }
+
+    fn server_id(&self) -> String {
+        (**self).server_id()
     }
 }
