@@ -117,6 +117,10 @@ pub struct SimReport {
     pub delegations: u64,
     /// Batches the venue's uplink delivered to central (including repeats).
     pub batches: u64,
+    /// Document sync rounds tablets on the venue's LAN had answered by the venue.
+    pub venue_syncs: u64,
+    /// Rounds of the venue's document relay that reached central.
+    pub relay_rounds: u64,
     /// Times the uplink went down.
     pub uplink_outages: u64,
     /// The longest uplink outage, in simulated seconds.
@@ -184,7 +188,8 @@ impl std::fmt::Display for SimReport {
         write!(
             f,
             "seed={} clients={} loss={}% hours={:.1} commands={} crashes={} venue_crashes={} \
-             copy_restarts={} copy_deferred={} delegations={} batches={} outages={} \
+             copy_restarts={} copy_deferred={} delegations={} batches={} venue_syncs={} \
+             relay_rounds={} outages={} \
              longest_outage_h={:.1} delayed={} partitions={} attempts={} ok={} rejected={} \
              info={} redirects={} lost_by_copy={} decided_twice={} double_sales={} \
              lost_acked={} ghost_sales={} diverged={} chain_breaks={}",
@@ -199,6 +204,8 @@ impl std::fmt::Display for SimReport {
             self.copy_restarts_deferred,
             self.delegations,
             self.batches,
+            self.venue_syncs,
+            self.relay_rounds,
             self.uplink_outages,
             self.longest_outage_s as f64 / 3600.0,
             self.delayed,
@@ -263,6 +270,11 @@ pub(crate) struct Faults {
 }
 
 impl SimNet {
+    /// Where the tablet is and which cursors it holds, for a failed check's report.
+    pub(crate) fn describe(&self) -> String {
+        format!("syncs with {}", SyncTransport::server_id(self))
+    }
+
     fn chance(&self, pct: u64) -> bool {
         self.rng.borrow_mut().below(100) < pct
     }
@@ -311,6 +323,9 @@ impl SimNet {
             return Err(TransportError::Network("answer lost".into()));
         }
         let (status, bytes) = answer;
+        if !path.contains("desk") && matches!(target, Target::Venue(_)) && status == 200 {
+            self.counts.borrow_mut().venue_syncs += 1;
+        }
         match status {
             200 => Ok(bytes),
             409 if accept_409 => Ok(bytes),
@@ -631,11 +646,23 @@ fn heal(
     }
     world.borrow().central.mirror()?;
     // The venue relays what is left, so a tablet still on its LAN syncs central's documents.
-    world.borrow_mut().relay_until_quiet()?;
-    for tablet in tablets.iter_mut() {
-        sync_now(&mut tablet.replica, &tablet.net, &SyncOptions::default(), &mut |_| {})?;
+    world.borrow_mut().relay_until_quiet(&mut counts.borrow_mut())?;
+    // A tablet may hold changes central lacks: ones it got from a venue that restarted from an
+    // older copy before relaying them. It hands them over as it syncs, after some colleagues
+    // synced already: they sync again until a whole pass changes nothing at central.
+    let central_seq =
+        || world.borrow().central.with_store(|store| Ok(store.conn().current_seq()?));
+    for _ in 0..5 {
+        let before = central_seq()?;
+        for tablet in tablets.iter_mut() {
+            sync_now(&mut tablet.replica, &tablet.net, &SyncOptions::default(), &mut |_| {})?;
+        }
+        world.borrow_mut().relay_until_quiet(&mut counts.borrow_mut())?;
+        if central_seq()? == before {
+            return Ok(());
+        }
     }
-    Ok(())
+    Err(format!("seed {}: the tablets' documents did not settle in 5 passes", config.seed).into())
 }
 
 /// Delivers the delayed requests due by `step` (all of them when `None`); their answers go

@@ -122,13 +122,16 @@ fn a_venue_between_tablets_and_central_for_a_simulated_day_over_many_seeds() {
         totals.venue_crashes += report.venue_crashes;
         totals.copy_restarts += report.copy_restarts;
         totals.lost_by_copy += report.lost_by_copy;
+        totals.venue_syncs += report.venue_syncs;
+        totals.relay_rounds += report.relay_rounds;
         totals.longest_outage_s = totals.longest_outage_s.max(report.longest_outage_s);
     }
     println!(
         "{seeds} venue seeds in {:.1} s: {} commands, {} redirected, {} batches shipped, {} venue \
          crashes, {} restarts from the copy ({} acknowledged commands lost with it), longest uplink \
-         outage {:.1} h; no double sale, no lost acknowledgement, no ghost, no chain break, every \
-         tablet converged with central",
+         outage {:.1} h, {} document syncs answered by the venue, {} relay rounds with central; no \
+         double sale, no lost acknowledgement, no ghost, no chain break, every tablet's table and \
+         documents converged with central",
         started.elapsed().as_secs_f64(),
         totals.commands,
         totals.redirects,
@@ -136,6 +139,8 @@ fn a_venue_between_tablets_and_central_for_a_simulated_day_over_many_seeds() {
         totals.venue_crashes,
         totals.copy_restarts,
         totals.lost_by_copy,
-        totals.longest_outage_s as f64 / 3600.0
+        totals.longest_outage_s as f64 / 3600.0,
+        totals.venue_syncs,
+        totals.relay_rounds
     );
 }

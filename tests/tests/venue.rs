@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kam_tests::hostile::{call, sign_in};
-use kam_tests::proxy::CutProxy;
 use kam_core::desk::{TableStatus, control_table};
 use kam_core::model::EventId;
 use kam_core::sync_client::http::HttpTransport;
+use kam_tests::hostile::{call, sign_in};
+use kam_tests::proxy::CutProxy;
 use kam_tests::{
     DeskClient, ServerProcess, Tablet, TestResult, admin, demo_token, desk_db, desk_setup,
 };

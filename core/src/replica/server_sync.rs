@@ -412,7 +412,12 @@ impl AnswerBatch<'_> {
     fn snapshot(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), ReplicaError> {
         let held = self.cache.contains(id) || store::exists(self.tx, id)?;
         if held {
-            // Already here (a retried round): merge, which ignores what is known.
+            // Already here (a retried round, or a server this tablet had not synced with
+            // before): merge, which ignores what is known. The server holds what it sent, not
+            // necessarily what the replica holds: changes only the replica has (from another
+            // server, say a venue that lost them restarting from an older copy) are pushed
+            // on the next round instead of being taken as shared.
+            let sent = Document::load(id.clone(), bytes, self.actor.clone())?.heads();
             let (tx, compaction, policy) = (self.tx, self.compaction, self.policy);
             let stored = self.cached(id)?;
             stored.doc.load_incremental(bytes)?;
@@ -420,9 +425,15 @@ impl AnswerBatch<'_> {
             if write.is_some() {
                 index::project(tx, &stored.doc, policy)?;
             }
-            let heads = stored.doc.heads();
+            let mut heads = stored.doc.heads();
             self.written.push((id.clone(), write));
-            return self.save_shared(id, heads);
+            let mut shared = sent.clone();
+            heads.sort();
+            shared.sort();
+            if heads != shared {
+                mark_dirty(tx, id)?;
+            }
+            return self.save_shared(id, sent);
         }
         // A first download: keep the bytes as they came and do not crowd the cache.
         let mut stored =

@@ -41,6 +41,20 @@ struct EventWork {
     queue: bool,
     mode: bool,
     buyers: bool,
+    /// Everything the desk holds of the event (see [`EventWork::whole`]).
+    whole: bool,
+}
+
+impl EventWork {
+    /// Widens the work to every allotted unit, the queue, the mode and the buyer list.
+    fn whole(&mut self, desk: &dyn DeskState, event_id: &str) -> Result<(), ServerError> {
+        let units: BTreeSet<String> =
+            desk.control_units(event_id)?.into_iter().map(|u| u.unit_id).collect();
+        self.prices.extend(units.iter().cloned());
+        self.units.extend(units);
+        (self.queue, self.mode, self.buyers) = (true, true, true);
+        Ok(())
+    }
 }
 
 /// What one mirror batch did.
@@ -77,7 +91,10 @@ pub fn mirror_pending(store: &mut Store, now: DateTime<Utc>) -> Result<Mirrored,
             }
         }
         let mut changed = Vec::new();
-        for (event_id, w) in &work {
+        for (event_id, w) in &mut work {
+            if w.whole {
+                w.whole(desk, event_id)?;
+            }
             changed.extend(mirror_guarded(tx, docs, desk, event_id, w, last, now)?);
         }
         meta_set(tx, "desk_mirrored_seq", &last.to_string())?;
@@ -118,6 +135,10 @@ fn note(w: &mut EventWork, kind: &str, entry: &serde_json::Value) {
         "call" | "recall" => w.queue = true,
         "set_mode" => w.mode = true,
         "buyers_imported" | "lottery_imported" => w.buyers = true,
+        // The desk comes home (ADR 0021): its outcomes are written again over whatever the
+        // venue's mirror wrote, so the documents end with central's desk even where the venue
+        // wrote an outcome its second copy then lost.
+        "desk_returned" | "desk_taken_back" => w.whole = true,
         _ => {}
     }
 }
@@ -179,9 +200,8 @@ pub(crate) fn mirror_whole_event(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<ChangedDoc>, ServerError> {
-    let units: BTreeSet<String> =
-        desk.control_units(event_id)?.into_iter().map(|u| u.unit_id).collect();
-    let work = EventWork { prices: units.clone(), units, queue: true, mode: true, buyers: true };
+    let mut work = EventWork::default();
+    work.whole(desk, event_id)?;
     mirror_event(tx, docs, desk, event_id, &work, now)
 }
 

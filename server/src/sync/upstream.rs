@@ -187,8 +187,9 @@ pub fn apply_answer(
         if stored_number(tx, CURSOR_KEY)? != cursor {
             meta_set(tx, CURSOR_KEY, &cursor.to_string())?;
         }
-        if stored_number(tx, OFFERED_KEY)? != request.offered_to {
-            meta_set(tx, OFFERED_KEY, &request.offered_to.to_string())?;
+        let offered = offered_mark(tx, session, request.offered_to)?;
+        if stored_number(tx, OFFERED_KEY)? != offered {
+            meta_set(tx, OFFERED_KEY, &offered.to_string())?;
         }
         relayed.quiet = request.request.messages.is_empty() && answer.is_quiet();
         Ok(relayed)
@@ -274,6 +275,20 @@ impl Applied<'_> {
         }
         Ok(events)
     }
+}
+
+/// How far the venue's changes have spoken: up to where the request was built, but short of
+/// every document whose conversation is still open, so that one the session forgets (a lost
+/// exchange, a restart) speaks again from its stored state instead of falling silent with
+/// changes central lacks.
+fn offered_mark(db: &dyn Db, session: &RelaySession, offered_to: i64) -> Result<i64, ServerError> {
+    let mut mark = offered_to;
+    for doc_id in &session.active {
+        if let Some(row) = db.document_row(&scope::parse_id(doc_id)?)? {
+            mark = mark.min(row.seq.saturating_sub(1));
+        }
+    }
+    Ok(mark)
 }
 
 fn stored_number(db: &dyn DocumentStore, key: &str) -> Result<i64, ServerError> {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kam_core::desk::{TableStatus, control_table};
-use kam_core::doc::{event_doc_id, project_doc_id};
+use kam_core::doc::{DocId, Document, event_doc_id, project_doc_id};
 use kam_core::model::{EventId, ProjectId, UnitStatus};
 use kam_core::replica::OutboxStatus;
 use kam_server::desk::delegation::lend;
@@ -102,10 +102,7 @@ fn documents_apart(world: &World, tablets: &mut [SimTablet], event: &str) -> Tes
     let event_id = EventId::from(event);
     let ids = world.central.with_store(move |store| {
         let project = store.desk().event_project(event_id.as_str())?.unwrap_or_default();
-        let ids = [
-            project_doc_id(&ProjectId::from(project.as_str())),
-            event_doc_id(&event_id),
-        ];
+        let ids = [project_doc_id(&ProjectId::from(project.as_str())), event_doc_id(&event_id)];
         let mut out = Vec::new();
         for id in ids {
             let heads = store.conn().document_row(&id)?.map(|r| r.heads).unwrap_or_default();
@@ -121,13 +118,32 @@ fn documents_apart(world: &World, tablets: &mut [SimTablet], event: &str) -> Tes
             mine.sort();
             theirs.sort();
             if mine != theirs {
-                eprintln!("tablet {i}: {id} has other heads than central's");
+                let (central_has, tablet_has) = who_lacks_what(world, tablet, id)?;
+                eprintln!(
+                    "tablet {i}: {id} differs from central's (central holds the tablet's \
+                     changes: {central_has}; the tablet holds central's: {tablet_has}; {})",
+                    tablet.net.describe()
+                );
                 apart += 1;
                 break;
             }
         }
     }
     Ok(apart)
+}
+
+/// For a failed check's report: whether central holds every change of the tablet's copy of
+/// `id`, and whether the tablet holds every change of central's.
+fn who_lacks_what(world: &World, tablet: &mut SimTablet, id: &DocId) -> TestResult<(bool, bool)> {
+    let bytes = tablet.replica.save_document(id)?;
+    let id = id.clone();
+    world.central.with_store(move |store| {
+        let actor = automerge::ActorId::random();
+        let stored = store.conn().load_document(&id, &actor)?.ok_or(ServerError::NotFound)?;
+        let mut mine = Document::load(id, &bytes, actor).map_err(ServerError::from)?;
+        let mut central = stored.doc;
+        Ok((central.has_heads(&mine.heads()), mine.has_heads(&central.heads())))
+    })
 }
 
 /// Chain faults: central's chain from genesis, each venue segment from its anchor to the tip
@@ -232,10 +248,14 @@ fn ghosts(desk: &Connection, accepted: &BTreeSet<String>) -> TestResult<u64> {
     )?;
     let holders: Vec<(String, Option<String>)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-    Ok(holders
+    let ghosts: Vec<_> = holders
         .into_iter()
         .filter(|(_, key)| !key.as_ref().is_some_and(|k| accepted.contains(k)))
-        .count() as u64)
+        .collect();
+    for (hold, key) in &ghosts {
+        eprintln!("ghost: hold {hold} by key {key:?}");
+    }
+    Ok(ghosts.len() as u64)
 }
 
 /// Tablets whose control table shows other statuses than central's desk.
@@ -250,14 +270,19 @@ fn diverged(desk: &Connection, tablets: &mut [SimTablet], event: &str) -> TestRe
     let mut diverged = 0;
     for tablet in tablets.iter_mut() {
         let table = control_table(&mut tablet.replica, &EventId::from(event))?;
-        let same = table.len() == desk_status.len()
-            && table.iter().all(|row| {
+        let apart: Vec<String> = table
+            .iter()
+            .filter_map(|row| {
                 let want = desk_status
                     .get(row.unit_id.as_str())
-                    .and_then(|s| s.parse::<UnitStatus>().ok());
-                row.shown == TableStatus::Synced(want.unwrap_or(UnitStatus::Withdrawn))
-            });
-        if !same {
+                    .and_then(|s| s.parse::<UnitStatus>().ok())
+                    .unwrap_or(UnitStatus::Withdrawn);
+                (row.shown != TableStatus::Synced(want))
+                    .then(|| format!("{} shows {:?}, the desk {want:?}", row.unit_id, row.shown))
+            })
+            .collect();
+        if table.len() != desk_status.len() || !apart.is_empty() {
+            eprintln!("a tablet's table differs from central's desk: {apart:?}");
             diverged += 1;
         }
     }

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::Duration;
 use kam_core::sync_client::transport::TransportError;
+use kam_core::wire::SyncResponse;
 use kam_server::db::{DESK_FILE, SecondCopy};
 use kam_server::desk::delegation::lend::LendRequest;
 use kam_server::desk::delegation::{DelegationError, edge, lend};
 use kam_server::error::ServerError;
 use kam_server::sync::upstream::{self, RelaySession};
-use kam_core::wire::SyncResponse;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::server::{SimClock, SimServer};
@@ -196,7 +196,7 @@ impl World {
             self.uplink_round(rng, (loss, dup), counts)?;
         }
         if step >= self.uplink_down_until {
-            self.relay_round(rng, loss)?;
+            self.relay_round(rng, loss, counts)?;
         }
         Ok(())
     }
@@ -205,7 +205,12 @@ impl World {
     /// event and project documents to central, central's news into the venue's store. The
     /// request or its answer may be lost; a lost one drops the conversation, which resumes
     /// from the stored states. Returns whether both sides were quiet.
-    fn relay_round(&mut self, rng: &mut SplitMix, loss: u64) -> TestResult<bool> {
+    fn relay_round(
+        &mut self,
+        rng: &mut SplitMix,
+        loss: u64,
+        counts: &mut SimReport,
+    ) -> TestResult<bool> {
         let Some(site) = &mut self.venue else { return Ok(true) };
         if site.server.state.is_none() {
             return Ok(true);
@@ -226,6 +231,7 @@ impl World {
             let text = String::from_utf8_lossy(&bytes);
             return Err(format!("central refused the venue's documents: {status} {text}").into());
         }
+        counts.relay_rounds += 1;
         if rng.below(100) < loss {
             return Ok(false);
         }
@@ -241,10 +247,10 @@ impl World {
     }
 
     /// The venue relays until central and it agree on every document they share.
-    pub(super) fn relay_until_quiet(&mut self) -> TestResult<()> {
+    pub(super) fn relay_until_quiet(&mut self, counts: &mut SimReport) -> TestResult<()> {
         let mut rng = SplitMix(0);
         for _ in 0..100 {
-            if self.relay_round(&mut rng, 0)? {
+            if self.relay_round(&mut rng, 0, counts)? {
                 return Ok(());
             }
         }
@@ -488,7 +494,10 @@ impl World {
         let recovery = match recovery {
             Ok(recovery) => recovery,
             Err(DelegationError::NotDelegated(_)) => {
+                // Central ended the lease (the hand-back completed with an answer the copy
+                // never saw): the copy stays held back, and the event is central's again.
                 site.returned = true;
+                self.lent = None;
                 return Ok(());
             }
             Err(e) => return Err(format!("central refused the recovery: {e}").into()),

@@ -58,6 +58,9 @@ pub struct Touched {
     pub buyers: BTreeSet<String>,
     /// Every buyer (a list or lottery import).
     pub all_buyers: bool,
+    /// The idempotency keys of the commands that wrote the entries: their answers travel
+    /// with them.
+    pub keys: BTreeSet<String>,
 }
 
 /// Which units' rows an image may write.

@@ -302,7 +302,8 @@ fn backup_into(
 
 /// Marks a copied desk file as a second copy (ADR 0021): a venue server started on it holds
 /// back its commands until it has compared its chain with central's, since the copy may be a
-/// few seconds behind what the venue acknowledged. The server's own file has no such mark.
+/// few seconds behind what the venue acknowledged. The server's own file has no such mark,
+/// but a new actor id.
 fn mark_as_copy(dest: &Connection) -> Result<(), DbError> {
     let is_desk: bool = dest.query_row(
         "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'desk_meta'",
@@ -314,6 +315,16 @@ fn mark_as_copy(dest: &Connection) -> Result<(), DbError> {
             "INSERT INTO desk_meta(key, value) VALUES ('second_copy_of', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [crate::db::desk::state::instant(Utc::now())],
+        )?;
+    } else {
+        // A copy never writes documents as the server it copied: the original may have
+        // written changes under its actor after the copy was taken (relayed to central, held
+        // by tablets), and Automerge names a change by its actor and sequence number, so a
+        // server restarted from the copy under the same actor would write other changes
+        // under numbers already taken. It starts with an actor of its own.
+        dest.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'actor_id'",
+            [automerge::ActorId::random().to_hex_string()],
         )?;
     }
     Ok(())

@@ -142,6 +142,9 @@ fn the_server_opens_its_store_on_the_copy() {
     assert_eq!(users, 5);
     let ledger = crate::desk::ledger::verify(restarted.desk()).unwrap();
     assert_eq!(ledger.first_bad_seq, None);
+    // It writes documents under an actor of its own, never the original's.
+    let original = crate::data::open_store(data.path()).unwrap();
+    assert_ne!(restarted.actor(), original.actor());
 }
 
 #[test]

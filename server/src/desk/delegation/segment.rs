@@ -93,6 +93,9 @@ pub fn touched(entries: &[ChainEntry]) -> Touched {
         if let Ok(value) = serde_json::from_str::<Value>(&e.entry) {
             collect(&value, &mut t);
         }
+        if let Some(key) = &e.idempotency_key {
+            t.keys.insert(key.clone());
+        }
     }
     t
 }

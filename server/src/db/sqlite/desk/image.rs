@@ -22,7 +22,7 @@ pub(in crate::db::sqlite) struct Spec {
     /// The rows of the event: `?1` is the event, `?2` its project.
     pub(in crate::db::sqlite) full: &'static str,
     /// The rows a batch names: `?3` units, `?4` holds, `?5` tickets, `?6` receipts,
-    /// `?7` vouchers, `?8` buyers (JSON arrays), `?9` every buyer.
+    /// `?7` vouchers, `?8` buyers (JSON arrays), `?9` every buyer, `?10` the commands' keys.
     pub(in crate::db::sqlite) touched: &'static str,
     pub(in crate::db::sqlite) order: &'static str,
 }
@@ -152,8 +152,12 @@ const SPECS: &[Spec] = &[
     // same answer, never a second decision. Central lends the answers of the event's accepted
     // commands (their keys are in its chain, or in a segment an earlier venue shipped: a
     // second delegation must not decide again what the first venue accepted); a venue, which
-    // serves one event, hands back every answer it kept. Batches carry none: central serves
-    // nothing of the event until the hand-back. An answer carried in never replaces one kept
+    // serves one event, hands back every answer it kept. A batch carries the answers of the
+    // commands whose entries it ships: central keeps them, so a venue restarted from an older
+    // copy takes them back with the entries before it serves (found by the simulation: without
+    // them a retried key whose answer was lost with the copy met its own hold and was refused),
+    // and a tablet retrying such a key on 4G hears the venue's answer from central. Refusals
+    // (no entry) come back with the hand-back. An answer carried in never replaces one kept
     // under the same key: a tablet may have heard the kept one (central replays its answers
     // while the event is lent). Refusals central gave are not lent (their keys are in no
     // chain): a key central refused and the venue receives later (a delayed request) is
@@ -169,7 +173,7 @@ const SPECS: &[Spec] = &[
                                    SELECT idempotency_key FROM desk_venue_ledger
                                    WHERE event_id = ?1 AND idempotency_key IS NOT NULL)
                OR EXISTS (SELECT 1 FROM desk_delegations WHERE event_id = ?1 AND side = 'held')",
-        touched: "0",
+        touched: "idempotency_key IN (SELECT value FROM json_each(?10))",
         order: "device_id, idempotency_key",
     },
 ];
@@ -178,7 +182,7 @@ fn json_list<T: serde::Serialize>(items: &T) -> Result<String, DbError> {
     serde_json::to_string(items).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
-/// The values of `?1`–`?9`.
+/// The values of `?1`–`?10`.
 fn bindings(event_id: &str, project_id: &str, t: &Touched) -> Result<Vec<Value>, DbError> {
     Ok(vec![
         Value::Text(event_id.to_owned()),
@@ -190,10 +194,11 @@ fn bindings(event_id: &str, project_id: &str, t: &Touched) -> Result<Vec<Value>,
         Value::Text(json_list(&t.vouchers)?),
         Value::Text(json_list(&t.buyers)?),
         Value::Integer(i64::from(t.all_buyers)),
+        Value::Text(json_list(&t.keys)?),
     ])
 }
 
-/// Binds the parameters the statement has (each uses some of `?1`–`?9`).
+/// Binds the parameters the statement has (each uses some of `?1`–`?10`).
 pub(in crate::db::sqlite) fn bind(
     stmt: &mut Statement<'_>,
     values: &[Value],
