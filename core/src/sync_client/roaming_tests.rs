@@ -43,6 +43,8 @@ struct ServerState {
     /// Refuse every cursor above 0 and always say more is waiting (a server that keeps
     /// refusing).
     refuse_always: bool,
+    /// Documents the next answer carries whole, as news of a document the device is new to.
+    snapshot_next: Vec<String>,
 }
 
 impl FakeServer {
@@ -68,6 +70,16 @@ impl FakeServer {
         inner.seq += 1;
     }
 
+    /// Holds `doc` (a copy of it) and sends it whole in the next answer.
+    fn send_whole(&self, doc: &mut Document) {
+        let mut inner = self.inner.borrow_mut();
+        let id = doc.id().to_string();
+        let copy = Document::load(doc.id().clone(), &doc.save(), ActorId::random()).unwrap();
+        inner.docs.insert(id.clone(), copy);
+        inner.seq += 1;
+        inner.snapshot_next.push(id);
+    }
+
     fn answer(&self, request: &SyncRequest) -> Result<SyncResponse, TransportError> {
         let mut inner = self.inner.borrow_mut();
         inner.cursors.push(request.cursor);
@@ -88,6 +100,11 @@ impl FakeServer {
             if let Some(reply) = inner.merge(message) {
                 response.messages.push(reply);
             }
+        }
+        for doc_id in std::mem::take(&mut inner.snapshot_next) {
+            let bytes = inner.docs.get_mut(&doc_id).unwrap().save();
+            inner.states.insert(doc_id.clone(), State::new().encode());
+            response.snapshots.push(wire::DocSnapshot { doc_id, bytes });
         }
         response.cursor = inner.seq;
         response.more = inner.refuse_always;
@@ -299,4 +316,37 @@ fn a_document_converges_through_two_servers_that_never_saw_each_others_heads() {
     assert_eq!(merged.annual_sales.get(&2025), Some(&Decimal::from(9)), "central's edit arrived");
     let again = sync(&mut tablet, &central);
     assert_eq!(again.messages_sent + again.messages_received, 0, "nothing left to say");
+}
+
+/// A server sends a whole document the tablet already holds with changes that server lacks
+/// (the tablet got them from a venue that lost them restarting from an older copy): the
+/// tablet pushes them instead of taking its own heads as shared. Found by the simulation.
+#[test]
+fn a_whole_document_the_tablet_holds_more_of_makes_it_push_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tablet = open(&dir.path().join("t.kam"));
+    let venue = FakeServer::new("http://venue.local:8080", 0);
+    let central = FakeServer::new("https://kam.example.com", 0);
+    let id = CustomerId::from("c1");
+    tablet.create_customer(&customer("c1"), &meta("rep-a")).unwrap();
+    let mut as_created = Document::load(
+        doc::customer_doc_id(&id),
+        &tablet.save_document(&doc::customer_doc_id(&id)).unwrap(),
+        ActorId::random(),
+    )
+    .unwrap();
+    sync(&mut tablet, &venue);
+    // A colleague's edit at the venue reaches the tablet in its next conversation there.
+    venue.edit_customer("c1", &CustomerEdit::SetAnnualSales { year: 2025, amount: 7.into() });
+    tablet
+        .edit_customer(&id, &CustomerEdit::SetProfitContribution(3.into()), &meta("rep-a"))
+        .unwrap();
+    sync(&mut tablet, &venue);
+    assert_eq!(tablet.pending_push_count().unwrap(), 0);
+    // Central holds the document as created only, and sends it whole.
+    central.send_whole(&mut as_created);
+    sync(&mut tablet, &central);
+    let merged = tablet.customer(&id).unwrap();
+    assert_eq!(merged.annual_sales.get(&2025), Some(&Decimal::from(7)));
+    assert_eq!(central.customer("c1"), merged, "central got what only the tablet held");
 }
