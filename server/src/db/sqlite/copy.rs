@@ -300,10 +300,14 @@ fn backup_into(
     Ok(file.metadata().map_err(|e| file_error(temp, e))?.len())
 }
 
+/// How far a copy's change sequence jumps past its original's: far more changes than a
+/// server makes between two copies, and room for millions of restarts in an `i64`.
+const COPY_SEQUENCE_GAP: i64 = 1_000_000_000;
+
 /// Marks a copied desk file as a second copy (ADR 0021): a venue server started on it holds
 /// back its commands until it has compared its chain with central's, since the copy may be a
 /// few seconds behind what the venue acknowledged. The server's own file has no such mark,
-/// but a new actor id.
+/// but a new actor id and a change sequence moved on.
 fn mark_as_copy(dest: &Connection) -> Result<(), DbError> {
     let is_desk: bool = dest.query_row(
         "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'desk_meta'",
@@ -326,6 +330,10 @@ fn mark_as_copy(dest: &Connection) -> Result<(), DbError> {
             "UPDATE meta SET value = ?1 WHERE key = 'actor_id'",
             [automerge::ActorId::random().to_hex_string()],
         )?;
+        // Nor does it hand out change numbers its original may have given a device already:
+        // its sequence goes on far beyond them, so a tablet's cursor from the original is
+        // behind every change the copy makes, and the tablet hears of all of them.
+        dest.execute("UPDATE change_seq SET value = value + ?1 WHERE id = 1", [COPY_SEQUENCE_GAP])?;
     }
     Ok(())
 }

@@ -145,6 +145,10 @@ fn the_server_opens_its_store_on_the_copy() {
     // It writes documents under an actor of its own, never the original's.
     let original = crate::data::open_store(data.path()).unwrap();
     assert_ne!(restarted.actor(), original.actor());
+    // And numbers its changes beyond any cursor its original gave a device.
+    let (copied, kept) =
+        (restarted.conn().current_seq().unwrap(), original.conn().current_seq().unwrap());
+    assert!(copied >= kept + 1_000_000_000, "{copied} {kept}");
 }
 
 #[test]
