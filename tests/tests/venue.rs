@@ -100,7 +100,6 @@ fn table(desk: &DeskClient, event: &str) -> BTreeMap<String, (String, Value, Val
         .collect()
 }
 
-/// Every (seq, hash) of a ledger table in a data directory's desk file.
 /// The status a tablet's control table shows for `unit`, from its synced documents.
 fn shown(tablet: &mut Tablet, event: &str, unit: &str) -> Option<String> {
     let table = control_table(&mut tablet.replica, &EventId::from(event)).ok()?;
@@ -111,6 +110,7 @@ fn shown(tablet: &mut Tablet, event: &str, unit: &str) -> Option<String> {
     }
 }
 
+/// Every (seq, hash) of a ledger table in a data directory's desk file.
 fn chain(dir: &Path, sql: &str) -> Vec<(i64, Vec<u8>)> {
     let db = desk_db(dir).unwrap();
     let mut stmt = db.prepare(sql).unwrap();
