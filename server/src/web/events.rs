@@ -7,15 +7,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::customers::Flash;
 use super::error::{InLang, PageError};
+use super::forms::ConfirmForm;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use super::venue::{current, delegate_form, history, lent_cell};
 use crate::desk::catalog::DEFAULT_VOUCHER_SERIES;
-use crate::error::ServerError;
 use crate::hq::events::{EventSummary, EventsWithVenues, events_with_venues, open_desk};
 use crate::http::AppState;
 
@@ -103,28 +102,17 @@ fn event_row(
     }
 }
 
-/// The opening form: the CSRF token and the ticked confirmation.
-#[derive(Debug, Deserialize)]
-pub struct OpenForm {
-    #[serde(default)]
-    csrf: String,
-    confirm: Option<String>,
-}
-
 /// `POST /hq/events/{id}/open`: opens the event's desk, back to the list with what it loaded.
 pub async fn open(
     State(state): State<AppState>,
     user: WebUser,
     Path(event_id): Path<String>,
-    Form(form): Form<OpenForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     user.require_hq()?;
     let lang = user.lang;
-    if form.confirm.as_deref() != Some("yes") {
-        let reason = "tick the confirmation to open the desk".to_owned();
-        return Err(PageError::Server(ServerError::Invalid { field: "confirm", reason }, lang));
-    }
+    form.confirmed(lang, "open the desk")?;
     let opened =
         open_desk(&state, user.decider(), event_id, DEFAULT_VOUCHER_SERIES).await.in_lang(lang)?;
     let done = match lang {

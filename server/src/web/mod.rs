@@ -19,6 +19,7 @@ pub mod customers;
 pub(crate) mod demo_site_tests;
 pub mod error;
 pub mod events;
+pub mod forms;
 pub mod i18n;
 pub mod landing;
 pub mod layout;

@@ -18,6 +18,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{InLang, PageError};
+use super::forms::{ConfirmForm, confirmed};
 use super::i18n::Lang;
 use super::layout::{csrf_field, local_when, url_encode};
 use super::session::WebUser;
@@ -144,11 +145,6 @@ pub struct DelegateForm {
     confirm: Option<String>,
 }
 
-fn unconfirmed(lang: Lang, what: &str) -> PageError {
-    let reason = format!("tick the confirmation to {what}");
-    PageError::Server(ServerError::Invalid { field: "confirm", reason }, lang)
-}
-
 fn back_with(done: &str) -> Response {
     Redirect::to(&format!("/hq/events?done={}", url_encode(done))).into_response()
 }
@@ -163,9 +159,7 @@ pub async fn delegate(
     user.check_csrf(&form.csrf)?;
     user.require_hq()?;
     let lang = user.lang;
-    if form.confirm.as_deref() != Some("yes") {
-        return Err(unconfirmed(lang, "delegate the desk"));
-    }
+    confirmed(form.confirm.as_deref(), lang, "delegate the desk")?;
     let Ok(hours) = form.lease_hours.trim().parse::<i64>() else {
         let reason = format!("not a number of hours: {}", form.lease_hours);
         return Err(PageError::Server(ServerError::Invalid { field: "lease_hours", reason }, lang));
@@ -187,27 +181,17 @@ pub async fn delegate(
     Ok(back_with(&done))
 }
 
-/// The take-back form as sent.
-#[derive(Debug, Deserialize)]
-pub struct TakeBackForm {
-    #[serde(default)]
-    csrf: String,
-    confirm: Option<String>,
-}
-
 /// `POST /hq/events/{id}/take-back`: central serves the event again.
 pub async fn take_back(
     State(state): State<AppState>,
     user: WebUser,
     Path(event_id): Path<String>,
-    Form(form): Form<TakeBackForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     user.require_hq()?;
     let lang = user.lang;
-    if form.confirm.as_deref() != Some("yes") {
-        return Err(unconfirmed(lang, "take the desk back"));
-    }
+    form.confirmed(lang, "take the desk back")?;
     let generation = take_back_desk(&state, user.decider(), event_id).await.in_lang(lang)?;
     let done = match lang {
         Lang::Zh => format!("已收回：总部恢复办理（第 {generation} 代）。"),

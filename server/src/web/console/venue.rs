@@ -11,7 +11,6 @@ use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::{Station, admit};
 use crate::desk::delegation::edge::{self, LeaseStatus};
@@ -19,6 +18,7 @@ use crate::error::ServerError;
 use crate::hq::events::hand_back_desk;
 use crate::http::AppState;
 use crate::web::error::{InLang, PageError};
+use crate::web::forms::ConfirmForm;
 use crate::web::i18n::Lang;
 use crate::web::layout::{csrf_field, local_when, url_encode};
 use crate::web::session::WebUser;
@@ -108,28 +108,17 @@ fn hand_back_form(user: &WebUser) -> Markup {
     }
 }
 
-/// The hand-back form as sent.
-#[derive(Debug, Deserialize)]
-pub struct HandBackForm {
-    #[serde(default)]
-    csrf: String,
-    confirm: Option<String>,
-}
-
 /// `POST /console/venue/hand-back`: stops serving the event here and ships the rest.
 pub async fn hand_back(
     State(state): State<AppState>,
     user: WebUser,
-    Form(form): Form<HandBackForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
     let held = lease(&state).await.in_lang(lang)?.ok_or(ServerError::NotFound).in_lang(lang)?;
     admit(&state, &user, &held.event_id, Station::Desk).await?;
-    if form.confirm.as_deref() != Some("yes") {
-        let reason = "tick the confirmation to hand the desk back".to_owned();
-        return Err(PageError::Server(ServerError::Invalid { field: "confirm", reason }, lang));
-    }
+    form.confirmed(lang, "hand the desk back")?;
     hand_back_desk(&state, user.user_id.clone()).await.in_lang(lang)?;
     let done = lang.t("已交还，正在上传最后一批。", "Handed back; shipping the last batch.");
     Ok(Redirect::to(&format!("/console?done={}", url_encode(done))).into_response())
