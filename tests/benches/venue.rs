@@ -30,7 +30,7 @@ use kam_tests::load::{Contested, LoadConn, contested_http, desk_groups, percenti
 use kam_tests::proxy::CutProxy;
 use kam_tests::{
     DeskClient, ServerProcess, TestResult, admin_with, demo_token, desk_db, desk_setup,
-    release_server_binary, with_load_limits,
+    release_server_binary, until, with_load_limits,
 };
 use serde_json::{Value, json};
 
@@ -79,18 +79,6 @@ fn outage_commands() -> usize {
     };
     println!("venue bench: {commands} desk commands during the outage ({why})");
     commands
-}
-
-/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
-fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 impl Site {

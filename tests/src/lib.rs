@@ -319,6 +319,19 @@ impl Tablet {
     }
 }
 
+/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`; panics naming
+/// `what` when the limit passes (a bounded wait, never a sleep standing for one).
+pub fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// GETs `url` and returns the status and JSON body.
 pub fn get_json(url: &str) -> TestResult<(u16, serde_json::Value)> {
     let agent: ureq::Agent =

@@ -15,21 +15,9 @@ use kam_core::sync_client::http::HttpTransport;
 use kam_tests::hostile::{call, sign_in};
 use kam_tests::proxy::CutProxy;
 use kam_tests::{
-    DeskClient, ServerProcess, Tablet, TestResult, admin, demo_token, desk_db, desk_setup,
+    DeskClient, ServerProcess, Tablet, TestResult, admin, demo_token, desk_db, desk_setup, until,
 };
 use serde_json::{Value, json};
-
-/// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
-fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Sends a command that must be accepted; returns its result.
 fn ok(desk: &DeskClient, key: &str, event: &str, command: Value) -> Value {
