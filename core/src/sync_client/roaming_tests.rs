@@ -281,14 +281,31 @@ fn a_server_that_keeps_refusing_the_cursor_ends_the_sync_after_one_recovery() {
     assert_eq!(cursors.iter().filter(|c| **c == 0).count(), 2, "one reset only: {cursors:?}");
 }
 
-#[test]
-fn a_document_converges_through_two_servers_that_never_saw_each_others_heads() {
+/// A tablet holding one customer it created, and a venue and central that hold nothing yet.
+struct Roaming {
+    _dir: tempfile::TempDir,
+    tablet: Replica,
+    venue: FakeServer,
+    central: FakeServer,
+    id: CustomerId,
+}
+
+fn roaming() -> Roaming {
     let dir = tempfile::tempdir().unwrap();
     let mut tablet = open(&dir.path().join("t.kam"));
-    let venue = FakeServer::new("http://venue.local:8080", 0);
-    let central = FakeServer::new("https://kam.example.com", 0);
-    let id = CustomerId::from("c1");
     tablet.create_customer(&customer("c1"), &meta("rep-a")).unwrap();
+    Roaming {
+        _dir: dir,
+        tablet,
+        venue: FakeServer::new("http://venue.local:8080", 0),
+        central: FakeServer::new("https://kam.example.com", 0),
+        id: CustomerId::from("c1"),
+    }
+}
+
+#[test]
+fn a_document_converges_through_two_servers_that_never_saw_each_others_heads() {
+    let Roaming { _dir, mut tablet, venue, central, id } = roaming();
     sync(&mut tablet, &central);
     // A colleague's edit reaches central only.
     central.edit_customer("c1", &CustomerEdit::SetAnnualSales { year: 2025, amount: 9.into() });
@@ -323,12 +340,7 @@ fn a_document_converges_through_two_servers_that_never_saw_each_others_heads() {
 /// tablet pushes them instead of taking its own heads as shared. Found by the simulation.
 #[test]
 fn a_whole_document_the_tablet_holds_more_of_makes_it_push_the_rest() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut tablet = open(&dir.path().join("t.kam"));
-    let venue = FakeServer::new("http://venue.local:8080", 0);
-    let central = FakeServer::new("https://kam.example.com", 0);
-    let id = CustomerId::from("c1");
-    tablet.create_customer(&customer("c1"), &meta("rep-a")).unwrap();
+    let Roaming { _dir, mut tablet, venue, central, id } = roaming();
     let mut as_created = Document::load(
         doc::customer_doc_id(&id),
         &tablet.save_document(&doc::customer_doc_id(&id)).unwrap(),
