@@ -81,7 +81,8 @@ impl From<ReplicaError> for KamError {
             e @ (ReplicaError::Sqlite(_)
             | ReplicaError::SchemaTooNew { .. }
             | ReplicaError::Json(_)
-            | ReplicaError::Corrupt(_)) => KamError::storage(e),
+            | ReplicaError::Corrupt(_)
+            | ReplicaError::Poisoned) => KamError::storage(e),
         }
     }
 }

@@ -50,6 +50,10 @@ pub enum ReplicaError {
     /// A stored value is not what this build expects.
     #[error("corrupt replica: {0}")]
     Corrupt(String),
+    /// An earlier call failed while it held the replica (a panic), so memory may be ahead of
+    /// the file; open the replica again.
+    #[error("the replica failed earlier in this session; open it again")]
+    Poisoned,
 }
 
 impl From<crate::migrations::MigrationError> for ReplicaError {

@@ -8,6 +8,7 @@
 
 mod error;
 mod index;
+mod lend;
 mod outbox;
 mod queries;
 mod schema;
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 pub use error::ReplicaError;
 pub use index::IndexDump;
+pub use lend::{Exclusive, LendReplica};
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use queries::{CustomerRow, TicketRow, VisitDueRow};
 pub use server_sync::{
