@@ -30,6 +30,7 @@ pub mod model;
 pub mod policy;
 pub mod replica;
 pub mod rules;
+pub mod shared;
 pub mod sync_client;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;

@@ -3,15 +3,25 @@
 //! pending (never as held or sold), and refusals kept with their reason until dismissed.
 //! Sending is `KamReplica.send_desk_commands` in `sync.rs`.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use kam_core::desk::{self, DeskCommand, UnitOnTable};
+use kam_core::doc::{DocId, DocKind};
+use kam_core::shared::{ChangeSet, SharedReplica};
 use kam_core::model::EventId;
 use kam_core::replica::OutboxStatus;
 
 use crate::error::KamError;
+use crate::listeners::{ControlTableListener, TaskHandle};
 use crate::records::{OutboxEntry, SelectionEvent};
 use crate::replica::KamReplica;
 use crate::types::HousingUnit;
+
+/// The control table changes with the outbox and with the project and event documents.
+fn table_changed(changes: &ChangeSet) -> bool {
+    changes.outbox || changes.touches(&[DocKind::Project, DocKind::Event])
+}
 
 #[uniffi::export]
 impl KamReplica {
@@ -23,50 +33,70 @@ impl KamReplica {
         event_id: EventId,
         command: DeskCommand,
     ) -> Result<OutboxEntry, KamError> {
-        let entry =
-            desk::queue_command(&mut *self.replica()?, event_id.as_str(), &command, Utc::now())?;
+        let event_doc = DocId::new(DocKind::Event, event_id.as_str());
+        let entry = self.shared.edit(vec![event_doc], true, |r| {
+            desk::queue_command(r, event_id.as_str(), &command, Utc::now())
+        })?;
         Ok(entry.into())
     }
 
     /// The control table of `event_id`, by unit code: the last synced status of each allotted
     /// unit, overlaid with this tablet's commands still waiting for an answer.
     pub fn control_table(&self, event_id: EventId) -> Result<Vec<UnitOnTable>, KamError> {
-        Ok(desk::control_table(&mut *self.replica()?, &event_id)?)
+        Ok(self.with(|r| desk::control_table(r, &event_id))?)
+    }
+
+    /// `control_table(event_id)`, now and whenever a row changes: a command queued, the
+    /// desk's answer (held at once, with its hold id and expiry; a refusal with its reason),
+    /// a sync bringing the project or event.
+    pub fn watch_control_table(
+        &self,
+        event_id: EventId,
+        listener: Arc<dyn ControlTableListener>,
+    ) -> Arc<TaskHandle> {
+        let query = move |s: &SharedReplica| s.with_replica(|r| desk::control_table(r, &event_id));
+        let emit = move |rows: Result<_, _>| match rows {
+            Ok(rows) => listener.on_rows(rows),
+            Err(e) => listener.on_error(KamError::from(e)),
+        };
+        TaskHandle::subscription(self.shared.watch(table_changed, query, emit))
     }
 
     /// A selection event with its buyers in lottery order.
     pub fn event(&self, event_id: EventId) -> Result<SelectionEvent, KamError> {
-        Ok(self.replica()?.event(&event_id)?.into())
+        Ok(self.with(|r| r.event(&event_id))?.into())
     }
 
     /// The units allotted to `event_id`, with area, approved price and synced status.
     pub fn event_units(&self, event_id: EventId) -> Result<Vec<HousingUnit>, KamError> {
-        let mut replica = self.replica()?;
-        let event = replica.event(&event_id)?;
-        let units = replica.project_units(&event.project_id, &event.allotted_units)?;
+        let units = self.with(|r| {
+            let event = r.event(&event_id)?;
+            r.project_units(&event.project_id, &event.allotted_units)
+        })?;
         Ok(units.into_iter().filter_map(|(_, unit)| unit).collect())
     }
 
     /// The queued command under `key`.
     pub fn outbox_entry(&self, key: String) -> Result<OutboxEntry, KamError> {
-        let entry = self.replica()?.outbox_entry(&key)?;
+        let entry = self.shared.read(|r, _| r.outbox_entry(&key))?;
         entry.map(Into::into).ok_or(KamError::NotFound { what: format!("outbox entry {key}") })
     }
 
     /// Queued commands with `status`, oldest first.
     pub fn outbox(&self, status: OutboxStatus) -> Result<Vec<OutboxEntry>, KamError> {
-        let entries = self.replica()?.outbox_with_status(status)?;
+        let entries = self.shared.read(|r, _| r.outbox_with_status(status))?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
 
     /// Refusals not yet dismissed, oldest first: what the staff must look at.
     pub fn desk_rejections(&self) -> Result<Vec<OutboxEntry>, KamError> {
-        let entries = desk::rejections(&*self.replica()?)?;
+        let entries = self.with(|r| desk::rejections(r))?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
 
     /// A person has seen the answer to the command under `key`; it leaves the rejections.
     pub fn dismiss_desk_answer(&self, key: String) -> Result<OutboxEntry, KamError> {
-        Ok(self.replica()?.outbox_dismiss(&key, Utc::now())?.into())
+        let dismissed = self.shared.edit(Vec::new(), true, |r| r.outbox_dismiss(&key, Utc::now()))?;
+        Ok(dismissed.into())
     }
 }

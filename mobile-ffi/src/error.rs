@@ -49,6 +49,9 @@ pub enum KamError {
         /// What failed, without personal data.
         detail: String,
     },
+    /// The call was cancelled (its coroutine or task went away); nothing half-done is kept.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl KamError {
@@ -82,7 +85,9 @@ impl From<ReplicaError> for KamError {
             | ReplicaError::SchemaTooNew { .. }
             | ReplicaError::Json(_)
             | ReplicaError::Corrupt(_)
-            | ReplicaError::Poisoned) => KamError::storage(e),
+            | ReplicaError::Poisoned
+            | ReplicaError::InUse(_)
+            | ReplicaError::Io(_)) => KamError::storage(e),
         }
     }
 }
@@ -122,6 +127,7 @@ impl From<SyncError> for KamError {
             // An answer this build cannot read: a server of another version or a proxy in the
             // way. Retrying later (or updating the app) is all the app can do.
             SyncError::Wire(e) => KamError::Network { detail: e.to_string() },
+            SyncError::Cancelled => KamError::Cancelled,
         }
     }
 }

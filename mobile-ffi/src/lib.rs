@@ -26,13 +26,16 @@ mod vocabulary;
 use rust_decimal::Decimal;
 
 pub use error::KamError;
-pub use listeners::{ChangeListener, ListenerHandle, SyncProgressListener};
+pub use listeners::{
+    ChangeListener, ControlTableListener, CustomerRowsListener, SyncProgressListener,
+    SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener,
+};
 pub use records::{
     AnnualSales, ChangeOrigin, ChangeSet, Customer, DeskSendReport, DocumentRef, NewTicket,
     OutboxEntry, SelectionEvent, ServiceTicket,
 };
 pub use replica::KamReplica;
-pub use sync::{KamServer, SyncSettings};
+pub use sync::{KamServer, PushNoticeListener, SyncSettings};
 pub use types::{HousingUnit, LocalDate, TimeSpan, Timestamp};
 
 uniffi::setup_scaffolding!();

@@ -297,7 +297,27 @@ pub enum ChangeOrigin {
 pub struct ChangeSet {
     /// Where it came from.
     pub origin: ChangeOrigin,
-    /// The documents written. Empty means "any": a sync does not yet say which documents it
-    /// merged, so every screen refreshes.
+    /// The documents written or removed (by an edit, or by one sync round).
     pub documents: Vec<DocumentRef>,
+    /// Whether the desk outbox changed: a command queued, answered or dismissed.
+    pub outbox: bool,
+}
+
+impl From<&kam_core::shared::ChangeSet> for ChangeSet {
+    fn from(changes: &kam_core::shared::ChangeSet) -> ChangeSet {
+        use kam_core::shared::ChangeOrigin as Core;
+        ChangeSet {
+            origin: match changes.origin {
+                Core::Local => ChangeOrigin::Local,
+                Core::Sync => ChangeOrigin::Sync,
+                Core::Desk => ChangeOrigin::Desk,
+            },
+            documents: changes
+                .documents
+                .iter()
+                .map(|d| DocumentRef::new(d.kind(), d.entity()))
+                .collect(),
+            outbox: changes.outbox,
+        }
+    }
 }

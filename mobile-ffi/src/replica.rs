@@ -1,8 +1,8 @@
-//! The device's replica: customers, contacts, visits, tickets, the list screens, conflicts and
-//! history. Every call delegates to `kam_core::replica::Replica`; the desk and sync calls are
-//! in `desk.rs` and `sync.rs`.
+//! The device's replica: customers, contacts, visits, tickets, the list screens and their
+//! watch queries, conflicts and history. Every call delegates to
+//! `kam_core::shared::SharedReplica`; the desk and sync calls are in `desk.rs` and `sync.rs`.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use chrono::Utc;
 use kam_core::doc::{
@@ -13,54 +13,56 @@ use kam_core::model::{
     TicketStatus, UserId, VisitId, VisitRecord,
 };
 use kam_core::replica::{CustomerRow, Replica, ReplicaOptions, TicketRow, VisitDueRow};
+use kam_core::shared::{ChangeSet as CoreChangeSet, PendingUploads, SharedReplica, SyncStatus};
 use rust_decimal::Decimal;
 
 use crate::error::KamError;
-use crate::listeners::{ChangeListener, ListenerHandle, Listeners, SyncProgressListener};
-use crate::records::{ChangeOrigin, ChangeSet, Customer, DocumentRef, NewTicket, ServiceTicket};
+use crate::listeners::{
+    ChangeListener, CustomerRowsListener, ProgressListeners, SyncProgressListener,
+    SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener,
+};
+use crate::records::{Customer, DocumentRef, NewTicket, ServiceTicket};
 
 /// A device's local replica: one SQLite file, used by one signed-in user.
 ///
-/// Calls are quick local reads and writes and may run on any thread; they are serialised on
-/// the replica. Every edit is recorded with the user and the device's clock.
+/// Calls may run on any thread. List screens read on connections of their own and never wait
+/// for a sync; edits wait at most for one sync answer being applied. Every edit is recorded
+/// with the user and the device's clock. Opening a file this process already has open shares
+/// it (both handles see the same data); a file another process holds is `KamError.Storage`.
 #[derive(uniffi::Object)]
 pub struct KamReplica {
-    inner: Mutex<Replica>,
+    pub(crate) shared: Arc<SharedReplica>,
     user: UserId,
-    pub(crate) listeners: Listeners,
+    pub(crate) progress: ProgressListeners,
 }
 
 impl KamReplica {
-    /// The replica, for one call.
-    pub(crate) fn replica(&self) -> Result<MutexGuard<'_, Replica>, KamError> {
-        // A panic while the replica was held may have left its cache ahead of the file: refuse
-        // rather than guess. Reopening the replica recovers.
-        self.inner.lock().map_err(|_| KamError::Storage {
-            detail: "the replica failed earlier in this session; open it again".into(),
-        })
-    }
-
-    /// Runs one user action as `action`, then tells the change listeners about `document`
-    /// (after the replica is released, so they may read it).
+    /// Runs one user action on `document` as this user; the change listeners and watch
+    /// queries hear of it on the notice thread.
     fn edit<T>(
         &self,
-        document: DocumentRef,
+        document: DocId,
         action: impl FnOnce(&mut Replica, &UserId) -> Result<T, kam_core::replica::ReplicaError>,
     ) -> Result<T, KamError> {
-        let result = action(&mut *self.replica()?, &self.user)?;
-        self.listeners
-            .changed(ChangeSet { origin: ChangeOrigin::Local, documents: vec![document] });
-        Ok(result)
+        Ok(self.shared.edit(vec![document], false, |r| action(r, &self.user))?)
+    }
+
+    /// Reads through the replica's document cache.
+    pub(crate) fn with<T>(
+        &self,
+        step: impl FnOnce(&mut Replica) -> Result<T, kam_core::replica::ReplicaError>,
+    ) -> Result<T, KamError> {
+        Ok(self.shared.with_replica(step)?)
     }
 
     fn edit_customer(&self, id: &CustomerId, edit: CustomerEdit) -> Result<(), KamError> {
-        self.edit(DocumentRef::new(DocKind::Customer, id.as_str()), |r, user| {
+        self.edit(DocId::new(DocKind::Customer, id.as_str()), |r, user| {
             r.edit_customer(id, &edit, &meta(user, edit.action()))
         })
     }
 
     fn edit_ticket(&self, id: &TicketId, edit: TicketEdit) -> Result<(), KamError> {
-        self.edit(DocumentRef::new(DocKind::Ticket, id.as_str()), |r, user| {
+        self.edit(DocId::new(DocKind::Ticket, id.as_str()), |r, user| {
             r.edit_ticket(id, &edit, &meta(user, edit.action()))
         })
     }
@@ -71,14 +73,24 @@ fn meta(user: &UserId, action: &str) -> EditMeta {
     EditMeta::new(user, Utc::now(), action)
 }
 
+/// Customer lists change with customer documents.
+fn customers_changed(changes: &CoreChangeSet) -> bool {
+    changes.touches(&[DocKind::Customer])
+}
+
+/// Ticket lists change with tickets, and with customers (whose owners they filter by).
+fn tickets_changed(changes: &CoreChangeSet) -> bool {
+    changes.touches(&[DocKind::Ticket, DocKind::Customer])
+}
+
 #[uniffi::export]
 impl KamReplica {
     /// Opens (creating or upgrading) the replica file at `path` for `user` (e.g. `rep-01`),
     /// the author recorded on every edit.
     #[uniffi::constructor]
     pub fn open(path: String, user: UserId) -> Result<Arc<KamReplica>, KamError> {
-        let replica = Replica::open(path, ReplicaOptions::default())?;
-        Ok(Arc::new(KamReplica { inner: Mutex::new(replica), user, listeners: Listeners::new() }))
+        let shared = SharedReplica::open(path, ReplicaOptions::default())?;
+        Ok(Arc::new(KamReplica { shared, user, progress: ProgressListeners::default() }))
     }
 
     /// The signed-in user this replica records as author.
@@ -86,19 +98,35 @@ impl KamReplica {
         self.user.clone()
     }
 
-    /// Calls `listener` whenever data changes (local edits, syncs, desk answers) until the
-    /// returned handle is cancelled or dropped.
-    pub fn add_change_listener(&self, listener: Arc<dyn ChangeListener>) -> Arc<ListenerHandle> {
-        self.listeners.changes.add(listener)
+    /// Calls `listener` whenever data changes (local edits, sync rounds, desk answers), with
+    /// the documents that changed, until the handle is cancelled.
+    pub fn add_change_listener(&self, listener: Arc<dyn ChangeListener>) -> Arc<TaskHandle> {
+        let subscription = self.shared.on_changes(move |changes| listener.on_change(changes.into()));
+        TaskHandle::subscription(subscription)
     }
 
-    /// Calls `listener` after every round of every sync until the handle is cancelled or
-    /// dropped.
+    /// Calls `listener` after every round of every sync until the handle is cancelled.
     pub fn add_sync_progress_listener(
         &self,
         listener: Arc<dyn SyncProgressListener>,
-    ) -> Arc<ListenerHandle> {
-        self.listeners.progress.add(listener)
+    ) -> Arc<TaskHandle> {
+        self.progress.add(listener)
+    }
+
+    /// Calls `listener` with the sync status now and at every change (idle, connecting,
+    /// downloading, uploading, offline since, error) until the handle is cancelled.
+    pub fn watch_sync_status(&self, listener: Arc<dyn SyncStatusListener>) -> Arc<TaskHandle> {
+        TaskHandle::subscription(self.shared.on_status(move |s| listener.on_status(s.clone())))
+    }
+
+    /// The sync status now.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.shared.sync_status()
+    }
+
+    /// What waits to be sent: documents with unsent changes and unanswered desk commands.
+    pub fn pending_uploads(&self) -> Result<PendingUploads, KamError> {
+        Ok(self.shared.pending_uploads()?)
     }
 
     // ---- customers ----------------------------------------------------------------------
@@ -118,7 +146,7 @@ impl KamReplica {
             visits: Default::default(),
             late_payments: Default::default(),
         };
-        self.edit(DocumentRef::new(DocKind::Customer, customer.id.as_str()), |r, user| {
+        self.edit(DocId::new(DocKind::Customer, customer.id.as_str()), |r, user| {
             r.create_customer(&customer, &meta(user, "customer.create"))
         })?;
         Ok(customer.into())
@@ -126,7 +154,7 @@ impl KamReplica {
 
     /// A customer with its contacts, visits and late payments.
     pub fn customer(&self, id: CustomerId) -> Result<Customer, KamError> {
-        Ok(self.replica()?.customer(&id)?.into())
+        Ok(self.with(|r| r.customer(&id))?.into())
     }
 
     /// Changes a customer's profile; only the fields that differ are written.
@@ -200,7 +228,7 @@ impl KamReplica {
             preventive_action: None,
             follow_up: None,
         };
-        self.edit(DocumentRef::new(DocKind::Ticket, ticket.id.as_str()), |r, user| {
+        self.edit(DocId::new(DocKind::Ticket, ticket.id.as_str()), |r, user| {
             r.create_ticket(&ticket, &meta(user, "ticket.open"))
         })?;
         Ok(ticket.into())
@@ -208,7 +236,7 @@ impl KamReplica {
 
     /// A ticket with its history and replies.
     pub fn ticket(&self, id: TicketId) -> Result<ServiceTicket, KamError> {
-        Ok(self.replica()?.ticket(&id)?.into())
+        Ok(self.with(|r| r.ticket(&id))?.into())
     }
 
     /// Moves a ticket to `to`, checked against the ticket state machine first (a refused
@@ -219,7 +247,7 @@ impl KamReplica {
         to: TicketStatus,
         note: String,
     ) -> Result<(), KamError> {
-        let from = self.replica()?.ticket(&id)?.status;
+        let from = self.with(|r| r.ticket(&id))?.status;
         let change = StatusChange {
             id: EntryId::new(),
             from,
@@ -237,16 +265,16 @@ impl KamReplica {
         self.edit_ticket(&id, TicketEdit::AddReply(reply))
     }
 
-    // ---- list screens (from the local index, no document is loaded) ---------------------
+    // ---- list screens (from the local index, on a reader: never wait for a sync) --------
 
     /// `owner`'s customers, strategic first, then by score and name.
     pub fn my_customers_by_tier(&self, owner: UserId) -> Result<Vec<CustomerRow>, KamError> {
-        Ok(self.replica()?.my_customers_by_tier(&owner)?)
+        Ok(self.shared.read(|r, _| r.my_customers_by_tier(&owner))?)
     }
 
     /// Visits of `owner`'s customers overdue or due by the end of this business week.
     pub fn visits_due(&self, owner: UserId) -> Result<Vec<VisitDueRow>, KamError> {
-        Ok(self.replica()?.visits_due(&owner, Utc::now())?)
+        Ok(self.shared.read(|r, policy| r.visits_due(&owner, Utc::now(), policy))?)
     }
 
     /// Open tickets (of `owner`'s customers, or all), most urgent reply first.
@@ -254,12 +282,74 @@ impl KamReplica {
         &self,
         owner: Option<UserId>,
     ) -> Result<Vec<TicketRow>, KamError> {
-        Ok(self.replica()?.open_tickets_by_urgency(owner.as_ref(), Utc::now())?)
+        Ok(self.shared.read(|r, policy| r.open_tickets_by_urgency(owner.as_ref(), Utc::now(), policy))?)
     }
 
     /// Customers whose name contains `text`, at most `limit`.
     pub fn search_customers(&self, text: String, limit: u32) -> Result<Vec<CustomerRow>, KamError> {
-        Ok(self.replica()?.search_customers(&text, limit)?)
+        Ok(self.shared.read(|r, _| r.search_customers(&text, limit))?)
+    }
+
+    // ---- watch queries: the list screens, emitted again whenever their rows change -------
+
+    /// `my_customers_by_tier(owner)`, now and after every change of its rows.
+    pub fn watch_my_customers(
+        &self,
+        owner: UserId,
+        listener: Arc<dyn CustomerRowsListener>,
+    ) -> Arc<TaskHandle> {
+        let query = move |s: &SharedReplica| s.read(|r, _| r.my_customers_by_tier(&owner));
+        let emit = move |rows: Result<_, _>| match rows {
+            Ok(rows) => listener.on_rows(rows),
+            Err(e) => listener.on_error(KamError::from(e)),
+        };
+        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+    }
+
+    /// `search_customers(text, limit)`, now and after every change of its rows.
+    pub fn watch_search_customers(
+        &self,
+        text: String,
+        limit: u32,
+        listener: Arc<dyn CustomerRowsListener>,
+    ) -> Arc<TaskHandle> {
+        let query = move |s: &SharedReplica| s.read(|r, _| r.search_customers(&text, limit));
+        let emit = move |rows: Result<_, _>| match rows {
+            Ok(rows) => listener.on_rows(rows),
+            Err(e) => listener.on_error(KamError::from(e)),
+        };
+        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+    }
+
+    /// `visits_due(owner)`, now and after every change of its rows.
+    pub fn watch_visits_due(
+        &self,
+        owner: UserId,
+        listener: Arc<dyn VisitRowsListener>,
+    ) -> Arc<TaskHandle> {
+        let query =
+            move |s: &SharedReplica| s.read(|r, policy| r.visits_due(&owner, Utc::now(), policy));
+        let emit = move |rows: Result<_, _>| match rows {
+            Ok(rows) => listener.on_rows(rows),
+            Err(e) => listener.on_error(KamError::from(e)),
+        };
+        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+    }
+
+    /// `open_tickets_by_urgency(owner)`, now and after every change of its rows.
+    pub fn watch_open_tickets(
+        &self,
+        owner: Option<UserId>,
+        listener: Arc<dyn TicketRowsListener>,
+    ) -> Arc<TaskHandle> {
+        let query = move |s: &SharedReplica| {
+            s.read(|r, policy| r.open_tickets_by_urgency(owner.as_ref(), Utc::now(), policy))
+        };
+        let emit = move |rows: Result<_, _>| match rows {
+            Ok(rows) => listener.on_rows(rows),
+            Err(e) => listener.on_error(KamError::from(e)),
+        };
+        TaskHandle::subscription(self.shared.watch(tickets_changed, query, emit))
     }
 
     // ---- conflicts and history ----------------------------------------------------------
@@ -267,12 +357,12 @@ impl KamReplica {
     /// Fields of a document holding concurrent values, for the conflict screen. Resolving one
     /// is an ordinary edit.
     pub fn conflicts(&self, document: DocumentRef) -> Result<Vec<FieldConflict>, KamError> {
-        Ok(self.replica()?.conflicts(&doc_id(&document))?)
+        Ok(self.with(|r| r.conflicts(&doc_id(&document)))?)
     }
 
     /// Who changed a document, when, and how, oldest first.
     pub fn history(&self, document: DocumentRef) -> Result<Vec<HistoryEntry>, KamError> {
-        Ok(self.replica()?.history(&doc_id(&document))?)
+        Ok(self.with(|r| r.history(&doc_id(&document)))?)
     }
 }
 

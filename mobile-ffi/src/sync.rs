@@ -1,17 +1,19 @@
-//! Talking to the server: document sync and sending the desk commands queued offline. Both are
-//! blocking HTTP in the core, so the async functions here run them on tokio's blocking pool
-//! and the app's UI thread never waits on the network.
+//! Talking to the server: document sync, the foreground sync loop, the push channel and
+//! sending the desk commands queued offline. The core's network calls block, so the async
+//! functions here run them on tokio's blocking pool; none holds the replica while it waits on
+//! the network, and cancelling the calling coroutine or task cancels the sync at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use kam_core::desk::{self, DeskCommand};
-use kam_core::sync_client::http::HttpTransport;
-use kam_core::sync_client::{self, SyncOptions, SyncReport};
+use kam_core::shared::{DriverSettings, PushChannel, Subscription};
+use kam_core::sync_client::http::{ChangeNotice, HttpTransport, WatchControl, watch_changes};
+use kam_core::sync_client::{CancelToken, SyncOptions, SyncReport};
 
 use crate::error::KamError;
-use crate::records::{ChangeOrigin, ChangeSet, DeskAnswer, DeskSendReport};
+use crate::listeners::TaskHandle;
+use crate::records::{DeskAnswer, DeskSendReport};
 use crate::replica::KamReplica;
 
 /// How hard a sync tries before giving up. The defaults suit a tablet on venue Wi-Fi.
@@ -26,12 +28,23 @@ pub struct SyncSettings {
     /// The longest wait between retries.
     #[uniffi(default = 10000)]
     pub max_backoff_ms: u64,
-    /// How long one request may take end to end.
+    /// How long one request may take end to end (connecting alone: at most 2 seconds).
     #[uniffi(default = 30000)]
     pub request_timeout_ms: u64,
     /// Send the full manifest first: after restoring the replica from a backup.
     #[uniffi(default = false)]
     pub recover: bool,
+    /// The foreground loop (`start_sync`) syncs at least this often without news.
+    #[uniffi(default = 60000)]
+    pub foreground_interval_ms: u64,
+}
+
+/// Told each change notice the server pushes (`KamServer.watch_push_notices`).
+#[uniffi::export(foreign)]
+pub trait PushNoticeListener: Send + Sync {
+    /// The server's change cursor after the changes, and the changed documents as
+    /// `kind/id` (only those this device may see).
+    fn on_notice(&self, cursor: u64, documents: Vec<String>);
 }
 
 /// The server a device syncs with, and the device's token.
@@ -39,6 +52,9 @@ pub struct SyncSettings {
 pub struct KamServer {
     transport: HttpTransport,
     options: SyncOptions,
+    driver: DriverSettings,
+    base_url: String,
+    device_token: String,
 }
 
 #[uniffi::export]
@@ -57,7 +73,48 @@ impl KamServer {
             recover: settings.recover,
             ..SyncOptions::default()
         };
-        Arc::new(KamServer { transport, options })
+        let driver = DriverSettings {
+            interval: Duration::from_millis(settings.foreground_interval_ms.max(1_000)),
+            ..DriverSettings::default()
+        };
+        Arc::new(KamServer { transport, options, driver, base_url, device_token })
+    }
+
+    /// Calls `listener` for each change notice the server pushes, on a thread of its own,
+    /// reconnecting after a backoff when the channel drops, until the handle is cancelled.
+    pub fn watch_push_notices(&self, listener: Arc<dyn PushNoticeListener>) -> Arc<TaskHandle> {
+        let stop = CancelToken::new();
+        let channel = self.push_channel_with(Box::new(move |n: ChangeNotice| {
+            listener.on_notice(n.cursor, n.docs);
+        }));
+        let running = stop.clone();
+        let spawned = std::thread::Builder::new().name("kam-push-notices".into()).spawn(move || {
+            while !running.is_cancelled() {
+                if let Err(error) = channel(&mut || !running.is_cancelled()) {
+                    tracing::info!(%error, "push channel failed; reconnecting later");
+                }
+                if running.sleep(Duration::from_secs(2)) {
+                    break;
+                }
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start the push channel");
+        }
+        TaskHandle::subscription(Subscription::on_cancel(move || stop.cancel()))
+    }
+}
+
+impl KamServer {
+    /// The push channel, telling `each` every notice; its caller's check stops it.
+    fn push_channel_with(&self, each: Box<dyn Fn(ChangeNotice) + Send + Sync>) -> PushChannel {
+        let (base_url, token) = (self.base_url.clone(), self.device_token.clone());
+        Box::new(move |keep_going: &mut dyn FnMut() -> bool| {
+            watch_changes(&base_url, &token, &mut |notice| {
+                each(notice);
+                if keep_going() { WatchControl::Continue } else { WatchControl::Stop }
+            })
+        })
     }
 }
 
@@ -79,31 +136,60 @@ impl KamServer {
     }
 }
 
+/// Cancels a sync when the future running it is dropped: the app's coroutine or task was
+/// cancelled.
+struct CancelOnDrop(CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+#[uniffi::export]
+impl KamReplica {
+    /// Keeps this device in sync with `server` while the app is in the foreground: syncs now,
+    /// then whenever the server pushes news or a local edit waits to be sent (and at least
+    /// every `foreground_interval_ms`), sending queued desk commands too; offline, it backs
+    /// off without holding anything. Watch `watch_sync_status` for where it stands. Cancel
+    /// the handle when the app leaves the foreground (starting again replaces the loop).
+    pub fn start_sync(&self, server: Arc<KamServer>) -> Arc<TaskHandle> {
+        let push = server.push_channel_with(Box::new(|_| {}));
+        let transport = Arc::new(server.transport.clone());
+        let driver = self.shared.start_sync(
+            transport,
+            server.options.clone(),
+            server.driver.clone(),
+            Some(push),
+        );
+        TaskHandle::sync(driver)
+    }
+}
+
 #[uniffi::export(async_runtime = "tokio")]
 impl KamReplica {
     /// Syncs with `server` until both sides are quiet, telling the progress listeners after
-    /// every round and the change listeners at the end if anything arrived.
+    /// every round and the change listeners and watch queries as each round lands.
     ///
-    /// The replica is busy for the whole sync: other calls wait for it to finish.
+    /// Reads and edits go on meanwhile. Cancelling the calling coroutine (or Swift task)
+    /// cancels the sync at once; what it already applied stays, the rest comes next time.
     pub async fn sync_now(self: Arc<Self>, server: Arc<KamServer>) -> Result<SyncReport, KamError> {
-        let this = Arc::clone(&self);
+        let cancel = CancelToken::new();
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
         let report = tokio::task::spawn_blocking(move || {
-            let mut replica = this.replica()?;
-            let progress = &this.listeners.progress;
-            sync_client::sync_now(&mut replica, &server.transport, &server.options, &mut |p| {
-                progress.notify(|l| l.on_progress(p.clone()));
+            let shared = &self.shared;
+            let progress = &self.progress;
+            shared.sync(&server.transport, &server.options, &cancel, &mut |p| {
+                progress.notify(shared, p);
             })
-            .map_err(KamError::from)
         })
         .await??;
-        if report.messages_received + report.snapshots_received + report.removed > 0 {
-            self.listeners.changed(ChangeSet { origin: ChangeOrigin::Sync, documents: vec![] });
-        }
         Ok(report)
     }
 
     /// Sends every desk command queued on this device, oldest first, under the keys stored
-    /// when they were queued, and records each answer (accepted, or refused with its reason).
+    /// when they were queued, and records each answer (accepted, or refused with its reason);
+    /// the control table shows them at once.
     ///
     /// If the connection fails part way, the rest stay pending and the call fails with
     /// `KamError.Network` (or `Unauthorized`); the answers already received are kept.
@@ -111,15 +197,10 @@ impl KamReplica {
         self: Arc<Self>,
         server: Arc<KamServer>,
     ) -> Result<DeskSendReport, KamError> {
-        let this = Arc::clone(&self);
         let report = tokio::task::spawn_blocking(move || {
-            let mut replica = this.replica()?;
-            desk::send_pending(&mut replica, &server.transport, Utc::now()).map_err(KamError::from)
+            self.shared.send_desk_commands(&server.transport).map_err(KamError::from)
         })
         .await??;
-        if report.accepted + report.rejected > 0 {
-            self.listeners.changed(ChangeSet { origin: ChangeOrigin::Desk, documents: vec![] });
-        }
         match report.stopped_by {
             Some(error) => Err(error.into()),
             None => Ok(DeskSendReport {

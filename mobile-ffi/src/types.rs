@@ -22,6 +22,7 @@ use kam_core::model::{
 };
 use kam_core::replica::{CustomerRow, TicketRow, VisitDueRow};
 use kam_core::rules::SlaState;
+use kam_core::shared::{PendingUploads, SyncStatus};
 use kam_core::sync_client::{SyncProgress, SyncReport};
 use rust_decimal::Decimal;
 
@@ -496,4 +497,51 @@ mod tests {
             );
         }
     }
+}
+
+/// Where syncing stands, for a status line.
+#[uniffi::remote(Enum)]
+pub enum SyncStatus {
+    /// Not syncing; when the last sync finished, if any did.
+    Idle {
+        /// When the last sync ended.
+        last_synced_at: Option<Timestamp>,
+    },
+    /// A round is on its way to the server.
+    Connecting,
+    /// The server is sending what it has, in batches.
+    Downloading {
+        /// Documents received whole so far in this sync.
+        documents_received: u64,
+        /// Documents the server says are still waiting.
+        documents_remaining: u64,
+    },
+    /// This device is sending its changes.
+    Uploading {
+        /// Documents and desk commands waiting to be sent.
+        pending: u64,
+    },
+    /// The server cannot be reached; syncing resumes when it can.
+    Offline {
+        /// Since when.
+        since: Timestamp,
+        /// The last network error.
+        last_error: String,
+    },
+    /// The last sync failed for a reason other than the network.
+    Error {
+        /// What went wrong.
+        message: String,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// What waits to be sent to the server.
+#[uniffi::remote(Record)]
+pub struct PendingUploads {
+    /// Documents holding changes the server may not have yet.
+    pub documents: u64,
+    /// Desk commands waiting for an answer.
+    pub desk_commands: u64,
 }

@@ -54,6 +54,12 @@ pub enum ReplicaError {
     /// the file; open the replica again.
     #[error("the replica failed earlier in this session; open it again")]
     Poisoned,
+    /// Another process has this replica file open (a second copy of the app, or a tool).
+    #[error("replica file {0} is open in another process")]
+    InUse(String),
+    /// A file beside the replica (its lock) could not be opened.
+    #[error("file: {0}")]
+    Io(String),
 }
 
 impl From<crate::migrations::MigrationError> for ReplicaError {

@@ -11,6 +11,7 @@ mod index;
 mod lend;
 mod outbox;
 mod queries;
+mod reader;
 mod schema;
 mod server_sync;
 pub mod store;
@@ -30,6 +31,7 @@ pub use index::IndexDump;
 pub use lend::{Exclusive, LendReplica};
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use queries::{CustomerRow, TicketRow, VisitDueRow};
+pub use reader::{ReaderPool, ReplicaReader};
 pub use server_sync::{
     DEFAULT_SERVER_ID, MAX_DOCS_PER_REQUEST, RoundOutcome, SERVER_PEER, SyncSession,
 };

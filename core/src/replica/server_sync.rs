@@ -127,6 +127,8 @@ pub struct RoundOutcome {
     pub removed: usize,
     /// The cursor now stored.
     pub cursor: u64,
+    /// The documents this answer wrote or removed, for change notices.
+    pub changed: Vec<DocId>,
 }
 
 /// Records that `id` may hold changes the server has not seen.
@@ -299,6 +301,7 @@ impl Replica {
             compaction,
             session,
             written: Vec::new(),
+            arrived: Vec::new(),
         };
         let applied = batch.apply(response);
         let written = std::mem::take(&mut batch.written);
@@ -352,6 +355,8 @@ struct AnswerBatch<'a> {
     session: &'a mut SyncSession,
     /// Documents written, with what to record in memory once the transaction commits.
     written: Vec<(DocId, Option<WriteOutcome>)>,
+    /// Documents that arrived whole or were removed, for change notices.
+    arrived: Vec<DocId>,
 }
 
 impl AnswerBatch<'_> {
@@ -365,11 +370,19 @@ impl AnswerBatch<'_> {
         for id in &response.removed {
             self.remove(&parse(id)?)?;
         }
+        let mut changed: Vec<DocId> = self
+            .written
+            .iter()
+            .filter(|(_, write)| write.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        changed.append(&mut self.arrived);
         Ok(RoundOutcome {
             messages: response.messages.len(),
             snapshots: response.snapshots.len(),
             removed: response.removed.len(),
             cursor: response.cursor,
+            changed,
         })
     }
 
@@ -440,6 +453,7 @@ impl AnswerBatch<'_> {
             StoredDoc::new_unsaved(Document::load(id.clone(), bytes, self.actor.clone())?);
         store::write_received_snapshot(self.tx, &mut stored, bytes)?;
         index::project(self.tx, &stored.doc, self.policy)?;
+        self.arrived.push(id.clone());
         self.save_shared(id, stored.doc.heads())
     }
 
@@ -462,6 +476,7 @@ impl AnswerBatch<'_> {
         self.cache.pop(id);
         self.sessions.forget_doc(id);
         self.session.active.remove(id);
+        self.arrived.push(id.clone());
         Ok(())
     }
 }

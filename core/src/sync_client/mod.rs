@@ -12,6 +12,7 @@
 //! round (see [`crate::replica`]'s sync module). A server that refuses the cursor as ahead of
 //! its sequence gets one recovery round from cursor 0 (see [`sync_now`]).
 
+mod cancel;
 pub mod http;
 pub mod transport;
 
@@ -20,9 +21,10 @@ use std::time::Duration;
 use rand::Rng;
 use thiserror::Error;
 
+pub use cancel::CancelToken;
 pub use transport::{SyncTransport, TransportError};
 
-use crate::replica::{Replica, ReplicaError, RoundOutcome, SyncSession};
+use crate::replica::{Exclusive, LendReplica, Replica, ReplicaError, RoundOutcome, SyncSession};
 use crate::wire::{SyncResponse, WireError};
 
 /// How `sync_now` behaves.
@@ -108,19 +110,71 @@ pub enum SyncError {
     /// A body could not be encoded or the server's answer could not be decoded.
     #[error("wire: {0}")]
     Wire(#[from] WireError),
+    /// The sync was cancelled (the app's task went away); nothing half-applied is kept.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// What a sync tells its observer as it goes, for a status line and a progress bar.
+#[derive(Debug)]
+pub enum SyncEvent<'a> {
+    /// An attempt at a round is about to be sent.
+    Sending {
+        /// The attempt at this round, from 1.
+        attempt: u32,
+    },
+    /// An attempt failed with `error`; the round is retried after a backoff if `retrying`.
+    AttemptFailed {
+        /// Why.
+        error: &'a TransportError,
+        /// Whether another attempt follows.
+        retrying: bool,
+    },
+    /// A round's answer was applied.
+    Applied {
+        /// Progress so far.
+        progress: &'a SyncProgress,
+        /// What this round changed.
+        outcome: &'a RoundOutcome,
+        /// Whether the server has more waiting beyond this answer.
+        more: bool,
+        /// Documents holding changes the server may not have yet.
+        pending_push: u64,
+    },
 }
 
 /// Syncs `replica` with the server behind `transport` until both sides are quiet, calling
 /// `progress` after every round. The cursor sent and stored is the one the replica keeps for
-/// [`SyncTransport::server_id`].
-///
-/// If the server refuses that cursor as ahead of its own sequence, this starts the server over
-/// at cursor 0 with a recovery round (the manifest), once per call.
+/// [`SyncTransport::server_id`]. See [`sync_with`], which this runs.
 pub fn sync_now(
     replica: &mut Replica,
     transport: &dyn SyncTransport,
     options: &SyncOptions,
     progress: &mut dyn FnMut(&SyncProgress),
+) -> Result<SyncReport, SyncError> {
+    let replica = Exclusive::new(replica);
+    sync_with(&replica, transport, options, &CancelToken::new(), &mut |event| {
+        if let SyncEvent::Applied { progress: p, .. } = event {
+            progress(p);
+        }
+    })
+}
+
+/// Syncs the replica lent by `replica` with the server behind `transport` until both sides
+/// are quiet, telling `observe` as it goes; `cancel` stops it ([`SyncError::Cancelled`]).
+///
+/// The replica is borrowed only to build each request and to apply each answer, never while
+/// a request is on the network or a backoff waits, so a shared replica's readers and editors
+/// carry on meanwhile (an edit made between the two lands in a later round).
+///
+/// If the server refuses the stored cursor as ahead of its own sequence, this starts the
+/// server over at cursor 0 with a recovery round (the manifest), once per call.
+pub fn sync_with<L: LendReplica + ?Sized>(
+    replica: &L,
+    transport: &dyn SyncTransport,
+    options: &SyncOptions,
+    cancel: &CancelToken,
+    observe: &mut dyn FnMut(SyncEvent<'_>),
 ) -> Result<SyncReport, SyncError> {
     let span = tracing::info_span!("sync_now");
     let _entered = span.enter();
@@ -133,8 +187,12 @@ pub fn sync_now(
     let mut report = SyncReport::default();
     let mut state = SyncProgress::default();
     let mut cursor_reset = false;
-    while report.rounds < options.max_rounds {
-        let (sent, response) = match round(replica, &mut session, transport, options, &mut report) {
+    let mut rounds = Rounds { replica, transport, options, cancel, observe };
+    let result = loop {
+        if report.rounds >= options.max_rounds {
+            break Ok(());
+        }
+        let (sent, response) = match rounds.round(&mut session, &mut report) {
             Ok(answer) => answer,
             // A server behind the cursor this replica holds for it: a venue restarted from its
             // second copy (an older backup) lost the tail of its sequence. Starting over at 0
@@ -143,28 +201,43 @@ pub fn sync_now(
             Err(SyncError::Transport(e)) if e.is_cursor_refused() && !cursor_reset => {
                 tracing::warn!(server = %server_id, error = %e, "cursor refused; recovering from 0");
                 cursor_reset = true;
-                replica.reset_server_cursor(&server_id)?;
+                replica.with_replica(|r| r.reset_server_cursor(&server_id))?;
                 session = SyncSession::recovering_for(&server_id);
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => break Err(e),
         };
-        let outcome = replica.apply_sync_response(&mut session, &response)?;
+        if cancel.is_cancelled() {
+            // The answer is dropped unapplied: the next sync hears the same news again.
+            break Err(SyncError::Cancelled);
+        }
+        let (outcome, pending_push) = replica.with_replica(|r| {
+            let outcome = r.apply_sync_response(&mut session, &response)?;
+            Ok((outcome, r.pending_push_count()?))
+        })?;
         tally(&mut report, &mut state, sent, &outcome, &response);
-        progress(&state);
+        (rounds.observe)(SyncEvent::Applied {
+            progress: &state,
+            outcome: &outcome,
+            more: response.more,
+            pending_push,
+        });
         // Done when a round moved nothing, or when the server sent all it had (no `more`),
         // every conversation closed with this answer and nothing is left to push: another
         // round would only confirm that. The next sync's cursor tells the server these
         // answers arrived.
         let open = session.has_open_conversations();
         let moved_nothing = sent == 0 && response.is_quiet();
-        if !open && (moved_nothing || (!response.more && replica.pending_push_count()? == 0)) {
+        if !open && (moved_nothing || (!response.more && pending_push == 0)) {
             report.quiet = true;
-            break;
+            break Ok(());
         }
-    }
-    replica.abort_sync_session(&mut session);
-    Ok(report)
+    };
+    replica.with_replica(|r| {
+        r.abort_sync_session(&mut session);
+        Ok(())
+    })?;
+    result.map(|()| report)
 }
 
 /// Counts one applied round into the report and the progress.
@@ -197,41 +270,74 @@ fn tally(
     );
 }
 
-/// One round: builds the request and exchanges it, retrying retryable failures with backoff.
-/// Returns how many messages the request carried and the decoded answer.
-fn round(
-    replica: &mut Replica,
-    session: &mut SyncSession,
-    transport: &dyn SyncTransport,
-    options: &SyncOptions,
-    report: &mut SyncReport,
-) -> Result<(usize, SyncResponse), SyncError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let request = replica.build_sync_request(session, options.max_response_bytes)?;
-        let body = request.encode()?;
-        report.bytes_sent += body.len() as u64;
-        let failure = match transport.exchange(&body) {
-            Ok(answer) => {
-                report.bytes_received += answer.len() as u64;
-                match SyncResponse::decode(&answer) {
-                    Ok(response) => return Ok((request.messages.len(), response)),
-                    // A garbled answer is treated like a lost one.
-                    Err(e) => TransportError::Network(format!("undecodable answer: {e}")),
-                }
+/// What the rounds of one sync share.
+struct Rounds<'a, L: LendReplica + ?Sized> {
+    replica: &'a L,
+    transport: &'a dyn SyncTransport,
+    options: &'a SyncOptions,
+    cancel: &'a CancelToken,
+    observe: &'a mut dyn FnMut(SyncEvent<'_>),
+}
+
+impl<L: LendReplica + ?Sized> Rounds<'_, L> {
+    /// One round: builds the request and exchanges it, retrying retryable failures with
+    /// backoff. Returns how many messages the request carried and the decoded answer.
+    fn round(
+        &mut self,
+        session: &mut SyncSession,
+        report: &mut SyncReport,
+    ) -> Result<(usize, SyncResponse), SyncError> {
+        let mut attempt: u32 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            if self.cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
             }
-            Err(e) => e,
-        };
-        // The messages just built may never have arrived: resume from the persisted state.
-        replica.abort_sync_session(session);
-        if !failure.is_retryable() || attempt >= options.max_attempts {
-            return Err(failure.into());
+            let max_bytes = self.options.max_response_bytes;
+            let request = self.replica.with_replica(|r| r.build_sync_request(session, max_bytes))?;
+            let body = request.encode()?;
+            report.bytes_sent += body.len() as u64;
+            (self.observe)(SyncEvent::Sending { attempt });
+            let failure = match self.transport.exchange_cancellable(body, self.cancel) {
+                None => return Err(self.abandon(session)),
+                Some(Ok(answer)) => {
+                    report.bytes_received += answer.len() as u64;
+                    match SyncResponse::decode(&answer) {
+                        Ok(response) => return Ok((request.messages.len(), response)),
+                        // A garbled answer is treated like a lost one.
+                        Err(e) => TransportError::Network(format!("undecodable answer: {e}")),
+                    }
+                }
+                Some(Err(e)) => e,
+            };
+            // The messages just built may never have arrived: resume from the persisted state.
+            self.replica.with_replica(|r| {
+                r.abort_sync_session(session);
+                Ok(())
+            })?;
+            let retrying = failure.is_retryable() && attempt < self.options.max_attempts;
+            (self.observe)(SyncEvent::AttemptFailed { error: &failure, retrying });
+            if !retrying {
+                return Err(failure.into());
+            }
+            report.retries += 1;
+            let delay = backoff(self.options, attempt);
+            tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %failure, "sync round failed; retrying");
+            if self.cancel.sleep(delay) {
+                return Err(SyncError::Cancelled);
+            }
         }
-        report.retries += 1;
-        let delay = backoff(options, attempt);
-        tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %failure, "sync round failed; retrying");
-        std::thread::sleep(delay);
+    }
+
+    /// Gives up a round whose exchange was abandoned by cancellation.
+    fn abandon(&mut self, session: &mut SyncSession) -> SyncError {
+        match self.replica.with_replica(|r| {
+            r.abort_sync_session(session);
+            Ok(())
+        }) {
+            Ok(()) => SyncError::Cancelled,
+            Err(e) => e.into(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use thiserror::Error;
 
+use super::CancelToken;
 pub use crate::replica::DEFAULT_SERVER_ID;
 
 /// Why one exchange with the server failed.
@@ -68,6 +69,21 @@ pub trait SyncTransport {
     fn server_id(&self) -> String {
         DEFAULT_SERVER_ID.to_owned()
     }
+
+    /// Like [`SyncTransport::exchange`], but gives up waiting when `cancel` is cancelled
+    /// (`None`). The default checks before sending and then waits for the exchange; a
+    /// transport that can block for long (the network) abandons the exchange instead, as
+    /// [`crate::sync_client::http::HttpTransport`] does.
+    fn exchange_cancellable(
+        &self,
+        request: Vec<u8>,
+        cancel: &CancelToken,
+    ) -> Option<Result<Vec<u8>, TransportError>> {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        Some(self.exchange(&request))
+    }
 }
 
 impl<T: SyncTransport + ?Sized> SyncTransport for &T {
@@ -77,5 +93,13 @@ impl<T: SyncTransport + ?Sized> SyncTransport for &T {
 
     fn server_id(&self) -> String {
         (**self).server_id()
+    }
+
+    fn exchange_cancellable(
+        &self,
+        request: Vec<u8>,
+        cancel: &CancelToken,
+    ) -> Option<Result<Vec<u8>, TransportError>> {
+        (**self).exchange_cancellable(request, cancel)
     }
 }
