@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use kam_core::desk::{self, DeskCommand, UnitOnTable};
 use kam_core::doc::{DocId, DocKind};
-use kam_core::shared::{ChangeSet, SharedReplica};
 use kam_core::model::EventId;
 use kam_core::replica::OutboxStatus;
+use kam_core::shared::{ChangeSet, SharedReplica};
 
 use crate::error::KamError;
 use crate::listeners::{ControlTableListener, TaskHandle};
@@ -96,7 +96,8 @@ impl KamReplica {
 
     /// A person has seen the answer to the command under `key`; it leaves the rejections.
     pub fn dismiss_desk_answer(&self, key: String) -> Result<OutboxEntry, KamError> {
-        let dismissed = self.shared.edit(Vec::new(), true, |r| r.outbox_dismiss(&key, Utc::now()))?;
+        let dismissed =
+            self.shared.edit(Vec::new(), true, |r| r.outbox_dismiss(&key, Utc::now()))?;
         Ok(dismissed.into())
     }
 }

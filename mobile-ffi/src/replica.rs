@@ -101,7 +101,8 @@ impl KamReplica {
     /// Calls `listener` whenever data changes (local edits, sync rounds, desk answers), with
     /// the documents that changed, until the handle is cancelled.
     pub fn add_change_listener(&self, listener: Arc<dyn ChangeListener>) -> Arc<TaskHandle> {
-        let subscription = self.shared.on_changes(move |changes| listener.on_change(changes.into()));
+        let subscription =
+            self.shared.on_changes(move |changes| listener.on_change(changes.into()));
         TaskHandle::subscription(subscription)
     }
 
@@ -282,7 +283,9 @@ impl KamReplica {
         &self,
         owner: Option<UserId>,
     ) -> Result<Vec<TicketRow>, KamError> {
-        Ok(self.shared.read(|r, policy| r.open_tickets_by_urgency(owner.as_ref(), Utc::now(), policy))?)
+        Ok(self
+            .shared
+            .read(|r, policy| r.open_tickets_by_urgency(owner.as_ref(), Utc::now(), policy))?)
     }
 
     /// Customers whose name contains `text`, at most `limit`.

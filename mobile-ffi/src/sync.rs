@@ -88,16 +88,17 @@ impl KamServer {
             listener.on_notice(n.cursor, n.docs);
         }));
         let running = stop.clone();
-        let spawned = std::thread::Builder::new().name("kam-push-notices".into()).spawn(move || {
-            while !running.is_cancelled() {
-                if let Err(error) = channel(&mut || !running.is_cancelled()) {
-                    tracing::info!(%error, "push channel failed; reconnecting later");
+        let spawned =
+            std::thread::Builder::new().name("kam-push-notices".into()).spawn(move || {
+                while !running.is_cancelled() {
+                    if let Err(error) = channel(&mut || !running.is_cancelled()) {
+                        tracing::info!(%error, "push channel failed; reconnecting later");
+                    }
+                    if running.sleep(Duration::from_secs(2)) {
+                        break;
+                    }
                 }
-                if running.sleep(Duration::from_secs(2)) {
-                    break;
-                }
-            }
-        });
+            });
         if let Err(error) = spawned {
             tracing::error!(%error, "could not start the push channel");
         }

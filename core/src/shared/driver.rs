@@ -117,11 +117,13 @@ impl Wake {
                 reasons = self.lock();
                 break;
             }
-            let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+            let left =
+                deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 break;
             }
-            reasons = self.signal.wait_timeout(reasons, left).unwrap_or_else(PoisonError::into_inner).0;
+            reasons =
+                self.signal.wait_timeout(reasons, left).unwrap_or_else(PoisonError::into_inner).0;
         }
         *reasons = Reasons::default();
     }
@@ -160,7 +162,8 @@ impl SharedReplica {
         push: Option<PushChannel>,
     ) -> Arc<SyncDriver> {
         let stop = CancelToken::new();
-        let previous = self.driver.lock().unwrap_or_else(PoisonError::into_inner).replace(stop.clone());
+        let previous =
+            self.driver.lock().unwrap_or_else(PoisonError::into_inner).replace(stop.clone());
         if let Some(previous) = previous {
             previous.cancel();
             self.wake.poke();
@@ -173,7 +176,9 @@ impl SharedReplica {
         }
         {
             let (replica, stop) = (replica.clone(), stop.clone());
-            spawn("kam-sync", move || run(&replica, transport.as_ref(), &options, &settings, &stop));
+            spawn("kam-sync", move || {
+                run(&replica, transport.as_ref(), &options, &settings, &stop)
+            });
         }
         Arc::new(SyncDriver { stop, wake: replica })
     }
@@ -262,7 +267,8 @@ fn listen(
             tracing::info!(%error, "push channel failed; reconnecting later");
         }
         // A channel that stayed open a while was healthy: start the backoff over.
-        failures = if opened.elapsed() > settings.interval { 1 } else { failures.saturating_add(1) };
+        failures =
+            if opened.elapsed() > settings.interval { 1 } else { failures.saturating_add(1) };
         if replica.upgrade().is_none() || stop.sleep(backoff(settings, failures)) {
             return;
         }

@@ -35,8 +35,8 @@ pub use status::SyncStatus;
 
 use crate::doc::DocId;
 use crate::policy::Policy;
-use crate::replica::{LendReplica, ReaderPool, Replica, ReplicaError, ReplicaOptions};
 use crate::replica::ReplicaReader;
+use crate::replica::{LendReplica, ReaderPool, Replica, ReplicaError, ReplicaOptions};
 use crate::sync_client::{
     CancelToken, SyncError, SyncEvent, SyncOptions, SyncProgress, SyncReport, SyncTransport,
 };
@@ -180,9 +180,10 @@ impl SharedReplica {
         progress: &mut dyn FnMut(&SyncProgress),
     ) -> Result<SyncReport, SyncError> {
         let _one_at_a_time = self.sync_gate.lock().unwrap_or_else(PoisonError::into_inner);
-        let result = crate::sync_client::sync_with(&self.writer, transport, options, cancel, &mut |event| {
-            self.observe(event, progress);
-        });
+        let result =
+            crate::sync_client::sync_with(&self.writer, transport, options, cancel, &mut |event| {
+                self.observe(event, progress);
+            });
         self.set_status(self.status.after(&result, Utc::now()));
         result
     }
@@ -203,7 +204,11 @@ impl SharedReplica {
                 progress(p);
                 if !outcome.changed.is_empty() {
                     let documents = outcome.changed.clone();
-                    self.bus.changed(ChangeSet { origin: ChangeOrigin::Sync, documents, outbox: false });
+                    self.bus.changed(ChangeSet {
+                        origin: ChangeOrigin::Sync,
+                        documents,
+                        outbox: false,
+                    });
                 }
                 Some(if more || p.documents_remaining > 0 {
                     SyncStatus::Downloading {
@@ -230,8 +235,13 @@ impl SharedReplica {
         transport: &dyn crate::desk::DeskTransport,
     ) -> Result<crate::desk::SendReport, ReplicaError> {
         // TODO(merge): borrow per step once desk::send_pending lends.
-        let report = self.writer.with_replica(|r| crate::desk::send_pending(r, transport, Utc::now()));
-        self.bus.changed(ChangeSet { origin: ChangeOrigin::Desk, documents: Vec::new(), outbox: true });
+        let report =
+            self.writer.with_replica(|r| crate::desk::send_pending(r, transport, Utc::now()));
+        self.bus.changed(ChangeSet {
+            origin: ChangeOrigin::Desk,
+            documents: Vec::new(),
+            outbox: true,
+        });
         report
     }
 
@@ -251,7 +261,10 @@ impl SharedReplica {
 
     /// Calls `listener` with the current status, then with every change of it, on the
     /// notice thread, until cancelled.
-    pub fn on_status(&self, listener: impl Fn(&SyncStatus) + Send + Sync + 'static) -> Subscription {
+    pub fn on_status(
+        &self,
+        listener: impl Fn(&SyncStatus) + Send + Sync + 'static,
+    ) -> Subscription {
         self.bus.on_status(Arc::new(listener), self.status.current())
     }
 
@@ -281,3 +294,6 @@ impl Replica {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -101,7 +101,9 @@ impl StatusBoard {
                 offline @ SyncStatus::Offline { .. } => offline,
                 _ => SyncStatus::Idle { last_synced_at: self.with(|b| b.last_synced_at) },
             },
-            Err(SyncError::Transport(error @ TransportError::Network(_))) => self.offline(error, now),
+            Err(SyncError::Transport(error @ TransportError::Network(_))) => {
+                self.offline(error, now)
+            }
             Err(error) => SyncStatus::Error { message: error.to_string(), at: now },
         };
         self.set(next)

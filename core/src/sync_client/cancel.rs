@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn cancelling_wakes_a_sleep_and_abandons_blocked_work_at_once() {
         let token = CancelToken::new();
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<()>();
         let sleeper = {
             let token = token.clone();
             std::thread::spawn(move || {
@@ -208,7 +208,8 @@ mod tests {
             std::thread::spawn(move || {
                 let started = Instant::now();
                 // Work that would block for a minute: stands for a request to a black hole.
-                let outcome = token.run_abandonable(move || rx.recv_timeout(Duration::from_secs(60)));
+                let outcome =
+                    token.run_abandonable(move || rx.recv_timeout(Duration::from_secs(60)));
                 (outcome.is_none(), started.elapsed())
             })
         };

@@ -294,7 +294,8 @@ impl<L: LendReplica + ?Sized> Rounds<'_, L> {
                 return Err(SyncError::Cancelled);
             }
             let max_bytes = self.options.max_response_bytes;
-            let request = self.replica.with_replica(|r| r.build_sync_request(session, max_bytes))?;
+            let request =
+                self.replica.with_replica(|r| r.build_sync_request(session, max_bytes))?;
             let body = request.encode()?;
             report.bytes_sent += body.len() as u64;
             (self.observe)(SyncEvent::Sending { attempt });

@@ -12,14 +12,12 @@ use std::path::Path;
 
 use automerge::ActorId;
 use automerge::sync::State;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::*;
 use crate::doc::{self, CustomerEdit, Document, EditMeta};
-use crate::model::{
-    Classification, CreditTerms, Customer, CustomerId, CustomerProfile, Tier, UserId,
-};
+use crate::model::{Customer, CustomerId, CustomerProfile, UserId};
 use crate::replica::ReplicaOptions;
 use crate::wire::{self, DocMessage, SyncRequest};
 
@@ -148,7 +146,7 @@ impl SyncTransport for FakeServer {
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap()
+    crate::test_support::customers::fixed_now()
 }
 
 fn meta(who: &str) -> EditMeta {
@@ -156,24 +154,7 @@ fn meta(who: &str) -> EditMeta {
 }
 
 fn customer(id: &str) -> Customer {
-    Customer {
-        id: CustomerId::from(id),
-        created_at: now(),
-        profile: CustomerProfile { name: "华东精密".into(), ..Default::default() },
-        annual_sales: BTreeMap::new(),
-        profit_contribution: Decimal::ZERO,
-        owners: vec![UserId::from("rep-a")],
-        classification: Classification {
-            strategic: false,
-            tier: Tier::Main,
-            grade: None,
-            score: Some(60),
-        },
-        credit: CreditTerms::default(),
-        contacts: BTreeMap::new(),
-        visits: BTreeMap::new(),
-        late_payments: BTreeMap::new(),
-    }
+    crate::test_support::customers::customer_named(id, "华东精密", "rep-a")
 }
 
 fn open(path: &Path) -> Replica {

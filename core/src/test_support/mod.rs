@@ -3,5 +3,6 @@
 //! per crate. Compiled for kam-core's tests and, elsewhere, only through the `test-support`
 //! feature, which dependents enable in `[dev-dependencies]`; never part of a product build.
 
+pub mod customers;
 pub mod migrations;
 pub mod units;
