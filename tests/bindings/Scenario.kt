@@ -35,13 +35,29 @@ import java.time.Instant
 import java.time.LocalDate
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.system.exitProcess
+import app.kam.ffi.CustomerRow
+import app.kam.ffi.SyncStatus
+import app.kam.ffi.myCustomersFlow
+import app.kam.ffi.syncStatusFlow
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.net.Socket
+import kotlin.concurrent.thread
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 
 val URL: String = System.getenv("KAM_URL")
 val EVENT: String = System.getenv("KAM_EVENT")
 val WORKDIR: String = System.getenv("KAM_WORKDIR")
 val FAST = SyncSettings(maxAttempts = 3u, initialBackoffMs = 10u, maxBackoffMs = 100u)
 const val OFFLINE_URL = "http://127.0.0.1:9" // nothing listens there: the Wi-Fi is down
+// A second device enrolled for rep-02 (the phone), by the Rust test.
+val PHONE_TOKEN: String = System.getenv("KAM_PHONE_TOKEN")
 
 fun say(message: String) = println("kotlin: $message")
 
@@ -130,20 +146,157 @@ fun repDay(): Map<String, String> {
     )
     rep.changeTicketStatus(ticket.id, TicketStatus.IN_PROGRESS, "质量工程师已接手")
     runBlocking { rep.syncNow(server) }
-    changeHandle.cancel()
-    progressHandle.close() // closing a handle (or letting it go) cancels too
-    val heard = changes.seen.size to progress.rounds.size
+    // Closing (or losing) a handle does not end its subscription; cancelling does.
+    progressHandle.close()
+    val rounds = progress.rounds.size
     runBlocking { rep.syncNow(server) }
-    check(changes.seen.size to progress.rounds.size == heard) { "listeners were cancelled" }
+    check(progress.rounds.size > rounds) { "a closed handle's listener still hears" }
+    changeHandle.cancel()
+    rep.addSyncProgressListener(Progress()).cancel()
+    progress.rounds.clear()
+    val heard = changes.seen.size
+    rep.setAnnualSales(customer.id, 2024, sales)
+    runBlocking { rep.syncNow(server) }
+    check(changes.seen.size == heard) { "the cancelled change listener was called" }
 
-    // The rep's second tablet gets it all from the server.
+    // The rep's phone, enrolled as a device of its own, gets it all from the server.
     val other = KamReplica.open("$WORKDIR/rep-phone.kam", "rep-02")
     started = System.nanoTime()
-    val second = runBlocking { other.syncNow(KamServer(URL, "kam_demo_rep-02", FAST)) }
+    val second = runBlocking { other.syncNow(KamServer(URL, PHONE_TOKEN, FAST)) }
     check(other.customer(customer.id).visits == listOf(visit)) { "visit on the second tablet" }
     check(other.ticket(ticket.id).status == TicketStatus.IN_PROGRESS) { "ticket on the second tablet" }
     say("second tablet: ${second.snapshotsReceived} documents in ${millisSince(started)} ms, sees all")
     return mapOf("customer" to customer.id, "visit" to visit.id, "ticket" to ticket.id)
+}
+
+/** A server that accepts connections and never answers: the uplink is a black hole. */
+class BlackHole : AutoCloseable {
+    private val socket = ServerSocket(0, 50, InetAddress.getLoopbackAddress())
+    private val held = CopyOnWriteArrayList<Socket>()
+    val url = "http://127.0.0.1:${socket.localPort}"
+    val accepted get() = held.size
+
+    init {
+        thread(isDaemon = true) {
+            while (!socket.isClosed) {
+                try {
+                    held.add(socket.accept())
+                } catch (e: java.io.IOException) {
+                    break
+                }
+            }
+        }
+    }
+
+    override fun close() {
+        socket.close()
+        held.forEach { it.close() }
+    }
+}
+
+/** Polls `done` until it holds, failing after `limitMs`: a bound, not a timing. */
+fun until(what: String, limitMs: Long = 30_000, done: () -> Boolean) {
+    val started = System.nanoTime()
+    while (!done()) {
+        check(millisSince(started) < limitMs) { "timed out waiting for $what" }
+        Thread.sleep(5)
+    }
+}
+
+/** The SDK's promises: readers never wait on the network, cancelling frees the replica, watch
+ *  queries and the status stream follow, listeners may call back in, the foreground loop syncs
+ *  by itself, and one token is one installation. */
+fun sdkDay(): Map<String, String> = runBlocking {
+    val rep = KamReplica.open("$WORKDIR/rep.kam", "rep-02")
+    val server = KamServer(URL, "kam_demo_rep-02", FAST)
+    check(KamReplica.open("$WORKDIR/rep.kam", "rep-02").myCustomersByTier("rep-02").size ==
+        rep.myCustomersByTier("rep-02").size) { "the same file opens as the same replica" }
+
+    // 1. A list query while a sync waits on an unreachable server.
+    BlackHole().use { hole ->
+        val sync = async(Dispatchers.IO) { rep.syncNow(KamServer(hole.url, "kam_demo_rep-02", FAST)) }
+        until("the sync's request to reach the black hole") { hole.accepted > 0 }
+        var started = System.nanoTime()
+        val rows = rep.myCustomersByTier("rep-02")
+        val queryMs = (System.nanoTime() - started) / 1e6
+        check(rows.isNotEmpty() && sync.isActive) { "the query answered while the sync is under way" }
+        say("list query during a sync to an unreachable server: ${"%.2f".format(queryMs)} ms (goal < 50 ms), ${rows.size} rows")
+
+        // 2. Cancelling the coroutine cancels the sync and frees the replica.
+        started = System.nanoTime()
+        sync.cancelAndJoin()
+        rep.setAnnualSales(rows.first().id, 2023, BigDecimal("1.00"))
+        val freedMs = (System.nanoTime() - started) / 1e6
+        check(sync.isCancelled) { "cancelled" }
+        say("sync cancelled: replica free for an edit in ${"%.2f".format(freedMs)} ms (goal ≤ 100 ms)")
+    }
+
+    // 3. The status stream: offline, then syncing, then idle.
+    val statuses = CopyOnWriteArrayList<SyncStatus>()
+    val statusJob = launch(Dispatchers.IO) { rep.syncStatusFlow().collect { statuses.add(it) } }
+    until("the first status") { statuses.isNotEmpty() }
+    expectError<KamException.Network> {
+        runBlocking { rep.syncNow(KamServer(OFFLINE_URL, "kam_demo_rep-02", SyncSettings(maxAttempts = 1u))) }
+    }
+    until("offline") { statuses.last() is SyncStatus.Offline }
+    val pendingBefore = rep.pendingUploads()
+    check(pendingBefore.documents >= 1uL) { "the edit waits to be sent: $pendingBefore" }
+    rep.syncNow(server)
+    until("idle") { (statuses.last() as? SyncStatus.Idle)?.lastSyncedAt != null }
+    val offlineAt = statuses.indexOfFirst { it is SyncStatus.Offline }
+    val syncingAt = statuses.indexOfFirst { it == SyncStatus.Connecting || it is SyncStatus.Uploading }
+    check(offlineAt in 0 until syncingAt) { "offline → syncing → idle: $statuses" }
+    check(rep.pendingUploads().documents == 0uL) { "all sent: ${rep.pendingUploads()}" }
+    statusJob.cancelAndJoin()
+    say("status stream: " + statuses.joinToString(" → ") { it::class.simpleName ?: "?" } +
+        "; pending uploads ${pendingBefore.documents} → 0")
+
+    // 4. A watch query emits after a local edit and after a sync brings a remote edit; a
+    // listener calling back into the replica does not hang.
+    val emitted = Channel<List<CustomerRow>>(Channel.UNLIMITED)
+    val watchJob = launch(Dispatchers.IO) { rep.myCustomersFlow("rep-02").collect { emitted.send(it) } }
+    val initial = withTimeout(30_000) { emitted.receive() }
+    val callback = rep.addChangeListener(object : ChangeListener {
+        override fun onChange(changes: ChangeSet) {
+            // Reads and edits from inside a listener: the notice thread holds nothing.
+            rep.myCustomersByTier("rep-02")
+            rep.pendingUploads()
+        }
+    })
+    val local = rep.createCustomer(CustomerProfile("华中电气", "电气", "华中", "武汉市", false, ""))
+    var rows = withTimeout(30_000) { emitted.receive() }
+    check(rows.size == initial.size + 1 && rows.any { it.id == local.id }) { "local edit: $rows" }
+    val phone = KamReplica.open("$WORKDIR/rep-phone.kam", "rep-02")
+    val remote = phone.createCustomer(CustomerProfile("华北重工", "机械", "华北", "天津市", false, ""))
+    phone.syncNow(KamServer(URL, PHONE_TOKEN, FAST))
+    rep.syncNow(server)
+    rows = withTimeout(30_000) { emitted.receive() }
+    while (rows.none { it.id == remote.id }) rows = withTimeout(30_000) { emitted.receive() }
+    callback.cancel()
+    say("watch: ${initial.size} rows, ${initial.size + 1} after a local edit, ${rows.size} after a sync brought the phone's customer")
+
+    // 5. The foreground loop: edits go up and news comes down without calling syncNow.
+    val loop = rep.startSync(server)
+    val pushed = phone.createCustomer(CustomerProfile("华东化工", "化工", "华东", "南京市", false, ""))
+    var started = System.nanoTime()
+    phone.syncNow(KamServer(URL, PHONE_TOKEN, FAST))
+    rows = withTimeout(30_000) { emitted.receive() }
+    while (rows.none { it.id == pushed.id }) rows = withTimeout(30_000) { emitted.receive() }
+    val pushedMs = millisSince(started)
+    val mine = rep.createCustomer(CustomerProfile("东北电力", "电力", "东北", "沈阳市", false, ""))
+    started = System.nanoTime()
+    until("the foreground loop to upload the edit") { rep.pendingUploads().documents == 0uL }
+    val uploadedMs = millisSince(started)
+    loop.cancel()
+    check(loop.isFinished()) { "stopped" }
+    watchJob.cancelAndJoin()
+    say("foreground sync: the phone's customer shown in $pushedMs ms (push), this tablet's edit uploaded in $uploadedMs ms")
+
+    // 6. One token, one installation: a second replica on the rep's token is refused.
+    val intruder = KamReplica.open("$WORKDIR/rep-reinstalled.kam", "rep-02")
+    val refused = expectError<KamException.DeviceInUse> { runBlocking { intruder.syncNow(server) } }
+    say("second installation on one token: DeviceInUse: ${refused.detail}")
+    mapOf("sdk_customer" to mine.id)
 }
 
 fun deskDay(): Map<String, String> {
@@ -197,7 +350,7 @@ fun deskDay(): Map<String, String> {
 fun main() {
     try {
         val started = System.nanoTime()
-        val result = repDay() + deskDay()
+        val result = repDay() + sdkDay() + deskDay()
         say("scenario passed in ${millisSince(started)} ms")
         println("RESULT " + result.entries.joinToString(" ") { "${it.key}=${it.value}" })
     } catch (e: Throwable) {

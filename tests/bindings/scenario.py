@@ -6,6 +6,7 @@ Run by tests/tests/bindings.rs against the real kam-server on 127.0.0.1, with th
   KAM_URL      the server's base URL
   KAM_EVENT    the demo selection event's id
   KAM_WORKDIR  a directory for the replica files
+  KAM_PHONE_TOKEN  the token of a second device enrolled for rep-01 (the iPad)
 
 Every step asserts; the last line is `RESULT key=value ...` for the Rust test to check against
 the server. Waits are bounded polls.
@@ -16,7 +17,9 @@ import json
 import datetime
 import decimal
 import os
+import socket
 import sys
+import threading
 import time
 
 import kam_ffi as kam
@@ -27,6 +30,8 @@ EVENT = os.environ["KAM_EVENT"]
 WORKDIR = os.environ["KAM_WORKDIR"]
 FAST = kam.SyncSettings(max_attempts=3, initial_backoff_ms=10, max_backoff_ms=100)
 OFFLINE_URL = "http://127.0.0.1:9"  # nothing listens there: the venue's Wi-Fi is down
+PHONE_TOKEN = os.environ["KAM_PHONE_TOKEN"]  # a second device enrolled for rep-01
+BOUND_S = 30  # how long a bounded wait may take; a bound, not a timing
 
 
 def say(message):
@@ -156,9 +161,10 @@ def rep_day():
     sync(rep, server)
     assert (len(changes.seen), len(progress.rounds)) == heard
 
-    # The rep's second tablet gets everything from the server.
+    # The rep's iPad, enrolled as a device of its own, gets everything from the server.
     other = kam.KamReplica.open(os.path.join(WORKDIR, "rep-ipad.kam"), "rep-01")
-    report, ms = sync(other, kam.KamServer(URL, "kam_demo_rep-01", FAST))
+    ipad = kam.KamServer(URL, PHONE_TOKEN, FAST)
+    report, ms = sync(other, ipad)
     there = other.customer(customer.id)
     assert there.visits == [visit] and there.annual_sales[0].amount == sales
     assert other.ticket(ticket.id).status == kam.TicketStatus.IN_PROGRESS
@@ -172,8 +178,8 @@ def rep_day():
         profile = replica.customer(customer.id).profile
         profile.name = name
         replica.update_customer_profile(customer.id, profile)
-    for replica in (rep, other, rep):
-        sync(replica, kam.KamServer(URL, "kam_demo_rep-01", FAST))
+    for replica, to in ((rep, server), (other, ipad), (rep, server)):
+        sync(replica, to)
     conflicts = rep.conflicts(doc)
     assert [c.path for c in conflicts] == ["/profile/name"], conflicts
     assert sorted(conflicts[0].values) == sorted(["华东精密机械股份有限公司", "华东精密（集团）"])
@@ -182,6 +188,133 @@ def rep_day():
     assert customer.id in [row.id for row in rep.search_customers("华东精密", 50)]
     say(f"conflict on {conflicts[0].path}: {conflicts[0].values}; {len(actions)} changes in history")
     return {"customer": customer.id, "visit": visit.id, "ticket": ticket.id}
+
+
+class Rows(kam.CustomerRowsListener):
+    """A watch's emissions, in order."""
+
+    def __init__(self):
+        self.emitted = []
+
+    def on_rows(self, rows):
+        self.emitted.append(rows)
+
+    def on_error(self, error):
+        self.emitted.append(error)
+
+
+class Statuses(kam.SyncStatusListener):
+    def __init__(self):
+        self.seen = []
+
+    def on_status(self, status):
+        self.seen.append(status)
+
+
+def until(what, done):
+    """Polls `done` until it holds, within the bound."""
+    deadline = time.monotonic() + BOUND_S
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def black_hole():
+    """A server that accepts connections and never answers."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(50)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                held.append(hole.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return hole, held
+
+
+def sdk_day():
+    """Readers never wait on the network, cancelling frees the replica, the watch and the
+    status follow, listeners may call back in, and one token is one installation."""
+    rep = kam.KamReplica.open(os.path.join(WORKDIR, "rep.kam"), "rep-01")
+    server = kam.KamServer(URL, "kam_demo_rep-01", FAST)
+    hole, held = black_hole()
+    nowhere = kam.KamServer(f"http://127.0.0.1:{hole.getsockname()[1]}", "kam_demo_rep-01", FAST)
+
+    async def query_during_sync_then_cancel():
+        sync_task = asyncio.ensure_future(rep.sync_now(nowhere))
+        deadline = time.monotonic() + BOUND_S
+        while not held:
+            assert time.monotonic() < deadline, "the sync never reached the black hole"
+            await asyncio.sleep(0.005)
+        started = time.monotonic()
+        rows = rep.my_customers_by_tier("rep-01")
+        query_ms = (time.monotonic() - started) * 1000
+        assert rows and not sync_task.done(), "the query answered while the sync is under way"
+        started = time.monotonic()
+        sync_task.cancel()
+        try:
+            await sync_task
+        except asyncio.CancelledError:
+            pass
+        rep.set_annual_sales(rows[0].id, 2023, decimal.Decimal("1.00"))
+        return query_ms, (time.monotonic() - started) * 1000, len(rows)
+
+    query_ms, freed_ms, count = asyncio.run(query_during_sync_then_cancel())
+    hole.close()
+    say(f"list query during a sync to an unreachable server: {query_ms:.2f} ms (goal < 50 ms), {count} rows")
+    say(f"sync cancelled: replica free for an edit in {freed_ms:.2f} ms (goal ≤ 100 ms)")
+
+    statuses = Statuses()
+    status_handle = rep.watch_sync_status(statuses)
+    offline = kam.KamServer(OFFLINE_URL, "kam_demo_rep-01", kam.SyncSettings(max_attempts=1))
+    expect_error(KamError.Network, lambda: asyncio.run(rep.sync_now(offline)))
+    until("offline", lambda: statuses.seen and statuses.seen[-1].is_OFFLINE())
+    pending = rep.pending_uploads()
+    assert pending.documents >= 1, pending
+    sync(rep, server)
+    until("idle", lambda: statuses.seen[-1].is_IDLE() and statuses.seen[-1].last_synced_at)
+    kinds = [type(s).__name__ for s in statuses.seen]
+    offline_at = next(i for i, s in enumerate(statuses.seen) if s.is_OFFLINE())
+    syncing_at = next(i for i, s in enumerate(statuses.seen) if s.is_CONNECTING() or s.is_UPLOADING())
+    assert offline_at < syncing_at, kinds
+    assert rep.pending_uploads().documents == 0
+    status_handle.cancel()
+    say("status stream: " + " → ".join(kinds))
+
+    rows = Rows()
+    watch = rep.watch_my_customers("rep-01", rows)
+    until("the first rows", lambda: rows.emitted)
+    first = len(rows.emitted[0])
+
+    class CallsBack(kam.ChangeListener):
+        def on_change(self, changes):
+            rep.my_customers_by_tier("rep-01")
+            rep.pending_uploads()
+
+    callback = rep.add_change_listener(CallsBack())
+    profile = kam.CustomerProfile(name="华中电气", industry="电气", region="华中",
+                                  address="武汉市", leading_brand=False, notes="")
+    local = rep.create_customer(profile)
+    until("the local edit's rows", lambda: any(r.id == local.id for r in rows.emitted[-1]))
+    ipad = kam.KamReplica.open(os.path.join(WORKDIR, "rep-ipad.kam"), "rep-01")
+    profile.name = "华北重工"
+    remote = ipad.create_customer(profile)
+    sync(ipad, kam.KamServer(URL, PHONE_TOKEN, FAST))
+    sync(rep, server)
+    until("the synced rows", lambda: any(r.id == remote.id for r in rows.emitted[-1]))
+    watch.cancel()
+    callback.cancel()
+    say(f"watch: {first} rows, then the local edit, then {len(rows.emitted[-1])} after a sync brought the iPad's customer")
+
+    intruder = kam.KamReplica.open(os.path.join(WORKDIR, "rep-reinstalled.kam"), "rep-01")
+    refused = expect_error(KamError.DeviceInUse, lambda: asyncio.run(intruder.sync_now(server)))
+    say(f"second installation on one token: DeviceInUse: {refused.detail}")
+    return {"sdk_customer": local.id}
 
 
 def desk_day():
@@ -262,6 +395,7 @@ def desk_day():
 def main():
     started = time.monotonic()
     result = rep_day()
+    result.update(sdk_day())
     result.update(desk_day())
     say(f"scenario passed in {(time.monotonic() - started) * 1000:.0f} ms")
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()), flush=True)

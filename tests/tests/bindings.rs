@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use kam_core::doc::{ActorId, DocId, DocKind, Document};
 use kam_core::model::{TicketStatus, UserId, VisitId};
 use kam_tests::{
-    SMALL_DEMO, ServerProcess, demo_token, desk_setup, get_json_with_token, workspace_root,
+    SMALL_DEMO, ServerProcess, demo_token, desk_setup, enroll, get_json_with_token, workspace_root,
 };
 
 /// How long one scenario may run before it is killed and the test fails. They take about a
@@ -233,8 +233,10 @@ fn python_drives_the_real_core_against_the_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), SMALL_DEMO, Duration::from_secs(120)).unwrap();
     let (event, _, _) = desk_setup(dir.path()).unwrap();
+    let (_, phone_token) = enroll(dir.path(), "rep-01").unwrap();
     let work = tempfile::tempdir().unwrap();
     let mut command = Command::new(python);
+    command.env("KAM_PHONE_TOKEN", phone_token);
     command
         .arg(workspace_root().join("tests/bindings/scenario.py"))
         .env("PYTHONPATH", bindings.dir.join("python"));
@@ -258,9 +260,11 @@ fn kotlin_drives_the_real_core_on_the_jvm_through_jna() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), SMALL_DEMO, Duration::from_secs(120)).unwrap();
     let (event, _, _) = desk_setup(dir.path()).unwrap();
+    let (_, phone_token) = enroll(dir.path(), "rep-02").unwrap();
     let work = tempfile::tempdir().unwrap();
     let classpath = std::env::join_paths([&jar, &jna, &stdlib, &coroutines]).unwrap();
     let mut command = Command::new(java);
+    command.env("KAM_PHONE_TOKEN", phone_token);
     command
         .arg(format!("-Djna.library.path={}", bindings.library.parent().unwrap().display()))
         .arg("-cp")
@@ -277,9 +281,10 @@ fn kotlin_drives_the_real_core_on_the_jvm_through_jna() {
 /// jar from an earlier run is reused.
 fn compile_kotlin(home: &Path, classpath: &[&Path], bindings: &Bindings) -> PathBuf {
     let generated = bindings.dir.join("kotlin/app/kam/ffi/kam_ffi.kt");
+    let flows = bindings.dir.join("kotlin/app/kam/ffi/KamFlows.kt");
     let scenario = workspace_root().join("tests/bindings/Scenario.kt");
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in [&generated, &scenario, &home.join("build.txt")] {
+    for file in [&generated, &flows, &scenario, &home.join("build.txt")] {
         std::fs::read(file).unwrap().hash(&mut hasher);
     }
     let out = target_dir().join("bindings-test");
@@ -295,6 +300,7 @@ fn compile_kotlin(home: &Path, classpath: &[&Path], bindings: &Bindings) -> Path
         .args(["-nowarn", "-cp"])
         .arg(std::env::join_paths(classpath).unwrap())
         .arg(&generated)
+        .arg(&flows)
         .arg(&scenario)
         .arg("-d")
         .arg(&partial)
