@@ -43,7 +43,7 @@ impl KamReplica {
     /// The control table of `event_id`, by unit code: the last synced status of each allotted
     /// unit, overlaid with this tablet's commands still waiting for an answer.
     pub fn control_table(&self, event_id: EventId) -> Result<Vec<UnitOnTable>, KamError> {
-        Ok(self.with(|r| desk::control_table(r, &event_id))?)
+        self.with(|r| desk::control_table(r, &event_id))
     }
 
     /// `control_table(event_id)`, now and whenever a row changes: a command queued, the

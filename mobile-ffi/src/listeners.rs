@@ -120,10 +120,13 @@ impl TaskHandle {
     }
 }
 
+/// Registered progress listeners with their ids.
+type ProgressEntries = Arc<Mutex<Vec<(u64, Arc<dyn SyncProgressListener>)>>>;
+
 /// The progress listeners of one replica, called on its notice thread.
 #[derive(Default)]
 pub(crate) struct ProgressListeners {
-    entries: Arc<Mutex<Vec<(u64, Arc<dyn SyncProgressListener>)>>>,
+    entries: ProgressEntries,
     next_id: Mutex<u64>,
 }
 

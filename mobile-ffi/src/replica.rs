@@ -360,12 +360,12 @@ impl KamReplica {
     /// Fields of a document holding concurrent values, for the conflict screen. Resolving one
     /// is an ordinary edit.
     pub fn conflicts(&self, document: DocumentRef) -> Result<Vec<FieldConflict>, KamError> {
-        Ok(self.with(|r| r.conflicts(&doc_id(&document)))?)
+        self.with(|r| r.conflicts(&doc_id(&document)))
     }
 
     /// Who changed a document, when, and how, oldest first.
     pub fn history(&self, document: DocumentRef) -> Result<Vec<HistoryEntry>, KamError> {
-        Ok(self.with(|r| r.history(&doc_id(&document)))?)
+        self.with(|r| r.history(&doc_id(&document)))
     }
 }
 
