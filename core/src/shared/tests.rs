@@ -251,3 +251,76 @@ fn one_file_is_one_replica_in_a_process_and_refused_while_another_holds_it() {
     let reopened = open(&dir);
     assert_eq!(mine(&reopened), vec!["华东精密".to_owned()]);
 }
+
+/// A server for the foreground loop: counts the requests that carried messages, answers
+/// from a script, and has no desk commands to take.
+#[derive(Default)]
+struct LoopServer {
+    script: Scripted,
+    uploads: Mutex<u32>,
+}
+
+impl SyncTransport for LoopServer {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let decoded = crate::wire::SyncRequest::decode(request).unwrap();
+        if !decoded.messages.is_empty() {
+            *self.uploads.lock().unwrap() += 1;
+        }
+        self.script.exchange(request)
+    }
+}
+
+impl crate::desk::DeskTransport for LoopServer {
+    fn send_command(&self, _request: &[u8]) -> Result<Vec<u8>, TransportError> {
+        Err(TransportError::Network("no desk here".into()))
+    }
+}
+
+/// Polls `done` within the bound.
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < BOUND, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn the_foreground_loop_uploads_edits_and_syncs_on_push_notices_until_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let replica = open(&dir);
+    let server = Arc::new(LoopServer::default());
+    // The push channel: announces one notice when the test says so, then stays open.
+    let (notify, notices) = mpsc::channel::<()>();
+    let notices = Mutex::new(notices);
+    let push: PushChannel = Box::new(move |notice: &mut dyn FnMut() -> bool| {
+        let notices = notices.lock().unwrap();
+        while notices.recv().is_ok() {
+            if !notice() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let settings = DriverSettings {
+        interval: Duration::from_secs(3600),
+        debounce: Duration::from_millis(5),
+        ..DriverSettings::default()
+    };
+    let transport: Arc<dyn DriverTransport> = server.clone();
+    let driver = replica.start_sync(transport, SyncOptions::default(), settings, Some(push));
+
+    // An edit goes up without anyone calling sync.
+    add_customer(&replica, "c-1", "华东精密");
+    until("the edit to be uploaded", || *server.uploads.lock().unwrap() >= 1);
+
+    // A push notice brings the server's news down.
+    server.script.answers.lock().unwrap().push_back(Ok(news_of("c-9", "东北重工")));
+    notify.send(()).unwrap();
+    until("the news to arrive", || mine(&replica).contains(&"东北重工".to_owned()));
+
+    driver.stop();
+    assert!(driver.is_stopped());
+    until("the loop to go idle", || matches!(replica.sync_status(), SyncStatus::Idle { .. }));
+    drop(notify);
+}
