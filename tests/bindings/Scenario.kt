@@ -113,7 +113,10 @@ fun repDay(): Map<String, String> {
     val ticket = rep.openTicket(
         NewTicket(customer.id, TicketKind.QUALITY, TicketPriority.URGENT, "振动超标", "验收时振动超标", null),
     )
+    // Listeners hear on the replica's notice thread, soon after each edit.
+    until("four change notices") { changes.seen.size == 4 }
     check(changes.seen.map { it.origin } == List(4) { ChangeOrigin.LOCAL }) { "${changes.seen}" }
+    check(changes.seen.map { it.documents.single().id } == List(3) { customer.id } + ticket.id) { "${changes.seen}" }
     val read = rep.customer(customer.id)
     check(read.visits == listOf(visit)) { "${read.visits}" }
     check(read.annualSales[0].amount.compareTo(sales) == 0) { "${read.annualSales}" }
@@ -138,25 +141,35 @@ fun repDay(): Map<String, String> {
     var started = System.nanoTime()
     val report = runBlocking { rep.syncNow(server) }
     check(report.quiet && report.snapshotsReceived > 0uL) { "$report" }
-    check(progress.rounds.size == report.rounds.toInt()) { "${progress.rounds} $report" }
-    check(changes.seen.last().origin == ChangeOrigin.SYNC) { "${changes.seen}" }
+    until("a progress notice per round") { progress.rounds.size == report.rounds.toInt() }
+    until("the sync's change notices") { changes.seen.last().origin == ChangeOrigin.SYNC }
     say(
         "first sync: ${report.rounds} rounds, ${report.snapshotsReceived} documents, " +
             "${report.bytesReceived} bytes in ${millisSince(started)} ms",
     )
     rep.changeTicketStatus(ticket.id, TicketStatus.IN_PROGRESS, "质量工程师已接手")
     runBlocking { rep.syncNow(server) }
+    // Notices are delivered in order: once a fence listener hears an edit made after the
+    // sync, everything before it has been delivered.
+    fun fence(note: String) {
+        val heard = Changes()
+        val handle = rep.addChangeListener(heard)
+        rep.addTicketReply(ticket.id, note)
+        until("the fence to hear its edit") { heard.seen.isNotEmpty() }
+        handle.cancel()
+    }
     // Closing (or losing) a handle does not end its subscription; cancelling does.
+    fence("备件已发出")
     progressHandle.close()
     val rounds = progress.rounds.size
     runBlocking { rep.syncNow(server) }
-    check(progress.rounds.size > rounds) { "a closed handle's listener still hears" }
+    until("the closed handle's listener to hear the sync") { progress.rounds.size > rounds }
     changeHandle.cancel()
-    rep.addSyncProgressListener(Progress()).cancel()
-    progress.rounds.clear()
+    fence("工程师已到场")
     val heard = changes.seen.size
     rep.setAnnualSales(customer.id, 2024, sales)
     runBlocking { rep.syncNow(server) }
+    fence("已复测")
     check(changes.seen.size == heard) { "the cancelled change listener was called" }
 
     // The rep's phone, enrolled as a device of its own, gets it all from the server.

@@ -113,7 +113,10 @@ def rep_day():
             owner=None,
         )
     )
+    # Listeners hear on the replica's notice thread, soon after each edit.
+    until("four change notices", lambda: len(changes.seen) == 4)
     assert [c.origin for c in changes.seen] == [kam.ChangeOrigin.LOCAL] * 4, changes.seen
+    assert [c.documents[0].id for c in changes.seen] == [customer.id] * 3 + [ticket.id]
     read = rep.customer(customer.id)
     assert read.visits == [visit], read.visits
     assert read.annual_sales[0].amount == sales and isinstance(sales, decimal.Decimal)
@@ -142,8 +145,9 @@ def rep_day():
     # Online.
     report, ms = sync(rep, server)
     assert report.quiet and report.snapshots_received > 0, report
-    assert len(progress.rounds) == report.rounds, (progress.rounds, report)
-    assert changes.seen[-1].origin == kam.ChangeOrigin.SYNC
+    until("a progress notice per round", lambda: len(progress.rounds) == report.rounds)
+    until("the sync's change notices", lambda: changes.seen[-1].origin == kam.ChangeOrigin.SYNC)
+    assert sum(len(c.documents) for c in changes.seen if c.origin == kam.ChangeOrigin.SYNC) >= report.snapshots_received
     mine = rep.my_customers_by_tier("rep-01")
     say(
         f"first sync: {report.rounds} rounds, {report.snapshots_received} documents, "
@@ -154,11 +158,21 @@ def rep_day():
     report, ms = sync(rep, server)
     say(f"second sync: {report.messages_sent} messages sent in {ms:.0f} ms")
 
-    # Cancelled listeners hear nothing more.
+    # Cancelled listeners hear nothing more. Notices are delivered in order, so once a fence
+    # listener hears an edit made after the sync, the sync's notices have all been delivered.
+    def fence(note):
+        heard = Changes()
+        handle = rep.add_change_listener(heard)
+        rep.add_ticket_reply(ticket.id, note)
+        until("the fence to hear its edit", lambda: heard.seen)
+        handle.cancel()
+
+    fence("备件已寄出")
     change_handle.cancel()
     progress_handle.cancel()
     heard = (len(changes.seen), len(progress.rounds))
     sync(rep, server)
+    fence("工程师已到场")
     assert (len(changes.seen), len(progress.rounds)) == heard
 
     # The rep's iPad, enrolled as a device of its own, gets everything from the server.
@@ -168,7 +182,8 @@ def rep_day():
     there = other.customer(customer.id)
     assert there.visits == [visit] and there.annual_sales[0].amount == sales
     assert other.ticket(ticket.id).status == kam.TicketStatus.IN_PROGRESS
-    assert [r.body for r in other.ticket(ticket.id).replies] == ["工程师明天上午到现场"]
+    # The fences' replies: the first went up with the sync after it, the second waits.
+    assert [r.body for r in other.ticket(ticket.id).replies] == ["工程师明天上午到现场", "备件已寄出"]
     say(f"second tablet: {report.snapshots_received} documents in {ms:.0f} ms, sees all")
 
     # Both tablets rename the customer offline: after syncing, the field holds both values
