@@ -257,8 +257,10 @@ fun sdkDay(): Map<String, String> = runBlocking {
     rep.syncNow(server)
     until("idle") { (statuses.last() as? SyncStatus.Idle)?.lastSyncedAt != null }
     val offlineAt = statuses.indexOfFirst { it is SyncStatus.Offline }
-    val syncingAt = statuses.indexOfFirst { it == SyncStatus.Connecting || it is SyncStatus.Uploading }
-    check(offlineAt in 0 until syncingAt) { "offline → syncing → idle: $statuses" }
+    val syncing = statuses.withIndex().filter { it.value == SyncStatus.Connecting || it.value is SyncStatus.Uploading }
+    check(offlineAt >= 0 && syncing.any { it.index in (offlineAt + 1) until statuses.lastIndex }) {
+        "offline → syncing → idle: $statuses"
+    }
     check(rep.pendingUploads().documents == 0uL) { "all sent: ${rep.pendingUploads()}" }
     statusJob.cancelAndJoin()
     say("status stream: " + statuses.joinToString(" → ") { it::class.simpleName ?: "?" } +
