@@ -234,14 +234,26 @@ impl SharedReplica {
         &self,
         transport: &dyn crate::desk::DeskTransport,
     ) -> Result<crate::desk::SendReport, ReplicaError> {
+        // The events whose commands are about to be answered, for the notice.
+        let events = self.read(|reader, _| {
+            let pending = reader.outbox_with_status(crate::replica::OutboxStatus::Pending)?;
+            let mut events: Vec<DocId> = pending
+                .iter()
+                .filter_map(|e| e.payload["event_id"].as_str())
+                .map(|event| DocId::new(crate::doc::DocKind::Event, event))
+                .collect();
+            events.sort();
+            events.dedup();
+            Ok(events)
+        })?;
         // TODO(merge): borrow per step once desk::send_pending lends.
         let report =
             self.writer.with_replica(|r| crate::desk::send_pending(r, transport, Utc::now()));
-        self.bus.changed(ChangeSet {
-            origin: ChangeOrigin::Desk,
-            documents: Vec::new(),
-            outbox: true,
-        });
+        let answered = report.as_ref().is_ok_and(|r| r.accepted + r.rejected > 0);
+        if answered {
+            let changes = ChangeSet { origin: ChangeOrigin::Desk, documents: events, outbox: true };
+            self.bus.changed(changes);
+        }
         report
     }
 
