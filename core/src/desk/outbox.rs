@@ -133,6 +133,13 @@ pub fn send_pending(
                     report.rejected += 1;
                 }
             }
+            // The token is bound to another installation (ADR 0022): the desk never looked
+            // at the command, which stays pending for this installation's own enrolment.
+            Err(error) if error.is_device_in_use() => {
+                report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
+                report.stopped_by = Some(error);
+                return Ok(report);
+            }
             // The desk refused the request itself (a reused key, a field it cannot take, or
             // a role that may not do this): sending it again cannot help, so a person sees it.
             Err(TransportError::Rejected { code, message, .. }) => {
@@ -373,6 +380,22 @@ mod tests {
         let venue = ScriptedDesk::new(vec![Ok(answer("accepted")), Ok(answer("accepted"))]);
         assert_eq!(send_pending(&mut replica, &venue, now()).unwrap().accepted, 2);
         assert_eq!(venue.sent.borrow()[0].idempotency_key, first.key, "the same key, elsewhere");
+    }
+
+    #[test]
+    fn a_token_bound_to_another_installation_decides_nothing_and_the_command_stays_pending() {
+        let (mut replica, event, units, buyers) = tablet();
+        queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now()).unwrap();
+        let in_use = TransportError::Rejected {
+            status: 409,
+            code: crate::sync_client::transport::DEVICE_IN_USE.to_owned(),
+            message: "此设备令牌已绑定到另一台设备上的安装".to_owned(),
+        };
+        let desk = ScriptedDesk::new(vec![Err(in_use.clone())]);
+        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        assert_eq!((report.rejected, report.still_pending), (0, 1));
+        assert_eq!(report.stopped_by, Some(in_use));
+        assert!(rejections(&replica).unwrap().is_empty(), "not the desk's refusal");
     }
 
     #[test]
