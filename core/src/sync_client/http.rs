@@ -162,13 +162,12 @@ impl crate::desk::DeskTransport for HttpTransport {
             .map_err(network_error)?;
         // A 409 refusing the token itself (bound to another installation) is no answer of the
         // desk: the command was not looked at.
-        if status == 409 {
-            if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&bytes) {
-                if envelope.error.code == DEVICE_IN_USE {
-                    let ErrorDetail { code, message } = envelope.error;
-                    return Err(TransportError::Rejected { status, code, message });
-                }
-            }
+        if status == 409
+            && let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&bytes)
+            && envelope.error.code == DEVICE_IN_USE
+        {
+            let ErrorDetail { code, message } = envelope.error;
+            return Err(TransportError::Rejected { status, code, message });
         }
         Ok(bytes)
     }

@@ -146,11 +146,11 @@ pub async fn authenticate(
     let mut id = [0u8; 16];
     id.copy_from_slice(&hash[..16]);
     edge.rates.authenticated(id, &principal.user_id)?;
-    if let Some(installation) = installation {
-        if bound.as_deref() != Some(installation.as_str()) {
-            bind(state, &principal, &installation).await?;
-            edge.tokens.put(hash, (principal.clone(), Some(installation)));
-        }
+    if let Some(installation) = installation
+        && bound.as_deref() != Some(installation.as_str())
+    {
+        bind(state, &principal, &installation).await?;
+        edge.tokens.put(hash, (principal.clone(), Some(installation)));
     }
     Ok(principal)
 }
