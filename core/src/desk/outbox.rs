@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome};
 use crate::replica::{OutboxEntry, OutboxStatus, Replica, ReplicaError};
-use crate::sync_client::transport::TransportError;
+use crate::sync_client::transport::{DEVICE_IN_USE, TransportError};
 
 /// How a desk command reaches the server: `POST /api/v1/desk/commands` over HTTP by default.
 pub trait DeskTransport {
@@ -133,16 +133,11 @@ pub fn send_pending(
                     report.rejected += 1;
                 }
             }
-            // The token is bound to another installation (ADR 0022): the desk never looked
-            // at the command, which stays pending for this installation's own enrolment.
-            Err(error) if error.is_device_in_use() => {
-                report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
-                report.stopped_by = Some(error);
-                return Ok(report);
-            }
             // The desk refused the request itself (a reused key, a field it cannot take, or
             // a role that may not do this): sending it again cannot help, so a person sees it.
-            Err(TransportError::Rejected { code, message, .. }) => {
+            // A token bound to another installation (ADR 0022) is no such refusal: the desk
+            // never looked at the command, which stays pending (the last arm).
+            Err(TransportError::Rejected { code, message, .. }) if code != DEVICE_IN_USE => {
                 let answer = local_refusal(&entry.key, &entry.command, &code, &message, now);
                 replica.outbox_record_answer(&entry.key, false, &answer, now)?;
                 report.rejected += 1;
