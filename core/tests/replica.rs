@@ -83,6 +83,22 @@ fn open(dir: &tempfile::TempDir) -> Replica {
 }
 
 #[test]
+fn each_replica_file_has_its_own_installation_id_kept_across_reopen_and_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = open(&dir);
+    let id = r.installation_id().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 7, "{id}");
+    drop(r);
+    assert_eq!(open(&dir).installation_id(), id, "the file keeps its installation");
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(open(&other).installation_id(), id, "another file is another installation");
+    // A restored backup is the same installation: a copy of the file keeps the id.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("tablet.kam"), restored.path().join("tablet.kam")).unwrap();
+    assert_eq!(open(&restored).installation_id(), id);
+}
+
+#[test]
 fn edits_survive_reopen_and_a_later_edit_writes_only_its_own_change() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(&dir);

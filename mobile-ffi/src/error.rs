@@ -4,6 +4,7 @@
 
 use kam_core::doc::DocError;
 use kam_core::replica::ReplicaError;
+use kam_core::sync_client::transport::DEVICE_IN_USE;
 use kam_core::sync_client::{SyncError, TransportError};
 
 /// The errors an app acts on.
@@ -20,6 +21,17 @@ pub enum KamError {
     /// The device token is unknown or was revoked: the user must enrol the device again.
     #[error("unauthorized: the device token is unknown or revoked")]
     Unauthorized,
+    /// The device token is bound to another installation (ADR 0022): another app install,
+    /// or another replica file, synced with it first. Retrying will not help. The app asks
+    /// the user for a new enrolment code and enrols this installation as a new device (a
+    /// new token); its local edits stay in the replica and are sent once it syncs with its
+    /// own token. If the device was reinstalled without its data, an administrator can
+    /// release the old binding instead (`kam-server admin release-installation <device>`).
+    #[error("device in use: {detail}")]
+    DeviceInUse {
+        /// The server's explanation, Chinese first then English.
+        detail: String,
+    },
     /// A business rule or the server refused the action; `reason` is shown to the user.
     #[error("rejected ({code}): {reason}")]
     Rejected {
@@ -109,6 +121,10 @@ impl From<DocError> for KamError {
 impl From<TransportError> for KamError {
     fn from(error: TransportError) -> Self {
         match error {
+            // The one refusal that asks for a new enrolment (`TransportError::is_device_in_use`).
+            TransportError::Rejected { status: 409, code, message } if code == DEVICE_IN_USE => {
+                KamError::DeviceInUse { detail: message }
+            }
             TransportError::Network(detail) => KamError::Network { detail },
             TransportError::Unauthorized => KamError::Unauthorized,
             TransportError::Forbidden(reason) => KamError::rejected("forbidden", reason),
@@ -149,6 +165,15 @@ mod tests {
             (TransportError::Network("reset".into()).into(), "Network"),
             (TransportError::Server { status: 503 }.into(), "Network"),
             (TransportError::Forbidden("scope".into()).into(), "Rejected"),
+            (
+                TransportError::Rejected {
+                    status: 409,
+                    code: "device_in_use".into(),
+                    message: "此设备令牌已绑定到另一台设备上的安装".into(),
+                }
+                .into(),
+                "DeviceInUse",
+            ),
             (ReplicaError::NotFound("customer/x".into()).into(), "NotFound"),
             (ReplicaError::UnknownOutboxKey("k".into()).into(), "NotFound"),
             (ReplicaError::Rule("closed tickets reopen first".into()).into(), "Rejected"),

@@ -84,9 +84,12 @@ impl KamServer {
     /// reconnecting after a backoff when the channel drops, until the handle is cancelled.
     pub fn watch_push_notices(&self, listener: Arc<dyn PushNoticeListener>) -> Arc<TaskHandle> {
         let stop = CancelToken::new();
-        let channel = self.push_channel_with(Box::new(move |n: ChangeNotice| {
-            listener.on_notice(n.cursor, n.docs);
-        }));
+        let channel = self.push_channel_with(
+            None,
+            Box::new(move |n: ChangeNotice| {
+                listener.on_notice(n.cursor, n.docs);
+            }),
+        );
         let running = stop.clone();
         let spawned =
             std::thread::Builder::new().name("kam-push-notices".into()).spawn(move || {
@@ -107,11 +110,21 @@ impl KamServer {
 }
 
 impl KamServer {
-    /// The push channel, telling `each` every notice; its caller's check stops it.
-    fn push_channel_with(&self, each: Box<dyn Fn(ChangeNotice) + Send + Sync>) -> PushChannel {
+    /// The transport as the replica whose installation is `installation`.
+    fn transport_for(&self, installation: &str) -> HttpTransport {
+        self.transport.clone().with_installation(installation)
+    }
+
+    /// The push channel (as `installation`, when given), telling `each` every notice; its
+    /// caller's check stops it.
+    fn push_channel_with(
+        &self,
+        installation: Option<String>,
+        each: Box<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> PushChannel {
         let (base_url, token) = (self.base_url.clone(), self.device_token.clone());
         Box::new(move |keep_going: &mut dyn FnMut() -> bool| {
-            watch_changes(&base_url, &token, &mut |notice| {
+            watch_changes(&base_url, &token, installation.as_deref(), &mut |notice| {
                 each(notice);
                 if keep_going() { WatchControl::Continue } else { WatchControl::Stop }
             })
@@ -155,8 +168,9 @@ impl KamReplica {
     /// off without holding anything. Watch `watch_sync_status` for where it stands. Cancel
     /// the handle when the app leaves the foreground (starting again replaces the loop).
     pub fn start_sync(&self, server: Arc<KamServer>) -> Arc<TaskHandle> {
-        let push = server.push_channel_with(Box::new(|_| {}));
-        let transport = Arc::new(server.transport.clone());
+        let installation = self.shared.installation_id();
+        let push = server.push_channel_with(Some(installation.to_owned()), Box::new(|_| {}));
+        let transport = Arc::new(server.transport_for(installation));
         let driver = self.shared.start_sync(
             transport,
             server.options.clone(),
@@ -180,7 +194,8 @@ impl KamReplica {
         let report = tokio::task::spawn_blocking(move || {
             let shared = &self.shared;
             let progress = &self.progress;
-            shared.sync(&server.transport, &server.options, &cancel, &mut |p| {
+            let transport = server.transport_for(shared.installation_id());
+            shared.sync(&transport, &server.options, &cancel, &mut |p| {
                 progress.notify(shared, p);
             })
         })
@@ -199,7 +214,8 @@ impl KamReplica {
         server: Arc<KamServer>,
     ) -> Result<DeskSendReport, KamError> {
         let report = tokio::task::spawn_blocking(move || {
-            self.shared.send_desk_commands(&server.transport).map_err(KamError::from)
+            let transport = server.transport_for(self.shared.installation_id());
+            self.shared.send_desk_commands(&transport).map_err(KamError::from)
         })
         .await??;
         match report.stopped_by {

@@ -68,6 +68,28 @@ pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<
     })
 }
 
+/// Releases a device's installation binding (ADR 0022), after the device was reinstalled
+/// without its data: the next installation that syncs with the token binds it. Returns the
+/// installation it was bound to, if any.
+pub fn release_installation(
+    store: &mut Store,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, ServerError> {
+    store.write(|tx, _, _| {
+        let released = auth::release_installation(tx, device_id)?;
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "device.release_installation",
+            device_id,
+            &json!({ "installation": released }),
+        )?;
+        Ok(released)
+    })
+}
+
 /// What a handover did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Handover {

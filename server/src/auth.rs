@@ -108,6 +108,64 @@ pub fn authenticate(db: &dyn AccountStore, token: &str) -> Result<Option<Princip
     Ok(db.device_by_token_hash(&hash_token(token))?)
 }
 
+/// The refusal of a device token bound to another installation (ADR 0022): 409 with the code
+/// the SDK recognises (`device_in_use`).
+pub fn device_in_use() -> ServerError {
+    ServerError::Authority {
+        code: kam_core::sync_client::transport::DEVICE_IN_USE,
+        message:
+            "此设备令牌已绑定到另一台设备上的安装；请为本安装重新登记设备 / This device token \
+                  is bound to another installation; enrol this installation as a new device"
+                .to_owned(),
+    }
+}
+
+/// The installation `device_id` is bound to, if any (ADR 0022).
+pub fn device_installation(
+    db: &dyn AccountStore,
+    device_id: &str,
+) -> Result<Option<String>, ServerError> {
+    Ok(db.device_installation(device_id)?)
+}
+
+/// Whether a request from `installation` may use `device_id`'s token, judged from what is
+/// read (`bound`, the device's binding): `Ok(true)` when it is bound to this installation,
+/// `Ok(false)` when it is bound to none yet (the caller binds it with
+/// [`bind_installation`], a write), [`device_in_use`] when it is bound to another.
+pub fn installation_matches(bound: Option<&str>, installation: &str) -> Result<bool, ServerError> {
+    match bound {
+        Some(bound) if bound == installation => Ok(true),
+        Some(_) => Err(device_in_use()),
+        None => Ok(false),
+    }
+}
+
+/// Binds an unbound device to `installation`: the first request naming an installation binds
+/// it, the same installation passes from then on and any other is refused with
+/// [`device_in_use`]. Idempotent, and safe when two first requests race: only an unbound row
+/// is written, and the binding read back decides.
+pub fn bind_installation(
+    db: &dyn AccountStore,
+    device_id: &str,
+    installation: &str,
+) -> Result<(), ServerError> {
+    let bound = db.bind_installation(device_id, installation)?;
+    match installation_matches(bound.as_deref(), installation)? {
+        true => Ok(()),
+        // The device row is gone (it cannot be: the token was just checked).
+        false => Err(ServerError::Unauthorized),
+    }
+}
+
+/// Releases a device's binding, so the next installation that syncs with its token binds it
+/// (a device reinstalled without its data). Returns the installation it was bound to.
+pub fn release_installation(
+    db: &dyn AccountStore,
+    device_id: &str,
+) -> Result<Option<String>, ServerError> {
+    Ok(db.release_installation(device_id)?)
+}
+
 /// The prefix of the caller id a person's console commands are kept under (their idempotency
 /// keys belong to the person, whichever of their sessions sent them). Device ids start with
 /// `dev-`, so the two never meet.

@@ -138,6 +138,12 @@ enum AdminAction {
         /// The device id.
         device_id: String,
     },
+    /// Release a device's installation binding after the device was reinstalled without its
+    /// data: the next installation that syncs with the token binds it (ADR 0022).
+    ReleaseInstallation {
+        /// The device id.
+        device_id: String,
+    },
     /// Hand a customer (and its tickets) over to another rep.
     Handover {
         /// The customer id.
@@ -301,6 +307,12 @@ fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
         }
         AdminAction::Enroll { user_id, label } => enroll(&mut store, &user_id, &label, now)?,
         AdminAction::Revoke { device_id } => revoke(&mut store, &device_id, now)?,
+        AdminAction::ReleaseInstallation { device_id } => {
+            match admin::release_installation(&mut store, &device_id, now)? {
+                Some(was) => println!("device {device_id} released from installation {was}"),
+                None => println!("device {device_id} was not bound to an installation"),
+            }
+        }
         AdminAction::Devices => list_devices(&store)?,
         AdminAction::SetPassword { user_id } => set_password(&store, &user_id)?,
         AdminAction::Handover { customer_id, to } => handover(&mut store, &customer_id, &to, now)?,
@@ -459,7 +471,8 @@ fn venue_upstream(args: &VenueArgs) -> Result<Option<Upstream>, Box<dyn std::err
     if token.is_empty() {
         return Err("the venue device's token is empty".into());
     }
-    Ok(Some(Upstream { url: url.clone(), token }))
+    // The installation is the venue's own, read from its store when the server starts.
+    Ok(Some(Upstream { url: url.clone(), token, installation: String::new() }))
 }
 
 /// `delegate`: lends an event's desk to a venue server.
@@ -588,13 +601,20 @@ async fn serve(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Background { upstream, copy } = background;
     let reps = demo.as_ref().map_or(0, |s| s.reps);
-    let (store, loaded) = tokio::task::spawn_blocking(move || {
+    let (store, loaded, upstream) = tokio::task::spawn_blocking(move || {
         let mut store = data::open_store_with(&dir, policy)?;
         let loaded = match &demo {
             Some(spec) => data::load_demo(&mut store, spec, chrono::Utc::now())?,
             None => None,
         };
-        Ok::<_, kam_server::error::ServerError>((store, loaded))
+        let upstream = match upstream {
+            Some(up) => Some(Upstream {
+                installation: kam_server::sync::upstream::venue_installation(&mut store)?,
+                ..up
+            }),
+            None => None,
+        };
+        Ok::<_, kam_server::error::ServerError>((store, loaded, upstream))
     })
     .await??;
     // A connection is an open file; the default soft limit (often 1,024) would refuse clients

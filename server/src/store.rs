@@ -333,7 +333,8 @@ mod tests {
         store
             .sql()
             .execute_batch(
-                "DROP TABLE customer_late_payments; DROP TABLE quarantine; PRAGMA user_version = 4;",
+                "DROP TABLE customer_late_payments; DROP TABLE quarantine;
+                 ALTER TABLE devices DROP COLUMN installation; PRAGMA user_version = 4;",
             )
             .unwrap();
         meta_set(store.conn(), "projections_version", &format!("4:{}", policy.version)).unwrap();

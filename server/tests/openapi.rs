@@ -296,6 +296,7 @@ fn every_code_the_server_answers_is_catalogued_with_its_status() {
         ServerError::RateLimited { retry_after_s: 1 },
         ServerError::Unavailable(String::new()),
         ServerError::LockPoisoned,
+        kam_server::auth::device_in_use(),
     ];
     for error in errors {
         assert_eq!(

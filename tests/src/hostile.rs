@@ -108,6 +108,12 @@ impl Site {
         self.dir.path()
     }
 
+    /// The token of a new device of `rep-01`, for a fresh tablet: a token binds the first
+    /// replica that syncs with it (ADR 0022), so each tablet has its own.
+    pub fn rep_device(&self) -> TestResult<String> {
+        Ok(crate::enroll(self.dir(), "rep-01")?.1)
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.server.as_ref().map_or(0, ServerProcess::pid)
@@ -118,7 +124,7 @@ impl Site {
         self.ack(&demo_token("staff-01"), "ack-free", free)?;
         let hold = json!({ "kind": "hold", "unit_id": self.units[0], "buyer_id": self.buyers[0] });
         self.ack(&demo_token("staff-01"), "ack-hold", hold)?;
-        let mut tablet = Tablet::new(&self.url, &demo_token("rep-01"))?;
+        let mut tablet = Tablet::new(&self.url, &self.rep_device()?)?;
         tablet.sync()?;
         let customer = customers_of(&tablet.replica, "rep-01")?
             .into_iter()
@@ -232,7 +238,7 @@ impl Site {
             }
         }
         let (customer, visit) = self.visit.as_ref().ok_or("nothing acknowledged")?;
-        let mut tablet = Tablet::new(&self.url, &demo_token("rep-01"))?;
+        let mut tablet = Tablet::new(&self.url, &self.rep_device()?)?;
         tablet.sync()?;
         if !tablet.replica.customer(customer)?.visits.contains_key(visit) {
             return Err(format!("the acknowledged visit {visit} of {customer} is gone").into());

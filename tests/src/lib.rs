@@ -275,14 +275,19 @@ impl kam_core::sync_client::SyncTransport for NamedServer<'_> {
 }
 
 impl Tablet {
-    /// A fresh tablet for the device holding `token`.
+    /// A fresh tablet for the device holding `token`. Its requests name its replica's
+    /// installation, so the token's device is bound to this tablet at its first sync: a second
+    /// tablet needs a device of its own ([`enroll`]).
     pub fn new(url: &str, token: &str) -> TestResult<Tablet> {
         let dir = tempfile::tempdir()?;
         let replica = kam_core::replica::Replica::open(
             dir.path().join("tablet.sqlite3"),
             kam_core::replica::ReplicaOptions::default(),
         )?;
-        let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
+        // As an app does: the transport names the replica's installation (ADR 0022), so two
+        // tablets on one token are refused instead of silently diverging.
+        let transport = kam_core::sync_client::http::HttpTransport::new(url, token)
+            .with_installation(replica.installation_id());
         Ok(Tablet { replica, transport, server_id: None, _dir: dir })
     }
 
@@ -293,7 +298,10 @@ impl Tablet {
             ":memory:",
             kam_core::replica::ReplicaOptions::default(),
         )?;
-        let transport = kam_core::sync_client::http::HttpTransport::new(url, token);
+        // As an app does: the transport names the replica's installation (ADR 0022), so two
+        // tablets on one token are refused instead of silently diverging.
+        let transport = kam_core::sync_client::http::HttpTransport::new(url, token)
+            .with_installation(replica.installation_id());
         Ok(Tablet { replica, transport, server_id: None, _dir: dir })
     }
 

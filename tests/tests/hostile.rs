@@ -49,7 +49,7 @@ fn stored_documents(site: &Site) -> i64 {
 }
 
 fn rep_customer_bytes(site: &Site) -> (String, Vec<u8>) {
-    let mut tablet = Tablet::new(&site.url, &demo_token("rep-01")).unwrap();
+    let mut tablet = Tablet::new(&site.url, &site.rep_device().unwrap()).unwrap();
     tablet.sync().unwrap();
     let id = customers_of(&tablet.replica, "rep-01").unwrap().into_iter().nth(1).unwrap();
     let doc = kam_core::doc::customer_doc_id(&id);
@@ -742,7 +742,7 @@ fn class_7_the_authority_covers_what_a_device_adds_and_removes() {
         }
     });
     assert_eq!(hostile_round(&site, &device, &customer, &without_visits).status, 200);
-    let mut rep = Tablet::new(&site.url, &demo_token("rep-01")).unwrap();
+    let mut rep = Tablet::new(&site.url, &site.rep_device().unwrap()).unwrap();
     rep.sync().unwrap();
     let id = kam_core::model::CustomerId::from(customer.trim_start_matches("customer/"));
     let after = rep.replica.customer(&id).unwrap();
@@ -758,7 +758,8 @@ fn class_7_the_authority_covers_what_a_device_adds_and_removes() {
     assert!(rules.contains(&"visits_removed_by_hq_only"), "{rules:?}");
     // Staff add a buyer to the event document (the desk's audited list): removed.
     let (_, staff_device) = enroll(site.dir(), "staff-01").unwrap();
-    let mut staff = Tablet::new(&site.url, &demo_token("staff-01")).unwrap();
+    let (_, staff_tablet) = enroll(site.dir(), "staff-01").unwrap();
+    let mut staff = Tablet::new(&site.url, &staff_tablet).unwrap();
     staff.sync().unwrap();
     let event_doc = format!("event/{}", site.event);
     let event_bytes = staff.replica.save_document(&event_doc.parse().unwrap()).unwrap();

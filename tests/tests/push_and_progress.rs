@@ -58,7 +58,7 @@ fn watch(url: &str, token: &str, stop_on: &str) -> Watcher {
     let (tx, notices) = mpsc::channel();
     let (url, token, stop_on) = (url.to_owned(), token.to_owned(), stop_on.to_owned());
     let thread = std::thread::spawn(move || {
-        watch_changes(&url, &token, &mut |notice: ChangeNotice| {
+        watch_changes(&url, &token, None, &mut |notice: ChangeNotice| {
             let stop = notice.docs.contains(&stop_on);
             // A receiver that hung up (a failed test) ends the watcher too.
             if tx.send(notice).is_err() || stop {

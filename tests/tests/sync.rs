@@ -268,8 +268,10 @@ fn a_rep_never_receives_another_reps_customer_and_asking_by_id_is_refused() {
     let (status, _) = server_heads(&server.url, &token("rep-01"), &other);
     assert_eq!(status, 404, "asking for another rep's customer by id");
 
-    // A forged sync message naming that customer gets no data, only "drop it".
-    let mut forger = Tablet::new(&server.url, &token("rep-01")).unwrap();
+    // A forged sync message naming that customer gets no data, only "drop it". The forger is
+    // another replica, so another device of rep-01 (one token binds one installation).
+    let (_, forger_token) = enroll(dir.path(), "rep-01").unwrap();
+    let mut forger = Tablet::new(&server.url, &forger_token).unwrap();
     let message = forger.replica.generate_sync_message(&other, "server").unwrap().unwrap();
     let request = SyncRequest {
         cursor: 0,
@@ -460,9 +462,19 @@ fn a_fresh_replica_reusing_a_devices_token_gets_every_document() {
     first.sync().unwrap();
     let held = first.replica.document_ids().unwrap();
     assert!(!held.is_empty());
-    // The app was reinstalled and kept its token: the server's records for the device are
-    // stale, and the new replica starts from cursor 0.
+    // The app was reinstalled without its data and kept its token: the token is bound to
+    // the lost installation (ADR 0022) until an administrator releases it. Then the server's
+    // records for the device are stale, and the new replica starts from cursor 0.
     let mut second = Tablet::new(&server.url, &token("rep-03")).unwrap();
+    let refused = second.sync();
+    assert!(
+        matches!(&refused, Err(kam_core::sync_client::SyncError::Transport(e)) if e.is_device_in_use()),
+        "{refused:?}"
+    );
+    let device: String = server_db(dir.path())
+        .query_row("SELECT device_id FROM devices WHERE user_id = 'rep-03'", [], |r| r.get(0))
+        .unwrap();
+    admin(dir.path(), &["release-installation", &device]).unwrap();
     let report = second.sync().unwrap();
     assert_eq!(second.replica.document_ids().unwrap(), held, "{report:?}");
 }

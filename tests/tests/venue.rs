@@ -360,6 +360,22 @@ fn a_venue_sells_through_an_uplink_cut_and_central_agrees_after_it() {
     for unit in &units[26..29] {
         assert_eq!(table(&staff, &event)[unit].0, "held", "{unit} came back from central");
     }
+    // The venue names its own installation to central, kept in its settings and so in its
+    // copy: central bound the venue's device to it, and serves the copy as the same venue
+    // (ADR 0022).
+    let read = |dir: &Path, sql: &str, key: &str| -> Option<String> {
+        rusqlite::Connection::open(dir.join(kam_server::data::STORE_FILE))
+            .unwrap()
+            .query_row(sql, [key], |r| r.get(0))
+            .unwrap()
+    };
+    let kept = read(&second, "SELECT value FROM meta WHERE key = ?1", "venue_installation");
+    let bound = read(
+        central_dir.path(),
+        "SELECT installation FROM devices WHERE device_id = ?1",
+        &venue_device,
+    );
+    assert!(kept.is_some() && bound == kept, "central bound {bound:?}, the venue keeps {kept:?}");
     let data = second;
 
     // Hand-back: the venue stops, ships its last batch with every row; central resumes.

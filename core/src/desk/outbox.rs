@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome};
 use crate::replica::{OutboxEntry, OutboxStatus, Replica, ReplicaError};
-use crate::sync_client::transport::TransportError;
+use crate::sync_client::transport::{DEVICE_IN_USE, TransportError};
 
 /// How a desk command reaches the server: `POST /api/v1/desk/commands` over HTTP by default.
 pub trait DeskTransport {
@@ -135,7 +135,9 @@ pub fn send_pending(
             }
             // The desk refused the request itself (a reused key, a field it cannot take, or
             // a role that may not do this): sending it again cannot help, so a person sees it.
-            Err(TransportError::Rejected { code, message, .. }) => {
+            // A token bound to another installation (ADR 0022) is no such refusal: the desk
+            // never looked at the command, which stays pending (the last arm).
+            Err(TransportError::Rejected { code, message, .. }) if code != DEVICE_IN_USE => {
                 let answer = local_refusal(&entry.key, &entry.command, &code, &message, now);
                 replica.outbox_record_answer(&entry.key, false, &answer, now)?;
                 report.rejected += 1;
@@ -373,6 +375,22 @@ mod tests {
         let venue = ScriptedDesk::new(vec![Ok(answer("accepted")), Ok(answer("accepted"))]);
         assert_eq!(send_pending(&mut replica, &venue, now()).unwrap().accepted, 2);
         assert_eq!(venue.sent.borrow()[0].idempotency_key, first.key, "the same key, elsewhere");
+    }
+
+    #[test]
+    fn a_token_bound_to_another_installation_decides_nothing_and_the_command_stays_pending() {
+        let (mut replica, event, units, buyers) = tablet();
+        queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now()).unwrap();
+        let in_use = TransportError::Rejected {
+            status: 409,
+            code: crate::sync_client::transport::DEVICE_IN_USE.to_owned(),
+            message: "此设备令牌已绑定到另一台设备上的安装".to_owned(),
+        };
+        let desk = ScriptedDesk::new(vec![Err(in_use.clone())]);
+        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        assert_eq!((report.rejected, report.still_pending), (0, 1));
+        assert_eq!(report.stopped_by, Some(in_use));
+        assert!(rejections(&replica).unwrap().is_empty(), "not the desk's refusal");
     }
 
     #[test]

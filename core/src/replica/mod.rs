@@ -93,6 +93,7 @@ pub struct Replica {
     conn: Connection,
     path: PathBuf,
     actor: ActorId,
+    installation: String,
     options: ReplicaOptions,
     cache: LruCache<DocId, StoredDoc>,
     sessions: SyncSessions,
@@ -113,10 +114,12 @@ impl Replica {
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
+        let installation = load_or_create_installation(&conn)?;
         let mut replica = Replica {
             conn,
             path,
             actor,
+            installation,
             cache: LruCache::new(options.cache_capacity_docs),
             options,
             sessions: SyncSessions::default(),
@@ -130,6 +133,14 @@ impl Replica {
     /// The Automerge actor id of this device, stable across restarts.
     pub fn actor_id(&self) -> &ActorId {
         &self.actor
+    }
+
+    /// This replica file's installation id (a UUID v7), created with the file and kept: the
+    /// server binds the enrolled device to the first installation that syncs with its token,
+    /// so a second replica or a second app install on the same token is refused instead of
+    /// silently diverging (ADR 0022). A restored backup keeps it: it is the same installation.
+    pub fn installation_id(&self) -> &str {
+        &self.installation
     }
 
     /// The policy in force.
@@ -657,4 +668,15 @@ fn load_or_create_actor(conn: &Connection) -> Result<ActorId, ReplicaError> {
     let actor = ActorId::random();
     meta_set(conn, "actor_id", &actor.to_hex_string())?;
     Ok(actor)
+}
+
+/// The replica file's installation id, created once like the actor id (a file made before
+/// installation ids existed gets one the first time it is opened).
+fn load_or_create_installation(conn: &Connection) -> Result<String, ReplicaError> {
+    if let Some(id) = meta_get(conn, "installation_id")? {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    meta_set(conn, "installation_id", &id)?;
+    Ok(id)
 }

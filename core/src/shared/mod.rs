@@ -59,6 +59,7 @@ pub struct SharedReplica {
     readers: ReaderPool,
     policy: Policy,
     path: PathBuf,
+    installation: String,
     bus: Bus,
     status: StatusBoard,
     /// Held for the whole of a sync: one at a time per replica.
@@ -89,11 +90,13 @@ impl SharedReplica {
             let lock = registry::lock_file(&identity)?;
             let replica = Replica::open(&identity, options.clone())?;
             let readers = ReaderPool::open(&identity, |conn| replica.prepare_reader(conn))?;
+            let installation = replica.installation_id().to_owned();
             Ok(Arc::new(SharedReplica {
                 writer: Mutex::new(replica),
                 readers,
                 policy: options.policy,
                 path: identity.clone(),
+                installation,
                 bus: Bus::start(),
                 status: StatusBoard::new(),
                 sync_gate: Mutex::new(()),
@@ -107,6 +110,12 @@ impl SharedReplica {
     /// The replica file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// This replica file's installation id, which binds it to its enrolled device at its
+    /// first sync (ADR 0022): sent with every request to the server.
+    pub fn installation_id(&self) -> &str {
+        &self.installation
     }
 
     /// The policy in force.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use ureq::Agent;
 
 use super::CancelToken;
-use super::transport::{SyncTransport, TransportError};
+use super::transport::{DEVICE_IN_USE, SyncTransport, TransportError};
 use crate::wire::{MAX_RESPONSE_BYTES, WIRE_CONTENT_TYPE};
 
 /// Where sync rounds are posted, relative to the base URL.
@@ -40,6 +40,10 @@ const MAX_PUSH_LINE_BYTES: usize = 1024 * 1024;
 /// How much of an error response is read to explain the error. Explanations are short, and
 /// reading more would only waste memory on a misbehaving server.
 const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+/// The request header naming the replica's installation (ADR 0022): the server binds the
+/// device token to the first installation that sends it and refuses any other with 409
+/// `device_in_use`. A request without it is served as before.
+pub const INSTALLATION_HEADER: &str = "Kam-Installation";
 /// The name of the push event that announces changed documents.
 const CHANGED_EVENT: &str = "changed";
 
@@ -56,6 +60,8 @@ pub struct HttpTransport {
     sync_url: String,
     desk_url: String,
     authorization: String,
+    /// The replica's installation id, sent as [`INSTALLATION_HEADER`] when set.
+    installation: Option<String>,
     timeout: Duration,
 }
 
@@ -70,7 +76,24 @@ impl HttpTransport {
             sync_url: endpoint(base_url, SYNC_PATH),
             desk_url: endpoint(base_url, DESK_PATH),
             authorization: bearer(device_token),
+            installation: None,
             timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Sends `installation` (the replica's [`crate::replica::Replica::installation_id`]) with
+    /// every sync round and desk command, so the server can bind the device token to this
+    /// installation and refuse a second one with [`TransportError::is_device_in_use`].
+    pub fn with_installation(self, installation: &str) -> Self {
+        HttpTransport { installation: Some(installation.to_owned()), ..self }
+    }
+
+    /// A POST to `url` with the token and, when set, the installation header.
+    fn post(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let request = self.agent.post(url).header("Authorization", &self.authorization);
+        match &self.installation {
+            Some(installation) => request.header(INSTALLATION_HEADER, installation),
+            None => request,
         }
     }
 
@@ -96,9 +119,7 @@ impl SyncTransport for HttpTransport {
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         tracing::debug!(url = %self.sync_url, bytes = request.len(), "sending sync round");
         let mut response = self
-            .agent
             .post(&self.sync_url)
-            .header("Authorization", &self.authorization)
             .header("Content-Type", WIRE_CONTENT_TYPE)
             .send(request)
             .map_err(network_error)?;
@@ -137,9 +158,7 @@ impl crate::desk::DeskTransport for HttpTransport {
     fn send_command(&self, request: &[u8]) -> Result<Vec<u8>, TransportError> {
         tracing::debug!(url = %self.desk_url, "sending desk command");
         let mut response = self
-            .agent
             .post(&self.desk_url)
-            .header("Authorization", &self.authorization)
             .header("Content-Type", "application/json")
             .send(request)
             .map_err(network_error)?;
@@ -148,12 +167,22 @@ impl crate::desk::DeskTransport for HttpTransport {
         if !(response.status().is_success() || status == 409) {
             return Err(status_error(status, response.body_mut()));
         }
-        response
+        let bytes = response
             .body_mut()
             .with_config()
             .limit(MAX_DESK_ANSWER_BYTES)
             .read_to_vec()
-            .map_err(network_error)
+            .map_err(network_error)?;
+        // A 409 refusing the token itself (bound to another installation) is no answer of the
+        // desk: the command was not looked at.
+        if status == 409
+            && let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&bytes)
+            && envelope.error.code == DEVICE_IN_USE
+        {
+            let ErrorDetail { code, message } = envelope.error;
+            return Err(TransportError::Rejected { status, code, message });
+        }
+        Ok(bytes)
     }
 }
 
@@ -186,21 +215,29 @@ pub enum WatchControl {
 /// listening reconnects, ideally after a sync round, because notices sent while the channel
 /// was closed are not replayed.
 ///
+/// `installation`, when given, is sent as [`INSTALLATION_HEADER`] as
+/// [`HttpTransport::with_installation`] does, so a token bound to another installation is
+/// refused here too ([`TransportError::is_device_in_use`]).
+///
 /// HTTP errors map as for [`HttpTransport`]; a line or event longer than 1 MiB ends the
 /// channel with [`TransportError::Network`].
 pub fn watch_changes(
     base_url: &str,
     device_token: &str,
+    installation: Option<&str>,
     on_event: &mut dyn FnMut(ChangeNotice) -> WatchControl,
 ) -> Result<(), TransportError> {
     let url = endpoint(base_url, CHANGES_PATH);
     tracing::debug!(url = %url, "opening push channel");
-    let mut response = push_agent()
+    let request = push_agent()
         .get(&url)
         .header("Authorization", bearer(device_token))
-        .header("Accept", "text/event-stream")
-        .call()
-        .map_err(network_error)?;
+        .header("Accept", "text/event-stream");
+    let request = match installation {
+        Some(installation) => request.header(INSTALLATION_HEADER, installation),
+        None => request,
+    };
+    let mut response = request.call().map_err(network_error)?;
     let status = response.status().as_u16();
     tracing::debug!(url = %url, status, "push channel answered");
     if !response.status().is_success() {
@@ -561,6 +598,35 @@ mod tests {
         assert!(lower.contains("authorization: bearer secret-token\r\n"), "{request}");
         assert!(lower.contains("content-type: application/vnd.kam.sync.v1\r\n"), "{request}");
         assert!(request.ends_with("\r\n\r\nKAMS request bytes"), "{request}");
+        assert!(!lower.contains("kam-installation"), "no installation unless one is set");
+    }
+
+    #[test]
+    fn the_installation_is_sent_with_rounds_and_a_token_in_use_elsewhere_is_recognised() {
+        const IN_USE: &[u8] = br#"{"error":{"code":"device_in_use","message":"bound"}}"#;
+        let (base_url, server) =
+            serve_once(respond_with("409 Conflict", "application/json", IN_USE));
+        let transport = HttpTransport::new(&base_url, "t").with_installation("inst-a");
+        let error = transport.exchange(b"x").unwrap_err();
+        assert!(error.is_device_in_use(), "{error:?}");
+        assert!(!error.is_retryable());
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(request.contains("kam-installation: inst-a\r\n"), "{request}");
+
+        // At the desk a 409 is normally an answer; this one is not.
+        let (base_url, server) =
+            serve_once(respond_with("409 Conflict", "application/json", IN_USE));
+        let transport = HttpTransport::new(&base_url, "t").with_installation("inst-a");
+        let error = crate::desk::DeskTransport::send_command(&transport, b"{}").unwrap_err();
+        assert!(error.is_device_in_use(), "{error:?}");
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(request.contains("kam-installation: inst-a\r\n"), "{request}");
+        let other = TransportError::Rejected {
+            status: 409,
+            code: "event_delegated".into(),
+            message: String::new(),
+        };
+        assert!(!other.is_device_in_use());
     }
 
     #[test]
@@ -738,7 +804,7 @@ mod tests {
             wait_for_close(stream);
         });
         let mut notices = Vec::new();
-        watch_changes(&base_url, "secret-token", &mut |notice| {
+        watch_changes(&base_url, "secret-token", Some("inst-1"), &mut |notice| {
             notices.push(notice);
             if notices.len() == 2 { WatchControl::Stop } else { WatchControl::Continue }
         })
@@ -759,6 +825,7 @@ mod tests {
         assert!(request.starts_with("GET /api/v1/changes HTTP/1.1\r\n"), "{request}");
         assert!(lower.contains("authorization: bearer secret-token\r\n"), "{request}");
         assert!(lower.contains("accept: text/event-stream\r\n"), "{request}");
+        assert!(lower.contains("kam-installation: inst-1\r\n"), "{request}");
     }
 
     #[test]
@@ -774,7 +841,7 @@ mod tests {
             stream.write_all(b"0\r\n\r\n").unwrap();
         });
         let mut notices = Vec::new();
-        watch_changes(&base_url, "t", &mut |notice| {
+        watch_changes(&base_url, "t", None, &mut |notice| {
             notices.push(notice.cursor);
             WatchControl::Continue
         })
@@ -786,7 +853,7 @@ mod tests {
     #[test]
     fn watcher_maps_http_errors() {
         let (base_url, server) = serve_once(respond_with("401 Unauthorized", "text/plain", b"no"));
-        let result = watch_changes(&base_url, "t", &mut |_| WatchControl::Continue);
+        let result = watch_changes(&base_url, "t", None, &mut |_| WatchControl::Continue);
         assert_eq!(result, Err(TransportError::Unauthorized));
         server.join().unwrap();
     }

@@ -6,6 +6,10 @@ use thiserror::Error;
 use super::CancelToken;
 pub use crate::replica::DEFAULT_SERVER_ID;
 
+/// The code of the server's refusal of a device token bound to another installation (HTTP
+/// 409): a second replica or a second app install using one enrolled device (ADR 0022).
+pub const DEVICE_IN_USE: &str = "device_in_use";
+
 /// Why one exchange with the server failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TransportError {
@@ -42,6 +46,13 @@ impl TransportError {
     /// Whether trying the same round again may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, TransportError::Network(_) | TransportError::Server { .. })
+    }
+
+    /// Whether the server refused the device token because it is bound to another
+    /// installation (HTTP 409 `device_in_use`, ADR 0022). Retrying will not help: this
+    /// installation must be enrolled as a new device (a new enrolment code, a new token).
+    pub fn is_device_in_use(&self) -> bool {
+        matches!(self, TransportError::Rejected { status: 409, code, .. } if code == DEVICE_IN_USE)
     }
 
     /// Whether the server refused the request's cursor: one ahead of its change sequence

@@ -32,6 +32,8 @@ pub struct DeviceRow {
     pub revoked_at: Option<String>,
     /// When it last synced.
     pub last_seen_at: Option<String>,
+    /// The installation its token is bound to, if one has synced yet (ADR 0022).
+    pub installation: Option<String>,
 }
 
 /// A device's sync, as recorded for the devices page and the metrics.
@@ -77,6 +79,18 @@ pub trait AccountStore {
     fn device_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Principal>, DbError>;
     /// Whether the device is enrolled, not revoked, and its user active.
     fn device_active(&self, device_id: &str) -> Result<bool, DbError>;
+    /// The installation the device is bound to, if any (ADR 0022).
+    fn device_installation(&self, device_id: &str) -> Result<Option<String>, DbError>;
+    /// Binds an unbound device to `installation` and returns the installation it is bound to
+    /// afterwards: `installation` if it was unbound (or already bound to it), the other one
+    /// if another request bound it first. Never rebinds a bound device.
+    fn bind_installation(
+        &self,
+        device_id: &str,
+        installation: &str,
+    ) -> Result<Option<String>, DbError>;
+    /// Unbinds a device from its installation; returns the installation it was bound to.
+    fn release_installation(&self, device_id: &str) -> Result<Option<String>, DbError>;
     /// Records a device's sync.
     fn record_device_seen(&self, seen: &DeviceSeen<'_>) -> Result<(), DbError>;
     /// Every device, newest first.

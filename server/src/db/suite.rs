@@ -116,6 +116,14 @@ pub(crate) fn users_and_devices_authenticate_until_revoked(db: &dyn Db) {
     assert_eq!(db.devices_seen_since(at(2)).unwrap(), 1);
     let before = db.credentials_fingerprint().unwrap();
     assert!(db.device_active("dev-x").unwrap());
+    assert_eq!(db.device_installation("dev-x").unwrap(), None, "unbound until it syncs");
+    assert_eq!(db.bind_installation("dev-x", "inst-a").unwrap().as_deref(), Some("inst-a"));
+    assert_eq!(db.bind_installation("dev-x", "inst-b").unwrap().as_deref(), Some("inst-a"));
+    assert_eq!(db.release_installation("dev-x").unwrap().as_deref(), Some("inst-a"));
+    assert_eq!(db.bind_installation("dev-x", "inst-b").unwrap().as_deref(), Some("inst-b"));
+    let listed = db.devices_newest_first().unwrap();
+    let row = listed.iter().find(|d| d.device_id == "dev-x").expect("listed");
+    assert_eq!(row.installation.as_deref(), Some("inst-b"));
     assert!(db.revoke_device("dev-x", at(3)).unwrap());
     assert!(!db.revoke_device("dev-x", at(3)).unwrap(), "revoked once");
     assert!(!db.device_active("dev-x").unwrap());

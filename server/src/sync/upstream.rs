@@ -291,6 +291,23 @@ fn offered_mark(db: &dyn Db, session: &RelaySession, offered_to: i64) -> Result<
     Ok(mark)
 }
 
+/// The setting that keeps the venue's installation id.
+const VENUE_INSTALLATION: &str = "venue_installation";
+
+/// The venue's installation id as central's device (ADR 0022), created the first time the
+/// venue runs and kept in its settings: the second copy carries it, so a venue restarted
+/// from its copy is the same installation and central keeps serving it.
+pub fn venue_installation(store: &mut Store) -> Result<String, ServerError> {
+    store.transaction(|db| {
+        if let Some(id) = meta_get(db, VENUE_INSTALLATION)? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        meta_set(db, VENUE_INSTALLATION, &id)?;
+        Ok(id)
+    })
+}
+
 fn stored_number(db: &dyn DocumentStore, key: &str) -> Result<i64, ServerError> {
     Ok(meta_get(db, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }

@@ -83,10 +83,12 @@ pub(super) enum Code {
     ChainBreak,
     /// 422: a hand-back whose rows do not reconcile.
     Unreconciled,
+    /// 409: the device token is bound to another installation.
+    DeviceInUse,
 }
 
 /// The catalogue: each code, the status it is answered with and what it means.
-const CATALOGUE: [(Code, &str, u16, &str); 35] = [
+const CATALOGUE: [(Code, &str, u16, &str); 36] = [
     (
         Code::MalformedRequest,
         "malformed_request",
@@ -271,6 +273,12 @@ const CATALOGUE: [(Code, &str, u16, &str); 35] = [
         "unreconciled",
         422,
         "A hand-back whose rows do not reconcile (receipts, vouchers and unit status disagree); nothing was applied.",
+    ),
+    (
+        Code::DeviceInUse,
+        "device_in_use",
+        409,
+        "The request names its installation (`Kam-Installation`) and the device token is bound to another one (ADR 0022): a second replica or a second app install on one enrolled device. Nothing was read or changed. Enrol this installation as a new device; an administrator can release the binding of a device reinstalled without its data (`kam-server admin release-installation`).",
     ),
 ];
 

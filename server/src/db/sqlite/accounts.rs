@@ -81,6 +81,34 @@ impl AccountStore for Connection {
             .is_some())
     }
 
+    fn device_installation(&self, device_id: &str) -> Result<Option<String>, DbError> {
+        let found: Option<Option<String>> = self
+            .prepare_cached("SELECT installation FROM devices WHERE device_id = ?1")?
+            .query_row([device_id], |r| r.get(0))
+            .optional()?;
+        Ok(found.flatten())
+    }
+
+    fn bind_installation(
+        &self,
+        device_id: &str,
+        installation: &str,
+    ) -> Result<Option<String>, DbError> {
+        // Only an unbound device is bound: of two first requests racing, the second one's
+        // update changes nothing, and the re-read tells it which installation won.
+        self.prepare_cached(
+            "UPDATE devices SET installation = ?2 WHERE device_id = ?1 AND installation IS NULL",
+        )?
+        .execute(params![device_id, installation])?;
+        self.device_installation(device_id)
+    }
+
+    fn release_installation(&self, device_id: &str) -> Result<Option<String>, DbError> {
+        let bound = self.device_installation(device_id)?;
+        self.execute("UPDATE devices SET installation = NULL WHERE device_id = ?1", [device_id])?;
+        Ok(bound)
+    }
+
     fn record_device_seen(&self, seen: &DeviceSeen<'_>) -> Result<(), DbError> {
         self.prepare_cached(
             "UPDATE devices SET last_seen_at = ?2, last_cursor = ?3,
@@ -101,8 +129,8 @@ impl AccountStore for Connection {
 
     fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError> {
         let mut stmt = self.prepare(
-            "SELECT device_id, user_id, label, enrolled_at, revoked_at, last_seen_at FROM devices
-             ORDER BY enrolled_at DESC, device_id",
+            "SELECT device_id, user_id, label, enrolled_at, revoked_at, last_seen_at, installation
+             FROM devices ORDER BY enrolled_at DESC, device_id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(DeviceRow {
@@ -112,6 +140,7 @@ impl AccountStore for Connection {
                 enrolled_at: r.get(3)?,
                 revoked_at: r.get(4)?,
                 last_seen_at: r.get(5)?,
+                installation: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -247,6 +247,13 @@ DROP TABLE users;
 ALTER TABLE users_v7 RENAME TO users;
 ";
 
+/// Version 8: the installation each device is bound to (ADR 0022, one identity per device):
+/// empty until the first request naming an installation binds it, then only that
+/// installation may use the token until an administrator releases it.
+const V8_DEVICE_INSTALLATION: &str = "
+ALTER TABLE devices ADD COLUMN installation TEXT;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_AND_AUTHORITY,
@@ -256,6 +263,7 @@ const MIGRATIONS: &[&str] = &[
     V5_LATE_PAYMENTS,
     V6_QUARANTINE,
     V7_VENUE_ROLE,
+    V8_DEVICE_INSTALLATION,
 ];
 
 /// The schema version this build writes.
@@ -448,7 +456,7 @@ mod tests {
         let before = rows(&conn);
         migrate(&mut conn).unwrap();
         assert_eq!(rows(&conn), before);
-        assert_eq!(kam_core::migrations::user_version(&conn).unwrap(), 7);
+        assert!(kam_core::migrations::user_version(&conn).unwrap() >= 7);
         let fks: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert!(fks, "foreign keys are on again after the upgrade");
         conn.execute(
@@ -475,6 +483,29 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn v7_to_v8_keeps_devices_unbound_and_binds_one_installation() {
+        let mut conn = at_version(7);
+        conn.execute_batch(
+            "INSERT INTO users(user_id, display_name, role, created_at)
+                 VALUES ('r1', 'Rep', 'rep', '2026-12-04T00:00:00Z');
+             INSERT INTO devices(device_id, user_id, label, token_hash, enrolled_at, last_cursor)
+                 VALUES ('d1', 'r1', 'tablet', x'01', '2026-12-04T00:00:00Z', 42);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(kam_core::migrations::user_version(&conn).unwrap(), 8);
+        let row: (String, i64, Option<String>) = conn
+            .query_row("SELECT label, last_cursor, installation FROM devices", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("tablet".to_owned(), 42, None), "an enrolled device starts unbound");
+        use crate::db::AccountStore;
+        assert_eq!(conn.bind_installation("d1", "inst-a").unwrap().as_deref(), Some("inst-a"));
+        assert_eq!(conn.bind_installation("d1", "inst-b").unwrap().as_deref(), Some("inst-a"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use chrono::Utc;
+use kam_core::sync_client::http::INSTALLATION_HEADER;
 use kam_core::wire::SyncResponse;
 
 use super::edge;
@@ -43,6 +44,11 @@ pub struct Upstream {
     pub url: String,
     /// The venue device's token.
     pub token: String,
+    /// The venue's own installation id (ADR 0022), sent with every request so central binds
+    /// the venue's device to this venue: kept in the venue's settings, so a copy restarted
+    /// from `--copy-dir` keeps it (it continues the same venue). Read when the server starts
+    /// ([`upstream::venue_installation`]).
+    pub installation: String,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -234,11 +240,13 @@ async fn take_offer(
 }
 
 async fn get_offer(agent: &ureq::Agent, up: &Upstream) -> Result<Option<Offer>, UplinkError> {
-    let (agent, url, auth) = (agent.clone(), endpoint(up, "/api/v1/venue/offer"), bearer(up));
+    let (agent, url, [auth, installation]) =
+        (agent.clone(), endpoint(up, "/api/v1/venue/offer"), headers(up));
     tokio::task::spawn_blocking(move || {
         let mut response = agent
             .get(&url)
-            .header("Authorization", &auth)
+            .header(auth.0, &auth.1)
+            .header(installation.0, &installation.1)
             .call()
             .map_err(|e| UplinkError::Network(e.to_string()))?;
         match response.status().as_u16() {
@@ -257,11 +265,12 @@ async fn post_json<T: DeserializeOwned + Send + 'static>(
     body: &impl serde::Serialize,
 ) -> Result<T, UplinkError> {
     let bytes = serde_json::to_vec(body).map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    let (agent, url, auth) = (agent.clone(), endpoint(up, path), bearer(up));
+    let (agent, url, [auth, installation]) = (agent.clone(), endpoint(up, path), headers(up));
     tokio::task::spawn_blocking(move || {
         let mut response = agent
             .post(&url)
-            .header("Authorization", &auth)
+            .header(auth.0, &auth.1)
+            .header(installation.0, &installation.1)
             .header("Content-Type", "application/json")
             .send(&bytes[..])
             .map_err(|e| UplinkError::Network(e.to_string()))?;
@@ -279,11 +288,13 @@ async fn post_sync(
     up: &Upstream,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, UplinkError> {
-    let (agent, url, auth) = (agent.clone(), endpoint(up, "/api/v1/sync"), bearer(up));
+    let (agent, url, [auth, installation]) =
+        (agent.clone(), endpoint(up, "/api/v1/sync"), headers(up));
     tokio::task::spawn_blocking(move || {
         let mut response = agent
             .post(&url)
-            .header("Authorization", &auth)
+            .header(auth.0, &auth.1)
+            .header(installation.0, &installation.1)
             .header("Content-Type", kam_core::wire::WIRE_CONTENT_TYPE)
             .send(&body[..])
             .map_err(|e| UplinkError::Network(e.to_string()))?;
@@ -322,4 +333,9 @@ fn endpoint(up: &Upstream, path: &str) -> String {
 
 fn bearer(up: &Upstream) -> String {
     format!("Bearer {}", up.token)
+}
+
+/// The headers every request to central carries: the token and the venue's installation.
+fn headers(up: &Upstream) -> [(&'static str, String); 2] {
+    [("Authorization", bearer(up)), (INSTALLATION_HEADER, up.installation.clone())]
 }

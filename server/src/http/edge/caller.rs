@@ -6,6 +6,11 @@
 //! revocation by more than that: the sync round and the desk's writer check the token again
 //! inside their own transactions, and a revocation noticed by the auth watcher
 //! (`edge::epoch`) clears the memory at once.
+//!
+//! A request naming its installation (`Kam-Installation`, ADR 0022) must come from the
+//! installation its device is bound to: the first one binds it (the only write on this path,
+//! once per device), any other is refused with 409 `device_in_use`. A request without the
+//! header (tools, older apps) is served as before.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +21,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
 use sha2::{Digest, Sha256};
+
+use kam_core::sync_client::http::INSTALLATION_HEADER;
 
 use crate::auth::{self, Principal};
 use crate::error::ServerError;
@@ -30,24 +37,30 @@ const MAX_REMEMBERED: usize = 10_000;
 /// The longest bearer token read (real ones are 68 characters).
 const MAX_TOKEN_LEN: usize = 256;
 
+/// The longest installation id read (the SDK's are 36-character UUIDs).
+const MAX_INSTALLATION_LEN: usize = 64;
+
+/// A checked token: its device and the installation the device is bound to, if any.
+type Checked = (Principal, Option<String>);
+
 /// Tokens checked in the last moment.
 #[derive(Debug, Default)]
 pub struct TokenMemory {
-    known: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    known: Mutex<HashMap<[u8; 32], (Checked, Instant)>>,
 }
 
 impl TokenMemory {
-    fn get(&self, hash: &[u8; 32]) -> Option<Principal> {
+    fn get(&self, hash: &[u8; 32]) -> Option<Checked> {
         let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        known.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(p, _)| p.clone())
+        known.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(c, _)| c.clone())
     }
 
-    fn put(&self, hash: [u8; 32], principal: Principal) {
+    fn put(&self, hash: [u8; 32], checked: Checked) {
         let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         if known.len() >= MAX_REMEMBERED {
             known.clear();
         }
-        known.insert(hash, (principal, Instant::now()));
+        known.insert(hash, (checked, Instant::now()));
     }
 
     /// Forgets every token (a revocation was seen).
@@ -69,6 +82,22 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
     .then(|| token.to_owned())
 }
 
+/// The request's installation id (`Kam-Installation`), if it names one; a value that is not
+/// 1–64 visible ASCII characters is malformed.
+pub fn installation(headers: &HeaderMap) -> Result<Option<String>, ServerError> {
+    let Some(value) = headers.get(INSTALLATION_HEADER) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty()
+        || text.len() > MAX_INSTALLATION_LEN
+        || !text.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ServerError::Malformed(format!(
+            "{INSTALLATION_HEADER}: 1 to {MAX_INSTALLATION_LEN} visible ASCII characters"
+        )));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// A credential's id for the rate limits and stream caps: a prefix of its SHA-256.
 pub fn credential_id(secret: &str) -> [u8; 16] {
     let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
@@ -84,7 +113,8 @@ pub fn source_address(extensions: &Extensions) -> Option<IpAddr> {
 }
 
 /// The device behind the request's bearer token, or 401 (429 once the address has failed too
-/// often); then the token's and the user's rate limits.
+/// often); then the token's and the user's rate limits; then, when the request names its
+/// installation, the device's binding to it (409 `device_in_use` for another installation).
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -99,12 +129,12 @@ pub async fn authenticate(
         failed()?;
         return Err(ServerError::Unauthorized);
     };
+    let installation = installation(headers)?;
     let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let principal = match edge.tokens.get(&hash) {
+    let (principal, bound) = match edge.tokens.get(&hash) {
         Some(known) => known,
         None => {
-            let found =
-                state.readers().read(move |conns| auth::authenticate(conns.db(), &token)).await?;
+            let found = state.readers().read(move |conns| check_token(conns.db(), &token)).await?;
             let Some(found) = found else {
                 failed()?;
                 return Err(ServerError::Unauthorized);
@@ -116,7 +146,47 @@ pub async fn authenticate(
     let mut id = [0u8; 16];
     id.copy_from_slice(&hash[..16]);
     edge.rates.authenticated(id, &principal.user_id)?;
+    if let Some(installation) = installation
+        && bound.as_deref() != Some(installation.as_str())
+    {
+        bind(state, &principal, &installation).await?;
+        edge.tokens.put(hash, (principal.clone(), Some(installation)));
+    }
     Ok(principal)
+}
+
+/// The device behind `token` and the installation it is bound to.
+fn check_token(db: &dyn crate::db::Db, token: &str) -> Result<Option<Checked>, ServerError> {
+    let Some(principal) = auth::authenticate(db, token)? else { return Ok(None) };
+    let bound = auth::device_installation(db, &principal.device_id)?;
+    Ok(Some((principal, bound)))
+}
+
+/// Checks `installation` against the device's binding as stored now (the memory may be older
+/// than a release), and binds an unbound device: a read on the pool, and the store's turn only
+/// for a device's first request naming an installation.
+async fn bind(
+    state: &AppState,
+    principal: &Principal,
+    installation: &str,
+) -> Result<(), ServerError> {
+    let (device, asked) = (principal.device_id.clone(), installation.to_owned());
+    let matches = state
+        .readers()
+        .read(move |conns| {
+            let bound = auth::device_installation(conns.db(), &device)?;
+            auth::installation_matches(bound.as_deref(), &asked)
+        })
+        .await?;
+    if matches {
+        return Ok(());
+    }
+    let (device, asked) = (principal.device_id.clone(), installation.to_owned());
+    state
+        .with_store(move |store| {
+            store.transaction(|db| auth::bind_installation(db, &device, &asked))
+        })
+        .await
 }
 
 /// An authenticated device, as a handler argument. Extracted before the body, so a request
@@ -158,12 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn an_installation_is_read_when_plausible() {
+        let mut h = HeaderMap::new();
+        assert_eq!(installation(&h).unwrap(), None, "no header, as before");
+        h.insert(INSTALLATION_HEADER, "0193a-b".parse().unwrap());
+        assert_eq!(installation(&h).unwrap().as_deref(), Some("0193a-b"));
+        for bad in ["", "a b", &"x".repeat(65)] {
+            h.insert(INSTALLATION_HEADER, bad.parse().unwrap());
+            assert!(matches!(installation(&h), Err(ServerError::Malformed(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn remembered_tokens_expire_and_can_be_forgotten() {
         let memory = TokenMemory::default();
         let p =
             Principal { device_id: "d".into(), user_id: "u".into(), role: crate::auth::Role::Rep };
-        memory.put([1; 32], p.clone());
-        assert_eq!(memory.get(&[1; 32]), Some(p));
+        memory.put([1; 32], (p.clone(), Some("inst".into())));
+        assert_eq!(memory.get(&[1; 32]), Some((p, Some("inst".into()))));
         memory.forget_all();
         assert_eq!(memory.get(&[1; 32]), None);
     }
