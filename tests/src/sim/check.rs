@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kam_core::desk::{TableStatus, control_table};
+use kam_core::desk::control_table;
 use kam_core::doc::{DocId, Document, event_doc_id, project_doc_id};
 use kam_core::model::{EventId, ProjectId, UnitStatus};
 use kam_core::replica::OutboxStatus;
@@ -277,7 +277,7 @@ fn diverged(desk: &Connection, tablets: &mut [SimTablet], event: &str) -> TestRe
                     .get(row.unit_id.as_str())
                     .and_then(|s| s.parse::<UnitStatus>().ok())
                     .unwrap_or(UnitStatus::Withdrawn);
-                (row.shown != TableStatus::Synced(want))
+                (row.shown.status() != Some(want))
                     .then(|| format!("{} shows {:?}, the desk {want:?}", row.unit_id, row.shown))
             })
             .collect();
