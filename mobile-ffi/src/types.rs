@@ -410,6 +410,8 @@ pub struct HousingUnit {
     pub approval: Option<PriceApproval>,
     /// Status as last synced.
     pub status: UnitStatus,
+    /// The desk hold that status is about (the control table uses it; apps need not).
+    pub desk_hold: Option<String>,
 }
 
 /// One row of the tablet's control table (销控表).

@@ -3,26 +3,29 @@
 //! desk's answers to them — so an answer shows the moment it is recorded, not syncs later.
 //!
 //! The desk's answer and the mirror (the project document the desk writes its outcomes into)
-//! say the same thing at different times. The table is composed so that the mirror's arrival
-//! changes nothing visible:
+//! say the same thing at different times. The mirror writes, with each unit's status, the
+//! desk hold the status is about ([`Unit::desk_hold`]); hold ids sort in the order the holds
+//! were placed. From it the table tells whether the mirror has caught up with an answer, and
+//! is composed so that the mirror's arrival changes nothing visible:
 //!
 //! - an accepted hold shows [`TableStatus::HeldHere`] with the hold id and expiry from its
-//!   answer while the synced status is `available` (the mirror has not arrived) or `held`
-//!   (it has): both agree with the answer, so the row is the same before and after;
-//! - the synced status wins again once the hold's expiry has passed (compared with `now`), or
-//!   once the synced status is one a hold can only be followed by, never preceded by (sold,
-//!   withdrawn...: a hold is placed only on an available unit);
+//!   answer. Before the mirror has caught up (its hold is an earlier one, or none) it shows so
+//!   while the synced status is `available` or `held` and the expiry has not passed (compared
+//!   with `now`); once the mirror is about this very hold, as long as it says `held` (a sealed
+//!   hold outlives its expiry). When the mirror says the hold ended (`available` or `sold`
+//!   about this hold), or is about a later hold, the synced status wins;
 //! - an accepted release shows [`TableStatus::Released`] while the synced status is `held`
-//!   or `available`, until the released hold's own expiry (after which the old hold has gone
-//!   anyway, so a synced `held` can only be a newer hold) or a status past it;
+//!   or `available` and the mirror is not about a later hold (before the mirror has caught
+//!   up, only until the released hold's own expiry, after which a synced `held` can only be a
+//!   newer hold);
+//! - a synced status no hold can precede (sold, withdrawn: a hold is placed only on an
+//!   available unit) always wins over an answer the mirror has not caught up with;
 //! - a pending command shows as pending, never as its hoped-for outcome;
 //! - a refused command marks its row with the desk's reason until a person dismisses it or
 //!   this tablet sends a newer command on the unit; the status shown is unchanged by it.
 //!
-//! The project document carries statuses only, not which hold a status is about. So a hold
-//! released or ended elsewhere before its expiry is not told apart from a mirror still on its
-//! way: this tablet keeps showing its hold until the expiry (a command it then makes against
-//! the hold is refused with the reason, which the row shows).
+//! A document mirrored by a server that does not write `desk_hold` never catches up in this
+//! sense: the answer then shows until the hold's expiry, and the synced status after it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -150,9 +153,6 @@ fn compose_row(
         matches!(e.status, OutboxStatus::Pending | OutboxStatus::Accepted)
             && matches!(e.command.as_str(), "hold" | "release")
     });
-    // A hold is placed only on an available unit: `available` and `held` are the synced
-    // statuses an answer can be ahead of; any other comes after it.
-    let answer_ahead = matches!(synced, UnitStatus::Available | UnitStatus::Held);
     let mut row = UnitOnTable {
         unit_id,
         code: unit.code,
@@ -174,25 +174,22 @@ fn compose_row(
         }
         Some((_, "hold", entry)) => {
             if let Some(hold) = answer_of(entry).and_then(|a| a.hold_granted())
-                && answer_ahead
-                && now < hold.expires_at
+                && hold_shown(&hold, unit.desk_hold.as_deref(), synced, now)
             {
                 row.shown = TableStatus::HeldHere;
                 (row.hold_id, row.hold_expires_at) = (Some(hold.hold_id), Some(hold.expires_at));
             }
         }
-        Some((_, _, release)) => {
-            let released = release.payload["command"]["hold_id"].as_str();
-            let until = granted.iter().find(|g| Some(g.hold_id.as_str()) == released);
-            if answer_ahead && until.is_some_and(|g| now < g.expires_at) {
-                row.shown = TableStatus::Released;
-            }
+        Some((_, _, release))
+            if release_shown(release, granted, unit.desk_hold.as_deref(), synced, now) =>
+        {
+            row.shown = TableStatus::Released;
         }
-        None => {}
+        Some(_) | None => {}
     }
     if row.shown != TableStatus::Released && row.hold_id.is_none() && synced == UnitStatus::Held {
         // Held as synced: the hold this tablet may act on, if it placed it.
-        if let Some(hold) = own_hold(on_unit) {
+        if let Some(hold) = own_hold(on_unit, unit.desk_hold.as_deref()) {
             (row.hold_id, row.hold_expires_at) = (Some(hold.hold_id), Some(hold.expires_at));
         }
     }
@@ -203,10 +200,53 @@ fn compose_row(
     row
 }
 
-/// The newest hold this tablet won on the unit and did not release: the one it may act on
-/// while the unit is held (a release against a hold that is no longer there is refused,
-/// never misapplied).
-fn own_hold(on_unit: &[&OutboxEntry]) -> Option<HoldGranted> {
+/// A hold is placed only on an available unit: `available` and `held` are the synced statuses
+/// an answer can be ahead of; any other comes after it.
+fn answer_can_be_ahead(synced: UnitStatus) -> bool {
+    matches!(synced, UnitStatus::Available | UnitStatus::Held)
+}
+
+/// Whether this tablet's accepted `hold` shows as [`TableStatus::HeldHere`].
+fn hold_shown(
+    hold: &HoldGranted,
+    desk_hold: Option<&str>,
+    synced: UnitStatus,
+    now: DateTime<Utc>,
+) -> bool {
+    match mirrored(desk_hold, &hold.hold_id) {
+        Mirror::Before => answer_can_be_ahead(synced) && now < hold.expires_at,
+        // The desk still holds it (a sealed hold outlives its expiry), or has ended it.
+        Mirror::Exactly => synced == UnitStatus::Held,
+        Mirror::Past => false,
+    }
+}
+
+/// Whether this tablet's accepted `release` shows as [`TableStatus::Released`]. Before the
+/// mirror has caught up, only until the released hold would have lapsed anyway (its expiry
+/// in this tablet's answer), after which a synced hold can only be a newer one.
+fn release_shown(
+    release: &OutboxEntry,
+    granted: &[HoldGranted],
+    desk_hold: Option<&str>,
+    synced: UnitStatus,
+    now: DateTime<Utc>,
+) -> bool {
+    let released = release.payload["command"]["hold_id"].as_str().unwrap_or_default();
+    match mirrored(desk_hold, released) {
+        Mirror::Before => {
+            let until = granted.iter().find(|g| g.hold_id == released);
+            answer_can_be_ahead(synced) && until.is_some_and(|g| now < g.expires_at)
+        }
+        Mirror::Exactly => answer_can_be_ahead(synced),
+        Mirror::Past => false,
+    }
+}
+
+/// The hold this tablet may act on while the unit is held as synced: the one the mirror says
+/// the status is about, if this tablet won it; with a mirror that does not say
+/// (`desk_hold` absent), the newest it won and did not release (a release against a hold
+/// that is no longer there is refused, never misapplied).
+fn own_hold(on_unit: &[&OutboxEntry], desk_hold: Option<&str>) -> Option<HoldGranted> {
     let accepted = on_unit.iter().filter(|e| e.status == OutboxStatus::Accepted);
     let released: Vec<&str> = accepted
         .clone()
@@ -216,7 +256,31 @@ fn own_hold(on_unit: &[&OutboxEntry]) -> Option<HoldGranted> {
     accepted
         .rev()
         .filter_map(|e| answer_of(e)?.hold_granted())
+        .filter(|hold| desk_hold.is_none_or(|d| d == hold.hold_id))
         .find(|hold| !released.contains(&hold.hold_id.as_str()))
+}
+
+/// How far the mirror has come, for one hold this tablet has an answer about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mirror {
+    /// The synced status is about an earlier hold, or the mirror does not say: the answer is
+    /// ahead of it.
+    Before,
+    /// The synced status is about this hold.
+    Exactly,
+    /// The synced status is about a later hold: this one has ended.
+    Past,
+}
+
+/// Where the mirror is, from the hold it says the synced status is about (`desk_hold`)
+/// and the hold of an answer. The desk's hold ids are `hold-` and a UUIDv7, which begins
+/// with the time it was made, so the later hold sorts after the earlier one.
+fn mirrored(desk_hold: Option<&str>, hold: &str) -> Mirror {
+    match desk_hold {
+        Some(mirrored) if mirrored == hold => Mirror::Exactly,
+        Some(mirrored) if mirrored > hold => Mirror::Past,
+        _ => Mirror::Before,
+    }
 }
 
 /// Whether an outbox entry's command acts on `unit_id` (a swap names its new unit).
@@ -241,7 +305,10 @@ mod tests {
     use crate::model::BuildingId;
 
     const EVENT: &str = "ev-1";
-    const HOLD: &str = "hold-0190aaaa";
+    /// Hold ids as the desk makes them: `hold-` and a UUIDv7, ordered by creation time.
+    const EARLIER: &str = "hold-019a0000000070008000000000000001";
+    const HOLD: &str = "hold-019a0000000170008000000000000001";
+    const LATER: &str = "hold-019a0000000270008000000000000001";
 
     fn t(minutes: i64) -> DateTime<Utc> {
         let start = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
@@ -249,6 +316,11 @@ mod tests {
     }
 
     fn unit(id: &str, status: UnitStatus) -> (UnitId, Unit) {
+        unit_about(id, status, None)
+    }
+
+    /// A unit whose mirrored status is about `desk_hold`.
+    fn unit_about(id: &str, status: UnitStatus, desk_hold: Option<&str>) -> (UnitId, Unit) {
         let unit = Unit {
             id: UnitId::from(id),
             code: format!("3-{id}"),
@@ -259,6 +331,7 @@ mod tests {
             unit_price: None,
             approval: None,
             status,
+            desk_hold: desk_hold.map(str::to_owned),
         };
         (UnitId::from(id), unit)
     }
@@ -318,7 +391,18 @@ mod tests {
     }
 
     fn row(synced: UnitStatus, outbox: &[OutboxEntry], now: DateTime<Utc>) -> UnitOnTable {
-        let table = compose_table(&EventId::from(EVENT), vec![unit("u1", synced)], outbox, now);
+        row_about(synced, None, outbox, now)
+    }
+
+    /// The row of unit u1, synced as `synced` about the hold `desk_hold`.
+    fn row_about(
+        synced: UnitStatus,
+        desk_hold: Option<&str>,
+        outbox: &[OutboxEntry],
+        now: DateTime<Utc>,
+    ) -> UnitOnTable {
+        let units = vec![unit_about("u1", synced, desk_hold)];
+        let table = compose_table(&EventId::from(EVENT), units, outbox, now);
         assert_eq!(table.len(), 1);
         table.into_iter().next().unwrap()
     }
@@ -347,13 +431,36 @@ mod tests {
         assert_eq!(before.hold_id.as_deref(), Some(HOLD));
         assert_eq!(before.hold_expires_at, Some(t(15)));
         assert_eq!((before.pending_key.as_deref(), before.refusal.as_ref()), (None, None));
-        // Any time before the expiry, with the mirror arrived or not: the same row.
+        // Any time before the expiry, with the mirror arrived or not (about an earlier hold,
+        // or by a server that does not say): the same row.
         for minute in [0, 1, 7, 14] {
-            let without = row(UnitStatus::Available, &outbox, t(minute));
-            let with = row(UnitStatus::Held, &outbox, t(minute));
-            assert_eq!(visible(&without), visible(&before), "minute {minute}");
-            assert_eq!(visible(&with), visible(&before), "minute {minute}, mirrored");
+            for (synced, about) in [
+                (UnitStatus::Available, None),
+                (UnitStatus::Available, Some(EARLIER)),
+                (UnitStatus::Held, Some(EARLIER)),
+                (UnitStatus::Held, Some(HOLD)),
+                (UnitStatus::Held, None),
+            ] {
+                let r = row_about(synced, about, &outbox, t(minute));
+                assert_eq!(visible(&r), visible(&before), "minute {minute}, {synced:?} {about:?}");
+            }
         }
+        // Mirrored as held by this hold, it stays shown past its expiry: a sealed hold.
+        let sealed = row_about(UnitStatus::Held, Some(HOLD), &outbox, t(60));
+        assert_eq!(visible(&sealed), visible(&before));
+    }
+
+    #[test]
+    fn the_mirror_ending_the_hold_or_moving_past_it_wins_before_the_expiry() {
+        let outbox = [held("k1", 0, "u1", 15)];
+        // Released or cancelled elsewhere: mirrored available (or sold) about this hold.
+        for ended in [UnitStatus::Available, UnitStatus::Sold] {
+            let r = row_about(ended, Some(HOLD), &outbox, t(3));
+            assert_eq!(visible(&r), (TableStatus::Synced(ended), None, None, None, None));
+        }
+        // A later hold (another buyer's) on the unit: shown as synced, not under this id.
+        let r = row_about(UnitStatus::Held, Some(LATER), &outbox, t(3));
+        assert_eq!(visible(&r), (TableStatus::Synced(UnitStatus::Held), None, None, None, None));
     }
 
     #[test]
@@ -393,8 +500,19 @@ mod tests {
             assert_eq!(visible(&r), (TableStatus::Released, None, None, None, None), "{synced:?}");
             assert_eq!(r.shown.status(), Some(UnitStatus::Available));
         }
-        // Past the old hold's expiry a synced hold can only be a newer one: it shows, and not
-        // under the id this tablet released.
+        // Mirrored: the release, or not yet (still held by the released hold), at any time.
+        for synced in [UnitStatus::Held, UnitStatus::Available] {
+            let r = row_about(synced, Some(HOLD), &outbox, t(60));
+            assert_eq!(visible(&r), (TableStatus::Released, None, None, None, None), "{synced:?}");
+        }
+        // A later hold mirrored: it shows, and not under the id this tablet released.
+        let later = row_about(UnitStatus::Held, Some(LATER), &outbox, t(6));
+        assert_eq!(
+            visible(&later),
+            (TableStatus::Synced(UnitStatus::Held), None, None, None, None)
+        );
+        // Without a mirror that says, past the old hold's expiry a synced hold can only be a
+        // newer one: it shows, and not under the id this tablet released.
         let newer = row(UnitStatus::Held, &outbox, t(16));
         assert_eq!(
             visible(&newer),
