@@ -365,6 +365,7 @@ fn project(rng: &mut SmallRng, units: usize, now: DateTime<Utc>) -> Project {
                 unit_price: Some(Decimal::from(18_000 + 50 * floor as i64)),
                 approval: Some(approval.clone()),
                 status: UnitStatus::Available,
+                desk_hold: None,
             };
             (unit.id.clone(), unit)
         })

@@ -411,6 +411,8 @@ pub struct HousingUnit {
     pub approval: Option<PriceApproval>,
     /// Status as last synced.
     pub status: UnitStatus,
+    /// The desk hold that status is about (the control table uses it; apps need not).
+    pub desk_hold: Option<String>,
 }
 
 /// One row of the tablet's control table (销控表).
@@ -422,12 +424,17 @@ pub struct UnitOnTable {
     pub code: String,
     /// The status the server last sent.
     pub synced: UnitStatus,
-    /// What to show: the tablet's own pending command wins over the synced status.
+    /// What to show: the tablet's own pending command, or the desk's answer to it, wins over
+    /// the synced status until the synced status moves past it.
     pub shown: TableStatus,
     /// The key of this tablet's command waiting on the unit.
     pub pending_key: Option<String>,
     /// The hold this tablet placed on the unit, while it is held (for release and the ticket).
     pub hold_id: Option<String>,
+    /// When that hold lapses, as the desk answered.
+    pub hold_expires_at: Option<Timestamp>,
+    /// The desk's refusal of this tablet's newest command on the unit, until dismissed.
+    pub refusal: Option<Refusal>,
 }
 
 /// Why the desk refused a command.

@@ -207,6 +207,12 @@ pub enum TableStatus {
     HoldPending,
     /// This tablet asked to release it and has no answer yet.
     ReleasePending,
+    /// The desk accepted this tablet's hold: held, with the hold id and expiry of its answer,
+    /// before and after the synced documents show it.
+    HeldHere,
+    /// The desk accepted this tablet's release: available, before and after the synced
+    /// documents show it.
+    Released,
 }
 
 /// A selection-desk command (see the README's selection desk section).

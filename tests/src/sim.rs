@@ -39,7 +39,9 @@ use std::rc::Rc;
 
 use chrono::Utc;
 use kam_core::demo::DemoSpec;
-use kam_core::desk::{DeskCommand, DeskTransport, SERVED_ELSEWHERE, queue_command, send_pending};
+use kam_core::desk::{
+    DeskCommand, DeskTransport, SERVED_ELSEWHERE, queue_command, send_pending_exclusive,
+};
 use kam_core::replica::{OutboxStatus, Replica, ReplicaOptions};
 use kam_core::sync_client::transport::{SyncTransport, TransportError};
 use kam_core::sync_client::{SyncOptions, sync_now};
@@ -595,7 +597,7 @@ fn act(tablets: &mut [SimTablet], setup: &Setup, rng: &Rc<RefCell<SplitMix>>) ->
             }
         }
         60..=84 => {
-            send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
+            send_pending_exclusive(&mut tablet.replica, &tablet.net, Utc::now())?;
         }
         _ => {
             let _ = sync_now(&mut tablet.replica, &tablet.net, &quick(), &mut |_| {});
@@ -620,7 +622,7 @@ fn heal(
     for (i, tablet) in tablets.iter_mut().enumerate() {
         // A tablet still on the venue's LAN is told the desk went home, and moves to 4G.
         for _ in 0..3 {
-            let report = send_pending(&mut tablet.replica, &tablet.net, Utc::now())?;
+            let report = send_pending_exclusive(&mut tablet.replica, &tablet.net, Utc::now())?;
             match report.stopped_by {
                 None => break,
                 Some(TransportError::Rejected { status: 409, .. }) => {

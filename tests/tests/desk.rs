@@ -184,7 +184,7 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
 #[test]
 fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_dismissed() {
     use kam_core::desk::{
-        DeskCommand, TableStatus, control_table, queue_command, rejections, send_pending,
+        DeskCommand, TableStatus, control_table, queue_command, rejections, send_pending_exclusive,
     };
     use kam_core::model::EventId;
     use kam_core::sync_client::http::HttpTransport;
@@ -208,7 +208,7 @@ fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_di
     };
     let mine =
         queue_command(&mut tablet.replica, &event, &hold(&units[0], &buyers[0]), now).unwrap();
-    let report = send_pending(&mut tablet.replica, &offline, now).unwrap();
+    let report = send_pending_exclusive(&mut tablet.replica, &offline, now).unwrap();
     assert_eq!(report.still_pending, 1);
     let row = |t: &mut Tablet, unit: &str| {
         control_table(&mut t.replica, &event_id)
@@ -232,21 +232,32 @@ fn a_tablet_queues_holds_offline_shows_them_pending_and_keeps_a_refusal_until_di
         queue_command(&mut tablet.replica, &event, &hold(&units[1], &buyers[2]), now).unwrap();
 
     // Back online: both are answered, under the keys stored before the first send.
-    let report = send_pending(&mut tablet.replica, &tablet.transport, now).unwrap();
+    let report = send_pending_exclusive(&mut tablet.replica, &tablet.transport, now).unwrap();
     assert_eq!((report.accepted, report.rejected, report.still_pending), (1, 1, 0));
+    // The answers show at once, before any sync: the hold with its id and expiry, the
+    // refusal with its reason.
+    let held = row(&mut tablet, &units[0]);
+    assert_eq!(held.shown, TableStatus::HeldHere, "{held:?}");
+    assert_eq!(held.synced, UnitStatus::Available, "not synced yet");
+    assert!(held.hold_id.is_some() && held.hold_expires_at.is_some_and(|at| at > now), "{held:?}");
+    let taken = row(&mut tablet, &units[1]);
+    assert_eq!(taken.refusal.as_ref().map(|r| r.code.as_str()), Some("unit_not_available"));
     let refused = rejections(&tablet.replica).unwrap();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].key, theirs.key);
     assert_eq!(refused[0].answer.as_ref().unwrap()["refusal"]["code"], "unit_not_available");
 
-    // After a sync the table shows the server's statuses, mirrored into the project document.
+    // After a sync the table has the server's statuses, mirrored into the project document,
+    // and the tablet's own hold shows as it did before: the mirror changes nothing visible.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         tablet.sync().unwrap();
         let (a, b) = (row(&mut tablet, &units[0]), row(&mut tablet, &units[1]));
-        if a.shown == TableStatus::Synced(UnitStatus::Held)
-            && b.shown == TableStatus::Synced(UnitStatus::Held)
-        {
+        if a.synced == UnitStatus::Held && b.shown == TableStatus::Synced(UnitStatus::Held) {
+            assert_eq!(
+                (a.shown, &a.hold_id, a.hold_expires_at),
+                (held.shown, &held.hold_id, held.hold_expires_at)
+            );
             break;
         }
         assert!(Instant::now() < deadline, "the holds never reached the tablet: {a:?} {b:?}");

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kam_core::desk::{TableStatus, control_table};
+use kam_core::desk::control_table;
 use kam_core::model::EventId;
 use kam_core::sync_client::http::HttpTransport;
 use kam_tests::hostile::{call, sign_in};
@@ -92,9 +92,9 @@ fn table(desk: &DeskClient, event: &str) -> BTreeMap<String, (String, Value, Val
 fn shown(tablet: &mut Tablet, event: &str, unit: &str) -> Option<String> {
     let table = control_table(&mut tablet.replica, &EventId::from(event)).ok()?;
     let row = table.into_iter().find(|row| row.unit_id.as_str() == unit)?;
-    match row.shown {
-        TableStatus::Synced(status) => Some(status.as_str().to_owned()),
-        other => Some(format!("{other:?}")),
+    match row.shown.status() {
+        Some(status) => Some(status.as_str().to_owned()),
+        None => Some(format!("{:?}", row.shown)),
     }
 }
 

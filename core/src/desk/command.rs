@@ -1,6 +1,7 @@
 //! What a desk command says and what the desk answers, as JSON on the HTTP API and in the
 //! tablets' outbox. The server and the tablets share these types.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -232,4 +233,30 @@ pub struct CommandAnswer {
     pub ledger_seq: Option<i64>,
     /// When the desk answered (RFC 3339, UTC).
     pub answered_at: String,
+}
+
+/// What the desk granted with an accepted hold: the hold's id and when it lapses unless a
+/// work ticket seals it first. The desk puts both in the hold's answer (`result.hold_id`,
+/// `result.expires_at`), so a tablet shows the hold the moment it is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldGranted {
+    /// The hold, named by a later release or work ticket.
+    pub hold_id: String,
+    /// When the desk lets the hold lapse.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl CommandAnswer {
+    /// The hold an accepted `hold` answer granted; `None` for any other answer, or one
+    /// without a readable id and expiry (an answer stored by an older desk).
+    pub fn hold_granted(&self) -> Option<HoldGranted> {
+        if self.outcome != Outcome::Accepted || self.command != "hold" {
+            return None;
+        }
+        let hold_id = self.result["hold_id"].as_str()?.to_owned();
+        let expires_at = DateTime::parse_from_rfc3339(self.result["expires_at"].as_str()?)
+            .ok()?
+            .with_timezone(&Utc);
+        Some(HoldGranted { hold_id, expires_at })
+    }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::command::{CommandAnswer, CommandRequest, DeskCommand, Outcome};
-use crate::replica::{OutboxEntry, OutboxStatus, Replica, ReplicaError};
+use crate::replica::{Exclusive, LendReplica, OutboxEntry, OutboxStatus, Replica, ReplicaError};
 use crate::sync_client::transport::{DEVICE_IN_USE, TransportError};
 
 /// How a desk command reaches the server: `POST /api/v1/desk/commands` over HTTP by default.
@@ -87,74 +87,113 @@ pub struct SendReport {
 /// retry under the same key, which the desk answers from its stored answer: no command is
 /// ever applied twice. A network failure or a busy server stops the run (what follows would
 /// fail the same way); the rest stay pending.
+///
+/// The replica is borrowed per step (read the pending entries, record an attempt, record an
+/// answer) and never while a request is on the network, so screens keep reading and editing
+/// meanwhile; each answer is in the replica, and on the control table, as soon as it arrives.
 pub fn send_pending(
-    replica: &mut Replica,
+    replica: &impl LendReplica,
     transport: &dyn DeskTransport,
     now: DateTime<Utc>,
 ) -> Result<SendReport, ReplicaError> {
     let mut report = SendReport::default();
-    let pending = replica.outbox_with_status(OutboxStatus::Pending)?;
+    let pending = replica.with_replica(|r| r.outbox_with_status(OutboxStatus::Pending))?;
     let total = pending.len();
     for (i, entry) in pending.into_iter().enumerate() {
-        let request = match request_of(&entry) {
-            Ok(request) => request,
-            Err(reason) => {
-                // A payload this build cannot read was written by a broken build; it is
-                // answered locally so it neither blocks the queue nor disappears.
-                let answer =
-                    local_refusal(&entry.key, &entry.command, "unreadable_command", &reason, now);
-                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
-                report.rejected += 1;
-                continue;
-            }
-        };
-        replica.outbox_record_attempt(&entry.key, now)?;
-        let body = serde_json::to_vec(&request)?;
-        match transport.send_command(&body) {
-            Ok(bytes) => {
-                if let Some(elsewhere) = served_elsewhere(&bytes) {
-                    // Nothing was decided: the command stays pending under its key, to be
-                    // sent where the event is served (the venue's network, or central).
-                    report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
-                    report.stopped_by = Some(elsewhere);
-                    return Ok(report);
+        let answer = match request_of(&entry) {
+            Ok(request) => {
+                replica.with_replica(|r| r.outbox_record_attempt(&entry.key, now))?;
+                match send_one(&entry, &request, transport, now)? {
+                    Sent::Answered(answer) => answer,
+                    Sent::Stopped(error) => {
+                        report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
+                        report.stopped_by = Some(error);
+                        return Ok(report);
+                    }
                 }
-                let answer: CommandAnswer = serde_json::from_slice(&bytes)?;
-                let accepted = answer.outcome == Outcome::Accepted;
-                replica.outbox_record_answer(
+            }
+            // A payload this build cannot read was written by a broken build; it is answered
+            // locally so it neither blocks the queue nor disappears.
+            Err(reason) => Answered {
+                accepted: false,
+                answer: local_refusal(
                     &entry.key,
-                    accepted,
-                    &serde_json::to_value(&answer)?,
+                    &entry.command,
+                    "unreadable_command",
+                    &reason,
                     now,
-                )?;
-                if accepted {
-                    report.accepted += 1;
-                } else {
-                    report.rejected += 1;
-                }
-            }
-            // The desk refused the request itself (a reused key, a field it cannot take, or
-            // a role that may not do this): sending it again cannot help, so a person sees it.
-            // A token bound to another installation (ADR 0022) is no such refusal: the desk
-            // never looked at the command, which stays pending (the last arm).
-            Err(TransportError::Rejected { code, message, .. }) if code != DEVICE_IN_USE => {
-                let answer = local_refusal(&entry.key, &entry.command, &code, &message, now);
-                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
-                report.rejected += 1;
-            }
-            Err(TransportError::Forbidden(message)) => {
-                let answer = local_refusal(&entry.key, &entry.command, "forbidden", &message, now);
-                replica.outbox_record_answer(&entry.key, false, &answer, now)?;
-                report.rejected += 1;
-            }
-            Err(error) => {
-                report.still_pending = u32::try_from(total - i).unwrap_or(u32::MAX);
-                report.stopped_by = Some(error);
-                return Ok(report);
-            }
+                ),
+            },
+        };
+        replica.with_replica(|r| {
+            r.outbox_record_answer(&entry.key, answer.accepted, &answer.answer, now)
+        })?;
+        if answer.accepted {
+            report.accepted += 1;
+        } else {
+            report.rejected += 1;
         }
     }
     Ok(report)
+}
+
+/// [`send_pending`] for a caller that has the replica to itself (tests, a single-threaded
+/// tool): it is lent through [`Exclusive`] for the call.
+pub fn send_pending_exclusive(
+    replica: &mut Replica,
+    transport: &dyn DeskTransport,
+    now: DateTime<Utc>,
+) -> Result<SendReport, ReplicaError> {
+    send_pending(&Exclusive::new(replica), transport, now)
+}
+
+/// An answer to record for one command.
+struct Answered {
+    accepted: bool,
+    answer: serde_json::Value,
+}
+
+/// What sending one command came to.
+enum Sent {
+    /// A final answer, the desk's or a local refusal of a request the desk refused.
+    Answered(Answered),
+    /// Nothing was decided; sending stops and the command stays pending.
+    Stopped(TransportError),
+}
+
+/// Sends one command, holding nothing of the replica.
+fn send_one(
+    entry: &OutboxEntry,
+    request: &CommandRequest,
+    transport: &dyn DeskTransport,
+    now: DateTime<Utc>,
+) -> Result<Sent, ReplicaError> {
+    let body = serde_json::to_vec(request)?;
+    let refused = |code: &str, message: &str| {
+        let answer = local_refusal(&entry.key, &entry.command, code, message, now);
+        Sent::Answered(Answered { accepted: false, answer })
+    };
+    Ok(match transport.send_command(&body) {
+        Ok(bytes) => {
+            if let Some(elsewhere) = served_elsewhere(&bytes) {
+                // Nothing was decided: the command stays pending under its key, to be sent
+                // where the event is served (the venue's network, or central).
+                return Ok(Sent::Stopped(elsewhere));
+            }
+            let answer: CommandAnswer = serde_json::from_slice(&bytes)?;
+            let accepted = answer.outcome == Outcome::Accepted;
+            Sent::Answered(Answered { accepted, answer: serde_json::to_value(&answer)? })
+        }
+        // The desk refused the request itself (a reused key, a field it cannot take, or a
+        // role that may not do this): sending it again cannot help, so a person sees it.
+        // A token bound to another installation (ADR 0022) is no such refusal: the desk never
+        // looked at the command, which stays pending (the last arm).
+        Err(TransportError::Rejected { code, message, .. }) if code != DEVICE_IN_USE => {
+            refused(&code, &message)
+        }
+        Err(TransportError::Forbidden(message)) => refused("forbidden", &message),
+        Err(error) => Sent::Stopped(error),
+    })
 }
 
 /// The codes of a desk that does not serve the event now (ADR 0021): central while a venue
@@ -311,20 +350,20 @@ mod tests {
             queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now())
                 .unwrap();
         let lost = ScriptedDesk::new(vec![Err(TransportError::Network("reset".into()))]);
-        let report = send_pending(&mut replica, &lost, now()).unwrap();
+        let report = send_pending_exclusive(&mut replica, &lost, now()).unwrap();
         assert_eq!((report.still_pending, report.accepted), (1, 0));
         assert!(matches!(report.stopped_by, Some(TransportError::Network(_))));
         assert_eq!(replica.outbox_entry(&entry.key).unwrap().unwrap().attempts, 1);
 
         let desk = ScriptedDesk::new(vec![Ok(answer("accepted"))]);
-        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        let report = send_pending_exclusive(&mut replica, &desk, now()).unwrap();
         assert_eq!(report.accepted, 1);
         assert_eq!(desk.sent.borrow()[0].idempotency_key, entry.key, "the same key again");
         assert_eq!(lost.sent.borrow()[0], desk.sent.borrow()[0], "the same request again");
         let stored = replica.outbox_entry(&entry.key).unwrap().unwrap();
         assert_eq!((stored.status, stored.attempts), (OutboxStatus::Accepted, 2));
         assert_eq!(
-            send_pending(&mut replica, &ScriptedDesk::new(vec![]), now()).unwrap(),
+            send_pending_exclusive(&mut replica, &ScriptedDesk::new(vec![]), now()).unwrap(),
             SendReport::default()
         );
     }
@@ -336,7 +375,7 @@ mod tests {
             queue_command(&mut replica, event.as_str(), &hold(&units[1], &buyers[1]), now())
                 .unwrap();
         let desk = ScriptedDesk::new(vec![Ok(answer("rejected"))]);
-        assert_eq!(send_pending(&mut replica, &desk, now()).unwrap().rejected, 1);
+        assert_eq!(send_pending_exclusive(&mut replica, &desk, now()).unwrap().rejected, 1);
         let shown = rejections(&replica).unwrap();
         assert_eq!(shown.len(), 1);
         assert_eq!(shown[0].answer.as_ref().unwrap()["refusal"]["code"], "unit_not_available");
@@ -364,7 +403,7 @@ mod tests {
         for code in SERVED_ELSEWHERE {
             let envelope = json!({ "error": { "code": code, "message": "现场服务器 (venue)" } });
             let desk = ScriptedDesk::new(vec![Ok(envelope.to_string().into_bytes())]);
-            let report = send_pending(&mut replica, &desk, now()).unwrap();
+            let report = send_pending_exclusive(&mut replica, &desk, now()).unwrap();
             assert_eq!((report.accepted, report.rejected, report.still_pending), (0, 0, 2));
             assert!(
                 matches!(&report.stopped_by, Some(TransportError::Rejected { status: 409, code: c, .. }) if c == code),
@@ -373,7 +412,7 @@ mod tests {
             assert!(rejections(&replica).unwrap().is_empty(), "{code} is not a refusal");
         }
         let venue = ScriptedDesk::new(vec![Ok(answer("accepted")), Ok(answer("accepted"))]);
-        assert_eq!(send_pending(&mut replica, &venue, now()).unwrap().accepted, 2);
+        assert_eq!(send_pending_exclusive(&mut replica, &venue, now()).unwrap().accepted, 2);
         assert_eq!(venue.sent.borrow()[0].idempotency_key, first.key, "the same key, elsewhere");
     }
 
@@ -387,7 +426,7 @@ mod tests {
             message: "此设备令牌已绑定到另一台设备上的安装".to_owned(),
         };
         let desk = ScriptedDesk::new(vec![Err(in_use.clone())]);
-        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        let report = send_pending_exclusive(&mut replica, &desk, now()).unwrap();
         assert_eq!((report.rejected, report.still_pending), (0, 1));
         assert_eq!(report.stopped_by, Some(in_use));
         assert!(rejections(&replica).unwrap().is_empty(), "not the desk's refusal");
@@ -399,7 +438,7 @@ mod tests {
         queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now()).unwrap();
         queue_command(&mut replica, event.as_str(), &hold(&units[1], &buyers[1]), now()).unwrap();
         let revoked = ScriptedDesk::new(vec![Err(TransportError::Unauthorized)]);
-        let report = send_pending(&mut replica, &revoked, now()).unwrap();
+        let report = send_pending_exclusive(&mut replica, &revoked, now()).unwrap();
         assert_eq!(
             (report.still_pending, report.stopped_by),
             (2, Some(TransportError::Unauthorized))
@@ -410,11 +449,59 @@ mod tests {
             message: "reused".into(),
         };
         let desk = ScriptedDesk::new(vec![Err(refused), Ok(answer("accepted"))]);
-        let report = send_pending(&mut replica, &desk, now()).unwrap();
+        let report = send_pending_exclusive(&mut replica, &desk, now()).unwrap();
         assert_eq!((report.rejected, report.accepted, report.still_pending), (1, 1, 0));
         assert_eq!(
             rejections(&replica).unwrap()[0].answer.as_ref().unwrap()["refusal"]["code"],
             "idempotency_key_reused"
         );
+    }
+
+    /// A desk that checks, on every request, that the replica is free for others meanwhile.
+    struct LockCheckingDesk<'a> {
+        replica: &'a std::sync::Mutex<Replica>,
+        free_while_sending: RefCell<Vec<bool>>,
+    }
+
+    impl DeskTransport for LockCheckingDesk<'_> {
+        fn send_command(&self, _: &[u8]) -> Result<Vec<u8>, TransportError> {
+            let free = self.replica.try_lock().is_ok();
+            self.free_while_sending.borrow_mut().push(free);
+            Ok(answer("accepted"))
+        }
+    }
+
+    #[test]
+    fn the_replica_is_not_held_while_a_command_is_on_the_network() {
+        let (mut replica, event, units, buyers) = tablet();
+        for (unit, buyer) in units.iter().zip(&buyers).take(2) {
+            queue_command(&mut replica, event.as_str(), &hold(unit, buyer), now()).unwrap();
+        }
+        let shared = std::sync::Mutex::new(replica);
+        let desk = LockCheckingDesk { replica: &shared, free_while_sending: RefCell::default() };
+        let report = send_pending(&shared, &desk, now()).unwrap();
+        assert_eq!(report.accepted, 2);
+        assert_eq!(*desk.free_while_sending.borrow(), [true, true]);
+        let replica = shared.into_inner().unwrap();
+        assert!(replica.outbox_with_status(OutboxStatus::Pending).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_accepted_hold_shows_held_on_the_table_before_any_sync() {
+        let (mut replica, event, units, buyers) = tablet();
+        queue_command(&mut replica, event.as_str(), &hold(&units[0], &buyers[0]), now()).unwrap();
+        // `control_table` reads the clock: the desk's expiry is a quarter of an hour from now.
+        let expires = Utc::now() + chrono::Duration::minutes(15);
+        let granted = json!({ "idempotency_key": "k", "command": "hold", "outcome": "accepted",
+            "result": { "unit_id": units[0], "buyer_id": buyers[0], "hold_id": "hold-1",
+                        "expires_at": expires.to_rfc3339(), "status": "held" },
+            "ledger_seq": 3, "answered_at": "2026-11-23T09:00:00Z" });
+        let desk = ScriptedDesk::new(vec![Ok(granted.to_string().into_bytes())]);
+        assert_eq!(send_pending_exclusive(&mut replica, &desk, now()).unwrap().accepted, 1);
+        let table = control_table(&mut replica, &event).unwrap();
+        let row = table.iter().find(|r| r.unit_id == units[0]).unwrap();
+        assert_eq!(row.synced, UnitStatus::Available, "no sync yet");
+        assert_eq!(row.shown, TableStatus::HeldHere);
+        assert_eq!((row.hold_id.as_deref(), row.hold_expires_at), (Some("hold-1"), Some(expires)));
     }
 }

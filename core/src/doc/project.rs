@@ -5,10 +5,12 @@
 //! { schema, kind: "project", id, name,
 //!   buildings: { "<building id>": { name, floors } },
 //!   units: { "<unit id>": { code, building_id, floor, layout, area_m2, unit_price,
-//!                           approval: { approvers[], approved_at }, status } } }
+//!                           approval: { approvers[], approved_at }, status, desk_hold } } }
 //! ```
 //! Units are a map keyed by id, never a list, so concurrent edits of different units never
-//! touch each other. `status` is a mirror written only by the server's reservation authority.
+//! touch each other. `status` is a mirror written only by the server's reservation authority;
+//! `desk_hold` (absent in documents mirrored before it existed) names the desk hold the status
+//! is about, written with it by the desk's mirror and never by `UpsertUnit`.
 
 use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
 use rust_decimal::Decimal;
@@ -59,8 +61,9 @@ pub enum ProjectEdit {
         status: UnitStatus,
     },
     /// Mirror many unit statuses from the selection desk in one commit (server only): a
-    /// burst of holds becomes one change for the tablets, not one per unit.
-    MirrorUnitStatuses(Vec<(UnitId, UnitStatus)>),
+    /// burst of holds becomes one change for the tablets, not one per unit. Each status comes
+    /// with the desk hold it is about ([`Unit::desk_hold`]), if the desk ever held the unit.
+    MirrorUnitStatuses(Vec<(UnitId, UnitStatus, Option<String>)>),
     /// Rename the project (HQ).
     Rename(String),
     /// Remove a building (HQ).
@@ -181,14 +184,18 @@ fn apply(am: &mut AutoCommit, edit: &ProjectEdit) -> Result<(), DocError> {
         }
         ProjectEdit::MirrorUnitStatuses(statuses) => {
             let units = child_map(am, &ROOT, "units")?;
-            for (unit_id, status) in statuses {
+            for (unit_id, status, hold) in statuses {
                 // A unit the document does not have yet is skipped, not created half-empty.
                 let existing = match am.get(&units, unit_id.as_str())? {
                     Some((automerge::Value::Object(automerge::ObjType::Map), id)) => Some(id),
                     _ => None,
                 };
                 if let Some(unit) = existing {
-                    MapWriter::new(am, unit).str("status", status.as_str())?;
+                    let mut w = MapWriter::new(am, unit);
+                    w.str("status", status.as_str())?;
+                    if let Some(hold) = hold {
+                        w.str("desk_hold", hold)?;
+                    }
                 }
             }
             Ok(())
@@ -325,6 +332,7 @@ fn read_unit(id: &str, r: &MapReader<'_>) -> Result<Unit, DocError> {
         unit_price: r.opt_bounded_decimal("unit_price", &UNIT_PRICE)?,
         approval,
         status: r.opt_code("status")?.unwrap_or(UnitStatus::Available),
+        desk_hold: r.opt_str("desk_hold")?,
     })
 }
 
@@ -473,12 +481,13 @@ mod tests {
         let p = project();
         let mut doc = create_project(&p, ActorId::random(), &meta()).unwrap();
         let before = doc.heads();
-        let statuses = vec![(UnitId::from("u2"), UnitStatus::Held)];
+        let statuses = vec![(UnitId::from("u2"), UnitStatus::Held, Some("hold-1".to_owned()))];
         edit_project(&mut doc, &ProjectEdit::MirrorUnitStatuses(statuses), &meta()).unwrap();
         let touched = doc.entries_touched_since(&before, "units").unwrap();
         assert_eq!(touched.into_iter().collect::<Vec<_>>(), vec!["u2".to_string()]);
         let read = read_units(&doc, &[UnitId::from("u2"), UnitId::from("u9")]).unwrap();
         assert_eq!(read[0].1.as_ref().unwrap().status, UnitStatus::Held);
+        assert_eq!(read[0].1.as_ref().unwrap().desk_hold.as_deref(), Some("hold-1"));
         assert_eq!(read[0].1.as_ref().unwrap().code, "1-u2");
         assert!(read[1].1.is_none(), "an unknown unit reads as none");
 

@@ -67,6 +67,12 @@ pub struct Unit {
     pub approval: Option<PriceApproval>,
     /// Status mirror written by the server.
     pub status: UnitStatus,
+    /// The desk hold the mirrored `status` is about, written with it by the server's desk
+    /// mirror: the unit's hold while held, the hold that ended when it became available again
+    /// or was sold; `None` if the desk never held it (or a server before this field mirrored
+    /// it). A tablet tells by it whether the mirror has caught up with a desk answer it has.
+    #[serde(default)]
+    pub desk_hold: Option<String>,
 }
 
 impl Unit {

@@ -255,9 +255,7 @@ impl SharedReplica {
             events.dedup();
             Ok(events)
         })?;
-        // TODO(merge): borrow per step once desk::send_pending lends.
-        let report =
-            self.writer.with_replica(|r| crate::desk::send_pending(r, transport, Utc::now()));
+        let report = crate::desk::send_pending(&self.writer, transport, Utc::now());
         let answered = report.as_ref().is_ok_and(|r| r.accepted + r.rejected > 0);
         if answered {
             let changes = ChangeSet { origin: ChangeOrigin::Desk, documents: events, outbox: true };

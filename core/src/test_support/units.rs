@@ -31,6 +31,7 @@ pub fn unit_priced(id: &str, area_m2: Decimal, unit_price: Option<Decimal>) -> U
             approved_at: Utc.with_ymd_and_hms(2026, 11, 16, 2, 0, 0).unwrap(),
         }),
         status: UnitStatus::Available,
+        desk_hold: None,
     }
 }
 

@@ -43,6 +43,9 @@ struct EventWork {
     buyers: bool,
     /// Everything the desk holds of the event (see [`EventWork::whole`]).
     whole: bool,
+    /// Per unit, the latest hold the entries name (placed, released, lapsed, ticketed): the
+    /// hold the unit's mirrored status is about, even when it ended within the batch.
+    holds: BTreeMap<String, String>,
 }
 
 impl EventWork {
@@ -117,6 +120,21 @@ fn note_segment(w: &mut EventWork, summary: &serde_json::Value) {
     w.queue |= summary["queue"].as_bool().unwrap_or(false);
     w.mode |= summary["mode"].as_bool().unwrap_or(false);
     w.buyers |= summary["buyers"].as_bool().unwrap_or(false);
+    for (unit, hold) in summary["holds"].as_object().into_iter().flatten() {
+        if let Some(hold) = hold.as_str() {
+            note_hold(w, unit, hold);
+        }
+    }
+}
+
+/// Notes that an entry named `hold` on `unit`; the latest named is the one the unit's
+/// mirrored status is about (hold ids sort in the order the holds were placed: `hold-` and
+/// a UUIDv7).
+fn note_hold(w: &mut EventWork, unit: &str, hold: &str) {
+    let latest = w.holds.entry(unit.to_owned()).or_default();
+    if hold > latest.as_str() {
+        *latest = hold.to_owned();
+    }
 }
 
 /// Notes what one entry asks the mirror to write.
@@ -125,6 +143,9 @@ fn note(w: &mut EventWork, kind: &str, entry: &serde_json::Value) {
         if let Some(unit) = entry[key].as_str() {
             w.units.insert(unit.to_owned());
         }
+    }
+    if let (Some(unit), Some(hold)) = (entry["unit_id"].as_str(), entry["hold_id"].as_str()) {
+        note_hold(w, unit, hold);
     }
     match kind {
         "price_approved" => {
@@ -231,7 +252,7 @@ fn mirror_event(
                 edit_project(doc, &edit, &meta(edit.action(), now))?;
             }
         }
-        let statuses = unit_statuses(desk, project_id.entity(), &w.units)?;
+        let statuses = unit_statuses(desk, project_id.entity(), &w.units, &w.holds)?;
         if !statuses.is_empty() {
             let edit = ProjectEdit::MirrorUnitStatuses(statuses);
             edit_project(doc, &edit, &meta(edit.action(), now))?;
@@ -278,15 +299,24 @@ fn commit(
     }))
 }
 
+/// Each unit's status with the hold it is about: the unit's hold now, or the latest hold the
+/// batch's entries name (`named`), whichever was placed later. A unit with neither keeps the
+/// hold its document already names: a status that changed without a hold (a hold ended in an
+/// earlier batch, a sale) is still about the hold written with the status before it. A tablet
+/// holding the desk's answer to a hold or a release tells by it whether the mirror has caught
+/// up with that answer.
 fn unit_statuses(
     desk: &dyn DeskState,
     project_id: &str,
     units: &BTreeSet<String>,
-) -> Result<Vec<(UnitId, UnitStatus)>, ServerError> {
+    named: &BTreeMap<String, String>,
+) -> Result<Vec<(UnitId, UnitStatus, Option<String>)>, ServerError> {
     let mut out = Vec::with_capacity(units.len());
     for unit in units {
         if let Some(status) = desk.unit_status(project_id, unit)? {
-            out.push((UnitId::from(unit.as_str()), status));
+            let current = desk.unit_hold_id(project_id, unit)?;
+            let hold = current.max(named.get(unit).cloned());
+            out.push((UnitId::from(unit.as_str()), status, hold));
         }
     }
     Ok(out)

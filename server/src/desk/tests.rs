@@ -550,6 +550,48 @@ fn outcomes_are_mirrored_into_the_project_and_event_documents() {
 }
 
 #[test]
+fn the_mirror_names_the_hold_each_unit_status_is_about() {
+    let mut v = venue();
+    free(&v);
+    let (held_on, released_at_once) = (v.units[0].clone(), v.units[1].clone());
+    let hold =
+        |unit: &str, buyer: &str| json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
+    let first = v.ok(STAFF, hold(&held_on, &v.buyers[0]))["hold_id"].as_str().unwrap().to_owned();
+    // Held and released before the mirror runs: the status is still about that hold.
+    let gone =
+        v.ok(STAFF, hold(&released_at_once, &v.buyers[1]))["hold_id"].as_str().unwrap().to_owned();
+    v.ok(
+        STAFF,
+        json!({ "kind": "release", "unit_id": released_at_once, "hold_id": gone,
+                        "reason": "改主意" }),
+    );
+    mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
+    let project_id: String = v
+        .store
+        .desk_conn()
+        .query_row("SELECT project_id FROM desk_events", [], |r| r.get(0))
+        .unwrap();
+    let project_doc = project_doc_id(&ProjectId::from(project_id.as_str()));
+    let unit = |v: &mut Venue, id: &str| {
+        let doc = v.store.document(&project_doc).unwrap().unwrap();
+        read_project(doc).unwrap().units[&UnitId::from(id)].clone()
+    };
+    let u = unit(&mut v, &held_on);
+    assert_eq!((u.status, u.desk_hold.as_deref()), (UnitStatus::Held, Some(first.as_str())));
+    let u = unit(&mut v, &released_at_once);
+    assert_eq!((u.status, u.desk_hold.as_deref()), (UnitStatus::Available, Some(gone.as_str())));
+    // Released in a later batch: the document keeps naming the hold the status is about.
+    v.ok(
+        STAFF,
+        json!({ "kind": "release", "unit_id": held_on, "hold_id": first,
+                        "reason": "改主意" }),
+    );
+    mirror::mirror_pending(&mut v.store, Utc::now()).unwrap();
+    let u = unit(&mut v, &held_on);
+    assert_eq!((u.status, u.desk_hold.as_deref()), (UnitStatus::Available, Some(first.as_str())));
+}
+
+#[test]
 fn a_key_belongs_to_its_device_and_the_role_is_checked_before_a_stored_answer() {
     let v = venue();
     free(&v);

@@ -336,7 +336,7 @@ mod tests {
         let mut doc = create_project(&two_unit_project(), ActorId::random(), &meta()).unwrap();
         project(&conn, &mut doc, &Policy::default(), now()).unwrap();
         let since = doc.heads();
-        let held = vec![(UnitId::from("u1"), UnitStatus::Held)];
+        let held = vec![(UnitId::from("u1"), UnitStatus::Held, None)];
         edit_project(&mut doc, &ProjectEdit::MirrorUnitStatuses(held), &meta()).unwrap();
         assert!(project_units_since(&conn, &mut doc, &since).unwrap());
         let status =

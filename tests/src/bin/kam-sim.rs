@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kam_core::desk::{DeskCommand, DeskTransport, queue_command, send_pending};
+use kam_core::desk::{DeskCommand, DeskTransport, queue_command, send_pending_exclusive};
 use kam_core::replica::{OutboxStatus, Replica, ReplicaOptions};
 use kam_core::sync_client::http::HttpTransport;
 use kam_core::sync_client::transport::TransportError;
@@ -139,7 +139,7 @@ impl Venue {
 fn settle(replica: &mut Replica, venue: &Venue, lossy: &Lossy) -> TestResult<()> {
     lossy.point_at(&venue.url);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while send_pending(replica, lossy, chrono::Utc::now())?.still_pending > 0 {
+    while send_pending_exclusive(replica, lossy, chrono::Utc::now())?.still_pending > 0 {
         if Instant::now() > deadline {
             return Err("commands still unanswered after 60 s".into());
         }

@@ -107,8 +107,15 @@ pub fn mirror_summary(entries: &[ChainEntry]) -> Value {
     let mut units = std::collections::BTreeSet::new();
     let mut prices = std::collections::BTreeSet::new();
     let (mut queue, mut mode, mut buyers) = (false, false, false);
+    // Per unit, the latest hold the entries name: the hold the mirrored status is about.
+    let mut holds = serde_json::Map::new();
     for e in entries {
         let Ok(value) = serde_json::from_str::<Value>(&e.entry) else { continue };
+        if let (Some(unit), Some(hold)) = (value["unit_id"].as_str(), value["hold_id"].as_str())
+            && holds.get(unit).and_then(Value::as_str).is_none_or(|seen| hold > seen)
+        {
+            holds.insert(unit.to_owned(), Value::from(hold));
+        }
         let mut t = Touched::default();
         collect(&value, &mut t);
         match e.kind.as_str() {
@@ -120,7 +127,8 @@ pub fn mirror_summary(entries: &[ChainEntry]) -> Value {
         }
         units.extend(t.units);
     }
-    json!({ "units": units, "prices": prices, "queue": queue, "mode": mode, "buyers": buyers })
+    json!({ "units": units, "prices": prices, "queue": queue, "mode": mode, "buyers": buyers,
+            "holds": holds })
 }
 
 /// The bundle's signature: HMAC-SHA256 of the shipment's JSON under the key (hex).
