@@ -345,20 +345,32 @@ fun deskDay(): Map<String, String> {
     check(tablet.deskRejections().single().key == again.key) { "the second hold was refused" }
     say("sent in ${millisSince(started)} ms: 2 accepted, 1 refused `${refusal.code}`: ${refusal.message}")
 
-    // The desk mirrors the hold into the project document; syncs bring it (bounded poll).
+    // The accepted hold shows at once, from its answer, before any sync; the second hold's
+    // refusal marks the row with its reason.
+    row = tablet.controlTable(EVENT).first { it.unitId == unit.unitId }
+    check(row.shown == TableStatus.HeldHere && row.holdId != null && row.holdExpiresAt != null) { "$row" }
+    check(row.synced == UnitStatus.AVAILABLE) { "no sync yet: $row" }
+    check(row.refusal?.code == refusal.code) { "the refusal on its row: $row" }
+    val shownAtOnce = row
+    say("before any sync: unit ${unit.code} shown ${row.shown::class.simpleName}, hold ${row.holdId} until ${row.holdExpiresAt}")
+
+    // The desk mirrors the hold into the project document; syncs bring it (bounded poll), and
+    // its arrival changes nothing visible.
     started = System.nanoTime()
     var polls = 0
     while (true) {
         polls++
         runBlocking { tablet.syncNow(server) }
         row = tablet.controlTable(EVENT).first { it.unitId == unit.unitId }
-        if (row.shown == TableStatus.Synced(UnitStatus.HELD)) break
+        if (row.synced == UnitStatus.HELD) break
         check(millisSince(started) < 30_000) { "the hold never reached the tablet: $row" }
         Thread.sleep(20)
     }
+    check(listOf(row.shown, row.holdId, row.holdExpiresAt) ==
+        listOf(shownAtOnce.shown, shownAtOnce.holdId, shownAtOnce.holdExpiresAt)) { "$shownAtOnce then $row" }
     tablet.dismissDeskAnswer(again.key)
     check(tablet.deskRejections().isEmpty()) { "dismissed" }
-    say("unit ${unit.code} shown held after $polls sync(s); refusal dismissed")
+    say("the mirror arrived after $polls sync(s) and changed nothing shown; refusal dismissed")
     return mapOf("unit" to unit.unitId, "buyer" to first.id, "refused_code" to refusal.code)
 }
 

@@ -376,20 +376,30 @@ def desk_day():
     assert refusal.code and refusal.message
     say(f"sent in {ms:.0f} ms: 2 accepted, 1 refused `{refusal.code}`: {refusal.message}")
 
-    # The desk mirrors the hold into the project document; a sync brings it (bounded poll).
+    # The accepted hold shows at once, from its answer, before any sync.
+    row = next(r for r in tablet.control_table(EVENT) if r.unit_id == unit.unit_id)
+    assert row.shown.is_HELD_HERE() and row.hold_id and row.hold_expires_at, row
+    assert row.synced == kam.UnitStatus.AVAILABLE, row
+    assert row.refusal and row.refusal.code == refusal.code, row
+    shown_at_once = (row.shown, row.hold_id, row.hold_expires_at)
+    say(f"before any sync: unit {unit.code} shown {row.shown}, hold until {row.hold_expires_at}")
+
+    # The desk mirrors the hold into the project document; a sync brings it (bounded poll),
+    # and its arrival changes nothing visible.
     deadline, polls = time.monotonic() + 30, 0
     while True:
         polls += 1
         sync(tablet, server)
         row = next(r for r in tablet.control_table(EVENT) if r.unit_id == unit.unit_id)
-        if row.shown == kam.TableStatus.SYNCED(kam.UnitStatus.HELD):
+        if row.synced == kam.UnitStatus.HELD:
             break
         assert time.monotonic() < deadline, f"the hold never reached the tablet: {row}"
         time.sleep(0.02)
+    assert (row.shown, row.hold_id, row.hold_expires_at) == shown_at_once, (shown_at_once, row)
     assert len(tablet.desk_rejections()) == 1, "kept until a person dismisses it"
     tablet.dismiss_desk_answer(again.key)
     assert tablet.desk_rejections() == []
-    say(f"unit {unit.code} shown held after {polls} sync(s); refusal dismissed")
+    say(f"the mirror arrived after {polls} sync(s) and changed nothing shown; refusal dismissed")
 
     # The identity check goes online only: a buyer added to the list, then checked at the desk.
     id_number = "11010519491231002X"
