@@ -291,7 +291,10 @@ fun sdkDay(): Map<String, String> = runBlocking {
     say("watch: ${initial.size} rows, ${initial.size + 1} after a local edit, ${rows.size} after a sync brought the phone's customer")
 
     // 5. The foreground loop: edits go up and news comes down without calling syncNow.
+    val before = (rep.syncStatus() as SyncStatus.Idle).lastSyncedAt!!
     val loop = rep.startSync(server)
+    until("the loop's first sync") { ((rep.syncStatus() as? SyncStatus.Idle)?.lastSyncedAt ?: before) > before }
+    // Now the loop waits: only the push channel (or a minute) makes it sync again.
     val pushed = phone.createCustomer(CustomerProfile("华东化工", "化工", "华东", "南京市", false, ""))
     var started = System.nanoTime()
     phone.syncNow(KamServer(URL, PHONE_TOKEN, FAST))

@@ -102,6 +102,11 @@ impl Wake {
         self.raise(|r| r.poked = true);
     }
 
+    /// Forgets reasons raised before a loop started: its first sync covers them.
+    fn clear(&self) {
+        *self.lock() = Reasons::default();
+    }
+
     /// Waits up to `timeout` for a reason to sync; a local edit is given `debounce` more for
     /// the edits that follow it. Returns early when stopped.
     fn wait(&self, timeout: Duration, debounce: Duration, stop: &CancelToken) {
@@ -168,6 +173,7 @@ impl SharedReplica {
             previous.cancel();
             self.wake.poke();
         }
+        self.wake.clear();
         let replica = Arc::downgrade(self);
         if let Some(push) = push {
             let (replica, stop) = (replica.clone(), stop.clone());
