@@ -6,6 +6,9 @@
 //! from it, so the index never disagrees with the documents on disk. If a write fails, the
 //! in-memory copy is dropped and the next read reloads what is on disk.
 
+mod encryption;
+#[cfg(test)]
+mod encryption_tests;
 mod error;
 mod index;
 mod lend;
@@ -25,6 +28,7 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+pub use encryption::{ENCRYPTION_AVAILABLE, ENCRYPTION_KEY_LEN, EncryptionKey, KeyLengthError};
 pub use error::ReplicaError;
 pub use index::IndexDump;
 pub use lend::{Exclusive, LendReplica};
@@ -59,6 +63,9 @@ pub struct ReplicaOptions {
     pub cache_capacity_docs: NonZeroUsize,
     /// Fold a document's chunks into a new snapshot once this many are stored.
     pub compact_after_chunks: u32,
+    /// The key the file is encrypted with (SQLCipher), or `None` for a plain file. A key
+    /// needs a build with the `encryption` feature; see [`EncryptionKey`].
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for ReplicaOptions {
@@ -67,6 +74,7 @@ impl Default for ReplicaOptions {
             policy: Policy::default(),
             cache_capacity_docs: NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
             compact_after_chunks: 64,
+            encryption_key: None,
         }
     }
 }
@@ -105,9 +113,15 @@ impl std::fmt::Debug for Replica {
 impl Replica {
     /// Opens (creating or upgrading) the replica file at `path`. Cheap: no document is loaded
     /// unless the local index must be rebuilt after an upgrade or a policy change.
+    ///
+    /// With `options.encryption_key` the file is encrypted (a new file from its first page);
+    /// a key that does not open an existing file, or no key for an encrypted one, is
+    /// [`ReplicaError::WrongKey`].
     pub fn open(path: impl AsRef<Path>, options: ReplicaOptions) -> Result<Replica, ReplicaError> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
+        // Before anything else touches the file: SQLCipher reads nothing without the key.
+        encryption::apply_key(&conn, options.encryption_key.as_ref())?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
