@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 
+use super::encryption::apply_key;
 use super::*;
 use crate::doc::EditMeta;
 use crate::model::{
@@ -175,4 +176,34 @@ fn a_plain_replica_is_encrypted_in_place() {
     let absent = Replica::encrypt_plain_file(dir.path().join("none.db"), &key(6)).unwrap_err();
     assert!(matches!(absent, ReplicaError::Io(_)), "{absent:?}");
     assert!(!dir.path().join("none.db").exists());
+}
+
+#[test]
+fn a_rekey_that_cannot_take_the_write_lock_leaves_the_old_key_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let mut replica = open(&path, Some(key(1))).unwrap();
+    add_customer(&mut replica);
+    // Another writer holds the lock past the (shortened) busy timeout: SQLCipher's rekey cannot
+    // start its rewrite, yet reports success.
+    replica.conn.busy_timeout(std::time::Duration::from_millis(50)).unwrap();
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    apply_key(&blocker, Some(&key(1))).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    let error = replica.rekey(&key(2)).unwrap_err();
+    assert!(matches!(error, ReplicaError::Sqlite(_)), "{error:?}");
+    blocker.execute_batch("ROLLBACK;").unwrap();
+    drop(blocker);
+
+    // The replica goes on under the old key, and what it writes is readable with it.
+    let meta = EditMeta::new(&UserId::from("rep-a"), Utc::now(), "test");
+    let mut second = customer();
+    second.id = CustomerId::from("c2");
+    replica.create_customer(&second, &meta).unwrap();
+    drop(replica);
+    let new = open(&path, Some(key(2))).unwrap_err();
+    assert!(matches!(new, ReplicaError::WrongKey), "{new:?}");
+    let mut replica = open(&path, Some(key(1))).unwrap();
+    assert_eq!(replica.customer(&CustomerId::from("c2")).unwrap().profile.name, NAME);
+    assert_eq!(name_of_customer(&mut replica), NAME);
 }
