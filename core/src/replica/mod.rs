@@ -28,6 +28,8 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+/// Keys every connection to a replica file (readers too); see [`encryption`].
+pub(crate) use encryption::apply_key;
 pub use encryption::{ENCRYPTION_AVAILABLE, ENCRYPTION_KEY_LEN, EncryptionKey, KeyLengthError};
 pub use error::ReplicaError;
 pub use index::IndexDump;
@@ -121,7 +123,7 @@ impl Replica {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
         // Before anything else touches the file: SQLCipher reads nothing without the key.
-        encryption::apply_key(&conn, options.encryption_key.as_ref())?;
+        apply_key(&conn, options.encryption_key.as_ref())?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
