@@ -3,7 +3,7 @@
 //! later, sign in again, show the reason, refresh the screen, fix the field, report the fault.
 
 use kam_core::doc::DocError;
-use kam_core::replica::ReplicaError;
+use kam_core::replica::{KeyLengthError, ReplicaError};
 use kam_core::sync_client::transport::DEVICE_IN_USE;
 use kam_core::sync_client::{SyncError, TransportError};
 
@@ -64,6 +64,16 @@ pub enum KamError {
     /// The call was cancelled (its coroutine or task went away); nothing half-done is kept.
     #[error("cancelled")]
     Cancelled,
+    /// The encryption key the app passed does not open this replica file: the key in the
+    /// Android Keystore / iOS Keychain is not the one the file was encrypted with (restored
+    /// from another device's backup, key store reset, a plain file opened with a key or an
+    /// encrypted one without). Nothing was changed. The data cannot be read without its key:
+    /// delete the file and sync again from the server (edits not yet synced are lost), or
+    /// find the right key.
+    #[error(
+        "加密密钥无法打开本地数据（密钥错误或缺失）/ the encryption key does not open the local data (wrong or missing key)"
+    )]
+    WrongKey,
 }
 
 impl KamError {
@@ -93,14 +103,25 @@ impl From<ReplicaError> for KamError {
             ReplicaError::OutboxKeyReused(key) => KamError::rejected("idempotency_key_reused", key),
             e @ ReplicaError::OutboxState { .. } => KamError::rejected("outbox_state", e),
             ReplicaError::Doc(e) => e.into(),
+            ReplicaError::WrongKey => KamError::WrongKey,
+            // A build without SQLCipher, a rotation on a plain file: the app's build or code
+            // is at fault, which is what `Storage` reports.
             e @ (ReplicaError::Sqlite(_)
             | ReplicaError::SchemaTooNew { .. }
             | ReplicaError::Json(_)
             | ReplicaError::Corrupt(_)
             | ReplicaError::Poisoned
             | ReplicaError::InUse(_)
+            | ReplicaError::EncryptionUnavailable
+            | ReplicaError::NotEncrypted
             | ReplicaError::Io(_)) => KamError::storage(e),
         }
+    }
+}
+
+impl From<KeyLengthError> for KamError {
+    fn from(error: KeyLengthError) -> Self {
+        KamError::invalid("encryption_key", error)
     }
 }
 
@@ -178,6 +199,9 @@ mod tests {
             (ReplicaError::UnknownOutboxKey("k".into()).into(), "NotFound"),
             (ReplicaError::Rule("closed tickets reopen first".into()).into(), "Rejected"),
             (ReplicaError::Corrupt("x".into()).into(), "Storage"),
+            (ReplicaError::WrongKey.into(), "WrongKey"),
+            (ReplicaError::EncryptionUnavailable.into(), "Storage"),
+            (KeyLengthError { found: 16 }.into(), "InvalidField"),
             (DocError::MalformedId("nope".into()).into(), "InvalidField"),
             (
                 DocError::OutOfRange {

@@ -10,13 +10,16 @@
 //! * [`KamServer`] — where to sync and as which device.
 //! * [`SyncProgressListener`], [`ChangeListener`] — implemented by the app; subscriptions end
 //!   with their [`ListenerHandle`].
-//! * [`KamError`] — the six cases an app acts on.
+//! * [`KamError`] — the cases an app acts on.
+//! * [`set_logger`] — kam-core's log events into the platform's logger ([`KamLogger`]).
 //!
 //! Money is a decimal, never a float; instants are the platform's; see `types`.
 
 mod desk;
+mod encryption;
 mod error;
 mod listeners;
+mod logging;
 mod records;
 mod replica;
 mod sync;
@@ -25,11 +28,13 @@ mod vocabulary;
 
 use rust_decimal::Decimal;
 
+pub use encryption::encrypt_replica_file;
 pub use error::KamError;
 pub use listeners::{
     ChangeListener, ControlTableListener, CustomerRowsListener, SyncProgressListener,
     SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener,
 };
+pub use logging::{KamLogger, LogLevel, set_logger};
 pub use records::{
     AnnualSales, ChangeOrigin, ChangeSet, Customer, DeskSendReport, DocumentRef, NewTicket,
     OutboxEntry, SelectionEvent, ServiceTicket,

@@ -12,7 +12,9 @@ use kam_core::model::{
     Contact, ContactId, CustomerId, CustomerProfile, EntryId, Reply, StatusChange, TicketId,
     TicketStatus, UserId, VisitId, VisitRecord,
 };
-use kam_core::replica::{CustomerRow, Replica, ReplicaOptions, TicketRow, VisitDueRow};
+use kam_core::replica::{
+    CustomerRow, EncryptionKey, Replica, ReplicaOptions, TicketRow, VisitDueRow,
+};
 use kam_core::shared::{ChangeSet as CoreChangeSet, PendingUploads, SharedReplica, SyncStatus};
 use rust_decimal::Decimal;
 
@@ -86,11 +88,25 @@ fn tickets_changed(changes: &CoreChangeSet) -> bool {
 #[uniffi::export]
 impl KamReplica {
     /// Opens (creating or upgrading) the replica file at `path` for `user` (e.g. `rep-01`),
-    /// the author recorded on every edit.
-    #[uniffi::constructor]
-    pub fn open(path: String, user: UserId) -> Result<Arc<KamReplica>, KamError> {
-        let shared = SharedReplica::open(path, ReplicaOptions::default())?;
+    /// the author recorded on every edit. With `encryption_key` (32 random bytes the app
+    /// keeps in the Android Keystore / iOS Keychain) the file is encrypted (SQLCipher); a key
+    /// that does not open it is `KamError.WrongKey`. A file this process has open is shared.
+    #[uniffi::constructor(default(encryption_key = None))]
+    pub fn open(
+        path: String,
+        user: UserId,
+        encryption_key: Option<Vec<u8>>,
+    ) -> Result<Arc<KamReplica>, KamError> {
+        let encryption_key = encryption_key.map(|k| EncryptionKey::from_bytes(&k)).transpose()?;
+        let shared =
+            SharedReplica::open(path, ReplicaOptions { encryption_key, ..Default::default() })?;
         Ok(Arc::new(KamReplica { shared, user, progress: ProgressListeners::default() }))
+    }
+
+    /// Encrypts the replica under `new_key` (32 bytes) instead of its current key: key
+    /// rotation. Store the new key before calling, keep the old one until this returns.
+    pub fn rekey(&self, new_key: Vec<u8>) -> Result<(), KamError> {
+        Ok(self.shared.rekey(&EncryptionKey::from_bytes(&new_key)?)?)
     }
 
     /// The signed-in user this replica records as author.

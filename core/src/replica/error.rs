@@ -57,9 +57,20 @@ pub enum ReplicaError {
     /// Another process has this replica file open (a second copy of the app, or a tool).
     #[error("replica file {0} is open in another process")]
     InUse(String),
-    /// A file beside the replica (its lock) could not be opened.
+    /// The encryption key does not open the replica file: a wrong key, no key for an
+    /// encrypted file, or a key for a plain one (which [`super::Replica::encrypt_plain_file`]
+    /// encrypts). The file is untouched.
+    #[error("the encryption key does not open the replica file (wrong key, or a key is missing)")]
+    WrongKey,
+    /// An encryption key was given to a build without the `encryption` feature (no SQLCipher).
+    #[error("this build cannot encrypt the replica (built without the `encryption` feature)")]
+    EncryptionUnavailable,
+    /// Key rotation was asked of a replica that is not encrypted.
+    #[error("the replica is not encrypted, so it has no key to change")]
+    NotEncrypted,
+    /// A file operation around the replica file failed (encrypting a plain file).
     #[error("file: {0}")]
-    Io(String),
+    Io(#[from] std::io::Error),
 }
 
 impl From<crate::migrations::MigrationError> for ReplicaError {

@@ -6,6 +6,9 @@
 //! from it, so the index never disagrees with the documents on disk. If a write fails, the
 //! in-memory copy is dropped and the next read reloads what is on disk.
 
+mod encryption;
+#[cfg(test)]
+mod encryption_tests;
 mod error;
 mod index;
 mod lend;
@@ -26,6 +29,9 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+/// Keys every connection to a replica file (readers too); see [`encryption`].
+pub(crate) use encryption::apply_key;
+pub use encryption::{ENCRYPTION_AVAILABLE, ENCRYPTION_KEY_LEN, EncryptionKey, KeyLengthError};
 pub use error::ReplicaError;
 pub use index::IndexDump;
 pub use lend::{Exclusive, LendReplica};
@@ -61,6 +67,9 @@ pub struct ReplicaOptions {
     pub cache_capacity_docs: NonZeroUsize,
     /// Fold a document's chunks into a new snapshot once this many are stored.
     pub compact_after_chunks: u32,
+    /// The key the file is encrypted with (SQLCipher), or `None` for a plain file. A key
+    /// needs a build with the `encryption` feature; see [`EncryptionKey`].
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for ReplicaOptions {
@@ -69,6 +78,7 @@ impl Default for ReplicaOptions {
             policy: Policy::default(),
             cache_capacity_docs: NonZeroUsize::new(256).unwrap_or(NonZeroUsize::MIN),
             compact_after_chunks: 64,
+            encryption_key: None,
         }
     }
 }
@@ -108,9 +118,15 @@ impl std::fmt::Debug for Replica {
 impl Replica {
     /// Opens (creating or upgrading) the replica file at `path`. Cheap: no document is loaded
     /// unless the local index must be rebuilt after an upgrade or a policy change.
+    ///
+    /// With `options.encryption_key` the file is encrypted (a new file from its first page);
+    /// a key that does not open an existing file, or no key for an encrypted one, is
+    /// [`ReplicaError::WrongKey`].
     pub fn open(path: impl AsRef<Path>, options: ReplicaOptions) -> Result<Replica, ReplicaError> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
+        // Before anything else touches the file: SQLCipher reads nothing without the key.
+        apply_key(&conn, options.encryption_key.as_ref())?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
         let actor = load_or_create_actor(&conn)?;
@@ -146,6 +162,12 @@ impl Replica {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.options.policy
+    }
+
+    /// Sets up a read-only connection to this replica's file as the writer's was (the
+    /// encryption key, when there is one).
+    pub(crate) fn prepare_reader(&self, conn: &Connection) -> Result<(), ReplicaError> {
+        apply_key(conn, self.options.encryption_key.as_ref())
     }
 
     /// The file this replica lives in.

@@ -142,6 +142,27 @@ impl ReaderPool {
         read(&reader)
     }
 
+    /// Runs `change` (a key rotation) with every reader taken, then opens each again,
+    /// set up by `prepare`: a connection keyed before the rotation cannot read after it.
+    pub(crate) fn reopen_after(
+        &self,
+        change: impl FnOnce() -> Result<(), ReplicaError>,
+        prepare: impl Fn(&Connection) -> Result<(), ReplicaError>,
+    ) -> Result<(), ReplicaError> {
+        let mut readers: Vec<MutexGuard<'_, ReplicaReader>> = std::iter::once(&self.first)
+            .chain(&self.others)
+            .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        let changed = change();
+        for reader in &mut readers {
+            let path = reader.conn.path().map(std::path::PathBuf::from).unwrap_or_default();
+            let fresh = ReplicaReader::open(&path)?;
+            prepare(fresh.conn())?;
+            **reader = fresh;
+        }
+        changed
+    }
+
     fn take(&self) -> MutexGuard<'_, ReplicaReader> {
         for reader in std::iter::once(&self.first).chain(&self.others) {
             if let Ok(reader) = reader.try_lock() {

@@ -60,6 +60,8 @@ pub struct SharedReplica {
     policy: Policy,
     path: PathBuf,
     installation: String,
+    /// The key the file is open under: a second open must name the same one.
+    key: Mutex<Option<crate::replica::EncryptionKey>>,
     bus: Bus,
     status: StatusBoard,
     /// Held for the whole of a sync: one at a time per replica.
@@ -86,7 +88,8 @@ impl SharedReplica {
         options: ReplicaOptions,
     ) -> Result<Arc<SharedReplica>, ReplicaError> {
         let identity = registry::identity(path.as_ref())?;
-        registry::open_once(&identity, || {
+        let key = options.encryption_key.clone();
+        let replica = registry::open_once(&identity, || {
             let lock = registry::lock_file(&identity)?;
             let replica = Replica::open(&identity, options.clone())?;
             let readers = ReaderPool::open(&identity, |conn| replica.prepare_reader(conn))?;
@@ -97,6 +100,7 @@ impl SharedReplica {
                 policy: options.policy,
                 path: identity.clone(),
                 installation,
+                key: Mutex::new(options.encryption_key.clone()),
                 bus: Bus::start(),
                 status: StatusBoard::new(),
                 sync_gate: Mutex::new(()),
@@ -104,7 +108,12 @@ impl SharedReplica {
                 driver: Mutex::new(None),
                 _lock: lock,
             }))
-        })
+        })?;
+        // The replica already open here must not be handed to a caller without its key.
+        if *replica.key.lock().unwrap_or_else(PoisonError::into_inner) != key {
+            return Err(ReplicaError::WrongKey);
+        }
+        Ok(replica)
     }
 
     /// The replica file.
@@ -153,6 +162,18 @@ impl SharedReplica {
         self.bus.changed(ChangeSet { origin: ChangeOrigin::Local, documents, outbox });
         self.wake.local_change();
         Ok(value)
+    }
+
+    /// Encrypts the replica under `new_key` instead of its current key (see
+    /// [`Replica::rekey`]); the readers are closed meanwhile and reopened under the new key.
+    pub fn rekey(&self, new_key: &crate::replica::EncryptionKey) -> Result<(), ReplicaError> {
+        self.writer.with_replica(|replica| {
+            let prepare =
+                |conn: &rusqlite::Connection| crate::replica::apply_key(conn, Some(new_key));
+            self.readers.reopen_after(|| replica.rekey(new_key), prepare)?;
+            *self.key.lock().unwrap_or_else(PoisonError::into_inner) = Some(new_key.clone());
+            Ok(())
+        })
     }
 
     /// What waits to be sent.
@@ -303,14 +324,6 @@ impl SharedReplica {
         let replica: Weak<SharedReplica> = Arc::downgrade(self);
         let query = move || replica.upgrade().map(|r| query(&r)).transpose();
         self.bus.watch(Arc::new(Watch::new(relevant, query, emit)))
-    }
-}
-
-impl Replica {
-    /// Sets up a read-only connection to this replica's file as the writer's was (the
-    /// encryption key, when there is one).
-    pub(crate) fn prepare_reader(&self, _conn: &rusqlite::Connection) -> Result<(), ReplicaError> {
-        Ok(())
     }
 }
 

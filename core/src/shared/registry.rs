@@ -67,5 +67,5 @@ pub(crate) fn lock_file(identity: &Path) -> Result<File, ReplicaError> {
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> ReplicaError {
-    ReplicaError::Io(format!("{}: {error}", path.display()))
+    ReplicaError::Io(std::io::Error::new(error.kind(), format!("{}: {error}", path.display())))
 }

@@ -324,3 +324,37 @@ fn the_foreground_loop_uploads_edits_and_syncs_on_push_notices_until_stopped() {
     until("the loop to go idle", || matches!(replica.sync_status(), SyncStatus::Idle { .. }));
     drop(notify);
 }
+
+#[cfg(feature = "encryption")]
+#[test]
+fn an_encrypted_replica_reads_on_keyed_readers_refuses_a_wrong_key_and_rotates() {
+    use crate::replica::EncryptionKey;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tablet.kam");
+    let key = EncryptionKey::new([7; 32]);
+    let with = |key: &EncryptionKey| ReplicaOptions {
+        encryption_key: Some(key.clone()),
+        ..ReplicaOptions::default()
+    };
+    let replica = SharedReplica::open(&path, with(&key)).unwrap();
+    add_customer(&replica, "c-1", "华东精密");
+    assert_eq!(mine(&replica), vec!["华东精密".to_owned()], "the readers hold the key");
+
+    // The open replica is not handed to a caller with another key, or none.
+    let wrong = SharedReplica::open(&path, with(&EncryptionKey::new([8; 32])));
+    assert!(matches!(wrong, Err(ReplicaError::WrongKey)), "{wrong:?}");
+    let none = SharedReplica::open(&path, ReplicaOptions::default());
+    assert!(matches!(none, Err(ReplicaError::WrongKey)), "{none:?}");
+    assert!(Arc::ptr_eq(&replica, &SharedReplica::open(&path, with(&key)).unwrap()));
+
+    // Rotation: the readers reopen under the new key; the old key no longer opens the file.
+    let rotated = EncryptionKey::new([9; 32]);
+    replica.rekey(&rotated).unwrap();
+    assert_eq!(mine(&replica).len(), 1);
+    add_customer(&replica, "c-2", "西南建材");
+    drop(replica);
+    let old = SharedReplica::open(&path, with(&key));
+    assert!(matches!(old, Err(ReplicaError::WrongKey)), "{old:?}");
+    let reopened = SharedReplica::open(&path, with(&rotated)).unwrap();
+    assert_eq!(mine(&reopened).len(), 2);
+}
