@@ -317,6 +317,39 @@ fun sdkDay(): Map<String, String> = runBlocking {
     mapOf("sdk_customer" to mine.id)
 }
 
+/** Encryption at rest: the file holds no readable customer name, a wrong key is refused, and
+ *  a rotated key replaces the old one. */
+fun sealedDay(): Map<String, String> {
+    val key = ByteArray(32) { (it * 7 + 1).toByte() } // stands for a key kept in the Keystore
+    val path = "$WORKDIR/sealed.kam"
+    val name = "西北绝密重工集团"
+    var sealed = KamReplica.open(path, "rep-02", key)
+    val customer = sealed.createCustomer(CustomerProfile(name, "机械", "西北", "兰州市", false, ""))
+    check(sealed.myCustomersByTier("rep-02").single().name == name) { "readable through the key" }
+    val needle = name.toByteArray(Charsets.UTF_8)
+    fun onDisk(): List<String> = java.io.File(WORKDIR).listFiles()!!
+        .filter { it.name.startsWith("sealed.kam") && it.readBytes().containsBytes(needle) }
+        .map { it.name }
+    check(onDisk().isEmpty()) { "the name is readable in ${onDisk()}" }
+    sealed.close() // the last handle: the file is closed
+    expectError<KamException.WrongKey> { KamReplica.open(path, "rep-02", ByteArray(32)) }
+    expectError<KamException.WrongKey> { KamReplica.open(path, "rep-02", null) }
+    sealed = KamReplica.open(path, "rep-02", key)
+    check(sealed.customer(customer.id).profile.name == name) { "reopened with its key" }
+    val rotated = ByteArray(32) { (it * 11 + 3).toByte() }
+    sealed.rekey(rotated)
+    check(sealed.myCustomersByTier("rep-02").size == 1) { "readers follow the new key" }
+    sealed.close()
+    expectError<KamException.WrongKey> { KamReplica.open(path, "rep-02", key) }
+    KamReplica.open(path, "rep-02", rotated).close()
+    check(onDisk().isEmpty()) { "the name is readable in ${onDisk()} after the rotation" }
+    say("encrypted replica: no readable customer name on disk; wrong and missing keys refused; key rotated")
+    return mapOf()
+}
+
+fun ByteArray.containsBytes(needle: ByteArray): Boolean =
+    (0..size - needle.size).any { start -> needle.indices.all { this[start + it] == needle[it] } }
+
 fun deskDay(): Map<String, String> {
     val tablet = KamReplica.open("$WORKDIR/staff.kam", "staff-01")
     val server = KamServer(URL, "kam_demo_staff-01", FAST)
@@ -380,7 +413,7 @@ fun deskDay(): Map<String, String> {
 fun main() {
     try {
         val started = System.nanoTime()
-        val result = repDay() + sdkDay() + deskDay()
+        val result = repDay() + sdkDay() + sealedDay() + deskDay()
         say("scenario passed in ${millisSince(started)} ms")
         println("RESULT " + result.entries.joinToString(" ") { "${it.key}=${it.value}" })
     } catch (e: Throwable) {

@@ -16,6 +16,7 @@ import asyncio
 import json
 import datetime
 import decimal
+import gc
 import os
 import socket
 import sys
@@ -332,6 +333,43 @@ def sdk_day():
     return {"sdk_customer": local.id}
 
 
+def sealed_day():
+    """Encryption at rest: no readable customer name on disk, wrong keys refused, rotation."""
+    key = bytes((i * 7 + 1) % 256 for i in range(32))  # stands for a key kept in the Keychain
+    path = os.path.join(WORKDIR, "sealed.kam")
+    name = "西北绝密重工集团"
+    sealed = kam.KamReplica.open(path, "rep-01", key)
+    profile = kam.CustomerProfile(name=name, industry="机械", region="西北", address="兰州市",
+                                  leading_brand=False, notes="")
+    customer = sealed.create_customer(profile)
+    assert [r.name for r in sealed.my_customers_by_tier("rep-01")] == [name]
+
+    def on_disk():
+        needle = name.encode("utf-8")
+        return [f for f in os.listdir(WORKDIR) if f.startswith("sealed.kam")
+                and needle in open(os.path.join(WORKDIR, f), "rb").read()]
+
+    assert on_disk() == [], on_disk()
+    del sealed  # the last handle: the file is closed
+    gc.collect()
+    expect_error(KamError.WrongKey, lambda: kam.KamReplica.open(path, "rep-01", bytes(32)))
+    expect_error(KamError.WrongKey, lambda: kam.KamReplica.open(path, "rep-01", None))
+    bad = expect_error(KamError.InvalidField, lambda: kam.KamReplica.open(path, "rep-01", b"short"))
+    assert bad.field == "encryption_key", bad
+    sealed = kam.KamReplica.open(path, "rep-01", key)
+    assert sealed.customer(customer.id).profile.name == name
+    rotated = bytes((i * 11 + 3) % 256 for i in range(32))
+    sealed.rekey(rotated)
+    assert len(sealed.my_customers_by_tier("rep-01")) == 1
+    del sealed
+    gc.collect()
+    expect_error(KamError.WrongKey, lambda: kam.KamReplica.open(path, "rep-01", key))
+    kam.KamReplica.open(path, "rep-01", rotated)
+    assert on_disk() == [], on_disk()
+    say("encrypted replica: no readable customer name on disk; wrong and missing keys refused; key rotated")
+    return {}
+
+
 def desk_day():
     """Holds queued offline are pending; sent, one is held and one refused with its reason."""
     tablet = kam.KamReplica.open(os.path.join(WORKDIR, "staff.kam"), "staff-01")
@@ -421,6 +459,7 @@ def main():
     started = time.monotonic()
     result = rep_day()
     result.update(sdk_day())
+    result.update(sealed_day())
     result.update(desk_day())
     say(f"scenario passed in {(time.monotonic() - started) * 1000:.0f} ms")
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()), flush=True)
