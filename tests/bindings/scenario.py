@@ -285,6 +285,24 @@ def sdk_day():
     say(f"list query during a sync to an unreachable server: {query_ms:.2f} ms (goal < 50 ms), {count} rows")
     say(f"sync cancelled: replica free for an edit in {freed_ms:.2f} ms (goal ≤ 100 ms)")
 
+    class Log(kam.KamLogger):
+        def __init__(self):
+            self.lines = []
+
+        def log(self, level, target, message):
+            self.lines.append((level, target, message))
+
+    log = Log()
+    kam.set_logger(log, kam.LogLevel.INFO)
+    retrying = kam.KamServer(OFFLINE_URL, "kam_demo_rep-01",
+                             kam.SyncSettings(max_attempts=2, initial_backoff_ms=1))
+    expect_error(KamError.Network, lambda: asyncio.run(rep.sync_now(retrying)))
+    warned = [line for line in log.lines if line[0] == kam.LogLevel.WARN]
+    assert any(t.startswith("kam_core") and "retrying" in m for _, t, m in warned), log.lines
+    assert not any(level == kam.LogLevel.DEBUG for level, _, _ in log.lines), "above INFO only"
+    assert not any("华东精密" in m for _, _, m in log.lines), "no personal data"
+    say(f"logging hook: {len(log.lines)} lines at INFO and above, e.g. {warned[0][1]}: {warned[0][2][:60]}")
+
     statuses = Statuses()
     status_handle = rep.watch_sync_status(statuses)
     offline = kam.KamServer(OFFLINE_URL, "kam_demo_rep-01", kam.SyncSettings(max_attempts=1))
