@@ -402,7 +402,7 @@ mod tests {
     fn edits_reach_the_core_and_its_errors_map_to_the_apps_cases() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.kam").display().to_string();
-        let replica = KamReplica::open(path.clone(), UserId::from("rep-01")).unwrap();
+        let replica = KamReplica::open(path.clone(), UserId::from("rep-01"), None).unwrap();
         let customer = replica.create_customer(profile("华东机械")).unwrap();
         assert_eq!(customer.owners, vec![UserId::from("rep-01")]);
         let visit = VisitRecord {
@@ -434,7 +434,7 @@ mod tests {
 
         // Reopened from the file: everything was committed.
         drop(replica);
-        let replica = KamReplica::open(path, UserId::from("rep-01")).unwrap();
+        let replica = KamReplica::open(path, UserId::from("rep-01"), None).unwrap();
         let read = replica.customer(customer.id.clone()).unwrap();
         assert_eq!(read.visits, vec![visit]);
         assert_eq!(read.annual_sales[0].amount, Decimal::new(1_250_000_050, 2));
