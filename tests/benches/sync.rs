@@ -86,7 +86,9 @@ fn first_download_and_edits(binary: &Path) -> TestResult<()> {
     let dir = tempfile::tempdir()?;
     let spec = DemoSpec::standard(1);
     let started = Instant::now();
-    prepare(dir.path(), &spec, 0)?;
+    // Three devices of rep-01, one per first download: a token belongs to one installation.
+    let tokens = prepare(dir.path(), &spec, 3)?;
+    let devices = tokens.first().map(|(_, mine)| mine.clone()).ok_or("no rep")?;
     println!("setup: demo company for one rep loaded in {:.1} s", started.elapsed().as_secs_f64());
     let server = ServerProcess::start_binary(
         binary,
@@ -94,11 +96,9 @@ fn first_download_and_edits(binary: &Path) -> TestResult<()> {
         kam_tests::LOAD_LIMITS,
         Duration::from_secs(120),
     )?;
-    let token = "kam_demo_rep-01";
-
     let mut times = Vec::new();
     let mut last = None;
-    for _ in 0..3 {
+    for token in &devices {
         let mut tablet = Tablet::new(&server.url, token)?;
         let mut batches = 0;
         let started = Instant::now();
