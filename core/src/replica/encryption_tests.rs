@@ -2,18 +2,14 @@
 //! wrong and missing keys, key rotation, encrypting a plain replica.
 #![cfg(feature = "encryption")]
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{TimeZone, Utc};
-use rust_decimal::Decimal;
+use chrono::Utc;
 
 use super::encryption::apply_key;
 use super::*;
 use crate::doc::EditMeta;
-use crate::model::{
-    Classification, CreditTerms, Customer, CustomerId, CustomerProfile, Tier, UserId,
-};
+use crate::model::{Customer, CustomerId, UserId};
 
 /// The name looked for in the raw bytes of the file.
 const NAME: &str = "华东机械集团";
@@ -27,24 +23,7 @@ fn open(path: &Path, key: Option<EncryptionKey>) -> Result<Replica, ReplicaError
 }
 
 fn customer() -> Customer {
-    Customer {
-        id: CustomerId::from("c1"),
-        created_at: Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap(),
-        profile: CustomerProfile { name: NAME.into(), ..Default::default() },
-        annual_sales: BTreeMap::new(),
-        profit_contribution: Decimal::ZERO,
-        owners: vec![UserId::from("rep-a")],
-        classification: Classification {
-            strategic: false,
-            tier: Tier::Main,
-            grade: None,
-            score: Some(60),
-        },
-        credit: CreditTerms::default(),
-        contacts: BTreeMap::new(),
-        visits: BTreeMap::new(),
-        late_payments: BTreeMap::new(),
-    }
+    crate::test_support::customers::customer_named("c1", NAME, "rep-a")
 }
 
 fn add_customer(replica: &mut Replica) {
