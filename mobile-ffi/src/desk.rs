@@ -13,7 +13,7 @@ use kam_core::replica::OutboxStatus;
 use kam_core::shared::{ChangeSet, SharedReplica};
 
 use crate::error::KamError;
-use crate::listeners::{ControlTableListener, TaskHandle};
+use crate::listeners::{ControlTableListener, TaskHandle, watch_rows};
 use crate::records::{OutboxEntry, SelectionEvent};
 use crate::replica::KamReplica;
 use crate::types::HousingUnit;
@@ -55,11 +55,7 @@ impl KamReplica {
         listener: Arc<dyn ControlTableListener>,
     ) -> Arc<TaskHandle> {
         let query = move |s: &SharedReplica| s.with_replica(|r| desk::control_table(r, &event_id));
-        let emit = move |rows: Result<_, _>| match rows {
-            Ok(rows) => listener.on_rows(rows),
-            Err(e) => listener.on_error(KamError::from(e)),
-        };
-        TaskHandle::subscription(self.shared.watch(table_changed, query, emit))
+        watch_rows(&self.shared, table_changed, query, listener)
     }
 
     /// A selection event with its buyers in lottery order.

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kam_core::desk::UnitOnTable;
-use kam_core::replica::{CustomerRow, TicketRow, VisitDueRow};
+use kam_core::replica::{CustomerRow, ReplicaError, TicketRow, VisitDueRow};
 use kam_core::shared::{SharedReplica, Subscription, SyncDriver, SyncStatus};
 use kam_core::sync_client::SyncProgress;
 
@@ -50,7 +50,42 @@ macro_rules! rows_listener {
             /// The query failed (the rows last given stand).
             fn on_error(&self, error: KamError);
         }
+
+        impl RowsSink<$row> for dyn $name {
+            fn rows(&self, rows: Vec<$row>) {
+                self.on_rows(rows);
+            }
+
+            fn error(&self, error: KamError) {
+                self.on_error(error);
+            }
+        }
     };
+}
+
+/// What every rows listener is to a watch: where its rows or its error go.
+pub(crate) trait RowsSink<T>: Send + Sync {
+    fn rows(&self, rows: Vec<T>);
+    fn error(&self, error: KamError);
+}
+
+/// Watches `query` on `replica` for `listener` (see `SharedReplica::watch`): the one way every
+/// list screen's watch is made.
+pub(crate) fn watch_rows<T, L>(
+    replica: &Arc<SharedReplica>,
+    relevant: fn(&kam_core::shared::ChangeSet) -> bool,
+    query: impl Fn(&SharedReplica) -> Result<Vec<T>, ReplicaError> + Send + Sync + 'static,
+    listener: Arc<L>,
+) -> Arc<TaskHandle>
+where
+    T: Clone + PartialEq + Send + 'static,
+    L: RowsSink<T> + ?Sized + 'static,
+{
+    let emit = move |rows: Result<Vec<T>, ReplicaError>| match rows {
+        Ok(rows) => listener.rows(rows),
+        Err(e) => listener.error(e.into()),
+    };
+    TaskHandle::subscription(replica.watch(relevant, query, emit))
 }
 
 rows_listener!(

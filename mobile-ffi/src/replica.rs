@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use crate::error::KamError;
 use crate::listeners::{
     ChangeListener, CustomerRowsListener, ProgressListeners, SyncProgressListener,
-    SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener,
+    SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener, watch_rows,
 };
 use crate::records::{Customer, DocumentRef, NewTicket, ServiceTicket};
 
@@ -318,11 +318,7 @@ impl KamReplica {
         listener: Arc<dyn CustomerRowsListener>,
     ) -> Arc<TaskHandle> {
         let query = move |s: &SharedReplica| s.read(|r, _| r.my_customers_by_tier(&owner));
-        let emit = move |rows: Result<_, _>| match rows {
-            Ok(rows) => listener.on_rows(rows),
-            Err(e) => listener.on_error(KamError::from(e)),
-        };
-        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+        watch_rows(&self.shared, customers_changed, query, listener)
     }
 
     /// `search_customers(text, limit)`, now and after every change of its rows.
@@ -333,11 +329,7 @@ impl KamReplica {
         listener: Arc<dyn CustomerRowsListener>,
     ) -> Arc<TaskHandle> {
         let query = move |s: &SharedReplica| s.read(|r, _| r.search_customers(&text, limit));
-        let emit = move |rows: Result<_, _>| match rows {
-            Ok(rows) => listener.on_rows(rows),
-            Err(e) => listener.on_error(KamError::from(e)),
-        };
-        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+        watch_rows(&self.shared, customers_changed, query, listener)
     }
 
     /// `visits_due(owner)`, now and after every change of its rows.
@@ -348,11 +340,7 @@ impl KamReplica {
     ) -> Arc<TaskHandle> {
         let query =
             move |s: &SharedReplica| s.read(|r, policy| r.visits_due(&owner, Utc::now(), policy));
-        let emit = move |rows: Result<_, _>| match rows {
-            Ok(rows) => listener.on_rows(rows),
-            Err(e) => listener.on_error(KamError::from(e)),
-        };
-        TaskHandle::subscription(self.shared.watch(customers_changed, query, emit))
+        watch_rows(&self.shared, customers_changed, query, listener)
     }
 
     /// `open_tickets_by_urgency(owner)`, now and after every change of its rows.
@@ -364,11 +352,7 @@ impl KamReplica {
         let query = move |s: &SharedReplica| {
             s.read(|r, policy| r.open_tickets_by_urgency(owner.as_ref(), Utc::now(), policy))
         };
-        let emit = move |rows: Result<_, _>| match rows {
-            Ok(rows) => listener.on_rows(rows),
-            Err(e) => listener.on_error(KamError::from(e)),
-        };
-        TaskHandle::subscription(self.shared.watch(tickets_changed, query, emit))
+        watch_rows(&self.shared, tickets_changed, query, listener)
     }
 
     // ---- conflicts and history ----------------------------------------------------------
