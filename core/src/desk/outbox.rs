@@ -79,6 +79,9 @@ pub struct SendReport {
     /// Why sending stopped early, if it did (no network, server busy, token revoked). The
     /// commands not answered stay pending and are sent again, under the same keys, next time.
     pub stopped_by: Option<TransportError>,
+    /// The events whose commands this call answered, each once, in the order first answered
+    /// (for change notices: their control tables changed).
+    pub answered_events: Vec<String>,
 }
 
 /// Sends every pending command, oldest first, and records each answer.
@@ -128,6 +131,11 @@ pub fn send_pending(
         replica.with_replica(|r| {
             r.outbox_record_answer(&entry.key, answer.accepted, &answer.answer, now)
         })?;
+        if let Some(event) = entry.payload["event_id"].as_str()
+            && !report.answered_events.iter().any(|e| e == event)
+        {
+            report.answered_events.push(event.to_owned());
+        }
         if answer.accepted {
             report.accepted += 1;
         } else {

@@ -264,25 +264,16 @@ impl SharedReplica {
         &self,
         transport: &dyn crate::desk::DeskTransport,
     ) -> Result<crate::desk::SendReport, ReplicaError> {
-        // The events whose commands are about to be answered, for the notice.
-        let events = self.read(|reader, _| {
-            let pending = reader.outbox_with_status(crate::replica::OutboxStatus::Pending)?;
-            let mut events: Vec<DocId> = pending
+        let report = crate::desk::send_pending(&self.writer, transport, Utc::now())?;
+        if !report.answered_events.is_empty() {
+            let documents = report
+                .answered_events
                 .iter()
-                .filter_map(|e| e.payload["event_id"].as_str())
-                .map(|event| DocId::new(crate::doc::DocKind::Event, event))
+                .map(|event| DocId::new(crate::doc::DocKind::Event, event.as_str()))
                 .collect();
-            events.sort();
-            events.dedup();
-            Ok(events)
-        })?;
-        let report = crate::desk::send_pending(&self.writer, transport, Utc::now());
-        let answered = report.as_ref().is_ok_and(|r| r.accepted + r.rejected > 0);
-        if answered {
-            let changes = ChangeSet { origin: ChangeOrigin::Desk, documents: events, outbox: true };
-            self.bus.changed(changes);
+            self.bus.changed(ChangeSet { origin: ChangeOrigin::Desk, documents, outbox: true });
         }
-        report
+        Ok(report)
     }
 
     /// Runs `work` on the notice thread after every notice sent before it: for an app's
