@@ -97,7 +97,7 @@ impl ReplicaReader {
 
     /// How many documents hold changes the server may not have yet.
     pub fn pending_push_count(&self) -> Result<u64, ReplicaError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM sync_dirty", [], |r| r.get(0))?)
+        super::server_sync::pending_push_count(&self.conn)
     }
 
     /// How many desk commands wait for an answer.

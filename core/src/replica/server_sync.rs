@@ -143,6 +143,12 @@ fn clear_dirty(conn: &Connection, id: &DocId) -> Result<(), ReplicaError> {
     Ok(())
 }
 
+/// How many documents hold changes the server may not have yet (the writer's and the
+/// readers' count).
+pub(crate) fn pending_push_count(conn: &Connection) -> Result<u64, ReplicaError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM sync_dirty", [], |r| r.get(0))?)
+}
+
 fn dirty_ids(conn: &Connection) -> Result<BTreeSet<DocId>, ReplicaError> {
     let mut stmt = conn.prepare_cached("SELECT doc_id FROM sync_dirty")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
@@ -212,7 +218,7 @@ impl Replica {
 
     /// How many documents hold changes the server may not have yet.
     pub fn pending_push_count(&self) -> Result<u64, ReplicaError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM sync_dirty", [], |r| r.get(0))?)
+        pending_push_count(&self.conn)
     }
 
     /// The next round's request: the cursor plus a sync message for every document that may
