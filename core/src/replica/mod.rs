@@ -164,6 +164,11 @@ impl Replica {
         &self.options.policy
     }
 
+    /// The key the file is open under, if it is encrypted.
+    pub(crate) fn encryption_key(&self) -> Option<&EncryptionKey> {
+        self.options.encryption_key.as_ref()
+    }
+
     /// Sets up a read-only connection to this replica's file as the writer's was (the
     /// encryption key, when there is one).
     pub(crate) fn prepare_reader(&self, conn: &Connection) -> Result<(), ReplicaError> {

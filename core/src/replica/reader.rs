@@ -142,8 +142,8 @@ impl ReaderPool {
         read(&reader)
     }
 
-    /// Runs `change` (a key rotation) with every reader taken, then opens each again,
-    /// set up by `prepare`: a connection keyed before the rotation cannot read after it.
+    /// Runs `change` (a key rotation) with every reader taken and, if it succeeds, opens each
+    /// again, set up by `prepare`: a connection keyed before the rotation cannot read after it.
     pub(crate) fn reopen_after(
         &self,
         change: impl FnOnce() -> Result<(), ReplicaError>,
@@ -153,14 +153,15 @@ impl ReaderPool {
             .chain(&self.others)
             .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner))
             .collect();
-        let changed = change();
+        // A change that failed left the file under the old key, which the readers hold.
+        change()?;
         for reader in &mut readers {
             let path = reader.conn.path().map(std::path::PathBuf::from).unwrap_or_default();
             let fresh = ReplicaReader::open(&path)?;
             prepare(fresh.conn())?;
             **reader = fresh;
         }
-        changed
+        Ok(())
     }
 
     fn take(&self) -> MutexGuard<'_, ReplicaReader> {

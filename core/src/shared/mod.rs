@@ -60,8 +60,6 @@ pub struct SharedReplica {
     policy: Policy,
     path: PathBuf,
     installation: String,
-    /// The key the file is open under: a second open must name the same one.
-    key: Mutex<Option<crate::replica::EncryptionKey>>,
     bus: Bus,
     status: StatusBoard,
     /// Held for the whole of a sync: one at a time per replica.
@@ -100,7 +98,6 @@ impl SharedReplica {
                 policy: options.policy,
                 path: identity.clone(),
                 installation,
-                key: Mutex::new(options.encryption_key.clone()),
                 bus: Bus::start(),
                 status: StatusBoard::new(),
                 sync_gate: Mutex::new(()),
@@ -110,7 +107,7 @@ impl SharedReplica {
             }))
         })?;
         // The replica already open here must not be handed to a caller without its key.
-        if *replica.key.lock().unwrap_or_else(PoisonError::into_inner) != key {
+        if !replica.with_replica(|r| Ok(r.encryption_key() == key.as_ref()))? {
             return Err(ReplicaError::WrongKey);
         }
         Ok(replica)
@@ -170,9 +167,7 @@ impl SharedReplica {
         self.writer.with_replica(|replica| {
             let prepare =
                 |conn: &rusqlite::Connection| crate::replica::apply_key(conn, Some(new_key));
-            self.readers.reopen_after(|| replica.rekey(new_key), prepare)?;
-            *self.key.lock().unwrap_or_else(PoisonError::into_inner) = Some(new_key.clone());
-            Ok(())
+            self.readers.reopen_after(|| replica.rekey(new_key), prepare)
         })
     }
 
