@@ -146,6 +146,7 @@ impl ReaderPool {
     /// again, set up by `prepare`: a connection keyed before the rotation cannot read after it.
     pub(crate) fn reopen_after(
         &self,
+        path: &Path,
         change: impl FnOnce() -> Result<(), ReplicaError>,
         prepare: impl Fn(&Connection) -> Result<(), ReplicaError>,
     ) -> Result<(), ReplicaError> {
@@ -156,8 +157,7 @@ impl ReaderPool {
         // A change that failed left the file under the old key, which the readers hold.
         change()?;
         for reader in &mut readers {
-            let path = reader.conn.path().map(std::path::PathBuf::from).unwrap_or_default();
-            let fresh = ReplicaReader::open(&path)?;
+            let fresh = ReplicaReader::open(path)?;
             prepare(fresh.conn())?;
             **reader = fresh;
         }

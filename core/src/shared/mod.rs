@@ -167,7 +167,7 @@ impl SharedReplica {
         self.writer.with_replica(|replica| {
             let prepare =
                 |conn: &rusqlite::Connection| crate::replica::apply_key(conn, Some(new_key));
-            self.readers.reopen_after(|| replica.rekey(new_key), prepare)
+            self.readers.reopen_after(&self.path, || replica.rekey(new_key), prepare)
         })
     }
 
