@@ -11,11 +11,11 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
-
 use super::SharedReplica;
 use crate::desk::DeskTransport;
-use crate::sync_client::{CancelToken, SyncOptions, SyncTransport, TransportError};
+use crate::sync_client::{
+    CancelToken, SyncOptions, SyncTransport, TransportError, jittered_backoff,
+};
 
 /// Opens the server's push channel and blocks while it is open, calling `notice` for each
 /// change notice until `notice` returns `false` or the channel ends.
@@ -138,16 +138,14 @@ impl Wake {
 /// the replica keeps one loop at most, and starting another or closing the app stops it.
 pub struct SyncDriver {
     stop: CancelToken,
-    wake: Weak<SharedReplica>,
+    wake: Arc<Wake>,
 }
 
 impl SyncDriver {
     /// Stops the loop: a sync under way is cancelled and the loop's threads wind down.
     pub fn stop(&self) {
         self.stop.cancel();
-        if let Some(replica) = self.wake.upgrade() {
-            replica.wake.poke();
-        }
+        self.wake.poke();
     }
 
     /// Whether [`SyncDriver::stop`] was called (or another loop replaced this one).
@@ -166,35 +164,33 @@ impl SharedReplica {
         settings: DriverSettings,
         push: Option<PushChannel>,
     ) -> Arc<SyncDriver> {
-        let stop = CancelToken::new();
+        let driver =
+            Arc::new(SyncDriver { stop: CancelToken::new(), wake: Arc::clone(&self.wake) });
         let previous =
-            self.driver.lock().unwrap_or_else(PoisonError::into_inner).replace(stop.clone());
+            self.driver.lock().unwrap_or_else(PoisonError::into_inner).replace(Arc::clone(&driver));
         if let Some(previous) = previous {
-            previous.cancel();
-            self.wake.poke();
+            previous.stop();
         }
         self.wake.clear();
         let replica = Arc::downgrade(self);
         if let Some(push) = push {
-            let (replica, stop) = (replica.clone(), stop.clone());
+            let (replica, wake, stop) =
+                (replica.clone(), Arc::clone(&self.wake), driver.stop.clone());
             let backoff = settings.clone();
-            spawn("kam-push", move || listen(&replica, &push, &stop, &backoff));
+            spawn("kam-push", move || listen(&replica, &wake, &push, &stop, &backoff));
         }
-        {
-            let (replica, stop) = (replica.clone(), stop.clone());
-            spawn("kam-sync", move || {
-                run(&replica, transport.as_ref(), &options, &settings, &stop)
-            });
-        }
-        Arc::new(SyncDriver { stop, wake: replica })
+        let (wake, stop) = (Arc::clone(&self.wake), driver.stop.clone());
+        spawn("kam-sync", move || {
+            run(&replica, &wake, transport.as_ref(), &options, &settings, &stop)
+        });
+        driver
     }
 
     /// Stops the foreground sync loop, if one runs.
     pub fn stop_sync(&self) {
         let running = self.driver.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(running) = running {
-            running.cancel();
-            self.wake.poke();
+            running.stop();
         }
     }
 }
@@ -208,6 +204,7 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
 /// The loop: sync and send, then wait for a reason, until stopped or the replica is closed.
 fn run(
     replica: &Weak<SharedReplica>,
+    wake: &Wake,
     transport: &dyn DriverTransport,
     options: &SyncOptions,
     settings: &DriverSettings,
@@ -227,9 +224,9 @@ fn run(
         };
         failures = if ok { 0 } else { failures.saturating_add(1) };
         let wait = if ok { settings.interval } else { backoff(settings, failures) };
-        let wake = Arc::clone(&shared);
+        // The wait holds the wake alone: an app that closes the replica meanwhile closes it.
         drop(shared);
-        wake.wake.wait(wait, settings.debounce, stop);
+        wake.wait(wait, settings.debounce, stop);
     }
 }
 
@@ -255,6 +252,7 @@ fn send_desk_commands(shared: &SharedReplica, transport: &dyn DriverTransport) -
 /// Keeps the push channel open, reconnecting after a backoff, until stopped.
 fn listen(
     replica: &Weak<SharedReplica>,
+    wake: &Wake,
     push: &PushChannel,
     stop: &CancelToken,
     settings: &DriverSettings,
@@ -263,11 +261,8 @@ fn listen(
     while !stop.is_cancelled() {
         let opened = Instant::now();
         let result = push(&mut || {
-            match replica.upgrade() {
-                Some(shared) => shared.wake.server_news(),
-                None => return false,
-            }
-            !stop.is_cancelled()
+            wake.server_news();
+            replica.strong_count() > 0 && !stop.is_cancelled()
         });
         if let Err(error) = result {
             tracing::info!(%error, "push channel failed; reconnecting later");
@@ -275,20 +270,15 @@ fn listen(
         // A channel that stayed open a while was healthy: start the backoff over.
         failures =
             if opened.elapsed() > settings.interval { 1 } else { failures.saturating_add(1) };
-        if replica.upgrade().is_none() || stop.sleep(backoff(settings, failures)) {
+        if replica.strong_count() == 0 || stop.sleep(backoff(settings, failures)) {
             return;
         }
         // Notices sent while the channel was closed are not replayed: sync once to catch up.
-        if let Some(shared) = replica.upgrade() {
-            shared.wake.server_news();
-        }
+        wake.server_news();
     }
 }
 
-/// Doubling from the initial backoff, capped, with jitter.
+/// The wait after `failures` in a row (the sync loop's backoff, with the loop's own bounds).
 fn backoff(settings: &DriverSettings, failures: u32) -> Duration {
-    let exp = settings.initial_backoff.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let cap = exp.min(settings.max_backoff);
-    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
-    Duration::from_millis(rand::rng().random_range(cap_ms / 2..=cap_ms))
+    jittered_backoff(settings.initial_backoff, settings.max_backoff, failures)
 }

@@ -65,9 +65,9 @@ pub struct SharedReplica {
     /// Held for the whole of a sync: one at a time per replica.
     sync_gate: Mutex<()>,
     /// Wakes the foreground sync loop when there is something to send.
-    wake: driver::Wake,
-    /// Stops the foreground sync loop that runs, if one does.
-    driver: Mutex<Option<CancelToken>>,
+    wake: Arc<driver::Wake>,
+    /// The foreground sync loop that runs, if one does.
+    driver: Mutex<Option<Arc<SyncDriver>>>,
     /// The advisory lock that keeps other processes out, held while the replica is open.
     _lock: File,
 }
@@ -101,7 +101,7 @@ impl SharedReplica {
                 bus: Bus::start(),
                 status: StatusBoard::new(),
                 sync_gate: Mutex::new(()),
-                wake: driver::Wake::default(),
+                wake: Arc::default(),
                 driver: Mutex::new(None),
                 _lock: lock,
             }))

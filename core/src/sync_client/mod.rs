@@ -344,8 +344,14 @@ impl<L: LendReplica + ?Sized> Rounds<'_, L> {
 
 /// Exponential backoff with full jitter, so a venue's tablets do not retry in lockstep.
 fn backoff(options: &SyncOptions, attempt: u32) -> Duration {
-    let exp = options.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let cap = exp.min(options.max_backoff);
+    jittered_backoff(options.initial_backoff, options.max_backoff, attempt)
+}
+
+/// `initial` doubled for each `attempt` after the first, capped at `max`, with full jitter
+/// (between half the cap and the cap): the sync's retries and the foreground loop's waits.
+pub(crate) fn jittered_backoff(initial: Duration, max: Duration, attempt: u32) -> Duration {
+    let exp = initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let cap = exp.min(max);
     let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
     Duration::from_millis(rand::rng().random_range(cap_ms / 2..=cap_ms))
 }
