@@ -20,8 +20,8 @@ use rust_decimal::Decimal;
 
 use crate::error::KamError;
 use crate::listeners::{
-    ChangeListener, CustomerRowsListener, ProgressListeners, SyncProgressListener,
-    SyncStatusListener, TaskHandle, TicketRowsListener, VisitRowsListener, watch_rows,
+    ChangeListener, CustomerRowsListener, SyncProgressListener, SyncStatusListener, TaskHandle,
+    TicketRowsListener, VisitRowsListener, watch_rows,
 };
 use crate::records::{Customer, DocumentRef, NewTicket, ServiceTicket};
 
@@ -35,7 +35,6 @@ use crate::records::{Customer, DocumentRef, NewTicket, ServiceTicket};
 pub struct KamReplica {
     pub(crate) shared: Arc<SharedReplica>,
     user: UserId,
-    pub(crate) progress: ProgressListeners,
 }
 
 impl KamReplica {
@@ -100,7 +99,7 @@ impl KamReplica {
         let encryption_key = encryption_key.map(|k| EncryptionKey::from_bytes(&k)).transpose()?;
         let shared =
             SharedReplica::open(path, ReplicaOptions { encryption_key, ..Default::default() })?;
-        Ok(Arc::new(KamReplica { shared, user, progress: ProgressListeners::default() }))
+        Ok(Arc::new(KamReplica { shared, user }))
     }
 
     /// Encrypts the replica under `new_key` (32 bytes) instead of its current key: key
@@ -127,7 +126,7 @@ impl KamReplica {
         &self,
         listener: Arc<dyn SyncProgressListener>,
     ) -> Arc<TaskHandle> {
-        self.progress.add(listener)
+        TaskHandle::subscription(self.shared.on_progress(move |p| listener.on_progress(p.clone())))
     }
 
     /// Calls `listener` with the sync status now and at every change (idle, connecting,

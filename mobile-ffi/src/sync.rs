@@ -192,12 +192,8 @@ impl KamReplica {
         let cancel = CancelToken::new();
         let _cancel_on_drop = CancelOnDrop(cancel.clone());
         let report = tokio::task::spawn_blocking(move || {
-            let shared = &self.shared;
-            let progress = &self.progress;
-            let transport = server.transport_for(shared.installation_id());
-            shared.sync(&transport, &server.options, &cancel, &mut |p| {
-                progress.notify(shared, p);
-            })
+            let transport = server.transport_for(self.shared.installation_id());
+            self.shared.sync(&transport, &server.options, &cancel)
         })
         .await??;
         Ok(report)

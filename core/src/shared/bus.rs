@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::status::SyncStatus;
 use crate::doc::{DocId, DocKind};
+use crate::sync_client::SyncProgress;
 
 /// Where a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -52,16 +53,36 @@ pub(crate) trait Refresh: Send + Sync {
     fn refresh(&self);
 }
 
-type ChangeFn = Arc<dyn Fn(&ChangeSet) + Send + Sync>;
-type StatusFn = Arc<dyn Fn(&SyncStatus) + Send + Sync>;
+type ChangeFn = dyn Fn(&ChangeSet) + Send + Sync;
+type StatusFn = dyn Fn(&SyncStatus) + Send + Sync;
+type ProgressFn = dyn Fn(&SyncProgress) + Send + Sync;
+
+/// One kind of listener registered on a replica, each under its id.
+struct List<L: ?Sized> {
+    entries: Mutex<Vec<(u64, Arc<L>)>>,
+}
+
+impl<L: ?Sized> Default for List<L> {
+    fn default() -> Self {
+        List { entries: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<L: ?Sized> List<L> {
+    /// The listeners now, called outside the list's lock so they may subscribe or cancel.
+    fn snapshot(&self) -> Vec<Arc<L>> {
+        lock(&self.entries).iter().map(|(_, l)| Arc::clone(l)).collect()
+    }
+}
 
 /// Everyone listening to one replica.
 #[derive(Default)]
 pub(crate) struct Subscribers {
     next_id: AtomicU64,
-    changes: Mutex<Vec<(u64, ChangeFn)>>,
-    status: Mutex<Vec<(u64, StatusFn)>>,
-    watches: Mutex<Vec<(u64, Arc<dyn Refresh>)>>,
+    changes: List<ChangeFn>,
+    status: List<StatusFn>,
+    progress: List<ProgressFn>,
+    watches: List<dyn Refresh>,
 }
 
 /// Locks a listener list; the lists are only pushed to and filtered, so a poisoned one is whole.
@@ -111,11 +132,8 @@ impl std::fmt::Debug for Subscription {
 enum Notice {
     Changes(ChangeSet),
     Status(SyncStatus),
-    /// A new status listener hears the current status first.
-    StatusTo(StatusFn, SyncStatus),
-    /// A new watch emits its first rows.
-    Prime(Arc<dyn Refresh>),
-    /// Work to run after everything announced before it.
+    Progress(SyncProgress),
+    /// Work to run after everything announced before it (a new listener's first call).
     Run(Box<dyn FnOnce() + Send>),
 }
 
@@ -155,45 +173,48 @@ impl Bus {
         self.send(Notice::Status(status));
     }
 
+    pub(crate) fn progress(&self, progress: SyncProgress) {
+        self.send(Notice::Progress(progress));
+    }
+
     pub(crate) fn later(&self, work: Box<dyn FnOnce() + Send>) {
         self.send(Notice::Run(work));
     }
 
-    fn next_id(&self) -> u64 {
-        self.subscribers.next_id.fetch_add(1, Ordering::Relaxed)
+    /// Adds `listener` to the list `of` picks; the subscription removes it.
+    fn subscribe<L: ?Sized + 'static>(
+        &self,
+        of: fn(&Subscribers) -> &List<L>,
+        listener: Arc<L>,
+    ) -> Subscription {
+        let id = self.subscribers.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&of(&self.subscribers).entries).push((id, listener));
+        let subscribers: Weak<Subscribers> = Arc::downgrade(&self.subscribers);
+        Subscription::new(move || {
+            if let Some(subscribers) = subscribers.upgrade() {
+                lock(&of(&subscribers).entries).retain(|(i, _)| *i != id);
+            }
+        })
     }
 
-    pub(crate) fn on_changes(&self, listener: ChangeFn) -> Subscription {
-        let id = self.next_id();
-        lock(&self.subscribers.changes).push((id, listener));
-        let subscribers = Arc::downgrade(&self.subscribers);
-        Subscription::new(move || remove(&subscribers, |s| &s.changes, id))
+    pub(crate) fn on_changes(&self, listener: Arc<ChangeFn>) -> Subscription {
+        self.subscribe(|s| &s.changes, listener)
     }
 
-    pub(crate) fn on_status(&self, listener: StatusFn, current: SyncStatus) -> Subscription {
-        let id = self.next_id();
-        lock(&self.subscribers.status).push((id, Arc::clone(&listener)));
-        self.send(Notice::StatusTo(listener, current));
-        let subscribers = Arc::downgrade(&self.subscribers);
-        Subscription::new(move || remove(&subscribers, |s| &s.status, id))
+    pub(crate) fn on_progress(&self, listener: Arc<ProgressFn>) -> Subscription {
+        self.subscribe(|s| &s.progress, listener)
+    }
+
+    pub(crate) fn on_status(&self, listener: Arc<StatusFn>, current: SyncStatus) -> Subscription {
+        let subscription = self.subscribe(|s| &s.status, Arc::clone(&listener));
+        self.later(Box::new(move || listener(&current)));
+        subscription
     }
 
     pub(crate) fn watch(&self, watch: Arc<dyn Refresh>) -> Subscription {
-        let id = self.next_id();
-        lock(&self.subscribers.watches).push((id, Arc::clone(&watch)));
-        self.send(Notice::Prime(watch));
-        let subscribers = Arc::downgrade(&self.subscribers);
-        Subscription::new(move || remove(&subscribers, |s| &s.watches, id))
-    }
-}
-
-fn remove<T>(
-    subscribers: &Weak<Subscribers>,
-    list: impl Fn(&Subscribers) -> &Mutex<Vec<(u64, T)>>,
-    id: u64,
-) {
-    if let Some(subscribers) = subscribers.upgrade() {
-        lock(list(&subscribers)).retain(|(i, _)| *i != id);
+        let subscription = self.subscribe(|s| &s.watches, Arc::clone(&watch));
+        self.later(Box::new(move || watch.refresh()));
+        subscription
     }
 }
 
@@ -207,34 +228,29 @@ fn run(receiver: &Receiver<Notice>, subscribers: &Subscribers) {
         for notice in batch {
             match notice {
                 Notice::Changes(set) => {
-                    let listeners: Vec<ChangeFn> =
-                        lock(&subscribers.changes).iter().map(|(_, l)| Arc::clone(l)).collect();
-                    for listener in listeners {
+                    for listener in subscribers.changes.snapshot() {
                         guarded(|| listener(&set));
                     }
                     changes.push(set);
                 }
                 Notice::Status(status) => {
-                    let listeners: Vec<StatusFn> =
-                        lock(&subscribers.status).iter().map(|(_, l)| Arc::clone(l)).collect();
-                    for listener in listeners {
+                    for listener in subscribers.status.snapshot() {
                         guarded(|| listener(&status));
                     }
                 }
-                Notice::StatusTo(listener, status) => guarded(|| listener(&status)),
-                Notice::Prime(watch) => guarded(|| watch.refresh()),
+                Notice::Progress(progress) => {
+                    for listener in subscribers.progress.snapshot() {
+                        guarded(|| listener(&progress));
+                    }
+                }
                 Notice::Run(work) => guarded(work),
             }
         }
         if changes.is_empty() {
             continue;
         }
-        let watches: Vec<Arc<dyn Refresh>> = lock(&subscribers.watches)
-            .iter()
-            .filter(|(_, w)| changes.iter().any(|c| w.relevant(c)))
-            .map(|(_, w)| Arc::clone(w))
-            .collect();
-        for watch in watches {
+        let watches = subscribers.watches.snapshot();
+        for watch in watches.iter().filter(|w| changes.iter().any(|c| w.relevant(c))) {
             guarded(|| watch.refresh());
         }
     }

@@ -213,7 +213,7 @@ fn run(
     let mut failures: u32 = 0;
     while !stop.is_cancelled() {
         let Some(shared) = replica.upgrade() else { return };
-        let synced = shared.sync(transport.sync(), options, stop, &mut |_| {});
+        let synced = shared.sync(transport.sync(), options, stop);
         let ok = match synced {
             Ok(_) => send_desk_commands(&shared, transport),
             Err(crate::sync_client::SyncError::Cancelled) => return,

@@ -202,19 +202,18 @@ impl SharedReplica {
         transport: &dyn SyncTransport,
         options: &SyncOptions,
         cancel: &CancelToken,
-        progress: &mut dyn FnMut(&SyncProgress),
     ) -> Result<SyncReport, SyncError> {
         let _one_at_a_time = self.sync_gate.lock().unwrap_or_else(PoisonError::into_inner);
         let result =
             crate::sync_client::sync_with(&self.writer, transport, options, cancel, &mut |event| {
-                self.observe(event, progress);
+                self.observe(event);
             });
         self.set_status(self.status.after(&result, Utc::now()));
         result
     }
 
     /// Moves the status with a sync's events and announces each applied round's documents.
-    fn observe(&self, event: SyncEvent<'_>, progress: &mut dyn FnMut(&SyncProgress)) {
+    fn observe(&self, event: SyncEvent<'_>) {
         let next = match event {
             SyncEvent::Sending { attempt: 1 } => match self.status.current() {
                 SyncStatus::Downloading { .. } | SyncStatus::Uploading { .. } => None,
@@ -226,7 +225,7 @@ impl SharedReplica {
             }
             SyncEvent::AttemptFailed { .. } => None,
             SyncEvent::Applied { progress: p, outcome, more, pending_push } => {
-                progress(p);
+                self.bus.progress(p.clone());
                 if !outcome.changed.is_empty() {
                     let documents = outcome.changed.clone();
                     self.bus.changed(ChangeSet {
@@ -283,6 +282,14 @@ impl SharedReplica {
         listener: impl Fn(&ChangeSet) + Send + Sync + 'static,
     ) -> Subscription {
         self.bus.on_changes(Arc::new(listener))
+    }
+
+    /// Calls `listener` on the notice thread after every round of every sync, until cancelled.
+    pub fn on_progress(
+        &self,
+        listener: impl Fn(&SyncProgress) + Send + Sync + 'static,
+    ) -> Subscription {
+        self.bus.on_progress(Arc::new(listener))
     }
 
     /// Calls `listener` with the current status, then with every change of it, on the

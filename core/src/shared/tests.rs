@@ -122,7 +122,7 @@ fn reads_and_edits_go_on_while_a_sync_waits_on_the_network_and_cancelling_frees_
         let (replica, cancel, network) = (Arc::clone(&replica), cancel.clone(), network.clone());
         std::thread::spawn(move || {
             let options = SyncOptions::default();
-            let result = replica.sync(&network, &options, &cancel, &mut |_| {});
+            let result = replica.sync(&network, &options, &cancel);
             done_tx.send(result).unwrap();
         });
     }
@@ -149,7 +149,7 @@ fn reads_and_edits_go_on_while_a_sync_waits_on_the_network_and_cancelling_frees_
     let options = SyncOptions { max_attempts: 1, ..SyncOptions::default() };
     let next = within_bound({
         let replica = Arc::clone(&replica);
-        move || replica.sync(&quiet, &options, &CancelToken::new(), &mut |_| {}).map(|r| r.quiet)
+        move || replica.sync(&quiet, &options, &CancelToken::new()).map(|r| r.quiet)
     });
     assert!(next.unwrap());
     drop(release);
@@ -202,7 +202,7 @@ fn watch_queries_emit_after_local_edits_and_sync_and_listeners_may_call_back_in(
         initial_backoff: Duration::from_millis(1),
         ..SyncOptions::default()
     };
-    replica.sync(&server, &options, &CancelToken::new(), &mut |_| {}).unwrap();
+    replica.sync(&server, &options, &CancelToken::new()).unwrap();
     let mut names = rows.recv_timeout(BOUND).unwrap();
     names.sort();
     assert_eq!(names, vec!["东北重工".to_owned(), "华东精密".to_owned()]);
