@@ -233,11 +233,20 @@ pub fn sync_with<L: LendReplica + ?Sized>(
             break Ok(());
         }
     };
-    replica.with_replica(|r| {
-        r.abort_sync_session(&mut session);
-        Ok(())
-    })?;
+    forget_session(replica, &mut session)?;
     result.map(|()| report)
+}
+
+/// Forgets the session's live conversation: the next round (or sync) resumes from the
+/// persisted sync states.
+fn forget_session<L: LendReplica + ?Sized>(
+    replica: &L,
+    session: &mut SyncSession,
+) -> Result<(), ReplicaError> {
+    replica.with_replica(|r| {
+        r.abort_sync_session(session);
+        Ok(())
+    })
 }
 
 /// Counts one applied round into the report and the progress.
@@ -300,7 +309,8 @@ impl<L: LendReplica + ?Sized> Rounds<'_, L> {
             report.bytes_sent += body.len() as u64;
             (self.observe)(SyncEvent::Sending { attempt });
             let failure = match self.transport.exchange_cancellable(body, self.cancel) {
-                None => return Err(self.abandon(session)),
+                // Abandoned by cancellation; `sync_with` forgets the session on its way out.
+                None => return Err(SyncError::Cancelled),
                 Some(Ok(answer)) => {
                     report.bytes_received += answer.len() as u64;
                     match SyncResponse::decode(&answer) {
@@ -312,10 +322,7 @@ impl<L: LendReplica + ?Sized> Rounds<'_, L> {
                 Some(Err(e)) => e,
             };
             // The messages just built may never have arrived: resume from the persisted state.
-            self.replica.with_replica(|r| {
-                r.abort_sync_session(session);
-                Ok(())
-            })?;
+            forget_session(self.replica, session)?;
             let retrying = failure.is_retryable() && attempt < self.options.max_attempts;
             (self.observe)(SyncEvent::AttemptFailed { error: &failure, retrying });
             if !retrying {
@@ -327,17 +334,6 @@ impl<L: LendReplica + ?Sized> Rounds<'_, L> {
             if self.cancel.sleep(delay) {
                 return Err(SyncError::Cancelled);
             }
-        }
-    }
-
-    /// Gives up a round whose exchange was abandoned by cancellation.
-    fn abandon(&mut self, session: &mut SyncSession) -> SyncError {
-        match self.replica.with_replica(|r| {
-            r.abort_sync_session(session);
-            Ok(())
-        }) {
-            Ok(()) => SyncError::Cancelled,
-            Err(e) => e.into(),
         }
     }
 }
