@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kam_core::desk::{self, DeskCommand};
-use kam_core::shared::{DriverSettings, PushChannel, Subscription};
+use kam_core::shared::{DriverSettings, PushChannel, Subscription, spawn_push_listener};
 use kam_core::sync_client::http::{ChangeNotice, HttpTransport, WatchControl, watch_changes};
 use kam_core::sync_client::{CancelToken, SyncOptions, SyncReport};
 
@@ -81,7 +81,8 @@ impl KamServer {
     }
 
     /// Calls `listener` for each change notice the server pushes, on a thread of its own,
-    /// reconnecting after a backoff when the channel drops, until the handle is cancelled.
+    /// reconnecting after a backoff when the channel drops (the foreground loop's listener),
+    /// until the handle is cancelled.
     pub fn watch_push_notices(&self, listener: Arc<dyn PushNoticeListener>) -> Arc<TaskHandle> {
         let stop = CancelToken::new();
         let channel = self.push_channel_with(
@@ -90,21 +91,7 @@ impl KamServer {
                 listener.on_notice(n.cursor, n.docs);
             }),
         );
-        let running = stop.clone();
-        let spawned =
-            std::thread::Builder::new().name("kam-push-notices".into()).spawn(move || {
-                while !running.is_cancelled() {
-                    if let Err(error) = channel(&mut || !running.is_cancelled()) {
-                        tracing::info!(%error, "push channel failed; reconnecting later");
-                    }
-                    if running.sleep(Duration::from_secs(2)) {
-                        break;
-                    }
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "could not start the push channel");
-        }
+        spawn_push_listener(channel, stop.clone(), self.driver.clone(), || true, || {});
         TaskHandle::subscription(Subscription::on_cancel(move || stop.cancel()))
     }
 }

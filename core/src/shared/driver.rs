@@ -174,10 +174,10 @@ impl SharedReplica {
         self.wake.clear();
         let replica = Arc::downgrade(self);
         if let Some(push) = push {
-            let (replica, wake, stop) =
-                (replica.clone(), Arc::clone(&self.wake), driver.stop.clone());
-            let backoff = settings.clone();
-            spawn("kam-push", move || listen(&replica, &wake, &push, &stop, &backoff));
+            let (alive, wake) = (replica.clone(), Arc::clone(&self.wake));
+            let (stop, settings) = (driver.stop.clone(), settings.clone());
+            let alive = move || alive.strong_count() > 0;
+            spawn_push_listener(push, stop, settings, alive, move || wake.server_news());
         }
         let (wake, stop) = (Arc::clone(&self.wake), driver.stop.clone());
         spawn("kam-sync", move || {
@@ -249,33 +249,37 @@ fn send_desk_commands(shared: &SharedReplica, transport: &dyn DriverTransport) -
     }
 }
 
-/// Keeps the push channel open, reconnecting after a backoff, until stopped.
-fn listen(
-    replica: &Weak<SharedReplica>,
-    wake: &Wake,
-    push: &PushChannel,
-    stop: &CancelToken,
-    settings: &DriverSettings,
+/// Keeps `push` open on a thread of its own, reconnecting after a backoff when it drops, until
+/// `stop` is cancelled or `alive` says the listener is gone. `on_notice` runs for every notice
+/// and after every reconnect (notices sent while the channel was closed are not replayed).
+/// The foreground loop listens this way, and so may an app (`KamServer.watchPushNotices`).
+pub fn spawn_push_listener(
+    push: PushChannel,
+    stop: CancelToken,
+    settings: DriverSettings,
+    alive: impl Fn() -> bool + Send + 'static,
+    on_notice: impl Fn() + Send + 'static,
 ) {
-    let mut failures: u32 = 0;
-    while !stop.is_cancelled() {
-        let opened = Instant::now();
-        let result = push(&mut || {
-            wake.server_news();
-            replica.strong_count() > 0 && !stop.is_cancelled()
-        });
-        if let Err(error) = result {
-            tracing::info!(%error, "push channel failed; reconnecting later");
+    spawn("kam-push", move || {
+        let mut failures: u32 = 0;
+        while !stop.is_cancelled() {
+            let opened = Instant::now();
+            let result = push(&mut || {
+                on_notice();
+                alive() && !stop.is_cancelled()
+            });
+            if let Err(error) = result {
+                tracing::info!(%error, "push channel failed; reconnecting later");
+            }
+            // A channel that stayed open a while was healthy: start the backoff over.
+            failures =
+                if opened.elapsed() > settings.interval { 1 } else { failures.saturating_add(1) };
+            if !alive() || stop.sleep(backoff(&settings, failures)) {
+                return;
+            }
+            on_notice();
         }
-        // A channel that stayed open a while was healthy: start the backoff over.
-        failures =
-            if opened.elapsed() > settings.interval { 1 } else { failures.saturating_add(1) };
-        if replica.strong_count() == 0 || stop.sleep(backoff(settings, failures)) {
-            return;
-        }
-        // Notices sent while the channel was closed are not replayed: sync once to catch up.
-        wake.server_news();
-    }
+    });
 }
 
 /// The wait after `failures` in a row (the sync loop's backoff, with the loop's own bounds).

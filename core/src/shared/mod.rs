@@ -30,7 +30,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 pub use bus::{ChangeOrigin, ChangeSet, Subscription};
-pub use driver::{DriverSettings, DriverTransport, PushChannel, SyncDriver};
+pub use driver::{DriverSettings, DriverTransport, PushChannel, SyncDriver, spawn_push_listener};
 pub use status::SyncStatus;
 
 use crate::doc::DocId;
