@@ -100,6 +100,31 @@ stable_id!(
     LatePaymentId
 );
 
+stable_id!(
+    /// Identifies a development lead (one `lead/<id>` document).
+    LeadId
+);
+stable_id!(
+    /// Identifies a customer's yearly account plan (one `plan/<customer>-<year>` document).
+    PlanId
+);
+stable_id!(
+    /// Identifies a satisfaction survey (one `survey/<id>` document).
+    SurveyId
+);
+stable_id!(
+    /// Identifies a person's scorecard for a period (one `scorecard/<user>-<period>` document).
+    ScorecardId
+);
+stable_id!(
+    /// Identifies a monthly leadership review (one `review/<YYYY-MM>` document).
+    ReviewId
+);
+stable_id!(
+    /// Identifies a commissioning organisation (one `organisation/<id>` document).
+    OrganisationId
+);
+
 /// Error returned when a closed vocabulary value (tier, grade, status...) is not recognised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{value}`")]
