@@ -158,6 +158,18 @@ pub enum DocKind {
     Project,
     /// A selection event.
     Event,
+    /// A development lead.
+    Lead,
+    /// A customer's yearly account plan.
+    Plan,
+    /// A satisfaction survey.
+    Survey,
+    /// A person's scorecard.
+    Scorecard,
+    /// A monthly leadership review.
+    Review,
+    /// A commissioning organisation.
+    Organisation,
 }
 
 /// Where a ticket stands against the 24-hour reply rule.

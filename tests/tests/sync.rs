@@ -261,7 +261,23 @@ fn a_rep_never_receives_another_reps_customer_and_asking_by_id_is_refused() {
                 assert!(customers_of(&rep1, "rep-01").contains(&t.customer_id), "{id}");
             }
             DocKind::Project => {}
-            DocKind::Event => panic!("a rep received an event"),
+            DocKind::Lead | DocKind::Plan | DocKind::Survey => {
+                use kam_core::model::{AccountPlan, Lead, Survey};
+                let r = &mut rep1.replica;
+                let customer = match id.kind() {
+                    DocKind::Lead => r.record::<Lead>(id.entity()).unwrap().customer_id,
+                    DocKind::Plan => r.record::<AccountPlan>(id.entity()).unwrap().customer_id,
+                    _ => r.record::<Survey>(id.entity()).unwrap().customer_id,
+                };
+                assert!(customers_of(&rep1, "rep-01").contains(&customer), "{id}");
+            }
+            DocKind::Scorecard => {
+                let card = rep1.replica.record::<kam_core::model::Scorecard>(id.entity()).unwrap();
+                assert_eq!(card.person.as_str(), "rep-01", "{id} is not rep-01's scorecard");
+            }
+            DocKind::Event | DocKind::Review | DocKind::Organisation => {
+                panic!("a rep received {id}")
+            }
         }
     }
     let other = customer_doc_id(&theirs[0]);

@@ -32,10 +32,40 @@ pub enum DocKind {
     Project,
     /// `event/<id>`: one selection event.
     Event,
+    /// `lead/<id>`: one development lead, seen with its customer.
+    Lead,
+    /// `plan/<customer>-<year>`: a customer's yearly account plan, seen with its customer.
+    Plan,
+    /// `survey/<id>`: one satisfaction survey, seen with its customer.
+    Survey,
+    /// `scorecard/<user>-<period>`: one person's scorecard, seen by the person.
+    Scorecard,
+    /// `review/<YYYY-MM>`: one monthly leadership review (headquarters').
+    Review,
+    /// `organisation/<id>`: one commissioning organisation (the back office's).
+    Organisation,
 }
 crate::model::vocabulary!(DocKind, "document kind", {
-    Customer => "customer", Ticket => "ticket", Project => "project", Event => "event"
+    Customer => "customer", Ticket => "ticket", Project => "project", Event => "event",
+    Lead => "lead", Plan => "plan", Survey => "survey", Scorecard => "scorecard",
+    Review => "review", Organisation => "organisation"
 });
+
+impl DocKind {
+    /// Whether documents of this kind are records (ADR 0023): kept through the generic
+    /// mapping of `doc::record` rather than a hand-written layout.
+    pub fn is_record(self) -> bool {
+        matches!(
+            self,
+            DocKind::Lead
+                | DocKind::Plan
+                | DocKind::Survey
+                | DocKind::Scorecard
+                | DocKind::Review
+                | DocKind::Organisation
+        )
+    }
+}
 
 /// A document's stable address: `<kind>/<entity id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

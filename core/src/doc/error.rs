@@ -79,6 +79,22 @@ pub enum DocError {
     /// A document id string is malformed.
     #[error("malformed document id `{0}`")]
     MalformedId(String),
+    /// A record document (ADR 0023) does not deserialise into its model type.
+    #[error("record {doc_id} is malformed: {reason}")]
+    InvalidRecord {
+        /// The document.
+        doc_id: String,
+        /// What serde said.
+        reason: String,
+    },
+    /// A record edit refers to a state the record is not in (e.g. closing a measure twice).
+    #[error("{doc_id}: {reason}")]
+    RecordEdit {
+        /// The document.
+        doc_id: String,
+        /// Why the edit cannot apply.
+        reason: String,
+    },
     /// A sync message could not be decoded.
     #[error("malformed sync message: {0}")]
     SyncMessage(String),

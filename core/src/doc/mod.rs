@@ -1,6 +1,7 @@
 //! The typed read/write API over KAM's Automerge documents.
 //!
-//! One document per aggregate (customer, ticket, project, event). Entities live in maps keyed
+//! One document per aggregate (customer, ticket, project, event, and the account-management
+//! records: lead, plan, survey, scorecard, review, organisation — `record`, ADR 0023). Entities live in maps keyed
 //! by stable ids; every user action is one commit carrying its author, time and action name;
 //! every document carries a `schema` version and readers accept older ones. Nothing outside
 //! this module touches Automerge paths.
@@ -10,8 +11,15 @@ mod customer;
 mod document;
 mod error;
 mod event;
+mod lead;
+mod organisation;
 mod parts;
+mod plan;
 mod project;
+mod record;
+mod review;
+mod scorecard;
+mod survey;
 mod ticket;
 
 pub use customer::{
@@ -28,11 +36,21 @@ pub use error::DocError;
 pub use event::{
     EventEdit, create_event, edit_event, edit_event_batch, event_doc_id, read_event, read_event_at,
 };
+pub use lead::{LeadEdit, lead_doc_id};
+pub use organisation::{ChoiceApprover, OrganisationEdit, organisation_doc_id};
 pub use parts::{Entries, FixedFieldRestore, Touched, root_key_part};
+pub use plan::{PlanEdit, plan_doc_id};
 pub use project::{
     ProjectEdit, UNITS_ROOT_KEY, create_project, edit_project, edit_project_batch, project_doc_id,
     read_project, read_project_at, read_project_entries, read_units,
 };
+pub use record::{
+    Record, RecordEdit, create_record, edit_record, read_record, read_record_at, record_doc_id,
+    record_value, restore_record_value, update_record,
+};
+pub use review::{ReviewEdit, review_doc_id};
+pub use scorecard::{ScorecardEdit, scorecard_doc_id};
+pub use survey::{SurveyEdit, survey_doc_id};
 pub use ticket::{
     STATUS_ROOT_KEYS, TicketEdit, create_ticket, edit_ticket, edit_ticket_batch, read_ticket,
     read_ticket_at, ticket_doc_id,

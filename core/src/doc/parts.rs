@@ -12,7 +12,9 @@ use automerge::{ChangeHash, ObjType, ROOT, ReadDoc, ScalarValue};
 
 use super::document::{DocKind, Document, EditMeta, display_value};
 use super::error::DocError;
-use super::{customer, event, project, ticket};
+use super::{
+    customer, event, lead, organisation, plan, project, review, scorecard, survey, ticket,
+};
 use crate::rules::DocPart;
 
 /// Which entries of a container map a reader needs.
@@ -202,6 +204,12 @@ fn layout(kind: DocKind) -> &'static [(&'static str, DocPart)] {
         DocKind::Ticket => &ticket::PARTS,
         DocKind::Project => &project::PARTS,
         DocKind::Event => &event::PARTS,
+        DocKind::Lead => &lead::PARTS,
+        DocKind::Plan => &plan::PARTS,
+        DocKind::Survey => &survey::PARTS,
+        DocKind::Scorecard => &scorecard::PARTS,
+        DocKind::Review => &review::PARTS,
+        DocKind::Organisation => &organisation::PARTS,
     }
 }
 

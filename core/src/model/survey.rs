@@ -58,7 +58,8 @@ pub struct Survey {
     pub id: SurveyId,
     /// The customer surveyed.
     pub customer_id: CustomerId,
-    /// Periodic or after service.
+    /// Periodic or after service (stored as `survey_kind`: a document's `kind` is its own).
+    #[serde(rename = "survey_kind")]
     pub kind: SurveyKind,
     /// The ticket an after-service survey follows.
     pub ticket_id: Option<TicketId>,

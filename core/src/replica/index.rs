@@ -34,6 +34,12 @@ pub(crate) fn project(
         },
         // Projects and events are few and opened whole; they need no list index yet.
         DocKind::Project | DocKind::Event => Ok(()),
+        DocKind::Lead
+        | DocKind::Plan
+        | DocKind::Survey
+        | DocKind::Scorecard
+        | DocKind::Review
+        | DocKind::Organisation => Ok(()),
     }
 }
 
@@ -65,6 +71,12 @@ pub(crate) fn remove(tx: &Transaction<'_>, id: &DocId) -> Result<(), ReplicaErro
             tx.prepare_cached("DELETE FROM idx_tickets WHERE ticket_id = ?1")?.execute([entity])?;
         }
         DocKind::Project | DocKind::Event => {}
+        DocKind::Lead
+        | DocKind::Plan
+        | DocKind::Survey
+        | DocKind::Scorecard
+        | DocKind::Review
+        | DocKind::Organisation => {}
     }
     Ok(())
 }

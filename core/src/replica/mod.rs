@@ -304,6 +304,35 @@ impl Replica {
         Ok(doc::read_customer(self.doc(&doc::customer_doc_id(id))?)?)
     }
 
+    /// Stores a new record document — a lead, plan, survey, scorecard, review or organisation
+    /// (ADR 0023) — in one commit.
+    pub fn create_record<R: doc::Record>(
+        &mut self,
+        record: &R,
+        meta: &EditMeta,
+    ) -> Result<DocId, ReplicaError> {
+        let doc = doc::create_record(record, self.actor.clone(), meta)?;
+        self.create_doc(doc)
+    }
+
+    /// Applies one user action to the record document of `entity`, and returns the record
+    /// after it. The action's own rule (a lead's stage change, a plan's approval) is the
+    /// caller's to check first (`accounts` does, for the tablet's actions).
+    pub fn edit_record<E: doc::RecordEdit>(
+        &mut self,
+        entity: &str,
+        edit: &E,
+        meta: &EditMeta,
+    ) -> Result<E::Target, ReplicaError> {
+        let id = doc::record_doc_id::<E::Target>(entity);
+        self.write_doc(&id, false, None, |d, _, _| Ok(doc::edit_record(d, edit, meta)?))
+    }
+
+    /// Reads the record document of `entity`.
+    pub fn record<R: doc::Record>(&mut self, entity: &str) -> Result<R, ReplicaError> {
+        Ok(doc::read_record(self.doc(&doc::record_doc_id::<R>(entity))?)?)
+    }
+
     /// Stores a new ticket (one commit).
     pub fn create_ticket(
         &mut self,

@@ -111,11 +111,49 @@ pub enum DocPart {
     Queue,
     /// An event's approved buyer list with its lottery order.
     Buyers,
+    /// A lead's title, owner, criteria and expected value.
+    LeadDetails,
+    /// A lead's current stage.
+    LeadStage,
+    /// A lead's stage changes (the record of its development).
+    LeadHistory,
+    /// A plan's goals, owners, strategy, service plan and revision.
+    PlanContent,
+    /// A plan's approval.
+    PlanApproval,
+    /// A plan's quarterly evaluations.
+    PlanEvaluations,
+    /// A survey's answers, respondent and comments.
+    SurveyAnswers,
+    /// A scorecard's sales target.
+    ScorecardTarget,
+    /// A scorecard's ratings (supervisor, peers, customers).
+    Ratings,
+    /// A scorecard's published figures.
+    ScorecardFigures,
+    /// A leadership review's date, attendees and findings.
+    ReviewMinutes,
+    /// A leadership review's measures.
+    Measures,
+    /// A commissioning organisation's name, analysis, offer and status.
+    OrganisationProfile,
+    /// The GM's and the chairman's approval of the choice.
+    ChoiceApprovals,
+    /// An organisation's one price approval.
+    OrganisationPrice,
+    /// The agreement's clauses and signing.
+    Agreement,
+    /// The amounts due under the contract.
+    Instalments,
+    /// Money received, finance's reconciliations and loan-switch fees.
+    Collections,
+    /// Dunning reminders.
+    Reminders,
 }
 
 impl DocPart {
     /// Every part, in matrix order.
-    pub const ALL: [DocPart; 27] = [
+    pub const ALL: [DocPart; 46] = [
         DocPart::Fixed,
         DocPart::Profile,
         DocPart::ProfitContribution,
@@ -143,6 +181,25 @@ impl DocPart {
         DocPart::Mode,
         DocPart::Queue,
         DocPart::Buyers,
+        DocPart::LeadDetails,
+        DocPart::LeadStage,
+        DocPart::LeadHistory,
+        DocPart::PlanContent,
+        DocPart::PlanApproval,
+        DocPart::PlanEvaluations,
+        DocPart::SurveyAnswers,
+        DocPart::ScorecardTarget,
+        DocPart::Ratings,
+        DocPart::ScorecardFigures,
+        DocPart::ReviewMinutes,
+        DocPart::Measures,
+        DocPart::OrganisationProfile,
+        DocPart::ChoiceApprovals,
+        DocPart::OrganisationPrice,
+        DocPart::Agreement,
+        DocPart::Instalments,
+        DocPart::Collections,
+        DocPart::Reminders,
     ];
 }
 
@@ -206,6 +263,30 @@ pub enum WriteRule {
     EventFixedOnceDeskOpen,
     /// The queue, the buyer list and (once open) the mode are written by the desk.
     EventWrittenByDesk,
+    /// A lead's stage change, once recorded, is never changed or removed.
+    LeadHistoryAppendOnly,
+    /// Only headquarters and administrators approve a plan.
+    PlanApprovalHqOnly,
+    /// Only headquarters and administrators remove a plan's evaluation.
+    EvaluationsRemovedByHqOnly,
+    /// A survey, once taken, is changed only by the back office.
+    SurveyChangedByBackOfficeOnly,
+    /// Only finance, headquarters and administrators set a sales target.
+    ScorecardTargetBackOfficeOnly,
+    /// Only headquarters and administrators enter ratings.
+    RatingsHqOnly,
+    /// Only the server publishes a scorecard's figures.
+    ScorecardFiguresServerOnly,
+    /// Only headquarters and administrators keep the leadership review.
+    ReviewHqOnly,
+    /// Only headquarters and administrators keep a commissioning organisation.
+    OrganisationHqOnly,
+    /// An organisation's price is approved once and then kept.
+    OrganisationPriceApprovedOnce,
+    /// Only finance, headquarters and administrators write the agreement and its schedule.
+    AgreementBackOfficeOnly,
+    /// Only finance and administrators record collections.
+    CollectionsFinanceOnly,
 }
 
 impl WriteRule {
@@ -234,6 +315,18 @@ impl WriteRule {
             WriteRule::EventHqOnly => "event_hq_only",
             WriteRule::EventFixedOnceDeskOpen => "event_fixed_once_desk_open",
             WriteRule::EventWrittenByDesk => "event_written_by_desk",
+            WriteRule::LeadHistoryAppendOnly => "lead_history_append_only",
+            WriteRule::PlanApprovalHqOnly => "plan_approval_hq_only",
+            WriteRule::EvaluationsRemovedByHqOnly => "evaluations_removed_by_hq_only",
+            WriteRule::SurveyChangedByBackOfficeOnly => "survey_changed_by_back_office_only",
+            WriteRule::ScorecardTargetBackOfficeOnly => "scorecard_target_back_office_only",
+            WriteRule::RatingsHqOnly => "ratings_hq_only",
+            WriteRule::ScorecardFiguresServerOnly => "scorecard_figures_server_only",
+            WriteRule::ReviewHqOnly => "review_hq_only",
+            WriteRule::OrganisationHqOnly => "organisation_hq_only",
+            WriteRule::OrganisationPriceApprovedOnce => "organisation_price_approved_once",
+            WriteRule::AgreementBackOfficeOnly => "agreement_back_office_only",
+            WriteRule::CollectionsFinanceOnly => "collections_finance_only",
         }
     }
 }
@@ -287,6 +380,74 @@ pub fn check_write(
         | DocPart::Mode
         | DocPart::Queue
         | DocPart::Buyers => check_event(role, part, write, ctx),
+        DocPart::LeadDetails
+        | DocPart::LeadStage
+        | DocPart::LeadHistory
+        | DocPart::PlanContent
+        | DocPart::PlanApproval
+        | DocPart::PlanEvaluations
+        | DocPart::SurveyAnswers => check_account_work(role, part, write, ctx),
+        DocPart::ScorecardTarget
+        | DocPart::Ratings
+        | DocPart::ScorecardFigures
+        | DocPart::ReviewMinutes
+        | DocPart::Measures
+        | DocPart::OrganisationProfile
+        | DocPart::ChoiceApprovals
+        | DocPart::OrganisationPrice
+        | DocPart::Agreement
+        | DocPart::Instalments
+        | DocPart::Collections
+        | DocPart::Reminders => check_management(role, part, write),
+    }
+}
+
+/// What the field records about developing and planning an account (ADR 0023): open to
+/// everyone who sees the customer, except the record of a lead's development (append-only),
+/// a plan's approval (headquarters'), taking an evaluation away, and changing a survey once
+/// taken (it is evidence the person taking it is assessed by).
+fn check_account_work(
+    role: Role,
+    part: DocPart,
+    write: Write,
+    ctx: WriteContext,
+) -> Result<(), WriteRule> {
+    match (part, write) {
+        (DocPart::LeadHistory, Write::Change | Write::Remove) => {
+            Err(WriteRule::LeadHistoryAppendOnly)
+        }
+        (DocPart::PlanApproval, _) => unless(is_hq(role), WriteRule::PlanApprovalHqOnly),
+        (DocPart::PlanEvaluations, Write::Remove) => {
+            unless(is_hq(role), WriteRule::EvaluationsRemovedByHqOnly)
+        }
+        (DocPart::SurveyAnswers, _) if !(ctx.creating && write == Write::Add) => {
+            unless(is_back_office(role), WriteRule::SurveyChangedByBackOfficeOnly)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What management keeps: scorecards (targets by the back office, ratings by headquarters, the
+/// figures by the server alone, so nobody rates or scores themselves from a device), the
+/// leadership review and commissioning organisations (headquarters'; collections finance's).
+fn check_management(role: Role, part: DocPart, write: Write) -> Result<(), WriteRule> {
+    match part {
+        DocPart::ScorecardTarget => {
+            unless(is_back_office(role), WriteRule::ScorecardTargetBackOfficeOnly)
+        }
+        DocPart::Ratings => unless(is_hq(role), WriteRule::RatingsHqOnly),
+        DocPart::ScorecardFigures => Err(WriteRule::ScorecardFiguresServerOnly),
+        DocPart::ReviewMinutes | DocPart::Measures => unless(is_hq(role), WriteRule::ReviewHqOnly),
+        DocPart::OrganisationPrice if write != Write::Add => {
+            Err(WriteRule::OrganisationPriceApprovedOnce)
+        }
+        DocPart::Agreement | DocPart::Instalments => {
+            unless(is_back_office(role), WriteRule::AgreementBackOfficeOnly)
+        }
+        DocPart::Collections => {
+            unless(matches!(role, Role::Finance | Role::Admin), WriteRule::CollectionsFinanceOnly)
+        }
+        _ => unless(is_hq(role), WriteRule::OrganisationHqOnly),
     }
 }
 

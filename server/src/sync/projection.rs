@@ -62,6 +62,8 @@ pub(crate) fn project(
             }
             DocKind::Project => insert_units(db, &read_project(doc)?)?,
             DocKind::Event => db.insert_event(&read_event(doc)?)?,
+            // Record documents (issue 23): their projection is being written.
+            _ => {}
         }
         Ok(())
     })

@@ -286,6 +286,8 @@ fn capture_touched(
         DocKind::Event => {
             Authorised::Event { event: Box::new(read_event_at(doc, heads)?), desk_open: false }
         }
+        // Record documents (issue 23): their authority is being written.
+        _ => return Ok(None),
     };
     Ok(Some(Guarded { heads: heads.to_vec(), touched, values }))
 }
