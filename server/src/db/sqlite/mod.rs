@@ -2,6 +2,7 @@
 //! over a transaction, which derefs to one).
 
 mod accounts;
+mod accounts_schema;
 pub mod checkpoint;
 pub mod copy;
 pub(crate) mod desk;

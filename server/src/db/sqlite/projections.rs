@@ -134,13 +134,22 @@ fn projected_tables(kind: DocKind) -> (&'static str, &'static [&'static str]) {
         DocKind::Ticket => ("ticket_id", &["tickets"]),
         DocKind::Project => ("project_id", &["units"]),
         DocKind::Event => ("event_id", &["events"]),
-        // Projected by the account-management tables (issue 23, in progress).
-        DocKind::Lead
-        | DocKind::Plan
-        | DocKind::Survey
-        | DocKind::Scorecard
-        | DocKind::Review
-        | DocKind::Organisation => ("id", &[]),
+        DocKind::Lead => ("lead_id", &["leads", "lead_stage_changes"]),
+        DocKind::Plan => ("plan_id", &["plans", "plan_quarter_goals", "plan_evaluations"]),
+        DocKind::Survey => ("survey_id", &["surveys"]),
+        DocKind::Scorecard => {
+            ("scorecard_id", &["scorecards", "scorecard_lines", "scorecard_ratings"])
+        }
+        DocKind::Review => ("review_id", &["reviews", "review_findings", "review_measures"]),
+        DocKind::Organisation => (
+            "organisation_id",
+            &[
+                "organisations",
+                "organisation_instalments",
+                "organisation_collections",
+                "organisation_reconciliations",
+            ],
+        ),
     }
 }
 

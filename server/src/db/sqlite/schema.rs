@@ -264,6 +264,7 @@ const MIGRATIONS: &[&str] = &[
     V6_QUARANTINE,
     V7_VENUE_ROLE,
     V8_DEVICE_INSTALLATION,
+    super::accounts_schema::V9_ACCOUNT_MANAGEMENT,
 ];
 
 /// The schema version this build writes.
@@ -496,7 +497,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        assert_eq!(kam_core::migrations::user_version(&conn).unwrap(), 8);
+        assert!(kam_core::migrations::user_version(&conn).unwrap() >= 8);
         let row: (String, i64, Option<String>) = conn
             .query_row("SELECT label, last_cursor, installation FROM devices", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -506,6 +507,25 @@ mod tests {
         use crate::db::AccountStore;
         assert_eq!(conn.bind_installation("d1", "inst-a").unwrap().as_deref(), Some("inst-a"));
         assert_eq!(conn.bind_installation("d1", "inst-b").unwrap().as_deref(), Some("inst-a"));
+    }
+
+    #[test]
+    fn v8_to_v9_keeps_documents_and_starts_the_account_tables_empty() {
+        let mut conn = at_version(8);
+        conn.execute_batch(
+            "INSERT INTO users(user_id, display_name, role, created_at)
+                 VALUES ('r1', 'Rep', 'rep', '2026-12-05T00:00:00Z');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(kam_core::migrations::user_version(&conn).unwrap(), 9);
+        let users: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+        assert_eq!(users, 1);
+        for table in ["leads", "plans", "surveys", "scorecards", "reviews", "organisations"] {
+            let rows: i64 =
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(rows, 0, "{table}");
+        }
     }
 
     #[test]
