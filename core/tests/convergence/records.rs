@@ -135,7 +135,7 @@ pub(super) fn edit(
     match kind {
         DocKind::Lead => {
             let lead: Lead = r.record(entity)?;
-            let edit = if value % 2 == 0 {
+            let edit = if value.is_multiple_of(2) {
                 LeadEdit::ChangeStage(StageChange {
                     id: entry,
                     from: lead.stage,
