@@ -28,9 +28,11 @@ mod grade_terms;
 mod late_payment;
 mod pipeline;
 mod regrade;
+mod review;
 mod score;
 mod selection;
 mod selection_fees;
+mod survey;
 mod ticket;
 mod tier;
 mod write_permissions;
@@ -52,6 +54,10 @@ pub use pipeline::{
     key_account_candidate, pipeline_summary,
 };
 pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
+pub use review::{
+    CarriedMeasure, ReviewRefusal, check_close_measure, measure_overdue, month_of,
+    open_measures_before,
+};
 pub use score::{ScoreInputs, distribute_grades, score};
 pub use selection::{
     ApproversMissing, HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold,
@@ -61,6 +67,10 @@ pub use selection_fees::{
     LateRepricing, LoanSwitchFeeRefusal, PaperStatus, RelationshipRefusal, RenameRefusal,
     RenameRequest, RenameVerdict, UnlistedRename, check_loan_switch_fee,
     check_relationship_release, check_rename, late_repricing, paper_due_on, paper_status,
+};
+pub use survey::{
+    SatisfactionFactor, SurveyDue, SurveyRefusal, satisfaction_factor, survey_due,
+    survey_interval_months, survey_score,
 };
 pub use ticket::{
     SlaState, allowed_transitions, check_service_owner, check_transition, reply_due_at, reply_sla,
