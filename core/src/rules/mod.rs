@@ -30,6 +30,7 @@ mod pipeline;
 mod regrade;
 mod review;
 mod score;
+mod scorecard;
 mod selection;
 mod selection_fees;
 mod survey;
@@ -59,6 +60,9 @@ pub use review::{
     open_measures_before,
 };
 pub use score::{ScoreInputs, distribute_grades, score};
+pub use scorecard::{
+    ScoreMeasure, ScorecardError, ScorecardInputs, check_rating, compute_scorecard, period_bounds,
+};
 pub use selection::{
     ApproversMissing, HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold,
     check_price_approvers, check_voucher_issue, price_work_ticket,
