@@ -394,7 +394,13 @@ mod tests {
             ..MonthlyTotals::default()
         };
         let generated_at = Utc.with_ymd_and_hms(2026, 4, 2, 0, 0, 0).unwrap();
-        MonthlyReport { month: "2026-03".to_owned(), generated_at, rows: vec![row], totals }
+        MonthlyReport {
+            month: "2026-03".to_owned(),
+            generated_at,
+            rows: vec![row],
+            totals,
+            open_measures: Vec::new(),
+        }
     }
 
     fn quarterly() -> QuarterlyReport {

@@ -114,6 +114,8 @@ pub async fn reports_page(
                     }
                 }
             }
+            h3 #open-measures { (lang.t("以前月份例会未关闭的措施", "Open measures from earlier monthly reviews")) }
+            ul { @for om in &report.open_measures { li data-entry-id=(om.entry_id) { (om.review_id) " · " (om.text) " · " (om.owner) " · " (om.due_on) } } }
             h2 { (lang.t("季度客户信用及销售分析", "Quarterly customer credit and sales analysis")) " · " (quarter) }
             p {
                 a #quarterly-xlsx href={ "/hq/reports/quarterly.xlsx?quarter=" (quarter) } download { "Excel (.xlsx)" } " · "
