@@ -298,6 +298,8 @@ pub trait ManagementQueries {
     fn organisation(&self, organisation_id: &str) -> Result<Option<OrganisationDetail>, DbError>;
     /// Every instalment with something outstanding, by due date.
     fn outstanding_instalments(&self) -> Result<Vec<InstalmentRow>, DbError>;
+    /// Active users with the rep role, by id (whose scorecards are published each period).
+    fn active_reps(&self) -> Result<Vec<String>, DbError>;
     /// The customers `person` owns.
     fn customers_owned_by(&self, person: &str) -> Result<Vec<String>, DbError>;
     /// Survey scores of `customers` taken on `from..=to` (dates).

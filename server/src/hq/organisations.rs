@@ -9,8 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kam_core::Policy;
 use kam_core::doc::OrganisationEdit;
 use kam_core::model::{
-    Collection, EntryId, LoanSwitch, Organisation, OrganisationPrice, PricingMethod,
-    Reconciliation, Reminder, Role, Signoff, UserId,
+    CandidateOffer, Collection, EntryId, LoanSwitch, Organisation, OrganisationId,
+    OrganisationPrice, OrganisationStatus, PricingMethod, ProjectId, Reconciliation, Reminder,
+    Role, Signoff, UserId,
 };
 use kam_core::rules::{self, PriceApprovalRefusal};
 use rust_decimal::Decimal;
@@ -83,17 +84,48 @@ fn dec(text: &str) -> Decimal {
     text.parse().unwrap_or(Decimal::ZERO)
 }
 
-/// The ranking of 001 六: highest accepted price, then payment ratio, then resource exchange,
-/// then owner-occupiers; the id breaks exact ties so the order is stable.
-fn rank(rows: &mut [OrganisationRow]) {
-    rows.sort_by(|a, b| {
-        dec(&b.accepted_price_per_m2)
-            .cmp(&dec(&a.accepted_price_per_m2))
-            .then_with(|| dec(&b.payment_ratio_pct).cmp(&dec(&a.payment_ratio_pct)))
-            .then_with(|| b.resource_exchange.cmp(&a.resource_exchange))
-            .then_with(|| dec(&b.owner_occupier_pct).cmp(&dec(&a.owner_occupier_pct)))
-            .then_with(|| a.organisation_id.cmp(&b.organisation_id))
-    });
+/// The candidate a row stands for, as far as ranking looks at it (the offer and the id).
+fn as_candidate(row: &OrganisationRow) -> Organisation {
+    Organisation {
+        id: OrganisationId::from(row.organisation_id.as_str()),
+        project_id: ProjectId::from(row.project_id.as_str()),
+        name: row.name.clone(),
+        analysis: Default::default(),
+        offer: CandidateOffer {
+            accepted_price_per_m2: dec(&row.accepted_price_per_m2),
+            payment_ratio_pct: dec(&row.payment_ratio_pct),
+            resource_exchange: u8::try_from(row.resource_exchange).unwrap_or(u8::MAX),
+            resource_exchange_note: String::new(),
+            owner_occupier_pct: dec(&row.owner_occupier_pct),
+        },
+        status: OrganisationStatus::Candidate,
+        approved_by_gm: None,
+        approved_by_chairman: None,
+        price: None,
+        agreement: Default::default(),
+        instalments: BTreeMap::new(),
+        collections: BTreeMap::new(),
+        reconciliations: BTreeMap::new(),
+        reminders: BTreeMap::new(),
+        loan_switches: BTreeMap::new(),
+    }
+}
+
+/// One project's rows in the order of `rules::rank_candidates` (001 六's four criteria).
+fn ranked(rows: Vec<OrganisationRow>) -> Vec<RankedCandidate> {
+    let candidates: Vec<Organisation> = rows.iter().map(as_candidate).collect();
+    let mut by_id: BTreeMap<String, OrganisationRow> =
+        rows.into_iter().map(|r| (r.organisation_id.clone(), r)).collect();
+    rules::rank_candidates(&candidates)
+        .into_iter()
+        .filter_map(|c| {
+            let organisation = by_id.remove(c.organisation_id.as_str())?;
+            Some(RankedCandidate {
+                rank: usize::try_from(c.rank).unwrap_or(usize::MAX),
+                organisation,
+            })
+        })
+        .collect()
 }
 
 /// What today makes of an instalment: days overdue and whether a reminder is due (past the
@@ -139,17 +171,9 @@ pub fn organisations(
     let min = usize::try_from(policy.commissioning.min_candidates).unwrap_or(usize::MAX);
     let projects = by_project
         .into_iter()
-        .map(|(project_id, mut rows)| {
-            rank(&mut rows);
+        .map(|(project_id, rows)| {
             let enough = rows.len() >= min;
-            let candidates = rows
-                .into_iter()
-                .enumerate()
-                .map(|(i, organisation)| RankedCandidate {
-                    rank: i.saturating_add(1),
-                    organisation,
-                })
-                .collect();
+            let candidates = ranked(rows);
             ProjectCandidates { project_id, candidates, enough_for_negotiation: enough }
         })
         .collect();
@@ -362,9 +386,7 @@ pub async fn act(
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
-    use kam_core::model::{
-        Agreement, CandidateOffer, OrganisationId, OrganisationStatus, ProjectId,
-    };
+    use kam_core::model::Agreement;
 
     /// A candidate organisation with an offer and nothing else.
     pub(crate) fn organisation(id: &str) -> Organisation {

@@ -16,18 +16,23 @@ use crate::web::demo_site_tests::{DemoSite, demo_site};
 /// An organisation `o1` of project `p1` with two instalments (100 due 2026-01-01, 200 due
 /// 2099-01-01), stored and projected.
 async fn with_organisation(site: &DemoSite) {
+    let mut org = organisation("o1");
+    for (id, due, amount) in [("i1", "2026-01-01", 100), ("i2", "2099-01-01", 200)] {
+        let i = Instalment {
+            id: EntryId::from(id),
+            due_on: due.parse::<NaiveDate>().unwrap(),
+            amount: Decimal::new(amount, 0),
+            note: String::new(),
+        };
+        org.instalments.insert(i.id.clone(), i);
+    }
+    store_organisation(site, org).await;
+}
+
+/// Stores `org` as a new document and projects it.
+async fn store_organisation(site: &DemoSite, org: kam_core::model::Organisation) {
     site.state
-        .with_store(|store| {
-            let mut org = organisation("o1");
-            for (id, due, amount) in [("i1", "2026-01-01", 100), ("i2", "2099-01-01", 200)] {
-                let i = Instalment {
-                    id: EntryId::from(id),
-                    due_on: due.parse::<NaiveDate>().unwrap(),
-                    amount: Decimal::new(amount, 0),
-                    note: String::new(),
-                };
-                org.instalments.insert(i.id.clone(), i);
-            }
+        .with_store(move |store| {
             let now = Utc::now();
             store.write(|tx, docs, _| {
                 let meta = EditMeta::new(&UserId::from("hq-01"), now, "organisation.create");
@@ -40,6 +45,37 @@ async fn with_organisation(site: &DemoSite) {
         })
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn candidates_are_ranked_by_price_first() {
+    let site = demo_site(true);
+    with_organisation(&site).await;
+    let mut better = organisation("o2");
+    better.offer.accepted_price_per_m2 = Decimal::new(9000, 0);
+    better.offer.payment_ratio_pct = Decimal::new(50, 0);
+    store_organisation(&site, better).await;
+    let (hq, _) = site.sign_in("hq-01").await;
+    let (_, _, list) = site.get("/hq/organisations", Some(&hq)).await;
+    let (o1, o2) = (list.find("单位o1").unwrap(), list.find("单位o2").unwrap());
+    assert!(o2 < o1, "the higher price ranks first whatever its payment ratio: {list}");
+    assert!(list.contains("候选单位不足"), "two of the three the group needs: {list}");
+}
+
+#[tokio::test]
+async fn the_admin_publishes_every_reps_scorecard_for_a_period() {
+    let site = demo_site(true);
+    let reps = site
+        .state
+        .with_store(|store| crate::admin::publish_scorecards(store, "2026-10", Utc::now()))
+        .await
+        .unwrap();
+    assert!(reps.contains(&"rep-01".to_owned()), "{reps:?}");
+    let (hq, _) = site.sign_in("hq-01").await;
+    let (_, _, list) = site.get("/hq/scorecards?period=2026-10", Some(&hq)).await;
+    for rep in &reps {
+        assert!(list.contains(&format!(r#"data-scorecard-id="{rep}-2026-10""#)), "{list}");
+    }
 }
 
 fn en(cookie: &str) -> String {

@@ -516,6 +516,17 @@ impl ManagementQueries for Connection {
         Ok(rows)
     }
 
+    fn active_reps(&self) -> Result<Vec<String>, DbError> {
+        let rows = self
+            .prepare_cached(
+                "SELECT user_id FROM users WHERE role = 'rep' AND disabled_at IS NULL
+                 ORDER BY user_id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     fn customers_owned_by(&self, person: &str) -> Result<Vec<String>, DbError> {
         let rows = self
             .prepare_cached(
