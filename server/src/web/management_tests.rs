@@ -218,6 +218,15 @@ async fn a_scorecard_is_targeted_rated_and_published_with_its_basis() {
     assert!(page.contains(r#"data-measure="supervisor_rating""#), "{page}");
     let (_, _, list) = site.get("/hq/scorecards?period=2026-10", Some(&en(&hq))).await;
     assert!(list.contains("rep-01") && list.contains("Staff scorecards"), "{list}");
+    let (status, headers, csv) =
+        site.get("/hq/reports/scorecards.csv?period=2026-10", Some(&hq)).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.contains("2026-10,rep-01,100000.00,"), "{csv}");
+    let (status, _, _) = site.get("/hq/reports/scorecards.xlsx?period=2026-10", Some(&hq)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, reports) = site.get("/hq/reports", Some(&hq)).await;
+    assert!(reports.contains("scorecards-xlsx"), "registered on the reports page");
     let (finance, fin_csrf) = site.sign_in("finance-01").await;
     let by_finance = format!("csrf={fin_csrf}&confirm=yes");
     assert_eq!(site.post_form(&publish, &finance, &by_finance).await.0, StatusCode::FORBIDDEN);
