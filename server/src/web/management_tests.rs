@@ -231,3 +231,33 @@ async fn a_scorecard_is_targeted_rated_and_published_with_its_basis() {
     let by_finance = format!("csrf={fin_csrf}&confirm=yes");
     assert_eq!(site.post_form(&publish, &finance, &by_finance).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn reminders_quiet_the_dunning_and_finance_keeps_fees_within_the_policy() {
+    let site = demo_site(true);
+    with_organisation(&site).await;
+    let (hq, csrf) = site.sign_in("hq-01").await;
+    let today = Utc::now().date_naive();
+    let reminder = format!("csrf={csrf}&instalment_id=i1&on={today}&note=called");
+    let path = "/hq/organisations/o1/reminders";
+    assert_eq!(site.post_form(path, &hq, &reminder).await.0, StatusCode::SEE_OTHER);
+    let unknown = format!("csrf={csrf}&instalment_id=nope&on={today}&note=x");
+    assert_eq!(site.post_form(path, &hq, &unknown).await.0, StatusCode::NOT_FOUND);
+    let (_, _, list) = site.get("/hq/organisations", Some(&hq)).await;
+    assert!(!list.contains("应催款"), "just chased: {list}");
+    assert!(list.contains(&today.to_string()), "the last reminder is shown: {list}");
+
+    let (finance, fin_csrf) = site.sign_in("finance-01").await;
+    let fee = |amount: &str| format!("csrf={fin_csrf}&buyer=Li&fee={amount}&on={today}");
+    let fees = "/hq/organisations/o1/loan-switches";
+    let too_much = site.post_form(fees, &finance, &fee("5000")).await.0;
+    assert_eq!(too_much, StatusCode::UNPROCESSABLE_ENTITY, "1,000–3,000 CNY");
+    assert_eq!(site.post_form(fees, &finance, &fee("2000")).await.0, StatusCode::SEE_OTHER);
+    let by_hq = format!("csrf={csrf}&buyer=Li&fee=2000&on={today}");
+    assert_eq!(site.post_form(fees, &hq, &by_hq).await.0, StatusCode::FORBIDDEN);
+    let rec = format!("csrf={fin_csrf}&on={today}&bank_balance=150&receipts_total=150&note=");
+    let path = "/hq/organisations/o1/reconciliations";
+    assert_eq!(site.post_form(path, &finance, &rec).await.0, StatusCode::SEE_OTHER);
+    let (_, _, page) = site.get("/hq/organisations/o1", Some(&finance)).await;
+    assert!(page.contains(r#"id="reconciliations""#) && page.contains("finance-01"), "{page}");
+}
