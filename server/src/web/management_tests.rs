@@ -86,8 +86,16 @@ fn en(cookie: &str) -> String {
 async fn a_rep_may_open_none_of_the_management_pages() {
     let site = demo_site(true);
     let (rep, _) = site.sign_in("rep-01").await;
-    for path in ["/hq/scorecards", "/hq/meetings", "/hq/meetings/2026-11", "/hq/organisations"] {
+    let api = ["/api/v1/hq/scorecards", "/api/v1/hq/meetings", "/api/v1/hq/organisations"];
+    let pages = ["/hq/scorecards", "/hq/meetings", "/hq/meetings/2026-11", "/hq/organisations"];
+    for path in pages.iter().chain(&api) {
         assert_eq!(site.get(path, Some(&rep)).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (finance, _) = site.sign_in("finance-01").await;
+    for path in api {
+        let (status, _, body) = site.get(path, Some(&finance)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "{path}: {body}");
     }
 }
 
@@ -106,6 +114,12 @@ async fn finance_records_collections_and_headquarters_does_not() {
     assert_eq!(site.post_form(path, &hq, &body(&hq_csrf)).await.0, StatusCode::FORBIDDEN);
     let (finance, fin_csrf) = site.sign_in("finance-01").await;
     let (status, headers, _) = site.post_form(path, &finance, &body(&fin_csrf)).await;
+    let (_, _, json) = site.get("/api/v1/hq/organisations", Some(&finance)).await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let outstanding = &json["collections"];
+    assert_eq!(outstanding.as_array().unwrap().len(), 1, "the settled one is not listed: {json}");
+    assert_eq!(outstanding[0]["entry_id"], "i2", "{json}");
+    assert_eq!(outstanding[0]["received"], "50.00", "the rest of the 150 after i1's 100: {json}");
     assert_eq!(status, StatusCode::SEE_OTHER);
     let back = headers["location"].to_str().unwrap().to_owned();
     let (_, _, page) = site.get(&back, Some(&finance)).await;
