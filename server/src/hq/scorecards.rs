@@ -88,6 +88,15 @@ fn visit_counts(
     Ok((done, due))
 }
 
+/// The mean of survey scores 0–100, to the whole point, half up; `None` without surveys.
+fn mean_score(scores: &[u32]) -> Option<u8> {
+    let sum = scores.iter().fold(Decimal::ZERO, |acc, s| acc.saturating_add(Decimal::from(*s)));
+    let mean = sum.checked_div(Decimal::from(scores.len()))?;
+    let whole =
+        mean.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    u8::try_from(whole.mantissa()).ok().map(|m| m.min(100))
+}
+
 /// The inputs of `card`'s scorecard, gathered from the records at `now`.
 fn gather(
     tx: &dyn Db,
@@ -118,11 +127,7 @@ fn gather(
         .filter(|r| r.first_reply_at.as_ref().is_some_and(|at| *at <= r.reply_due_at))
         .count();
     let scores = tx.survey_scores(&customers, first, last)?;
-    let satisfaction = (!scores.is_empty()).then(|| {
-        let sum: u64 = scores.iter().map(|s| u64::from(*s)).sum();
-        let n = u64::try_from(scores.len()).unwrap_or(1);
-        u8::try_from(sum.div_ceil(n).min(100)).unwrap_or(100)
-    });
+    let satisfaction = mean_score(&scores);
     let (won, closed) = tx.leads_closed(person, first, last)?;
     Ok(ScorecardInputs {
         sales_actual,
@@ -236,4 +241,17 @@ pub async fn add_rating(
             .map(|(changed, _)| Some(changed))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn satisfaction_is_the_mean_score_rounded_half_up() {
+        assert_eq!(mean_score(&[]), None);
+        assert_eq!(mean_score(&[80, 81]), Some(81));
+        assert_eq!(mean_score(&[80, 80, 81]), Some(80));
+        assert_eq!(mean_score(&[100]), Some(100));
+    }
 }
