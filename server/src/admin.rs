@@ -221,3 +221,29 @@ pub fn delegation_step_audited<T>(
     store.write(|tx, _, _| audit::log(tx, now, ADMIN_ACTOR, action, target, &detail))?;
     Ok(done)
 }
+
+/// Computes and publishes the scorecard of every active rep for `period` (`YYYY-MM` or
+/// `YYYY`), each from the server's records, in one transaction; answers the reps published.
+pub fn publish_scorecards(
+    store: &mut Store,
+    period: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ServerError> {
+    let reps = store.write(|tx, docs, policy| {
+        let reps = tx.active_reps()?;
+        for rep in &reps {
+            crate::hq::scorecards::publish_in(tx, docs, policy, rep, period, ADMIN_ACTOR, now)?;
+        }
+        audit::log(
+            tx,
+            now,
+            ADMIN_ACTOR,
+            "scorecard.publish_all",
+            period,
+            &json!({ "reps": reps }),
+        )?;
+        Ok(reps)
+    })?;
+    store.project_all(now)?;
+    Ok(reps)
+}

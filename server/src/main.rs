@@ -162,6 +162,12 @@ enum AdminAction {
     },
     /// List devices with their last sync.
     Devices,
+    /// Compute and publish every active rep's scorecard for a period from the records.
+    PublishScorecards {
+        /// `YYYY-MM` for a month, `YYYY` for a year.
+        #[arg(long)]
+        period: String,
+    },
     /// Set a user's dashboard password, read from the first line of standard input (never
     /// from the command line, where other users could see it).
     SetPassword {
@@ -314,6 +320,10 @@ fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
             }
         }
         AdminAction::Devices => list_devices(&store)?,
+        AdminAction::PublishScorecards { period } => {
+            let reps = admin::publish_scorecards(&mut store, &period, now)?;
+            println!("published {} scorecards for {period}: {}", reps.len(), reps.join(", "));
+        }
         AdminAction::SetPassword { user_id } => set_password(&store, &user_id)?,
         AdminAction::Handover { customer_id, to } => handover(&mut store, &customer_id, &to, now)?,
         AdminAction::AssignEvent { event_id, project_id, user_id } => {

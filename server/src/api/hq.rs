@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The caller of a read: a device token or a dashboard session, of a role that sees
 /// everything. Extracted before anything else of the request.
-struct HqReader;
+pub(crate) struct HqReader;
 
 impl FromRequestParts<AppState> for HqReader {
     type Rejection = ServerError;

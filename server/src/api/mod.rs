@@ -6,4 +6,5 @@
 //! only, so a browser session cannot be ridden by another site's form.
 
 pub mod hq;
+pub mod management;
 pub mod openapi;

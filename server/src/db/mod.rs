@@ -16,6 +16,7 @@ pub mod documents;
 mod error;
 pub mod grants;
 pub mod hq;
+pub mod management;
 pub mod parse;
 pub mod people;
 pub mod projections;
@@ -33,6 +34,7 @@ pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
+pub use management::{ManagementProjection, ManagementQueries};
 pub use people::PeopleTransfer;
 pub use projections::{ProjectionStore, Savepoints};
 pub use reports::ReportQueries;
@@ -68,6 +70,8 @@ every_concern!(
     DocumentStore,
     GrantStore,
     HqQueries,
+    ManagementProjection,
+    ManagementQueries,
     PeopleTransfer,
     ProjectionStore,
     ReportQueries,

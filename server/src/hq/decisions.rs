@@ -85,7 +85,7 @@ pub async fn review_violation(
 /// Runs `decision` in one write, projects at once (headquarters' own pages show it, not after
 /// the projector), then announces the document it changed, if any, to devices and wakes the
 /// projector.
-async fn write_and_announce(
+pub(crate) async fn write_and_announce(
     services: &Services,
     decision: impl FnOnce(&dyn Db, &mut DocCache, &Policy) -> Result<Option<ChangedDoc>, ServerError>
     + Send

@@ -11,9 +11,13 @@ pub mod customers;
 pub mod decisions;
 pub mod devices;
 pub mod events;
+pub mod meetings;
+pub mod organisations;
 pub mod overview;
+pub(crate) mod records;
 pub mod regrade;
 pub mod review;
+pub mod scorecards;
 pub mod tickets;
 
 /// Parses an RFC 3339 instant stored by the projections.

@@ -53,7 +53,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/conflicts", get(open_conflicts))
         .merge(crate::desk::http::read_routes())
         .merge(crate::web::routes())
-        .merge(crate::api::hq::routes());
+        .merge(crate::api::hq::routes())
+        .merge(crate::api::management::routes());
     let sync = Router::new().route("/api/v1/sync", post(sync_round));
     Router::new()
         .merge(edge::body::limited(small, limits.max_body_bytes))

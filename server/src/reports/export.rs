@@ -13,7 +13,9 @@ use super::quarterly::{QuarterTotals, QuarterlyReport, QuarterlyRow};
 use super::{Change, ReportLang, terms_label, tier_label};
 use crate::error::ServerError;
 
+mod scorecards;
 mod xlsx;
+pub use scorecards::{scorecards_csv, scorecards_xlsx};
 use xlsx::write_xlsx;
 
 /// One cell's value, typed so each format can write it properly.
@@ -394,7 +396,13 @@ mod tests {
             ..MonthlyTotals::default()
         };
         let generated_at = Utc.with_ymd_and_hms(2026, 4, 2, 0, 0, 0).unwrap();
-        MonthlyReport { month: "2026-03".to_owned(), generated_at, rows: vec![row], totals }
+        MonthlyReport {
+            month: "2026-03".to_owned(),
+            generated_at,
+            rows: vec![row],
+            totals,
+            open_measures: Vec::new(),
+        }
     }
 
     fn quarterly() -> QuarterlyReport {

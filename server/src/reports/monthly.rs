@@ -153,6 +153,9 @@ pub struct MonthlyReport {
     pub rows: Vec<MonthlyRow>,
     /// Totals over the rows.
     pub totals: MonthlyTotals,
+    /// Measures of the leadership reviews before this month still open (RULES.md §11: open
+    /// measures appear on the next month's report), by due date.
+    pub open_measures: Vec<crate::db::management::MeasureRow>,
 }
 
 /// Computes 附件一 for `month` (`YYYY-MM`) at `now`.
@@ -164,7 +167,7 @@ pub struct MonthlyReport {
 /// The customers covered are strategic and key customers, and any customer management
 /// designated strategic whatever its computed tier.
 pub fn monthly_report(
-    db: &(impl ReportQueries + SalesLedgerStore + HqQueries + ?Sized),
+    db: &(impl ReportQueries + SalesLedgerStore + HqQueries + crate::db::ManagementQueries + ?Sized),
     month: &str,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -197,7 +200,8 @@ pub fn monthly_report(
         ))
     });
     let totals = totals(&rows)?;
-    Ok(MonthlyReport { month: ym.to_string(), generated_at: now, rows, totals })
+    let open_measures = db.open_measures_before(&ym.to_string())?;
+    Ok(MonthlyReport { month: ym.to_string(), generated_at: now, rows, totals, open_measures })
 }
 
 /// A row with its sales figures and nothing else yet.
@@ -436,8 +440,22 @@ mod tests {
         visit(conn, "S1", "v2", "2026-03-20", ["扩产", "", "采购经理更换"]);
         visit(conn, "S1", "v3", "2026-02-10", ["old", "old", "old"]);
         visit(conn, "K1", "v4", "2026-03-07", ["", "", ""]);
+        conn.execute_batch(
+            "INSERT INTO review_measures(review_id, entry_id, customer_id, text, owner, due_on,
+                 closed_at, closed_by, closing_note) VALUES
+             ('2026-02', 'm1', 'S1', '复核报价', 'rep-a', '2026-03-15', NULL, NULL, NULL),
+             ('2026-02', 'm2', 'S1', '已办', 'rep-a', '2026-03-01', '2026-03-02T00:00:00Z', 'hq', 'ok'),
+             ('2026-03', 'm3', NULL, '本月', 'rep-b', '2026-04-15', NULL, NULL, NULL);",
+        )
+        .unwrap();
         let now = Utc.with_ymd_and_hms(2026, 4, 10, 0, 0, 0).unwrap();
         monthly_report(conn, "2026-03", &Policy::default(), now).unwrap()
+    }
+
+    #[test]
+    fn open_measures_of_earlier_reviews_are_carried() {
+        let ids: Vec<String> = report().open_measures.into_iter().map(|m| m.entry_id).collect();
+        assert_eq!(ids, ["m1"], "closed and this month's measures are not carried");
     }
 
     #[test]

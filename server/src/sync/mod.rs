@@ -28,6 +28,7 @@ pub(crate) mod authority;
 pub(crate) mod docs;
 pub(crate) mod prefetch;
 pub(crate) mod projection;
+pub(crate) mod projection_management;
 pub mod projector;
 pub mod push;
 pub mod scope;

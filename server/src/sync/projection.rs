@@ -24,13 +24,14 @@ use kam_core::doc::{
 use kam_core::model::{Customer, Project, ServiceTicket, UnitId};
 use kam_core::rules::{self, SlaState};
 
+use crate::db::ManagementProjection;
 use crate::db::projections::{CustomerFacts, ProjectionStore, Savepoints, TicketFacts};
 use crate::error::ServerError;
 
 /// What projecting asks of storage: the tables and savepoints.
-pub(crate) trait ProjectionDb: ProjectionStore + Savepoints {}
+pub(crate) trait ProjectionDb: ProjectionStore + Savepoints + ManagementProjection {}
 
-impl<T: ProjectionStore + Savepoints + ?Sized> ProjectionDb for T {}
+impl<T: ProjectionStore + Savepoints + ManagementProjection + ?Sized> ProjectionDb for T {}
 
 /// Replaces every row derived from `doc` with rows for its current state, at `now`.
 ///
@@ -63,7 +64,7 @@ pub(crate) fn project(
             DocKind::Project => insert_units(db, &read_project(doc)?)?,
             DocKind::Event => db.insert_event(&read_event(doc)?)?,
             // Record documents (issue 23): their projection is being written.
-            _ => {}
+            _ => crate::sync::projection_management::project_management(db, doc, policy, now)?,
         }
         Ok(())
     })

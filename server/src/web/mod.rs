@@ -24,9 +24,12 @@ pub mod i18n;
 pub mod landing;
 pub mod layout;
 pub mod login;
+pub mod meetings;
+pub mod organisations;
 pub mod prices;
 pub mod reports;
 pub mod review;
+pub mod scorecards;
 pub mod security;
 pub mod session;
 pub mod venue;
@@ -64,4 +67,7 @@ pub fn routes() -> Router<AppState> {
         .merge(console::routes())
         .merge(events::routes())
         .merge(prices::routes())
+        .merge(scorecards::routes())
+        .merge(meetings::routes())
+        .merge(organisations::routes())
 }

@@ -24,6 +24,8 @@ pub struct Period {
     pub month: Option<String>,
     /// `YYYY-Qn`.
     pub quarter: Option<String>,
+    /// A scorecard period, `YYYY-MM` or `YYYY` (all periods when absent).
+    pub period: Option<String>,
 }
 
 fn report_lang(lang: Lang) -> ReportLang {
@@ -114,10 +116,18 @@ pub async fn reports_page(
                     }
                 }
             }
+            h3 #open-measures { (lang.t("以前月份例会未关闭的措施", "Open measures from earlier monthly reviews")) }
+            ul { @for om in &report.open_measures { li data-entry-id=(om.entry_id) { (om.review_id) " · " (om.text) " · " (om.owner) " · " (om.due_on) } } }
             h2 { (lang.t("季度客户信用及销售分析", "Quarterly customer credit and sales analysis")) " · " (quarter) }
             p {
                 a #quarterly-xlsx href={ "/hq/reports/quarterly.xlsx?quarter=" (quarter) } download { "Excel (.xlsx)" } " · "
                 a #quarterly-csv href={ "/hq/reports/quarterly.csv?quarter=" (quarter) } download { "CSV" }
+            }
+            h2 { (lang.t("员工绩效考核", "Staff scorecards")) " · " (m) }
+            p {
+                a #scorecards-xlsx href={ "/hq/reports/scorecards.xlsx?period=" (m) } download { "Excel (.xlsx)" } " · "
+                a #scorecards-csv href={ "/hq/reports/scorecards.csv?period=" (m) } download { "CSV" } " · "
+                a href={ "/hq/scorecards?period=" (m) } { (lang.t("查看", "View")) }
             }
         },
     ))
@@ -167,6 +177,32 @@ pub async fn report_file(
             } else {
                 download(
                     export::quarterly_xlsx(&r, rl).map_err(fail)?,
+                    XLSX,
+                    format!("{name}.xlsx"),
+                )
+            }
+        }
+        "scorecards.csv" | "scorecards.xlsx" => {
+            let period = period.period.filter(|p| !p.is_empty());
+            let key = period.clone();
+            let rows = state
+                .with_store(move |store| {
+                    let db: &dyn crate::db::ManagementQueries = store.conn();
+                    Ok(db.scorecards(key.as_deref())?)
+                })
+                .await
+                .map_err(fail)?;
+            let name = format!("scorecards-{}", period.as_deref().unwrap_or("all"));
+            let p = period.as_deref();
+            if file.ends_with("csv") {
+                download(
+                    export::scorecards_csv(&rows, p, rl).into_bytes(),
+                    CSV,
+                    format!("{name}.csv"),
+                )
+            } else {
+                download(
+                    export::scorecards_xlsx(&rows, p, rl).map_err(fail)?,
                     XLSX,
                     format!("{name}.xlsx"),
                 )

@@ -9,6 +9,7 @@ pub(crate) mod desk;
 mod documents;
 mod grants;
 mod hq;
+mod management;
 mod people;
 mod projections;
 pub mod readers;

@@ -1,0 +1,259 @@
+//! `/hq/meetings`: the strategic-account leadership group's monthly review (RULES.md §11) —
+//! the months held, and one month's attendees, findings per customer, measures with owner and
+//! due date, and the measures of earlier months still open (overdue first), with
+//! headquarters' forms.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{NaiveDate, Utc};
+use kam_core::model::FindingKind;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::customers::Flash;
+use super::error::{InLang, PageError};
+use super::forms::confirmed;
+use super::i18n::Lang;
+use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::session::WebUser;
+use crate::error::ServerError;
+use crate::hq::meetings::{self, MeasureLine, ReviewAction};
+use crate::http::AppState;
+
+/// The pages' routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/hq/meetings", get(meetings_page))
+        .route("/hq/meetings/{month}", get(meeting_page))
+        .route("/hq/meetings/{month}/{action}", post(act))
+}
+
+/// The label of a finding kind code.
+fn kind_label(lang: Lang, code: &str) -> String {
+    match code.parse::<FindingKind>() {
+        Ok(kind) if lang == Lang::Zh => kind.label_zh().to_owned(),
+        _ => code.replace('_', " "),
+    }
+}
+
+/// A table of measures; `with_month` shows the month each was decided.
+pub(crate) fn measures_table(lang: Lang, lines: &[MeasureLine], with_month: bool) -> Markup {
+    html! {
+        table .measures {
+            tr {
+                @if with_month { th { (lang.t("月份", "Month")) } }
+                th { (lang.t("措施", "Measure")) } th { (lang.t("客户", "Customer")) } th { (lang.t("负责人", "Owner")) }
+                th { (lang.t("期限", "Due")) } th { (lang.t("状态", "State")) }
+            }
+            @for l in lines {
+                @let m = &l.measure;
+                tr .overdue[l.overdue] data-entry-id=(m.entry_id) {
+                    @if with_month { td { a href={ "/hq/meetings/" (m.review_id) } { (m.review_id) } } }
+                    td { (m.text) } td { (m.customer_id.as_deref().unwrap_or("—")) } td { (m.owner) } td { (m.due_on) }
+                    td {
+                        @if let Some(at) = &m.closed_at { (lang.t("已关闭", "Closed")) " " (when(at)) " — " (m.closing_note.as_deref().unwrap_or("")) }
+                        @else if l.overdue { strong { (lang.t("已逾期", "Overdue")) } }
+                        @else { (lang.t("进行中", "Open")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /hq/meetings`.
+pub async fn meetings_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    here: Here,
+) -> Result<Markup, PageError> {
+    let lang = user.lang;
+    let (months, this_month) = user
+        .hq_read(&state, |store| {
+            let today = store.policy().business_date(Utc::now());
+            Ok((meetings::months(store.conn())?, kam_core::rules::month_of(today)))
+        })
+        .await?;
+    Ok(page(
+        &user,
+        &here,
+        lang.t("月度例会", "Monthly review"),
+        html! {
+            h1 { (lang.t("战略客户领导小组月度例会", "Strategic accounts: monthly leadership review")) }
+            p { a href={ "/hq/meetings/" (this_month) } { (lang.t("本月例会", "This month's review")) " " (this_month) } }
+            table #months {
+                tr { th { (lang.t("月份", "Month")) } th { (lang.t("召开日期", "Held on")) } th { (lang.t("出席", "Attendees")) } th { (lang.t("问题", "Findings")) } th { (lang.t("未关闭措施", "Open measures")) } }
+                @for m in &months {
+                    tr data-month=(m.review_id) {
+                        td { a href={ "/hq/meetings/" (m.review_id) } { (m.review_id) } } td { (m.held_on) }
+                        td { (m.attendees.join("、")) } td .num { (m.findings) } td .num { (m.open_measures) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn forms(user: &WebUser, month: &str, created: bool, open: &[MeasureLine]) -> Markup {
+    let lang = user.lang;
+    let action = |a: &str| format!("/hq/meetings/{month}/{a}");
+    html! {
+        @if !created {
+            form #hold-form method="post" action=(action("hold")) {
+                (csrf_field(user))
+                label { (lang.t("召开日期", "Held on")) " " input type="date" name="held_on" required; }
+                button type="submit" { (lang.t("创建本月例会", "Create the month's review")) }
+            }
+        } @else {
+            form #attendee-form method="post" action=(action("attendees")) {
+                (csrf_field(user))
+                label { (lang.t("用户", "User id")) " " input name="user_id" required; }
+                label { (lang.t("姓名", "Name")) " " input name="name" required; }
+                button type="submit" { (lang.t("添加出席人", "Add attendee")) }
+            }
+            form #finding-form method="post" action=(action("findings")) {
+                (csrf_field(user))
+                label { (lang.t("客户", "Customer id")) " " input name="customer_id" required; }
+                label { (lang.t("类别", "Kind")) " " select name="kind" { @for k in FindingKind::ALL { option value=(k.as_str()) { (kind_label(lang, k.as_str())) } } } }
+                label { (lang.t("内容", "Text")) " " input name="text" required; }
+                button type="submit" { (lang.t("记录问题", "Record finding")) }
+            }
+            form #measure-form method="post" action=(action("measures")) {
+                (csrf_field(user))
+                label { (lang.t("措施", "Measure")) " " input name="text" required; }
+                label { (lang.t("客户（可选）", "Customer (optional)")) " " input name="customer_id"; }
+                label { (lang.t("负责人", "Owner")) " " input name="owner" required; }
+                label { (lang.t("期限", "Due")) " " input type="date" name="due_on" required; }
+                button type="submit" { (lang.t("添加措施", "Add measure")) }
+            }
+        }
+        @if !open.is_empty() && created {
+            form #close-form method="post" action=(action("close")) {
+                (csrf_field(user))
+                label { (lang.t("措施", "Measure")) " " select name="measure_id" { @for l in open { option value=(l.measure.entry_id) { (l.measure.text) } } } }
+                label { (lang.t("完成情况", "What was done")) " " input name="note" required; }
+                label { input type="checkbox" name="confirm" value="yes"; " " (lang.t("确认关闭", "Confirm closing")) }
+                button type="submit" { (lang.t("关闭措施", "Close measure")) }
+            }
+        }
+    }
+}
+
+/// `GET /hq/meetings/{YYYY-MM}`.
+pub async fn meeting_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    here: Here,
+    Path(month): Path<String>,
+    Query(flash_msg): Query<Flash>,
+) -> Result<Markup, PageError> {
+    let lang = user.lang;
+    let key = month.clone();
+    let view = user
+        .hq_read(&state, move |store| {
+            meetings::meeting(store.conn(), store.policy(), Utc::now(), &key)
+        })
+        .await?;
+    let open_here: Vec<MeasureLine> =
+        view.measures.iter().filter(|l| l.measure.closed_at.is_none()).cloned().collect();
+    Ok(page(
+        &user,
+        &here,
+        lang.t("月度例会", "Monthly review"),
+        html! {
+            h1 { (lang.t("月度例会", "Monthly review")) " " (view.month) }
+            (flash(flash_msg.done.as_deref()))
+            @if let Some(r) = &view.review {
+                p #held { (lang.t("召开日期", "Held on")) ": " (r.review.held_on) }
+                p #attendees { (lang.t("出席", "Attendees")) ": " (r.review.attendees.join("、")) }
+                h2 { (lang.t("问题（按客户）", "Findings by customer")) }
+                table #findings {
+                    tr { th { (lang.t("客户", "Customer")) } th { (lang.t("类别", "Kind")) } th { (lang.t("内容", "Finding")) } }
+                    @for f in &r.findings_list { tr { td { a href={ "/hq/customers/" (url_encode(&f.customer_id)) } { (f.customer_id) } } td { (kind_label(lang, &f.kind)) } td { (f.text) } } }
+                }
+                h2 { (lang.t("本月措施", "Measures decided")) }
+                (measures_table(lang, &view.measures, false))
+            } @else {
+                p .muted { (lang.t("本月例会尚未创建。", "The month's review has not been created.")) }
+            }
+            h2 #open-before { (lang.t("以前月份未关闭的措施（逾期优先）", "Open measures from earlier months (overdue first)")) }
+            (measures_table(lang, &view.open_before, true))
+            @if user.may_decide() {
+                (forms(&user, &view.month, view.review.is_some(), &open_here))
+            }
+        },
+    ))
+}
+
+/// Every form of the month's page.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    held_on: Option<String>,
+    user_id: Option<String>,
+    name: Option<String>,
+    customer_id: Option<String>,
+    kind: Option<String>,
+    text: Option<String>,
+    owner: Option<String>,
+    due_on: Option<String>,
+    measure_id: Option<String>,
+    note: Option<String>,
+    confirm: Option<String>,
+}
+
+fn text(value: &Option<String>) -> String {
+    value.as_deref().unwrap_or("").trim().to_owned()
+}
+
+fn day(value: &Option<String>, name: &'static str) -> Result<NaiveDate, ServerError> {
+    text(value)
+        .parse()
+        .map_err(|_| ServerError::Invalid { field: name, reason: "is not a date".into() })
+}
+
+fn action_of(kind: &str, f: &ActionForm) -> Result<ReviewAction, ServerError> {
+    Ok(match kind {
+        "hold" => ReviewAction::Hold { held_on: day(&f.held_on, "held_on")? },
+        "attendees" => ReviewAction::Attendee { user_id: text(&f.user_id), name: text(&f.name) },
+        "findings" => ReviewAction::Finding {
+            customer_id: text(&f.customer_id),
+            kind: text(&f.kind).parse().map_err(|_| ServerError::Invalid {
+                field: "kind",
+                reason: "is not a finding kind".into(),
+            })?,
+            text: text(&f.text),
+        },
+        "measures" => ReviewAction::Measure {
+            customer_id: Some(text(&f.customer_id)),
+            text: text(&f.text),
+            owner: text(&f.owner),
+            due_on: day(&f.due_on, "due_on")?,
+        },
+        "close" => ReviewAction::Close { measure_id: text(&f.measure_id), note: text(&f.note) },
+        _ => return Err(ServerError::NotFound),
+    })
+}
+
+/// `POST /hq/meetings/{month}/{hold|attendees|findings|measures|close}`.
+pub async fn act(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((month, kind)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&form.csrf)?;
+    user.require_hq()?;
+    let lang = user.lang;
+    let action = action_of(&kind, &form).in_lang(lang)?;
+    if matches!(action, ReviewAction::Close { .. }) {
+        confirmed(form.confirm.as_deref(), lang, "close the measure")?;
+    }
+    meetings::act(&state, user.decider(), month.clone(), action).await.in_lang(lang)?;
+    let done = lang.t("已记录。", "Recorded.");
+    let to = format!("/hq/meetings/{}?done={}", url_encode(&month), url_encode(done));
+    Ok(Redirect::to(&to).into_response())
+}
