@@ -18,6 +18,7 @@ pub mod grants;
 pub mod hq;
 pub mod parse;
 pub mod people;
+pub mod pipeline;
 pub mod projections;
 pub mod reports;
 pub mod review;
@@ -34,6 +35,7 @@ pub use error::DbError;
 pub use grants::GrantStore;
 pub use hq::HqQueries;
 pub use people::PeopleTransfer;
+pub use pipeline::AccountWorkStore;
 pub use projections::{ProjectionStore, Savepoints};
 pub use reports::ReportQueries;
 pub use review::ReviewStore;
@@ -65,6 +67,7 @@ macro_rules! every_concern {
 
 every_concern!(
     AccountStore,
+    AccountWorkStore,
     DocumentStore,
     GrantStore,
     HqQueries,

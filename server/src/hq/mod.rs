@@ -12,8 +12,12 @@ pub mod decisions;
 pub mod devices;
 pub mod events;
 pub mod overview;
+pub mod pipeline;
+pub mod plan_actuals;
+pub mod plans;
 pub mod regrade;
 pub mod review;
+pub mod surveys;
 pub mod tickets;
 
 /// Parses an RFC 3339 instant stored by the projections.

@@ -13,7 +13,9 @@ use super::quarterly::{QuarterTotals, QuarterlyReport, QuarterlyRow};
 use super::{Change, ReportLang, terms_label, tier_label};
 use crate::error::ServerError;
 
+mod plans;
 mod xlsx;
+pub use plans::{plan_evaluation_csv, plan_evaluation_xlsx};
 use xlsx::write_xlsx;
 
 /// One cell's value, typed so each format can write it properly.

@@ -18,19 +18,24 @@
 
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
+use kam_core::doc::read_record;
 use kam_core::doc::{
     ChangeHash, DocKind, Document, read_customer, read_event, read_project, read_ticket, read_units,
 };
-use kam_core::model::{Customer, Project, ServiceTicket, UnitId};
-use kam_core::rules::{self, SlaState};
+use kam_core::model::{
+    AccountPlan, Customer, Lead, LeadStage, Project, ServiceTicket, Survey, UnitId,
+};
+use kam_core::rules::{self, PlanStatus, SlaState};
 
+use crate::db::AccountWorkStore;
+use crate::db::pipeline::LeadFacts;
 use crate::db::projections::{CustomerFacts, ProjectionStore, Savepoints, TicketFacts};
 use crate::error::ServerError;
 
 /// What projecting asks of storage: the tables and savepoints.
-pub(crate) trait ProjectionDb: ProjectionStore + Savepoints {}
+pub(crate) trait ProjectionDb: ProjectionStore + Savepoints + AccountWorkStore {}
 
-impl<T: ProjectionStore + Savepoints + ?Sized> ProjectionDb for T {}
+impl<T: ProjectionStore + Savepoints + AccountWorkStore + ?Sized> ProjectionDb for T {}
 
 /// Replaces every row derived from `doc` with rows for its current state, at `now`.
 ///
@@ -62,8 +67,20 @@ pub(crate) fn project(
             }
             DocKind::Project => insert_units(db, &read_project(doc)?)?,
             DocKind::Event => db.insert_event(&read_event(doc)?)?,
-            // Record documents (issue 23): their projection is being written.
-            _ => {}
+            DocKind::Lead => {
+                let lead: Lead = read_record(doc)?;
+                db.insert_lead(&lead, &lead_facts(&lead, policy))?;
+            }
+            DocKind::Plan => {
+                let plan: AccountPlan = read_record(doc)?;
+                db.insert_plan(&plan, plan_status_code(rules::plan_status(&plan)))?;
+            }
+            DocKind::Survey => {
+                let survey: Survey = read_record(doc)?;
+                db.insert_survey(&survey, survey_score(&survey)?)?;
+            }
+            // Projected by the management projection (wip-score).
+            DocKind::Scorecard | DocKind::Review | DocKind::Organisation => {}
         }
         Ok(())
     })
@@ -141,6 +158,40 @@ fn ticket_facts(t: &ServiceTicket, policy: &Policy, now: DateTime<Utc>) -> Ticke
         sla_code: sla_code(&sla),
         projected_at: now,
     }
+}
+
+/// Whether a lead is a key-account candidate, and when its stage began and, if closed, ended:
+/// the latest stage change (by time) into the current stage, else its identification.
+fn lead_facts(lead: &Lead, policy: &Policy) -> LeadFacts {
+    let last = lead.history.values().filter(|c| c.to == lead.stage).max_by_key(|c| c.at);
+    let stage_changed_at = last.map_or(lead.identified_at, |c| c.at);
+    LeadFacts {
+        candidate: rules::key_account_candidate(&lead.criteria, policy).is_candidate(),
+        stage_changed_at,
+        closed_at: lead.stage.is_closed().then_some(stage_changed_at),
+        lost_reason: if lead.stage == LeadStage::Lost {
+            last.and_then(|c| c.lost_reason.clone())
+        } else {
+            None
+        },
+    }
+}
+
+/// The stable code of a plan's status.
+pub(crate) fn plan_status_code(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Draft => "draft",
+        PlanStatus::Approved => "approved",
+        PlanStatus::RevisedSinceApproval => "revised_since_approval",
+    }
+}
+
+/// A survey's score by the shared rule. One the rule cannot score (no items, an item above
+/// 100 — the tablet refuses both) is this document's fault: it is set aside for review
+/// (ADR 0013) rather than shown with a made-up score.
+fn survey_score(survey: &Survey) -> Result<u8, ServerError> {
+    rules::survey_score(&survey.items)
+        .map_err(|e| ServerError::Invalid { field: "items", reason: e.to_string() })
 }
 
 /// The stable code of an SLA state; `SlaState` carries durations, so it has no `as_str`.

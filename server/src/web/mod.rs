@@ -11,6 +11,8 @@
 //! files of `assets`), every redirect taken from a request goes through
 //! `security::local_path`, and every failure is a localized page (`error::error_page`).
 
+#[cfg(test)]
+mod account_work_tests;
 pub mod assets;
 pub mod board;
 pub mod console;
@@ -24,6 +26,8 @@ pub mod i18n;
 pub mod landing;
 pub mod layout;
 pub mod login;
+pub mod pipeline;
+pub mod plans;
 pub mod prices;
 pub mod reports;
 pub mod review;
@@ -64,4 +68,5 @@ pub fn routes() -> Router<AppState> {
         .merge(console::routes())
         .merge(events::routes())
         .merge(prices::routes())
+        .merge(pipeline::routes())
 }

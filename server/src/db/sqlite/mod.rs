@@ -10,6 +10,7 @@ mod documents;
 mod grants;
 mod hq;
 mod people;
+mod pipeline;
 mod projections;
 pub mod readers;
 mod reports;
