@@ -6,15 +6,21 @@ use serde_json::json;
 use super::errors::Code;
 use super::op::{Caller, Op, Paths, closed_object, object, path_param, query, string, text};
 
-/// A read for finance, HQ and admin, by device token or dashboard session.
+/// A read for finance, HQ and admin, by device token or dashboard session, answering an
+/// object.
 fn read(summary: &str, description: &str) -> Op {
+    read_as(summary, description, "object")
+}
+
+/// A read answering JSON of `kind` (`object` or `array`).
+fn read_as(summary: &str, description: &str, kind: &str) -> Op {
     Op::get(summary)
         .tag("hq")
         .caller(Caller::DeviceOrSession)
         .describe(description)
         .fails(Code::Forbidden, "The caller is not finance, HQ or admin.")
         .fails(Code::Internal, "A fault on the server.")
-        .json(200, "The data the page shows.", json!({ "type": "object" }))
+        .json(200, "The data the page shows.", json!({ "type": kind }))
 }
 
 /// A plan decision, by an HQ or admin device token only.
@@ -42,7 +48,7 @@ pub(super) fn paths() -> Paths {
         .add("/api/v1/hq/pipeline/{id}", read("线索 / A lead", "One lead and its stage history.")
             .param(path_param("id", "The lead."))
             .fails(Code::NotFound, "No such lead."))
-        .add("/api/v1/hq/plans", read("大客户管理计划 / Account plans", "Plans of a year with their status, the owners they lack and the quarterly evaluations due.")
+        .add("/api/v1/hq/plans", read_as("大客户管理计划 / Account plans", "Plans of a year with their status, the owners they lack and the quarterly evaluations due.", "array")
             .param(query("year", "a year (default: this year) or `all`"))
             .fails(Code::MalformedRequest, malformed)
             .fails(Code::InvalidField, "`year` is neither a year nor `all`."))
