@@ -446,6 +446,80 @@ mod tests {
     }
 
     #[test]
+    fn leads_plans_and_surveys_carry_what_the_rules_compute() {
+        use kam_core::doc::create_record;
+        use kam_core::model::{
+            AccountPlan, CustomerId, LeadCriteria, LeadId, PlanApproval, PlanId, SurveyId,
+            SurveyItem, SurveyKind,
+        };
+        use std::collections::BTreeMap;
+
+        let conn = db();
+        let policy = Policy::default();
+        let big = policy.pipeline.candidate_min_annual_purchase + Decimal::ONE;
+        let lead = Lead {
+            id: LeadId::from("l-1"),
+            customer_id: CustomerId::from("c-1"),
+            title: "new line".into(),
+            identified_by: UserId::from("rep-01"),
+            identified_at: now(),
+            owner: UserId::from("rep-01"),
+            criteria: LeadCriteria { expected_annual_purchase: Some(big), ..Default::default() },
+            expected_value: Decimal::new(1_000, 0),
+            stage: LeadStage::FirstContact,
+            history: BTreeMap::new(),
+        };
+        let mut doc = create_record(&lead, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        assert_eq!(count(&conn, "SELECT candidate FROM leads"), 1, "above the purchase limit");
+        let since = text(&conn, "SELECT stage_changed_at FROM leads");
+        assert_eq!(since.as_deref(), Some("2026-11-23T01:00:00Z"), "no change: identified");
+
+        let plan = AccountPlan {
+            id: PlanId::from("c-1-2026"),
+            customer_id: CustomerId::from("c-1"),
+            year: 2026,
+            year_goals: Default::default(),
+            quarter_goals: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            sales_strategy: String::new(),
+            service_plan: String::new(),
+            revision: 3,
+            approval: Some(PlanApproval { by: UserId::from("hq"), at: now(), revision: 2 }),
+            evaluations: BTreeMap::new(),
+        };
+        let mut doc = create_record(&plan, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        let status = text(&conn, "SELECT status FROM plans");
+        assert_eq!(status.as_deref(), Some("revised_since_approval"));
+
+        let mut survey = Survey {
+            id: SurveyId::from("s-1"),
+            customer_id: CustomerId::from("c-1"),
+            kind: SurveyKind::Periodic,
+            ticket_id: None,
+            taken_at: now(),
+            taken_by: UserId::from("rep-01"),
+            respondent: "Li".into(),
+            items: BTreeMap::from([(SurveyItem::Product, 84), (SurveyItem::Service, 85)]),
+            comments: String::new(),
+        };
+        let mut doc = create_record(&survey, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        assert_eq!(count(&conn, "SELECT score FROM surveys"), 85, "84.5 rounds half up");
+        survey.id = SurveyId::from("s-2");
+        survey.items.clear();
+        let mut doc = create_record(&survey, ActorId::random(), &meta()).unwrap();
+        let result = project(&conn, &mut doc, &policy, now());
+        assert!(matches!(result, Err(ServerError::Invalid { field: "items", .. })), "{result:?}");
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM surveys"),
+            1,
+            "the unscorable one is refused"
+        );
+    }
+
+    #[test]
     fn empty_documents_are_skipped_and_unreadable_ones_refused() {
         let (conn, data) = (db(), data());
         let id = DocId::new(DocKind::Customer, "c-empty");
