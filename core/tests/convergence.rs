@@ -1,4 +1,5 @@
-//! Convergence property: 3–5 replicas make random customer and ticket edits, then merge or
+//! Convergence property: 3–5 replicas make random customer, ticket and account-management
+//! record (lead, plan, survey, scorecard, review, organisation) edits, then merge or
 //! sync in random order over a channel that drops, duplicates and reorders messages, with
 //! save/load (close and reopen) between rounds. After a final reliable sync every replica
 //! holds identical documents and identical local index rows.
@@ -30,6 +31,7 @@ static DROPPED: AtomicUsize = AtomicUsize::new(0);
 static DUPLICATED: AtomicUsize = AtomicUsize::new(0);
 static REOPENS: AtomicUsize = AtomicUsize::new(0);
 static CONFLICTS: AtomicUsize = AtomicUsize::new(0);
+static RECORDS: AtomicUsize = AtomicUsize::new(0);
 
 fn base_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).single().unwrap_or_default()
@@ -45,6 +47,8 @@ enum Op {
     EditCustomer { replica: usize, target: usize, edit: CustomerOp, value: usize },
     CreateTicket { replica: usize, customer: usize, kind: usize },
     EditTicket { replica: usize, target: usize, edit: TicketOp, value: usize },
+    CreateRecord { replica: usize, kind: usize, customer: usize },
+    EditRecord { replica: usize, kind: usize, target: usize, value: usize },
     Sync { from: usize, to: usize, seed: u64 },
     Merge { from: usize, to: usize },
     Reopen { replica: usize },
@@ -97,6 +101,10 @@ fn op_strategy(replicas: usize) -> impl Strategy<Value = Op> {
             .prop_map(|(replica, customer, kind)| Op::CreateTicket { replica, customer, kind }),
         4 => (r.clone(), 0..8usize, ticket_op, 0..16usize)
             .prop_map(|(replica, target, edit, value)| Op::EditTicket { replica, target, edit, value }),
+        2 => (r.clone(), 0..RECORD_KINDS.len(), 0..8usize)
+            .prop_map(|(replica, kind, customer)| Op::CreateRecord { replica, kind, customer }),
+        4 => (r.clone(), 0..RECORD_KINDS.len(), 0..8usize, 0..16usize)
+            .prop_map(|(replica, kind, target, value)| Op::EditRecord { replica, kind, target, value }),
         4 => (r.clone(), r.clone(), any::<u64>()).prop_map(|(from, to, seed)| Op::Sync { from, to, seed }),
         1 => (r.clone(), r.clone()).prop_map(|(from, to)| Op::Merge { from, to }),
         1 => r.prop_map(|replica| Op::Reopen { replica }),
@@ -149,6 +157,7 @@ fn tolerate(result: Result<(), ReplicaError>) {
         Ok(()) | Err(ReplicaError::Rule(_)) => {}
         Err(ReplicaError::Doc(doc::DocError::Empty(_))) => {}
         Err(ReplicaError::Doc(doc::DocError::EntityNotFound { .. })) => {}
+        Err(ReplicaError::Doc(doc::DocError::RecordEdit { .. })) => {}
         Err(other) => panic!("unexpected error: {other}"),
     }
 }
@@ -224,6 +233,25 @@ fn apply(nodes: &mut [Node], op: &Op, counter: &mut u64) {
             let edit = ticket_edit(&current, edit, value, n, &meta);
             tolerate(node.r().edit_ticket(&id, &edit, &meta));
         }
+        Op::CreateRecord { replica, kind, customer } => {
+            let node = &mut nodes[replica];
+            let customers = node.ids(DocKind::Customer);
+            let customer = match customers.len() {
+                0 => CustomerId::from("c-none"),
+                len => CustomerId(customers[customer % len].clone()),
+            };
+            records::create(node, RECORD_KINDS[kind], &customer, n);
+        }
+        Op::EditRecord { replica, kind, target, value } => {
+            let node = &mut nodes[replica];
+            let kind = RECORD_KINDS[kind];
+            let ids = node.ids(kind);
+            if ids.is_empty() {
+                return;
+            }
+            let entity = ids[target % ids.len()].clone();
+            tolerate(records::edit(node, kind, &entity, value, n));
+        }
         Op::Sync { from, to, seed } => {
             if from != to {
                 lossy_sync(nodes, from, to, seed);
@@ -243,6 +271,19 @@ fn apply(nodes: &mut [Node], op: &Op, counter: &mut u64) {
         }
     }
 }
+
+/// The record kinds a scenario creates and edits.
+const RECORD_KINDS: [DocKind; 6] = [
+    DocKind::Lead,
+    DocKind::Plan,
+    DocKind::Survey,
+    DocKind::Scorecard,
+    DocKind::Review,
+    DocKind::Organisation,
+];
+
+#[path = "convergence/records.rs"]
+mod records;
 
 fn customer_edit(
     c: &Customer,
@@ -448,6 +489,10 @@ fn fingerprint(node: &mut Node) -> (BTreeMap<String, String>, kam_core::replica:
                 format!("{:?}", node.r().customer(&CustomerId::from(id.entity())).ok())
             }
             DocKind::Ticket => format!("{:?}", node.r().ticket(&TicketId::from(id.entity())).ok()),
+            kind if kind.is_record() => {
+                RECORDS.fetch_add(1, Ordering::Relaxed);
+                records::read(node, kind, id.entity())
+            }
             _ => String::new(),
         };
         let conflicts = node.r().conflicts(&id).expect("conflicts");
@@ -514,12 +559,13 @@ fn replicas_converge_under_loss_duplication_reordering_and_reopen() {
     }
     let t = |c: &AtomicUsize| c.load(Ordering::Relaxed);
     println!(
-        "convergence: {} cases, {} replicas in total (3-5 per case); {} documents compared, \
-         {} sync messages delivered, {} dropped, {} duplicated, {} reopens, {} fields in conflict; \
+        "convergence: {} cases, {} replicas in total (3-5 per case); {} documents compared \
+         ({} of them lead/plan/survey/scorecard/review/organisation records), {} sync messages delivered, {} dropped, {} duplicated, {} reopens, {} fields in conflict; \
          all replicas identical in documents and index rows",
         t(&CASES_RUN),
         t(&REPLICAS_RUN),
         t(&DOCS),
+        t(&RECORDS),
         t(&DELIVERED),
         t(&DROPPED),
         t(&DUPLICATED),
@@ -528,4 +574,5 @@ fn replicas_converge_under_loss_duplication_reordering_and_reopen() {
     );
     assert_eq!(t(&CASES_RUN), CASES as usize, "every case ran to the end");
     assert!(t(&DROPPED) > 0 && t(&DUPLICATED) > 0, "the channel really was lossy");
+    assert!(t(&RECORDS) > 0, "the scenarios made account-management records");
 }

@@ -334,7 +334,14 @@ mod tests {
             .sql()
             .execute_batch(
                 "DROP TABLE customer_late_payments; DROP TABLE quarantine;
-                 ALTER TABLE devices DROP COLUMN installation; PRAGMA user_version = 4;",
+                 ALTER TABLE devices DROP COLUMN installation;
+                 DROP TABLE leads; DROP TABLE lead_stage_changes; DROP TABLE plans;
+                 DROP TABLE plan_quarter_goals; DROP TABLE plan_evaluations; DROP TABLE surveys;
+                 DROP TABLE scorecards; DROP TABLE scorecard_lines; DROP TABLE scorecard_ratings;
+                 DROP TABLE reviews; DROP TABLE review_findings; DROP TABLE review_measures;
+                 DROP TABLE organisations; DROP TABLE organisation_instalments;
+                 DROP TABLE organisation_collections; DROP TABLE organisation_reconciliations;
+                 PRAGMA user_version = 4;",
             )
             .unwrap();
         meta_set(store.conn(), "projections_version", &format!("4:{}", policy.version)).unwrap();

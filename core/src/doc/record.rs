@@ -333,3 +333,7 @@ pub(crate) fn bounded_score(path: &str, value: u8) -> Result<(), DocError> {
 pub(crate) fn edit_refused(doc_id: &DocId, reason: impl Into<String>) -> DocError {
     DocError::RecordEdit { doc_id: doc_id.to_string(), reason: reason.into() }
 }
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;

@@ -21,7 +21,7 @@ pub struct VisitDue {
 
 /// `date` plus `months` calendar months; a day past the end of the target month clamps to
 /// its last day (Jan 31 + 1 month = Feb 28 or 29). Saturates at the end of time.
-fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+pub(super) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 

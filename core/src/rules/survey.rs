@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Survey, SurveyItem, Tier};
 use crate::policy::Policy;
 
+use super::cadence::add_months;
+
 /// Why a survey cannot be scored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -69,12 +71,6 @@ pub struct SurveyDue {
     pub due_on: NaiveDate,
     /// Whether `today` is past `due_on`.
     pub overdue: bool,
-}
-
-/// `date` plus `months` calendar months, clamped to the month's end and saturating at the
-/// end of time — the same arithmetic as the visit cadence (`rules::cadence`).
-fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
-    date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 
 /// The next periodic survey: due the interval after the last periodic survey (or after the

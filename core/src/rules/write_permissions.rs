@@ -795,6 +795,18 @@ mod tests {
                 (Replies, Add),
                 (ClosingEvidence, Add),
                 (ClosingEvidence, Change),
+                (LeadDetails, Add),
+                (LeadDetails, Change),
+                (LeadDetails, Remove),
+                (LeadStage, Add),
+                (LeadStage, Change),
+                (LeadStage, Remove),
+                (LeadHistory, Add),
+                (PlanContent, Add),
+                (PlanContent, Change),
+                (PlanContent, Remove),
+                (PlanEvaluations, Add),
+                (PlanEvaluations, Change),
             ]
         );
     }
@@ -819,6 +831,6 @@ mod tests {
             .collect();
         codes.sort_unstable();
         codes.dedup();
-        assert_eq!(codes.len(), 22, "all 22 rules, each with its own code: {codes:?}");
+        assert_eq!(codes.len(), 34, "all 34 rules, each with its own code: {codes:?}");
     }
 }

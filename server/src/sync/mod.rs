@@ -327,7 +327,14 @@ impl Round<'_> {
                 ),
             });
         }
-        if is_new && !self.admit_new(id, doc_id)? {
+        // A new document whose scope cannot be read from it (a record without the customer
+        // it follows) is refused like any document the server cannot read.
+        let admitted = !is_new
+            || self.admit_new(id, doc_id).map_err(|e| match e {
+                ServerError::Doc(e) => invalid_document(doc_id, &e),
+                other => other,
+            })?;
+        if !admitted {
             return Ok(false);
         }
         let found = self.enforce_authority(id, heads_before).map_err(|e| match e {

@@ -47,15 +47,7 @@ impl GrantStore for Connection {
     fn news_after(&self, role: Role, user_id: &str, cursor: i64) -> Result<Vec<NewsItem>, DbError> {
         let mut items = Vec::new();
         collect(self, changed_sql(role), cursor, user_id, Reason::Changed, &mut items)?;
-        collect(
-            self,
-            "SELECT d.doc_id, g.granted_seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
-             WHERE g.user_id = ?2 AND g.granted_seq > ?1",
-            cursor,
-            user_id,
-            Reason::Granted,
-            &mut items,
-        )?;
+        collect(self, granted_sql(role), cursor, user_id, Reason::Granted, &mut items)?;
         collect(
             self,
             "SELECT d.doc_id, r.seq FROM revocations r JOIN documents d ON d.scope_key = r.scope_key
@@ -74,17 +66,43 @@ impl GrantStore for Connection {
 /// `?2` the user). Scoped roles seek each granted scope key from the cursor on, so the cost
 /// follows their own documents' changes rather than everyone's; a project may appear twice,
 /// which the caller folds.
+///
+/// It says what `scope::can_see` says: a rep's own scorecards (`staff/<user>`) are theirs
+/// without a grant, and a grant never shows a rep the kinds only the back office sees, nor event
+/// staff and venue servers any account-management record.
 fn changed_sql(role: Role) -> &'static str {
     if role.sees_everything() {
         "SELECT doc_id, seq FROM documents WHERE seq > ?1 AND ?2 = ?2"
     } else if role == Role::Rep {
         "SELECT d.doc_id, d.seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
           WHERE g.user_id = ?2 AND d.seq > ?1
+            AND d.kind NOT IN ('scorecard', 'review', 'organisation')
          UNION ALL
-         SELECT doc_id, seq FROM documents WHERE kind = 'project' AND seq > ?1"
+         SELECT doc_id, seq FROM documents WHERE kind = 'project' AND seq > ?1
+         UNION ALL
+         SELECT doc_id, seq FROM documents
+          WHERE scope_key = 'staff/' || ?2 AND seq > ?1 AND kind = 'scorecard'"
     } else {
         "SELECT d.doc_id, d.seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
-          WHERE g.user_id = ?2 AND d.seq > ?1"
+          WHERE g.user_id = ?2 AND d.seq > ?1
+            AND d.kind NOT IN ('lead', 'plan', 'survey', 'scorecard', 'review', 'organisation')"
+    }
+}
+
+/// The query for the documents that came into `role`'s scope after a cursor through a grant,
+/// with the same kinds left out as [`changed_sql`].
+fn granted_sql(role: Role) -> &'static str {
+    if role.sees_everything() {
+        "SELECT d.doc_id, g.granted_seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
+         WHERE g.user_id = ?2 AND g.granted_seq > ?1"
+    } else if role == Role::Rep {
+        "SELECT d.doc_id, g.granted_seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
+         WHERE g.user_id = ?2 AND g.granted_seq > ?1
+           AND d.kind NOT IN ('scorecard', 'review', 'organisation')"
+    } else {
+        "SELECT d.doc_id, g.granted_seq FROM grants g JOIN documents d ON d.scope_key = g.scope_key
+         WHERE g.user_id = ?2 AND g.granted_seq > ?1
+           AND d.kind NOT IN ('lead', 'plan', 'survey', 'scorecard', 'review', 'organisation')"
     }
 }
 

@@ -22,6 +22,7 @@ mod event;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod matrix_tests;
 mod project;
+mod record;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
 mod test_support;
@@ -76,6 +77,9 @@ enum Authorised {
     Project { project: Project, desk_owned: BTreeSet<UnitId> },
     /// A whole event, and whether its desk is open (filled from the desk's file).
     Event { event: Box<SelectionEvent>, desk_open: bool },
+    /// A record document's root keys and values (lead, plan, survey, scorecard, review,
+    /// organisation): small enough to hold whole.
+    Record(record::Before),
 }
 
 /// A write the author was not allowed to make, already compensated.
@@ -286,8 +290,12 @@ fn capture_touched(
         DocKind::Event => {
             Authorised::Event { event: Box::new(read_event_at(doc, heads)?), desk_open: false }
         }
-        // Record documents (issue 23): their authority is being written.
-        _ => return Ok(None),
+        DocKind::Lead
+        | DocKind::Plan
+        | DocKind::Survey
+        | DocKind::Scorecard
+        | DocKind::Review
+        | DocKind::Organisation => Authorised::Record(record::capture(doc, heads)?),
     };
     Ok(Some(Guarded { heads: heads.to_vec(), touched, values }))
 }
@@ -345,6 +353,10 @@ fn enforce_as(
             event::enforce(doc, Some(event), *desk_open, touched, &check)?
         }
         (DocKind::Event, None) => event::enforce(doc, None, false, touched, &check)?,
+        (kind, Some(Authorised::Record(b))) if kind.is_record() => {
+            record::enforce(doc, Some(b), touched, &check)?
+        }
+        (kind, None) if kind.is_record() => record::enforce(doc, None, touched, &check)?,
         _ => Vec::new(),
     });
     Ok(found)
