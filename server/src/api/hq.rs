@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/reports/monthly", get(monthly_json))
         .route("/api/v1/hq/reports/quarterly", get(quarterly_json))
         .route("/api/v1/openapi.json", get(openapi_json))
+        .merge(super::account_work::routes())
 }
 
 /// The caller of a read: a device token or a dashboard session, of a role that sees
@@ -67,7 +68,7 @@ impl FromRequestParts<AppState> for HqReader {
 
 /// The caller of a decision: a device token only (a form on the dashboard carries its CSRF
 /// token instead, see `web`).
-struct HqDecider(WebUser);
+pub(super) struct HqDecider(pub(super) WebUser);
 
 impl FromRequestParts<AppState> for HqDecider {
     type Rejection = ServerError;

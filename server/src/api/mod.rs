@@ -5,6 +5,7 @@
 //! a signed-in dashboard session for reads. Decisions are POSTs and take the Bearer token
 //! only, so a browser session cannot be ridden by another site's form.
 
+pub mod account_work;
 pub mod hq;
 pub mod management;
 pub mod openapi;

@@ -19,6 +19,7 @@ pub mod hq;
 pub mod management;
 pub mod parse;
 pub mod people;
+pub mod pipeline;
 pub mod projections;
 pub mod reports;
 pub mod review;
@@ -36,6 +37,7 @@ pub use grants::GrantStore;
 pub use hq::HqQueries;
 pub use management::{ManagementProjection, ManagementQueries};
 pub use people::PeopleTransfer;
+pub use pipeline::AccountWorkStore;
 pub use projections::{ProjectionStore, Savepoints};
 pub use reports::ReportQueries;
 pub use review::ReviewStore;
@@ -67,6 +69,7 @@ macro_rules! every_concern {
 
 every_concern!(
     AccountStore,
+    AccountWorkStore,
     DocumentStore,
     GrantStore,
     HqQueries,

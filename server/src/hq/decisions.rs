@@ -82,6 +82,35 @@ pub async fn review_violation(
         .await
 }
 
+/// Approves the current revision of plan `plan_id` (refused with 422 and the rule's reason
+/// when it may not be approved), then tells devices and the projector.
+pub async fn approve_plan(
+    services: &Services,
+    by: Decider<'_>,
+    plan_id: String,
+) -> Result<(), ServerError> {
+    let by = decider(by, "plans are approved by headquarters")?;
+    write_and_announce(services, move |tx, docs, policy| {
+        super::plans::approve(tx, docs, policy, &plan_id, &by, Utc::now()).map(Some)
+    })
+    .await
+}
+
+/// Evaluates one ended quarter of plan `plan_id` with the server's actuals and the
+/// adjustment headquarters decided, then tells devices and the projector.
+pub async fn evaluate_plan_quarter(
+    services: &Services,
+    by: Decider<'_>,
+    plan_id: String,
+    evaluation: super::plans::QuarterEvaluation,
+) -> Result<(), ServerError> {
+    let by = decider(by, "plans are evaluated by headquarters")?;
+    write_and_announce(services, move |tx, docs, policy| {
+        super::plans::evaluate(tx, docs, policy, &plan_id, &evaluation, &by, Utc::now()).map(Some)
+    })
+    .await
+}
+
 /// Runs `decision` in one write, projects at once (headquarters' own pages show it, not after
 /// the projector), then announces the document it changed, if any, to devices and wakes the
 /// projector.

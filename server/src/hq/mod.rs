@@ -14,10 +14,14 @@ pub mod events;
 pub mod meetings;
 pub mod organisations;
 pub mod overview;
+pub mod pipeline;
+pub mod plan_actuals;
+pub mod plans;
 pub(crate) mod records;
 pub mod regrade;
 pub mod review;
 pub mod scorecards;
+pub mod surveys;
 pub mod tickets;
 
 /// Parses an RFC 3339 instant stored by the projections.

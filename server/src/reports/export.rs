@@ -13,8 +13,10 @@ use super::quarterly::{QuarterTotals, QuarterlyReport, QuarterlyRow};
 use super::{Change, ReportLang, terms_label, tier_label};
 use crate::error::ServerError;
 
+mod plans;
 mod scorecards;
 mod xlsx;
+pub use plans::{plan_evaluation_csv, plan_evaluation_xlsx};
 pub use scorecards::{scorecards_csv, scorecards_xlsx};
 use xlsx::write_xlsx;
 

@@ -14,6 +14,7 @@ pub mod export;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod monthly;
+pub mod plan_evaluation;
 pub mod quarterly;
 
 use kam_core::bounds;

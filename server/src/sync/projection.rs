@@ -18,20 +18,30 @@
 
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
+use kam_core::doc::read_record;
 use kam_core::doc::{
     ChangeHash, DocKind, Document, read_customer, read_event, read_project, read_ticket, read_units,
 };
-use kam_core::model::{Customer, Project, ServiceTicket, UnitId};
-use kam_core::rules::{self, SlaState};
+use kam_core::model::{
+    AccountPlan, Customer, Lead, LeadStage, Project, ServiceTicket, Survey, UnitId,
+};
+use kam_core::rules::{self, PlanStatus, SlaState};
 
-use crate::db::ManagementProjection;
+use crate::db::pipeline::LeadFacts;
 use crate::db::projections::{CustomerFacts, ProjectionStore, Savepoints, TicketFacts};
+use crate::db::{AccountWorkStore, ManagementProjection};
 use crate::error::ServerError;
 
 /// What projecting asks of storage: the tables and savepoints.
-pub(crate) trait ProjectionDb: ProjectionStore + Savepoints + ManagementProjection {}
+pub(crate) trait ProjectionDb:
+    ProjectionStore + Savepoints + AccountWorkStore + ManagementProjection
+{
+}
 
-impl<T: ProjectionStore + Savepoints + ManagementProjection + ?Sized> ProjectionDb for T {}
+impl<T: ProjectionStore + Savepoints + AccountWorkStore + ManagementProjection + ?Sized>
+    ProjectionDb for T
+{
+}
 
 /// Replaces every row derived from `doc` with rows for its current state, at `now`.
 ///
@@ -63,8 +73,21 @@ pub(crate) fn project(
             }
             DocKind::Project => insert_units(db, &read_project(doc)?)?,
             DocKind::Event => db.insert_event(&read_event(doc)?)?,
-            // Record documents (issue 23): their projection is being written.
-            _ => crate::sync::projection_management::project_management(db, doc, policy, now)?,
+            DocKind::Lead => {
+                let lead: Lead = read_record(doc)?;
+                db.insert_lead(&lead, &lead_facts(&lead, policy))?;
+            }
+            DocKind::Plan => {
+                let plan: AccountPlan = read_record(doc)?;
+                db.insert_plan(&plan, plan_status_code(rules::plan_status(&plan)))?;
+            }
+            DocKind::Survey => {
+                let survey: Survey = read_record(doc)?;
+                db.insert_survey(&survey, survey_score(&survey)?)?;
+            }
+            DocKind::Scorecard | DocKind::Review | DocKind::Organisation => {
+                crate::sync::projection_management::project_management(db, doc, policy, now)?
+            }
         }
         Ok(())
     })
@@ -142,6 +165,40 @@ fn ticket_facts(t: &ServiceTicket, policy: &Policy, now: DateTime<Utc>) -> Ticke
         sla_code: sla_code(&sla),
         projected_at: now,
     }
+}
+
+/// Whether a lead is a key-account candidate, and when its stage began and, if closed, ended:
+/// the latest stage change (by time) into the current stage, else its identification.
+fn lead_facts(lead: &Lead, policy: &Policy) -> LeadFacts {
+    let last = lead.history.values().filter(|c| c.to == lead.stage).max_by_key(|c| c.at);
+    let stage_changed_at = last.map_or(lead.identified_at, |c| c.at);
+    LeadFacts {
+        candidate: rules::key_account_candidate(&lead.criteria, policy).is_candidate(),
+        stage_changed_at,
+        closed_at: lead.stage.is_closed().then_some(stage_changed_at),
+        lost_reason: if lead.stage == LeadStage::Lost {
+            last.and_then(|c| c.lost_reason.clone())
+        } else {
+            None
+        },
+    }
+}
+
+/// The stable code of a plan's status.
+pub(crate) fn plan_status_code(status: PlanStatus) -> &'static str {
+    match status {
+        PlanStatus::Draft => "draft",
+        PlanStatus::Approved => "approved",
+        PlanStatus::RevisedSinceApproval => "revised_since_approval",
+    }
+}
+
+/// A survey's score by the shared rule. One the rule cannot score (no items, an item above
+/// 100 — the tablet refuses both) is this document's fault: it is set aside for review
+/// (ADR 0013) rather than shown with a made-up score.
+fn survey_score(survey: &Survey) -> Result<u8, ServerError> {
+    rules::survey_score(&survey.items)
+        .map_err(|e| ServerError::Invalid { field: "items", reason: e.to_string() })
 }
 
 /// The stable code of an SLA state; `SlaState` carries durations, so it has no `as_str`.
@@ -393,6 +450,80 @@ mod tests {
         assert_eq!(count(&conn, "SELECT count(*) FROM customers"), 1);
         assert_eq!(count(&conn, "SELECT count(*) FROM contacts"), contacts);
         assert!(conn.is_autocommit(), "no savepoint is left open");
+    }
+
+    #[test]
+    fn leads_plans_and_surveys_carry_what_the_rules_compute() {
+        use kam_core::doc::create_record;
+        use kam_core::model::{
+            AccountPlan, CustomerId, LeadCriteria, LeadId, PlanApproval, PlanId, SurveyId,
+            SurveyItem, SurveyKind,
+        };
+        use std::collections::BTreeMap;
+
+        let conn = db();
+        let policy = Policy::default();
+        let big = policy.pipeline.candidate_min_annual_purchase + Decimal::ONE;
+        let lead = Lead {
+            id: LeadId::from("l-1"),
+            customer_id: CustomerId::from("c-1"),
+            title: "new line".into(),
+            identified_by: UserId::from("rep-01"),
+            identified_at: now(),
+            owner: UserId::from("rep-01"),
+            criteria: LeadCriteria { expected_annual_purchase: Some(big), ..Default::default() },
+            expected_value: Decimal::new(1_000, 0),
+            stage: LeadStage::FirstContact,
+            history: BTreeMap::new(),
+        };
+        let mut doc = create_record(&lead, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        assert_eq!(count(&conn, "SELECT candidate FROM leads"), 1, "above the purchase limit");
+        let since = text(&conn, "SELECT stage_changed_at FROM leads");
+        assert_eq!(since.as_deref(), Some("2026-11-23T01:00:00Z"), "no change: identified");
+
+        let plan = AccountPlan {
+            id: PlanId::from("c-1-2026"),
+            customer_id: CustomerId::from("c-1"),
+            year: 2026,
+            year_goals: Default::default(),
+            quarter_goals: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            sales_strategy: String::new(),
+            service_plan: String::new(),
+            revision: 3,
+            approval: Some(PlanApproval { by: UserId::from("hq"), at: now(), revision: 2 }),
+            evaluations: BTreeMap::new(),
+        };
+        let mut doc = create_record(&plan, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        let status = text(&conn, "SELECT status FROM plans");
+        assert_eq!(status.as_deref(), Some("revised_since_approval"));
+
+        let mut survey = Survey {
+            id: SurveyId::from("s-1"),
+            customer_id: CustomerId::from("c-1"),
+            kind: SurveyKind::Periodic,
+            ticket_id: None,
+            taken_at: now(),
+            taken_by: UserId::from("rep-01"),
+            respondent: "Li".into(),
+            items: BTreeMap::from([(SurveyItem::Product, 84), (SurveyItem::Service, 85)]),
+            comments: String::new(),
+        };
+        let mut doc = create_record(&survey, ActorId::random(), &meta()).unwrap();
+        project(&conn, &mut doc, &policy, now()).unwrap();
+        assert_eq!(count(&conn, "SELECT score FROM surveys"), 85, "84.5 rounds half up");
+        survey.id = SurveyId::from("s-2");
+        survey.items.clear();
+        let mut doc = create_record(&survey, ActorId::random(), &meta()).unwrap();
+        let result = project(&conn, &mut doc, &policy, now());
+        assert!(matches!(result, Err(ServerError::Invalid { field: "items", .. })), "{result:?}");
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM surveys"),
+            1,
+            "the unscorable one is refused"
+        );
     }
 
     #[test]

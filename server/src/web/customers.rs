@@ -152,7 +152,14 @@ pub async fn customer_page(
 ) -> Result<Markup, PageError> {
     user.require_hq()?;
     let lang = user.lang;
+    let sid = id.clone();
     let d = customer_detail(&state, id).await.in_lang(lang)?;
+    let satisfaction = user
+        .hq_read(&state, move |store| {
+            let today = store.policy().business_date(Utc::now());
+            crate::hq::surveys::satisfaction_of(store.conn(), store.policy(), &sid, today)
+        })
+        .await?;
     let c = &d.customer;
     Ok(page(
         &user,
@@ -165,6 +172,7 @@ pub async fn customer_page(
                 tr { th { (lang.t("行业 / 区域", "Industry / region")) } td { (c.industry) " / " (c.region) } th { (lang.t("行业领先品牌", "Leading brand")) } td { (if d.leading_brand { lang.t("是", "yes") } else { lang.t("否", "no") }) } }
                 tr { th { (lang.t("信用额度", "Credit limit")) } td .num { (money(&c.credit_limit)) } th { (lang.t("付款条件", "Payment terms")) } td { (c.payment_terms) } }
                 tr { th { (lang.t("客户经理", "Reps")) } td colspan="3" { (c.owners.join("、")) } }
+                tr { th { (lang.t("满意度系数", "Satisfaction factor")) } td #satisfaction colspan="3" { @if let Some(f) = satisfaction { (f.score) " (" (f.surveys_counted) (lang.t(" 次调查，自 ", " surveys since ")) (f.since) ")" } @else { "—" } } }
                 @for (year, amount) in &d.annual_sales { tr { th { (year) (lang.t("年销售额", " sales")) } td .num colspan="3" { (money(amount)) } } }
             }
             section #contacts {

@@ -11,6 +11,8 @@
 //! files of `assets`), every redirect taken from a request goes through
 //! `security::local_path`, and every failure is a localized page (`error::error_page`).
 
+#[cfg(test)]
+mod account_work_tests;
 pub mod assets;
 pub mod board;
 pub mod console;
@@ -26,6 +28,8 @@ pub mod layout;
 pub mod login;
 pub mod meetings;
 pub mod organisations;
+pub mod pipeline;
+pub mod plans;
 pub mod prices;
 pub mod reports;
 pub mod review;
@@ -70,4 +74,5 @@ pub fn routes() -> Router<AppState> {
         .merge(scorecards::routes())
         .merge(meetings::routes())
         .merge(organisations::routes())
+        .merge(pipeline::routes())
 }

@@ -129,6 +129,11 @@ pub async fn reports_page(
                 a #scorecards-csv href={ "/hq/reports/scorecards.csv?period=" (m) } download { "CSV" } " · "
                 a href={ "/hq/scorecards?period=" (m) } { (lang.t("查看", "View")) }
             }
+            h2 { (lang.t("大客户管理计划季度评估表", "Account plans: quarterly evaluation")) " · " (quarter) }
+            p {
+                a #plans-xlsx href={ "/hq/reports/plans.xlsx?quarter=" (quarter) } download { "Excel (.xlsx)" } " · "
+                a #plans-csv href={ "/hq/reports/plans.csv?quarter=" (quarter) } download { "CSV" }
+            }
         },
     ))
 }
@@ -208,6 +213,33 @@ pub async fn report_file(
                 )
             }
         }
+        "plans.csv" | "plans.xlsx" => {
+            let r = plan_evaluation(&state, period.quarter).await.map_err(fail)?;
+            let name = format!("plan-evaluation-{}-Q{}", r.year, r.quarter);
+            if file.ends_with("csv") {
+                let csv = export::plan_evaluation_csv(&r, rl).into_bytes();
+                download(csv, CSV, format!("{name}.csv"))
+            } else {
+                let xlsx = export::plan_evaluation_xlsx(&r, rl).map_err(fail)?;
+                download(xlsx, XLSX, format!("{name}.xlsx"))
+            }
+        }
         _ => return Err(fail(ServerError::NotFound)),
     })
+}
+
+/// The plans' evaluation table of `quarter` (`YYYY-Qn`, or the last complete quarter).
+pub(crate) async fn plan_evaluation(
+    state: &AppState,
+    quarter: Option<String>,
+) -> Result<reports::plan_evaluation::PlanEvaluationReport, ServerError> {
+    state
+        .with_store(move |store| {
+            let text = quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store).1);
+            let q = reports::quarterly::parse_quarter(&text).ok_or_else(|| {
+                ServerError::Invalid { field: "quarter", reason: "YYYY-Qn".into() }
+            })?;
+            reports::plan_evaluation::plan_evaluation_report(store.conn(), q.year, q.quarter)
+        })
+        .await
 }

@@ -9,6 +9,7 @@
 //! GET answers the shape declared, provoked errors answer a status and code the operation
 //! lists, and every refusal code and command kind in the source is listed.
 
+mod account_work;
 mod desk;
 mod device;
 mod errors;
@@ -51,6 +52,7 @@ fn schemas() -> Value {
 /// The whole document.
 pub fn document() -> Value {
     let paths = device::paths().merge(desk::paths()).merge(hq::paths()).merge(venue::paths());
+    let paths = paths.merge(account_work::paths());
     json!({
         "openapi": "3.1.0",
         "info": { "title": "KAM API", "version": "1", "description": description() },

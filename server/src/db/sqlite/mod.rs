@@ -11,6 +11,7 @@ mod grants;
 mod hq;
 mod management;
 mod people;
+mod pipeline;
 mod projections;
 pub mod readers;
 mod reports;

@@ -418,7 +418,7 @@ fn approvers_json(unit: &Unit) -> Option<String> {
 
 /// Money as text with at least two places (`"1500000.00"`), the way RULES.md §1 writes CNY;
 /// documents store the normalised form (`"1500000"`). Never rounds: more places are kept.
-fn money(amount: Decimal) -> String {
+pub(super) fn money(amount: Decimal) -> String {
     let mut padded = amount;
     if padded.scale() < 2 {
         padded.rescale(2);
@@ -427,7 +427,7 @@ fn money(amount: Decimal) -> String {
 }
 
 /// Instants as fixed-width RFC 3339 UTC text, so they sort and compare correctly as text.
-fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

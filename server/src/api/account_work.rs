@@ -1,0 +1,123 @@
+//! The JSON twins of the pipeline, plans and surveys pages (`/api/v1/hq/pipeline`, `…/plans`,
+//! `…/surveys`), and headquarters' two plan decisions by device token.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::hq::{HqDecider, HqReader};
+use crate::error::ServerError;
+use crate::hq::decisions;
+use crate::hq::pipeline::{self, LeadDetail, LeadFilter, PipelineView};
+use crate::hq::plans::{self, PlanDetail, PlanSummary, QuarterEvaluation};
+use crate::hq::surveys::{self, SurveyFilter, SurveysView};
+use crate::http::AppState;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/hq/pipeline", get(pipeline_json))
+        .route("/api/v1/hq/pipeline/{id}", get(lead_json))
+        .route("/api/v1/hq/plans", get(plans_json))
+        .route("/api/v1/hq/plans/{id}", get(plan_json))
+        .route("/api/v1/hq/plans/{id}/approve", post(approve_json))
+        .route("/api/v1/hq/plans/{id}/evaluate", post(evaluate_json))
+        .route("/api/v1/hq/surveys", get(surveys_json))
+}
+
+async fn pipeline_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Query(filter): Query<LeadFilter>,
+) -> Result<Json<PipelineView>, ServerError> {
+    Ok(Json(state.with_store(move |store| pipeline::pipeline(store.conn(), &filter)).await?))
+}
+
+async fn lead_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Path(id): Path<String>,
+) -> Result<Json<LeadDetail>, ServerError> {
+    Ok(Json(state.with_store(move |store| pipeline::lead(store.conn(), &id)).await?))
+}
+
+/// The plan list's query.
+#[derive(Debug, Deserialize)]
+struct YearQuery {
+    year: Option<String>,
+}
+
+async fn plans_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Query(q): Query<YearQuery>,
+) -> Result<Json<Vec<PlanSummary>>, ServerError> {
+    let list = state
+        .with_store(move |store| {
+            let today = store.policy().business_date(Utc::now());
+            let year = plans::year_asked(q.year.as_deref(), today)?;
+            plans::plans(store.conn(), store.policy(), year, today)
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+async fn plan_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Path(id): Path<String>,
+) -> Result<Json<PlanDetail>, ServerError> {
+    let detail = state
+        .with_store(move |store| {
+            let today = store.policy().business_date(Utc::now());
+            plans::plan(store.conn(), store.policy(), &id, today)
+        })
+        .await?;
+    Ok(Json(detail))
+}
+
+async fn approve_json(
+    State(state): State<AppState>,
+    HqDecider(user): HqDecider,
+    Path(id): Path<String>,
+) -> Result<Response, ServerError> {
+    decisions::approve_plan(&state, user.decider(), id.clone()).await?;
+    Ok(Json(serde_json::json!({ "plan_id": id, "approved": true })).into_response())
+}
+
+/// The body of a quarter's evaluation.
+#[derive(Debug, Deserialize)]
+struct EvaluateBody {
+    quarter: u8,
+    #[serde(default)]
+    adjustment: String,
+}
+
+async fn evaluate_json(
+    State(state): State<AppState>,
+    HqDecider(user): HqDecider,
+    Path(id): Path<String>,
+    body: Result<Json<EvaluateBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    let Json(body) = body?;
+    let evaluation = QuarterEvaluation { quarter: body.quarter, adjustment: body.adjustment };
+    decisions::evaluate_plan_quarter(&state, user.decider(), id.clone(), evaluation).await?;
+    Ok(Json(serde_json::json!({ "plan_id": id, "quarter": body.quarter })).into_response())
+}
+
+async fn surveys_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Query(filter): Query<SurveyFilter>,
+) -> Result<Json<SurveysView>, ServerError> {
+    let view = state
+        .with_store(move |store| {
+            let today = store.policy().business_date(Utc::now());
+            surveys::surveys(store.conn(), store.policy(), &filter, today)
+        })
+        .await?;
+    Ok(Json(view))
+}

@@ -1,0 +1,73 @@
+//! The pipeline, plans and surveys paths of headquarters' JSON API
+//! (`crate::api::account_work`): the same structs the pages show.
+
+use serde_json::json;
+
+use super::errors::Code;
+use super::op::{Caller, Op, Paths, closed_object, object, path_param, query, string, text};
+
+/// A read for finance, HQ and admin, by device token or dashboard session, answering an
+/// object.
+fn read(summary: &str, description: &str) -> Op {
+    read_as(summary, description, "object")
+}
+
+/// A read answering JSON of `kind` (`object` or `array`).
+fn read_as(summary: &str, description: &str, kind: &str) -> Op {
+    Op::get(summary)
+        .tag("hq")
+        .caller(Caller::DeviceOrSession)
+        .describe(description)
+        .fails(Code::Forbidden, "The caller is not finance, HQ or admin.")
+        .fails(Code::Internal, "A fault on the server.")
+        .json(200, "The data the page shows.", json!({ "type": kind }))
+}
+
+/// A plan decision, by an HQ or admin device token only.
+fn decide(summary: &str, description: &str, answer: serde_json::Value) -> Op {
+    Op::post(summary)
+        .tag("hq")
+        .caller(Caller::Device)
+        .describe(description)
+        .json(200, "Done.", answer)
+        .param(path_param("id", "The plan (`<customer>-<year>`)."))
+        .fails(Code::Forbidden, "The caller is not HQ or admin.")
+        .fails(Code::NotFound, "No such plan.")
+        .fails(Code::InvalidField, "The rules refuse the decision; the message says why.")
+        .fails(Code::Internal, "A fault on the server; nothing changed.")
+}
+
+/// The paths.
+pub(super) fn paths() -> Paths {
+    let malformed = "A query string that cannot be read (e.g. a parameter given twice).";
+    Paths::default()
+        .add("/api/v1/hq/pipeline", read("客户开发进度 / Pipeline", "Leads by stage with counts and expected value, by rep, the win rate (won ÷ (won + lost)) and the leads matching the filter.")
+            .param(query("owner", "a rep's user id"))
+            .param(query("stage", "market_research | first_contact | needs_analysis | solution | negotiation | won | lost"))
+            .fails(Code::MalformedRequest, malformed))
+        .add("/api/v1/hq/pipeline/{id}", read("线索 / A lead", "One lead and its stage history.")
+            .param(path_param("id", "The lead."))
+            .fails(Code::NotFound, "No such lead."))
+        .add("/api/v1/hq/plans", read_as("大客户管理计划 / Account plans", "Plans of a year with their status, the owners they lack and the quarterly evaluations due.", "array")
+            .param(query("year", "a year (default: this year) or `all`"))
+            .fails(Code::MalformedRequest, malformed)
+            .fails(Code::InvalidField, "`year` is neither a year nor `all`."))
+        .add("/api/v1/hq/plans/{id}", read("计划 / An account plan", "One plan: goals per quarter, owners, strategy, service plan, evaluations with their attainment, and why it cannot be approved yet, if it cannot.")
+            .param(path_param("id", "The plan (`<customer>-<year>`)."))
+            .fails(Code::NotFound, "No such plan."))
+        .add("/api/v1/hq/plans/{id}/approve", decide("审批计划 / Approve a plan",
+                "Approves the plan's current revision, a commit by the approver into the plan's document. Refused (422) when `rules::check_approval` refuses. No body is read.",
+                closed_object(&["plan_id", "approved"], json!({ "plan_id": string(), "approved": { "const": true } }))))
+        .add("/api/v1/hq/plans/{id}/evaluate", decide("季度评估 / Evaluate a quarter",
+                "Records an ended quarter's evaluation: the server fills the actuals (sales from the ERP ledger, profit contribution at the customer's margin, the mean survey score), headquarters gives the adjustment.",
+                closed_object(&["plan_id", "quarter"], json!({ "plan_id": string(), "quarter": { "type": "integer" } })))
+            .body("application/json", object(&["quarter"], json!({
+                "quarter": { "type": "integer", "minimum": 1, "maximum": 4 },
+                "adjustment": text("The adjustment decided (调整措施)."),
+            })), "The quarter and the adjustment.")
+            .fails(Code::MalformedRequest, "The body is not JSON (a syntax error).")
+            .fails(Code::UnsupportedMediaType, "The body is not sent as `Content-Type: application/json`."))
+        .add("/api/v1/hq/surveys", read("客户满意度 / Surveys", "Survey results by customer, the latest score, the satisfaction factor and the next periodic survey by tier.")
+            .param(query("tier", "strategic | key | main | general"))
+            .fails(Code::MalformedRequest, malformed))
+}
