@@ -21,18 +21,26 @@
 //!   relationship-unit (关系房) releases.
 //! * `write_permissions` — who may add, change and remove what in a synced document.
 
+mod account_plan;
 mod cadence;
 mod error;
 mod grade_terms;
 mod late_payment;
+mod pipeline;
 mod regrade;
+mod review;
 mod score;
 mod selection;
 mod selection_fees;
+mod survey;
 mod ticket;
 mod tier;
 mod write_permissions;
 
+pub use account_plan::{
+    EvaluationDue, PlanRefusal, PlanStatus, QuarterAttainment, check_approval, evaluate_quarter,
+    evaluations_due, missing_owners, plan_status, quarter_of, required_functions,
+};
 pub use cadence::{VisitDue, is_overdue, visits_due, visits_due_for};
 pub use error::{RuleError, TicketRuleError};
 pub use grade_terms::{
@@ -41,7 +49,15 @@ pub use grade_terms::{
     delivery_terms,
 };
 pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
+pub use pipeline::{
+    CandidateVerdict, PipelineSummary, StageRefusal, StageTotal, check_stage_change,
+    key_account_candidate, pipeline_summary,
+};
 pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
+pub use review::{
+    CarriedMeasure, ReviewRefusal, check_close_measure, measure_overdue, month_of,
+    open_measures_before,
+};
 pub use score::{ScoreInputs, distribute_grades, score};
 pub use selection::{
     ApproversMissing, HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold,
@@ -51,6 +67,10 @@ pub use selection_fees::{
     LateRepricing, LoanSwitchFeeRefusal, PaperStatus, RelationshipRefusal, RenameRefusal,
     RenameRequest, RenameVerdict, UnlistedRename, check_loan_switch_fee,
     check_relationship_release, check_rename, late_repricing, paper_due_on, paper_status,
+};
+pub use survey::{
+    SatisfactionFactor, SurveyDue, SurveyRefusal, satisfaction_factor, survey_due,
+    survey_interval_months, survey_score,
 };
 pub use ticket::{
     SlaState, allowed_transitions, check_service_owner, check_transition, reply_due_at, reply_sla,
