@@ -62,6 +62,11 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServerError> {
 pub fn demo_logins(reps: usize) -> Vec<DemoLogin> {
     let mut users: Vec<(String, Role)> =
         (1..=reps).map(|i| (format!("rep-{i:02}"), Role::Rep)).collect();
+    // The technical, quality and after-sales owners the account plans name (000 §4.2.2–4.2.5):
+    // field staff like the reps, seeing the customers they are named for.
+    for staff in [demo::TECHNICAL_USER, demo::QUALITY_USER, demo::AFTER_SALES_USER] {
+        users.push((staff.into(), Role::Rep));
+    }
     users.push(("staff-01".into(), Role::EventStaff));
     users.push(("finance-01".into(), Role::Finance));
     users.push(("hq-01".into(), Role::Hq));
@@ -128,6 +133,7 @@ pub fn load_demo(
             scope::grant(tx, &staff.user_id, &event_key)?;
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
+        count += store_records(tx, docs, &data, &actor, &meta, now)?;
         Ok(count + 2)
     })?;
     // The demo event is ready to run: its desk opens with the documents.
@@ -137,6 +143,46 @@ pub fn load_demo(
     let sales = store.write(|tx, _, _| crate::sales_ledger::generate_demo(tx, now, spec.seed))?;
     tracing::info!(rows = sales, "demo sales ledger written");
     Ok(Some(DemoLoad { documents }))
+}
+
+/// Stores the demo's account-management records (leads, plans, surveys, scorecards, reviews,
+/// organisations) and grants the plans' named owners and the surveys' takers the customers
+/// they work on; a scorecard is seen by its person without a grant. Returns how many
+/// documents were stored.
+fn store_records(
+    tx: &dyn crate::db::Db,
+    docs: &mut crate::sync::docs::DocCache,
+    data: &demo::DemoData,
+    actor: &kam_core::doc::ActorId,
+    meta: &EditMeta,
+    now: DateTime<Utc>,
+) -> Result<usize, ServerError> {
+    fn put<R: doc::Record>(
+        tx: &dyn crate::db::Db,
+        docs: &mut crate::sync::docs::DocCache,
+        records: &[R],
+        actor: &kam_core::doc::ActorId,
+        meta: &EditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ServerError> {
+        for r in records {
+            insert_new_doc(tx, docs, doc::create_record(r, actor.clone(), meta)?, now)?;
+        }
+        Ok(records.len())
+    }
+    let mut count = put(tx, docs, &data.leads, actor, meta, now)?;
+    count += put(tx, docs, &data.plans, actor, meta, now)?;
+    count += put(tx, docs, &data.surveys, actor, meta, now)?;
+    count += put(tx, docs, &data.scorecards, actor, meta, now)?;
+    count += put(tx, docs, &data.reviews, actor, meta, now)?;
+    count += put(tx, docs, &data.organisations, actor, meta, now)?;
+    let plan_owners =
+        data.plans.iter().flat_map(|p| p.owners.values().map(move |u| (u, &p.customer_id)));
+    let takers = data.surveys.iter().map(|s| (&s.taken_by, &s.customer_id));
+    for (user, customer) in plan_owners.chain(takers) {
+        scope::grant(tx, user.as_str(), &format!("customer/{customer}"))?;
+    }
+    Ok(count)
 }
 
 /// The directory a path names, for messages.
