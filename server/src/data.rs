@@ -189,3 +189,55 @@ fn store_records(
 pub fn display_dir(dir: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+    use kam_core::doc::DocKind;
+
+    use super::*;
+
+    #[test]
+    fn the_demo_load_stores_the_account_records_and_grants_their_staff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open_store(dir.path()).unwrap();
+        let spec = DemoSpec {
+            customers: 60,
+            tickets: 100,
+            units: 120,
+            buyers: 20,
+            ..DemoSpec::standard(3)
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+        let started = std::time::Instant::now();
+        let loaded = load_demo(&mut store, &spec, now).unwrap().unwrap();
+        eprintln!("demo load: {:?}", started.elapsed());
+        let data = demo::generate(&spec, now, store.policy());
+        let kinds = [
+            (DocKind::Lead, data.leads.len()),
+            (DocKind::Plan, data.plans.len()),
+            (DocKind::Survey, data.surveys.len()),
+            (DocKind::Scorecard, data.scorecards.len()),
+            (DocKind::Review, data.reviews.len()),
+            (DocKind::Organisation, data.organisations.len()),
+        ];
+        let mut records = 0;
+        for (kind, expected) in kinds {
+            assert!(expected > 0, "{kind:?}");
+            let stored = store.conn().count_documents(kind).unwrap();
+            assert_eq!(stored, expected as u64, "{kind:?}");
+            records += expected;
+        }
+        let base = data.customers.len() + data.tickets.len() + 2;
+        assert_eq!(loaded.documents, base + records);
+        // The plans' function staff can sign in and see the customers they are named for.
+        let logins = demo_logins(spec.reps);
+        let plan = &data.plans[0];
+        for staff in [demo::TECHNICAL_USER, demo::QUALITY_USER, demo::AFTER_SALES_USER] {
+            assert!(logins.iter().any(|l| l.user_id == staff && l.role == Role::Rep));
+            let key = format!("customer/{}", plan.customer_id);
+            assert!(store.conn().has_grant(staff, &key).unwrap(), "{staff}");
+        }
+    }
+}

@@ -42,11 +42,11 @@ pub const AFTER_SALES_USER: &str = "service-01";
 
 /// The account-management records generated for a company.
 pub(super) struct AccountRecords {
-    pub leads: Vec<Lead>,
-    pub plans: Vec<AccountPlan>,
-    pub surveys: Vec<Survey>,
-    pub scorecards: Vec<Scorecard>,
-    pub reviews: Vec<LeadershipReview>,
+    pub(super) leads: Vec<Lead>,
+    pub(super) plans: Vec<AccountPlan>,
+    pub(super) surveys: Vec<Survey>,
+    pub(super) scorecards: Vec<Scorecard>,
+    pub(super) reviews: Vec<LeadershipReview>,
 }
 
 /// Dates the generators share.

@@ -169,7 +169,21 @@ fn chosen(
             note: (*note).to_owned(),
         })
         .collect();
-    // The first paid in full, the second 60 %, the third overdue with nothing paid.
+    collections(rng, org, &instalments, event, today, policy);
+    org.instalments = instalments.into_iter().map(|i| (i.id.clone(), i)).collect();
+}
+
+/// What finance recorded against the instalments: the first paid in full, the second 60 %,
+/// the third overdue with nothing paid and chased; a reconciliation and a loan switch.
+fn collections(
+    rng: &mut SmallRng,
+    org: &mut Organisation,
+    instalments: &[Instalment],
+    event: &SelectionEvent,
+    today: NaiveDate,
+    policy: &Policy,
+) {
+    let days_ago = |d: i64| today - Duration::days(d);
     let received = [
         (&instalments[0], instalments[0].amount, -2),
         (&instalments[1], (instalments[1].amount * Decimal::new(60, 2)).round_dp(2), 3),
@@ -212,5 +226,4 @@ fn chosen(
         on: days_ago(20),
     };
     org.loan_switches.insert(switch.id.clone(), switch);
-    org.instalments = instalments.into_iter().map(|i| (i.id.clone(), i)).collect();
 }
