@@ -17,14 +17,20 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 use crate::model::{
-    Building, BuildingId, Buyer, BuyerId, Classification, Contact, ContactId, CreditTerms,
-    Customer, CustomerId, CustomerProfile, EntryId, EventId, FollowUp, Grade, PaymentTerms,
-    PriceApproval, Project, ProjectId, Reply, SelectionEvent, SelectionMode, ServiceTicket,
-    StatusChange, TicketId, TicketKind, TicketPriority, TicketStatus, Unit, UnitId, UnitStatus,
-    UserId, VisitId, VisitLevel, VisitRecord,
+    AccountPlan, Building, BuildingId, Buyer, BuyerId, Classification, Contact, ContactId,
+    CreditTerms, Customer, CustomerId, CustomerProfile, EntryId, EventId, FollowUp, Grade, Lead,
+    LeadershipReview, Organisation, PaymentTerms, PriceApproval, Project, ProjectId, Reply,
+    Scorecard, SelectionEvent, SelectionMode, ServiceTicket, StatusChange, Survey, TicketId,
+    TicketKind, TicketPriority, TicketStatus, Unit, UnitId, UnitStatus, UserId, VisitId,
+    VisitLevel, VisitRecord,
 };
 use crate::policy::Policy;
 use crate::rules;
+
+mod accounts;
+mod commissioning;
+
+pub use accounts::{AFTER_SALES_USER, FINANCE_USER, HQ_USER, QUALITY_USER, TECHNICAL_USER};
 
 /// How much demo data to make.
 #[derive(Clone, Debug)]
@@ -77,6 +83,19 @@ pub struct DemoData {
     pub project: Project,
     /// The selection event over the project's first units.
     pub event: SelectionEvent,
+    /// Development leads: a handful per rep on their own customers, one per stage.
+    pub leads: Vec<Lead>,
+    /// This year's account plans of the strategic and key customers.
+    pub plans: Vec<AccountPlan>,
+    /// Periodic surveys over the last year on each customer's cadence, and after-service
+    /// calls following some closed tickets.
+    pub surveys: Vec<Survey>,
+    /// Each rep's scorecard for the last complete month (targets and ratings; not published).
+    pub scorecards: Vec<Scorecard>,
+    /// The monthly leadership reviews of the last two months.
+    pub reviews: Vec<LeadershipReview>,
+    /// The project's candidate commissioning organisations.
+    pub organisations: Vec<Organisation>,
 }
 
 const REGIONS: &[&str] = &["华东", "华南", "华北", "西南", "华中", "东北", "西北"];
@@ -113,10 +132,28 @@ pub fn generate(spec: &DemoSpec, now: DateTime<Utc>, policy: &Policy) -> DemoDat
     let customers = grade_customers(customers, policy);
     // Tickets belong to customers: without customers there are none.
     let ticket_count = if customers.is_empty() { 0 } else { spec.tickets };
-    let tickets = (0..ticket_count).map(|i| ticket(&mut rng, i, &customers, &reps, now)).collect();
+    let tickets: Vec<ServiceTicket> =
+        (0..ticket_count).map(|i| ticket(&mut rng, i, &customers, &reps, now)).collect();
     let project = project(&mut rng, spec.units, now);
     let event = event(&mut rng, &project, spec.buyers, now);
-    DemoData { reps, customers, tickets, project, event }
+    // The account-management records draw from a stream of their own, so they left the
+    // records above exactly as a seed made them before they existed.
+    let mut rng = SmallRng::seed_from_u64(spec.seed ^ 0x6b61_6d5f_6163_6374);
+    let records = accounts::generate(&mut rng, &reps, &customers, &tickets, now, policy);
+    let organisations = commissioning::organisations(&mut rng, &project, &event, now, policy);
+    DemoData {
+        reps,
+        customers,
+        tickets,
+        project,
+        event,
+        leads: records.leads,
+        plans: records.plans,
+        surveys: records.surveys,
+        scorecards: records.scorecards,
+        reviews: records.reviews,
+        organisations,
+    }
 }
 
 fn customer(
@@ -416,3 +453,7 @@ pub(crate) fn tiny_company(tickets: usize, units: usize, buyers: usize) -> DemoD
     let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).single().unwrap_or_default();
     generate(&spec, now, &crate::Policy::default())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod records_tests;

@@ -62,6 +62,11 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServerError> {
 pub fn demo_logins(reps: usize) -> Vec<DemoLogin> {
     let mut users: Vec<(String, Role)> =
         (1..=reps).map(|i| (format!("rep-{i:02}"), Role::Rep)).collect();
+    // The technical, quality and after-sales owners the account plans name (000 §4.2.2–4.2.5):
+    // field staff like the reps, seeing the customers they are named for.
+    for staff in [demo::TECHNICAL_USER, demo::QUALITY_USER, demo::AFTER_SALES_USER] {
+        users.push((staff.into(), Role::Rep));
+    }
     users.push(("staff-01".into(), Role::EventStaff));
     users.push(("finance-01".into(), Role::Finance));
     users.push(("hq-01".into(), Role::Hq));
@@ -128,6 +133,7 @@ pub fn load_demo(
             scope::grant(tx, &staff.user_id, &event_key)?;
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
+        count += store_records(tx, docs, &data, &actor, &meta, now)?;
         Ok(count + 2)
     })?;
     // The demo event is ready to run: its desk opens with the documents.
@@ -139,7 +145,99 @@ pub fn load_demo(
     Ok(Some(DemoLoad { documents }))
 }
 
+/// Stores the demo's account-management records (leads, plans, surveys, scorecards, reviews,
+/// organisations) and grants the plans' named owners and the surveys' takers the customers
+/// they work on; a scorecard is seen by its person without a grant. Returns how many
+/// documents were stored.
+fn store_records(
+    tx: &dyn crate::db::Db,
+    docs: &mut crate::sync::docs::DocCache,
+    data: &demo::DemoData,
+    actor: &kam_core::doc::ActorId,
+    meta: &EditMeta,
+    now: DateTime<Utc>,
+) -> Result<usize, ServerError> {
+    fn put<R: doc::Record>(
+        tx: &dyn crate::db::Db,
+        docs: &mut crate::sync::docs::DocCache,
+        records: &[R],
+        actor: &kam_core::doc::ActorId,
+        meta: &EditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ServerError> {
+        for r in records {
+            insert_new_doc(tx, docs, doc::create_record(r, actor.clone(), meta)?, now)?;
+        }
+        Ok(records.len())
+    }
+    let mut count = put(tx, docs, &data.leads, actor, meta, now)?;
+    count += put(tx, docs, &data.plans, actor, meta, now)?;
+    count += put(tx, docs, &data.surveys, actor, meta, now)?;
+    count += put(tx, docs, &data.scorecards, actor, meta, now)?;
+    count += put(tx, docs, &data.reviews, actor, meta, now)?;
+    count += put(tx, docs, &data.organisations, actor, meta, now)?;
+    let plan_owners =
+        data.plans.iter().flat_map(|p| p.owners.values().map(move |u| (u, &p.customer_id)));
+    let takers = data.surveys.iter().map(|s| (&s.taken_by, &s.customer_id));
+    for (user, customer) in plan_owners.chain(takers) {
+        scope::grant(tx, user.as_str(), &format!("customer/{customer}"))?;
+    }
+    Ok(count)
+}
+
 /// The directory a path names, for messages.
 pub fn display_dir(dir: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+    use kam_core::doc::DocKind;
+
+    use super::*;
+
+    #[test]
+    fn the_demo_load_stores_the_account_records_and_grants_their_staff() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open_store(dir.path()).unwrap();
+        let spec = DemoSpec {
+            customers: 60,
+            tickets: 100,
+            units: 120,
+            buyers: 20,
+            ..DemoSpec::standard(3)
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+        let started = std::time::Instant::now();
+        let loaded = load_demo(&mut store, &spec, now).unwrap().unwrap();
+        eprintln!("demo load: {:?}", started.elapsed());
+        let data = demo::generate(&spec, now, store.policy());
+        let kinds = [
+            (DocKind::Lead, data.leads.len()),
+            (DocKind::Plan, data.plans.len()),
+            (DocKind::Survey, data.surveys.len()),
+            (DocKind::Scorecard, data.scorecards.len()),
+            (DocKind::Review, data.reviews.len()),
+            (DocKind::Organisation, data.organisations.len()),
+        ];
+        let mut records = 0;
+        for (kind, expected) in kinds {
+            assert!(expected > 0, "{kind:?}");
+            let stored = store.conn().count_documents(kind).unwrap();
+            assert_eq!(stored, expected as u64, "{kind:?}");
+            records += expected;
+        }
+        let base = data.customers.len() + data.tickets.len() + 2;
+        assert_eq!(loaded.documents, base + records);
+        // The plans' function staff can sign in and see the customers they are named for.
+        let logins = demo_logins(spec.reps);
+        let plan = &data.plans[0];
+        for staff in [demo::TECHNICAL_USER, demo::QUALITY_USER, demo::AFTER_SALES_USER] {
+            assert!(logins.iter().any(|l| l.user_id == staff && l.role == Role::Rep));
+            let key = format!("customer/{}", plan.customer_id);
+            assert!(store.conn().has_grant(staff, &key).unwrap(), "{staff}");
+        }
+    }
 }
