@@ -51,6 +51,9 @@ pub struct DemoSpec {
     pub units: usize,
     /// Buyers on the selection event's list.
     pub buyers: usize,
+    /// Whether to generate the account-management records (leads, plans, surveys, scorecards,
+    /// reviews, organisations). Pages' tests that build their own turn them off.
+    pub account_records: bool,
 }
 
 impl DemoSpec {
@@ -66,6 +69,7 @@ impl DemoSpec {
             tickets: 2_000,
             units: 3_000,
             buyers: 200,
+            account_records: true,
         }
     }
 }
@@ -139,8 +143,14 @@ pub fn generate(spec: &DemoSpec, now: DateTime<Utc>, policy: &Policy) -> DemoDat
     // The account-management records draw from a stream of their own, so they left the
     // records above exactly as a seed made them before they existed.
     let mut rng = SmallRng::seed_from_u64(spec.seed ^ 0x6b61_6d5f_6163_6374);
-    let records = accounts::generate(&mut rng, &reps, &customers, &tickets, now, policy);
-    let organisations = commissioning::organisations(&mut rng, &project, &event, now, policy);
+    let (records, organisations) = if spec.account_records {
+        (
+            accounts::generate(&mut rng, &reps, &customers, &tickets, now, policy),
+            commissioning::organisations(&mut rng, &project, &event, now, policy),
+        )
+    } else {
+        (accounts::AccountRecords::default(), Vec::new())
+    };
     DemoData {
         reps,
         customers,

@@ -24,8 +24,20 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = data::open_store(dir.path()).unwrap();
     let spec = DemoSpec { customers: 30, tickets: 60, units: 40, ..DemoSpec::standard(5) };
-    let loaded = data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().unwrap();
-    assert_eq!(loaded.documents, 92);
+    let now = chrono::Utc::now();
+    let loaded = data::load_demo(&mut store, &spec, now).unwrap().unwrap();
+    let demo = kam_core::demo::generate(&spec, now, &kam_core::Policy::default());
+    let records = [
+        ("lead", demo.leads.len()),
+        ("plan", demo.plans.len()),
+        ("survey", demo.surveys.len()),
+        ("scorecard", demo.scorecards.len()),
+        ("review", demo.reviews.len()),
+        ("organisation", demo.organisations.len()),
+    ];
+    assert!(records.iter().all(|(_, n)| *n > 0), "the demo has every record kind: {records:?}");
+    let record_total: usize = records.iter().map(|(_, n)| n).sum();
+    assert_eq!(loaded.documents, 92 + record_total, "30 customers, 60 tickets, a project, an event");
     assert!(
         data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().is_none(),
         "loaded once only"
@@ -43,6 +55,9 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
         (count("customer"), count("ticket"), count("project"), count("event")),
         (30, 60, 1, 1)
     );
+    for (kind, n) in records {
+        assert_eq!(count(kind), n as u64, "{kind}");
+    }
     let tiers: u64 = summary["customers_by_tier"]
         .as_array()
         .unwrap()

@@ -41,6 +41,7 @@ pub const QUALITY_USER: &str = "quality-01";
 pub const AFTER_SALES_USER: &str = "service-01";
 
 /// The account-management records generated for a company.
+#[derive(Default)]
 pub(super) struct AccountRecords {
     pub(super) leads: Vec<Lead>,
     pub(super) plans: Vec<AccountPlan>,

@@ -15,7 +15,7 @@ use kam_core::model::{
 use rust_decimal::Decimal;
 
 use crate::store::insert_new_doc;
-use crate::web::demo_site_tests::{DemoSite, demo_site};
+use crate::web::demo_site_tests::{DemoSite, demo_site_without_account_records};
 
 fn lead(id: &str, customer: &str, owner: &str, stage: LeadStage, now: DateTime<Utc>) -> Lead {
     let mut history = BTreeMap::new();
@@ -96,7 +96,7 @@ fn survey(customer: &str, taken_at: DateTime<Utc>) -> Survey {
 /// The site with three leads (negotiation, won, lost), two plans of last year (one whole,
 /// one lacking owners) and one survey; answers the site, the customer and last year.
 async fn site() -> (DemoSite, String, i32) {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     let year = Utc::now().year() - 1;
     let customer = site
         .state

@@ -26,8 +26,25 @@ pub(crate) struct DemoSite {
 /// A demo company; with `desk_open` false its event's desk is not open (the desk's file is
 /// made anew after the demo was loaded).
 pub(crate) fn demo_site(desk_open: bool) -> DemoSite {
+    demo_site_with(desk_open, true)
+}
+
+/// A demo company without the demo's account-management records, for the tests of those
+/// pages, which make their own and count them.
+pub(crate) fn demo_site_without_account_records() -> DemoSite {
+    demo_site_with(true, false)
+}
+
+fn demo_site_with(desk_open: bool, account_records: bool) -> DemoSite {
     let dir = tempfile::tempdir().unwrap();
-    let spec = DemoSpec { customers: 3, tickets: 3, units: 12, buyers: 8, ..DemoSpec::standard(1) };
+    let spec = DemoSpec {
+        customers: 3,
+        tickets: 3,
+        units: 12,
+        buyers: 8,
+        account_records,
+        ..DemoSpec::standard(1)
+    };
     let mut store = data::open_store(dir.path()).unwrap();
     data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap();
     if !desk_open {

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::hq::organisations::tests_support::organisation;
 use crate::store::insert_new_doc;
-use crate::web::demo_site_tests::{DemoSite, demo_site};
+use crate::web::demo_site_tests::{DemoSite, demo_site_without_account_records};
 
 /// An organisation `o1` of project `p1` with two instalments (100 due 2026-01-01, 200 due
 /// 2099-01-01), stored and projected.
@@ -49,7 +49,7 @@ async fn store_organisation(site: &DemoSite, org: kam_core::model::Organisation)
 
 #[tokio::test]
 async fn candidates_are_ranked_by_price_first() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     with_organisation(&site).await;
     let mut better = organisation("o2");
     better.offer.accepted_price_per_m2 = Decimal::new(9000, 0);
@@ -64,7 +64,7 @@ async fn candidates_are_ranked_by_price_first() {
 
 #[tokio::test]
 async fn the_admin_publishes_every_reps_scorecard_for_a_period() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     let reps = site
         .state
         .with_store(|store| crate::admin::publish_scorecards(store, "2026-10", Utc::now()))
@@ -84,7 +84,7 @@ fn en(cookie: &str) -> String {
 
 #[tokio::test]
 async fn a_rep_may_open_none_of_the_management_pages() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     let (rep, _) = site.sign_in("rep-01").await;
     let api = ["/api/v1/hq/scorecards", "/api/v1/hq/meetings", "/api/v1/hq/organisations"];
     let pages = ["/hq/scorecards", "/hq/meetings", "/hq/meetings/2026-11", "/hq/organisations"];
@@ -101,7 +101,7 @@ async fn a_rep_may_open_none_of_the_management_pages() {
 
 #[tokio::test]
 async fn finance_records_collections_and_headquarters_does_not() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     with_organisation(&site).await;
     let (hq, hq_csrf) = site.sign_in("hq-01").await;
     let (status, _, list) = site.get("/hq/organisations", Some(&hq)).await;
@@ -133,7 +133,7 @@ async fn finance_records_collections_and_headquarters_does_not() {
 
 #[tokio::test]
 async fn a_price_is_approved_once_with_a_confirmation_and_a_minimum_payment_ratio() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     with_organisation(&site).await;
     let (hq, csrf) = site.sign_in("hq-01").await;
     let path = "/hq/organisations/o1/price";
@@ -162,7 +162,7 @@ async fn a_price_is_approved_once_with_a_confirmation_and_a_minimum_payment_rati
 
 #[tokio::test]
 async fn the_monthly_review_records_measures_and_closes_them_with_a_note() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     let (hq, csrf) = site.sign_in("hq-01").await;
     let post = |path: &'static str, rest: &str| (path, format!("csrf={csrf}&{rest}"));
     let steps = [
@@ -206,7 +206,7 @@ async fn the_monthly_review_records_measures_and_closes_them_with_a_note() {
 
 #[tokio::test]
 async fn a_scorecard_is_targeted_rated_and_published_with_its_basis() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     let (hq, csrf) = site.sign_in("hq-01").await;
     let base = "/hq/scorecards/rep-01-2026-10";
     let target = format!("csrf={csrf}&target=100000");
@@ -248,7 +248,7 @@ async fn a_scorecard_is_targeted_rated_and_published_with_its_basis() {
 
 #[tokio::test]
 async fn reminders_quiet_the_dunning_and_finance_keeps_fees_within_the_policy() {
-    let site = demo_site(true);
+    let site = demo_site_without_account_records();
     with_organisation(&site).await;
     let (hq, csrf) = site.sign_in("hq-01").await;
     let today = Utc::now().date_naive();
