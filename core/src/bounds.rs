@@ -387,6 +387,62 @@ bound!(
     "Real-world offsets run from UTC-12 to UTC+14."
 );
 
+bound!(
+    /// Policy: the purchase above which a lead is a key-account candidate.
+    POLICY_CANDIDATE_PURCHASE = "pipeline.candidate_min_annual_purchase", "CNY", min whole(0), excl, max whole(TEN_TRILLION), incl, places 2,
+    "A threshold on a yearly purchase, so bounded like annual sales; zero would make every lead a candidate."
+);
+bound!(
+    /// Policy: the profit share above which a lead is a key-account candidate.
+    POLICY_CANDIDATE_PROFIT_SHARE = "pipeline.candidate_min_profit_share_pct", "%", min whole(0), excl, max whole(100), excl, places 2,
+    "A share of our profit: zero would make every lead a candidate and no lead contributes more than all of it."
+);
+bound!(
+    /// Policy: the yearly sales from which a plan names a resident representative.
+    POLICY_RESIDENT_REP_SALES = "plans.resident_representative_min_annual_sales", "CNY", min whole(0), excl, max whole(TEN_TRILLION), incl, places 2,
+    "A threshold on annual sales, so bounded like annual sales."
+);
+bound!(
+    /// Policy: days after a quarter's end before its plan evaluation is overdue.
+    POLICY_EVALUATION_DAYS = "plans.evaluation_days_after_quarter", "days", min whole(1), incl, max whole(92), incl, places 0,
+    "At least a day to evaluate; beyond a quarter the next quarter's evaluation is due before this one is late."
+);
+bound!(
+    /// Policy: survey intervals and the satisfaction window.
+    POLICY_SURVEY_MONTHS = "surveys.*_months", "months", min whole(1), incl, max whole(120), incl, places 0,
+    "Like the visit cadence: beyond ten years a cadence is no cadence; the cap keeps date arithmetic small."
+);
+bound!(
+    /// Policy: a scorecard measure's weight (they add up to 100, a rule checked after).
+    POLICY_SCORECARD_WEIGHT = "scorecards.weights.*", "%", min whole(0), incl, max whole(100), incl, places 0,
+    "Parts of a 100-point scorecard; zero leaves a measure out."
+);
+bound!(
+    /// Policy: candidates handed to the negotiation group, at least.
+    POLICY_MIN_CANDIDATES = "commissioning.min_candidates", "count", min whole(1), incl, max whole(100), incl, places 0,
+    "At least one candidate; a negotiation group cannot weigh a hundred."
+);
+bound!(
+    /// Policy: "blind" pricing's share of comparable projects' price.
+    POLICY_BLIND_PRICE_PCT = "commissioning.blind_price_pct_of_comparables", "%", min whole(0), excl, max whole(100), incl, places 2,
+    "A blind price is set below (at most at) what comparable projects sell for; zero is no price."
+);
+bound!(
+    /// Policy: "experience" pricing's markup on total cost.
+    POLICY_EXPERIENCE_MARKUP = "commissioning.experience_markup_pct", "%", min whole(0), incl, max whole(1_000), incl, places 2,
+    "Zero sells at cost; a markup beyond ten times the cost is no cost-based price."
+);
+bound!(
+    /// Policy: days past due before an instalment is chased.
+    POLICY_DUNNING_DAYS = "commissioning.dunning_after_days", "days", min whole(0), incl, max whole(365), incl, places 0,
+    "Zero chases from the first day overdue; a year of grace is no dunning."
+);
+bound!(
+    /// Policy: days between reminders for the same instalment.
+    POLICY_REMINDER_INTERVAL = "commissioning.reminder_interval_days", "days", min whole(1), incl, max whole(365), incl, places 0,
+    "At most one reminder a day; a year between reminders is no chasing."
+);
+
 /// Every bound, in the order of the ADR's table.
 pub const ALL: &[Bound] = &[
     UNIT_PRICE,
@@ -423,6 +479,17 @@ pub const ALL: &[Bound] = &[
     POLICY_GRADE_SHARE,
     POLICY_DELIVERY_DAYS,
     POLICY_UTC_OFFSET,
+    POLICY_CANDIDATE_PURCHASE,
+    POLICY_CANDIDATE_PROFIT_SHARE,
+    POLICY_RESIDENT_REP_SALES,
+    POLICY_EVALUATION_DAYS,
+    POLICY_SURVEY_MONTHS,
+    POLICY_SCORECARD_WEIGHT,
+    POLICY_MIN_CANDIDATES,
+    POLICY_BLIND_PRICE_PCT,
+    POLICY_EXPERIENCE_MARKUP,
+    POLICY_DUNNING_DAYS,
+    POLICY_REMINDER_INTERVAL,
 ];
 
 /// Groups digits by thousands for the table: `10000000` → `10,000,000`.

@@ -21,10 +21,12 @@
 //!   relationship-unit (关系房) releases.
 //! * `write_permissions` — who may add, change and remove what in a synced document.
 
+mod account_plan;
 mod cadence;
 mod error;
 mod grade_terms;
 mod late_payment;
+mod pipeline;
 mod regrade;
 mod score;
 mod selection;
@@ -33,6 +35,10 @@ mod ticket;
 mod tier;
 mod write_permissions;
 
+pub use account_plan::{
+    EvaluationDue, PlanRefusal, PlanStatus, QuarterAttainment, check_approval, evaluate_quarter,
+    evaluations_due, missing_owners, plan_status, quarter_of, required_functions,
+};
 pub use cadence::{VisitDue, is_overdue, visits_due, visits_due_for};
 pub use error::{RuleError, TicketRuleError};
 pub use grade_terms::{
@@ -41,6 +47,10 @@ pub use grade_terms::{
     delivery_terms,
 };
 pub use late_payment::{Quarter, TermsDowngrade, next_stricter_terms, terms_after_late_payments};
+pub use pipeline::{
+    CandidateVerdict, PipelineSummary, StageRefusal, StageTotal, check_stage_change,
+    key_account_candidate, pipeline_summary,
+};
 pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
 pub use score::{ScoreInputs, distribute_grades, score};
 pub use selection::{
