@@ -1,4 +1,4 @@
-//! The business rules of RULES.md §1–4 and §7 as pure functions.
+//! The business rules of RULES.md §1–4 and §7–12 as pure functions.
 //!
 //! No I/O and no clock: every threshold comes from a [`Policy`](crate::Policy) and the
 //! current time is passed in as `now`, so the tablet and the server reach the same answer.
@@ -19,18 +19,34 @@
 //!   voucher.
 //! * `selection_fees` — after selection: renames, the loan-switch fee, late repricing and
 //!   relationship-unit (关系房) releases.
+//! * `pipeline` — development leads: key-account candidates (003 二), stage changes and
+//!   the pipeline's totals and win rate.
+//! * `account_plan` — account plans: the owners a plan names, HQ's approval, the quarterly
+//!   evaluations due and a quarter's attainment.
+//! * `survey` — satisfaction surveys: a survey's score, the periodic cadence and a
+//!   customer's satisfaction over the policy's window.
+//! * `scorecard` — staff scorecards: eight weighted measures computed from the records, the
+//!   period's dates and who may rate whom.
+//! * `review` — the monthly leadership review: open measures carried to the next report.
+//! * `commissioning` — commissioning organisations (委建单位): ranking, shortlist and choice,
+//!   pricing aids and the one price approval, the agreement's clauses, collections and
+//!   dunning.
 //! * `write_permissions` — who may add, change and remove what in a synced document.
 
 mod account_plan;
 mod cadence;
+mod commissioning;
 mod error;
 mod grade_terms;
 mod late_payment;
 mod pipeline;
 mod regrade;
+mod review;
 mod score;
+mod scorecard;
 mod selection;
 mod selection_fees;
+mod survey;
 mod ticket;
 mod tier;
 mod write_permissions;
@@ -40,6 +56,12 @@ pub use account_plan::{
     evaluations_due, missing_owners, plan_status, quarter_of, required_functions,
 };
 pub use cadence::{VisitDue, is_overdue, visits_due, visits_due_for};
+pub use commissioning::{
+    CollectionStatus, CommissioningRefusal, InstalmentStatus, MissingClause, PriceApprovalRefusal,
+    RankedCandidate, agreement_missing, blind_price, check_choice, check_loan_switch,
+    check_negotiation_shortlist, check_price_approval, check_signing, collection_status,
+    experience_price, rank_candidates, reconciliation_gap,
+};
 pub use error::{RuleError, TicketRuleError};
 pub use grade_terms::{
     CreditReason, CreditVerdict, DeliveryTerms, PriceRefusal, PriceVerdict, TermsRefusal,
@@ -52,7 +74,14 @@ pub use pipeline::{
     key_account_candidate, pipeline_summary,
 };
 pub use regrade::{RegradeInput, RegradeProposal, RegradeReason, propose_regrades};
+pub use review::{
+    CarriedMeasure, ReviewRefusal, check_close_measure, measure_overdue, month_of,
+    open_measures_before,
+};
 pub use score::{ScoreInputs, distribute_grades, score};
+pub use scorecard::{
+    ScoreMeasure, ScorecardError, ScorecardInputs, check_rating, compute_scorecard, period_bounds,
+};
 pub use selection::{
     ApproversMissing, HoldCheck, HoldRefusal, VoucherRefusal, WorkTicketRefusal, check_hold,
     check_price_approvers, check_voucher_issue, price_work_ticket,
@@ -61,6 +90,10 @@ pub use selection_fees::{
     LateRepricing, LoanSwitchFeeRefusal, PaperStatus, RelationshipRefusal, RenameRefusal,
     RenameRequest, RenameVerdict, UnlistedRename, check_loan_switch_fee,
     check_relationship_release, check_rename, late_repricing, paper_due_on, paper_status,
+};
+pub use survey::{
+    SatisfactionFactor, SurveyDue, SurveyRefusal, satisfaction_factor, survey_due,
+    survey_interval_months, survey_score,
 };
 pub use ticket::{
     SlaState, allowed_transitions, check_service_owner, check_transition, reply_due_at, reply_sla,
