@@ -99,7 +99,9 @@ fn content(sales: Decimal) -> PlanContent {
     PlanContent {
         year_goals: PlanGoals { sales, profit_contribution: dec!(100000), satisfaction: 90 },
         quarter_goals: (1..=4u8)
-            .map(|q| (q, PlanGoals { sales: sales / dec!(4), ..Default::default() }))
+            .map(|q| {
+                (q, PlanGoals { sales: sales.checked_div(dec!(4)).unwrap(), ..Default::default() })
+            })
             .collect(),
         owners: [(PlanFunction::AccountManager, rep())].into_iter().collect(),
         sales_strategy: "扩大份额".into(),
@@ -206,3 +208,6 @@ fn my_scorecard_is_none_until_one_arrives() {
     replica.create_record(&card, &EditMeta::new(&UserId::from("hq"), fixed_now(), "t")).unwrap();
     assert_eq!(my_scorecard(&mut replica, &rep(), "2026-10").unwrap(), Some(card));
 }
+
+#[path = "accounts_index_tests.rs"]
+mod index;
