@@ -3,7 +3,6 @@
 //! each checking its rule and writing one commit) or to the replica's account queries (the
 //! list screens, read from the local index).
 
-
 use chrono::Utc;
 use kam_core::accounts::{self, QuarterEvaluation};
 use kam_core::doc::{DocId, DocKind, lead_doc_id, survey_doc_id};
