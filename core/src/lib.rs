@@ -6,6 +6,8 @@
 //!
 //! Layers, inner to outer:
 //!
+//! * [`accounts`] — the tablet's account-management actions (leads, plans, surveys,
+//!   scorecards): each checks its rule, then writes one commit to the replica.
 //! * [`bounds`] — the documented range of every money and quantity field, checked where a
 //!   number enters (ADR 0017).
 //! * [`model`] — plain data types for customers, tickets, projects and events.
@@ -21,6 +23,7 @@
 //! This crate knows nothing of HTTP servers or foreign-language bindings: the server and the
 //! FFI layer depend on it, never the reverse.
 
+pub mod accounts;
 pub mod bounds;
 pub mod demo;
 pub mod desk;

@@ -15,6 +15,7 @@
 //!
 //! Money is a decimal, never a float; instants are the platform's; see `types`.
 
+mod accounts;
 mod desk;
 mod encryption;
 mod error;
@@ -28,6 +29,9 @@ mod vocabulary;
 
 use rust_decimal::Decimal;
 
+pub use accounts::{
+    AccountPlan, ItemScore, Lead, NewSurvey, PlanContent, PlanOwner, QuarterGoals, Survey,
+};
 pub use encryption::encrypt_replica_file;
 pub use error::KamError;
 pub use listeners::{

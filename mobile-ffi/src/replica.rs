@@ -34,13 +34,13 @@ use crate::records::{Customer, DocumentRef, NewTicket, ServiceTicket};
 #[derive(uniffi::Object)]
 pub struct KamReplica {
     pub(crate) shared: Arc<SharedReplica>,
-    user: UserId,
+    pub(crate) user: UserId,
 }
 
 impl KamReplica {
     /// Runs one user action on `document` as this user; the change listeners and watch
     /// queries hear of it on the notice thread.
-    fn edit<T>(
+    pub(crate) fn edit<T>(
         &self,
         document: DocId,
         action: impl FnOnce(&mut Replica, &UserId) -> Result<T, kam_core::replica::ReplicaError>,

@@ -16,9 +16,9 @@ use kam_core::doc::{EditMeta, FieldConflict, HistoryEntry};
 use kam_core::model::{
     BuildingId, Buyer, BuyerId, Classification, Contact, ContactId, CreditTerms, CustomerId,
     CustomerProfile, DiscountLine, EntryId, EventId, FollowUp, Grade, LatePayment, LatePaymentId,
-    PaymentTerms, PreventiveAction, PriceApproval, ProjectId, Reply, StatusChange, TicketId,
-    TicketKind, TicketPriority, TicketStatus, Tier, Unit, UnitId, UnitStatus, UserId, VisitId,
-    VisitLevel, VisitRecord,
+    LeadId, PaymentTerms, PlanId, PreventiveAction, PriceApproval, ProjectId, Reply, ScorecardId,
+    StatusChange, SurveyId, TicketId, TicketKind, TicketPriority, TicketStatus, Tier, Unit, UnitId,
+    UnitStatus, UserId, VisitId, VisitLevel, VisitRecord,
 };
 use kam_core::replica::{CustomerRow, TicketRow, VisitDueRow};
 use kam_core::rules::SlaState;
@@ -102,6 +102,10 @@ id_types!(
     BuyerId,
     UserId,
     LatePaymentId,
+    LeadId,
+    PlanId,
+    SurveyId,
+    ScorecardId,
 );
 
 // ---- records ------------------------------------------------------------------------------

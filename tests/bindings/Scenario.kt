@@ -36,6 +36,12 @@ import java.time.LocalDate
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.system.exitProcess
 import app.kam.ffi.CustomerRow
+import app.kam.ffi.ItemScore
+import app.kam.ffi.LeadCriteria
+import app.kam.ffi.LeadStage
+import app.kam.ffi.NewSurvey
+import app.kam.ffi.SurveyItem
+import app.kam.ffi.SurveyKind
 import app.kam.ffi.SyncStatus
 import app.kam.ffi.myCustomersFlow
 import app.kam.ffi.syncStatusFlow
@@ -410,10 +416,37 @@ fun deskDay(): Map<String, String> {
     return mapOf("unit" to unit.unitId, "buyer" to first.id, "refused_code" to refusal.code)
 }
 
+fun accountsDay(): Map<String, String> {
+    // Account management offline: a lead from identification to won, a survey, my pipeline.
+    val rep = KamReplica.open("$WORKDIR/accounts.kam", "rep-02")
+    val customer = rep.createCustomer(CustomerProfile("西北电力设备", "电力", "西北", "", false, ""))
+    val noneHolds = LeadCriteria(BigDecimal("1000000"), null, "")
+    val refused = expectError<KamException.Rejected> {
+        rep.identifyLead(customer.id, "扩产", noneHolds, BigDecimal.ONE)
+    }
+    check(refused.code == "rule") { "$refused" }
+    val value = BigDecimal("4200000.00")
+    var lead = rep.identifyLead(customer.id, "新厂区", LeadCriteria(null, BigDecimal("12.5"), ""), value)
+    check(lead.stage == LeadStage.MARKET_RESEARCH) { "$lead" }
+    for (stage in listOf(LeadStage.NEEDS_ANALYSIS, LeadStage.NEGOTIATION, LeadStage.WON)) {
+        lead = rep.changeLeadStage(lead.id, stage, "决策链清楚", null)
+    }
+    check(lead.stage == LeadStage.WON && lead.history.size == 3) { "$lead" }
+    val survey = rep.takeSurvey(
+        NewSurvey(customer.id, SurveyKind.PERIODIC, null, "赵总", listOf(ItemScore(SurveyItem.OVERALL, 92u)), ""),
+    )
+    val factor = rep.satisfactionFactor(customer.id)
+    check(factor != null && factor.score.toInt() == 92) { "$factor" }
+    val won = rep.myPipelineByStage("rep-02").single { it.stage == LeadStage.WON }
+    check(won.count == 1u && won.expectedValue.compareTo(value) == 0 && won.leads[0].id == lead.id) { "$won" }
+    say("accounts offline: lead ${lead.id} won, survey ${survey.id} scored ${factor?.score}")
+    return mapOf("lead" to lead.id, "survey" to survey.id)
+}
+
 fun main() {
     try {
         val started = System.nanoTime()
-        val result = repDay() + sdkDay() + sealedDay() + deskDay()
+        val result = repDay() + sdkDay() + sealedDay() + deskDay() + accountsDay()
         say("scenario passed in ${millisSince(started)} ms")
         println("RESULT " + result.entries.joinToString(" ") { "${it.key}=${it.value}" })
     } catch (e: Throwable) {

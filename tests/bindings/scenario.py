@@ -473,12 +473,65 @@ def desk_day():
     return {"unit": unit.unit_id, "buyer": first.id, "refused_code": refusal.code}
 
 
+def accounts_day():
+    """Account management offline: a lead from identification to won, a survey, my pipeline."""
+    rep = kam.KamReplica.open(os.path.join(WORKDIR, "accounts.kam"), "rep-01")
+    customer = rep.create_customer(
+        kam.CustomerProfile(
+            name="西南重工", industry="机械", region="西南", address="", leading_brand=False, notes=""
+        )
+    )
+    none_holds = kam.LeadCriteria(
+        expected_annual_purchase=decimal.Decimal("1000000"), profit_share_pct=None, potential=""
+    )
+    refused = expect_error(
+        KamError.Rejected,
+        lambda: rep.identify_lead(customer.id, "扩产", none_holds, decimal.Decimal("1")),
+    )
+    assert refused.code == "rule", refused
+    criteria = kam.LeadCriteria(
+        expected_annual_purchase=decimal.Decimal("2000000"), profit_share_pct=None, potential=""
+    )
+    value = decimal.Decimal("3500000.00")
+    lead = rep.identify_lead(customer.id, "二期扩产", criteria, value)
+    assert lead.stage == kam.LeadStage.MARKET_RESEARCH and lead.owner == "rep-01", lead
+    expect_error(
+        KamError.Rejected,
+        lambda: rep.change_lead_stage(lead.id, kam.LeadStage.WON, "", None),
+    )
+    for stage in [kam.LeadStage.FIRST_CONTACT, kam.LeadStage.NEGOTIATION, kam.LeadStage.WON]:
+        lead = rep.change_lead_stage(lead.id, stage, "采购经理关注交期", None)
+    assert lead.stage == kam.LeadStage.WON and len(lead.history) == 3, lead
+    survey = rep.take_survey(
+        kam.NewSurvey(
+            customer_id=customer.id,
+            kind=kam.SurveyKind.PERIODIC,
+            ticket_id=None,
+            respondent="李经理",
+            items=[
+                kam.ItemScore(item=kam.SurveyItem.PRODUCT, score=84),
+                kam.ItemScore(item=kam.SurveyItem.SERVICE, score=85),
+            ],
+            comments="",
+        )
+    )
+    factor = rep.satisfaction_factor(customer.id)
+    assert factor.score == 85 and factor.surveys_counted == 1, factor
+    pipeline = rep.my_pipeline_by_stage("rep-01")
+    won = [s for s in pipeline if s.stage == kam.LeadStage.WON][0]
+    assert len(pipeline) == 7 and won.count == 1 and won.expected_value == value, pipeline
+    assert won.leads[0].id == lead.id and won.leads[0].customer_name == "西南重工"
+    say(f"accounts offline: lead {lead.id} won, survey {survey.id} scored {factor.score}")
+    return {"lead": lead.id, "survey": survey.id}
+
+
 def main():
     started = time.monotonic()
     result = rep_day()
     result.update(sdk_day())
     result.update(sealed_day())
     result.update(desk_day())
+    result.update(accounts_day())
     say(f"scenario passed in {(time.monotonic() - started) * 1000:.0f} ms")
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()), flush=True)
 

@@ -8,6 +8,7 @@
 use rusqlite::{Transaction, params};
 use serde::Serialize;
 
+use super::accounts_index;
 use super::error::ReplicaError;
 use crate::doc::{
     CustomerOutline, DocError, DocId, DocKind, Document, read_customer_outline, read_ticket,
@@ -39,13 +40,13 @@ pub(crate) fn project(
         | DocKind::Survey
         | DocKind::Scorecard
         | DocKind::Review
-        | DocKind::Organisation => Ok(()),
+        | DocKind::Organisation => accounts_index::project(tx, doc, policy),
     }
 }
 
 /// A document that has not received its creation change yet (mid-sync) simply has no rows;
 /// anything else unreadable is reported, because a row would be a lie.
-fn skip_unreadable(id: &DocId, error: DocError) -> Result<(), ReplicaError> {
+pub(super) fn skip_unreadable(id: &DocId, error: DocError) -> Result<(), ReplicaError> {
     match error {
         DocError::Empty(_) => Ok(()),
         other => {
@@ -76,7 +77,7 @@ pub(crate) fn remove(tx: &Transaction<'_>, id: &DocId) -> Result<(), ReplicaErro
         | DocKind::Survey
         | DocKind::Scorecard
         | DocKind::Review
-        | DocKind::Organisation => {}
+        | DocKind::Organisation => accounts_index::remove(tx, id)?,
     }
     Ok(())
 }
@@ -96,8 +97,8 @@ fn insert_customer(
     let c = &customer.classification;
     tx.prepare_cached(
         "INSERT INTO idx_customers(customer_id, name, name_folded, industry, region, tier,
-             tier_rank, grade, score, strategic, next_visit_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             tier_rank, grade, score, strategic, next_visit_due, created_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         customer.id.as_str(),
@@ -111,6 +112,7 @@ fn insert_customer(
         c.score,
         c.strategic,
         next_visit_due,
+        policy.business_date(customer.created_at).to_string(),
     ])?;
     let mut owner_stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO idx_customer_owners(owner_id, customer_id) VALUES (?1, ?2)",
@@ -181,6 +183,16 @@ pub struct IndexDump {
     pub visits_due: Vec<String>,
     /// `idx_tickets` rows.
     pub tickets: Vec<String>,
+    /// `idx_leads` rows.
+    pub leads: Vec<String>,
+    /// `idx_plans` rows.
+    pub plans: Vec<String>,
+    /// `idx_plan_evaluations_due` rows.
+    pub plan_evaluations_due: Vec<String>,
+    /// `idx_surveys` rows.
+    pub surveys: Vec<String>,
+    /// `idx_scorecards` rows.
+    pub scorecards: Vec<String>,
 }
 
 /// Reads every index row in a canonical order.
@@ -205,5 +217,12 @@ pub(crate) fn dump(conn: &rusqlite::Connection) -> Result<IndexDump, ReplicaErro
         owners: rows("SELECT * FROM idx_customer_owners ORDER BY owner_id, customer_id")?,
         visits_due: rows("SELECT * FROM idx_visits_due ORDER BY customer_id, level")?,
         tickets: rows("SELECT * FROM idx_tickets ORDER BY ticket_id")?,
+        leads: rows("SELECT * FROM idx_leads ORDER BY lead_id")?,
+        plans: rows("SELECT * FROM idx_plans ORDER BY plan_id")?,
+        plan_evaluations_due: rows(
+            "SELECT * FROM idx_plan_evaluations_due ORDER BY plan_id, quarter",
+        )?,
+        surveys: rows("SELECT * FROM idx_surveys ORDER BY survey_id")?,
+        scorecards: rows("SELECT * FROM idx_scorecards ORDER BY scorecard_id")?,
     })
 }

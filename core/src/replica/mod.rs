@@ -6,6 +6,8 @@
 //! from it, so the index never disagrees with the documents on disk. If a write fails, the
 //! in-memory copy is dropped and the next read reloads what is on disk.
 
+mod accounts_index;
+mod accounts_queries;
 mod encryption;
 #[cfg(test)]
 mod encryption_tests;
@@ -29,6 +31,7 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+pub use accounts_queries::{LeadRow, PipelineStageRow, PlanDueRow, ScorecardRow, SurveyDueRow};
 /// Keys every connection to a replica file (readers too); see [`encryption`].
 pub(crate) use encryption::apply_key;
 pub use encryption::{ENCRYPTION_AVAILABLE, ENCRYPTION_KEY_LEN, EncryptionKey, KeyLengthError};
@@ -194,7 +197,12 @@ impl Replica {
             "DELETE FROM idx_customers; DELETE FROM idx_customer_owners;
              DELETE FROM idx_visits_due; DELETE FROM idx_tickets;",
         )?;
-        for id in ids.iter().filter(|id| matches!(id.kind(), DocKind::Customer | DocKind::Ticket)) {
+        for table in accounts_index::TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        // Projects and events have no index rows; loading them (a project is large) is waste.
+        let indexed = |id: &&DocId| !matches!(id.kind(), DocKind::Project | DocKind::Event);
+        for id in ids.iter().filter(indexed) {
             if let Some(stored) = store::load(&tx, id, &self.actor)? {
                 index::project(&tx, &stored.doc, &self.options.policy)?;
             }

@@ -121,8 +121,72 @@ CREATE TABLE sync_dirty (
 INSERT INTO sync_dirty(doc_id) SELECT doc_id FROM documents;
 ";
 
+/// Version 4: the account-management index (issue 23): leads, plans with the quarters still to
+/// evaluate, surveys and scorecards; customers gain their creation date (the survey cadence
+/// runs from it). Rows are pure functions of a document and the policy: what depends on today
+/// (due, overdue) is computed at query time from the dates stored. The index is marked stale
+/// so the replica fills the new tables from the documents it holds.
+const V4_ACCOUNTS_INDEX: &str = "
+ALTER TABLE idx_customers ADD COLUMN created_on TEXT;
+
+CREATE TABLE idx_leads (
+    lead_id        TEXT PRIMARY KEY,
+    customer_id    TEXT NOT NULL,
+    owner_id       TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    stage          TEXT NOT NULL,
+    stage_rank     INTEGER NOT NULL,
+    expected_value TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX idx_leads_by_owner ON idx_leads(owner_id, stage_rank);
+
+CREATE TABLE idx_plans (
+    plan_id     TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    year        INTEGER NOT NULL,
+    revision    INTEGER NOT NULL,
+    status      TEXT NOT NULL
+) STRICT;
+CREATE INDEX idx_plans_by_customer ON idx_plans(customer_id, year);
+
+CREATE TABLE idx_plan_evaluations_due (
+    plan_id       TEXT NOT NULL,
+    quarter       INTEGER NOT NULL,
+    due_from      TEXT NOT NULL,
+    overdue_after TEXT NOT NULL,
+    PRIMARY KEY (plan_id, quarter)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idx_plan_evaluations_due_by_date ON idx_plan_evaluations_due(due_from);
+
+CREATE TABLE idx_surveys (
+    survey_id   TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    taken_at    TEXT NOT NULL,
+    taken_on    TEXT NOT NULL,
+    score       INTEGER
+) STRICT;
+CREATE INDEX idx_surveys_by_customer ON idx_surveys(customer_id, kind, taken_on);
+
+CREATE TABLE idx_scorecards (
+    scorecard_id TEXT PRIMARY KEY,
+    person_id    TEXT NOT NULL,
+    period       TEXT NOT NULL,
+    sales_target TEXT NOT NULL,
+    computed_at  TEXT,
+    total        TEXT,
+    lines        TEXT
+) STRICT;
+CREATE UNIQUE INDEX idx_scorecards_by_person ON idx_scorecards(person_id, period);
+
+INSERT INTO meta(key, value) VALUES ('index_stale', '1')
+    ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+";
+
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_STORAGE, V2_LOCAL_INDEX, V3_SERVER_SYNC];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V1_STORAGE, V2_LOCAL_INDEX, V3_SERVER_SYNC, V4_ACCOUNTS_INDEX];
 
 /// Sets the connection pragmas. WAL lets readers run beside the writer; `synchronous=FULL`
 /// because a rep's saved edit is acknowledged on screen and must survive power loss.
@@ -209,6 +273,35 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(dirty, vec!["customer/c1".to_owned()]);
+    }
+
+    #[test]
+    fn v3_to_v4_keeps_customer_rows_and_marks_index_stale() {
+        let mut conn = at_version(3);
+        conn.execute(
+            "INSERT INTO idx_customers(customer_id, name, name_folded, industry, region, tier,
+                 tier_rank, strategic) VALUES ('c1', 'A', 'a', '', '', 'main', 2, 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'index_stale'", []).unwrap();
+        migrate_to(&mut conn, 4).unwrap();
+        let created: Option<String> = conn
+            .query_row("SELECT created_on FROM idx_customers WHERE customer_id = 'c1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let stale: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'index_stale'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((created, stale.as_str()), (None, "1"));
+        for table in
+            ["idx_leads", "idx_plans", "idx_plan_evaluations_due", "idx_surveys", "idx_scorecards"]
+        {
+            let n: i64 =
+                conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
     }
 
     #[test]

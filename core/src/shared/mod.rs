@@ -161,6 +161,21 @@ impl SharedReplica {
         Ok(value)
     }
 
+    /// Runs one user action that creates a document whose id the action itself makes (a new
+    /// lead, a survey taken), then tells the listeners about that document, as
+    /// [`SharedReplica::edit`] does.
+    pub fn create<T>(
+        &self,
+        action: impl FnOnce(&mut Replica) -> Result<T, ReplicaError>,
+        created: impl FnOnce(&T) -> DocId,
+    ) -> Result<T, ReplicaError> {
+        let value = self.writer.with_replica(action)?;
+        let documents = vec![created(&value)];
+        self.bus.changed(ChangeSet { origin: ChangeOrigin::Local, documents, outbox: false });
+        self.wake.local_change();
+        Ok(value)
+    }
+
     /// Encrypts the replica under `new_key` instead of its current key (see
     /// [`Replica::rekey`]); the readers are closed meanwhile and reopened under the new key.
     pub fn rekey(&self, new_key: &crate::replica::EncryptionKey) -> Result<(), ReplicaError> {
