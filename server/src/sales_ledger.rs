@@ -291,7 +291,10 @@ pub fn generate_demo(
         let mut rng = SmallRng::seed_from_u64(seed ^ fnv1a(customer.as_bytes()));
         let years = yearly_amounts(db, customer)?;
         for year in first.year..=last.year {
-            let months = match years.get(&year) {
+            // A year without a recorded figure (the current one) runs at last year's pace, so
+            // this year's months agree with the plans' goals and the scorecards' targets.
+            let annual = years.get(&year).or_else(|| years.get(&year.saturating_sub(1)));
+            let months = match annual {
                 Some(annual) => spread_year(*annual, &mut rng)?,
                 None => small_year(&mut rng),
             };

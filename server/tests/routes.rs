@@ -37,7 +37,11 @@ async fn summary_counts_the_demo_company_and_unknown_paths_are_json_404s() {
     ];
     assert!(records.iter().all(|(_, n)| *n > 0), "the demo has every record kind: {records:?}");
     let record_total: usize = records.iter().map(|(_, n)| n).sum();
-    assert_eq!(loaded.documents, 92 + record_total, "30 customers, 60 tickets, a project, an event");
+    assert_eq!(
+        loaded.documents,
+        92 + record_total,
+        "30 customers, 60 tickets, a project, an event"
+    );
     assert!(
         data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().is_none(),
         "loaded once only"

@@ -26,7 +26,9 @@ use kam_core::model::{
     SurveyItem, SurveyKind, UserId,
 };
 use kam_tests::hostile::{call, sign_in};
-use kam_tests::{ServerProcess, Tablet, admin, demo_token, get_json_with_token, wait_for_projections};
+use kam_tests::{
+    ServerProcess, Tablet, admin, demo_token, get_json_with_token, wait_for_projections,
+};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -167,7 +169,11 @@ fn a_rep_works_a_lead_offline_and_headquarters_plans_evaluates_scores_and_closes
     let changes = detail.to_string().matches("第").count();
     assert!(changes >= 5, "five stage changes with what was learned: {detail}");
     let violations: i64 = server_db(dir.path())
-        .query_row("SELECT count(*) FROM violations WHERE doc_id = ?1", [format!("lead/{}", lead.id)], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM violations WHERE doc_id = ?1",
+            [format!("lead/{}", lead.id)],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(violations, 0, "a rep's lead work is theirs to write");
     let win_rate = &pipeline["summary"]["win_rate_pct"];
@@ -178,6 +184,11 @@ fn a_rep_works_a_lead_offline_and_headquarters_plans_evaluates_scores_and_closes
     assert_eq!(after.1, before.1 + 1, "one more survey counts: {before:?} → {after:?}");
     assert_ne!(after.0, before.0, "a survey of 100 moves the factor: {before:?} → {after:?}");
     assert!(after.0.unwrap() > before.0.unwrap_or(0), "{before:?} → {after:?}");
+    println!(
+        "accounts: lead won offline after 5 stage changes, no violation; satisfaction factor \
+         {:?} ({} surveys) → {:?} ({} surveys) after one survey of 100",
+        before.0, before.1, after.0, after.1
+    );
 
     approve_and_evaluate_a_plan(&server, dir.path(), &mut tablet);
     publish_and_export_scorecards(&server, dir.path(), &mut tablet);
@@ -192,7 +203,9 @@ fn approve_and_evaluate_a_plan(server: &ServerProcess, dir: &Path, tablet: &mut 
     let (year, quarter) = (ended.year(), (ended.month0() / 3 + 1) as u8);
     let planned: Vec<String> = hq_get(server, "/api/v1/hq/plans?year=all")
         .as_array()
-        .map(|plans| plans.iter().filter_map(|p| p["plan_id"].as_str().map(str::to_owned)).collect())
+        .map(|plans| {
+            plans.iter().filter_map(|p| p["plan_id"].as_str().map(str::to_owned)).collect()
+        })
         .unwrap_or_default();
     let customer = kam_tests::customers_of(&tablet.replica, "rep-01")
         .unwrap()
@@ -241,7 +254,9 @@ fn approve_and_evaluate_a_plan(server: &ServerProcess, dir: &Path, tablet: &mut 
     let months: Vec<String> =
         (0..3).map(|i| format!("{year}-{:02}", (u32::from(quarter) - 1) * 3 + i + 1)).collect();
     let ledger: Decimal = server_db(dir)
-        .prepare("SELECT amount FROM sales_monthly WHERE customer_id = ?1 AND month IN (?2, ?3, ?4)")
+        .prepare(
+            "SELECT amount FROM sales_monthly WHERE customer_id = ?1 AND month IN (?2, ?3, ?4)",
+        )
         .unwrap()
         .query_map([customer.as_str(), &months[0], &months[1], &months[2]], |r| {
             r.get::<_, String>(0)
@@ -262,6 +277,9 @@ fn approve_and_evaluate_a_plan(server: &ServerProcess, dir: &Path, tablet: &mut 
     let sales = Decimal::from_str(evaluation["sales_actual"].as_str().unwrap()).unwrap();
     assert_eq!(sales, ledger, "the quarter's sales are the ledger's {months:?}: {evaluation}");
     assert!(ledger > Decimal::ZERO, "the demo's ledger has sales in {months:?}");
+    println!(
+        "accounts: plan {plan_id} approved by hq-01, Q{quarter} evaluated: sales {sales} = ledger {months:?}"
+    );
     // The approval and the evaluation reach the rep's tablet as commits by headquarters.
     tablet.sync().unwrap();
     let synced: AccountPlan = tablet.replica.record(plan_id).unwrap();
@@ -317,6 +335,12 @@ fn publish_and_export_scorecards(server: &ServerProcess, dir: &Path, tablet: &mu
         accounts::my_scorecard(&mut tablet.replica, &UserId::from("rep-01"), &period).unwrap();
     let published = mine.and_then(|c| c.published).expect("the rep's tablet holds its scorecard");
     assert_eq!(published.total, total);
+    let lines: Vec<String> = published
+        .lines
+        .values()
+        .map(|l| format!("{} {}×{}%={}", l.measure, l.attainment, l.weight_pct, l.points))
+        .collect();
+    println!("accounts: rep-01's scorecard {period}: total {total} [{}]", lines.join(", "));
 }
 
 /// An open measure of the leadership review is closed on its page.
@@ -330,8 +354,9 @@ fn close_a_measure(server: &ServerProcess, dir: &Path) {
         )
         .expect("the demo's review has an open measure");
     let cookie = sign_in(&server.url, "hq-01").unwrap();
-    let page = call(&server.url, "GET", &format!("/hq/meetings/{month}"), &[("cookie", &cookie)], None)
-        .unwrap();
+    let page =
+        call(&server.url, "GET", &format!("/hq/meetings/{month}"), &[("cookie", &cookie)], None)
+            .unwrap();
     assert_eq!(page.status, 200, "{}", page.text());
     let csrf = csrf_of(&page.text());
     let form = |confirm: &str| {
@@ -361,4 +386,7 @@ fn close_a_measure(server: &ServerProcess, dir: &Path) {
         .unwrap();
     assert_eq!(closed_by.as_deref(), Some("hq-01"));
     assert_eq!(note.as_deref(), Some("已落实"));
+    println!(
+        "accounts: measure {measure} of {month} closed by hq-01 (refused without confirmation)"
+    );
 }
