@@ -424,6 +424,62 @@ async function scenario() {
   console.log(`browser: downloaded ${download.suggestedFilename()} to ${saved}`);
   await shot('report-downloaded');
 
+  // Account management (issue 23): the pipeline, a plan, surveys, scorecards, the monthly
+  // review (closing an open measure through its confirmation) and the organisations.
+  await open('/hq/pipeline');
+  step = 'pipeline';
+  await page.waitForSelector('table#stages tr[data-stage=won]');
+  await page.waitForSelector('p#win-rate');
+  const firstLead = page.locator('table#leads tr[data-lead-id] a').first();
+  await firstLead.waitFor({ timeout: WAIT_MS });
+  result.leads = await page.locator('table#leads tr[data-lead-id]').count();
+  await shot('pipeline');
+  await firstLead.click();
+  await page.waitForURL((url) => url.pathname.startsWith('/hq/pipeline/'));
+  await page.waitForSelector('table#history');
+  await shot('lead');
+  await open('/hq/plans');
+  step = 'plans';
+  const plan = page.locator('table#plans tr[data-plan-id]').first();
+  await plan.waitFor({ timeout: WAIT_MS });
+  result.plans = await page.locator('table#plans tr[data-plan-id]').count();
+  await shot('plans');
+  await plan.locator('a').first().click();
+  await page.waitForURL((url) => url.pathname.startsWith('/hq/plans/'));
+  await page.waitForSelector('table#quarters');
+  await page.waitForSelector('table#owners');
+  await shot('plan');
+  await open('/hq/surveys');
+  step = 'surveys';
+  await page.waitForSelector('table#survey-customers');
+  await shot('surveys');
+  await open('/hq/scorecards');
+  step = 'scorecards';
+  await page.waitForSelector('table#scorecards');
+  await shot('scorecards');
+  await open('/hq/organisations');
+  step = 'organisations';
+  await page.waitForSelector('h1');
+  await shot('organisations');
+  await open('/hq/meetings');
+  step = 'monthly review';
+  const month = page.locator('table#months a').first();
+  await month.waitFor({ timeout: WAIT_MS });
+  await shot('meetings');
+  await month.click();
+  await page.waitForURL((url) => /^\/hq\/meetings\/\d{4}-\d{2}$/.test(url.pathname));
+  step = 'close a measure';
+  const closeForm = page.locator('form#close-form');
+  await closeForm.waitFor({ timeout: WAIT_MS });
+  const measure = await closeForm.locator('select[name=measure_id]').inputValue();
+  await closeForm.locator('input[name=note]').fill('已完成整改并回访客户');
+  await closeForm.locator('input[name=confirm]').check();
+  await closeForm.locator('button[type=submit]').click();
+  await page.waitForSelector('.flash');
+  result.measure_month = new URL(page.url()).pathname.split('/').pop();
+  result.measure_closed = measure;
+  await shot('measure-closed');
+
   // Sign out.
   step = 'sign out';
   await page.click('form#logout button[type=submit]');

@@ -299,6 +299,8 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
     let all = hq_get(&server, "/api/v1/hq/customers").as_array().unwrap().len();
     let strategic =
         hq_get(&server, "/api/v1/hq/customers?tier=strategic").as_array().unwrap().len();
+    let leads = hq_get(&server, "/api/v1/hq/pipeline")["leads"].as_array().unwrap().len();
+    let plans = hq_get(&server, "/api/v1/hq/plans").as_array().unwrap().len();
 
     let work = tempfile::tempdir().unwrap();
     let mut command = browser::scenario("dashboard.mjs");
@@ -377,6 +379,26 @@ fn headquarters_works_the_dashboard_in_a_real_browser() {
     assert_eq!(r["csp_violations"], "0", "the pages broke the Content-Security-Policy");
     assert_eq!(r["offsite_back"], "stayed");
     assert_eq!(r["unknown_page"], "404");
+
+    // The pipeline and plans pages listed what the JSON API lists; the measure closed on the
+    // review's page is closed, by headquarters, with the note typed.
+    assert_eq!(r["leads"], leads.to_string());
+    assert_eq!(r["plans"], plans.to_string());
+    let (closed_by, note): (Option<String>, Option<String>) =
+        rusqlite::Connection::open_with_flags(
+            dir.path().join("kam-server.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+        .query_row(
+            "SELECT closed_by, closing_note FROM review_measures
+             WHERE review_id = ?1 AND entry_id = ?2",
+            [&r["measure_month"], &r["measure_closed"]],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(closed_by.as_deref(), Some("hq-01"), "measure {}", r["measure_closed"]);
+    assert_eq!(note.as_deref(), Some("已完成整改并回访客户"));
 
     // The Excel report the browser downloaded.
     check_monthly_xlsx(&server, &downloads.join(&r["xlsx"]));
