@@ -30,3 +30,38 @@ pub(crate) fn confirmed(confirm: Option<&str>, lang: Lang, what: &str) -> Result
     let reason = format!("tick the confirmation to {what}");
     Err(PageError::Server(ServerError::Invalid { field: "confirm", reason }, lang))
 }
+
+/// A form field's text, trimmed; empty when absent.
+pub(crate) fn text(value: &Option<String>) -> String {
+    value.as_deref().unwrap_or("").trim().to_owned()
+}
+
+/// A required form field, trimmed: refused (400) when absent or blank.
+pub(crate) fn required<'a>(
+    value: &'a Option<String>,
+    name: &'static str,
+) -> Result<&'a str, ServerError> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(ServerError::Invalid { field: name, reason: "is required".into() })
+}
+
+/// A required date field (`YYYY-MM-DD`).
+pub(crate) fn date(
+    value: &Option<String>,
+    name: &'static str,
+) -> Result<chrono::NaiveDate, ServerError> {
+    required(value, name)?
+        .parse()
+        .map_err(|_| ServerError::Invalid { field: name, reason: "is not a date".into() })
+}
+
+/// After a decision recorded from a form: back to `path` with "recorded" as the flash message.
+pub(crate) fn recorded(lang: Lang, path: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let done = lang.t("已记录。", "Recorded.");
+    let to = format!("{path}?done={}", super::layout::url_encode(done));
+    axum::response::Redirect::to(&to).into_response()
+}

@@ -4,7 +4,7 @@
 //! headquarters' forms.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{NaiveDate, Utc};
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::customers::Flash;
 use super::error::{InLang, PageError};
-use super::forms::confirmed;
+use super::forms::{confirmed, date, recorded, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
@@ -205,14 +205,8 @@ pub struct ActionForm {
     confirm: Option<String>,
 }
 
-fn text(value: &Option<String>) -> String {
-    value.as_deref().unwrap_or("").trim().to_owned()
-}
-
 fn day(value: &Option<String>, name: &'static str) -> Result<NaiveDate, ServerError> {
-    text(value)
-        .parse()
-        .map_err(|_| ServerError::Invalid { field: name, reason: "is not a date".into() })
+    date(value, name)
 }
 
 fn action_of(kind: &str, f: &ActionForm) -> Result<ReviewAction, ServerError> {
@@ -253,7 +247,5 @@ pub async fn act(
         confirmed(form.confirm.as_deref(), lang, "close the measure")?;
     }
     meetings::act(&state, user.decider(), month.clone(), action).await.in_lang(lang)?;
-    let done = lang.t("已记录。", "Recorded.");
-    let to = format!("/hq/meetings/{}?done={}", url_encode(&month), url_encode(done));
-    Ok(Redirect::to(&to).into_response())
+    Ok(recorded(lang, &format!("/hq/meetings/{}", url_encode(&month))))
 }

@@ -4,7 +4,7 @@
 //! fees; headquarters: the one price approval, reminders).
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{NaiveDate, Utc};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::customers::Flash;
 use super::error::{InLang, PageError};
-use super::forms::confirmed;
+use super::forms::{confirmed, date, recorded, required, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode};
 use super::session::WebUser;
@@ -257,11 +257,7 @@ pub struct ActionForm {
 }
 
 fn field<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ServerError> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or(ServerError::Invalid { field: name, reason: "is required".into() })
+    required(value, name)
 }
 
 fn decimal(value: &Option<String>, name: &'static str) -> Result<Decimal, ServerError> {
@@ -271,13 +267,10 @@ fn decimal(value: &Option<String>, name: &'static str) -> Result<Decimal, Server
 }
 
 fn day(value: &Option<String>, name: &'static str) -> Result<NaiveDate, ServerError> {
-    field(value, name)?
-        .parse()
-        .map_err(|_| ServerError::Invalid { field: name, reason: "is not a date".into() })
+    date(value, name)
 }
 
 fn action_of(kind: &str, f: &ActionForm) -> Result<OrganisationAction, ServerError> {
-    let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
     Ok(match kind {
         "collections" => OrganisationAction::Collection {
             received_on: day(&f.on, "on")?,
@@ -327,9 +320,7 @@ pub async fn act(
         confirmed(form.confirm.as_deref(), lang, "approve the price")?;
     }
     organisations::act(&state, user.decider(), id.clone(), action).await.in_lang(lang)?;
-    let done = lang.t("已记录。", "Recorded.");
-    let to = format!("/hq/organisations/{}?done={}", url_encode(&id), url_encode(done));
-    Ok(Redirect::to(&to).into_response())
+    Ok(recorded(lang, &format!("/hq/organisations/{}", url_encode(&id))))
 }
 
 #[cfg(test)]

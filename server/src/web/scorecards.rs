@@ -3,7 +3,7 @@
 //! headquarters' forms (target, rating, publish with a confirmation).
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use kam_core::model::RaterKind;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::customers::Flash;
 use super::error::{InLang, PageError};
-use super::forms::confirmed;
+use super::forms::{confirmed, recorded};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
 use super::session::WebUser;
@@ -266,7 +266,5 @@ pub async fn act(
     }
     .in_lang(lang)?;
     let card = format!("{person}-{period}");
-    let done = lang.t("已记录。", "Recorded.");
-    let to = format!("/hq/scorecards/{}?done={}", url_encode(&card), url_encode(done));
-    Ok(Redirect::to(&to).into_response())
+    Ok(recorded(lang, &format!("/hq/scorecards/{}", url_encode(&card))))
 }
