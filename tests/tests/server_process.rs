@@ -17,11 +17,24 @@ fn document_count(summary: &serde_json::Value, kind: &str) -> u64 {
 fn demo_server_serves_counts_stops_gracefully_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), &["--demo"], Duration::from_secs(120)).unwrap();
-    assert!(server.banner.iter().any(|l| l.starts_with("Demo data loaded: 2302 documents")));
+    let loaded: u64 = server
+        .banner
+        .iter()
+        .find_map(|l| l.strip_prefix("Demo data loaded: "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no demo banner: {:?}", server.banner));
     let (status, summary) = get_json(&format!("{}/api/v1/summary", server.url)).unwrap();
     assert_eq!(status, 200);
     assert_eq!(document_count(&summary, "customer"), 300);
     assert_eq!(document_count(&summary, "ticket"), 2000);
+    assert_eq!((document_count(&summary, "project"), document_count(&summary, "event")), (1, 1));
+    let records: u64 = ["lead", "plan", "survey", "scorecard", "review", "organisation"]
+        .into_iter()
+        .map(|kind| document_count(&summary, kind))
+        .inspect(|n| assert!(*n > 0, "the demo has every account-management kind: {summary}"))
+        .sum();
+    assert_eq!(loaded, 2302 + records, "the banner counts every document stored: {summary}");
     let (status, body) = get_json(&format!("{}/api/v1/customers/unknown", server.url)).unwrap();
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     let exit = server.stop(Duration::from_secs(30)).unwrap();
