@@ -538,6 +538,8 @@ fn wait_for_no_streams(url: &str) -> TestResult<f64> {
 struct BodyOutcome {
     status: Option<u16>,
     sent: usize,
+    /// Why there was no answer: the connect's or the read's error, so a failure says which.
+    failure: Option<std::io::ErrorKind>,
 }
 
 /// Declares an 8 MiB sync body under `token` (or none), sends 16 KiB of it and then a
@@ -546,8 +548,12 @@ async fn unauthenticated_body(
     address: &str,
     token: Option<&str>,
 ) -> (BodyOutcome, Option<(OwnedReadHalf, OwnedWriteHalf)>) {
-    let Ok(stream) = TcpStream::connect(address).await else {
-        return (BodyOutcome { status: None, sent: 0 }, None);
+    let stream = match TcpStream::connect(address).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            let failure = Some(error.kind());
+            return (BodyOutcome { status: None, sent: 0, failure }, None);
+        }
     };
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
@@ -562,7 +568,7 @@ async fn unauthenticated_body(
         sent = FIRST_CHUNK;
     }
     let mut reader = BufReader::new(read);
-    let status = {
+    let answer = {
         let answer = read_head(&mut reader);
         let trickle = async {
             let mut tick = tokio::time::interval(TRICKLE_PERIOD);
@@ -580,11 +586,15 @@ async fn unauthenticated_body(
             }
         };
         tokio::select! {
-            answer = answer => answer.ok().map(|(status, _)| status),
-            () = trickle => None,
+            answer = answer => answer.map(|(status, _)| status),
+            () = trickle => Err(std::io::ErrorKind::Other.into()),
         }
     };
-    (BodyOutcome { status, sent }, Some((reader.into_inner(), write)))
+    let (status, failure) = match answer {
+        Ok(status) => (Some(status), None),
+        Err(error) => (None, Some(error.kind())),
+    };
+    (BodyOutcome { status, sent, failure }, Some((reader.into_inner(), write)))
 }
 
 /// The token of the `i`th unauthenticated client: a wrong one for half, none for the rest.
@@ -603,9 +613,10 @@ fn tally(outcomes: &[BodyOutcome]) -> BTreeMap<u16, usize> {
 /// Asserts that every outcome is a 401 or a 429.
 fn assert_all_refused(outcomes: &[BodyOutcome], what: &str) {
     let statuses = tally(outcomes);
+    let failures: Vec<_> = outcomes.iter().filter_map(|o| o.failure.map(|f| (f, o.sent))).collect();
     assert!(
         statuses.keys().all(|s| *s == 401 || *s == 429),
-        "every {what} answered 401 or 429: {statuses:?}"
+        "every {what} answered 401 or 429: {statuses:?}; unanswered (error, bytes sent): {failures:?}"
     );
 }
 
