@@ -120,9 +120,9 @@ pub enum ServerError {
 impl From<crate::db::DbError> for ServerError {
     fn from(error: crate::db::DbError) -> ServerError {
         match error {
-            e @ (crate::db::DbError::Sqlite(_) | crate::db::DbError::File { .. }) => {
-                ServerError::Storage(e)
-            }
+            e @ (crate::db::DbError::Sqlite(_)
+            | crate::db::DbError::Postgres(_)
+            | crate::db::DbError::File { .. }) => ServerError::Storage(e),
             crate::db::DbError::Replica(e) => ServerError::Store(e),
             crate::db::DbError::Corrupt(text) | crate::db::DbError::Thread(text) => {
                 ServerError::Corrupt(text)

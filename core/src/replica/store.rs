@@ -97,6 +97,17 @@ pub fn read(conn: &Connection, id: &DocId) -> Result<Option<StoredBytes>, Replic
 }
 
 impl StoredBytes {
+    /// The stored bytes of a document as another backend read them: its snapshot followed by
+    /// its chunks in order (as one buffer), with the row's chunk count and chunk bytes.
+    pub fn from_parts(
+        bytes: Vec<u8>,
+        snapshot_bytes: i64,
+        chunk_count: i64,
+        chunk_bytes: i64,
+    ) -> Self {
+        StoredBytes { bytes, chunk_count, chunk_bytes, snapshot_bytes }
+    }
+
     /// Loads the document these bytes hold.
     pub fn load(&self, id: &DocId, actor: &ActorId) -> Result<StoredDoc, ReplicaError> {
         let mut doc = if self.bytes.is_empty() {
@@ -136,6 +147,51 @@ impl WriteOutcome {
     }
 }
 
+/// What a write stores: the whole document as a new snapshot (the chunks are dropped), or
+/// one incremental chunk after the last save. Each backend executes it in its own SQL.
+#[derive(Debug)]
+pub enum WriteStep {
+    /// Replace the snapshot (a new document, or compaction is due) and drop the chunks.
+    Snapshot(Vec<u8>),
+    /// Append one chunk.
+    Chunk(Vec<u8>),
+}
+
+/// Decides what to store of `stored` since its last save: a new snapshot for a new document
+/// or when compaction is due, otherwise one incremental chunk, with the bookkeeping to apply
+/// once the write commits. `None` if nothing changed.
+pub fn plan_write(
+    stored: &mut StoredDoc,
+    compaction: CompactionPolicy,
+) -> Option<(WriteStep, WriteOutcome)> {
+    let heads = stored.doc.heads();
+    // Taken first so that bytes never outlive the write they were kept for. They may hold
+    // changes whose dependencies are missing, which Automerge keeps aside; a load accepts
+    // those only after a snapshot, so an empty snapshot rules them out below.
+    let received = stored.doc.take_received_since(&stored.saved_heads);
+    if stored.persisted && heads == stored.saved_heads {
+        return None;
+    }
+    if !stored.persisted || stored.chunk_count + 1 >= compaction.max_chunks {
+        let snapshot = if heads.is_empty() { Vec::new() } else { stored.doc.save() };
+        let snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
+        let outcome = WriteOutcome { heads, chunk_count: 0, chunk_bytes: 0, snapshot_bytes };
+        return Some((WriteStep::Snapshot(snapshot), outcome));
+    }
+    let chunk = match received {
+        Some(bytes) if stored.snapshot_bytes > 0 => bytes,
+        _ => stored.doc.save_after(&stored.saved_heads),
+    };
+    let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+    let outcome = WriteOutcome {
+        heads,
+        chunk_count: stored.chunk_count.saturating_add(1),
+        chunk_bytes: stored.chunk_bytes.saturating_add(chunk_len),
+        snapshot_bytes: stored.snapshot_bytes,
+    };
+    Some((WriteStep::Chunk(chunk), outcome))
+}
+
 /// Writes what changed since the last save inside the caller's transaction (`tx` is its
 /// connection): a new snapshot for a new document or when compaction is due, otherwise one
 /// incremental chunk. Returns `None` if nothing changed.
@@ -144,50 +200,35 @@ pub fn write(
     stored: &mut StoredDoc,
     compaction: CompactionPolicy,
 ) -> Result<Option<WriteOutcome>, ReplicaError> {
-    let heads = stored.doc.heads();
-    // Taken first so that bytes never outlive the write they were kept for. They may hold
-    // changes whose dependencies are missing, which Automerge keeps aside; a load accepts
-    // those only after a snapshot, so an empty snapshot rules them out below.
-    let received = stored.doc.take_received_since(&stored.saved_heads);
-    if stored.persisted && heads == stored.saved_heads {
-        return Ok(None);
-    }
+    let Some((step, outcome)) = plan_write(stored, compaction) else { return Ok(None) };
     let key = stored.doc.id().to_string();
     let kind = stored.doc.id().kind().as_str();
-    if !stored.persisted || stored.chunk_count + 1 >= compaction.max_chunks {
-        let snapshot = if heads.is_empty() { Vec::new() } else { stored.doc.save() };
-        tx.prepare_cached(
-            "INSERT INTO documents(doc_id, kind, snapshot, chunk_count, chunk_bytes)
-             VALUES (?1, ?2, ?3, 0, 0)
-             ON CONFLICT(doc_id) DO UPDATE SET snapshot = excluded.snapshot,
-                 chunk_count = 0, chunk_bytes = 0",
-        )?
-        .execute(params![key, kind, snapshot])?;
-        tx.prepare_cached("DELETE FROM document_chunks WHERE doc_id = ?1")?.execute([&key])?;
-        let snapshot_bytes = i64::try_from(snapshot.len()).unwrap_or(i64::MAX);
-        return Ok(Some(WriteOutcome { heads, chunk_count: 0, chunk_bytes: 0, snapshot_bytes }));
+    match step {
+        WriteStep::Snapshot(snapshot) => {
+            tx.prepare_cached(
+                "INSERT INTO documents(doc_id, kind, snapshot, chunk_count, chunk_bytes)
+                 VALUES (?1, ?2, ?3, 0, 0)
+                 ON CONFLICT(doc_id) DO UPDATE SET snapshot = excluded.snapshot,
+                     chunk_count = 0, chunk_bytes = 0",
+            )?
+            .execute(params![key, kind, snapshot])?;
+            tx.prepare_cached("DELETE FROM document_chunks WHERE doc_id = ?1")?.execute([&key])?;
+        }
+        WriteStep::Chunk(chunk) => {
+            let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+            tx.prepare_cached(
+                "INSERT INTO document_chunks(doc_id, seq, data)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks WHERE doc_id = ?1), ?2)",
+            )?
+            .execute(params![key, chunk])?;
+            tx.prepare_cached(
+                "UPDATE documents SET chunk_count = chunk_count + 1, chunk_bytes = chunk_bytes + ?2
+                 WHERE doc_id = ?1",
+            )?
+            .execute(params![key, chunk_len])?;
+        }
     }
-    let chunk = match received {
-        Some(bytes) if stored.snapshot_bytes > 0 => bytes,
-        _ => stored.doc.save_after(&stored.saved_heads),
-    };
-    let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-    tx.prepare_cached(
-        "INSERT INTO document_chunks(doc_id, seq, data)
-         VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks WHERE doc_id = ?1), ?2)",
-    )?
-    .execute(params![key, chunk])?;
-    tx.prepare_cached(
-        "UPDATE documents SET chunk_count = chunk_count + 1, chunk_bytes = chunk_bytes + ?2
-         WHERE doc_id = ?1",
-    )?
-    .execute(params![key, chunk_len])?;
-    Ok(Some(WriteOutcome {
-        heads,
-        chunk_count: stored.chunk_count + 1,
-        chunk_bytes: stored.chunk_bytes + chunk_len,
-        snapshot_bytes: stored.snapshot_bytes,
-    }))
+    Ok(Some(outcome))
 }
 
 /// Stores a document that arrived whole (a snapshot from the server) using the bytes as they

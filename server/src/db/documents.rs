@@ -35,6 +35,10 @@ pub trait DocumentStore {
     fn count_documents(&self, kind: DocKind) -> Result<u64, DbError>;
     /// The row of `id`, if stored.
     fn document_row(&self, id: &DocId) -> Result<Option<DocRow>, DbError>;
+    /// Up to `limit` stored documents changed after `seq`, in sequence order.
+    fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError>;
+    /// How many stored documents changed after `seq`.
+    fn count_documents_after(&self, seq: i64) -> Result<u64, DbError>;
     /// Every stored document id with its sequence number, by id.
     fn document_seqs(&self) -> Result<Vec<(String, i64)>, DbError>;
     /// Loads `id` as `actor`, if stored.

@@ -8,6 +8,9 @@ pub enum DbError {
     /// The SQLite database failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL database failed (ADR 0024).
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     /// kam-core's document storage (snapshot and chunks) failed.
     #[error("store: {0}")]
     Replica(#[from] kam_core::replica::ReplicaError),
@@ -43,6 +46,7 @@ impl DbError {
     pub fn is_content_fault(&self) -> bool {
         match self {
             DbError::Sqlite(e) => super::sql_is_content_fault(e),
+            DbError::Postgres(e) => super::postgres::is_content_fault(e),
             _ => false,
         }
     }

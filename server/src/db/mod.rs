@@ -20,6 +20,7 @@ pub mod management;
 pub mod parse;
 pub mod people;
 pub mod pipeline;
+pub mod postgres;
 pub mod projections;
 pub mod reports;
 pub mod review;

@@ -52,10 +52,6 @@ pub trait ProjectionStore {
     fn delete_unit(&self, project_id: &str, unit_id: &str) -> Result<(), DbError>;
     /// The event's row (buyers counted, never listed).
     fn insert_event(&self, event: &SelectionEvent) -> Result<(), DbError>;
-    /// Up to `limit` stored documents changed after `seq`, in sequence order.
-    fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError>;
-    /// How many stored documents changed after `seq`.
-    fn count_documents_after(&self, seq: i64) -> Result<u64, DbError>;
 }
 
 /// Nested units of work inside the caller's transaction (or their own transaction when

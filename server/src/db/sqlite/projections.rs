@@ -258,23 +258,6 @@ impl ProjectionStore for Connection {
         ])?;
         Ok(())
     }
-
-    fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .prepare_cached(
-                "SELECT doc_id, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?
-            .query_map(params![seq, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(rows)
-    }
-
-    fn count_documents_after(&self, seq: i64) -> Result<u64, DbError> {
-        Ok(self
-            .prepare_cached("SELECT COUNT(*) FROM documents WHERE seq > ?1")?
-            .query_row([seq], |r| r.get(0))?)
-    }
 }
 
 impl Savepoints for Connection {

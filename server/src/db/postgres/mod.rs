@@ -1,0 +1,291 @@
+//! The PostgreSQL implementation of the storage traits (ADR 0024), for a company that
+//! outgrows one machine: several server nodes over one database.
+//!
+//! The traits are synchronous, as the SQLite backend's connection is: the server runs storage
+//! work on its blocking pool, one holder at a time per connection. Here a [`PgDb`] is one
+//! pooled `tokio-postgres` connection whose I/O task runs on the server's runtime; a storage
+//! thread waits on it through the runtime's handle, so no second runtime and no thread per
+//! client. Statements are prepared once per connection (`prepare_cached`).
+//!
+//! Transactions are explicit (`BEGIN` … `COMMIT` on the connection a `PgDb` holds), and
+//! [`PgDb::transaction`] is the one place that retries a transaction PostgreSQL aborted for a
+//! serialization failure or a deadlock (SQLSTATE 40001, 40P01).
+
+mod accounts;
+mod documents;
+mod grants;
+mod review;
+pub(crate) mod schema;
+mod sessions;
+mod sync_state;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::runtime::Handle;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use crate::db::DbError;
+
+/// Statement parameters, as `tokio-postgres` takes them.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// How many times [`PgDb::transaction`] runs work that PostgreSQL keeps aborting for a
+/// serialization failure or a deadlock before it gives up.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// A pool of connections to one PostgreSQL database, whose connection tasks run on `runtime`.
+#[derive(Clone)]
+pub struct PgPool {
+    pool: Pool,
+    runtime: Handle,
+}
+
+impl std::fmt::Debug for PgPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgPool").field("status", &self.pool.status()).finish()
+    }
+}
+
+impl PgPool {
+    /// A pool of at most `max_connections` connections to `url` (a `postgres://` URL or a
+    /// key-value connection string). Connections open on first use.
+    pub fn new(url: &str, max_connections: usize, runtime: Handle) -> Result<PgPool, DbError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| DbError::Unavailable(format!("database URL: {e}")))?;
+        PgPool::with_config(config, max_connections, runtime)
+    }
+
+    /// A pool of at most `max_connections` connections made with `config`.
+    pub fn with_config(
+        config: tokio_postgres::Config,
+        max_connections: usize,
+        runtime: Handle,
+    ) -> Result<PgPool, DbError> {
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| DbError::Unavailable(format!("database pool: {e}")))?;
+        Ok(PgPool { pool, runtime })
+    }
+
+    /// One connection of the pool, waited for on the calling (blocking) thread.
+    pub fn get(&self) -> Result<PgDb, DbError> {
+        let client = self
+            .runtime
+            .block_on(self.pool.get())
+            .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
+        Ok(PgDb { client, runtime: self.runtime.clone() })
+    }
+
+    /// Opens a connection and brings the schema to this build's version (see [`schema`]).
+    pub fn migrate(&self) -> Result<(), DbError> {
+        schema::migrate(&self.get()?)
+    }
+}
+
+/// One connection to the database. The storage traits are implemented for it; outside
+/// [`PgDb::transaction`] each statement commits by itself.
+///
+/// Its methods wait on the runtime's handle, so they run on a blocking thread (the server's
+/// blocking pool, a test's own thread), never on a runtime worker.
+pub struct PgDb {
+    client: deadpool_postgres::Object,
+    runtime: Handle,
+}
+
+impl std::fmt::Debug for PgDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgDb").finish_non_exhaustive()
+    }
+}
+
+impl PgDb {
+    /// Waits for `work` on the calling thread.
+    fn wait<T>(&self, work: impl Future<Output = T>) -> T {
+        self.runtime.block_on(work)
+    }
+
+    /// Runs `sql` (prepared once per connection) and returns its rows.
+    pub(crate) fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+        self.wait(async {
+            let statement = self.client.prepare_cached(sql).await?;
+            self.client.query(&statement, params).await
+        })
+        .map_err(DbError::from)
+    }
+
+    /// Runs `sql` and returns its one row, or `None`.
+    pub(crate) fn row(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
+        self.wait(async {
+            let statement = self.client.prepare_cached(sql).await?;
+            self.client.query_opt(&statement, params).await
+        })
+        .map_err(DbError::from)
+    }
+
+    /// Runs `sql`, which must return exactly one row.
+    pub(crate) fn one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
+        self.wait(async {
+            let statement = self.client.prepare_cached(sql).await?;
+            self.client.query_one(&statement, params).await
+        })
+        .map_err(DbError::from)
+    }
+
+    /// Runs `sql` and returns how many rows it changed.
+    pub(crate) fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
+        self.wait(async {
+            let statement = self.client.prepare_cached(sql).await?;
+            self.client.execute(&statement, params).await
+        })
+        .map_err(DbError::from)
+    }
+
+    /// Runs statements without parameters (schema, transaction control).
+    pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
+        self.wait(self.client.batch_execute(sql)).map_err(DbError::from)
+    }
+
+    /// Runs `work` in one transaction and commits it if `work` succeeds; if it fails, the
+    /// transaction rolls back. When PostgreSQL aborts the transaction for a serialization
+    /// failure or a deadlock, `work` runs again from the start (up to a bound), so it must
+    /// not act outside the database before it returns.
+    pub fn transaction<T, E: From<DbError> + AsDbError>(
+        &self,
+        mut work: impl FnMut(&PgDb) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut attempt = 1;
+        loop {
+            self.batch("BEGIN")?;
+            let outcome = work(self).and_then(|value| {
+                self.batch("COMMIT")?;
+                Ok(value)
+            });
+            match outcome {
+                Ok(value) => return Ok(value),
+                Err(error) => {
+                    // A failed COMMIT has ended the transaction already; ROLLBACK then only
+                    // warns, and a broken connection fails it too, which the error says.
+                    let _ = self.batch("ROLLBACK");
+                    let retry = error.as_db_error().is_some_and(DbError::is_retryable);
+                    if !retry || attempt >= MAX_ATTEMPTS {
+                        return Err(error);
+                    }
+                    tracing::debug!(attempt, "transaction retried after a serialization failure");
+                    std::thread::sleep(retry_pause(attempt));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The pause before attempt `attempt + 1`: a few milliseconds, growing, with jitter so that
+/// transactions that collided do not collide again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    let base_ms = 2u64 << attempt.min(6);
+    Duration::from_millis(rand::random_range(base_ms / 2..=base_ms))
+}
+
+/// An error that may carry a storage failure, so that [`PgDb::transaction`] can tell a
+/// transaction worth retrying from a refusal.
+pub trait AsDbError {
+    /// The storage failure this error carries, if any.
+    fn as_db_error(&self) -> Option<&DbError>;
+}
+
+impl AsDbError for DbError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        Some(self)
+    }
+}
+
+impl DbError {
+    /// Whether PostgreSQL aborted the transaction for a serialization failure or a deadlock,
+    /// so that running it again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DbError::Postgres(e) => matches!(
+                e.code(),
+                Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a PostgreSQL error met while processing one document is that document's fault:
+/// an integrity constraint its rows break (SQLSTATE class 23) or a value PostgreSQL refuses
+/// (class 22). Every other error is the store's.
+pub(crate) fn is_content_fault(error: &tokio_postgres::Error) -> bool {
+    error.code().is_some_and(|code| {
+        let code = code.code();
+        code.starts_with("23") || code.starts_with("22")
+    })
+}
+
+/// A count from PostgreSQL (`bigint`) as the traits' `u64`.
+pub(crate) fn count(row: &Row, index: usize) -> Result<u64, DbError> {
+    let n: i64 = row.try_get(index)?;
+    u64::try_from(n).map_err(|_| DbError::Corrupt(format!("negative count {n}")))
+}
+
+/// A limit from the traits' `usize` as PostgreSQL's `bigint`.
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A migrated test schema and one connection to it, for the store test suite.
+#[cfg(test)]
+pub(crate) struct SuiteDb {
+    db: PgDb,
+    _database: testing::TestDatabase,
+}
+
+#[cfg(test)]
+impl std::ops::Deref for SuiteDb {
+    type Target = PgDb;
+
+    fn deref(&self) -> &PgDb {
+        &self.db
+    }
+}
+
+/// A fresh, migrated schema for the store suite, or `None` without a test server.
+#[cfg(test)]
+fn fresh() -> Option<SuiteDb> {
+    let database = testing::TestDatabase::migrated()?;
+    Some(SuiteDb { db: database.db(), _database: database })
+}
+
+#[cfg(test)]
+mod suite {
+    crate::store_suite!(@optional super::fresh;
+        the_change_sequence_counts_up,
+        settings_are_kept_and_replaced,
+        users_and_devices_authenticate_until_revoked,
+        grants_revocations_and_news,
+        documents_are_written_read_back_and_positioned,
+        sync_states_wait_for_the_cursor,
+        conflicts_violations_audit_and_quarantine,
+        sessions_live_until_they_end_or_expire,
+    );
+}
+
+#[cfg(test)]
+mod tests;

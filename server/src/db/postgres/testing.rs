@@ -1,0 +1,64 @@
+//! A fresh PostgreSQL schema per test, in the throwaway server `scripts/postgres` starts.
+//!
+//! `KAM_TEST_POSTGRES_URL` names the server. Without it a PostgreSQL test says it was skipped
+//! and returns, so `cargo test` works on a machine without PostgreSQL; `scripts/test` sets it,
+//! and sets `KAM_TEST_POSTGRES_REQUIRED`, with which a missing server fails the test instead.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A test fixture.
+
+use super::{PgDb, PgPool};
+
+/// A schema of its own in the test server, dropped with its contents when this is dropped.
+pub(crate) struct TestDatabase {
+    pool: PgPool,
+    admin: PgPool,
+    schema: String,
+    // Declared last: dropped after the pools, whose connections run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TestDatabase {
+    /// A new empty schema, or `None` (with a note on stderr) when no test server is set.
+    pub(crate) fn create() -> Option<TestDatabase> {
+        let Ok(url) = std::env::var("KAM_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("KAM_TEST_POSTGRES_REQUIRED").is_none(),
+                "KAM_TEST_POSTGRES_REQUIRED is set but KAM_TEST_POSTGRES_URL is not"
+            );
+            eprintln!("skipped: no PostgreSQL (KAM_TEST_POSTGRES_URL is not set)");
+            return None;
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let schema = format!("t_{:016x}", rand::random::<u64>());
+        let admin = PgPool::new(&url, 1, runtime.handle().clone()).unwrap();
+        admin.get().unwrap().batch(&format!("CREATE SCHEMA {schema}")).unwrap();
+        let mut config: tokio_postgres::Config = url.parse().unwrap();
+        config.options(format!("-c search_path={schema}"));
+        let pool = PgPool::with_config(config, 8, runtime.handle().clone()).unwrap();
+        Some(TestDatabase { pool, admin, schema, _runtime: runtime })
+    }
+
+    /// A fresh, migrated schema (as the store suite wants it), or `None` as for [`create`].
+    pub(crate) fn migrated() -> Option<TestDatabase> {
+        let database = TestDatabase::create()?;
+        database.pool.migrate().unwrap();
+        Some(database)
+    }
+
+    /// A connection to this schema.
+    pub(crate) fn db(&self) -> PgDb {
+        self.pool.get().unwrap()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(db) = self.admin.get() {
+            let _ = db.batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
