@@ -29,6 +29,8 @@ pub mod sessions;
 pub(crate) mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
+#[cfg(test)]
+pub(crate) mod suite_accounts;
 pub mod sync_state;
 
 pub use accounts::AccountStore;

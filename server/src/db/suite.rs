@@ -23,6 +23,8 @@ use super::projections::CustomerFacts;
 use super::review::{AuditEntry, NewViolation};
 use super::sales::{SalesMonthRecord, YearMonth};
 use super::sessions::NewSession;
+// The cases of `suite_accounts`, so that `store_suite!` names them all here.
+pub(crate) use super::suite_accounts::*;
 use super::{
     AccountStore, Db, DocumentStore, GrantStore, HqQueries, ReviewStore, SalesLedgerStore,
     SessionStore, SyncStateStore,
@@ -45,6 +47,17 @@ macro_rules! store_suite {
             sessions_live_until_they_end_or_expire,
             projections_replace_rows_and_savepoints_undo,
             sales_months_are_replaced_and_read_by_range,
+            leads_are_written_filtered_and_read_with_their_history,
+            plans_come_back_whole_with_quarters_and_evaluations,
+            surveys_keep_their_score_and_the_account_managers_rating,
+            scorecards_are_listed_by_period_with_lines_and_ratings,
+            scorecards_are_deleted_with_their_doc,
+            open_measures_before_a_month_leave_out_closed_ones_and_that_month,
+            scorecard_inputs_count_the_periods_surveys_and_closed_leads,
+            scorecard_inputs_follow_the_customers_a_person_owns,
+            organisations_keep_their_money_and_list_what_is_outstanding,
+            active_reps_leave_out_other_roles,
+            people_travel_with_their_grants_and_take_this_stores_numbers,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {

@@ -12,8 +12,12 @@
 //! serialization failure or a deadlock (SQLSTATE 40001, 40P01).
 
 mod accounts;
+mod accounts_schema;
 mod documents;
 mod grants;
+mod management;
+mod people;
+mod pipeline;
 mod review;
 pub(crate) mod schema;
 mod sessions;
@@ -284,6 +288,13 @@ mod suite {
         sync_states_wait_for_the_cursor,
         conflicts_violations_audit_and_quarantine,
         sessions_live_until_they_end_or_expire,
+        surveys_keep_their_score_and_the_account_managers_rating,
+        scorecards_are_listed_by_period_with_lines_and_ratings,
+        open_measures_before_a_month_leave_out_closed_ones_and_that_month,
+        scorecard_inputs_count_the_periods_surveys_and_closed_leads,
+        organisations_keep_their_money_and_list_what_is_outstanding,
+        active_reps_leave_out_other_roles,
+        people_travel_with_their_grants_and_take_this_stores_numbers,
     );
 }
 
