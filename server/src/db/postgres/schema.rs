@@ -170,7 +170,8 @@ CREATE TABLE quarantine (
 "#;
 
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1_DOCUMENTS_ACCOUNTS_AND_REVIEW];
+const MIGRATIONS: &[&str] =
+    &[V1_DOCUMENTS_ACCOUNTS_AND_REVIEW, super::projections_schema::V2_PROJECTIONS_AND_LEDGER];
 
 /// The schema version this build writes.
 #[allow(clippy::cast_possible_wrap)] // A handful of steps.
