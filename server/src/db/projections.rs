@@ -3,7 +3,7 @@
 //! projector that keeps them current.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kam_core::doc::DocId;
+use kam_core::doc::{DocId, DocKind};
 use kam_core::model::{Customer, SelectionEvent, ServiceTicket, Unit};
 use rust_decimal::Decimal;
 
@@ -63,4 +63,42 @@ pub trait Savepoints {
     fn release_savepoint(&self, name: &'static str) -> Result<(), DbError>;
     /// Undoes what was done since the savepoint `name`, and closes it.
     fn undo_savepoint(&self, name: &'static str) -> Result<(), DbError>;
+}
+
+/// The tables projected from one document kind, and the column that names the entity in
+/// each. Deleting an entity and clearing every projection both read this one list, on every
+/// backend (their tables have the same names and keys).
+pub(crate) fn projected_tables(kind: DocKind) -> (&'static str, &'static [&'static str]) {
+    match kind {
+        DocKind::Customer => (
+            "customer_id",
+            &[
+                "customers",
+                "customer_owners",
+                "contacts",
+                "visits",
+                "customer_sales_years",
+                "customer_late_payments",
+            ],
+        ),
+        DocKind::Ticket => ("ticket_id", &["tickets"]),
+        DocKind::Project => ("project_id", &["units"]),
+        DocKind::Event => ("event_id", &["events"]),
+        DocKind::Lead => ("lead_id", &["leads", "lead_stage_changes"]),
+        DocKind::Plan => ("plan_id", &["plans", "plan_quarter_goals", "plan_evaluations"]),
+        DocKind::Survey => ("survey_id", &["surveys"]),
+        DocKind::Scorecard => {
+            ("scorecard_id", &["scorecards", "scorecard_lines", "scorecard_ratings"])
+        }
+        DocKind::Review => ("review_id", &["reviews", "review_findings", "review_measures"]),
+        DocKind::Organisation => (
+            "organisation_id",
+            &[
+                "organisations",
+                "organisation_instalments",
+                "organisation_collections",
+                "organisation_reconciliations",
+            ],
+        ),
+    }
 }

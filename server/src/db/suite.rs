@@ -26,8 +26,14 @@ use super::sessions::NewSession;
 // The cases of `suite_accounts`, so that `store_suite!` names them all here.
 pub(crate) use super::suite_accounts::*;
 use super::{
-    AccountStore, Db, DocumentStore, GrantStore, HqQueries, ReviewStore, SalesLedgerStore,
-    SessionStore, SyncStateStore,
+    AccountStore, DocumentStore, GrantStore, HqQueries, ProjectionStore, ReviewStore,
+    SalesLedgerStore, Savepoints, SessionStore, SyncStateStore,
+};
+
+mod projected;
+pub(crate) use projected::{
+    customer_files_and_lists_come_from_the_projections, headquarters_reads_the_projected_company,
+    reports_read_the_projected_company,
 };
 
 /// Generates one test per case of the suite for the backend `open` makes (a function
@@ -58,6 +64,9 @@ macro_rules! store_suite {
             organisations_keep_their_money_and_list_what_is_outstanding,
             active_reps_leave_out_other_roles,
             people_travel_with_their_grants_and_take_this_stores_numbers,
+            headquarters_reads_the_projected_company,
+            customer_files_and_lists_come_from_the_projections,
+            reports_read_the_projected_company,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {
@@ -322,25 +331,27 @@ pub(crate) fn sessions_live_until_they_end_or_expire(
     assert!(db.live_session(b"session-1", at(2)).unwrap().is_none(), "ended");
 }
 
-pub(crate) fn projections_replace_rows_and_savepoints_undo(db: &dyn Db) {
+pub(crate) fn projections_replace_rows_and_savepoints_undo(
+    db: &(impl ProjectionStore + HqQueries + Savepoints + ?Sized),
+) {
     let data = company();
     let customer = &data.customers[2];
     let facts = CustomerFacts { next_visit_due: None, overdue_visits: 0, projected_at: at(1) };
     db.insert_customer(customer, &facts).unwrap();
     let filter = CustomerFilter::default();
-    let ids = |db: &dyn Db| -> Vec<String> {
+    let ids = || -> Vec<String> {
         db.customers(&filter).unwrap().into_iter().map(|c| c.customer_id).collect()
     };
-    assert!(ids(db).contains(&customer.id.as_str().to_owned()));
+    assert!(ids().contains(&customer.id.as_str().to_owned()));
     let file = db.customer_file(customer.id.as_str()).unwrap().expect("projected");
     assert_eq!(file.customer.name, customer.profile.name);
     let doc_id = kam_core::doc::customer_doc_id(&customer.id);
 
     db.savepoint("suite").unwrap();
     db.delete_projected(&doc_id).unwrap();
-    assert!(!ids(db).contains(&customer.id.as_str().to_owned()));
+    assert!(!ids().contains(&customer.id.as_str().to_owned()));
     db.undo_savepoint("suite").unwrap();
-    assert!(ids(db).contains(&customer.id.as_str().to_owned()), "undone with its savepoint");
+    assert!(ids().contains(&customer.id.as_str().to_owned()), "undone with its savepoint");
 
     db.savepoint("suite").unwrap();
     db.delete_projected(&doc_id).unwrap();
@@ -348,7 +359,7 @@ pub(crate) fn projections_replace_rows_and_savepoints_undo(db: &dyn Db) {
     assert!(db.customer_file(customer.id.as_str()).unwrap().is_none(), "kept once released");
     db.insert_customer(customer, &facts).unwrap();
     db.clear_projections().unwrap();
-    assert!(ids(db).is_empty());
+    assert!(ids().is_empty());
 }
 
 pub(crate) fn sales_months_are_replaced_and_read_by_range(db: &(impl SalesLedgerStore + ?Sized)) {

@@ -15,10 +15,15 @@ mod accounts;
 mod accounts_schema;
 mod documents;
 mod grants;
+mod hq;
 mod management;
 mod people;
 mod pipeline;
+mod projections;
+pub(crate) mod projections_schema;
+mod reports;
 mod review;
+mod sales;
 pub(crate) mod schema;
 mod sessions;
 mod sync_state;
@@ -26,6 +31,7 @@ mod sync_state;
 pub(crate) mod testing;
 
 use std::future::Future;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -92,7 +98,7 @@ impl PgPool {
             .runtime
             .block_on(self.pool.get())
             .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
-        Ok(PgDb { client, runtime: self.runtime.clone() })
+        Ok(PgDb { client, runtime: self.runtime.clone(), own_savepoint: Mutex::new(None) })
     }
 
     /// Opens a connection and brings the schema to this build's version (see [`schema`]).
@@ -109,6 +115,9 @@ impl PgPool {
 pub struct PgDb {
     client: deadpool_postgres::Object,
     runtime: Handle,
+    /// The savepoint that began a transaction of its own (opened outside one), which its
+    /// release or undo ends (see [`crate::db::Savepoints`]).
+    own_savepoint: Mutex<Option<&'static str>>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -121,6 +130,16 @@ impl PgDb {
     /// Waits for `work` on the calling thread.
     fn wait<T>(&self, work: impl Future<Output = T>) -> T {
         self.runtime.block_on(work)
+    }
+
+    /// The savepoint that began its own transaction, if one is open.
+    fn own_savepoint(&self) -> Option<&'static str> {
+        *self.own_savepoint.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the savepoint that began its own transaction (`None`: it ended).
+    fn set_own_savepoint(&self, name: Option<&'static str>) {
+        *self.own_savepoint.lock().unwrap_or_else(PoisonError::into_inner) = name;
     }
 
     /// Runs `sql` (prepared once per connection) and returns its rows.
@@ -295,6 +314,16 @@ mod suite {
         organisations_keep_their_money_and_list_what_is_outstanding,
         active_reps_leave_out_other_roles,
         people_travel_with_their_grants_and_take_this_stores_numbers,
+        leads_are_written_filtered_and_read_with_their_history,
+        plans_come_back_whole_with_quarters_and_evaluations,
+        scorecard_inputs_follow_the_customers_a_person_owns,
+        scorecards_are_deleted_with_their_doc,
+        devices_seen_are_counted_for_headquarters,
+        projections_replace_rows_and_savepoints_undo,
+        sales_months_are_replaced_and_read_by_range,
+        headquarters_reads_the_projected_company,
+        customer_files_and_lists_come_from_the_projections,
+        reports_read_the_projected_company,
     );
 }
 

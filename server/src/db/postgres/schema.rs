@@ -170,8 +170,11 @@ CREATE TABLE quarantine (
 "#;
 
 /// Every migration step, in order; step `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[V1_DOCUMENTS_ACCOUNTS_AND_REVIEW, super::accounts_schema::V3_ACCOUNT_MANAGEMENT];
+const MIGRATIONS: &[&str] = &[
+    V1_DOCUMENTS_ACCOUNTS_AND_REVIEW,
+    super::projections_schema::V2_PROJECTIONS_AND_LEDGER,
+    super::accounts_schema::V3_ACCOUNT_MANAGEMENT,
+];
 
 /// The schema version this build writes.
 #[allow(clippy::cast_possible_wrap)] // A handful of steps.

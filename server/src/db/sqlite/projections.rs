@@ -6,7 +6,9 @@ use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 
 use crate::db::DbError;
-use crate::db::projections::{CustomerFacts, ProjectionStore, Savepoints, TicketFacts};
+use crate::db::projections::{
+    CustomerFacts, ProjectionStore, Savepoints, TicketFacts, projected_tables,
+};
 
 /// SQLite DDL for the projection tables; run once, inside a versioned migration.
 ///
@@ -115,43 +117,6 @@ CREATE TABLE events (
     buyers         INTEGER NOT NULL
 ) STRICT;
 ";
-
-/// The tables projected from one document kind, and the column that names the entity in
-/// each. Deleting an entity and clearing every projection both read this one list.
-fn projected_tables(kind: DocKind) -> (&'static str, &'static [&'static str]) {
-    match kind {
-        DocKind::Customer => (
-            "customer_id",
-            &[
-                "customers",
-                "customer_owners",
-                "contacts",
-                "visits",
-                "customer_sales_years",
-                "customer_late_payments",
-            ],
-        ),
-        DocKind::Ticket => ("ticket_id", &["tickets"]),
-        DocKind::Project => ("project_id", &["units"]),
-        DocKind::Event => ("event_id", &["events"]),
-        DocKind::Lead => ("lead_id", &["leads", "lead_stage_changes"]),
-        DocKind::Plan => ("plan_id", &["plans", "plan_quarter_goals", "plan_evaluations"]),
-        DocKind::Survey => ("survey_id", &["surveys"]),
-        DocKind::Scorecard => {
-            ("scorecard_id", &["scorecards", "scorecard_lines", "scorecard_ratings"])
-        }
-        DocKind::Review => ("review_id", &["reviews", "review_findings", "review_measures"]),
-        DocKind::Organisation => (
-            "organisation_id",
-            &[
-                "organisations",
-                "organisation_instalments",
-                "organisation_collections",
-                "organisation_reconciliations",
-            ],
-        ),
-    }
-}
 
 impl ProjectionStore for Connection {
     fn delete_projected(&self, doc_id: &DocId) -> Result<(), DbError> {
