@@ -17,6 +17,8 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
+#[cfg(test)]
+mod backends_tests;
 pub mod conflicts;
 pub mod data;
 pub mod db;

@@ -16,6 +16,7 @@ mod accounts_schema;
 mod documents;
 mod grants;
 mod hq;
+pub mod import;
 mod management;
 mod people;
 mod pipeline;

@@ -45,7 +45,8 @@ impl ReportQueries for Connection {
     fn monthly_account_tickets(&self) -> Result<Vec<MonthlyTicket>, DbError> {
         let sql = format!(
             "SELECT customer_id, kind, priority, opened_at, first_reply_at FROM tickets
-             WHERE customer_id IN (SELECT customer_id FROM customers WHERE {IN_MONTHLY_REPORT})"
+             WHERE customer_id IN (SELECT customer_id FROM customers WHERE {IN_MONTHLY_REPORT})
+             ORDER BY customer_id, opened_at, ticket_id"
         );
         let mut stmt = self.prepare(&sql)?;
         let rows = stmt.query_map([], |r| {

@@ -1,0 +1,129 @@
+//! The two storage backends answer alike over a whole company: the demo company, loaded by
+//! the server's own use cases into its embedded SQLite store, is copied into PostgreSQL
+//! (`db::postgres::import`), and every table's rows, every document's stored bytes and
+//! headquarters' questions (lists, files, reports, pipeline, scorecards, reviews,
+//! organisations) come back the same from both (ADR 0024).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests may panic.
+
+use chrono::{TimeZone, Utc};
+use kam_core::demo::DemoSpec;
+
+use crate::data::{load_demo, open_store};
+use crate::db::hq::CustomerFilter;
+use crate::db::pipeline::LeadFilter;
+use crate::db::postgres::import::copy_from_sqlite;
+use crate::db::postgres::testing::TestDatabase;
+use crate::db::sales::YearMonth;
+use crate::db::{Db, DocumentStore};
+
+/// The same question asked of both backends, compared as they print (every field); a
+/// difference is shown from where it starts.
+fn same<T: std::fmt::Debug>(what: &str, ask: impl Fn(&dyn Db) -> T, sqlite: &dyn Db, pg: &dyn Db) {
+    let (a, b) = (format!("{:?}", ask(sqlite)), format!("{:?}", ask(pg)));
+    if a != b {
+        let from = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        let start = a.floor_char_boundary(from.saturating_sub(80));
+        let show = |s: &str| s.get(start..).unwrap_or("").chars().take(400).collect::<String>();
+        panic!(
+            "{what}: SQLite and PostgreSQL differ from byte {from}:\n{}\n{}",
+            show(&a),
+            show(&b)
+        );
+    }
+}
+
+#[test]
+fn the_demo_company_copied_into_postgresql_answers_as_it_did_on_sqlite() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path()).unwrap();
+    let spec =
+        DemoSpec { customers: 60, tickets: 200, units: 120, buyers: 20, ..DemoSpec::standard(3) };
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+    load_demo(&mut store, &spec, now).unwrap().unwrap();
+    let pg = database.db();
+    let started = std::time::Instant::now();
+    let counts = copy_from_sqlite(store.sql(), &pg).unwrap();
+    let took = started.elapsed();
+    let rows: u64 = counts.iter().map(|c| c.sqlite_rows).sum();
+    for count in &counts {
+        assert_eq!(count.sqlite_rows, count.postgres_rows, "{}", count.table);
+    }
+    println!(
+        "backends: demo company copied into PostgreSQL: {} tables, {rows} rows in {:.2} s, every \
+         table's rows equal",
+        counts.len(),
+        took.as_secs_f64()
+    );
+    let (sqlite, pg): (&dyn Db, &dyn Db) = (store.conn(), &pg);
+
+    // Documents: the same ids, positions, heads and bytes.
+    let seqs = sqlite.document_seqs().unwrap();
+    assert_eq!(seqs, pg.document_seqs().unwrap());
+    assert_eq!(sqlite.current_seq().unwrap(), pg.current_seq().unwrap());
+    for (id, _) in &seqs {
+        let id: kam_core::doc::DocId = id.parse().unwrap();
+        assert_eq!(sqlite.document_row(&id).unwrap(), pg.document_row(&id).unwrap(), "{id}");
+        assert_eq!(sqlite.stored_snapshot(&id).unwrap(), pg.stored_snapshot(&id).unwrap(), "{id}");
+    }
+
+    // Headquarters' questions.
+    let seen = now - chrono::Duration::days(7);
+    same("overview", |db| db.overview(now, seen).unwrap(), sqlite, pg);
+    same("customers by tier", |db| db.customers_by_tier().unwrap(), sqlite, pg);
+    same("customers", |db| db.customers(&CustomerFilter::default()).unwrap(), sqlite, pg);
+    for tier in ["strategic", "key", "main", "general"] {
+        let filter = CustomerFilter { tier: Some(tier.into()), ..CustomerFilter::default() };
+        same(tier, |db| db.customers(&filter).unwrap(), sqlite, pg);
+    }
+    let customers = sqlite.customers(&CustomerFilter::default()).unwrap();
+    for line in customers.iter().take(20) {
+        same("customer file", |db| db.customer_file(&line.customer_id).unwrap(), sqlite, pg);
+    }
+    same("devices", |db| db.devices().unwrap(), sqlite, pg);
+    same("open tickets", |db| db.tickets(true).unwrap(), sqlite, pg);
+    same("all tickets", |db| db.tickets(false).unwrap(), sqlite, pg);
+    same("regrade inputs", |db| db.regrade_inputs(2025).unwrap(), sqlite, pg);
+    same("monthly accounts", |db| db.monthly_accounts().unwrap(), sqlite, pg);
+    same("monthly tickets", |db| db.monthly_account_tickets().unwrap(), sqlite, pg);
+    let month = YearMonth::parse("2026-10").unwrap();
+    same("visits in month", |db| db.visits_in_month(month).unwrap(), sqlite, pg);
+    same("credit records", |db| db.credit_records().unwrap(), sqlite, pg);
+    let sales = |db: &dyn Db| -> std::collections::BTreeMap<_, _> {
+        db.sales_between(month.add_months(-12), month).unwrap().into_iter().collect()
+    };
+    same("sales", sales, sqlite, pg);
+    assert!(!sales(sqlite).is_empty());
+    same("leads", |db| db.leads(&LeadFilter::default()).unwrap(), sqlite, pg);
+    same("plans", |db| db.plans(None).unwrap(), sqlite, pg);
+    same("surveys", |db| db.surveys(None).unwrap(), sqlite, pg);
+    same("surveyed customers", |db| db.surveyed_customers().unwrap(), sqlite, pg);
+    same("scorecards", |db| db.scorecards(None).unwrap(), sqlite, pg);
+    for card in sqlite.scorecards(None).unwrap().iter().take(5) {
+        same("scorecard", |db| db.scorecard(&card.scorecard_id).unwrap(), sqlite, pg);
+    }
+    same("reviews", |db| db.reviews().unwrap(), sqlite, pg);
+    same("open measures", |db| db.open_measures_before("2026-12").unwrap(), sqlite, pg);
+    same("organisations", |db| db.organisations().unwrap(), sqlite, pg);
+    same("instalments", |db| db.outstanding_instalments().unwrap(), sqlite, pg);
+    same("active reps", |db| db.active_reps().unwrap(), sqlite, pg);
+    assert!(!customers.is_empty() && !sqlite.leads(&LeadFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn a_copy_into_a_database_that_holds_data_copies_nothing() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path()).unwrap();
+    let spec =
+        DemoSpec { customers: 6, tickets: 10, units: 10, buyers: 2, ..DemoSpec::standard(1) };
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap();
+    load_demo(&mut store, &spec, now).unwrap().unwrap();
+    let pg = database.db();
+    pg.set_meta("already", "here").unwrap();
+    let refused = copy_from_sqlite(store.sql(), &pg).unwrap_err();
+    assert!(refused.to_string().contains("meta"), "{refused}");
+    assert_eq!(pg.current_seq().unwrap(), 0, "nothing copied");
+    assert_eq!(pg.document_seqs().unwrap(), vec![]);
+}
