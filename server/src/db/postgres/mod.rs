@@ -17,6 +17,7 @@ mod documents;
 mod grants;
 mod hq;
 pub mod import;
+pub mod lease;
 mod management;
 mod people;
 mod pipeline;

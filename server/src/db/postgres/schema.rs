@@ -15,8 +15,10 @@
 use super::PgDb;
 use crate::db::DbError;
 
-/// The advisory lock key every node takes while it migrates ("KAMSCHEM" in ASCII).
-const MIGRATION_LOCK: i64 = 0x4B41_4D53_4348_454D;
+/// The advisory lock class every node takes while it migrates ("KAMS" in ASCII), with the
+/// schema's name as the second key: nodes of one company's schema migrate one at a time, and
+/// another schema of the same database (a test's, a second company's) does not wait for them.
+const MIGRATION_LOCK: i32 = 0x4B41_4D53;
 
 /// Version 1: documents with the change sequence, the server's settings, users, devices,
 /// grants and revocations, per-device sync states, web sessions, and the authority's and
@@ -206,7 +208,10 @@ pub(crate) fn migrate_to(db: &PgDb, steps: &[&str]) -> Result<(), DbError> {
     let newest = i64::try_from(steps.len()).unwrap_or(i64::MAX);
     loop {
         let stepped = db.transaction(|db| {
-            db.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            db.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+                &[&MIGRATION_LOCK],
+            )?;
             let from = version(db)?;
             if from > CURRENT_VERSION {
                 return Err(DbError::Migration(kam_core::migrations::MigrationError::TooNew {

@@ -11,10 +11,11 @@ use super::{PgDb, PgPool};
 /// A schema of its own in the test server, dropped with its contents when this is dropped.
 pub(crate) struct TestDatabase {
     pool: PgPool,
+    config: tokio_postgres::Config,
     admin: PgPool,
     schema: String,
     // Declared last: dropped after the pools, whose connections run on it.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl TestDatabase {
@@ -38,8 +39,8 @@ impl TestDatabase {
         admin.get().unwrap().batch(&format!("CREATE SCHEMA {schema}")).unwrap();
         let mut config: tokio_postgres::Config = url.parse().unwrap();
         config.options(format!("-c search_path={schema}"));
-        let pool = PgPool::with_config(config, 8, runtime.handle().clone()).unwrap();
-        Some(TestDatabase { pool, admin, schema, _runtime: runtime })
+        let pool = PgPool::with_config(config.clone(), 8, runtime.handle().clone()).unwrap();
+        Some(TestDatabase { pool, config, admin, schema, runtime })
     }
 
     /// A fresh, migrated schema (as the store suite wants it), or `None` as for [`create`].
@@ -47,6 +48,17 @@ impl TestDatabase {
         let database = TestDatabase::create()?;
         database.pool.migrate().unwrap();
         Some(database)
+    }
+
+    /// A pool of its own over this schema, as another server node has.
+    pub(crate) fn node_pool(&self) -> PgPool {
+        PgPool::with_config(self.config.clone(), 4, self.runtime.handle().clone()).unwrap()
+    }
+
+    /// The schema's name, unique to this test (advisory locks are database-wide, so a test
+    /// names its leases with it).
+    pub(crate) fn schema(&self) -> &str {
+        &self.schema
     }
 
     /// A connection to this schema.
