@@ -117,9 +117,9 @@ pub fn open_desk(
             "desk.open",
             event_id,
             &serde_json::to_value(&opened).unwrap_or_default(),
-        )?;
-        Ok(opened)
-    })
+        )
+    })?;
+    Ok(opened)
 }
 
 /// Hands a customer (with its tickets) over to another rep: the document's owners change in

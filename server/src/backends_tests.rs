@@ -127,3 +127,83 @@ fn a_copy_into_a_database_that_holds_data_copies_nothing() {
     assert_eq!(pg.current_seq().unwrap(), 0, "nothing copied");
     assert_eq!(pg.document_seqs().unwrap(), vec![]);
 }
+
+/// The server's sync round answered in-process by a store, as the HTTP route would.
+struct OnStore {
+    store: std::sync::Mutex<crate::store::Store>,
+    who: crate::auth::Principal,
+}
+
+impl kam_core::sync_client::SyncTransport for OnStore {
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, kam_core::sync_client::TransportError> {
+        use kam_core::sync_client::TransportError;
+        let request = kam_core::wire::SyncRequest::decode(request)
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        let mut store = self.store.lock().unwrap();
+        let round = crate::sync::sync_round(&mut store, &self.who, &request, Utc::now())
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        round.response.encode().map_err(|e| TransportError::Network(e.to_string()))
+    }
+}
+
+#[test]
+fn a_tablet_syncs_with_a_store_on_postgresql_and_its_edit_reaches_headquarters() {
+    use kam_core::model::{Contact, ContactId, UserId};
+    use kam_core::replica::{Replica, ReplicaOptions};
+    use kam_core::sync_client::{SyncOptions, sync_now};
+
+    use crate::db::ServerDatabase;
+    use crate::store::Store;
+
+    let Some(database) = TestDatabase::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let backend = ServerDatabase::postgres(database.node_pool()).unwrap();
+    let mut store =
+        Store::open_on(backend, dir.path().join(crate::db::STORE_FILE), Default::default())
+            .unwrap();
+    let spec =
+        DemoSpec { customers: 30, tickets: 40, units: 20, buyers: 4, ..DemoSpec::standard(2) };
+    let now = Utc::now();
+    load_demo(&mut store, &spec, now).unwrap().unwrap();
+    let data = kam_core::demo::generate(&spec, now, store.policy());
+    let login =
+        crate::data::demo_logins(spec.reps).into_iter().find(|l| l.user_id == "rep-01").unwrap();
+    let who = crate::auth::authenticate(store.conn(), &login.token).unwrap().unwrap();
+    let rep = UserId::from("rep-01");
+    let mine = data.customers.iter().find(|c| c.owners.contains(&rep)).unwrap().id.clone();
+    let theirs = data.customers.iter().find(|c| !c.owners.contains(&rep)).unwrap().id.clone();
+    let server = OnStore { store: std::sync::Mutex::new(store), who };
+
+    let mut tablet =
+        Replica::open(dir.path().join("tablet.sqlite3"), ReplicaOptions::default()).unwrap();
+    let first = sync_now(&mut tablet, &server, &SyncOptions::default(), &mut |_| {}).unwrap();
+    assert!(first.snapshots_received > 0, "{first:?}");
+    assert_eq!(tablet.customer(&mine).unwrap().id, mine, "the rep's customer came down");
+    assert!(tablet.customer(&theirs).is_err(), "another rep's customer did not");
+
+    let contact = Contact {
+        id: ContactId("pg-contact-1".into()),
+        name: "王采购".into(),
+        title: "采购经理".into(),
+        phone: "13800000000".into(),
+        email: "wang@example.com".into(),
+        primary: false,
+    };
+    let meta = kam_core::doc::EditMeta::new(&rep, Utc::now(), "customer.upsert_contact");
+    tablet
+        .edit_customer(&mine, &kam_core::doc::CustomerEdit::UpsertContact(contact), &meta)
+        .unwrap();
+    let second = sync_now(&mut tablet, &server, &SyncOptions::default(), &mut |_| {}).unwrap();
+    assert!(second.messages_sent > 0, "{second:?}");
+
+    let mut store = server.store.into_inner().unwrap();
+    store.project_all(Utc::now()).unwrap();
+    let file = store.conn().customer_file(mine.as_str()).unwrap().unwrap();
+    assert!(file.contacts.iter().any(|c| c.name == "王采购"), "{:?}", file.contacts);
+    assert_eq!(store.conn().open_violations().unwrap().len(), 0, "a rep may add a contact");
+    println!(
+        "backends: a tablet synced with a store on PostgreSQL: first download {} snapshots in {} \
+         rounds; its contact reached headquarters' customer file",
+        first.snapshots_received, first.rounds
+    );
+}

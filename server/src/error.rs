@@ -152,3 +152,12 @@ impl From<kam_core::migrations::MigrationError> for ServerError {
         }
     }
 }
+
+impl crate::db::postgres::AsDbError for ServerError {
+    fn as_db_error(&self) -> Option<&crate::db::DbError> {
+        match self {
+            ServerError::Storage(error) => Some(error),
+            _ => None,
+        }
+    }
+}

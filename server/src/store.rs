@@ -10,7 +10,7 @@ use kam_core::doc::{DocId, Document};
 
 use crate::db::desk::DeskDb;
 use crate::db::sqlite::schema;
-use crate::db::{Db, DeskFile, DocumentStore, ServerFile};
+use crate::db::{Db, DeskFile, DocumentStore, ServerDatabase, ServerFile};
 use crate::error::ServerError;
 use crate::sync::docs::DocCache;
 use crate::sync::projection;
@@ -23,7 +23,7 @@ pub const DEFAULT_CACHE_DOCS: usize = 512;
 
 /// The server's database and loaded documents.
 pub struct Store {
-    pub(crate) conn: ServerFile,
+    pub(crate) conn: ServerDatabase,
     /// The selection desk's own file (see `db::sqlite::desk::schema`).
     pub(crate) desk: DeskFile,
     /// Project documents' heads at their last projection, so the projector can re-read only
@@ -44,13 +44,23 @@ impl Store {
     /// Opens (creating or upgrading) the database at `path`.
     pub fn open(path: impl AsRef<Path>, policy: Policy) -> Result<Store, ServerError> {
         let path = path.as_ref().to_path_buf();
-        let conn = ServerFile::open(&path)?;
+        let conn = ServerDatabase::Sqlite(ServerFile::open(&path)?);
+        Store::open_on(conn, path, policy)
+    }
+
+    /// Opens the store over `database` (SQLite or PostgreSQL, ADR 0024), with the desk's file
+    /// beside `path` (for PostgreSQL, a path in the node's data directory).
+    pub fn open_on(
+        database: ServerDatabase,
+        path: PathBuf,
+        policy: Policy,
+    ) -> Result<Store, ServerError> {
         // The selection desk keeps its own file (see `db::sqlite::desk::schema`); the store
         // reads and opens desks through it.
         let desk = DeskFile::open(&crate::db::desk_path(&path))?;
-        let actor = load_or_create_actor(conn.db())?;
+        let actor = load_or_create_actor(database.db())?;
         let mut store = Store {
-            conn,
+            conn: database,
             desk,
             docs: DocCache::new(DEFAULT_CACHE_DOCS, actor, 64),
             projected_heads: Default::default(),
@@ -126,8 +136,12 @@ impl Store {
 
     /// The database file, for tests that inspect rows directly (it derefs to its connection).
     #[cfg(test)]
+    #[allow(clippy::panic)] // A test accessor: a test on PostgreSQL has no file to inspect.
     pub(crate) fn sql(&self) -> &ServerFile {
-        &self.conn
+        match &self.conn {
+            ServerDatabase::Sqlite(file) => file,
+            ServerDatabase::Postgres { .. } => panic!("the store is on PostgreSQL"),
+        }
     }
 
     /// The document `id`, loaded (from the cache or the database) if it is stored.
@@ -165,7 +179,7 @@ impl Store {
     /// dropped from memory, since memory may hold changes the rolled-back disk does not.
     pub(crate) fn write<T>(
         &mut self,
-        work: impl FnOnce(&dyn Db, &mut DocCache, &Policy) -> Result<T, ServerError>,
+        mut work: impl FnMut(&dyn Db, &mut DocCache, &Policy) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         self.write_reading_desk(|tx, docs, policy, _| work(tx, docs, policy))
     }
@@ -174,10 +188,19 @@ impl Store {
     /// round's view of the desk). The desk file is not part of the transaction.
     pub(crate) fn write_reading_desk<T>(
         &mut self,
-        work: impl FnOnce(&dyn Db, &mut DocCache, &Policy, &dyn DeskDb) -> Result<T, ServerError>,
+        mut work: impl FnMut(&dyn Db, &mut DocCache, &Policy, &dyn DeskDb) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         let Store { conn, docs, policy, desk, .. } = self;
-        match conn.write(|tx| work(tx, docs, policy, desk.db())) {
+        let mut first = true;
+        let attempt = |tx: &dyn Db| {
+            // A transaction PostgreSQL aborted runs again: documents merged in memory by the
+            // attempt that was rolled back are dropped first.
+            if !std::mem::take(&mut first) {
+                docs.clear();
+            }
+            work(tx, docs, policy, desk.db())
+        };
+        match conn.write(attempt) {
             Ok(value) => Ok(value),
             Err(e) => {
                 docs.clear();
@@ -190,7 +213,7 @@ impl Store {
     /// none (for the command line and for setting up benchmarks).
     pub fn transaction<T>(
         &mut self,
-        work: impl FnOnce(&dyn Db) -> Result<T, ServerError>,
+        mut work: impl FnMut(&dyn Db) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {
         self.write(|db, _, _| work(db))
     }
@@ -323,7 +346,8 @@ mod tests {
         let mut store = Store::open(&path, policy.clone()).unwrap();
         let meta = EditMeta::new(&UserId::from("hq"), now, "test");
         let doc = create_customer(&customer, store.actor().clone(), &meta).unwrap();
-        store.write(|tx, docs, _| insert_new_doc(tx, docs, doc, now)).unwrap();
+        let mut doc = Some(doc);
+        store.write(|tx, docs, _| insert_new_doc(tx, docs, doc.take().unwrap(), now)).unwrap();
         store.project_all(now).unwrap();
         let expected = vec![(customer.id.as_str().to_owned(), "2026-02-01".to_owned())];
         assert_eq!(late_payment_rows(&store), expected);

@@ -11,6 +11,7 @@
 //! crate, and its errors are [`DbError`], which the layers above convert.
 
 pub mod accounts;
+pub mod backend;
 pub mod desk;
 pub mod documents;
 mod error;
@@ -34,6 +35,7 @@ pub(crate) mod suite_accounts;
 pub mod sync_state;
 
 pub use accounts::AccountStore;
+pub use backend::ServerDatabase;
 pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;

@@ -116,13 +116,13 @@ pub async fn evaluate_plan_quarter(
 /// projector.
 pub(crate) async fn write_and_announce(
     services: &Services,
-    decision: impl FnOnce(&dyn Db, &mut DocCache, &Policy) -> Result<Option<ChangedDoc>, ServerError>
+    mut decision: impl FnMut(&dyn Db, &mut DocCache, &Policy) -> Result<Option<ChangedDoc>, ServerError>
     + Send
     + 'static,
 ) -> Result<(), ServerError> {
     let changed = services
         .with_store(move |store| {
-            let changed = store.write(decision)?;
+            let changed = store.write(&mut decision)?;
             store.project_all(Utc::now())?;
             Ok(changed)
         })

@@ -236,7 +236,7 @@ pub async fn act(
             _ => None,
         };
         let current: Option<LeadershipReview> = records::read(tx, docs, &month)?;
-        let edit = edit_for(action, current.as_ref(), &user, now)?;
+        let edit = edit_for(action.clone(), current.as_ref(), &user, now)?;
         let (changed, _) = records::apply(tx, docs, &month, initial, &edit, &user, now)?;
         Ok(Some(changed))
     })

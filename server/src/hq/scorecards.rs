@@ -234,7 +234,7 @@ pub async fn add_rating(
             by: UserId::from(user.as_str()),
             score,
             at: now,
-            note,
+            note: note.clone(),
         };
         let edit = ScorecardEdit::AddRating(rating);
         records::apply(tx, docs, id.as_str(), Some(card), &edit, &user, now)
