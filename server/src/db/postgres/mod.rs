@@ -19,6 +19,7 @@ mod hq;
 pub mod import;
 pub mod lease;
 mod management;
+pub mod notices;
 mod people;
 mod pipeline;
 mod projections;
@@ -56,6 +57,8 @@ const MAX_ATTEMPTS: u32 = 8;
 pub struct PgPool {
     pool: Pool,
     runtime: Handle,
+    /// How its connections are made, for connections of their own (a change listener).
+    config: tokio_postgres::Config,
 }
 
 impl std::fmt::Debug for PgPool {
@@ -80,7 +83,7 @@ impl PgPool {
         runtime: Handle,
     ) -> Result<PgPool, DbError> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Fast },
         );
@@ -91,7 +94,7 @@ impl PgPool {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| DbError::Unavailable(format!("database pool: {e}")))?;
-        Ok(PgPool { pool, runtime })
+        Ok(PgPool { pool, runtime, config })
     }
 
     /// One connection of the pool, waited for on the calling (blocking) thread.
