@@ -140,7 +140,7 @@ impl Store {
     pub(crate) fn sql(&self) -> &ServerFile {
         match &self.conn {
             ServerDatabase::Sqlite(file) => file,
-            ServerDatabase::Postgres { .. } => panic!("the store is on PostgreSQL"),
+            ServerDatabase::Postgres(_) => panic!("the store is on PostgreSQL"),
         }
     }
 

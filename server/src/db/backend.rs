@@ -11,12 +11,16 @@ pub enum ServerDatabase {
     /// The embedded SQLite file in the data directory.
     Sqlite(ServerFile),
     /// PostgreSQL, shared with the other nodes.
-    Postgres {
-        /// The node's pool (readers, leases).
-        pool: PgPool,
-        /// The connection the node's store writes through.
-        writer: PgDb,
-    },
+    Postgres(Box<PostgresServer>),
+}
+
+/// The server's database on PostgreSQL, as one node holds it.
+#[derive(Debug)]
+pub struct PostgresServer {
+    /// The node's pool (readers, leases, listeners).
+    pub pool: PgPool,
+    /// The connection the node's store writes through.
+    pub writer: PgDb,
 }
 
 impl ServerDatabase {
@@ -25,14 +29,14 @@ impl ServerDatabase {
     pub fn postgres(pool: PgPool) -> Result<ServerDatabase, DbError> {
         pool.migrate()?;
         let writer = pool.get()?;
-        Ok(ServerDatabase::Postgres { pool, writer })
+        Ok(ServerDatabase::Postgres(Box::new(PostgresServer { pool, writer })))
     }
 
     /// The storage traits, for reads outside a transaction.
     pub fn db(&self) -> &dyn Db {
         match self {
             ServerDatabase::Sqlite(file) => file.db(),
-            ServerDatabase::Postgres { writer, .. } => writer,
+            ServerDatabase::Postgres(server) => &server.writer,
         }
     }
 
@@ -46,7 +50,7 @@ impl ServerDatabase {
     ) -> Result<T, E> {
         match self {
             ServerDatabase::Sqlite(file) => file.write(work),
-            ServerDatabase::Postgres { writer, .. } => writer.transaction(|db| work(db)),
+            ServerDatabase::Postgres(server) => server.writer.transaction(|db| work(db)),
         }
     }
 }
