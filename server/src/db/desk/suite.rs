@@ -505,10 +505,10 @@ pub(crate) fn display_links_are_made_once_and_rotate_per_event(db: &(impl DeskDi
     assert_eq!(db.display_generation("e2").unwrap(), 0);
 }
 
-pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
-    db: &(impl DeskState + DeskBoard + ?Sized),
-) {
-    assert!(db.open_events().unwrap().is_empty());
+/// The board cases' fixture: [`open_event`], a withdrawn unit `u0` in building 0 that is not
+/// allotted, buyers `b1` (乙), `b2` (甲, holding `u2` under `h1`) and `b3` (丙, number 1,
+/// skipped).
+fn board_fixture(db: &(impl DeskState + ?Sized)) {
     open_event(db);
     let spare = NewDeskUnit {
         unit_id: "u0",
@@ -546,7 +546,13 @@ pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
     };
     assert!(db.take_unit(&hold).unwrap());
     db.insert_hold(&hold).unwrap();
+}
 
+pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
+    db: &(impl DeskState + DeskBoard + ?Sized),
+) {
+    assert!(db.open_events().unwrap().is_empty());
+    board_fixture(db);
     assert_eq!(db.open_events().unwrap(), vec![(EVENT.to_owned(), "第一批选房".to_owned())]);
     let board = db.board_units(EVENT).unwrap();
     let codes: Vec<&str> = board.iter().map(|u| u.code.as_str()).collect();
