@@ -13,6 +13,8 @@
 
 mod accounts;
 mod accounts_schema;
+mod desk;
+mod desk_schema;
 mod documents;
 mod grants;
 mod hq;

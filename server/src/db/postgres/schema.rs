@@ -176,6 +176,7 @@ const MIGRATIONS: &[&str] = &[
     V1_DOCUMENTS_ACCOUNTS_AND_REVIEW,
     super::projections_schema::V2_PROJECTIONS_AND_LEDGER,
     super::accounts_schema::V3_ACCOUNT_MANAGEMENT,
+    super::desk_schema::V4_DESK,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,45 @@
+//! The selection desk's storage traits (`db::desk`) on PostgreSQL: the desk's tables live in
+//! the server's database (migration step 4, `desk_schema`), and [`super::PgDb`] implements
+//! the desk's traits beside the server's.
+//!
+//! Several nodes may run desk commands on one database at once. The writes that decide a
+//! race are single conditional statements (`take_unit` updates only an available unit), which
+//! READ COMMITTED makes safe: a second writer waits for the first's row lock and re-checks
+//! the condition against the committed row.
+
+mod answers;
+mod board;
+mod display;
+mod group;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use crate::db::DbError;
+
+/// A small number the traits carry as `u32`, read from a `bigint` column.
+fn small(n: i64, what: &str) -> Result<u32, DbError> {
+    u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{what} {n}")))
+}
+
+/// As [`small`], for a nullable column.
+fn small_opt(n: Option<i64>, what: &str) -> Result<Option<u32>, DbError> {
+    n.map(|n| small(n, what)).transpose()
+}
+
+/// A fresh, migrated schema for the desk suite, or `None` without a test server.
+#[cfg(test)]
+fn fresh() -> Option<super::SuiteDb> {
+    super::fresh()
+}
+
+#[cfg(test)]
+mod suite {
+    crate::desk_suite!(@optional super::fresh;
+        the_queue_calls_skips_recalls_and_numbers_buyers,
+        answers_are_found_under_their_device_and_key,
+        display_links_are_made_once_and_rotate_per_event,
+        the_board_shows_the_plan_the_queue_and_recent_sales,
+        a_command_undone_leaves_nothing_and_a_released_one_stays,
+    );
+}
