@@ -516,9 +516,11 @@ impl DeskState for PgDb {
                 reversed: r.try_get(6)?,
             });
         }
-        for r in
-            self.rows("SELECT ticket_id, amount FROM receipts WHERE event_id = $1", &[&event_id])?
-        {
+        for r in self.rows(
+            "SELECT ticket_id, amount FROM receipts WHERE event_id = $1
+             ORDER BY received_at, receipt_id",
+            &[&event_id],
+        )? {
             books.receipts.push((r.try_get(0)?, money(r.try_get(1)?)?));
         }
         for r in self.rows(

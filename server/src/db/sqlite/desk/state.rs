@@ -495,8 +495,10 @@ impl DeskState for Connection {
                 reversed: r.get(6)?,
             });
         }
-        let mut stmt =
-            self.prepare("SELECT ticket_id, amount FROM receipts WHERE event_id = ?1")?;
+        let mut stmt = self.prepare(
+            "SELECT ticket_id, amount FROM receipts WHERE event_id = ?1
+                 ORDER BY received_at, receipt_id",
+        )?;
         let mut rows = stmt.query([event_id])?;
         while let Some(r) = rows.next()? {
             books.receipts.push((r.get(0)?, money(&r.get::<_, String>(1)?)?));
