@@ -10,6 +10,7 @@ use chrono::{TimeZone, Utc};
 use kam_core::demo::DemoSpec;
 
 use crate::data::{load_demo, open_store};
+use crate::db::desk::DeskState;
 use crate::db::hq::CustomerFilter;
 use crate::db::pipeline::LeadFilter;
 use crate::db::postgres::import::copy_from_sqlite;
@@ -55,6 +56,33 @@ fn the_demo_company_copied_into_postgresql_answers_as_it_did_on_sqlite() {
          table's rows equal",
         counts.len(),
         took.as_secs_f64()
+    );
+    // The desk's file goes into the same database.
+    let desk_counts = copy_from_sqlite(store.desk_conn(), &pg).unwrap();
+    for count in &desk_counts {
+        assert_eq!(count.sqlite_rows, count.postgres_rows, "{}", count.table);
+    }
+    let desk_rows: u64 = desk_counts.iter().map(|c| c.sqlite_rows).sum();
+    println!(
+        "backends: the desk's file copied into the same database: {} tables, {desk_rows} rows",
+        desk_counts.len()
+    );
+    let event = kam_core::demo::generate(&spec, now, store.policy()).event.id;
+    let (desk, pg_desk) = (store.desk(), &pg);
+    assert_eq!(
+        desk.desk_event(event.as_str()).unwrap(),
+        pg_desk.desk_event(event.as_str()).unwrap()
+    );
+    assert_eq!(desk.buyers(event.as_str()).unwrap(), pg_desk.buyers(event.as_str()).unwrap());
+    let units = desk.control_units(event.as_str()).unwrap();
+    assert!(!units.is_empty());
+    assert_eq!(
+        format!("{units:?}"),
+        format!("{:?}", pg_desk.control_units(event.as_str()).unwrap())
+    );
+    assert_eq!(
+        format!("{:?}", desk.event_books(event.as_str()).unwrap()),
+        format!("{:?}", pg_desk.event_books(event.as_str()).unwrap())
     );
     let (sqlite, pg): (&dyn Db, &dyn Db) = (store.conn(), &pg);
 

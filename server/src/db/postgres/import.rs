@@ -2,6 +2,11 @@
 //! table and row by row, with nothing changed on the way (ADR 0024): documents' bytes, ids
 //! and sequence numbers stay as they were, so devices' cursors and sync states stay valid.
 //!
+//! It copies either of a company's files — the server's database or the desk's — since their
+//! tables share one PostgreSQL database. Tables are copied after the tables they refer to (as
+//! PostgreSQL's foreign keys say), and rows in the order SQLite stored them, so a row that
+//! refers to an earlier row of its own table (a red-ink reversal) comes after it.
+//!
 //! Every SQLite table must have a PostgreSQL counterpart with every one of its columns, and
 //! the PostgreSQL tables must be empty (a freshly migrated database); otherwise nothing is
 //! copied. The copy is one transaction: all of it or none.
@@ -11,9 +16,6 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::PgDb;
 use crate::db::DbError;
-
-/// Tables that others refer to, copied first (the rest follow in name order).
-const FIRST: &[&str] = &["users", "documents"];
 
 /// Rows of one table in each database.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +34,7 @@ pub fn copy_from_sqlite(
     source: &rusqlite::Connection,
     target: &PgDb,
 ) -> Result<Vec<TableCount>, DbError> {
-    let tables = sqlite_tables(source)?;
+    let tables = referred_first(target, sqlite_tables(source)?)?;
     target.transaction(|db| {
         for table in &tables {
             copy_table(source, db, table)?;
@@ -60,16 +62,48 @@ pub fn count_tables(
         .collect()
 }
 
-/// The SQLite file's tables, those others refer to first.
+/// The SQLite file's tables, in name order.
 fn sqlite_tables(source: &rusqlite::Connection) -> Result<Vec<String>, DbError> {
     let mut stmt = source.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
          ORDER BY name",
     )?;
-    let mut tables =
-        stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-    tables.sort_by_key(|t| FIRST.iter().position(|f| f == t).unwrap_or(FIRST.len()));
-    Ok(tables)
+    Ok(stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `tables` ordered so that each comes after every table its PostgreSQL foreign keys refer
+/// to (a table's references to itself aside); otherwise in the given order.
+fn referred_first(target: &PgDb, tables: Vec<String>) -> Result<Vec<String>, DbError> {
+    let references = target.rows(
+        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
+         WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
+        &[],
+    )?;
+    let edges: Vec<(String, String)> = references
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, DbError>>()?;
+    let mut ordered: Vec<String> = Vec::with_capacity(tables.len());
+    let mut left = tables;
+    while !left.is_empty() {
+        let ready = left.iter().position(|table| {
+            edges
+                .iter()
+                .all(|(child, parent)| child != table || parent == table || !left.contains(parent))
+        });
+        // A cycle of references between tables (none in the schema) is copied as listed.
+        ordered.push(left.remove(ready.unwrap_or(0)));
+    }
+    Ok(ordered)
+}
+
+/// Whether the SQLite table has no row ids (its rows are read in key order then).
+fn without_rowid(source: &rusqlite::Connection, table: &str) -> Result<bool, DbError> {
+    Ok(source.query_row(
+        "SELECT COUNT(*) FROM pragma_table_list WHERE name = ?1 AND wr = 1",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
 }
 
 /// A PostgreSQL column: its name, type, and whether it is an identity column.
@@ -139,7 +173,9 @@ fn copy_table(source: &rusqlite::Connection, db: &PgDb, table: &str) -> Result<(
         names.join(", "),
         slots.join(", ")
     );
-    let mut stmt = source.prepare(&format!("SELECT {} FROM \"{table}\"", names.join(", ")))?;
+    let order = if without_rowid(source, table)? { "" } else { " ORDER BY rowid" };
+    let mut stmt =
+        source.prepare(&format!("SELECT {} FROM \"{table}\"{order}", names.join(", ")))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let values = columns
