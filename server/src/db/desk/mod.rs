@@ -1,6 +1,7 @@
 //! The selection desk's own database (`desk.db`, one file beside the server's): what the
 //! desk's single writer and its readers may ask of it. Each concern is a trait with typed
-//! methods; `sqlite::desk` implements them over a `rusqlite::Connection`.
+//! methods; `sqlite::desk` implements them over a `rusqlite::Connection`, `postgres::desk` over
+//! a `PgDb` (the desk's tables then live in the server's PostgreSQL database).
 //!
 //! The desk file is separate from the server's database because its writer commits in
 //! groups with `synchronous=FULL` on a thread of its own (DESIGN §5).

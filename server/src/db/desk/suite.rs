@@ -14,14 +14,16 @@ use kam_core::model::{
 };
 use rust_decimal::Decimal;
 
-use super::DeskDb;
 use super::answers::NewAnswer;
+use super::board::QueueLine;
 use super::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 use super::sales::{NewReceipt, NewVoucher, NewWorkTicket, PriceApproval};
 use super::state::{HoldEnd, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold};
 // The cases of `suite_records`, so that `desk_suite!` names them all here.
 pub(crate) use super::suite_records::*;
-use super::{DeskLedger, DeskSales, DeskState};
+use super::{
+    DeskAnswers, DeskBoard, DeskDb, DeskDisplay, DeskLedger, DeskSales, DeskSavepoints, DeskState,
+};
 
 /// Generates one test per case of the desk suite for the backend `open` makes (a function
 /// returning something that derefs to a fresh, migrated desk database).
@@ -40,6 +42,9 @@ macro_rules! desk_suite {
             the_ledger_appends_and_reads_its_tip_back,
             a_sale_is_recorded_and_reversed_in_red,
             answers_are_found_under_their_device_and_key,
+            display_links_are_made_once_and_rotate_per_event,
+            the_board_shows_the_plan_the_queue_and_recent_sales,
+            a_command_undone_leaves_nothing_and_a_released_one_stays,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {
@@ -68,7 +73,7 @@ const EVENT: &str = "e1";
 const PROJECT: &str = "p1";
 
 /// Opens the desk of [`EVENT`] on [`PROJECT`] with two priced units, both allotted.
-fn open_event(desk: &dyn DeskDb) {
+fn open_event(desk: &(impl DeskState + ?Sized)) {
     let event = NewDeskEvent {
         name: "第一批选房",
         event_id: EVENT,
@@ -177,7 +182,7 @@ pub(crate) fn a_hold_takes_an_available_unit_once_and_ends_with_its_state(desk: 
     assert!(desk.take_unit(&NewHold { hold_id: "h3", ..hold }).unwrap(), "available again");
 }
 
-pub(crate) fn the_queue_calls_skips_recalls_and_numbers_buyers(desk: &dyn DeskDb) {
+pub(crate) fn the_queue_calls_skips_recalls_and_numbers_buyers(desk: &(impl DeskState + ?Sized)) {
     open_event(desk);
     for (buyer_id, hash) in [("b1", "h1"), ("b2", "h2"), ("b3", "h3")] {
         let buyer = NewBuyer {
@@ -467,7 +472,9 @@ pub(crate) fn a_sale_is_recorded_and_reversed_in_red(db: &(impl DeskState + Desk
     );
 }
 
-pub(crate) fn answers_are_found_under_their_device_and_key(db: &dyn DeskDb) {
+pub(crate) fn answers_are_found_under_their_device_and_key(
+    db: &(impl DeskState + DeskAnswers + ?Sized),
+) {
     held_unit(db);
     assert_eq!(db.stored_answer("d1", "k1").unwrap(), None);
     let answers = [
@@ -494,5 +501,133 @@ pub(crate) fn answers_are_found_under_their_device_and_key(db: &dyn DeskDb) {
     assert!(
         db.insert_answers(AT, &mut answers[..1].iter().copied()).is_err(),
         "a key is answered once"
+    );
+}
+
+pub(crate) fn display_links_are_made_once_and_rotate_per_event(db: &(impl DeskDisplay + ?Sized)) {
+    assert_eq!(db.display_secret().unwrap(), None);
+    assert_eq!(db.ensure_display_secret("aa").unwrap(), "aa");
+    assert_eq!(db.ensure_display_secret("bb").unwrap(), "aa", "kept, not replaced");
+    assert_eq!(db.display_secret().unwrap().as_deref(), Some("aa"));
+    assert_eq!(db.display_generation("e1").unwrap(), 0);
+    assert_eq!(db.rotate_display("e1").unwrap(), 1);
+    assert_eq!(db.rotate_display("e1").unwrap(), 2);
+    assert_eq!(db.display_generation("e1").unwrap(), 2);
+    assert_eq!(db.display_generation("e2").unwrap(), 0);
+}
+
+/// The board cases' fixture: [`open_event`], a withdrawn unit `u0` in building 0 that is not
+/// allotted, buyers `b1` (乙), `b2` (甲, holding `u2` under `h1`) and `b3` (丙, number 1,
+/// skipped).
+fn board_fixture(db: &(impl DeskState + ?Sized)) {
+    open_event(db);
+    let spare = NewDeskUnit {
+        unit_id: "u0",
+        building: "0号楼",
+        floor: 3,
+        layout: "1室1厅1卫",
+        code: "0-301",
+        area_m2: Decimal::from(60),
+        unit_price: None,
+        approval: None,
+        status: UnitStatus::Withdrawn,
+    };
+    assert_eq!(db.insert_desk_unit(PROJECT, &spare).unwrap(), 1);
+    for (buyer_id, name, hash) in [("b1", "乙", "h1"), ("b2", "甲", "h2"), ("b3", "丙", "h3")] {
+        let buyer = NewBuyer {
+            event_id: EVENT,
+            buyer_id,
+            name,
+            id_number_hash: hash,
+            id_number_masked: "m",
+        };
+        assert!(db.add_buyer(&buyer).unwrap());
+    }
+    db.number_buyer(EVENT, "b3", 1).unwrap();
+    db.skip_buyer(EVENT, 1).unwrap();
+    let hold = NewHold {
+        hold_id: "h1",
+        event_id: EVENT,
+        project_id: PROJECT,
+        unit_id: "u2",
+        buyer_id: "b2",
+        held_by: "staff",
+        held_at: AT,
+        expires_at: "2026-11-24T01:15:00.000000Z",
+    };
+    assert!(db.take_unit(&hold).unwrap());
+    db.insert_hold(&hold).unwrap();
+}
+
+pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
+    db: &(impl DeskState + DeskBoard + ?Sized),
+) {
+    assert!(db.open_events().unwrap().is_empty());
+    board_fixture(db);
+    assert_eq!(db.open_events().unwrap(), vec![(EVENT.to_owned(), "第一批选房".to_owned())]);
+    let board = db.board_units(EVENT).unwrap();
+    let codes: Vec<&str> = board.iter().map(|u| u.code.as_str()).collect();
+    assert_eq!(codes, ["0-301", "1-101", "1-102"], "by building, floor and code");
+    let spare = &board[0];
+    assert_eq!((spare.floor, spare.allotted, spare.status.as_str()), (3, false, "withdrawn"));
+    assert_eq!((spare.unit_price.as_deref(), spare.area_m2.as_str()), (None, "60"));
+    let held = &board[2];
+    assert!(held.allotted);
+    assert_eq!(
+        (held.status.as_str(), held.buyer_id.as_deref(), held.buyer_name.as_deref()),
+        ("held", Some("b2"), Some("甲"))
+    );
+    assert_eq!(
+        (held.hold_id.as_deref(), held.held_until.as_deref()),
+        (Some("h1"), Some("2026-11-24T01:15:00.000000Z"))
+    );
+    assert_eq!((board[1].buyer_id.as_deref(), board[1].buyer_name.as_deref()), (None, None));
+    assert!(db.board_units("e9").unwrap().is_empty());
+
+    let line = |lottery_no, buyer_id: &str, name: &str, skipped, units_taken| QueueLine {
+        lottery_no,
+        buyer_id: buyer_id.into(),
+        name: name.into(),
+        id_number_masked: "m".into(),
+        skipped,
+        units_taken,
+    };
+    assert_eq!(
+        db.queue_lines(EVENT).unwrap(),
+        vec![
+            line(Some(1), "b3", "丙", true, 0),
+            line(None, "b1", "乙", false, 0),
+            line(None, "b2", "甲", false, 1),
+        ],
+        "numbered first, then by name"
+    );
+    assert!(db.recent_sales(EVENT, 10).unwrap().is_empty(), "nothing sold yet");
+}
+
+pub(crate) fn a_command_undone_leaves_nothing_and_a_released_one_stays(
+    db: &(impl DeskState + DeskSavepoints + ?Sized),
+) {
+    db.begin_command().unwrap();
+    open_event(db);
+    db.undo_command().unwrap();
+    assert_eq!(db.desk_event(EVENT).unwrap(), None, "undone");
+    db.release_command().unwrap();
+    assert_eq!(db.desk_event(EVENT).unwrap(), None, "still undone once released");
+
+    db.begin_command().unwrap();
+    open_event(db);
+    db.release_command().unwrap();
+    assert!(db.event_desk_open(EVENT).unwrap(), "kept");
+    db.begin_command().unwrap();
+    db.set_mode(EVENT, SelectionMode::Free).unwrap();
+    db.undo_command().unwrap();
+    db.set_id_number_salt("salt").unwrap();
+    db.release_command().unwrap();
+    let event = db.desk_event(EVENT).unwrap().unwrap();
+    assert_eq!(event.mode, SelectionMode::StrictOrder, "the undone change is gone");
+    assert_eq!(
+        db.id_number_salt().unwrap().as_deref(),
+        Some("salt"),
+        "what the command wrote after its undo is kept"
     );
 }

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use tokio_postgres::Row;
 
 use super::super::PgDb;
-use super::sales::number;
+use super::{small, small_opt};
 use crate::db::DbError;
 use crate::db::desk::DeskBooks;
 use crate::db::desk::books::{
@@ -25,7 +25,7 @@ fn amount(r: &Row, i: usize) -> Result<Decimal, DbError> {
 
 /// A stored voucher number read from column `i`, if any.
 fn voucher_no(r: &Row, i: usize) -> Result<Option<u32>, DbError> {
-    r.try_get::<_, Option<i64>>(i)?.map(|n| number(n, "voucher number")).transpose()
+    small_opt(r.try_get(i)?, "voucher number")
 }
 
 /// A work ticket's stored terms.
@@ -60,7 +60,7 @@ fn buyer_at(r: &Row, i: usize) -> Result<PaperBuyer, DbError> {
         buyer_id: r.try_get(i)?,
         name: r.try_get(i + 1)?,
         id_number_masked: r.try_get(i + 2)?,
-        lottery_no: lottery_no.map(|n| number(n, "lottery number")).transpose()?,
+        lottery_no: small_opt(lottery_no, "lottery number")?,
     })
 }
 
@@ -78,7 +78,7 @@ const VOUCHERS: &str = "
 
 fn voucher(r: &Row) -> Result<BookVoucher, DbError> {
     Ok(BookVoucher {
-        voucher_no: number(r.try_get(0)?, "voucher number")?,
+        voucher_no: small(r.try_get(0)?, "voucher number")?,
         voucher_code: r.try_get(1)?,
         ticket_id: r.try_get(2)?,
         unit_id: r.try_get(3)?,

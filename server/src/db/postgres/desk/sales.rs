@@ -5,6 +5,7 @@ use kam_core::model::UnitStatus;
 use rust_decimal::Decimal;
 
 use super::super::PgDb;
+use super::{small, small_opt};
 use crate::db::DbError;
 use crate::db::desk::DeskSales;
 use crate::db::desk::sales::{
@@ -16,11 +17,6 @@ use crate::db::parse::decimal;
 /// A value as JSON text, for a JSON column.
 fn json(value: &impl serde::Serialize) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
-}
-
-/// A stored `bigint` that the traits carry as `u32`.
-pub(crate) fn number(n: i64, what: &str) -> Result<u32, DbError> {
-    u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{what} {n}")))
 }
 
 /// How many rows a statement changed, as the traits count them.
@@ -211,8 +207,8 @@ impl DeskSales for PgDb {
             &[&event_id],
         )?;
         Ok(VoucherSeries {
-            next: number(r.try_get(0)?, "voucher number")?,
-            last: number(r.try_get(1)?, "voucher number")?,
+            next: small(r.try_get(0)?, "voucher number")?,
+            last: small(r.try_get(1)?, "voucher number")?,
             prefix: r.try_get(2)?,
         })
     }
@@ -276,7 +272,7 @@ impl DeskSales for PgDb {
             buyer_id: r.try_get(1)?,
             unit_id: r.try_get(2)?,
             amount: decimal(r.try_get(3)?)?,
-            reverses: reverses.map(|n| number(n, "voucher number")).transpose()?,
+            reverses: small_opt(reverses, "voucher number")?,
             reversed: r.try_get(5)?,
         }))
     }

@@ -1,0 +1,122 @@
+//! PostgreSQL-only tests of the desk: what several nodes on one database do at once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests.
+
+use std::sync::Barrier;
+
+use kam_core::model::{SelectionMode, UnitStatus};
+use rust_decimal::Decimal;
+
+use crate::db::desk::state::{NewDeskEvent, NewDeskUnit, NewHold};
+use crate::db::desk::{DeskState, DeskView};
+use crate::db::postgres::testing::TestDatabase;
+
+const AT: &str = "2026-11-24T01:00:00.000000Z";
+
+fn hold(hold_id: &'static str, buyer_id: &'static str) -> NewHold<'static> {
+    NewHold {
+        hold_id,
+        event_id: "e1",
+        project_id: "p1",
+        unit_id: "u1",
+        buyer_id,
+        held_by: "staff",
+        held_at: AT,
+        expires_at: "2026-11-24T01:15:00.000000Z",
+    }
+}
+
+#[test]
+fn two_nodes_racing_for_one_unit_hold_it_once() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let setup = database.db();
+    let event = NewDeskEvent {
+        event_id: "e1",
+        name: "第一批选房",
+        project_id: "p1",
+        mode: SelectionMode::Free,
+        voucher_prefix: "V",
+        voucher_last: 999,
+        opened_at: AT,
+    };
+    assert!(setup.insert_desk_event(&event).unwrap());
+    let unit = NewDeskUnit {
+        unit_id: "u1",
+        building: "1号楼",
+        floor: 1,
+        layout: "2室2厅1卫",
+        code: "1-101",
+        area_m2: Decimal::from(100),
+        unit_price: None,
+        approval: None,
+        status: UnitStatus::Available,
+    };
+    assert_eq!(setup.insert_desk_unit("p1", &unit).unwrap(), 1);
+
+    // Two nodes, each in its own transaction, take the unit at the same moment. Each holds
+    // its transaction open a little after its UPDATE, so the loser's UPDATE waits for the
+    // winner's row lock and re-checks the status once the winner commits.
+    let racers = [(database.db(), "h1", "b1"), (database.db(), "h2", "b2")];
+    let barrier = Barrier::new(racers.len());
+    let took: Vec<bool> = std::thread::scope(|scope| {
+        let threads: Vec<_> = racers
+            .iter()
+            .map(|(db, hold_id, buyer_id)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    db.batch("BEGIN").unwrap();
+                    barrier.wait();
+                    let took = db.take_unit(&hold(hold_id, buyer_id)).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    db.batch("COMMIT").unwrap();
+                    took
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(took.iter().filter(|t| **t).count(), 1, "exactly one takes the unit: {took:?}");
+    let (winner, loser) = if took[0] { (("h1", "b1"), "b2") } else { (("h2", "b2"), "b1") };
+    let unit = setup.unit("p1", "u1").unwrap().unwrap();
+    assert_eq!(unit.status, UnitStatus::Held);
+    assert_eq!(unit.hold_id.as_deref(), Some(winner.0), "the winner's hold");
+    assert_eq!(setup.units_taken("e1", winner.1).unwrap(), 1);
+    assert_eq!(setup.units_taken("e1", loser).unwrap(), 0);
+}
+
+#[test]
+fn commands_of_a_group_undo_inside_the_groups_transaction() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let db = database.db();
+    db.transaction(|db| {
+        crate::db::desk::suite::a_command_undone_leaves_nothing_and_a_released_one_stays(db);
+        Ok::<_, crate::db::DbError>(())
+    })
+    .unwrap();
+    assert!(database.db().event_desk_open("e1").unwrap(), "the group committed");
+}
+
+#[test]
+fn the_append_only_tables_refuse_updates_and_deletes() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let db = database.db();
+    db.batch(
+        "INSERT INTO desk_ledger(seq, at, event_id, actor, kind, entry, prev_hash, hash)
+         VALUES (1, '2026-11-24T01:00:00.000000Z', 'e1', 'staff', 'hold', '{}', '\\x00', '\\x01')",
+    )
+    .unwrap();
+    for refused in ["UPDATE desk_ledger SET actor = 'someone else'", "DELETE FROM desk_ledger"] {
+        let Err(crate::db::DbError::Postgres(error)) = db.batch(refused) else {
+            panic!("{refused}: not refused by PostgreSQL");
+        };
+        let message = error.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+        assert_eq!(message, "the ledger is append-only", "{refused}");
+    }
+    let bad_json = db.batch(
+        "INSERT INTO desk_ledger(seq, at, event_id, actor, kind, entry, prev_hash, hash)
+         VALUES (2, 'x', 'e1', 'staff', 'hold', 'not json', '\\x00', '\\x01')",
+    );
+    assert!(bad_json.is_err(), "entries are JSON");
+    let count: i64 = db.one("SELECT COUNT(*) FROM desk_ledger", &[]).unwrap().get(0);
+    assert_eq!(count, 1);
+}
