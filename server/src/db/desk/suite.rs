@@ -22,7 +22,7 @@ use super::state::{HoldEnd, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold};
 // The cases of `suite_records`, so that `desk_suite!` names them all here.
 pub(crate) use super::suite_records::*;
 use super::{
-    DeskAnswers, DeskBoard, DeskDb, DeskDisplay, DeskLedger, DeskSales, DeskSavepoints, DeskState,
+    DeskAnswers, DeskBoard, DeskDisplay, DeskLedger, DeskSales, DeskSavepoints, DeskState,
 };
 
 /// Generates one test per case of the desk suite for the backend `open` makes (a function
@@ -106,7 +106,9 @@ fn open_event(desk: &(impl DeskState + ?Sized)) {
     }
 }
 
-pub(crate) fn an_event_opens_once_with_its_units_allotments_and_buyers(desk: &dyn DeskDb) {
+pub(crate) fn an_event_opens_once_with_its_units_allotments_and_buyers(
+    desk: &(impl DeskState + DeskLedger + ?Sized),
+) {
     assert_eq!(desk.desk_event(EVENT).unwrap(), None);
     assert!(!desk.event_desk_open(EVENT).unwrap());
     open_event(desk);
@@ -146,7 +148,9 @@ pub(crate) fn an_event_opens_once_with_its_units_allotments_and_buyers(desk: &dy
     assert!(desk.ledger_after(0, 10).unwrap().is_empty());
 }
 
-pub(crate) fn a_hold_takes_an_available_unit_once_and_ends_with_its_state(desk: &dyn DeskDb) {
+pub(crate) fn a_hold_takes_an_available_unit_once_and_ends_with_its_state(
+    desk: &(impl DeskState + DeskSales + ?Sized),
+) {
     open_event(desk);
     let hold = NewHold {
         hold_id: "h1",
