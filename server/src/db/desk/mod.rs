@@ -18,6 +18,8 @@ pub mod sales;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod suite;
+#[cfg(test)]
+pub(crate) mod suite_records;
 
 pub use answers::DeskAnswers;
 pub use board::DeskBoard;

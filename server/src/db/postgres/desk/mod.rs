@@ -9,8 +9,17 @@
 
 mod answers;
 mod board;
+mod books;
+mod delegation;
 mod display;
 mod group;
+mod image;
+#[cfg(test)]
+mod image_tests;
+mod ledger;
+#[cfg(test)]
+mod ledger_tests;
+mod sales;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -41,5 +50,14 @@ mod suite {
         display_links_are_made_once_and_rotate_per_event,
         the_board_shows_the_plan_the_queue_and_recent_sales,
         a_command_undone_leaves_nothing_and_a_released_one_stays,
+        an_event_opens_once_with_its_units_allotments_and_buyers,
+        a_hold_takes_an_available_unit_once_and_ends_with_its_state,
+        the_ledger_appends_and_reads_its_tip_back,
+        a_sale_is_recorded_and_reversed_in_red,
+        the_books_list_tickets_receipts_vouchers_and_papers,
+        delegations_keep_their_generations_and_the_venue_segment,
+        a_venue_chain_continues_from_its_anchor,
+        central_takes_only_its_event_s_progress_from_a_venue,
+        an_image_written_again_changes_no_append_only_row,
     );
 }
