@@ -84,6 +84,12 @@ fn the_demo_company_copied_into_postgresql_answers_as_it_did_on_sqlite() {
         format!("{:?}", desk.event_books(event.as_str()).unwrap()),
         format!("{:?}", pg_desk.event_books(event.as_str()).unwrap())
     );
+    // The ledger's hash chain verifies where it now lives.
+    let (here, there) =
+        (crate::desk::ledger::verify(desk).unwrap(), crate::desk::ledger::verify(pg_desk).unwrap());
+    assert_eq!(format!("{here:?}"), format!("{there:?}"));
+    assert!(there.entries > 0 && there.first_bad_seq.is_none(), "{there:?}");
+    println!("backends: the desk's ledger verifies on PostgreSQL as on SQLite: {there:?}");
     let (sqlite, pg): (&dyn Db, &dyn Db) = (store.conn(), &pg);
 
     // Documents: the same ids, positions, heads and bytes.
