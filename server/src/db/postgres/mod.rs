@@ -18,6 +18,7 @@ mod desk_schema;
 mod documents;
 mod grants;
 mod hq;
+mod image_rows;
 pub mod import;
 pub mod lease;
 mod management;

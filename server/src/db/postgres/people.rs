@@ -1,21 +1,17 @@
 //! `PeopleTransfer` over PostgreSQL: the user, device and grant rows of an event's people, as
-//! the desk's images carry rows (every column as stored: null, integer, text, and a blob as
-//! `{"blob": hex}`), so a PostgreSQL central and a SQLite venue exchange the same rows.
-
-use serde_json::Value;
-use tokio_postgres::Row;
-use tokio_postgres::types::Type;
+//! the desk's images carry rows (`image_rows`), so a PostgreSQL central and a SQLite venue
+//! exchange the same rows.
 
 use super::PgDb;
+use super::image_rows::{Stored, Table, cells, local_columns, write_table};
 use crate::db::desk::image::TableRows;
 use crate::db::people::PeopleTransfer;
 use crate::db::{DbError, DocumentStore};
 
 /// How one table of people is read and written.
 struct Spec {
-    table: &'static str,
-    /// Its primary key.
-    key: &'static [&'static str],
+    /// The table and its key; a stored row is updated.
+    table: Table,
     /// The rows of the people: `$1` is a JSON array of user ids.
     rows: &'static str,
     order: &'static str,
@@ -23,20 +19,17 @@ struct Spec {
 
 const SPECS: &[Spec] = &[
     Spec {
-        table: "users",
-        key: &["user_id"],
+        table: Table { name: "users", key: &["user_id"], stored: Stored::Update },
         rows: "user_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
         order: "user_id",
     },
     Spec {
-        table: "devices",
-        key: &["device_id"],
+        table: Table { name: "devices", key: &["device_id"], stored: Stored::Update },
         rows: "user_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND revoked_at IS NULL",
         order: "device_id",
     },
     Spec {
-        table: "grants",
-        key: &["user_id", "scope_key"],
+        table: Table { name: "grants", key: &["user_id", "scope_key"], stored: Stored::Update },
         rows: "user_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
         order: "user_id, scope_key",
     },
@@ -63,10 +56,10 @@ impl PeopleTransfer for PgDb {
     fn apply_people(&self, tables: &[TableRows]) -> Result<usize, DbError> {
         let mut written = 0usize;
         for table in tables {
-            let Some(spec) = SPECS.iter().find(|s| s.table == table.table) else {
+            let Some(spec) = SPECS.iter().find(|s| s.table.name == table.table) else {
                 return Err(DbError::Corrupt(format!("people table {} is not known", table.table)));
             };
-            written = written.saturating_add(write_table(self, spec, table)?);
+            written = written.saturating_add(write_table(self, &spec.table, table)?);
         }
         renumber_grants(self)?;
         Ok(written)
@@ -74,134 +67,15 @@ impl PeopleTransfer for PgDb {
 }
 
 fn read_table(db: &PgDb, spec: &Spec, users: &str) -> Result<TableRows, DbError> {
-    let sql = format!("SELECT * FROM {} WHERE {} ORDER BY {}", spec.table, spec.rows, spec.order);
+    let name = spec.table.name;
+    let sql = format!("SELECT * FROM {name} WHERE {} ORDER BY {}", spec.rows, spec.order);
     let found = db.rows(&sql, &[&users])?;
     let columns = match found.first() {
         Some(first) => first.columns().iter().map(|c| c.name().to_owned()).collect(),
-        None => local_columns(db, spec.table)?.into_iter().map(|(name, _)| name).collect(),
+        None => local_columns(db, name)?.into_iter().map(|(column, _)| column).collect(),
     };
     let rows = found.iter().map(cells).collect::<Result<_, _>>()?;
-    Ok(TableRows { table: spec.table.to_owned(), columns, rows })
-}
-
-/// One row's cells as an image carries them.
-fn cells(row: &Row) -> Result<Vec<Value>, DbError> {
-    let mut out = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let ty = column.type_();
-        let cell = if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)?.map(Value::from)
-        } else if *ty == Type::INT4 {
-            row.try_get::<_, Option<i32>>(i)?.map(Value::from)
-        } else if *ty == Type::BYTEA {
-            let bytes = row.try_get::<_, Option<Vec<u8>>>(i)?;
-            bytes.map(|b| serde_json::json!({ "blob": hex::encode(b) }))
-        } else if *ty == Type::TEXT {
-            row.try_get::<_, Option<String>>(i)?.map(Value::String)
-        } else {
-            return Err(DbError::Corrupt(format!(
-                "column {} holds a value an image cannot carry",
-                column.name()
-            )));
-        };
-        out.push(cell.unwrap_or(Value::Null));
-    }
-    Ok(out)
-}
-
-/// The columns of a local table with their types, in the table's order.
-fn local_columns(db: &PgDb, table: &str) -> Result<Vec<(String, String)>, DbError> {
-    let rows = db.rows(
-        "SELECT column_name::text, data_type::text FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-        &[&table],
-    )?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-}
-
-/// The statement that writes one row of `spec` with `columns` (each cell bound as text, or
-/// null, and turned into the column's type here).
-fn upsert_sql(spec: &Spec, columns: &[(&str, &str)]) -> String {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let marks: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, ty))| {
-            let n = i.saturating_add(1);
-            match *ty {
-                "bigint" | "integer" => format!("${n}::text::bigint"),
-                "bytea" => format!("decode(${n}::text, 'hex')"),
-                _ => format!("${n}::text"),
-            }
-        })
-        .collect();
-    let changes: Vec<String> = names
-        .iter()
-        .filter(|c| !spec.key.contains(c))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let action = if changes.is_empty() {
-        "NOTHING".to_owned()
-    } else {
-        format!("UPDATE SET {}", changes.join(", "))
-    };
-    format!(
-        "INSERT INTO {}({}) VALUES ({}) ON CONFLICT({}) DO {action}",
-        spec.table,
-        names.join(", "),
-        marks.join(", "),
-        spec.key.join(", ")
-    )
-}
-
-/// An image cell as text for its column (a blob as its hex), or `None` for null.
-fn cell_text(value: &Value) -> Result<Option<String>, DbError> {
-    Ok(match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Some(i.to_string()),
-            None => return Err(DbError::Corrupt(format!("image cell {n} is not an integer"))),
-        },
-        Value::Object(map) => match map.get("blob").and_then(|b| b.as_str()) {
-            Some(text) if map.len() == 1 && hex::decode(text).is_ok() => Some(text.to_owned()),
-            _ => return Err(DbError::Corrupt("image cell is not a stored value".into())),
-        },
-        other => return Err(DbError::Corrupt(format!("image cell {other} is not a stored value"))),
-    })
-}
-
-fn write_table(db: &PgDb, spec: &Spec, rows: &TableRows) -> Result<usize, DbError> {
-    let local = local_columns(db, spec.table)?;
-    let mut columns = Vec::with_capacity(rows.columns.len());
-    for name in &rows.columns {
-        let Some((_, ty)) = local.iter().find(|(c, _)| c == name) else {
-            return Err(DbError::Corrupt(format!(
-                "image column {}.{name} is not known",
-                spec.table
-            )));
-        };
-        columns.push((name.as_str(), ty.as_str()));
-    }
-    if spec.key.iter().any(|k| !rows.columns.iter().any(|c| c == k)) {
-        return Err(DbError::Corrupt(format!("image of {} lacks its key", spec.table)));
-    }
-    let sql = upsert_sql(spec, &columns);
-    let mut written = 0usize;
-    for row in &rows.rows {
-        if row.len() != rows.columns.len() {
-            return Err(DbError::Corrupt(format!(
-                "image row of {} has the wrong width",
-                spec.table
-            )));
-        }
-        let cells = row.iter().map(cell_text).collect::<Result<Vec<_>, _>>()?;
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-            cells.iter().map(|c| c as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-        let changed = db.execute(&sql, &params)?;
-        written = written.saturating_add(usize::try_from(changed).unwrap_or(usize::MAX));
-    }
-    Ok(written)
+    Ok(TableRows { table: name.to_owned(), columns, rows })
 }
 
 /// Grants carry the position in the change sequence at which they were given, and a device's

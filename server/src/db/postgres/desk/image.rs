@@ -1,7 +1,6 @@
-//! `DeskImages` over PostgreSQL: one event's rows read and written table by table, every
-//! column as SQLite stores it (null, integer, text, a blob as `{"blob": hex}`), so a
-//! PostgreSQL central and a SQLite venue exchange the same images. The one boolean column
-//! (`desk_buyers.skipped`) travels as SQLite's 0 or 1.
+//! `DeskImages` over PostgreSQL: one event's rows read and written table by table, as
+//! `image_rows` carries rows, so a PostgreSQL central and a SQLite venue exchange the same
+//! images. The one boolean column (`desk_buyers.skipped`) travels as SQLite's 0 or 1.
 //!
 //! SQLite reads some tables in the order their rows were inserted (its row id); PostgreSQL
 //! keeps no such order, so those are read in an order that keeps every reference valid while
@@ -10,21 +9,18 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tokio_postgres::Row;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 use super::super::PgDb;
+use super::super::image_rows::{Stored, Table, as_params, cell_text, cells, typed, write_table};
 use crate::db::DbError;
 use crate::db::desk::DeskImages;
 use crate::db::desk::image::{EventImage, ImageApplied, TableRows, Touched, UnitScope};
 
 /// How one table of an event is read and written.
 struct Spec {
-    table: &'static str,
-    /// Its primary key.
-    key: &'static [&'static str],
-    /// What writing a row whose key is stored already does.
-    stored: Stored,
+    /// The table, its key, and what writing a stored row does.
+    table: Table,
     /// Which of a venue's rows central writes (with `UnitScope::Allotted`).
     from_venue: FromVenue,
     /// The rows of the event, over the columns of [`PARAMS`].
@@ -32,17 +28,6 @@ struct Spec {
     /// The rows a batch names, over the columns of [`PARAMS`].
     touched: &'static str,
     order: &'static str,
-}
-
-/// What writing a row whose key is stored already does.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stored {
-    /// The row changes in place (units, holds, buyers, the event).
-    Update,
-    /// The stored row must equal the one written: it never changes once written.
-    MustMatch,
-    /// The stored row stays: an answer kept under a key is the one some tablet may have heard.
-    Keep,
 }
 
 /// Which of a venue's rows central writes: only its event's progress, never headquarters'
@@ -71,18 +56,18 @@ const PARAMS: &str = "WITH p AS (SELECT $1::text AS p_event, $2::text AS p_proje
 /// The event's tables, in an order that keeps every reference valid while they are written.
 const SPECS: &[Spec] = &[
     Spec {
-        table: "desk_events",
-        key: &["event_id"],
-        stored: Stored::Update,
+        table: Table { name: "desk_events", key: &["event_id"], stored: Stored::Update },
         from_venue: FromVenue::Progress,
         full: "event_id = p_event",
         touched: "event_id = p_event",
         order: "event_id",
     },
     Spec {
-        table: "desk_units",
-        key: &["project_id", "unit_id"],
-        stored: Stored::Update,
+        table: Table {
+            name: "desk_units",
+            key: &["project_id", "unit_id"],
+            stored: Stored::Update,
+        },
         from_venue: FromVenue::Allotted,
         full: "project_id = p_project",
         touched: "project_id = p_project
@@ -90,18 +75,22 @@ const SPECS: &[Spec] = &[
         order: "project_id, unit_id",
     },
     Spec {
-        table: "desk_allotments",
-        key: &["event_id", "unit_id"],
-        stored: Stored::Update,
+        table: Table {
+            name: "desk_allotments",
+            key: &["event_id", "unit_id"],
+            stored: Stored::Update,
+        },
         from_venue: FromVenue::Never,
         full: "event_id = p_event",
         touched: "event_id = p_event AND unit_id IN (SELECT jsonb_array_elements_text(p_units))",
         order: "event_id, unit_id",
     },
     Spec {
-        table: "desk_buyers",
-        key: &["event_id", "buyer_id"],
-        stored: Stored::Update,
+        table: Table {
+            name: "desk_buyers",
+            key: &["event_id", "buyer_id"],
+            stored: Stored::Update,
+        },
         from_venue: FromVenue::All,
         full: "event_id = p_event",
         touched: "event_id = p_event
@@ -109,9 +98,7 @@ const SPECS: &[Spec] = &[
         order: "event_id, buyer_id",
     },
     Spec {
-        table: "desk_holds",
-        key: &["hold_id"],
-        stored: Stored::Update,
+        table: Table { name: "desk_holds", key: &["hold_id"], stored: Stored::Update },
         from_venue: FromVenue::All,
         full: "event_id = p_event",
         touched: "event_id = p_event
@@ -121,9 +108,7 @@ const SPECS: &[Spec] = &[
         order: "held_at, hold_id",
     },
     Spec {
-        table: "work_tickets",
-        key: &["ticket_id"],
-        stored: Stored::MustMatch,
+        table: Table { name: "work_tickets", key: &["ticket_id"], stored: Stored::MustMatch },
         from_venue: FromVenue::All,
         full: "event_id = p_event",
         touched: "event_id = p_event
@@ -133,9 +118,11 @@ const SPECS: &[Spec] = &[
         order: "reverses IS NOT NULL, prepared_at, ticket_id",
     },
     Spec {
-        table: "work_ticket_reviews",
-        key: &["ticket_id"],
-        stored: Stored::MustMatch,
+        table: Table {
+            name: "work_ticket_reviews",
+            key: &["ticket_id"],
+            stored: Stored::MustMatch,
+        },
         from_venue: FromVenue::EventTickets,
         full: "ticket_id IN (SELECT w.ticket_id FROM work_tickets w WHERE w.event_id = p_event)",
         touched: "ticket_id IN (SELECT w.ticket_id FROM work_tickets w WHERE w.event_id = p_event
@@ -144,9 +131,7 @@ const SPECS: &[Spec] = &[
         order: "reviewed_at, ticket_id",
     },
     Spec {
-        table: "receipts",
-        key: &["receipt_id"],
-        stored: Stored::MustMatch,
+        table: Table { name: "receipts", key: &["receipt_id"], stored: Stored::MustMatch },
         from_venue: FromVenue::All,
         full: "event_id = p_event",
         touched: "event_id = p_event
@@ -155,9 +140,11 @@ const SPECS: &[Spec] = &[
         order: "reverses IS NOT NULL, received_at, receipt_id",
     },
     Spec {
-        table: "vouchers",
-        key: &["event_id", "voucher_no"],
-        stored: Stored::MustMatch,
+        table: Table {
+            name: "vouchers",
+            key: &["event_id", "voucher_no"],
+            stored: Stored::MustMatch,
+        },
         from_venue: FromVenue::All,
         full: "event_id = p_event",
         touched: "event_id = p_event
@@ -169,9 +156,11 @@ const SPECS: &[Spec] = &[
     // The answers kept under the keys travel with the desk (ADR 0021; see the SQLite
     // implementation for why each is lent, carried and kept).
     Spec {
-        table: "desk_requests",
-        key: &["device_id", "idempotency_key"],
-        stored: Stored::Keep,
+        table: Table {
+            name: "desk_requests",
+            key: &["device_id", "idempotency_key"],
+            stored: Stored::Keep,
+        },
         from_venue: FromVenue::All,
         full: "idempotency_key IN (SELECT l.idempotency_key FROM desk_ledger l
                                    WHERE l.event_id = p_event AND l.idempotency_key IS NOT NULL
@@ -223,33 +212,6 @@ impl Bindings {
     }
 }
 
-/// One row's cells as an image carries them.
-fn cells(row: &Row) -> Result<Vec<Value>, DbError> {
-    let mut out = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let ty = column.type_();
-        let cell = if *ty == Type::INT8 {
-            row.try_get::<_, Option<i64>>(i)?.map(Value::from)
-        } else if *ty == Type::INT4 {
-            row.try_get::<_, Option<i32>>(i)?.map(Value::from)
-        } else if *ty == Type::BOOL {
-            row.try_get::<_, Option<bool>>(i)?.map(|b| Value::from(i64::from(b)))
-        } else if *ty == Type::BYTEA {
-            let bytes = row.try_get::<_, Option<Vec<u8>>>(i)?;
-            bytes.map(|b| serde_json::json!({ "blob": hex::encode(b) }))
-        } else if *ty == Type::TEXT {
-            row.try_get::<_, Option<String>>(i)?.map(Value::String)
-        } else {
-            return Err(DbError::Corrupt(format!(
-                "column {} holds a value an image cannot carry",
-                column.name()
-            )));
-        };
-        out.push(cell.unwrap_or(Value::Null));
-    }
-    Ok(out)
-}
-
 /// The rows of `spec` that `clause` selects, or `None` when there are none.
 fn read_table(
     db: &PgDb,
@@ -259,147 +221,13 @@ fn read_table(
 ) -> Result<Option<TableRows>, DbError> {
     let sql = format!(
         "{PARAMS} SELECT t.* FROM {} t CROSS JOIN p WHERE {clause} ORDER BY {}",
-        spec.table, spec.order
+        spec.table.name, spec.order
     );
     let found = db.rows(&sql, &values.params())?;
     let Some(first) = found.first() else { return Ok(None) };
     let columns = first.columns().iter().map(|c| c.name().to_owned()).collect();
     let rows = found.iter().map(cells).collect::<Result<_, _>>()?;
-    Ok(Some(TableRows { table: spec.table.to_owned(), columns, rows }))
-}
-
-/// The columns of a local table with their types, in the table's order.
-fn local_columns(db: &PgDb, table: &str) -> Result<Vec<(String, String)>, DbError> {
-    let rows = db.rows(
-        "SELECT column_name::text, data_type::text FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-        &[&table],
-    )?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-}
-
-/// Parameter `n` (bound as text, or null) as a value of the column type `ty`.
-fn typed(n: usize, ty: &str) -> String {
-    match ty {
-        "bigint" | "integer" => format!("${n}::text::bigint"),
-        "boolean" => format!("(${n}::text::bigint <> 0)"),
-        "bytea" => format!("decode(${n}::text, 'hex')"),
-        _ => format!("${n}::text"),
-    }
-}
-
-/// The statement that writes one row of `spec` with `columns` (name and type).
-fn upsert_sql(spec: &Spec, columns: &[(&str, &str)]) -> String {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let marks: Vec<String> =
-        columns.iter().enumerate().map(|(i, (_, ty))| typed(i.saturating_add(1), ty)).collect();
-    let changes: Vec<String> = names
-        .iter()
-        .filter(|c| !spec.key.contains(c))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let action = if spec.stored != Stored::Update || changes.is_empty() {
-        "NOTHING".to_owned()
-    } else {
-        format!("UPDATE SET {}", changes.join(", "))
-    };
-    format!(
-        "INSERT INTO {}({}) VALUES ({}) ON CONFLICT({}) DO {action}",
-        spec.table,
-        names.join(", "),
-        marks.join(", "),
-        spec.key.join(", ")
-    )
-}
-
-/// An image cell as text for its column (a blob as its hex), or `None` for null.
-fn cell_text(value: &Value) -> Result<Option<String>, DbError> {
-    Ok(match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Some(i.to_string()),
-            None => return Err(DbError::Corrupt(format!("image cell {n} is not an integer"))),
-        },
-        Value::Object(map) => match map.get("blob").and_then(|b| b.as_str()) {
-            Some(text) if map.len() == 1 && hex::decode(text).is_ok() => Some(text.to_owned()),
-            _ => return Err(DbError::Corrupt("image cell is not a stored value".into())),
-        },
-        other => return Err(DbError::Corrupt(format!("image cell {other} is not a stored value"))),
-    })
-}
-
-/// Binds text cells as statement parameters.
-fn as_params(cells: &[Option<String>]) -> Vec<&(dyn ToSql + Sync)> {
-    cells.iter().map(|c| c as &(dyn ToSql + Sync)).collect()
-}
-
-/// Whether the stored row with the key of `cells` equals them (an append-only row).
-fn same_as_stored(
-    db: &PgDb,
-    spec: &Spec,
-    columns: &[(&str, &str)],
-    cells: &[Option<String>],
-) -> Result<bool, DbError> {
-    let mut wanted = Vec::with_capacity(spec.key.len());
-    let mut key = Vec::with_capacity(spec.key.len());
-    for k in spec.key {
-        let Some(at) = columns.iter().position(|(c, _)| c == k) else { return Ok(false) };
-        let (name, ty) = columns.get(at).copied().unwrap_or_default();
-        key.push(cells.get(at).cloned().flatten());
-        wanted.push(format!("{name} = {}", typed(key.len(), ty)));
-    }
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let sql =
-        format!("SELECT {} FROM {} WHERE {}", names.join(", "), spec.table, wanted.join(" AND "));
-    let Some(row) = db.row(&sql, &as_params(&key))? else { return Ok(false) };
-    let stored = cells_text(&row)?;
-    Ok(stored == cells)
-}
-
-/// A stored row's cells as text, as [`cell_text`] gives an image's.
-fn cells_text(row: &Row) -> Result<Vec<Option<String>>, DbError> {
-    cells(row)?.iter().map(cell_text).collect()
-}
-
-fn write_table(db: &PgDb, spec: &Spec, rows: &TableRows) -> Result<usize, DbError> {
-    let local = local_columns(db, spec.table)?;
-    let mut columns = Vec::with_capacity(rows.columns.len());
-    for name in &rows.columns {
-        let Some((_, ty)) = local.iter().find(|(c, _)| c == name) else {
-            return Err(DbError::Corrupt(format!(
-                "image column {}.{name} is not known",
-                spec.table
-            )));
-        };
-        columns.push((name.as_str(), ty.as_str()));
-    }
-    if spec.key.iter().any(|k| !rows.columns.iter().any(|c| c == k)) {
-        return Err(DbError::Corrupt(format!("image of {} lacks its key", spec.table)));
-    }
-    let sql = upsert_sql(spec, &columns);
-    let mut written = 0usize;
-    for row in &rows.rows {
-        if row.len() != rows.columns.len() {
-            return Err(DbError::Corrupt(format!(
-                "image row of {} has the wrong width",
-                spec.table
-            )));
-        }
-        let cells = row.iter().map(cell_text).collect::<Result<Vec<_>, _>>()?;
-        let changed = db.execute(&sql, &as_params(&cells))?;
-        if changed == 0
-            && spec.stored == Stored::MustMatch
-            && !same_as_stored(db, spec, &columns, &cells)?
-        {
-            return Err(DbError::Corrupt(format!(
-                "an append-only row of {} differs from the one stored",
-                spec.table
-            )));
-        }
-        written = written.saturating_add(usize::try_from(changed).unwrap_or(usize::MAX));
-    }
-    Ok(written)
+    Ok(Some(TableRows { table: spec.table.name.to_owned(), columns, rows }))
 }
 
 /// The first column of every row of `sql` with `$1` = `event_id`.
@@ -491,7 +319,7 @@ impl DeskImages for PgDb {
         };
         let mut rows = 0usize;
         for table in &image.tables {
-            let Some(spec) = SPECS.iter().find(|s| s.table == table.table) else {
+            let Some(spec) = SPECS.iter().find(|s| s.table.name == table.table) else {
                 return Err(DbError::Corrupt(format!("image table {} is not known", table.table)));
             };
             if let Some(at) = table.columns.iter().position(|c| c == "event_id") {
@@ -499,7 +327,7 @@ impl DeskImages for PgDb {
                     .rows
                     .iter()
                     .any(|r| r.get(at).and_then(|v| v.as_str()).is_some_and(|e| e != event_id));
-                if foreign && spec.table != "desk_units" {
+                if foreign && spec.table.name != "desk_units" {
                     return Err(DbError::Corrupt(format!(
                         "image rows of {} belong to another event",
                         table.table
@@ -507,11 +335,11 @@ impl DeskImages for PgDb {
                 }
             }
             let written = match (&allotted, spec.from_venue) {
-                (None, _) | (Some(_), FromVenue::All) => write_table(self, spec, table)?,
+                (None, _) | (Some(_), FromVenue::All) => write_table(self, &spec.table, table)?,
                 (Some(_), FromVenue::Never) => 0,
                 (Some(_), FromVenue::Progress) => write_event_progress(self, event_id, table)?,
                 (Some(allotted), FromVenue::Allotted) => {
-                    write_table(self, spec, &only_keyed(table, "unit_id", allotted))?
+                    write_table(self, &spec.table, &only_keyed(table, "unit_id", allotted))?
                 }
                 (Some(_), FromVenue::EventTickets) => {
                     let tickets = ids(
@@ -519,7 +347,7 @@ impl DeskImages for PgDb {
                         "SELECT ticket_id FROM work_tickets WHERE event_id = $1",
                         event_id,
                     )?;
-                    write_table(self, spec, &only_keyed(table, "ticket_id", &tickets))?
+                    write_table(self, &spec.table, &only_keyed(table, "ticket_id", &tickets))?
                 }
             };
             rows = rows.saturating_add(written);
