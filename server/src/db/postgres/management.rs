@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use kam_core::model::{LeadershipReview, Organisation, Scorecard};
 use tokio_postgres::Row;
 
-use super::pipeline::{instant, money, narrow};
+use super::pipeline::narrow;
 use super::{PgDb, count};
 use crate::db::DbError;
 use crate::db::management::{
@@ -19,6 +19,7 @@ use crate::db::management::{
     ReconciliationRow, ReplyRecord, ReviewDetail, ReviewRow, ScorecardDetail, ScorecardLineRow,
     ScorecardRow,
 };
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

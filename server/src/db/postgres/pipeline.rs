@@ -7,29 +7,15 @@
 use std::collections::BTreeMap;
 
 use kam_core::model::{AccountPlan, Lead, PlanGoals, Survey, SurveyItem};
-use rust_decimal::Decimal;
 use tokio_postgres::Row;
 
 use super::PgDb;
 use crate::db::DbError;
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 use crate::db::pipeline::{
     AccountWorkStore, EvaluationLine, GoalsLine, LeadFacts, LeadFilter, LeadLine, PlanLine,
     PlanRows, StageChangeLine, SurveyLine, SurveyedCustomer,
 };
-
-/// Money as decimal text with at least two places (never rounded), as on SQLite.
-pub(super) fn money(amount: Decimal) -> String {
-    let mut padded = amount;
-    if padded.scale() < 2 {
-        padded.rescale(2);
-    }
-    padded.to_string()
-}
-
-/// Instants as fixed-width RFC 3339 UTC text, so they sort and compare correctly as text.
-pub(super) fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// A `bigint` column read as the narrower integer the traits carry.
 pub(super) fn narrow<T: TryFrom<i64>>(row: &Row, index: usize) -> Result<T, DbError> {

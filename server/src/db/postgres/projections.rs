@@ -7,6 +7,7 @@ use tokio_postgres::error::SqlState;
 
 use super::PgDb;
 use crate::db::DbError;
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 use crate::db::projections::{
     CustomerFacts, ProjectionStore, Savepoints, TicketFacts, projected_tables,
 };
@@ -272,33 +273,12 @@ fn approvers_json(unit: &Unit) -> Option<String> {
     })
 }
 
-/// Money as text with at least two places (`"1500000.00"`), as the SQLite backend writes it.
-/// Never rounds: more places are kept.
-fn money(amount: Decimal) -> String {
-    let mut padded = amount;
-    if padded.scale() < 2 {
-        padded.rescale(2);
-    }
-    padded.to_string()
-}
-
-/// Instants as fixed-width RFC 3339 UTC text, so they sort and compare correctly as text.
-fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on a broken expectation.
 mod tests {
     use super::*;
     use crate::db::DocumentStore;
     use crate::db::postgres::testing::TestDatabase;
-
-    #[test]
-    fn money_is_padded_to_two_places_and_never_rounded() {
-        assert_eq!(money(Decimal::new(1_500_000, 0)), "1500000.00");
-        assert_eq!(money(Decimal::new(123_456, 3)), "123.456", "padding never rounds");
-    }
 
     #[test]
     fn a_savepoint_inside_a_transaction_undoes_its_part_only() {

@@ -1,18 +1,13 @@
 //! The sales ledger on PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
 use super::PgDb;
 use crate::db::DbError;
+use crate::db::parse::decimal;
 use crate::db::sales::{SalesLedgerStore, SalesMonthRecord, YearMonth};
-
-/// Parses a stored amount; one that is not a decimal is corrupt data.
-fn amount(text: &str) -> Result<Decimal, DbError> {
-    Decimal::from_str(text).map_err(|_| DbError::Corrupt(format!("sales amount {text:?}")))
-}
 
 impl SalesLedgerStore for PgDb {
     fn upsert_sales_month(&self, record: &SalesMonthRecord<'_>) -> Result<bool, DbError> {
@@ -45,7 +40,7 @@ impl SalesLedgerStore for PgDb {
             "SELECT amount FROM sales_monthly WHERE customer_id = $1 AND month = $2",
             &[&customer_id, &month.to_string()],
         )?;
-        row.map(|r| amount(r.try_get(0)?)).transpose()
+        row.map(|r| decimal(r.try_get(0)?)).transpose()
     }
 
     fn sales_between(
@@ -62,7 +57,7 @@ impl SalesLedgerStore for PgDb {
             let (customer, month): (String, &str) = (row.try_get(0)?, row.try_get(1)?);
             let month = YearMonth::parse(month)
                 .ok_or_else(|| DbError::Corrupt(format!("sales_monthly month {month:?}")))?;
-            amounts.insert((customer, month), amount(row.try_get(2)?)?);
+            amounts.insert((customer, month), decimal(row.try_get(2)?)?);
         }
         Ok(amounts)
     }
@@ -77,7 +72,7 @@ impl SalesLedgerStore for PgDb {
             let year: i64 = row.try_get(0)?;
             let year = i32::try_from(year)
                 .map_err(|_| DbError::Corrupt(format!("sales year {year} of {customer_id}")))?;
-            years.insert(year, amount(row.try_get(1)?)?);
+            years.insert(year, decimal(row.try_get(1)?)?);
         }
         Ok(years)
     }

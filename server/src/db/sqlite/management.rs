@@ -3,7 +3,6 @@
 use chrono::NaiveDate;
 use kam_core::model::{LeadershipReview, Organisation, Scorecard};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use rust_decimal::Decimal;
 
 use crate::db::DbError;
 use crate::db::management::{
@@ -12,18 +11,7 @@ use crate::db::management::{
     ReconciliationRow, ReplyRecord, ReviewDetail, ReviewRow, ScorecardDetail, ScorecardLineRow,
     ScorecardRow,
 };
-
-fn money(amount: Decimal) -> String {
-    let mut padded = amount;
-    if padded.scale() < 2 {
-        padded.rescale(2);
-    }
-    padded.to_string()
-}
-
-fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 
 fn date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -597,6 +585,8 @@ impl ManagementQueries for Connection {
 #[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use rust_decimal::Decimal;
 
     use chrono::TimeZone;
     use kam_core::doc::DocId;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use kam_core::model::{AccountPlan, Lead, PlanGoals, Survey, SurveyItem};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::projections::{instant, money};
 use crate::db::DbError;
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 use crate::db::pipeline::{
     AccountWorkStore, EvaluationLine, GoalsLine, LeadFacts, LeadFilter, LeadLine, PlanLine,
     PlanRows, StageChangeLine, SurveyLine, SurveyedCustomer,

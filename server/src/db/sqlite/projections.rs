@@ -6,6 +6,7 @@ use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 
 use crate::db::DbError;
+use crate::db::parse::{stored_instant as instant, stored_money as money};
 use crate::db::projections::{
     CustomerFacts, ProjectionStore, Savepoints, TicketFacts, projected_tables,
 };
@@ -362,30 +363,4 @@ fn approvers_json(unit: &Unit) -> Option<String> {
         let list: serde_json::Value = a.approvers.iter().map(UserId::as_str).collect();
         list.to_string()
     })
-}
-
-/// Money as text with at least two places (`"1500000.00"`), the way RULES.md §1 writes CNY;
-/// documents store the normalised form (`"1500000"`). Never rounds: more places are kept.
-pub(super) fn money(amount: Decimal) -> String {
-    let mut padded = amount;
-    if padded.scale() < 2 {
-        padded.rescale(2);
-    }
-    padded.to_string()
-}
-
-/// Instants as fixed-width RFC 3339 UTC text, so they sort and compare correctly as text.
-pub(super) fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_padded_to_two_places_and_never_rounded() {
-        assert_eq!(money(Decimal::new(1_500_000, 0)), "1500000.00");
-        assert_eq!(money(Decimal::new(123_456, 3)), "123.456", "padding never rounds");
-    }
 }

@@ -3,6 +3,7 @@
 use tokio_postgres::Row;
 
 use super::super::PgDb;
+use super::hash32;
 use super::ledger::{chain_entry, no_limit_if_negative};
 use crate::db::DbError;
 use crate::db::desk::DeskDelegations;
@@ -12,10 +13,6 @@ use crate::db::desk::ledger::{ChainEntry, LedgerTip};
 const COLUMNS: &str = "event_id, generation, side, venue_device_id, venue_name, lease_until,
     anchor_seq, anchor_hash, bundle_key, state, shipped_seq, shipped_hash, venue_tip_seq,
     oldest_unshipped_at, last_heard_at, delegated_at, ended_at";
-
-fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], DbError> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| DbError::Corrupt(format!("{what} hash")))
-}
 
 /// One row of [`COLUMNS`].
 fn delegation_row(r: &Row) -> Result<DelegationRow, DbError> {

@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use tokio_postgres::Row;
 
 use super::super::PgDb;
+use super::hash32;
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
 use crate::db::desk::ledger::{
@@ -30,11 +31,6 @@ pub(super) const VISIT_PAGE: i64 = 1000;
 /// A limit as SQLite takes it: a negative one is no limit (`LIMIT NULL` on PostgreSQL).
 pub(crate) fn no_limit_if_negative(limit: i64) -> Option<i64> {
     (limit >= 0).then_some(limit)
-}
-
-/// A stored hash as 32 bytes.
-fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], DbError> {
-    <[u8; 32]>::try_from(bytes).map_err(|_| DbError::Corrupt(format!("{what} hash")))
 }
 
 /// A full ledger row: seq, at, event, actor, key, kind, entry, previous hash, hash.

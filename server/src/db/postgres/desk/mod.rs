@@ -26,6 +26,11 @@ mod tests;
 
 use crate::db::DbError;
 
+/// A stored 32-byte hash (a ledger entry's, a delegation's anchor).
+fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], DbError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| DbError::Corrupt(format!("{what} hash")))
+}
+
 /// A small number the traits carry as `u32`, read from a `bigint` column.
 fn small(n: i64, what: &str) -> Result<u32, DbError> {
     u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{what} {n}")))

@@ -14,16 +14,13 @@ use crate::db::desk::state::{
     LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
 };
 use crate::db::desk::{DeskState, DeskView};
+use crate::db::parse::decimal;
 use crate::db::postgres::PgDb;
 
 use super::{small, small_opt};
 
 fn unit_status(status: &str) -> Result<UnitStatus, DbError> {
     status.parse::<UnitStatus>().map_err(|_| DbError::Corrupt(format!("unit status {status}")))
-}
-
-fn money(text: &str) -> Result<rust_decimal::Decimal, DbError> {
-    text.parse().map_err(|_| DbError::Corrupt(format!("amount {text}")))
 }
 
 /// The first column of each row, as text.
@@ -511,7 +508,7 @@ impl DeskState for PgDb {
                 ticket_id: r.try_get(1)?,
                 unit_id: r.try_get(2)?,
                 buyer_id: r.try_get(3)?,
-                amount: money(r.try_get(4)?)?,
+                amount: decimal(r.try_get(4)?)?,
                 reverses: small_opt(r.try_get(5)?, "voucher number")?,
                 reversed: r.try_get(6)?,
             });
@@ -521,7 +518,7 @@ impl DeskState for PgDb {
              ORDER BY received_at, receipt_id",
             &[&event_id],
         )? {
-            books.receipts.push((r.try_get(0)?, money(r.try_get(1)?)?));
+            books.receipts.push((r.try_get(0)?, decimal(r.try_get(1)?)?));
         }
         for r in self.rows(
             "SELECT a.unit_id, u.status, u.buyer_id FROM desk_allotments a
