@@ -582,129 +582,14 @@ impl ManagementQueries for Connection {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+#[allow(clippy::unwrap_used)]
+// The rest of this store's cases run on both backends in the store suite (`db::suite_accounts`);
+// this one writes rows the way only SQLite's file holds them.
 mod tests {
-    use std::collections::BTreeMap;
-
-    use rust_decimal::Decimal;
-
-    use chrono::TimeZone;
-    use kam_core::doc::DocId;
-    use kam_core::model::{
-        CustomerId, EntryId, Finding, FindingKind, Measure, MeasureClosing, PublishedScorecard,
-        RaterKind, Rating, ReviewId, ScorecardLine, UserId, scorecard_id,
-    };
-
     use super::*;
-    use crate::db::ProjectionStore;
 
     fn conn() -> Connection {
         *super::super::fresh()
-    }
-
-    fn at() -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap()
-    }
-
-    fn card() -> Scorecard {
-        let person = UserId::from("rep-01");
-        let line = ScorecardLine {
-            measure: "sales".into(),
-            attainment: Decimal::new(50, 0),
-            weight_pct: 30,
-            points: Decimal::new(15, 0),
-            basis: "sales 50 of 100".into(),
-        };
-        let rating = Rating {
-            id: EntryId::from("r1"),
-            rater: RaterKind::Peer,
-            by: UserId::from("rep-02"),
-            score: 70,
-            at: at(),
-            note: "n".into(),
-        };
-        Scorecard {
-            id: scorecard_id(&person, "2026-10"),
-            person,
-            period: "2026-10".into(),
-            sales_target: Decimal::new(100, 0),
-            ratings: BTreeMap::from([(rating.id.clone(), rating)]),
-            published: Some(PublishedScorecard {
-                computed_at: at(),
-                lines: BTreeMap::from([("sales".into(), line)]),
-                total: Decimal::new(15, 0),
-            }),
-        }
-    }
-
-    fn review(month: &str, closed: bool) -> LeadershipReview {
-        let measure = Measure {
-            id: EntryId::from(format!("m-{month}").as_str()),
-            customer_id: None,
-            text: "do".into(),
-            owner: UserId::from("rep-01"),
-            due_on: "2026-10-20".parse().unwrap(),
-            closed: closed.then(|| MeasureClosing {
-                by: UserId::from("hq"),
-                at: at(),
-                note: "ok".into(),
-            }),
-        };
-        let finding = Finding {
-            id: EntryId::from("f1"),
-            customer_id: CustomerId::from("c1"),
-            kind: FindingKind::Risk,
-            text: "t".into(),
-        };
-        LeadershipReview {
-            id: ReviewId::from(month),
-            held_on: "2026-10-05".parse().unwrap(),
-            attendees: BTreeMap::from([(UserId::from("gm"), "王总".to_owned())]),
-            findings: BTreeMap::from([(finding.id.clone(), finding)]),
-            measures: BTreeMap::from([(measure.id.clone(), measure)]),
-        }
-    }
-
-    #[test]
-    fn scorecards_are_listed_by_period_with_lines_and_ratings_and_deleted_with_their_doc() {
-        let conn = conn();
-        conn.insert_scorecard(&card()).unwrap();
-        assert_eq!(conn.scorecard_periods().unwrap(), ["2026-10"]);
-        let rows = conn.scorecards(Some("2026-10")).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].total.as_deref(), Some("15"));
-        assert_eq!(rows[0].lines[0].basis, "sales 50 of 100");
-        assert!(conn.scorecards(Some("2026-09")).unwrap().is_empty());
-        let detail = conn.scorecard("rep-01-2026-10").unwrap().unwrap();
-        assert_eq!(detail.card.sales_target, "100.00");
-        assert_eq!(detail.ratings[0].rater, "peer");
-        conn.delete_projected(&DocId::new(kam_core::doc::DocKind::Scorecard, "rep-01-2026-10"))
-            .unwrap();
-        assert!(conn.scorecard("rep-01-2026-10").unwrap().is_none());
-        assert!(conn.scorecards(None).unwrap().is_empty());
-    }
-
-    #[test]
-    fn open_measures_before_a_month_leave_out_closed_ones_and_that_month() {
-        let conn = conn();
-        conn.insert_review(&review("2026-09", false)).unwrap();
-        conn.insert_review(&review("2026-10", false)).unwrap();
-        conn.insert_review(&review("2026-08", true)).unwrap();
-        let open: Vec<String> = conn
-            .open_measures_before("2026-10")
-            .unwrap()
-            .into_iter()
-            .map(|m| m.review_id)
-            .collect();
-        assert_eq!(open, ["2026-09"]);
-        let months: Vec<String> =
-            conn.reviews().unwrap().into_iter().map(|r| r.review_id).collect();
-        assert_eq!(months, ["2026-10", "2026-09", "2026-08"]);
-        let detail = conn.review("2026-10").unwrap().unwrap();
-        assert_eq!(detail.review.attendees, ["王总"]);
-        assert_eq!((detail.review.findings, detail.review.open_measures), (1, 1));
-        assert_eq!(detail.findings_list[0].kind, "risk");
-        assert!(conn.review("2026-07").unwrap().is_none());
     }
 
     #[test]
