@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A test fixture.
 
+use std::time::{Duration, Instant};
+
 use super::{PgDb, PgPool};
 
 /// A schema of its own in the test server, dropped with its contents when this is dropped.
@@ -72,5 +74,33 @@ impl Drop for TestDatabase {
         if let Ok(db) = self.admin.get() {
             let _ = db.batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
         }
+    }
+}
+
+impl PgDb {
+    /// The database's process id of this connection.
+    pub(crate) fn backend_pid(&self) -> i32 {
+        self.one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+    }
+}
+
+/// Waits (bounded) until the connection with process id `pid` waits for a lock another holds:
+/// `what` says which wait the test expects, for the failure message.
+pub(crate) fn wait_until_blocked(watcher: &PgDb, pid: i32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let blocked: bool = watcher
+            .one(
+                "SELECT EXISTS(SELECT 1 FROM pg_stat_activity
+                               WHERE pid = $1 AND wait_event_type = 'Lock')",
+                &[&pid],
+            )
+            .unwrap()
+            .get(0);
+        if blocked {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} never waited");
+        std::thread::sleep(Duration::from_millis(2));
     }
 }

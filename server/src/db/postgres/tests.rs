@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests may panic.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
-use super::testing::TestDatabase;
+use super::testing::{TestDatabase, wait_until_blocked};
 use super::{AsDbError, PgDb};
 use crate::db::{DbError, DocumentStore};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Raises an error with SQLSTATE `code` from the server itself, as PostgreSQL would.
 fn raise(db: &PgDb, code: &str) -> Result<(), DbError> {
@@ -91,24 +89,9 @@ fn change_numbers_commit_in_the_order_they_are_taken() {
     let (first, second, watcher) = (database.db(), database.db(), database.db());
     first.batch("BEGIN").unwrap();
     let taken = first.next_seq().unwrap();
+    let pid = second.backend_pid();
     let waiting = std::thread::spawn(move || second.transaction(|db| db.next_seq()).unwrap());
-    // Wait (bounded) until the second connection is blocked on the first one's row lock.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let blocked: i64 = watcher
-            .one(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE wait_event_type = 'Lock' AND datname = current_database()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if blocked > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the second taker never waited for the first");
-        std::thread::yield_now();
-    }
+    wait_until_blocked(&watcher, pid, "the second taker");
     assert_eq!(watcher.current_seq().unwrap(), taken - 1, "nothing committed yet");
     first.batch("COMMIT").unwrap();
     assert_eq!(waiting.join().unwrap(), taken + 1);

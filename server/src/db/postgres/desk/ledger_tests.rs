@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests may panic.
 
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
 
 use super::super::PgDb;
-use super::super::testing::TestDatabase;
+use super::super::testing::{TestDatabase, wait_until_blocked};
 use crate::db::desk::DeskLedger;
 use crate::db::desk::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 
@@ -39,30 +38,14 @@ fn appenders_on_two_connections_extend_one_chain() {
     let (first, second, watcher) = (database.db(), database.db(), database.db());
     first.batch("BEGIN").unwrap();
     assert_eq!(append_after_tip(&first, [1; 32]), None, "the ledger starts empty");
+    let pid = second.backend_pid();
     let waiting = std::thread::spawn(move || {
         second.batch("BEGIN").unwrap();
         let tip = append_after_tip(&second, [2; 32]);
         second.batch("COMMIT").unwrap();
         tip
     });
-    // Wait (bounded) until the second appender is blocked on the ledger's lock.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let blocked: i64 = watcher
-            .one(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'
-                   AND datname = current_database()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if blocked > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the second appender never waited for the first");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_blocked(&watcher, pid, "the second appender");
     first.batch("COMMIT").unwrap();
     let seen = waiting.join().unwrap();
     assert_eq!(seen, Some(LedgerTip { seq: 1, hash: [1; 32] }), "the second read the first's tip");

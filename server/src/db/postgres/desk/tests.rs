@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests.
 
-use std::sync::Barrier;
-
 use kam_core::model::{SelectionMode, UnitStatus};
 use rust_decimal::Decimal;
 
 use crate::db::desk::state::{NewDeskEvent, NewDeskUnit, NewHold};
 use crate::db::desk::{DeskState, DeskView};
-use crate::db::postgres::testing::TestDatabase;
+use crate::db::postgres::testing::{TestDatabase, wait_until_blocked};
 
 const AT: &str = "2026-11-24T01:00:00.000000Z";
 
@@ -53,28 +51,21 @@ fn two_nodes_racing_for_one_unit_hold_it_once() {
     };
     assert_eq!(setup.insert_desk_unit("p1", &unit).unwrap(), 1);
 
-    // Two nodes, each in its own transaction, take the unit at the same moment. Each holds
-    // its transaction open a little after its UPDATE, so the loser's UPDATE waits for the
-    // winner's row lock and re-checks the status once the winner commits.
-    let racers = [(database.db(), "h1", "b1"), (database.db(), "h2", "b2")];
-    let barrier = Barrier::new(racers.len());
-    let took: Vec<bool> = std::thread::scope(|scope| {
-        let threads: Vec<_> = racers
-            .iter()
-            .map(|(db, hold_id, buyer_id)| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    db.batch("BEGIN").unwrap();
-                    barrier.wait();
-                    let took = db.take_unit(&hold(hold_id, buyer_id)).unwrap();
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    db.batch("COMMIT").unwrap();
-                    took
-                })
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    // Two nodes, each in its own transaction, take the unit: the second's UPDATE finds the
+    // first's uncommitted row lock, waits for it, and re-checks the status once it commits.
+    let (first, second, watcher) = (database.db(), database.db(), database.db());
+    first.batch("BEGIN").unwrap();
+    let first_took = first.take_unit(&hold("h1", "b1")).unwrap();
+    let pid = second.backend_pid();
+    let racing = std::thread::spawn(move || {
+        second.batch("BEGIN").unwrap();
+        let took = second.take_unit(&hold("h2", "b2")).unwrap();
+        second.batch("COMMIT").unwrap();
+        took
     });
+    wait_until_blocked(&watcher, pid, "the second node's take");
+    first.batch("COMMIT").unwrap();
+    let took = [first_took, racing.join().unwrap()];
     assert_eq!(took.iter().filter(|t| **t).count(), 1, "exactly one takes the unit: {took:?}");
     let (winner, loser) = if took[0] { (("h1", "b1"), "b2") } else { (("h2", "b2"), "b1") };
     let unit = setup.unit("p1", "u1").unwrap().unwrap();
