@@ -4,7 +4,7 @@
 //! and returns, so `cargo test` works on a machine without PostgreSQL; `scripts/test` sets it,
 //! and sets `KAM_TEST_POSTGRES_REQUIRED`, with which a missing server fails the test instead.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A test fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::arithmetic_side_effects)] // A test fixture.
 
 use std::time::{Duration, Instant};
 
