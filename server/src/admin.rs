@@ -210,7 +210,7 @@ pub fn delegation_step_audited<T>(
     store: &mut Store,
     (action, target): (&str, &str),
     now: DateTime<Utc>,
-    step: impl FnOnce(
+    mut step: impl FnMut(
         &dyn crate::db::desk::DeskGroup,
         &mut crate::desk::ledger::Tip,
     ) -> Result<T, crate::desk::delegation::DelegationError>,

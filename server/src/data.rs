@@ -91,9 +91,6 @@ pub fn load_demo(
     spec: &DemoSpec,
     now: DateTime<Utc>,
 ) -> Result<Option<DemoLoad>, ServerError> {
-    if store.conn().current_seq()? > 0 {
-        return Ok(None);
-    }
     let data = demo::generate(spec, now, store.policy());
     let actor = store.actor().clone();
     let meta = EditMeta::new(&UserId::from("demo-import"), now, "demo.import");
@@ -103,6 +100,11 @@ pub fn load_demo(
         .map(|l| crate::passwords::hash_demo_password(&l.password))
         .collect::<Result<Vec<_>, _>>()?;
     let documents = store.write(|tx, docs, _| {
+        // Checked inside the transaction: nodes started together over one PostgreSQL
+        // database load the demo once (the first to take the documents' lock).
+        if tx.current_seq()? > 0 {
+            return Ok(None);
+        }
         for (login, password) in logins.iter().zip(&passwords) {
             auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
@@ -134,8 +136,9 @@ pub fn load_demo(
             scope::grant(tx, &staff.user_id, &project_key)?;
         }
         count += store_records(tx, docs, &data, &actor, &meta, now)?;
-        Ok(count + 2)
+        Ok(Some(count + 2))
     })?;
+    let Some(documents) = documents else { return Ok(None) };
     // The demo event is ready to run: its desk opens with the documents.
     store.open_desk(data.event.id.as_str(), desk::catalog::DEFAULT_VOUCHER_SERIES, now)?;
     store.project_all(now)?;

@@ -17,7 +17,7 @@ use serde::Serialize;
 pub const STUCK_AFTER: Duration = Duration::from_secs(30);
 
 /// The tasks the server watches, in the order `/healthz` lists them.
-pub const TASKS: [&str; 9] = [
+pub const TASKS: [&str; 10] = [
     "store",
     "projector",
     "mirror",
@@ -27,6 +27,7 @@ pub const TASKS: [&str; 9] = [
     "auth_watcher",
     "second_copy",
     "venue_uplink",
+    "change_feed",
 ];
 
 /// The liveness record of one background task. Cheap to clone; all clones share it.

@@ -19,6 +19,8 @@ pub mod audit;
 pub mod auth;
 #[cfg(test)]
 mod backends_tests;
+pub mod background;
+pub mod cluster;
 pub mod conflicts;
 pub mod data;
 pub mod db;

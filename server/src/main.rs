@@ -7,17 +7,18 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
+use kam_server::db::ServerDatabase;
+use kam_server::db::postgres::PgPool;
+use kam_server::desk::Desk;
 use kam_server::desk::delegation::uplink::{self, Upstream};
 use kam_server::desk::delegation::wire::Bundle;
 use kam_server::desk::delegation::{edge as venue_edge, lend};
-use kam_server::desk::{Desk, mirror};
-use kam_server::health::{Beat, Health};
+use kam_server::health::Health;
 use kam_server::http::edge::{self, limits::Limits};
 use kam_server::store::Store;
 use kam_server::{
     admin, data,
     http::{AppState, routes},
-    sync::projector,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -84,6 +85,9 @@ enum Command {
         /// Seconds between two copies into `--copy-dir`.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
         copy_interval_s: u64,
+        /// Run on a shared PostgreSQL database instead of the embedded files (ADR 0024).
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Administer users, devices and customer assignment.
     Admin {
@@ -93,6 +97,26 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+}
+
+/// The shared database's flags: several nodes over one PostgreSQL database (ADR 0024).
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// Keep everything in this PostgreSQL database (`postgres://user@host:port/db`; a
+    /// `?options=-csearch_path%3Dschema` part picks a schema) instead of the data directory's
+    /// SQLite files. Every node of a company names the same database; any node answers any
+    /// request. The schema is created or upgraded at start.
+    #[arg(long, env = "KAM_DATABASE_URL", conflicts_with_all = ["copy_dir", "upstream"])]
+    database: Option<String>,
+    /// Connections this node opens to PostgreSQL at most: its readers (`--readers`) hold
+    /// theirs for the node's life, the store, the desk and the leases take eight more.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(12..=2000))]
+    database_connections: u32,
+    /// How this node hears of other nodes' commits (for device streams, consoles and the
+    /// leased tasks): `notify` (a NOTIFY after each commit, read at least every second) or
+    /// `follow` (read the change sequence every 100 ms, no notices).
+    #[arg(long, value_enum, default_value_t = kam_server::cluster::ChangeNotices::Notify)]
+    change_notices: kam_server::cluster::ChangeNotices,
 }
 
 /// The venue server's flags.
@@ -277,6 +301,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             venue,
             copy_dir,
             copy_interval_s,
+            database,
         } => {
             let spec = DemoSpec {
                 customers: demo_customers,
@@ -289,7 +314,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let web = kam_server::web::security::WebSettings { tls_proxy };
             let upstream = venue_upstream(&venue)?;
             let copy = copy_dir.map(|d| (d, std::time::Duration::from_secs(copy_interval_s)));
-            let background = Background { upstream, copy };
+            let background = Background { upstream, copy, database };
             serve(demo.then_some(spec), policy, data, listen, limits, web, background).await
         }
         Command::Admin { data, action } => {
@@ -598,6 +623,7 @@ fn export_bundle(store: &mut Store, out: &Path, now: DateTime<Utc>) -> AdminResu
 struct Background {
     upstream: Option<Upstream>,
     copy: Option<(PathBuf, std::time::Duration)>,
+    database: DatabaseArgs,
 }
 
 async fn serve(
@@ -609,24 +635,22 @@ async fn serve(
     web: kam_server::web::security::WebSettings,
     background: Background,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let Background { upstream, copy } = background;
+    let Background { upstream, copy, database } = background;
     let reps = demo.as_ref().map_or(0, |s| s.reps);
-    let (store, loaded, upstream) = tokio::task::spawn_blocking(move || {
-        let mut store = data::open_store_with(&dir, policy)?;
-        let loaded = match &demo {
-            Some(spec) => data::load_demo(&mut store, spec, chrono::Utc::now())?,
-            None => None,
-        };
-        let upstream = match upstream {
-            Some(up) => Some(Upstream {
-                installation: kam_server::sync::upstream::venue_installation(&mut store)?,
-                ..up
-            }),
-            None => None,
-        };
-        Ok::<_, kam_server::error::ServerError>((store, loaded, upstream))
-    })
-    .await??;
+    let pool = match &database.database {
+        Some(url) => {
+            let size = usize::try_from(database.database_connections).unwrap_or(usize::MAX);
+            if size < limits.readers.saturating_add(8) {
+                return Err(format!(
+                    "--database-connections {size} leaves too few beside --readers {}",
+                    limits.readers
+                )
+                .into());
+            }
+            Some(PgPool::new(url, size, tokio::runtime::Handle::current())?)
+        }
+        None => None,
+    };
     // A connection is an open file; the default soft limit (often 1,024) would refuse clients
     // long before `--max-connections`.
     let wanted = u64::try_from(limits.max_connections).unwrap_or(u64::MAX).saturating_add(256);
@@ -640,35 +664,61 @@ async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    print_banner(address, reps, loaded.as_ref());
     let health = Health::new();
-    let desk = Desk::start_watched(
-        &store.desk_path(),
-        store.path(),
-        store.policy().clone(),
-        health.beat("desk_writer"),
-    )?;
-    kam_server::db::checkpoint::spawn(
-        vec![store.path().to_path_buf(), store.desk_path()],
-        health.beat("checkpoint"),
-    )?;
+    let opening = (pool.clone(), limits.clone(), health.clone());
+    let data_dir = dir.clone();
+    // Opening speaks to the database (SQLite files, or PostgreSQL through the pool), which
+    // waits on the calling thread: all of it on a blocking thread.
+    let (state, desk, loaded, upstream) = tokio::task::spawn_blocking(move || {
+        let (pool, limits, health) = opening;
+        let mut store = match pool {
+            Some(pool) => {
+                Store::open_on(ServerDatabase::postgres(pool)?, dir.join(data::STORE_FILE), policy)?
+            }
+            None => data::open_store_with(&dir, policy)?,
+        };
+        let loaded = match &demo {
+            Some(spec) => data::load_demo(&mut store, spec, chrono::Utc::now())?,
+            None => None,
+        };
+        let upstream = match upstream {
+            Some(up) => Some(Upstream {
+                installation: kam_server::sync::upstream::venue_installation(&mut store)?,
+                ..up
+            }),
+            None => None,
+        };
+        let desk = Desk::start_at(
+            &store.location(),
+            store.policy().clone(),
+            health.beat("desk_writer"),
+            std::sync::Arc::new(chrono::Utc::now),
+        )?;
+        if store.location().postgres().is_none() {
+            kam_server::db::checkpoint::spawn(
+                vec![store.path().to_path_buf(), store.desk_path()],
+                health.beat("checkpoint"),
+            )?;
+        }
+        let state = AppState::with_limits(store, limits, health)?.and_desk(desk.clone());
+        Ok::<_, kam_server::error::ServerError>((state, desk, loaded, upstream))
+    })
+    .await??;
+    print_banner(address, reps, loaded.as_ref());
     // The second copy (`--copy-dir`) lives as long as `serve`; dropping it stops its thread.
     let _second_copy = match copy {
         Some((copy_dir, interval)) => Some(kam_server::db::SecondCopy::start(
-            store.path().parent().unwrap_or(Path::new(".")),
+            &data_dir,
             &copy_dir,
             interval,
-            health.beat("second_copy"),
+            state.health.beat("second_copy"),
         )?),
         None => None,
     };
-    let mut state = AppState::with_limits(store, limits.clone(), health)?.and_desk(desk.clone());
+    let mut state = state;
     state.web = web;
-    tokio::spawn(projector::run(state.services().clone()));
-    tokio::spawn(mirror::run(state.services().clone()));
-    tokio::spawn(expire_holds(desk, state.health.beat("hold_expiry")));
-    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
-    tokio::spawn(edge::janitor(state.clone()));
+    let cluster = pool.map(|pool| (pool, database.change_notices));
+    kam_server::background::spawn(&state, &desk, cluster);
     if let Some(upstream) = upstream {
         tracing::info!(upstream = %upstream.url, "running as a venue server");
         let beat = state.health.beat("venue_uplink");
@@ -708,18 +758,6 @@ fn print_banner(address: SocketAddr, reps: usize, loaded: Option<&data::DemoLoad
     println!("  GET  http://{address}/metrics          Prometheus metrics");
     // Tests read this line to find the port; keep its shape, and print it last.
     println!("KAM server listening on http://{address}");
-}
-
-/// Expires lapsed holds every second, through the desk's writer so each expiry is in the
-/// ledger. A hold command also expires a lapsed hold on its own unit at once.
-async fn expire_holds(desk: Desk, beat: Beat) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let _busy = beat.busy();
-        desk.sweep().await;
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.

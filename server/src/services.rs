@@ -46,9 +46,16 @@ pub struct Services {
 
 impl Services {
     /// The services over an opened store, with `readers` read-only connections, reporting to
-    /// `health`.
+    /// `health`. On PostgreSQL it takes connections from the pool, waiting on the calling
+    /// thread: call it from a blocking thread there.
     pub fn open(store: Store, readers: usize, health: Health) -> Result<Services, ServerError> {
-        let readers = Readers::open(store.path(), &store.desk_path(), readers)?;
+        let location = store.location();
+        let readers = Readers::open_at(&location, readers)?;
+        // A node among several tells the others what it announces (see `cluster`).
+        let push = match location.postgres() {
+            Some(_) => PushHub::for_cluster(),
+            None => PushHub::new(),
+        };
         let live = crate::desk::live::LiveDesk::new(
             readers.clone(),
             store.policy().selection.max_units_per_buyer,
@@ -61,7 +68,7 @@ impl Services {
             readers,
             store_beat: health.beat("store"),
             health,
-            push: PushHub::new(),
+            push,
             metrics: Arc::new(Metrics::new()),
             projector: ProjectorWake::default(),
             desk: None,

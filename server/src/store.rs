@@ -10,7 +10,9 @@ use kam_core::doc::{DocId, Document};
 
 use crate::db::desk::DeskDb;
 use crate::db::sqlite::schema;
-use crate::db::{Db, DeskFile, DocumentStore, ServerDatabase, ServerFile};
+use crate::db::{
+    DataLocation, Db, DeskDatabase, DeskFile, DocumentStore, ServerDatabase, ServerFile,
+};
 use crate::error::ServerError;
 use crate::sync::docs::DocCache;
 use crate::sync::projection;
@@ -24,8 +26,9 @@ pub const DEFAULT_CACHE_DOCS: usize = 512;
 /// The server's database and loaded documents.
 pub struct Store {
     pub(crate) conn: ServerDatabase,
-    /// The selection desk's own file (see `db::sqlite::desk::schema`).
-    pub(crate) desk: DeskFile,
+    /// The selection desk's database: its own SQLite file (see `db::sqlite::desk::schema`),
+    /// or its tables in the shared PostgreSQL database.
+    pub(crate) desk: DeskDatabase,
     /// Project documents' heads at their last projection, so the projector can re-read only
     /// the units that changed since (see `projector`).
     pub(crate) projected_heads: std::collections::HashMap<DocId, Vec<ChangeHash>>,
@@ -48,16 +51,17 @@ impl Store {
         Store::open_on(conn, path, policy)
     }
 
-    /// Opens the store over `database` (SQLite or PostgreSQL, ADR 0024), with the desk's file
-    /// beside `path` (for PostgreSQL, a path in the node's data directory).
+    /// Opens the store over `database` (SQLite or PostgreSQL, ADR 0024); on SQLite `path` is
+    /// the server's file, with the desk's file beside it (on PostgreSQL the desk's tables are
+    /// in the same database, and `path` only names the node's data directory in messages).
     pub fn open_on(
         database: ServerDatabase,
         path: PathBuf,
         policy: Policy,
     ) -> Result<Store, ServerError> {
-        // The selection desk keeps its own file (see `db::sqlite::desk::schema`); the store
-        // reads and opens desks through it.
-        let desk = DeskFile::open(&crate::db::desk_path(&path))?;
+        // The selection desk keeps its own file on SQLite (see `db::sqlite::desk::schema`);
+        // the store reads and opens desks through it.
+        let desk = database.open_desk(&path)?;
         let actor = load_or_create_actor(database.db())?;
         let mut store = Store {
             conn: database,
@@ -87,15 +91,30 @@ impl Store {
         crate::db::desk_path(&self.path)
     }
 
+    /// Where the data lives, for connections of their own (the desk's writer, the readers).
+    pub fn location(&self) -> DataLocation {
+        self.conn.location(&self.path)
+    }
+
     /// The desk database's storage traits, for the desk's reports and checks.
     pub fn desk(&self) -> &dyn DeskDb {
         self.desk.db()
     }
 
     /// The desk's file, for tests and tools that inspect its rows directly (it derefs to its
-    /// connection); the server itself goes through [`Store::desk`].
-    pub fn desk_conn(&self) -> &DeskFile {
-        &self.desk
+    /// connection); the server itself goes through [`Store::desk`]. `None` on PostgreSQL.
+    pub fn desk_file(&self) -> Option<&DeskFile> {
+        match &self.desk {
+            DeskDatabase::Sqlite(file) => Some(file),
+            DeskDatabase::Postgres(_) => None,
+        }
+    }
+
+    /// The desk's file, for tests that inspect its rows directly.
+    #[cfg(test)]
+    #[allow(clippy::panic)] // A test accessor: a test on PostgreSQL has no file to inspect.
+    pub(crate) fn desk_conn(&self) -> &DeskFile {
+        self.desk_file().unwrap_or_else(|| panic!("the desk is on PostgreSQL"))
     }
 
     /// Opens the selection desk of `event_id` from its documents (see `desk::catalog`).
@@ -111,12 +130,13 @@ impl Store {
         })
     }
 
-    /// Runs one delegation step (ADR 0021) on the desk's file from the command line, in one
-    /// IMMEDIATE transaction: the running server's writer reads the tip and the delegation
-    /// again with its next group, so the two never interleave inside a group.
+    /// Runs one delegation step (ADR 0021) on the desk's database from the command line, in
+    /// one IMMEDIATE transaction: the running server's writer reads the tip and the delegation
+    /// again with its next group, so the two never interleave inside a group. (On PostgreSQL
+    /// an aborted transaction runs `work` again.)
     pub fn delegation_step<T>(
         &mut self,
-        work: impl FnOnce(
+        mut work: impl FnMut(
             &dyn crate::db::desk::DeskGroup,
             &dyn Db,
             &mut desk::ledger::Tip,

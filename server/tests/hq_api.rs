@@ -40,8 +40,11 @@ async fn hq() -> Hq {
     let spec = DemoSpec { customers: 40, tickets: 60, units: 40, ..DemoSpec::standard(4) };
     data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().unwrap();
     let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone()).unwrap();
-    let event: String =
-        store.desk_conn().query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let event: String = store
+        .desk_file()
+        .unwrap()
+        .query_row("SELECT event_id FROM desk_events", [], |r| r.get(0))
+        .unwrap();
     Hq { app: routes::app(AppState::with_desk(store, desk).unwrap()), event, _dir: dir }
 }
 

@@ -857,7 +857,7 @@ impl Venue {
         let company = Company::new();
         let store = &company.store;
         let desk = Desk::start(&store.desk_path(), store.path(), Policy::default()).unwrap();
-        let conn = store.desk_conn();
+        let conn = store.desk_file().unwrap();
         let event: String =
             conn.query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
         let column = |sql: &str| -> Vec<String> {
@@ -897,7 +897,8 @@ impl Venue {
         let value: Option<String> = self
             .company
             .store
-            .desk_conn()
+            .desk_file()
+            .unwrap()
             .query_row(
                 &format!("SELECT {column} FROM desk_units WHERE unit_id = ?1"),
                 [unit],
@@ -910,7 +911,8 @@ impl Venue {
     fn unit_text(&self, unit: &str, column: &str) -> String {
         self.company
             .store
-            .desk_conn()
+            .desk_file()
+            .unwrap()
             .query_row(
                 &format!("SELECT {column} FROM desk_units WHERE unit_id = ?1"),
                 [unit],

@@ -566,8 +566,11 @@ async fn server() -> Server {
     let spec = DemoSpec { customers: 20, tickets: 20, units: 20, ..DemoSpec::standard(2) };
     data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap().unwrap();
     let desk = Desk::start(&store.desk_path(), store.path(), store.policy().clone()).unwrap();
-    let event: String =
-        store.desk_conn().query_row("SELECT event_id FROM desk_events", [], |r| r.get(0)).unwrap();
+    let event: String = store
+        .desk_file()
+        .unwrap()
+        .query_row("SELECT event_id FROM desk_events", [], |r| r.get(0))
+        .unwrap();
     Server { app: routes::app(AppState::with_desk(store, desk).unwrap()), event, _dir: dir }
 }
 

@@ -438,7 +438,7 @@ fn set_up(
         })
         .collect::<Result<_, _>>()?;
     let column = |sql: &str| -> TestResult<Vec<String>> {
-        let mut stmt = store.desk_conn().prepare(sql)?;
+        let mut stmt = store.desk_file().ok_or("the desk is not in a file")?.prepare(sql)?;
         Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
     };
     let event = column("SELECT event_id FROM desk_events")?.remove(0);

@@ -37,6 +37,10 @@ pub trait DocumentStore {
     fn document_row(&self, id: &DocId) -> Result<Option<DocRow>, DbError>;
     /// Up to `limit` stored documents changed after `seq`, in sequence order.
     fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError>;
+    /// Up to `limit` documents changed after `seq`, in sequence order, each as
+    /// `(doc_id, seq, scope_key)`: what a node tells its connected devices about changes
+    /// another node committed.
+    fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64, String)>, DbError>;
     /// How many stored documents changed after `seq`.
     fn count_documents_after(&self, seq: i64) -> Result<u64, DbError>;
     /// Every stored document id with its sequence number, by id.

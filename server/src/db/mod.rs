@@ -35,7 +35,7 @@ pub(crate) mod suite_accounts;
 pub mod sync_state;
 
 pub use accounts::AccountStore;
-pub use backend::ServerDatabase;
+pub use backend::{DataLocation, DeskDatabase, ServerDatabase};
 pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;

@@ -242,6 +242,9 @@ pub(crate) fn documents_are_written_read_back_and_positioned(db: &(impl Document
     assert!(db.load_document(&missing, &ActorId::random()).unwrap().is_none());
     let after = db.documents_after(row.seq - 1, 10).unwrap();
     assert_eq!(after.first(), Some(&(id.to_string(), row.seq)));
+    let changes = db.changes_after(row.seq - 1, 10).unwrap();
+    assert_eq!(changes, vec![(id.to_string(), row.seq, row.scope_key.clone())]);
+    assert!(db.changes_after(row.seq, 10).unwrap().is_empty());
     assert_eq!(db.count_documents_after(row.seq).unwrap(), 0);
 }
 

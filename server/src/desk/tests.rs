@@ -232,7 +232,7 @@ fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
         let body = json!({ "idempotency_key": key, "event_id": v.event, "command": hold(unit) });
         serde_json::from_value(body).unwrap()
     };
-    let mut conn = crate::db::DeskFile::open(&v.store.desk_path()).unwrap();
+    let mut conn = v.store.location().open_desk().unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let group = vec![
         (STAFF.to_owned(), request("key-1", &v.units[0])),
@@ -269,7 +269,7 @@ fn a_call_in_the_middle_of_a_group_is_seen_by_the_holds_after_it() {
         request(json!({ "kind": "call_next", "now_serving": 0 })),
         request(hold),
     ];
-    let mut conn = crate::db::DeskFile::open(&v.store.desk_path()).unwrap();
+    let mut conn = v.store.location().open_desk().unwrap();
     let server = rusqlite::Connection::open(v.store.path()).unwrap();
     let replies =
         super::writer::run_as_one_group(&mut conn, &server, &Policy::default(), group).unwrap();

@@ -29,7 +29,7 @@ use super::{holds, queue, sales};
 use crate::auth::{self, Principal};
 use crate::db::desk::DeskGroup;
 use crate::db::desk::state::instant;
-use crate::db::{Db, DeskFile, ServerReadOnly, panic_message};
+use crate::db::{DataLocation, Db, DeskDatabase, panic_message};
 use crate::error::ServerError;
 use crate::health::Beat;
 
@@ -171,6 +171,9 @@ pub struct DeskStats {
     pub groups: AtomicU64,
     /// Commands (and sweeps) committed in them.
     pub commands: AtomicU64,
+    /// The ledger's last entry this writer committed or read (another node's writer may
+    /// have gone further: see [`Desk::moved_elsewhere`]).
+    pub tip_seq: std::sync::atomic::AtomicI64,
 }
 
 /// Where the writer reads the time: `Utc::now` in service; a simulation drives its own.
@@ -181,6 +184,9 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct Desk {
     jobs: SyncSender<Job>,
     committed: Arc<Notify>,
+    /// Notified after this writer's own commits that wrote ledger entries (not after another
+    /// node's, which `committed` also hears about).
+    committed_here: Arc<Notify>,
     moves: Arc<watch::Sender<u64>>,
     stats: Arc<DeskStats>,
 }
@@ -231,21 +237,40 @@ impl Desk {
         beat: Beat,
         clock: Clock,
     ) -> Result<Desk, ServerError> {
-        let desk = DeskFile::open(desk_path)?;
+        let files = DataLocation::Files {
+            server: server_path.to_path_buf(),
+            desk: desk_path.to_path_buf(),
+        };
+        Desk::start_at(&files, policy, beat, clock)
+    }
+
+    /// Starts the writer where the data lives (`Store::location`): the desk's SQLite file, or
+    /// the shared PostgreSQL database, where the writers of several nodes extend one ledger
+    /// (each group takes the ledger's lock with its tip, ADR 0024).
+    pub fn start_at(
+        location: &DataLocation,
+        policy: Policy,
+        beat: Beat,
+        clock: Clock,
+    ) -> Result<Desk, ServerError> {
+        let desk = location.open_desk()?;
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
-        let server = ServerReadOnly::open(server_path)?;
+        let server = location.open_server_reader()?;
         let tip = ledger::tip(desk.db())?;
         let (jobs, receiver) = mpsc::sync_channel(QUEUE_DEPTH);
         let committed = Arc::new(Notify::new());
+        let committed_here = Arc::new(Notify::new());
         let moves = Arc::new(watch::channel(0).0);
         let stats = Arc::new(DeskStats::default());
+        stats.tip_seq.store(tip.seq, Ordering::Relaxed);
         let setup = WriterSetup {
             desk,
             server,
             tip,
             policy,
             committed: Arc::clone(&committed),
+            committed_here: Arc::clone(&committed_here),
             moves: Arc::clone(&moves),
             stats: Arc::clone(&stats),
             beat,
@@ -255,7 +280,7 @@ impl Desk {
             .name("kam-desk-writer".into())
             .spawn(move || run(setup, receiver))
             .map_err(|e| ServerError::Corrupt(format!("cannot start the desk writer: {e}")))?;
-        Ok(Desk { jobs, committed, moves, stats })
+        Ok(Desk { jobs, committed, committed_here, moves, stats })
     }
 
     /// Sends a command and waits for its durable answer.
@@ -318,20 +343,37 @@ impl Desk {
         Arc::clone(&self.committed)
     }
 
+    /// Resolves after the next commit of this writer's own that wrote ledger entries (a node
+    /// among several then tells the others, see `cluster`).
+    pub fn committed_here(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed_here)
+    }
+
     /// A counter that moves after every commit that wrote ledger entries: any number of
     /// watchers (the consoles' live tables, the big screens) see each move, or the latest.
     pub fn moves(&self) -> watch::Receiver<u64> {
         self.moves.subscribe()
     }
+
+    /// Tells this node's watchers and mirror that the ledger reached `seq` through another
+    /// node's writer (several nodes over one PostgreSQL database): they move as after a
+    /// commit of this writer's own. A `seq` this writer has already seen moves nothing.
+    pub fn moved_elsewhere(&self, seq: i64) {
+        if self.stats.tip_seq.fetch_max(seq, Ordering::Relaxed) < seq {
+            self.committed.notify_one();
+            self.moves.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
 }
 
 /// What the writer thread runs with.
 struct WriterSetup {
-    desk: DeskFile,
-    server: ServerReadOnly,
+    desk: DeskDatabase,
+    server: Box<dyn Db + Send>,
     tip: Tip,
     policy: Policy,
     committed: Arc<Notify>,
+    committed_here: Arc<Notify>,
     moves: Arc<watch::Sender<u64>>,
     stats: Arc<DeskStats>,
     beat: Beat,
@@ -339,9 +381,19 @@ struct WriterSetup {
 }
 
 fn run(setup: WriterSetup, jobs: Receiver<Job>) {
-    let WriterSetup { mut desk, server, mut tip, policy, committed, moves, stats, beat, clock } =
-        setup;
-    let server = server.db();
+    let WriterSetup {
+        mut desk,
+        server,
+        mut tip,
+        policy,
+        committed,
+        committed_here,
+        moves,
+        stats,
+        beat,
+        clock,
+    } = setup;
+    let server = &*server;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -370,8 +422,10 @@ fn run(setup: WriterSetup, jobs: Receiver<Job>) {
             Ok((replies, wrote_ledger)) => {
                 stats.groups.fetch_add(1, Ordering::Relaxed);
                 stats.commands.fetch_add(group.len() as u64, Ordering::Relaxed);
+                stats.tip_seq.fetch_max(tip.seq, Ordering::Relaxed);
                 if wrote_ledger {
                     committed.notify_one();
+                    committed_here.notify_one();
                     moves.send_modify(|n| *n = n.wrapping_add(1));
                 }
                 replies
@@ -412,7 +466,7 @@ enum Answer {
 /// Runs one group in one transaction; returns the answers and whether the group extended
 /// the ledger (the mirror has work).
 fn run_group(
-    desk: &mut DeskFile,
+    desk: &mut DeskDatabase,
     server: &dyn Db,
     tip: &mut Tip,
     policy: &Policy,
@@ -509,7 +563,7 @@ fn run_work(
 /// Runs `requests` as one group on `conn`, as the writer would, and returns their replies.
 #[cfg(test)]
 pub(super) fn run_as_one_group(
-    desk: &mut DeskFile,
+    desk: &mut DeskDatabase,
     server: &dyn Db,
     policy: &Policy,
     requests: Vec<(String, CommandRequest)>,

@@ -26,6 +26,18 @@ fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>, DbError> {
         .collect()
 }
 
+impl PgDb {
+    /// Takes the change sequence's row for the rest of the transaction, before the
+    /// transaction reads any document: every document writer on every node takes it first,
+    /// so a document read (or found fresh in a node's cache) cannot be changed by another
+    /// node before this transaction commits. Document writes are serial across the nodes, as
+    /// they are on SQLite; reads, downloads and the desk are not (ADR 0024).
+    pub(crate) fn lock_documents(&self) -> Result<(), DbError> {
+        self.one("SELECT value FROM change_seq WHERE id = 1 FOR UPDATE", &[])?;
+        Ok(())
+    }
+}
+
 impl DocumentStore for PgDb {
     fn next_seq(&self) -> Result<i64, DbError> {
         // The row stays locked until the caller commits: numbers commit in the order taken.
@@ -65,6 +77,14 @@ impl DocumentStore for PgDb {
             &[&seq, &limit(n)],
         )?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    fn changes_after(&self, seq: i64, n: usize) -> Result<Vec<(String, i64, String)>, DbError> {
+        let rows = self.rows(
+            "SELECT doc_id, seq, scope_key FROM documents WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&seq, &limit(n)],
+        )?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 
     fn count_documents_after(&self, seq: i64) -> Result<u64, DbError> {

@@ -29,7 +29,10 @@ impl PgPool {
     /// Takes the lease `name` if no node holds it; `None` if one does. Never waits.
     pub fn try_lease(&self, name: &str) -> Result<Option<Lease>, DbError> {
         let db = self.get()?;
-        let key = lease_key(name);
+        // Advisory locks are database-wide: a company in a schema of its own has leases of
+        // its own.
+        let schema: String = db.one("SELECT current_schema()::text", &[])?.try_get(0)?;
+        let key = lease_key(&format!("{schema}/{name}"));
         let taken: bool = db.one("SELECT pg_try_advisory_lock($1)", &[&key])?.try_get(0)?;
         Ok(taken.then(|| Lease { db, key, name: name.to_owned() }))
     }

@@ -64,7 +64,33 @@ impl PgPool {
     }
 }
 
+/// What waiting on a listener found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// A notice came.
+    Notice,
+    /// None came in the time given.
+    Quiet,
+    /// The listening connection ended: no notice will come on it again.
+    Closed,
+}
+
 impl ChangeListener {
+    /// Waits at most `wait` for a notice, and says whether one came, none did, or the
+    /// connection ended (so that the caller listens again on a new one).
+    pub fn wait(&self, wait: Duration) -> Heard {
+        match self.notices.recv_timeout(wait) {
+            Ok(_) => Heard::Notice,
+            Err(mpsc::RecvTimeoutError::Timeout) => Heard::Quiet,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Heard::Closed,
+        }
+    }
+
+    /// Drops the notices already received; returns how many.
+    pub fn drain(&self) -> usize {
+        self.notices.try_iter().count()
+    }
+
     /// The next notice, waiting at most `wait`; `None` if none came (or the connection
     /// ended).
     pub fn next(&self, wait: Duration) -> Option<String> {
@@ -74,6 +100,20 @@ impl ChangeListener {
     /// A notice already received, without waiting.
     pub fn try_next(&self) -> Option<String> {
         self.notices.try_recv().ok()
+    }
+}
+
+impl PgPool {
+    /// Says `payload` on `channel` to every listener now, as a statement of its own on a
+    /// pooled connection; waits asynchronously (for a runtime task, not a storage thread).
+    pub async fn notify_async(&self, channel: &str, payload: &str) -> Result<(), DbError> {
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
+        client.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]).await?;
+        Ok(())
     }
 }
 

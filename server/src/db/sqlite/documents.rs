@@ -66,6 +66,17 @@ impl DocumentStore for Connection {
         }
     }
 
+    fn changes_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64, String)>, DbError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .prepare_cached(
+                "SELECT doc_id, seq, scope_key FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![seq, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     fn documents_after(&self, seq: i64, limit: usize) -> Result<Vec<(String, i64)>, DbError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self

@@ -19,29 +19,43 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use crate::db::desk::DeskDb;
-use crate::db::{Db, DbError, panic_message};
+use crate::db::postgres::PgDb;
+use crate::db::{DataLocation, Db, DbError, panic_message};
 
 /// Connections in the pool unless configured otherwise.
 pub const DEFAULT_READERS: usize = 4;
 
-/// One reader: the server database and the desk database, both read-only.
+/// One reader: the server database and the desk database, both read-only on SQLite; on
+/// PostgreSQL one pooled connection, which reads both (the desk's tables are in the same
+/// database) and takes no transaction of its own.
 #[derive(Debug)]
-pub struct ReadConns {
-    /// The server database (`kam.sqlite3`).
-    server: Connection,
-    /// The selection desk's database (`kam-desk.sqlite3`).
-    desk: Connection,
+pub enum ReadConns {
+    /// The embedded files.
+    Files {
+        /// The server database (`kam.sqlite3`).
+        server: Connection,
+        /// The selection desk's database (`kam-desk.sqlite3`).
+        desk: Connection,
+    },
+    /// A connection to the shared PostgreSQL database.
+    Postgres(PgDb),
 }
 
 impl ReadConns {
     /// The server database's storage traits.
     pub fn db(&self) -> &dyn Db {
-        &self.server
+        match self {
+            ReadConns::Files { server, .. } => server,
+            ReadConns::Postgres(db) => db,
+        }
     }
 
     /// The selection desk database's storage traits.
     pub fn desk(&self) -> &dyn DeskDb {
-        &self.desk
+        match self {
+            ReadConns::Files { desk, .. } => desk,
+            ReadConns::Postgres(db) => db,
+        }
     }
 }
 
@@ -67,12 +81,27 @@ impl Readers {
     /// Opens `size` readers over the server database at `server_path` and the desk database
     /// at `desk_path` (both must exist and be in WAL mode: the store creates them).
     pub fn open(server_path: &Path, desk_path: &Path, size: usize) -> Result<Readers, DbError> {
+        let files = DataLocation::Files {
+            server: server_path.to_path_buf(),
+            desk: desk_path.to_path_buf(),
+        };
+        Readers::open_at(&files, size)
+    }
+
+    /// Opens `size` readers where the data lives: read-only connections to both SQLite
+    /// files, or `size` connections of the PostgreSQL pool (held for the server's life, so
+    /// the pool must be larger than the readers: the store, the desk's writer, leases and
+    /// listeners take theirs too).
+    pub fn open_at(location: &DataLocation, size: usize) -> Result<Readers, DbError> {
         let size = size.max(1);
         let mut conns = Vec::with_capacity(size);
         for _ in 0..size {
-            conns.push(ReadConns {
-                server: open_read_only(server_path)?,
-                desk: open_read_only(desk_path)?,
+            conns.push(match location {
+                DataLocation::Files { server, desk } => ReadConns::Files {
+                    server: open_read_only(server)?,
+                    desk: open_read_only(desk)?,
+                },
+                DataLocation::Postgres(pool) => ReadConns::Postgres(pool.get()?),
             });
         }
         Ok(Readers { free: Arc::new(Mutex::new(conns)), permits: Arc::new(Semaphore::new(size)) })

@@ -161,6 +161,15 @@ impl From<crate::db::DbError> for DelegationError {
     }
 }
 
+impl crate::db::postgres::AsDbError for DelegationError {
+    fn as_db_error(&self) -> Option<&crate::db::DbError> {
+        match self {
+            DelegationError::Server(error) => crate::db::postgres::AsDbError::as_db_error(error),
+            _ => None,
+        }
+    }
+}
+
 impl DelegationError {
     /// The stable code.
     pub fn code(&self) -> &'static str {

@@ -49,6 +49,16 @@ pub(crate) fn chain_entry(r: &Row) -> Result<ChainEntry, DbError> {
 }
 
 impl DeskLedger for PgDb {
+    fn ledger_seq(&self) -> Result<i64, DbError> {
+        // Readers (control tables, live screens, other nodes following the ledger) read the
+        // last committed entry without the appenders' lock: they never wait for a group.
+        let last = self.row("SELECT seq FROM desk_ledger ORDER BY seq DESC LIMIT 1", &[])?;
+        match last {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Ok(self.chain_anchor()?.map_or(0, |anchor| anchor.seq)),
+        }
+    }
+
     fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
         // A statement of its own: the read below then takes its snapshot after the lock.
         self.execute("SELECT pg_advisory_xact_lock($1)", &[&LEDGER_LOCK])?;

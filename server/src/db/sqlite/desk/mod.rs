@@ -91,6 +91,11 @@ impl ServerReadOnly {
     pub fn db(&self) -> &dyn Db {
         &self.conn
     }
+
+    /// The read-only connection itself, to hold as `dyn Db`.
+    pub fn into_db(self) -> Connection {
+        self.conn
+    }
 }
 
 /// Runs a savepoint statement; cached, since every command runs two or three.
