@@ -50,6 +50,28 @@ pub fn open_store_with(dir: &Path, policy: Policy) -> Result<Store, ServerError>
     Store::open(dir.join(STORE_FILE), policy)
 }
 
+/// Opens (creating or upgrading its schema) the store in the PostgreSQL database at `url`
+/// (ADR 0024) through a pool of at most `connections`, whose I/O runs on `runtime`; waits on
+/// the calling thread, so call it from a blocking thread or outside the runtime.
+pub fn open_store_on_postgres(
+    url: &str,
+    connections: usize,
+    runtime: tokio::runtime::Handle,
+    policy: Policy,
+) -> Result<Store, ServerError> {
+    open_store_on(crate::db::postgres::PgPool::new(url, connections, runtime)?, policy)
+}
+
+/// Opens the store over `pool`'s PostgreSQL database (see [`open_store_on_postgres`]).
+pub fn open_store_on(
+    pool: crate::db::postgres::PgPool,
+    policy: Policy,
+) -> Result<Store, ServerError> {
+    // On PostgreSQL the path only names the store in messages.
+    let path = PathBuf::from(format!("postgresql:{}", pool.database_name()));
+    Store::open_on(crate::db::ServerDatabase::postgres(pool)?, path, policy)
+}
+
 /// The policy in `path`, or the default policy when none is given.
 pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServerError> {
     Ok(match path {

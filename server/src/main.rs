@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
 use kam_server::auth::Role;
-use kam_server::db::ServerDatabase;
 use kam_server::db::postgres::PgPool;
 use kam_server::desk::Desk;
 use kam_server::desk::delegation::uplink::{self, Upstream};
@@ -94,6 +93,10 @@ enum Command {
         /// Data directory.
         #[arg(long, default_value = "kam-data")]
         data: PathBuf,
+        /// Administer the company whose data is in this PostgreSQL database (as `serve
+        /// --database`) instead of the data directory's files.
+        #[arg(long, env = "KAM_DATABASE_URL")]
+        database: Option<String>,
         #[command(subcommand)]
         action: AdminAction,
     },
@@ -317,10 +320,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let background = Background { upstream, copy, database };
             serve(demo.then_some(spec), policy, data, listen, limits, web, background).await
         }
-        Command::Admin { data, action } => {
-            tokio::task::spawn_blocking(move || run_admin(&data, action))
-                .await?
-                .map_err(|e| e as Box<dyn std::error::Error>)
+        Command::Admin { data, database, action } => {
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let store = match database {
+                    Some(url) => {
+                        data::open_store_on_postgres(&url, 4, runtime, kam_core::Policy::default())?
+                    }
+                    None => data::open_store(&data)?,
+                };
+                run_admin(store, action)
+            })
+            .await?
+            .map_err(|e| e as Box<dyn std::error::Error>)
         }
     }
 }
@@ -328,9 +340,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 /// What an admin command returns: its errors cross the blocking task to `main`.
 type AdminResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-/// Runs one admin command on the data directory `dir`, each kind in its own function.
-fn run_admin(dir: &Path, action: AdminAction) -> AdminResult {
-    let mut store = data::open_store(dir)?;
+/// Runs one admin command on the company's store, each kind in its own function.
+fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
     let now = chrono::Utc::now();
     match action {
         AdminAction::AddUser { user_id, role, name } => {
@@ -672,9 +683,7 @@ async fn serve(
     let (state, desk, loaded, upstream) = tokio::task::spawn_blocking(move || {
         let (pool, limits, health) = opening;
         let mut store = match pool {
-            Some(pool) => {
-                Store::open_on(ServerDatabase::postgres(pool)?, dir.join(data::STORE_FILE), policy)?
-            }
+            Some(pool) => data::open_store_on(pool, policy)?,
             None => data::open_store_with(&dir, policy)?,
         };
         let loaded = match &demo {

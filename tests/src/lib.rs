@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod browser;
+pub mod cluster;
 pub mod crash;
 pub mod hostile;
 pub mod load;
@@ -253,6 +254,7 @@ pub struct Tablet {
     /// the URL: a test's server restarted on the same data listens on a new port, where a
     /// real one keeps its address (and its tablets their cursors).
     pub server_id: Option<String>,
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -288,7 +290,15 @@ impl Tablet {
         // tablets on one token are refused instead of silently diverging.
         let transport = kam_core::sync_client::http::HttpTransport::new(url, token)
             .with_installation(replica.installation_id());
-        Ok(Tablet { replica, transport, server_id: None, _dir: dir })
+        Ok(Tablet { replica, transport, server_id: None, token: token.to_owned(), _dir: dir })
+    }
+
+    /// Sends this tablet's next rounds to `url`: another node of the same company (several
+    /// nodes over one database are one server, so the cursor stays under
+    /// [`Tablet::server_id`], which the caller sets to one name for all of them).
+    pub fn through(&mut self, url: &str) {
+        self.transport = kam_core::sync_client::http::HttpTransport::new(url, &self.token)
+            .with_installation(self.replica.installation_id());
     }
 
     /// A tablet whose replica lives in memory (for simulations of many devices).
@@ -302,7 +312,7 @@ impl Tablet {
         // tablets on one token are refused instead of silently diverging.
         let transport = kam_core::sync_client::http::HttpTransport::new(url, token)
             .with_installation(replica.installation_id());
-        Ok(Tablet { replica, transport, server_id: None, _dir: dir })
+        Ok(Tablet { replica, transport, server_id: None, token: token.to_owned(), _dir: dir })
     }
 
     /// Syncs until quiet.

@@ -100,6 +100,11 @@ impl PgPool {
         Ok(PgPool { pool, runtime, config })
     }
 
+    /// The database's name (for messages: no user, host or password).
+    pub fn database_name(&self) -> String {
+        self.config.get_dbname().unwrap_or("postgres").to_owned()
+    }
+
     /// One connection of the pool, waited for on the calling (blocking) thread.
     pub fn get(&self) -> Result<PgDb, DbError> {
         let client = self
