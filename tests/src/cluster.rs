@@ -139,7 +139,8 @@ impl Nodes {
     /// The node that logged taking the lease `name` last, by index (the current holder when
     /// none has died since).
     pub fn lease_holder(&self, name: &str) -> Option<usize> {
-        let needle = format!("lease=\"{name}\"");
+        // The log's fields may be coloured: the name is matched in its quotes.
+        let needle = format!("\"{name}\"");
         (0..self.nodes.len()).filter(|&i| self.nodes[i].is_some()).find(|&i| {
             self.log(i).lines().any(|l| l.contains("lease taken") && l.contains(&needle))
         })
@@ -175,4 +176,34 @@ pub fn open_store(
         kam_core::Policy::default(),
     )?;
     Ok((runtime, store))
+}
+
+/// The open desk's event, its allotted units (by id) and its buyers in lottery order, read
+/// through `store` (on PostgreSQL there is no desk file to open).
+pub fn desk_setup(
+    store: &kam_server::store::Store,
+) -> TestResult<(String, Vec<String>, Vec<String>)> {
+    let desk = store.desk();
+    let event = desk.open_events()?.into_iter().next().ok_or("no open desk")?.0;
+    let mut units: Vec<String> =
+        desk.control_units(&event)?.into_iter().map(|u| u.unit_id).collect();
+    units.sort();
+    let buyers = desk.queue_lines(&event)?.into_iter().map(|l| l.buyer_id).collect();
+    Ok((event, units, buyers))
+}
+
+/// The desk's ledger as stored: sequence number → (kind, entry as JSON).
+pub fn ledger(
+    store: &kam_server::store::Store,
+) -> TestResult<std::collections::BTreeMap<i64, (String, serde_json::Value)>> {
+    let mut entries = std::collections::BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let rows = store.desk().ledger_after(after, 10_000)?;
+        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(entries) };
+        for row in rows {
+            entries.insert(row.seq, (row.kind, serde_json::from_str(&row.entry)?));
+        }
+        after = last;
+    }
 }
