@@ -30,6 +30,7 @@ pub mod health;
 pub mod hq;
 pub mod http;
 pub mod metrics;
+pub mod migrate;
 mod money;
 pub mod passwords;
 pub mod quarantine;

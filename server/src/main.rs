@@ -254,6 +254,20 @@ enum AdminAction {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Move a data directory's embedded store (the server's and the desk's SQLite files) into
+    /// PostgreSQL, then compare the copy with the files: every table's rows, every document's
+    /// stored bytes, the desk ledger's chain and tip. Stop the server on the directory first.
+    /// The target must be an empty database or schema (a schema through
+    /// `?options=-csearch_path%3Dname`): a table that holds rows is refused, and nothing is
+    /// copied unless everything is. Exits non-zero on any difference. Ignores `--data`.
+    MigrateToPostgres {
+        /// The data directory to move (the server on it must be stopped).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: a `postgres://` URL or a key-value connection string.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// The log filter: `RUST_LOG` if set, else `info`; Automerge's own spans stay off unless
@@ -321,15 +335,25 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             serve(demo.then_some(spec), policy, data, listen, limits, web, background).await
         }
         Command::Admin { data, database, action } => {
+            // A PostgreSQL pool's connections run on this runtime.
             let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || {
-                let store = match database {
-                    Some(url) => {
-                        data::open_store_on_postgres(&url, 4, runtime, kam_core::Policy::default())?
-                    }
-                    None => data::open_store(&data)?,
-                };
-                run_admin(store, action)
+            tokio::task::spawn_blocking(move || match action {
+                // Before `--data`'s store is opened: it must not create that directory.
+                AdminAction::MigrateToPostgres { from, to } => {
+                    migrate_to_postgres(&from, &to, runtime)
+                }
+                action => {
+                    let store = match database {
+                        Some(url) => data::open_store_on_postgres(
+                            &url,
+                            4,
+                            runtime,
+                            kam_core::Policy::default(),
+                        )?,
+                        None => data::open_store(&data)?,
+                    };
+                    run_admin(store, action)
+                }
             })
             .await?
             .map_err(|e| e as Box<dyn std::error::Error>)
@@ -391,6 +415,9 @@ fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
             );
         }
         AdminAction::ExportBundle { out } => export_bundle(&mut store, &out, now)?,
+        AdminAction::MigrateToPostgres { .. } => {
+            return Err("migrate-to-postgres does not run on the data directory's store".into());
+        }
         AdminAction::ImportSales { file } => {
             let csv = std::fs::read_to_string(&file)?;
             let report = store.import_sales(&csv, &file.display().to_string(), now)?;
@@ -400,6 +427,23 @@ fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
     // A handover changed a document; headquarters' rows follow before the command returns.
     store.project_all(now)?;
     Ok(())
+}
+
+/// `migrate-to-postgres`: the directory `from` copied into the database `to` and compared;
+/// the report printed, an error on any difference.
+fn migrate_to_postgres(from: &Path, to: &str, runtime: tokio::runtime::Handle) -> AdminResult {
+    let pool = kam_server::db::postgres::PgPool::new(to, 2, runtime)?;
+    match kam_server::migrate::migrate_to_postgres(from, &pool) {
+        Ok(report) => {
+            println!("{report}");
+            Ok(())
+        }
+        Err(e) => {
+            // Said in plain words; the returned error only sets the exit status.
+            eprintln!("migrate-to-postgres: {e}");
+            Err("the migration did not complete".into())
+        }
+    }
 }
 
 /// `add-user`: a user with a role.

@@ -34,14 +34,18 @@ pub fn copy_from_sqlite(
     source: &rusqlite::Connection,
     target: &PgDb,
 ) -> Result<Vec<TableCount>, DbError> {
-    let tables = referred_first(target, sqlite_tables(source)?)?;
-    target.transaction(|db| {
-        for table in &tables {
-            copy_table(source, db, table)?;
-        }
-        Ok::<_, DbError>(())
-    })?;
+    target.transaction(|db| copy_into(source, db))?;
     count_tables(source, target)
+}
+
+/// Copies every table of `source` into `db` inside the transaction the caller holds open
+/// (see [`PgDb::transaction`]), so that several files go in all together or not at all: the
+/// caller's rollback undoes every file's rows. Refuses as [`copy_from_sqlite`] does.
+pub fn copy_into(source: &rusqlite::Connection, db: &PgDb) -> Result<(), DbError> {
+    for table in &referred_first(db, sqlite_tables(source)?)? {
+        copy_table(source, db, table)?;
+    }
+    Ok(())
 }
 
 /// Each SQLite table's rows next to its PostgreSQL counterpart's.
