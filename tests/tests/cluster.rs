@@ -531,3 +531,74 @@ fn a_node_killed_under_load_loses_nothing_acknowledged_and_its_work_moves() {
     drop(store);
     nodes.stop().unwrap();
 }
+
+/// How soon a device connected to one node hears of an edit another node committed, with
+/// each way of hearing (`--change-notices notify` and `follow`): per sample, from the end of
+/// the editing tablet's sync round to the notice on the other node's stream.
+fn notice_latencies(database: &TestDatabase, mode: &str, samples: usize) -> Vec<Duration> {
+    use kam_core::sync_client::http::{ChangeNotice, WatchControl, watch_changes};
+    let binary = server_binary().unwrap();
+    let args = ["--change-notices", mode];
+    let nodes = Nodes::start(&binary, &database.url, 2, SMALL_DEMO, &args).unwrap();
+    let urls = nodes.urls();
+    let (_runtime, mut store) = open_store(&database.url).unwrap();
+    let token = kam_server::admin::enroll(&mut store, "rep-01", mode, Utc::now()).unwrap().token;
+    let mut editor = Tablet::in_memory(&urls[0], &demo_token("rep-01")).unwrap();
+    editor.server_id = Some(CLUSTER.into());
+    editor.sync().unwrap();
+    let customer = customers_of(&editor.replica, "rep-01").unwrap().remove(0);
+    let doc = kam_core::doc::customer_doc_id(&customer).to_string();
+    let (tx, notices) = std::sync::mpsc::channel::<(Instant, ChangeNotice)>();
+    let listening = urls[1].clone();
+    std::thread::spawn(move || {
+        watch_changes(&listening, &token, None, &mut |notice: ChangeNotice| {
+            // The test hanging up ends the stream.
+            match tx.send((Instant::now(), notice)) {
+                Ok(()) => WatchControl::Continue,
+                Err(_) => WatchControl::Stop,
+            }
+        })
+    });
+    let mut latencies = Vec::new();
+    for n in 0..samples + 1 {
+        add_visit(&mut editor.replica, "rep-01", &customer, &format!("{mode} {n}")).unwrap();
+        editor.sync().unwrap();
+        let synced = Instant::now();
+        let deadline = synced + Duration::from_secs(10);
+        let heard = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (at, notice) = notices.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("{mode}: no notice on the other node within 10 s (sample {n})")
+            });
+            if notice.docs.contains(&doc) && at >= synced {
+                break at;
+            }
+        };
+        // The first sample also waits for the stream to open: not counted.
+        if n > 0 {
+            latencies.push(heard - synced);
+        }
+        while notices.try_recv().is_ok() {}
+    }
+    drop(notices);
+    drop(store);
+    nodes.stop().unwrap();
+    latencies.sort();
+    latencies
+}
+
+#[test]
+fn a_stream_on_one_node_hears_another_nodes_commit_by_notice_or_by_following() {
+    let mut figures = Vec::new();
+    for mode in ["notify", "follow"] {
+        let Some(database) = TestDatabase::create(mode).unwrap() else { return };
+        let latencies = notice_latencies(&database, mode, 30);
+        let ms = |q: usize| latencies[(latencies.len() - 1) * q / 100].as_secs_f64() * 1e3;
+        figures.push(format!("{mode}: p50 {:.1} ms, p99 {:.1} ms", ms(50), ms(99)));
+    }
+    println!(
+        "a device's stream on node B hears an edit synced through node A ({} samples each): {}",
+        30,
+        figures.join("; ")
+    );
+}
