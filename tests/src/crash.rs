@@ -11,6 +11,10 @@
 //! * every sync round the tablet completed before the kill is in the server's document (its
 //!   heads are part of the document the server serves after the restart);
 //! * the desk ledger's hash chain verifies, and `PRAGMA integrity_check` is `ok` on both files.
+//!
+//! On PostgreSQL (`run_on` with a database URL, ADR 0024) the server is a node over the
+//! database: the kill is a node's, the restart a new node on the same database, and the checks
+//! are the same less SQLite's `integrity_check` (PostgreSQL's own recovery is not under test).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -78,15 +82,32 @@ struct Sent {
 
 /// Runs `cycles` kill/restart cycles with `binary` in `dir`, seeded by `seed`.
 pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<CrashReport> {
+    run_on(binary, dir, None, cycles, seed)
+}
+
+/// Like [`run`], with the server on the PostgreSQL database `postgres` when given (a fresh
+/// one: the first start loads the demo into it).
+pub fn run_on(
+    binary: &Path,
+    dir: &Path,
+    postgres: Option<&str>,
+    cycles: u32,
+    seed: u64,
+) -> TestResult<CrashReport> {
     let mut rng = SplitMix(seed);
     let mut report = CrashReport::default();
-    let server = ServerProcess::start_binary(
-        binary,
-        dir,
-        &with_load_limits(VENUE_DEMO),
-        Duration::from_secs(120),
-    )?;
-    let (event, units, buyers) = desk_setup(dir)?;
+    let mut args: Vec<&str> = with_load_limits(VENUE_DEMO);
+    if let Some(url) = postgres {
+        args.extend(["--database", url]);
+    }
+    let server = ServerProcess::start_binary(binary, dir, &args, Duration::from_secs(120))?;
+    let (event, units, buyers) = match postgres {
+        None => desk_setup(dir)?,
+        Some(url) => {
+            let (_runtime, store) = crate::cluster::open_store(url)?;
+            crate::cluster::desk_setup(&store)?
+        }
+    };
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     let (status, _) = staff.send(
         &format!("{seed}-free"),
@@ -164,12 +185,7 @@ pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<Cras
         report.acked_rounds += rounds;
 
         let started = Instant::now();
-        let restarted = ServerProcess::start_binary(
-            binary,
-            dir,
-            &with_load_limits(VENUE_DEMO),
-            Duration::from_secs(60),
-        )?;
+        let restarted = ServerProcess::start_binary(binary, dir, &args, Duration::from_secs(60))?;
         report.restart_ms_max = report.restart_ms_max.max(started.elapsed().as_secs_f64() * 1000.0);
         let desk = DeskClient::new(&restarted.url, &demo_token("staff-01"));
         for s in sent.into_inner().map_err(|_| "lock")? {
@@ -192,14 +208,8 @@ pub fn run(binary: &Path, dir: &Path, cycles: u32, seed: u64) -> TestResult<Cras
             report.lost_acked_rounds += 1;
             eprintln!("seed {seed} cycle {cycle}: the server lost a completed sync round");
         }
-        report.corrupt_checks += checks(&restarted.url, dir)?;
-        tablet = Tablet {
-            transport: kam_core::sync_client::http::HttpTransport::new(
-                &restarted.url,
-                &demo_token("rep-01"),
-            ),
-            ..tablet
-        };
+        report.corrupt_checks += checks(&restarted.url, postgres.is_none().then_some(dir))?;
+        tablet.through(&restarted.url);
         report.cycles += 1;
         server = Some(restarted);
     }
@@ -280,14 +290,16 @@ fn server_has(
     Ok(doc.has_heads(heads))
 }
 
-/// The ledger verification and `PRAGMA integrity_check` on both files; returns the failures.
-fn checks(url: &str, dir: &Path) -> TestResult<u64> {
+/// The ledger verification, and `PRAGMA integrity_check` on both files of `dir` when the
+/// server's data is in files; returns the failures.
+fn checks(url: &str, dir: Option<&Path>) -> TestResult<u64> {
     let mut failures = 0;
     let hq = DeskClient::new(url, &demo_token("hq-01"));
     let (status, verified) = hq.get("/api/v1/desk/ledger/verify")?;
     if status != 200 || verified["first_bad_seq"] != Value::Null {
         failures += 1;
     }
+    let Some(dir) = dir else { return Ok(failures) };
     for file in ["kam-server.sqlite3", kam_server::db::DESK_FILE] {
         let conn = rusqlite::Connection::open_with_flags(
             dir.join(file),
