@@ -1,8 +1,8 @@
-//! The background work a serving node runs besides answering requests: the projector, the
-//! desk's mirror and hold expiry, the credential watcher and the edge's janitor. On the
-//! embedded database they run in this process; among several nodes over one PostgreSQL
-//! database the first three run under leases (one node at a time, moving when it dies) and
-//! every node follows what the others commit (`cluster`).
+//! The background work a serving node runs besides answering requests, below the HTTP edge
+//! (whose own tasks, the credential watcher and the janitor, the edge starts): the projector,
+//! the desk's mirror and hold expiry. On the embedded database they run in this process; among
+//! several nodes over one PostgreSQL database they run under leases (one node at a time,
+//! moving when it dies) and every node follows what the others commit (`cluster`).
 
 use std::future::Future;
 
@@ -10,17 +10,18 @@ use crate::cluster::{self, ChangeNotices};
 use crate::db::postgres::PgPool;
 use crate::desk::{Desk, mirror};
 use crate::health::Beat;
-use crate::http::{AppState, edge};
+use crate::services::Services;
 use crate::sync::projector;
 
 /// Starts the node's background tasks on the current runtime. `cluster` is the shared
 /// database's pool and how this node hears of the others' commits, when it runs among
 /// several.
-pub fn spawn(state: &AppState, desk: &Desk, cluster: Option<(PgPool, ChangeNotices)>) {
-    let services = state.services().clone();
+pub fn spawn(services: &Services, desk: &Desk, cluster: Option<(PgPool, ChangeNotices)>) {
+    let services = services.clone();
+    let health = services.health.clone();
     let holds = {
         let desk = desk.clone();
-        let beat = state.health.beat("hold_expiry");
+        let beat = health.beat("hold_expiry");
         move || expire_holds(desk.clone(), beat.clone())
     };
     let mirror = {
@@ -38,17 +39,15 @@ pub fn spawn(state: &AppState, desk: &Desk, cluster: Option<(PgPool, ChangeNotic
             tokio::spawn(holds());
         }
         Some((pool, notices)) => {
-            spawn_leased(&pool, state.health.beat("projector"), "projector", projector);
-            spawn_leased(&pool, state.health.beat("mirror"), "desk_mirror", mirror);
-            spawn_leased(&pool, state.health.beat("hold_expiry"), "hold_expiry", holds);
+            spawn_leased(&pool, health.beat("projector"), "projector", projector);
+            spawn_leased(&pool, health.beat("mirror"), "desk_mirror", mirror);
+            spawn_leased(&pool, health.beat("hold_expiry"), "hold_expiry", holds);
             tokio::spawn(cluster::follow_changes(services.clone(), pool.clone(), notices));
             if notices == ChangeNotices::Notify {
                 tokio::spawn(cluster::send_notices(services, pool));
             }
         }
     }
-    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
-    tokio::spawn(edge::janitor(state.clone()));
 }
 
 /// Spawns `task` to run under the lease `name` (see `cluster::under_lease`).

@@ -10,11 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use kam_core::doc::DocId;
-use rusqlite::{Connection, OpenFlags};
-use sha2::{Digest, Sha256};
 
 use crate::db::desk::DeskDb;
-use crate::db::postgres::import::{self, TableCount};
+use crate::db::postgres::import::{SourceFiles, TableCount};
 use crate::db::postgres::{PgDb, PgPool};
 use crate::db::{DbError, DocumentStore, STORE_FILE};
 use crate::desk::delegation::DelegationError;
@@ -120,36 +118,21 @@ pub fn migrate_to_postgres(from: &Path, pool: &PgPool) -> Result<MigrationReport
     if !server_path.is_file() {
         return Err(MigrationError::NoStore(from.to_path_buf()));
     }
-    let desk_path = crate::db::desk_path(&server_path);
     // Upgrades both files and brings the projections up to date, then lets go of them.
     drop(crate::data::open_store(from)?);
-    let server = read_only(&server_path)?;
-    let desk = read_only(&desk_path)?;
+    let files = SourceFiles::open(&server_path)?;
     pool.migrate()?;
     let pg = pool.get()?;
-    pg.transaction(|db| {
-        import::copy_into(&server, db)?;
-        import::copy_into(&desk, db)
-    })?;
-    compare(&server, &desk, &pg)
-}
-
-/// A read-only connection to one of the directory's files.
-fn read_only(path: &Path) -> Result<Connection, MigrationError> {
-    Ok(Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(DbError::from)?)
+    pg.transaction(|db| files.copy_into(db))?;
+    compare(&files, &pg)
 }
 
 /// Reads the copy back and compares it with both files.
-fn compare(
-    server: &Connection,
-    desk: &Connection,
-    pg: &PgDb,
-) -> Result<MigrationReport, MigrationError> {
-    let server_tables = equal_counts(import::count_tables(server, pg)?)?;
-    let desk_tables = equal_counts(import::count_tables(desk, pg)?)?;
-    let (documents_compared, current_seq) = compare_documents(server, pg)?;
-    let (sqlite_desk, pg_desk): (&dyn DeskDb, &dyn DeskDb) = (desk, pg);
+fn compare(files: &SourceFiles, pg: &PgDb) -> Result<MigrationReport, MigrationError> {
+    let (server_tables, desk_tables) = files.count_tables(pg)?;
+    let (server_tables, desk_tables) = (equal_counts(server_tables)?, equal_counts(desk_tables)?);
+    let (documents_compared, current_seq) = compare_documents(files.server(), pg)?;
+    let (sqlite_desk, pg_desk): (&dyn DeskDb, &dyn DeskDb) = (files.desk(), pg);
     let here = ledger::verify(sqlite_desk)?;
     let there = ledger::verify(pg_desk)?;
     if here != there {
@@ -201,8 +184,11 @@ fn equal_counts(counts: Vec<TableCount>) -> Result<Vec<TableCount>, MigrationErr
 /// Compares every document of the SQLite file with its copy: the same ids and positions, the
 /// same row (sequence number, scope, heads, size) and the same stored bytes. Returns how many
 /// documents were compared and the change sequence's latest number.
-fn compare_documents(server: &Connection, pg: &PgDb) -> Result<(usize, i64), MigrationError> {
-    let (sqlite, postgres): (&dyn DocumentStore, &dyn DocumentStore) = (server, pg);
+fn compare_documents(
+    sqlite: &dyn DocumentStore,
+    pg: &PgDb,
+) -> Result<(usize, i64), MigrationError> {
+    let postgres: &dyn DocumentStore = pg;
     let seqs = sqlite.document_seqs()?;
     if seqs != postgres.document_seqs()? {
         return Err(mismatch("the documents' ids or sequence numbers differ".into()));
@@ -216,31 +202,11 @@ fn compare_documents(server: &Connection, pg: &PgDb) -> Result<(usize, i64), Mig
         if sqlite.document_row(&doc)? != postgres.document_row(&doc)? {
             return Err(mismatch(format!("the row of document {id} differs")));
         }
-        let bytes = |store: &dyn DocumentStore| -> Result<_, DbError> {
-            Ok(store.read_document(&doc)?.map(|b| fingerprint(&b)))
-        };
-        if bytes(sqlite)? != bytes(postgres)? {
+        if sqlite.read_document(&doc)? != postgres.read_document(&doc)? {
             return Err(mismatch(format!("the stored bytes of document {id} differ")));
         }
     }
     Ok((seqs.len(), current_seq))
-}
-
-/// A SHA-256 over everything a document's stored bytes hold (snapshot and chunks as one
-/// buffer, with its sizes): `StoredBytes` shows its fields only through `Debug`, which is
-/// hashed as it is written, without building the text.
-fn fingerprint(stored: &impl fmt::Debug) -> [u8; 32] {
-    struct Hashing(Sha256);
-    impl fmt::Write for Hashing {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0.update(s.as_bytes());
-            Ok(())
-        }
-    }
-    let mut hashing = Hashing(Sha256::new());
-    // Writing into a hash cannot fail.
-    let _ = fmt::write(&mut hashing, format_args!("{stored:?}"));
-    hashing.0.finalize().into()
 }
 
 #[cfg(test)]

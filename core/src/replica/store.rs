@@ -62,7 +62,7 @@ pub fn load(
 
 /// A document's stored bytes, read but not yet loaded. Reading takes the connection; loading
 /// is Automerge's work alone, so loads of several documents can run on several threads.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct StoredBytes {
     bytes: Vec<u8>,
     chunk_count: i64,

@@ -169,7 +169,9 @@ pub(crate) async fn serve(
     let mut state = state;
     state.web = web;
     let cluster = pool.map(|pool| (pool, database.change_notices));
-    kam_server::background::spawn(&state, &desk, cluster);
+    kam_server::background::spawn(state.services(), &desk, cluster);
+    tokio::spawn(edge::epoch::watch_credentials(state.clone()));
+    tokio::spawn(edge::janitor(state.clone()));
     if let Some(upstream) = upstream {
         tracing::info!(upstream = %upstream.url, "running as a venue server");
         let beat = state.health.beat("venue_uplink");

@@ -244,7 +244,9 @@ fn a_key_sent_twice_in_one_group_is_answered_once_and_stored_once() {
     assert_eq!(replies[0].status(), 200);
     assert_eq!((replies[1].replayed, &replies[1].body), (true, &replies[0].body), "a retry");
     assert_eq!(replies[2].status().as_u16(), 422, "the same key, another request");
-    let stored: i64 = conn
+    let stored: i64 = v
+        .store
+        .desk_conn()
         .query_row("SELECT COUNT(*) FROM desk_requests WHERE idempotency_key = 'key-1'", [], |r| {
             r.get(0)
         })

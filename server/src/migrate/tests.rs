@@ -6,9 +6,8 @@
 use chrono::{TimeZone, Utc};
 use kam_core::demo::DemoSpec;
 
-use super::{MigrationError, compare, migrate_to_postgres, read_only};
+use super::{MigrationError, SourceFiles, compare, migrate_to_postgres};
 use crate::data::{load_demo, open_store};
-use crate::db::postgres::import::count_tables;
 use crate::db::postgres::testing::TestDatabase;
 use crate::db::{DocumentStore, STORE_FILE};
 
@@ -52,12 +51,12 @@ fn the_demo_company_moves_into_postgresql_whole_and_a_second_move_is_refused() {
     assert!(shown.contains("verified") && shown.contains("documents"), "{shown}");
 
     // Again into the same database: refused, and nothing in it changed.
-    let server = read_only(&dir.path().join(STORE_FILE)).unwrap();
-    let before = count_tables(&server, &database.db()).unwrap();
+    let files = SourceFiles::open(&dir.path().join(STORE_FILE)).unwrap();
+    let before = files.count_tables(&database.db()).unwrap().0;
     let refused = migrate_to_postgres(dir.path(), &pool).unwrap_err();
     assert!(matches!(refused, MigrationError::Storage(_)), "{refused:?}");
     assert!(refused.to_string().contains("not empty"), "{refused}");
-    assert_eq!(count_tables(&server, &database.db()).unwrap(), before);
+    assert_eq!(files.count_tables(&database.db()).unwrap().0, before);
     assert_eq!(before, report.server_tables);
 }
 
@@ -67,20 +66,19 @@ fn a_copy_that_differs_from_the_files_is_named() {
     let dir = tempfile::tempdir().unwrap();
     demo_dir(dir.path());
     migrate_to_postgres(dir.path(), &database.node_pool()).unwrap();
-    let server = read_only(&dir.path().join(STORE_FILE)).unwrap();
-    let desk = read_only(&crate::db::desk_path(&dir.path().join(STORE_FILE))).unwrap();
+    let files = SourceFiles::open(&dir.path().join(STORE_FILE)).unwrap();
     let pg = database.db();
-    compare(&server, &desk, &pg).unwrap();
+    compare(&files, &pg).unwrap();
 
     // One byte of one document's snapshot, its length (and so its row) unchanged.
-    let (id, _) = server.document_seqs().unwrap().into_iter().next().unwrap();
+    let (id, _) = files.server().document_seqs().unwrap().into_iter().next().unwrap();
     pg.execute(
         "UPDATE documents SET snapshot = set_byte(snapshot, 20, (get_byte(snapshot, 20) + 1) % 256)
          WHERE doc_id = $1",
         &[&id],
     )
     .unwrap();
-    let differs = compare(&server, &desk, &pg).unwrap_err();
+    let differs = compare(&files, &pg).unwrap_err();
     assert!(matches!(differs, MigrationError::Mismatch(_)), "{differs:?}");
     assert!(differs.to_string().contains(&format!("stored bytes of document {id}")), "{differs}");
     pg.execute(
@@ -89,11 +87,11 @@ fn a_copy_that_differs_from_the_files_is_named() {
         &[&id],
     )
     .unwrap();
-    compare(&server, &desk, &pg).unwrap();
+    compare(&files, &pg).unwrap();
 
     // A row more in one table.
     pg.set_meta("only_in_postgresql", "1").unwrap();
-    let differs = compare(&server, &desk, &pg).unwrap_err();
+    let differs = compare(&files, &pg).unwrap_err();
     assert!(differs.to_string().contains("table meta has"), "{differs}");
 }
 

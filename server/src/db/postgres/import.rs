@@ -17,6 +17,51 @@ use tokio_postgres::types::{ToSql, Type};
 use super::PgDb;
 use crate::db::DbError;
 
+/// A data directory's two SQLite files (the server's and the desk's), opened read-only as
+/// the source of a copy into PostgreSQL.
+#[derive(Debug)]
+pub struct SourceFiles {
+    server: rusqlite::Connection,
+    desk: rusqlite::Connection,
+}
+
+impl SourceFiles {
+    /// Opens the server's file at `server_path` and the desk's beside it, read-only.
+    pub fn open(server_path: &std::path::Path) -> Result<SourceFiles, DbError> {
+        let read_only = |path: &std::path::Path| {
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        };
+        Ok(SourceFiles {
+            server: read_only(server_path)?,
+            desk: read_only(&crate::db::desk_path(server_path))?,
+        })
+    }
+
+    /// Copies both files into `db`, inside the transaction the caller opened.
+    pub fn copy_into(&self, db: &PgDb) -> Result<(), DbError> {
+        copy_into(&self.server, db)?;
+        copy_into(&self.desk, db)
+    }
+
+    /// Each file's tables with their rows here and in `target`: the server's, the desk's.
+    pub fn count_tables(
+        &self,
+        target: &PgDb,
+    ) -> Result<(Vec<TableCount>, Vec<TableCount>), DbError> {
+        Ok((count_tables(&self.server, target)?, count_tables(&self.desk, target)?))
+    }
+
+    /// The server's file through the storage traits.
+    pub fn server(&self) -> &dyn crate::db::Db {
+        &self.server
+    }
+
+    /// The desk's file through the desk's storage traits.
+    pub fn desk(&self) -> &dyn crate::db::desk::DeskDb {
+        &self.desk
+    }
+}
+
 /// Rows of one table in each database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableCount {

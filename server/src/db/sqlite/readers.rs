@@ -150,6 +150,16 @@ mod tests {
     use super::*;
     use crate::error::ServerError;
 
+    impl ReadConns {
+        /// The two read-only files of an embedded server.
+        fn files(&self) -> (&Connection, &Connection) {
+            match self {
+                ReadConns::Files { server, desk } => (server, desk),
+                ReadConns::Postgres(_) => panic!("readers on PostgreSQL"),
+            }
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readers_answer_in_parallel_bounded_and_survive_a_panic() {
         let dir = tempfile::tempdir().unwrap();
@@ -158,7 +168,7 @@ mod tests {
         let n: i64 = readers
             .read(|c| {
                 Ok::<_, DbError>(
-                    c.server.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?,
+                    c.files().0.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?,
                 )
             })
             .await
@@ -172,7 +182,7 @@ mod tests {
             let r = readers.clone();
             waits.push(tokio::spawn(async move {
                 r.read(|c| {
-                    Ok::<_, DbError>(c.desk.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
+                    Ok::<_, DbError>(c.files().1.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)
                 })
                 .await
             }));
@@ -181,7 +191,7 @@ mod tests {
             assert_eq!(w.await.unwrap().unwrap(), 1);
         }
         let written =
-            readers.read(|c| Ok::<_, DbError>(c.server.execute("DELETE FROM users", [])?)).await;
+            readers.read(|c| Ok::<_, DbError>(c.files().0.execute("DELETE FROM users", [])?)).await;
         assert!(written.is_err(), "readers cannot write");
     }
 }
