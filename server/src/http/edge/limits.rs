@@ -65,6 +65,11 @@ pub struct Limits {
     /// Read-only database connections for token checks, sessions and the desk's tables.
     #[arg(long, default_value_t = crate::db::readers::DEFAULT_READERS)]
     pub readers: usize,
+    /// A proxy (load balancer) in front of this server whose `X-Forwarded-For` is believed for
+    /// the per-address limits; repeat for each. Without it every client behind a proxy counts
+    /// as the proxy's address.
+    #[arg(long = "trusted-proxy")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Limits {
@@ -87,6 +92,7 @@ impl Default for Limits {
             password_checks: 2,
             password_queue: 64,
             readers: crate::db::readers::DEFAULT_READERS,
+            trusted_proxies: Vec::new(),
         }
     }
 }

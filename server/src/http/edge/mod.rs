@@ -11,6 +11,7 @@ pub mod changes;
 pub mod envelope;
 pub mod epoch;
 pub mod errors;
+pub mod forwarded;
 pub mod limits;
 pub mod rate;
 pub mod serve;

@@ -84,6 +84,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let trusted: Arc<[std::net::IpAddr]> = limits.trusted_proxies.clone().into();
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout()).keep_alive(true);
@@ -117,8 +118,10 @@ pub async fn serve(
         if let Err(error) = socket.set_nodelay(true) {
             tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
         }
+        let trusted = Arc::clone(&trusted);
         let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(address));
+            let client = super::forwarded::client_address(address, request.headers(), &trusted);
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(client));
             request
         });
         let connection =
