@@ -103,7 +103,7 @@ fn two_hundred_tablets_syncing_through_random_nodes_converge() {
         on_all(&mut tablets, 16, |_, (_, tablet, rng)| {
             let r = sync_through(tablet, &urls, rng.next_u64());
             let n = r.messages_sent + r.messages_received + r.snapshots_received;
-            moved.fetch_add(u64::from(n), std::sync::atomic::Ordering::Relaxed);
+            moved.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         });
         if moved.into_inner() == 0 {
             break;
@@ -371,9 +371,9 @@ fn a_node_killed_under_load_loses_nothing_acknowledged_and_its_work_moves() {
     let commands = std::sync::atomic::AtomicU64::new(0);
     let killed_at = std::thread::scope(|scope| {
         // Thirty buyers hold and release units through random nodes.
-        for client in 0..30 {
-            let (units, buyer, event, urls, acked, stop, commands) =
-                (&units, &buyers[client], &event, &urls, &acked, &stop, &commands);
+        for (client, buyer) in buyers.iter().take(30).enumerate() {
+            let (units, event, urls, acked, stop, commands) =
+                (&units, &event, &urls, &acked, &stop, &commands);
             scope.spawn(move || {
                 let desks: Vec<DeskClient> =
                     urls.iter().map(|u| DeskClient::new(u, &demo_token("staff-01"))).collect();

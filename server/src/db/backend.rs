@@ -69,7 +69,9 @@ impl ServerDatabase {
             ServerDatabase::Sqlite(_) => {
                 DataLocation::Files { server: path.to_path_buf(), desk: super::desk_path(path) }
             }
-            ServerDatabase::Postgres(server) => DataLocation::Postgres(server.pool.clone()),
+            ServerDatabase::Postgres(server) => {
+                DataLocation::Postgres(Box::new(server.pool.clone()))
+            }
         }
     }
 
@@ -125,8 +127,8 @@ pub enum DataLocation {
         /// The desk's file beside it.
         desk: PathBuf,
     },
-    /// The shared PostgreSQL database.
-    Postgres(PgPool),
+    /// The shared PostgreSQL database (boxed: a pool's configuration is large).
+    Postgres(Box<PgPool>),
 }
 
 impl DataLocation {
