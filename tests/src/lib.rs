@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub mod browser;
 pub mod cluster;
+pub mod contested;
 pub mod crash;
 pub mod hostile;
 pub mod load;

@@ -46,6 +46,23 @@ fn sync_through(tablet: &mut Tablet, urls: &[String], pick: u64) -> SyncReport {
     tablet.sync().unwrap()
 }
 
+/// Checks that every visit of `visits` (customer → topics) is in `hq`'s copy of its customer;
+/// returns how many were checked.
+fn visits_kept(seed: u64, hq: &mut Tablet, visits: &BTreeMap<String, BTreeSet<String>>) -> usize {
+    let mut checked = 0;
+    for (customer, topics) in visits {
+        let id = kam_core::model::CustomerId::from(customer.as_str());
+        let customer_doc = hq.replica.customer(&id).unwrap();
+        let kept: BTreeSet<&String> =
+            customer_doc.visits.values().flat_map(|v| v.topics.iter()).collect();
+        for topic in topics {
+            assert!(kept.contains(topic), "seed {seed}: acknowledged {topic} lost on {customer}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
 #[test]
 fn two_hundred_tablets_syncing_through_random_nodes_converge() {
     let Some(database) = TestDatabase::create("sync").unwrap() else { return };
@@ -128,23 +145,7 @@ fn two_hundred_tablets_syncing_through_random_nodes_converge() {
         }
     }
     let visits = visits.into_inner().unwrap();
-    let mut found = 0;
-    for (customer, topics) in &visits {
-        let id = kam_core::model::CustomerId::from(customer.as_str());
-        let on_server: BTreeSet<String> = hq
-            .replica
-            .customer(&id)
-            .unwrap()
-            .visits
-            .values()
-            .flat_map(|v| v.topics.iter().cloned())
-            .collect();
-        for topic in topics {
-            assert!(on_server.contains(topic), "seed {seed}: {topic} lost on {customer}");
-            found += 1;
-        }
-    }
-    assert_eq!(found, 200);
+    assert_eq!(visits_kept(seed, &mut hq, &visits), 200);
     println!(
         "seed {seed}: 200 tablets through 3 nodes on PostgreSQL: converged in {:.2} s over \
          {passes} passes; {checked} tablet documents identical to the server's; 200 visits on \
@@ -236,58 +237,12 @@ fn contested_holds_spread_over_three_nodes_never_sell_a_unit_twice() {
 
     // Two hundred buyers' tablets, each sending up to four holds for random units, each to a
     // random node and again (its first answer "lost") to another node: both answers agree.
-    let barrier = std::sync::Barrier::new(200);
     let started = Instant::now();
-    let answers: Vec<Sent> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..200)
-            .map(|client| {
-                let (barrier, units, buyer, event, urls) =
-                    (&barrier, &units, &buyers[client], &event, &urls);
-                scope.spawn(move || {
-                    let desks: Vec<DeskClient> =
-                        urls.iter().map(|u| DeskClient::new(u, &demo_token("staff-01"))).collect();
-                    let mut rng = SplitMix(seed ^ (client as u64 + 1).wrapping_mul(0x9E37_79B9));
-                    let mut sent = Vec::new();
-                    barrier.wait();
-                    for attempt in 0..4 {
-                        let unit = &units[(rng.next_u64() % units.len() as u64) as usize];
-                        let key = format!("{seed}-c{client}-a{attempt}");
-                        let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
-                        let first = (rng.next_u64() % 3) as usize;
-                        let (s1, answer) = desks[first].send(&key, event, &hold).unwrap();
-                        let (s2, retry) = desks[(first + 1) % 3].send(&key, event, &hold).unwrap();
-                        assert_eq!(
-                            (s1, &answer),
-                            (s2, &retry),
-                            "seed {seed}: a retry of {key} on another node got another answer"
-                        );
-                        assert!(s1 == 200 || s1 == 409, "seed {seed}: {key} -> {s1} {answer}");
-                        sent.push((key, hold, answer));
-                        if s1 == 200 {
-                            break;
-                        }
-                    }
-                    sent
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let answers = kam_tests::contested::contest(seed, &urls, &event, &units, &buyers);
     let elapsed = started.elapsed();
 
     // Every key once more, all at once, through the third node: still the stored answers.
-    std::thread::scope(|scope| {
-        for client_answers in &answers {
-            let (url, event) = (&urls[2], &event);
-            scope.spawn(move || {
-                let desk = DeskClient::new(url, &demo_token("staff-01"));
-                for (key, hold, answer) in client_answers {
-                    let (_, again) = desk.send(key, event, hold).unwrap();
-                    assert_eq!(&again, answer, "seed {seed}: {key} replayed differently");
-                }
-            });
-        }
-    });
+    kam_tests::contested::replay(seed, &urls[2], &event, &answers);
     let acked = accepted_holds(seed, &answers);
     assert!(!acked.is_empty(), "seed {seed}: nothing was held");
     let entries = check_holds(seed, &store, &urls, &event, &acked);
@@ -505,22 +460,7 @@ fn a_node_killed_under_load_loses_nothing_acknowledged_and_its_work_moves() {
     let mut hq = Tablet::new(&survivors[1], &demo_token("hq-01")).unwrap();
     hq.server_id = Some(CLUSTER.into());
     hq.sync().unwrap();
-    let mut visits = 0;
-    for (customer, topics) in &acked.visits {
-        let id = kam_core::model::CustomerId::from(customer.as_str());
-        let kept: BTreeSet<String> = hq
-            .replica
-            .customer(&id)
-            .unwrap()
-            .visits
-            .values()
-            .flat_map(|v| v.topics.iter().cloned())
-            .collect();
-        for topic in topics {
-            assert!(kept.contains(topic), "seed {seed}: acknowledged {topic} lost");
-            visits += 1;
-        }
-    }
+    let visits = visits_kept(seed, &mut hq, &acked.visits);
     println!(
         "seed {seed}: node {victim} of 3 killed with SIGKILL after {killed_at} desk commands; \
          {} commands acknowledged in all, all in the ledger ({entries} entries, verified \

@@ -3,11 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use kam_core::model::{ProjectId, UnitId, UnitStatus};
-use kam_tests::crash::SplitMix;
 use kam_tests::{DeskClient, ServerProcess, Tablet, demo_token, desk_db, desk_setup};
 use serde_json::{Value, json};
 
@@ -29,57 +27,18 @@ fn two_hundred_clients_contesting_fifty_units_never_double_hold_and_every_ack_is
 
     // Each client is one buyer's tablet: up to four attempts at random units until one holds,
     // every request sent twice (the first answer "lost"), and both answers must agree.
-    let barrier = Barrier::new(200);
     let started = Instant::now();
-    let answers: Vec<Vec<(String, Value, Value)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..200)
-            .map(|client| {
-                let (barrier, units, buyer, event, url) =
-                    (&barrier, &units, &buyers[client], &event, &server.url);
-                scope.spawn(move || {
-                    let desk = DeskClient::new(url, &demo_token("staff-01"));
-                    let mut rng = SplitMix(seed ^ (client as u64 + 1).wrapping_mul(0x9E37_79B9));
-                    let mut sent = Vec::new();
-                    barrier.wait();
-                    for attempt in 0..4 {
-                        let unit = &units[(rng.next_u64() % units.len() as u64) as usize];
-                        let key = format!("{seed}-c{client}-a{attempt}");
-                        let hold = json!({ "kind": "hold", "unit_id": unit, "buyer_id": buyer });
-                        let (s1, first) = desk.send(&key, event, &hold).unwrap();
-                        let (s2, retry) = desk.send(&key, event, &hold).unwrap();
-                        assert_eq!(
-                            (s1, &first),
-                            (s2, &retry),
-                            "seed {seed}: a retry of {key} got another answer"
-                        );
-                        assert!(s1 == 200 || s1 == 409, "seed {seed}: {key} -> {s1} {first}");
-                        let accepted = s1 == 200;
-                        sent.push((key, hold, first));
-                        if accepted {
-                            break;
-                        }
-                    }
-                    sent
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let answers = kam_tests::contested::contest(
+        seed,
+        std::slice::from_ref(&server.url),
+        &event,
+        &units,
+        &buyers,
+    );
     let elapsed = started.elapsed();
 
     // Every key once more, all at once from fresh connections: still the stored answers.
-    std::thread::scope(|scope| {
-        for client_answers in &answers {
-            let (url, event) = (&server.url, &event);
-            scope.spawn(move || {
-                let desk = DeskClient::new(url, &demo_token("staff-01"));
-                for (key, hold, answer) in client_answers {
-                    let (_, again) = desk.send(key, event, hold).unwrap();
-                    assert_eq!(&again, answer, "seed {seed}: {key} replayed differently");
-                }
-            });
-        }
-    });
+    kam_tests::contested::replay(seed, &server.url, &event, &answers);
 
     let mut holds_per_unit: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut acked = Vec::new();
