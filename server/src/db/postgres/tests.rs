@@ -97,3 +97,45 @@ fn change_numbers_commit_in_the_order_they_are_taken() {
     assert_eq!(waiting.join().unwrap(), taken + 1);
     assert_eq!(watcher.current_seq().unwrap(), taken + 1);
 }
+
+/// Two nodes' store writes over one database: the second waits for the first to commit before
+/// it reads anything, and then reads what the first committed — so a document a node finds
+/// fresh in its cache (its stored position unchanged) cannot be written by another node before
+/// the transaction ends (`PgDb::lock_documents`, ADR 0024).
+#[test]
+fn a_nodes_store_write_waits_for_another_nodes_and_then_sees_it() {
+    use std::sync::mpsc;
+
+    use crate::db::ServerDatabase;
+    use crate::db::postgres::testing::wait_until_blocked;
+
+    let Some(database) = TestDatabase::create() else { return };
+    let mut first = ServerDatabase::postgres(database.node_pool()).unwrap();
+    let mut second = ServerDatabase::postgres(database.node_pool()).unwrap();
+    let second_pid = match &second {
+        ServerDatabase::Postgres(node) => node.writer.backend_pid(),
+        ServerDatabase::Sqlite(_) => unreachable!(),
+    };
+    let watcher = database.db();
+    let ((inside, entered), (go_on, released)) = (mpsc::channel(), mpsc::channel::<()>());
+    std::thread::scope(|scope| {
+        let writing = scope.spawn(move || {
+            first
+                .write(|db| {
+                    db.set_meta("written_by", "first")?;
+                    inside.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok::<_, DbError>(())
+                })
+                .unwrap();
+        });
+        entered.recv().unwrap();
+        let reading = scope.spawn(move || {
+            second.write(|db| Ok::<_, DbError>(db.meta("written_by")?)).unwrap()
+        });
+        wait_until_blocked(&watcher, second_pid, "the second node's write");
+        go_on.send(()).unwrap();
+        writing.join().unwrap();
+        assert_eq!(reading.join().unwrap().as_deref(), Some("first"));
+    });
+}
