@@ -11,6 +11,9 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::sync::ChangedDoc;
 
+/// Positions a node remembers having announced before its feed reads them back.
+const MAX_UNFOLLOWED: usize = 100_000;
+
 /// Fan-out of change notices to every connected device.
 ///
 /// With several nodes over one database (`cluster`), a hub also tells the other nodes that
@@ -53,7 +56,14 @@ impl PushHub {
             return;
         }
         if let Some(cluster) = &self.cluster {
-            cluster.announced().extend(changed.iter().map(|c| c.seq));
+            let mut announced = cluster.announced();
+            // Forgotten when the feed reads them back; if it cannot (the database is away),
+            // the memory is bounded: a position forgotten early is only announced twice.
+            if announced.len() >= MAX_UNFOLLOWED {
+                announced.clear();
+            }
+            announced.extend(changed.iter().map(|c| c.seq));
+            drop(announced);
             cluster.outbound.notify_one();
         }
         self.broadcast(changed);
