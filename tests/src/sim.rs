@@ -24,6 +24,13 @@
 //! venue segment and back, no key decided again after a desk accepted it (the answers travel
 //! with the desk), and every tablet's control table equal to central's desk.
 //!
+//! Central may also run as several nodes over one PostgreSQL database (`Backend::Postgres`,
+//! without a venue): each request, and each repeat of one, goes to a node the run's seed
+//! picks; the mirror and the sweep run on a node that is up; a crash drops one node — its
+//! caches, its desk writer, its pool — for 1 to 10 steps while the others serve, and opens it
+//! again on the database. The checks read the desks through the storage traits, so they are
+//! the same on both backends.
+//!
 //! What a restart from the venue's second copy may lose: commands the venue acknowledged after
 //! the copy was taken and had not shipped. Those are counted (`lost_by_copy`), not hidden; a
 //! command acknowledged before the copy, or shipped to central, must survive. A copy may be
@@ -75,7 +82,8 @@ pub struct SimConfig {
     pub delay_pct: u64,
     /// Chance per step that one tablet is cut off from the server for 5 to 20 steps.
     pub partition_pct: u64,
-    /// Central crashes and restarts every this many steps (0: never).
+    /// Central crashes and restarts every this many steps (0: never); with several nodes,
+    /// one node crashes and comes back 1 to 10 steps later.
     pub crash_every: u32,
     /// Steps (tablet actions) before the network heals.
     pub steps: u32,
@@ -151,6 +159,9 @@ pub struct SimReport {
     /// Idempotency keys a desk decided again after another desk had accepted them: a command
     /// carried out twice (must be 0; the answers travel with the desk).
     pub decided_twice: u64,
+    /// Requests each of central's nodes answered (one node unless on PostgreSQL; not
+    /// printed).
+    pub node_requests: Vec<u64>,
     /// The history of every desk request, in order (not printed).
     pub history: Vec<Op>,
 }
@@ -481,16 +492,25 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     run_on(config, &Backend::Files)
 }
 
-/// Runs one simulated event with central on `backend`.
-pub fn run_on(config: SimConfig, backend: &Backend) -> TestResult<SimReport> {
-    let dir = tempfile::tempdir()?;
-    let (storage, nodes) = match backend {
-        Backend::Files => (Storage::Files(dir.path().to_path_buf()), 1),
+/// Where central keeps its data on `backend` (its files in `dir`), and how many nodes serve it.
+fn central_storage(
+    backend: &Backend,
+    dir: &std::path::Path,
+    config: &SimConfig,
+) -> TestResult<(Storage, usize)> {
+    Ok(match backend {
+        Backend::Files => (Storage::Files(dir.to_path_buf()), 1),
         Backend::Postgres { .. } if config.venue.is_some() => {
             return Err("a venue runs with central on SQLite files only".into());
         }
         Backend::Postgres { url, nodes } => (Storage::Postgres(url.clone()), *nodes),
-    };
+    })
+}
+
+/// Runs one simulated event with central on `backend`.
+pub fn run_on(config: SimConfig, backend: &Backend) -> TestResult<SimReport> {
+    let dir = tempfile::tempdir()?;
+    let (storage, nodes) = central_storage(backend, dir.path(), &config)?;
     let clock = SimClock::new();
     let setup = set_up(&storage, &config, clock.now())?;
     let central = SimServer::start_on(storage, nodes, &clock, config.seed)?;
@@ -556,6 +576,7 @@ pub fn run_on(config: SimConfig, backend: &Backend) -> TestResult<SimReport> {
     heal(&world, &faults, &counts, &mut tablets, &config)?;
     let mut report = counts.borrow().clone();
     report.sim_seconds = clock.elapsed_s();
+    report.node_requests = world.borrow().central.served();
     check::check(&world.borrow(), &mut tablets, &setup.event, &setup.devices, &mut report)?;
     Ok(report)
 }

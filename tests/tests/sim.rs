@@ -163,11 +163,12 @@ fn a_venue_between_tablets_and_central_for_a_simulated_day_over_many_seeds() {
 /// pool — for 1 to 10 steps while the other serves, then opens it again on the database.
 /// The same checks as on SQLite, read from the database. Skipped without
 /// KAM_TEST_POSTGRES_URL (KAM_TEST_POSTGRES_REQUIRED=1 fails instead); KAM_SIM_PG_SEEDS runs
-/// more seeds.
+/// more seeds, KAM_SIM_PG_STEPS longer runs.
 #[test]
 fn no_double_sale_no_lost_ack_no_ghost_and_every_tablet_converges_on_postgresql_with_two_nodes() {
     let base = env("KAM_SEED", 20_261_206);
     let seeds = env("KAM_SIM_PG_SEEDS", 6);
+    let steps = u32::try_from(env("KAM_SIM_PG_STEPS", 150)).unwrap();
     let started = std::time::Instant::now();
     let mut totals = (0u64, 0u64, 0u64, 0u64);
     for i in 0..seeds {
@@ -176,11 +177,18 @@ fn no_double_sale_no_lost_ack_no_ghost_and_every_tablet_converges_on_postgresql_
         // Every seed crashes nodes: that is what two nodes are for.
         let config = SimConfig {
             crash_every: [40, 25, 60, 15][((seed / 4) % 4) as usize],
+            steps,
             ..central_only(seed)
         };
         let backend = Backend::Postgres { url: database.url.clone(), nodes: 2 };
         let report = run_checked_on(config, &backend, "postgresql nodes=2 ");
+        println!("  requests per node: {:?}", report.node_requests);
         assert!(report.crashes > 0, "seed {seed}: a node crashed");
+        assert!(
+            report.node_requests.len() == 2 && report.node_requests.iter().all(|&n| n > 0),
+            "seed {seed}: both nodes answered requests: {:?}",
+            report.node_requests
+        );
         totals = (
             totals.0 + report.attempts,
             totals.1 + report.ok,

@@ -103,12 +103,9 @@ pub(super) fn check(
 ) -> TestResult<()> {
     let central = read_central(&world.central, event)?;
     let keys = sent_keys(tablets, devices, report)?;
-    let desks: Vec<&SimServer> = std::iter::once(&world.central)
-        .chain(world.venue.iter().chain(world.retired.iter()).map(|s| &s.server))
-        .collect();
     report.chain_breaks += chains(world)?;
     report.double_sales += double_sales(&central)?;
-    let stored = stored_answers(&desks, &keys)?;
+    let stored = stored_answers(world, &keys)?;
     report.decided_twice += decided_twice(&stored);
     let mut counted = BTreeSet::new();
     let mut lost = |key: &str, report: &mut SimReport| {
@@ -272,9 +269,11 @@ fn double_sales(central: &CentralDesk) -> TestResult<u64> {
 /// Every answer stored under a key a tablet sent, by key, from central and from each venue
 /// store (every key a desk holds is one a tablet sent).
 fn stored_answers(
-    desks: &[&SimServer],
+    world: &World,
     keys: &BTreeSet<(String, String)>,
 ) -> TestResult<BTreeMap<String, Vec<serde_json::Value>>> {
+    let desks = std::iter::once(&world.central)
+        .chain(world.venue.iter().chain(world.retired.iter()).map(|s| &s.server));
     let mut stored: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     for server in desks {
         let asked: Vec<(String, String)> = keys.iter().cloned().collect();

@@ -89,6 +89,8 @@ pub(super) struct SimServer {
     down_for: Vec<u32>,
     /// Picks the node of each request (never drawn from with one node).
     pick: RefCell<SplitMix>,
+    /// Requests each node answered.
+    served: RefCell<Vec<u64>>,
     clock: SimClock,
 }
 
@@ -122,6 +124,7 @@ impl SimServer {
             nodes,
             down_for: vec![0; count],
             pick: RefCell::new(SplitMix(seed ^ 0x6E6F_6465)),
+            served: RefCell::new(vec![0; count]),
             clock: clock.clone(),
         })
     }
@@ -235,7 +238,16 @@ impl SimServer {
         } else {
             self.pick.borrow_mut().below(self.nodes.len() as u64) as usize
         };
-        self.nodes.get(i).and_then(Option::as_ref)
+        let node = self.nodes.get(i).and_then(Option::as_ref)?;
+        if let Some(served) = self.served.borrow_mut().get_mut(i) {
+            *served += 1;
+        }
+        Some(node)
+    }
+
+    /// Requests each node answered (counting those whose answer the network lost).
+    pub(super) fn served(&self) -> Vec<u64> {
+        self.served.borrow().clone()
     }
 
     /// A node that is up, for the work the simulation drives itself (the mirror, the sweep,
