@@ -24,6 +24,13 @@
 //! venue segment and back, no key decided again after a desk accepted it (the answers travel
 //! with the desk), and every tablet's control table equal to central's desk.
 //!
+//! Central may also run as several nodes over one PostgreSQL database (`Backend::Postgres`,
+//! without a venue): each request, and each repeat of one, goes to a node the run's seed
+//! picks; the mirror and the sweep run on a node that is up; a crash drops one node — its
+//! caches, its desk writer, its pool — for 1 to 10 steps while the others serve, and opens it
+//! again on the database. The checks read the desks through the storage traits, so they are
+//! the same on both backends.
+//!
 //! What a restart from the venue's second copy may lose: commands the venue acknowledged after
 //! the copy was taken and had not shipped. Those are counted (`lost_by_copy`), not hidden; a
 //! command acknowledged before the copy, or shipped to central, must survive. A copy may be
@@ -56,7 +63,7 @@ mod venue;
 
 pub use venue::VenueConfig;
 
-use server::{SimClock, SimServer};
+use server::{SimClock, SimServer, Storage};
 use venue::World;
 
 /// What to simulate.
@@ -75,7 +82,8 @@ pub struct SimConfig {
     pub delay_pct: u64,
     /// Chance per step that one tablet is cut off from the server for 5 to 20 steps.
     pub partition_pct: u64,
-    /// Central crashes and restarts every this many steps (0: never).
+    /// Central crashes and restarts every this many steps (0: never); with several nodes,
+    /// one node crashes and comes back 1 to 10 steps later.
     pub crash_every: u32,
     /// Steps (tablet actions) before the network heals.
     pub steps: u32,
@@ -151,6 +159,9 @@ pub struct SimReport {
     /// Idempotency keys a desk decided again after another desk had accepted them: a command
     /// carried out twice (must be 0; the answers travel with the desk).
     pub decided_twice: u64,
+    /// Requests each of central's nodes answered (one node unless on PostgreSQL; not
+    /// printed).
+    pub node_requests: Vec<u64>,
     /// The history of every desk request, in order (not printed).
     pub history: Vec<Op>,
 }
@@ -413,16 +424,21 @@ pub(crate) struct Setup {
     pub units: Vec<String>,
     pub buyers: Vec<String>,
     pub tokens: Vec<String>,
+    /// The tablets' devices, in the order of their tokens.
+    pub devices: Vec<String>,
     /// The venue server's device id and token.
     pub venue_device: (String, String),
 }
 
-fn set_up(
-    dir: &std::path::Path,
-    config: &SimConfig,
-    now: chrono::DateTime<Utc>,
-) -> TestResult<Setup> {
-    let mut store = data::open_store(dir)?;
+fn set_up(storage: &Storage, config: &SimConfig, now: chrono::DateTime<Utc>) -> TestResult<Setup> {
+    // On PostgreSQL the store's connections run on a runtime of their own, kept while it is.
+    let (runtime, mut store) = match storage {
+        Storage::Files(dir) => (None, data::open_store(dir)?),
+        Storage::Postgres(url) => {
+            let (runtime, store) = crate::cluster::open_store(url)?;
+            (Some(runtime), store)
+        }
+    };
     let spec = DemoSpec {
         customers: 4,
         tickets: 4,
@@ -431,32 +447,73 @@ fn set_up(
         ..DemoSpec::standard(1)
     };
     data::load_demo(&mut store, &spec, now)?;
-    let tokens: Vec<String> = (0..config.clients)
+    let (tokens, devices): (Vec<String>, Vec<String>) = (0..config.clients)
         .map(|i| {
             admin::enroll(&mut store, "staff-01", &format!("venue tablet {i}"), now)
-                .map(|e| e.token)
+                .map(|e| (e.token, e.device_id))
         })
-        .collect::<Result<_, _>>()?;
-    let column = |sql: &str| -> TestResult<Vec<String>> {
-        let mut stmt = store.desk_file().ok_or("the desk is not in a file")?.prepare(sql)?;
-        Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
-    };
-    let event = column("SELECT event_id FROM desk_events")?.remove(0);
-    let project = column("SELECT project_id FROM desk_events")?.remove(0);
-    let units = column("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
-    let buyers = column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let (event, units, buyers) = crate::cluster::desk_setup(&store)?;
+    let project = store.desk().event_project(&event)?.ok_or("the desk's event has no project")?;
     admin::add_user(&mut store, venue::VENUE_USER, "一号厅", kam_core::model::Role::Venue, now)?;
     admin::assign_event(&mut store, &event, &project, venue::VENUE_USER, now)?;
     let device = admin::enroll(&mut store, venue::VENUE_USER, "hall-1", now)?;
-    Ok(Setup { event, units, buyers, tokens, venue_device: (device.device_id, device.token) })
+    drop(store);
+    drop(runtime);
+    Ok(Setup {
+        event,
+        units,
+        buyers,
+        tokens,
+        devices,
+        venue_device: (device.device_id, device.token),
+    })
 }
 
-/// Runs one simulated event.
+/// Where central keeps its data.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// One server over SQLite files in a temporary directory (with or without a venue).
+    Files,
+    /// `nodes` servers over the PostgreSQL database at `url` (fresh, for this run alone), each
+    /// request to one the run picks, a crash one node's; central only (no venue).
+    Postgres {
+        /// The database.
+        url: String,
+        /// How many nodes serve it.
+        nodes: usize,
+    },
+}
+
+/// Runs one simulated event with central on SQLite files.
 pub fn run(config: SimConfig) -> TestResult<SimReport> {
+    run_on(config, &Backend::Files)
+}
+
+/// Where central keeps its data on `backend` (its files in `dir`), and how many nodes serve it.
+fn central_storage(
+    backend: &Backend,
+    dir: &std::path::Path,
+    config: &SimConfig,
+) -> TestResult<(Storage, usize)> {
+    Ok(match backend {
+        Backend::Files => (Storage::Files(dir.to_path_buf()), 1),
+        Backend::Postgres { .. } if config.venue.is_some() => {
+            return Err("a venue runs with central on SQLite files only".into());
+        }
+        Backend::Postgres { url, nodes } => (Storage::Postgres(url.clone()), *nodes),
+    })
+}
+
+/// Runs one simulated event with central on `backend`.
+pub fn run_on(config: SimConfig, backend: &Backend) -> TestResult<SimReport> {
     let dir = tempfile::tempdir()?;
+    let (storage, nodes) = central_storage(backend, dir.path(), &config)?;
     let clock = SimClock::new();
-    let setup = set_up(dir.path(), &config, clock.now())?;
-    let central = SimServer::start(dir.path(), &clock)?;
+    let setup = set_up(&storage, &config, clock.now())?;
+    let central = SimServer::start_on(storage, nodes, &clock, config.seed)?;
     let world = Rc::new(RefCell::new(World::new(central, &setup, config, &clock)));
     let rng = Rc::new(RefCell::new(SplitMix(config.seed)));
     let faults = Rc::new(RefCell::new(Faults {
@@ -486,6 +543,8 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     for step in 0..config.steps {
         // Each step is a few minutes of the day (never less than the day spread over the steps).
         clock.advance(step_s + rng.borrow_mut().below(step_s as u64 / 4 + 1) as i64);
+        // A node that crashed earlier comes back when its time is up (never with one node).
+        world.borrow_mut().central.tick()?;
         if config.crash_every > 0 && step > 0 && step % config.crash_every == 0 {
             world.borrow_mut().central.crash_and_restart()?;
             counts.borrow_mut().crashes += 1;
@@ -517,7 +576,8 @@ pub fn run(config: SimConfig) -> TestResult<SimReport> {
     heal(&world, &faults, &counts, &mut tablets, &config)?;
     let mut report = counts.borrow().clone();
     report.sim_seconds = clock.elapsed_s();
-    check::check(&world.borrow(), &mut tablets, &setup.event, &mut report)?;
+    report.node_requests = world.borrow().central.served();
+    check::check(&world.borrow(), &mut tablets, &setup.event, &setup.devices, &mut report)?;
     Ok(report)
 }
 
@@ -616,6 +676,8 @@ fn heal(
     config: &SimConfig,
 ) -> TestResult<()> {
     deliver_late(world, faults, counts, None)?;
+    // Every node that crashed is back (a late request to a node that is down was lost).
+    world.borrow_mut().central.restart_down()?;
     let step = faults.borrow().step;
     *faults.borrow_mut() = Faults { step, ..Faults::default() };
     world.borrow_mut().finish(&mut counts.borrow_mut())?;

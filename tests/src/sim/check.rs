@@ -1,4 +1,6 @@
-//! The end-of-run checks, over central's desk and every venue store of the run.
+//! The end-of-run checks, over central's desk and every venue store of the run. They read
+//! the desks through the storage traits, so the same checks run over SQLite files and over a
+//! PostgreSQL database (through any node that is up).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -6,29 +8,104 @@ use kam_core::desk::{TableStatus, control_table};
 use kam_core::doc::{DocId, Document, event_doc_id, project_doc_id};
 use kam_core::model::{EventId, ProjectId, UnitStatus};
 use kam_core::replica::OutboxStatus;
+use kam_server::db::desk::ledger::ChainEntry;
+use kam_server::db::desk::state::ControlUnit;
 use kam_server::desk::delegation::lend;
 use kam_server::desk::ledger;
 use kam_server::error::ServerError;
-use rusqlite::Connection;
 
-use super::venue::{World, open};
+use super::server::SimServer;
+use super::venue::World;
 use super::{OpKind, SimReport, SimTablet};
 use crate::TestResult;
 
-/// Runs every check and counts what failed into `report`.
+/// Entries read per page of a chain.
+const PAGE: i64 = 10_000;
+
+/// What the checks read of central's desk.
+struct CentralDesk {
+    /// Central's own chain, in order.
+    own: Vec<ChainEntry>,
+    /// The venue segment of each delegation of the event central's chain records, by
+    /// generation.
+    segments: BTreeMap<i64, Vec<ChainEntry>>,
+    /// The event's allotted units as they stand.
+    units: Vec<ControlUnit>,
+}
+
+/// Reads central's chain, the venue segments it holds and the event's units.
+fn read_central(central: &SimServer, event: &str) -> TestResult<CentralDesk> {
+    let event = event.to_owned();
+    central.with_store(move |store| {
+        let desk = store.desk();
+        let mut own: Vec<ChainEntry> = Vec::new();
+        loop {
+            let after = own.last().map_or(0, |e| e.seq);
+            let page = desk.own_entries(after, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            own.extend(page);
+        }
+        let mut segments = BTreeMap::new();
+        for entry in own.iter().filter(|e| e.kind == "desk_delegated") {
+            let Some(generation) = serde_json::from_str::<serde_json::Value>(&entry.entry)
+                .ok()
+                .and_then(|e| e["generation"].as_i64())
+            else {
+                continue;
+            };
+            let mut segment: Vec<ChainEntry> = Vec::new();
+            loop {
+                let after = segment.last().map_or(0, |e| e.seq);
+                let page = desk.venue_entries(&event, generation, after, PAGE)?;
+                if page.is_empty() {
+                    break;
+                }
+                segment.extend(page);
+            }
+            segments.insert(generation, segment);
+        }
+        let units = desk.control_units(&event)?;
+        Ok(CentralDesk { own, segments, units })
+    })
+}
+
+/// Every (device, key) a tablet queued or sent: the keys the desks may hold answers under.
+fn sent_keys(
+    tablets: &[SimTablet],
+    devices: &[String],
+    report: &SimReport,
+) -> TestResult<BTreeSet<(String, String)>> {
+    let mut keys = BTreeSet::new();
+    for (tablet, device) in tablets.iter().zip(devices) {
+        for status in [OutboxStatus::Accepted, OutboxStatus::Rejected, OutboxStatus::Pending] {
+            for entry in tablet.replica.outbox_with_status(status)? {
+                keys.insert((device.clone(), entry.key));
+            }
+        }
+    }
+    for op in &report.history {
+        let device = devices.get(op.tablet).ok_or("an operation of an unknown tablet")?;
+        keys.insert((device.clone(), op.key.clone()));
+    }
+    Ok(keys)
+}
+
+/// Runs every check and counts what failed into `report`; `devices` are the tablets'
+/// devices, in order.
 pub(super) fn check(
     world: &World,
     tablets: &mut [SimTablet],
     event: &str,
+    devices: &[String],
     report: &mut SimReport,
 ) -> TestResult<()> {
-    let desk = open(&world.central.dir)?;
-    let sites: Vec<_> = world.venue.iter().chain(world.retired.iter()).collect();
-    let venues: Vec<Connection> =
-        sites.iter().map(|s| open(&s.server.dir)).collect::<TestResult<_>>()?;
+    let central = read_central(&world.central, event)?;
+    let keys = sent_keys(tablets, devices, report)?;
     report.chain_breaks += chains(world)?;
-    report.double_sales += double_sales(&desk, event)?;
-    let stored = stored_answers(&desk, &venues)?;
+    report.double_sales += double_sales(&central)?;
+    let stored = stored_answers(world, &keys)?;
     report.decided_twice += decided_twice(&stored);
     let mut counted = BTreeSet::new();
     let mut lost = |key: &str, report: &mut SimReport| {
@@ -89,8 +166,8 @@ pub(super) fn check(
             lost(&key, report);
         }
     }
-    report.ghost_sales += ghosts(&desk, &accepted_keys)?;
-    report.diverged += diverged(&desk, tablets, event, &world.lost_by_copy)?;
+    report.ghost_sales += ghosts(&central, &accepted_keys);
+    report.diverged += diverged(&central, tablets, event, &world.lost_by_copy)?;
     report.diverged += documents_apart(world, tablets, event)?;
     Ok(())
 }
@@ -164,31 +241,22 @@ fn chains(world: &World) -> TestResult<u64> {
 
 /// Holds accepted on a unit someone held, walking central's chain with each venue segment
 /// spliced in where its delegation entry is (central serves nothing of the event meanwhile).
-fn double_sales(desk: &Connection, event: &str) -> TestResult<u64> {
-    let mut history: Vec<(String, String)> = Vec::new();
-    let mut stmt = desk.prepare("SELECT kind, entry FROM desk_ledger ORDER BY seq")?;
-    let own: Vec<(String, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-    let mut segment = desk.prepare(
-        "SELECT kind, entry FROM desk_venue_ledger WHERE event_id = ?1 AND generation = ?2
-         ORDER BY seq",
-    )?;
-    for (kind, entry) in own {
-        let generation = (kind == "desk_delegated")
-            .then(|| serde_json::from_str::<serde_json::Value>(&entry).ok())
+fn double_sales(central: &CentralDesk) -> TestResult<u64> {
+    let mut history: Vec<&ChainEntry> = Vec::new();
+    for entry in &central.own {
+        history.push(entry);
+        let generation = (entry.kind == "desk_delegated")
+            .then(|| serde_json::from_str::<serde_json::Value>(&entry.entry).ok())
             .flatten()
             .and_then(|e| e["generation"].as_i64());
-        history.push((kind, entry));
-        if let Some(generation) = generation {
-            let rows = segment
-                .query_map(rusqlite::params![event, generation], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            history.extend(rows.collect::<Result<Vec<_>, _>>()?);
+        if let Some(segment) = generation.and_then(|g| central.segments.get(&g)) {
+            history.extend(segment);
         }
     }
     let mut held: BTreeMap<String, bool> = BTreeMap::new();
     let mut double = 0;
-    for (kind, entry) in history {
-        let entry: serde_json::Value = serde_json::from_str(&entry)?;
+    for ChainEntry { kind, entry, .. } in history {
+        let entry: serde_json::Value = serde_json::from_str(entry)?;
         let Some(unit) = entry["unit_id"].as_str() else { continue };
         let was = held.insert(unit.to_owned(), kind == "hold").unwrap_or(false);
         if kind == "hold" && was {
@@ -198,18 +266,28 @@ fn double_sales(desk: &Connection, event: &str) -> TestResult<u64> {
     Ok(double)
 }
 
-/// Every stored answer, by key, from central and from each venue store.
+/// Every answer stored under a key a tablet sent, by key, from central and from each venue
+/// store (every key a desk holds is one a tablet sent).
 fn stored_answers(
-    desk: &Connection,
-    venues: &[Connection],
+    world: &World,
+    keys: &BTreeSet<(String, String)>,
 ) -> TestResult<BTreeMap<String, Vec<serde_json::Value>>> {
+    let desks = std::iter::once(&world.central)
+        .chain(world.venue.iter().chain(world.retired.iter()).map(|s| &s.server));
     let mut stored: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
-    for conn in std::iter::once(desk).chain(venues) {
-        let mut stmt = conn.prepare("SELECT idempotency_key, answer FROM desk_requests")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (key, answer) = row?;
-            stored.entry(key).or_default().push(serde_json::from_str(&answer)?);
+    for server in desks {
+        let asked: Vec<(String, String)> = keys.iter().cloned().collect();
+        let found = server.with_store(move |store| {
+            let mut found = Vec::new();
+            for (device, key) in asked {
+                if let Some(row) = store.desk().stored_answer(&device, &key)? {
+                    found.push((key, row.body));
+                }
+            }
+            Ok(found)
+        })?;
+        for (key, body) in found {
+            stored.entry(key).or_default().push(serde_json::from_str(&body)?);
         }
     }
     Ok(stored)
@@ -235,27 +313,34 @@ fn decided_twice(stored: &BTreeMap<String, Vec<serde_json::Value>>) -> u64 {
 }
 
 /// Units held now at central by a command whose tablet never heard it was accepted.
-fn ghosts(desk: &Connection, accepted: &BTreeSet<String>) -> TestResult<u64> {
-    let mut stmt = desk.prepare(
-        "SELECT u.hold_id,
-                (SELECT l.idempotency_key FROM desk_ledger l WHERE l.kind = 'hold'
-                   AND json_extract(l.entry, '$.hold_id') = u.hold_id
-                 UNION ALL
-                 SELECT v.idempotency_key FROM desk_venue_ledger v WHERE v.kind = 'hold'
-                   AND json_extract(v.entry, '$.hold_id') = u.hold_id
-                 LIMIT 1)
-         FROM desk_units u WHERE u.status = 'held'",
-    )?;
-    let holders: Vec<(String, Option<String>)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-    let ghosts: Vec<_> = holders
-        .into_iter()
+fn ghosts(central: &CentralDesk, accepted: &BTreeSet<String>) -> u64 {
+    let entries: Vec<&ChainEntry> =
+        central.own.iter().chain(central.segments.values().flatten()).collect();
+    let key_of = |hold: &str| {
+        entries
+            .iter()
+            .find(|e| {
+                e.kind == "hold"
+                    && serde_json::from_str::<serde_json::Value>(&e.entry)
+                        .is_ok_and(|v| v["hold_id"] == hold)
+            })
+            .and_then(|e| e.idempotency_key.clone())
+    };
+    let ghosts: Vec<(String, Option<String>)> = central
+        .units
+        .iter()
+        .filter(|u| u.status == "held")
+        .map(|u| {
+            let hold = u.hold_id.clone().unwrap_or_default();
+            let key = key_of(&hold);
+            (hold, key)
+        })
         .filter(|(_, key)| !key.as_ref().is_some_and(|k| accepted.contains(k)))
         .collect();
     for (hold, key) in &ghosts {
         eprintln!("ghost: hold {hold} by key {key:?}");
     }
-    Ok(ghosts.len() as u64)
+    ghosts.len() as u64
 }
 
 /// Tablets whose control table shows other statuses than central's desk. A row shown from a
@@ -263,18 +348,13 @@ fn ghosts(desk: &Connection, accepted: &BTreeSet<String>) -> TestResult<u64> {
 /// the tablet was told the hold or release was done, no desk has it, and nothing it syncs
 /// names it, so it shows the answer until the hold's expiry (see `kam_core::desk::table`).
 fn diverged(
-    desk: &Connection,
+    central: &CentralDesk,
     tablets: &mut [SimTablet],
     event: &str,
     lost_by_copy: &BTreeSet<String>,
 ) -> TestResult<u64> {
-    let desk_status: BTreeMap<String, String> = {
-        let mut stmt = desk.prepare(
-            "SELECT a.unit_id, u.status FROM desk_allotments a JOIN desk_events e USING (event_id)
-             JOIN desk_units u ON u.project_id = e.project_id AND u.unit_id = a.unit_id WHERE a.event_id = ?1",
-        )?;
-        stmt.query_map([event], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
-    };
+    let desk_status: BTreeMap<String, String> =
+        central.units.iter().map(|u| (u.unit_id.clone(), u.status.clone())).collect();
     let mut diverged = 0;
     for tablet in tablets.iter_mut() {
         let table = control_table(&mut tablet.replica, &EventId::from(event))?;

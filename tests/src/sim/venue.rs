@@ -127,7 +127,7 @@ impl World {
         // document sync alike (the venue relays the documents with central).
         let on_lan = self.on_lan.get(tablet).copied().unwrap_or(false);
         match (&self.venue, on_lan) {
-            (Some(site), true) if site.server.state.is_some() => Ok(Target::Venue(site.no)),
+            (Some(site), true) if site.server.is_up() => Ok(Target::Venue(site.no)),
             (Some(_), true) => Err(TransportError::Network("the venue server is down".into())),
             _ => Ok(Target::Central),
         }
@@ -145,7 +145,7 @@ impl World {
     pub(super) fn sweep(&self) -> TestResult<()> {
         self.central.sweep()?;
         if let Some(site) = &self.venue
-            && site.server.state.is_some()
+            && site.server.is_up()
         {
             site.server.sweep()?;
         }
@@ -212,7 +212,7 @@ impl World {
         counts: &mut SimReport,
     ) -> TestResult<bool> {
         let Some(site) = &mut self.venue else { return Ok(true) };
-        if site.server.state.is_none() {
+        if !site.server.is_up() {
             return Ok(true);
         }
         let session = std::mem::take(&mut site.relay);
@@ -262,7 +262,7 @@ impl World {
         self.uplink_down_until = 0;
         self.end_outage(counts);
         if let Some(site) = &mut self.venue
-            && site.server.state.is_none()
+            && !site.server.is_up()
         {
             site.server.crash_and_restart()?;
         }
@@ -359,7 +359,7 @@ impl World {
             [],
             |r| r.get(0),
         )?;
-        let central: Option<(i64, String)> = open(&self.central.dir)?
+        let central: Option<(i64, String)> = open(self.central.dir()?)?
             .query_row(
                 "SELECT shipped_seq, state FROM desk_delegations
                  WHERE event_id = ?1 AND generation = ?2 AND side = 'lent'",
@@ -373,14 +373,14 @@ impl World {
             counts.copy_restarts_deferred += 1;
             return site.server.crash_and_restart();
         }
-        site.server.state = None;
+        site.server.stop();
         let keys = |dir: &Path| -> TestResult<BTreeSet<String>> {
             let conn = open(dir)?;
             let mut stmt = conn.prepare("SELECT idempotency_key FROM desk_requests")?;
             Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
         };
         let kept = keys(&site.copy_dir)?;
-        self.lost_by_copy.extend(keys(&site.server.dir)?.difference(&kept).cloned());
+        self.lost_by_copy.extend(keys(site.server.dir()?)?.difference(&kept).cloned());
         let copy = std::mem::replace(&mut site.copy_dir, fresh_dir(&mut self.dirs)?);
         site.server.restart_from(&copy)?;
         site.copied = false;
@@ -390,9 +390,9 @@ impl World {
 
     fn copy(&mut self) -> TestResult<()> {
         if let Some(site) = &mut self.venue
-            && site.server.state.is_some()
+            && site.server.is_up()
         {
-            SecondCopy::copy_now(&site.server.dir, &site.copy_dir)?;
+            SecondCopy::copy_now(site.server.dir()?, &site.copy_dir)?;
             site.copied = true;
         }
         Ok(())
@@ -401,7 +401,7 @@ impl World {
     /// The venue's staff press "hand back" (again, if a restart from an older copy forgot it).
     fn press_hand_back(&mut self) -> TestResult<()> {
         let Some(site) = &mut self.venue else { return Ok(()) };
-        if Some(site.generation) != self.lent || site.returned || site.server.state.is_none() {
+        if Some(site.generation) != self.lent || site.returned || !site.server.is_up() {
             return Ok(());
         }
         site.server.desk_run(|tx, _, _, now| edge::hand_back(tx, now))??;
@@ -421,7 +421,7 @@ impl World {
             return self.take_offer(rng, loss, counts);
         }
         let Some(site) = &mut self.venue else { return Ok(()) };
-        if site.server.state.is_none() || site.returned {
+        if !site.server.is_up() || site.returned {
             return Ok(());
         }
         let copy =
