@@ -24,25 +24,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark may panic on a broken setup.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kam_core::Policy;
-use kam_core::desk::new_idempotency_key;
 use kam_server::desk::Desk;
 use kam_server::desk::ledger::{self, Cause};
+use kam_tests::deploy::{Backend, Deployment, Storage};
+use kam_tests::desk_figures::{self, burst, release_all};
 use kam_tests::load::{
-    CommandSink, Contested, LoadConn, contest, contested_http, desk_groups, hold, percentile,
-    runtime, sorted, timed_run,
+    CommandSink, LoadConn, contest, hold, percentile, runtime, sorted, timed_run,
 };
-use kam_tests::{
-    DeskClient, ServerProcess, TestResult, demo_token, desk_setup, process_cpu_seconds,
-    release_server_binary,
-};
+use kam_tests::{TestResult, demo_token, process_cpu_seconds, release_server_binary};
 use rusqlite::{TransactionBehavior, params};
 use serde_json::{Value, json};
 
@@ -53,42 +48,22 @@ const RUN: Duration = Duration::from_secs(5);
 
 fn main() -> TestResult<()> {
     let binary = release_server_binary()?;
-    let dir = tempfile::tempdir()?;
-    let started = Instant::now();
-    let args = [
-        "--demo",
-        "--demo-customers",
-        "10",
-        "--demo-tickets",
-        "10",
-        "--demo-units",
-        "3000",
-        "--demo-buyers",
-        "10000",
-    ];
-    let args = kam_tests::with_load_limits(&args);
-    let server = ServerProcess::start_binary(&binary, dir.path(), &args, Duration::from_secs(300))?;
-    let (event, units, buyers) = desk_setup(dir.path())?;
-    assert_eq!((units.len(), buyers.len()), (UNITS, BURST_REQUESTS));
-    println!(
-        "setup: event with {} allotted units and {} listed buyers served in {:.1} s",
-        units.len(),
-        buyers.len(),
-        started.elapsed().as_secs_f64()
-    );
-    let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
-    let (status, _) =
-        staff.send("bench-free", &event, &json!({ "kind": "set_mode", "mode": "free" }))?;
-    assert_eq!(status, 200);
-
-    burst(&server.url, &event, &units, &buyers);
-    release_all(&server.url, &event);
-    let (http_rate, group_size) = contested(&server, &event, &units, &buyers)?;
-    let raw_rate = raw_group_commit(dir.path(), group_size)?;
-    println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", http_rate / raw_rate);
-    http_ceiling(&server, &event, raw_rate)?;
-    server.stop(Duration::from_secs(30))?;
-    desk_alone(dir.path(), &event, &units, &buyers)?;
+    let site = desk_figures::start(&binary, Backend::Sqlite, BURST_REQUESTS)?
+        .ok_or("SQLite is always there")?;
+    assert_eq!((site.units.len(), site.buyers.len()), (UNITS, BURST_REQUESTS));
+    burst(&site, BURST_REQUESTS, CLIENTS);
+    release_all(&site);
+    let contested = desk_figures::contested(&site, CLIENTS, RUN)?;
+    let dir = match &site.deployment.storage {
+        Storage::Dir(dir) => dir.path().to_path_buf(),
+        Storage::Database(_) => return Err("the desk bench runs on SQLite".into()),
+    };
+    let raw_rate = raw_group_commit(&dir, contested.group_size)?;
+    println!("ratio HTTP / raw rusqlite: {:.2} (goal >= 0.30)", contested.rate / raw_rate);
+    http_ceiling(&site.deployment, &site.event, raw_rate)?;
+    let (event, units, buyers) = (site.event, site.units, site.buyers);
+    let _storage = site.deployment.stop()?;
+    desk_alone(&dir, &event, &units, &buyers)?;
     Ok(())
 }
 
@@ -110,146 +85,6 @@ impl CommandSink for InProcess {
             .await;
         (reply.status().as_u16(), serde_json::from_str(&reply.body).unwrap())
     }
-}
-
-/// 10,000 holds for 500 units, 20 per unit, from 500 connections released together.
-fn burst(url: &str, event: &str, units: &[String], buyers: &[String]) {
-    let per_client = BURST_REQUESTS / CLIENTS;
-    let (answered_ms, accepted, by_unit) = runtime().block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS));
-        let mut tasks = tokio::task::JoinSet::new();
-        for client in 0..CLIENTS {
-            let (barrier, url, event) = (Arc::clone(&barrier), url.to_owned(), event.to_owned());
-            let requests: Vec<(String, String)> = (0..per_client)
-                .map(|j| {
-                    let n = client * per_client + j;
-                    (units[(client + j * CLIENTS) % UNITS].clone(), buyers[n].clone())
-                })
-                .collect();
-            tasks.spawn(async move {
-                // Connected before the release, as a tablet at the venue is.
-                let mut conn = LoadConn::connect(&url, &demo_token("staff-01")).await;
-                barrier.wait().await;
-                let released = Instant::now();
-                let mut out = Vec::new();
-                for (unit, buyer) in requests {
-                    let (status, answer) =
-                        conn.send(&new_idempotency_key(), &event, &hold(&unit, &buyer)).await;
-                    assert!(status == 200 || status == 409, "{status} {answer}");
-                    out.push((released.elapsed().as_secs_f64() * 1000.0, status == 200, unit));
-                }
-                out
-            });
-        }
-        let mut times = Vec::new();
-        let mut accepted = 0;
-        let mut by_unit: BTreeMap<String, usize> = BTreeMap::new();
-        while let Some(done) = tasks.join_next().await {
-            for (ms, ok, unit) in done.unwrap() {
-                times.push(ms);
-                if ok {
-                    accepted += 1;
-                    *by_unit.entry(unit).or_default() += 1;
-                }
-            }
-        }
-        (sorted(times), accepted, by_unit)
-    });
-    assert!(by_unit.values().all(|n| *n == 1), "a unit was held twice");
-    println!(
-        "burst: {} hold requests for {UNITS} units released at once from {CLIENTS} connections: \
-         last answer {:.0} ms after the release (goal <= 1000 ms), p50 {:.0} ms, p99 {:.0} ms; \
-         {accepted} held (goal exactly {UNITS}), {} refused",
-        answered_ms.len(),
-        answered_ms.last().copied().unwrap_or_default(),
-        percentile(&answered_ms, 0.5),
-        percentile(&answered_ms, 0.99),
-        answered_ms.len() - accepted
-    );
-}
-
-/// Releases every held unit (the holds the control table shows) so the contested run starts
-/// from an open table.
-fn release_all(url: &str, event: &str) {
-    let staff = DeskClient::new(url, &demo_token("staff-01"));
-    let (_, table) = staff.get(&format!("/api/v1/events/{event}/desk")).unwrap();
-    let held: Vec<(String, String)> = table["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["status"] == "held")
-        .map(|u| {
-            (u["unit_id"].as_str().unwrap().to_owned(), u["hold_id"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    runtime().block_on(async {
-        let mut conn = LoadConn::connect(url, &demo_token("staff-01")).await;
-        for (unit, hold_id) in held {
-            let release = json!({ "kind": "release", "unit_id": unit, "hold_id": hold_id,
-                                  "reason": "bench reset" });
-            let (status, answer) = conn.send(&format!("reset-{unit}"), event, &release).await;
-            assert!(status == 200 || status == 409, "{status} {answer}");
-        }
-    });
-}
-
-/// CPU time of the server and of this process (the load generator) over a timed run: where
-/// the two shared cores went.
-struct CpuMeter {
-    server: f64,
-    load: f64,
-}
-
-impl CpuMeter {
-    fn start(server: &ServerProcess) -> TestResult<CpuMeter> {
-        Ok(CpuMeter {
-            server: server.cpu_seconds()?,
-            load: process_cpu_seconds(std::process::id())?,
-        })
-    }
-
-    /// Microseconds of server and load-generator CPU per answer since `start`.
-    fn per_answer_us(&self, server: &ServerProcess, answers: usize) -> TestResult<(f64, f64)> {
-        let per = |seconds: f64| seconds * 1e6 / answers.max(1) as f64;
-        Ok((
-            per(server.cpu_seconds()? - self.server),
-            per(process_cpu_seconds(std::process::id())? - self.load),
-        ))
-    }
-}
-
-/// 500 clients holding random units and releasing what they win, for [`RUN`].
-fn contested(
-    server: &ServerProcess,
-    event: &str,
-    units: &[String],
-    buyers: &[String],
-) -> TestResult<(f64, f64)> {
-    let url = server.url.as_str();
-    let (groups_before, commands_before) = desk_groups(url);
-    let cpu = CpuMeter::start(server)?;
-    let run = contested_http(url, &demo_token("staff-01"), event, units, buyers, CLIENTS, RUN);
-    let Contested { ref latencies, won: holds_won, lost: holds_lost, elapsed } = run;
-    let (server_us, load_us) = cpu.per_answer_us(server, latencies.len())?;
-    let (groups_after, commands_after) = desk_groups(url);
-    let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
-    let rate = run.rate();
-    println!(
-        "contested: {CLIENTS} clients for {elapsed:.1} s over HTTP: {} durable desk commands, {rate:.0}/s \
-         ({} holds won and released, {} holds refused as taken); latency p50 {:.1} ms, p99 {:.1} ms \
-         (goal <= 50 ms), max {:.1} ms; {:.1} commands per group commit",
-        latencies.len(),
-        holds_won,
-        holds_lost,
-        percentile(latencies, 0.5),
-        percentile(latencies, 0.99),
-        latencies.last().copied().unwrap_or_default(),
-        group_size
-    );
-    println!(
-        "contested CPU: server {server_us:.1} us per desk command, load generator {load_us:.1} us"
-    );
-    Ok((rate, group_size))
 }
 
 /// For scale: the contested run again on the server's own files, after it stopped, with the
@@ -294,9 +129,10 @@ fn desk_alone(dir: &Path, event: &str, units: &[String], buyers: &[String]) -> T
 
 /// For scale: how many answers per second the same load generator gets from the server for a
 /// command refused before any work (no token: 401 from the handler, nothing reaches the desk).
-fn http_ceiling(server: &ServerProcess, event: &str, raw_rate: f64) -> TestResult<()> {
-    let url = server.url.as_str();
-    let cpu = CpuMeter::start(server)?;
+fn http_ceiling(deployment: &Deployment, event: &str, raw_rate: f64) -> TestResult<()> {
+    let url = deployment.urls()[0].clone();
+    let url = url.as_str();
+    let meter = deployment.cpu_meter()?;
     let (results, elapsed) = runtime().block_on(timed_run(CLIENTS, RUN, |client, run| {
         let (url, event) = (url.to_owned(), event.to_owned());
         async move {
@@ -313,7 +149,9 @@ fn http_ceiling(server: &ServerProcess, event: &str, raw_rate: f64) -> TestResul
         }
     }));
     let answers: u64 = results.into_iter().sum();
-    let (server_us, load_us) = cpu.per_answer_us(server, answers as usize)?;
+    let spent = meter.spent()?;
+    let (server_us, _) = spent.per_op_us(answers as f64);
+    let load_us = spent.load * 1e6 / answers.max(1) as f64;
     let rate = answers as f64 / elapsed;
     println!(
         "HTTP alone: {rate:.0} answers/s from {CLIENTS} clients for a command refused before any work \

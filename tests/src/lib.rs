@@ -14,10 +14,13 @@ pub mod browser;
 pub mod cluster;
 pub mod contested;
 pub mod crash;
+pub mod deploy;
+pub mod desk_figures;
 pub mod hostile;
 pub mod load;
 pub mod proxy;
 pub mod sim;
+pub mod sync_figures;
 
 /// Result type of the helpers.
 pub type TestResult<T> = Result<T, Box<dyn std::error::Error>>;

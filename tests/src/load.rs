@@ -10,9 +10,10 @@
 // run stops there, which is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kam_core::desk::new_idempotency_key;
@@ -128,9 +129,23 @@ impl CommandSink for LoadConn {
 pub struct Run {
     start: Arc<tokio::sync::Barrier>,
     stop: Arc<AtomicBool>,
+    held: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Run {
+    /// Notes that a client's hold of `unit` was acknowledged; panics when another client's
+    /// acknowledged hold of it was not released yet: a unit held twice.
+    pub fn claim(&self, unit: &str) {
+        let fresh = self.held.lock().unwrap().insert(unit.to_owned());
+        assert!(fresh, "{unit} was held by two clients at once");
+    }
+
+    /// Notes that the holder of `unit` is about to release it (before the release is sent,
+    /// so a hold acknowledged after the release committed is never taken for a double one).
+    pub fn unclaim(&self, unit: &str) {
+        self.held.lock().unwrap().remove(unit);
+    }
+
     /// Waits until every client has connected.
     pub async fn connected(&self) {
         self.start.wait().await;
@@ -156,6 +171,7 @@ where
     let run = Run {
         start: Arc::new(tokio::sync::Barrier::new(clients + 1)),
         stop: Arc::new(AtomicBool::new(false)),
+        held: Arc::default(),
     };
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..clients {
@@ -197,7 +213,9 @@ pub async fn contest(
         latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
         if status == 200 {
             won += 1;
+            run.claim(unit);
             let release = release(unit, &held["result"]["hold_id"]);
+            run.unclaim(unit);
             let sent = Instant::now();
             let (status, answer) = sink.send(&new_idempotency_key(), event, &release).await;
             assert_eq!(status, 200, "{answer}");
@@ -253,9 +271,23 @@ pub fn contested_http(
     clients: usize,
     run_for: Duration,
 ) -> Contested {
+    contested_over(&[url.to_owned()], token, event, units, buyers, clients, run_for)
+}
+
+/// [`contested_http`] over several nodes of one company: client `n` connects to
+/// `urls[n % urls.len()]`.
+pub fn contested_over(
+    urls: &[String],
+    token: &str,
+    event: &str,
+    units: &[String],
+    buyers: &[String],
+    clients: usize,
+    run_for: Duration,
+) -> Contested {
     let (results, elapsed) = runtime().block_on(timed_run(clients, run_for, |client, run| {
         let (url, token, event, buyer, units) = (
-            url.to_owned(),
+            urls[client % urls.len()].clone(),
             token.to_owned(),
             event.to_owned(),
             buyers[client].clone(),
