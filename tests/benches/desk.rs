@@ -1,5 +1,7 @@
 //! Selection-desk benchmark against the real, optimised `kam-server` binary on 127.0.0.1.
-//! Prints figures; asserts only correctness (exactly one holder per unit), never time.
+//! Prints figures; asserts only correctness (exactly one holder per unit), never time. The
+//! burst and the contested run are `kam_tests::desk_figures`, which `benches/cluster.rs`
+//! runs on PostgreSQL too.
 //!
 //! 1. A burst: 10,000 hold requests for the event's 500 units, released at once from 500
 //!    connections. Every request's answer time from the release, and how many units ended

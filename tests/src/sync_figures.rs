@@ -373,25 +373,7 @@ pub fn many_devices(
 
     let meter = deployment.cpu_meter()?;
     let started = Instant::now();
-    let mut passes = 0;
-    let rounds = AtomicU64::new(0);
-    loop {
-        passes += 1;
-        let moved = on_all(&mut tablets, 16, |n, _, t| {
-            if urls.len() > 1 {
-                t.through(&urls[random_node(n, passes, urls.len())]);
-            }
-            let r = sync(t);
-            rounds.fetch_add(u64::from(r.rounds), Ordering::Relaxed);
-            r.messages_sent + r.messages_received + r.snapshots_received
-        });
-        // A pass in which no device sent or received anything leaves the server unchanged,
-        // so every device has heard everything.
-        if moved == 0 || passes == 10 {
-            break;
-        }
-    }
-    let rounds = rounds.into_inner();
+    let (passes, rounds) = converge(&mut tablets, &urls);
     let seconds = started.elapsed().as_secs_f64();
     let cpu = meter.spent()?;
     let checked = check_converged(&mut tablets, &urls[0])?;
@@ -408,6 +390,29 @@ pub fn many_devices(
     );
     deployment.stop()?;
     Ok(Some(ManyDevices { devices, edits: devices * edits, seconds, passes, rounds, cpu }))
+}
+
+/// Passes of syncs over every tablet (each through a node at random) until a pass moves
+/// nothing (at most 10); the passes and the sync rounds they took.
+fn converge(tablets: &mut [(String, Tablet)], urls: &[String]) -> (usize, u64) {
+    let mut passes = 0;
+    let rounds = AtomicU64::new(0);
+    loop {
+        passes += 1;
+        let moved = on_all(tablets, 16, |n, _, t| {
+            if urls.len() > 1 {
+                t.through(&urls[random_node(n, passes, urls.len())]);
+            }
+            let r = sync(t);
+            rounds.fetch_add(u64::from(r.rounds), Ordering::Relaxed);
+            r.messages_sent + r.messages_received + r.snapshots_received
+        });
+        // A pass in which no device sent or received anything leaves the server unchanged,
+        // so every device has heard everything.
+        if moved == 0 || passes == 10 {
+            return (passes, rounds.into_inner());
+        }
+    }
 }
 
 /// A node for device `n` in pass `pass`, at random (the same for a given device and pass).
