@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kam_tests::cluster::{TestDatabase, server_url};
-use kam_tests::deploy::{Backend, CpuMeter, bench_size};
+use kam_tests::deploy::{Backend, CpuMeter, DatabaseWork, bench_size};
 use kam_tests::desk_figures::{self, Burst, ContestedFigures};
 use kam_tests::load::{Contested, percentile, runtime, timed_run};
 use kam_tests::sync_figures::{FirstDownload, ManyDevices, first_download_and_edits, many_devices};
@@ -126,6 +126,7 @@ fn raw_ceiling(clients: usize) -> TestResult<Raw> {
     let rt = runtime();
     let links = rt.block_on(connect_all(&database.url, connections))?;
     let meter = CpuMeter::start(Vec::new(), Some(&database.url))?;
+    let work_before = DatabaseWork::read(&database.url)?;
     let (results, elapsed) = rt.block_on(timed_run(clients, RUN, |client, run| {
         let link = Arc::clone(&links[client % links.len()]);
         async move {
@@ -158,6 +159,7 @@ fn raw_ceiling(clients: usize) -> TestResult<Raw> {
         }
     }));
     let cpu = meter.spent()?;
+    let work = DatabaseWork::read(&database.url)?;
     let run = Contested::gather(results, elapsed);
     let commands = run.latencies.len();
     let (_, db_us) = cpu.per_op_us(commands as f64);
@@ -175,6 +177,10 @@ fn raw_ceiling(clients: usize) -> TestResult<Raw> {
          latency p50 {:.2} ms, p99 {:.2} ms; CPU per command: database {db_us:.1} us, this \
          process {load_us:.1} us",
         run.elapsed, raw.rate, run.won, run.lost, raw.p50_ms, raw.p99_ms
+    );
+    println!(
+        "raw PostgreSQL work per command (pg_stat_database, approximate): {}",
+        work.per_op_since(&work_before, commands as f64)
     );
     drop(links);
     drop(rt);

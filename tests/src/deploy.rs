@@ -214,6 +214,54 @@ impl Deployment {
     }
 }
 
+/// PostgreSQL's counters of a database (`pg_stat_database`): transactions committed and
+/// rows read, inserted, updated and deleted. Backends report them at most once a second, so
+/// a difference over a few seconds is approximate.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DatabaseWork {
+    /// Transactions committed (read-only ones too).
+    pub commits: f64,
+    /// Rows read (returned by scans and fetched by index).
+    pub rows_read: f64,
+    /// Rows inserted.
+    pub inserted: f64,
+    /// Rows updated.
+    pub updated: f64,
+    /// Rows deleted.
+    pub deleted: f64,
+}
+
+impl DatabaseWork {
+    /// The counters of the database at `url` now.
+    pub fn read(url: &str) -> TestResult<DatabaseWork> {
+        let line = psql_run(
+            url,
+            "SELECT xact_commit, tup_returned + tup_fetched, tup_inserted, tup_updated,
+                    tup_deleted
+             FROM pg_stat_database WHERE datname = current_database()",
+        )?;
+        let values: Vec<f64> = line.trim().split('|').map(str::parse).collect::<Result<_, _>>()?;
+        let [commits, rows_read, inserted, updated, deleted] = values[..] else {
+            return Err(format!("pg_stat_database: {line}").into());
+        };
+        Ok(DatabaseWork { commits, rows_read, inserted, updated, deleted })
+    }
+
+    /// What was done since `before`, per operation of `ops`, as text.
+    pub fn per_op_since(&self, before: &DatabaseWork, ops: f64) -> String {
+        let per = |now: f64, then: f64| (now - then) / ops.max(1.0);
+        format!(
+            "{:.2} transactions (read-only ones included), {:.1} rows read, {:.1} inserted, \
+             {:.1} updated, {:.1} deleted",
+            per(self.commits, before.commits),
+            per(self.rows_read, before.rows_read),
+            per(self.inserted, before.inserted),
+            per(self.updated, before.updated),
+            per(self.deleted, before.deleted)
+        )
+    }
+}
+
 /// CPU seconds spent during a phase.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuSpent {

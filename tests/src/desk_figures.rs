@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use kam_core::desk::new_idempotency_key;
 use serde_json::json;
 
-use crate::deploy::{Backend, CpuSpent, Deployment, Storage};
+use crate::deploy::{Backend, CpuSpent, DatabaseWork, Deployment, Storage};
 use crate::load::{LoadConn, contested_over, desk_groups, hold, percentile, runtime, sorted};
 use crate::{DeskClient, TestResult, demo_token};
 
@@ -208,9 +208,12 @@ pub fn contested(
     let token = demo_token("staff-01");
     let (groups_before, commands_before) = groups_over(&urls);
     let meter = site.deployment.cpu_meter()?;
+    let database = site.deployment.database_url();
+    let work_before = database.map(DatabaseWork::read).transpose()?;
     let run =
         contested_over(&urls, &token, &site.event, &site.units, &site.buyers, clients, run_for);
     let cpu = meter.spent()?;
+    let work_after = database.map(DatabaseWork::read).transpose()?;
     let (groups_after, commands_after) = groups_over(&urls);
     let group_size = (commands_after - commands_before) / (groups_after - groups_before).max(1.0);
     let latencies = &run.latencies;
@@ -247,5 +250,12 @@ pub fn contested(
         "[{label}] contested CPU: server {nodes_us:.1} us per desk command{database}, load \
          generator {load_us:.1} us"
     );
+    if let (Some(before), Some(after)) = (work_before, work_after) {
+        println!(
+            "[{label}] contested database work per desk command (pg_stat_database, approximate): \
+             {}",
+            after.per_op_since(&before, figures.commands as f64)
+        );
+    }
     Ok(figures)
 }
