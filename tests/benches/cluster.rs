@@ -229,6 +229,11 @@ fn row(columns: &[(Backend, Column)], name: &str, cell: impl Fn(&Column) -> Opti
     println!("{line}");
 }
 
+/// The cell of a database figure on SQLite, whose database is part of the node's process.
+fn in_node() -> String {
+    "in node".to_owned()
+}
+
 /// Microseconds per operation of `seconds` over `ops`.
 fn us(seconds: Option<f64>, ops: f64) -> Option<String> {
     seconds.map(|s| format!("{:.0}", s * 1e6 / ops.max(1.0)))
@@ -266,13 +271,13 @@ fn print_sync_rows(columns: &[(Backend, Column)], devices: usize) {
     row(columns, "  sync rounds", |c| many(c).map(|d| d.rounds.to_string()));
     row(columns, "  nodes' CPU (s)", |c| many(c).map(|d| format!("{:.2}", d.cpu.nodes)));
     row(columns, "  database's CPU (s)", |c| {
-        many(c).and_then(|d| d.cpu.database.map(|s| format!("{s:.2}")))
+        many(c).map(|d| d.cpu.database.map_or_else(in_node, |s| format!("{s:.2}")))
     });
     row(columns, "  nodes' CPU per round (us)", |c| {
         many(c).and_then(|d| us(Some(d.cpu.nodes), d.rounds as f64))
     });
     row(columns, "  database's CPU per round (us)", |c| {
-        many(c).and_then(|d| us(d.cpu.database, d.rounds as f64))
+        many(c).map(|d| us(d.cpu.database, d.rounds as f64).unwrap_or_else(in_node))
     });
     row(columns, "  nodes' + database's CPU per edit (us)", |c| {
         many(c).and_then(|d| us(Some(d.cpu.nodes + d.cpu.database.unwrap_or(0.0)), d.edits as f64))
@@ -300,7 +305,7 @@ fn print_desk_rows(columns: &[(Backend, Column)]) {
         contested(c).and_then(|f| us(Some(f.cpu.nodes), f.commands as f64))
     });
     row(columns, "  database's CPU per command (us)", |c| {
-        contested(c).and_then(|f| us(f.cpu.database, f.commands as f64))
+        contested(c).map(|f| us(f.cpu.database, f.commands as f64).unwrap_or_else(in_node))
     });
     row(columns, "  load generator's CPU per command (us)", |c| {
         contested(c).and_then(|f| us(Some(f.cpu.load), f.commands as f64))
