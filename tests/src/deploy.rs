@@ -74,29 +74,13 @@ impl Storage {
         }
     }
 
-    /// Runs `sql` on the database (PostgreSQL) or on the desk file of the data directory
-    /// (SQLite) and returns the first column of its rows.
-    pub fn column(&self, sql: &str) -> TestResult<Vec<String>> {
-        match self {
-            Storage::Dir(dir) => {
-                let db = crate::desk_db(dir.path())?;
-                let mut stmt = db.prepare(sql)?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            }
-            Storage::Database(database) => {
-                Ok(database.query(sql)?.lines().map(str::to_owned).collect())
-            }
-        }
-    }
-
-    /// The open desk's event, its allotted units (by id) and its buyers in lottery order.
+    /// The open desk's event, its allotted units (by id) and its buyers in lottery order:
+    /// from the desk file, or through the store on PostgreSQL (which has no desk file).
     pub fn desk_setup(&self) -> TestResult<(String, Vec<String>, Vec<String>)> {
-        let event = self.column("SELECT event_id FROM desk_events")?;
-        let event = event.into_iter().next().ok_or("no desk event")?;
-        let units = self.column("SELECT unit_id FROM desk_allotments ORDER BY unit_id")?;
-        let buyers = self.column("SELECT buyer_id FROM desk_buyers ORDER BY lottery_no")?;
-        Ok((event, units, buyers))
+        match self {
+            Storage::Dir(dir) => crate::desk_setup(dir.path()),
+            Storage::Database(_) => self.with_store(|store| crate::cluster::desk_setup(store)),
+        }
     }
 }
 
