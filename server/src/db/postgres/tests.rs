@@ -130,8 +130,7 @@ fn a_nodes_store_write_waits_for_another_nodes_and_then_sees_it() {
                 .unwrap();
         });
         entered.recv().unwrap();
-        let reading = scope
-            .spawn(move || second.write(|db| Ok::<_, DbError>(db.meta("written_by")?)).unwrap());
+        let reading = scope.spawn(move || second.write(|db| db.meta("written_by")).unwrap());
         wait_until_blocked(&watcher, second_pid, "the second node's write");
         go_on.send(()).unwrap();
         writing.join().unwrap();
