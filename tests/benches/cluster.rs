@@ -132,14 +132,11 @@ fn raw_ceiling(clients: usize) -> TestResult<Raw> {
         async move {
             let (db, hold, release) = &*link;
             let buyer = format!("b{client}");
-            let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut rng = kam_tests::load::client_rng(client);
             let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
             run.connected().await;
             while run.running() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let unit = format!("u{}", rng % RAW_UNITS as u64);
+                let unit = format!("u{}", rng.below(RAW_UNITS as u64));
                 let sent = Instant::now();
                 let changed = db.execute(hold, &[&unit, &buyer]).await.unwrap();
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);

@@ -192,6 +192,12 @@ pub fn desk_setup(
     Ok((event, units, buyers))
 }
 
+/// [`desk_setup`] of the company in the database at `url`, opened for it and closed again.
+pub fn desk_setup_of(url: &str) -> TestResult<(String, Vec<String>, Vec<String>)> {
+    let (_runtime, store) = open_store(url)?;
+    desk_setup(&store)
+}
+
 /// The desk's ledger as stored: sequence number → (kind, entry as JSON).
 pub fn ledger(
     store: &kam_server::store::Store,

@@ -103,10 +103,7 @@ pub fn run_on(
     let server = ServerProcess::start_binary(binary, dir, &args, Duration::from_secs(120))?;
     let (event, units, buyers) = match postgres {
         None => desk_setup(dir)?,
-        Some(url) => {
-            let (_runtime, store) = crate::cluster::open_store(url)?;
-            crate::cluster::desk_setup(&store)?
-        }
+        Some(url) => crate::cluster::desk_setup_of(url)?,
     };
     let staff = DeskClient::new(&server.url, &demo_token("staff-01"));
     let (status, _) = staff.send(

@@ -79,7 +79,7 @@ impl Storage {
     pub fn desk_setup(&self) -> TestResult<(String, Vec<String>, Vec<String>)> {
         match self {
             Storage::Dir(dir) => crate::desk_setup(dir.path()),
-            Storage::Database(_) => self.with_store(|store| crate::cluster::desk_setup(store)),
+            Storage::Database(database) => crate::cluster::desk_setup_of(&database.url),
         }
     }
 }

@@ -188,6 +188,11 @@ where
     (results, started.elapsed().as_secs_f64())
 }
 
+/// The random units of contesting client `client`: its own sequence, the same at every run.
+pub fn client_rng(client: usize) -> crate::crash::SplitMix {
+    crate::crash::SplitMix((client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
 /// One contesting client for a run: holds a random unit of `units` and, when it wins,
 /// releases it, so units stay contested. Every command carries a new idempotency key made
 /// the way a tablet's outbox makes one (a UUIDv7). Returns each command's latency in ms, and
@@ -200,14 +205,11 @@ pub async fn contest(
     units: &[String],
     buyer: &str,
 ) -> (Vec<f64>, u64, u64) {
-    let mut rng = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = client_rng(client);
     let (mut latencies, mut won, mut lost) = (Vec::new(), 0u64, 0u64);
     run.connected().await;
     while run.running() {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let unit = &units[(rng % units.len() as u64) as usize];
+        let unit = &units[rng.below(units.len() as u64) as usize];
         let sent = Instant::now();
         let (status, held) = sink.send(&new_idempotency_key(), event, &hold(unit, buyer)).await;
         latencies.push(sent.elapsed().as_secs_f64() * 1000.0);

@@ -14,6 +14,14 @@ fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
+/// Adds a run's desk requests, accepted ones, unanswered ones and crashes to `totals`.
+fn add_to(totals: &mut (u64, u64, u64, u64), report: &SimReport) {
+    totals.0 += report.attempts;
+    totals.1 += report.ok;
+    totals.2 += report.info;
+    totals.3 += u64::from(report.crashes);
+}
+
 /// Runs `config` on `backend` and checks it; prints its line after `label`; returns the
 /// report.
 fn run_checked_on(config: SimConfig, backend: &Backend, label: &str) -> SimReport {
@@ -61,12 +69,7 @@ fn no_double_sale_no_lost_ack_no_ghost_and_every_tablet_converges_over_many_seed
     for i in 0..seeds {
         let seed = base.wrapping_add(i);
         let report = run_checked(central_only(seed));
-        totals = (
-            totals.0 + report.attempts,
-            totals.1 + report.ok,
-            totals.2 + report.info,
-            totals.3 + u64::from(report.crashes),
-        );
+        add_to(&mut totals, &report);
     }
     println!(
         "{seeds} seeds in {:.1} s: {} desk requests, {} accepted, {} unanswered at the time, {} crashes; \
@@ -189,12 +192,7 @@ fn no_double_sale_no_lost_ack_no_ghost_and_every_tablet_converges_on_postgresql_
             "seed {seed}: both nodes answered requests: {:?}",
             report.node_requests
         );
-        totals = (
-            totals.0 + report.attempts,
-            totals.1 + report.ok,
-            totals.2 + report.info,
-            totals.3 + u64::from(report.crashes),
-        );
+        add_to(&mut totals, &report);
     }
     println!(
         "{seeds} seeds on PostgreSQL with two nodes in {:.1} s: {} desk requests, {} accepted, {} \

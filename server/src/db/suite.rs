@@ -1,8 +1,8 @@
 //! The store test suite, written once against the storage traits and run against every
 //! backend (as matrix-rust-sdk's `store/integration_tests.rs` is): a backend's module invokes
 //! [`store_suite!`](crate::store_suite) with a function that opens a fresh, migrated store,
-//! and gets one test per case. SQLite runs every case; PostgreSQL (`db::postgres`) runs the cases of the concerns it
-//! implements so far (ADR 0024). Each case asks for the concerns it uses, not the whole `Db`.
+//! and gets one test per case. Both SQLite and PostgreSQL (`db::postgres`, ADR 0024) run every
+//! case. Each case asks for the concerns it uses, not the whole `Db`.
 //!
 //! Each case states what every backend must do, in the traits' own words: no SQL here.
 

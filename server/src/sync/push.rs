@@ -99,11 +99,6 @@ impl PushHub {
         }
     }
 
-    /// How many positions this node announced and has not yet seen again in the sequence.
-    pub fn unfollowed(&self) -> usize {
-        self.cluster.as_ref().map_or(0, |c| c.announced().len())
-    }
-
     /// A new listener.
     pub fn subscribe(&self) -> broadcast::Receiver<ChangedDoc> {
         self.sender.subscribe()

@@ -1,15 +1,18 @@
-//! Change notices between nodes (ADR 0024): a node that commits changes says so with
-//! `NOTIFY` inside its transaction, and every node's listener — a connection of its own,
-//! outside the pool — hears it once the transaction commits, never if it rolls back, in
-//! commit order. The listening node then wakes its event streams; the change sequence
-//! remains what a stream reads, so a lost notice only delays a stream until the next one.
+//! Change notices between nodes (ADR 0024): a node that committed changes says so with a
+//! `NOTIFY` (`PgPool::notify_async`, sent by `cluster::feed` after the commit, as a statement of
+//! its own, so no commit waits for PostgreSQL's notify lock), and every node's listener — a
+//! connection of its own, outside the pool — hears it; a notice sent inside a transaction is
+//! heard once it commits, never if it rolls back, in commit order. The listening node then
+//! reads what changed from the change sequence, so a lost notice only delays a stream.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{PgDb, PgPool};
+#[cfg(test)]
+use super::PgDb;
+use super::PgPool;
 use crate::db::DbError;
 
 /// A connection listening on one channel; notices arrive in commit order. Dropping it ends
@@ -93,11 +96,13 @@ impl ChangeListener {
 
     /// The next notice, waiting at most `wait`; `None` if none came (or the connection
     /// ended).
+    #[cfg(test)]
     pub fn next(&self, wait: Duration) -> Option<String> {
         self.notices.recv_timeout(wait).ok()
     }
 
     /// A notice already received, without waiting.
+    #[cfg(test)]
     pub fn try_next(&self) -> Option<String> {
         self.notices.try_recv().ok()
     }
@@ -117,6 +122,7 @@ impl PgPool {
     }
 }
 
+#[cfg(test)]
 impl PgDb {
     /// Says `payload` on `channel` to every listener, once the current transaction commits.
     pub fn notify(&self, channel: &str, payload: &str) -> Result<(), DbError> {
