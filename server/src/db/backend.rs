@@ -90,7 +90,7 @@ pub enum DeskDatabase {
     /// The desk's SQLite file (`kam-desk.sqlite3`).
     Sqlite(DeskFile),
     /// A connection to the shared PostgreSQL database.
-    Postgres(PgDb),
+    Postgres(Box<PgDb>),
 }
 
 impl DeskDatabase {
@@ -98,7 +98,7 @@ impl DeskDatabase {
     pub fn db(&self) -> &dyn DeskDb {
         match self {
             DeskDatabase::Sqlite(file) => file.db(),
-            DeskDatabase::Postgres(db) => db,
+            DeskDatabase::Postgres(db) => &**db,
         }
     }
 
@@ -136,7 +136,7 @@ impl DataLocation {
     pub fn open_desk(&self) -> Result<DeskDatabase, DbError> {
         Ok(match self {
             DataLocation::Files { desk, .. } => DeskDatabase::Sqlite(DeskFile::open(desk)?),
-            DataLocation::Postgres(pool) => DeskDatabase::Postgres(pool.get()?),
+            DataLocation::Postgres(pool) => DeskDatabase::Postgres(Box::new(pool.get()?)),
         })
     }
 

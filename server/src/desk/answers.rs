@@ -47,6 +47,9 @@ pub(crate) struct GroupAnswers {
     new: Vec<(String, String, StoredAnswer)>,
     /// Where each (device, key)'s answer is in `new`.
     by_key: HashMap<(String, String), usize>,
+    /// What earlier groups stored under the keys looked up together ([`GroupAnswers::look_up`]):
+    /// `None` for a key with no answer.
+    earlier: HashMap<(String, String), Option<AnswerRow>>,
 }
 
 impl GroupAnswers {
@@ -58,10 +61,31 @@ impl GroupAnswers {
         device_id: &str,
         key: &str,
     ) -> Result<Option<StoredAnswer>, ServerError> {
-        if let Some(at) = self.by_key.get(&(device_id.to_owned(), key.to_owned())) {
+        let pair = (device_id.to_owned(), key.to_owned());
+        if let Some(at) = self.by_key.get(&pair) {
             return Ok(self.new.get(*at).map(|(_, _, answer)| answer.clone()));
         }
-        stored(db, device_id, key)
+        match self.earlier.get(&pair) {
+            Some(row) => row.clone().map(|row| decoded(row, key)).transpose(),
+            None => stored(db, device_id, key),
+        }
+    }
+
+    /// Reads what earlier groups stored under each of the `wanted` (device, key) pairs in one
+    /// look-up, so that [`GroupAnswers::find`] asks the database nothing more for them.
+    pub(crate) fn look_up(
+        &mut self,
+        db: &dyn DeskAnswers,
+        wanted: &[(&str, &str)],
+    ) -> Result<(), ServerError> {
+        let found = db.stored_answers(wanted)?;
+        for (device_id, key) in wanted {
+            self.earlier.insert(((*device_id).to_owned(), (*key).to_owned()), None);
+        }
+        for (device_id, key, row) in found {
+            self.earlier.insert((device_id, key), Some(row));
+        }
+        Ok(())
     }
 
     /// Keeps `answer` under `device_id`'s `key` until [`GroupAnswers::write`].
@@ -91,12 +115,17 @@ fn stored(
     device_id: &str,
     key: &str,
 ) -> Result<Option<StoredAnswer>, ServerError> {
-    let Some(AnswerRow { fingerprint, code, body }) = db.stored_answer(device_id, key)? else {
-        return Ok(None);
-    };
+    db.stored_answer(device_id, key)?.map(|row| decoded(row, key)).transpose()
+}
+
+/// A stored row as the answer it keeps; a code no version wrote is corrupt.
+fn decoded(
+    AnswerRow { fingerprint, code, body }: AnswerRow,
+    key: &str,
+) -> Result<StoredAnswer, ServerError> {
     let outcome = outcome_of_code(code)
         .ok_or_else(|| ServerError::Corrupt(format!("stored answer {code} of {key}")))?;
-    Ok(Some(StoredAnswer { fingerprint, outcome, body }))
+    Ok(StoredAnswer { fingerprint, outcome, body })
 }
 
 /// The code the `status` column keeps for `outcome`. Every version of the desk has written

@@ -31,26 +31,27 @@ pub(crate) fn allotted(ctx: &Ctx<'_>, unit_id: &str) -> Step<bool> {
 /// Holds `unit_id` for `buyer_id`.
 pub(crate) fn hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> Step<Value> {
     let project_id = ctx.event.project_id.clone();
-    let mut found = unit(ctx.db, &project_id, unit_id)?;
-    if let Some(u) = &found
+    let event_id = ctx.event.event_id.clone();
+    // Everything the rule needs in one read (one round trip on PostgreSQL).
+    let mut facts = ctx.db.hold_facts(&event_id, &project_id, unit_id, buyer_id)?;
+    if let Some(u) = &facts.unit
         && lapsed(u, ctx.now)
     {
         let entry = expire_one(ctx.db, &project_id, unit_id, ctx.now)?;
-        let event_id = &ctx.event.event_id;
-        ledger::append(ctx.db, ctx.tip, expiry(ctx.now), event_id, "hold_expired", &entry)?;
-        found = unit(ctx.db, &project_id, unit_id)?;
+        ledger::append(ctx.db, ctx.tip, expiry(ctx.now), &event_id, "hold_expired", &entry)?;
+        // The unit is free now, and the buyer whose hold lapsed holds one unit fewer.
+        facts = ctx.db.hold_facts(&event_id, &project_id, unit_id, buyer_id)?;
     }
-    let lottery = ctx.db.buyer_lottery_no(&ctx.event.event_id, buyer_id)?;
-    let taken = ctx.db.units_taken(&ctx.event.event_id, buyer_id)?;
+    let found = facts.unit;
     let check = HoldCheck {
-        buyer_listed: lottery.is_some(),
-        buyer_lottery_no: lottery.flatten(),
+        buyer_listed: facts.lottery_no.is_some(),
+        buyer_lottery_no: facts.lottery_no.flatten(),
         mode: ctx.event.mode,
         now_serving: ctx.event.now_serving,
-        unit_allotted: found.is_some() && allotted(ctx, unit_id)?,
+        unit_allotted: found.is_some() && facts.allotted,
         unit_price_approved: found.as_ref().is_some_and(|u| u.price_approved),
         unit_status: found.as_ref().map_or(UnitStatus::Withdrawn, |u| u.status),
-        buyer_units_taken: taken,
+        buyer_units_taken: facts.units_taken,
     };
     if let Err(refusal) = check_hold(&check, ctx.policy) {
         return refuse(refusal.code(), refusal.to_string());
@@ -80,11 +81,11 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
         held_at: &held_at,
         expires_at: &expires_at,
     };
-    // The rule saw `available`; the conditional update makes that a guarantee, not a hope.
-    if !ctx.db.take_unit(&hold)? {
+    // The rule saw `available`; the conditional update makes that a guarantee, not a hope
+    // (sent later on PostgreSQL, where a unit found taken fails the whole group instead).
+    if !ctx.db.hold_unit(&hold)? {
         return refuse("unit_not_available", "房源已被占用 (the unit is no longer available)");
     }
-    ctx.db.insert_hold(&hold)?;
     let entry = json!({ "unit_id": unit_id, "buyer_id": buyer_id, "hold_id": hold_id,
                         "expires_at": expires_at, "status": "held" });
     ctx.record("hold", &entry)?;
@@ -102,7 +103,8 @@ pub(crate) fn release(
     reason: &str,
 ) -> Step<Value> {
     let project_id = ctx.event.project_id.clone();
-    let Some(u) = unit(ctx.db, &project_id, unit_id)? else {
+    let (found, paid) = ctx.db.release_facts(&project_id, unit_id, seen_hold_id)?;
+    let Some(u) = found else {
         return refuse("unit_not_found", "没有这个房源 (no such unit)");
     };
     if u.status == UnitStatus::Held && u.hold_id.as_deref() != Some(seen_hold_id) {
@@ -118,7 +120,6 @@ pub(crate) fn release(
         );
     }
     let hold_id = seen_hold_id.to_owned();
-    let paid = ctx.db.receipts_for_hold(&hold_id)?;
     if paid > 0 {
         return refuse(
             "receipts_recorded",

@@ -495,6 +495,7 @@ fn run_commands(
     let mut principals: HashMap<&Caller, Option<Principal>> = HashMap::new();
     let memo = GroupMemo::default();
     let mut kept = GroupAnswers::default();
+    look_up_group(tx, server, group, now, &mut principals, &mut kept)?;
     for job in group {
         let before = *tip;
         tx.begin_command()?;
@@ -537,6 +538,38 @@ fn run_commands(
     }
     kept.write(tx, now)?;
     Ok((answers, tip.seq != start_seq))
+}
+
+/// Before a group's commands run: who sent them (each caller once; one that cannot be read
+/// now is read again by its command, which then fails alone) and every answer stored under
+/// their keys, in one look-up (one round trip on PostgreSQL instead of one per command).
+fn look_up_group<'g>(
+    tx: &dyn DeskGroup,
+    server: &dyn Db,
+    group: &'g [Job],
+    now: DateTime<Utc>,
+    principals: &mut HashMap<&'g Caller, Option<Principal>>,
+    kept: &mut GroupAnswers,
+) -> Result<(), ServerError> {
+    for job in group {
+        if let Job::Command { caller, .. } = job
+            && !principals.contains_key(caller)
+            && let Ok(found) = caller.principal(server, now)
+        {
+            principals.insert(caller, found);
+        }
+    }
+    let wanted: Vec<(&str, &str)> = group
+        .iter()
+        .filter_map(|job| match job {
+            Job::Command { caller, request, .. } => {
+                let who = principals.get(caller)?.as_ref()?;
+                Some((who.device_id.as_str(), request.idempotency_key.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    kept.look_up(tx, &wanted)
 }
 
 /// Runs a [`Job::Run`]'s work, undoing its writes if it failed.

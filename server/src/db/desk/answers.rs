@@ -36,6 +36,23 @@ pub trait DeskAnswers {
     /// bytes is corrupt.
     fn stored_answer(&self, device_id: &str, key: &str) -> Result<Option<AnswerRow>, DbError>;
 
+    /// The answers stored under each of the `wanted` (device, key) pairs that has one, as
+    /// (device, key, answer): a group looks up all its keys at once. By default one
+    /// [`DeskAnswers::stored_answer`] each; a backend across a network reads them in one
+    /// query.
+    fn stored_answers(
+        &self,
+        wanted: &[(&str, &str)],
+    ) -> Result<Vec<(String, String, AnswerRow)>, DbError> {
+        let mut found = Vec::new();
+        for (device_id, key) in wanted {
+            if let Some(row) = self.stored_answer(device_id, key)? {
+                found.push(((*device_id).to_owned(), (*key).to_owned(), row));
+            }
+        }
+        Ok(found)
+    }
+
     /// Stores `answers`, all answered at `answered_at` (as the desk stores instants). An
     /// iterator, so a group's answers are written with one prepared statement and no list.
     fn insert_answers(

@@ -109,6 +109,19 @@ pub struct DeskUnit {
     pub held_until: Option<String>,
 }
 
+/// Everything a hold is decided on, read together ([`DeskState::hold_facts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldFacts {
+    /// The unit, if it is on the desk.
+    pub unit: Option<DeskUnit>,
+    /// Whether it is allotted to the event.
+    pub allotted: bool,
+    /// The buyer's lottery number: `None` when not listed, `Some(None)` before the lottery.
+    pub lottery_no: Option<Option<u32>>,
+    /// How many units the buyer holds or bought at the event.
+    pub units_taken: u32,
+}
+
 /// A hold being placed.
 #[derive(Clone, Copy, Debug)]
 pub struct NewHold<'a> {
@@ -289,8 +302,33 @@ pub trait DeskState: DeskView {
     ) -> Result<Option<Option<u32>>, DbError>;
     /// How many units the buyer holds or bought at the event.
     fn units_taken(&self, event_id: &str, buyer_id: &str) -> Result<u32, DbError>;
+    /// What a hold of `unit_id` (of `project_id`) for `buyer_id` at `event_id` is decided on:
+    /// [`DeskState::unit`], [`DeskState::allotted`], [`DeskState::buyer_lottery_no`] and
+    /// [`DeskState::units_taken`] in one read.
+    fn hold_facts(
+        &self,
+        event_id: &str,
+        project_id: &str,
+        unit_id: &str,
+        buyer_id: &str,
+    ) -> Result<HoldFacts, DbError>;
+    /// What a release of `hold_id` on `unit_id` is decided on, in one read: the unit, and how
+    /// many receipts were recorded against the hold.
+    fn release_facts(
+        &self,
+        project_id: &str,
+        unit_id: &str,
+        hold_id: &str,
+    ) -> Result<(Option<DeskUnit>, i64), DbError>;
     /// Marks an available unit held by `hold`; `false` if it was not available.
     fn take_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError>;
+    /// Takes a unit the command has just read as available ([`DeskState::take_unit`]) and
+    /// records its hold ([`DeskState::insert_hold`]). `false` if it was not available after
+    /// all — where the backend can tell at once. Inside a transaction a backend may instead
+    /// send the writes with the next statement and answer `true`: the desk's writer reads and
+    /// writes its units under the ledger's lock, so the unit is as read, and if it was not,
+    /// the transaction fails and nothing it answered is sent.
+    fn hold_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError>;
     /// Records an active hold.
     fn insert_hold(&self, hold: &NewHold<'_>) -> Result<(), DbError>;
     /// Frees the unit and closes its active hold `hold_id` as `end`, at `at`.

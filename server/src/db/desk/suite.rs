@@ -33,6 +33,7 @@ macro_rules! desk_suite {
         $crate::desk_suite!(@cases $open;
             an_event_opens_once_with_its_units_allotments_and_buyers,
             a_hold_takes_an_available_unit_once_and_ends_with_its_state,
+            a_hold_and_a_release_are_decided_on_facts_read_together,
             the_queue_calls_skips_recalls_and_numbers_buyers,
             the_books_list_tickets_receipts_vouchers_and_papers,
             delegations_keep_their_generations_and_the_venue_segment,
@@ -184,6 +185,55 @@ pub(crate) fn a_hold_takes_an_available_unit_once_and_ends_with_its_state(
     assert_eq!(desk.units_taken(EVENT, "b1").unwrap(), 0);
     assert!(desk.holds_due("2026-11-25T00:00:00.000000Z").unwrap().is_empty());
     assert!(desk.take_unit(&NewHold { hold_id: "h3", ..hold }).unwrap(), "available again");
+}
+
+pub(crate) fn a_hold_and_a_release_are_decided_on_facts_read_together(
+    desk: &(impl DeskState + DeskSales + ?Sized),
+) {
+    open_event(desk);
+    let facts = |unit: &str, buyer: &str| desk.hold_facts(EVENT, PROJECT, unit, buyer).unwrap();
+    // The facts read together are the reads one by one, whatever is there or missing.
+    let agree = |unit: &str, buyer: &str| {
+        let together = facts(unit, buyer);
+        assert_eq!(together.unit, desk.unit(PROJECT, unit).unwrap(), "{unit}");
+        assert_eq!(together.allotted, desk.allotted(EVENT, unit).unwrap(), "{unit}");
+        assert_eq!(together.lottery_no, desk.buyer_lottery_no(EVENT, buyer).unwrap(), "{buyer}");
+        assert_eq!(together.units_taken, desk.units_taken(EVENT, buyer).unwrap(), "{buyer}");
+        together
+    };
+    let nobody = agree("u9", "b1");
+    assert_eq!((nobody.unit, nobody.allotted, nobody.lottery_no), (None, false, None));
+    let buyer = NewBuyer {
+        event_id: EVENT,
+        buyer_id: "b1",
+        name: "b1",
+        id_number_hash: "hash-b1",
+        id_number_masked: "masked",
+    };
+    assert!(desk.add_buyer(&buyer).unwrap());
+    assert_eq!(agree("u1", "b1").lottery_no, Some(None), "listed, before the lottery");
+    desk.number_buyer(EVENT, "b1", 7).unwrap();
+    let before = agree("u1", "b1");
+    assert_eq!((before.allotted, before.lottery_no, before.units_taken), (true, Some(Some(7)), 0));
+    let hold = NewHold {
+        hold_id: "h1",
+        event_id: EVENT,
+        project_id: PROJECT,
+        unit_id: "u1",
+        buyer_id: "b1",
+        held_by: "staff-01",
+        held_at: "2026-11-24T01:00:00.000000Z",
+        expires_at: "2026-11-24T01:15:00.000000Z",
+    };
+    assert!(desk.hold_unit(&hold).unwrap());
+    assert!(!desk.hold_unit(&NewHold { hold_id: "h2", ..hold }).unwrap(), "held already");
+    let after = agree("u1", "b1");
+    assert_eq!(after.unit.as_ref().map(|u| u.status), Some(UnitStatus::Held));
+    assert_eq!(after.units_taken, 1);
+    assert_eq!(desk.holds_due(hold.expires_at).unwrap().len(), 1, "the hold's row was written");
+    let (unit, paid) = desk.release_facts(PROJECT, "u1", "h1").unwrap();
+    assert_eq!((unit, paid), (desk.unit(PROJECT, "u1").unwrap(), 0));
+    assert_eq!(desk.release_facts(PROJECT, "u9", "h1").unwrap(), (None, 0));
 }
 
 pub(crate) fn the_queue_calls_skips_recalls_and_numbers_buyers(desk: &(impl DeskState + ?Sized)) {
@@ -502,6 +552,15 @@ pub(crate) fn answers_are_found_under_their_device_and_key(
         "keys belong to their device"
     );
     assert_eq!(db.stored_answer("d2", "k2").unwrap(), None);
+    // A group's keys looked up together: only those with an answer come back, each under
+    // its own device.
+    let mut together = db.stored_answers(&[("d1", "k2"), ("d2", "k2"), ("d2", "k1")]).unwrap();
+    together.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let keys: Vec<(&str, &str, u16)> =
+        together.iter().map(|(d, k, row)| (d.as_str(), k.as_str(), row.code)).collect();
+    assert_eq!(keys, [("d1", "k2", 409), ("d2", "k1", 200)]);
+    assert_eq!(together[1].2, other);
+    assert!(db.stored_answers(&[]).unwrap().is_empty());
     assert!(
         db.insert_answers(AT, &mut answers[..1].iter().copied()).is_err(),
         "a key is answered once"

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod accounts_schema;
+pub(crate) mod deferred;
 mod desk;
 mod desk_schema;
 mod documents;
@@ -111,7 +112,12 @@ impl PgPool {
             .runtime
             .block_on(self.pool.get())
             .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
-        Ok(PgDb { client, runtime: self.runtime.clone(), own_savepoint: Mutex::new(None) })
+        Ok(PgDb {
+            client,
+            runtime: self.runtime.clone(),
+            own_savepoint: Mutex::new(None),
+            pipeline: Mutex::default(),
+        })
     }
 
     /// Opens a connection and brings the schema to this build's version (see [`schema`]).
@@ -131,6 +137,8 @@ pub struct PgDb {
     /// The savepoint that began a transaction of its own (opened outside one), which its
     /// release or undo ends (see [`crate::db::Savepoints`]).
     own_savepoint: Mutex<Option<&'static str>>,
+    /// Writes queued inside a transaction, sent with the next statement (see [`deferred`]).
+    pipeline: Mutex<deferred::Pipeline>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -157,43 +165,39 @@ impl PgDb {
 
     /// Runs `sql` (prepared once per connection) and returns its rows.
     pub(crate) fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
-        self.wait(async {
+        self.after_queued(async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query(&statement, params).await
         })
-        .map_err(DbError::from)
     }
 
     /// Runs `sql` and returns its one row, or `None`.
     pub(crate) fn row(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
-        self.wait(async {
+        self.after_queued(async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query_opt(&statement, params).await
         })
-        .map_err(DbError::from)
     }
 
     /// Runs `sql`, which must return exactly one row.
     pub(crate) fn one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
-        self.wait(async {
+        self.after_queued(async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query_one(&statement, params).await
         })
-        .map_err(DbError::from)
     }
 
     /// Runs `sql` and returns how many rows it changed.
     pub(crate) fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
-        self.wait(async {
+        self.after_queued(async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.execute(&statement, params).await
         })
-        .map_err(DbError::from)
     }
 
     /// Runs statements without parameters (schema, transaction control).
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
-        self.wait(self.client.batch_execute(sql)).map_err(DbError::from)
+        self.after_queued(self.client.batch_execute(sql))
     }
 
     /// Runs `work` in one transaction and commits it if `work` succeeds; if it fails, the
@@ -207,7 +211,11 @@ impl PgDb {
         let mut attempt = 1;
         loop {
             self.batch("BEGIN")?;
+            self.set_transaction_open(true);
             let outcome = work(self).and_then(|value| {
+                // Every queued write answers before the commit is sent (see `deferred`).
+                self.flush()?;
+                self.set_transaction_open(false);
                 self.batch("COMMIT")?;
                 Ok(value)
             });
@@ -216,6 +224,7 @@ impl PgDb {
                 Err(error) => {
                     // A failed COMMIT has ended the transaction already; ROLLBACK then only
                     // warns, and a broken connection fails it too, which the error says.
+                    self.set_transaction_open(false);
                     let _ = self.batch("ROLLBACK");
                     let retry = error.as_db_error().is_some_and(DbError::is_retryable);
                     if !retry || attempt >= MAX_ATTEMPTS {

@@ -1,7 +1,9 @@
 //! `DeskSavepoints` over PostgreSQL: one savepoint per command, `desk_command`, as on SQLite.
 //! PostgreSQL refuses a savepoint outside a transaction block; a command begun outside one
 //! begins its own transaction, which its release commits and its undo rolls back (the
-//! store's [`Savepoints`](crate::db::Savepoints) do the same).
+//! store's [`Savepoints`](crate::db::Savepoints) do the same). Inside a transaction (the
+//! writer's group) the savepoints are queued and sent with the command's first statement
+//! (see `deferred`): they cost no round trip of their own.
 
 use crate::db::desk::DeskSavepoints;
 use crate::db::postgres::PgDb;
@@ -12,14 +14,23 @@ const COMMAND: &str = "desk_command";
 
 impl DeskSavepoints for PgDb {
     fn begin_command(&self) -> Result<(), DbError> {
+        if self.queues_writes() {
+            return self.control_soon("SAVEPOINT desk_command");
+        }
         self.savepoint(COMMAND)
     }
 
     fn release_command(&self) -> Result<(), DbError> {
+        if self.queues_writes() {
+            return self.control_soon("RELEASE SAVEPOINT desk_command");
+        }
         self.release_savepoint(COMMAND)
     }
 
     fn undo_command(&self) -> Result<(), DbError> {
+        if self.queues_writes() {
+            return self.control_soon("ROLLBACK TO SAVEPOINT desk_command");
+        }
         if self.own_savepoint() == Some(COMMAND) {
             // The command's own transaction: roll it back and begin it again, so the
             // savepoint stays open until released, as the trait says.

@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use tokio_postgres::Row;
 
 use super::super::PgDb;
+use super::super::deferred::owned_params;
 use super::hash32;
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
@@ -60,8 +61,9 @@ impl DeskLedger for PgDb {
     }
 
     fn ledger_tip(&self) -> Result<Option<LedgerTip>, DbError> {
-        // A statement of its own: the read below then takes its snapshot after the lock.
-        self.execute("SELECT pg_advisory_xact_lock($1)", &[&LEDGER_LOCK])?;
+        // A statement of its own: the read below then takes its snapshot after the lock (in a
+        // transaction the lock is queued and sent with that read, which runs after it).
+        self.write_soon("SELECT pg_advisory_xact_lock($1)", owned_params![LEDGER_LOCK], None)?;
         let Some(row) =
             self.row("SELECT seq, hash FROM desk_ledger ORDER BY seq DESC LIMIT 1", &[])?
         else {
@@ -73,23 +75,25 @@ impl DeskLedger for PgDb {
     }
 
     fn append_ledger_entry(&self, e: &NewLedgerEntry<'_>) -> Result<(), DbError> {
-        self.execute(
+        // Queued in a transaction: the entry's answer is only ever an error, which fails the
+        // group's transaction when it comes (see `deferred`).
+        self.write_soon(
             "INSERT INTO desk_ledger(seq, at, event_id, actor, idempotency_key, kind, entry,
                  prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &e.seq,
-                &e.at,
-                &e.event_id,
-                &e.actor,
-                &e.idempotency_key,
-                &e.kind,
-                &e.entry,
-                &&e.prev_hash[..],
-                &&e.hash[..],
+            owned_params![
+                e.seq,
+                e.at.to_owned(),
+                e.event_id.to_owned(),
+                e.actor.to_owned(),
+                e.idempotency_key.map(str::to_owned),
+                e.kind.to_owned(),
+                e.entry.to_owned(),
+                e.prev_hash.to_vec(),
+                e.hash.to_vec(),
             ],
-        )?;
-        Ok(())
+            Some(1),
+        )
     }
 
     fn visit_ledger(

@@ -57,6 +57,7 @@ mod suite {
         a_command_undone_leaves_nothing_and_a_released_one_stays,
         an_event_opens_once_with_its_units_allotments_and_buyers,
         a_hold_takes_an_available_unit_once_and_ends_with_its_state,
+        a_hold_and_a_release_are_decided_on_facts_read_together,
         the_ledger_appends_and_reads_its_tip_back,
         a_sale_is_recorded_and_reversed_in_red,
         the_books_list_tickets_receipts_vouchers_and_papers,

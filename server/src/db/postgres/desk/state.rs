@@ -11,16 +11,66 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::desk::state::{
     BookUnit, BuyerIdentity, ControlUnit, DeskEventRow, DeskUnit, DueHold, EventBooks, HoldEnd,
-    LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
+    HoldFacts, LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow,
+    instant,
 };
 use crate::db::desk::{DeskState, DeskView};
 use crate::db::parse::decimal;
 use crate::db::postgres::PgDb;
+use crate::db::postgres::deferred::{OwnedParam, owned_params};
+use tokio_postgres::Row;
 
 use super::{small, small_opt};
 
 fn unit_status(status: &str) -> Result<UnitStatus, DbError> {
     status.parse::<UnitStatus>().map_err(|_| DbError::Corrupt(format!("unit status {status}")))
+}
+
+/// Marks an available unit held (`NewHold`'s project, unit, event, buyer, hold, expiry).
+const TAKE_UNIT: &str = "UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4,
+         hold_id = $5, held_until = $6
+     WHERE project_id = $1 AND unit_id = $2 AND status = 'available'";
+
+/// Records an active hold (`NewHold`'s hold, event, project, unit, buyer, holder, times).
+const INSERT_HOLD: &str = "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id,
+         buyer_id, held_by, held_at, expires_at, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')";
+
+/// `hold`'s values in the order of [`INSERT_HOLD`] (`record`) or [`TAKE_UNIT`], owned.
+fn hold_params(h: &NewHold<'_>, record: bool) -> Vec<OwnedParam> {
+    if record {
+        owned_params![
+            h.hold_id.to_owned(),
+            h.event_id.to_owned(),
+            h.project_id.to_owned(),
+            h.unit_id.to_owned(),
+            h.buyer_id.to_owned(),
+            h.held_by.to_owned(),
+            h.held_at.to_owned(),
+            h.expires_at.to_owned(),
+        ]
+    } else {
+        owned_params![
+            h.project_id.to_owned(),
+            h.unit_id.to_owned(),
+            h.event_id.to_owned(),
+            h.buyer_id.to_owned(),
+            h.hold_id.to_owned(),
+            h.expires_at.to_owned(),
+        ]
+    }
+}
+
+/// The unit in a row's first four columns (status, whether priced, hold, hold's end); `None`
+/// when the row found no unit (a left join's empty side).
+fn unit_of(r: &Row) -> Result<Option<DeskUnit>, DbError> {
+    let Some(status) = r.try_get::<_, Option<String>>(0)? else { return Ok(None) };
+    Ok(Some(DeskUnit {
+        status: unit_status(&status)?,
+        price_approved: r.try_get(1)?,
+        hold_id: r.try_get(2)?,
+        held_until: r.try_get(3)?,
+    }))
 }
 
 /// The first column of each row, as text.
@@ -156,21 +206,12 @@ impl DeskState for PgDb {
     }
 
     fn unit(&self, project_id: &str, unit_id: &str) -> Result<Option<DeskUnit>, DbError> {
-        let Some(r) = self.row(
+        let row = self.row(
             "SELECT status, unit_price IS NOT NULL, hold_id, held_until FROM desk_units
              WHERE project_id = $1 AND unit_id = $2",
             &[&project_id, &unit_id],
-        )?
-        else {
-            return Ok(None);
-        };
-        let status: String = r.try_get(0)?;
-        Ok(Some(DeskUnit {
-            status: unit_status(&status)?,
-            price_approved: r.try_get(1)?,
-            hold_id: r.try_get(2)?,
-            held_until: r.try_get(3)?,
-        }))
+        )?;
+        row.as_ref().map_or(Ok(None), unit_of)
     }
 
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError> {
@@ -204,11 +245,70 @@ impl DeskState for PgDb {
         small(row.try_get(0)?, "units taken")
     }
 
+    fn hold_facts(
+        &self,
+        event_id: &str,
+        project_id: &str,
+        unit_id: &str,
+        buyer_id: &str,
+    ) -> Result<HoldFacts, DbError> {
+        // One round trip for the four reads a hold is decided on.
+        let r = self.one(
+            "SELECT u.status, u.unit_price IS NOT NULL, u.hold_id, u.held_until,
+                 EXISTS(SELECT 1 FROM desk_allotments WHERE event_id = $1 AND unit_id = $3),
+                 b.buyer_id IS NOT NULL, b.lottery_no,
+                 (SELECT COUNT(*) FROM desk_units WHERE event_id = $1 AND buyer_id = $4
+                     AND (status = 'held' OR status = 'sold'))
+             FROM (SELECT 1) AS one
+             LEFT JOIN desk_units u ON u.project_id = $2 AND u.unit_id = $3
+             LEFT JOIN desk_buyers b ON b.event_id = $1 AND b.buyer_id = $4",
+            &[&event_id, &project_id, &unit_id, &buyer_id],
+        )?;
+        let listed: bool = r.try_get(5)?;
+        let lottery_no = small_opt(r.try_get(6)?, "lottery number")?;
+        Ok(HoldFacts {
+            unit: unit_of(&r)?,
+            allotted: r.try_get(4)?,
+            lottery_no: listed.then_some(lottery_no),
+            units_taken: small(r.try_get(7)?, "units taken")?,
+        })
+    }
+
+    fn release_facts(
+        &self,
+        project_id: &str,
+        unit_id: &str,
+        hold_id: &str,
+    ) -> Result<(Option<DeskUnit>, i64), DbError> {
+        let r = self.one(
+            "SELECT u.status, u.unit_price IS NOT NULL, u.hold_id, u.held_until,
+                 (SELECT COUNT(*) FROM receipts r JOIN work_tickets t USING (ticket_id)
+                  WHERE t.hold_id = $3)
+             FROM (SELECT 1) AS one
+             LEFT JOIN desk_units u ON u.project_id = $1 AND u.unit_id = $2",
+            &[&project_id, &unit_id, &hold_id],
+        )?;
+        Ok((unit_of(&r)?, r.try_get(4)?))
+    }
+
+    fn hold_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
+        if !self.queues_writes() {
+            if !self.take_unit(h)? {
+                return Ok(false);
+            }
+            self.insert_hold(h)?;
+            return Ok(true);
+        }
+        // In the writer's group, under the ledger's lock: the unit is as the command read it,
+        // and both writes must change one row each or the group fails (see `deferred`).
+        self.write_soon(TAKE_UNIT, hold_params(h, false), Some(1))?;
+        self.write_soon(INSERT_HOLD, hold_params(h, true), Some(1))?;
+        Ok(true)
+    }
+
     fn take_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
         let changed = self.execute(
-            "UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4, hold_id = $5,
-                 held_until = $6
-             WHERE project_id = $1 AND unit_id = $2 AND status = 'available'",
+            TAKE_UNIT,
             &[&h.project_id, &h.unit_id, &h.event_id, &h.buyer_id, &h.hold_id, &h.expires_at],
         )?;
         Ok(changed == 1)
@@ -216,9 +316,7 @@ impl DeskState for PgDb {
 
     fn insert_hold(&self, h: &NewHold<'_>) -> Result<(), DbError> {
         self.execute(
-            "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by,
-                 held_at, expires_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')",
+            INSERT_HOLD,
             &[
                 &h.hold_id,
                 &h.event_id,
@@ -241,17 +339,19 @@ impl DeskState for PgDb {
         end: HoldEnd,
         at: &str,
     ) -> Result<(), DbError> {
-        self.execute(
+        // Queued in the writer's group (see `deferred`); at once outside one.
+        self.write_soon(
             "UPDATE desk_units SET status = 'available', event_id = NULL, buyer_id = NULL,
                  hold_id = NULL, held_until = NULL
              WHERE project_id = $1 AND unit_id = $2",
-            &[&project_id, &unit_id],
+            owned_params![project_id.to_owned(), unit_id.to_owned()],
+            None,
         )?;
-        self.execute(
+        self.write_soon(
             "UPDATE desk_holds SET state = $2, ended_at = $3 WHERE hold_id = $1 AND state = 'active'",
-            &[&hold_id, &end.as_str(), &at],
-        )?;
-        Ok(())
+            owned_params![hold_id.to_owned(), end.as_str(), at.to_owned()],
+            None,
+        )
     }
 
     fn unit_hold_id(&self, project_id: &str, unit_id: &str) -> Result<Option<String>, DbError> {

@@ -7,6 +7,10 @@ use rust_decimal::Decimal;
 
 use crate::db::desk::state::{NewDeskEvent, NewDeskUnit, NewHold};
 use crate::db::desk::{DeskState, DeskView};
+use crate::db::DbError;
+use crate::db::desk::DeskLedger;
+use crate::db::desk::ledger::NewLedgerEntry;
+use crate::db::postgres::PgDb;
 use crate::db::postgres::testing::{TestDatabase, wait_until_blocked};
 
 const AT: &str = "2026-11-24T01:00:00.000000Z";
@@ -24,10 +28,8 @@ fn hold(hold_id: &'static str, buyer_id: &'static str) -> NewHold<'static> {
     }
 }
 
-#[test]
-fn two_nodes_racing_for_one_unit_hold_it_once() {
-    let Some(database) = TestDatabase::migrated() else { return };
-    let setup = database.db();
+/// Opens event `e1` of project `p1` with one available unit, `u1`.
+fn one_unit(setup: &PgDb) {
     let event = NewDeskEvent {
         event_id: "e1",
         name: "第一批选房",
@@ -50,7 +52,13 @@ fn two_nodes_racing_for_one_unit_hold_it_once() {
         status: UnitStatus::Available,
     };
     assert_eq!(setup.insert_desk_unit("p1", &unit).unwrap(), 1);
+}
 
+#[test]
+fn two_nodes_racing_for_one_unit_hold_it_once() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let setup = database.db();
+    one_unit(&setup);
     // Two nodes, each in its own transaction, take the unit: the second's UPDATE finds the
     // first's uncommitted row lock, waits for it, and re-checks the status once it commits.
     let (first, second, watcher) = (database.db(), database.db(), database.db());
@@ -110,4 +118,38 @@ fn the_append_only_tables_refuse_updates_and_deletes() {
     assert!(bad_json.is_err(), "entries are JSON");
     let count: i64 = db.one("SELECT COUNT(*) FROM desk_ledger", &[]).unwrap().get(0);
     assert_eq!(count, 1);
+}
+
+#[test]
+fn a_hold_queued_on_a_unit_taken_behind_the_desks_lock_fails_its_group() {
+    let Some(database) = TestDatabase::migrated() else { return };
+    let setup = database.db();
+    one_unit(&setup);
+    // A writer that broke the rule (it took the unit without the ledger's lock) got there
+    // between the group's read and its queued write.
+    assert!(setup.take_unit(&hold("h1", "b1")).unwrap());
+    let group = database.db();
+    let outcome = group.transaction(|db| {
+        assert!(db.hold_unit(&hold("h2", "b2"))?, "queued: the group believes its read");
+        let entry = NewLedgerEntry {
+            seq: 1,
+            at: AT,
+            event_id: "e1",
+            actor: "staff",
+            idempotency_key: Some("k"),
+            kind: "hold",
+            entry: "{}",
+            prev_hash: &[0; 32],
+            hash: &[1; 32],
+        };
+        db.append_ledger_entry(&entry)?;
+        Ok::<_, DbError>(())
+    });
+    let error = outcome.unwrap_err();
+    assert!(error.to_string().contains("changed 0 rows"), "{error}");
+    let unit = setup.unit("p1", "u1").unwrap().unwrap();
+    assert_eq!(unit.hold_id.as_deref(), Some("h1"), "the first hold stands");
+    assert!(setup.ledger_tip().unwrap().is_none(), "no entry of the failed group committed");
+    let holds: i64 = setup.one("SELECT COUNT(*) FROM desk_holds", &[]).unwrap().get(0);
+    assert_eq!(holds, 0, "nor its hold's row");
 }

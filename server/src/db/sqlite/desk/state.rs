@@ -10,9 +10,10 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::desk::state::{
     BookUnit, BuyerIdentity, ControlUnit, DeskEventRow, DeskUnit, DueHold, EventBooks, HoldEnd,
-    LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
+    HoldFacts, LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow,
+    instant,
 };
-use crate::db::desk::{DeskState, DeskView};
+use crate::db::desk::{DeskSales, DeskState, DeskView};
 
 fn unit_status(status: &str) -> Result<UnitStatus, DbError> {
     status.parse::<UnitStatus>().map_err(|_| DbError::Corrupt(format!("unit status {status}")))
@@ -195,6 +196,39 @@ impl DeskState for Connection {
              AND status IN ('held', 'sold')",
             )?
             .query_row([event_id, buyer_id], |r| r.get(0))?)
+    }
+
+    fn hold_facts(
+        &self,
+        event_id: &str,
+        project_id: &str,
+        unit_id: &str,
+        buyer_id: &str,
+    ) -> Result<HoldFacts, DbError> {
+        // In-process reads cost no round trip: the four statements as they are.
+        Ok(HoldFacts {
+            unit: self.unit(project_id, unit_id)?,
+            allotted: self.allotted(event_id, unit_id)?,
+            lottery_no: self.buyer_lottery_no(event_id, buyer_id)?,
+            units_taken: self.units_taken(event_id, buyer_id)?,
+        })
+    }
+
+    fn release_facts(
+        &self,
+        project_id: &str,
+        unit_id: &str,
+        hold_id: &str,
+    ) -> Result<(Option<DeskUnit>, i64), DbError> {
+        Ok((self.unit(project_id, unit_id)?, self.receipts_for_hold(hold_id)?))
+    }
+
+    fn hold_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError> {
+        if !self.take_unit(hold)? {
+            return Ok(false);
+        }
+        self.insert_hold(hold)?;
+        Ok(true)
     }
 
     fn take_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {

@@ -1,0 +1,299 @@
+//! Writes sent with the next statement (ADR 0024): inside a transaction, a write whose answer
+//! nothing waits for — a savepoint, a ledger entry, a hold's row — is queued on the connection
+//! and written to the socket together with the next statement that needs an answer, so a
+//! command of the desk costs one round trip to the database instead of one per statement.
+//! PostgreSQL runs the queued statements in order before that statement, as if each had been
+//! sent alone.
+//!
+//! Nothing is acknowledged on a queued write's account: `COMMIT` is sent only after every
+//! queued write has answered. A queued write that fails, or changes another number of rows
+//! than its caller expected, fails the transaction: every statement after it on the
+//! connection is refused until `ROLLBACK`, so no commit can keep work that relied on it.
+//! Outside a transaction nothing is queued: each write runs at once, as before.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::PoisonError;
+use std::task::Poll;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Statement};
+
+use super::PgDb;
+use crate::db::DbError;
+
+/// A parameter of a queued write, owned until it is sent.
+pub(crate) type OwnedParam = Box<dyn ToSql + Sync + Send>;
+
+/// A statement queued on the connection.
+enum Queued {
+    /// Transaction control without parameters (a savepoint).
+    Control(&'static str),
+    /// A prepared write and its parameters; `expect_rows`, when given, is how many rows it
+    /// must change.
+    Write { statement: Statement, params: Vec<OwnedParam>, expect_rows: Option<u64> },
+}
+
+/// What a connection has queued, and whether it may queue.
+#[derive(Default)]
+pub(super) struct Pipeline {
+    queued: Vec<Queued>,
+    /// Whether a transaction block is open (between `BEGIN` and `COMMIT` or `ROLLBACK`):
+    /// only then are writes queued.
+    open: bool,
+    /// Why a queued write failed; every statement is refused until `ROLLBACK`.
+    failed: Option<String>,
+}
+
+/// A boxed future of one queued statement's answer.
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + 'a>>;
+
+impl Queued {
+    /// Sends the statement (on its first poll: `tokio-postgres` writes a request when its
+    /// future is first polled) and checks its answer.
+    fn send<'a>(&'a self, client: &'a Client) -> Answer<'a> {
+        match self {
+            Queued::Control(sql) => {
+                Box::pin(async move { client.batch_execute(sql).await.map_err(DbError::from) })
+            }
+            Queued::Write { statement, params, expect_rows } => Box::pin(async move {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+                let changed = client.execute(statement, &refs).await?;
+                match expect_rows {
+                    Some(expected) if *expected != changed => Err(DbError::Corrupt(format!(
+                        "a queued write changed {changed} rows where the transaction had read \
+                         {expected}"
+                    ))),
+                    _ => Ok(()),
+                }
+            }),
+        }
+    }
+}
+
+/// Polls `queued` in order and then `current`, each first poll writing its request, until
+/// all have answered: one round trip for all of them. The first queued failure, if any, and
+/// `current`'s output.
+async fn pipelined<T>(
+    queued: Vec<Answer<'_>>,
+    current: impl Future<Output = T>,
+) -> (Result<(), DbError>, T) {
+    let mut queued: Vec<Option<Answer<'_>>> = queued.into_iter().map(Some).collect();
+    let mut current = std::pin::pin!(current);
+    let mut first_failure: Option<DbError> = None;
+    let mut output: Option<T> = None;
+    let value = poll_fn(|cx| {
+        for slot in &mut queued {
+            if let Some(answer) = slot
+                && let Poll::Ready(result) = answer.as_mut().poll(cx)
+            {
+                if let Err(error) = result {
+                    first_failure.get_or_insert(error);
+                }
+                *slot = None;
+            }
+        }
+        if output.is_none()
+            && let Poll::Ready(value) = current.as_mut().poll(cx)
+        {
+            output = Some(value);
+        }
+        match output.take() {
+            Some(value) if queued.iter().all(Option::is_none) => Poll::Ready(value),
+            kept => {
+                output = kept;
+                Poll::Pending
+            }
+        }
+    })
+    .await;
+    (first_failure.map_or(Ok(()), Err), value)
+}
+
+impl PgDb {
+    fn pipeline(&self) -> std::sync::MutexGuard<'_, Pipeline> {
+        self.pipeline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether writes are queued now (a transaction block is open).
+    pub(crate) fn queues_writes(&self) -> bool {
+        self.pipeline().open
+    }
+
+    /// Marks the transaction block open (after `BEGIN`) or ended (after `COMMIT` or
+    /// `ROLLBACK`, which drops whatever was queued and forgets a failure).
+    pub(super) fn set_transaction_open(&self, open: bool) {
+        let mut pipeline = self.pipeline();
+        pipeline.open = open;
+        if !open {
+            pipeline.queued.clear();
+            pipeline.failed = None;
+        }
+    }
+
+    /// Queues transaction control (a savepoint) inside a transaction; runs it at once outside
+    /// one.
+    pub(crate) fn control_soon(&self, sql: &'static str) -> Result<(), DbError> {
+        if !self.queues_writes() {
+            return self.batch(sql);
+        }
+        self.pipeline().queued.push(Queued::Control(sql));
+        Ok(())
+    }
+
+    /// Queues a write inside a transaction (it is sent with the next statement); runs it at
+    /// once outside one. `expect_rows`: how many rows it must change, or the transaction
+    /// fails (at once outside a transaction, with the next statement inside one).
+    pub(crate) fn write_soon(
+        &self,
+        sql: &str,
+        params: Vec<OwnedParam>,
+        expect_rows: Option<u64>,
+    ) -> Result<(), DbError> {
+        let statement = self.wait(self.client.prepare_cached(sql))?;
+        let write = Queued::Write { statement, params, expect_rows };
+        if self.queues_writes() {
+            self.pipeline().queued.push(write);
+            return Ok(());
+        }
+        let (failure, ()) = self.wait(pipelined(vec![write.send(&self.client)], async {}));
+        failure
+    }
+
+    /// Sends everything queued and waits for its answers (before `COMMIT`).
+    pub(crate) fn flush(&self) -> Result<(), DbError> {
+        self.after_queued(async { Ok::<(), tokio_postgres::Error>(()) })
+    }
+
+    /// Runs `current` after everything queued, in one round trip with it; a queued failure
+    /// is returned (and fails the transaction) before `current`'s own result.
+    pub(super) fn after_queued<T>(
+        &self,
+        current: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbError> {
+        let queued = {
+            let mut pipeline = self.pipeline();
+            if let Some(why) = &pipeline.failed {
+                return Err(DbError::Unavailable(format!(
+                    "an earlier write of this transaction failed: {why}"
+                )));
+            }
+            std::mem::take(&mut pipeline.queued)
+        };
+        if queued.is_empty() {
+            return self.wait(current).map_err(DbError::from);
+        }
+        let answers = queued.iter().map(|q| q.send(&self.client)).collect();
+        let (failure, result) = self.wait(pipelined(answers, current));
+        if let Err(error) = failure {
+            self.pipeline().failed = Some(error.to_string());
+            return Err(error);
+        }
+        result.map_err(DbError::from)
+    }
+}
+
+/// Boxes statement parameters for [`PgDb::write_soon`].
+macro_rules! owned_params {
+    ($($param:expr),* $(,)?) => {
+        vec![$(Box::new($param) as $crate::db::postgres::deferred::OwnedParam),*]
+    };
+}
+pub(crate) use owned_params;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::db::postgres::testing::TestDatabase;
+
+    fn table(database: &TestDatabase) -> PgDb {
+        let db = database.db();
+        db.batch("CREATE TABLE t (id bigint PRIMARY KEY, v text NOT NULL)").unwrap();
+        db
+    }
+
+    fn insert(db: &PgDb, id: i64, expect_rows: Option<u64>) -> Result<(), DbError> {
+        db.write_soon(
+            "INSERT INTO t(id, v) VALUES ($1, 'x') ON CONFLICT DO NOTHING",
+            owned_params![id],
+            expect_rows,
+        )
+    }
+
+    fn count(db: &PgDb) -> i64 {
+        db.one("SELECT COUNT(*) FROM t", &[]).unwrap().get(0)
+    }
+
+    #[test]
+    fn queued_writes_run_in_order_before_the_next_statement_and_commit_with_it() {
+        let Some(database) = TestDatabase::create() else { return };
+        let db = table(&database);
+        db.transaction(|db| {
+            assert!(db.queues_writes());
+            insert(db, 1, Some(1))?;
+            db.control_soon("SAVEPOINT s")?;
+            insert(db, 2, Some(1))?;
+            db.control_soon("ROLLBACK TO SAVEPOINT s")?;
+            db.control_soon("RELEASE SAVEPOINT s")?;
+            insert(db, 3, Some(1))?;
+            // The read runs after every queued statement, in the order they were queued.
+            let ids: Vec<i64> =
+                db.rows("SELECT id FROM t ORDER BY id", &[])?.iter().map(|r| r.get(0)).collect();
+            assert_eq!(ids, vec![1, 3], "2 was rolled back to its savepoint");
+            insert(db, 4, Some(1))
+        })
+        .unwrap();
+        assert!(!db.queues_writes());
+        assert_eq!(count(&db), 3, "the write queued last was sent before the commit");
+    }
+
+    #[test]
+    fn a_queued_write_that_fails_fails_its_transaction_and_nothing_commits() {
+        let Some(database) = TestDatabase::create() else { return };
+        let db = table(&database);
+        let failed = db.transaction(|db| {
+            insert(db, 1, Some(1))?;
+            db.write_soon("INSERT INTO t(id, v) VALUES ($1, NULL)", owned_params![2i64], None)?;
+            // The failure comes back with the next statement, and every one after it fails.
+            let read = db.one("SELECT COUNT(*) FROM t", &[]);
+            assert!(read.is_err());
+            let again = db.one("SELECT 1", &[]).unwrap_err();
+            assert!(again.to_string().contains("an earlier write"), "{again}");
+            read.map(|_| ())
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&db), 0);
+        // The connection serves the next transaction.
+        db.transaction(|db| insert(db, 5, Some(1))).unwrap();
+        assert_eq!(count(&db), 1);
+    }
+
+    #[test]
+    fn a_queued_write_that_changes_other_rows_than_read_fails_the_commit() {
+        let Some(database) = TestDatabase::create() else { return };
+        let db = table(&database);
+        db.transaction(|db| insert(db, 1, Some(1))).unwrap();
+        // Its work succeeds, but the second insert changes no row where one was expected:
+        // the commit is refused, and the first insert of the transaction is not kept.
+        let refused = db.transaction(|db| {
+            insert(db, 2, Some(1))?;
+            insert(db, 1, Some(1))
+        });
+        let error = refused.unwrap_err();
+        assert!(error.to_string().contains("changed 0 rows"), "{error}");
+        assert_eq!(count(&db), 1);
+    }
+
+    #[test]
+    fn outside_a_transaction_a_write_runs_at_once_and_is_checked_at_once() {
+        let Some(database) = TestDatabase::create() else { return };
+        let db = table(&database);
+        assert!(!db.queues_writes());
+        insert(&db, 1, Some(1)).unwrap();
+        assert_eq!(count(&db), 1);
+        assert!(insert(&db, 1, Some(1)).is_err(), "an existing row: no change where one was due");
+        db.control_soon("SELECT 1").unwrap();
+    }
+}
