@@ -140,6 +140,15 @@ impl DataLocation {
         })
     }
 
+    /// Opens the desk's database for its writer thread: on PostgreSQL a connection of its own
+    /// whose round trips the writer drives itself ([`PgPool::dedicated`]).
+    pub fn open_desk_writer(&self) -> Result<DeskDatabase, DbError> {
+        Ok(match self {
+            DataLocation::Files { .. } => self.open_desk()?,
+            DataLocation::Postgres(pool) => DeskDatabase::Postgres(Box::new(pool.dedicated()?)),
+        })
+    }
+
     /// Opens a connection for reading the server's tables (devices, users, grants) beside
     /// the desk's writer.
     pub fn open_server_reader(&self) -> Result<Box<dyn Db + Send>, DbError> {

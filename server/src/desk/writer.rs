@@ -253,7 +253,7 @@ impl Desk {
         beat: Beat,
         clock: Clock,
     ) -> Result<Desk, ServerError> {
-        let desk = location.open_desk()?;
+        let desk = location.open_desk_writer()?;
         // Devices, users and grants are read through their own connection: attaching the
         // server's file would put it under every desk transaction's write lock.
         let server = location.open_server_reader()?;

@@ -291,6 +291,12 @@ pub trait DeskState: DeskView {
 
     /// The unit `unit_id` of `project_id`.
     fn unit(&self, project_id: &str, unit_id: &str) -> Result<Option<DeskUnit>, DbError>;
+    /// The units `unit_ids` of `project_id` that are on the desk, by id, in one read.
+    fn units_of(
+        &self,
+        project_id: &str,
+        unit_ids: &[&str],
+    ) -> Result<BTreeMap<String, DeskUnit>, DbError>;
     /// Whether `unit_id` is allotted to `event_id`.
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError>;
     /// The listed buyer's lottery number: `None` when not listed, `Some(None)` before the

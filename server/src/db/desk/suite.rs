@@ -231,6 +231,15 @@ pub(crate) fn a_hold_and_a_release_are_decided_on_facts_read_together(
     assert_eq!(after.unit.as_ref().map(|u| u.status), Some(UnitStatus::Held));
     assert_eq!(after.units_taken, 1);
     assert_eq!(desk.holds_due(hold.expires_at).unwrap().len(), 1, "the hold's row was written");
+    let both = desk.units_of(PROJECT, &["u1", "u2", "u9"]).unwrap();
+    assert_eq!(
+        both.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["u1", "u2"],
+        "u9 is not on it"
+    );
+    assert_eq!(Some(&both["u1"]), desk.unit(PROJECT, "u1").unwrap().as_ref());
+    assert_eq!(Some(&both["u2"]), desk.unit(PROJECT, "u2").unwrap().as_ref());
+    assert!(desk.units_of(PROJECT, &[]).unwrap().is_empty());
     let (unit, paid) = desk.release_facts(PROJECT, "u1", "h1").unwrap();
     assert_eq!((unit, paid), (desk.unit(PROJECT, "u1").unwrap(), 0));
     assert_eq!(desk.release_facts(PROJECT, "u9", "h1").unwrap(), (None, 0));

@@ -229,7 +229,20 @@ mod tests {
     #[test]
     fn queued_writes_run_in_order_before_the_next_statement_and_commit_with_it() {
         let Some(database) = TestDatabase::create() else { return };
-        let db = table(&database);
+        queued_in_order(&table(&database));
+    }
+
+    #[test]
+    fn a_dedicated_connection_queues_and_commits_alike() {
+        let Some(database) = TestDatabase::create() else { return };
+        table(&database);
+        let db = database.dedicated();
+        queued_in_order(&db);
+        // Its statements need no runtime worker: it drives its own connection.
+        assert_eq!(db.one("SELECT 41 + 1", &[]).unwrap().get::<_, i32>(0), 42);
+    }
+
+    fn queued_in_order(db: &PgDb) {
         db.transaction(|db| {
             assert!(db.queues_writes());
             insert(db, 1, Some(1))?;
@@ -246,7 +259,7 @@ mod tests {
         })
         .unwrap();
         assert!(!db.queues_writes());
-        assert_eq!(count(&db), 3, "the write queued last was sent before the commit");
+        assert_eq!(count(db), 3, "the write queued last was sent before the commit");
     }
 
     #[test]

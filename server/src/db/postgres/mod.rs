@@ -114,7 +114,30 @@ impl PgPool {
             .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
         Ok(PgDb {
             client,
-            runtime: self.runtime.clone(),
+            runtime: Waiter::Shared(self.runtime.clone()),
+            own_savepoint: Mutex::new(None),
+            pipeline: Mutex::default(),
+        })
+    }
+
+    /// A connection of its own, outside the pool, whose I/O runs on the calling thread: for a
+    /// thread that sends one statement after another all day (the desk's writer). Its waits
+    /// then drive the connection themselves, with no hand-off to a runtime worker and back on
+    /// each round trip. Use it from one thread that is not a runtime worker.
+    pub fn dedicated(&self) -> Result<PgDb, DbError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::Thread(format!("a database connection's runtime: {e}")))?;
+        let runtime = std::sync::Arc::new(runtime);
+        // The pool's connection task is spawned on the runtime its first `get` runs on.
+        let pool = PgPool::with_config(self.config.clone(), 1, runtime.handle().clone())?;
+        let client = runtime
+            .block_on(pool.pool.get())
+            .map_err(|e| DbError::Unavailable(format!("database connection: {e}")))?;
+        Ok(PgDb {
+            client,
+            runtime: Waiter::Own(runtime),
             own_savepoint: Mutex::new(None),
             pipeline: Mutex::default(),
         })
@@ -133,12 +156,20 @@ impl PgPool {
 /// blocking pool, a test's own thread), never on a runtime worker.
 pub struct PgDb {
     client: deadpool_postgres::Object,
-    runtime: Handle,
+    runtime: Waiter,
     /// The savepoint that began a transaction of its own (opened outside one), which its
     /// release or undo ends (see [`crate::db::Savepoints`]).
     own_savepoint: Mutex<Option<&'static str>>,
     /// Writes queued inside a transaction, sent with the next statement (see [`deferred`]).
     pipeline: Mutex<deferred::Pipeline>,
+}
+
+/// How a [`PgDb`] waits for its connection: through the handle of the runtime its pooled
+/// connection's task runs on, or on a runtime of its own ([`PgPool::dedicated`]), which its
+/// waits drive (a current-thread runtime's handle cannot drive its I/O).
+enum Waiter {
+    Shared(Handle),
+    Own(std::sync::Arc<tokio::runtime::Runtime>),
 }
 
 impl std::fmt::Debug for PgDb {
@@ -150,7 +181,10 @@ impl std::fmt::Debug for PgDb {
 impl PgDb {
     /// Waits for `work` on the calling thread.
     fn wait<T>(&self, work: impl Future<Output = T>) -> T {
-        self.runtime.block_on(work)
+        match &self.runtime {
+            Waiter::Shared(handle) => handle.block_on(work),
+            Waiter::Own(runtime) => runtime.block_on(work),
+        }
     }
 
     /// The savepoint that began its own transaction, if one is open.

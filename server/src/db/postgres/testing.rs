@@ -67,6 +67,11 @@ impl TestDatabase {
     pub(crate) fn db(&self) -> PgDb {
         self.pool.get().unwrap()
     }
+
+    /// A connection of its own to this schema, driven by the thread that uses it.
+    pub(crate) fn dedicated(&self) -> PgDb {
+        self.pool.dedicated().unwrap()
+    }
 }
 
 impl Drop for TestDatabase {

@@ -3,7 +3,7 @@
 //! racing for a unit are decided by its row lock: the second re-checks `status` after the
 //! first commits and changes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kam_core::model::{Buyer, BuyerId, SelectionMode, UnitId, UnitStatus, UserId};
 use serde_json::json;
@@ -212,6 +212,25 @@ impl DeskState for PgDb {
             &[&project_id, &unit_id],
         )?;
         row.as_ref().map_or(Ok(None), unit_of)
+    }
+
+    fn units_of(
+        &self,
+        project_id: &str,
+        unit_ids: &[&str],
+    ) -> Result<BTreeMap<String, DeskUnit>, DbError> {
+        let rows = self.rows(
+            "SELECT status, unit_price IS NOT NULL, hold_id, held_until, unit_id FROM desk_units
+             WHERE project_id = $1 AND unit_id = ANY($2)",
+            &[&project_id, &unit_ids],
+        )?;
+        let mut found = BTreeMap::new();
+        for r in &rows {
+            if let Some(unit) = unit_of(r)? {
+                found.insert(r.try_get(4)?, unit);
+            }
+        }
+        Ok(found)
     }
 
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError> {

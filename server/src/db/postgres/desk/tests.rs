@@ -5,11 +5,11 @@
 use kam_core::model::{SelectionMode, UnitStatus};
 use rust_decimal::Decimal;
 
-use crate::db::desk::state::{NewDeskEvent, NewDeskUnit, NewHold};
-use crate::db::desk::{DeskState, DeskView};
 use crate::db::DbError;
 use crate::db::desk::DeskLedger;
 use crate::db::desk::ledger::NewLedgerEntry;
+use crate::db::desk::state::{NewDeskEvent, NewDeskUnit, NewHold};
+use crate::db::desk::{DeskState, DeskView};
 use crate::db::postgres::PgDb;
 use crate::db::postgres::testing::{TestDatabase, wait_until_blocked};
 

@@ -1,7 +1,7 @@
 //! `DeskState` over SQLite. The statements every command runs are cached (`prepare_cached`):
 //! the desk writer runs thousands of commands a second.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kam_core::model::{Buyer, BuyerId, SelectionMode, UnitId, UnitStatus, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -166,6 +166,20 @@ impl DeskState for Connection {
             return Ok(None);
         };
         Ok(Some(DeskUnit { status: unit_status(&status)?, price_approved, hold_id, held_until }))
+    }
+
+    fn units_of(
+        &self,
+        project_id: &str,
+        unit_ids: &[&str],
+    ) -> Result<BTreeMap<String, DeskUnit>, DbError> {
+        let mut found = BTreeMap::new();
+        for unit_id in unit_ids {
+            if let Some(unit) = self.unit(project_id, unit_id)? {
+                found.insert((*unit_id).to_owned(), unit);
+            }
+        }
+        Ok(found)
     }
 
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError> {
