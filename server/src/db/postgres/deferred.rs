@@ -27,8 +27,12 @@ pub(crate) type OwnedParam = Box<dyn ToSql + Sync + Send>;
 
 /// A statement queued on the connection.
 enum Queued {
-    /// Transaction control without parameters (a savepoint).
-    Control(&'static str),
+    /// `SAVEPOINT` of that name.
+    Savepoint(&'static str),
+    /// `RELEASE SAVEPOINT` of that name.
+    Release(&'static str),
+    /// `ROLLBACK TO SAVEPOINT` of that name.
+    RollbackTo(&'static str),
     /// A prepared write and its parameters; `expect_rows`, when given, is how many rows it
     /// must change.
     Write { statement: Statement, params: Vec<OwnedParam>, expect_rows: Option<u64> },
@@ -43,19 +47,57 @@ pub(super) struct Pipeline {
     open: bool,
     /// Why a queued write failed; every statement is refused until `ROLLBACK`.
     failed: Option<String>,
+    /// The savepoint of the command running now, which is sent only before its first
+    /// statement that may write: a command that only reads (a hold refused by the rules)
+    /// needs none, nor a release or a rollback to it.
+    savepoint: Savepoint,
+}
+
+/// Where the running command's savepoint is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Savepoint {
+    /// No command is running (or it began outside a transaction).
+    #[default]
+    None,
+    /// A command began; its savepoint is sent before its first statement that may write.
+    Wanted(&'static str),
+    /// Its savepoint was queued or sent.
+    Set(&'static str),
+}
+
+/// Whether a statement only reads (it needs no savepoint before it) or may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// A statement that only reads: marked where it is written, never assumed.
+    Read,
+    /// Any other statement.
+    Write,
 }
 
 /// A boxed future of one queued statement's answer.
 type Answer<'a> = Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + 'a>>;
 
+impl Pipeline {
+    /// Queues the running command's savepoint if it is wanted and not yet set.
+    fn set_savepoint(&mut self) {
+        if let Savepoint::Wanted(name) = self.savepoint {
+            self.queued.push(Queued::Savepoint(name));
+            self.savepoint = Savepoint::Set(name);
+        }
+    }
+}
+
 impl Queued {
     /// Sends the statement (on its first poll: `tokio-postgres` writes a request when its
     /// future is first polled) and checks its answer.
     fn send<'a>(&'a self, client: &'a Client) -> Answer<'a> {
+        let control = |sql: String| -> Answer<'a> {
+            Box::pin(async move { client.batch_execute(&sql).await.map_err(DbError::from) })
+        };
         match self {
-            Queued::Control(sql) => {
-                Box::pin(async move { client.batch_execute(sql).await.map_err(DbError::from) })
-            }
+            Queued::Savepoint(name) => control(format!("SAVEPOINT {name}")),
+            Queued::Release(name) => control(format!("RELEASE SAVEPOINT {name}")),
+            Queued::RollbackTo(name) => control(format!("ROLLBACK TO SAVEPOINT {name}")),
             Queued::Write { statement, params, expect_rows } => Box::pin(async move {
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
@@ -126,20 +168,36 @@ impl PgDb {
     pub(super) fn set_transaction_open(&self, open: bool) {
         let mut pipeline = self.pipeline();
         pipeline.open = open;
+        pipeline.savepoint = Savepoint::None;
         if !open {
             pipeline.queued.clear();
             pipeline.failed = None;
         }
     }
 
-    /// Queues transaction control (a savepoint) inside a transaction; runs it at once outside
-    /// one.
-    pub(crate) fn control_soon(&self, sql: &'static str) -> Result<(), DbError> {
-        if !self.queues_writes() {
-            return self.batch(sql);
+    /// Begins a command in savepoint `name` (in a transaction): the savepoint is sent before
+    /// the command's first statement that may write.
+    pub(crate) fn begin_savepoint_soon(&self, name: &'static str) {
+        self.pipeline().savepoint = Savepoint::Wanted(name);
+    }
+
+    /// Ends the running command's savepoint, keeping its work (nothing to send if it never
+    /// wrote).
+    pub(crate) fn release_savepoint_soon(&self) {
+        let mut pipeline = self.pipeline();
+        if let Savepoint::Set(name) = pipeline.savepoint {
+            pipeline.queued.push(Queued::Release(name));
         }
-        self.pipeline().queued.push(Queued::Control(sql));
-        Ok(())
+        pipeline.savepoint = Savepoint::None;
+    }
+
+    /// Undoes the running command's work; its savepoint stays (nothing to send if it never
+    /// wrote).
+    pub(crate) fn undo_savepoint_soon(&self) {
+        let mut pipeline = self.pipeline();
+        if let Savepoint::Set(name) = pipeline.savepoint {
+            pipeline.queued.push(Queued::RollbackTo(name));
+        }
     }
 
     /// Queues a write inside a transaction (it is sent with the next statement); runs it at
@@ -154,7 +212,9 @@ impl PgDb {
         let statement = self.wait(self.client.prepare_cached(sql))?;
         let write = Queued::Write { statement, params, expect_rows };
         if self.queues_writes() {
-            self.pipeline().queued.push(write);
+            let mut pipeline = self.pipeline();
+            pipeline.set_savepoint();
+            pipeline.queued.push(write);
             return Ok(());
         }
         let (failure, ()) = self.wait(pipelined(vec![write.send(&self.client)], async {}));
@@ -163,13 +223,15 @@ impl PgDb {
 
     /// Sends everything queued and waits for its answers (before `COMMIT`).
     pub(crate) fn flush(&self) -> Result<(), DbError> {
-        self.after_queued(async { Ok::<(), tokio_postgres::Error>(()) })
+        self.after_queued(Access::Read, async { Ok::<(), tokio_postgres::Error>(()) })
     }
 
     /// Runs `current` after everything queued, in one round trip with it; a queued failure
-    /// is returned (and fails the transaction) before `current`'s own result.
+    /// is returned (and fails the transaction) before `current`'s own result. A statement
+    /// that may write (`access`) is preceded by the running command's savepoint.
     pub(super) fn after_queued<T>(
         &self,
+        access: Access,
         current: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, DbError> {
         let queued = {
@@ -178,6 +240,9 @@ impl PgDb {
                 return Err(DbError::Unavailable(format!(
                     "an earlier write of this transaction failed: {why}"
                 )));
+            }
+            if access == Access::Write {
+                pipeline.set_savepoint();
             }
             std::mem::take(&mut pipeline.queued)
         };
@@ -246,11 +311,23 @@ mod tests {
         db.transaction(|db| {
             assert!(db.queues_writes());
             insert(db, 1, Some(1))?;
-            db.control_soon("SAVEPOINT s")?;
+            db.begin_savepoint_soon("s");
             insert(db, 2, Some(1))?;
-            db.control_soon("ROLLBACK TO SAVEPOINT s")?;
-            db.control_soon("RELEASE SAVEPOINT s")?;
+            db.undo_savepoint_soon();
+            db.release_savepoint_soon();
             insert(db, 3, Some(1))?;
+            // A command that only reads sends no savepoint, nor its rollback or release.
+            db.begin_savepoint_soon("s");
+            db.read_one("SELECT COUNT(*) FROM t", &[])?;
+            db.undo_savepoint_soon();
+            db.release_savepoint_soon();
+            assert!(db.pipeline().queued.is_empty(), "nothing queued for a reading command");
+            // One that writes after reading has its savepoint before the write.
+            db.begin_savepoint_soon("s");
+            db.read_one("SELECT COUNT(*) FROM t", &[])?;
+            insert(db, 9, Some(1))?;
+            db.undo_savepoint_soon();
+            db.release_savepoint_soon();
             // The read runs after every queued statement, in the order they were queued.
             let ids: Vec<i64> =
                 db.rows("SELECT id FROM t ORDER BY id", &[])?.iter().map(|r| r.get(0)).collect();
@@ -307,6 +384,5 @@ mod tests {
         insert(&db, 1, Some(1)).unwrap();
         assert_eq!(count(&db), 1);
         assert!(insert(&db, 1, Some(1)).is_err(), "an existing row: no change where one was due");
-        db.control_soon("SELECT 1").unwrap();
     }
 }

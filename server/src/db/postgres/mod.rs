@@ -199,7 +199,7 @@ impl PgDb {
 
     /// Runs `sql` (prepared once per connection) and returns its rows.
     pub(crate) fn rows(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
-        self.after_queued(async {
+        self.after_queued(deferred::Access::Write, async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query(&statement, params).await
         })
@@ -207,15 +207,24 @@ impl PgDb {
 
     /// Runs `sql` and returns its one row, or `None`.
     pub(crate) fn row(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
-        self.after_queued(async {
+        self.after_queued(deferred::Access::Write, async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query_opt(&statement, params).await
         })
     }
 
+    /// Runs `sql`, which only reads (so the running desk command needs no savepoint for it:
+    /// see `deferred`), and returns its one row.
+    pub(crate) fn read_one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
+        self.after_queued(deferred::Access::Read, async {
+            let statement = self.client.prepare_cached(sql).await?;
+            self.client.query_one(&statement, params).await
+        })
+    }
+
     /// Runs `sql`, which must return exactly one row.
     pub(crate) fn one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
-        self.after_queued(async {
+        self.after_queued(deferred::Access::Write, async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.query_one(&statement, params).await
         })
@@ -223,7 +232,7 @@ impl PgDb {
 
     /// Runs `sql` and returns how many rows it changed.
     pub(crate) fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
-        self.after_queued(async {
+        self.after_queued(deferred::Access::Write, async {
             let statement = self.client.prepare_cached(sql).await?;
             self.client.execute(&statement, params).await
         })
@@ -231,7 +240,7 @@ impl PgDb {
 
     /// Runs statements without parameters (schema, transaction control).
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
-        self.after_queued(self.client.batch_execute(sql))
+        self.after_queued(deferred::Access::Write, self.client.batch_execute(sql))
     }
 
     /// Runs `work` in one transaction and commits it if `work` succeeds; if it fails, the

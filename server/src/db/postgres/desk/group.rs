@@ -2,8 +2,10 @@
 //! PostgreSQL refuses a savepoint outside a transaction block; a command begun outside one
 //! begins its own transaction, which its release commits and its undo rolls back (the
 //! store's [`Savepoints`](crate::db::Savepoints) do the same). Inside a transaction (the
-//! writer's group) the savepoints are queued and sent with the command's first statement
-//! (see `deferred`): they cost no round trip of their own.
+//! writer's group) a command's savepoint is queued before its first statement that may
+//! write, and its release or rollback after it, all sent with later statements (see
+//! `deferred`): they cost no round trip of their own, and a command that only read (a hold
+//! the rules refused) sends none of them.
 
 use crate::db::desk::DeskSavepoints;
 use crate::db::postgres::PgDb;
@@ -15,21 +17,24 @@ const COMMAND: &str = "desk_command";
 impl DeskSavepoints for PgDb {
     fn begin_command(&self) -> Result<(), DbError> {
         if self.queues_writes() {
-            return self.control_soon("SAVEPOINT desk_command");
+            self.begin_savepoint_soon(COMMAND);
+            return Ok(());
         }
         self.savepoint(COMMAND)
     }
 
     fn release_command(&self) -> Result<(), DbError> {
         if self.queues_writes() {
-            return self.control_soon("RELEASE SAVEPOINT desk_command");
+            self.release_savepoint_soon();
+            return Ok(());
         }
         self.release_savepoint(COMMAND)
     }
 
     fn undo_command(&self) -> Result<(), DbError> {
         if self.queues_writes() {
-            return self.control_soon("ROLLBACK TO SAVEPOINT desk_command");
+            self.undo_savepoint_soon();
+            return Ok(());
         }
         if self.own_savepoint() == Some(COMMAND) {
             // The command's own transaction: roll it back and begin it again, so the

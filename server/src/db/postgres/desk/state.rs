@@ -272,7 +272,7 @@ impl DeskState for PgDb {
         buyer_id: &str,
     ) -> Result<HoldFacts, DbError> {
         // One round trip for the four reads a hold is decided on.
-        let r = self.one(
+        let r = self.read_one(
             "SELECT u.status, u.unit_price IS NOT NULL, u.hold_id, u.held_until,
                  EXISTS(SELECT 1 FROM desk_allotments WHERE event_id = $1 AND unit_id = $3),
                  b.buyer_id IS NOT NULL, b.lottery_no,
@@ -299,7 +299,7 @@ impl DeskState for PgDb {
         unit_id: &str,
         hold_id: &str,
     ) -> Result<(Option<DeskUnit>, i64), DbError> {
-        let r = self.one(
+        let r = self.read_one(
             "SELECT u.status, u.unit_price IS NOT NULL, u.hold_id, u.held_until,
                  (SELECT COUNT(*) FROM receipts r JOIN work_tickets t USING (ticket_id)
                   WHERE t.hold_id = $3)
