@@ -11,7 +11,7 @@ use super::command::Refusal;
 use super::delegation::Authority;
 use super::ledger::{self, Cause, Tip};
 use crate::auth::Principal;
-use crate::db::desk::{DeskDb, DeskDelegations, DeskState};
+use crate::db::desk::{DeskDelegations, DeskGroup, DeskState};
 use crate::db::{DbError, GrantStore};
 use crate::error::ServerError;
 
@@ -57,7 +57,7 @@ pub(crate) struct DeskEvent {
 /// One running command.
 pub(crate) struct Ctx<'a> {
     /// The desk's storage, inside the group's transaction and the command's savepoint.
-    pub(crate) db: &'a dyn DeskDb,
+    pub(crate) db: &'a dyn DeskGroup,
     pub(crate) tip: &'a mut Tip,
     pub(crate) who: &'a Principal,
     pub(crate) key: &'a str,

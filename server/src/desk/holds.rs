@@ -83,6 +83,8 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
     };
     // The rule saw `available`; the conditional update makes that a guarantee, not a hope
     // (sent later on PostgreSQL, where a unit found taken fails the whole group instead).
+    // Nothing after it refuses: the hold and its ledger entry are final.
+    ctx.db.final_writes_follow()?;
     if !ctx.db.hold_unit(&hold)? {
         return refuse("unit_not_available", "房源已被占用 (the unit is no longer available)");
     }
@@ -126,6 +128,8 @@ pub(crate) fn release(
             "已有收款，须由财务冲红 (money was received: finance must reverse it in red)",
         );
     }
+    // Every check is done: the release and its ledger entry are final.
+    ctx.db.final_writes_follow()?;
     ctx.db.end_hold(&project_id, unit_id, &hold_id, HoldEnd::Released, &instant(ctx.now))?;
     let entry = json!({ "unit_id": unit_id, "hold_id": hold_id, "reason": reason,
                         "status": "available" });

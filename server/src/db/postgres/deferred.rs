@@ -63,6 +63,10 @@ enum Savepoint {
     Wanted(&'static str),
     /// Its savepoint was queued or sent.
     Set(&'static str),
+    /// The command said its writes from here are final (`final_writes_follow`) before it
+    /// needed a savepoint: they go without one, and undoing the command after one of them
+    /// (`wrote`) fails the transaction.
+    Unprotected { wrote: bool },
 }
 
 /// Whether a statement only reads (it needs no savepoint before it) or may write.
@@ -78,11 +82,18 @@ pub(super) enum Access {
 type Answer<'a> = Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + 'a>>;
 
 impl Pipeline {
-    /// Queues the running command's savepoint if it is wanted and not yet set.
+    /// Before a statement that may write: queues the running command's savepoint if it is
+    /// wanted and not yet set, or notes a write that goes without one.
     fn set_savepoint(&mut self) {
-        if let Savepoint::Wanted(name) = self.savepoint {
-            self.queued.push(Queued::Savepoint(name));
-            self.savepoint = Savepoint::Set(name);
+        match self.savepoint {
+            Savepoint::Wanted(name) => {
+                self.queued.push(Queued::Savepoint(name));
+                self.savepoint = Savepoint::Set(name);
+            }
+            Savepoint::Unprotected { .. } => {
+                self.savepoint = Savepoint::Unprotected { wrote: true }
+            }
+            Savepoint::None | Savepoint::Set(_) => {}
         }
     }
 }
@@ -192,11 +203,28 @@ impl PgDb {
     }
 
     /// Undoes the running command's work; its savepoint stays (nothing to send if it never
-    /// wrote).
-    pub(crate) fn undo_savepoint_soon(&self) {
+    /// wrote). A command that wrote without a savepoint cannot be undone alone: the
+    /// transaction fails, and nothing of it commits.
+    pub(crate) fn undo_savepoint_soon(&self) -> Result<(), DbError> {
         let mut pipeline = self.pipeline();
-        if let Savepoint::Set(name) = pipeline.savepoint {
-            pipeline.queued.push(Queued::RollbackTo(name));
+        match pipeline.savepoint {
+            Savepoint::Set(name) => pipeline.queued.push(Queued::RollbackTo(name)),
+            Savepoint::Unprotected { wrote: true } => {
+                let why = "a command was undone after its final writes";
+                pipeline.failed = Some(why.to_owned());
+                return Err(DbError::Unavailable(why.to_owned()));
+            }
+            Savepoint::None | Savepoint::Wanted(_) | Savepoint::Unprotected { wrote: false } => {}
+        }
+        Ok(())
+    }
+
+    /// The running command's writes from here are final (see `DeskSavepoints`): if it has
+    /// not needed its savepoint yet, it will not send one.
+    pub(crate) fn final_writes_soon(&self) {
+        let mut pipeline = self.pipeline();
+        if pipeline.open && matches!(pipeline.savepoint, Savepoint::Wanted(_)) {
+            pipeline.savepoint = Savepoint::Unprotected { wrote: false };
         }
     }
 
@@ -313,30 +341,37 @@ mod tests {
             insert(db, 1, Some(1))?;
             db.begin_savepoint_soon("s");
             insert(db, 2, Some(1))?;
-            db.undo_savepoint_soon();
+            db.undo_savepoint_soon()?;
             db.release_savepoint_soon();
             insert(db, 3, Some(1))?;
             // A command that only reads sends no savepoint, nor its rollback or release.
             db.begin_savepoint_soon("s");
             db.read_one("SELECT COUNT(*) FROM t", &[])?;
-            db.undo_savepoint_soon();
+            db.undo_savepoint_soon()?;
             db.release_savepoint_soon();
             assert!(db.pipeline().queued.is_empty(), "nothing queued for a reading command");
+            // One whose writes are final sends no savepoint for them, nor a release.
+            db.begin_savepoint_soon("s");
+            db.read_one("SELECT COUNT(*) FROM t", &[])?;
+            db.final_writes_soon();
+            insert(db, 5, Some(1))?;
+            db.release_savepoint_soon();
+            assert_eq!(db.pipeline().queued.len(), 1, "the write alone");
             // One that writes after reading has its savepoint before the write.
             db.begin_savepoint_soon("s");
             db.read_one("SELECT COUNT(*) FROM t", &[])?;
             insert(db, 9, Some(1))?;
-            db.undo_savepoint_soon();
+            db.undo_savepoint_soon()?;
             db.release_savepoint_soon();
             // The read runs after every queued statement, in the order they were queued.
             let ids: Vec<i64> =
                 db.rows("SELECT id FROM t ORDER BY id", &[])?.iter().map(|r| r.get(0)).collect();
-            assert_eq!(ids, vec![1, 3], "2 was rolled back to its savepoint");
+            assert_eq!(ids, vec![1, 3, 5], "2 and 9 were rolled back to their savepoints");
             insert(db, 4, Some(1))
         })
         .unwrap();
         assert!(!db.queues_writes());
-        assert_eq!(count(db), 3, "the write queued last was sent before the commit");
+        assert_eq!(count(db), 4, "the write queued last was sent before the commit");
     }
 
     #[test]
@@ -373,6 +408,34 @@ mod tests {
         });
         let error = refused.unwrap_err();
         assert!(error.to_string().contains("changed 0 rows"), "{error}");
+        assert_eq!(count(&db), 1);
+    }
+
+    #[test]
+    fn a_command_undone_after_its_final_writes_fails_its_transaction() {
+        let Some(database) = TestDatabase::create() else { return };
+        let db = table(&database);
+        let failed = db.transaction(|db| {
+            insert(db, 1, Some(1))?;
+            db.begin_savepoint_soon("s");
+            db.final_writes_soon();
+            insert(db, 2, Some(1))?;
+            let undone = db.undo_savepoint_soon();
+            assert!(undone.is_err(), "its write has no savepoint to go back to");
+            assert!(db.one("SELECT 1", &[]).is_err(), "the transaction has failed");
+            undone
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&db), 0, "neither the command's write nor the one before it");
+        // A command undone before it wrote anything is undone alone.
+        db.transaction(|db| {
+            db.begin_savepoint_soon("s");
+            db.final_writes_soon();
+            db.undo_savepoint_soon()?;
+            db.release_savepoint_soon();
+            insert(db, 3, Some(1))
+        })
+        .unwrap();
         assert_eq!(count(&db), 1);
     }
 

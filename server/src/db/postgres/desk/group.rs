@@ -33,8 +33,7 @@ impl DeskSavepoints for PgDb {
 
     fn undo_command(&self) -> Result<(), DbError> {
         if self.queues_writes() {
-            self.undo_savepoint_soon();
-            return Ok(());
+            return self.undo_savepoint_soon();
         }
         if self.own_savepoint() == Some(COMMAND) {
             // The command's own transaction: roll it back and begin it again, so the
@@ -42,5 +41,10 @@ impl DeskSavepoints for PgDb {
             return self.batch(&format!("ROLLBACK; BEGIN; SAVEPOINT {COMMAND}"));
         }
         self.batch(&format!("ROLLBACK TO SAVEPOINT {COMMAND}"))
+    }
+
+    fn final_writes_follow(&self) -> Result<(), DbError> {
+        self.final_writes_soon();
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ use crate::db::parse::decimal;
 use crate::db::postgres::PgDb;
 use crate::db::postgres::deferred::{OwnedParam, owned_params};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use super::{small, small_opt};
 
@@ -36,29 +37,29 @@ const INSERT_HOLD: &str = "INSERT INTO desk_holds(hold_id, event_id, project_id,
          buyer_id, held_by, held_at, expires_at, state)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')";
 
-/// `hold`'s values in the order of [`INSERT_HOLD`] (`record`) or [`TAKE_UNIT`], owned.
-fn hold_params(h: &NewHold<'_>, record: bool) -> Vec<OwnedParam> {
-    if record {
-        owned_params![
-            h.hold_id.to_owned(),
-            h.event_id.to_owned(),
-            h.project_id.to_owned(),
-            h.unit_id.to_owned(),
-            h.buyer_id.to_owned(),
-            h.held_by.to_owned(),
-            h.held_at.to_owned(),
-            h.expires_at.to_owned(),
-        ]
-    } else {
-        owned_params![
-            h.project_id.to_owned(),
-            h.unit_id.to_owned(),
-            h.event_id.to_owned(),
-            h.buyer_id.to_owned(),
-            h.hold_id.to_owned(),
-            h.expires_at.to_owned(),
-        ]
-    }
+/// [`TAKE_UNIT`] and, if it took the unit, [`INSERT_HOLD`], as one statement: one row
+/// changed when the unit was available, none otherwise (parameters as [`hold_params`]).
+const HOLD_UNIT: &str = "WITH taken AS (
+         UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4, hold_id = $5,
+             held_until = $6
+         WHERE project_id = $1 AND unit_id = $2 AND status = 'available'
+         RETURNING project_id, unit_id)
+     INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by, held_at,
+         expires_at, state)
+     SELECT $5, $3, project_id, unit_id, $4, $7, $8, $6, 'active' FROM taken";
+
+/// `hold`'s values in the order of [`HOLD_UNIT`], owned.
+fn hold_params(h: &NewHold<'_>) -> Vec<OwnedParam> {
+    owned_params![
+        h.project_id.to_owned(),
+        h.unit_id.to_owned(),
+        h.event_id.to_owned(),
+        h.buyer_id.to_owned(),
+        h.hold_id.to_owned(),
+        h.expires_at.to_owned(),
+        h.held_by.to_owned(),
+        h.held_at.to_owned(),
+    ]
 }
 
 /// The unit in a row's first four columns (status, whether priced, hold, hold's end); `None`
@@ -312,16 +313,14 @@ impl DeskState for PgDb {
 
     fn hold_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
         if !self.queues_writes() {
-            if !self.take_unit(h)? {
-                return Ok(false);
-            }
-            self.insert_hold(h)?;
-            return Ok(true);
+            let params = hold_params(h);
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+            return Ok(self.execute(HOLD_UNIT, &refs)? == 1);
         }
         // In the writer's group, under the ledger's lock: the unit is as the command read it,
-        // and both writes must change one row each or the group fails (see `deferred`).
-        self.write_soon(TAKE_UNIT, hold_params(h, false), Some(1))?;
-        self.write_soon(INSERT_HOLD, hold_params(h, true), Some(1))?;
+        // and the statement must change one row or the group fails (see `deferred`).
+        self.write_soon(HOLD_UNIT, hold_params(h), Some(1))?;
         Ok(true)
     }
 
@@ -358,17 +357,22 @@ impl DeskState for PgDb {
         end: HoldEnd,
         at: &str,
     ) -> Result<(), DbError> {
-        // Queued in the writer's group (see `deferred`); at once outside one.
+        // One statement (the unit freed in a data-modifying WITH, which runs whether or not
+        // it is read), queued in the writer's group (see `deferred`); at once outside one.
         self.write_soon(
-            "UPDATE desk_units SET status = 'available', event_id = NULL, buyer_id = NULL,
-                 hold_id = NULL, held_until = NULL
-             WHERE project_id = $1 AND unit_id = $2",
-            owned_params![project_id.to_owned(), unit_id.to_owned()],
-            None,
-        )?;
-        self.write_soon(
-            "UPDATE desk_holds SET state = $2, ended_at = $3 WHERE hold_id = $1 AND state = 'active'",
-            owned_params![hold_id.to_owned(), end.as_str(), at.to_owned()],
+            "WITH freed AS (
+                 UPDATE desk_units SET status = 'available', event_id = NULL, buyer_id = NULL,
+                     hold_id = NULL, held_until = NULL
+                 WHERE project_id = $1 AND unit_id = $2)
+             UPDATE desk_holds SET state = $4, ended_at = $5
+             WHERE hold_id = $3 AND state = 'active'",
+            owned_params![
+                project_id.to_owned(),
+                unit_id.to_owned(),
+                hold_id.to_owned(),
+                end.as_str(),
+                at.to_owned()
+            ],
             None,
         )
     }
