@@ -56,7 +56,31 @@ pub struct DemoSpec {
     pub account_records: bool,
 }
 
+/// The largest multiple of the standard company [`DemoSpec::scaled`] builds (500 reps,
+/// 30,000 customers, 200,000 tickets, 300,000 units).
+pub const MAX_SCALE: u16 = 100;
+
+/// Reps per step of [`DemoSpec::scaled`].
+const REPS_PER_SCALE: usize = 5;
+
 impl DemoSpec {
+    /// The standard company `scale` times over, for headquarters at the size of a real
+    /// company (`serve --demo --scale N`): per step 5 reps, 300 customers, 2,000 tickets, a
+    /// 3,000-unit project and 200 buyers; 10 is 50 reps, 3,000 customers, 20,000 tickets and
+    /// 30,000 units. `scale` is kept within 1 to [`MAX_SCALE`].
+    pub fn scaled(scale: usize) -> DemoSpec {
+        let n = scale.clamp(1, usize::from(MAX_SCALE));
+        let step = DemoSpec::standard(REPS_PER_SCALE);
+        DemoSpec {
+            reps: step.reps.saturating_mul(n),
+            customers: step.customers.saturating_mul(n),
+            tickets: step.tickets.saturating_mul(n),
+            units: step.units.saturating_mul(n),
+            buyers: step.buyers.saturating_mul(n),
+            ..step
+        }
+    }
+
     /// The size named by the benchmark and the demo: 300 customers with 5 contacts and 12
     /// visits each, 2,000 tickets, a 3,000-unit project.
     pub fn standard(reps: usize) -> DemoSpec {

@@ -43,18 +43,26 @@ enum Command {
         /// Load the demo company into an empty data directory first.
         #[arg(long)]
         demo: bool,
-        /// Customers in the demo company (tests use a small one).
-        #[arg(long, default_value_t = 300, hide = true)]
-        demo_customers: usize,
-        /// Tickets in the demo company.
-        #[arg(long, default_value_t = 2_000, hide = true)]
-        demo_tickets: usize,
-        /// Units in the demo project.
-        #[arg(long, default_value_t = 3_000, hide = true)]
-        demo_units: usize,
-        /// Buyers on the demo event's list.
-        #[arg(long, default_value_t = 200, hide = true)]
-        demo_buyers: usize,
+        /// The demo company's size, as a multiple of the standard one: per step 5 reps, 300
+        /// customers, 2,000 tickets, 3,000 units and 200 buyers (10: a company of 50 reps).
+        #[arg(
+            long,
+            requires = "demo",
+            value_parser = clap::value_parser!(u16).range(1..=i64::from(kam_core::demo::MAX_SCALE))
+        )]
+        scale: Option<u16>,
+        /// Customers in the demo company, instead of the scale's (tests use a small one).
+        #[arg(long, hide = true)]
+        demo_customers: Option<usize>,
+        /// Tickets in the demo company, instead of the scale's.
+        #[arg(long, hide = true)]
+        demo_tickets: Option<usize>,
+        /// Units in the demo project, instead of the scale's.
+        #[arg(long, hide = true)]
+        demo_units: Option<usize>,
+        /// Buyers on the demo event's list, instead of the scale's.
+        #[arg(long, hide = true)]
+        demo_buyers: Option<usize>,
         /// The company's policy file (TOML; values not given keep their defaults).
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -266,6 +274,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve {
             demo,
+            scale,
             demo_customers,
             demo_tickets,
             demo_units,
@@ -280,12 +289,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             copy_interval_s,
             database,
         } => {
+            let scaled = DemoSpec::scaled(scale.map_or(1, usize::from));
             let spec = DemoSpec {
-                customers: demo_customers,
-                tickets: demo_tickets,
-                units: demo_units,
-                buyers: demo_buyers,
-                ..DemoSpec::standard(5)
+                customers: demo_customers.unwrap_or(scaled.customers),
+                tickets: demo_tickets.unwrap_or(scaled.tickets),
+                units: demo_units.unwrap_or(scaled.units),
+                buyers: demo_buyers.unwrap_or(scaled.buyers),
+                ..scaled
             };
             let policy = data::load_policy(policy.as_deref())?;
             let web = kam_server::web::security::WebSettings { tls_proxy };

@@ -47,3 +47,31 @@ fn demo_server_serves_counts_stops_gracefully_and_keeps_its_data() {
     assert_eq!(document_count(&summary, "customer"), 300);
     server.stop(Duration::from_secs(30)).unwrap();
 }
+
+#[test]
+fn a_scaled_demo_is_the_standard_company_n_times_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--demo", "--scale", "2"];
+    let server = ServerProcess::start(dir.path(), &args, Duration::from_secs(240)).unwrap();
+    let (status, summary) = get_json(&format!("{}/api/v1/summary", server.url)).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(document_count(&summary, "customer"), 600);
+    assert_eq!(document_count(&summary, "ticket"), 4000);
+    // Ten reps sign in, each with their own demo device.
+    let reps: Vec<&String> = server.banner.iter().filter(|l| l.contains("rep-")).collect();
+    assert!(reps.iter().any(|l| l.contains("rep-10")), "{reps:?}");
+    assert!(!reps.iter().any(|l| l.contains("rep-11")), "{reps:?}");
+    server.stop(Duration::from_secs(30)).unwrap();
+}
+
+#[test]
+fn a_scale_outside_its_range_or_without_the_demo_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--demo", "--scale", "0"][..], &["--demo", "--scale", "101"], &["--scale", "2"]]
+    {
+        let refused = ServerProcess::start(dir.path(), args, Duration::from_secs(30));
+        assert!(refused.is_err(), "{args:?} started a server");
+        let said = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+        assert!(said.contains("--scale"), "{args:?}: the refusal names the flag: {said}");
+    }
+}

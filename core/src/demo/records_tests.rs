@@ -267,3 +267,41 @@ fn a_tiny_company_still_generates() {
     assert!(none.leads.is_empty() && none.plans.is_empty() && none.reviews.is_empty());
     assert!(none.organisations.iter().all(|o| o.check_bounds().is_ok()));
 }
+
+#[test]
+fn a_scaled_company_is_the_standard_one_n_times_over() {
+    let ten = DemoSpec::scaled(10);
+    assert_eq!(
+        (ten.reps, ten.customers, ten.tickets, ten.units, ten.buyers),
+        (50, 3_000, 20_000, 30_000, 2_000),
+        "the size issue 25 names for headquarters at scale"
+    );
+    let one = DemoSpec::scaled(1);
+    let standard = DemoSpec::standard(5);
+    assert_eq!(
+        (one.reps, one.customers, one.tickets, one.units, one.buyers, one.seed),
+        (
+            standard.reps,
+            standard.customers,
+            standard.tickets,
+            standard.units,
+            standard.buyers,
+            standard.seed
+        ),
+        "scale 1 is the demo as it always was"
+    );
+    assert_eq!(DemoSpec::scaled(0).customers, 300, "kept at 1 and above");
+    assert_eq!(
+        DemoSpec::scaled(usize::MAX).customers,
+        300 * usize::from(MAX_SCALE),
+        "and at the most"
+    );
+    // What the generator makes of it: the reps, the customers spread over all of them, the
+    // tickets and the project's units.
+    let data = generate(&DemoSpec::scaled(2), now(), &Policy::default());
+    assert_eq!(data.reps.len(), 10);
+    assert_eq!((data.customers.len(), data.tickets.len()), (600, 4_000));
+    assert_eq!(data.project.units.len(), 6_000);
+    let owners: BTreeSet<&UserId> = data.customers.iter().flat_map(|c| &c.owners).collect();
+    assert_eq!(owners.len(), 10, "every rep owns customers");
+}
