@@ -291,12 +291,22 @@ pub trait DeskState: DeskView {
 
     /// The unit `unit_id` of `project_id`.
     fn unit(&self, project_id: &str, unit_id: &str) -> Result<Option<DeskUnit>, DbError>;
-    /// The units `unit_ids` of `project_id` that are on the desk, by id, in one read.
+    /// The units `unit_ids` of `project_id` that are on the desk, by id, in one read. By
+    /// default one [`DeskState::unit`] each (in-process reads cost no round trip); a backend
+    /// across a network reads them in one query.
     fn units_of(
         &self,
         project_id: &str,
         unit_ids: &[&str],
-    ) -> Result<BTreeMap<String, DeskUnit>, DbError>;
+    ) -> Result<BTreeMap<String, DeskUnit>, DbError> {
+        let mut found = BTreeMap::new();
+        for unit_id in unit_ids {
+            if let Some(unit) = self.unit(project_id, unit_id)? {
+                found.insert((*unit_id).to_owned(), unit);
+            }
+        }
+        Ok(found)
+    }
     /// Whether `unit_id` is allotted to `event_id`.
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError>;
     /// The listed buyer's lottery number: `None` when not listed, `Some(None)` before the
@@ -310,14 +320,22 @@ pub trait DeskState: DeskView {
     fn units_taken(&self, event_id: &str, buyer_id: &str) -> Result<u32, DbError>;
     /// What a hold of `unit_id` (of `project_id`) for `buyer_id` at `event_id` is decided on:
     /// [`DeskState::unit`], [`DeskState::allotted`], [`DeskState::buyer_lottery_no`] and
-    /// [`DeskState::units_taken`] in one read.
+    /// [`DeskState::units_taken`]. By default the four reads; a backend across a network
+    /// reads them in one query.
     fn hold_facts(
         &self,
         event_id: &str,
         project_id: &str,
         unit_id: &str,
         buyer_id: &str,
-    ) -> Result<HoldFacts, DbError>;
+    ) -> Result<HoldFacts, DbError> {
+        Ok(HoldFacts {
+            unit: self.unit(project_id, unit_id)?,
+            allotted: self.allotted(event_id, unit_id)?,
+            lottery_no: self.buyer_lottery_no(event_id, buyer_id)?,
+            units_taken: self.units_taken(event_id, buyer_id)?,
+        })
+    }
     /// What a release of `hold_id` on `unit_id` is decided on, in one read: the unit, and how
     /// many receipts were recorded against the hold.
     fn release_facts(
@@ -334,7 +352,13 @@ pub trait DeskState: DeskView {
     /// send the writes with the next statement and answer `true`: the desk's writer reads and
     /// writes its units under the ledger's lock, so the unit is as read, and if it was not,
     /// the transaction fails and nothing it answered is sent.
-    fn hold_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError>;
+    fn hold_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError> {
+        if !self.take_unit(hold)? {
+            return Ok(false);
+        }
+        self.insert_hold(hold)?;
+        Ok(true)
+    }
     /// Records an active hold.
     fn insert_hold(&self, hold: &NewHold<'_>) -> Result<(), DbError>;
     /// Frees the unit and closes its active hold `hold_id` as `end`, at `at`.

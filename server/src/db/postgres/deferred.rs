@@ -239,14 +239,15 @@ impl PgDb {
     ) -> Result<(), DbError> {
         let statement = self.wait(self.client.prepare_cached(sql))?;
         let write = Queued::Write { statement, params, expect_rows };
-        if self.queues_writes() {
+        {
             let mut pipeline = self.pipeline();
-            pipeline.set_savepoint();
-            pipeline.queued.push(write);
-            return Ok(());
+            if pipeline.open {
+                pipeline.set_savepoint();
+                pipeline.queued.push(write);
+                return Ok(());
+            }
         }
-        let (failure, ()) = self.wait(pipelined(vec![write.send(&self.client)], async {}));
-        failure
+        self.wait(write.send(&self.client))
     }
 
     /// Sends everything queued and waits for its answers (before `COMMIT`).

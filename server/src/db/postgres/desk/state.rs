@@ -27,18 +27,8 @@ fn unit_status(status: &str) -> Result<UnitStatus, DbError> {
     status.parse::<UnitStatus>().map_err(|_| DbError::Corrupt(format!("unit status {status}")))
 }
 
-/// Marks an available unit held (`NewHold`'s project, unit, event, buyer, hold, expiry).
-const TAKE_UNIT: &str = "UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4,
-         hold_id = $5, held_until = $6
-     WHERE project_id = $1 AND unit_id = $2 AND status = 'available'";
-
-/// Records an active hold (`NewHold`'s hold, event, project, unit, buyer, holder, times).
-const INSERT_HOLD: &str = "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id,
-         buyer_id, held_by, held_at, expires_at, state)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')";
-
-/// [`TAKE_UNIT`] and, if it took the unit, [`INSERT_HOLD`], as one statement: one row
-/// changed when the unit was available, none otherwise (parameters as [`hold_params`]).
+/// `take_unit` and, if it took the unit, `insert_hold`, as one statement: one row changed when
+/// the unit was available, none otherwise (parameters as [`hold_params`]).
 const HOLD_UNIT: &str = "WITH taken AS (
          UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4, hold_id = $5,
              held_until = $6
@@ -313,10 +303,17 @@ impl DeskState for PgDb {
 
     fn hold_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
         if !self.queues_writes() {
-            let params = hold_params(h);
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-            return Ok(self.execute(HOLD_UNIT, &refs)? == 1);
+            let params: [&(dyn ToSql + Sync); 8] = [
+                &h.project_id,
+                &h.unit_id,
+                &h.event_id,
+                &h.buyer_id,
+                &h.hold_id,
+                &h.expires_at,
+                &h.held_by,
+                &h.held_at,
+            ];
+            return Ok(self.execute(HOLD_UNIT, &params)? == 1);
         }
         // In the writer's group, under the ledger's lock: the unit is as the command read it,
         // and the statement must change one row or the group fails (see `deferred`).
@@ -326,7 +323,9 @@ impl DeskState for PgDb {
 
     fn take_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
         let changed = self.execute(
-            TAKE_UNIT,
+            "UPDATE desk_units SET status = 'held', event_id = $3, buyer_id = $4, hold_id = $5,
+                 held_until = $6
+             WHERE project_id = $1 AND unit_id = $2 AND status = 'available'",
             &[&h.project_id, &h.unit_id, &h.event_id, &h.buyer_id, &h.hold_id, &h.expires_at],
         )?;
         Ok(changed == 1)
@@ -334,7 +333,9 @@ impl DeskState for PgDb {
 
     fn insert_hold(&self, h: &NewHold<'_>) -> Result<(), DbError> {
         self.execute(
-            INSERT_HOLD,
+            "INSERT INTO desk_holds(hold_id, event_id, project_id, unit_id, buyer_id, held_by,
+                 held_at, expires_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')",
             &[
                 &h.hold_id,
                 &h.event_id,

@@ -1,7 +1,7 @@
 //! `DeskState` over SQLite. The statements every command runs are cached (`prepare_cached`):
 //! the desk writer runs thousands of commands a second.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use kam_core::model::{Buyer, BuyerId, SelectionMode, UnitId, UnitStatus, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,8 +10,7 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::desk::state::{
     BookUnit, BuyerIdentity, ControlUnit, DeskEventRow, DeskUnit, DueHold, EventBooks, HoldEnd,
-    HoldFacts, LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow,
-    instant,
+    LentDesk, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold, StoredApproval, VoucherRow, instant,
 };
 use crate::db::desk::{DeskSales, DeskState, DeskView};
 
@@ -168,20 +167,6 @@ impl DeskState for Connection {
         Ok(Some(DeskUnit { status: unit_status(&status)?, price_approved, hold_id, held_until }))
     }
 
-    fn units_of(
-        &self,
-        project_id: &str,
-        unit_ids: &[&str],
-    ) -> Result<BTreeMap<String, DeskUnit>, DbError> {
-        let mut found = BTreeMap::new();
-        for unit_id in unit_ids {
-            if let Some(unit) = self.unit(project_id, unit_id)? {
-                found.insert((*unit_id).to_owned(), unit);
-            }
-        }
-        Ok(found)
-    }
-
     fn allotted(&self, event_id: &str, unit_id: &str) -> Result<bool, DbError> {
         Ok(self
             .prepare_cached("SELECT 1 FROM desk_allotments WHERE event_id = ?1 AND unit_id = ?2")?
@@ -212,22 +197,6 @@ impl DeskState for Connection {
             .query_row([event_id, buyer_id], |r| r.get(0))?)
     }
 
-    fn hold_facts(
-        &self,
-        event_id: &str,
-        project_id: &str,
-        unit_id: &str,
-        buyer_id: &str,
-    ) -> Result<HoldFacts, DbError> {
-        // In-process reads cost no round trip: the four statements as they are.
-        Ok(HoldFacts {
-            unit: self.unit(project_id, unit_id)?,
-            allotted: self.allotted(event_id, unit_id)?,
-            lottery_no: self.buyer_lottery_no(event_id, buyer_id)?,
-            units_taken: self.units_taken(event_id, buyer_id)?,
-        })
-    }
-
     fn release_facts(
         &self,
         project_id: &str,
@@ -235,14 +204,6 @@ impl DeskState for Connection {
         hold_id: &str,
     ) -> Result<(Option<DeskUnit>, i64), DbError> {
         Ok((self.unit(project_id, unit_id)?, self.receipts_for_hold(hold_id)?))
-    }
-
-    fn hold_unit(&self, hold: &NewHold<'_>) -> Result<bool, DbError> {
-        if !self.take_unit(hold)? {
-            return Ok(false);
-        }
-        self.insert_hold(hold)?;
-        Ok(true)
     }
 
     fn take_unit(&self, h: &NewHold<'_>) -> Result<bool, DbError> {
