@@ -83,7 +83,8 @@ pub(crate) fn place_hold(ctx: &mut Ctx<'_>, unit_id: &str, buyer_id: &str) -> St
     };
     // The rule saw `available`; the conditional update makes that a guarantee, not a hope
     // (sent later on PostgreSQL, where a unit found taken fails the whole group instead).
-    // Nothing after it refuses: the hold and its ledger entry are final.
+    // Only a take answered at once (SQLite's) can still refuse: where it is queued, the hold
+    // and its ledger entry are final.
     ctx.db.final_writes_follow()?;
     if !ctx.db.hold_unit(&hold)? {
         return refuse("unit_not_available", "房源已被占用 (the unit is no longer available)");

@@ -13,8 +13,9 @@ pub trait DeskSavepoints {
     fn release_command(&self) -> Result<(), DbError>;
     /// Undoes what the command wrote; its savepoint stays open until released.
     fn undo_command(&self) -> Result<(), DbError>;
-    /// Says that the running command refuses nothing from here on: what it writes next is
-    /// final, or a fault. A backend may then leave those writes outside the command's
+    /// Says that the running command refuses nothing from here on but by the answer of a
+    /// write checked at once (`hold_unit`'s `false`): what it writes next is final, or a
+    /// fault. A backend may then leave those writes outside the command's
     /// savepoint if it has not needed one yet (on PostgreSQL a hold or a release then sends
     /// no savepoint and no release); undoing the command after that fails the whole
     /// transaction instead, so nothing half done commits. By default nothing changes.

@@ -419,8 +419,6 @@ pub trait DeskState: DeskView {
     /// Gives the buyer their lottery number.
     fn number_buyer(&self, event_id: &str, buyer_id: &str, number: u32) -> Result<(), DbError>;
 
-    /// A unit's status, if the unit is on the desk.
-    fn unit_status(&self, project_id: &str, unit_id: &str) -> Result<Option<UnitStatus>, DbError>;
     /// A unit's approved price, if it has one.
     fn approval(&self, project_id: &str, unit_id: &str) -> Result<Option<StoredApproval>, DbError>;
     /// The event's listed buyers, by id.

@@ -171,7 +171,7 @@ pub(crate) fn a_hold_takes_an_available_unit_once_and_ends_with_its_state(
     assert!(unit.price_approved);
     assert_eq!(unit.hold_id.as_deref(), Some("h1"));
     assert_eq!(unit.held_until.as_deref(), Some(hold.expires_at));
-    assert_eq!(desk.unit_status(PROJECT, "u1").unwrap(), Some(UnitStatus::Held));
+    assert_eq!(desk.unit(PROJECT, "u1").unwrap().map(|u| u.status), Some(UnitStatus::Held));
     assert_eq!(desk.unit(PROJECT, "u9").unwrap(), None);
     assert_eq!(desk.units_taken(EVENT, "b1").unwrap(), 1);
     assert_eq!(desk.receipts_for_hold("h1").unwrap(), 0);

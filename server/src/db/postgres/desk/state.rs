@@ -538,17 +538,6 @@ impl DeskState for PgDb {
         Ok(())
     }
 
-    fn unit_status(&self, project_id: &str, unit_id: &str) -> Result<Option<UnitStatus>, DbError> {
-        let status: Option<String> = self
-            .row(
-                "SELECT status FROM desk_units WHERE project_id = $1 AND unit_id = $2",
-                &[&project_id, &unit_id],
-            )?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        status.as_deref().map(unit_status).transpose()
-    }
-
     fn approval(&self, project_id: &str, unit: &str) -> Result<Option<StoredApproval>, DbError> {
         let Some(r) = self.row(
             "SELECT unit_price, approvers, approved_at FROM desk_units

@@ -417,14 +417,6 @@ impl DeskState for Connection {
         Ok(())
     }
 
-    fn unit_status(&self, project_id: &str, unit_id: &str) -> Result<Option<UnitStatus>, DbError> {
-        let status: Option<String> = self
-            .prepare_cached("SELECT status FROM desk_units WHERE project_id = ?1 AND unit_id = ?2")?
-            .query_row([project_id, unit_id], |r| r.get(0))
-            .optional()?;
-        status.as_deref().map(unit_status).transpose()
-    }
-
     fn approval(&self, project_id: &str, unit: &str) -> Result<Option<StoredApproval>, DbError> {
         let row: Option<(Option<String>, Option<String>, Option<String>)> = self
             .prepare_cached(
