@@ -6,7 +6,6 @@ use kam_core::replica::store::{
     CompactionPolicy, StoredBytes, StoredDoc, WriteOutcome, WriteStep, plan_write,
 };
 
-use super::deferred::owned_params;
 use super::{PgDb, count, limit};
 use crate::db::DbError;
 use crate::db::documents::{DocRow, DocumentStore};
@@ -142,39 +141,31 @@ impl DocumentStore for PgDb {
         let key = stored.doc.id().to_string();
         let kind = stored.doc.id().kind().as_str();
         match step {
-            // Queued in a transaction and sent with its next statement (see `deferred`).
             WriteStep::Snapshot(snapshot) => {
-                self.write_soon(
+                self.execute(
                     "INSERT INTO documents(doc_id, kind, snapshot, chunk_count, chunk_bytes)
                      VALUES ($1, $2, $3, 0, 0)
                      ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot,
                          chunk_count = 0, chunk_bytes = 0",
-                    owned_params![key.clone(), kind, snapshot.to_vec()],
-                    Some(1),
+                    &[&key, &kind, &snapshot],
                 )?;
-                self.write_soon(
-                    "DELETE FROM document_chunks WHERE doc_id = $1",
-                    owned_params![key],
-                    None,
-                )?;
+                self.execute("DELETE FROM document_chunks WHERE doc_id = $1", &[&key])?;
             }
             WriteStep::Chunk(chunk) => {
                 let chunk_len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
                 // The document's row is updated first: its lock orders two writers of one
                 // document, so the chunk numbers they take never collide.
-                self.write_soon(
+                self.execute(
                     "UPDATE documents SET chunk_count = chunk_count + 1,
                          chunk_bytes = chunk_bytes + $2
                      WHERE doc_id = $1",
-                    owned_params![key.clone(), chunk_len],
-                    None,
+                    &[&key, &chunk_len],
                 )?;
-                self.write_soon(
+                self.execute(
                     "INSERT INTO document_chunks(doc_id, seq, data)
                      VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM document_chunks
                                   WHERE doc_id = $1), $2)",
-                    owned_params![key, chunk.to_vec()],
-                    Some(1),
+                    &[&key, &chunk],
                 )?;
             }
         }
@@ -188,11 +179,11 @@ impl DocumentStore for PgDb {
         scope_key: &str,
         heads: &[ChangeHash],
     ) -> Result<(), DbError> {
-        self.write_soon(
+        self.execute(
             "UPDATE documents SET seq = $2, scope_key = $3, heads = $4 WHERE doc_id = $1",
-            owned_params![id.to_string(), seq, scope_key.to_owned(), encode_heads(heads)],
-            None,
-        )
+            &[&id.to_string(), &seq, &scope_key, &encode_heads(heads)],
+        )?;
+        Ok(())
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, DbError> {
