@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
 
-use super::customers::Flash;
 use super::error::{InLang, PageError};
 use super::forms::ConfirmForm;
+use super::forms::Flash;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use super::venue::{current, delegate_form, history, lent_cell};

@@ -65,3 +65,17 @@ pub(crate) fn recorded(lang: Lang, path: &str) -> axum::response::Response {
     let to = format!("{path}?done={}", super::layout::url_encode(done));
     axum::response::Redirect::to(&to).into_response()
 }
+
+/// A flash message carried by a redirect.
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    /// The message.
+    pub done: Option<String>,
+}
+
+/// A posted form with only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    /// The session's CSRF token.
+    pub csrf: String,
+}

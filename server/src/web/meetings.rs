@@ -12,8 +12,8 @@ use kam_core::model::FindingKind;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::customers::Flash;
 use super::error::{InLang, PageError};
+use super::forms::Flash;
 use super::forms::{confirmed, date, recorded, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};

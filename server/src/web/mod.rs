@@ -31,6 +31,7 @@ pub mod organisations;
 pub mod pipeline;
 pub mod plans;
 pub mod prices;
+pub mod regrades;
 pub mod reports;
 pub mod review;
 pub mod scorecards;
@@ -56,8 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hq", get(landing::landing))
         .route("/hq/customers", get(customers::customers_page))
         .route("/hq/customers/{id}", get(customers::customer_page))
-        .route("/hq/regrades", get(customers::regrades_page))
-        .route("/hq/regrades/{id}/{action}", post(customers::decide_regrade))
+        .route("/hq/regrades", get(regrades::regrades_page))
+        .route("/hq/regrades/{id}/{action}", post(regrades::decide_regrade))
         .route("/hq/visits", get(work::visits_page))
         .route("/hq/tickets", get(work::tickets_page))
         .route("/hq/devices", get(work::devices_page))

@@ -14,8 +14,8 @@ use maud::{Markup, html};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::customers::Flash;
 use super::error::{InLang, PageError};
+use super::forms::Flash;
 use super::forms::{confirmed, date, recorded, required, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode};

@@ -9,9 +9,9 @@ use kam_core::model::PlanFunction;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::customers::Flash;
 use super::error::{InLang, PageError};
 use super::forms::ConfirmForm;
+use super::forms::Flash;
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
 use super::session::WebUser;

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::customers::{CsrfForm, Flash};
 use super::error::{InLang, PageError};
+use super::forms::{CsrfForm, Flash};
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
 use super::session::WebUser;
 use crate::hq::decisions;

@@ -10,8 +10,8 @@ use super::{Station, station_nav};
 use crate::auth::Role;
 use crate::error::ServerError;
 use crate::http::AppState;
-use crate::web::customers::Flash;
 use crate::web::error::{InLang, PageError};
+use crate::web::forms::Flash;
 use crate::web::layout::{Here, flash, page, url_encode};
 use crate::web::session::WebUser;
 

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::token;
 use crate::http::AppState;
 use crate::web::console::{Station, admit, station_nav};
-use crate::web::customers::Flash;
 use crate::web::error::{InLang, PageError};
+use crate::web::forms::Flash;
 use crate::web::layout::{Here, csrf_field, flash, page, url_encode};
 use crate::web::session::WebUser;
 
