@@ -19,6 +19,7 @@ pub mod console;
 pub mod customers;
 #[cfg(test)]
 pub(crate) mod demo_site_tests;
+pub mod devices;
 pub mod error;
 pub mod events;
 pub mod forms;
@@ -37,8 +38,9 @@ pub mod review;
 pub mod scorecards;
 pub mod security;
 pub mod session;
+pub mod tickets;
 pub mod venue;
-pub mod work;
+pub mod visits;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -59,9 +61,9 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/customers/{id}", get(customers::customer_page))
         .route("/hq/regrades", get(regrades::regrades_page))
         .route("/hq/regrades/{id}/{action}", post(regrades::decide_regrade))
-        .route("/hq/visits", get(work::visits_page))
-        .route("/hq/tickets", get(work::tickets_page))
-        .route("/hq/devices", get(work::devices_page))
+        .route("/hq/visits", get(visits::visits_page))
+        .route("/hq/tickets", get(tickets::tickets_page))
+        .route("/hq/devices", get(devices::devices_page))
         .route("/hq/review", get(review::review_page))
         .route("/hq/review/conflicts", post(review::resolve))
         .route("/hq/review/violations/{id}", post(review::mark_reviewed))
