@@ -147,6 +147,32 @@ fn person(rng: &mut SmallRng) -> String {
     format!("{}{}", pick(rng, SURNAMES), pick(rng, GIVEN))
 }
 
+/// The name a demo user goes by: the reps `rep-01`, `rep-02`, … get distinct Chinese names (up
+/// to rep 999), the other demo users fixed ones; an id the demo does not use keeps itself.
+pub fn staff_name(user_id: &str) -> String {
+    let fixed = match user_id {
+        accounts::TECHNICAL_USER => Some("郑志刚"),
+        accounts::QUALITY_USER => Some("冯丽"),
+        accounts::AFTER_SALES_USER => Some("何军"),
+        accounts::HQ_USER => Some("林国华"),
+        accounts::FINANCE_USER => Some("孙丽华"),
+        "staff-01" => Some("钱晓东"),
+        "admin" => Some("系统管理员"),
+        _ => None,
+    };
+    if let Some(name) = fixed {
+        return name.to_owned();
+    }
+    let Some(n) = user_id.strip_prefix("rep-").and_then(|n| n.parse::<usize>().ok()) else {
+        return user_id.to_owned();
+    };
+    // Surname by the last digit, given names by the others: distinct for every rep below 1000.
+    let surname = SURNAMES.get(n % 10).copied().unwrap_or("王");
+    let first = GIVEN.get((n / 10) % 10).copied().unwrap_or("伟");
+    let second = if n >= 100 { GIVEN.get((n / 100) % 10).copied().unwrap_or("") } else { "" };
+    format!("{surname}{first}{second}")
+}
+
 fn cny(amount: i64) -> Decimal {
     Decimal::new(amount, 2)
 }

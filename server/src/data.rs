@@ -128,7 +128,13 @@ pub fn load_demo(
             return Ok(None);
         }
         for (login, password) in logins.iter().zip(&passwords) {
-            auth::create_user(tx, &login.user_id, &login.user_id, login.role, now)?;
+            auth::create_user(
+                tx,
+                &login.user_id,
+                &demo::staff_name(&login.user_id),
+                login.role,
+                now,
+            )?;
             auth::enroll_device_with_token(tx, &login.user_id, "demo device", &login.token, now)?;
             crate::passwords::set_password_hash(tx, &login.user_id, password)?;
         }

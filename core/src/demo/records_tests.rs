@@ -305,3 +305,13 @@ fn a_scaled_company_is_the_standard_one_n_times_over() {
     let owners: BTreeSet<&UserId> = data.customers.iter().flat_map(|c| &c.owners).collect();
     assert_eq!(owners.len(), 10, "every rep owns customers");
 }
+
+#[test]
+fn every_demo_user_goes_by_a_name_and_no_two_reps_share_one() {
+    let names: std::collections::HashSet<String> =
+        (1..=999).map(|n| super::staff_name(&format!("rep-{n:02}"))).collect();
+    assert_eq!(names.len(), 999, "a thousand reps less one, each their own name");
+    assert_eq!(super::staff_name("rep-01"), "李伟");
+    assert_eq!(super::staff_name(super::HQ_USER), "林国华");
+    assert_eq!(super::staff_name("someone-else"), "someone-else");
+}

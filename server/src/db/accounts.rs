@@ -36,6 +36,21 @@ pub struct DeviceRow {
     pub installation: Option<String>,
 }
 
+/// A user as the dashboard lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserRow {
+    /// The user id (the sign-in name).
+    pub user_id: String,
+    /// The name people know them by.
+    pub display_name: String,
+    /// The role.
+    pub role: Role,
+    /// When the user was created.
+    pub created_at: String,
+    /// When the user was disabled, if they were.
+    pub disabled_at: Option<String>,
+}
+
 /// A device's sync, as recorded for the devices page and the metrics.
 #[derive(Clone, Debug)]
 pub struct DeviceSeen<'a> {
@@ -93,6 +108,8 @@ pub trait AccountStore {
     fn release_installation(&self, device_id: &str) -> Result<Option<String>, DbError>;
     /// Records a device's sync.
     fn record_device_seen(&self, seen: &DeviceSeen<'_>) -> Result<(), DbError>;
+    /// Every user, by id.
+    fn users(&self) -> Result<Vec<UserRow>, DbError>;
     /// Every device, newest first.
     fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError>;
     /// Numbers that change whenever a credential may have ended: revoked devices, disabled

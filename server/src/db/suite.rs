@@ -136,6 +136,10 @@ pub(crate) fn users_and_devices_authenticate_until_revoked(db: &(impl AccountSto
     assert!(!db.insert_user("rep-x", "Again", Role::Hq, at(1)).unwrap(), "the id is taken");
     assert_eq!(db.user_role("rep-x").unwrap(), Some(Role::Rep));
     assert_eq!(db.user_role("nobody").unwrap(), None);
+    let users = db.users().unwrap();
+    let listed = users.iter().find(|u| u.user_id == "rep-x").expect("listed");
+    assert_eq!((listed.display_name.as_str(), listed.role), ("Rep X", Role::Rep));
+    assert_eq!(listed.disabled_at, None);
     db.insert_device("dev-x", "rep-x", "tablet", b"hash-x", at(1)).unwrap();
     let who = db.device_by_token_hash(b"hash-x").unwrap().expect("enrolled");
     assert_eq!(

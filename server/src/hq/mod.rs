@@ -14,6 +14,7 @@ pub mod events;
 pub mod meetings;
 pub mod organisations;
 pub mod overview;
+pub mod people;
 pub mod pipeline;
 pub mod plan_actuals;
 pub mod plans;

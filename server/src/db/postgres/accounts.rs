@@ -5,7 +5,7 @@ use kam_core::model::Role;
 
 use super::PgDb;
 use crate::db::DbError;
-use crate::db::accounts::{AccountStore, DeviceRow, DeviceSeen, Principal};
+use crate::db::accounts::{AccountStore, DeviceRow, DeviceSeen, Principal, UserRow};
 
 fn role(text: &str) -> Result<Role, DbError> {
     Role::parse(text).ok_or_else(|| DbError::Corrupt(format!("role {text}")))
@@ -132,6 +132,25 @@ impl AccountStore for PgDb {
             ],
         )?;
         Ok(())
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>, DbError> {
+        let rows = self.rows(
+            "SELECT user_id, display_name, role, created_at, disabled_at FROM users ORDER BY user_id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let role_text: String = r.try_get(2)?;
+                Ok(UserRow {
+                    user_id: r.try_get(0)?,
+                    display_name: r.try_get(1)?,
+                    role: role(&role_text)?,
+                    created_at: r.try_get(3)?,
+                    disabled_at: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError> {

@@ -5,7 +5,7 @@ use kam_core::model::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
-use crate::db::accounts::{AccountStore, DeviceRow, DeviceSeen, Principal};
+use crate::db::accounts::{AccountStore, DeviceRow, DeviceSeen, Principal, UserRow};
 
 fn role(text: &str) -> Result<Role, DbError> {
     Role::parse(text).ok_or_else(|| DbError::Corrupt(format!("role {text}")))
@@ -125,6 +125,20 @@ impl AccountStore for Connection {
             seen.unchanged_since.to_rfc3339()
         ])?;
         Ok(())
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>, DbError> {
+        let mut stmt = self.prepare_cached(
+            "SELECT user_id, display_name, role, created_at, disabled_at FROM users ORDER BY user_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.map(|row| {
+            let (user_id, display_name, role_text, created_at, disabled_at) = row?;
+            Ok(UserRow { user_id, display_name, role: role(&role_text)?, created_at, disabled_at })
+        })
+        .collect()
     }
 
     fn devices_newest_first(&self) -> Result<Vec<DeviceRow>, DbError> {
