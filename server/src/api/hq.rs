@@ -1,8 +1,8 @@
 //! The `/api/v1/hq` routes.
 
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,9 +11,10 @@ use serde::Deserialize;
 
 use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
-use crate::hq::customers::{CustomerDetail, CustomerFilter, CustomerLine};
+use crate::hq::customers::{CustomerDetail, CustomerQuery};
+use crate::hq::listing::ListParams;
 use crate::hq::regrade::{Decision, ProposalLine};
-use crate::hq::tickets::{TicketFilter, TicketSla};
+use crate::hq::tickets::TicketQuery;
 use crate::hq::{compliance, customers, decisions, devices, overview, regrade, review, tickets};
 use crate::http::AppState;
 use crate::http::edge::caller::{authenticate, bearer_token, source_address};
@@ -95,9 +96,13 @@ async fn overview_json(
 async fn customers_json(
     State(state): State<AppState>,
     _reader: HqReader,
-    Query(filter): Query<CustomerFilter>,
-) -> Result<Json<Vec<CustomerLine>>, ServerError> {
-    Ok(Json(state.with_store(move |store| customers::list(store.conn(), &filter)).await?))
+    uri: Uri,
+    Query(query): Query<CustomerQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page =
+        state.with_store(move |store| customers::page(store.conn(), &query, &params)).await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn customer_json(
@@ -147,15 +152,16 @@ async fn compliance_json(
 async fn tickets_json(
     State(state): State<AppState>,
     _reader: HqReader,
-    Query(filter): Query<TicketFilter>,
-) -> Result<Json<Vec<TicketSla>>, ServerError> {
-    Ok(Json(
-        state
-            .with_store(move |store| {
-                tickets::tickets(store.conn(), &filter, store.policy(), Utc::now())
-            })
-            .await?,
-    ))
+    uri: Uri,
+    Query(query): Query<TicketQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .with_store(move |store| {
+            tickets::page(store.conn(), &query, &params, store.policy(), Utc::now())
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn conflicts_json(

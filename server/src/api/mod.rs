@@ -9,3 +9,4 @@ pub mod account_work;
 pub mod hq;
 pub mod management;
 pub mod openapi;
+pub mod paging;

@@ -85,8 +85,11 @@ pub struct CustomerLine {
     pub latest_sales_year: Option<i64>,
     /// That year's sales (CNY, decimal text).
     pub latest_annual_sales: Option<String>,
-    /// Owning reps.
+    /// Owning reps (user ids).
     pub owners: Vec<String>,
+    /// Their names, in the same order (filled by the use case; empty as the store reads it).
+    #[serde(default)]
+    pub owner_names: Vec<String>,
     /// Visits overdue at the last projection.
     pub overdue_visits: i64,
     /// When the next visit is due.

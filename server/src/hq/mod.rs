@@ -11,6 +11,7 @@ pub mod customers;
 pub mod decisions;
 pub mod devices;
 pub mod events;
+pub mod listing;
 pub mod meetings;
 pub mod organisations;
 pub mod overview;

@@ -22,6 +22,11 @@ impl Names {
         self.0.get(user_id).map_or(user_id, String::as_str)
     }
 
+    /// Whether `user_id` is a user.
+    pub fn knows(&self, user_id: &str) -> bool {
+        self.0.contains_key(user_id)
+    }
+
     /// Several people's names joined for a table cell.
     pub fn join(&self, user_ids: &[String]) -> String {
         user_ids.iter().map(|id| self.of(id)).collect::<Vec<_>>().join("、")

@@ -13,9 +13,11 @@ use super::quarterly::{QuarterTotals, QuarterlyReport, QuarterlyRow};
 use super::{Change, ReportLang, terms_label, tier_label};
 use crate::error::ServerError;
 
+mod lists;
 mod plans;
 mod scorecards;
 mod xlsx;
+pub use lists::{ListCell, ListFile, ListKind, list_csv, list_xlsx};
 pub use plans::{plan_evaluation_csv, plan_evaluation_xlsx};
 pub use scorecards::{scorecards_csv, scorecards_xlsx};
 use xlsx::write_xlsx;

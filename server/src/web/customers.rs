@@ -1,16 +1,23 @@
 //! The overview, customers by tier and grade, and one customer's file.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use kam_core::doc::{DocId, DocKind};
 use maud::{Markup, html};
 
 use super::error::{InLang, PageError};
+use super::i18n::Lang;
 use super::layout::{self, Here, money, page, url_encode};
+use super::list::{self, ListView};
+use super::list_file::ListFormat;
 use super::session::WebUser;
-use crate::hq::customers::{self, CustomerFilter};
+use crate::hq::customers::{self, Choices, CustomerLine, CustomerQuery};
+use crate::hq::listing::{ListParams, Page};
 use crate::hq::overview;
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListFile, ListKind};
 use crate::store::Store;
 
 /// `GET /hq`.
@@ -63,52 +70,186 @@ pub async fn overview_page(
     ))
 }
 
-/// `GET /hq/customers`.
+/// `GET /hq/customers`: searched, filtered, sorted and paged; a refused filter is a message.
 pub async fn customers_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-    Query(filter): Query<CustomerFilter>,
-) -> Result<Markup, PageError> {
+    Query(query): Query<CustomerQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    user.require_hq()?;
     let lang = user.lang;
-    let f = filter.clone();
-    let lines = user.hq_read(&state, move |store| customers::list(store.conn(), &f)).await?;
-    Ok(page(
-        &user,
-        &here,
-        lang.t("客户", "Customers"),
-        html! {
-            h1 { (lang.t("客户（按级别与等级）", "Customers by tier and grade")) }
-            p .filters {
-                a href="/hq/customers" { (lang.t("全部", "All")) }
-                @for tier in ["strategic", "key", "main", "general"] { a href={ "/hq/customers?tier=" (tier) } { (lang.label(tier)) } }
-                " | "
-                @for grade in ["A", "B", "C", "D"] { a href={ "/hq/customers?grade=" (grade) } { (grade) (lang.t("级", "")) } }
-            }
-            p .muted { (lines.len()) " " (lang.t("家客户", "customers")) }
-            table #customers {
-                tr {
-                    th { (lang.t("客户名称", "Name")) } th { (lang.t("级别", "Tier")) } th { (lang.t("等级", "Grade")) }
-                    th { (lang.t("评分", "Score")) } th { (lang.t("区域", "Region")) } th { (lang.t("行业", "Industry")) }
-                    th { (lang.t("最近年度销售额", "Latest annual sales")) } th { (lang.t("信用额度", "Credit limit")) }
-                    th { (lang.t("客户经理", "Reps")) } th { (lang.t("超期拜访", "Overdue visits")) }
-                }
-                @for c in &lines {
-                    tr data-customer-id=(c.customer_id) {
-                        td { a href={ "/hq/customers/" (url_encode(&c.customer_id)) } { (c.name) } }
-                        td .tier data-tier=(c.tier) { (lang.label(&c.tier)) }
-                        td .grade { (c.grade.as_deref().unwrap_or("—")) }
-                        td .num { (c.score.map(|s| s.to_string()).unwrap_or_default()) }
-                        td { (c.region) } td { (c.industry) }
-                        td .num { @if let (Some(y), Some(a)) = (c.latest_sales_year, &c.latest_annual_sales) { (money(a)) " (" (y) ")" } }
-                        td .num { (money(&c.credit_limit)) }
-                        td { (c.owners.join("、")) }
-                        td .num class=[(c.overdue_visits > 0).then_some("overdue")] { (c.overdue_visits) }
-                    }
-                }
-            }
+    let (q, p) = (query.clone(), params.clone());
+    let found =
+        state.with_store(move |store| customers::page_with_choices(store.conn(), &q, &p)).await;
+    let view = ListView::new("/hq/customers", query.pairs(), &params, lang);
+    let (listed, status) = match found {
+        Ok((page, choices)) => (Ok((page, choices)), StatusCode::OK),
+        Err(e) => match list::refused_value(
+            lang,
+            &e,
+            |f| field_value(&query, &params, f),
+            "/hq/customers",
+        ) {
+            Some(message) => (Err(message), e.status()),
+            None => return Err(PageError::Server(e, lang)),
         },
-    ))
+    };
+    let choices = listed.as_ref().map(|(_, c)| c.clone()).unwrap_or_default();
+    let body = html! {
+        h1 { (lang.t("客户（按级别与等级）", "Customers by tier and grade")) }
+        (customer_search(&view, lang, &choices))
+        @match &listed {
+            Err(message) => (message),
+            Ok((page, _)) => (customer_table(&view, lang, page)),
+        }
+    };
+    Ok((status, page(&user, &here, lang.t("客户", "Customers"), body)).into_response())
+}
+
+/// The value a list request gave for `field`, filters and paging alike.
+fn field_value(query: &CustomerQuery, params: &ListParams, field: &str) -> String {
+    let p = |v: &Option<String>| v.clone().unwrap_or_default();
+    match field {
+        "sort" => p(&params.sort),
+        "dir" => p(&params.dir),
+        "limit" => p(&params.limit),
+        "cursor" => p(&params.cursor),
+        other => query.value_of(other),
+    }
+}
+
+fn customer_search(view: &ListView, lang: Lang, choices: &Choices) -> Markup {
+    let tiers: Vec<(String, String)> = ["strategic", "key", "main", "general"]
+        .iter()
+        .map(|t| ((*t).to_owned(), lang.label(t)))
+        .collect();
+    let grades: Vec<(String, String)> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|g| ((*g).to_owned(), format!("{g}{}", lang.t("级", ""))))
+        .chain([("none".to_owned(), lang.t("未评级", "Ungraded").to_owned())])
+        .collect();
+    let same = |v: &Vec<String>| v.iter().map(|x| (x.clone(), x.clone())).collect::<Vec<_>>();
+    html! {
+        form .search #customer-search method="get" action="/hq/customers" {
+            input type="search" name="q" id="search" value=(view.filter("q"))
+                placeholder=(lang.t("客户名称、编号、区域、行业或客户经理", "Name, id, region, industry or rep"));
+            (list::select("tier", view.filter("tier"), lang.t("全部级别", "All tiers"), &tiers))
+            (list::select("grade", view.filter("grade"), lang.t("全部等级", "All grades"), &grades))
+            (list::select("rep", view.filter("rep"), lang.t("全部客户经理", "All reps"), &choices.reps))
+            (list::select("region", view.filter("region"), lang.t("全部区域", "All regions"), &same(&choices.regions)))
+            (list::select("industry", view.filter("industry"), lang.t("全部行业", "All industries"), &same(&choices.industries)))
+            label { input type="checkbox" name="overdue" value="1" checked[view.filter("overdue") == "1"]; (lang.t("仅拜访超期", "Overdue visits only")) }
+            (view.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href="/hq/customers" { (lang.t("清除", "Clear")) }
+        }
+    }
+}
+
+fn customer_table(view: &ListView, lang: Lang, page: &Page<CustomerLine>) -> Markup {
+    let p = Some(page);
+    html! {
+        div .list-bar { (view.pager(page)) (view.exports()) }
+        table #customers {
+            tr {
+                (view.header(p, "name", "客户名称", "Name")) (view.header(p, "tier", "级别", "Tier"))
+                (view.header(p, "grade", "等级", "Grade")) (view.header(p, "score", "评分", "Score"))
+                (view.header(p, "region", "区域", "Region")) (view.header(p, "industry", "行业", "Industry"))
+                (view.header(p, "sales", "最近年度销售额", "Latest annual sales")) (view.header(p, "credit", "信用额度", "Credit limit"))
+                (view.header(p, "reps", "客户经理", "Reps")) (view.header(p, "overdue", "超期拜访", "Overdue visits"))
+            }
+            @for c in &page.rows {
+                tr data-customer-id=(c.customer_id) {
+                    td { a href={ "/hq/customers/" (url_encode(&c.customer_id)) } { (c.name) } }
+                    td .tier data-tier=(c.tier) { (lang.label(&c.tier)) @if c.strategic { " ★" } }
+                    td .grade { (c.grade.as_deref().unwrap_or("—")) }
+                    td .num { (c.score.map(|s| s.to_string()).unwrap_or_default()) }
+                    td { (c.region) } td { (c.industry) }
+                    td .num { @if let (Some(y), Some(a)) = (c.latest_sales_year, &c.latest_annual_sales) { (money(a)) " (" (y) ")" } }
+                    td .num { (money(&c.credit_limit)) }
+                    td { @for (i, (id, name)) in c.owners.iter().zip(&c.owner_names).enumerate() {
+                        @if i > 0 { "、" } a .rep href={ "/hq/reps/" (url_encode(id)) } { (name) } } }
+                    td .num class=[(c.overdue_visits > 0).then_some("overdue")] { (c.overdue_visits) }
+                }
+            }
+        }
+        (view.pager(page))
+    }
+}
+
+/// `GET /hq/customers.csv`.
+pub async fn customers_csv(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<CustomerQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    customers_file(state, user, query, params, ListFormat::Csv).await
+}
+
+/// `GET /hq/customers.xlsx`.
+pub async fn customers_xlsx(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<CustomerQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    customers_file(state, user, query, params, ListFormat::Xlsx).await
+}
+
+/// Every customer the list shows under its filters and sort, in the reader's words.
+async fn customers_file(
+    state: AppState,
+    user: WebUser,
+    query: CustomerQuery,
+    params: ListParams,
+    format: ListFormat,
+) -> Result<Response, PageError> {
+    user.require_hq()?;
+    let lang = user.lang;
+    let (q, p) = (query.clone(), params.clone());
+    let (lines, stamp) = user
+        .hq_read(&state, move |store| {
+            let lines = customers::sorted(store.conn(), &q, &p)?;
+            Ok((lines, super::list_file::taken_at(store.policy(), Utc::now(), lang)))
+        })
+        .await?;
+    let rows = lines.iter().map(|c| customer_cells(lang, c)).collect();
+    let file = ListFile {
+        kind: ListKind::Customers,
+        title: format!(
+            "{}{}",
+            lang.t("客户", "Customers"),
+            super::list_file::filter_note(&query.pairs())
+        ),
+        subtitle: stamp,
+        rows,
+    };
+    super::list_file::list_download(file, format, lang, "customers")
+}
+
+fn customer_cells(lang: Lang, c: &CustomerLine) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    vec![
+        text(&c.customer_id),
+        text(&c.name),
+        ListCell::Text(format!("{}{}", lang.label(&c.tier), if c.strategic { " ★" } else { "" })),
+        text(c.grade.as_deref().unwrap_or("")),
+        ListCell::Text(c.score.map(|s| s.to_string()).unwrap_or_default()),
+        text(&c.region),
+        text(&c.industry),
+        ListCell::Money(c.latest_annual_sales.as_deref().and_then(|a| a.parse().ok())),
+        ListCell::Text(c.latest_sales_year.map(|y| y.to_string()).unwrap_or_default()),
+        ListCell::Money(c.credit_limit.parse().ok()),
+        ListCell::Text(crate::reports::terms_label(
+            &c.payment_terms,
+            super::list_file::report_lang(lang),
+        )),
+        ListCell::Text(c.owner_names.join("、")),
+        ListCell::Count(usize::try_from(c.overdue_visits).unwrap_or(0)),
+    ]
 }
 
 fn load_detail(

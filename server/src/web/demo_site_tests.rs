@@ -35,8 +35,13 @@ pub(crate) fn demo_site_without_account_records() -> DemoSite {
     demo_site_with(true, false)
 }
 
+/// A demo company with `customers` customers and `tickets` tickets, for the lists' tests.
+pub(crate) fn demo_site_sized(customers: usize, tickets: usize) -> DemoSite {
+    let spec = DemoSpec { customers, tickets, units: 12, buyers: 8, ..DemoSpec::standard(3) };
+    demo_site_of(true, &spec)
+}
+
 fn demo_site_with(desk_open: bool, account_records: bool) -> DemoSite {
-    let dir = tempfile::tempdir().unwrap();
     let spec = DemoSpec {
         customers: 3,
         tickets: 3,
@@ -45,8 +50,13 @@ fn demo_site_with(desk_open: bool, account_records: bool) -> DemoSite {
         account_records,
         ..DemoSpec::standard(1)
     };
+    demo_site_of(desk_open, &spec)
+}
+
+fn demo_site_of(desk_open: bool, spec: &DemoSpec) -> DemoSite {
+    let dir = tempfile::tempdir().unwrap();
     let mut store = data::open_store(dir.path()).unwrap();
-    data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap();
+    data::load_demo(&mut store, spec, chrono::Utc::now()).unwrap();
     if !desk_open {
         let desk = store.desk_path();
         drop(store);
@@ -130,6 +140,13 @@ impl DemoSite {
         let (status, headers) = (response.status(), response.headers().clone());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Sends `request` and reads the whole answer as bytes (a download).
+    pub(crate) async fn send_bytes(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
     }
 
     /// `GET path` with `cookie`, if any.

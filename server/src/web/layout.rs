@@ -201,6 +201,19 @@ pub fn local_when(policy: &kam_core::Policy, text: &str) -> String {
     }
 }
 
+/// The policy's time zone as people read it on a page: `UTC+08:00`.
+pub fn zone_label(policy: &kam_core::Policy) -> String {
+    let minutes = policy.business_utc_offset_minutes;
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let abs = minutes.unsigned_abs();
+    format!("UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
+}
+
+/// An instant in the policy's time zone with the zone named: `2026-11-23 16:15 (UTC+08:00)`.
+pub fn zoned(policy: &kam_core::Policy, text: &str) -> String {
+    format!("{} ({})", local_when(policy, text), zone_label(policy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

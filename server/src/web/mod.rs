@@ -26,6 +26,10 @@ pub mod forms;
 pub mod i18n;
 pub mod landing;
 pub mod layout;
+pub mod list;
+pub mod list_file;
+#[cfg(test)]
+mod list_tests;
 pub mod login;
 pub mod meetings;
 pub mod organisations;
@@ -58,11 +62,15 @@ pub fn routes() -> Router<AppState> {
         .route("/lang/{code}", get(login::switch_lang))
         .route("/hq", get(landing::landing))
         .route("/hq/customers", get(customers::customers_page))
+        .route("/hq/customers.csv", get(customers::customers_csv))
+        .route("/hq/customers.xlsx", get(customers::customers_xlsx))
         .route("/hq/customers/{id}", get(customers::customer_page))
         .route("/hq/regrades", get(regrades::regrades_page))
         .route("/hq/regrades/{id}/{action}", post(regrades::decide_regrade))
         .route("/hq/visits", get(visits::visits_page))
         .route("/hq/tickets", get(tickets::tickets_page))
+        .route("/hq/tickets.csv", get(tickets::tickets_csv))
+        .route("/hq/tickets.xlsx", get(tickets::tickets_xlsx))
         .route("/hq/devices", get(devices::devices_page))
         .route("/hq/review", get(review::review_page))
         .route("/hq/review/conflicts", post(review::resolve))

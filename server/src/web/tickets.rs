@@ -1,52 +1,193 @@
-//! Tickets against the 24-hour reply.
+//! Tickets against the 24-hour reply: searched, filtered, sorted, paged and exported.
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use kam_core::model::{TicketKind, TicketPriority, TicketStatus};
 use maud::{Markup, html};
 
 use super::error::PageError;
-use super::layout::{Here, page, url_encode, when};
+use super::i18n::Lang;
+use super::layout::{Here, local_when, page, url_encode, zone_label};
+use super::list::{self, ListView};
+use super::list_file::{self, ListFormat};
 use super::session::WebUser;
-use crate::hq::tickets::{self, TicketFilter};
+use crate::hq::listing::{ListParams, Page};
+use crate::hq::tickets::{self, SLA_CODES, TicketQuery, TicketSla};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListFile, ListKind};
 
-/// `GET /hq/tickets`.
+/// `GET /hq/tickets`: a refused filter is a message, not an empty list.
 pub async fn tickets_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-    Query(filter): Query<TicketFilter>,
-) -> Result<Markup, PageError> {
+    Query(query): Query<TicketQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    user.require_hq()?;
     let lang = user.lang;
-    let f = filter.clone();
-    let list = user
-        .hq_read(&state, move |store| {
-            tickets::tickets(store.conn(), &f, store.policy(), Utc::now())
+    let (q, p) = (query.clone(), params.clone());
+    let found = state
+        .with_store(move |store| {
+            let page = tickets::page(store.conn(), &q, &p, store.policy(), Utc::now())?;
+            Ok((page, store.policy().clone()))
         })
-        .await?;
-    Ok(page(
-        &user,
-        &here,
-        lang.t("工单时效", "Ticket SLA"),
-        html! {
-            h1 { (lang.t("工单与24小时回复时效", "Tickets and the 24-hour reply")) }
-            p .filters {
-                a href="/hq/tickets" { (lang.t("未关闭", "Open")) }
-                a href="/hq/tickets?show=all" { (lang.t("全部", "All")) }
-                @for s in ["overdue", "due_soon", "pending", "breached", "met"] { a href={ "/hq/tickets?show=all&sla=" (s) } { (lang.label(s)) } }
+        .await;
+    let view = ListView::new("/hq/tickets", query.pairs(), &params, lang);
+    let value_of = |field: &str| field_value(&query, &params, field);
+    let (body, status) = match found {
+        Ok((page, policy)) => (ticket_table(&view, lang, &page, &policy), StatusCode::OK),
+        Err(e) => match list::refused_value(lang, &e, value_of, "/hq/tickets") {
+            Some(message) => (message, e.status()),
+            None => return Err(PageError::Server(e, lang)),
+        },
+    };
+    let body = html! {
+        h1 { (lang.t("工单与24小时回复时效", "Tickets and the 24-hour reply")) }
+        (ticket_search(&view, lang))
+        (body)
+    };
+    Ok((status, page(&user, &here, lang.t("工单时效", "Ticket SLA"), body)).into_response())
+}
+
+/// The value a list request gave for `field`, filters and paging alike.
+fn field_value(query: &TicketQuery, params: &ListParams, field: &str) -> String {
+    let p = |v: &Option<String>| v.clone().unwrap_or_default();
+    match field {
+        "sort" => p(&params.sort),
+        "dir" => p(&params.dir),
+        "limit" => p(&params.limit),
+        "cursor" => p(&params.cursor),
+        other => query.value_of(other),
+    }
+}
+
+fn labelled(lang: Lang, codes: impl Iterator<Item = &'static str>) -> Vec<(String, String)> {
+    codes.map(|c| (c.to_owned(), lang.label(c))).collect()
+}
+
+fn ticket_search(view: &ListView, lang: Lang) -> Markup {
+    let show = vec![("all".to_owned(), lang.t("全部（含已关闭）", "All, closed too").to_owned())];
+    html! {
+        form .search #ticket-search method="get" action="/hq/tickets" {
+            input type="search" name="q" id="search" value=(view.filter("q"))
+                placeholder=(lang.t("标题、工单号、客户或负责人", "Title, ticket id, customer or owner"));
+            (list::select("show", view.filter("show"), lang.t("未关闭", "Open"), &show))
+            (list::select("sla", view.filter("sla"), lang.t("全部时效", "Any SLA state"), &labelled(lang, SLA_CODES.iter().copied())))
+            (list::select("status", view.filter("status"), lang.t("全部状态", "Any status"), &labelled(lang, TicketStatus::ALL.iter().map(|s| s.as_str()))))
+            (list::select("kind", view.filter("kind"), lang.t("全部类型", "Any kind"), &labelled(lang, TicketKind::ALL.iter().map(|k| k.as_str()))))
+            (list::select("priority", view.filter("priority"), lang.t("全部优先级", "Any priority"), &labelled(lang, TicketPriority::ALL.iter().map(|p| p.as_str()))))
+            label { (lang.t("受理日期", "Opened")) " " input type="date" name="opened_from" value=(view.filter("opened_from")); }
+            label { "–" input type="date" name="opened_to" value=(view.filter("opened_to")); }
+            @for key in ["rep", "customer"] {
+                @if !view.filter(key).is_empty() { input type="hidden" name=(key) value=(view.filter(key)); }
             }
-            p .muted { (list.len()) " " (lang.t("张工单", "tickets")) }
-            table #tickets {
-                tr { th { (lang.t("时效", "SLA")) } th { (lang.t("客户", "Customer")) } th { (lang.t("类型", "Kind")) } th { (lang.t("优先级", "Priority")) } th { (lang.t("状态", "Status")) } th { (lang.t("标题", "Title")) } th { (lang.t("受理", "Opened")) } th { (lang.t("回复期限", "Reply due")) } th { (lang.t("负责人", "Owner")) } }
-                @for t in &list {
-                    tr data-ticket-id=(t.ticket_id) data-sla=(t.sla) {
-                        td class=(t.sla) { (lang.label(t.sla)) @if t.minutes > 0 { " (" (t.minutes / 60) "h" (t.minutes % 60) "m)" } }
-                        td { a href={ "/hq/customers/" (url_encode(&t.customer_id)) } { (t.customer_name) } }
-                        td { (lang.label(&t.kind)) } td { (lang.label(&t.priority)) } td { (lang.label(&t.status)) }
-                        td { (t.title) } td { (when(&t.opened_at)) } td { (when(&t.reply_due_at)) } td { (t.owner.as_deref().unwrap_or("—")) }
-                    }
+            (view.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href="/hq/tickets" { (lang.t("清除", "Clear")) }
+        }
+    }
+}
+
+fn ticket_table(
+    view: &ListView,
+    lang: Lang,
+    page: &Page<TicketSla>,
+    policy: &kam_core::Policy,
+) -> Markup {
+    let p = Some(page);
+    html! {
+        div .list-bar { (view.pager(page)) (view.exports()) }
+        p .muted { (lang.t("时间均为", "Times are in ")) (zone_label(policy)) }
+        table #tickets {
+            tr {
+                (view.header(p, "sla", "时效", "SLA")) (view.header(p, "customer", "客户", "Customer"))
+                (view.header(p, "kind", "类型", "Kind")) (view.header(p, "priority", "优先级", "Priority"))
+                (view.header(p, "status", "状态", "Status")) (view.header(p, "title", "标题", "Title"))
+                (view.header(p, "opened", "受理", "Opened")) (view.header(p, "due", "回复期限", "Reply due"))
+                (view.header(p, "owner", "负责人", "Owner"))
+            }
+            @for t in &page.rows {
+                tr data-ticket-id=(t.ticket_id) data-sla=(t.sla) {
+                    td class=(t.sla) { (lang.label(t.sla)) @if t.minutes > 0 { " (" (t.minutes / 60) "h" (t.minutes % 60) "m)" } }
+                    td { a href={ "/hq/customers/" (url_encode(&t.customer_id)) } { (t.customer_name) } }
+                    td { (lang.label(&t.kind)) } td { (lang.label(&t.priority)) } td { (lang.label(&t.status)) }
+                    td { (t.title) } td { (local_when(policy, &t.opened_at)) } td { (local_when(policy, &t.reply_due_at)) }
+                    td { @match (&t.owner, &t.owner_name) {
+                        (Some(id), Some(name)) => a .rep href={ "/hq/reps/" (url_encode(id)) } { (name) },
+                        _ => "—",
+                    } }
                 }
             }
-        },
-    ))
+        }
+        (view.pager(page))
+    }
+}
+
+/// `GET /hq/tickets.csv`.
+pub async fn tickets_csv(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<TicketQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    tickets_file(state, user, query, params, ListFormat::Csv).await
+}
+
+/// `GET /hq/tickets.xlsx`.
+pub async fn tickets_xlsx(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<TicketQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    tickets_file(state, user, query, params, ListFormat::Xlsx).await
+}
+
+/// Every ticket the list shows under its filters and sort, in the reader's words and the
+/// policy's time zone.
+async fn tickets_file(
+    state: AppState,
+    user: WebUser,
+    query: TicketQuery,
+    params: ListParams,
+    format: ListFormat,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    let (q, p) = (query.clone(), params.clone());
+    let (rows, stamp) = user
+        .hq_read(&state, move |store| {
+            let now = Utc::now();
+            let policy = store.policy();
+            let rows = tickets::sorted(store.conn(), &q, &p, policy, now)?;
+            let cells = rows.iter().map(|t| ticket_cells(lang, policy, t)).collect::<Vec<_>>();
+            Ok((cells, list_file::taken_at(policy, now, lang)))
+        })
+        .await?;
+    let file = ListFile {
+        kind: ListKind::Tickets,
+        title: format!("{}{}", lang.t("工单", "Tickets"), list_file::filter_note(&query.pairs())),
+        subtitle: stamp,
+        rows,
+    };
+    list_file::list_download(file, format, lang, "tickets")
+}
+
+fn ticket_cells(lang: Lang, policy: &kam_core::Policy, t: &TicketSla) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    vec![
+        text(&t.ticket_id),
+        ListCell::Text(lang.label(t.sla)),
+        ListCell::Count(usize::try_from(t.minutes).unwrap_or(0)),
+        text(&t.customer_name),
+        ListCell::Text(lang.label(&t.kind)),
+        ListCell::Text(lang.label(&t.priority)),
+        ListCell::Text(lang.label(&t.status)),
+        text(&t.title),
+        ListCell::Text(super::layout::zoned(policy, &t.opened_at)),
+        ListCell::Text(super::layout::zoned(policy, &t.reply_due_at)),
+        text(t.owner_name.as_deref().unwrap_or("")),
+    ]
 }

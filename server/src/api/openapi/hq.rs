@@ -41,17 +41,32 @@ fn regrade(action: &str, summary: &str) -> Op {
     .fails(Code::NotFound, "No undecided proposal for the customer.")
 }
 
+/// A paged list: the paging parameters, the page as an array with its `Link` and
+/// `X-Total-Count` headers, and the refusal of a bad value.
+fn paged(op: Op, description: &str, item: &str) -> Op {
+    op.param(query("dir", "asc | desc (each sort has its natural default)"))
+        .param(query("limit", "rows per page, 1–500 (50 by default)"))
+        .param(query("cursor", "where the page starts: a cursor from a `Link` header of an earlier page of the same sort"))
+        .json(200, &format!("{description} One page of them, as an array. `X-Total-Count` is the number of rows matching the filters; `Link` (RFC 8288) gives the `first`, `prev` and `next` pages as this request with another cursor."), array_of(item))
+        .fails(Code::InvalidField, "A filter or paging value that is not one of those listed (an unknown code, a rep who is not a user, a date that is not `YYYY-MM-DD`, a limit outside 1–500, a cursor from another sort or not from this list); the message names the field.")
+        .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice).")
+}
+
 /// Headquarters' paths.
 pub(super) fn paths() -> Paths {
     Paths::default()
         .add("/api/v1/hq/overview", read("总览计数 / Overview counts", "The overview page's counts.")
             .json(200, "The counts.", reference("Overview")))
-        .add("/api/v1/hq/customers", read("客户（按级别与等级）/ Customers by tier and grade", "Customers from the projections, filtered.")
+        .add("/api/v1/hq/customers", paged(read("客户（按级别与等级）/ Customers by tier and grade", "Customers from the projections: searched, filtered (the filters combine), sorted and paged.")
             .param(query("tier", "strategic | key | main | general"))
             .param(query("grade", "A–D, or `none` for ungraded customers"))
-            .param(query("q", "part of the name"))
-            .json(200, "The customers.", array_of("CustomerLine"))
-            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
+            .param(query("rep", "an owning rep's user id"))
+            .param(query("region", "a region, exactly"))
+            .param(query("industry", "an industry, exactly"))
+            .param(query("overdue", "`1`: only customers with a visit overdue"))
+            .param(query("q", "part of the name, id, region, industry or an owning rep's name"))
+            .param(query("sort", "tier (default) | name | grade | score | region | industry | sales | credit | reps | overdue")),
+            "The customers.", "CustomerLine"))
         .add("/api/v1/hq/customers/{id}", read("客户档案 / A customer's file", "Archive, contacts, visits, tickets and the history of the document with its authors.")
             .param(path_param("id", "The customer."))
             .json(200, "The file.", reference("CustomerDetail"))
@@ -62,11 +77,19 @@ pub(super) fn paths() -> Paths {
         .add("/api/v1/hq/regrades/{id}/reject", regrade("reject", "驳回分级调整 / Reject a re-grade"))
         .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence, by rep and by level, with every overdue visit.")
             .json(200, "The compliance.", reference("Compliance")))
-        .add("/api/v1/hq/tickets", read("工单时效 / Tickets with their SLA", "Tickets against the reply SLA at the moment of asking, most urgent first.")
+        .add("/api/v1/hq/tickets", paged(read("工单时效 / Tickets with their SLA", "Tickets against the reply SLA at the moment of asking, most urgent first by default: searched, filtered (the filters combine), sorted and paged.")
             .param(query("show", "open (default) | all"))
             .param(query("sla", "overdue | due_soon | pending | breached | met"))
-            .json(200, "The tickets.", array_of("TicketSla"))
-            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
+            .param(query("status", "a ticket status code"))
+            .param(query("kind", "a ticket kind code"))
+            .param(query("priority", "a ticket priority code"))
+            .param(query("rep", "the owner's user id"))
+            .param(query("customer", "a customer id"))
+            .param(query("opened_from", "opened on or after this day, `YYYY-MM-DD` in the policy's time zone"))
+            .param(query("opened_to", "opened on or before this day"))
+            .param(query("q", "part of the title, the ticket's id, the customer's name or the owner's name"))
+            .param(query("sort", "sla (default) | customer | kind | priority | status | title | opened | due | owner")),
+            "The tickets.", "TicketSla"))
         .add("/api/v1/hq/conflicts", read("待解决冲突 / Open conflicts", "Open conflicts, oldest first.")
             .json(200, "The conflicts.", array_of("Conflict")))
         .add("/api/v1/hq/conflicts/resolve", decide("解决冲突 / Settle a conflict",
@@ -151,13 +174,14 @@ fn overview_schemas() -> Vec<(&'static str, Value)> {
                     "credit_limit",
                     "payment_terms",
                     "owners",
+                    "owner_names",
                     "overdue_visits",
                 ],
                 json!({ "customer_id": string(), "name": string(), "industry": string(), "region": string(), "tier": string(),
                     "strategic": { "type": "boolean" }, "grade": nullable("string"), "score": nullable("integer"),
                     "credit_limit": text("CNY, decimal string."), "payment_terms": string(),
                     "latest_sales_year": nullable("integer"), "latest_annual_sales": nullable("string"),
-                    "owners": { "type": "array", "items": string() }, "overdue_visits": { "type": "integer" },
+                    "owners": { "type": "array", "items": string() }, "owner_names": { "type": "array", "items": string() }, "overdue_visits": { "type": "integer" },
                     "next_visit_due": nullable("string") }),
             ),
         ),
@@ -241,7 +265,7 @@ fn visit_schemas() -> Vec<(&'static str, Value)> {
                     "minutes",
                 ],
                 json!({ "ticket_id": string(), "customer_id": string(), "customer_name": string(), "kind": string(), "priority": string(),
-                    "status": string(), "title": string(), "owner": nullable("string"), "opened_at": string(),
+                    "status": string(), "title": string(), "owner": nullable("string"), "owner_name": nullable("string"), "opened_at": string(),
                     "sla": { "type": "string", "enum": ["overdue", "due_soon", "pending", "breached", "met"] },
                     "reply_due_at": string(), "minutes": { "type": "integer" } }),
             ),

@@ -281,6 +281,7 @@ fn line(r: &Row) -> Result<CustomerLine, DbError> {
         latest_sales_year: r.try_get(10)?,
         latest_annual_sales: r.try_get(11)?,
         owners: Vec::new(),
+        owner_names: Vec::new(),
         overdue_visits: r.try_get(12)?,
         next_visit_due: r.try_get(13)?,
     })

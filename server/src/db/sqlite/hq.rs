@@ -303,6 +303,7 @@ fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerLine> {
         latest_sales_year: r.get(10)?,
         latest_annual_sales: r.get(11)?,
         owners: Vec::new(),
+        owner_names: Vec::new(),
         overdue_visits: r.get(12)?,
         next_visit_due: r.get(13)?,
     })

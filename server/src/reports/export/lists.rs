@@ -1,0 +1,193 @@
+//! Headquarters' lists as files: the rows a list page shows under its filters and sort, every
+//! one of them (not the page), in the reader's words — the same CSV and XLSX writers as the
+//! reports, so a list file reads like a report.
+
+use rust_decimal::Decimal;
+
+use super::xlsx::write_xlsx;
+use super::{Cell, Column, Table, col, write_csv};
+use crate::error::ServerError;
+use crate::reports::ReportLang;
+
+/// One cell of a list row, already in the reader's words.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListCell {
+    /// Text.
+    Text(String),
+    /// An amount of CNY (written as a number in XLSX); `None` leaves the cell empty.
+    Money(Option<Decimal>),
+    /// A count.
+    Count(usize),
+}
+
+/// Which list a file holds: its sheet's name and columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    /// The customer list.
+    Customers,
+    /// The ticket list.
+    Tickets,
+}
+
+/// The customer list's columns, in the order of [`ListKind::Customers`] rows.
+const CUSTOMER_COLUMNS: &[Column] = &[
+    col("客户编号", "Customer ID", 12.0),
+    col("客户名称", "Customer", 28.0),
+    col("客户级别", "Tier", 10.0),
+    col("客户等级", "Grade", 8.0),
+    col("评分", "Score", 8.0),
+    col("区域", "Region", 10.0),
+    col("行业", "Industry", 12.0),
+    col("最近年度销售额", "Latest annual sales", 16.0),
+    col("年度", "Year", 8.0),
+    col("信用额度", "Credit limit", 16.0),
+    col("付款条件", "Payment terms", 14.0),
+    col("客户经理", "Reps", 16.0),
+    col("超期拜访", "Overdue visits", 10.0),
+];
+
+/// The ticket list's columns, in the order of [`ListKind::Tickets`] rows.
+const TICKET_COLUMNS: &[Column] = &[
+    col("工单编号", "Ticket ID", 12.0),
+    col("时效", "SLA", 10.0),
+    col("超时/剩余（分钟）", "Minutes over / left", 10.0),
+    col("客户", "Customer", 28.0),
+    col("类型", "Kind", 10.0),
+    col("优先级", "Priority", 8.0),
+    col("状态", "Status", 8.0),
+    col("标题", "Title", 36.0),
+    col("受理时间", "Opened", 18.0),
+    col("回复期限", "Reply due", 18.0),
+    col("负责人", "Owner", 12.0),
+];
+
+impl ListKind {
+    fn columns(self) -> &'static [Column] {
+        match self {
+            ListKind::Customers => CUSTOMER_COLUMNS,
+            ListKind::Tickets => TICKET_COLUMNS,
+        }
+    }
+
+    fn sheet(self) -> &'static str {
+        match self {
+            ListKind::Customers => "customers",
+            ListKind::Tickets => "tickets",
+        }
+    }
+
+    /// How many cells each row has.
+    pub fn width(self) -> usize {
+        self.columns().len()
+    }
+}
+
+/// A list ready to be written: its title (the list and its filters) and a line saying when
+/// and in which time zone it was taken.
+pub struct ListFile {
+    /// Which list.
+    pub kind: ListKind,
+    /// The title row.
+    pub title: String,
+    /// The line under it.
+    pub subtitle: String,
+    /// The rows, each [`ListKind::width`] cells.
+    pub rows: Vec<Vec<ListCell>>,
+}
+
+impl ListFile {
+    fn table(self) -> Table {
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|cell| match cell {
+                        ListCell::Text(t) => Cell::Text(t),
+                        ListCell::Money(Some(m)) => Cell::Money(m),
+                        ListCell::Money(None) => Cell::Text(String::new()),
+                        ListCell::Count(n) => Cell::Count(n),
+                    })
+                    .collect()
+            })
+            .collect();
+        Table {
+            sheet: self.kind.sheet(),
+            title: self.title,
+            subtitle: self.subtitle,
+            columns: self.kind.columns(),
+            rows,
+            totals: Vec::new(),
+        }
+    }
+}
+
+/// The list as CSV (UTF-8 with a BOM, RFC 4180).
+pub fn list_csv(file: ListFile, lang: ReportLang) -> String {
+    write_csv(&file.table(), lang)
+}
+
+/// The list as an XLSX workbook.
+pub fn list_xlsx(file: ListFile, lang: ReportLang) -> Result<Vec<u8>, ServerError> {
+    write_xlsx(&file.table(), lang).map_err(super::xlsx_error)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Cursor;
+
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+
+    use super::*;
+
+    fn file() -> ListFile {
+        let row = |name: &str, sales: Option<&str>| {
+            let mut cells = vec![
+                ListCell::Text("c-1".into()),
+                ListCell::Text(name.into()),
+                ListCell::Text("重点客户".into()),
+            ];
+            cells.extend((3..7).map(|_| ListCell::Text(String::new())));
+            cells.push(ListCell::Money(sales.map(|s| s.parse().unwrap())));
+            cells.extend((8..12).map(|_| ListCell::Text(String::new())));
+            cells.push(ListCell::Count(2));
+            cells
+        };
+        ListFile {
+            kind: ListKind::Customers,
+            title: "客户".into(),
+            subtitle: "2026-12-06 16:00 (UTC+08:00)".into(),
+            rows: vec![row("=宏达, \"上海\"", Some("1234.5")), row("远航", None)],
+        }
+    }
+
+    #[test]
+    fn a_list_as_csv_is_quoted_defused_and_exact() {
+        let csv = list_csv(file(), ReportLang::Zh);
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert!(lines[0].starts_with("客户编号,客户名称,客户级别"));
+        assert!(lines[1].starts_with("c-1,\"'=宏达, \"\"上海\"\"\",重点客户"), "{}", lines[1]);
+        assert!(lines[1].contains(",1234.50,"), "money exact with two places: {}", lines[1]);
+        assert_eq!(
+            lines[1].split(',').count(),
+            lines[0].split(',').count() + 1,
+            "one quoted comma"
+        );
+        assert_eq!(ListKind::Customers.width(), lines[0].split(',').count());
+    }
+
+    #[test]
+    fn a_list_as_xlsx_holds_every_row_with_numbers_as_numbers() {
+        let bytes = list_xlsx(file(), ReportLang::En).unwrap();
+        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("customers").unwrap();
+        let rows: Vec<_> = sheet.rows().collect();
+        assert_eq!(rows[2][1], Data::String("Customer".into()));
+        assert_eq!(rows[3][7], Data::Float(1234.5));
+        assert_eq!(rows[4][1], Data::String("远航".into()));
+        assert_eq!(rows[4][12], Data::Float(2.0));
+        assert_eq!(rows.len(), 5, "title, subtitle, header and the two rows");
+    }
+}

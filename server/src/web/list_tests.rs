@@ -1,0 +1,231 @@
+//! The customer and ticket lists at a size that pages: search, filters combined, sorting by a
+//! column, cursor paging through the JSON API's `Link` headers and the page's links, the
+//! exports, and bad filter values answered with a message.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::io::Cursor;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use serde_json::Value;
+
+use crate::api::paging::TOTAL_COUNT;
+use crate::web::demo_site_tests::{DemoSite, demo_site_sized};
+
+async fn json(site: &DemoSite, cookie: &str, path: &str) -> (Vec<Value>, HeaderMap) {
+    let (status, headers, body) = site.get(path, Some(cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    let rows: Value = serde_json::from_str(&body).unwrap();
+    (rows.as_array().unwrap().clone(), headers)
+}
+
+fn link(headers: &HeaderMap, rel: &str) -> Option<String> {
+    let value = headers.get(header::LINK)?.to_str().unwrap().to_owned();
+    value
+        .split(", ")
+        .find(|l| l.ends_with(&format!("rel=\"{rel}\"")))
+        .map(|l| l.split_once('>').unwrap().0.trim_start_matches('<').to_owned())
+}
+
+/// Every row of `path` following the `next` links, with the total each page announced.
+async fn all_pages(site: &DemoSite, cookie: &str, path: &str, id: &str) -> (Vec<String>, usize) {
+    let (mut ids, mut next, mut total) = (Vec::new(), Some(path.to_owned()), None);
+    while let Some(at) = next {
+        let (rows, headers) = json(site, cookie, &at).await;
+        let count: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+        assert_eq!(*total.get_or_insert(count), count, "the total is the same on every page");
+        ids.extend(rows.iter().map(|r| r[id].as_str().unwrap().to_owned()));
+        next = link(&headers, "next");
+        assert!(ids.len() <= count, "paging must end");
+    }
+    (ids, total.unwrap_or(0))
+}
+
+#[tokio::test]
+async fn the_customer_list_pages_sorts_searches_and_combines_filters() {
+    let site = demo_site_sized(60, 30);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (whole, _) = json(&site, &cookie, "/api/v1/hq/customers?limit=500").await;
+    assert_eq!(whole.len(), 60);
+    let (paged, total) =
+        all_pages(&site, &cookie, "/api/v1/hq/customers?limit=7", "customer_id").await;
+    assert_eq!(total, 60);
+    let expected: Vec<String> =
+        whole.iter().map(|c| c["customer_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(paged, expected, "seven at a time, every customer once, in the list's order");
+
+    let (by_score, _) =
+        json(&site, &cookie, "/api/v1/hq/customers?sort=score&dir=desc&limit=500").await;
+    let scores: Vec<i64> = by_score.iter().filter_map(|c| c["score"].as_i64()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "highest score first: {scores:?}");
+    assert!(by_score.iter().rev().take_while(|c| c["score"].is_null()).count() < 60);
+
+    let named = whole[17]["name"].as_str().unwrap();
+    let part: String = named.chars().skip(1).take(3).collect();
+    let (found, _) = json(
+        &site,
+        &cookie,
+        &format!("/api/v1/hq/customers?q={}", crate::web::layout::url_encode(&part)),
+    )
+    .await;
+    assert!(found.iter().any(|c| c["name"] == named), "{part} finds {named}");
+    assert!(found.iter().all(|c| {
+        let text = c.to_string();
+        text.contains(&part)
+    }));
+
+    let rep_name = whole[0]["owner_names"][0].as_str().unwrap().to_owned();
+    let rep_id = whole[0]["owners"][0].as_str().unwrap().to_owned();
+    assert_ne!(rep_name, rep_id, "reps are shown by name");
+    let (by_rep_name, _) = json(
+        &site,
+        &cookie,
+        &format!("/api/v1/hq/customers?q={}", crate::web::layout::url_encode(&rep_name)),
+    )
+    .await;
+    assert!(
+        by_rep_name.iter().all(|c| c["owners"].as_array().unwrap().iter().any(|o| o == &rep_id))
+    );
+    assert!(!by_rep_name.is_empty());
+
+    let tier = whole[0]["tier"].as_str().unwrap();
+    let grade = whole[0]["grade"].as_str().unwrap_or("none");
+    let (both, headers) = json(
+        &site,
+        &cookie,
+        &format!("/api/v1/hq/customers?tier={tier}&grade={grade}&rep={rep_id}"),
+    )
+    .await;
+    let count: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert_eq!(count, both.len());
+    assert!(both.iter().all(|c| c["tier"] == tier
+        && c["grade"].as_str().unwrap_or("none") == grade
+        && c["owners"].as_array().unwrap().iter().any(|o| o == &rep_id)));
+    let expected_both = whole
+        .iter()
+        .filter(|c| c["tier"] == tier && c["grade"].as_str().unwrap_or("none") == grade)
+        .filter(|c| c["owners"].as_array().unwrap().iter().any(|o| o == &rep_id))
+        .count();
+    assert_eq!(both.len(), expected_both);
+}
+
+#[tokio::test]
+async fn the_customer_page_links_its_sorts_pages_and_files_with_the_filters() {
+    let site = demo_site_sized(60, 30);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (status, _, html) = site.get("/hq/customers?tier=general&limit=25", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"search\""), "a search box");
+    assert!(
+        html.contains("href=\"/hq/customers?tier=general&amp;sort=name&amp;dir=asc&amp;limit=25\""),
+        "sorting keeps the filter"
+    );
+    assert!(html.contains("href=\"/hq/customers.csv?tier=general&amp;limit=25\""));
+    assert!(html.contains("href=\"/hq/customers.xlsx?tier=general&amp;limit=25\""));
+    let general = html.matches("data-tier=\"general\"").count();
+    assert_eq!(html.matches("data-customer-id=").count(), general, "only general customers");
+
+    let (status, _, all) = site.get("/hq/customers?limit=25", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all.matches("data-customer-id=").count(), 25);
+    assert!(all.contains("data-total=\"60\""));
+    let next = all
+        .split("id=\"page-next\" rel=\"next\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (status, _, second) = site.get(&next, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(second.contains("第 26–50 条，共 60 条"), "the second page says where it is");
+    assert!(second.contains("id=\"page-prev\""));
+}
+
+#[tokio::test]
+async fn bad_filter_values_are_a_message_on_the_page_and_a_400_from_the_api() {
+    let site = demo_site_sized(10, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    for (path, text) in [
+        ("/hq/customers?tier=bogus", "筛选条件“级别”不能取值“bogus”"),
+        ("/hq/customers?grade=Z", "筛选条件“等级”不能取值“Z”"),
+        ("/hq/customers?rep=nobody", "筛选条件“客户经理”不能取值“nobody”"),
+        ("/hq/customers?sort=shoe", "筛选条件“排序”不能取值“shoe”"),
+        ("/hq/customers?limit=0", "每页条数须在 1 到 500 之间"),
+        ("/hq/customers?cursor=abc", "翻页位置已失效"),
+        ("/hq/tickets?sla=late", "筛选条件“时效”不能取值“late”"),
+        ("/hq/tickets?opened_from=yesterday", "筛选条件“受理日期起”不能取值“yesterday”"),
+        ("/hq/tickets?kind=rumour", "筛选条件“类型”不能取值“rumour”"),
+    ] {
+        let (status, _, html) = site.get(path, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(html.contains(text), "{path} says {text}");
+        assert!(html.contains("<nav"), "{path} keeps the navigation");
+        assert!(
+            !html.contains("data-customer-id") && !html.contains("data-ticket-id"),
+            "{path} lists nothing"
+        );
+    }
+    let (status, _, body) = site.get("/api/v1/hq/customers?tier=bogus", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"invalid_field\"") && body.contains("invalid tier"), "{body}");
+    let (status, _, body) = site.get("/api/v1/hq/tickets?priority=meh", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("invalid priority"), "{body}");
+}
+
+#[tokio::test]
+async fn the_ticket_list_filters_by_day_and_state_and_its_files_hold_every_row() {
+    let site = demo_site_sized(20, 90);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (all, _) =
+        all_pages(&site, &cookie, "/api/v1/hq/tickets?show=all&limit=11", "ticket_id").await;
+    assert_eq!(all.len(), 90);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 90, "no ticket twice");
+
+    let (whole, _) = json(&site, &cookie, "/api/v1/hq/tickets?show=all&limit=500").await;
+    let opened = whole[5]["opened_at"].as_str().unwrap();
+    let day = chrono::DateTime::parse_from_rfc3339(opened)
+        .unwrap()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let (that_day, _) = json(
+        &site,
+        &cookie,
+        &format!("/api/v1/hq/tickets?show=all&opened_from={day}&opened_to={day}&limit=500"),
+    )
+    .await;
+    assert!(that_day.iter().any(|t| t["ticket_id"] == whole[5]["ticket_id"]));
+    for t in &that_day {
+        let d = chrono::DateTime::parse_from_rfc3339(t["opened_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .date_naive();
+        assert_eq!(d, day, "opened on the Beijing day asked for");
+    }
+    let sla = whole[0]["sla"].as_str().unwrap();
+    let (same_sla, _) =
+        json(&site, &cookie, &format!("/api/v1/hq/tickets?show=all&sla={sla}&limit=500")).await;
+    assert_eq!(same_sla.len(), whole.iter().filter(|t| t["sla"] == sla).count());
+
+    let (status, headers, csv) =
+        site.get("/hq/tickets.csv?show=all&sort=opened&dir=desc", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("tickets.csv"));
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 90 + 1, "the header and every ticket, not one page");
+    assert!(lines[0].contains("工单编号") && lines[0].contains("回复期限"));
+    assert!(lines[1].contains("(UTC+08:00)"), "times in the policy's zone, named: {}", lines[1]);
+
+    let request = crate::web::demo_site_tests::get("/hq/customers.xlsx?sort=name", Some(&cookie));
+    let (status, bytes) = site.send_bytes(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range("customers").unwrap();
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows.len(), 3 + 20, "title, stamp, header and every customer");
+    assert_eq!(rows[2][1], Data::String("客户名称".into()));
+}
