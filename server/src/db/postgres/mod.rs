@@ -13,6 +13,7 @@
 
 mod accounts;
 mod accounts_schema;
+mod charts;
 pub(crate) mod deferred;
 mod desk;
 mod desk_schema;
