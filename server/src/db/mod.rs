@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod charts;
 pub mod desk;
 pub mod documents;
 mod error;
@@ -36,6 +37,7 @@ pub mod sync_state;
 
 pub use accounts::AccountStore;
 pub use backend::{DataLocation, DeskDatabase, ServerDatabase};
+pub use charts::ChartQueries;
 pub use documents::DocumentStore;
 pub use error::DbError;
 pub use grants::GrantStore;
@@ -75,6 +77,7 @@ macro_rules! every_concern {
 every_concern!(
     AccountStore,
     AccountWorkStore,
+    ChartQueries,
     DocumentStore,
     GrantStore,
     HqQueries,

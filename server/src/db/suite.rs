@@ -30,7 +30,9 @@ use super::{
     SalesLedgerStore, Savepoints, SessionStore, SyncStateStore,
 };
 
+mod charts;
 mod projected;
+pub(crate) use charts::charts_count_and_sum_where_the_rows_are;
 pub(crate) use projected::{
     customer_files_and_lists_come_from_the_projections, headquarters_reads_the_projected_company,
     reports_read_the_projected_company,
@@ -67,6 +69,7 @@ macro_rules! store_suite {
             headquarters_reads_the_projected_company,
             customer_files_and_lists_come_from_the_projections,
             reports_read_the_projected_company,
+            charts_count_and_sum_where_the_rows_are,
         );
     };
     (@cases $open:path; $($case:ident),* $(,)?) => {

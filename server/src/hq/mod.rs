@@ -6,6 +6,7 @@
 //! change history, which only its document knows. Pages and JSON serve the same structs, so
 //! the API always says what the page shows.
 
+pub mod charts;
 pub mod compliance;
 pub mod customers;
 pub mod decisions;

@@ -54,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::desk::http::read_routes())
         .merge(crate::web::routes())
         .merge(crate::api::hq::routes())
+        .merge(crate::api::charts::routes())
         .merge(crate::api::management::routes());
     let sync = Router::new().route("/api/v1/sync", post(sync_round));
     Router::new()

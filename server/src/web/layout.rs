@@ -28,6 +28,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hq/events", "选房", "Selection events"),
     ("/hq/devices", "设备", "Devices"),
     ("/hq/reports", "报表", "Reports"),
+    ("/hq/charts", "图表", "Charts"),
 ];
 
 /// Where a page was asked for: its path and query, as the request spelled them.

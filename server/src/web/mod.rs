@@ -15,6 +15,7 @@
 mod account_work_tests;
 pub mod assets;
 pub mod board;
+pub mod charts;
 pub mod console;
 pub mod customers;
 #[cfg(test)]
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
         .route("/hq/reports", get(reports::reports_page))
         .route("/hq/reports/{file}", get(reports::report_file))
+        .route("/hq/charts", get(charts::charts_page))
         .merge(console::routes())
         .merge(events::routes())
         .merge(prices::routes())

@@ -1,53 +1,194 @@
-//! Visit compliance: who is behind on the visit cadence.
+//! Visit compliance: who is behind on the visit cadence, today or in one month, for the whole
+//! company or one rep (`?rep=<user id>&month=YYYY-MM`, the links of the charts).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use chrono::Utc;
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use super::error::PageError;
+use super::i18n::Lang;
 use super::layout::{Here, page, url_encode};
 use super::session::WebUser;
-use crate::hq::compliance;
+use crate::db::sales::YearMonth;
+use crate::hq::compliance::{self, Compliance, MonthCompliance};
+use crate::hq::people::Names;
 use crate::http::AppState;
+
+/// The page's filters, as the request spelled them.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct VisitsQuery {
+    /// A rep's user id: only the customers they own.
+    pub rep: Option<String>,
+    /// `YYYY-MM`: that month's cadence entries instead of today's.
+    pub month: Option<String>,
+}
+
+/// What the page shows.
+enum View {
+    Today(Compliance),
+    Month(MonthCompliance),
+}
 
 /// `GET /hq/visits`.
 pub async fn visits_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-) -> Result<Markup, PageError> {
+    Query(q): Query<VisitsQuery>,
+) -> Result<(StatusCode, Markup), PageError> {
     let lang = user.lang;
-    let c = user
-        .hq_read(&state, |store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
-        .await?;
-    let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
-    Ok(page(
-        &user,
-        &here,
-        lang.t("拜访达标", "Visit compliance"),
-        html! {
-            h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (c.today) }
-            p .muted { (lang.t("战略客户：高层每半年、客户经理每月、技术每半年、质量每季度；A级客户每季度。",
-                "Strategic customers: leadership every half year, account manager monthly, technical every half year, quality quarterly; grade A customers quarterly.")) }
-            h2 { (lang.t("按客户经理", "By rep")) }
-            table #visit-compliance {
-                (head)
-                @for (rep, n) in &c.by_rep { tr data-rep=(rep) { th { (rep) } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
-            }
-            h2 { (lang.t("按拜访层级", "By level")) }
-            table #visit-compliance-by-level {
-                (head)
-                @for (level, n) in &c.by_level { tr data-level=(level) { th { (lang.visit_level(level)) } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
-            }
-            h2 { (lang.t("超期明细", "Overdue visits")) }
-            table #overdue-visits {
-                tr { th { (lang.t("客户", "Customer")) } th { (lang.t("层级", "Level")) } th { (lang.t("上次拜访", "Last visit")) } th { (lang.t("应于", "Due on")) } th { (lang.t("客户经理", "Reps")) } }
-                @for v in &c.overdue {
-                    tr { td { a href={ "/hq/customers/" (url_encode(&v.customer_id)) } { (v.customer_name) } } td { (lang.visit_level(&v.level)) }
-                         td { (v.last_visit_on.map(|d| d.to_string()).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
-                         td .overdue { (v.next_due_on) } td { (v.owners.join("、")) } }
+    let rep = q.rep.clone().filter(|r| !r.is_empty());
+    let month_text = q.month.clone().filter(|m| !m.is_empty());
+    let (view, names, problems) = user
+        .hq_read(&state, move |store| {
+            let now = Utc::now();
+            let names = Names::load(store.conn())?;
+            let mut problems = Vec::new();
+            let known = store.conn().users()?.iter().any(|u| Some(&u.user_id) == rep.as_ref());
+            let rep = match rep {
+                Some(r) if !known => {
+                    problems.push(Problem::UnknownRep(r));
+                    None
+                }
+                other => other,
+            };
+            let mut month = None;
+            if let Some(text) = month_text {
+                match YearMonth::parse(&text) {
+                    None => problems.push(Problem::BadMonth(text)),
+                    Some(m) => match compliance::month(
+                        store.conn(),
+                        store.policy(),
+                        now,
+                        m,
+                        rep.as_deref(),
+                    )? {
+                        None => problems.push(Problem::FutureMonth(text)),
+                        Some(found) => month = Some(found),
+                    },
                 }
             }
-        },
-    ))
+            let view = match month {
+                Some(m) => View::Month(m),
+                None => View::Today(compliance::compliance_of(
+                    store.conn(),
+                    store.policy(),
+                    now,
+                    rep.as_deref(),
+                )?),
+            };
+            Ok((view, names, (problems, rep)))
+        })
+        .await?;
+    let (problems, rep) = problems;
+    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let everyone = match &view {
+        View::Month(m) => format!("/hq/visits?month={}", m.month),
+        View::Today(_) => "/hq/visits".to_owned(),
+    };
+    let body = html! {
+        @for p in &problems { p .error .bad-filter { (p.message(lang)) } }
+        @if let Some(rep) = &rep {
+            p #rep-filter { (lang.t("客户经理：", "Rep: ")) strong { (names.of(rep)) } " · " a href=(everyone) { (lang.t("查看全部", "Show everyone")) } }
+        }
+        @match &view {
+            View::Today(c) => (today(lang, c, &names)),
+            View::Month(m) => (month(lang, m, &names, rep.as_deref())),
+        }
+    };
+    Ok((status, page(&user, &here, lang.t("拜访达标", "Visit compliance"), body)))
+}
+
+/// A filter value the page cannot use, shown instead of silently ignored.
+enum Problem {
+    UnknownRep(String),
+    BadMonth(String),
+    FutureMonth(String),
+}
+
+impl Problem {
+    fn message(&self, lang: Lang) -> String {
+        match self {
+            Problem::UnknownRep(r) => format!(
+                "{}“{r}”{}",
+                lang.t("没有用户", "There is no user "),
+                lang.t("，显示全部客户经理。", "; showing every rep.")
+            ),
+            Problem::BadMonth(m) => format!(
+                "{}“{m}”{}",
+                lang.t("月份", "The month "),
+                lang.t(
+                    "无法识别（应为 YYYY-MM），显示今日情况。",
+                    " is not a month (YYYY-MM); showing today."
+                )
+            ),
+            Problem::FutureMonth(m) => format!(
+                "{}“{m}”{}",
+                lang.t("月份", "The month "),
+                lang.t("尚未开始，显示今日情况。", " has not begun; showing today.")
+            ),
+        }
+    }
+}
+
+fn today(lang: Lang, c: &Compliance, names: &Names) -> Markup {
+    let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
+    html! {
+        h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (c.today) }
+        p .muted { (lang.t("战略客户：高层每半年、客户经理每月、技术每半年、质量每季度；A级客户每季度。",
+            "Strategic customers: leadership every half year, account manager monthly, technical every half year, quality quarterly; grade A customers quarterly.")) }
+        p { a href="/hq/charts" { (lang.t("查看图表", "See the charts")) } }
+        h2 { (lang.t("按客户经理", "By rep")) }
+        table #visit-compliance {
+            (head)
+            @for (rep, n) in &c.by_rep { tr data-rep=(rep) { th { a href={ "/hq/visits?rep=" (url_encode(rep)) } { (names.of(rep)) } } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
+        }
+        h2 { (lang.t("按拜访层级", "By level")) }
+        table #visit-compliance-by-level {
+            (head)
+            @for (level, n) in &c.by_level { tr data-level=(level) { th { (lang.visit_level(level)) } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
+        }
+        h2 { (lang.t("超期明细", "Overdue visits")) }
+        table #overdue-visits {
+            tr { th { (lang.t("客户", "Customer")) } th { (lang.t("层级", "Level")) } th { (lang.t("上次拜访", "Last visit")) } th { (lang.t("应于", "Due on")) } th { (lang.t("客户经理", "Reps")) } }
+            @for v in &c.overdue {
+                tr { td { a href={ "/hq/customers/" (url_encode(&v.customer_id)) } { (v.customer_name) } } td { (lang.visit_level(&v.level)) }
+                     td { (v.last_visit_on.map(|d| d.to_string()).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
+                     td .overdue { (v.next_due_on) } td { (names.join(&v.owners)) } }
+            }
+        }
+    }
+}
+
+fn month(lang: Lang, m: &MonthCompliance, names: &Names, rep: Option<&str>) -> Markup {
+    let rep_query = rep.map(|r| format!("?rep={}", url_encode(r))).unwrap_or_default();
+    html! {
+        h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (m.month) }
+        p #month-summary {
+            (lang.t("统计至", "Counted through ")) (m.last) (lang.t("：应拜访 ", ": due ")) strong { (m.due) }
+            (lang.t("，按期完成 ", ", made ")) strong { (m.made) }
+            (lang.t("，达标率 ", ", compliance ")) strong { (m.percent.as_deref().map_or_else(|| "—".to_owned(), |p| format!("{p}%"))) }
+        }
+        p .muted { (lang.t(
+            "应拜访：月初时已到期或在统计截止日前到期的拜访项（含此前超期未补的）；按期完成：本月内有一次计入该项的拜访。",
+            "Due: the cadence's entries due by the last day counted, as they stood at the month's start (including those still owed); made: a visit that counts for it within the month.")) }
+        p { a href={ "/hq/visits" (rep_query) } { (lang.t("查看今日情况", "See today")) } " · " a href="/hq/charts" { (lang.t("查看图表", "See the charts")) } }
+        table #month-visits {
+            tr { th { (lang.t("客户", "Customer")) } th { (lang.t("层级", "Level")) } th { (lang.t("应于", "Due on")) } th { (lang.t("拜访日期", "Visited on")) } th { (lang.t("客户经理", "Reps")) } }
+            @for l in &m.lines {
+                tr data-customer=(l.customer_id) {
+                    td { a href={ "/hq/customers/" (url_encode(&l.customer_id)) } { (l.customer_name) } }
+                    td { (lang.visit_level(l.entry.level.as_str())) }
+                    td { (l.entry.due_on) }
+                    @match l.entry.visited_on {
+                        Some(day) => td { (day) },
+                        None => td .overdue { (lang.t("未完成", "missed")) },
+                    }
+                    td { (names.join(&l.owners)) }
+                }
+            }
+        }
+    }
 }

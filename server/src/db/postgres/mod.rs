@@ -13,6 +13,7 @@
 
 mod accounts;
 mod accounts_schema;
+mod charts;
 pub(crate) mod deferred;
 mod desk;
 mod desk_schema;
@@ -389,6 +390,7 @@ mod suite {
         headquarters_reads_the_projected_company,
         customer_files_and_lists_come_from_the_projections,
         reports_read_the_projected_company,
+        charts_count_and_sum_where_the_rows_are,
     );
 }
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod accounts_schema;
+mod charts;
 pub mod checkpoint;
 pub mod copy;
 pub(crate) mod desk;
