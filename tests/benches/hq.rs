@@ -105,7 +105,11 @@ fn main() {
 
     let pages: Vec<(String, String, Option<String>)> = vec![
         ("overview".into(), "/hq".into(), Some("/api/v1/hq/overview".into())),
-        ("customers, first page".into(), "/hq/customers".into(), Some("/api/v1/hq/customers".into())),
+        (
+            "customers, first page".into(),
+            "/hq/customers".into(),
+            Some("/api/v1/hq/customers".into()),
+        ),
         ("customers, 31st page by name".into(), deep_customers, None),
         (
             "customers, search and two filters".into(),
@@ -118,7 +122,11 @@ fn main() {
             Some(format!("/api/v1/hq/customers/{customer}")),
         ),
         ("re-grades".into(), "/hq/regrades".into(), Some("/api/v1/hq/regrades".into())),
-        ("visit compliance".into(), "/hq/visits".into(), Some("/api/v1/hq/visit-compliance".into())),
+        (
+            "visit compliance".into(),
+            "/hq/visits".into(),
+            Some("/api/v1/hq/visit-compliance".into()),
+        ),
         ("open tickets".into(), "/hq/tickets".into(), Some("/api/v1/hq/tickets".into())),
         (
             "all tickets, sorted by customer".into(),
@@ -131,7 +139,11 @@ fn main() {
         ("surveys".into(), "/hq/surveys".into(), Some("/api/v1/hq/surveys".into())),
         ("scorecards".into(), "/hq/scorecards".into(), Some("/api/v1/hq/scorecards".into())),
         ("monthly review".into(), "/hq/meetings".into(), Some("/api/v1/hq/meetings".into())),
-        ("organisations".into(), "/hq/organisations".into(), Some("/api/v1/hq/organisations".into())),
+        (
+            "organisations".into(),
+            "/hq/organisations".into(),
+            Some("/api/v1/hq/organisations".into()),
+        ),
         ("conflicts & violations".into(), "/hq/review".into(), Some("/api/v1/hq/conflicts".into())),
         ("selection events".into(), "/hq/events".into(), None),
         ("devices".into(), "/hq/devices".into(), Some("/api/v1/hq/devices".into())),

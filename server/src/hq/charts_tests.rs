@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::hq::compliance::month_entries;
-use crate::hq::tickets::{TicketFilter, tickets};
+use crate::hq::listing::ListParams;
+use crate::hq::tickets::{TicketQuery, sorted};
 use crate::web::demo_site_tests::demo_site;
 
 fn day(text: &str) -> NaiveDate {
@@ -94,9 +95,9 @@ async fn the_series_agree_with_the_lists_they_link_to() {
         .with_store(move |store| {
             let db = store.conn();
             let c = charts(db, store.policy(), now)?;
-            let filter = TicketFilter { show: Some("all".into()), sla: None };
-            let all = tickets(db, &filter, store.policy(), now)?;
-            let customers = crate::hq::customers::list(db, &Default::default())?;
+            let query = TicketQuery { show: Some("all".into()), ..TicketQuery::default() };
+            let all = sorted(db, &query, &ListParams::default(), store.policy(), now)?;
+            let (customers, _) = crate::hq::customers::matching(db, &Default::default())?;
             let months = last_months(c.today);
             let ledger = db.sales_between(months[0], months[11])?;
             let compliance = crate::hq::compliance::compliance(db, store.policy(), now)?;
