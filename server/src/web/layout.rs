@@ -28,6 +28,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hq/events", "选房", "Selection events"),
     ("/hq/devices", "设备", "Devices"),
     ("/hq/reports", "报表", "Reports"),
+    ("/hq/admin/users", "管理", "Admin"),
 ];
 
 /// Where a page was asked for: its path and query, as the request spelled them.
