@@ -154,3 +154,7 @@ pub async fn approve_bulk(
     }
     Ok(Redirect::to(&format!("/hq/regrades?done={}", url_encode(&message))).into_response())
 }
+
+#[cfg(test)]
+#[path = "regrades_tests.rs"]
+mod tests;
