@@ -1,7 +1,9 @@
-//! Administrative actions behind `kam-server admin …`: users, devices and customer handover.
-//! Each runs in one transaction on the data directory (safe while the server runs: SQLite
-//! serialises the writers, and the server re-checks each cached document against its row) and
-//! is written to the audit log.
+//! Administrative actions behind `kam-server admin …` and the dashboard's admin pages: users,
+//! devices, customer handover, event assignment and the sales import. Each runs in one
+//! transaction on the data directory (safe while the server runs: SQLite serialises the
+//! writers, and the server re-checks each cached document against its row) and is written to
+//! the audit log under its `actor`: [`ADMIN_ACTOR`] from the command line, the signed-in
+//! user's id from the dashboard.
 
 use chrono::{DateTime, Utc};
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
@@ -20,6 +22,7 @@ pub const ADMIN_ACTOR: &str = "admin-cli";
 /// Creates a user.
 pub fn add_user(
     store: &mut Store,
+    actor: &str,
     user_id: &str,
     name: &str,
     role: Role,
@@ -27,13 +30,79 @@ pub fn add_user(
 ) -> Result<(), ServerError> {
     store.write(|tx, _, _| {
         auth::create_user(tx, user_id, name, role, now)?;
-        audit::log(tx, now, ADMIN_ACTOR, "user.create", user_id, &json!({ "role": role.as_str() }))
+        audit::log(tx, now, actor, "user.create", user_id, &json!({ "role": role.as_str() }))
+    })
+}
+
+/// Changes a user's role; answers the role before. The last active administrator keeps the
+/// role, so the company can always be administered from the dashboard.
+pub fn set_role(
+    store: &mut Store,
+    actor: &str,
+    user_id: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<Role, ServerError> {
+    store.write(|tx, _, _| {
+        let users = tx.users()?;
+        let user = users.iter().find(|u| u.user_id == user_id).ok_or(ServerError::NotFound)?;
+        let before = user.role;
+        let admins = users.iter().filter(|u| u.role == Role::Admin && u.disabled_at.is_none());
+        if before == Role::Admin && role != Role::Admin && admins.count() <= 1 {
+            return Err(ServerError::Conflict(format!(
+                "{user_id} is the last administrator and keeps the role"
+            )));
+        }
+        tx.set_user_role(user_id, role)?;
+        let detail = json!({ "from": before.as_str(), "to": role.as_str() });
+        audit::log(tx, now, actor, "user.role", user_id, &detail)?;
+        Ok(before)
+    })
+}
+
+/// Checks a new password against the length rule and hashes it (Argon2id, full cost): slow
+/// on purpose, so callers run it before taking the store, then [`set_password_hash`].
+pub fn hash_new_password(password: &str) -> Result<String, ServerError> {
+    crate::passwords::check_new_password(password)?;
+    crate::passwords::hash_password(password)
+}
+
+/// Sets a user's dashboard password from its hash ([`hash_new_password`]); audited without
+/// the password or its hash.
+pub fn set_password_hash(
+    store: &mut Store,
+    actor: &str,
+    user_id: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    store.write(|tx, _, _| {
+        crate::passwords::set_password_hash(tx, user_id, hash)?;
+        audit::log(tx, now, actor, "user.password", user_id, &json!({}))
+    })
+}
+
+/// Imports the ERP's monthly sales CSV (`sales_ledger::import_csv`, all lines or none) and
+/// records the import in the audit log.
+pub fn import_sales(
+    store: &mut Store,
+    actor: &str,
+    csv: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::sales_ledger::ImportReport, ServerError> {
+    store.write(|tx, _, _| {
+        let report = crate::sales_ledger::import_csv(tx, csv, source, now)?;
+        let detail = serde_json::to_value(&report).unwrap_or_default();
+        audit::log(tx, now, actor, "sales.import", source, &detail)?;
+        Ok(report)
     })
 }
 
 /// Enrols a device for a user; the token in the answer is shown once and never again.
 pub fn enroll(
     store: &mut Store,
+    actor: &str,
     user_id: &str,
     label: &str,
     now: DateTime<Utc>,
@@ -43,7 +112,7 @@ pub fn enroll(
         audit::log(
             tx,
             now,
-            ADMIN_ACTOR,
+            actor,
             "device.enroll",
             &enrolment.device_id,
             &json!({ "user": user_id }),
@@ -52,18 +121,18 @@ pub fn enroll(
     })
 }
 
-/// Revokes a device; its token is refused from the next request on.
-pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<bool, ServerError> {
+/// Revokes a device; its token is refused from the next request on. Its open streams end when
+/// the server notices (the credential watcher, `http::edge::epoch`; the dashboard also moves
+/// the auth epoch itself).
+pub fn revoke(
+    store: &mut Store,
+    actor: &str,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ServerError> {
     store.write(|tx, _, _| {
         let revoked = auth::revoke_device(tx, device_id, now)?;
-        audit::log(
-            tx,
-            now,
-            ADMIN_ACTOR,
-            "device.revoke",
-            device_id,
-            &json!({ "was_active": revoked }),
-        )?;
+        audit::log(tx, now, actor, "device.revoke", device_id, &json!({ "was_active": revoked }))?;
         Ok(revoked)
     })
 }
@@ -73,6 +142,7 @@ pub fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> Result<
 /// installation it was bound to, if any.
 pub fn release_installation(
     store: &mut Store,
+    actor: &str,
     device_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, ServerError> {
@@ -81,7 +151,7 @@ pub fn release_installation(
         audit::log(
             tx,
             now,
-            ADMIN_ACTOR,
+            actor,
             "device.release_installation",
             device_id,
             &json!({ "installation": released }),
@@ -127,6 +197,7 @@ pub fn open_desk(
 /// their devices purge it on their next round.
 pub fn handover(
     store: &mut Store,
+    actor: &str,
     customer_id: &str,
     to: &str,
     now: DateTime<Utc>,
@@ -142,7 +213,7 @@ pub fn handover(
         let doc = docs.get(tx, &id, false)?.ok_or(ServerError::NotFound)?;
         let from: Vec<String> = read_customer(doc)?.owners.iter().map(|o| o.to_string()).collect();
         let heads_before = doc.heads();
-        let meta = EditMeta::new(&UserId::from(ADMIN_ACTOR), now, "customer.handover");
+        let meta = EditMeta::new(&UserId::from(actor), now, "customer.handover");
         edit_customer(doc, &CustomerEdit::SetOwners(vec![UserId::from(to)]), &meta)?;
         commit_doc(tx, docs, &id, &heads_before, now)?;
         let key = format!("customer/{customer_id}");
@@ -150,14 +221,7 @@ pub fn handover(
             scope::revoke(tx, old, &key)?;
         }
         scope::grant(tx, to, &key)?;
-        audit::log(
-            tx,
-            now,
-            ADMIN_ACTOR,
-            "customer.handover",
-            &key,
-            &json!({ "from": from, "to": to }),
-        )?;
+        audit::log(tx, now, actor, "customer.handover", &key, &json!({ "from": from, "to": to }))?;
         Ok(Handover { customer_id: customer_id.to_owned(), from, to: to.to_owned() })
     })
 }
@@ -165,6 +229,7 @@ pub fn handover(
 /// Grants an event (and its project) to an event-staff or venue user.
 pub fn assign_event(
     store: &mut Store,
+    actor: &str,
     event_id: &str,
     project_id: &str,
     user_id: &str,
@@ -173,7 +238,7 @@ pub fn assign_event(
     store.write(|tx, _, _| {
         scope::grant(tx, user_id, &format!("event/{event_id}"))?;
         scope::grant(tx, user_id, &format!("project/{project_id}"))?;
-        audit::log(tx, now, ADMIN_ACTOR, "event.assign", event_id, &json!({ "user": user_id }))
+        audit::log(tx, now, actor, "event.assign", event_id, &json!({ "user": user_id }))
     })
 }
 

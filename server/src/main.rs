@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use kam_core::demo::DemoSpec;
+use kam_server::admin::{self, ADMIN_ACTOR};
 use kam_server::auth::Role;
+use kam_server::data;
 use kam_server::desk::delegation::wire::Bundle;
 use kam_server::desk::delegation::{edge as venue_edge, lend};
 use kam_server::http::edge::{self, limits::Limits};
 use kam_server::store::Store;
-use kam_server::{admin, data};
 use tracing_subscriber::EnvFilter;
 
 #[path = "cli/serve.rs"]
@@ -119,6 +120,13 @@ enum AdminAction {
         /// Display name (defaults to the id).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Change a user's role (rep, event_staff, venue, finance, hq, admin).
+    SetRole {
+        /// The user id.
+        user_id: String,
+        /// The new role.
+        role: String,
     },
     /// Enrol a device for a user and print its token (shown only this once).
     Enroll {
@@ -341,10 +349,11 @@ fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
         AdminAction::AddUser { user_id, role, name } => {
             add_user(&mut store, &user_id, &role, name.as_deref(), now)?;
         }
+        AdminAction::SetRole { user_id, role } => set_role(&mut store, &user_id, &role, now)?,
         AdminAction::Enroll { user_id, label } => enroll(&mut store, &user_id, &label, now)?,
         AdminAction::Revoke { device_id } => revoke(&mut store, &device_id, now)?,
         AdminAction::ReleaseInstallation { device_id } => {
-            match admin::release_installation(&mut store, &device_id, now)? {
+            match admin::release_installation(&mut store, ADMIN_ACTOR, &device_id, now)? {
                 Some(was) => println!("device {device_id} released from installation {was}"),
                 None => println!("device {device_id} was not bound to an installation"),
             }
@@ -354,10 +363,10 @@ fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
             let reps = admin::publish_scorecards(&mut store, &period, now)?;
             println!("published {} scorecards for {period}: {}", reps.len(), reps.join(", "));
         }
-        AdminAction::SetPassword { user_id } => set_password(&store, &user_id)?,
+        AdminAction::SetPassword { user_id } => set_password(&mut store, &user_id, now)?,
         AdminAction::Handover { customer_id, to } => handover(&mut store, &customer_id, &to, now)?,
         AdminAction::AssignEvent { event_id, project_id, user_id } => {
-            admin::assign_event(&mut store, &event_id, &project_id, &user_id, now)?;
+            admin::assign_event(&mut store, ADMIN_ACTOR, &event_id, &project_id, &user_id, now)?;
             println!("event {event_id} assigned to {user_id}");
         }
         AdminAction::OpenDesk { event_id, vouchers } => {
@@ -390,7 +399,8 @@ fn run_admin(mut store: Store, action: AdminAction) -> AdminResult {
         }
         AdminAction::ImportSales { file } => {
             let csv = std::fs::read_to_string(&file)?;
-            let report = store.import_sales(&csv, &file.display().to_string(), now)?;
+            let source = file.display().to_string();
+            let report = admin::import_sales(&mut store, ADMIN_ACTOR, &csv, &source, now)?;
             println!("{report:?}");
         }
     }
@@ -425,14 +435,22 @@ fn add_user(
     now: DateTime<Utc>,
 ) -> AdminResult {
     let role = Role::parse(role).ok_or_else(|| format!("unknown role {role}"))?;
-    admin::add_user(store, user_id, name.unwrap_or(user_id), role, now)?;
+    admin::add_user(store, ADMIN_ACTOR, user_id, name.unwrap_or(user_id), role, now)?;
     println!("user {user_id} ({}) created", role.as_str());
+    Ok(())
+}
+
+/// `set-role`: a user's role changed.
+fn set_role(store: &mut Store, user_id: &str, role: &str, now: DateTime<Utc>) -> AdminResult {
+    let role = Role::parse(role).ok_or_else(|| format!("unknown role {role}"))?;
+    let before = admin::set_role(store, ADMIN_ACTOR, user_id, role, now)?;
+    println!("user {user_id}: {} -> {}", before.as_str(), role.as_str());
     Ok(())
 }
 
 /// `enroll`: a device for a user, its token printed this once.
 fn enroll(store: &mut Store, user_id: &str, label: &str, now: DateTime<Utc>) -> AdminResult {
-    let e = admin::enroll(store, user_id, label, now)?;
+    let e = admin::enroll(store, ADMIN_ACTOR, user_id, label, now)?;
     println!("device {}", e.device_id);
     println!("token {}", e.token);
     println!("The token is shown only now; the server keeps only its hash.");
@@ -441,7 +459,7 @@ fn enroll(store: &mut Store, user_id: &str, label: &str, now: DateTime<Utc>) -> 
 
 /// `revoke`: a device's token stops working.
 fn revoke(store: &mut Store, device_id: &str, now: DateTime<Utc>) -> AdminResult {
-    let was_active = admin::revoke(store, device_id, now)?;
+    let was_active = admin::revoke(store, ADMIN_ACTOR, device_id, now)?;
     println!("device {device_id} {}", if was_active { "revoked" } else { "was not active" });
     Ok(())
 }
@@ -457,20 +475,19 @@ fn list_devices(store: &Store) -> AdminResult {
 }
 
 /// `set-password`: a user's dashboard password, from the first line of standard input.
-fn set_password(store: &Store, user_id: &str) -> AdminResult {
+fn set_password(store: &mut Store, user_id: &str, now: DateTime<Utc>) -> AdminResult {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']);
-    kam_server::passwords::check_new_password(password)?;
-    let hash = kam_server::passwords::hash_password(password)?;
-    kam_server::passwords::set_password_hash(store.conn(), user_id, &hash)?;
+    let hash = admin::hash_new_password(password)?;
+    admin::set_password_hash(store, ADMIN_ACTOR, user_id, &hash, now)?;
     println!("password set for {user_id}");
     Ok(())
 }
 
 /// `handover`: a customer and its tickets to another rep.
 fn handover(store: &mut Store, customer_id: &str, to: &str, now: DateTime<Utc>) -> AdminResult {
-    let h = admin::handover(store, customer_id, to, now)?;
+    let h = admin::handover(store, ADMIN_ACTOR, customer_id, to, now)?;
     println!("customer {} handed over from {} to {}", h.customer_id, h.from.join(","), h.to);
     Ok(())
 }
@@ -542,7 +559,7 @@ fn take_back(store: &mut Store, event: &str, now: DateTime<Utc>) -> AdminResult 
         store,
         ("event.take_back", event),
         now,
-        |tx, tip| lend::take_back(tx, tip, event, admin::ADMIN_ACTOR, now),
+        |tx, tip| lend::take_back(tx, tip, event, ADMIN_ACTOR, now),
         |generation| serde_json::json!({ "generation": generation }),
     )?;
     println!("event {event} taken back (generation {generation}); central serves it again");

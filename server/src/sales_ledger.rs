@@ -94,48 +94,106 @@ fn upsert(
     Ok(db.upsert_sales_month(&record)?)
 }
 
-/// A refusal naming the line of the file.
-fn bad_line(line: usize, reason: impl fmt::Display) -> ServerError {
-    ServerError::Invalid { field: CSV_FIELD, reason: format!("line {line}: {reason}") }
+/// A line of an import file that refuses the import, and why (`line` is `None` for the
+/// whole file: empty, or without data rows).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefusedLine {
+    /// The line of the file (1-based), if the refusal is about one line.
+    pub line: Option<usize>,
+    /// Why.
+    pub reason: String,
 }
 
-/// Parses and validates the whole file into rows, or refuses it.
+impl RefusedLine {
+    fn at(line: usize, reason: impl fmt::Display) -> RefusedLine {
+        RefusedLine { line: Some(line), reason: reason.to_string() }
+    }
+
+    fn whole(reason: &str) -> RefusedLine {
+        RefusedLine { line: None, reason: reason.to_owned() }
+    }
+
+    /// The refusal of the import as [`import_csv`] answers it.
+    fn into_error(self) -> ServerError {
+        let reason = match self.line {
+            Some(line) => format!("line {line}: {}", self.reason),
+            None => self.reason,
+        };
+        ServerError::Invalid { field: CSV_FIELD, reason }
+    }
+}
+
+/// Every line of `csv` that would refuse its import, each with its reason (empty when
+/// [`import_csv`] would import it): the same checks, run over the whole file instead of
+/// stopping at the first bad line, so a person can mend them all at once. Writes nothing.
+pub fn refused_lines(
+    db: &dyn SalesLedgerStore,
+    csv: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<RefusedLine>, ServerError> {
+    Ok(check_ledger(db, csv, now)?.1)
+}
+
+/// Parses and validates the whole file into rows, or refuses it with its first bad line.
 fn parse_ledger(
     db: &dyn SalesLedgerStore,
     csv: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LedgerRow>, ServerError> {
+    let (rows, refused) = check_ledger(db, csv, now)?;
+    match refused.into_iter().next() {
+        Some(first) => Err(first.into_error()),
+        None => Ok(rows),
+    }
+}
+
+/// The file's valid rows and every refusal, in file order.
+fn check_ledger(
+    db: &dyn SalesLedgerStore,
+    csv: &str,
+    now: DateTime<Utc>,
+) -> Result<(Vec<LedgerRow>, Vec<RefusedLine>), ServerError> {
     let text = csv.strip_prefix('\u{feff}').unwrap_or(csv);
-    let records = parse_csv(text).map_err(|(line, reason)| bad_line(line, reason))?;
+    let records = match parse_csv(text) {
+        Ok(records) => records,
+        Err((line, reason)) => return Ok((Vec::new(), vec![RefusedLine::at(line, reason)])),
+    };
     let mut records =
         records.into_iter().filter(|(_, fields)| fields.iter().any(|f| !f.trim().is_empty()));
     let Some((header_line, header)) = records.next() else {
-        return Err(ServerError::Invalid { field: CSV_FIELD, reason: "the file is empty".into() });
+        return Ok((Vec::new(), vec![RefusedLine::whole("the file is empty")]));
     };
-    let columns = header_columns(&header).map_err(|reason| bad_line(header_line, reason))?;
+    let columns = match header_columns(&header) {
+        Ok(columns) => columns,
+        Err(reason) => return Ok((Vec::new(), vec![RefusedLine::at(header_line, reason)])),
+    };
     let known: HashSet<String> = db.customer_ids()?.into_iter().collect();
     // Sales cannot be booked in a month that has not begun anywhere on Earth yet; fourteen
     // hours ahead of UTC covers every time zone, so the policy's zone is not needed here.
     let ahead = now.checked_add_signed(Duration::hours(14)).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let latest = YearMonth::of(ahead.date_naive());
     let mut seen = HashSet::new();
-    let mut rows = Vec::new();
+    let (mut rows, mut refused) = (Vec::new(), Vec::new());
     for (line, fields) in records {
-        let row = validate_row(&fields, columns, &known, latest).map_err(|r| bad_line(line, r))?;
+        let row = match validate_row(&fields, columns, &known, latest) {
+            Ok(row) => row,
+            Err(reason) => {
+                refused.push(RefusedLine::at(line, reason));
+                continue;
+            }
+        };
         if !seen.insert((row.customer_id.clone(), row.month)) {
             let reason =
                 format!("customer {} and month {} appear twice", row.customer_id, row.month);
-            return Err(bad_line(line, reason));
+            refused.push(RefusedLine::at(line, reason));
+            continue;
         }
         rows.push(row);
     }
-    if rows.is_empty() {
-        return Err(ServerError::Invalid {
-            field: CSV_FIELD,
-            reason: "the file has no data rows".into(),
-        });
+    if rows.is_empty() && refused.is_empty() {
+        refused.push(RefusedLine::whole("the file has no data rows"));
     }
-    Ok(rows)
+    Ok((rows, refused))
 }
 
 /// The positions of the customer, month and amount columns in the header.
@@ -466,6 +524,32 @@ mod tests {
             import_csv(conn, "\u{feff}", "erp", now),
             Err(ServerError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn every_refused_line_is_listed_with_its_reason_and_a_good_file_has_none() {
+        let (_dir, store) = store();
+        let conn: &rusqlite::Connection = store.sql();
+        customer(conn, "C1", "甲", "key");
+        let now = at(2026, 3, 2);
+        let csv =
+            "customer_id,month,amount\nC9,2026-01,1\nC1,2026-01,2\nC1,2026-02,x\nC1,2026-01,3\n";
+        let refused = refused_lines(conn, csv, now).unwrap();
+        let lines: Vec<_> = refused.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(5)], "{refused:?}");
+        assert!(refused[0].reason.starts_with("unknown customer"), "{refused:?}");
+        assert!(refused[2].reason.contains("appear twice"), "{refused:?}");
+        let first = import_csv(conn, csv, "erp", now).unwrap_err();
+        assert!(
+            matches!(first, ServerError::Invalid { reason, .. } if reason.starts_with("line 2:"))
+        );
+        assert!(
+            refused_lines(conn, "customer_id,month,amount\nC1,2026-01,2\n", now)
+                .unwrap()
+                .is_empty()
+        );
+        let empty = refused_lines(conn, "", now).unwrap();
+        assert_eq!(empty, [RefusedLine { line: None, reason: "the file is empty".into() }]);
     }
 
     #[test]

@@ -449,17 +449,30 @@ fn set_up(storage: &Storage, config: &SimConfig, now: chrono::DateTime<Utc>) -> 
     data::load_demo(&mut store, &spec, now)?;
     let (tokens, devices): (Vec<String>, Vec<String>) = (0..config.clients)
         .map(|i| {
-            admin::enroll(&mut store, "staff-01", &format!("venue tablet {i}"), now)
-                .map(|e| (e.token, e.device_id))
+            admin::enroll(
+                &mut store,
+                admin::ADMIN_ACTOR,
+                "staff-01",
+                &format!("venue tablet {i}"),
+                now,
+            )
+            .map(|e| (e.token, e.device_id))
         })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .unzip();
     let (event, units, buyers) = crate::cluster::desk_setup(&store)?;
     let project = store.desk().event_project(&event)?.ok_or("the desk's event has no project")?;
-    admin::add_user(&mut store, venue::VENUE_USER, "一号厅", kam_core::model::Role::Venue, now)?;
-    admin::assign_event(&mut store, &event, &project, venue::VENUE_USER, now)?;
-    let device = admin::enroll(&mut store, venue::VENUE_USER, "hall-1", now)?;
+    admin::add_user(
+        &mut store,
+        admin::ADMIN_ACTOR,
+        venue::VENUE_USER,
+        "一号厅",
+        kam_core::model::Role::Venue,
+        now,
+    )?;
+    admin::assign_event(&mut store, admin::ADMIN_ACTOR, &event, &project, venue::VENUE_USER, now)?;
+    let device = admin::enroll(&mut store, admin::ADMIN_ACTOR, venue::VENUE_USER, "hall-1", now)?;
     drop(store);
     drop(runtime);
     Ok(Setup {

@@ -433,7 +433,15 @@ fn a_node_killed_under_load_loses_nothing_acknowledged_and_its_work_moves() {
     }
     // The projector runs again: an edit made now (on a tablet of its own) is projected for
     // headquarters.
-    let token = kam_server::admin::enroll(&mut store, "rep-01", "after", Utc::now()).unwrap().token;
+    let token = kam_server::admin::enroll(
+        &mut store,
+        kam_server::admin::ADMIN_ACTOR,
+        "rep-01",
+        "after",
+        Utc::now(),
+    )
+    .unwrap()
+    .token;
     let mut tablet = Tablet::in_memory(&survivors[0], &token).unwrap();
     tablet.server_id = Some(CLUSTER.into());
     tablet.sync().unwrap();
@@ -482,7 +490,15 @@ fn notice_latencies(database: &TestDatabase, mode: &str, samples: usize) -> Vec<
     let nodes = Nodes::start(&binary, &database.url, 2, SMALL_DEMO, &args).unwrap();
     let urls = nodes.urls();
     let (_runtime, mut store) = open_store(&database.url).unwrap();
-    let token = kam_server::admin::enroll(&mut store, "rep-01", mode, Utc::now()).unwrap().token;
+    let token = kam_server::admin::enroll(
+        &mut store,
+        kam_server::admin::ADMIN_ACTOR,
+        "rep-01",
+        mode,
+        Utc::now(),
+    )
+    .unwrap()
+    .token;
     let mut editor = Tablet::in_memory(&urls[0], &demo_token("rep-01")).unwrap();
     editor.server_id = Some(CLUSTER.into());
     editor.sync().unwrap();

@@ -77,6 +77,8 @@ pub trait AccountStore {
         role: Role,
         now: DateTime<Utc>,
     ) -> Result<bool, DbError>;
+    /// Changes a user's role; false when there is no such user.
+    fn set_user_role(&self, user_id: &str, role: Role) -> Result<bool, DbError>;
     /// The role of an active user.
     fn user_role(&self, user_id: &str) -> Result<Option<Role>, DbError>;
     /// Adds a device of `user_id` with the hash of its token.

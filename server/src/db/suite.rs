@@ -143,6 +143,10 @@ pub(crate) fn users_and_devices_authenticate_until_revoked(db: &(impl AccountSto
     let listed = users.iter().find(|u| u.user_id == "rep-x").expect("listed");
     assert_eq!((listed.display_name.as_str(), listed.role), ("Rep X", Role::Rep));
     assert_eq!(listed.disabled_at, None);
+    assert!(db.set_user_role("rep-x", Role::Hq).unwrap());
+    assert_eq!(db.user_role("rep-x").unwrap(), Some(Role::Hq), "the new role is read back");
+    assert!(!db.set_user_role("nobody", Role::Hq).unwrap(), "no such user");
+    assert!(db.set_user_role("rep-x", Role::Rep).unwrap());
     db.insert_device("dev-x", "rep-x", "tablet", b"hash-x", at(1)).unwrap();
     let who = db.device_by_token_hash(b"hash-x").unwrap().expect("enrolled");
     assert_eq!(

@@ -52,6 +52,25 @@ pub async fn decide_regrade(
     .await
 }
 
+/// Decides several re-grades the same way, one after another, each through
+/// [`decide_regrade`] (its own transaction, audit entry and announcement): one that fails
+/// (decided meanwhile, or no longer proposed) leaves the others decided. Answers each
+/// customer with its outcome, in the order given; duplicates are decided once.
+pub async fn decide_regrades(
+    services: &Services,
+    by: Decider<'_>,
+    customer_ids: &[String],
+    decision: Decision,
+) -> Vec<(String, Result<(), ServerError>)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut outcomes = Vec::new();
+    for id in customer_ids.iter().filter(|id| seen.insert(id.as_str())) {
+        let outcome = decide_regrade(services, by, id.clone(), decision).await;
+        outcomes.push((id.clone(), outcome));
+    }
+    outcomes
+}
+
 /// Settles the conflict at `path` of `doc_id` with `value`, then tells devices and the
 /// projector.
 pub async fn resolve_conflict(

@@ -91,9 +91,30 @@ impl DemoSite {
                     .unwrap()
                     .project_id;
                 let venue = kam_core::model::Role::Venue;
-                crate::admin::add_user(store, "venue-1", "一号厅", venue, now)?;
-                crate::admin::assign_event(store, &event, &project, "venue-1", now)?;
-                Ok(crate::admin::enroll(store, "venue-1", "hall-1", now)?.device_id)
+                crate::admin::add_user(
+                    store,
+                    crate::admin::ADMIN_ACTOR,
+                    "venue-1",
+                    "一号厅",
+                    venue,
+                    now,
+                )?;
+                crate::admin::assign_event(
+                    store,
+                    crate::admin::ADMIN_ACTOR,
+                    &event,
+                    &project,
+                    "venue-1",
+                    now,
+                )?;
+                Ok(crate::admin::enroll(
+                    store,
+                    crate::admin::ADMIN_ACTOR,
+                    "venue-1",
+                    "hall-1",
+                    now,
+                )?
+                .device_id)
             })
             .await
             .unwrap()

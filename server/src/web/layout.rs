@@ -29,6 +29,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/hq/devices", "设备", "Devices"),
     ("/hq/reports", "报表", "Reports"),
     ("/hq/charts", "图表", "Charts"),
+    ("/hq/admin/users", "管理", "Admin"),
 ];
 
 /// Where a page was asked for: its path and query, as the request spelled them.

@@ -13,6 +13,7 @@
 
 #[cfg(test)]
 mod account_work_tests;
+pub mod admin;
 pub mod assets;
 pub mod board;
 pub mod charts;
@@ -88,4 +89,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(organisations::routes())
         .merge(pipeline::routes())
+        .merge(admin::routes())
+        .merge(devices::routes())
+        .merge(regrades::routes())
 }

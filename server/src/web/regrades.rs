@@ -1,4 +1,6 @@
-//! The yearly re-grade proposals and headquarters' decision on each.
+//! The yearly re-grade proposals and headquarters' decision on each: one at a time, or several
+//! approved in one form, each decision behind a ticked confirmation and each decided through
+//! `hq::decisions::decide_regrade` (its own transaction and audit entry).
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -7,9 +9,10 @@ use chrono::Utc;
 use maud::{Markup, html};
 
 use super::error::{InLang, PageError};
-use super::forms::{CsrfForm, Flash};
+use super::forms::{ConfirmForm, Flash};
 use super::layout::{Here, csrf_field, flash, page, url_encode};
 use super::session::WebUser;
+use crate::error::ServerError;
 use crate::hq::decisions;
 use crate::hq::regrade::{self, Decision};
 use crate::http::AppState;
@@ -48,15 +51,38 @@ pub async fn regrades_page(
                         td { @for r in &p.proposal.reasons { div { (lang.regrade_reason(r)) } } }
                         td {
                             @if user.may_decide() {
-                                form method="post" action={ "/hq/regrades/" (url_encode(id)) "/approve" } { (csrf_field(&user)) button .approve type="submit" { (lang.t("批准", "Approve")) } }
-                                form method="post" action={ "/hq/regrades/" (url_encode(id)) "/reject" } { (csrf_field(&user)) button .reject type="submit" { (lang.t("驳回", "Reject")) } }
+                                label .bulk-pick { input type="checkbox" name="customer" value=(id) form="bulk-approve"; " " (lang.t("选中", "Pick")) }
+                                form .decide method="post" action={ "/hq/regrades/" (url_encode(id)) "/approve" } {
+                                    (csrf_field(&user))
+                                    label .confirm { input type="checkbox" name="confirm" value="yes"; " " (lang.t("确认", "Confirm")) }
+                                    button .approve type="submit" { (lang.t("批准", "Approve")) }
+                                    button .reject type="submit" formaction={ "/hq/regrades/" (url_encode(id)) "/reject" } { (lang.t("驳回", "Reject")) }
+                                }
                             }
                         }
                     }
                 }
             }
+            @if user.may_decide() && !proposals.is_empty() {
+                (bulk_form(&user, &proposals))
+            }
         },
     ))
+}
+
+/// The form that approves the proposals ticked in the table (their boxes belong to it through
+/// their `form` attribute), or every proposal shown.
+fn bulk_form(user: &WebUser, proposals: &[regrade::ProposalLine]) -> Markup {
+    let lang = user.lang;
+    html! {
+        form #bulk-approve method="post" action="/hq/regrades/bulk" {
+            (csrf_field(user))
+            @for p in proposals { input type="hidden" name="shown" value=(p.proposal.customer_id.as_str()); }
+            label { input type="checkbox" name="all" value="yes"; " " (lang.t("全部（本页所列 ", "All (the ")) (proposals.len()) (lang.t(" 项）", " shown)")) } " "
+            label .confirm { input type="checkbox" name="confirm" value="yes"; " " (lang.t("确认批准所选的分级调整", "Confirm: approve the re-grades picked")) } " "
+            button .approve-bulk type="submit" { (lang.t("批量批准", "Approve the picked")) }
+        }
+    }
 }
 
 /// `POST /hq/regrades/{id}/{approve|reject}`.
@@ -64,10 +90,11 @@ pub async fn decide_regrade(
     State(state): State<AppState>,
     user: WebUser,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&form.csrf)?;
     let lang = user.lang;
+    form.confirmed(lang, "decide the re-grade")?;
     let decision = match action.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
@@ -83,3 +110,51 @@ pub async fn decide_regrade(
     };
     Ok(Redirect::to(&format!("/hq/regrades?done={}", url_encode(done))).into_response())
 }
+
+/// The re-grades page's routes beyond the one-at-a-time decision (in `web::routes`).
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/hq/regrades/bulk", axum::routing::post(approve_bulk))
+}
+
+/// `POST /hq/regrades/bulk`: approves the proposals picked (`customer`, repeated), or every
+/// proposal the page showed (`all` with the page's `shown` list), after the confirmation.
+pub async fn approve_bulk(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let values = |name: &str| -> Vec<String> {
+        fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    };
+    if !user.may_decide() {
+        return Err(user.refuse(super::error::Refusal::Role));
+    }
+    user.check_csrf(value("csrf").unwrap_or(""))?;
+    super::forms::confirmed(value("confirm"), lang, "approve the re-grades picked")?;
+    let picked = if value("all") == Some("yes") { values("shown") } else { values("customer") };
+    if picked.is_empty() {
+        let reason = "pick at least one proposal".to_owned();
+        return Err(PageError::Server(ServerError::Invalid { field: "customer", reason }, lang));
+    }
+    let outcomes =
+        decisions::decide_regrades(&state, user.decider(), &picked, Decision::Approve).await;
+    let approved = outcomes.iter().filter(|(_, o)| o.is_ok()).count();
+    let failed: Vec<&str> =
+        outcomes.iter().filter(|(_, o)| o.is_err()).map(|(id, _)| id.as_str()).collect();
+    let mut message =
+        format!("{}{approved}{}", lang.t("已批准 ", "Approved "), lang.t(" 项。", "."));
+    if !failed.is_empty() {
+        message.push_str(lang.t(
+            " 未能批准（已决定或已不再建议）：",
+            " Not approved (decided meanwhile or no longer proposed): ",
+        ));
+        message.push_str(&failed.join(", "));
+    }
+    Ok(Redirect::to(&format!("/hq/regrades?done={}", url_encode(&message))).into_response())
+}
+
+#[cfg(test)]
+#[path = "regrades_tests.rs"]
+mod tests;

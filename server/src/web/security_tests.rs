@@ -112,7 +112,7 @@ fn site(tls_proxy: bool) -> Site {
     let mut store = data::open_store(dir.path()).unwrap();
     let now = chrono::Utc::now();
     let mut login = |user: &str, role: Role| {
-        admin::add_user(&mut store, user, user, role, now).unwrap();
+        admin::add_user(&mut store, admin::ADMIN_ACTOR, user, user, role, now).unwrap();
         let token = session::create_session(store.conn(), user, now).unwrap();
         let (_, _, csrf) = session::session_user(store.conn(), &token, now).unwrap().unwrap();
         (format!("{SESSION_COOKIE}={token}"), csrf)

@@ -27,6 +27,13 @@ impl AccountStore for PgDb {
         Ok(inserted > 0)
     }
 
+    fn set_user_role(&self, user_id: &str, role: Role) -> Result<bool, DbError> {
+        Ok(self.execute(
+            "UPDATE users SET role = $2 WHERE user_id = $1",
+            &[&user_id, &role.as_str()],
+        )? > 0)
+    }
+
     fn user_role(&self, user_id: &str) -> Result<Option<Role>, DbError> {
         let row = self.row(
             "SELECT role FROM users WHERE user_id = $1 AND disabled_at IS NULL",

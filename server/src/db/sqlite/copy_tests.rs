@@ -18,7 +18,8 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 /// large value, so the files span many pages).
 fn write_pair(store: &mut Store, i: u64) {
     let id = format!("copy-user-{i:06}");
-    crate::admin::add_user(store, &id, "Copy", Role::Rep, Utc::now()).unwrap();
+    crate::admin::add_user(store, crate::admin::ADMIN_ACTOR, &id, "Copy", Role::Rep, Utc::now())
+        .unwrap();
     store
         .desk_conn()
         .execute(

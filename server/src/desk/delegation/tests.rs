@@ -135,9 +135,32 @@ fn world() -> World {
         central.send(&rt, STAFF, &event, json!({ "kind": "set_mode", "mode": "free" }));
     assert_eq!(status, 200);
     let now = Utc::now();
-    crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
-    crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
-    let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
+    crate::admin::add_user(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        "venue-1",
+        "一号厅",
+        Role::Venue,
+        now,
+    )
+    .unwrap();
+    crate::admin::assign_event(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        &event,
+        &project,
+        "venue-1",
+        now,
+    )
+    .unwrap();
+    let device = crate::admin::enroll(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        "venue-1",
+        "hall-1",
+        now,
+    )
+    .unwrap();
     let (venue, lent) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     World {
         rt,
@@ -473,9 +496,32 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     let (status, first) = central.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
     assert_eq!(status, 200, "{first}");
     let now = Utc::now();
-    crate::admin::add_user(&mut central.store, "venue-1", "一号厅", Role::Venue, now).unwrap();
-    crate::admin::assign_event(&mut central.store, &event, &project, "venue-1", now).unwrap();
-    let device = crate::admin::enroll(&mut central.store, "venue-1", "hall-1", now).unwrap();
+    crate::admin::add_user(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        "venue-1",
+        "一号厅",
+        Role::Venue,
+        now,
+    )
+    .unwrap();
+    crate::admin::assign_event(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        &event,
+        &project,
+        "venue-1",
+        now,
+    )
+    .unwrap();
+    let device = crate::admin::enroll(
+        &mut central.store,
+        crate::admin::ADMIN_ACTOR,
+        "venue-1",
+        "hall-1",
+        now,
+    )
+    .unwrap();
     let (venue, _) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     let (status, again) = venue.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
     assert_eq!((status, &again), (200, &first), "the venue answers the key as central did");

@@ -91,7 +91,8 @@ impl Follow {
     async fn credential_still_valid(&self) -> bool {
         let token = self.token.clone();
         let found = self.state.readers().read(move |c| auth::authenticate(c.db(), &token)).await;
-        matches!(found, Ok(Some(p)) if p.device_id == self.who.device_id)
+        // A changed role ends the stream too: what it may see was decided by the old one.
+        matches!(found, Ok(Some(p)) if p.device_id == self.who.device_id && p.role == self.who.role)
     }
 
     async fn may_see(&mut self, changed: &ChangedDoc) -> bool {

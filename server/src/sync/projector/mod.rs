@@ -299,8 +299,8 @@ mod tests {
         let mut store = small_demo(dir.path());
         let customer = first_customer(&store);
         let before = owners(&store, &customer);
-        admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
-        admin::handover(&mut store, &customer, "rep-03", now()).unwrap();
+        admin::handover(&mut store, admin::ADMIN_ACTOR, &customer, "rep-02", now()).unwrap();
+        admin::handover(&mut store, admin::ADMIN_ACTOR, &customer, "rep-03", now()).unwrap();
 
         // The rows still show what was projected before; two changes wait as one document.
         assert_eq!(owners(&store, &customer), before);
@@ -319,7 +319,7 @@ mod tests {
         let customers = rep_01_customers(&store);
         assert!(customers.len() >= 3, "{customers:?}");
         for c in &customers[..3] {
-            admin::handover(&mut store, c, "rep-02", now()).unwrap();
+            admin::handover(&mut store, admin::ADMIN_ACTOR, c, "rep-02", now()).unwrap();
         }
         assert_eq!(store.project_pending(2, now()).unwrap(), 2);
         assert_eq!(owners(&store, &customers[0]), vec!["rep-02".to_string()]);
@@ -335,7 +335,7 @@ mod tests {
         let mut store = small_demo(dir.path());
         let customers = rep_01_customers(&store);
         for c in &customers[..3] {
-            admin::handover(&mut store, c, "rep-02", now()).unwrap();
+            admin::handover(&mut store, admin::ADMIN_ACTOR, c, "rep-02", now()).unwrap();
         }
         let waiting = || true;
         let first = store.project_pending_until(BATCH_DOCS, now(), waiting).unwrap();
@@ -356,7 +356,7 @@ mod tests {
         let customer = {
             let mut store = small_demo(dir.path());
             let customer = first_customer(&store);
-            admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
+            admin::handover(&mut store, admin::ADMIN_ACTOR, &customer, "rep-02", now()).unwrap();
             assert_eq!(pending(store.conn()).unwrap(), 1);
             customer
         };
@@ -412,7 +412,7 @@ mod tests {
         store.docs.clear();
         // And a good change after both.
         let good = rep_01_customers(&store)[2].clone();
-        admin::handover(&mut store, &good, "rep-02", now()).unwrap();
+        admin::handover(&mut store, admin::ADMIN_ACTOR, &good, "rep-02", now()).unwrap();
 
         store.project_all(now()).unwrap();
         assert_eq!(pending(store.conn()).unwrap(), 0, "the watermark passed both");
@@ -450,7 +450,7 @@ mod tests {
             now(),
         )
         .unwrap();
-        admin::handover(&mut store, &customer, "rep-02", now()).unwrap();
+        admin::handover(&mut store, admin::ADMIN_ACTOR, &customer, "rep-02", now()).unwrap();
         store.project_all(now()).unwrap();
         assert!(quarantined(&store).is_empty(), "projected now, so no longer set aside");
     }

@@ -38,7 +38,8 @@ fn venue() -> Venue {
     let now = chrono::Utc::now();
     let spec = DemoSpec { customers: 4, tickets: 2, units: 24, buyers: 6, ..DemoSpec::standard(2) };
     data::load_demo(&mut store, &spec, now).unwrap();
-    admin::add_user(&mut store, "staff-x", "staff-x", Role::EventStaff, now).unwrap();
+    admin::add_user(&mut store, admin::ADMIN_ACTOR, "staff-x", "staff-x", Role::EventStaff, now)
+        .unwrap();
     let person = |user: &str| {
         let token = session::create_session(store.conn(), user, now).unwrap();
         let (_, _, csrf) = session::session_user(store.conn(), &token, now).unwrap().unwrap();
