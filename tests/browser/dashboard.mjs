@@ -311,6 +311,8 @@ async function scenario() {
   result.regrade_grade = proposedGrade;
   await shot('regrades');
   step = 'approve a re-grade';
+  // A decision asks for its confirmation first: without the tick the server refuses it.
+  await proposal.locator('form.decide:has(button.approve) input[name=confirm]').check();
   await proposal.locator('button.approve').click();
   await page.waitForURL((url) => url.pathname === '/hq/regrades' && url.search !== '');
   await page.waitForSelector('.flash');

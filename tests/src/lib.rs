@@ -19,6 +19,7 @@ pub mod desk_figures;
 pub mod hostile;
 pub mod load;
 pub mod proxy;
+pub mod push_stream;
 pub mod sim;
 pub mod sync_figures;
 

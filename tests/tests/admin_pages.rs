@@ -9,11 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kam_tests::hostile::{Answer, call, sign_in};
+use kam_tests::push_stream::{open_push_stream, until_the_stream_ends};
 use kam_tests::{ServerProcess, start_small_demo};
 
 /// How long the revoked device's stream may stay open after the revocation was answered.
@@ -41,53 +40,6 @@ fn post_form(server: &ServerProcess, cookie: &str, path: &str, form: &str) -> An
 fn status_with_token(server: &ServerProcess, path: &str, token: &str) -> u16 {
     let auth = format!("Bearer {token}");
     call(&server.url, "GET", path, &[("authorization", &auth)], None).unwrap().status
-}
-
-/// Opens the push stream of `token` on a raw connection; the connection and the status.
-fn open_push_stream(url: &str, token: &str) -> (TcpStream, u16) {
-    let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    let head = format!(
-        "GET /api/v1/changes HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\
-         authorization: Bearer {token}\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "closed before the headers");
-        seen.extend_from_slice(&buf[..n]);
-    }
-    let status = String::from_utf8_lossy(&seen).split(' ').nth(1).unwrap().parse().unwrap();
-    (stream, status)
-}
-
-/// Reads `stream` until it ends (the connection closes or the chunked body's last chunk
-/// arrives) or `bound` passes; how long it took, if it ended, and what it read.
-fn until_the_stream_ends(stream: &mut TcpStream, bound: Duration) -> (Option<Duration>, String) {
-    let started = Instant::now();
-    stream.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while started.elapsed() < bound {
-        match stream.read(&mut buf) {
-            Ok(0) => return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into()),
-            Ok(n) => {
-                seen.extend_from_slice(&buf[..n]);
-                if seen.windows(5).any(|w| w == b"0\r\n\r\n") {
-                    return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into());
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into()),
-        }
-    }
-    (None, String::from_utf8_lossy(&seen).into())
 }
 
 #[test]

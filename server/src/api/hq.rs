@@ -13,7 +13,7 @@ use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerQuery};
 use crate::hq::listing::ListParams;
-use crate::hq::regrade::{Decision, ProposalLine};
+use crate::hq::regrade::{Decision, ProposalQuery};
 use crate::hq::tickets::TicketQuery;
 use crate::hq::{compliance, customers, decisions, devices, overview, regrade, review, tickets};
 use crate::http::AppState;
@@ -116,12 +116,16 @@ async fn customer_json(
 async fn regrades_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<ProposalLine>>, ServerError> {
-    Ok(Json(
-        state
-            .with_store(|store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
-            .await?,
-    ))
+    uri: Uri,
+    Query(query): Query<ProposalQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .with_store(move |store| {
+            regrade::page(store.conn(), store.policy(), Utc::now(), &query, &params)
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn decide_json(

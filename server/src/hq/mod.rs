@@ -22,6 +22,7 @@ pub mod plan_actuals;
 pub mod plans;
 pub(crate) mod records;
 pub mod regrade;
+pub mod reps;
 pub mod review;
 pub mod scorecards;
 pub mod surveys;

@@ -9,11 +9,12 @@
 use chrono::{DateTime, Datelike, Utc};
 use kam_core::Policy;
 use kam_core::doc::{CustomerEdit, EditMeta, customer_doc_id, edit_customer, read_customer};
-use kam_core::model::UserId;
+use kam_core::model::{Tier, UserId};
 use kam_core::rules::{RegradeProposal, propose_regrades};
 use serde::Serialize;
 use serde_json::json;
 
+use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
 use crate::audit;
 use crate::db::hq::RegradeDecisionRecord;
 use crate::db::{Db, HqQueries};
@@ -54,6 +55,77 @@ pub fn proposals(
             proposal,
         })
         .collect())
+}
+
+/// The re-grade list's filters: part of the customer's name or id, and a proposed tier.
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
+pub struct ProposalQuery {
+    /// Part of the customer's name or id.
+    pub q: Option<String>,
+    /// A proposed tier code.
+    pub proposed: Option<String>,
+}
+
+impl ProposalQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("q", v(&self.q)), ("proposed", v(&self.proposed))]
+    }
+}
+
+/// The columns the re-grade list sorts by (`sort=`).
+pub const SORT_COLUMNS: &[SortColumn<ProposalLine>] = &[
+    SortColumn { key: "score", value: |p| Some(SortValue::Int(i64::from(p.proposal.score))) },
+    SortColumn { key: "name", value: |p| Some(SortValue::Text(p.name.clone())) },
+    SortColumn { key: "tier", value: |p| Some(SortValue::Int(tier_rank(p.proposal.current_tier))) },
+    SortColumn {
+        key: "proposed",
+        value: |p| Some(SortValue::Int(tier_rank(p.proposal.proposed_tier))),
+    },
+    SortColumn {
+        key: "grade",
+        value: |p| p.proposal.current_grade.map(|g| SortValue::Text(g.as_str().to_owned())),
+    },
+    SortColumn {
+        key: "proposed_grade",
+        value: |p| Some(SortValue::Text(p.proposal.proposed_grade.as_str().to_owned())),
+    },
+];
+
+fn tier_rank(tier: Tier) -> i64 {
+    Tier::ALL.iter().zip(0i64..).find(|(t, _)| **t == tier).map_or(9, |(_, i)| i)
+}
+
+/// One page of this year's undecided proposals matching `query`, highest score first unless
+/// `params` sorts otherwise.
+pub fn page(
+    db: &dyn HqQueries,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    query: &ProposalQuery,
+    params: &ListParams,
+) -> Result<Page<ProposalLine>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("score", Dir::Desc))?;
+    let proposed = query.proposed.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let proposed = proposed
+        .map(|t| {
+            t.parse::<Tier>().map_err(|_| ServerError::Invalid {
+                field: "proposed",
+                reason: format!("{t:?} is not a tier code"),
+            })
+        })
+        .transpose()?;
+    let q = listing::search_text(query.q.as_deref())?;
+    let mut lines = proposals(db, policy, now)?;
+    lines.retain(|p| {
+        proposed.is_none_or(|t| p.proposal.proposed_tier == t)
+            && q.as_deref().is_none_or(|q| {
+                listing::contains_folded(&p.name, q)
+                    || listing::contains_folded(p.proposal.customer_id.as_str(), q)
+            })
+    });
+    Ok(request.page(lines, SORT_COLUMNS, |p| p.proposal.customer_id.as_str()))
 }
 
 /// The general manager's decision on one proposal.

@@ -10,6 +10,7 @@ use kam_core::model::{CustomerId, Survey, SurveyId, SurveyItem, SurveyKind, Tier
 use kam_core::rules::{self, SatisfactionFactor, SurveyDue};
 use serde::{Deserialize, Serialize};
 
+use super::listing::{Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
 use crate::db::AccountWorkStore;
 use crate::db::parse::instant;
 use crate::error::ServerError;
@@ -90,6 +91,55 @@ pub fn surveys(
         .sort_by(|a, b| b.due.overdue.cmp(&a.due.overdue).then(a.due.due_on.cmp(&b.due.due_on)));
     shown.sort_by(|a, b| b.taken_at.cmp(&a.taken_at));
     Ok(SurveysView { customers, surveys: shown })
+}
+
+/// The columns the surveyed customers sort by (`sort=`).
+pub const SORT_COLUMNS: &[SortColumn<CustomerSurveys>] = &[
+    SortColumn {
+        key: "due",
+        value: |c| Some(SortValue::Text(format!("{}{}", u8::from(!c.due.overdue), c.due.due_on))),
+    },
+    SortColumn { key: "name", value: |c| Some(SortValue::Text(c.name.clone())) },
+    SortColumn {
+        key: "tier",
+        value: |c| {
+            Some(SortValue::Int(
+                Tier::ALL.iter().position(|t| t.as_str() == c.tier).map_or(9, |i| i as i64),
+            ))
+        },
+    },
+    SortColumn { key: "surveys", value: |c| i64::try_from(c.surveys).ok().map(SortValue::Int) },
+    SortColumn {
+        key: "latest",
+        value: |c| c.latest.as_ref().map(|(score, _)| SortValue::Int(*score)),
+    },
+];
+
+/// One page of the surveyed customers and the surveys of the customers on it, newest first.
+#[derive(Clone, Debug, Serialize)]
+pub struct SurveysPage {
+    /// The customers of the page (overdue first, then by due date, unless sorted otherwise).
+    pub customers: Page<CustomerSurveys>,
+    /// The surveys of those customers, newest first.
+    pub surveys: Vec<SurveyLine>,
+}
+
+/// The page of the surveys view that `params` asks for.
+pub fn surveys_page(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    filter: &SurveyFilter,
+    today: NaiveDate,
+    params: &ListParams,
+) -> Result<SurveysPage, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("due", Dir::Asc))?;
+    let view = surveys(db, policy, filter, today)?;
+    let customers = request.page(view.customers, SORT_COLUMNS, |c| &c.customer_id);
+    let on_page: std::collections::HashSet<&str> =
+        customers.rows.iter().map(|c| c.customer_id.as_str()).collect();
+    let surveys =
+        view.surveys.into_iter().filter(|s| on_page.contains(s.customer_id.as_str())).collect();
+    Ok(SurveysPage { customers, surveys })
 }
 
 /// One customer's satisfaction factor as of `today` (for the customer's page).

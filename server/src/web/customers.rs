@@ -27,7 +27,12 @@ pub async fn overview_page(
     here: Here,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let o = user.hq_read(&state, |store| overview::overview(store.conn(), Utc::now())).await?;
+    let (o, tiers) = user
+        .hq_read(&state, |store| {
+            let o = overview::overview(store.conn(), Utc::now())?;
+            Ok((o, crate::hq::charts::tier_grade(store.conn())?))
+        })
+        .await?;
     let card = |id: &str, n: u64, zh: &'static str, en: &'static str, href: &str| {
         html! { a href=(href) { div .card { div .n id=(id) { (n) } div { (lang.t(zh, en)) } } } }
     };
@@ -46,6 +51,8 @@ pub async fn overview_page(
                 (card("count-violations", o.unreviewed_violations, "待复核违规", "Violations to review", "/hq/review"))
                 (card("count-devices", o.devices_seen_24h, "24小时内同步设备", "Devices synced in 24 h", "/hq/devices"))
             }
+            (super::charts::tier_grade_chart(lang, &tiers))
+            p { a href="/hq/charts" { (lang.t("全部图表 →", "Every chart →")) } }
             h2 { (lang.t("客户分级", "Customers by tier")) }
             table #tiers {
                 tr { th { (lang.t("级别", "Tier")) } th { (lang.t("客户数", "Customers")) } }
@@ -175,7 +182,7 @@ fn customer_table(view: &ListView, lang: Lang, page: &Page<CustomerLine>) -> Mar
                 }
             }
         }
-        (view.pager(page))
+        (view.pager_below(page))
     }
 }
 

@@ -107,22 +107,33 @@ impl ListView {
         }
     }
 
-    /// The counts and the links to the first, previous and next pages, with the page sizes.
+    /// The counts and the links to the first, previous and next pages, with the page sizes:
+    /// above the table, with the ids a script or a test finds them by.
     pub fn pager<T>(&self, page: &Page<T>) -> Markup {
+        self.pager_at(page, true)
+    }
+
+    /// The same pager below the table (no ids: they are the one above's).
+    pub fn pager_below<T>(&self, page: &Page<T>) -> Markup {
+        self.pager_at(page, false)
+    }
+
+    fn pager_at<T>(&self, page: &Page<T>, above: bool) -> Markup {
         let lang = self.lang;
+        let id = |name: &'static str| above.then_some(name);
         let last = page.first_row.saturating_add(page.rows.len()).saturating_sub(1);
         html! {
             nav .pager aria-label=(lang.t("翻页", "Pages")) {
-                span .count #list-count data-total=(page.total) {
+                span .count id=[id("list-count")] data-total=(page.total) {
                     @if page.total == 0 { (lang.t("没有符合条件的记录", "Nothing matches")) }
                     @else { (lang.t("第 ", "Rows ")) (page.first_row) "–" (last) (lang.t(" 条，共 ", " of ")) (page.total) (lang.t(" 条", "")) }
                 }
                 @if page.prev.is_some() {
-                    a #page-first href=(self.at(None)) { (lang.t("« 首页", "« First")) }
-                    a #page-prev rel="prev" href=(self.at(page.prev.as_deref())) { (lang.t("‹ 上一页", "‹ Previous")) }
+                    a .page-first id=[id("page-first")] href=(self.at(None)) { (lang.t("« 首页", "« First")) }
+                    a .page-prev id=[id("page-prev")] rel="prev" href=(self.at(page.prev.as_deref())) { (lang.t("‹ 上一页", "‹ Previous")) }
                 }
                 @if let Some(next) = &page.next {
-                    a #page-next rel="next" href=(self.at(Some(next))) { (lang.t("下一页 ›", "Next ›")) }
+                    a .page-next id=[id("page-next")] rel="next" href=(self.at(Some(next))) { (lang.t("下一页 ›", "Next ›")) }
                 }
                 span .limits {
                     (lang.t("每页", "Per page"))

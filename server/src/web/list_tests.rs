@@ -130,6 +130,9 @@ async fn the_customer_page_links_its_sorts_pages_and_files_with_the_filters() {
     let (status, _, all) = site.get("/hq/customers?limit=25", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(all.matches("data-customer-id=").count(), 25);
+    for id in ["list-count", "page-next", "export-csv", "search"] {
+        assert_eq!(all.matches(&format!("id=\"{id}\"")).count(), 1, "one element is #{id}");
+    }
     assert!(all.contains("data-total=\"60\""));
     let next = all
         .split("id=\"page-next\" rel=\"next\" href=\"")
@@ -228,4 +231,59 @@ async fn the_ticket_list_filters_by_day_and_state_and_its_files_hold_every_row()
     let rows: Vec<_> = sheet.rows().collect();
     assert_eq!(rows.len(), 3 + 20, "title, stamp, header and every customer");
     assert_eq!(rows[2][1], Data::String("客户名称".into()));
+}
+
+#[tokio::test]
+async fn a_reps_page_shows_their_customers_tickets_and_visits_and_links_the_whole_lists() {
+    let site = demo_site_sized(40, 60);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (_, headers) = json(&site, &cookie, "/api/v1/hq/customers?rep=rep-01&limit=1").await;
+    let owned = headers[TOTAL_COUNT].to_str().unwrap().to_owned();
+    let (_, headers) = json(&site, &cookie, "/api/v1/hq/tickets?rep=rep-01&limit=1").await;
+    let open = headers[TOTAL_COUNT].to_str().unwrap().to_owned();
+    let (status, _, html) = site.get("/hq/reps/rep-01", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let name = kam_core::demo::staff_name("rep-01");
+    assert!(
+        html.contains(&format!("<h1 id=\"rep-name\" data-user-id=\"rep-01\">{name}")),
+        "the rep by name"
+    );
+    assert!(
+        html.contains(&format!("<div class=\"n\" id=\"rep-customers\">{owned}</div>")),
+        "{owned} customers"
+    );
+    assert!(
+        html.contains(&format!("<div class=\"n\" id=\"rep-open-tickets\">{open}</div>")),
+        "{open} tickets"
+    );
+    for link in ["/hq/customers?rep=rep-01", "/hq/tickets?rep=rep-01", "/hq/visits?rep=rep-01"] {
+        assert!(html.contains(&format!("href=\"{link}\"")), "links {link}");
+    }
+    assert!(html.contains("<svg"), "the rep's visits by month");
+    let (status, _, _) = site.get("/hq/reps/nobody", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (rep_cookie, _) = site.sign_in("rep-01").await;
+    let (status, _, _) = site.get("/hq/reps/rep-01", Some(&rep_cookie)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "headquarters' view, not the rep's own");
+    // The customer list links each rep to their page.
+    let (_, _, list) = site.get("/hq/customers?rep=rep-01", Some(&cookie)).await;
+    assert!(list.contains(&format!("<a class=\"rep\" href=\"/hq/reps/rep-01\">{name}</a>")));
+}
+
+#[tokio::test]
+async fn re_grade_proposals_page_and_refuse_an_unknown_tier() {
+    let site = demo_site_sized(60, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (all, total) =
+        all_pages(&site, &cookie, "/api/v1/hq/regrades?limit=4", "customer_id").await;
+    assert!(total > 4, "the demo proposes more than a page: {total}");
+    assert_eq!(all.len(), total);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), total, "each proposal once");
+    let (status, _, html) = site.get("/hq/regrades?limit=4", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-customer-id=").count(), 4);
+    assert!(html.contains("id=\"page-next\""));
+    let (status, _, html) = site.get("/hq/regrades?proposed=bogus", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("<nav"), "a localized error page with the navigation");
 }

@@ -40,6 +40,7 @@ pub mod plans;
 pub mod prices;
 pub mod regrades;
 pub mod reports;
+pub mod reps;
 pub mod review;
 pub mod scorecards;
 pub mod security;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/customers/{id}", get(customers::customer_page))
         .route("/hq/regrades", get(regrades::regrades_page))
         .route("/hq/regrades/{id}/{action}", post(regrades::decide_regrade))
+        .route("/hq/reps/{id}", get(reps::rep_page))
         .route("/hq/visits", get(visits::visits_page))
         .route("/hq/tickets", get(tickets::tickets_page))
         .route("/hq/tickets.csv", get(tickets::tickets_csv))

@@ -10,7 +10,9 @@ use maud::{Markup, html};
 use super::error::PageError;
 use super::i18n::Lang;
 use super::layout::{Here, money, page, url_encode, when};
+use super::list::ListView;
 use super::session::WebUser;
+use crate::hq::listing::ListParams;
 use crate::hq::pipeline::{self, LeadFilter};
 use crate::hq::surveys::{self, SurveyFilter};
 use crate::http::AppState;
@@ -162,14 +164,19 @@ pub async fn surveys_page(
     user: WebUser,
     here: Here,
     Query(filter): Query<SurveyFilter>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
+    let tier = filter.tier.clone().unwrap_or_default();
+    let p = params.clone();
     let view = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            surveys::surveys(store.conn(), store.policy(), &filter, today)
+            surveys::surveys_page(store.conn(), store.policy(), &filter, today, &p)
         })
         .await?;
+    let list = ListView::new("/hq/surveys", vec![("tier", tier)], &params, lang);
+    let h = Some(&view.customers);
     Ok(page(
         &user,
         &here,
@@ -180,9 +187,10 @@ pub async fn surveys_page(
                 a href="/hq/surveys" { (lang.t("全部", "All")) }
                 @for tier in ["strategic", "key", "main", "general"] { " " a href={ "/hq/surveys?tier=" (tier) } { (lang.label(tier)) } }
             }
+            div .list-bar { (list.pager(&view.customers)) }
             table #survey-customers {
-                tr { th { (lang.t("客户", "Customer")) } th { (lang.t("级别", "Tier")) } th { (lang.t("调查次数", "Surveys")) } th { (lang.t("最近得分", "Latest score")) } th { (lang.t("满意度系数", "Satisfaction factor")) } th { (lang.t("下次定期调查", "Next periodic survey")) } }
-                @for c in &view.customers {
+                tr { (list.header(h, "name", "客户", "Customer")) (list.header(h, "tier", "级别", "Tier")) (list.header(h, "surveys", "调查次数", "Surveys")) (list.header(h, "latest", "最近得分", "Latest score")) th { (lang.t("满意度系数", "Satisfaction factor")) } (list.header(h, "due", "下次定期调查", "Next periodic survey")) }
+                @for c in &view.customers.rows {
                     tr data-customer-id=(c.customer_id) class=[c.due.overdue.then_some("overdue")] {
                         td { a href={ "/hq/customers/" (url_encode(&c.customer_id)) } { (c.name) } }
                         td { (lang.label(&c.tier)) } td .num { (c.surveys) }
@@ -192,7 +200,8 @@ pub async fn surveys_page(
                     }
                 }
             }
-            h2 { (lang.t("调查记录", "Surveys taken")) }
+            (list.pager_below(&view.customers))
+            h2 { (lang.t("调查记录（本页客户）", "Surveys taken (the customers above)")) }
             table #surveys {
                 tr { th { (lang.t("时间", "When")) } th { (lang.t("客户", "Customer")) } th { (lang.t("类型", "Kind")) } th { (lang.t("得分", "Score")) } th { (lang.t("客户经理评分", "Account manager")) } th { (lang.t("调查人", "Taken by")) } th { (lang.t("受访人", "Respondent")) } th { (lang.t("意见", "Comments")) } }
                 @for s in &view.surveys {

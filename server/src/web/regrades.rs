@@ -11,10 +11,12 @@ use maud::{Markup, html};
 use super::error::{InLang, PageError};
 use super::forms::{ConfirmForm, Flash};
 use super::layout::{Here, csrf_field, flash, page, url_encode};
+use super::list::{self, ListView};
 use super::session::WebUser;
 use crate::error::ServerError;
 use crate::hq::decisions;
-use crate::hq::regrade::{self, Decision};
+use crate::hq::listing::ListParams;
+use crate::hq::regrade::{self, Decision, ProposalQuery};
 use crate::http::AppState;
 
 /// `GET /hq/regrades`.
@@ -23,11 +25,19 @@ pub async fn regrades_page(
     user: WebUser,
     here: Here,
     Query(flash_msg): Query<Flash>,
+    Query(query): Query<ProposalQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let proposals = user
-        .hq_read(&state, |store| regrade::proposals(store.conn(), store.policy(), Utc::now()))
+    let (q, p) = (query.clone(), params.clone());
+    let listed = user
+        .hq_read(&state, move |store| {
+            regrade::page(store.conn(), store.policy(), Utc::now(), &q, &p)
+        })
         .await?;
+    let view = ListView::new("/hq/regrades", query.pairs(), &params, lang);
+    let proposals = &listed.rows;
+    let h = Some(&listed);
     Ok(page(
         &user,
         &here,
@@ -37,9 +47,17 @@ pub async fn regrades_page(
             (flash(flash_msg.done.as_deref()))
             p .muted { (lang.t("依据上年销售额与评分的强制分布计算；批准后写入客户档案并同步到所有设备。",
                 "Computed from last year's sales and the forced distribution of scores; an approval is written into the customer's file and synced to every device.")) }
+            form .search #regrade-search method="get" action="/hq/regrades" {
+                input type="search" name="q" id="search" value=(view.filter("q")) placeholder=(lang.t("客户名称或编号", "Customer name or id"));
+                (list::select("proposed", view.filter("proposed"), lang.t("全部建议级别", "Any proposed tier"),
+                    &["strategic", "key", "main", "general"].iter().map(|t| ((*t).to_owned(), lang.label(t))).collect::<Vec<_>>()))
+                (view.kept_fields())
+                button type="submit" { (lang.t("筛选", "Filter")) }
+            }
+            div .list-bar { (view.pager(&listed)) }
             table #regrades {
-                tr { th { (lang.t("客户", "Customer")) } th { (lang.t("现级别", "Tier now")) } th { (lang.t("建议级别", "Proposed tier")) } th { (lang.t("现等级", "Grade now")) } th { (lang.t("建议等级", "Proposed grade")) } th { (lang.t("评分", "Score")) } th { (lang.t("理由", "Why")) } th {} }
-                @for p in &proposals {
+                tr { (view.header(h, "name", "客户", "Customer")) (view.header(h, "tier", "现级别", "Tier now")) (view.header(h, "proposed", "建议级别", "Proposed tier")) (view.header(h, "grade", "现等级", "Grade now")) (view.header(h, "proposed_grade", "建议等级", "Proposed grade")) (view.header(h, "score", "评分", "Score")) th { (lang.t("理由", "Why")) } th {} }
+                @for p in proposals {
                     @let id = p.proposal.customer_id.as_str();
                     tr data-customer-id=(id) {
                         td { a href={ "/hq/customers/" (url_encode(id)) } { (p.name) } }
@@ -63,8 +81,9 @@ pub async fn regrades_page(
                     }
                 }
             }
+            (view.pager_below(&listed))
             @if user.may_decide() && !proposals.is_empty() {
-                (bulk_form(&user, &proposals))
+                (bulk_form(&user, proposals))
             }
         },
     ))

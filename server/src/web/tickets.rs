@@ -122,7 +122,7 @@ fn ticket_table(
                 }
             }
         }
-        (view.pager(page))
+        (view.pager_below(page))
     }
 }
 

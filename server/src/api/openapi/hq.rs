@@ -71,8 +71,11 @@ pub(super) fn paths() -> Paths {
             .param(path_param("id", "The customer."))
             .json(200, "The file.", reference("CustomerDetail"))
             .fails(Code::NotFound, "No such customer."))
-        .add("/api/v1/hq/regrades", read("待批准的分级调整 / Re-grade proposals", "This year's undecided proposals, in ranking order.")
-            .json(200, "The proposals.", array_of("RegradeProposal")))
+        .add("/api/v1/hq/regrades", paged(read("待批准的分级调整 / Re-grade proposals", "This year's undecided proposals, highest score first by default: searched, filtered, sorted and paged.")
+            .param(query("q", "part of the customer's name or id"))
+            .param(query("proposed", "a proposed tier code"))
+            .param(query("sort", "score (default, descending) | name | tier | proposed | grade | proposed_grade")),
+            "The proposals.", "RegradeProposal"))
         .add("/api/v1/hq/regrades/{id}/approve", regrade("approve", "批准分级调整 / Approve a re-grade"))
         .add("/api/v1/hq/regrades/{id}/reject", regrade("reject", "驳回分级调整 / Reject a re-grade"))
         .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence, by rep and by level, with every overdue visit.")
