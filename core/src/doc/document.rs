@@ -700,6 +700,11 @@ impl Document {
         Ok(())
     }
 
+    /// The Automerge document itself, for the readers of its changes in this module tree.
+    pub(super) fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
     /// The change history, oldest first, with KAM metadata where present.
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         self.doc

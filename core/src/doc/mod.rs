@@ -11,6 +11,7 @@ mod customer;
 mod document;
 mod error;
 mod event;
+mod history;
 mod lead;
 mod organisation;
 mod parts;
@@ -36,6 +37,7 @@ pub use error::DocError;
 pub use event::{
     EventEdit, create_event, edit_event, edit_event_batch, event_doc_id, read_event, read_event_at,
 };
+pub use history::{ChangeDetail, FieldChange, MAX_CHANGES_DETAILED, MAX_FIELDS_PER_CHANGE};
 pub use lead::{LeadEdit, lead_doc_id};
 pub use organisation::{ChoiceApprover, OrganisationEdit, organisation_doc_id};
 pub use parts::{Entries, FixedFieldRestore, Touched, root_key_part};

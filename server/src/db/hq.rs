@@ -149,15 +149,32 @@ pub struct TicketLine {
     pub opened_at: String,
 }
 
-/// One change of the customer's document: who did what, when.
+/// One change of the customer's document: who did what, when, and which values it changed.
 #[derive(Clone, Debug, Serialize)]
 pub struct HistoryLine {
     /// When (RFC 3339).
     pub at: String,
-    /// Who.
+    /// Who (user id).
     pub author: String,
+    /// Their name (filled by the page; the id when no user has it).
+    pub author_name: String,
     /// The action (`customer.update_profile`, …).
     pub action: String,
+    /// The fields it set or removed, old and new values (the newest changes only).
+    pub changes: Vec<HistoryField>,
+    /// Whether it changed more fields than are listed.
+    pub more_changes: bool,
+}
+
+/// One field a change set or removed.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryField {
+    /// Map keys from the document's root, joined by `/`.
+    pub field: String,
+    /// Before, if it held a value.
+    pub old: Option<String>,
+    /// After, unless removed.
+    pub new: Option<String>,
 }
 
 /// A customer's whole file.

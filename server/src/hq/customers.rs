@@ -12,7 +12,8 @@ use crate::db::{Db, HqQueries};
 use crate::error::ServerError;
 
 pub use crate::db::hq::{
-    ContactLine, CustomerDetail, CustomerFilter, CustomerLine, HistoryLine, TicketLine, VisitLine,
+    ContactLine, CustomerDetail, CustomerFilter, CustomerLine, HistoryField, HistoryLine,
+    TicketLine, VisitLine,
 };
 
 /// The customer list's filters as the query string spells them. Every value is read as text
@@ -241,16 +242,27 @@ pub fn detail(db: &dyn HqQueries, customer_id: &str) -> Result<CustomerDetail, S
     db.customer_file(customer_id)?.ok_or(ServerError::NotFound)
 }
 
-/// The document's history as lines, newest first.
-pub fn history_lines(doc: &mut kam_core::doc::Document) -> Vec<HistoryLine> {
+/// The document's history as lines, newest first: who (by name), when, what, and the values
+/// each change set.
+pub fn history_lines(doc: &mut kam_core::doc::Document, names: &Names) -> Vec<HistoryLine> {
     let mut lines: Vec<HistoryLine> = doc
-        .history()
+        .history_detail()
         .into_iter()
-        .filter_map(|h| h.meta)
-        .map(|m| HistoryLine {
-            at: m.at.to_rfc3339(),
-            author: m.author.to_string(),
-            action: m.action.clone(),
+        .filter_map(|h| {
+            let m = h.meta?;
+            let author = m.author.to_string();
+            Some(HistoryLine {
+                at: m.at.to_rfc3339(),
+                author_name: names.of(&author).to_owned(),
+                author,
+                action: m.action.clone(),
+                changes: h
+                    .fields
+                    .into_iter()
+                    .map(|f| HistoryField { field: f.path.join("/"), old: f.old, new: f.new })
+                    .collect(),
+                more_changes: h.more_fields,
+            })
         })
         .collect();
     lines.reverse();

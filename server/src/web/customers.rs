@@ -264,9 +264,12 @@ fn load_detail(
     id: &str,
 ) -> Result<customers::CustomerDetail, crate::error::ServerError> {
     let mut detail = customers::detail(store.conn(), id)?;
+    let names = crate::hq::people::Names::load(store.conn())?;
+    detail.customer.owner_names =
+        detail.customer.owners.iter().map(|o| names.of(o).to_owned()).collect();
     let doc_id = DocId::new(DocKind::Customer, id);
     if let Some(doc) = store.document(&doc_id)? {
-        detail.history = customers::history_lines(doc);
+        detail.history = customers::history_lines(doc, &names);
     }
     Ok(detail)
 }
@@ -290,10 +293,12 @@ pub async fn customer_page(
     let lang = user.lang;
     let sid = id.clone();
     let d = customer_detail(&state, id).await.in_lang(lang)?;
-    let satisfaction = user
+    let (satisfaction, policy) = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            crate::hq::surveys::satisfaction_of(store.conn(), store.policy(), &sid, today)
+            let factor =
+                crate::hq::surveys::satisfaction_of(store.conn(), store.policy(), &sid, today)?;
+            Ok((factor, store.policy().clone()))
         })
         .await?;
     let c = &d.customer;
@@ -306,8 +311,8 @@ pub async fn customer_page(
             table #archive {
                 tr { th { (lang.t("级别", "Tier")) } td { (lang.label(&c.tier)) @if c.strategic { " ★" } } th { (lang.t("等级 / 评分", "Grade / score")) } td { (c.grade.as_deref().unwrap_or("—")) " / " (c.score.map(|s| s.to_string()).unwrap_or_default()) } }
                 tr { th { (lang.t("行业 / 区域", "Industry / region")) } td { (c.industry) " / " (c.region) } th { (lang.t("行业领先品牌", "Leading brand")) } td { (if d.leading_brand { lang.t("是", "yes") } else { lang.t("否", "no") }) } }
-                tr { th { (lang.t("信用额度", "Credit limit")) } td .num { (money(&c.credit_limit)) } th { (lang.t("付款条件", "Payment terms")) } td { (c.payment_terms) } }
-                tr { th { (lang.t("客户经理", "Reps")) } td colspan="3" { (c.owners.join("、")) } }
+                tr { th { (lang.t("信用额度", "Credit limit")) } td .num { (money(&c.credit_limit)) } th { (lang.t("付款条件", "Payment terms")) } td { (crate::reports::terms_label(&c.payment_terms, super::list_file::report_lang(lang))) } }
+                tr { th { (lang.t("客户经理", "Reps")) } td colspan="3" { @for (i, (id, name)) in c.owners.iter().zip(&c.owner_names).enumerate() { @if i > 0 { "、" } a .rep href={ "/hq/reps/" (url_encode(id)) } { (name) } } } }
                 tr { th { (lang.t("满意度系数", "Satisfaction factor")) } td #satisfaction colspan="3" { @if let Some(f) = satisfaction { (f.score) " (" (f.surveys_counted) (lang.t(" 次调查，自 ", " surveys since ")) (f.since) ")" } @else { "—" } } }
                 @for (year, amount) in &d.annual_sales { tr { th { (year) (lang.t("年销售额", " sales")) } td .num colspan="3" { (money(amount)) } } }
             }
@@ -323,14 +328,11 @@ pub async fn customer_page(
             }
             section #tickets {
                 h2 { (lang.t("工单", "Tickets")) }
+                p { a href={ "/hq/tickets?show=all&customer=" (url_encode(&c.customer_id)) } { (lang.t("在工单列表中查看 →", "In the ticket list →")) } }
                 table { tr { th { (lang.t("受理时间", "Opened")) } th { (lang.t("类型", "Kind")) } th { (lang.t("优先级", "Priority")) } th { (lang.t("状态", "Status")) } th { (lang.t("标题", "Title")) } }
-                    @for t in &d.tickets { tr data-ticket-id=(t.ticket_id) { td { (layout::when(&t.opened_at)) } td { (lang.label(&t.kind)) } td { (lang.label(&t.priority)) } td { (lang.label(&t.status)) } td { (t.title) } } } }
+                    @for t in &d.tickets { tr data-ticket-id=(t.ticket_id) { td { (layout::local_when(&policy, &t.opened_at)) } td { (lang.label(&t.kind)) } td { (lang.label(&t.priority)) } td { (lang.label(&t.status)) } td { (t.title) } } } }
             }
-            section #history {
-                h2 { (lang.t("变更历史", "History of changes")) }
-                table { tr { th { (lang.t("时间", "When")) } th { (lang.t("作者", "Author")) } th { (lang.t("操作", "Action")) } }
-                    @for h in &d.history { tr .change { td { (layout::when(&h.at)) } td .author { (h.author) } td .action { (h.action) } } } }
-            }
+            (super::history::history_table(lang, &policy, &d.history))
         },
     ))
 }

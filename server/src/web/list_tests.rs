@@ -287,3 +287,32 @@ async fn re_grade_proposals_page_and_refuse_an_unknown_tier() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("<nav"), "a localized error page with the navigation");
 }
+
+#[tokio::test]
+async fn a_customers_file_speaks_in_words_names_and_the_policys_time_zone() {
+    let site = demo_site_sized(5, 5);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (whole, _) = json(&site, &cookie, "/api/v1/hq/customers").await;
+    let id = whole[0]["customer_id"].as_str().unwrap();
+    let (status, _, html) = site.get(&format!("/hq/customers/{id}"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("net:") && !html.contains(">cod<"), "payment terms in words");
+    let rep = whole[0]["owners"][0].as_str().unwrap();
+    let name = kam_core::demo::staff_name(rep);
+    assert!(
+        html.contains(&format!("href=\"/hq/reps/{rep}\">{name}</a>")),
+        "the rep by name, linked"
+    );
+    assert!(html.contains("变更历史") && html.contains("(UTC+08:00)"), "the zone is named");
+    assert!(html.contains("导入演示数据"), "the action in words");
+    assert!(html.contains("<span class=\"new\">"), "the values the change set");
+    assert!(
+        html.contains(&format!("/hq/tickets?show=all&amp;customer={id}")),
+        "linked to its tickets"
+    );
+    let (_, _, file) = site.get(&format!("/api/v1/hq/customers/{id}"), Some(&cookie)).await;
+    let file: Value = serde_json::from_str(&file).unwrap();
+    let first = &file["history"][0];
+    assert_eq!(first["author_name"], first["author"], "an importer no user is keeps its id");
+    assert!(!first["changes"].as_array().unwrap().is_empty());
+}

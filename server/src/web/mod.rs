@@ -25,6 +25,7 @@ pub mod devices;
 pub mod error;
 pub mod events;
 pub mod forms;
+pub mod history;
 pub mod i18n;
 pub mod landing;
 pub mod layout;

@@ -209,7 +209,9 @@ fn file_schemas() -> Vec<(&'static str, Value)> {
                 json!({ "customer": reference("CustomerLine"), "leading_brand": { "type": "boolean" },
                     "annual_sales": { "type": "array", "description": "`[year, amount]` pairs, oldest first.", "items": { "type": "array", "prefixItems": [{ "type": "integer" }, string()] } },
                     "contacts": { "type": "array" }, "visits": { "type": "array" }, "tickets": { "type": "array" },
-                    "history": array(object(&["at", "author", "action"], json!({ "at": string(), "author": string(), "action": string() }))) }),
+                    "history": array(object(&["at", "author", "author_name", "action", "changes"], json!({ "at": string(), "author": string(), "author_name": text("The author's name (their id when no user has it)."), "action": string(),
+                        "changes": array(object(&["field"], json!({ "field": text("Map keys from the document's root, joined by `/`."), "old": nullable("string"), "new": nullable("string") }))),
+                        "more_changes": { "type": "boolean" } }))) }),
             ),
         ),
         (
