@@ -192,7 +192,10 @@ async fn a_re_grade_is_approved_once_into_the_customers_document() {
     assert_eq!(hq.get("/api/v1/hq/regrades", &token).await.json()[0]["customer_id"], id);
 
     let page = hq.get("/hq/regrades", &session).await.body;
-    let form = format!("csrf={}", csrf_of(&page));
+    let unticked = format!("csrf={}", csrf_of(&page));
+    let refused = hq.post_form(&format!("/hq/regrades/{id}/approve"), &session, &unticked).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "a decision needs its tick");
+    let form = format!("csrf={}&confirm=yes", csrf_of(&page));
     let done = hq.post_form(&format!("/hq/regrades/{id}/approve"), &session, &form).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert!(done.headers[header::LOCATION].to_str().unwrap().starts_with("/hq/regrades?done="));

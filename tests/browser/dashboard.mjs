@@ -272,8 +272,12 @@ async function scenario() {
   );
   await shot('customers');
   step = 'customers filtered by tier';
-  await page.click('a[href="/hq/customers?tier=strategic"]');
-  await page.waitForURL((url) => url.searchParams.get('tier') === 'strategic');
+  // The filters are a form: pick the tier, submit, and the address carries the filter.
+  await page.selectOption('#filter-tier', 'strategic');
+  await Promise.all([
+    page.waitForURL((url) => url.searchParams.get('tier') === 'strategic'),
+    page.click('#customer-search button[type=submit]'),
+  ]);
   await page.waitForSelector('table#customers');
   const tiers = await page.$$eval('table#customers tr[data-customer-id] td.tier', (cells) =>
     cells.map((c) => c.dataset.tier ?? c.textContent.trim()),

@@ -78,6 +78,10 @@ pub(super) fn paths() -> Paths {
             "The proposals.", "RegradeProposal"))
         .add("/api/v1/hq/regrades/{id}/approve", regrade("approve", "批准分级调整 / Approve a re-grade"))
         .add("/api/v1/hq/regrades/{id}/reject", regrade("reject", "驳回分级调整 / Reject a re-grade"))
+        .add("/api/v1/hq/charts", read("图表 / Charts", "The charts page's series at the moment of asking: customers by tier and grade, visit compliance by month (the last 12) and by rep, reply-SLA breaches by week (the last 12, by the week a ticket was opened, in the policy's time zone), sales against the scorecards' targets by month. Months are `YYYY-MM`, money exact decimal text.")
+            .json(200, "The series.", object(&["today", "tier_grade", "visits_by_month", "visits_by_rep", "sla_by_week", "sales_by_month"], json!({
+                "today": string(), "tier_grade": { "type": "array" }, "visits_by_month": { "type": "array" }, "visits_by_rep": { "type": "array" },
+                "sla_by_week": { "type": "array" }, "sales_by_month": { "type": "array" } }))))
         .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence, by rep and by level, with every overdue visit.")
             .json(200, "The compliance.", reference("Compliance")))
         .add("/api/v1/hq/tickets", paged(read("工单时效 / Tickets with their SLA", "Tickets against the reply SLA at the moment of asking, most urgent first by default: searched, filtered (the filters combine), sorted and paged.")
