@@ -36,13 +36,13 @@ pub const DEVICES: &str = "/hq/devices";
 /// The administrator's routes (the devices page's forms are in `web::devices`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(USERS, get(users::users_page).post(users::add_user))
+        .route("/hq/admin/users", get(users::users_page).post(users::add_user))
         .route("/hq/admin/users/role", post(users::set_role))
         .route("/hq/admin/users/password", post(users::set_password))
-        .route(GRANTS, get(grants::grants_page))
+        .route("/hq/admin/grants", get(grants::grants_page))
         .route("/hq/admin/grants/handover", post(grants::handover))
         .route("/hq/admin/grants/assign", post(grants::assign_event))
-        .route(SALES, get(sales::sales_page).post(sales::import))
+        .route("/hq/admin/sales", get(sales::sales_page).post(sales::import))
 }
 
 /// Whether `user` may administer users, devices, grants and the sales import.
