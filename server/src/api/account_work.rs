@@ -2,6 +2,7 @@
 //! `…/surveys`), and headquarters' two plan decisions by device token.
 
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,8 +12,9 @@ use serde::Deserialize;
 use super::hq::{HqDecider, HqReader};
 use crate::error::ServerError;
 use crate::hq::decisions;
+use crate::hq::listing::ListParams;
 use crate::hq::pipeline::{self, LeadDetail, LeadFilter, PipelineView};
-use crate::hq::plans::{self, PlanDetail, PlanSummary, QuarterEvaluation};
+use crate::hq::plans::{self, PlanDetail, QuarterEvaluation};
 use crate::hq::surveys::{self, SurveyFilter, SurveysView};
 use crate::http::AppState;
 
@@ -53,16 +55,18 @@ struct YearQuery {
 async fn plans_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(q): Query<YearQuery>,
-) -> Result<Json<Vec<PlanSummary>>, ServerError> {
-    let list = state
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
         .with_store(move |store| {
             let today = store.policy().business_date(Utc::now());
             let year = plans::year_asked(q.year.as_deref(), today)?;
-            plans::plans(store.conn(), store.policy(), year, today)
+            plans::plans_page(store.conn(), store.policy(), year, today, &params)
         })
         .await?;
-    Ok(Json(list))
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn plan_json(
@@ -111,13 +115,17 @@ async fn evaluate_json(
 async fn surveys_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(filter): Query<SurveyFilter>,
-) -> Result<Json<SurveysView>, ServerError> {
-    let view = state
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
         .with_store(move |store| {
             let today = store.policy().business_date(Utc::now());
-            surveys::surveys(store.conn(), store.policy(), &filter, today)
+            surveys::surveys_page(store.conn(), store.policy(), &filter, today, &params)
         })
         .await?;
-    Ok(Json(view))
+    let links = super::paging::PageLinks::of(&page.customers);
+    let view = SurveysView { customers: page.customers.rows, surveys: page.surveys };
+    Ok(super::paging::paged_body(view, links, &uri))
 }

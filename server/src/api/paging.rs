@@ -16,6 +16,30 @@ pub const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
 
 /// `page` as the answer to the request for `uri`.
 pub fn paged<T: Serialize>(page: Page<T>, uri: &Uri) -> Response {
+    let Page { total, next, prev, rows, .. } = page;
+    paged_body(rows, PageLinks { total, next, prev }, uri)
+}
+
+/// Where a page stands among the rows, for a body that is not the rows alone (a view whose
+/// main list is paged and whose other parts follow it).
+pub struct PageLinks {
+    /// Rows matching the filters.
+    pub total: usize,
+    /// The next page's cursor.
+    pub next: Option<String>,
+    /// The previous page's cursor.
+    pub prev: Option<String>,
+}
+
+impl PageLinks {
+    /// The links of `page`.
+    pub fn of<T>(page: &Page<T>) -> PageLinks {
+        PageLinks { total: page.total, next: page.next.clone(), prev: page.prev.clone() }
+    }
+}
+
+/// `body` as the answer to the request for `uri`, with the paging headers of `links`.
+pub fn paged_body<B: Serialize>(body: B, page: PageLinks, uri: &Uri) -> Response {
     let mut links = Vec::new();
     links.push(format!("<{}>; rel=\"first\"", with_cursor(uri, None)));
     if let Some(prev) = &page.prev {
@@ -25,7 +49,7 @@ pub fn paged<T: Serialize>(page: Page<T>, uri: &Uri) -> Response {
         links.push(format!("<{}>; rel=\"next\"", with_cursor(uri, Some(next))));
     }
     let total = page.total;
-    let mut response = Json(page.rows).into_response();
+    let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(TOTAL_COUNT, HeaderValue::from(total));
     // Every part of a link is the request's own path and query, re-encoded: always ASCII.

@@ -6,6 +6,7 @@
 //! check_approval, evaluations_due, evaluate_quarter}`) applied to the plan rebuilt from its
 //! projected rows, so the page, the JSON twin and the decision agree.
 
+use super::listing::{Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -90,6 +91,31 @@ pub fn plans(
     today: NaiveDate,
 ) -> Result<Vec<PlanSummary>, ServerError> {
     db.plans(year)?.iter().map(|rows| summary(rows, policy, today)).collect()
+}
+
+/// The columns the plan list sorts by (`sort=`).
+pub const SORT_COLUMNS: &[SortColumn<PlanSummary>] = &[
+    SortColumn { key: "customer", value: |p| Some(SortValue::Text(p.plan.customer_name.clone())) },
+    SortColumn { key: "year", value: |p| Some(SortValue::Int(i64::from(p.plan.year))) },
+    SortColumn { key: "status", value: |p| Some(SortValue::Text(p.plan.status.clone())) },
+    SortColumn { key: "revision", value: |p| Some(SortValue::Int(p.plan.revision)) },
+    SortColumn {
+        key: "due",
+        value: |p| i64::try_from(p.evaluations_due.len()).ok().map(SortValue::Int),
+    },
+];
+
+/// One page of the plans of `year` (every year when `None`), by customer unless sorted
+/// otherwise.
+pub fn plans_page(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    year: Option<i32>,
+    today: NaiveDate,
+    params: &ListParams,
+) -> Result<Page<PlanSummary>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("customer", Dir::Asc))?;
+    Ok(request.page(plans(db, policy, year, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
 }
 
 /// One plan as of `today`, or `NotFound`.

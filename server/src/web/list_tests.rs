@@ -316,3 +316,42 @@ async fn a_customers_file_speaks_in_words_names_and_the_policys_time_zone() {
     assert_eq!(first["author_name"], first["author"], "an importer no user is keeps its id");
     assert!(!first["changes"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn plans_and_surveys_page_over_the_api_and_on_their_pages() {
+    let site = demo_site_sized(40, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (plans, total) =
+        all_pages(&site, &cookie, "/api/v1/hq/plans?year=all&limit=3", "plan_id").await;
+    assert!(total > 3, "the demo has more than a page of plans: {total}");
+    assert_eq!(plans.iter().collect::<HashSet<_>>().len(), total, "every plan once");
+    let (status, _, html) = site.get("/hq/plans?year=all&limit=3", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-plan-id=").count(), 3);
+    assert!(html.contains("id=\"page-next\""));
+
+    let (status, headers, body) = site.get("/api/v1/hq/surveys?limit=2", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let customers: HashSet<&str> = view["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(customers.len(), 2);
+    let surveyed: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert!(surveyed > 2, "{surveyed} surveyed customers");
+    assert!(link(&headers, "next").is_some());
+    assert!(
+        view["surveys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| customers.contains(s["customer_id"].as_str().unwrap())),
+        "only the surveys of the page's customers"
+    );
+    let (status, _, html) = site.get("/hq/surveys?limit=2&sort=name", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-customer-id=").count(), 2);
+}

@@ -14,8 +14,10 @@ use super::forms::ConfirmForm;
 use super::forms::Flash;
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
+use super::list::ListView;
 use super::session::WebUser;
 use crate::hq::decisions;
+use crate::hq::listing::ListParams;
 use crate::hq::plans::{self, GoalsLine, PlanSummary, QuarterEvaluation};
 use crate::http::AppState;
 
@@ -58,15 +60,21 @@ pub async fn plans_page(
     user: WebUser,
     here: Here,
     Query(filter): Query<YearFilter>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let (year, list) = user
+    let year_asked = filter.year.clone().unwrap_or_default();
+    let p = params.clone();
+    let (year, listed) = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
             let year = plans::year_asked(filter.year.as_deref(), today)?;
-            Ok((year, plans::plans(store.conn(), store.policy(), year, today)?))
+            Ok((year, plans::plans_page(store.conn(), store.policy(), year, today, &p)?))
         })
         .await?;
+    let view = ListView::new("/hq/plans", vec![("year", year_asked)], &params, lang);
+    let h = Some(&listed);
+    let list = &listed.rows;
     Ok(page(
         &user,
         &here,
@@ -80,9 +88,10 @@ pub async fn plans_page(
                 }
                 a href="/hq/plans?year=all" { (lang.t("全部年份", "Every year")) }
             }
+            div .list-bar { (view.pager(&listed)) }
             table #plans {
-                tr { th { (lang.t("客户", "Customer")) } th { (lang.t("年度", "Year")) } th { (lang.t("状态", "Status")) } th { (lang.t("版本", "Revision")) } th { (lang.t("年度销售目标", "Sales goal")) } th { (lang.t("缺少负责人", "Owners missing")) } th { (lang.t("待评估季度", "Evaluations due")) } }
-                @for p in &list {
+                tr { (view.header(h, "customer", "客户", "Customer")) (view.header(h, "year", "年度", "Year")) (view.header(h, "status", "状态", "Status")) (view.header(h, "revision", "版本", "Revision")) th { (lang.t("年度销售目标", "Sales goal")) } th { (lang.t("缺少负责人", "Owners missing")) } (view.header(h, "due", "待评估季度", "Evaluations due")) }
+                @for p in list {
                     tr data-plan-id=(p.plan.plan_id) data-status=(p.plan.status) {
                         td { a href={ "/hq/plans/" (url_encode(&p.plan.plan_id)) } { (if p.plan.customer_name.is_empty() { &p.plan.customer_id } else { &p.plan.customer_name }) } }
                         td { (p.plan.year) } td .status { (status_label(lang, &p.plan.status)) } td .num { (p.plan.revision) }
@@ -92,6 +101,7 @@ pub async fn plans_page(
                     }
                 }
             }
+            (view.pager_below(&listed))
         },
     ))
 }
