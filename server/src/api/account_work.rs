@@ -33,9 +33,20 @@ pub fn routes() -> Router<AppState> {
 async fn pipeline_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(filter): Query<LeadFilter>,
-) -> Result<Json<PipelineView>, ServerError> {
-    Ok(Json(state.with_store(move |store| pipeline::pipeline(store.conn(), &filter)).await?))
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let filter = LeadFilter {
+        owner: filter.owner.filter(|o| !o.is_empty()),
+        stage: filter.stage.filter(|s| !s.is_empty()),
+    };
+    let page = state
+        .with_store(move |store| pipeline::pipeline_page(store.conn(), &filter, &params))
+        .await?;
+    let links = super::paging::PageLinks::of(&page.leads);
+    let view = PipelineView { summary: page.summary, by_rep: page.by_rep, leads: page.leads.rows };
+    Ok(super::paging::paged_body(view, links, &uri))
 }
 
 async fn lead_json(

@@ -8,6 +8,8 @@ use kam_core::model::{CustomerId, Lead, LeadId, LeadStage, UserId};
 use kam_core::rules::{self, PipelineSummary};
 use serde::Serialize;
 
+use super::listing::{Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::people::Names;
 use crate::db::AccountWorkStore;
 use crate::db::parse::{decimal, instant};
 use crate::error::ServerError;
@@ -60,6 +62,74 @@ pub fn pipeline(
         .filter(|l| filter.stage.as_ref().is_none_or(|s| *s == l.stage))
         .collect();
     Ok(PipelineView { summary: summary(&mine)?, by_rep, leads })
+}
+
+/// What `/hq/pipeline` shows at a company's size: the totals, every rep's totals with their
+/// names, and one page of the leads.
+#[derive(Clone, Debug, Serialize)]
+pub struct PipelinePage {
+    /// Totals of the leads of the rep filtered on (all reps when none).
+    pub summary: PipelineSummary,
+    /// Every rep's totals, by rep id.
+    pub by_rep: Vec<RepLine>,
+    /// The reps' names, by id.
+    pub rep_names: BTreeMap<String, String>,
+    /// The leads matching the filter, the latest stage change first unless sorted otherwise.
+    pub leads: Page<LeadLine>,
+}
+
+/// The columns the leads sort by (`sort=`).
+pub const SORT_COLUMNS: &[SortColumn<LeadLine>] = &[
+    SortColumn { key: "changed", value: |l| Some(SortValue::Text(l.stage_changed_at.clone())) },
+    SortColumn { key: "title", value: |l| Some(SortValue::Text(l.title.clone())) },
+    SortColumn { key: "customer", value: |l| Some(SortValue::Text(l.customer_name.clone())) },
+    SortColumn {
+        key: "stage",
+        value: |l| {
+            let rank = LeadStage::ALL.iter().zip(0i64..).find(|(s, _)| s.as_str() == l.stage);
+            Some(SortValue::Int(rank.map_or(99, |(_, i)| i)))
+        },
+    },
+    SortColumn {
+        key: "value",
+        value: |l| {
+            let amount = l.expected_value.parse::<rust_decimal::Decimal>().ok()?;
+            let cents = amount.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?;
+            rust_decimal::prelude::ToPrimitive::to_i64(&cents).map(SortValue::Int)
+        },
+    },
+    SortColumn { key: "rep", value: |l| Some(SortValue::Text(l.owner.clone())) },
+];
+
+/// The pipeline for `filter` with one page of its leads; a stage or rep that does not exist
+/// is refused by name.
+pub fn pipeline_page(
+    db: &dyn crate::db::Db,
+    filter: &LeadFilter,
+    params: &ListParams,
+) -> Result<PipelinePage, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("changed", Dir::Desc))?;
+    let names = Names::load(db)?;
+    if let Some(stage) = &filter.stage
+        && stage.parse::<LeadStage>().is_err()
+    {
+        let reason = format!("{stage:?} is not a lead stage");
+        return Err(ServerError::Invalid { field: "stage", reason });
+    }
+    if let Some(owner) = &filter.owner
+        && !names.knows(owner)
+    {
+        return Err(ServerError::Invalid { field: "owner", reason: format!("no user {owner:?}") });
+    }
+    let view = pipeline(db, filter)?;
+    let rep_names =
+        view.by_rep.iter().map(|r| (r.owner.clone(), names.of(&r.owner).to_owned())).collect();
+    Ok(PipelinePage {
+        summary: view.summary,
+        by_rep: view.by_rep,
+        rep_names,
+        leads: request.page(view.leads, SORT_COLUMNS, |l| &l.lead_id),
+    })
 }
 
 /// One lead and its stage history, oldest first.

@@ -355,3 +355,27 @@ async fn plans_and_surveys_page_over_the_api_and_on_their_pages() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("<tr data-customer-id=").count(), 2);
 }
+
+#[tokio::test]
+async fn the_pipeline_pages_its_leads_names_its_reps_and_refuses_an_unknown_stage() {
+    let site = demo_site_sized(60, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (status, headers, body) = site.get("/api/v1/hq/pipeline?limit=2", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    let leads: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert_eq!(view["leads"].as_array().unwrap().len(), leads.min(2));
+    let (status, _, html) = site.get("/hq/pipeline", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let owner = view["by_rep"][0]["owner"].as_str().unwrap();
+    let name = kam_core::demo::staff_name(owner);
+    assert!(html.contains(&format!(">{name}</a>")), "the rep {owner} by name");
+    for bad in [
+        "/hq/pipeline?stage=rumour",
+        "/hq/pipeline?owner=nobody",
+        "/api/v1/hq/pipeline?stage=rumour",
+    ] {
+        let (status, _, _) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}

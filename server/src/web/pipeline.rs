@@ -70,14 +70,23 @@ pub async fn pipeline_page(
     user: WebUser,
     here: Here,
     Query(filter): Query<LeadFilter>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     let filter = LeadFilter {
         owner: filter.owner.filter(|o| !o.is_empty()),
         stage: filter.stage.filter(|s| !s.is_empty()),
     };
-    let f = filter.clone();
-    let view = user.hq_read(&state, move |store| pipeline::pipeline(store.conn(), &f)).await?;
+    let (f, p) = (filter.clone(), params.clone());
+    let view =
+        user.hq_read(&state, move |store| pipeline::pipeline_page(store.conn(), &f, &p)).await?;
+    let pairs = vec![
+        ("owner", filter.owner.clone().unwrap_or_default()),
+        ("stage", filter.stage.clone().unwrap_or_default()),
+    ];
+    let list = ListView::new("/hq/pipeline", pairs, &params, lang);
+    let h = Some(&view.leads);
+    let name = |id: &str| view.rep_names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     Ok(page(
         &user,
         &here,
@@ -89,7 +98,7 @@ pub async fn pipeline_page(
                 @for stage in LeadStage::OPEN.iter().chain([LeadStage::Won, LeadStage::Lost].iter()) {
                     a href={ "/hq/pipeline?stage=" (stage.as_str()) } { (stage_label(lang, stage.as_str())) } " "
                 }
-                @if let Some(o) = &filter.owner { " | " (lang.t("客户经理：", "Rep: ")) strong { (o) } }
+                @if let Some(o) = &filter.owner { " | " (lang.t("客户经理：", "Rep: ")) strong { a href={ "/hq/reps/" (url_encode(o)) } { (name(o)) } } }
             }
             (summary_table(lang, &view.summary))
             h2 { (lang.t("按客户经理", "By rep")) }
@@ -98,26 +107,28 @@ pub async fn pipeline_page(
                 @for r in &view.by_rep {
                     @let (open_count, open_value) = open_total(&r.summary);
                     tr data-owner=(r.owner) {
-                        td { a href={ "/hq/pipeline?owner=" (url_encode(&r.owner)) } { (r.owner) } }
+                        td { a href={ "/hq/pipeline?owner=" (url_encode(&r.owner)) } { (name(&r.owner)) } }
                         td .num { (open_count) } td .num { (open_value.map_or_else(|| "—".to_owned(), |v| money(&v.to_string()))) }
                         td .num { (r.summary.won.count) } td .num { (r.summary.lost.count) } td .num .win-rate { (pct(r.summary.win_rate_pct)) }
                     }
                 }
             }
             h2 { (lang.t("线索", "Leads")) }
+            div .list-bar { (list.pager(&view.leads)) }
             table #leads {
-                tr { th { (lang.t("线索", "Lead")) } th { (lang.t("客户", "Customer")) } th { (lang.t("阶段", "Stage")) } th { (lang.t("预计金额", "Expected value")) } th { (lang.t("大客户候选", "Key-account candidate")) } th { (lang.t("客户经理", "Rep")) } th { (lang.t("阶段开始", "Stage since")) } }
-                @for l in &view.leads {
+                tr { (list.header(h, "title", "线索", "Lead")) (list.header(h, "customer", "客户", "Customer")) (list.header(h, "stage", "阶段", "Stage")) (list.header(h, "value", "预计金额", "Expected value")) th { (lang.t("大客户候选", "Key-account candidate")) } (list.header(h, "rep", "客户经理", "Rep")) (list.header(h, "changed", "阶段开始", "Stage since")) }
+                @for l in &view.leads.rows {
                     tr data-lead-id=(l.lead_id) {
                         td { a href={ "/hq/pipeline/" (url_encode(&l.lead_id)) } { (l.title) } }
                         td { a href={ "/hq/customers/" (url_encode(&l.customer_id)) } { (if l.customer_name.is_empty() { &l.customer_id } else { &l.customer_name }) } }
                         td .stage { (stage_label(lang, &l.stage)) }
                         td .num { (money(&l.expected_value)) }
                         td { (if l.candidate { lang.t("是", "yes") } else { "" }) }
-                        td { (l.owner) } td { (when(&l.stage_changed_at)) }
+                        td { a .rep href={ "/hq/reps/" (url_encode(&l.owner)) } { (name(&l.owner)) } } td { (when(&l.stage_changed_at)) }
                     }
                 }
             }
+            (list.pager_below(&view.leads))
         },
     ))
 }

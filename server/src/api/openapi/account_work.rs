@@ -41,9 +41,14 @@ fn decide(summary: &str, description: &str, answer: serde_json::Value) -> Op {
 pub(super) fn paths() -> Paths {
     let malformed = "A query string that cannot be read (e.g. a parameter given twice).";
     Paths::default()
-        .add("/api/v1/hq/pipeline", read("客户开发进度 / Pipeline", "Leads by stage with counts and expected value, by rep, the win rate (won ÷ (won + lost)) and the leads matching the filter.")
+        .add("/api/v1/hq/pipeline", read("客户开发进度 / Pipeline", "Leads by stage with counts and expected value, by rep, the win rate (won ÷ (won + lost)) and one page of the leads matching the filter, with `X-Total-Count` (the leads) and `Link` (`first`, `prev`, `next`).")
             .param(query("owner", "a rep's user id"))
             .param(query("stage", "market_research | first_contact | needs_analysis | solution | negotiation | won | lost"))
+            .param(query("sort", "changed (default, newest first) | title | customer | stage | value | rep"))
+            .param(query("dir", "asc | desc"))
+            .param(query("limit", "leads per page, 1–500 (50 by default)"))
+            .param(query("cursor", "where the page starts: from a `Link` header"))
+            .fails(Code::InvalidField, "A stage that is not one, a rep who is not a user, or a bad sort, direction, limit or cursor.")
             .fails(Code::MalformedRequest, malformed))
         .add("/api/v1/hq/pipeline/{id}", read("线索 / A lead", "One lead and its stage history.")
             .param(path_param("id", "The lead."))
