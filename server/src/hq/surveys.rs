@@ -133,6 +133,12 @@ pub fn surveys_page(
     params: &ListParams,
 ) -> Result<SurveysPage, ServerError> {
     let request = PageRequest::parse(params, SORT_COLUMNS, ("due", Dir::Asc))?;
+    if let Some(tier) = filter.tier.as_deref().filter(|t| !t.is_empty())
+        && tier.parse::<Tier>().is_err()
+    {
+        let reason = format!("{tier:?} is not a tier code");
+        return Err(ServerError::Invalid { field: "tier", reason });
+    }
     let view = surveys(db, policy, filter, today)?;
     let customers = request.page(view.customers, SORT_COLUMNS, |c| &c.customer_id);
     let on_page: std::collections::HashSet<&str> =

@@ -354,6 +354,12 @@ async fn plans_and_surveys_page_over_the_api_and_on_their_pages() {
     let (status, _, html) = site.get("/hq/surveys?limit=2&sort=name", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("<tr data-customer-id=").count(), 2);
+    let (status, _, _) = site.get("/hq/surveys?tier=bogus", Some(&cookie)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown tier is refused, not an empty list"
+    );
 }
 
 #[tokio::test]
