@@ -1,6 +1,6 @@
-//! A device's push stream (`GET /api/v1/changes`, server-sent events) on a raw connection,
-//! for the tests that watch it end: open it with a token, then read until it ends or a bound
-//! passes. Every read has a timeout; nothing sleeps.
+//! A server-sent event stream (a device's push stream `GET /api/v1/changes`, a console's)
+//! on a raw connection, for the tests that watch it end: open it, then read until it ends or
+//! a bound passes. Every read has a timeout; nothing sleeps.
 
 // Test helpers may panic on a broken connection.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
@@ -9,13 +9,14 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// Opens the push stream of `token` on a raw connection; the connection and the status.
-pub fn open_push_stream(url: &str, token: &str) -> (TcpStream, u16) {
+/// Opens a stream with a raw GET of `path` with `headers`; the connection and the status.
+pub fn open_stream(url: &str, path: &str, headers: &[(&str, &str)]) -> (TcpStream, u16) {
     let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    let head = format!(
-        "GET /api/v1/changes HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\
-         authorization: Bearer {token}\r\n\r\n"
-    );
+    let mut head = format!("GET {path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
     stream.write_all(head.as_bytes()).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut seen = Vec::new();
@@ -27,6 +28,11 @@ pub fn open_push_stream(url: &str, token: &str) -> (TcpStream, u16) {
     }
     let status = String::from_utf8_lossy(&seen).split(' ').nth(1).unwrap().parse().unwrap();
     (stream, status)
+}
+
+/// Opens the push stream of `token`; the connection and the status.
+pub fn open_push_stream(url: &str, token: &str) -> (TcpStream, u16) {
+    open_stream(url, "/api/v1/changes", &[("authorization", &format!("Bearer {token}"))])
 }
 
 /// Reads `stream` until it ends (the connection closes or the chunked body's last chunk

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)] // Tests may panic on a broken expectation.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
@@ -14,6 +12,7 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 use kam_core::doc::{ActorId, DocId, Document, SyncState, prime_sync_state};
 use kam_core::wire::{DocMessage, SyncRequest, WIRE_CONTENT_TYPE};
 use kam_tests::hostile::{Answer, Site, raw_exchange};
+use kam_tests::push_stream::{open_stream, until_the_stream_ends};
 use kam_tests::{Tablet, admin, customers_of, demo_token, enroll};
 use serde_json::{Value, json};
 
@@ -516,54 +515,6 @@ fn class_4_limits_on_everything_answered_with_the_right_status() {
     drop(open);
     // Once the rate limiters have let go (a restart clears them), everything answers again.
     site.restart().unwrap();
-}
-
-/// Opens a stream with a raw GET and returns the connection and the status.
-fn open_stream(url: &str, path: &str, headers: &[(&str, &str)]) -> (TcpStream, u16) {
-    let mut stream = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    let mut head = format!("GET {path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "closed before the headers");
-        seen.extend_from_slice(&buf[..n]);
-    }
-    let status = String::from_utf8_lossy(&seen).split(' ').nth(1).unwrap().parse().unwrap();
-    (stream, status)
-}
-
-/// Reads `stream` until it ends (the connection closes or the chunked body's last chunk
-/// arrives) or `bound` passes; returns how long it took and what it read.
-fn until_the_stream_ends(stream: &mut TcpStream, bound: Duration) -> (Option<Duration>, String) {
-    let started = Instant::now();
-    stream.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while started.elapsed() < bound {
-        match stream.read(&mut buf) {
-            Ok(0) => return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into()),
-            Ok(n) => {
-                seen.extend_from_slice(&buf[..n]);
-                if seen.windows(5).any(|w| w == b"0\r\n\r\n") {
-                    return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into());
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return (Some(started.elapsed()), String::from_utf8_lossy(&seen).into()),
-        }
-    }
-    (None, String::from_utf8_lossy(&seen).into())
 }
 
 #[test]

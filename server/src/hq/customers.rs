@@ -50,11 +50,6 @@ impl CustomerQuery {
             ("overdue", v(&self.overdue)),
         ]
     }
-
-    /// The value given for `field`, as asked (for a message about it).
-    pub fn value_of(&self, field: &str) -> String {
-        self.pairs().into_iter().find(|(k, _)| *k == field).map(|(_, v)| v).unwrap_or_default()
-    }
 }
 
 /// The columns the customer list sorts by (`sort=`).

@@ -170,11 +170,6 @@ impl PageRequest {
         Ok(PageRequest { sort, dir, limit, cursor })
     }
 
-    /// The first page of the same sort.
-    pub fn first(&self) -> PageRequest {
-        PageRequest { cursor: None, ..self.clone() }
-    }
-
     /// Sorts `rows` and cuts the page asked for.
     pub fn page<T>(&self, rows: Vec<T>, columns: &[SortColumn<T>], id: fn(&T) -> &str) -> Page<T> {
         let keyed = self.keyed(rows, columns, id);

@@ -58,11 +58,6 @@ impl TicketQuery {
             ("opened_to", v(&self.opened_to)),
         ]
     }
-
-    /// The value given for `field`, as asked (for a message about it).
-    pub fn value_of(&self, field: &str) -> String {
-        self.pairs().into_iter().find(|(k, _)| *k == field).map(|(_, v)| v).unwrap_or_default()
-    }
 }
 
 /// A ticket and where it stands against the SLA now.

@@ -93,12 +93,7 @@ pub async fn customers_page(
     let view = ListView::new("/hq/customers", query.pairs(), &params, lang);
     let (listed, status) = match found {
         Ok((page, choices)) => (Ok((page, choices)), StatusCode::OK),
-        Err(e) => match list::refused_value(
-            lang,
-            &e,
-            |f| field_value(&query, &params, f),
-            "/hq/customers",
-        ) {
+        Err(e) => match view.refused(&e) {
             Some(message) => (Err(message), e.status()),
             None => return Err(PageError::Server(e, lang)),
         },
@@ -113,18 +108,6 @@ pub async fn customers_page(
         }
     };
     Ok((status, page(&user, &here, lang.t("客户", "Customers"), body)).into_response())
-}
-
-/// The value a list request gave for `field`, filters and paging alike.
-fn field_value(query: &CustomerQuery, params: &ListParams, field: &str) -> String {
-    let p = |v: &Option<String>| v.clone().unwrap_or_default();
-    match field {
-        "sort" => p(&params.sort),
-        "dir" => p(&params.dir),
-        "limit" => p(&params.limit),
-        "cursor" => p(&params.cursor),
-        other => query.value_of(other),
-    }
 }
 
 fn customer_search(view: &ListView, lang: Lang, choices: &Choices) -> Markup {

@@ -163,6 +163,19 @@ impl DemoSite {
         (status, headers, String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The audit log's actors of `action`, with their targets, oldest first.
+    pub(crate) async fn audited(&self, action: &'static str) -> Vec<(String, String)> {
+        self.state
+            .with_store(move |store| {
+                let sql = "SELECT actor, target FROM audit_log WHERE action = ?1 ORDER BY rowid";
+                let mut stmt = store.sql().prepare(sql).unwrap();
+                let rows = stmt.query_map([action], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+                Ok(rows.collect::<Result<Vec<_>, _>>().unwrap())
+            })
+            .await
+            .unwrap()
+    }
+
     /// Sends `request` and reads the whole answer as bytes (a download).
     pub(crate) async fn send_bytes(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
         let response = self.app.clone().oneshot(request).await.unwrap();

@@ -24,6 +24,7 @@ pub struct ListView {
     sort: Option<String>,
     dir: Option<String>,
     limit: Option<String>,
+    cursor: Option<String>,
     lang: Lang,
 }
 
@@ -42,8 +43,27 @@ impl ListView {
             sort: nonempty(&params.sort),
             dir: nonempty(&params.dir),
             limit: nonempty(&params.limit),
+            cursor: nonempty(&params.cursor),
             lang,
         }
+    }
+
+    /// The value the request gave for `field`, a filter or a paging parameter alike.
+    fn given(&self, field: &str) -> String {
+        let paging = match field {
+            "sort" => &self.sort,
+            "dir" => &self.dir,
+            "limit" => &self.limit,
+            "cursor" => &self.cursor,
+            other => return self.filter(other).to_owned(),
+        };
+        paging.clone().unwrap_or_default()
+    }
+
+    /// The message this list shows instead of its rows when `error` refused one of its values
+    /// (see [`refused_value`]); `None` for any other error.
+    pub fn refused(&self, error: &ServerError) -> Option<Markup> {
+        refused_value(self.lang, error, |field| self.given(field), self.path)
     }
 
     /// The value of a filter, for the form's fields.

@@ -66,19 +66,6 @@ async fn classification(site: &DemoSite, customer: &str) -> (String, String) {
         .unwrap()
 }
 
-/// The audit log's actors of `action`, with their targets.
-async fn audited(site: &DemoSite, action: &'static str) -> Vec<(String, String)> {
-    site.state
-        .with_store(move |store| {
-            let sql = "SELECT actor, target FROM audit_log WHERE action = ?1 ORDER BY rowid";
-            let mut stmt = store.sql().prepare(sql).unwrap();
-            let rows = stmt.query_map([action], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            Ok(rows.collect::<Result<Vec<_>, _>>().unwrap())
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn one_re_grade_is_decided_only_with_the_confirmation_ticked() {
     let site = site_with_proposals();
@@ -96,7 +83,7 @@ async fn one_re_grade_is_decided_only_with_the_confirmation_ticked() {
     let (rep, rep_csrf) = site.sign_in("rep-01").await;
     let rep_form = format!("csrf={rep_csrf}&confirm=yes");
     assert_eq!(site.post_form(&approve, &rep, &rep_form).await.0, StatusCode::FORBIDDEN);
-    assert!(audited(&site, "regrade.approved").await.is_empty(), "nothing decided yet");
+    assert!(site.audited("regrade.approved").await.is_empty(), "nothing decided yet");
     assert!(proposed(&site, &hq).await.contains(&first));
 
     let (status, _, _) = site.post_form(&approve, &hq, &format!("csrf={csrf}&confirm=yes")).await;
@@ -110,8 +97,8 @@ async fn one_re_grade_is_decided_only_with_the_confirmation_ticked() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(classification(&site, &second).await, before, "a rejection changes nothing");
     let target = |id: &str| ("hq-01".to_owned(), format!("customer/{id}"));
-    assert_eq!(audited(&site, "regrade.approved").await, [target(&first)]);
-    assert_eq!(audited(&site, "regrade.rejected").await, [target(&second)]);
+    assert_eq!(site.audited("regrade.approved").await, [target(&first)]);
+    assert_eq!(site.audited("regrade.rejected").await, [target(&second)]);
 }
 
 #[tokio::test]
@@ -132,7 +119,7 @@ async fn several_re_grades_are_approved_in_one_confirmed_form_each_audited() {
     assert_eq!(site.post_form(path, &finance, &fin).await.0, StatusCode::FORBIDDEN);
     let none = format!("csrf={csrf}&confirm=yes");
     assert_eq!(site.post_form(path, &admin, &none).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(audited(&site, "regrade.approved").await.is_empty(), "nothing decided yet");
+    assert!(site.audited("regrade.approved").await.is_empty(), "nothing decided yet");
 
     let form = format!("csrf={csrf}&confirm=yes{ticks}");
     let (status, headers, _) = site.post_form(path, &admin, &form).await;
@@ -144,7 +131,7 @@ async fn several_re_grades_are_approved_in_one_confirmed_form_each_audited() {
     }
     let expected: Vec<_> =
         picked.iter().map(|(id, _, _)| ("admin".to_owned(), format!("customer/{id}"))).collect();
-    assert_eq!(audited(&site, "regrade.approved").await, expected, "one entry each");
+    assert_eq!(site.audited("regrade.approved").await, expected, "one entry each");
 
     // "All shown": the page's list, one of them decided meanwhile.
     let rest = proposals(&site).await;

@@ -36,10 +36,9 @@ pub async fn tickets_page(
         })
         .await;
     let view = ListView::new("/hq/tickets", query.pairs(), &params, lang);
-    let value_of = |field: &str| field_value(&query, &params, field);
     let (body, status) = match found {
         Ok((page, policy)) => (ticket_table(&view, lang, &page, &policy), StatusCode::OK),
-        Err(e) => match list::refused_value(lang, &e, value_of, "/hq/tickets") {
+        Err(e) => match view.refused(&e) {
             Some(message) => (message, e.status()),
             None => return Err(PageError::Server(e, lang)),
         },
@@ -50,18 +49,6 @@ pub async fn tickets_page(
         (body)
     };
     Ok((status, page(&user, &here, lang.t("工单时效", "Ticket SLA"), body)).into_response())
-}
-
-/// The value a list request gave for `field`, filters and paging alike.
-fn field_value(query: &TicketQuery, params: &ListParams, field: &str) -> String {
-    let p = |v: &Option<String>| v.clone().unwrap_or_default();
-    match field {
-        "sort" => p(&params.sort),
-        "dir" => p(&params.dir),
-        "limit" => p(&params.limit),
-        "cursor" => p(&params.cursor),
-        other => query.value_of(other),
-    }
 }
 
 fn labelled(lang: Lang, codes: impl Iterator<Item = &'static str>) -> Vec<(String, String)> {

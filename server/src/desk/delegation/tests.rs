@@ -97,6 +97,20 @@ struct World {
 
 /// Lends `event` to `device` at central and has a fresh venue store take the offer, as the
 /// venue's uplink does.
+/// The venue server `venue-1` (role `venue`) with the event's grant and its device `hall-1`,
+/// made on central's command line.
+fn enrol_venue(
+    store: &mut crate::store::Store,
+    event: &str,
+    project: &str,
+    now: chrono::DateTime<Utc>,
+) -> crate::auth::Enrolment {
+    use crate::admin::{ADMIN_ACTOR, add_user, assign_event, enroll};
+    add_user(store, ADMIN_ACTOR, "venue-1", "一号厅", Role::Venue, now).unwrap();
+    assign_event(store, ADMIN_ACTOR, event, project, "venue-1", now).unwrap();
+    enroll(store, ADMIN_ACTOR, "venue-1", "hall-1", now).unwrap()
+}
+
 fn lend_to_fresh_venue(rt: &Rt, central: &Site, event: &str, device: &str) -> (Site, Lent) {
     let request = LendRequest {
         event_id: event.to_owned(),
@@ -135,32 +149,7 @@ fn world() -> World {
         central.send(&rt, STAFF, &event, json!({ "kind": "set_mode", "mode": "free" }));
     assert_eq!(status, 200);
     let now = Utc::now();
-    crate::admin::add_user(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        "venue-1",
-        "一号厅",
-        Role::Venue,
-        now,
-    )
-    .unwrap();
-    crate::admin::assign_event(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        &event,
-        &project,
-        "venue-1",
-        now,
-    )
-    .unwrap();
-    let device = crate::admin::enroll(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        "venue-1",
-        "hall-1",
-        now,
-    )
-    .unwrap();
+    let device = enrol_venue(&mut central.store, &event, &project, now);
     let (venue, lent) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     World {
         rt,
@@ -496,32 +485,7 @@ fn an_answer_lost_on_one_desk_is_the_same_answer_at_the_other() {
     let (status, first) = central.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
     assert_eq!(status, 200, "{first}");
     let now = Utc::now();
-    crate::admin::add_user(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        "venue-1",
-        "一号厅",
-        Role::Venue,
-        now,
-    )
-    .unwrap();
-    crate::admin::assign_event(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        &event,
-        &project,
-        "venue-1",
-        now,
-    )
-    .unwrap();
-    let device = crate::admin::enroll(
-        &mut central.store,
-        crate::admin::ADMIN_ACTOR,
-        "venue-1",
-        "hall-1",
-        now,
-    )
-    .unwrap();
+    let device = enrol_venue(&mut central.store, &event, &project, now);
     let (venue, _) = lend_to_fresh_venue(&rt, &central, &event, &device.device_id);
     let (status, again) = venue.send_keyed(&rt, STAFF, "lost-at-central", &event, hold(0));
     assert_eq!((status, &again), (200, &first), "the venue answers the key as central did");

@@ -13,19 +13,6 @@ use tower::ServiceExt;
 
 use crate::web::demo_site_tests::{DemoSite, demo_site};
 
-/// Who did `action` on `target`-prefixed targets, as the audit log says.
-async fn actors_of(site: &DemoSite, action: &'static str) -> Vec<(String, String)> {
-    site.state
-        .with_store(move |store| {
-            let sql = "SELECT actor, target FROM audit_log WHERE action = ?1 ORDER BY rowid";
-            let mut stmt = store.sql().prepare(sql).unwrap();
-            let rows = stmt.query_map([action], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            Ok(rows.collect::<Result<Vec<_>, _>>().unwrap())
-        })
-        .await
-        .unwrap()
-}
-
 /// Everything the audit log holds by `actor`.
 async fn audited_by(site: &DemoSite, actor: &'static str) -> i64 {
     site.state
@@ -167,7 +154,7 @@ async fn a_user_is_added_given_a_role_and_a_password_to_sign_in_with() {
 
     let expected = vec![("admin".to_owned(), "rep-new".to_owned())];
     for action in ["user.create", "user.role", "user.password"] {
-        assert_eq!(actors_of(&site, action).await, expected, "{action}");
+        assert_eq!(site.audited(action).await, expected, "{action}");
     }
 }
 
@@ -211,7 +198,7 @@ async fn a_handover_shows_the_owners_then_moves_them_and_the_grants() {
     for old in owners.iter().filter(|o| o.as_str() != to) {
         assert!(!granted(&site, old, &key).await, "{old} lost the grant");
     }
-    assert_eq!(actors_of(&site, "customer.handover").await, [("admin".to_owned(), key)]);
+    assert_eq!(site.audited("customer.handover").await, [("admin".to_owned(), key)]);
 
     // An event goes to a new member of the event staff, with its project.
     let staff = crate::auth::Role::EventStaff;
@@ -226,7 +213,7 @@ async fn a_handover_shows_the_owners_then_moves_them_and_the_grants() {
     let (status, _, body) = site.post_form("/hq/admin/grants/assign", &admin, &form).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert!(granted(&site, "staff-new", &format!("event/{event}")).await);
-    assert_eq!(actors_of(&site, "event.assign").await, [("admin".to_owned(), event.clone())]);
+    assert_eq!(site.audited("event.assign").await, [("admin".to_owned(), event.clone())]);
     let rep = format!("csrf={csrf}&confirm=yes&event={event}&user_id=rep-01");
     let refused = site.post_form("/hq/admin/grants/assign", &admin, &rep).await;
     assert_eq!(refused.0, StatusCode::UNPROCESSABLE_ENTITY, "a rep is not event staff");
@@ -284,7 +271,7 @@ async fn the_sales_import_lists_every_refused_line_then_adds_the_months() {
     assert!(page.contains(r#"<span id="imported-rows">2</span>"#), "{page}");
     let months = (month_total(&site, &customer, 1).await, month_total(&site, &customer, 2).await);
     assert_eq!(months, ("1234.50".into(), "7".into()));
-    let audited = actors_of(&site, "sales.import").await;
+    let audited = site.audited("sales.import").await;
     assert_eq!(audited.len(), 1);
     assert_eq!(audited[0].0, "admin");
 }
@@ -370,8 +357,8 @@ async fn a_device_enrolled_from_the_page_is_revoked_there_and_its_stream_ends_at
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(actors_of(&site, "device.enroll").await, [("admin".into(), device.clone())]);
-    assert_eq!(actors_of(&site, "device.revoke").await, [("admin".into(), device)]);
+    assert_eq!(site.audited("device.enroll").await, [("admin".into(), device.clone())]);
+    assert_eq!(site.audited("device.revoke").await, [("admin".into(), device)]);
 }
 
 /// The text between `start` and the next `end` in `page`.
