@@ -13,6 +13,7 @@ pub mod epoch;
 pub mod errors;
 pub mod forwarded;
 pub mod limits;
+pub mod linger;
 pub mod rate;
 pub mod serve;
 pub mod streams;

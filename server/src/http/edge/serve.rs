@@ -7,7 +7,8 @@
 //! (further clients wait in the kernel's accept queue) and serves each with hyper's HTTP/1
 //! server, whose header-read timeout also closes a kept-alive connection that stays idle
 //! between requests. Slow bodies and slow handlers are cut by the router's layers (see
-//! `routes::app`).
+//! `routes::app`). A connection is closed gracefully, so that its last answer is not lost
+//! to a reset (`linger`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,12 +125,18 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(client));
             request
         });
+        // hyper gives the socket back when it is done, to be closed without losing the
+        // last answer (see `linger`).
+        let (socket, returned) = super::linger::returning(socket);
         let connection =
             http.serve_connection(TokioIo::new(socket), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
+            }
+            if let Ok(socket) = returned.await {
+                super::linger::close(socket).await;
             }
             drop(permit);
         });
