@@ -13,8 +13,8 @@ use super::hq::{HqDecider, HqReader};
 use crate::error::ServerError;
 use crate::hq::decisions;
 use crate::hq::listing::ListParams;
-use crate::hq::pipeline::{self, LeadDetail, LeadFilter, PipelineView};
-use crate::hq::plans::{self, PlanDetail, QuarterEvaluation};
+use crate::hq::pipeline::{self, LeadDetail, LeadQuery, PipelineView};
+use crate::hq::plans::{self, PlanDetail, PlanQuery, QuarterEvaluation};
 use crate::hq::surveys::{self, SurveyFilter, SurveysView};
 use crate::http::AppState;
 
@@ -34,15 +34,11 @@ async fn pipeline_json(
     State(state): State<AppState>,
     _reader: HqReader,
     uri: Uri,
-    Query(filter): Query<LeadFilter>,
+    Query(query): Query<LeadQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
-    let filter = LeadFilter {
-        owner: filter.owner.filter(|o| !o.is_empty()),
-        stage: filter.stage.filter(|s| !s.is_empty()),
-    };
     let page = state
-        .with_store(move |store| pipeline::pipeline_page(store.conn(), &filter, &params))
+        .with_store(move |store| pipeline::pipeline_page(store.conn(), &query, &params))
         .await?;
     let links = super::paging::PageLinks::of(&page.leads);
     let view = PipelineView { summary: page.summary, by_rep: page.by_rep, leads: page.leads.rows };
@@ -57,24 +53,17 @@ async fn lead_json(
     Ok(Json(state.with_store(move |store| pipeline::lead(store.conn(), &id)).await?))
 }
 
-/// The plan list's query.
-#[derive(Debug, Deserialize)]
-struct YearQuery {
-    year: Option<String>,
-}
-
 async fn plans_json(
     State(state): State<AppState>,
     _reader: HqReader,
     uri: Uri,
-    Query(q): Query<YearQuery>,
+    Query(query): Query<PlanQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
         .with_store(move |store| {
             let today = store.policy().business_date(Utc::now());
-            let year = plans::year_asked(q.year.as_deref(), today)?;
-            plans::plans_page(store.conn(), store.policy(), year, today, &params)
+            plans::plans_page(store.conn(), store.policy(), &query, today, &params)
         })
         .await?;
     Ok(super::paging::paged(page, &uri))

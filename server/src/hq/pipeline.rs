@@ -101,15 +101,72 @@ pub const SORT_COLUMNS: &[SortColumn<LeadLine>] = &[
     SortColumn { key: "rep", value: |l| Some(SortValue::Text(l.owner.clone())) },
 ];
 
-/// The pipeline for `filter` with one page of its leads; a stage or rep that does not exist
+/// The lead list's filters: the rep, a stage and part of the lead's title or id or of its
+/// customer's name.
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
+pub struct LeadQuery {
+    /// The rep working the lead.
+    pub owner: Option<String>,
+    /// A stage code (`negotiation`, `won`, …).
+    pub stage: Option<String>,
+    /// Part of the lead's title or id or of its customer's name.
+    pub q: Option<String>,
+}
+
+impl LeadQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("owner", v(&self.owner)), ("stage", v(&self.stage)), ("q", v(&self.q))]
+    }
+
+    /// The rep and stage given (an empty value is no filter).
+    pub fn filter(&self) -> LeadFilter {
+        let given = |o: &Option<String>| o.clone().filter(|v| !v.trim().is_empty());
+        LeadFilter { owner: given(&self.owner), stage: given(&self.stage) }
+    }
+}
+
+/// The pipeline for `query` with one page of its leads; a stage or rep that does not exist
 /// is refused by name.
 pub fn pipeline_page(
     db: &dyn crate::db::Db,
-    filter: &LeadFilter,
+    query: &LeadQuery,
     params: &ListParams,
 ) -> Result<PipelinePage, ServerError> {
     let request = PageRequest::parse(params, SORT_COLUMNS, ("changed", Dir::Desc))?;
     let names = Names::load(db)?;
+    let view = matching(db, &names, query)?;
+    let rep_names =
+        view.by_rep.iter().map(|r| (r.owner.clone(), names.of(&r.owner).to_owned())).collect();
+    Ok(PipelinePage {
+        summary: view.summary,
+        by_rep: view.by_rep,
+        rep_names,
+        leads: request.page(view.leads, SORT_COLUMNS, |l| &l.lead_id),
+    })
+}
+
+/// Every lead matching `query` in the order `params` sorts them (for a list's file), with the
+/// reps' names.
+pub fn leads_sorted(
+    db: &dyn crate::db::Db,
+    query: &LeadQuery,
+    params: &ListParams,
+) -> Result<(Vec<LeadLine>, Names), ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("changed", Dir::Desc))?;
+    let names = Names::load(db)?;
+    let view = matching(db, &names, query)?;
+    Ok((request.all(view.leads, SORT_COLUMNS, |l| &l.lead_id), names))
+}
+
+/// The pipeline for `query`: the search narrows the list of leads, not the totals.
+fn matching(
+    db: &dyn crate::db::Db,
+    names: &Names,
+    query: &LeadQuery,
+) -> Result<PipelineView, ServerError> {
+    let filter = query.filter();
     if let Some(stage) = &filter.stage
         && stage.parse::<LeadStage>().is_err()
     {
@@ -121,15 +178,16 @@ pub fn pipeline_page(
     {
         return Err(ServerError::Invalid { field: "owner", reason: format!("no user {owner:?}") });
     }
-    let view = pipeline(db, filter)?;
-    let rep_names =
-        view.by_rep.iter().map(|r| (r.owner.clone(), names.of(&r.owner).to_owned())).collect();
-    Ok(PipelinePage {
-        summary: view.summary,
-        by_rep: view.by_rep,
-        rep_names,
-        leads: request.page(view.leads, SORT_COLUMNS, |l| &l.lead_id),
-    })
+    let q = super::listing::search_text(query.q.as_deref())?;
+    let mut view = pipeline(db, &filter)?;
+    if let Some(q) = q.as_deref() {
+        view.leads.retain(|l| {
+            super::listing::contains_folded(&l.title, q)
+                || super::listing::contains_folded(&l.customer_name, q)
+                || super::listing::contains_folded(&l.lead_id, q)
+        });
+    }
+    Ok(view)
 }
 
 /// One lead and its stage history, oldest first.

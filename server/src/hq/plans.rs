@@ -105,17 +105,78 @@ pub const SORT_COLUMNS: &[SortColumn<PlanSummary>] = &[
     },
 ];
 
-/// One page of the plans of `year` (every year when `None`), by customer unless sorted
-/// otherwise.
+/// The plan list's filters: the year, a status and part of the customer's name or id.
+#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
+pub struct PlanQuery {
+    /// A year; absent means the current business year, `all` every year.
+    pub year: Option<String>,
+    /// A status code (`draft`, `approved`, `revised_since_approval`).
+    pub status: Option<String>,
+    /// Part of the customer's name or id, or of the plan's id.
+    pub q: Option<String>,
+}
+
+/// The status codes a plan has.
+pub const STATUS_CODES: [&str; 3] = ["draft", "approved", "revised_since_approval"];
+
+impl PlanQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("year", v(&self.year)), ("status", v(&self.status)), ("q", v(&self.q))]
+    }
+}
+
+/// One page of the plans matching `query` as of `today`, by customer unless sorted otherwise.
 pub fn plans_page(
     db: &dyn AccountWorkStore,
     policy: &Policy,
-    year: Option<i32>,
+    query: &PlanQuery,
     today: NaiveDate,
     params: &ListParams,
 ) -> Result<Page<PlanSummary>, ServerError> {
     let request = PageRequest::parse(params, SORT_COLUMNS, ("customer", Dir::Asc))?;
-    Ok(request.page(plans(db, policy, year, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
+    Ok(request.page(matching(db, policy, query, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
+}
+
+/// Every plan matching `query` in the order `params` sorts them (for a list's file).
+pub fn plans_sorted(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    query: &PlanQuery,
+    today: NaiveDate,
+    params: &ListParams,
+) -> Result<Vec<PlanSummary>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("customer", Dir::Asc))?;
+    Ok(request.all(matching(db, policy, query, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
+}
+
+/// The plans matching `query`; a year or status that cannot be is refused by name.
+fn matching(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    query: &PlanQuery,
+    today: NaiveDate,
+) -> Result<Vec<PlanSummary>, ServerError> {
+    let year = year_asked(query.year.as_deref(), today)?;
+    let status = query.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if let Some(status) = status
+        && !STATUS_CODES.contains(&status)
+    {
+        let reason = format!("{status:?} is not a plan status");
+        return Err(ServerError::Invalid { field: "status", reason });
+    }
+    let q = super::listing::search_text(query.q.as_deref())?;
+    let mut lines = plans(db, policy, year, today)?;
+    lines.retain(|p| {
+        status.is_none_or(|s| p.plan.status == s)
+            && q.as_deref().is_none_or(|q| {
+                super::listing::contains_folded(&p.plan.customer_name, q)
+                    || super::listing::contains_folded(&p.plan.customer_id, q)
+                    || super::listing::contains_folded(&p.plan.plan_id, q)
+            })
+    });
+    Ok(lines)
 }
 
 /// One plan as of `today`, or `NotFound`.

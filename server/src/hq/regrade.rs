@@ -107,6 +107,30 @@ pub fn page(
     params: &ListParams,
 ) -> Result<Page<ProposalLine>, ServerError> {
     let request = PageRequest::parse(params, SORT_COLUMNS, ("score", Dir::Desc))?;
+    let lines = matching(db, policy, now, query)?;
+    Ok(request.page(lines, SORT_COLUMNS, |p| p.proposal.customer_id.as_str()))
+}
+
+/// Every proposal matching `query` in the order `params` sorts them (for a list's file).
+pub fn sorted(
+    db: &dyn HqQueries,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    query: &ProposalQuery,
+    params: &ListParams,
+) -> Result<Vec<ProposalLine>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("score", Dir::Desc))?;
+    let lines = matching(db, policy, now, query)?;
+    Ok(request.all(lines, SORT_COLUMNS, |p| p.proposal.customer_id.as_str()))
+}
+
+/// This year's undecided proposals matching `query`; an unknown proposed tier is refused.
+fn matching(
+    db: &dyn HqQueries,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    query: &ProposalQuery,
+) -> Result<Vec<ProposalLine>, ServerError> {
     let proposed = query.proposed.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let proposed = proposed
         .map(|t| {
@@ -125,7 +149,7 @@ pub fn page(
                     || listing::contains_folded(p.proposal.customer_id.as_str(), q)
             })
     });
-    Ok(request.page(lines, SORT_COLUMNS, |p| p.proposal.customer_id.as_str()))
+    Ok(lines)
 }
 
 /// The general manager's decision on one proposal.

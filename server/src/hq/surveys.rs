@@ -22,6 +22,16 @@ pub use crate::db::pipeline::SurveyLine;
 pub struct SurveyFilter {
     /// A tier code; empty means all.
     pub tier: Option<String>,
+    /// Part of the customer's name or id.
+    pub q: Option<String>,
+}
+
+impl SurveyFilter {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("tier", v(&self.tier)), ("q", v(&self.q))]
+    }
 }
 
 /// One customer's surveys at a glance.
@@ -65,8 +75,14 @@ pub fn surveys(
     }
     let mut customers = Vec::new();
     let mut shown = Vec::new();
+    let q = super::listing::search_text(filter.q.as_deref())?;
     for c in db.surveyed_customers()? {
-        if filter.tier.as_ref().is_some_and(|t| !t.is_empty() && *t != c.tier) {
+        if filter.tier.as_ref().is_some_and(|t| !t.is_empty() && *t != c.tier)
+            || q.as_deref().is_some_and(|q| {
+                !super::listing::contains_folded(&c.name, q)
+                    && !super::listing::contains_folded(&c.customer_id, q)
+            })
+        {
             continue;
         }
         let tier: Tier = c.tier.parse().map_err(|_| corrupt(&c.customer_id, "tier"))?;
@@ -133,19 +149,43 @@ pub fn surveys_page(
     params: &ListParams,
 ) -> Result<SurveysPage, ServerError> {
     let request = PageRequest::parse(params, SORT_COLUMNS, ("due", Dir::Asc))?;
-    if let Some(tier) = filter.tier.as_deref().filter(|t| !t.is_empty())
-        && tier.parse::<Tier>().is_err()
-    {
-        let reason = format!("{tier:?} is not a tier code");
-        return Err(ServerError::Invalid { field: "tier", reason });
-    }
-    let view = surveys(db, policy, filter, today)?;
+    let view = checked_view(db, policy, filter, today)?;
     let customers = request.page(view.customers, SORT_COLUMNS, |c| &c.customer_id);
     let on_page: std::collections::HashSet<&str> =
         customers.rows.iter().map(|c| c.customer_id.as_str()).collect();
     let surveys =
         view.surveys.into_iter().filter(|s| on_page.contains(s.customer_id.as_str())).collect();
     Ok(SurveysPage { customers, surveys })
+}
+
+/// Every surveyed customer matching `filter` in the order `params` sorts them (for a list's
+/// file).
+pub fn surveyed_sorted(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    filter: &SurveyFilter,
+    today: NaiveDate,
+    params: &ListParams,
+) -> Result<Vec<CustomerSurveys>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("due", Dir::Asc))?;
+    let view = checked_view(db, policy, filter, today)?;
+    Ok(request.all(view.customers, SORT_COLUMNS, |c| &c.customer_id))
+}
+
+/// The surveys view for `filter`, whose tier must be a tier code.
+fn checked_view(
+    db: &dyn AccountWorkStore,
+    policy: &Policy,
+    filter: &SurveyFilter,
+    today: NaiveDate,
+) -> Result<SurveysView, ServerError> {
+    if let Some(tier) = filter.tier.as_deref().filter(|t| !t.is_empty())
+        && tier.parse::<Tier>().is_err()
+    {
+        let reason = format!("{tier:?} is not a tier code");
+        return Err(ServerError::Invalid { field: "tier", reason });
+    }
+    surveys(db, policy, filter, today)
 }
 
 /// One customer's satisfaction factor as of `today` (for the customer's page).

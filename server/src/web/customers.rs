@@ -1,7 +1,7 @@
 //! The overview, customers by tier and grade, and one customer's file.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use kam_core::doc::{DocId, DocKind};
@@ -11,13 +11,12 @@ use super::error::{InLang, PageError};
 use super::i18n::Lang;
 use super::layout::{self, Here, money, page, url_encode};
 use super::list::{self, ListView};
-use super::list_file::ListFormat;
 use super::session::WebUser;
 use crate::hq::customers::{self, Choices, CustomerLine, CustomerQuery};
 use crate::hq::listing::{ListParams, Page};
 use crate::hq::overview;
 use crate::http::AppState;
-use crate::reports::export::{ListCell, ListFile, ListKind};
+use crate::reports::export::{ListCell, ListKind};
 use crate::store::Store;
 
 /// `GET /hq`.
@@ -169,55 +168,29 @@ fn customer_table(view: &ListView, lang: Lang, page: &Page<CustomerLine>) -> Mar
     }
 }
 
-/// `GET /hq/customers.csv`.
-pub async fn customers_csv(
+/// `GET /hq/customers.csv` and `.xlsx`: every customer the list shows under its filters and
+/// sort, in the reader's words.
+pub async fn customers_file(
     State(state): State<AppState>,
     user: WebUser,
+    uri: Uri,
     Query(query): Query<CustomerQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
-    customers_file(state, user, query, params, ListFormat::Csv).await
-}
-
-/// `GET /hq/customers.xlsx`.
-pub async fn customers_xlsx(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): Query<CustomerQuery>,
-    Query(params): Query<ListParams>,
-) -> Result<Response, PageError> {
-    customers_file(state, user, query, params, ListFormat::Xlsx).await
-}
-
-/// Every customer the list shows under its filters and sort, in the reader's words.
-async fn customers_file(
-    state: AppState,
-    user: WebUser,
-    query: CustomerQuery,
-    params: ListParams,
-    format: ListFormat,
-) -> Result<Response, PageError> {
-    user.require_hq()?;
-    let lang = user.lang;
-    let (q, p) = (query.clone(), params.clone());
-    let (lines, stamp) = user
-        .hq_read(&state, move |store| {
-            let lines = customers::sorted(store.conn(), &q, &p)?;
-            Ok((lines, super::list_file::taken_at(store.policy(), Utc::now(), lang)))
-        })
-        .await?;
-    let rows = lines.iter().map(|c| customer_cells(lang, c)).collect();
-    let file = ListFile {
-        kind: ListKind::Customers,
-        title: format!(
-            "{}{}",
-            lang.t("客户", "Customers"),
-            super::list_file::filter_note(&query.pairs())
-        ),
-        subtitle: stamp,
-        rows,
-    };
-    super::list_file::list_download(file, format, lang, "customers")
+    let title = user.lang.t("客户", "Customers");
+    let filters = query.pairs();
+    super::list_file::send_list(
+        &state,
+        &user,
+        &uri,
+        (ListKind::Customers, title),
+        &filters,
+        move |store, lang, _| {
+            let lines = customers::sorted(store.conn(), &query, &params)?;
+            Ok(lines.iter().map(|c| customer_cells(lang, c)).collect())
+        },
+    )
+    .await
 }
 
 fn customer_cells(lang: Lang, c: &CustomerLine) -> Vec<ListCell> {

@@ -1,15 +1,19 @@
 //! A list downloaded as a file: the format asked for, the line saying when (in the policy's
 //! time zone, named) and under which filters the rows were taken, and the download itself.
 
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use kam_core::Policy;
 
 use super::error::PageError;
 use super::i18n::Lang;
+use super::session::WebUser;
+use crate::error::ServerError;
+use crate::http::AppState;
 use crate::reports::ReportLang;
-use crate::reports::export::{ListFile, list_csv, list_xlsx};
+use crate::reports::export::{ListCell, ListFile, ListKind, list_csv, list_xlsx};
+use crate::store::Store;
 
 /// The two file formats of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +22,41 @@ pub enum ListFormat {
     Csv,
     /// An Excel workbook.
     Xlsx,
+}
+
+impl ListFormat {
+    /// The format a list file's address asks for: `….xlsx` an Excel workbook, else CSV.
+    pub fn of(uri: &Uri) -> ListFormat {
+        if uri.path().ends_with(".xlsx") { ListFormat::Xlsx } else { ListFormat::Csv }
+    }
+}
+
+/// A list's file: every row `rows` reads (under the list's filters and sort, in `user`'s
+/// words), titled with the list's name and `filters`, stamped with when it was read, in the
+/// format `uri` asks for.
+pub async fn send_list<F>(
+    state: &AppState,
+    user: &WebUser,
+    uri: &Uri,
+    (kind, title): (ListKind, &str),
+    filters: &[(&'static str, String)],
+    rows: F,
+) -> Result<Response, PageError>
+where
+    F: FnOnce(&mut Store, Lang, DateTime<Utc>) -> Result<Vec<Vec<ListCell>>, ServerError>
+        + Send
+        + 'static,
+{
+    let lang = user.lang;
+    let (rows, subtitle) = user
+        .hq_read(state, move |store| {
+            let now = Utc::now();
+            let rows = rows(store, lang, now)?;
+            Ok((rows, taken_at(store.policy(), now, lang)))
+        })
+        .await?;
+    let file = ListFile { kind, title: format!("{title}{}", filter_note(filters)), subtitle, rows };
+    list_download(file, ListFormat::of(uri), lang, kind.sheet())
 }
 
 /// "taken 2026-12-06 16:05 (UTC+08:00)": when the rows were read, on the policy's clock.

@@ -385,3 +385,112 @@ async fn the_pipeline_pages_its_leads_names_its_reps_and_refuses_an_unknown_stag
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+/// The ids of the rows a list's JSON holds: the body itself or its field `rows`.
+fn ids_of(body: &Value, rows: Option<&str>, id: &str) -> Vec<String> {
+    let list = rows.map_or(body, |field| &body[field]);
+    list.as_array().unwrap().iter().map(|r| r[id].as_str().unwrap().to_owned()).collect()
+}
+
+/// `path` with one more query parameter.
+fn and(path: &str, pair: &str) -> String {
+    format!("{path}{}{pair}", if path.contains('?') { '&' } else { '?' })
+}
+
+/// The first cell of each CSV line after the header.
+fn csv_ids(csv: &str) -> Vec<String> {
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').trim_end().split("\r\n").collect();
+    lines[1..].iter().map(|l| l.split(',').next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn every_list_downloads_every_matching_row_in_its_order_and_searches() {
+    let site = demo_site_sized(60, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    // (the list's JSON, its file, the field holding its rows, the rows' id)
+    let lists = [
+        ("/api/v1/hq/regrades?sort=name", "/hq/regrades.csv?sort=name", None, "customer_id"),
+        (
+            "/api/v1/hq/regrades?proposed=general&sort=score&dir=asc",
+            "/hq/regrades.csv?proposed=general&sort=score&dir=asc",
+            None,
+            "customer_id",
+        ),
+        (
+            "/api/v1/hq/plans?year=all&sort=year",
+            "/hq/plans.csv?year=all&sort=year",
+            None,
+            "plan_id",
+        ),
+        (
+            "/api/v1/hq/surveys?sort=latest&dir=desc",
+            "/hq/surveys.csv?sort=latest&dir=desc",
+            Some("customers"),
+            "customer_id",
+        ),
+        (
+            "/api/v1/hq/surveys?tier=general",
+            "/hq/surveys.csv?tier=general",
+            Some("customers"),
+            "customer_id",
+        ),
+        ("/api/v1/hq/pipeline?sort=value", "/hq/pipeline.csv?sort=value", Some("leads"), "lead_id"),
+        ("/api/v1/hq/pipeline?stage=won", "/hq/pipeline.csv?stage=won", Some("leads"), "lead_id"),
+    ];
+    for (api, file, rows, id) in lists {
+        let (status, headers, body) = site.get(&and(api, "limit=500"), Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{api}: {body}");
+        let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+        let listed = ids_of(&serde_json::from_str(&body).unwrap(), rows, id);
+        assert_eq!(listed.len(), total, "{api}: one page holds them all at this size");
+        assert!(total > 0, "{api}: the demo has rows to export");
+        let (status, headers, csv) = site.get(file, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{file}: {csv}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+        assert_eq!(csv_ids(&csv), listed, "{file}: every row of the list, in its order");
+    }
+
+    let request = crate::web::demo_site_tests::get("/hq/pipeline.xlsx", Some(&cookie));
+    let (status, bytes) = site.send_bytes(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range("leads").unwrap();
+    let (_, headers, _) = site.get("/api/v1/hq/pipeline?limit=1", Some(&cookie)).await;
+    let leads: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert_eq!(sheet.rows().count(), 3 + leads, "title, stamp, header and every lead");
+    assert_eq!(sheet.rows().nth(2).unwrap()[4], Data::String("预计金额".into()));
+
+    // The search of each list: by the first row's customer name, every row shown holds it.
+    for (api, rows, name_field) in [
+        ("/api/v1/hq/plans?year=all", None, "customer_name"),
+        ("/api/v1/hq/surveys", Some("customers"), "name"),
+        ("/api/v1/hq/pipeline", Some("leads"), "customer_name"),
+        ("/api/v1/hq/regrades", None, "name"),
+    ] {
+        let (_, headers, body) = site.get(&and(api, "limit=500"), Some(&cookie)).await;
+        let all: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+        let body: Value = serde_json::from_str(&body).unwrap();
+        let first = &rows.map_or(&body, |f| &body[f])[0];
+        let name = first[name_field].as_str().unwrap().to_owned();
+        let asked = and(api, &format!("q={}&limit=500", crate::web::layout::url_encode(&name)));
+        let (status, headers, found) = site.get(&asked, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{asked}: {found}");
+        let found: Value = serde_json::from_str(&found).unwrap();
+        let shown = rows.map_or(&found, |f| &found[f]).as_array().unwrap().clone();
+        let count: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+        assert!(count >= 1 && count < all, "{asked}: {count} of {all}");
+        assert!(shown.iter().all(|r| r[name_field] == name.as_str()), "{asked}: {shown:?}");
+    }
+    for bad in
+        ["/hq/plans?status=lost", "/api/v1/hq/plans?status=lost", "/hq/plans.csv?status=lost"]
+    {
+        let (status, _, _) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let (status, _, html) = site.get("/hq/pipeline?q=%E5%AE%8F&stage=won", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("href=\"/hq/pipeline.csv?stage=won&amp;q=%E5%AE%8F\""),
+        "the file keeps the filters"
+    );
+}

@@ -2,6 +2,8 @@
 //! satisfaction surveys (`/hq/surveys`).
 
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use axum::response::Response;
 use chrono::Utc;
 use kam_core::model::LeadStage;
 use kam_core::rules::{PipelineSummary, StageTotal};
@@ -13,9 +15,10 @@ use super::layout::{Here, money, page, url_encode, when};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::hq::listing::ListParams;
-use crate::hq::pipeline::{self, LeadFilter};
+use crate::hq::pipeline::{self, LeadQuery};
 use crate::hq::surveys::{self, SurveyFilter};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 /// A stage code's label; an unknown code is shown as it is.
 pub(crate) fn stage_label(lang: Lang, code: &str) -> String {
@@ -69,22 +72,15 @@ pub async fn pipeline_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-    Query(filter): Query<LeadFilter>,
+    Query(query): Query<LeadQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let filter = LeadFilter {
-        owner: filter.owner.filter(|o| !o.is_empty()),
-        stage: filter.stage.filter(|s| !s.is_empty()),
-    };
-    let (f, p) = (filter.clone(), params.clone());
+    let filter = query.filter();
+    let (q, p) = (query.clone(), params.clone());
     let view =
-        user.hq_read(&state, move |store| pipeline::pipeline_page(store.conn(), &f, &p)).await?;
-    let pairs = vec![
-        ("owner", filter.owner.clone().unwrap_or_default()),
-        ("stage", filter.stage.clone().unwrap_or_default()),
-    ];
-    let list = ListView::new("/hq/pipeline", pairs, &params, lang);
+        user.hq_read(&state, move |store| pipeline::pipeline_page(store.conn(), &q, &p)).await?;
+    let list = ListView::new("/hq/pipeline", query.pairs(), &params, lang);
     let h = Some(&view.leads);
     let name = |id: &str| view.rep_names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     Ok(page(
@@ -114,7 +110,8 @@ pub async fn pipeline_page(
                 }
             }
             h2 { (lang.t("线索", "Leads")) }
-            div .list-bar { (list.pager(&view.leads)) }
+            (lead_search(&list, lang, &view.rep_names))
+            div .list-bar { (list.pager(&view.leads)) (list.exports()) }
             table #leads {
                 tr { (list.header(h, "title", "线索", "Lead")) (list.header(h, "customer", "客户", "Customer")) (list.header(h, "stage", "阶段", "Stage")) (list.header(h, "value", "预计金额", "Expected value")) th { (lang.t("大客户候选", "Key-account candidate")) } (list.header(h, "rep", "客户经理", "Rep")) (list.header(h, "changed", "阶段开始", "Stage since")) }
                 @for l in &view.leads.rows {
@@ -131,6 +128,69 @@ pub async fn pipeline_page(
             (list.pager_below(&view.leads))
         },
     ))
+}
+
+/// The lead list's search form: text, rep and stage.
+fn lead_search(
+    list: &ListView,
+    lang: Lang,
+    rep_names: &std::collections::BTreeMap<String, String>,
+) -> Markup {
+    let reps: Vec<(String, String)> =
+        rep_names.iter().map(|(id, name)| (id.clone(), name.clone())).collect();
+    let stages: Vec<(String, String)> = LeadStage::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), stage_label(lang, s.as_str())))
+        .collect();
+    html! {
+        form .search #lead-search method="get" action="/hq/pipeline" {
+            input type="search" name="q" id="search" value=(list.filter("q"))
+                placeholder=(lang.t("线索、客户名称或编号", "Lead, customer or id"));
+            (super::list::select("owner", list.filter("owner"), lang.t("全部客户经理", "All reps"), &reps))
+            (super::list::select("stage", list.filter("stage"), lang.t("全部阶段", "All stages"), &stages))
+            (list.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href="/hq/pipeline" { (lang.t("清除", "Clear")) }
+        }
+    }
+}
+
+/// `GET /hq/pipeline.csv` and `.xlsx`: every lead the list shows under its filters and sort.
+pub async fn leads_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<LeadQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("客户开发线索", "Pipeline leads");
+    let filters = query.pairs();
+    let kind = (ListKind::Leads, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, _| {
+        let policy = store.policy();
+        let (leads, names) = pipeline::leads_sorted(store.conn(), &query, &params)?;
+        Ok(leads.iter().map(|l| lead_cells(lang, policy, &names, l)).collect())
+    })
+    .await
+}
+
+fn lead_cells(
+    lang: Lang,
+    policy: &kam_core::Policy,
+    names: &crate::hq::people::Names,
+    l: &pipeline::LeadLine,
+) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    vec![
+        text(&l.lead_id),
+        text(&l.title),
+        text(if l.customer_name.is_empty() { &l.customer_id } else { &l.customer_name }),
+        ListCell::Text(stage_label(lang, &l.stage)),
+        ListCell::Money(l.expected_value.parse().ok()),
+        text(if l.candidate { lang.t("是", "yes") } else { "" }),
+        text(names.of(&l.owner)),
+        ListCell::Text(super::layout::zoned(policy, &l.stage_changed_at)),
+    ]
 }
 
 /// `GET /hq/pipeline/{id}`.
@@ -178,15 +238,14 @@ pub async fn surveys_page(
     Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let tier = filter.tier.clone().unwrap_or_default();
-    let p = params.clone();
+    let (f, p) = (filter.clone(), params.clone());
     let view = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            surveys::surveys_page(store.conn(), store.policy(), &filter, today, &p)
+            surveys::surveys_page(store.conn(), store.policy(), &f, today, &p)
         })
         .await?;
-    let list = ListView::new("/hq/surveys", vec![("tier", tier)], &params, lang);
+    let list = ListView::new("/hq/surveys", filter.pairs(), &params, lang);
     let h = Some(&view.customers);
     Ok(page(
         &user,
@@ -194,11 +253,15 @@ pub async fn surveys_page(
         lang.t("满意度", "Surveys"),
         html! {
             h1 { (lang.t("客户满意度调查", "Satisfaction surveys")) }
-            p .filters {
-                a href="/hq/surveys" { (lang.t("全部", "All")) }
-                @for tier in ["strategic", "key", "main", "general"] { " " a href={ "/hq/surveys?tier=" (tier) } { (lang.label(tier)) } }
+            form .search #survey-search method="get" action="/hq/surveys" {
+                input type="search" name="q" id="search" value=(list.filter("q"))
+                    placeholder=(lang.t("客户名称或编号", "Customer name or id"));
+                (super::list::select("tier", list.filter("tier"), lang.t("全部级别", "All tiers"), &tier_choices(lang)))
+                (list.kept_fields())
+                button type="submit" { (lang.t("筛选", "Filter")) }
+                " " a href="/hq/surveys" { (lang.t("清除", "Clear")) }
             }
-            div .list-bar { (list.pager(&view.customers)) }
+            div .list-bar { (list.pager(&view.customers)) (list.exports()) }
             table #survey-customers {
                 tr { (list.header(h, "name", "客户", "Customer")) (list.header(h, "tier", "级别", "Tier")) (list.header(h, "surveys", "调查次数", "Surveys")) (list.header(h, "latest", "最近得分", "Latest score")) th { (lang.t("满意度系数", "Satisfaction factor")) } (list.header(h, "due", "下次定期调查", "Next periodic survey")) }
                 @for c in &view.customers.rows {
@@ -228,11 +291,69 @@ pub async fn surveys_page(
     ))
 }
 
+/// The tiers as (code, label), for a filter.
+pub(crate) fn tier_choices(lang: Lang) -> Vec<(String, String)> {
+    kam_core::model::Tier::ALL
+        .iter()
+        .map(|t| (t.as_str().to_owned(), lang.label(t.as_str())))
+        .collect()
+}
+
+/// `GET /hq/surveys.csv` and `.xlsx`: every surveyed customer the list shows under its
+/// filters and sort.
+pub async fn surveys_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(filter): Query<SurveyFilter>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("客户满意度调查", "Satisfaction surveys");
+    let filters = filter.pairs();
+    let kind = (ListKind::Surveys, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
+        let policy = store.policy();
+        let today = policy.business_date(now);
+        let rows = surveys::surveyed_sorted(store.conn(), policy, &filter, today, &params)?;
+        Ok(rows.iter().map(|c| survey_cells(lang, policy, c)).collect())
+    })
+    .await
+}
+
+fn survey_cells(
+    lang: Lang,
+    policy: &kam_core::Policy,
+    c: &surveys::CustomerSurveys,
+) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    let latest = c.latest.as_ref();
+    vec![
+        text(&c.customer_id),
+        text(&c.name),
+        ListCell::Text(lang.label(&c.tier)),
+        ListCell::Count(c.surveys),
+        ListCell::Text(latest.map(|(score, _)| score.to_string()).unwrap_or_default()),
+        ListCell::Text(latest.map(|(_, at)| super::layout::zoned(policy, at)).unwrap_or_default()),
+        ListCell::Text(c.satisfaction.as_ref().map(|f| f.score.to_string()).unwrap_or_default()),
+        ListCell::Text(
+            c.satisfaction.as_ref().map(|f| f.surveys_counted.to_string()).unwrap_or_default(),
+        ),
+        ListCell::Text(c.due.due_on.to_string()),
+        text(if c.due.overdue { lang.t("是", "yes") } else { "" }),
+    ]
+}
+
 /// The routes of the pipeline, plans and surveys pages.
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/hq/pipeline", get(pipeline_page))
+        .route("/hq/pipeline.csv", get(leads_file))
+        .route("/hq/pipeline.xlsx", get(leads_file))
+        .route("/hq/plans.csv", get(super::plans::plans_file))
+        .route("/hq/plans.xlsx", get(super::plans::plans_file))
+        .route("/hq/surveys.csv", get(surveys_file))
+        .route("/hq/surveys.xlsx", get(surveys_file))
         .route("/hq/pipeline/{id}", get(lead_page))
         .route("/hq/plans", get(super::plans::plans_page))
         .route("/hq/plans/{id}", get(super::plans::plan_page))

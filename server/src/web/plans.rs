@@ -3,6 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use kam_core::model::PlanFunction;
@@ -18,15 +19,9 @@ use super::list::ListView;
 use super::session::WebUser;
 use crate::hq::decisions;
 use crate::hq::listing::ListParams;
-use crate::hq::plans::{self, GoalsLine, PlanSummary, QuarterEvaluation};
+use crate::hq::plans::{self, GoalsLine, PlanQuery, PlanSummary, QuarterEvaluation};
 use crate::http::AppState;
-
-/// The year filter of the plan list.
-#[derive(Debug, Default, Deserialize)]
-pub struct YearFilter {
-    /// A year; absent means the current business year, `all` every year.
-    pub year: Option<String>,
-}
+use crate::reports::export::{ListCell, ListKind};
 
 /// A plan status code's label.
 pub(crate) fn status_label(lang: Lang, code: &str) -> &str {
@@ -59,20 +54,19 @@ pub async fn plans_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-    Query(filter): Query<YearFilter>,
+    Query(query): Query<PlanQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let year_asked = filter.year.clone().unwrap_or_default();
-    let p = params.clone();
+    let (q, p) = (query.clone(), params.clone());
     let (year, listed) = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            let year = plans::year_asked(filter.year.as_deref(), today)?;
-            Ok((year, plans::plans_page(store.conn(), store.policy(), year, today, &p)?))
+            let year = plans::year_asked(q.year.as_deref(), today)?;
+            Ok((year, plans::plans_page(store.conn(), store.policy(), &q, today, &p)?))
         })
         .await?;
-    let view = ListView::new("/hq/plans", vec![("year", year_asked)], &params, lang);
+    let view = ListView::new("/hq/plans", query.pairs(), &params, lang);
     let h = Some(&listed);
     let list = &listed.rows;
     Ok(page(
@@ -88,7 +82,8 @@ pub async fn plans_page(
                 }
                 a href="/hq/plans?year=all" { (lang.t("全部年份", "Every year")) }
             }
-            div .list-bar { (view.pager(&listed)) }
+            (plan_search(&view, lang))
+            div .list-bar { (view.pager(&listed)) (view.exports()) }
             table #plans {
                 tr { (view.header(h, "customer", "客户", "Customer")) (view.header(h, "year", "年度", "Year")) (view.header(h, "status", "状态", "Status")) (view.header(h, "revision", "版本", "Revision")) th { (lang.t("年度销售目标", "Sales goal")) } th { (lang.t("缺少负责人", "Owners missing")) } (view.header(h, "due", "待评估季度", "Evaluations due")) }
                 @for p in list {
@@ -104,6 +99,70 @@ pub async fn plans_page(
             (view.pager_below(&listed))
         },
     ))
+}
+
+/// The plan list's search form: text and status, within the year shown.
+fn plan_search(view: &ListView, lang: Lang) -> Markup {
+    let statuses: Vec<(String, String)> = plans::STATUS_CODES
+        .iter()
+        .map(|c| ((*c).to_owned(), status_label(lang, c).to_owned()))
+        .collect();
+    html! {
+        form .search #plan-search method="get" action="/hq/plans" {
+            input type="search" name="q" id="search" value=(view.filter("q"))
+                placeholder=(lang.t("客户名称或编号", "Customer name or id"));
+            (super::list::select("status", view.filter("status"), lang.t("全部状态", "Any status"), &statuses))
+            @if !view.filter("year").is_empty() { input type="hidden" name="year" value=(view.filter("year")); }
+            (view.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+        }
+    }
+}
+
+/// `GET /hq/plans.csv` and `.xlsx`: every plan the list shows under its filters and sort.
+pub async fn plans_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<PlanQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("大客户管理计划", "Account plans");
+    let filters = query.pairs();
+    let kind = (ListKind::Plans, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
+        let today = store.policy().business_date(now);
+        let rows = plans::plans_sorted(store.conn(), store.policy(), &query, today, &params)?;
+        Ok(rows.iter().map(|p| plan_cells(lang, p)).collect())
+    })
+    .await
+}
+
+fn plan_cells(lang: Lang, p: &PlanSummary) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    let plan = &p.plan;
+    let missing: Vec<&str> = p.missing_owners.iter().map(|f| function_label(lang, *f)).collect();
+    let due: Vec<String> = p
+        .evaluations_due
+        .iter()
+        .map(|d| {
+            format!(
+                "Q{}{}",
+                d.quarter,
+                if d.overdue { lang.t("（已超期）", " (overdue)") } else { "" }
+            )
+        })
+        .collect();
+    vec![
+        text(&plan.plan_id),
+        text(if plan.customer_name.is_empty() { &plan.customer_id } else { &plan.customer_name }),
+        ListCell::Text(plan.year.to_string()),
+        text(status_label(lang, &plan.status)),
+        ListCell::Text(plan.revision.to_string()),
+        ListCell::Money(plan.year_goals.sales.parse().ok()),
+        ListCell::Text(missing.join("、")),
+        ListCell::Text(due.join(" ")),
+    ]
 }
 
 fn goals_cells(g: Option<&GoalsLine>) -> Markup {

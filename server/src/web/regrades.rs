@@ -4,12 +4,14 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
 
 use super::error::{InLang, PageError};
 use super::forms::{ConfirmForm, Flash};
+use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, page, url_encode};
 use super::list::{self, ListView};
 use super::session::WebUser;
@@ -18,6 +20,7 @@ use crate::hq::decisions;
 use crate::hq::listing::ListParams;
 use crate::hq::regrade::{self, Decision, ProposalQuery};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 /// `GET /hq/regrades`.
 pub async fn regrades_page(
@@ -54,7 +57,7 @@ pub async fn regrades_page(
                 (view.kept_fields())
                 button type="submit" { (lang.t("筛选", "Filter")) }
             }
-            div .list-bar { (view.pager(&listed)) }
+            div .list-bar { (view.pager(&listed)) (view.exports()) }
             table #regrades {
                 tr { (view.header(h, "name", "客户", "Customer")) (view.header(h, "tier", "现级别", "Tier now")) (view.header(h, "proposed", "建议级别", "Proposed tier")) (view.header(h, "grade", "现等级", "Grade now")) (view.header(h, "proposed_grade", "建议等级", "Proposed grade")) (view.header(h, "score", "评分", "Score")) th { (lang.t("理由", "Why")) } th {} }
                 @for p in proposals {
@@ -87,6 +90,41 @@ pub async fn regrades_page(
             }
         },
     ))
+}
+
+/// `GET /hq/regrades.csv` and `.xlsx`: every proposal the list shows under its filters and
+/// sort, with its reasons in words.
+pub async fn regrades_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<ProposalQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("年度分级调整建议", "Yearly re-grade proposals");
+    let filters = query.pairs();
+    let kind = (ListKind::Regrades, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
+        let rows = regrade::sorted(store.conn(), store.policy(), now, &query, &params)?;
+        Ok(rows.iter().map(|p| proposal_cells(lang, p)).collect())
+    })
+    .await
+}
+
+fn proposal_cells(lang: Lang, p: &regrade::ProposalLine) -> Vec<ListCell> {
+    let text = |s: &str| ListCell::Text(s.to_owned());
+    let proposal = &p.proposal;
+    let reasons: Vec<String> = proposal.reasons.iter().map(|r| lang.regrade_reason(r)).collect();
+    vec![
+        text(proposal.customer_id.as_str()),
+        text(&p.name),
+        ListCell::Text(lang.label(proposal.current_tier.as_str())),
+        ListCell::Text(lang.label(proposal.proposed_tier.as_str())),
+        text(proposal.current_grade.map(|g| g.as_str()).unwrap_or("")),
+        text(proposal.proposed_grade.as_str()),
+        ListCell::Text(proposal.score.to_string()),
+        ListCell::Text(reasons.join("；")),
+    ]
 }
 
 /// The form that approves the proposals ticked in the table (their boxes belong to it through

@@ -1,7 +1,7 @@
 //! Tickets against the 24-hour reply: searched, filtered, sorted, paged and exported.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use kam_core::model::{TicketKind, TicketPriority, TicketStatus};
@@ -11,12 +11,12 @@ use super::error::PageError;
 use super::i18n::Lang;
 use super::layout::{Here, local_when, page, url_encode, zone_label};
 use super::list::{self, ListView};
-use super::list_file::{self, ListFormat};
+use super::list_file;
 use super::session::WebUser;
 use crate::hq::listing::{ListParams, Page};
 use crate::hq::tickets::{self, SLA_CODES, TicketQuery, TicketSla};
 use crate::http::AppState;
-use crate::reports::export::{ListCell, ListFile, ListKind};
+use crate::reports::export::{ListCell, ListKind};
 
 /// `GET /hq/tickets`: a refused filter is a message, not an empty list.
 pub async fn tickets_page(
@@ -113,53 +113,30 @@ fn ticket_table(
     }
 }
 
-/// `GET /hq/tickets.csv`.
-pub async fn tickets_csv(
+/// `GET /hq/tickets.csv` and `.xlsx`: every ticket the list shows under its filters and
+/// sort, in the reader's words and the policy's time zone.
+pub async fn tickets_file(
     State(state): State<AppState>,
     user: WebUser,
+    uri: Uri,
     Query(query): Query<TicketQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
-    tickets_file(state, user, query, params, ListFormat::Csv).await
-}
-
-/// `GET /hq/tickets.xlsx`.
-pub async fn tickets_xlsx(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): Query<TicketQuery>,
-    Query(params): Query<ListParams>,
-) -> Result<Response, PageError> {
-    tickets_file(state, user, query, params, ListFormat::Xlsx).await
-}
-
-/// Every ticket the list shows under its filters and sort, in the reader's words and the
-/// policy's time zone.
-async fn tickets_file(
-    state: AppState,
-    user: WebUser,
-    query: TicketQuery,
-    params: ListParams,
-    format: ListFormat,
-) -> Result<Response, PageError> {
-    let lang = user.lang;
-    let (q, p) = (query.clone(), params.clone());
-    let (rows, stamp) = user
-        .hq_read(&state, move |store| {
-            let now = Utc::now();
+    let title = user.lang.t("工单", "Tickets");
+    let filters = query.pairs();
+    list_file::send_list(
+        &state,
+        &user,
+        &uri,
+        (ListKind::Tickets, title),
+        &filters,
+        move |store, lang, now| {
             let policy = store.policy();
-            let rows = tickets::sorted(store.conn(), &q, &p, policy, now)?;
-            let cells = rows.iter().map(|t| ticket_cells(lang, policy, t)).collect::<Vec<_>>();
-            Ok((cells, list_file::taken_at(policy, now, lang)))
-        })
-        .await?;
-    let file = ListFile {
-        kind: ListKind::Tickets,
-        title: format!("{}{}", lang.t("工单", "Tickets"), list_file::filter_note(&query.pairs())),
-        subtitle: stamp,
-        rows,
-    };
-    list_file::list_download(file, format, lang, "tickets")
+            let rows = tickets::sorted(store.conn(), &query, &params, policy, now)?;
+            Ok(rows.iter().map(|t| ticket_cells(lang, policy, t)).collect())
+        },
+    )
+    .await
 }
 
 fn ticket_cells(lang: Lang, policy: &kam_core::Policy, t: &TicketSla) -> Vec<ListCell> {

@@ -27,6 +27,14 @@ pub enum ListKind {
     Customers,
     /// The ticket list.
     Tickets,
+    /// The yearly re-grade proposals.
+    Regrades,
+    /// The account plans.
+    Plans,
+    /// The surveyed customers.
+    Surveys,
+    /// The development pipeline's leads.
+    Leads,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -61,18 +69,77 @@ const TICKET_COLUMNS: &[Column] = &[
     col("负责人", "Owner", 12.0),
 ];
 
+/// The re-grade list's columns, in the order of [`ListKind::Regrades`] rows.
+const REGRADE_COLUMNS: &[Column] = &[
+    col("客户编号", "Customer ID", 12.0),
+    col("客户名称", "Customer", 28.0),
+    col("现级别", "Tier now", 10.0),
+    col("建议级别", "Proposed tier", 10.0),
+    col("现等级", "Grade now", 8.0),
+    col("建议等级", "Proposed grade", 8.0),
+    col("评分", "Score", 8.0),
+    col("理由", "Why", 48.0),
+];
+
+/// The plan list's columns, in the order of [`ListKind::Plans`] rows.
+const PLAN_COLUMNS: &[Column] = &[
+    col("计划编号", "Plan ID", 14.0),
+    col("客户", "Customer", 28.0),
+    col("年度", "Year", 8.0),
+    col("状态", "Status", 14.0),
+    col("版本", "Revision", 8.0),
+    col("年度销售目标", "Sales goal", 16.0),
+    col("缺少负责人", "Owners missing", 20.0),
+    col("待评估季度", "Evaluations due", 16.0),
+];
+
+/// The surveyed customers' columns, in the order of [`ListKind::Surveys`] rows.
+const SURVEY_COLUMNS: &[Column] = &[
+    col("客户编号", "Customer ID", 12.0),
+    col("客户名称", "Customer", 28.0),
+    col("客户级别", "Tier", 10.0),
+    col("调查次数", "Surveys", 8.0),
+    col("最近得分", "Latest score", 8.0),
+    col("最近调查时间", "Latest taken", 18.0),
+    col("满意度系数", "Satisfaction factor", 10.0),
+    col("计入调查数", "Surveys counted", 8.0),
+    col("下次定期调查", "Next periodic survey", 12.0),
+    col("已超期", "Overdue", 8.0),
+];
+
+/// The leads' columns, in the order of [`ListKind::Leads`] rows.
+const LEAD_COLUMNS: &[Column] = &[
+    col("线索编号", "Lead ID", 12.0),
+    col("线索", "Lead", 28.0),
+    col("客户", "Customer", 28.0),
+    col("阶段", "Stage", 10.0),
+    col("预计金额", "Expected value", 16.0),
+    col("大客户候选", "Key-account candidate", 8.0),
+    col("客户经理", "Rep", 12.0),
+    col("阶段开始", "Stage since", 18.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
             ListKind::Customers => CUSTOMER_COLUMNS,
             ListKind::Tickets => TICKET_COLUMNS,
+            ListKind::Regrades => REGRADE_COLUMNS,
+            ListKind::Plans => PLAN_COLUMNS,
+            ListKind::Surveys => SURVEY_COLUMNS,
+            ListKind::Leads => LEAD_COLUMNS,
         }
     }
 
-    fn sheet(self) -> &'static str {
+    /// The sheet's name, which is also the file's.
+    pub fn sheet(self) -> &'static str {
         match self {
             ListKind::Customers => "customers",
             ListKind::Tickets => "tickets",
+            ListKind::Regrades => "regrades",
+            ListKind::Plans => "plans",
+            ListKind::Surveys => "surveys",
+            ListKind::Leads => "leads",
         }
     }
 
