@@ -11,7 +11,7 @@ use kam_core::demo::DemoSpec;
 
 use crate::data::{load_demo, open_store};
 use crate::db::desk::DeskState;
-use crate::db::hq::CustomerFilter;
+use crate::db::hq::{CustomerFilter, TicketFilter};
 use crate::db::pipeline::LeadFilter;
 use crate::db::postgres::import::copy_from_sqlite;
 use crate::db::postgres::testing::TestDatabase;
@@ -116,8 +116,35 @@ fn the_demo_company_copied_into_postgresql_answers_as_it_did_on_sqlite() {
         same("customer file", |db| db.customer_file(&line.customer_id).unwrap(), sqlite, pg);
     }
     same("devices", |db| db.devices().unwrap(), sqlite, pg);
-    same("open tickets", |db| db.tickets(true).unwrap(), sqlite, pg);
-    same("all tickets", |db| db.tickets(false).unwrap(), sqlite, pg);
+    // The store lists tickets in no particular order: compared by id.
+    let tickets = |db: &dyn Db, filter: &TicketFilter| {
+        let mut rows = db.tickets(filter).unwrap();
+        rows.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
+        rows
+    };
+    same("open tickets", |db| tickets(db, &TicketFilter::all(true)), sqlite, pg);
+    same("all tickets", |db| tickets(db, &TicketFilter::all(false)), sqlite, pg);
+    let all_tickets = tickets(sqlite, &TicketFilter::all(false));
+    let some = &all_tickets[all_tickets.len() / 2];
+    let narrow = TicketFilter {
+        kind: Some(some.kind.clone()),
+        owner: some.owner.clone(),
+        without_text: true,
+        ..TicketFilter::default()
+    };
+    same(
+        "tickets of a kind and owner, without text",
+        |db| db.tickets(&narrow).unwrap(),
+        sqlite,
+        pg,
+    );
+    let ids: Vec<String> = all_tickets.iter().step_by(7).map(|t| t.ticket_id.clone()).collect();
+    let by_id = |db: &dyn Db| {
+        let mut rows = db.tickets_by_id(&ids).unwrap();
+        rows.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
+        rows
+    };
+    same("tickets by id", by_id, sqlite, pg);
     same("regrade inputs", |db| db.regrade_inputs(2025).unwrap(), sqlite, pg);
     same("monthly accounts", |db| db.monthly_accounts().unwrap(), sqlite, pg);
     same("monthly tickets", |db| db.monthly_account_tickets().unwrap(), sqlite, pg);

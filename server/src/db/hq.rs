@@ -244,6 +244,33 @@ pub struct TicketRecord {
     pub first_reply_at: Option<String>,
 }
 
+/// Which projected tickets to read, and how much of each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// The open ones only.
+    pub open_only: bool,
+    /// Only of this status code.
+    pub status: Option<String>,
+    /// Only of this kind code.
+    pub kind: Option<String>,
+    /// Only of this priority code.
+    pub priority: Option<String>,
+    /// Only owned by this user.
+    pub owner: Option<String>,
+    /// Only of this customer.
+    pub customer: Option<String>,
+    /// Leave `customer_name` and `title` empty: a list that neither sorts nor searches by them
+    /// reads them for the rows of its page only (`tickets_by_id`), not for every ticket.
+    pub without_text: bool,
+}
+
+impl TicketFilter {
+    /// Every ticket, or the open ones, in full.
+    pub fn all(open_only: bool) -> TicketFilter {
+        TicketFilter { open_only, ..TicketFilter::default() }
+    }
+}
+
 /// A re-grade decision as recorded.
 #[derive(Clone, Debug)]
 pub struct RegradeDecisionRecord<'a> {
@@ -274,8 +301,11 @@ pub trait HqQueries {
     fn customer_file(&self, customer_id: &str) -> Result<Option<CustomerDetail>, DbError>;
     /// Owners of every customer, as `customer_id -> [rep]`.
     fn owners_by_customer(&self) -> Result<HashMap<String, Vec<String>>, DbError>;
-    /// Projected tickets, oldest first: the open ones only, or all.
-    fn tickets(&self, open_only: bool) -> Result<Vec<TicketRecord>, DbError>;
+    /// Projected tickets matching `filter`, in no particular order (a list sorts them its
+    /// own way; sorting them here too cost a third of the read).
+    fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, DbError>;
+    /// The tickets of `ids` in full (unknown ids left out), in no particular order.
+    fn tickets_by_id(&self, ids: &[String]) -> Result<Vec<TicketRecord>, DbError>;
     /// The customers the visit cadence may apply to (strategic, or graded A) with their
     /// visits and names, as the `Customer` values the rule reads (other fields empty).
     fn cadence_customers(&self) -> Result<Vec<(Customer, String)>, DbError>;

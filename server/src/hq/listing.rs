@@ -174,14 +174,14 @@ impl PageRequest {
     pub fn page<T>(&self, rows: Vec<T>, columns: &[SortColumn<T>], id: fn(&T) -> &str) -> Page<T> {
         let keyed = self.keyed(rows, columns, id);
         let dir = self.dir;
-        let total = keyed.len();
+        let total = keyed.order.len();
         let (start, end) = match &self.cursor {
             None => (0, total.min(self.limit)),
             Some(c) => {
                 let boundary = (&c.v, c.i.as_str());
                 // The first row after the boundary (or at it, for a page before it).
-                let split = keyed.partition_point(|(v, row)| {
-                    let o = order((v, id(row)), boundary, dir);
+                let split = keyed.order.partition_point(|(v, at)| {
+                    let o = order((v, keyed.id_at(*at)), boundary, dir);
                     if c.b { o == Ordering::Less } else { o != Ordering::Greater }
                 });
                 if c.b {
@@ -192,12 +192,12 @@ impl PageRequest {
             }
         };
         let cursor_at = |index: usize, before: bool| {
-            keyed.get(index).map(|(v, row)| {
+            keyed.order.get(index).map(|(v, at)| {
                 encode(&Cursor {
                     s: self.sort.to_owned(),
                     d: dir,
                     v: v.clone(),
-                    i: id(row).to_owned(),
+                    i: keyed.id_at(*at).to_owned(),
                     b: before,
                 })
             })
@@ -206,38 +206,49 @@ impl PageRequest {
             if end < total { end.checked_sub(1).and_then(|i| cursor_at(i, false)) } else { None };
         let prev = if start > 0 { cursor_at(start, true) } else { None };
         let first_row = if start < end { start.saturating_add(1) } else { 0 };
-        let rows = keyed.into_iter().skip(start).take(end.saturating_sub(start));
-        Page {
-            total,
-            first_row,
-            rows: rows.map(|(_, row)| row).collect(),
-            next,
-            prev,
-            sort: self.sort,
-            dir,
-        }
+        Page { total, first_row, rows: keyed.take(start, end), next, prev, sort: self.sort, dir }
+    }
+}
+
+/// Rows and, sorted, their sort values with their places among the rows: the sort moves
+/// the small keys, not the rows (a ticket is some 300 bytes, and a list 20,000 of them).
+struct Keyed<T> {
+    order: Vec<(Option<SortValue>, usize)>,
+    rows: Vec<T>,
+    id: fn(&T) -> &str,
+}
+
+impl<T> Keyed<T> {
+    /// The id of the row at `at` among the rows.
+    fn id_at(&self, at: usize) -> &str {
+        self.rows.get(at).map_or("", self.id)
+    }
+
+    /// The rows of the order's `start..end`, in that order; each row moves once.
+    fn take(self, start: usize, end: usize) -> Vec<T> {
+        let mut slots: Vec<Option<T>> = self.rows.into_iter().map(Some).collect();
+        let wanted = self.order.get(start..end).unwrap_or_default();
+        wanted.iter().filter_map(|(_, at)| slots.get_mut(*at).and_then(Option::take)).collect()
     }
 }
 
 impl PageRequest {
     /// Every row in the request's order, without paging (an export of the whole list).
     pub fn all<T>(&self, rows: Vec<T>, columns: &[SortColumn<T>], id: fn(&T) -> &str) -> Vec<T> {
-        self.keyed(rows, columns, id).into_iter().map(|(_, row)| row).collect()
+        let keyed = self.keyed(rows, columns, id);
+        let total = keyed.order.len();
+        keyed.take(0, total)
     }
 
     /// The rows with their sort values, in the list's order.
-    fn keyed<T>(
-        &self,
-        rows: Vec<T>,
-        columns: &[SortColumn<T>],
-        id: fn(&T) -> &str,
-    ) -> Vec<(Option<SortValue>, T)> {
+    fn keyed<T>(&self, rows: Vec<T>, columns: &[SortColumn<T>], id: fn(&T) -> &str) -> Keyed<T> {
         let value = columns.iter().find(|c| c.key == self.sort).map(|c| c.value);
-        let mut keyed: Vec<(Option<SortValue>, T)> =
-            rows.into_iter().map(|row| (value.and_then(|v| v(&row)), row)).collect();
+        let mut order: Vec<(Option<SortValue>, usize)> =
+            rows.iter().enumerate().map(|(at, row)| (value.and_then(|v| v(row)), at)).collect();
         let dir = self.dir;
-        keyed.sort_by(|a, b| order((&a.0, id(&a.1)), (&b.0, id(&b.1)), dir));
-        keyed
+        let id_of = |at: usize| rows.get(at).map_or("", id);
+        order.sort_by(|a, b| self::order((&a.0, id_of(a.1)), (&b.0, id_of(b.1)), dir));
+        Keyed { order, rows, id }
     }
 }
 

@@ -494,3 +494,31 @@ async fn every_list_downloads_every_matching_row_in_its_order_and_searches() {
         "the file keeps the filters"
     );
 }
+
+#[tokio::test]
+async fn a_ticket_page_read_without_text_shows_every_rows_title_and_customer() {
+    let site = demo_site_sized(30, 80);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    // Sorted by text, every ticket is read in full; by the SLA (the default), the page's rows
+    // only: both must show the same titles and names.
+    let (full, _) = json(&site, &cookie, "/api/v1/hq/tickets?show=all&sort=title&limit=500").await;
+    let text = |t: &Value| (t["title"].clone(), t["customer_name"].clone());
+    let by_id: std::collections::HashMap<String, (Value, Value)> =
+        full.iter().map(|t| (t["ticket_id"].as_str().unwrap().to_owned(), text(t))).collect();
+    let mut seen = 0;
+    let mut next = Some("/api/v1/hq/tickets?show=all&limit=9&kind=complaint".to_owned());
+    while let Some(at) = next {
+        let (rows, headers) = json(&site, &cookie, &at).await;
+        for t in &rows {
+            let id = t["ticket_id"].as_str().unwrap();
+            assert_eq!(Some(&text(t)), by_id.get(id), "{id} on {at}");
+            assert!(!t["title"].as_str().unwrap().is_empty());
+            assert_eq!(t["kind"], "complaint");
+        }
+        seen += rows.len();
+        next = link(&headers, "next");
+    }
+    let complaints = full.iter().filter(|t| t["kind"] == "complaint").count();
+    assert_eq!(seen, complaints, "every complaint once");
+    assert!(complaints > 9, "more than a page: {complaints}");
+}

@@ -15,7 +15,7 @@ use super::{PgDb, count};
 use crate::db::DbError;
 use crate::db::hq::{
     ContactLine, CustomerDetail, CustomerFilter, CustomerLine, DeviceRecord, EventLine, HqQueries,
-    Overview, RegradeDecisionRecord, TicketLine, TicketRecord, VisitLine,
+    Overview, RegradeDecisionRecord, TicketFilter, TicketLine, TicketRecord, VisitLine,
 };
 use crate::db::parse::{decimal, instant};
 
@@ -54,8 +54,19 @@ impl HqQueries for PgDb {
         owners_by_customer(self)
     }
 
-    fn tickets(&self, open_only: bool) -> Result<Vec<TicketRecord>, DbError> {
-        tickets(self, open_only)
+    fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, DbError> {
+        tickets(self, filter)
+    }
+
+    fn tickets_by_id(&self, ids: &[String]) -> Result<Vec<TicketRecord>, DbError> {
+        let rows = self.rows(
+            "SELECT t.ticket_id, t.customer_id, COALESCE(c.name, ''), t.kind, t.priority, t.status,
+                    t.title, t.owner, t.opened_at, t.first_reply_at
+             FROM tickets t LEFT JOIN customers c USING (customer_id)
+             WHERE t.ticket_id = ANY($1::text[])",
+            &[&ids],
+        )?;
+        rows.iter().map(ticket_record).collect()
     }
 
     fn cadence_customers(&self) -> Result<Vec<(Customer, String)>, DbError> {
@@ -118,31 +129,50 @@ fn devices(db: &PgDb) -> Result<Vec<DeviceRecord>, DbError> {
         .collect()
 }
 
-fn tickets(db: &PgDb, open_only: bool) -> Result<Vec<TicketRecord>, DbError> {
+/// A projected ticket read by the ticket statements.
+fn ticket_record(r: &Row) -> Result<TicketRecord, DbError> {
+    Ok(TicketRecord {
+        ticket_id: r.try_get(0)?,
+        customer_id: r.try_get(1)?,
+        customer_name: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        priority: r.try_get(4)?,
+        status: r.try_get(5)?,
+        title: r.try_get(6)?,
+        owner: r.try_get(7)?,
+        opened_at: r.try_get(8)?,
+        first_reply_at: r.try_get(9)?,
+    })
+}
+
+fn tickets(db: &PgDb, filter: &TicketFilter) -> Result<Vec<TicketRecord>, DbError> {
+    // Without the text, no join and no long strings (as on SQLite).
+    let (text, join) = if filter.without_text {
+        ("'', t.kind, t.priority, t.status, ''", "")
+    } else {
+        (
+            "COALESCE(c.name, ''), t.kind, t.priority, t.status, t.title",
+            "LEFT JOIN customers c USING (customer_id)",
+        )
+    };
     let sql = format!(
-        "SELECT t.ticket_id, t.customer_id, COALESCE(c.name, ''), t.kind, t.priority, t.status,
-                t.title, t.owner, t.opened_at, t.first_reply_at
-         FROM tickets t LEFT JOIN customers c USING (customer_id)
-         {} ORDER BY t.opened_at",
-        if open_only { format!("WHERE {}", open_ticket("t.status")) } else { String::new() }
+        "SELECT t.ticket_id, t.customer_id, {text}, t.owner, t.opened_at, t.first_reply_at
+         FROM tickets t {join}
+         WHERE ({open} OR NOT $1::boolean)
+           AND ($2::text IS NULL OR t.status = $2) AND ($3::text IS NULL OR t.kind = $3)
+           AND ($4::text IS NULL OR t.priority = $4) AND ($5::text IS NULL OR t.owner = $5)
+           AND ($6::text IS NULL OR t.customer_id = $6)",
+        open = open_ticket("t.status")
     );
-    db.rows(&sql, &[])?
-        .iter()
-        .map(|r| {
-            Ok(TicketRecord {
-                ticket_id: r.try_get(0)?,
-                customer_id: r.try_get(1)?,
-                customer_name: r.try_get(2)?,
-                kind: r.try_get(3)?,
-                priority: r.try_get(4)?,
-                status: r.try_get(5)?,
-                title: r.try_get(6)?,
-                owner: r.try_get(7)?,
-                opened_at: r.try_get(8)?,
-                first_reply_at: r.try_get(9)?,
-            })
-        })
-        .collect()
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+        &filter.open_only,
+        &filter.status,
+        &filter.kind,
+        &filter.priority,
+        &filter.owner,
+        &filter.customer,
+    ];
+    db.rows(&sql, &params)?.iter().map(ticket_record).collect()
 }
 
 /// A stored score as the rules' `u32`.

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use crate::db::DbError;
 use crate::db::hq::{
     ContactLine, CustomerDetail, CustomerFilter, CustomerLine, DeviceRecord, EventLine, HqQueries,
-    Overview, RegradeDecisionRecord, TicketLine, TicketRecord, VisitLine,
+    Overview, RegradeDecisionRecord, TicketFilter, TicketLine, TicketRecord, VisitLine,
 };
 use crate::db::parse::{decimal, instant};
 
@@ -47,8 +47,12 @@ impl HqQueries for Connection {
         owners_by_customer(self)
     }
 
-    fn tickets(&self, open_only: bool) -> Result<Vec<TicketRecord>, DbError> {
-        tickets(self, open_only)
+    fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, DbError> {
+        tickets(self, filter)
+    }
+
+    fn tickets_by_id(&self, ids: &[String]) -> Result<Vec<TicketRecord>, DbError> {
+        tickets_by_id(self, ids)
     }
 
     fn cadence_customers(&self) -> Result<Vec<(Customer, String)>, DbError> {
@@ -115,29 +119,64 @@ fn devices(conn: &Connection) -> Result<Vec<DeviceRecord>, DbError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn tickets(conn: &Connection, open_only: bool) -> Result<Vec<TicketRecord>, DbError> {
+/// A projected ticket read by [`tickets`] and [`tickets_by_id`]'s statements.
+fn ticket_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketRecord> {
+    Ok(TicketRecord {
+        ticket_id: r.get(0)?,
+        customer_id: r.get(1)?,
+        customer_name: r.get(2)?,
+        kind: r.get(3)?,
+        priority: r.get(4)?,
+        status: r.get(5)?,
+        title: r.get(6)?,
+        owner: r.get(7)?,
+        opened_at: r.get(8)?,
+        first_reply_at: r.get(9)?,
+    })
+}
+
+fn tickets(conn: &Connection, filter: &TicketFilter) -> Result<Vec<TicketRecord>, DbError> {
+    // Without the text, no join and no long strings: a fifth of the work for every ticket.
+    let (text, join) = if filter.without_text {
+        ("'', t.kind, t.priority, t.status, ''", "")
+    } else {
+        (
+            "COALESCE(c.name, ''), t.kind, t.priority, t.status, t.title",
+            "LEFT JOIN customers c USING (customer_id)",
+        )
+    };
     let sql = format!(
+        "SELECT t.ticket_id, t.customer_id, {text}, t.owner, t.opened_at, t.first_reply_at
+         FROM tickets t {join}
+         WHERE ({open} OR ?1 = 0)
+           AND (?2 IS NULL OR t.status = ?2) AND (?3 IS NULL OR t.kind = ?3)
+           AND (?4 IS NULL OR t.priority = ?4) AND (?5 IS NULL OR t.owner = ?5)
+           AND (?6 IS NULL OR t.customer_id = ?6)",
+        open = open_ticket("t.status")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            filter.open_only,
+            filter.status,
+            filter.kind,
+            filter.priority,
+            filter.owner,
+            filter.customer
+        ],
+        ticket_record,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn tickets_by_id(conn: &Connection, ids: &[String]) -> Result<Vec<TicketRecord>, DbError> {
+    let mut stmt = conn.prepare_cached(
         "SELECT t.ticket_id, t.customer_id, COALESCE(c.name, ''), t.kind, t.priority, t.status,
                 t.title, t.owner, t.opened_at, t.first_reply_at
          FROM tickets t LEFT JOIN customers c USING (customer_id)
-         {} ORDER BY t.opened_at",
-        if open_only { format!("WHERE {}", open_ticket("t.status")) } else { String::new() }
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok(TicketRecord {
-            ticket_id: r.get(0)?,
-            customer_id: r.get(1)?,
-            customer_name: r.get(2)?,
-            kind: r.get(3)?,
-            priority: r.get(4)?,
-            status: r.get(5)?,
-            title: r.get(6)?,
-            owner: r.get(7)?,
-            opened_at: r.get(8)?,
-            first_reply_at: r.get(9)?,
-        })
-    })?;
+         WHERE t.ticket_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt.query_map([super::management::ids_json(ids)?], ticket_record)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -319,7 +319,8 @@ fn instalment_row(r: &Row<'_>) -> rusqlite::Result<InstalmentRow> {
     })
 }
 
-fn ids_json(ids: &[String]) -> Result<String, DbError> {
+/// A list of ids as the JSON array `json_each` reads.
+pub(crate) fn ids_json(ids: &[String]) -> Result<String, DbError> {
     serde_json::to_string(ids).map_err(json_err)
 }
 

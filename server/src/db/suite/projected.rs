@@ -11,7 +11,7 @@ use kam_core::demo::{self, DemoSpec};
 use kam_core::model::UserId;
 
 use super::at;
-use crate::db::hq::CustomerFilter;
+use crate::db::hq::{CustomerFilter, TicketFilter};
 use crate::db::projections::{CustomerFacts, TicketFacts};
 use crate::db::sales::YearMonth;
 use crate::db::{HqQueries, ProjectionStore, ReportQueries, SalesLedgerStore};
@@ -98,7 +98,7 @@ pub(crate) fn headquarters_reads_the_projected_company(
     let data = projected_company();
     project(db, &data);
     overview_counts_the_company(db, &data);
-    tickets_are_listed_oldest_first(db, &data);
+    tickets_are_listed_by_filter(db, &data);
     owners_and_cadence_customers(db, &data);
     regrade_inputs_and_decisions(db, &data);
     let mut ids: Vec<String> = data.customers.iter().map(|c| c.id.as_str().to_owned()).collect();
@@ -147,19 +147,80 @@ fn overview_counts_the_company(db: &(impl HqQueries + ?Sized), data: &demo::Demo
     );
 }
 
-fn tickets_are_listed_oldest_first(db: &(impl HqQueries + ?Sized), data: &demo::DemoData) {
+fn tickets_are_listed_by_filter(db: &(impl HqQueries + ?Sized), data: &demo::DemoData) {
     let mut sorted: Vec<_> = data.tickets.iter().collect();
     sorted.sort_by_key(|t| t.opened_at);
-    let all = db.tickets(false).unwrap();
+    let mut all = db.tickets(&TicketFilter::all(false)).unwrap();
+    all.sort_by(|a, b| (&a.opened_at, &a.ticket_id).cmp(&(&b.opened_at, &b.ticket_id)));
+    // In no particular order: compared by id.
     let ids = |tickets: &[crate::db::hq::TicketRecord]| -> Vec<String> {
-        tickets.iter().map(|t| t.ticket_id.clone()).collect()
+        let mut ids: Vec<String> = tickets.iter().map(|t| t.ticket_id.clone()).collect();
+        ids.sort();
+        ids
     };
-    let expected: Vec<String> = sorted.iter().map(|t| t.id.as_str().to_owned()).collect();
-    assert_eq!(ids(&all), expected, "oldest first");
-    let expected_open: Vec<String> =
+    let mut expected: Vec<String> = sorted.iter().map(|t| t.id.as_str().to_owned()).collect();
+    expected.sort();
+    assert_eq!(ids(&all), expected, "every ticket");
+    let mut expected_open: Vec<String> =
         sorted.iter().filter(|t| t.status.is_open()).map(|t| t.id.as_str().to_owned()).collect();
+    expected_open.sort();
     assert!(expected_open.len() < expected.len(), "some tickets are closed");
-    assert_eq!(ids(&db.tickets(true).unwrap()), expected_open);
+    assert_eq!(ids(&db.tickets(&TicketFilter::all(true)).unwrap()), expected_open);
+    // Each filter the store applies, alone and with the others, and the rows read without
+    // their text are the same rows, emptied of it.
+    let some = &data.tickets[data.tickets.len() / 3];
+    let filter = TicketFilter {
+        status: Some(some.status.as_str().to_owned()),
+        kind: Some(some.kind.as_str().to_owned()),
+        priority: Some(some.priority.as_str().to_owned()),
+        owner: some.owner.as_ref().map(|o| o.as_str().to_owned()),
+        customer: Some(some.customer_id.as_str().to_owned()),
+        ..TicketFilter::default()
+    };
+    let mut expected_narrow: Vec<String> = sorted
+        .iter()
+        .filter(|t| {
+            t.status == some.status
+                && t.kind == some.kind
+                && t.priority == some.priority
+                && t.owner == some.owner
+                && t.customer_id == some.customer_id
+        })
+        .map(|t| t.id.as_str().to_owned())
+        .collect();
+    expected_narrow.sort();
+    let narrow = db.tickets(&filter).unwrap();
+    assert!(ids(&narrow).contains(&some.id.as_str().to_owned()));
+    assert_eq!(ids(&narrow), expected_narrow);
+    let only_kind = TicketFilter { kind: filter.kind.clone(), ..TicketFilter::default() };
+    let of_kind = db.tickets(&only_kind).unwrap();
+    assert!(
+        of_kind.len() < all.len() && of_kind.iter().all(|t| Some(&t.kind) == filter.kind.as_ref())
+    );
+    let mut bare =
+        db.tickets(&TicketFilter { without_text: true, ..TicketFilter::all(false) }).unwrap();
+    bare.sort_by(|a, b| (&a.opened_at, &a.ticket_id).cmp(&(&b.opened_at, &b.ticket_id)));
+    assert_eq!(ids(&bare), ids(&all));
+    assert!(bare.iter().all(|t| t.title.is_empty() && t.customer_name.is_empty()));
+    assert!(bare.iter().zip(&all).all(|(b, a)| (
+        &b.opened_at,
+        &b.first_reply_at,
+        &b.status,
+        &b.owner
+    ) == (
+        &a.opened_at,
+        &a.first_reply_at,
+        &a.status,
+        &a.owner
+    )));
+    let wanted: Vec<String> = all.iter().rev().step_by(5).map(|t| t.ticket_id.clone()).collect();
+    let mut asked = wanted.clone();
+    asked.push("no-such-ticket".into());
+    let mut full = db.tickets_by_id(&asked).unwrap();
+    full.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
+    let mut expected_full: Vec<_> = all.iter().filter(|t| wanted.contains(&t.ticket_id)).collect();
+    expected_full.sort_by(|a, b| a.ticket_id.cmp(&b.ticket_id));
+    assert_eq!(format!("{full:?}"), format!("{expected_full:?}"), "in full, unknown ids left out");
     for record in &all {
         let ticket = data.tickets.iter().find(|t| t.id.as_str() == record.ticket_id).unwrap();
         assert_eq!(
