@@ -226,9 +226,15 @@ async fn quarantine_json(
 async fn monthly_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(period): Query<crate::web::reports::Period>,
-) -> Result<Json<crate::reports::MonthlyReport>, ServerError> {
-    Ok(Json(crate::web::reports::monthly(&state, period.month).await?))
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let report = crate::web::reports::monthly(&state, period.month).await?;
+    let (mut report, page) = crate::reports::monthly::paged(report, &params)?;
+    let links = super::paging::PageLinks::of(&page);
+    report.rows = page.rows;
+    Ok(super::paging::paged_body(report, links, &uri))
 }
 
 async fn quarterly_json(

@@ -281,6 +281,12 @@ fn decode(text: &str, sort: &str, dir: Dir) -> Result<Cursor, ServerError> {
     Ok(cursor)
 }
 
+/// An amount of money as a sort value: its cents (none beyond what an `i64` holds).
+pub fn money_value(amount: rust_decimal::Decimal) -> Option<SortValue> {
+    let cents = amount.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?;
+    rust_decimal::prelude::ToPrimitive::to_i64(&cents.trunc()).map(SortValue::Int)
+}
+
 /// Whether `haystack` contains `needle`, ignoring ASCII case (Chinese has none).
 pub fn contains_folded(haystack: &str, needle: &str) -> bool {
     if needle.is_ascii() && haystack.is_ascii() {

@@ -92,11 +92,7 @@ pub const SORT_COLUMNS: &[SortColumn<LeadLine>] = &[
     },
     SortColumn {
         key: "value",
-        value: |l| {
-            let amount = l.expected_value.parse::<rust_decimal::Decimal>().ok()?;
-            let cents = amount.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?;
-            rust_decimal::prelude::ToPrimitive::to_i64(&cents).map(SortValue::Int)
-        },
+        value: |l| super::listing::money_value(l.expected_value.parse().ok()?),
     },
     SortColumn { key: "rep", value: |l| Some(SortValue::Text(l.owner.clone())) },
 ];

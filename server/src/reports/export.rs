@@ -366,6 +366,7 @@ mod tests {
 
     fn monthly() -> MonthlyReport {
         let row = MonthlyRow {
+            rank: 1,
             customer_id: "C1".to_owned(),
             name: "Acme, \"Best\" Ltd".to_owned(),
             tier: Tier::Strategic,

@@ -19,6 +19,7 @@ use super::{Change, ReportLang};
 use crate::db::reports::MonthlyAccount;
 use crate::db::{HqQueries, ReportQueries, SalesLedgerStore};
 use crate::error::ServerError;
+use crate::hq::listing::{Dir, ListParams, Page, PageRequest, SortColumn, SortValue, money_value};
 use crate::sales_ledger::{YearMonth, amounts_between};
 
 /// What a visit record said that may put the relationship at risk.
@@ -58,6 +59,8 @@ impl RiskNote {
 /// One customer's line of 附件一.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MonthlyRow {
+    /// The row's place in the report (1 first: strategic first, then by volume).
+    pub rank: usize,
     /// Customer id.
     pub customer_id: String,
     /// Customer name.
@@ -99,6 +102,33 @@ pub struct MonthlyRow {
     pub overdue_tickets: usize,
     /// Competitor activity and personnel changes recorded in the month's visits.
     pub relationship_risks: Vec<RiskNote>,
+}
+
+/// The columns the report's rows sort by over the API (`sort=`); `rank`, the report's own
+/// order, by default.
+pub const SORT_COLUMNS: &[SortColumn<MonthlyRow>] = &[
+    SortColumn { key: "rank", value: |r| i64::try_from(r.rank).ok().map(SortValue::Int) },
+    SortColumn { key: "name", value: |r| Some(SortValue::Text(r.name.clone())) },
+    SortColumn { key: "volume", value: |r| money_value(r.volume) },
+    SortColumn { key: "mom", value: |r| money_value(r.mom.amount) },
+    SortColumn { key: "yoy", value: |r| money_value(r.yoy.amount) },
+    SortColumn { key: "ytd", value: |r| money_value(r.ytd) },
+    SortColumn {
+        key: "overdue_tickets",
+        value: |r| i64::try_from(r.overdue_tickets).ok().map(SortValue::Int),
+    },
+];
+
+/// The page of the report's rows that `params` asks for, and the report without its rows
+/// (the totals and open measures whole): the whole report of a large company is more than
+/// a client should take at once.
+pub fn paged(
+    mut report: MonthlyReport,
+    params: &ListParams,
+) -> Result<(MonthlyReport, Page<MonthlyRow>), ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("rank", Dir::Asc))?;
+    let rows = std::mem::take(&mut report.rows);
+    Ok((report, request.page(rows, SORT_COLUMNS, |r| &r.customer_id)))
 }
 
 impl MonthlyRow {
@@ -199,6 +229,9 @@ pub fn monthly_report(
             &b.customer_id,
         ))
     });
+    for (row, rank) in rows.iter_mut().zip(1..) {
+        row.rank = rank;
+    }
     let totals = totals(&rows)?;
     let open_measures = db.open_measures_before(&ym.to_string())?;
     Ok(MonthlyReport { month: ym.to_string(), generated_at: now, rows, totals, open_measures })
@@ -215,6 +248,7 @@ fn base_row(
     let months = (1..=ym.month).map(|month| get(YearMonth { year: ym.year, month }));
     let ytd = bounds::sum("sales year to date", months)?;
     Ok(MonthlyRow {
+        rank: 0,
         tier_zh: a.tier.label_zh(),
         strategic: a.designated_strategic || a.tier == Tier::Strategic,
         customer_id: a.customer_id,

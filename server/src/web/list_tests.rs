@@ -522,3 +522,51 @@ async fn a_ticket_page_read_without_text_shows_every_rows_title_and_customer() {
     assert_eq!(seen, complaints, "every complaint once");
     assert!(complaints > 9, "more than a page: {complaints}");
 }
+
+#[tokio::test]
+async fn the_monthly_reports_rows_page_with_the_totals_whole() {
+    let site = demo_site_sized(80, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let path = "/api/v1/hq/reports/monthly?limit=500";
+    let (status, headers, body) = site.get(path, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let whole: Value = serde_json::from_str(&body).unwrap();
+    let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    let rows = whole["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), total);
+    assert!(total > 3, "more than a page of three: {total}");
+    let ranks: Vec<u64> = rows.iter().map(|r| r["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, (1..=total as u64).collect::<Vec<_>>(), "the report's order by default");
+    let order: Vec<&str> = rows.iter().map(|r| r["customer_id"].as_str().unwrap()).collect();
+
+    let (mut paged, mut next) = (Vec::new(), Some("/api/v1/hq/reports/monthly?limit=3".to_owned()));
+    while let Some(at) = next {
+        let (_, headers, body) = site.get(&at, Some(&cookie)).await;
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(page["totals"], whole["totals"], "the totals are the whole report's");
+        assert_eq!(page["month"], whole["month"]);
+        paged.extend(
+            page["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["customer_id"].as_str().unwrap().to_owned()),
+        );
+        next = link(&headers, "next");
+        assert!(paged.len() <= total, "paging must end");
+    }
+    assert_eq!(paged, order, "three at a time, every row once, in order");
+
+    let (_, _, body) =
+        site.get("/api/v1/hq/reports/monthly?sort=volume&dir=desc&limit=500", Some(&cookie)).await;
+    let by_volume: Value = serde_json::from_str(&body).unwrap();
+    let volumes: Vec<rust_decimal::Decimal> = by_volume["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["volume"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(volumes.windows(2).all(|w| w[0] >= w[1]), "largest first: {volumes:?}");
+    let (status, _, _) = site.get("/api/v1/hq/reports/monthly?sort=mood", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
