@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/regrades", get(regrades_json))
         .route("/api/v1/hq/regrades/{id}/{action}", post(decide_json))
         .route("/api/v1/hq/visit-compliance", get(compliance_json))
+        .route("/api/v1/hq/visit-compliance/month", get(compliance_month_json))
         .route("/api/v1/hq/tickets", get(tickets_json))
         .route("/api/v1/hq/conflicts", get(conflicts_json))
         .route("/api/v1/hq/conflicts/resolve", post(resolve_json))
@@ -142,15 +143,52 @@ async fn decide_json(
     Ok(Json(serde_json::json!({ "customer_id": id, "decision": action })).into_response())
 }
 
+/// The visit-compliance filters: a rep, and for the month's rows, the month.
+#[derive(Debug, Default, Deserialize)]
+struct ComplianceQuery {
+    rep: Option<String>,
+    month: Option<String>,
+}
+
 async fn compliance_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    Query(query): Query<ComplianceQuery>,
 ) -> Result<Json<compliance::Compliance>, ServerError> {
-    Ok(Json(
-        state
-            .with_store(|store| compliance::compliance(store.conn(), store.policy(), Utc::now()))
-            .await?,
-    ))
+    let compliance = state
+        .with_store(move |store| {
+            let rep = compliance::rep_asked(store.conn(), query.rep.as_deref())?;
+            compliance::compliance_of(store.conn(), store.policy(), Utc::now(), rep.as_deref())
+        })
+        .await?;
+    Ok(Json(compliance))
+}
+
+async fn compliance_month_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    Query(query): Query<ComplianceQuery>,
+) -> Result<Json<compliance::MonthCompliance>, ServerError> {
+    let month = state
+        .with_store(move |store| {
+            let rep = compliance::rep_asked(store.conn(), query.rep.as_deref())?;
+            let (conn, policy, now) = (store.conn(), store.policy(), Utc::now());
+            let this_month = crate::db::sales::YearMonth::of(policy.business_date(now));
+            let text = query.month.as_deref().map(str::trim).filter(|m| !m.is_empty());
+            let month = match text {
+                None => this_month,
+                Some(text) => crate::db::sales::YearMonth::parse(text).ok_or_else(|| {
+                    let reason = format!("{text:?} is not YYYY-MM");
+                    ServerError::Invalid { field: "month", reason }
+                })?,
+            };
+            let text = month.to_string();
+            compliance::month(conn, policy, now, month, rep.as_deref())?.ok_or_else(|| {
+                ServerError::Invalid { field: "month", reason: format!("{text} has not begun") }
+            })
+        })
+        .await?;
+    Ok(Json(month))
 }
 
 async fn tickets_json(

@@ -61,6 +61,16 @@ pub struct Compliance {
     pub overdue: Vec<DueVisit>,
 }
 
+/// The rep a request names, checked: none when absent or empty, refused when no user.
+pub fn rep_asked(db: &dyn Db, rep: Option<&str>) -> Result<Option<String>, ServerError> {
+    let Some(rep) = rep.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+    if super::people::Names::load(db)?.knows(rep) {
+        Ok(Some(rep.to_owned()))
+    } else {
+        Err(ServerError::Invalid { field: "rep", reason: format!("no user {rep:?}") })
+    }
+}
+
 /// Visit compliance at `now`.
 pub fn compliance(
     db: &dyn Db,

@@ -570,3 +570,48 @@ async fn the_monthly_reports_rows_page_with_the_totals_whole() {
     let (status, _, _) = site.get("/api/v1/hq/reports/monthly?sort=mood", Some(&cookie)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn visit_compliance_over_the_api_takes_a_rep_and_a_month() {
+    let site = demo_site_sized(60, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (status, _, body) = site.get("/api/v1/hq/visit-compliance", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let everyone: Value = serde_json::from_str(&body).unwrap();
+    let rep = everyone["by_rep"].as_object().unwrap().keys().next().unwrap().clone();
+    let (status, _, body) =
+        site.get(&format!("/api/v1/hq/visit-compliance?rep={rep}"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let theirs: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(theirs["by_rep"].as_object().unwrap().keys().collect::<Vec<_>>(), vec![&rep]);
+    assert_eq!(theirs["by_rep"][&rep], everyone["by_rep"][&rep], "the same count for the rep");
+
+    let (status, _, body) = site.get("/api/v1/hq/visit-compliance/month", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let month: Value = serde_json::from_str(&body).unwrap();
+    let lines = month["lines"].as_array().unwrap();
+    assert_eq!(lines.len() as u64, month["due"].as_u64().unwrap(), "a line per entry due");
+    let made = lines.iter().filter(|l| !l["visited_on"].is_null()).count();
+    assert_eq!(made as u64, month["made"].as_u64().unwrap());
+    let path = format!(
+        "/api/v1/hq/visit-compliance/month?month={}&rep={rep}",
+        month["month"].as_str().unwrap()
+    );
+    let (status, _, body) = site.get(&path, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let theirs: Value = serde_json::from_str(&body).unwrap();
+    let lines = theirs["lines"].as_array().unwrap();
+    assert!(
+        lines.iter().all(|l| l["owners"].as_array().unwrap().iter().any(|o| o == rep.as_str()))
+    );
+    for bad in [
+        "/api/v1/hq/visit-compliance?rep=nobody",
+        "/api/v1/hq/visit-compliance/month?month=2026-13",
+        "/api/v1/hq/visit-compliance/month?month=2999-01",
+        "/api/v1/hq/visit-compliance/month?rep=nobody",
+    ] {
+        let (status, _, body) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body.contains("invalid_field"), "{bad}: {body}");
+    }
+}

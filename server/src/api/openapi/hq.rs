@@ -82,8 +82,17 @@ pub(super) fn paths() -> Paths {
             .json(200, "The series.", object(&["today", "tier_grade", "visits_by_month", "visits_by_rep", "sla_by_week", "sales_by_month"], json!({
                 "today": string(), "tier_grade": { "type": "array" }, "visits_by_month": { "type": "array" }, "visits_by_rep": { "type": "array" },
                 "sla_by_week": { "type": "array" }, "sales_by_month": { "type": "array" } }))))
-        .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence, by rep and by level, with every overdue visit.")
-            .json(200, "The compliance.", reference("Compliance")))
+        .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence today, by rep and by level, with every overdue visit; of one rep's customers when `rep` is given.")
+            .param(query("rep", "a rep's user id"))
+            .json(200, "The compliance.", reference("Compliance"))
+            .fails(Code::InvalidField, "A rep who is not a user.")
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
+        .add("/api/v1/hq/visit-compliance/month", read("月度拜访达标 / A month's visit compliance", "The cadence entries of one month (the rows behind a month of the compliance chart): due, made, the percentage and every entry, missed ones first; of one rep's customers when `rep` is given.")
+            .param(query("month", "YYYY-MM, not after this month (default: this month)"))
+            .param(query("rep", "a rep's user id"))
+            .json(200, "The month's compliance.", reference("MonthCompliance"))
+            .fails(Code::InvalidField, "`month` is not `YYYY-MM` or has not begun; a rep who is not a user.")
+            .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
         .add("/api/v1/hq/tickets", paged(read("工单时效 / Tickets with their SLA", "Tickets against the reply SLA at the moment of asking, most urgent first by default: searched, filtered (the filters combine), sorted and paged.")
             .param(query("show", "open (default) | all"))
             .param(query("sla", "overdue | due_soon | pending | breached | met"))
@@ -252,6 +261,22 @@ fn visit_schemas() -> Vec<(&'static str, Value)> {
                 &["today", "by_rep", "by_level", "overdue"],
                 json!({ "today": string(), "by_rep": { "type": "object", "additionalProperties": reference("ComplianceCount") },
                     "by_level": { "type": "object", "additionalProperties": reference("ComplianceCount") }, "overdue": { "type": "array" } }),
+            ),
+        ),
+        (
+            "MonthCompliance",
+            object(
+                &["month", "first", "last", "due", "made", "percent", "lines"],
+                json!({ "month": string(), "first": string(), "last": string(), "due": { "type": "integer" }, "made": { "type": "integer" },
+                    "percent": { "type": ["string", "null"] }, "lines": { "type": "array", "items": reference("MonthLine") } }),
+            ),
+        ),
+        (
+            "MonthLine",
+            object(
+                &["customer_id", "customer_name", "owners", "level", "due_on", "visited_on"],
+                json!({ "customer_id": string(), "customer_name": string(), "owners": { "type": "array", "items": string() },
+                    "level": string(), "due_on": string(), "visited_on": { "type": ["string", "null"] } }),
             ),
         ),
         (
