@@ -152,9 +152,15 @@ fn the_demo_company_copied_into_postgresql_answers_as_it_did_on_sqlite() {
     same("visits in month", |db| db.visits_in_month(month).unwrap(), sqlite, pg);
     same("credit records", |db| db.credit_records().unwrap(), sqlite, pg);
     let sales = |db: &dyn Db| -> std::collections::BTreeMap<_, _> {
-        db.sales_between(month.add_months(-12), month).unwrap().into_iter().collect()
+        db.sales_between(month.add_months(-12), month, None).unwrap().into_iter().collect()
     };
     same("sales", sales, sqlite, pg);
+    let some: Vec<String> = customers.iter().step_by(3).map(|c| c.customer_id.clone()).collect();
+    let some_sales = |db: &dyn Db| -> std::collections::BTreeMap<_, _> {
+        db.sales_between(month.add_months(-12), month, Some(&some)).unwrap().into_iter().collect()
+    };
+    same("sales of some customers", some_sales, sqlite, pg);
+    assert!(!some_sales(sqlite).is_empty() && some_sales(sqlite).len() < sales(sqlite).len());
     assert!(!sales(sqlite).is_empty());
     same("leads", |db| db.leads(&LeadFilter::default()).unwrap(), sqlite, pg);
     same("plans", |db| db.plans(None).unwrap(), sqlite, pg);

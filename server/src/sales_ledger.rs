@@ -306,8 +306,9 @@ pub fn amounts_between(
     db: &(impl SalesLedgerStore + ?Sized),
     first: YearMonth,
     last: YearMonth,
+    customers: Option<&[String]>,
 ) -> Result<HashMap<(String, YearMonth), Decimal>, ServerError> {
-    let mut amounts = db.sales_between(first, last)?;
+    let mut amounts = db.sales_between(first, last, customers)?;
     for amount in amounts.values_mut() {
         *amount = checked_amount(*amount, &LEDGER_MONTH_AMOUNT)?;
     }

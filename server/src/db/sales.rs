@@ -92,11 +92,13 @@ pub trait SalesLedgerStore {
     fn customer_ids(&self) -> Result<Vec<String>, DbError>;
     /// The ledger amount of one customer in one month, if the ERP booked one.
     fn sales_month(&self, customer_id: &str, month: YearMonth) -> Result<Option<Decimal>, DbError>;
-    /// Every ledger amount from `first` to `last` inclusive, keyed by customer and month.
+    /// Every ledger amount from `first` to `last` inclusive, keyed by customer and month: of
+    /// the `customers` given, or of every customer.
     fn sales_between(
         &self,
         first: YearMonth,
         last: YearMonth,
+        customers: Option<&[String]>,
     ) -> Result<HashMap<(String, YearMonth), Decimal>, DbError>;
     /// A customer's projected sales per year (`customer_sales_years`).
     fn yearly_sales(&self, customer_id: &str) -> Result<BTreeMap<i32, Decimal>, DbError>;

@@ -391,7 +391,11 @@ pub(crate) fn sales_months_are_replaced_and_read_by_range(db: &(impl SalesLedger
     let january = db.sales_month("c-sales", month("2026-01")).unwrap();
     assert_eq!(january, Some(rust_decimal::Decimal::new(12_345, 2)), "exact, not rounded");
     assert_eq!(db.sales_month("c-sales", month("2026-02")).unwrap(), None);
-    let range = db.sales_between(month("2026-02"), month("2026-03")).unwrap();
+    let range = db.sales_between(month("2026-02"), month("2026-03"), None).unwrap();
+    let mine = db.sales_between(month("2026-01"), month("2026-03"), Some(&["c-sales".to_owned()]));
+    assert_eq!(mine.unwrap().len(), 2, "one customer's months");
+    let none = db.sales_between(month("2026-01"), month("2026-03"), Some(&["c-other".to_owned()]));
+    assert!(none.unwrap().is_empty(), "another customer's: none");
     assert_eq!(range.len(), 1);
     assert_eq!(
         range.get(&("c-sales".to_owned(), month("2026-03"))),

@@ -99,7 +99,7 @@ async fn the_series_agree_with_the_lists_they_link_to() {
             let all = sorted(db, &query, &ListParams::default(), store.policy(), now)?;
             let (customers, _) = crate::hq::customers::matching(db, &Default::default())?;
             let months = last_months(c.today);
-            let ledger = db.sales_between(months[0], months[11])?;
+            let ledger = db.sales_between(months[0], months[11], None)?;
             let compliance = crate::hq::compliance::compliance(db, store.policy(), now)?;
             Ok((c, all, customers, ledger, compliance))
         })

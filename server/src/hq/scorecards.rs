@@ -109,11 +109,10 @@ fn gather(
     let (first, last) = bounds;
     let person = card.person.as_str();
     let customers = tx.customers_owned_by(person)?;
-    let ledger = tx.sales_between(YearMonth::of(first), YearMonth::of(last))?;
+    let ledger = tx.sales_between(YearMonth::of(first), YearMonth::of(last), Some(&customers))?;
     let sales_actual = ledger
-        .iter()
-        .filter(|((customer, _), _)| customers.contains(customer))
-        .try_fold(Decimal::ZERO, |acc, (_, amount)| acc.checked_add(*amount))
+        .values()
+        .try_fold(Decimal::ZERO, |acc, amount| acc.checked_add(*amount))
         .ok_or_else(|| invalid("sales", "the period's sales overflow"))?;
     let (visits_done, visits_due) = visit_counts(tx, docs, &customers, bounds, policy)?;
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -146,7 +146,7 @@ pub fn quarterly_report(
     })?;
     let first = YearMonth { year: q.year, month: u32::from(q.quarter) * 3 - 2 };
     let last = first.add_months(2);
-    let sales = amounts_between(db, first.year_before(), last)?;
+    let sales = amounts_between(db, first.year_before(), last, None)?;
     let sum = |customer: &str, from: YearMonth| -> Result<Decimal, ServerError> {
         let months = (0..3).filter_map(|i| sales.get(&(customer.to_owned(), from.add_months(i))));
         Ok(bounds::sum("a quarter's sales", months.copied())?)

@@ -47,10 +47,13 @@ impl SalesLedgerStore for PgDb {
         &self,
         first: YearMonth,
         last: YearMonth,
+        customers: Option<&[String]>,
     ) -> Result<HashMap<(String, YearMonth), Decimal>, DbError> {
         let rows = self.rows(
-            "SELECT customer_id, month, amount FROM sales_monthly WHERE month BETWEEN $1 AND $2",
-            &[&first.to_string(), &last.to_string()],
+            "SELECT customer_id, month, amount FROM sales_monthly
+             WHERE month BETWEEN $1 AND $2
+               AND ($3::text[] IS NULL OR customer_id = ANY($3::text[]))",
+            &[&first.to_string(), &last.to_string(), &customers],
         )?;
         let mut amounts = HashMap::new();
         for row in &rows {

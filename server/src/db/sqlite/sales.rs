@@ -59,13 +59,18 @@ impl SalesLedgerStore for Connection {
         &self,
         first: YearMonth,
         last: YearMonth,
+        customers: Option<&[String]>,
     ) -> Result<HashMap<(String, YearMonth), Decimal>, DbError> {
         let mut stmt = self.prepare_cached(
-            "SELECT customer_id, month, amount FROM sales_monthly WHERE month BETWEEN ?1 AND ?2",
+            "SELECT customer_id, month, amount FROM sales_monthly
+             WHERE month BETWEEN ?1 AND ?2
+               AND (?3 IS NULL OR customer_id IN (SELECT value FROM json_each(?3)))",
         )?;
-        let rows = stmt.query_map(params![first.to_string(), last.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-        })?;
+        let customers = customers.map(super::management::ids_json).transpose()?;
+        let rows = stmt
+            .query_map(params![first.to_string(), last.to_string(), customers], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?;
         let mut amounts = HashMap::new();
         for row in rows {
             let (customer, month, text) = row?;
