@@ -292,12 +292,16 @@ async function enrolAndRevoke() {
   console.log(`ENROLLED ${device} ${token}`);
   step = 'wait for the tablet\'s stream';
   await waitForFile(join(work, 'stream-open'), WAIT_MS);
-  await open('/hq/devices');
+  // At this size the list pages: the tablet is found by searching for it.
+  step = 'search the devices';
+  await open(`/hq/devices?q=${encodeURIComponent(device)}`);
+  check((await page.locator('table#devices tr[data-device-id]').count()) === 1, 'the search finds the one tablet');
   step = 'revoke the tablet';
   const row = page.locator(`tr[data-device-id=${q(device)}]`);
   await row.locator('input[name=confirm]').check();
   await Promise.all([page.waitForURL((url) => url.pathname === '/hq/devices'), row.locator('form.revoke button[type=submit]').click()]);
   console.log('REVOKED');
+  await open(`/hq/devices?q=${encodeURIComponent(device)}&state=revoked`);
   await page.waitForSelector(`tr[data-device-id=${q(device)}] .error`);
   result.device = device;
   await shot('device-revoked');

@@ -250,8 +250,14 @@ async fn reviewed_json(
 async fn devices_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<devices::DeviceLine>>, ServerError> {
-    Ok(Json(state.with_store(|store| devices::devices(store.conn(), Utc::now())).await?))
+    uri: Uri,
+    Query(query): Query<devices::DeviceQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .with_store(move |store| devices::devices_page(store.conn(), Utc::now(), &query, &params))
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn quarantine_json(

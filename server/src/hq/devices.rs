@@ -1,9 +1,12 @@
-//! Devices with their last sync and how far behind the server's change sequence they are.
+//! Devices with their last sync and how far behind the server's change sequence they are:
+//! searched, filtered, sorted and paged like every headquarters list (ADR 0025).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::db::{DocumentStore, HqQueries};
+use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::people::Names;
+use crate::db::{Db, DocumentStore, HqQueries};
 use crate::error::ServerError;
 
 /// One enrolled device.
@@ -13,6 +16,9 @@ pub struct DeviceLine {
     pub device_id: String,
     /// Its user.
     pub user_id: String,
+    /// The user's name (filled by the list; empty from [`devices`]).
+    #[serde(default)]
+    pub user_name: String,
     /// The user's role.
     pub role: String,
     /// Label.
@@ -55,6 +61,7 @@ fn line(record: crate::db::hq::DeviceRecord, head: i64, now: DateTime<Utc>) -> D
             .map(|t| now.signed_duration_since(t).num_minutes()),
         device_id: record.device_id,
         user_id: record.user_id,
+        user_name: String::new(),
         role: record.role,
         label: record.label,
         last_seen_at: record.last_seen_at,
@@ -64,6 +71,122 @@ fn line(record: crate::db::hq::DeviceRecord, head: i64, now: DateTime<Utc>) -> D
         last_upload_at: record.last_upload_at,
         outbox_age_minutes,
     }
+}
+
+/// The device list's filters, as the query string spells them.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct DeviceQuery {
+    /// Part of the device's label or id, or of its user's id or name.
+    pub q: Option<String>,
+    /// The user's id.
+    pub user: Option<String>,
+    /// The user's role code.
+    pub role: Option<String>,
+    /// `active` or `revoked`.
+    pub state: Option<String>,
+}
+
+impl DeviceQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![
+            ("q", v(&self.q)),
+            ("user", v(&self.user)),
+            ("role", v(&self.role)),
+            ("state", v(&self.state)),
+        ]
+    }
+}
+
+/// The columns the device list sorts by (`sort=`); `silent`, the longest silent first (a
+/// device that never synced first of all), by default.
+pub const SORT_COLUMNS: &[SortColumn<DeviceLine>] = &[
+    SortColumn {
+        key: "silent",
+        value: |d| Some(SortValue::Int(d.minutes_since_sync.unwrap_or(i64::MAX))),
+    },
+    SortColumn { key: "device", value: |d| Some(SortValue::Text(d.label.clone())) },
+    SortColumn { key: "user", value: |d| Some(SortValue::Text(d.user_name.clone())) },
+    SortColumn { key: "role", value: |d| Some(SortValue::Text(d.role.clone())) },
+    SortColumn { key: "behind", value: |d| Some(SortValue::Int(d.changes_behind)) },
+    SortColumn { key: "upload", value: |d| d.last_upload_at.clone().map(SortValue::Text) },
+    SortColumn { key: "outbox", value: |d| d.outbox_age_minutes.map(SortValue::Int) },
+];
+
+/// One page of the devices matching `query` at `now`.
+pub fn devices_page(
+    db: &dyn Db,
+    now: DateTime<Utc>,
+    query: &DeviceQuery,
+    params: &ListParams,
+) -> Result<Page<DeviceLine>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("silent", Dir::Desc))?;
+    Ok(request.page(matching(db, now, query)?, SORT_COLUMNS, |d| &d.device_id))
+}
+
+/// Every device matching `query` in the order `params` asks (for the list's file).
+pub fn devices_sorted(
+    db: &dyn Db,
+    now: DateTime<Utc>,
+    query: &DeviceQuery,
+    params: &ListParams,
+) -> Result<Vec<DeviceLine>, ServerError> {
+    let request = PageRequest::parse(params, SORT_COLUMNS, ("silent", Dir::Desc))?;
+    Ok(request.all(matching(db, now, query)?, SORT_COLUMNS, |d| &d.device_id))
+}
+
+/// The devices matching `query`, their users named; a value that cannot be is refused by name.
+fn matching(
+    db: &dyn Db,
+    now: DateTime<Utc>,
+    query: &DeviceQuery,
+) -> Result<Vec<DeviceLine>, ServerError> {
+    let names = Names::load(db)?;
+    let user = given(&query.user);
+    if let Some(u) = user
+        && !names.knows(u)
+    {
+        return Err(ServerError::Invalid { field: "user", reason: format!("no user {u:?}") });
+    }
+    let role = given(&query.role);
+    let roles = kam_core::model::Role::ALL.map(kam_core::model::Role::as_str);
+    if let Some(r) = role
+        && !roles.contains(&r)
+    {
+        let reason = format!("{r:?} is not one of {}", roles.join(", "));
+        return Err(ServerError::Invalid { field: "role", reason });
+    }
+    let revoked = match given(&query.state) {
+        None => None,
+        Some("active") => Some(false),
+        Some("revoked") => Some(true),
+        Some(other) => {
+            let reason = format!("{other:?} is not active or revoked");
+            return Err(ServerError::Invalid { field: "state", reason });
+        }
+    };
+    let q = listing::search_text(query.q.as_deref())?;
+    let mut lines = devices(db, now)?;
+    for line in &mut lines {
+        line.user_name = names.of(&line.user_id).to_owned();
+    }
+    lines.retain(|d| {
+        user.is_none_or(|u| d.user_id == u)
+            && role.is_none_or(|r| d.role == r)
+            && revoked.is_none_or(|r| d.revoked_at.is_some() == r)
+            && q.as_deref().is_none_or(|q| {
+                [&d.label, &d.device_id, &d.user_id, &d.user_name]
+                    .into_iter()
+                    .any(|field| listing::contains_folded(field, q))
+            })
+    });
+    Ok(lines)
+}
+
+/// A filter's value, unless absent or blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// An optional stored instant; an unreadable one counts as absent on this list.

@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::Utc;
@@ -16,12 +16,15 @@ use super::error::{InLang, PageError};
 use super::forms::{Flash, required, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::list::ListView;
 use super::session::WebUser;
 use crate::auth::Enrolment;
 use crate::db::accounts::UserRow;
 use crate::error::ServerError;
-use crate::hq::devices::{self, DeviceLine};
+use crate::hq::devices::{self, DeviceLine, DeviceQuery};
+use crate::hq::listing::{ListParams, Page};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 /// The devices page's forms.
 pub fn routes() -> axum::Router<AppState> {
@@ -30,18 +33,26 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/hq/devices/{id}/revoke", post(revoke))
 }
 
-/// What the page shows: the devices, and for the administrator the users to enrol for.
+/// What the page shows: a page of the devices, and for the administrator the users to enrol
+/// for.
 struct DevicesView {
-    list: Vec<DeviceLine>,
+    list: Page<DeviceLine>,
     users: Vec<UserRow>,
+    view: ListView,
 }
 
-async fn load(state: &AppState, user: &WebUser) -> Result<DevicesView, PageError> {
+async fn load(
+    state: &AppState,
+    user: &WebUser,
+    query: DeviceQuery,
+    params: ListParams,
+) -> Result<DevicesView, PageError> {
     let admin = is_admin(user);
+    let view = ListView::new("/hq/devices", query.pairs(), &params, user.lang);
     user.hq_read(state, move |store| {
-        let list = devices::devices(store.conn(), Utc::now())?;
+        let list = devices::devices_page(store.conn(), Utc::now(), &query, &params)?;
         let users = if admin { store.conn().users()? } else { Vec::new() };
-        Ok(DevicesView { list, users })
+        Ok(DevicesView { list, users, view })
     })
     .await
 }
@@ -52,9 +63,77 @@ pub async fn devices_page(
     user: WebUser,
     here: Here,
     Query(flash_msg): Query<Flash>,
+    Query(query): Query<DeviceQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
-    let view = load(&state, &user).await?;
+    let view = load(&state, &user, query, params).await?;
     Ok(devices_view(&user, &here, &view, flash_msg.done.as_deref(), None))
+}
+
+/// `GET /hq/devices.csv` and `.xlsx`: every device the list shows under its filters and sort.
+pub async fn devices_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<DeviceQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("设备与同步", "Devices and their sync");
+    let filters = query.pairs();
+    let kind = (ListKind::Devices, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
+        let rows = devices::devices_sorted(store.conn(), now, &query, &params)?;
+        let policy = store.policy();
+        Ok(rows.iter().map(|d| device_cells(lang, policy, d)).collect())
+    })
+    .await
+}
+
+fn device_cells(lang: Lang, policy: &kam_core::Policy, d: &DeviceLine) -> Vec<ListCell> {
+    let zoned = |at: &Option<String>| {
+        ListCell::Text(at.as_deref().map(|t| super::layout::zoned(policy, t)).unwrap_or_default())
+    };
+    let minutes = |m: Option<i64>| ListCell::Text(m.map(|m| m.to_string()).unwrap_or_default());
+    vec![
+        ListCell::Text(d.device_id.clone()),
+        ListCell::Text(d.label.clone()),
+        ListCell::Text(d.user_name.clone()),
+        ListCell::Text(lang.label(&d.role)),
+        zoned(&d.last_seen_at),
+        minutes(d.minutes_since_sync),
+        ListCell::Text(d.changes_behind.to_string()),
+        zoned(&d.last_upload_at),
+        minutes(d.outbox_age_minutes),
+        ListCell::Text(state_label(lang, d).to_owned()),
+    ]
+}
+
+fn state_label(lang: Lang, d: &DeviceLine) -> &'static str {
+    if d.revoked_at.is_some() { lang.t("已吊销", "revoked") } else { lang.t("有效", "active") }
+}
+
+/// The device list's search form: text, user, role and state.
+fn device_search(view: &ListView, lang: Lang, users: &[(String, String)]) -> Markup {
+    let roles: Vec<(String, String)> = kam_core::model::Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), lang.label(r.as_str())))
+        .collect();
+    let states = [
+        ("active".to_owned(), lang.t("有效", "active").to_owned()),
+        ("revoked".to_owned(), lang.t("已吊销", "revoked").to_owned()),
+    ];
+    html! {
+        form .search #device-search method="get" action="/hq/devices" {
+            input type="search" name="q" id="search" value=(view.filter("q"))
+                placeholder=(lang.t("设备名称、编号或用户", "Device label, id or user"));
+            (super::list::select("user", view.filter("user"), lang.t("全部用户", "All users"), users))
+            (super::list::select("role", view.filter("role"), lang.t("全部角色", "All roles"), &roles))
+            (super::list::select("state", view.filter("state"), lang.t("全部状态", "Any state"), &states))
+            (view.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href="/hq/devices" { (lang.t("清除", "Clear")) }
+        }
+    }
 }
 
 fn devices_view(
@@ -76,26 +155,39 @@ fn devices_view(
             (flash(message))
             @if let Some(enrolled) = enrolled { (enrolled) }
             @if admin { (enrol_form(user, &view.users)) }
-            (device_table(user, &view.list))
+            (device_search(&view.view, lang, &user_choices(&view.list)))
+            div .list-bar { (view.view.pager(&view.list)) (view.view.exports()) }
+            (device_table(user, &view.view, &view.list))
+            (view.view.pager_below(&view.list))
         },
     )
 }
 
-fn device_table(user: &WebUser, list: &[DeviceLine]) -> Markup {
+/// The users of the devices listed, for the user filter.
+fn user_choices(list: &Page<DeviceLine>) -> Vec<(String, String)> {
+    let mut users: Vec<(String, String)> =
+        list.rows.iter().map(|d| (d.user_id.clone(), d.user_name.clone())).collect();
+    users.sort();
+    users.dedup();
+    users
+}
+
+fn device_table(user: &WebUser, view: &ListView, list: &Page<DeviceLine>) -> Markup {
     let lang = user.lang;
     let admin = is_admin(user);
+    let p = Some(list);
     html! {
         table #devices {
-            tr { th { (lang.t("设备", "Device")) } th { (lang.t("用户", "User")) } th { (lang.t("角色", "Role")) } th { (lang.t("最近同步", "Last sync")) } th { (lang.t("距今", "Ago")) } th { (lang.t("落后变更数", "Changes behind")) } th { (lang.t("最近上传", "Last upload")) } th { (lang.t("上传时积压时长", "Outbox age at upload")) } th { (lang.t("状态", "State")) } @if admin { th {} } }
-            @for d in list {
+            tr { (view.header(p, "device", "设备", "Device")) (view.header(p, "user", "用户", "User")) (view.header(p, "role", "角色", "Role")) th { (lang.t("最近同步", "Last sync")) } (view.header(p, "silent", "距今", "Ago")) (view.header(p, "behind", "落后变更数", "Changes behind")) (view.header(p, "upload", "最近上传", "Last upload")) (view.header(p, "outbox", "上传时积压时长", "Outbox age at upload")) th { (lang.t("状态", "State")) } @if admin { th {} } }
+            @for d in &list.rows {
                 tr data-device-id=(d.device_id) {
-                    td { (d.label) br; span .muted { (d.device_id) } } td { (d.user_id) } td { (lang.label(&d.role)) }
+                    td { (d.label) br; span .muted { (d.device_id) } } td { a .rep href={ "/hq/reps/" (url_encode(&d.user_id)) } { (d.user_name) } } td { (lang.label(&d.role)) }
                     td { (d.last_seen_at.as_deref().map(when).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
                     td .num { @if let Some(m) = d.minutes_since_sync { (m / 60) "h" (m % 60) "m" } }
                     td .num { (d.changes_behind) }
                     td { (d.last_upload_at.as_deref().map(when).unwrap_or_else(|| "—".to_owned())) }
                     td .num .outbox-age { @if let Some(m) = d.outbox_age_minutes { (m / 60) "h" (m % 60) "m" } @else { "—" } }
-                    td { @if d.revoked_at.is_some() { span .error { (lang.t("已吊销", "revoked")) } } @else { (lang.t("有效", "active")) } }
+                    td { @if d.revoked_at.is_some() { span .error { (state_label(lang, d)) } } @else { (state_label(lang, d)) } }
                     @if admin { td { @if d.revoked_at.is_none() { (revoke_form(user, &d.device_id)) } } }
                 }
             }
@@ -164,7 +256,7 @@ pub async fn enrol(
         .in_lang(lang)?;
     let server = base_url(&state, &headers);
     let shown = enrolled_view(lang, &enrolment, &server).in_lang(lang)?;
-    let view = load(&state, &user).await?;
+    let view = load(&state, &user, DeviceQuery::default(), ListParams::default()).await?;
     let here = Here::new(DEVICES);
     let body = devices_view(&user, &here, &view, None, Some(shown));
     Ok(([(header::CACHE_CONTROL, "no-store")], body).into_response())

@@ -436,6 +436,13 @@ async fn every_list_downloads_every_matching_row_in_its_order_and_searches() {
         ),
         ("/api/v1/hq/pipeline?sort=value", "/hq/pipeline.csv?sort=value", Some("leads"), "lead_id"),
         ("/api/v1/hq/pipeline?stage=won", "/hq/pipeline.csv?stage=won", Some("leads"), "lead_id"),
+        ("/api/v1/hq/devices?sort=user", "/hq/devices.csv?sort=user", None, "device_id"),
+        (
+            "/api/v1/hq/devices?role=rep&sort=behind&dir=desc",
+            "/hq/devices.csv?role=rep&sort=behind&dir=desc",
+            None,
+            "device_id",
+        ),
     ];
     for (api, file, rows, id) in lists {
         let (status, headers, body) = site.get(&and(api, "limit=500"), Some(&cookie)).await;
@@ -613,5 +620,55 @@ async fn visit_compliance_over_the_api_takes_a_rep_and_a_month() {
         let (status, _, body) = site.get(bad, Some(&cookie)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
         assert!(body.contains("invalid_field"), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_device_list_searches_filters_sorts_and_pages() {
+    let site = demo_site_sized(30, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (whole, headers) = json(&site, &cookie, "/api/v1/hq/devices?limit=500").await;
+    let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert_eq!(whole.len(), total);
+    assert!(total > 3, "more than a page of two: {total}");
+    let (paged, _) = all_pages(&site, &cookie, "/api/v1/hq/devices?limit=2", "device_id").await;
+    let expected: Vec<String> =
+        whole.iter().map(|d| d["device_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(paged, expected, "two at a time, every device once, in order");
+    let silent: Vec<i64> =
+        whole.iter().map(|d| d["minutes_since_sync"].as_i64().unwrap_or(i64::MAX)).collect();
+    assert!(silent.windows(2).all(|w| w[0] >= w[1]), "the longest silent first: {silent:?}");
+
+    let first = &whole[0];
+    let user = first["user_id"].as_str().unwrap();
+    let name = kam_core::demo::staff_name(user);
+    assert_eq!(first["user_name"], name.as_str(), "the user by name");
+    let (theirs, _) =
+        json(&site, &cookie, &format!("/api/v1/hq/devices?user={user}&limit=500")).await;
+    assert!(!theirs.is_empty() && theirs.iter().all(|d| d["user_id"] == user));
+    let q = crate::web::layout::url_encode(&name);
+    let (found, _) = json(&site, &cookie, &format!("/api/v1/hq/devices?q={q}&limit=500")).await;
+    assert_eq!(found.len(), theirs.len(), "the search by the user's name finds their devices");
+    let (active, _) = json(&site, &cookie, "/api/v1/hq/devices?state=active&limit=500").await;
+    assert!(active.iter().all(|d| d["revoked_at"].is_null()));
+    let (by_user, _) = json(&site, &cookie, "/api/v1/hq/devices?sort=user&limit=500").await;
+    let names: Vec<&str> = by_user.iter().map(|d| d["user_name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by user: {names:?}");
+
+    let (status, _, html) = site.get("/hq/devices?limit=2&sort=user", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-device-id=").count(), 2);
+    assert!(
+        html.contains("id=\"page-next\"")
+            && html.contains("href=\"/hq/devices.csv?sort=user&amp;limit=2\"")
+    );
+    for bad in [
+        "/api/v1/hq/devices?role=king",
+        "/api/v1/hq/devices?state=lost",
+        "/api/v1/hq/devices?user=nobody",
+        "/hq/devices?role=king",
+    ] {
+        let (status, _, _) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }

@@ -79,6 +79,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/tickets.csv", get(tickets::tickets_file))
         .route("/hq/tickets.xlsx", get(tickets::tickets_file))
         .route("/hq/devices", get(devices::devices_page))
+        .route("/hq/devices.csv", get(devices::devices_file))
+        .route("/hq/devices.xlsx", get(devices::devices_file))
         .route("/hq/review", get(review::review_page))
         .route("/hq/review/conflicts", post(review::resolve))
         .route("/hq/review/violations/{id}", post(review::mark_reviewed))

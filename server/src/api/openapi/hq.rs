@@ -126,8 +126,13 @@ pub(super) fn paths() -> Paths {
                 closed_object(&["violation_id", "reviewed"], json!({ "violation_id": { "type": "integer" }, "reviewed": { "const": true } })))
             .param(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" }, "description": "The violation (an integer; anything else is 400)." }))
             .fails(Code::NotFound, "No such violation."))
-        .add("/api/v1/hq/devices", read("设备与同步 / Devices", "Devices, their last sync and how many changes they have not absorbed.")
-            .json(200, "The devices.", array_of("Device")))
+        .add("/api/v1/hq/devices", paged(read("设备与同步 / Devices", "Devices, their last sync and how many changes they have not absorbed: searched, filtered, sorted (the longest silent first by default) and paged.")
+            .param(query("q", "part of the device's label or id, or of its user's id or name"))
+            .param(query("user", "the user's id"))
+            .param(query("role", "rep | event_staff | venue | finance | hq | admin"))
+            .param(query("state", "active | revoked"))
+            .param(query("sort", "silent (default, the longest first) | device | user | role | behind | upload | outbox")),
+            "The devices.", "Device"))
         .add("/api/v1/hq/quarantine", read("隔离文档 / Quarantined documents", "Documents a background task (the projector, the mirror) could not process and set aside, the latest first (at most 1,000); each is retried once repaired.")
             .json(200, "The quarantined documents.", array_of("Quarantined")))
         .add("/api/v1/hq/reports/monthly", read("附件一 月度战略客户业务状况（JSON）/ Monthly key-account report", "附件一 for one month: the totals and open measures whole, and one page of the customers' rows (in the report's order unless sorted otherwise; `limit` 1–500, 50 by default; `cursor` from a `Link` header), with `X-Total-Count` (the rows) and `Link` (`first`, `prev`, `next`). The whole report is one file at `/hq/reports/monthly.xlsx` or `.csv`.")
@@ -335,8 +340,8 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
         (
             "Device",
             object(
-                &["device_id", "user_id", "role", "label", "changes_behind"],
-                json!({ "device_id": string(), "user_id": string(), "role": string(), "label": string(),
+                &["device_id", "user_id", "user_name", "role", "label", "changes_behind"],
+                json!({ "device_id": string(), "user_id": string(), "user_name": string(), "role": string(), "label": string(),
                     "last_seen_at": nullable("string"), "minutes_since_sync": nullable("integer"), "changes_behind": { "type": "integer" },
                     "last_upload_at": nullable("string"), "outbox_age_minutes": nullable("integer"), "revoked_at": nullable("string") }),
             ),

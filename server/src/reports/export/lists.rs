@@ -35,6 +35,8 @@ pub enum ListKind {
     Surveys,
     /// The development pipeline's leads.
     Leads,
+    /// The enrolled devices.
+    Devices,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -119,6 +121,20 @@ const LEAD_COLUMNS: &[Column] = &[
     col("阶段开始", "Stage since", 18.0),
 ];
 
+/// The devices' columns, in the order of [`ListKind::Devices`] rows.
+const DEVICE_COLUMNS: &[Column] = &[
+    col("设备编号", "Device ID", 14.0),
+    col("设备名称", "Label", 16.0),
+    col("用户", "User", 12.0),
+    col("角色", "Role", 10.0),
+    col("最近同步", "Last sync", 18.0),
+    col("距今（分钟）", "Minutes since", 10.0),
+    col("落后变更数", "Changes behind", 10.0),
+    col("最近上传", "Last upload", 18.0),
+    col("上传时积压（分钟）", "Outbox age at upload (minutes)", 12.0),
+    col("状态", "State", 8.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
@@ -128,6 +144,7 @@ impl ListKind {
             ListKind::Plans => PLAN_COLUMNS,
             ListKind::Surveys => SURVEY_COLUMNS,
             ListKind::Leads => LEAD_COLUMNS,
+            ListKind::Devices => DEVICE_COLUMNS,
         }
     }
 
@@ -140,6 +157,7 @@ impl ListKind {
             ListKind::Plans => "plans",
             ListKind::Surveys => "surveys",
             ListKind::Leads => "leads",
+            ListKind::Devices => "devices",
         }
     }
 
