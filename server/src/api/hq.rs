@@ -153,15 +153,22 @@ struct ComplianceQuery {
 async fn compliance_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(query): Query<ComplianceQuery>,
-) -> Result<Json<compliance::Compliance>, ServerError> {
-    let compliance = state
+    Query(overdue): Query<compliance::OverdueQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let (mut compliance, page) = state
         .with_store(move |store| {
-            let rep = compliance::rep_asked(store.conn(), query.rep.as_deref())?;
-            compliance::compliance_of(store.conn(), store.policy(), Utc::now(), rep.as_deref())
+            let (conn, policy) = (store.conn(), store.policy());
+            let rep = compliance::rep_asked(conn, query.rep.as_deref())?;
+            let list = (&overdue, &params);
+            compliance::compliance_page(conn, policy, Utc::now(), rep.as_deref(), list)
         })
         .await?;
-    Ok(Json(compliance))
+    let links = super::paging::PageLinks::of(&page);
+    compliance.overdue = page.rows;
+    Ok(super::paging::paged_body(compliance, links, &uri))
 }
 
 async fn compliance_month_json(

@@ -438,6 +438,12 @@ async fn every_list_downloads_every_matching_row_in_its_order_and_searches() {
         ("/api/v1/hq/pipeline?stage=won", "/hq/pipeline.csv?stage=won", Some("leads"), "lead_id"),
         ("/api/v1/hq/devices?sort=user", "/hq/devices.csv?sort=user", None, "device_id"),
         (
+            "/api/v1/hq/visit-compliance?sort=customer",
+            "/hq/visits.csv?sort=customer",
+            Some("overdue"),
+            "customer_id",
+        ),
+        (
             "/api/v1/hq/devices?role=rep&sort=behind&dir=desc",
             "/hq/devices.csv?role=rep&sort=behind&dir=desc",
             None,
@@ -667,6 +673,66 @@ async fn the_device_list_searches_filters_sorts_and_pages() {
         "/api/v1/hq/devices?state=lost",
         "/api/v1/hq/devices?user=nobody",
         "/hq/devices?role=king",
+    ] {
+        let (status, _, _) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_overdue_visits_page_search_filter_and_download_with_the_counts_whole() {
+    let site = demo_site_sized(80, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let path = "/api/v1/hq/visit-compliance?limit=500";
+    let (status, headers, body) = site.get(path, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let whole: Value = serde_json::from_str(&body).unwrap();
+    let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    let overdue = whole["overdue"].as_array().unwrap();
+    assert_eq!(overdue.len(), total);
+    let counted: u64 = whole["by_level"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["overdue"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, total, "the counts and the list agree");
+    assert!(total > 3, "more than a page of three: {total}");
+    let key = |v: &Value| {
+        format!("{}|{}", v["customer_id"].as_str().unwrap(), v["level"].as_str().unwrap())
+    };
+    let expected: Vec<String> = overdue.iter().map(key).collect();
+    let (mut paged, mut next) =
+        (Vec::new(), Some("/api/v1/hq/visit-compliance?limit=3".to_owned()));
+    while let Some(at) = next {
+        let (_, headers, body) = site.get(&at, Some(&cookie)).await;
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(page["by_level"], whole["by_level"], "the counts are every visit's");
+        paged.extend(page["overdue"].as_array().unwrap().iter().map(key));
+        next = link(&headers, "next");
+        assert!(paged.len() <= total, "paging must end");
+    }
+    assert_eq!(paged, expected, "three at a time, every overdue visit once, in order");
+    let level = overdue[0]["level"].as_str().unwrap();
+    let (_, headers, body) = site.get(&format!("{path}&level={level}"), Some(&cookie)).await;
+    let of_level: Value = serde_json::from_str(&body).unwrap();
+    let n: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert!(n >= 1 && of_level["overdue"].as_array().unwrap().iter().all(|v| v["level"] == level));
+    let name = overdue[0]["customer_name"].as_str().unwrap();
+    let asked = format!("{path}&q={}", crate::web::layout::url_encode(name));
+    let (_, _, body) = site.get(&asked, Some(&cookie)).await;
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert!(found["overdue"].as_array().unwrap().iter().all(|v| v["customer_name"] == name));
+    let (status, _, html) = site.get("/hq/visits?limit=3&sort=customer", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("id=\"page-next\"")
+            && html.contains("href=\"/hq/visits.csv?sort=customer&amp;limit=3\"")
+    );
+    for bad in [
+        "/api/v1/hq/visit-compliance?level=ceo",
+        "/hq/visits?level=ceo",
+        "/hq/visits.csv?level=ceo",
     ] {
         let (status, _, _) = site.get(bad, Some(&cookie)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");

@@ -75,6 +75,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/regrades/{id}/{action}", post(regrades::decide_regrade))
         .route("/hq/reps/{id}", get(reps::rep_page))
         .route("/hq/visits", get(visits::visits_page))
+        .route("/hq/visits.csv", get(visits::overdue_file))
+        .route("/hq/visits.xlsx", get(visits::overdue_file))
         .route("/hq/tickets", get(tickets::tickets_page))
         .route("/hq/tickets.csv", get(tickets::tickets_file))
         .route("/hq/tickets.xlsx", get(tickets::tickets_file))

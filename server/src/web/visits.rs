@@ -2,19 +2,24 @@
 //! company or one rep (`?rep=<user id>&month=YYYY-MM`, the links of the charts).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use chrono::Utc;
+use kam_core::model::VisitLevel;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::PageError;
 use super::i18n::Lang;
 use super::layout::{Here, page, url_encode};
+use super::list::ListView;
 use super::session::WebUser;
 use crate::db::sales::YearMonth;
-use crate::hq::compliance::{self, Compliance, MonthCompliance};
+use crate::hq::compliance::{self, Compliance, DueVisit, MonthCompliance, OverdueQuery};
+use crate::hq::listing::{ListParams, Page};
 use crate::hq::people::Names;
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 /// The page's filters, as the request spelled them.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -27,7 +32,7 @@ pub struct VisitsQuery {
 
 /// What the page shows.
 enum View {
-    Today(Compliance),
+    Today(Compliance, Page<DueVisit>),
     Month(MonthCompliance),
 }
 
@@ -37,8 +42,13 @@ pub async fn visits_page(
     user: WebUser,
     here: Here,
     Query(q): Query<VisitsQuery>,
+    Query(overdue_query): Query<OverdueQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<(StatusCode, Markup), PageError> {
     let lang = user.lang;
+    let mut pairs = vec![("rep", q.rep.clone().unwrap_or_default())];
+    pairs.extend(overdue_query.pairs());
+    let list = ListView::new("/hq/visits", pairs, &params, lang);
     let rep = q.rep.clone().filter(|r| !r.is_empty());
     let month_text = q.month.clone().filter(|m| !m.is_empty());
     let (view, names, problems) = user
@@ -72,12 +82,12 @@ pub async fn visits_page(
             }
             let view = match month {
                 Some(m) => View::Month(m),
-                None => View::Today(compliance::compliance_of(
-                    store.conn(),
-                    store.policy(),
-                    now,
-                    rep.as_deref(),
-                )?),
+                None => {
+                    let (conn, policy, asked) = (store.conn(), store.policy(), rep.as_deref());
+                    let list = (&overdue_query, &params);
+                    let (c, page) = compliance::compliance_page(conn, policy, now, asked, list)?;
+                    View::Today(c, page)
+                }
             };
             Ok((view, names, (problems, rep)))
         })
@@ -86,7 +96,7 @@ pub async fn visits_page(
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let everyone = match &view {
         View::Month(m) => format!("/hq/visits?month={}", m.month),
-        View::Today(_) => "/hq/visits".to_owned(),
+        View::Today(..) => "/hq/visits".to_owned(),
     };
     let body = html! {
         @for p in &problems { p .error .bad-filter { (p.message(lang)) } }
@@ -94,7 +104,7 @@ pub async fn visits_page(
             p #rep-filter { (lang.t("客户经理：", "Rep: ")) strong { (names.of(rep)) } " · " a href=(everyone) { (lang.t("查看全部", "Show everyone")) } }
         }
         @match &view {
-            View::Today(c) => (today(lang, c, &names)),
+            View::Today(c, overdue) => (today(lang, c, &names, (&list, overdue))),
             View::Month(m) => (month(lang, m, &names, rep.as_deref())),
         }
     };
@@ -133,7 +143,13 @@ impl Problem {
     }
 }
 
-fn today(lang: Lang, c: &Compliance, names: &Names) -> Markup {
+fn today(
+    lang: Lang,
+    c: &Compliance,
+    names: &Names,
+    (list, overdue): (&ListView, &Page<DueVisit>),
+) -> Markup {
+    let o = Some(overdue);
     let head = html! { tr { th {} th { (lang.t("应拜访", "Required")) } th { (lang.t("超期", "Overdue")) } th { (lang.t("按期率", "On schedule")) } } };
     html! {
         h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (c.today) }
@@ -151,15 +167,72 @@ fn today(lang: Lang, c: &Compliance, names: &Names) -> Markup {
             @for (level, n) in &c.by_level { tr data-level=(level) { th { (lang.visit_level(level)) } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
         }
         h2 { (lang.t("超期明细", "Overdue visits")) }
+        (overdue_search(list, lang))
+        div .list-bar { (list.pager(overdue)) (list.exports()) }
         table #overdue-visits {
-            tr { th { (lang.t("客户", "Customer")) } th { (lang.t("层级", "Level")) } th { (lang.t("上次拜访", "Last visit")) } th { (lang.t("应于", "Due on")) } th { (lang.t("客户经理", "Reps")) } }
-            @for v in &c.overdue {
+            tr { (list.header(o, "customer", "客户", "Customer")) (list.header(o, "level", "层级", "Level")) (list.header(o, "last", "上次拜访", "Last visit")) (list.header(o, "due", "应于", "Due on")) th { (lang.t("客户经理", "Reps")) } }
+            @for v in &overdue.rows {
                 tr { td { a href={ "/hq/customers/" (url_encode(&v.customer_id)) } { (v.customer_name) } } td { (lang.visit_level(&v.level)) }
                      td { (v.last_visit_on.map(|d| d.to_string()).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
                      td .overdue { (v.next_due_on) } td { (names.join(&v.owners)) } }
             }
         }
+        (list.pager_below(overdue))
     }
+}
+
+/// The overdue list's search form: text and level, for the rep shown.
+fn overdue_search(list: &ListView, lang: Lang) -> Markup {
+    let levels: Vec<(String, String)> = VisitLevel::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), lang.visit_level(l.as_str()).to_owned()))
+        .collect();
+    html! {
+        form .search #overdue-search method="get" action="/hq/visits" {
+            input type="search" name="q" id="search" value=(list.filter("q"))
+                placeholder=(lang.t("客户名称、编号或客户经理", "Customer name, id or rep"));
+            (super::list::select("level", list.filter("level"), lang.t("全部层级", "All levels"), &levels))
+            @if !list.filter("rep").is_empty() { input type="hidden" name="rep" value=(list.filter("rep")); }
+            (list.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+        }
+    }
+}
+
+/// `GET /hq/visits.csv` and `.xlsx`: every overdue visit the list shows under its filters
+/// and sort.
+pub async fn overdue_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(q): Query<VisitsQuery>,
+    Query(query): Query<OverdueQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("超期拜访", "Overdue visits");
+    let mut filters = vec![("rep", q.rep.clone().unwrap_or_default())];
+    filters.extend(query.pairs());
+    let kind = (ListKind::OverdueVisits, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
+        let (conn, policy) = (store.conn(), store.policy());
+        let rep = compliance::rep_asked(conn, q.rep.as_deref())?;
+        let rows =
+            compliance::overdue_sorted(conn, policy, now, rep.as_deref(), (&query, &params))?;
+        let names = Names::load(conn)?;
+        Ok(rows.iter().map(|v| overdue_cells(lang, &names, v)).collect())
+    })
+    .await
+}
+
+fn overdue_cells(lang: Lang, names: &Names, v: &DueVisit) -> Vec<ListCell> {
+    vec![
+        ListCell::Text(v.customer_id.clone()),
+        ListCell::Text(v.customer_name.clone()),
+        ListCell::Text(lang.visit_level(&v.level).to_owned()),
+        ListCell::Text(v.last_visit_on.map(|d| d.to_string()).unwrap_or_default()),
+        ListCell::Text(v.next_due_on.to_string()),
+        ListCell::Text(names.join(&v.owners)),
+    ]
 }
 
 fn month(lang: Lang, m: &MonthCompliance, names: &Names, rep: Option<&str>) -> Markup {

@@ -82,10 +82,16 @@ pub(super) fn paths() -> Paths {
             .json(200, "The series.", object(&["today", "tier_grade", "visits_by_month", "visits_by_rep", "sla_by_week", "sales_by_month"], json!({
                 "today": string(), "tier_grade": { "type": "array" }, "visits_by_month": { "type": "array" }, "visits_by_rep": { "type": "array" },
                 "sla_by_week": { "type": "array" }, "sales_by_month": { "type": "array" } }))))
-        .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence today, by rep and by level, with every overdue visit; of one rep's customers when `rep` is given.")
+        .add("/api/v1/hq/visit-compliance", read("拜访达标 / Visit compliance", "Visits against the cadence today, by rep and by level (every visit counted), and one page of the overdue visits (the longest overdue first unless sorted otherwise; `limit` 1–500, 50 by default; `cursor` from a `Link` header) with `X-Total-Count` (the overdue visits matching) and `Link` (`first`, `prev`, `next`); of one rep's customers when `rep` is given.")
             .param(query("rep", "a rep's user id"))
+            .param(query("q", "part of the customer's name or id, or of one of its reps' names (narrows the overdue visits)"))
+            .param(query("level", "leadership | account_manager | technical | quality (narrows the overdue visits)"))
+            .param(query("sort", "due (default) | customer | level | last"))
+            .param(query("dir", "asc | desc"))
+            .param(query("limit", "overdue visits per page, 1–500 (50 by default)"))
+            .param(query("cursor", "where the page starts: from a `Link` header"))
             .json(200, "The compliance.", reference("Compliance"))
-            .fails(Code::InvalidField, "A rep who is not a user.")
+            .fails(Code::InvalidField, "A rep who is not a user, a level that is not one; a bad sort, direction, limit or cursor.")
             .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
         .add("/api/v1/hq/visit-compliance/month", read("月度拜访达标 / A month's visit compliance", "The cadence entries of one month (the rows behind a month of the compliance chart): due, made, the percentage and every entry, missed ones first; of one rep's customers when `rep` is given.")
             .param(query("month", "YYYY-MM, not after this month (default: this month)"))

@@ -37,6 +37,8 @@ pub enum ListKind {
     Leads,
     /// The enrolled devices.
     Devices,
+    /// The visits past due.
+    OverdueVisits,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -135,6 +137,16 @@ const DEVICE_COLUMNS: &[Column] = &[
     col("状态", "State", 8.0),
 ];
 
+/// The overdue visits' columns, in the order of [`ListKind::OverdueVisits`] rows.
+const OVERDUE_VISIT_COLUMNS: &[Column] = &[
+    col("客户编号", "Customer ID", 12.0),
+    col("客户名称", "Customer", 28.0),
+    col("拜访层级", "Level", 14.0),
+    col("上次拜访", "Last visit", 12.0),
+    col("应于", "Due on", 12.0),
+    col("客户经理", "Reps", 16.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
@@ -145,6 +157,7 @@ impl ListKind {
             ListKind::Surveys => SURVEY_COLUMNS,
             ListKind::Leads => LEAD_COLUMNS,
             ListKind::Devices => DEVICE_COLUMNS,
+            ListKind::OverdueVisits => OVERDUE_VISIT_COLUMNS,
         }
     }
 
@@ -158,6 +171,7 @@ impl ListKind {
             ListKind::Surveys => "surveys",
             ListKind::Leads => "leads",
             ListKind::Devices => "devices",
+            ListKind::OverdueVisits => "overdue-visits",
         }
     }
 
