@@ -2,16 +2,18 @@
 //! and commissioning organisations — the same structs the dashboard's pages show.
 
 use axum::extract::{Query, State};
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
-use serde::Deserialize;
 
 use super::hq::HqReader;
-use crate::db::ManagementQueries;
-use crate::db::management::{ReviewRow, ScorecardRow};
+use crate::db::management::ReviewRow;
 use crate::error::ServerError;
+use crate::hq::listing::ListParams;
 use crate::hq::organisations::{self, OrganisationsView};
+use crate::hq::scorecard_list::{self, ScorecardQuery};
 use crate::http::AppState;
 
 /// The routes.
@@ -22,26 +24,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/organisations", get(organisations_json))
 }
 
-/// The scorecards' filter.
-#[derive(Debug, Default, Deserialize)]
-struct PeriodQuery {
-    period: Option<String>,
-}
-
 async fn scorecards_json(
     State(state): State<AppState>,
     _reader: HqReader,
-    Query(q): Query<PeriodQuery>,
-) -> Result<Json<Vec<ScorecardRow>>, ServerError> {
-    let period = q.period.filter(|p| !p.is_empty());
-    Ok(Json(
-        state
-            .with_store(move |store| {
-                let db: &dyn ManagementQueries = store.conn();
-                Ok(db.scorecards(period.as_deref())?)
-            })
-            .await?,
-    ))
+    uri: Uri,
+    Query(query): Query<ScorecardQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page =
+        state.with_store(move |store| scorecard_list::page(store.conn(), &query, &params)).await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn meetings_json(

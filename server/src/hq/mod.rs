@@ -24,6 +24,7 @@ pub(crate) mod records;
 pub mod regrade;
 pub mod reps;
 pub mod review;
+pub mod scorecard_list;
 pub mod scorecards;
 pub mod surveys;
 pub mod tickets;

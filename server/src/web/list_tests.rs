@@ -738,3 +738,52 @@ async fn the_overdue_visits_page_search_filter_and_download_with_the_counts_whol
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_scorecard_list_names_people_filters_sorts_pages_and_downloads() {
+    let site = demo_site_sized(40, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (whole, headers) = json(&site, &cookie, "/api/v1/hq/scorecards?limit=500").await;
+    let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    assert_eq!(whole.len(), total);
+    assert!(total > 2, "the demo has scorecards: {total}");
+    let (paged, _) =
+        all_pages(&site, &cookie, "/api/v1/hq/scorecards?limit=2", "scorecard_id").await;
+    let ids: Vec<String> =
+        whole.iter().map(|c| c["scorecard_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(paged, ids, "two at a time, every scorecard once, in order");
+    let first = &whole[0];
+    let person = first["person"].as_str().unwrap();
+    assert_eq!(first["person_name"], kam_core::demo::staff_name(person).as_str());
+    let (theirs, _) =
+        json(&site, &cookie, &format!("/api/v1/hq/scorecards?person={person}&limit=500")).await;
+    assert!(!theirs.is_empty() && theirs.iter().all(|c| c["person"] == person));
+    let period = first["period"].as_str().unwrap();
+    let (of_period, _) =
+        json(&site, &cookie, &format!("/api/v1/hq/scorecards?period={period}&limit=500")).await;
+    assert!(of_period.iter().all(|c| c["period"] == period));
+
+    let (by_person, _) = json(&site, &cookie, "/api/v1/hq/scorecards?sort=person&limit=500").await;
+    let names: Vec<String> =
+        by_person.iter().map(|c| c["person_name"].as_str().unwrap().to_owned()).collect();
+    let (status, _, csv) = site.get("/hq/scorecards.csv?sort=person", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').trim_end().split("\r\n").collect();
+    assert!(lines[0].starts_with("期间,人员,销售目标,总分"), "{}", lines[0]);
+    let in_file: Vec<String> =
+        lines[1..].iter().map(|l| l.split(',').nth(1).unwrap().to_owned()).collect();
+    assert_eq!(in_file, names, "every scorecard, people by name, in the list's order");
+
+    let (status, _, html) = site.get("/hq/scorecards?limit=2", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-scorecard-id=").count(), 2);
+    assert!(html.contains(&format!(">{}</a>", first["person_name"].as_str().unwrap())));
+    for bad in [
+        "/api/v1/hq/scorecards?period=soon",
+        "/api/v1/hq/scorecards?person=nobody",
+        "/hq/scorecards?sort=mood",
+    ] {
+        let (status, _, _) = site.get(bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}

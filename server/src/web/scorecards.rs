@@ -3,6 +3,7 @@
 //! headquarters' forms (target, rating, publish with a confirmation).
 
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,16 +18,22 @@ use super::forms::Flash;
 use super::forms::{confirmed, recorded};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
+use super::list::ListView;
 use super::session::WebUser;
 use crate::db::ManagementQueries;
 use crate::error::ServerError;
+use crate::hq::listing::ListParams;
+use crate::hq::scorecard_list::{self, ScorecardQuery};
 use crate::hq::scorecards;
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hq/scorecards", get(scorecards_page))
+        .route("/hq/scorecards.csv", get(scorecards_file))
+        .route("/hq/scorecards.xlsx", get(scorecards_file))
         .route("/hq/scorecards/{id}", get(scorecard_page))
         .route("/hq/scorecards/{id}/{action}", post(act))
 }
@@ -49,48 +56,49 @@ fn rater_label(lang: Lang, code: &str) -> &'static str {
     }
 }
 
-/// The list's filter.
-#[derive(Debug, Default, Deserialize)]
-pub struct PeriodQuery {
-    period: Option<String>,
-    done: Option<String>,
-}
-
 /// `GET /hq/scorecards`.
 pub async fn scorecards_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
-    Query(q): Query<PeriodQuery>,
+    Query(flash_msg): Query<Flash>,
+    Query(query): Query<ScorecardQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
-    let period = q.period.clone().filter(|p| !p.is_empty());
+    let view = ListView::new("/hq/scorecards", query.pairs(), &params, lang);
     let (periods, cards) = user
         .hq_read(&state, move |store| {
             let db: &dyn ManagementQueries = store.conn();
-            Ok((db.scorecard_periods()?, db.scorecards(period.as_deref())?))
+            let periods = db.scorecard_periods()?;
+            Ok((periods, scorecard_list::page(store.conn(), &query, &params)?))
         })
         .await?;
+    let h = Some(&cards);
+    let periods: Vec<(String, String)> = periods.into_iter().map(|p| (p.clone(), p)).collect();
     Ok(page(
         &user,
         &here,
         lang.t("绩效考核", "Scorecards"),
         html! {
             h1 { (lang.t("绩效考核", "Staff scorecards")) }
-            (flash(q.done.as_deref()))
-            form #period-filter method="get" action="/hq/scorecards" {
-                label { (lang.t("期间", "Period")) " " select name="period" {
-                    option value="" { (lang.t("全部", "All")) }
-                    @for p in &periods { option value=(p) selected[q.period.as_deref() == Some(p.as_str())] { (p) } }
-                } }
+            (flash(flash_msg.done.as_deref()))
+            form .search #period-filter method="get" action="/hq/scorecards" {
+                input type="search" name="q" id="search" value=(view.filter("q"))
+                    placeholder=(lang.t("人员姓名或编号", "Person's name or id"));
+                (super::list::select("period", view.filter("period"), lang.t("全部期间", "All periods"), &periods))
+                (view.kept_fields())
                 button type="submit" { (lang.t("筛选", "Filter")) }
+                " " a href="/hq/scorecards" { (lang.t("清除", "Clear")) }
             }
+            div .list-bar { (view.pager(&cards)) (view.exports()) }
             table #scorecards {
-                tr { th { (lang.t("期间", "Period")) } th { (lang.t("人员", "Person")) } th { (lang.t("销售目标", "Sales target")) } th { (lang.t("总分", "Total")) }
+                tr { (view.header(h, "period", "期间", "Period")) (view.header(h, "person", "人员", "Person")) (view.header(h, "target", "销售目标", "Sales target")) (view.header(h, "total", "总分", "Total"))
                      @for m in ScoreMeasure::ALL { th { (measure_label(lang, m.as_str())) } } }
-                @for c in &cards {
+                @for line in &cards.rows {
+                    @let c = &line.card;
                     tr data-scorecard-id=(c.scorecard_id) {
-                        td { (c.period) } td { a href={ "/hq/scorecards/" (url_encode(&c.scorecard_id)) } { (c.person) } }
+                        td { (c.period) } td { a href={ "/hq/scorecards/" (url_encode(&c.scorecard_id)) } { (line.person_name) } }
                         td .num { (money(&c.sales_target)) } td .num .total { (c.total.as_deref().unwrap_or("—")) }
                         @for m in ScoreMeasure::ALL {
                             td .num { (c.lines.iter().find(|l| l.measure == m.as_str()).map(|l| l.points.as_str()).unwrap_or("—")) }
@@ -98,6 +106,7 @@ pub async fn scorecards_page(
                     }
                 }
             }
+            (view.pager_below(&cards))
             @if user.may_decide() {
                 h2 { (lang.t("发布或新建考核", "Publish or start a scorecard")) }
                 form #start-form method="post" action="/hq/scorecards/new/publish" {
@@ -134,6 +143,40 @@ fn forms(user: &WebUser, id: &str) -> Markup {
             button type="submit" { (lang.t("计算并发布", "Compute and publish")) }
         }
     }
+}
+
+/// `GET /hq/scorecards.csv` and `.xlsx`: every scorecard the list shows under its filters
+/// and sort, people by name.
+pub async fn scorecards_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<ScorecardQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("员工绩效考核表", "Staff scorecards");
+    let filters = query.pairs();
+    let kind = (ListKind::Scorecards, title);
+    super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, _, _| {
+        let rows = scorecard_list::sorted(store.conn(), &query, &params)?;
+        Ok(rows.iter().map(scorecard_cells).collect())
+    })
+    .await
+}
+
+fn scorecard_cells(line: &scorecard_list::ScorecardLine) -> Vec<ListCell> {
+    let c = &line.card;
+    let number = |text: Option<&str>| ListCell::Money(text.and_then(|t| t.parse().ok()));
+    let mut cells = vec![
+        ListCell::Text(c.period.clone()),
+        ListCell::Text(line.person_name.clone()),
+        number(Some(&c.sales_target)),
+        number(c.total.as_deref()),
+    ];
+    cells.extend(ScoreMeasure::ALL.iter().map(|m| {
+        number(c.lines.iter().find(|l| l.measure == m.as_str()).map(|l| l.points.as_str()))
+    }));
+    cells
 }
 
 /// `GET /hq/scorecards/{id}`.

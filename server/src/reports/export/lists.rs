@@ -39,6 +39,8 @@ pub enum ListKind {
     Devices,
     /// The visits past due.
     OverdueVisits,
+    /// The staff scorecards (the report's columns).
+    Scorecards,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -158,6 +160,7 @@ impl ListKind {
             ListKind::Leads => LEAD_COLUMNS,
             ListKind::Devices => DEVICE_COLUMNS,
             ListKind::OverdueVisits => OVERDUE_VISIT_COLUMNS,
+            ListKind::Scorecards => super::scorecards::COLUMNS,
         }
     }
 
@@ -172,6 +175,7 @@ impl ListKind {
             ListKind::Leads => "leads",
             ListKind::Devices => "devices",
             ListKind::OverdueVisits => "overdue-visits",
+            ListKind::Scorecards => "scorecards",
         }
     }
 

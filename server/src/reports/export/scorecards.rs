@@ -10,7 +10,7 @@ use crate::error::ServerError;
 use crate::reports::ReportLang;
 
 /// The columns: who and when, then the measures in `ScoreMeasure::ALL` order.
-const COLUMNS: &[Column] = &[
+pub(super) const COLUMNS: &[Column] = &[
     col("期间", "Period", 10.0),
     col("人员", "Person", 14.0),
     col("销售目标", "Sales target", 16.0),
