@@ -19,6 +19,33 @@ use crate::store::Store;
 use crate::sync::projector::ProjectorWake;
 use crate::sync::push::PushHub;
 
+/// Read-only connections in headquarters' pool: two lists read at once, a third waits.
+pub const HQ_READERS: usize = 2;
+
+/// What a read for headquarters sees: a read-only connection to each database, and the
+/// policy in force.
+pub struct ReadView<'a> {
+    conns: &'a crate::db::readers::ReadConns,
+    policy: &'a kam_core::Policy,
+}
+
+impl ReadView<'_> {
+    /// The server database's storage traits, read-only.
+    pub fn conn(&self) -> &dyn crate::db::Db {
+        self.conns.db()
+    }
+
+    /// The selection desk database's storage traits, read-only.
+    pub fn desk(&self) -> &dyn crate::db::desk::DeskDb {
+        self.conns.desk()
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &kam_core::Policy {
+        self.policy
+    }
+}
+
 /// The shared services; cheap to clone (every part is shared).
 #[derive(Clone)]
 pub struct Services {
@@ -27,6 +54,10 @@ pub struct Services {
     store: Arc<tokio::sync::Mutex<Store>>,
     /// Read-only connections for token checks, sessions and the desk's tables.
     readers: Readers,
+    /// Read-only connections for headquarters' pages and lists, apart from `readers`: a list
+    /// that reads 20,000 tickets neither waits for nor holds up a sync round (the store's
+    /// turn) or a token check (`readers`).
+    hq_readers: Readers,
     /// Whether the background tasks are moving.
     pub health: Health,
     store_beat: Beat,
@@ -51,6 +82,7 @@ impl Services {
     pub fn open(store: Store, readers: usize, health: Health) -> Result<Services, ServerError> {
         let location = store.location();
         let readers = Readers::open_at(&location, readers)?;
+        let hq_readers = Readers::open_at(&location, HQ_READERS)?;
         // A node among several tells the others what it announces (see `cluster`).
         let push = match location.postgres() {
             Some(_) => PushHub::for_cluster(),
@@ -66,6 +98,7 @@ impl Services {
             policy,
             store: Arc::new(tokio::sync::Mutex::new(store)),
             readers,
+            hq_readers,
             store_beat: health.beat("store"),
             health,
             push,
@@ -94,6 +127,18 @@ impl Services {
     /// The read-only connections.
     pub fn readers(&self) -> &Readers {
         &self.readers
+    }
+
+    /// Runs `work` on a read-only connection of headquarters' own pool, on a blocking thread
+    /// taken only once a connection is free (see `db::readers`). It sees every committed
+    /// write (WAL) and takes no turn at the store.
+    pub async fn hq_read<T, F>(&self, work: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadView<'_>) -> Result<T, ServerError> + Send + 'static,
+    {
+        let policy = Arc::clone(&self.policy);
+        self.hq_readers.read(move |conns| work(&ReadView { conns, policy: &policy })).await
     }
 
     /// Runs `work` against the store on a blocking thread: SQLite must never block the async

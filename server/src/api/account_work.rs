@@ -37,9 +37,8 @@ async fn pipeline_json(
     Query(query): Query<LeadQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
-    let page = state
-        .with_store(move |store| pipeline::pipeline_page(store.conn(), &query, &params))
-        .await?;
+    let page =
+        state.hq_read(move |store| pipeline::pipeline_page(store.conn(), &query, &params)).await?;
     let links = super::paging::PageLinks::of(&page.leads);
     let view = PipelineView { summary: page.summary, by_rep: page.by_rep, leads: page.leads.rows };
     Ok(super::paging::paged_body(view, links, &uri))
@@ -50,7 +49,7 @@ async fn lead_json(
     _reader: HqReader,
     Path(id): Path<String>,
 ) -> Result<Json<LeadDetail>, ServerError> {
-    Ok(Json(state.with_store(move |store| pipeline::lead(store.conn(), &id)).await?))
+    Ok(Json(state.hq_read(move |store| pipeline::lead(store.conn(), &id)).await?))
 }
 
 async fn plans_json(
@@ -61,7 +60,7 @@ async fn plans_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let today = store.policy().business_date(Utc::now());
             plans::plans_page(store.conn(), store.policy(), &query, today, &params)
         })
@@ -75,7 +74,7 @@ async fn plan_json(
     Path(id): Path<String>,
 ) -> Result<Json<PlanDetail>, ServerError> {
     let detail = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let today = store.policy().business_date(Utc::now());
             plans::plan(store.conn(), store.policy(), &id, today)
         })
@@ -120,7 +119,7 @@ async fn surveys_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let today = store.policy().business_date(Utc::now());
             surveys::surveys_page(store.conn(), store.policy(), &filter, today, &params)
         })

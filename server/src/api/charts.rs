@@ -19,7 +19,5 @@ async fn charts_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Charts>, ServerError> {
-    Ok(Json(
-        state.with_store(|store| charts::charts(store.conn(), store.policy(), Utc::now())).await?,
-    ))
+    Ok(Json(state.hq_read(|store| charts::charts(store.conn(), store.policy(), Utc::now())).await?))
 }

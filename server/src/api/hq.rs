@@ -91,7 +91,7 @@ async fn overview_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<overview::Overview>, ServerError> {
-    Ok(Json(state.with_store(|store| overview::overview(store.conn(), Utc::now())).await?))
+    Ok(Json(state.hq_read(|store| overview::overview(store.conn(), Utc::now())).await?))
 }
 
 async fn customers_json(
@@ -101,8 +101,7 @@ async fn customers_json(
     Query(query): Query<CustomerQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
-    let page =
-        state.with_store(move |store| customers::page(store.conn(), &query, &params)).await?;
+    let page = state.hq_read(move |store| customers::page(store.conn(), &query, &params)).await?;
     Ok(super::paging::paged(page, &uri))
 }
 
@@ -122,7 +121,7 @@ async fn regrades_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             regrade::page(store.conn(), store.policy(), Utc::now(), &query, &params)
         })
         .await?;
@@ -159,7 +158,7 @@ async fn compliance_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let (mut compliance, page) = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let (conn, policy) = (store.conn(), store.policy());
             let rep = compliance::rep_asked(conn, query.rep.as_deref())?;
             let list = (&overdue, &params);
@@ -177,7 +176,7 @@ async fn compliance_month_json(
     Query(query): Query<ComplianceQuery>,
 ) -> Result<Json<compliance::MonthCompliance>, ServerError> {
     let month = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let rep = compliance::rep_asked(store.conn(), query.rep.as_deref())?;
             let (conn, policy, now) = (store.conn(), store.policy(), Utc::now());
             let this_month = crate::db::sales::YearMonth::of(policy.business_date(now));
@@ -206,7 +205,7 @@ async fn tickets_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             tickets::page(store.conn(), &query, &params, store.policy(), Utc::now())
         })
         .await?;
@@ -217,7 +216,7 @@ async fn conflicts_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<OpenConflict>>, ServerError> {
-    Ok(Json(state.with_store(|store| Ok(store.conn().open_conflicts()?)).await?))
+    Ok(Json(state.hq_read(|store| Ok(store.conn().open_conflicts()?)).await?))
 }
 
 /// The body of a conflict resolution.
@@ -242,7 +241,7 @@ async fn violations_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<review::ViolationLine>>, ServerError> {
-    Ok(Json(state.with_store(|store| Ok(store.conn().open_violations()?)).await?))
+    Ok(Json(state.hq_read(|store| Ok(store.conn().open_violations()?)).await?))
 }
 
 async fn reviewed_json(
@@ -262,7 +261,7 @@ async fn devices_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .with_store(move |store| devices::devices_page(store.conn(), Utc::now(), &query, &params))
+        .hq_read(move |store| devices::devices_page(store.conn(), Utc::now(), &query, &params))
         .await?;
     Ok(super::paging::paged(page, &uri))
 }

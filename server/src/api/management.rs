@@ -32,7 +32,7 @@ async fn scorecards_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page =
-        state.with_store(move |store| scorecard_list::page(store.conn(), &query, &params)).await?;
+        state.hq_read(move |store| scorecard_list::page(store.conn(), &query, &params)).await?;
     Ok(super::paging::paged(page, &uri))
 }
 
@@ -40,7 +40,7 @@ async fn meetings_json(
     State(state): State<AppState>,
     _reader: HqReader,
 ) -> Result<Json<Vec<ReviewRow>>, ServerError> {
-    Ok(Json(state.with_store(|store| crate::hq::meetings::months(store.conn())).await?))
+    Ok(Json(state.hq_read(|store| crate::hq::meetings::months(store.conn())).await?))
 }
 
 async fn organisations_json(
@@ -49,9 +49,7 @@ async fn organisations_json(
 ) -> Result<Json<OrganisationsView>, ServerError> {
     Ok(Json(
         state
-            .with_store(|store| {
-                organisations::organisations(store.conn(), store.policy(), Utc::now())
-            })
+            .hq_read(|store| organisations::organisations(store.conn(), store.policy(), Utc::now()))
             .await?,
     ))
 }

@@ -88,7 +88,7 @@ pub async fn customers_page(
     let lang = user.lang;
     let (q, p) = (query.clone(), params.clone());
     let found =
-        state.with_store(move |store| customers::page_with_choices(store.conn(), &q, &p)).await;
+        state.hq_read(move |store| customers::page_with_choices(store.conn(), &q, &p)).await;
     let view = ListView::new("/hq/customers", query.pairs(), &params, lang);
     let (listed, status) = match found {
         Ok((page, choices)) => (Ok((page, choices)), StatusCode::OK),

@@ -35,7 +35,7 @@ pub async fn events_page(
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     let now = chrono::Utc::now();
-    let view = user.hq_read(&state, move |store| events_with_venues(store, now)).await?;
+    let view = user.hq_store(&state, move |store| events_with_venues(store, now)).await?;
     let events = &view.events;
     Ok(page(
         &user,

@@ -13,7 +13,7 @@ use crate::error::ServerError;
 use crate::http::AppState;
 use crate::reports::ReportLang;
 use crate::reports::export::{ListCell, ListFile, ListKind, list_csv, list_xlsx};
-use crate::store::Store;
+use crate::services::ReadView;
 
 /// The two file formats of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub async fn send_list<F>(
     rows: F,
 ) -> Result<Response, PageError>
 where
-    F: FnOnce(&mut Store, Lang, DateTime<Utc>) -> Result<Vec<Vec<ListCell>>, ServerError>
+    F: FnOnce(&ReadView<'_>, Lang, DateTime<Utc>) -> Result<Vec<Vec<ListCell>>, ServerError>
         + Send
         + 'static,
 {

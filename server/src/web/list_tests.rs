@@ -787,3 +787,38 @@ async fn the_scorecard_list_names_people_filters_sorts_pages_and_downloads() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headquarters_reads_do_not_wait_for_the_stores_turn() {
+    let site = demo_site_sized(30, 40);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    // A sync round (or any write) holding the store until told to stop.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (taken, is_taken) = tokio::sync::oneshot::channel();
+    let state = site.state.clone();
+    let holder = tokio::spawn(async move {
+        state
+            .with_store(move |_| {
+                let _ = taken.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+            .await
+    });
+    is_taken.await.unwrap();
+    let bound = std::time::Duration::from_secs(20);
+    for path in [
+        "/api/v1/hq/tickets?show=all",
+        "/api/v1/hq/customers",
+        "/hq/tickets?show=all",
+        "/hq/customers?tier=key",
+        "/api/v1/hq/reports/monthly",
+        "/hq/visits",
+    ] {
+        let answer = tokio::time::timeout(bound, site.get(path, Some(&cookie))).await;
+        let (status, _, body) = answer.unwrap_or_else(|_| panic!("{path} waited for the store"));
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+}

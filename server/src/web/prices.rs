@@ -78,7 +78,8 @@ pub async fn prices_page(
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     let (id, building) = (event_id.clone(), q.building.clone());
-    let p = user.hq_read(&state, move |store| read_prices(store, &id, building.as_deref())).await?;
+    let p =
+        user.hq_store(&state, move |store| read_prices(store, &id, building.as_deref())).await?;
     let base = format!("/hq/events/{}/prices", url_encode(&event_id));
     let live = format!("/console/events/{}/live", url_encode(&event_id));
     let current = p.shown.as_ref().map(|b| b.name.clone()).unwrap_or_default();

@@ -15,7 +15,6 @@ use super::session::WebUser;
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::reports::{self, MonthlyReport, QuarterlyReport, ReportLang, export};
-use crate::store::Store;
 
 /// Which period a report covers; each defaults to the last complete one.
 #[derive(Debug, Default, Deserialize)]
@@ -36,8 +35,8 @@ fn report_lang(lang: Lang) -> ReportLang {
 }
 
 /// The last complete month and quarter at the policy's business date.
-fn defaults(store: &Store) -> (String, String) {
-    let today = store.policy().business_date(Utc::now());
+fn defaults(policy: &kam_core::Policy) -> (String, String) {
+    let today = policy.business_date(Utc::now());
     let last_month = today.checked_sub_months(Months::new(1)).unwrap_or(today);
     let quarter = (today.month0() / 3) as i32; // 0-based current quarter
     let (year, q) = if quarter == 0 { (today.year() - 1, 4) } else { (today.year(), quarter) };
@@ -50,8 +49,9 @@ pub(crate) async fn monthly(
     month: Option<String>,
 ) -> Result<MonthlyReport, ServerError> {
     state
-        .with_store(move |store| {
-            let month = month.filter(|m| !m.is_empty()).unwrap_or_else(|| defaults(store).0);
+        .hq_read(move |store| {
+            let month =
+                month.filter(|m| !m.is_empty()).unwrap_or_else(|| defaults(store.policy()).0);
             reports::monthly_report(store.conn(), &month, store.policy(), Utc::now())
         })
         .await
@@ -63,8 +63,9 @@ pub(crate) async fn quarterly(
     quarter: Option<String>,
 ) -> Result<QuarterlyReport, ServerError> {
     state
-        .with_store(move |store| {
-            let quarter = quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store).1);
+        .hq_read(move |store| {
+            let quarter =
+                quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store.policy()).1);
             reports::quarterly_report(store.conn(), &quarter, store.policy(), Utc::now())
         })
         .await
@@ -82,7 +83,7 @@ pub async fn reports_page(
     let report = monthly(&state, period.month).await.in_lang(lang)?;
     let quarter = match period.quarter.filter(|q| !q.is_empty()) {
         Some(q) => q,
-        None => state.with_store(|store| Ok(defaults(store).1)).await.in_lang(lang)?,
+        None => defaults(state.policy()).1,
     };
     let m = &report.month;
     Ok(page(
@@ -191,7 +192,7 @@ pub async fn report_file(
             let period = period.period.filter(|p| !p.is_empty());
             let key = period.clone();
             let rows = state
-                .with_store(move |store| {
+                .hq_read(move |store| {
                     let db: &dyn crate::db::ManagementQueries = store.conn();
                     Ok(db.scorecards(key.as_deref())?)
                 })
@@ -234,8 +235,9 @@ pub(crate) async fn plan_evaluation(
     quarter: Option<String>,
 ) -> Result<reports::plan_evaluation::PlanEvaluationReport, ServerError> {
     state
-        .with_store(move |store| {
-            let text = quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store).1);
+        .hq_read(move |store| {
+            let text =
+                quarter.filter(|q| !q.is_empty()).unwrap_or_else(|| defaults(store.policy()).1);
             let q = reports::quarterly::parse_quarter(&text).ok_or_else(|| {
                 ServerError::Invalid { field: "quarter", reason: "YYYY-Qn".into() }
             })?;

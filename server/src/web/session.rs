@@ -60,9 +60,21 @@ impl WebUser {
         crate::hq::decisions::Decider { user_id: &self.user_id, role: self.role }
     }
 
-    /// Runs `work` against the store for a headquarters page: the forbidden page unless the
-    /// user may open headquarters' pages, and any failure as an error page in their language.
+    /// Runs `work` on headquarters' read-only connections for a headquarters page: the
+    /// forbidden page unless the user may open headquarters' pages, and any failure as an
+    /// error page in their language.
     pub async fn hq_read<T, F>(&self, state: &AppState, work: F) -> Result<T, PageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&crate::services::ReadView<'_>) -> Result<T, ServerError> + Send + 'static,
+    {
+        self.require_hq()?;
+        state.hq_read(work).await.in_lang(self.lang)
+    }
+
+    /// As [`WebUser::hq_read`], for a page that needs the store itself (a document's
+    /// history): it takes the store's turn.
+    pub async fn hq_store<T, F>(&self, state: &AppState, work: F) -> Result<T, PageError>
     where
         T: Send + 'static,
         F: FnOnce(&mut crate::store::Store) -> Result<T, ServerError> + Send + 'static,

@@ -30,7 +30,7 @@ pub async fn tickets_page(
     let lang = user.lang;
     let (q, p) = (query.clone(), params.clone());
     let found = state
-        .with_store(move |store| {
+        .hq_read(move |store| {
             let page = tickets::page(store.conn(), &q, &p, store.policy(), Utc::now())?;
             Ok((page, store.policy().clone()))
         })
