@@ -154,15 +154,14 @@ async fn compliance_json(
     _reader: HqReader,
     uri: Uri,
     Query(query): Query<ComplianceQuery>,
-    Query(overdue): Query<compliance::OverdueQuery>,
+    Query(overdue): Query<crate::hq::visit_lists::VisitListQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let (mut compliance, page) = state
         .hq_read(move |store| {
-            let (conn, policy) = (store.conn(), store.policy());
+            let (conn, at) = (store.conn(), (store.policy(), Utc::now()));
             let rep = compliance::rep_asked(conn, query.rep.as_deref())?;
-            let list = (&overdue, &params);
-            compliance::compliance_page(conn, policy, Utc::now(), rep.as_deref(), list)
+            crate::hq::visit_lists::compliance_page(conn, at, rep.as_deref(), (&overdue, &params))
         })
         .await?;
     let links = super::paging::PageLinks::of(&page);
@@ -173,9 +172,12 @@ async fn compliance_json(
 async fn compliance_month_json(
     State(state): State<AppState>,
     _reader: HqReader,
+    uri: Uri,
     Query(query): Query<ComplianceQuery>,
-) -> Result<Json<compliance::MonthCompliance>, ServerError> {
-    let month = state
+    Query(lines): Query<crate::hq::visit_lists::VisitListQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let (mut month, page) = state
         .hq_read(move |store| {
             let rep = compliance::rep_asked(store.conn(), query.rep.as_deref())?;
             let (conn, policy, now) = (store.conn(), store.policy(), Utc::now());
@@ -188,13 +190,18 @@ async fn compliance_month_json(
                     ServerError::Invalid { field: "month", reason }
                 })?,
             };
-            let text = month.to_string();
-            compliance::month(conn, policy, now, month, rep.as_deref())?.ok_or_else(|| {
-                ServerError::Invalid { field: "month", reason: format!("{text} has not begun") }
+            let asked = (month, rep.as_deref());
+            let found =
+                crate::hq::visit_lists::month_page(conn, (policy, now), asked, (&lines, &params))?;
+            found.ok_or_else(|| ServerError::Invalid {
+                field: "month",
+                reason: format!("{month} has not begun"),
             })
         })
         .await?;
-    Ok(Json(month))
+    let links = super::paging::PageLinks::of(&page);
+    month.lines = page.rows;
+    Ok(super::paging::paged_body(month, links, &uri))
 }
 
 async fn tickets_json(

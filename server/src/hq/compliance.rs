@@ -13,7 +13,6 @@ use kam_core::model::VisitLevel;
 use kam_core::rules;
 use serde::Serialize;
 
-use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
 use crate::db::Db;
 use crate::db::charts::CadenceCustomer;
 use crate::db::sales::YearMonth;
@@ -127,95 +126,6 @@ pub fn compliance_of(
     overdue
         .sort_by(|a, b| a.next_due_on.cmp(&b.next_due_on).then(a.customer_id.cmp(&b.customer_id)));
     Ok(Compliance { today, by_rep: finish(by_rep), by_level: finish(by_level), overdue })
-}
-
-/// The overdue list's filters: part of the customer's name or id or of a rep's name, and a
-/// level.
-#[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
-pub struct OverdueQuery {
-    /// Part of the customer's name or id, or of one of its reps' names.
-    pub q: Option<String>,
-    /// A visit level code.
-    pub level: Option<String>,
-}
-
-impl OverdueQuery {
-    /// The filters as query-string pairs.
-    pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        let v = |o: &Option<String>| o.clone().unwrap_or_default();
-        vec![("q", v(&self.q)), ("level", v(&self.level))]
-    }
-}
-
-/// The columns the overdue visits sort by (`sort=`); `due`, the longest overdue first, by
-/// default.
-pub const OVERDUE_COLUMNS: &[SortColumn<DueVisit>] = &[
-    SortColumn { key: "due", value: |v| Some(SortValue::Text(v.next_due_on.to_string())) },
-    SortColumn { key: "customer", value: |v| Some(SortValue::Text(v.customer_name.clone())) },
-    SortColumn {
-        key: "level",
-        value: |v| {
-            let rank = VisitLevel::ALL.iter().zip(0i64..).find(|(l, _)| l.as_str() == v.level);
-            Some(SortValue::Int(rank.map_or(9, |(_, i)| i)))
-        },
-    },
-    SortColumn { key: "last", value: |v| v.last_visit_on.map(|d| SortValue::Text(d.to_string())) },
-];
-
-/// Visit compliance at `now` (of `rep`'s customers when one is named) with one page of its
-/// overdue visits matching `query`; the counts are every overdue visit's.
-pub fn compliance_page(
-    db: &dyn Db,
-    policy: &Policy,
-    now: DateTime<Utc>,
-    rep: Option<&str>,
-    (query, params): (&OverdueQuery, &ListParams),
-) -> Result<(Compliance, Page<DueVisit>), ServerError> {
-    let request = PageRequest::parse(params, OVERDUE_COLUMNS, ("due", Dir::Asc))?;
-    let mut compliance = compliance_of(db, policy, now, rep)?;
-    let overdue = overdue_matching(db, std::mem::take(&mut compliance.overdue), query)?;
-    Ok((compliance, request.page(overdue, OVERDUE_COLUMNS, |v| &v.customer_id)))
-}
-
-/// Every overdue visit matching `query` in the order `params` asks (for the list's file).
-pub fn overdue_sorted(
-    db: &dyn Db,
-    policy: &Policy,
-    now: DateTime<Utc>,
-    rep: Option<&str>,
-    (query, params): (&OverdueQuery, &ListParams),
-) -> Result<Vec<DueVisit>, ServerError> {
-    let request = PageRequest::parse(params, OVERDUE_COLUMNS, ("due", Dir::Asc))?;
-    let overdue = compliance_of(db, policy, now, rep)?.overdue;
-    Ok(request.all(overdue_matching(db, overdue, query)?, OVERDUE_COLUMNS, |v| &v.customer_id))
-}
-
-/// The overdue visits `query` keeps; a level that is not one is refused by name.
-fn overdue_matching(
-    db: &dyn Db,
-    mut overdue: Vec<DueVisit>,
-    query: &OverdueQuery,
-) -> Result<Vec<DueVisit>, ServerError> {
-    let level = query.level.as_deref().map(str::trim).filter(|l| !l.is_empty());
-    if let Some(l) = level
-        && l.parse::<VisitLevel>().is_err()
-    {
-        let reason = format!("{l:?} is not a visit level");
-        return Err(ServerError::Invalid { field: "level", reason });
-    }
-    let q = listing::search_text(query.q.as_deref())?;
-    let names = if q.is_some() { Some(super::people::Names::load(db)?) } else { None };
-    overdue.retain(|v| {
-        level.is_none_or(|l| v.level == l)
-            && q.as_deref().is_none_or(|q| {
-                listing::contains_folded(&v.customer_name, q)
-                    || listing::contains_folded(&v.customer_id, q)
-                    || names.as_ref().is_some_and(|n| {
-                        v.owners.iter().any(|o| listing::contains_folded(n.of(o), q))
-                    })
-            })
-    });
-    Ok(overdue)
 }
 
 fn tally(counts: &mut (u64, u64), late: bool) {

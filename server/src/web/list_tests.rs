@@ -599,7 +599,8 @@ async fn visit_compliance_over_the_api_takes_a_rep_and_a_month() {
     assert_eq!(theirs["by_rep"].as_object().unwrap().keys().collect::<Vec<_>>(), vec![&rep]);
     assert_eq!(theirs["by_rep"][&rep], everyone["by_rep"][&rep], "the same count for the rep");
 
-    let (status, _, body) = site.get("/api/v1/hq/visit-compliance/month", Some(&cookie)).await;
+    let (status, _, body) =
+        site.get("/api/v1/hq/visit-compliance/month?limit=500", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let month: Value = serde_json::from_str(&body).unwrap();
     let lines = month["lines"].as_array().unwrap();
@@ -821,4 +822,76 @@ async fn headquarters_reads_do_not_wait_for_the_stores_turn() {
     }
     release.send(()).unwrap();
     holder.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_months_visits_page_search_filter_and_download_with_the_counts_whole() {
+    let site = demo_site_sized(80, 10);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let base = "/api/v1/hq/visit-compliance/month";
+    let (status, headers, body) = site.get(&format!("{base}?limit=500"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let whole: Value = serde_json::from_str(&body).unwrap();
+    let total: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+    let lines = whole["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), total);
+    assert_eq!(total as u64, whole["due"].as_u64().unwrap(), "a line per entry due");
+    assert!(total > 3, "more than a page of three: {total}");
+    let missed_first: Vec<bool> = lines.iter().map(|l| l["visited_on"].is_null()).collect();
+    assert!(missed_first.windows(2).all(|w| w[0] || !w[1]), "missed first: {missed_first:?}");
+    let key = |l: &Value| {
+        format!("{}|{}", l["customer_id"].as_str().unwrap(), l["level"].as_str().unwrap())
+    };
+    let expected: Vec<String> = lines.iter().map(key).collect();
+    let (mut paged, mut next) = (Vec::new(), Some(format!("{base}?limit=3")));
+    while let Some(at) = next {
+        let (_, headers, body) = site.get(&at, Some(&cookie)).await;
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (&page["due"], &page["made"]),
+            (&whole["due"], &whole["made"]),
+            "every entry counted"
+        );
+        paged.extend(page["lines"].as_array().unwrap().iter().map(key));
+        next = link(&headers, "next");
+        assert!(paged.len() <= total, "paging must end");
+    }
+    assert_eq!(paged, expected, "three at a time, every entry once, in order");
+    for (state, made) in [("made", true), ("missed", false)] {
+        let (_, headers, body) =
+            site.get(&format!("{base}?made={state}&limit=500"), Some(&cookie)).await;
+        let found: Value = serde_json::from_str(&body).unwrap();
+        let n: usize = headers[TOTAL_COUNT].to_str().unwrap().parse().unwrap();
+        assert_eq!(
+            n,
+            lines.iter().filter(|l| !l["visited_on"].is_null() == made).count(),
+            "{state}"
+        );
+        assert!(
+            found["lines"].as_array().unwrap().iter().all(|l| !l["visited_on"].is_null() == made)
+        );
+    }
+    let month = whole["month"].as_str().unwrap();
+    let (status, _, csv) =
+        site.get(&format!("/hq/visits.csv?month={month}&sort=customer"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<&str> = csv.trim_start_matches('\u{feff}').trim_end().split("\r\n").collect();
+    assert!(rows[0].contains("拜访日期"), "{}", rows[0]);
+    assert_eq!(rows.len(), total + 1, "the header and every entry of the month");
+    let (status, _, html) =
+        site.get(&format!("/hq/visits?month={month}&limit=3"), Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-customer=").count(), 3);
+    assert!(
+        html.contains(&format!("href=\"/hq/visits.csv?month={month}&amp;limit=3\"")),
+        "the file keeps the month"
+    );
+    for bad in [
+        format!("{base}?made=maybe"),
+        format!("/hq/visits?month={month}&made=maybe"),
+        "/hq/visits.csv?month=2999-01".to_owned(),
+    ] {
+        let (status, _, _) = site.get(&bad, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
 }

@@ -15,9 +15,11 @@ use super::layout::{Here, page, url_encode};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::db::sales::YearMonth;
-use crate::hq::compliance::{self, Compliance, DueVisit, MonthCompliance, OverdueQuery};
+use crate::error::ServerError;
+use crate::hq::compliance::{self, Compliance, DueVisit, MonthCompliance, MonthLine};
 use crate::hq::listing::{ListParams, Page};
 use crate::hq::people::Names;
+use crate::hq::visit_lists::{self, VisitListQuery};
 use crate::http::AppState;
 use crate::reports::export::{ListCell, ListKind};
 
@@ -30,10 +32,18 @@ pub struct VisitsQuery {
     pub month: Option<String>,
 }
 
+impl VisitsQuery {
+    /// The rep and month as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("rep", v(&self.rep)), ("month", v(&self.month))]
+    }
+}
+
 /// What the page shows.
 enum View {
     Today(Compliance, Page<DueVisit>),
-    Month(MonthCompliance),
+    Month(MonthCompliance, Page<MonthLine>),
 }
 
 /// `GET /hq/visits`.
@@ -42,12 +52,12 @@ pub async fn visits_page(
     user: WebUser,
     here: Here,
     Query(q): Query<VisitsQuery>,
-    Query(overdue_query): Query<OverdueQuery>,
+    Query(list_query): Query<VisitListQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<(StatusCode, Markup), PageError> {
     let lang = user.lang;
-    let mut pairs = vec![("rep", q.rep.clone().unwrap_or_default())];
-    pairs.extend(overdue_query.pairs());
+    let mut pairs = q.pairs();
+    pairs.extend(list_query.pairs());
     let list = ListView::new("/hq/visits", pairs, &params, lang);
     let rep = q.rep.clone().filter(|r| !r.is_empty());
     let month_text = q.month.clone().filter(|m| !m.is_empty());
@@ -64,28 +74,23 @@ pub async fn visits_page(
                 }
                 other => other,
             };
+            let (conn, at, list) = (store.conn(), (store.policy(), now), (&list_query, &params));
             let mut month = None;
             if let Some(text) = month_text {
                 match YearMonth::parse(&text) {
                     None => problems.push(Problem::BadMonth(text)),
-                    Some(m) => match compliance::month(
-                        store.conn(),
-                        store.policy(),
-                        now,
-                        m,
-                        rep.as_deref(),
-                    )? {
-                        None => problems.push(Problem::FutureMonth(text)),
-                        Some(found) => month = Some(found),
-                    },
+                    Some(m) => {
+                        match visit_lists::month_page(conn, at, (m, rep.as_deref()), list)? {
+                            None => problems.push(Problem::FutureMonth(text)),
+                            Some(found) => month = Some(found),
+                        }
+                    }
                 }
             }
             let view = match month {
-                Some(m) => View::Month(m),
+                Some((m, page)) => View::Month(m, page),
                 None => {
-                    let (conn, policy, asked) = (store.conn(), store.policy(), rep.as_deref());
-                    let list = (&overdue_query, &params);
-                    let (c, page) = compliance::compliance_page(conn, policy, now, asked, list)?;
+                    let (c, page) = visit_lists::compliance_page(conn, at, rep.as_deref(), list)?;
                     View::Today(c, page)
                 }
             };
@@ -95,7 +100,7 @@ pub async fn visits_page(
     let (problems, rep) = problems;
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let everyone = match &view {
-        View::Month(m) => format!("/hq/visits?month={}", m.month),
+        View::Month(m, _) => format!("/hq/visits?month={}", m.month),
         View::Today(..) => "/hq/visits".to_owned(),
     };
     let body = html! {
@@ -105,7 +110,7 @@ pub async fn visits_page(
         }
         @match &view {
             View::Today(c, overdue) => (today(lang, c, &names, (&list, overdue))),
-            View::Month(m) => (month(lang, m, &names, rep.as_deref())),
+            View::Month(m, lines) => (month(lang, m, &names, (rep.as_deref(), &list, lines))),
         }
     };
     Ok((status, page(&user, &here, lang.t("拜访达标", "Visit compliance"), body)))
@@ -167,7 +172,7 @@ fn today(
             @for (level, n) in &c.by_level { tr data-level=(level) { th { (lang.visit_level(level)) } td .num { (n.required) } td .num class=[(n.overdue > 0).then_some("overdue")] { (n.overdue) } td .num { (n.on_schedule_percent) "%" } } }
         }
         h2 { (lang.t("超期明细", "Overdue visits")) }
-        (overdue_search(list, lang))
+        (visit_search(list, lang, false))
         div .list-bar { (list.pager(overdue)) (list.exports()) }
         table #overdue-visits {
             tr { (list.header(o, "customer", "客户", "Customer")) (list.header(o, "level", "层级", "Level")) (list.header(o, "last", "上次拜访", "Last visit")) (list.header(o, "due", "应于", "Due on")) th { (lang.t("客户经理", "Reps")) } }
@@ -181,8 +186,13 @@ fn today(
     }
 }
 
-/// The overdue list's search form: text and level, for the rep shown.
-fn overdue_search(list: &ListView, lang: Lang) -> Markup {
+/// A visit list's search form: text, level and (for a month) made or missed, for the rep and
+/// month shown.
+fn visit_search(list: &ListView, lang: Lang, in_month: bool) -> Markup {
+    let states = [
+        ("made".to_owned(), lang.t("已完成", "made").to_owned()),
+        ("missed".to_owned(), lang.t("未完成", "missed").to_owned()),
+    ];
     let levels: Vec<(String, String)> = VisitLevel::ALL
         .iter()
         .map(|l| (l.as_str().to_owned(), lang.visit_level(l.as_str()).to_owned()))
@@ -192,36 +202,60 @@ fn overdue_search(list: &ListView, lang: Lang) -> Markup {
             input type="search" name="q" id="search" value=(list.filter("q"))
                 placeholder=(lang.t("客户名称、编号或客户经理", "Customer name, id or rep"));
             (super::list::select("level", list.filter("level"), lang.t("全部层级", "All levels"), &levels))
-            @if !list.filter("rep").is_empty() { input type="hidden" name="rep" value=(list.filter("rep")); }
+            @if in_month { (super::list::select("made", list.filter("made"), lang.t("全部", "Made or missed"), &states)) }
+            @for field in ["rep", "month"] {
+                @if !list.filter(field).is_empty() { input type="hidden" name=(field) value=(list.filter(field)); }
+            }
             (list.kept_fields())
             button type="submit" { (lang.t("筛选", "Filter")) }
         }
     }
 }
 
-/// `GET /hq/visits.csv` and `.xlsx`: every overdue visit the list shows under its filters
-/// and sort.
-pub async fn overdue_file(
+/// `GET /hq/visits.csv` and `.xlsx`: every row the visit list shows under its filters and
+/// sort — today's overdue visits, or with `month` that month's entries.
+pub async fn visits_file(
     State(state): State<AppState>,
     user: WebUser,
     uri: Uri,
     Query(q): Query<VisitsQuery>,
-    Query(query): Query<OverdueQuery>,
+    Query(query): Query<VisitListQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, PageError> {
-    let title = user.lang.t("超期拜访", "Overdue visits");
-    let mut filters = vec![("rep", q.rep.clone().unwrap_or_default())];
+    let mut filters = q.pairs();
     filters.extend(query.pairs());
-    let kind = (ListKind::OverdueVisits, title);
+    let month = q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned);
+    let kind = match month {
+        Some(_) => (ListKind::MonthVisits, user.lang.t("月度拜访", "A month's visits")),
+        None => (ListKind::OverdueVisits, user.lang.t("超期拜访", "Overdue visits")),
+    };
     super::list_file::send_list(&state, &user, &uri, kind, &filters, move |store, lang, now| {
-        let (conn, policy) = (store.conn(), store.policy());
+        let (conn, at, list) = (store.conn(), (store.policy(), now), (&query, &params));
         let rep = compliance::rep_asked(conn, q.rep.as_deref())?;
-        let rows =
-            compliance::overdue_sorted(conn, policy, now, rep.as_deref(), (&query, &params))?;
         let names = Names::load(conn)?;
-        Ok(rows.iter().map(|v| overdue_cells(lang, &names, v)).collect())
+        let Some(text) = month else {
+            let rows = visit_lists::overdue_sorted(conn, at, rep.as_deref(), list)?;
+            return Ok(rows.iter().map(|v| overdue_cells(lang, &names, v)).collect());
+        };
+        let bad =
+            |why: &str| ServerError::Invalid { field: "month", reason: format!("{text:?} {why}") };
+        let m = YearMonth::parse(&text).ok_or_else(|| bad("is not YYYY-MM"))?;
+        let rows = visit_lists::month_sorted(conn, at, (m, rep.as_deref()), list)?
+            .ok_or_else(|| bad("has not begun"))?;
+        Ok(rows.iter().map(|l| month_cells(lang, &names, l)).collect())
     })
     .await
+}
+
+fn month_cells(lang: Lang, names: &Names, l: &MonthLine) -> Vec<ListCell> {
+    vec![
+        ListCell::Text(l.customer_id.clone()),
+        ListCell::Text(l.customer_name.clone()),
+        ListCell::Text(lang.visit_level(l.entry.level.as_str()).to_owned()),
+        ListCell::Text(l.entry.due_on.to_string()),
+        ListCell::Text(l.entry.visited_on.map(|d| d.to_string()).unwrap_or_default()),
+        ListCell::Text(names.join(&l.owners)),
+    ]
 }
 
 fn overdue_cells(lang: Lang, names: &Names, v: &DueVisit) -> Vec<ListCell> {
@@ -235,8 +269,14 @@ fn overdue_cells(lang: Lang, names: &Names, v: &DueVisit) -> Vec<ListCell> {
     ]
 }
 
-fn month(lang: Lang, m: &MonthCompliance, names: &Names, rep: Option<&str>) -> Markup {
+fn month(
+    lang: Lang,
+    m: &MonthCompliance,
+    names: &Names,
+    (rep, list, lines): (Option<&str>, &ListView, &Page<MonthLine>),
+) -> Markup {
     let rep_query = rep.map(|r| format!("?rep={}", url_encode(r))).unwrap_or_default();
+    let o = Some(lines);
     html! {
         h1 { (lang.t("拜访达标情况", "Visit compliance")) " · " (m.month) }
         p #month-summary {
@@ -248,9 +288,11 @@ fn month(lang: Lang, m: &MonthCompliance, names: &Names, rep: Option<&str>) -> M
             "应拜访：月初时已到期或在统计截止日前到期的拜访项（含此前超期未补的）；按期完成：本月内有一次计入该项的拜访。",
             "Due: the cadence's entries due by the last day counted, as they stood at the month's start (including those still owed); made: a visit that counts for it within the month.")) }
         p { a href={ "/hq/visits" (rep_query) } { (lang.t("查看今日情况", "See today")) } " · " a href="/hq/charts" { (lang.t("查看图表", "See the charts")) } }
+        (visit_search(list, lang, true))
+        div .list-bar { (list.pager(lines)) (list.exports()) }
         table #month-visits {
-            tr { th { (lang.t("客户", "Customer")) } th { (lang.t("层级", "Level")) } th { (lang.t("应于", "Due on")) } th { (lang.t("拜访日期", "Visited on")) } th { (lang.t("客户经理", "Reps")) } }
-            @for l in &m.lines {
+            tr { (list.header(o, "customer", "客户", "Customer")) (list.header(o, "level", "层级", "Level")) (list.header(o, "due", "应于", "Due on")) (list.header(o, "visited", "拜访日期", "Visited on")) th { (lang.t("客户经理", "Reps")) } }
+            @for l in &lines.rows {
                 tr data-customer=(l.customer_id) {
                     td { a href={ "/hq/customers/" (url_encode(&l.customer_id)) } { (l.customer_name) } }
                     td { (lang.visit_level(l.entry.level.as_str())) }
@@ -263,5 +305,6 @@ fn month(lang: Lang, m: &MonthCompliance, names: &Names, rep: Option<&str>) -> M
                 }
             }
         }
+        (list.pager_below(lines))
     }
 }

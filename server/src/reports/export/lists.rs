@@ -39,6 +39,8 @@ pub enum ListKind {
     Devices,
     /// The visits past due.
     OverdueVisits,
+    /// A month's cadence entries.
+    MonthVisits,
     /// The staff scorecards (the report's columns).
     Scorecards,
 }
@@ -149,6 +151,16 @@ const OVERDUE_VISIT_COLUMNS: &[Column] = &[
     col("客户经理", "Reps", 16.0),
 ];
 
+/// A month's entries' columns, in the order of [`ListKind::MonthVisits`] rows.
+const MONTH_VISIT_COLUMNS: &[Column] = &[
+    col("客户编号", "Customer ID", 12.0),
+    col("客户名称", "Customer", 28.0),
+    col("拜访层级", "Level", 14.0),
+    col("应于", "Due on", 12.0),
+    col("拜访日期（空：未完成）", "Visited on (empty: missed)", 14.0),
+    col("客户经理", "Reps", 16.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
@@ -160,6 +172,7 @@ impl ListKind {
             ListKind::Leads => LEAD_COLUMNS,
             ListKind::Devices => DEVICE_COLUMNS,
             ListKind::OverdueVisits => OVERDUE_VISIT_COLUMNS,
+            ListKind::MonthVisits => MONTH_VISIT_COLUMNS,
             ListKind::Scorecards => super::scorecards::COLUMNS,
         }
     }
@@ -175,6 +188,7 @@ impl ListKind {
             ListKind::Leads => "leads",
             ListKind::Devices => "devices",
             ListKind::OverdueVisits => "overdue-visits",
+            ListKind::MonthVisits => "month-visits",
             ListKind::Scorecards => "scorecards",
         }
     }
