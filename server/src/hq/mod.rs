@@ -28,6 +28,7 @@ pub mod scorecard_list;
 pub mod scorecards;
 pub mod surveys;
 pub mod tickets;
+pub mod user_list;
 pub mod visit_lists;
 
 /// Parses an RFC 3339 instant stored by the projections.

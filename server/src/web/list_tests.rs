@@ -895,3 +895,37 @@ async fn a_months_visits_page_search_filter_and_download_with_the_counts_whole()
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_user_list_searches_filters_sorts_pages_and_downloads_for_the_administrator() {
+    let site = demo_site_sized(30, 10);
+    let (admin, _) = site.sign_in("admin").await;
+    let (status, _, html) = site.get("/hq/admin/users?limit=3&sort=name", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(html.matches("<tr data-user-id=").count(), 3, "a page of three");
+    assert!(html.contains("id=\"page-next\""));
+    assert!(html.contains("href=\"/hq/admin/users.csv?sort=name&amp;limit=3\""));
+    let (status, _, csv) = site.get("/hq/admin/users.csv?role=rep&sort=user", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').trim_end().split("\r\n").collect();
+    assert!(lines[0].starts_with("姓名,用户名,角色"), "{}", lines[0]);
+    let ids: Vec<&str> = lines[1..].iter().map(|l| l.split(',').nth(1).unwrap()).collect();
+    let roles: Vec<&str> = lines[1..].iter().map(|l| l.split(',').nth(2).unwrap()).collect();
+    let rep = crate::web::i18n::Lang::Zh.label("rep");
+    assert!(ids.len() > 3 && roles.iter().all(|r| *r == rep), "{ids:?} {roles:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "by id: {ids:?}");
+    let name = kam_core::demo::staff_name("rep-01");
+    let q = crate::web::layout::url_encode(&name);
+    let (_, _, found) = site.get(&format!("/hq/admin/users?q={q}"), Some(&admin)).await;
+    assert_eq!(found.matches("<tr data-user-id=").count(), 1, "the search by name finds one");
+    assert!(found.contains("data-user-id=\"rep-01\""));
+    for bad in
+        ["/hq/admin/users?role=king", "/hq/admin/users?state=gone", "/hq/admin/users.csv?sort=mood"]
+    {
+        let (status, _, _) = site.get(bad, Some(&admin)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let (hq, _) = site.sign_in("hq-01").await;
+    let (status, _, _) = site.get("/hq/admin/users.csv", Some(&hq)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the administrator's file only");
+}

@@ -43,6 +43,8 @@ pub enum ListKind {
     MonthVisits,
     /// The staff scorecards (the report's columns).
     Scorecards,
+    /// The users, for the administrator.
+    Users,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -161,6 +163,15 @@ const MONTH_VISIT_COLUMNS: &[Column] = &[
     col("客户经理", "Reps", 16.0),
 ];
 
+/// The users' columns, in the order of [`ListKind::Users`] rows.
+const USER_COLUMNS: &[Column] = &[
+    col("姓名", "Name", 12.0),
+    col("用户名", "User id", 14.0),
+    col("角色", "Role", 10.0),
+    col("创建时间", "Created", 20.0),
+    col("停用时间", "Disabled", 20.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
@@ -174,6 +185,7 @@ impl ListKind {
             ListKind::OverdueVisits => OVERDUE_VISIT_COLUMNS,
             ListKind::MonthVisits => MONTH_VISIT_COLUMNS,
             ListKind::Scorecards => super::scorecards::COLUMNS,
+            ListKind::Users => USER_COLUMNS,
         }
     }
 
@@ -190,6 +202,7 @@ impl ListKind {
             ListKind::OverdueVisits => "overdue-visits",
             ListKind::MonthVisits => "month-visits",
             ListKind::Scorecards => "scorecards",
+            ListKind::Users => "users",
         }
     }
 

@@ -37,6 +37,8 @@ pub const DEVICES: &str = "/hq/devices";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hq/admin/users", get(users::users_page).post(users::add_user))
+        .route("/hq/admin/users.csv", get(users::users_file))
+        .route("/hq/admin/users.xlsx", get(users::users_file))
         .route("/hq/admin/users/role", post(users::set_role))
         .route("/hq/admin/users/password", post(users::set_password))
         .route("/hq/admin/grants", get(grants::grants_page))

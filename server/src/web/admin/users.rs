@@ -3,6 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -13,15 +14,21 @@ use crate::admin;
 use crate::auth::Role;
 use crate::db::accounts::UserRow;
 use crate::error::ServerError;
+use crate::hq::listing::{ListParams, Page};
+use crate::hq::user_list::{self, UserQuery};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 use crate::web::error::{InLang, PageError};
 use crate::web::forms::{Flash, required, text};
 use crate::web::i18n::Lang;
 use crate::web::layout::{Here, csrf_field, flash, page};
+use crate::web::list::{ListView, select};
+use crate::web::list_file::send_list;
 use crate::web::session::{MIN_PASSWORD_CHARS, WebUser};
 
-/// What the users page shows.
+/// What the users page shows: a page of the list, and every user for the forms.
 struct UsersView {
+    listed: Page<UserRow>,
     users: Vec<UserRow>,
     policy: kam_core::Policy,
 }
@@ -32,12 +39,17 @@ pub async fn users_page(
     user: WebUser,
     here: Here,
     Query(flash_msg): Query<Flash>,
+    Query(query): Query<UserQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     require_admin(&user)?;
     let lang = user.lang;
+    let list = ListView::new(USERS, query.pairs(), &params, lang);
     let view = state
-        .with_store(|store| {
-            Ok(UsersView { users: store.conn().users()?, policy: store.policy().clone() })
+        .hq_read(move |store| {
+            let listed = user_list::page(store.conn(), &query, &params)?;
+            let (users, policy) = (store.conn().users()?, store.policy().clone());
+            Ok(UsersView { listed, users, policy })
         })
         .await
         .in_lang(lang)?;
@@ -45,7 +57,10 @@ pub async fn users_page(
         h1 { (lang.t("用户", "Users")) }
         (admin_nav(lang, USERS))
         (flash(flash_msg.done.as_deref()))
-        (users_table(lang, &view))
+        (user_search(&list, lang))
+        div .list-bar { (list.pager(&view.listed)) (list.exports()) }
+        (users_table(lang, &list, &view))
+        (list.pager_below(&view.listed))
         (add_form(&user))
         (role_form(&user, &view.users))
         (password_form(&user, &view.users))
@@ -53,11 +68,64 @@ pub async fn users_page(
     Ok(page(&user, &here, lang.t("用户管理", "Users"), body))
 }
 
-fn users_table(lang: Lang, view: &UsersView) -> Markup {
+/// The user list's search form: text, role and state.
+fn user_search(list: &ListView, lang: Lang) -> Markup {
+    let roles: Vec<(String, String)> =
+        Role::ALL.iter().map(|r| (r.as_str().to_owned(), lang.label(r.as_str()))).collect();
+    let states = [
+        ("active".to_owned(), lang.t("有效", "active").to_owned()),
+        ("disabled".to_owned(), lang.t("已停用", "disabled").to_owned()),
+    ];
+    html! {
+        form .search #user-search method="get" action=(USERS) {
+            input type="search" name="q" id="search" value=(list.filter("q"))
+                placeholder=(lang.t("姓名或用户名", "Name or user id"));
+            (select("role", list.filter("role"), lang.t("全部角色", "All roles"), &roles))
+            (select("state", list.filter("state"), lang.t("全部状态", "Any state"), &states))
+            (list.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href=(USERS) { (lang.t("清除", "Clear")) }
+        }
+    }
+}
+
+/// `GET /hq/admin/users.csv` and `.xlsx`: every user the list shows under its filters and
+/// sort.
+pub async fn users_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<UserQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    require_admin(&user)?;
+    let title = user.lang.t("用户", "Users");
+    let filters = query.pairs();
+    let kind = (ListKind::Users, title);
+    send_list(&state, &user, &uri, kind, &filters, move |store, lang, _| {
+        let policy = store.policy();
+        let rows = user_list::sorted(store.conn(), &query, &params)?;
+        Ok(rows.iter().map(|u| user_cells(lang, policy, u)).collect())
+    })
+    .await
+}
+
+fn user_cells(lang: Lang, policy: &kam_core::Policy, u: &UserRow) -> Vec<ListCell> {
+    vec![
+        ListCell::Text(u.display_name.clone()),
+        ListCell::Text(u.user_id.clone()),
+        ListCell::Text(lang.label(u.role.as_str())),
+        ListCell::Text(zoned(policy, &u.created_at)),
+        ListCell::Text(u.disabled_at.as_deref().map(|at| zoned(policy, at)).unwrap_or_default()),
+    ]
+}
+
+fn users_table(lang: Lang, list: &ListView, view: &UsersView) -> Markup {
+    let p = Some(&view.listed);
     html! {
         table #users {
-            tr { th { (lang.t("姓名", "Name")) } th { (lang.t("用户名", "User id")) } th { (lang.t("角色", "Role")) } th { (lang.t("创建时间", "Created")) } th { (lang.t("状态", "State")) } }
-            @for u in &view.users {
+            tr { (list.header(p, "name", "姓名", "Name")) (list.header(p, "user", "用户名", "User id")) (list.header(p, "role", "角色", "Role")) (list.header(p, "created", "创建时间", "Created")) th { (lang.t("状态", "State")) } }
+            @for u in &view.listed.rows {
                 tr data-user-id=(u.user_id) data-role=(u.role.as_str()) {
                     td { (u.display_name) } td { (u.user_id) } td { (lang.label(u.role.as_str())) }
                     td { (zoned(&view.policy, &u.created_at)) }
