@@ -100,32 +100,28 @@ struct Checked {
     q: Option<String>,
 }
 
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn check(query: &CustomerQuery, names: &Names) -> Result<Checked, ServerError> {
-    let tier = given(&query.tier).map(str::to_owned);
+    let tier = listing::given(&query.tier).map(str::to_owned);
     if let Some(t) = &tier
         && t.parse::<Tier>().is_err()
     {
         let known: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
         return Err(invalid("tier", format!("{t:?} is not one of {}", known.join(", "))));
     }
-    let grade = given(&query.grade).map(str::to_owned);
+    let grade = listing::given(&query.grade).map(str::to_owned);
     if let Some(g) = &grade
         && g != "none"
         && g.parse::<Grade>().is_err()
     {
         return Err(invalid("grade", format!("{g:?} is not A, B, C, D or none")));
     }
-    let rep = given(&query.rep).map(str::to_owned);
+    let rep = listing::given(&query.rep).map(str::to_owned);
     if let Some(r) = &rep
         && !names.knows(r)
     {
         return Err(invalid("rep", format!("no user {r:?}")));
     }
-    let overdue = match given(&query.overdue) {
+    let overdue = match listing::given(&query.overdue) {
         None | Some("0") => false,
         Some("1") => true,
         Some(other) => return Err(invalid("overdue", format!("{other:?} is not 0 or 1"))),
@@ -134,8 +130,8 @@ fn check(query: &CustomerQuery, names: &Names) -> Result<Checked, ServerError> {
         tier,
         grade,
         rep,
-        region: given(&query.region).map(str::to_owned),
-        industry: given(&query.industry).map(str::to_owned),
+        region: listing::given(&query.region).map(str::to_owned),
+        industry: listing::given(&query.industry).map(str::to_owned),
         overdue,
         q: listing::search_text(query.q.as_deref())?,
     })

@@ -8,6 +8,7 @@ use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortV
 use super::people::Names;
 use crate::db::{Db, DocumentStore, HqQueries};
 use crate::error::ServerError;
+use kam_core::model::Role;
 
 /// One enrolled device.
 #[derive(Clone, Debug, Serialize)]
@@ -16,8 +17,7 @@ pub struct DeviceLine {
     pub device_id: String,
     /// Its user.
     pub user_id: String,
-    /// The user's name (filled by the list; empty from [`devices`]).
-    #[serde(default)]
+    /// The user's name.
     pub user_name: String,
     /// The user's role.
     pub role: String,
@@ -38,17 +38,22 @@ pub struct DeviceLine {
     pub revoked_at: Option<String>,
 }
 
-/// Every device, the longest silent first, with how far behind the change sequence `head`
-/// each one is.
-pub fn devices(
+/// Every device, its user named, with how far behind the change sequence `head` each one is.
+fn devices(
     db: &(impl HqQueries + DocumentStore + ?Sized),
+    names: &Names,
     now: DateTime<Utc>,
 ) -> Result<Vec<DeviceLine>, ServerError> {
     let head = db.current_seq()?;
-    Ok(db.devices()?.into_iter().map(|record| line(record, head, now)).collect())
+    Ok(db.devices()?.into_iter().map(|record| line(record, names, head, now)).collect())
 }
 
-fn line(record: crate::db::hq::DeviceRecord, head: i64, now: DateTime<Utc>) -> DeviceLine {
+fn line(
+    record: crate::db::hq::DeviceRecord,
+    names: &Names,
+    head: i64,
+    now: DateTime<Utc>,
+) -> DeviceLine {
     let outbox_age_minutes = match (
         instant(record.last_upload_at.as_deref()),
         instant(record.last_upload_oldest_change_at.as_deref()),
@@ -60,8 +65,8 @@ fn line(record: crate::db::hq::DeviceRecord, head: i64, now: DateTime<Utc>) -> D
         minutes_since_sync: instant(record.last_seen_at.as_deref())
             .map(|t| now.signed_duration_since(t).num_minutes()),
         device_id: record.device_id,
+        user_name: names.of(&record.user_id).to_owned(),
         user_id: record.user_id,
-        user_name: String::new(),
         role: record.role,
         label: record.label,
         last_seen_at: record.last_seen_at,
@@ -114,6 +119,11 @@ pub const SORT_COLUMNS: &[SortColumn<DeviceLine>] = &[
     SortColumn { key: "outbox", value: |d| d.outbox_age_minutes.map(SortValue::Int) },
 ];
 
+/// The role codes a user has (`Role::ALL`), for the role filters.
+pub fn role_codes() -> [&'static str; 6] {
+    Role::ALL.map(Role::as_str)
+}
+
 /// One page of the devices matching `query` at `now`.
 pub fn devices_page(
     db: &dyn Db,
@@ -143,38 +153,20 @@ fn matching(
     query: &DeviceQuery,
 ) -> Result<Vec<DeviceLine>, ServerError> {
     let names = Names::load(db)?;
-    let user = given(&query.user);
+    let user = listing::given(&query.user);
     if let Some(u) = user
         && !names.knows(u)
     {
         return Err(ServerError::Invalid { field: "user", reason: format!("no user {u:?}") });
     }
-    let role = given(&query.role);
-    let roles = kam_core::model::Role::ALL.map(kam_core::model::Role::as_str);
-    if let Some(r) = role
-        && !roles.contains(&r)
-    {
-        let reason = format!("{r:?} is not one of {}", roles.join(", "));
-        return Err(ServerError::Invalid { field: "role", reason });
-    }
-    let revoked = match given(&query.state) {
-        None => None,
-        Some("active") => Some(false),
-        Some("revoked") => Some(true),
-        Some(other) => {
-            let reason = format!("{other:?} is not active or revoked");
-            return Err(ServerError::Invalid { field: "state", reason });
-        }
-    };
+    let role = listing::code(&query.role, "role", &role_codes())?;
+    let active = listing::either(&query.state, "state", ("active", "revoked"))?;
     let q = listing::search_text(query.q.as_deref())?;
-    let mut lines = devices(db, now)?;
-    for line in &mut lines {
-        line.user_name = names.of(&line.user_id).to_owned();
-    }
+    let mut lines = devices(db, &names, now)?;
     lines.retain(|d| {
         user.is_none_or(|u| d.user_id == u)
             && role.is_none_or(|r| d.role == r)
-            && revoked.is_none_or(|r| d.revoked_at.is_some() == r)
+            && active.is_none_or(|a| d.revoked_at.is_none() == a)
             && q.as_deref().is_none_or(|q| {
                 [&d.label, &d.device_id, &d.user_id, &d.user_name]
                     .into_iter()
@@ -182,11 +174,6 @@ fn matching(
             })
     });
     Ok(lines)
-}
-
-/// A filter's value, unless absent or blank.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// An optional stored instant; an unreadable one counts as absent on this list.

@@ -281,6 +281,42 @@ fn decode(text: &str, sort: &str, dir: Dir) -> Result<Cursor, ServerError> {
     Ok(cursor)
 }
 
+/// A filter's value as the request gave it, trimmed; `None` when absent or blank.
+pub fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A code filter checked against its vocabulary: a value outside `known` is refused naming
+/// `field`.
+pub fn code(
+    value: &Option<String>,
+    field: &'static str,
+    known: &[&'static str],
+) -> Result<Option<&'static str>, ServerError> {
+    let Some(v) = given(value) else { return Ok(None) };
+    known
+        .iter()
+        .find(|k| **k == v)
+        .copied()
+        .map(Some)
+        .ok_or_else(|| invalid(field, format!("{v:?} is not one of {}", known.join(", "))))
+}
+
+/// A filter between two states: `Some(true)` for `first`, `Some(false)` for `second`, `None`
+/// when not given; anything else is refused naming `field`.
+pub fn either(
+    value: &Option<String>,
+    field: &'static str,
+    (first, second): (&str, &str),
+) -> Result<Option<bool>, ServerError> {
+    match given(value) {
+        None => Ok(None),
+        Some(v) if v == first => Ok(Some(true)),
+        Some(v) if v == second => Ok(Some(false)),
+        Some(v) => Err(invalid(field, format!("{v:?} is not {first} or {second}"))),
+    }
+}
+
 /// An amount of money as a sort value: its cents (none beyond what an `i64` holds).
 pub fn money_value(amount: rust_decimal::Decimal) -> Option<SortValue> {
     let cents = amount.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?;

@@ -74,24 +74,23 @@ pub fn sorted(
 
 /// The scorecards matching `query`; a period or person that cannot be is refused by name.
 fn matching(db: &dyn Db, query: &ScorecardQuery) -> Result<Vec<ScorecardLine>, ServerError> {
-    let given = |o: &Option<String>| o.clone().filter(|v| !v.trim().is_empty());
-    let period = given(&query.period);
-    if let Some(p) = &period {
-        kam_core::rules::period_bounds(p.trim())
+    let period = listing::given(&query.period);
+    if let Some(p) = period {
+        kam_core::rules::period_bounds(p)
             .map_err(|e| ServerError::Invalid { field: "period", reason: format!("{p:?}: {e}") })?;
     }
     let names = Names::load(db)?;
-    let person = given(&query.person);
-    if let Some(p) = &person
+    let person = listing::given(&query.person);
+    if let Some(p) = person
         && !names.knows(p)
     {
         return Err(ServerError::Invalid { field: "person", reason: format!("no user {p:?}") });
     }
     let q = listing::search_text(query.q.as_deref())?;
-    let cards = db.scorecards(period.as_deref().map(str::trim))?;
+    let cards = db.scorecards(period)?;
     Ok(cards
         .into_iter()
-        .filter(|c| person.as_ref().is_none_or(|p| c.person == *p))
+        .filter(|c| person.is_none_or(|p| c.person == p))
         .map(|card| ScorecardLine { person_name: names.of(&card.person).to_owned(), card })
         .filter(|c| {
             q.as_deref().is_none_or(|q| {

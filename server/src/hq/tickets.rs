@@ -140,27 +140,8 @@ fn invalid(field: &'static str, reason: String) -> ServerError {
     ServerError::Invalid { field, reason }
 }
 
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// A code filter checked against its vocabulary.
-fn code(
-    value: &Option<String>,
-    field: &'static str,
-    known: &[&'static str],
-) -> Result<Option<&'static str>, ServerError> {
-    let Some(v) = given(value) else { return Ok(None) };
-    known
-        .iter()
-        .find(|k| **k == v)
-        .copied()
-        .map(Some)
-        .ok_or_else(|| invalid(field, format!("{v:?} is not one of {}", known.join(", "))))
-}
-
 fn day(value: &Option<String>, field: &'static str) -> Result<Option<NaiveDate>, ServerError> {
-    given(value)
+    listing::given(value)
         .map(|v| v.parse().map_err(|_| invalid(field, format!("{v:?} is not a date (YYYY-MM-DD)"))))
         .transpose()
 }
@@ -180,11 +161,11 @@ struct Checked {
 }
 
 fn check(query: &TicketQuery, names: &Names) -> Result<Checked, ServerError> {
-    let open_only = code(&query.show, "show", &["open", "all"])? != Some("all");
+    let open_only = listing::code(&query.show, "show", &["open", "all"])? != Some("all");
     let statuses: Vec<&'static str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
     let kinds: Vec<&'static str> = TicketKind::ALL.iter().map(|k| k.as_str()).collect();
     let priorities: Vec<&'static str> = TicketPriority::ALL.iter().map(|p| p.as_str()).collect();
-    let rep = given(&query.rep).map(str::to_owned);
+    let rep = listing::given(&query.rep).map(str::to_owned);
     if let Some(r) = &rep
         && !names.knows(r)
     {
@@ -198,12 +179,12 @@ fn check(query: &TicketQuery, names: &Names) -> Result<Checked, ServerError> {
     }
     Ok(Checked {
         open_only,
-        sla: code(&query.sla, "sla", SLA_CODES)?,
-        status: code(&query.status, "status", &statuses)?,
-        kind: code(&query.kind, "kind", &kinds)?,
-        priority: code(&query.priority, "priority", &priorities)?,
+        sla: listing::code(&query.sla, "sla", SLA_CODES)?,
+        status: listing::code(&query.status, "status", &statuses)?,
+        kind: listing::code(&query.kind, "kind", &kinds)?,
+        priority: listing::code(&query.priority, "priority", &priorities)?,
         rep,
-        customer: given(&query.customer).map(str::to_owned),
+        customer: listing::given(&query.customer).map(str::to_owned),
         from,
         to,
         q: listing::search_text(query.q.as_deref())?,

@@ -57,29 +57,13 @@ pub fn sorted(
 
 /// The users matching `query`; a role or state that cannot be is refused by name.
 fn matching(db: &dyn Db, query: &UserQuery) -> Result<Vec<UserRow>, ServerError> {
-    let given = |o: &Option<String>| o.clone().filter(|v| !v.trim().is_empty());
-    let role = given(&query.role);
-    let roles = kam_core::model::Role::ALL.map(kam_core::model::Role::as_str);
-    if let Some(r) = &role
-        && !roles.contains(&r.trim())
-    {
-        let reason = format!("{r:?} is not one of {}", roles.join(", "));
-        return Err(ServerError::Invalid { field: "role", reason });
-    }
-    let disabled = match given(&query.state).as_deref().map(str::trim) {
-        None => None,
-        Some("active") => Some(false),
-        Some("disabled") => Some(true),
-        Some(other) => {
-            let reason = format!("{other:?} is not active or disabled");
-            return Err(ServerError::Invalid { field: "state", reason });
-        }
-    };
+    let role = listing::code(&query.role, "role", &super::devices::role_codes())?;
+    let active = listing::either(&query.state, "state", ("active", "disabled"))?;
     let q = listing::search_text(query.q.as_deref())?;
     let mut users = db.users()?;
     users.retain(|u| {
-        role.as_deref().is_none_or(|r| u.role.as_str() == r.trim())
-            && disabled.is_none_or(|d| u.disabled_at.is_some() == d)
+        role.is_none_or(|r| u.role.as_str() == r)
+            && active.is_none_or(|a| u.disabled_at.is_none() == a)
             && q.as_deref().is_none_or(|q| {
                 listing::contains_folded(&u.display_name, q)
                     || listing::contains_folded(&u.user_id, q)

@@ -164,28 +164,19 @@ fn keep<T: VisitRow>(
     mut rows: Vec<T>,
     query: &VisitListQuery,
 ) -> Result<Vec<T>, ServerError> {
-    let given = |o: &Option<String>| o.clone().filter(|v| !v.trim().is_empty());
-    let level = given(&query.level);
-    if let Some(l) = &level
-        && l.trim().parse::<VisitLevel>().is_err()
+    let level = listing::given(&query.level);
+    if let Some(l) = level
+        && l.parse::<VisitLevel>().is_err()
     {
         let reason = format!("{l:?} is not a visit level");
         return Err(ServerError::Invalid { field: "level", reason });
     }
-    let made = match given(&query.made).as_deref().map(str::trim) {
-        None => None,
-        Some("made") => Some(true),
-        Some("missed") => Some(false),
-        Some(other) => {
-            let reason = format!("{other:?} is not made or missed");
-            return Err(ServerError::Invalid { field: "made", reason });
-        }
-    };
+    let made = listing::either(&query.made, "made", ("made", "missed"))?;
     let q = listing::search_text(query.q.as_deref())?;
     let names = if q.is_some() { Some(Names::load(db)?) } else { None };
     rows.retain(|r| {
         let (id, name) = r.customer();
-        level.as_deref().is_none_or(|l| r.level() == l.trim())
+        level.is_none_or(|l| r.level() == l)
             && made.is_none_or(|m| r.made() == m)
             && q.as_deref().is_none_or(|q| {
                 listing::contains_folded(name, q)

@@ -110,10 +110,7 @@ pub async fn customers_page(
 }
 
 fn customer_search(view: &ListView, lang: Lang, choices: &Choices) -> Markup {
-    let tiers: Vec<(String, String)> = ["strategic", "key", "main", "general"]
-        .iter()
-        .map(|t| ((*t).to_owned(), lang.label(t)))
-        .collect();
+    let tiers = list::tier_choices(lang);
     let grades: Vec<(String, String)> = ["A", "B", "C", "D"]
         .iter()
         .map(|g| ((*g).to_owned(), format!("{g}{}", lang.t("级", ""))))

@@ -189,6 +189,14 @@ impl ListView {
     }
 }
 
+/// The tiers as (code, label), for a tier filter.
+pub fn tier_choices(lang: Lang) -> Vec<(String, String)> {
+    kam_core::model::Tier::ALL
+        .iter()
+        .map(|t| (t.as_str().to_owned(), lang.label(t.as_str())))
+        .collect()
+}
+
 /// A `<select>` of a filter: "all" first, then each (code, label), the current one chosen.
 pub fn select(name: &str, current: &str, all: &str, options: &[(String, String)]) -> Markup {
     html! {

@@ -256,7 +256,7 @@ pub async fn surveys_page(
             form .search #survey-search method="get" action="/hq/surveys" {
                 input type="search" name="q" id="search" value=(list.filter("q"))
                     placeholder=(lang.t("客户名称或编号", "Customer name or id"));
-                (super::list::select("tier", list.filter("tier"), lang.t("全部级别", "All tiers"), &tier_choices(lang)))
+                (super::list::select("tier", list.filter("tier"), lang.t("全部级别", "All tiers"), &super::list::tier_choices(lang)))
                 (list.kept_fields())
                 button type="submit" { (lang.t("筛选", "Filter")) }
                 " " a href="/hq/surveys" { (lang.t("清除", "Clear")) }
@@ -289,14 +289,6 @@ pub async fn surveys_page(
             }
         },
     ))
-}
-
-/// The tiers as (code, label), for a filter.
-pub(crate) fn tier_choices(lang: Lang) -> Vec<(String, String)> {
-    kam_core::model::Tier::ALL
-        .iter()
-        .map(|t| (t.as_str().to_owned(), lang.label(t.as_str())))
-        .collect()
 }
 
 /// `GET /hq/surveys.csv` and `.xlsx`: every surveyed customer the list shows under its

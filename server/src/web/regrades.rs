@@ -53,7 +53,7 @@ pub async fn regrades_page(
             form .search #regrade-search method="get" action="/hq/regrades" {
                 input type="search" name="q" id="search" value=(view.filter("q")) placeholder=(lang.t("客户名称或编号", "Customer name or id"));
                 (list::select("proposed", view.filter("proposed"), lang.t("全部建议级别", "Any proposed tier"),
-                    &["strategic", "key", "main", "general"].iter().map(|t| ((*t).to_owned(), lang.label(t))).collect::<Vec<_>>()))
+                    &list::tier_choices(lang)))
                 (view.kept_fields())
                 button type="submit" { (lang.t("筛选", "Filter")) }
             }

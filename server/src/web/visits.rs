@@ -66,9 +66,8 @@ pub async fn visits_page(
             let now = Utc::now();
             let names = Names::load(store.conn())?;
             let mut problems = Vec::new();
-            let known = store.conn().users()?.iter().any(|u| Some(&u.user_id) == rep.as_ref());
             let rep = match rep {
-                Some(r) if !known => {
+                Some(r) if !names.knows(&r) => {
                     problems.push(Problem::UnknownRep(r));
                     None
                 }
