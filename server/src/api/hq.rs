@@ -9,13 +9,14 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::conflicts::OpenConflict;
 use crate::error::ServerError;
 use crate::hq::customers::{CustomerDetail, CustomerQuery};
+use crate::hq::events::{EVENTS, EventQuery};
 use crate::hq::listing::ListParams;
 use crate::hq::regrade::{Decision, ProposalQuery};
+use crate::hq::review_lists::{self, ConflictQuery, QuarantineQuery, ViolationQuery};
 use crate::hq::tickets::TicketQuery;
-use crate::hq::{compliance, customers, decisions, devices, overview, regrade, review, tickets};
+use crate::hq::{compliance, customers, decisions, devices, overview, regrade, tickets};
 use crate::http::AppState;
 use crate::http::edge::caller::{authenticate, bearer_token, source_address};
 use crate::web::i18n::Lang;
@@ -37,11 +38,23 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/violations", get(violations_json))
         .route("/api/v1/hq/violations/{id}/reviewed", post(reviewed_json))
         .route("/api/v1/hq/devices", get(devices_json))
+        .route("/api/v1/hq/events", get(events_json))
         .route("/api/v1/hq/quarantine", get(quarantine_json))
         .route("/api/v1/hq/reports/monthly", get(monthly_json))
         .route("/api/v1/hq/reports/quarterly", get(quarterly_json))
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(super::account_work::routes())
+}
+
+/// The caller of a read: a device token or a dashboard session.
+pub(super) async fn reader(parts: &Parts, state: &AppState) -> Result<WebUser, ServerError> {
+    if bearer_token(&parts.headers).is_some() {
+        let address = source_address(&parts.extensions);
+        let who = authenticate(state, &parts.headers, address).await?;
+        Ok(WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh })
+    } else {
+        session::signed_in(state, &parts.headers).await?.ok_or(ServerError::Unauthorized)
+    }
 }
 
 /// The caller of a read: a device token or a dashboard session, of a role that sees
@@ -52,13 +65,7 @@ impl FromRequestParts<AppState> for HqReader {
     type Rejection = ServerError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
-        let user = if bearer_token(&parts.headers).is_some() {
-            let address = source_address(&parts.extensions);
-            let who = authenticate(state, &parts.headers, address).await?;
-            WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh }
-        } else {
-            session::signed_in(state, &parts.headers).await?.ok_or(ServerError::Unauthorized)?
-        };
+        let user = reader(parts, state).await?;
         if !user.is_hq() {
             return Err(ServerError::Forbidden(
                 "headquarters' data is for finance and headquarters".into(),
@@ -222,8 +229,16 @@ async fn tickets_json(
 async fn conflicts_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<OpenConflict>>, ServerError> {
-    Ok(Json(state.hq_read(|store| Ok(store.conn().open_conflicts()?)).await?))
+    uri: Uri,
+    Query(query): Query<ConflictQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| {
+            review_lists::CONFLICTS.page(&params, || review_lists::conflicts(store.conn(), &query))
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 /// The body of a conflict resolution.
@@ -247,8 +262,16 @@ async fn resolve_json(
 async fn violations_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<review::ViolationLine>>, ServerError> {
-    Ok(Json(state.hq_read(|store| Ok(store.conn().open_violations()?)).await?))
+    uri: Uri,
+    Query(query): Query<ViolationQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| {
+            review_lists::VIOLATIONS.page(&params, || review_lists::violations(store.conn(), &query))
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn reviewed_json(
@@ -273,11 +296,36 @@ async fn devices_json(
     Ok(super::paging::paged(page, &uri))
 }
 
+async fn events_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    uri: Uri,
+    Query(query): Query<EventQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    // The events are documents: read through the store's turn (a company has tens of them).
+    let page = state
+        .with_store(move |store| {
+            let all = crate::hq::events::selection_events(store)?;
+            EVENTS.page(&params, || crate::hq::events::matching(all, &query))
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
+}
+
 async fn quarantine_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<crate::quarantine::Quarantined>>, ServerError> {
-    Ok(Json(state.readers().read(|c| crate::quarantine::list(c.db(), 1_000)).await?))
+    uri: Uri,
+    Query(query): Query<QuarantineQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| {
+            review_lists::QUARANTINE.page(&params, || review_lists::quarantine(store.conn(), &query))
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn monthly_json(

@@ -5,14 +5,14 @@ use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use chrono::Utc;
 
 use super::hq::HqReader;
-use crate::db::management::ReviewRow;
 use crate::error::ServerError;
 use crate::hq::listing::ListParams;
-use crate::hq::organisations::{self, OrganisationsView};
+use crate::hq::meetings::{self, MonthQuery};
+use crate::hq::organisation_lists::{self, CandidateQuery, CollectionQuery};
 use crate::hq::scorecard_list::{self, ScorecardQuery};
 use crate::http::AppState;
 
@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hq/scorecards", get(scorecards_json))
         .route("/api/v1/hq/meetings", get(meetings_json))
         .route("/api/v1/hq/organisations", get(organisations_json))
+        .route("/api/v1/hq/collections", get(collections_json))
 }
 
 async fn scorecards_json(
@@ -39,17 +40,46 @@ async fn scorecards_json(
 async fn meetings_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<Vec<ReviewRow>>, ServerError> {
-    Ok(Json(state.hq_read(|store| crate::hq::meetings::months(store.conn())).await?))
+    uri: Uri,
+    Query(query): Query<MonthQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query)))
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }
 
 async fn organisations_json(
     State(state): State<AppState>,
     _reader: HqReader,
-) -> Result<Json<OrganisationsView>, ServerError> {
-    Ok(Json(
-        state
-            .hq_read(|store| organisations::organisations(store.conn(), store.policy(), Utc::now()))
-            .await?,
-    ))
+    uri: Uri,
+    Query(query): Query<CandidateQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| {
+            let read = || organisation_lists::candidates(store.conn(), store.policy(), &query);
+            organisation_lists::CANDIDATES.page(&params, read)
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
+}
+
+async fn collections_json(
+    State(state): State<AppState>,
+    _reader: HqReader,
+    uri: Uri,
+    Query(query): Query<CollectionQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ServerError> {
+    let page = state
+        .hq_read(move |store| {
+            let now = Utc::now();
+            let read =
+                || organisation_lists::collections(store.conn(), store.policy(), now, &query);
+            organisation_lists::COLLECTIONS.page(&params, read)
+        })
+        .await?;
+    Ok(super::paging::paged(page, &uri))
 }

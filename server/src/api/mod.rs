@@ -6,6 +6,7 @@
 //! only, so a browser session cannot be ridden by another site's form.
 
 pub mod account_work;
+pub mod admin;
 pub mod charts;
 pub mod hq;
 pub mod management;

@@ -26,10 +26,23 @@ pub struct NewsItem {
     pub reason: Reason,
 }
 
+/// One grant: a scope key a user may see beyond what the role grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRow {
+    /// The user.
+    pub user_id: String,
+    /// What is granted (`customer/<id>`, `event/<id>`, `project/<id>`).
+    pub scope_key: String,
+    /// The change-sequence number the grant took.
+    pub granted_seq: i64,
+}
+
 /// Grants, revocations and news since a cursor.
 pub trait GrantStore {
     /// Whether `user_id` holds a grant for `scope_key`.
     fn has_grant(&self, user_id: &str, scope_key: &str) -> Result<bool, DbError>;
+    /// Every grant, unsorted.
+    fn grants(&self) -> Result<Vec<GrantRow>, DbError>;
     /// Records a grant that took number `seq` of the change sequence.
     fn insert_grant(&self, user_id: &str, scope_key: &str, seq: i64) -> Result<(), DbError>;
     /// Withdraws a grant; false when there was none.

@@ -290,6 +290,8 @@ pub trait HqQueries {
     fn customers_by_tier(&self) -> Result<Vec<(String, u64)>, DbError>;
     /// The overview's counts at `now`, counting the devices seen since `seen_since`.
     fn overview(&self, now: DateTime<Utc>, seen_since: DateTime<Utc>) -> Result<Overview, DbError>;
+    /// The selection events as projected, by start then id.
+    fn projected_events(&self) -> Result<Vec<EventLine>, DbError>;
     /// Active (not revoked) devices that synced at or after `since`: the one count the
     /// overview and `/metrics` both show.
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError>;

@@ -17,7 +17,7 @@ use kam_core::model::{Role, UserId};
 use kam_core::replica::store::{CompactionPolicy, StoredDoc};
 
 use super::accounts::DeviceSeen;
-use super::grants::Reason;
+use super::grants::{GrantRow, Reason};
 use super::hq::CustomerFilter;
 use super::projections::CustomerFacts;
 use super::review::{AuditEntry, NewViolation};
@@ -215,6 +215,10 @@ pub(crate) fn grants_revocations_and_news(
     let granted_at = db.next_seq().unwrap();
     db.insert_grant("rep-g", &key, granted_at).unwrap();
     assert!(db.has_grant("rep-g", &key).unwrap());
+    let listed: Vec<GrantRow> =
+        db.grants().unwrap().into_iter().filter(|g| g.user_id == "rep-g").collect();
+    let expected = GrantRow { user_id: "rep-g".into(), scope_key: key.clone(), granted_seq: granted_at };
+    assert_eq!(listed, [expected], "the grant is listed with its number");
     let news = db.news_after(Role::Rep, "rep-g", cursor).unwrap();
     let reasons: Vec<Reason> =
         news.iter().filter(|n| n.doc_id == id.to_string()).map(|n| n.reason).collect();
@@ -225,6 +229,7 @@ pub(crate) fn grants_revocations_and_news(
     db.save_sync_state("dev-g", &id.to_string(), b"state").unwrap();
     assert!(db.delete_grant("rep-g", &key).unwrap());
     assert!(!db.delete_grant("rep-g", &key).unwrap(), "withdrawn once");
+    assert!(!db.grants().unwrap().iter().any(|g| g.user_id == "rep-g"), "no longer listed");
     let revoked_at = db.next_seq().unwrap();
     db.record_revocation("rep-g", &key, revoked_at).unwrap();
     let news = db.news_after(Role::Rep, "rep-g", granted_at).unwrap();

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use kam_core::doc::{DocId, DocKind, read_event};
 use kam_core::model::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::decisions::{Decider, may_decide};
+use super::listing::{self, Dir, ListSpec, SortColumn, SortValue};
 use crate::audit;
 use crate::db::{Db, ReviewStore};
 use crate::desk::Desk;
@@ -67,6 +68,67 @@ pub fn selection_events(store: &mut Store) -> Result<Vec<EventSummary>, ServerEr
         });
     }
     events.sort_by(|a, b| (a.starts_at, &a.event_id).cmp(&(b.starts_at, &b.event_id)));
+    Ok(events)
+}
+
+/// The event list's filters, as the query string spells them.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct EventQuery {
+    /// The project.
+    pub project: Option<String>,
+    /// `open` or `closed`: whether the event's desk is open on this server.
+    pub desk: Option<String>,
+    /// Part of the event's name or id.
+    pub q: Option<String>,
+}
+
+impl EventQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("project", v(&self.project)), ("desk", v(&self.desk)), ("q", v(&self.q))]
+    }
+}
+
+fn count(n: usize) -> Option<SortValue> {
+    i64::try_from(n).ok().map(SortValue::Int)
+}
+
+/// The event list: by start, the earliest first, by default.
+pub const EVENTS: ListSpec<EventSummary> = ListSpec {
+    columns: &[
+        SortColumn { key: "starts", value: |e| Some(SortValue::Text(e.starts_at.to_rfc3339())) },
+        SortColumn { key: "name", value: |e| Some(SortValue::Text(e.name.clone())) },
+        SortColumn { key: "project", value: |e| Some(SortValue::Text(e.project_id.clone())) },
+        SortColumn { key: "units", value: |e| count(e.allotted_units) },
+        SortColumn { key: "buyers", value: |e| count(e.buyers) },
+    ],
+    default: ("starts", Dir::Asc),
+    id: |e| &e.event_id,
+};
+
+/// The events among `events` matching `query`; a project no event sells or a desk state that
+/// cannot be is refused by name.
+pub fn matching(
+    mut events: Vec<EventSummary>,
+    query: &EventQuery,
+) -> Result<Vec<EventSummary>, ServerError> {
+    let open = listing::either(&query.desk, "desk", ("open", "closed"))?;
+    let q = listing::search_text(query.q.as_deref())?;
+    let project = listing::given(&query.project);
+    if let Some(p) = project
+        && !events.iter().any(|e| e.project_id == p)
+    {
+        let reason = format!("no selection event sells project {p:?}");
+        return Err(ServerError::Invalid { field: "project", reason });
+    }
+    events.retain(|e| {
+        project.is_none_or(|p| e.project_id == p)
+            && open.is_none_or(|o| e.desk_open == o)
+            && q.as_deref().is_none_or(|q| {
+                listing::contains_folded(&e.name, q) || listing::contains_folded(&e.event_id, q)
+            })
+    });
     Ok(events)
 }
 

@@ -281,6 +281,39 @@ fn decode(text: &str, sort: &str, dir: Dir) -> Result<Cursor, ServerError> {
     Ok(cursor)
 }
 
+/// A list's shape: the columns it sorts by, its order when none is asked, and its rows' ids.
+/// The request is checked before the rows are read, so a bad sort or cursor costs no reading.
+pub struct ListSpec<T: 'static> {
+    /// The columns `sort=` may name.
+    pub columns: &'static [SortColumn<T>],
+    /// The sort when none is named.
+    pub default: (&'static str, Dir),
+    /// A row's id, unique in the list (ties in the sort are broken by it).
+    pub id: fn(&T) -> &str,
+}
+
+impl<T> ListSpec<T> {
+    /// One page of the rows `read` gives, as `params` ask.
+    pub fn page(
+        &self,
+        params: &ListParams,
+        read: impl FnOnce() -> Result<Vec<T>, ServerError>,
+    ) -> Result<Page<T>, ServerError> {
+        let request = PageRequest::parse(params, self.columns, self.default)?;
+        Ok(request.page(read()?, self.columns, self.id))
+    }
+
+    /// Every row `read` gives, in the order `params` ask (a list's file).
+    pub fn sorted(
+        &self,
+        params: &ListParams,
+        read: impl FnOnce() -> Result<Vec<T>, ServerError>,
+    ) -> Result<Vec<T>, ServerError> {
+        let request = PageRequest::parse(params, self.columns, self.default)?;
+        Ok(request.all(read()?, self.columns, self.id))
+    }
+}
+
 /// A filter's value as the request gave it, trimmed; `None` when absent or blank.
 pub fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())

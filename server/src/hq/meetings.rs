@@ -11,9 +11,10 @@ use kam_core::model::{
     CustomerId, EntryId, Finding, FindingKind, LeadershipReview, Measure, MeasureClosing, ReviewId,
     Role, UserId,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::decisions::{Decider, write_and_announce};
+use super::listing::{self, Dir, ListSpec, SortColumn, SortValue};
 use super::records;
 use crate::db::ManagementQueries;
 use crate::db::management::{MeasureRow, ReviewDetail, ReviewRow};
@@ -54,9 +55,63 @@ fn line(measure: MeasureRow, today: NaiveDate) -> MeasureLine {
     MeasureLine { measure, overdue }
 }
 
-/// The months held, newest first.
-pub fn months(db: &dyn ManagementQueries) -> Result<Vec<ReviewRow>, ServerError> {
-    Ok(db.reviews()?)
+/// The month list's filters, as the query string spells them.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct MonthQuery {
+    /// `YYYY`: the months of one year.
+    pub year: Option<String>,
+    /// `yes`: months with measures still open; `no`: months with none.
+    pub open: Option<String>,
+    /// Part of the month or of an attendee's name.
+    pub q: Option<String>,
+}
+
+impl MonthQuery {
+    /// The filters as query-string pairs.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![("year", v(&self.year)), ("open", v(&self.open)), ("q", v(&self.q))]
+    }
+}
+
+fn count(n: u64) -> Option<SortValue> {
+    i64::try_from(n).ok().map(SortValue::Int)
+}
+
+/// The month list: the newest first by default.
+pub const MONTHS: ListSpec<ReviewRow> = ListSpec {
+    columns: &[
+        SortColumn { key: "month", value: |r| Some(SortValue::Text(r.review_id.clone())) },
+        SortColumn { key: "held", value: |r| Some(SortValue::Text(r.held_on.clone())) },
+        SortColumn { key: "findings", value: |r| count(r.findings) },
+        SortColumn { key: "open", value: |r| count(r.open_measures) },
+    ],
+    default: ("month", Dir::Desc),
+    id: |r| &r.review_id,
+};
+
+/// The months held matching `query`; a year or `open` that cannot be is refused by name.
+pub fn months(
+    db: &dyn ManagementQueries,
+    query: &MonthQuery,
+) -> Result<Vec<ReviewRow>, ServerError> {
+    let year = listing::given(&query.year);
+    if let Some(y) = year
+        && !(y.len() == 4 && y.parse::<u16>().is_ok_and(|y| (1970..=9999).contains(&y)))
+    {
+        return Err(ServerError::Invalid { field: "year", reason: format!("{y:?} is not a year") });
+    }
+    let open = listing::either(&query.open, "open", ("yes", "no"))?;
+    let q = listing::search_text(query.q.as_deref())?;
+    let mut months = db.reviews()?;
+    months.retain(|m| {
+        year.is_none_or(|y| m.review_id.starts_with(y))
+            && open.is_none_or(|o| (m.open_measures > 0) == o)
+            && q.as_deref().is_none_or(|q| {
+                m.review_id.contains(q) || m.attendees.iter().any(|a| listing::contains_folded(a, q))
+            })
+    });
+    Ok(months)
 }
 
 /// Open measures decided before `month`, overdue first, at `now`.

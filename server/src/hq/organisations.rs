@@ -34,17 +34,6 @@ pub struct RankedCandidate {
     pub organisation: OrganisationRow,
 }
 
-/// A project's candidates.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProjectCandidates {
-    /// The project.
-    pub project_id: String,
-    /// Its candidates, best first.
-    pub candidates: Vec<RankedCandidate>,
-    /// Whether there are enough for the negotiation group (policy minimum).
-    pub enough_for_negotiation: bool,
-}
-
 /// An instalment with what today makes of it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DueLine {
@@ -57,15 +46,6 @@ pub struct DueLine {
     pub days_overdue: i64,
     /// Whether a reminder is due today.
     pub reminder_due: bool,
-}
-
-/// The organisations page.
-#[derive(Clone, Debug, Serialize)]
-pub struct OrganisationsView {
-    /// Candidates per project.
-    pub projects: Vec<ProjectCandidates>,
-    /// Outstanding instalments, overdue first (most days first), then by due date.
-    pub collections: Vec<DueLine>,
 }
 
 /// One organisation's page.
@@ -112,7 +92,7 @@ fn as_candidate(row: &OrganisationRow) -> Organisation {
 }
 
 /// One project's rows in the order of `rules::rank_candidates` (001 六's four criteria).
-fn ranked(rows: Vec<OrganisationRow>) -> Vec<RankedCandidate> {
+pub(super) fn ranked(rows: Vec<OrganisationRow>) -> Vec<RankedCandidate> {
     let candidates: Vec<Organisation> = rows.iter().map(as_candidate).collect();
     let mut by_id: BTreeMap<String, OrganisationRow> =
         rows.into_iter().map(|r| (r.organisation_id.clone(), r)).collect();
@@ -130,7 +110,12 @@ fn ranked(rows: Vec<OrganisationRow>) -> Vec<RankedCandidate> {
 
 /// What today makes of an instalment: days overdue and whether a reminder is due (past the
 /// policy's grace, and no reminder within its interval).
-fn due_line(row: InstalmentRow, name: String, policy: &Policy, today: NaiveDate) -> DueLine {
+pub(super) fn due_line(
+    row: InstalmentRow,
+    name: String,
+    policy: &Policy,
+    today: NaiveDate,
+) -> DueLine {
     let due_on = row.due_on.parse::<NaiveDate>().unwrap_or(today);
     let days_overdue = if dec(&row.outstanding) > Decimal::ZERO {
         today.signed_duration_since(due_on).num_days().max(0)
@@ -153,40 +138,6 @@ fn overdue_first(lines: &mut [DueLine]) {
             .then_with(|| a.instalment.due_on.cmp(&b.instalment.due_on))
             .then_with(|| a.instalment.organisation_id.cmp(&b.instalment.organisation_id))
     });
-}
-
-/// The organisations page at `now`.
-pub fn organisations(
-    db: &dyn ManagementQueries,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> Result<OrganisationsView, ServerError> {
-    let today = policy.business_date(now);
-    let mut by_project: BTreeMap<String, Vec<OrganisationRow>> = BTreeMap::new();
-    let mut names = BTreeMap::new();
-    for row in db.organisations()? {
-        names.insert(row.organisation_id.clone(), row.name.clone());
-        by_project.entry(row.project_id.clone()).or_default().push(row);
-    }
-    let min = usize::try_from(policy.commissioning.min_candidates).unwrap_or(usize::MAX);
-    let projects = by_project
-        .into_iter()
-        .map(|(project_id, rows)| {
-            let enough = rows.len() >= min;
-            let candidates = ranked(rows);
-            ProjectCandidates { project_id, candidates, enough_for_negotiation: enough }
-        })
-        .collect();
-    let mut collections: Vec<DueLine> = db
-        .outstanding_instalments()?
-        .into_iter()
-        .map(|row| {
-            let name = names.get(&row.organisation_id).cloned().unwrap_or_default();
-            due_line(row, name, policy, today)
-        })
-        .collect();
-    overdue_first(&mut collections);
-    Ok(OrganisationsView { projects, collections })
 }
 
 /// One organisation's page at `now`.

@@ -55,7 +55,8 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::web::routes())
         .merge(crate::api::hq::routes())
         .merge(crate::api::charts::routes())
-        .merge(crate::api::management::routes());
+        .merge(crate::api::management::routes())
+        .merge(crate::api::admin::routes());
     let sync = Router::new().route("/api/v1/sync", post(sync_round));
     Router::new()
         .merge(edge::body::limited(small, limits.max_body_bytes))

@@ -3,6 +3,7 @@
 //! and reaches an open one's control table, prices, consoles and hall screen link.
 
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -11,32 +12,60 @@ use maud::{Markup, html};
 use super::error::{InLang, PageError};
 use super::forms::ConfirmForm;
 use super::forms::Flash;
-use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::layout::{Here, csrf_field, flash, local_when, page, url_encode, zone_label, zoned};
+use super::list::{ListView, select};
 use super::session::WebUser;
 use super::venue::{current, delegate_form, history, lent_cell};
 use crate::desk::catalog::DEFAULT_VOUCHER_SERIES;
-use crate::hq::events::{EventSummary, EventsWithVenues, events_with_venues, open_desk};
+use crate::hq::events::{
+    EVENTS, EventQuery, EventSummary, EventsWithVenues, events_with_venues, matching, open_desk,
+    selection_events,
+};
+use crate::hq::listing::ListParams;
+use crate::reports::export::{ListCell, ListKind};
 use crate::http::AppState;
+
+const EVENTS_PATH: &str = "/hq/events";
 
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hq/events", get(events_page))
+        .route("/hq/events.csv", get(events_file))
+        .route("/hq/events.xlsx", get(events_file))
         .route("/hq/events/{event_id}/open", post(open))
         .merge(super::venue::routes())
 }
 
-/// `GET /hq/events`.
+/// `GET /hq/events`: the selection events, searched, filtered, sorted and paged.
 pub async fn events_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
     Query(done): Query<Flash>,
+    Query(query): Query<EventQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     let now = chrono::Utc::now();
-    let view = user.hq_store(&state, move |store| events_with_venues(store, now)).await?;
-    let events = &view.events;
+    let list = ListView::new(EVENTS_PATH, query.pairs(), &params, lang);
+    let (view, events, projects) = user
+        .hq_store(&state, move |store| {
+            let mut view = events_with_venues(store, now)?;
+            let all = std::mem::take(&mut view.events);
+            let mut projects: Vec<String> = all.iter().map(|e| e.project_id.clone()).collect();
+            projects.sort();
+            projects.dedup();
+            let events = EVENTS.page(&params, || matching(all, &query))?;
+            Ok((view, events, projects))
+        })
+        .await?;
+    let h = Some(&events);
+    let projects: Vec<(String, String)> = projects.into_iter().map(|p| (p.clone(), p)).collect();
+    let desks = [
+        ("open".to_owned(), lang.t("已开启", "Open").to_owned()),
+        ("closed".to_owned(), lang.t("未开启", "Closed").to_owned()),
+    ];
     Ok(page(
         &user,
         &here,
@@ -44,19 +73,67 @@ pub async fn events_page(
         html! {
             h1 { (lang.t("选房活动", "Selection events")) }
             (flash(done.done.as_deref()))
-            @if events.is_empty() {
+            @if events.total == 0 && list.filter("q").is_empty() && list.filter("project").is_empty() && list.filter("desk").is_empty() {
                 p #no-events { (lang.t("还没有选房活动。", "There is no selection event yet.")) }
             }
+            form .search #event-search method="get" action=(EVENTS_PATH) {
+                input type="search" name="q" id="search" value=(list.filter("q"))
+                    placeholder=(lang.t("活动名称或编号", "Event's name or id"));
+                (select("project", list.filter("project"), lang.t("全部项目", "All projects"), &projects))
+                (select("desk", list.filter("desk"), lang.t("全部选房台", "Any desk"), &desks))
+                (list.kept_fields())
+                button type="submit" { (lang.t("筛选", "Filter")) }
+                " " a href=(EVENTS_PATH) { (lang.t("清除", "Clear")) }
+            }
+            p .muted { (lang.t("时间均为", "Times are in ")) (zone_label(state.policy())) }
+            div .list-bar { (list.pager(&events)) (list.exports()) }
             table #selection-events {
                 tr {
-                    th { (lang.t("活动", "Event")) } th { (lang.t("项目", "Project")) }
-                    th { (lang.t("开始时间", "Starts")) } th { (lang.t("分配房源", "Units allotted")) }
-                    th { (lang.t("名单人数", "Buyers")) } th { (lang.t("选房台", "Desk")) } th {}
+                    (list.header(h, "name", "活动", "Event")) (list.header(h, "project", "项目", "Project"))
+                    (list.header(h, "starts", "开始时间", "Starts")) (list.header(h, "units", "分配房源", "Units allotted"))
+                    (list.header(h, "buyers", "名单人数", "Buyers")) th { (lang.t("选房台", "Desk")) } th {}
                 }
-                @for e in events { (event_row(&user, &state, &view, e)) }
+                @for e in &events.rows { (event_row(&user, &state, &view, e)) }
             }
+            (list.pager_below(&events))
         },
     ))
+}
+
+/// `GET /hq/events.csv` and `.xlsx`: the events the list shows.
+pub async fn events_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<EventQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let lang = user.lang;
+    let title = lang.t("选房活动", "Selection events");
+    let filters = query.pairs();
+    let events = user
+        .hq_store(&state, move |store| {
+            let all = selection_events(store)?;
+            EVENTS.sorted(&params, || matching(all, &query))
+        })
+        .await?;
+    let policy = state.policy();
+    let rows = events
+        .iter()
+        .map(|e| {
+            let desk = if e.desk_open { lang.t("已开启", "Open") } else { lang.t("未开启", "Closed") };
+            vec![
+                ListCell::Text(e.name.clone()),
+                ListCell::Text(e.event_id.clone()),
+                ListCell::Text(e.project_id.clone()),
+                ListCell::Text(zoned(policy, &e.starts_at.to_rfc3339())),
+                ListCell::Count(e.allotted_units),
+                ListCell::Count(e.buyers),
+                ListCell::Text(desk.to_owned()),
+            ]
+        })
+        .collect();
+    super::list_file::send_rows(&state, lang, &uri, (ListKind::Events, title), &filters, rows)
 }
 
 fn event_row(
@@ -72,7 +149,7 @@ fn event_row(
     html! {
         tr .event data-event-id=(e.event_id) data-desk=(if e.desk_open { "open" } else { "closed" })
             data-lent=(if lent.is_some() { "true" } else { "false" }) {
-            td { (e.name) } td { (e.project_id) } td { (when(&e.starts_at.to_rfc3339())) }
+            td { (e.name) } td { (e.project_id) } td { (local_when(state.policy(), &e.starts_at.to_rfc3339())) }
             td .num { (e.allotted_units) } td .num { (e.buyers) }
             td { (if e.desk_open { lang.t("已开启", "Open") } else { lang.t("未开启", "Closed") }) }
             td {

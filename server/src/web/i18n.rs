@@ -102,6 +102,24 @@ impl Lang {
         self.t(pair.0, pair.1).to_owned()
     }
 
+    /// A document kind's label (`customer` → 客户).
+    pub fn doc_kind(self, code: &str) -> String {
+        let pair = match code {
+            "customer" => ("客户", "Customer"),
+            "ticket" => ("工单", "Ticket"),
+            "project" => ("项目", "Project"),
+            "event" => ("选房活动", "Selection event"),
+            "lead" => ("商机", "Lead"),
+            "plan" => ("客户计划", "Account plan"),
+            "survey" => ("满意度调查", "Survey"),
+            "scorecard" => ("绩效考核", "Scorecard"),
+            "review" => ("月度例会", "Monthly review"),
+            "organisation" => ("委建单位", "Organisation"),
+            other => return other.to_owned(),
+        };
+        self.t(pair.0, pair.1).to_owned()
+    }
+
     /// A visit level's label.
     pub fn visit_level(self, code: &str) -> String {
         match code {

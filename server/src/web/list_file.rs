@@ -59,6 +59,20 @@ where
     list_download(file, ListFormat::of(uri), lang, kind.sheet())
 }
 
+/// A list's file from rows already read (a list read through the store's turn).
+pub fn send_rows(
+    state: &AppState,
+    lang: Lang,
+    uri: &Uri,
+    (kind, title): (ListKind, &str),
+    filters: &[(&'static str, String)],
+    rows: Vec<Vec<ListCell>>,
+) -> Result<Response, PageError> {
+    let subtitle = taken_at(state.policy(), Utc::now(), lang);
+    let file = ListFile { kind, title: format!("{title}{}", filter_note(filters)), subtitle, rows };
+    list_download(file, ListFormat::of(uri), lang, kind.sheet())
+}
+
 /// "taken 2026-12-06 16:05 (UTC+08:00)": when the rows were read, on the policy's clock.
 pub fn taken_at(policy: &Policy, now: DateTime<Utc>, lang: Lang) -> String {
     let at = super::layout::local_when(policy, &now.to_rfc3339());

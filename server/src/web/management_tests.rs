@@ -86,8 +86,19 @@ fn en(cookie: &str) -> String {
 async fn a_rep_may_open_none_of_the_management_pages() {
     let site = demo_site_without_account_records();
     let (rep, _) = site.sign_in("rep-01").await;
-    let api = ["/api/v1/hq/scorecards", "/api/v1/hq/meetings", "/api/v1/hq/organisations"];
-    let pages = ["/hq/scorecards", "/hq/meetings", "/hq/meetings/2026-11", "/hq/organisations"];
+    let api = [
+        "/api/v1/hq/scorecards",
+        "/api/v1/hq/meetings",
+        "/api/v1/hq/organisations",
+        "/api/v1/hq/collections",
+    ];
+    let pages = [
+        "/hq/scorecards",
+        "/hq/meetings",
+        "/hq/meetings/2026-11",
+        "/hq/organisations",
+        "/hq/collections",
+    ];
     for path in pages.iter().chain(&api) {
         assert_eq!(site.get(path, Some(&rep)).await.0, StatusCode::FORBIDDEN, "{path}");
     }
@@ -114,9 +125,9 @@ async fn finance_records_collections_and_headquarters_does_not() {
     assert_eq!(site.post_form(path, &hq, &body(&hq_csrf)).await.0, StatusCode::FORBIDDEN);
     let (finance, fin_csrf) = site.sign_in("finance-01").await;
     let (status, headers, _) = site.post_form(path, &finance, &body(&fin_csrf)).await;
-    let (_, _, json) = site.get("/api/v1/hq/organisations", Some(&finance)).await;
+    let (_, _, json) = site.get("/api/v1/hq/collections", Some(&finance)).await;
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let outstanding = &json["collections"];
+    let outstanding = &json;
     assert_eq!(outstanding.as_array().unwrap().len(), 1, "the settled one is not listed: {json}");
     assert_eq!(outstanding[0]["entry_id"], "i2", "{json}");
     assert_eq!(outstanding[0]["received"], "50.00", "the rest of the 150 after i1's 100: {json}");

@@ -4,6 +4,7 @@
 //! headquarters' forms.
 
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -17,15 +18,23 @@ use super::forms::Flash;
 use super::forms::{confirmed, date, recorded, text};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::list::{ListView, select};
+use super::list_file::send_list;
 use super::session::WebUser;
 use crate::error::ServerError;
-use crate::hq::meetings::{self, MeasureLine, ReviewAction};
+use crate::hq::listing::ListParams;
+use crate::hq::meetings::{self, MeasureLine, MonthQuery, ReviewAction};
+use crate::reports::export::{ListCell, ListKind};
 use crate::http::AppState;
+
+const MEETINGS: &str = "/hq/meetings";
 
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hq/meetings", get(meetings_page))
+        .route("/hq/meetings.csv", get(meetings_file))
+        .route("/hq/meetings.xlsx", get(meetings_file))
         .route("/hq/meetings/{month}", get(meeting_page))
         .route("/hq/meetings/{month}/{action}", post(act))
 }
@@ -63,19 +72,28 @@ pub(crate) fn measures_table(lang: Lang, lines: &[MeasureLine], with_month: bool
     }
 }
 
-/// `GET /hq/meetings`.
+/// `GET /hq/meetings`: the months held, searched, filtered, sorted and paged.
 pub async fn meetings_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
+    Query(query): Query<MonthQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
+    let view = ListView::new(MEETINGS, query.pairs(), &params, lang);
     let (months, this_month) = user
-        .hq_read(&state, |store| {
+        .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            Ok((meetings::months(store.conn())?, kam_core::rules::month_of(today)))
+            let months = meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query))?;
+            Ok((months, kam_core::rules::month_of(today)))
         })
         .await?;
+    let h = Some(&months);
+    let open_choices = [
+        ("yes".to_owned(), lang.t("有未关闭措施", "With open measures").to_owned()),
+        ("no".to_owned(), lang.t("措施均已关闭", "All measures closed").to_owned()),
+    ];
     Ok(page(
         &user,
         &here,
@@ -83,17 +101,58 @@ pub async fn meetings_page(
         html! {
             h1 { (lang.t("战略客户领导小组月度例会", "Strategic accounts: monthly leadership review")) }
             p { a href={ "/hq/meetings/" (this_month) } { (lang.t("本月例会", "This month's review")) " " (this_month) } }
+            form .search #month-search method="get" action=(MEETINGS) {
+                input type="search" name="q" id="search" value=(view.filter("q"))
+                    placeholder=(lang.t("月份或出席人", "Month or attendee"));
+                input type="text" name="year" id="filter-year" size="6" value=(view.filter("year"))
+                    placeholder=(lang.t("年份", "Year"));
+                (select("open", view.filter("open"), lang.t("全部月份", "Every month"), &open_choices))
+                (view.kept_fields())
+                button type="submit" { (lang.t("筛选", "Filter")) }
+                " " a href=(MEETINGS) { (lang.t("清除", "Clear")) }
+            }
+            div .list-bar { (view.pager(&months)) (view.exports()) }
             table #months {
-                tr { th { (lang.t("月份", "Month")) } th { (lang.t("召开日期", "Held on")) } th { (lang.t("出席", "Attendees")) } th { (lang.t("问题", "Findings")) } th { (lang.t("未关闭措施", "Open measures")) } }
-                @for m in &months {
+                tr { (view.header(h, "month", "月份", "Month")) (view.header(h, "held", "召开日期", "Held on")) th { (lang.t("出席", "Attendees")) } (view.header(h, "findings", "问题", "Findings")) (view.header(h, "open", "未关闭措施", "Open measures")) }
+                @for m in &months.rows {
                     tr data-month=(m.review_id) {
                         td { a href={ "/hq/meetings/" (m.review_id) } { (m.review_id) } } td { (m.held_on) }
                         td { (m.attendees.join("、")) } td .num { (m.findings) } td .num { (m.open_measures) }
                     }
                 }
             }
+            (view.pager_below(&months))
         },
     ))
+}
+
+/// `GET /hq/meetings.csv` and `.xlsx`: the months the list shows.
+pub async fn meetings_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<MonthQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let title = user.lang.t("月度例会", "Monthly reviews");
+    let filters = query.pairs();
+    send_list(&state, &user, &uri, (ListKind::Meetings, title), &filters, move |store, _, _| {
+        let rows = meetings::MONTHS.sorted(&params, || meetings::months(store.conn(), &query))?;
+        let count = |n: u64| ListCell::Count(usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                vec![
+                    ListCell::Text(m.review_id),
+                    ListCell::Text(m.held_on),
+                    ListCell::Text(m.attendees.join("、")),
+                    count(m.findings),
+                    count(m.open_measures),
+                ]
+            })
+            .collect())
+    })
+    .await
 }
 
 fn forms(user: &WebUser, month: &str, created: bool, open: &[MeasureLine]) -> Markup {

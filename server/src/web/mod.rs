@@ -35,6 +35,7 @@ pub mod list_file;
 mod list_tests;
 pub mod login;
 pub mod meetings;
+pub mod organisation_lists;
 pub mod organisations;
 pub mod pipeline;
 pub mod plans;
@@ -83,9 +84,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/devices", get(devices::devices_page))
         .route("/hq/devices.csv", get(devices::devices_file))
         .route("/hq/devices.xlsx", get(devices::devices_file))
-        .route("/hq/review", get(review::review_page))
-        .route("/hq/review/conflicts", post(review::resolve))
-        .route("/hq/review/violations/{id}", post(review::mark_reviewed))
         .route("/hq/events/{id}/board", get(board::board_page))
         .route("/hq/events/{id}/reconciliation", get(board::reconciliation_page))
         .route("/hq/reports", get(reports::reports_page))
@@ -101,4 +99,5 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(devices::routes())
         .merge(regrades::routes())
+        .merge(review::routes())
 }

@@ -27,7 +27,7 @@ use crate::http::AppState;
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/hq/organisations", get(organisations_page))
+        .merge(super::organisation_lists::routes())
         .route("/hq/organisations/{id}", get(organisation_page))
         .route("/hq/organisations/{id}/{action}", post(act))
 }
@@ -46,7 +46,7 @@ pub(crate) fn clause_label(lang: Lang, code: &str) -> &'static str {
     }
 }
 
-fn status_label(lang: Lang, code: &str) -> &'static str {
+pub(super) fn status_label(lang: Lang, code: &str) -> &'static str {
     match code {
         "candidate" => lang.t("候选", "Candidate"),
         "negotiating" => lang.t("谈判中", "Negotiating"),
@@ -56,7 +56,7 @@ fn status_label(lang: Lang, code: &str) -> &'static str {
     }
 }
 
-fn due_table(lang: Lang, lines: &[DueLine], with_name: bool) -> Markup {
+pub(super) fn due_table(lang: Lang, lines: &[DueLine], with_name: bool) -> Markup {
     html! {
         table .collections {
             tr {
@@ -75,51 +75,6 @@ fn due_table(lang: Lang, lines: &[DueLine], with_name: bool) -> Markup {
             }
         }
     }
-}
-
-/// `GET /hq/organisations`.
-pub async fn organisations_page(
-    State(state): State<AppState>,
-    user: WebUser,
-    here: Here,
-    Query(flash_msg): Query<Flash>,
-) -> Result<Markup, PageError> {
-    let lang = user.lang;
-    let view = user
-        .hq_read(&state, |store| {
-            organisations::organisations(store.conn(), store.policy(), Utc::now())
-        })
-        .await?;
-    Ok(page(
-        &user,
-        &here,
-        lang.t("委建单位", "Commissioning organisations"),
-        html! {
-            h1 { (lang.t("委建单位", "Commissioning organisations")) }
-            (flash(flash_msg.done.as_deref()))
-            h2 { (lang.t("候选单位（按出价、付款比例、资源置换、自住比例排序）", "Candidates (ranked by price, payment ratio, resource exchange, owner-occupiers)")) }
-            @for p in &view.projects {
-                h3 { (lang.t("项目", "Project")) " " (p.project_id) }
-                @if !p.enough_for_negotiation { p .warning { (lang.t("候选单位不足，谈判小组至少需要3家。", "Not enough candidates: the negotiation group needs at least three.")) } }
-                table .candidates {
-                    tr { th { "#" } th { (lang.t("单位", "Organisation")) } th { (lang.t("可接受单价", "Accepted price/m²")) } th { (lang.t("付款比例%", "Payment ratio %")) } th { (lang.t("资源置换", "Resource exchange")) } th { (lang.t("自住比例%", "Owner-occupiers %")) } th { (lang.t("状态", "Status")) } th { (lang.t("总经理", "GM")) } th { (lang.t("董事长", "Chairman")) } th { (lang.t("核定单价", "Approved price")) } th { (lang.t("协议缺项", "Missing clauses")) } }
-                    @for c in &p.candidates {
-                        @let o = &c.organisation;
-                        tr data-organisation-id=(o.organisation_id) {
-                            td .num { (c.rank) } td { a href={ "/hq/organisations/" (url_encode(&o.organisation_id)) } { (o.name) } }
-                            td .num { (money(&o.accepted_price_per_m2)) } td .num { (o.payment_ratio_pct) } td .num { (o.resource_exchange) } td .num { (o.owner_occupier_pct) }
-                            td { (status_label(lang, &o.status)) }
-                            td { (o.approved_by_gm.as_deref().unwrap_or("—")) } td { (o.approved_by_chairman.as_deref().unwrap_or("—")) }
-                            td .num { (o.price_per_m2.as_deref().map(money).unwrap_or_else(|| "—".into())) }
-                            td { (o.missing_clauses.len()) }
-                        }
-                    }
-                }
-            }
-            h2 { (lang.t("回款（逾期优先）", "Collections (overdue first)")) }
-            (due_table(lang, &view.collections, true))
-        },
-    ))
 }
 
 fn price_aids(lang: Lang, policy: &Policy) -> Markup {

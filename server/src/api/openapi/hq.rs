@@ -43,7 +43,7 @@ fn regrade(action: &str, summary: &str) -> Op {
 
 /// A paged list: the paging parameters, the page as an array with its `Link` and
 /// `X-Total-Count` headers, and the refusal of a bad value.
-fn paged(op: Op, description: &str, item: &str) -> Op {
+pub(super) fn paged(op: Op, description: &str, item: &str) -> Op {
     op.param(query("dir", "asc | desc (each sort has its natural default)"))
         .param(query("limit", "rows per page, 1–500 (50 by default)"))
         .param(query("cursor", "where the page starts: a cursor from a `Link` header of an earlier page of the same sort"))
@@ -120,8 +120,11 @@ pub(super) fn paths() -> Paths {
             .param(query("q", "part of the title, the ticket's id, the customer's name or the owner's name"))
             .param(query("sort", "sla (default) | customer | kind | priority | status | title | opened | due | owner")),
             "The tickets.", "TicketSla"))
-        .add("/api/v1/hq/conflicts", read("待解决冲突 / Open conflicts", "Open conflicts, oldest first.")
-            .json(200, "The conflicts.", array_of("Conflict")))
+        .add("/api/v1/hq/conflicts", paged(read("待解决冲突 / Open conflicts", "Open conflicts: searched, filtered, sorted (the oldest first by default) and paged.")
+            .param(query("kind", "a document kind: customer | ticket | project | event | lead | plan | survey | scorecard | review | organisation"))
+            .param(query("q", "part of the document's id, the field or one of the values"))
+            .param(query("sort", "seen (default, the oldest first) | doc | path")),
+            "The conflicts.", "Conflict"))
         .add("/api/v1/hq/conflicts/resolve", decide("解决冲突 / Settle a conflict",
                 "Keeps one value of a conflict: a forced write of the chosen value by the decider into the document (`Document::resolve_conflict`).",
                 closed_object(&["resolved"], json!({ "resolved": { "const": true } })))
@@ -133,8 +136,12 @@ pub(super) fn paths() -> Paths {
             .fails(Code::MalformedRequest, "The body is not JSON (a syntax error).")
             .fails(Code::UnsupportedMediaType, "The body is not sent as `Content-Type: application/json`.")
             .fails(Code::InvalidField, "The body is JSON of another shape, or the value is not one of the conflict's."))
-        .add("/api/v1/hq/violations", read("待复核违规 / Violations to review", "Compensated violations not yet reviewed.")
-            .json(200, "The violations.", array_of("Violation")))
+        .add("/api/v1/hq/violations", paged(read("待复核违规 / Violations to review", "Compensated violations not yet reviewed, each with its writer's name: searched, filtered, sorted (the latest first by default) and paged.")
+            .param(query("user", "the writer's user id"))
+            .param(query("rule", "the rule broken (`owners_hq_only`, …); a well-formed rule no open violation broke matches none"))
+            .param(query("q", "part of the writer's id or name, the device, the document or the field"))
+            .param(query("sort", "at (default, the latest first) | user | doc | rule")),
+            "The violations.", "Violation"))
         .add("/api/v1/hq/violations/{id}/reviewed", decide("标记违规已复核 / Mark a violation reviewed",
                 "Marks a compensated violation reviewed. No body is read.",
                 closed_object(&["violation_id", "reviewed"], json!({ "violation_id": { "type": "integer" }, "reviewed": { "const": true } })))
@@ -147,8 +154,12 @@ pub(super) fn paths() -> Paths {
             .param(query("state", "active | revoked"))
             .param(query("sort", "silent (default, the longest first) | device | user | role | behind | upload | outbox")),
             "The devices.", "Device"))
-        .add("/api/v1/hq/quarantine", read("隔离文档 / Quarantined documents", "Documents a background task (the projector, the mirror) could not process and set aside, the latest first (at most 1,000); each is retried once repaired.")
-            .json(200, "The quarantined documents.", array_of("Quarantined")))
+        .add("/api/v1/hq/quarantine", paged(read("隔离文档 / Quarantined documents", "Documents a background task (the projector, the mirror) could not process and set aside; each is retried once repaired. Searched, filtered, sorted (the latest failure first by default) and paged.")
+            .param(query("task", "projection | mirror"))
+            .param(query("kind", "a document kind, as for conflicts"))
+            .param(query("q", "part of the document's id or of the error"))
+            .param(query("sort", "last (default, the latest first) | first | attempts | task | doc")),
+            "The quarantined documents.", "Quarantined"))
         .add("/api/v1/hq/reports/monthly", read("附件一 月度战略客户业务状况（JSON）/ Monthly key-account report", "附件一 for one month: the totals and open measures whole, and one page of the customers' rows (in the report's order unless sorted otherwise; `limit` 1–500, 50 by default; `cursor` from a `Link` header), with `X-Total-Count` (the rows) and `Link` (`first`, `prev`, `next`). The whole report is one file at `/hq/reports/monthly.xlsx` or `.csv`.")
             .param(query("month", "YYYY-MM; default: last month"))
             .param(query("sort", "rank (default: strategic first, then by volume) | name | volume | mom | yoy | ytd | overdue_tickets"))
@@ -169,10 +180,30 @@ pub(super) fn paths() -> Paths {
             .json(200, "The scorecards.", json!({ "type": "array" }))
             .fails(Code::InvalidField, "A period that is not `YYYY-MM` or `YYYY`, a person who is not a user; a bad sort, direction, limit or cursor.")
             .fails(Code::MalformedRequest, "A query string that cannot be read (e.g. a parameter given twice)."))
-        .add("/api/v1/hq/meetings", read("月度例会 / Monthly leadership reviews", "The months reviewed, newest first, with attendees, findings and open measures counted.")
-            .json(200, "The reviews.", json!({ "type": "array" })))
-        .add("/api/v1/hq/organisations", read("委建单位 / Commissioning organisations", "Candidates per project in ranking order (price, payment ratio, resource exchange, owner-occupiers) and the outstanding instalments, overdue first, with days overdue and whether a reminder is due.")
-            .json(200, "The organisations.", json!({ "type": "object" })))
+        .add("/api/v1/hq/meetings", paged(read("月度例会 / Monthly leadership reviews", "The months reviewed, with attendees, findings and open measures counted: searched, filtered, sorted (the newest first by default) and paged.")
+            .param(query("year", "YYYY: the months of one year"))
+            .param(query("open", "yes: months with measures still open | no: months with none"))
+            .param(query("q", "part of the month or of an attendee's name"))
+            .param(query("sort", "month (default, the newest first) | held | findings | open")),
+            "The reviews.", "Review"))
+        .add("/api/v1/hq/organisations", paged(read("委建单位候选 / Commissioning candidates", "The candidates of every project, each with its rank in its project (price, payment ratio, resource exchange, owner-occupiers; a filter does not change a rank) and whether the project has enough candidates for the negotiation group: searched, filtered, sorted (by project, then rank, by default) and paged.")
+            .param(query("project", "a project with candidates"))
+            .param(query("status", "candidate | negotiating | chosen | rejected"))
+            .param(query("q", "part of the organisation's name or id"))
+            .param(query("sort", "rank (default: by project, then rank) | name | price | payment | status | approved")),
+            "The candidates.", "Candidate"))
+        .add("/api/v1/hq/collections", paged(read("委建单位回款 / Commissioning collections", "The outstanding instalments with days overdue and whether a reminder is due today: searched, filtered, sorted (overdue first, the most days first, then by due date, by default) and paged.")
+            .param(query("show", "overdue | reminder (a reminder is due today)"))
+            .param(query("organisation", "an organisation's id"))
+            .param(query("q", "part of the organisation's name or id"))
+            .param(query("sort", "overdue (default) | due | organisation | amount | outstanding")),
+            "The instalments.", "Instalment"))
+        .add("/api/v1/hq/events", paged(read("选房活动 / Selection events", "Every selection event with its project, allotment and buyers and whether its desk is open on this server: searched, filtered, sorted (the earliest start first by default) and paged.")
+            .param(query("project", "a project some event sells"))
+            .param(query("desk", "open | closed"))
+            .param(query("q", "part of the event's name or id"))
+            .param(query("sort", "starts (default) | name | project | units | buyers")),
+            "The events.", "SelectionEvent"))
         .add("/api/v1/hq/reports/quarterly", read("季度客户信用及销售分析（JSON）/ Quarterly credit and sales analysis", "The quarterly credit and sales analysis.")
             .param(query("quarter", "YYYY-Qn; default: last quarter"))
             .json(200, "The report.", json!({ "type": "object" }))
@@ -353,8 +384,9 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
                     "rule",
                     "old_value",
                     "new_value",
+                    "user_name",
                 ],
-                json!({ "violation_id": { "type": "integer" }, "at": string(), "user_id": string(), "device_id": string(), "doc_id": string(),
+                json!({ "violation_id": { "type": "integer" }, "at": string(), "user_id": string(), "user_name": string(), "device_id": string(), "doc_id": string(),
                     "field": string(), "rule": string(), "old_value": string(), "new_value": string() }),
             ),
         ),
@@ -365,6 +397,42 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
                 json!({ "device_id": string(), "user_id": string(), "user_name": string(), "role": string(), "label": string(),
                     "last_seen_at": nullable("string"), "minutes_since_sync": nullable("integer"), "changes_behind": { "type": "integer" },
                     "last_upload_at": nullable("string"), "outbox_age_minutes": nullable("integer"), "revoked_at": nullable("string") }),
+            ),
+        ),
+        (
+            "Review",
+            object(
+                &["review_id", "held_on", "attendees", "findings", "open_measures"],
+                json!({ "review_id": text("The month, `YYYY-MM`."), "held_on": string(), "attendees": { "type": "array", "items": string() },
+                    "findings": { "type": "integer" }, "open_measures": { "type": "integer" } }),
+            ),
+        ),
+        (
+            "Candidate",
+            object(
+                &["rank", "organisation_id", "project_id", "name", "status", "accepted_price_per_m2", "payment_ratio_pct", "enough_for_negotiation"],
+                json!({ "rank": integer("1 = best in its project."), "organisation_id": string(), "project_id": string(), "name": string(),
+                    "status": string(), "accepted_price_per_m2": text("Decimal, CNY."), "payment_ratio_pct": text("Decimal."),
+                    "resource_exchange": { "type": "integer" }, "owner_occupier_pct": text("Decimal."),
+                    "approved_by_gm": nullable("string"), "approved_by_chairman": nullable("string"), "price_per_m2": nullable("string"),
+                    "missing_clauses": { "type": "array", "items": string() }, "enough_for_negotiation": { "type": "boolean" } }),
+            ),
+        ),
+        (
+            "Instalment",
+            object(
+                &["organisation_id", "entry_id", "name", "due_on", "amount", "received", "outstanding", "days_overdue", "reminder_due"],
+                json!({ "organisation_id": string(), "entry_id": string(), "name": text("The organisation's name."), "due_on": string(),
+                    "amount": text("Decimal, CNY."), "received": text("Decimal, CNY."), "outstanding": text("Decimal, CNY."),
+                    "last_reminder_on": nullable("string"), "days_overdue": { "type": "integer" }, "reminder_due": { "type": "boolean" } }),
+            ),
+        ),
+        (
+            "SelectionEvent",
+            object(
+                &["event_id", "name", "project_id", "starts_at", "allotted_units", "buyers", "desk_open"],
+                json!({ "event_id": string(), "name": string(), "project_id": string(), "starts_at": text("RFC 3339, UTC."),
+                    "allotted_units": { "type": "integer" }, "buyers": { "type": "integer" }, "desk_open": { "type": "boolean" } }),
             ),
         ),
         (

@@ -10,6 +10,7 @@
 //! lists, and every refusal code and command kind in the source is listed.
 
 mod account_work;
+mod admin;
 mod desk;
 mod device;
 mod errors;
@@ -41,7 +42,8 @@ fn description() -> String {
 
 fn schemas() -> Value {
     let mut all = Map::new();
-    let parts = [errors::schemas(), device::schemas(), hq::schemas(), venue::schemas()];
+    let parts =
+        [errors::schemas(), device::schemas(), hq::schemas(), venue::schemas(), admin::schemas()];
     for (name, schema) in parts.into_iter().flatten() {
         all.insert(name.to_owned(), schema);
     }
@@ -52,7 +54,7 @@ fn schemas() -> Value {
 /// The whole document.
 pub fn document() -> Value {
     let paths = device::paths().merge(desk::paths()).merge(hq::paths()).merge(venue::paths());
-    let paths = paths.merge(account_work::paths());
+    let paths = paths.merge(account_work::paths()).merge(admin::paths());
     json!({
         "openapi": "3.1.0",
         "info": { "title": "KAM API", "version": "1", "description": description() },
@@ -60,6 +62,7 @@ pub fn document() -> Value {
             { "name": "sync", "description": "What every device calls: sync rounds, change notices, documents." },
             { "name": "desk", "description": "The selection desk (选房): commands under an idempotency key, the control table, reconciliation, the ledger." },
             { "name": "hq", "description": "Headquarters' data (总部), for finance, HQ and admin." },
+            { "name": "admin", "description": "The administrator's lists: users and grants." },
             { "name": "public", "description": "No credential needed." },
         ],
         "paths": paths.into_value(),

@@ -4,7 +4,7 @@ use kam_core::model::Role;
 
 use super::PgDb;
 use crate::db::DbError;
-use crate::db::grants::{GrantStore, NewsItem, Reason};
+use crate::db::grants::{GrantRow, GrantStore, NewsItem, Reason};
 
 impl GrantStore for PgDb {
     fn has_grant(&self, user_id: &str, scope_key: &str) -> Result<bool, DbError> {
@@ -14,6 +14,19 @@ impl GrantStore for PgDb {
                 &[&user_id, &scope_key],
             )?
             .is_some())
+    }
+
+    fn grants(&self) -> Result<Vec<GrantRow>, DbError> {
+        let rows = self.rows("SELECT user_id, scope_key, granted_seq FROM grants", &[])?;
+        rows.iter()
+            .map(|r| {
+                Ok(GrantRow {
+                    user_id: r.try_get(0)?,
+                    scope_key: r.try_get(1)?,
+                    granted_seq: r.try_get(2)?,
+                })
+            })
+            .collect()
     }
 
     fn insert_grant(&self, user_id: &str, scope_key: &str, seq: i64) -> Result<(), DbError> {

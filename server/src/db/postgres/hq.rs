@@ -28,6 +28,25 @@ impl HqQueries for PgDb {
         overview(self, now, seen_since)
     }
 
+    fn projected_events(&self) -> Result<Vec<EventLine>, DbError> {
+        self
+            .rows(
+                "SELECT event_id, name, starts_at, allotted_units FROM events
+                 ORDER BY starts_at, event_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(EventLine {
+                    event_id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    starts_at: r.try_get(2)?,
+                    allotted_units: count(r, 3)?,
+                })
+            })
+            .collect::<Result<_, DbError>>()
+    }
+
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError> {
         count(
             &self.one(
@@ -263,22 +282,7 @@ fn overview(db: &PgDb, now: DateTime<Utc>, seen_since: DateTime<Utc>) -> Result<
         ),
         &[&now.to_rfc3339()],
     )?;
-    let events = db
-        .rows(
-            "SELECT event_id, name, starts_at, allotted_units FROM events
-             ORDER BY starts_at, event_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(EventLine {
-                event_id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                starts_at: r.try_get(2)?,
-                allotted_units: count(r, 3)?,
-            })
-        })
-        .collect::<Result<_, DbError>>()?;
+    let events = db.projected_events()?;
     Ok(Overview {
         customers: count(&counts, 0)?,
         customers_by_tier: customers_by_tier(db)?,

@@ -4,7 +4,7 @@ use kam_core::model::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::DbError;
-use crate::db::grants::{GrantStore, NewsItem, Reason};
+use crate::db::grants::{GrantRow, GrantStore, NewsItem, Reason};
 
 impl GrantStore for Connection {
     fn has_grant(&self, user_id: &str, scope_key: &str) -> Result<bool, DbError> {
@@ -13,6 +13,14 @@ impl GrantStore for Connection {
             .query_row([user_id, scope_key], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    fn grants(&self) -> Result<Vec<GrantRow>, DbError> {
+        let mut stmt = self.prepare_cached("SELECT user_id, scope_key, granted_seq FROM grants")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(GrantRow { user_id: r.get(0)?, scope_key: r.get(1)?, granted_seq: r.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn insert_grant(&self, user_id: &str, scope_key: &str, seq: i64) -> Result<(), DbError> {

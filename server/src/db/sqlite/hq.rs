@@ -27,6 +27,22 @@ impl HqQueries for Connection {
         overview(self, now, seen_since)
     }
 
+    fn projected_events(&self) -> Result<Vec<EventLine>, DbError> {
+        let mut events = self.prepare_cached(
+            "SELECT event_id, name, starts_at, allotted_units FROM events ORDER BY starts_at, event_id",
+        )?;
+        Ok(events
+            .query_map([], |r| {
+                Ok(EventLine {
+                    event_id: r.get(0)?,
+                    name: r.get(1)?,
+                    starts_at: r.get(2)?,
+                    allotted_units: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError> {
         devices_seen_since(self, since)
     }
@@ -279,19 +295,7 @@ fn overview(
     let now_text = now.to_rfc3339();
     let open = open_ticket("status");
     let customers_by_tier = customers_by_tier(conn)?;
-    let mut events = conn.prepare_cached(
-        "SELECT event_id, name, starts_at, allotted_units FROM events ORDER BY starts_at, event_id",
-    )?;
-    let events = events
-        .query_map([], |r| {
-            Ok(EventLine {
-                event_id: r.get(0)?,
-                name: r.get(1)?,
-                starts_at: r.get(2)?,
-                allotted_units: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let events = conn.projected_events()?;
     Ok(Overview {
         customers: count(conn, "SELECT COUNT(*) FROM customers", "")?,
         customers_by_tier,

@@ -45,6 +45,22 @@ pub enum ListKind {
     Scorecards,
     /// The users, for the administrator.
     Users,
+    /// The open conflicts.
+    Conflicts,
+    /// The violations awaiting review.
+    Violations,
+    /// The documents set aside by a background task.
+    Quarantine,
+    /// The monthly leadership reviews held.
+    Meetings,
+    /// The commissioning organisations' candidates, ranked per project.
+    Organisations,
+    /// The commissioning organisations' outstanding instalments.
+    Collections,
+    /// The selection events.
+    Events,
+    /// The grants of customers, events and projects to people.
+    Grants,
 }
 
 /// The customer list's columns, in the order of [`ListKind::Customers`] rows.
@@ -172,6 +188,94 @@ const USER_COLUMNS: &[Column] = &[
     col("停用时间", "Disabled", 20.0),
 ];
 
+/// The open conflicts' columns, in the order of [`ListKind::Conflicts`] rows.
+const CONFLICT_COLUMNS: &[Column] = &[
+    col("文档", "Document", 24.0),
+    col("字段", "Field", 20.0),
+    col("首次发现", "First seen", 22.0),
+    col("并发值", "Values", 40.0),
+];
+
+/// The violations' columns, in the order of [`ListKind::Violations`] rows.
+const VIOLATION_COLUMNS: &[Column] = &[
+    col("时间", "When", 22.0),
+    col("用户", "User", 12.0),
+    col("设备", "Device", 14.0),
+    col("文档", "Document", 24.0),
+    col("字段", "Field", 20.0),
+    col("规则", "Rule", 24.0),
+    col("恢复为", "Restored", 24.0),
+    col("设备写入", "Written", 24.0),
+];
+
+/// The set-aside documents' columns, in the order of [`ListKind::Quarantine`] rows.
+const QUARANTINE_COLUMNS: &[Column] = &[
+    col("任务", "Task", 14.0),
+    col("文档", "Document", 24.0),
+    col("首次", "First", 22.0),
+    col("最近", "Last", 22.0),
+    col("次数", "Attempts", 8.0),
+    col("原因", "Reason", 40.0),
+];
+
+/// The monthly reviews' columns, in the order of [`ListKind::Meetings`] rows.
+const MEETING_COLUMNS: &[Column] = &[
+    col("月份", "Month", 10.0),
+    col("召开日期", "Held on", 12.0),
+    col("出席", "Attendees", 30.0),
+    col("问题", "Findings", 8.0),
+    col("未关闭措施", "Open measures", 10.0),
+];
+
+/// The candidates' columns, in the order of [`ListKind::Organisations`] rows.
+const ORGANISATION_COLUMNS: &[Column] = &[
+    col("项目", "Project", 12.0),
+    col("排名", "Rank", 6.0),
+    col("单位", "Organisation", 24.0),
+    col("可接受单价", "Accepted price/m²", 14.0),
+    col("付款比例%", "Payment ratio %", 10.0),
+    col("资源置换", "Resource exchange", 10.0),
+    col("自住比例%", "Owner-occupiers %", 10.0),
+    col("状态", "Status", 10.0),
+    col("总经理", "GM", 12.0),
+    col("董事长", "Chairman", 12.0),
+    col("核定单价", "Approved price", 14.0),
+    col("协议缺项", "Missing clauses", 10.0),
+];
+
+/// The instalments' columns, in the order of [`ListKind::Collections`] rows.
+const COLLECTION_COLUMNS: &[Column] = &[
+    col("单位", "Organisation", 24.0),
+    col("到期日", "Due", 12.0),
+    col("应收", "Due amount", 14.0),
+    col("已收", "Received", 14.0),
+    col("未收", "Outstanding", 14.0),
+    col("逾期天数", "Days overdue", 10.0),
+    col("上次催款", "Last reminder", 12.0),
+    col("应催款", "Reminder due", 10.0),
+];
+
+/// The selection events' columns, in the order of [`ListKind::Events`] rows.
+const EVENT_COLUMNS: &[Column] = &[
+    col("活动", "Event", 24.0),
+    col("活动编号", "Event ID", 14.0),
+    col("项目", "Project", 12.0),
+    col("开始时间", "Starts", 22.0),
+    col("分配房源", "Units allotted", 10.0),
+    col("名单人数", "Buyers", 10.0),
+    col("选房台", "Desk", 10.0),
+];
+
+/// The grants' columns, in the order of [`ListKind::Grants`] rows.
+const GRANT_COLUMNS: &[Column] = &[
+    col("人员", "Person", 12.0),
+    col("用户名", "User id", 14.0),
+    col("角色", "Role", 12.0),
+    col("范围", "Scope", 12.0),
+    col("对象编号", "ID", 16.0),
+    col("对象", "Name", 28.0),
+];
+
 impl ListKind {
     fn columns(self) -> &'static [Column] {
         match self {
@@ -186,6 +290,14 @@ impl ListKind {
             ListKind::MonthVisits => MONTH_VISIT_COLUMNS,
             ListKind::Scorecards => super::scorecards::COLUMNS,
             ListKind::Users => USER_COLUMNS,
+            ListKind::Conflicts => CONFLICT_COLUMNS,
+            ListKind::Violations => VIOLATION_COLUMNS,
+            ListKind::Quarantine => QUARANTINE_COLUMNS,
+            ListKind::Meetings => MEETING_COLUMNS,
+            ListKind::Organisations => ORGANISATION_COLUMNS,
+            ListKind::Collections => COLLECTION_COLUMNS,
+            ListKind::Events => EVENT_COLUMNS,
+            ListKind::Grants => GRANT_COLUMNS,
         }
     }
 
@@ -203,6 +315,14 @@ impl ListKind {
             ListKind::MonthVisits => "month-visits",
             ListKind::Scorecards => "scorecards",
             ListKind::Users => "users",
+            ListKind::Conflicts => "conflicts",
+            ListKind::Violations => "violations",
+            ListKind::Quarantine => "quarantine",
+            ListKind::Meetings => "meetings",
+            ListKind::Organisations => "organisations",
+            ListKind::Collections => "collections",
+            ListKind::Events => "selection-events",
+            ListKind::Grants => "grants",
         }
     }
 

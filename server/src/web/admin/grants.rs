@@ -4,6 +4,7 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -14,12 +15,18 @@ use crate::admin;
 use crate::auth::Role;
 use crate::db::accounts::UserRow;
 use crate::error::ServerError;
-use crate::hq::events::EventSummary;
+use crate::db::hq::EventLine;
+use crate::hq::grant_list::{self, GRANTS as GRANTS_LIST, GrantLine, GrantQuery, SCOPES};
+use crate::hq::listing::{ListParams, Page};
 use crate::hq::people::Names;
+use crate::reports::export::{ListCell, ListKind};
 use crate::http::AppState;
 use crate::web::error::{InLang, PageError};
 use crate::web::forms::required;
+use crate::web::i18n::Lang;
 use crate::web::layout::{Here, csrf_field, flash, page, url_encode};
+use crate::web::list::{ListView, select};
+use crate::web::list_file::send_list;
 use crate::web::session::WebUser;
 
 /// The page's query: the customer to hand over, and the flash message.
@@ -38,26 +45,32 @@ struct Chosen {
 
 /// What the page shows.
 struct GrantsView {
+    listed: Page<GrantLine>,
     users: Vec<UserRow>,
     names: Names,
-    events: Vec<EventSummary>,
+    events: Vec<EventLine>,
     /// The customer asked for: found, or not (`Err` with the id asked for).
     chosen: Option<Result<Chosen, String>>,
 }
 
-/// `GET /hq/admin/grants[?customer=<id>]`.
+/// `GET /hq/admin/grants[?customer=<id>]`: the grants held (searched, filtered, sorted,
+/// paged), the handover of a customer and the assignment of an event.
 pub async fn grants_page(
     State(state): State<AppState>,
     user: WebUser,
     here: Here,
     Query(q): Query<GrantsQuery>,
+    Query(query): Query<GrantQuery>,
+    Query(params): Query<ListParams>,
 ) -> Result<Markup, PageError> {
     require_admin(&user)?;
     let lang = user.lang;
+    let list = ListView::new(GRANTS, query.pairs(), &params, lang);
     let asked = q.customer.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     let view = state
-        .with_store(move |store| {
-            let chosen = asked.map(|id| match crate::hq::customers::detail(store.conn(), &id) {
+        .hq_read(move |store| {
+            let db = store.conn();
+            let chosen = asked.map(|id| match crate::hq::customers::detail(db, &id) {
                 Ok(file) => Ok(Ok(Chosen {
                     id: file.customer.customer_id,
                     name: file.customer.name,
@@ -67,9 +80,10 @@ pub async fn grants_page(
                 Err(other) => Err(other),
             });
             Ok(GrantsView {
-                users: store.conn().users()?,
-                names: Names::load(store.conn())?,
-                events: crate::hq::events::selection_events(store)?,
+                listed: GRANTS_LIST.page(&params, || grant_list::grants(db, &query))?,
+                users: db.users()?,
+                names: Names::load(db)?,
+                events: db.projected_events()?,
                 chosen: chosen.transpose()?,
             })
         })
@@ -79,10 +93,89 @@ pub async fn grants_page(
         h1 { (lang.t("授权与移交", "Grants and handover")) }
         (admin_nav(lang, GRANTS))
         (flash(q.done.as_deref()))
+        (grants_section(lang, &list, &view))
         (handover_section(&user, &view))
         (assign_section(&user, &view))
     };
     Ok(page(&user, &here, lang.t("授权与移交", "Grants and handover"), body))
+}
+
+/// A scope's label.
+fn scope_label(lang: Lang, scope: &str) -> String {
+    match scope {
+        "customer" | "event" | "project" => lang.doc_kind(scope),
+        other => other.to_owned(),
+    }
+}
+
+/// The grants held: search, filters, pager, exports and the table.
+fn grants_section(lang: Lang, list: &ListView, view: &GrantsView) -> Markup {
+    let scopes: Vec<(String, String)> =
+        SCOPES.iter().map(|s| ((*s).to_owned(), scope_label(lang, s))).collect();
+    let h = Some(&view.listed);
+    html! {
+        h2 { (lang.t("现有授权", "Grants held")) }
+        form .search #grant-search method="get" action=(GRANTS) {
+            input type="search" name="q" id="search" value=(list.filter("q"))
+                placeholder=(lang.t("人员、客户或活动", "Person, customer or event"));
+            (select("scope", list.filter("scope"), lang.t("全部范围", "Every scope"), &scopes))
+            @if !list.filter("user").is_empty() { input type="hidden" name="user" value=(list.filter("user")); }
+            (list.kept_fields())
+            button type="submit" { (lang.t("筛选", "Filter")) }
+            " " a href=(GRANTS) { (lang.t("清除", "Clear")) }
+        }
+        div .list-bar { (list.pager(&view.listed)) (list.exports()) }
+        table #grants {
+            tr { (list.header(h, "person", "人员", "Person")) (list.header(h, "role", "角色", "Role")) (list.header(h, "scope", "范围", "Scope")) (list.header(h, "target", "对象", "Granted")) }
+            @for g in &view.listed.rows {
+                tr data-user-id=(g.user_id) data-scope-key={ (g.scope) "/" (g.target_id) } {
+                    td { a href={ (GRANTS) "?user=" (url_encode(&g.user_id)) } { (g.user_name) } }
+                    td { (lang.label(&g.role)) } td { (scope_label(lang, &g.scope)) }
+                    td { (grant_target(g)) }
+                }
+            }
+        }
+        (list.pager_below(&view.listed))
+    }
+}
+
+fn grant_target(g: &GrantLine) -> Markup {
+    let id = url_encode(&g.target_id);
+    match g.scope.as_str() {
+        "customer" => html! { a href={ "/hq/customers/" (id) } { (g.target_name) } },
+        "event" => html! { a href={ "/hq/events?q=" (id) } { (g.target_name) } },
+        _ => html! { (g.target_name) },
+    }
+}
+
+/// `GET /hq/admin/grants.csv` and `.xlsx`: the grants the list shows.
+pub async fn grants_file(
+    State(state): State<AppState>,
+    user: WebUser,
+    uri: Uri,
+    Query(query): Query<GrantQuery>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    require_admin(&user)?;
+    let title = user.lang.t("授权", "Grants");
+    let filters = query.pairs();
+    send_list(&state, &user, &uri, (ListKind::Grants, title), &filters, move |store, lang, _| {
+        let rows = GRANTS_LIST.sorted(&params, || grant_list::grants(store.conn(), &query))?;
+        Ok(rows
+            .into_iter()
+            .map(|g| {
+                vec![
+                    ListCell::Text(g.user_name),
+                    ListCell::Text(g.user_id),
+                    ListCell::Text(lang.label(&g.role)),
+                    ListCell::Text(scope_label(lang, &g.scope)),
+                    ListCell::Text(g.target_id),
+                    ListCell::Text(g.target_name),
+                ]
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Active users of `roles`, as options of a select.

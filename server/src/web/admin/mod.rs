@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/hq/admin/users/role", post(users::set_role))
         .route("/hq/admin/users/password", post(users::set_password))
         .route("/hq/admin/grants", get(grants::grants_page))
+        .route("/hq/admin/grants.csv", get(grants::grants_file))
+        .route("/hq/admin/grants.xlsx", get(grants::grants_file))
         .route("/hq/admin/grants/handover", post(grants::handover))
         .route("/hq/admin/grants/assign", post(grants::assign_event))
         .route("/hq/admin/sales", get(sales::sales_page).post(sales::import))
