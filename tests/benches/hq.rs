@@ -144,8 +144,23 @@ fn main() {
             "/hq/organisations".into(),
             Some("/api/v1/hq/organisations".into()),
         ),
-        ("conflicts & violations".into(), "/hq/review".into(), Some("/api/v1/hq/conflicts".into())),
-        ("selection events".into(), "/hq/events".into(), None),
+        (
+            "collections".into(),
+            "/hq/collections".into(),
+            Some("/api/v1/hq/collections".into()),
+        ),
+        ("conflicts".into(), "/hq/review".into(), Some("/api/v1/hq/conflicts".into())),
+        (
+            "violations".into(),
+            "/hq/review/violations".into(),
+            Some("/api/v1/hq/violations".into()),
+        ),
+        (
+            "documents set aside".into(),
+            "/hq/review/quarantine".into(),
+            Some("/api/v1/hq/quarantine".into()),
+        ),
+        ("selection events".into(), "/hq/events".into(), Some("/api/v1/hq/events".into())),
         ("devices".into(), "/hq/devices".into(), Some("/api/v1/hq/devices".into())),
         ("reports".into(), "/hq/reports".into(), Some("/api/v1/hq/reports/monthly".into())),
         ("charts".into(), "/hq/charts".into(), Some("/api/v1/hq/charts".into())),
@@ -156,6 +171,20 @@ fn main() {
         let page_figures = measure(&url, &session, &page, runs);
         let json_figures = json.map(|path| measure(&url, &bearer, &path, runs));
         rows.push(Row { label, page: page_figures, json: json_figures });
+    }
+    // The administrator's lists, as the administrator.
+    let admin_cookie = sign_in(&url, "admin").unwrap();
+    let admin_token = format!("Bearer {}", demo_token("admin"));
+    let admin_session = [("cookie", admin_cookie.as_str())];
+    let admin_bearer = [("authorization", admin_token.as_str())];
+    for (label, page, json) in [
+        ("users (administrator)", "/hq/admin/users", "/api/v1/admin/users"),
+        ("grants (administrator)", "/hq/admin/grants", "/api/v1/admin/grants"),
+        ("grants of one rep, by name", "/hq/admin/grants?user=rep-07&sort=target", "/api/v1/admin/grants?user=rep-07&sort=target"),
+    ] {
+        let page_figures = measure(&url, &admin_session, page, runs);
+        let json_figures = Some(measure(&url, &admin_bearer, json, runs));
+        rows.push(Row { label: label.into(), page: page_figures, json: json_figures });
     }
     let mut over = Vec::new();
     for row in &rows {

@@ -335,7 +335,7 @@ async function scenario() {
   await conflict.waitFor({ timeout: WAIT_MS });
   const choices = await conflict.locator('button.choose').allTextContents();
   check(choices.length >= 2, `the conflict offers ${choices.length} values: ${choices.join(' | ')}`);
-  await page.waitForSelector('table#violations');
+  await page.waitForSelector('nav#review-tabs');
   await shot('review');
   step = 'choose a value';
   await conflict.locator('button.choose').filter({ hasText: exactText(conflictValue) }).click();
@@ -344,6 +344,17 @@ async function scenario() {
   check((await conflict.count()) === 0, `the conflict on ${conflictDoc} ${conflictPath} is still listed`);
   result.conflict = 'resolved';
   await shot('conflict-resolved');
+  // The other queues, each its own list behind a tab.
+  for (const [tab, table, name] of [
+    ['/hq/review/violations', 'table#violations', 'violations'],
+    ['/hq/review/quarantine', 'table#quarantine', 'quarantine'],
+  ]) {
+    await page.locator(`nav#review-tabs a[href="${tab}"]`).click();
+    await page.waitForURL((url) => url.pathname === tab);
+    step = name;
+    await page.waitForSelector(table);
+    await shot(name);
+  }
 
   // The other headquarters pages open and show their tables.
   for (const [path, table, name] of [
@@ -465,8 +476,13 @@ async function scenario() {
   await shot('scorecards');
   await open('/hq/organisations');
   step = 'organisations';
-  await page.waitForSelector('h1');
+  await page.waitForSelector('table#candidates tr[data-organisation-id]');
   await shot('organisations');
+  await page.locator('a#all-collections').click();
+  await page.waitForURL((url) => url.pathname === '/hq/collections');
+  step = 'collections';
+  await page.waitForSelector('table#collections');
+  await shot('collections');
   await open('/hq/meetings');
   step = 'monthly review';
   const month = page.locator('table#months a').first();

@@ -268,7 +268,8 @@ async fn violations_json(
 ) -> Result<Response, ServerError> {
     let page = state
         .hq_read(move |store| {
-            review_lists::VIOLATIONS.page(&params, || review_lists::violations(store.conn(), &query))
+            review_lists::VIOLATIONS
+                .page(&params, || review_lists::violations(store.conn(), &query))
         })
         .await?;
     Ok(super::paging::paged(page, &uri))
@@ -322,7 +323,8 @@ async fn quarantine_json(
 ) -> Result<Response, ServerError> {
     let page = state
         .hq_read(move |store| {
-            review_lists::QUARANTINE.page(&params, || review_lists::quarantine(store.conn(), &query))
+            review_lists::QUARANTINE
+                .page(&params, || review_lists::quarantine(store.conn(), &query))
         })
         .await?;
     Ok(super::paging::paged(page, &uri))

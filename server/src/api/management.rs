@@ -1,11 +1,11 @@
 //! The `/api/v1/hq` reads of the management pages (issue 23): scorecards, the monthly review
 //! and commissioning organisations — the same structs the dashboard's pages show.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use chrono::Utc;
 
 use super::hq::HqReader;
@@ -45,7 +45,9 @@ async fn meetings_json(
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
     let page = state
-        .hq_read(move |store| meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query)))
+        .hq_read(move |store| {
+            meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query))
+        })
         .await?;
     Ok(super::paging::paged(page, &uri))
 }

@@ -217,7 +217,8 @@ pub(crate) fn grants_revocations_and_news(
     assert!(db.has_grant("rep-g", &key).unwrap());
     let listed: Vec<GrantRow> =
         db.grants().unwrap().into_iter().filter(|g| g.user_id == "rep-g").collect();
-    let expected = GrantRow { user_id: "rep-g".into(), scope_key: key.clone(), granted_seq: granted_at };
+    let expected =
+        GrantRow { user_id: "rep-g".into(), scope_key: key.clone(), granted_seq: granted_at };
     assert_eq!(listed, [expected], "the grant is listed with its number");
     let news = db.news_after(Role::Rep, "rep-g", cursor).unwrap();
     let reasons: Vec<Reason> =

@@ -108,8 +108,10 @@ pub fn grants(db: &dyn Db, query: &GrantQuery) -> Result<Vec<GrantLine>, ServerE
         if scope.is_some_and(|s| s != kind) {
             continue;
         }
-        let (user_name, role) =
-            people.get(&grant.user_id).cloned().unwrap_or_else(|| (grant.user_id.clone(), String::new()));
+        let (user_name, role) = people
+            .get(&grant.user_id)
+            .cloned()
+            .unwrap_or_else(|| (grant.user_id.clone(), String::new()));
         let target_name = names.get(&grant.scope_key).cloned().unwrap_or_else(|| target.to_owned());
         lines.push(GrantLine {
             key: format!("{}\n{}", grant.user_id, grant.scope_key),

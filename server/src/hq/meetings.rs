@@ -108,7 +108,8 @@ pub fn months(
         year.is_none_or(|y| m.review_id.starts_with(y))
             && open.is_none_or(|o| (m.open_measures > 0) == o)
             && q.as_deref().is_none_or(|q| {
-                m.review_id.contains(q) || m.attendees.iter().any(|a| listing::contains_folded(a, q))
+                m.review_id.contains(q)
+                    || m.attendees.iter().any(|a| listing::contains_folded(a, q))
             })
     });
     Ok(months)

@@ -131,7 +131,8 @@ pub fn candidates(
         let o = &l.candidate.organisation;
         status.is_none_or(|s| o.status == s)
             && q.as_deref().is_none_or(|q| {
-                listing::contains_folded(&o.name, q) || listing::contains_folded(&o.organisation_id, q)
+                listing::contains_folded(&o.name, q)
+                    || listing::contains_folded(&o.organisation_id, q)
             })
     });
     Ok(lines)

@@ -83,7 +83,10 @@ pub fn conflicts(db: &dyn Db, query: &ConflictQuery) -> Result<Vec<ConflictLine>
                     || c.values.iter().any(|v| listing::contains_folded(v, q))
             })
         })
-        .map(|conflict| ConflictLine { key: format!("{}\n{}", conflict.doc_id, conflict.path), conflict })
+        .map(|conflict| ConflictLine {
+            key: format!("{}\n{}", conflict.doc_id, conflict.path),
+            conflict,
+        })
         .collect())
 }
 
@@ -228,14 +231,19 @@ pub const QUARANTINE: ListSpec<QuarantineLine> = ListSpec {
 };
 
 /// The documents set aside matching `query`; a task or kind that cannot be is refused by name.
-pub fn quarantine(db: &dyn Db, query: &QuarantineQuery) -> Result<Vec<QuarantineLine>, ServerError> {
+pub fn quarantine(
+    db: &dyn Db,
+    query: &QuarantineQuery,
+) -> Result<Vec<QuarantineLine>, ServerError> {
     let task = listing::code(&query.task, "task", &tasks())?;
     let kind = listing::code(&query.kind, "kind", &doc_kinds())?;
     let q = listing::search_text(query.q.as_deref())?;
     Ok(db
         .quarantined(usize::MAX)?
         .into_iter()
-        .filter(|i| task.is_none_or(|t| i.task == t) && kind.is_none_or(|k| kind_of(&i.doc_id) == k))
+        .filter(|i| {
+            task.is_none_or(|t| i.task == t) && kind.is_none_or(|k| kind_of(&i.doc_id) == k)
+        })
         .filter(|i| {
             q.as_deref().is_none_or(|q| {
                 listing::contains_folded(&i.doc_id, q) || listing::contains_folded(&i.error, q)

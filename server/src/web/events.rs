@@ -22,8 +22,8 @@ use crate::hq::events::{
     selection_events,
 };
 use crate::hq::listing::ListParams;
-use crate::reports::export::{ListCell, ListKind};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 const EVENTS_PATH: &str = "/hq/events";
 
@@ -121,7 +121,11 @@ pub async fn events_file(
     let rows = events
         .iter()
         .map(|e| {
-            let desk = if e.desk_open { lang.t("已开启", "Open") } else { lang.t("未开启", "Closed") };
+            let desk = if e.desk_open {
+                lang.t("已开启", "Open")
+            } else {
+                lang.t("未开启", "Closed")
+            };
             vec![
                 ListCell::Text(e.name.clone()),
                 ListCell::Text(e.event_id.clone()),

@@ -14,14 +14,14 @@ use serde_json::Value;
 use crate::api::paging::TOTAL_COUNT;
 use crate::web::demo_site_tests::{DemoSite, demo_site_sized};
 
-async fn json(site: &DemoSite, cookie: &str, path: &str) -> (Vec<Value>, HeaderMap) {
+pub(super) async fn json(site: &DemoSite, cookie: &str, path: &str) -> (Vec<Value>, HeaderMap) {
     let (status, headers, body) = site.get(path, Some(cookie)).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     let rows: Value = serde_json::from_str(&body).unwrap();
     (rows.as_array().unwrap().clone(), headers)
 }
 
-fn link(headers: &HeaderMap, rel: &str) -> Option<String> {
+pub(super) fn link(headers: &HeaderMap, rel: &str) -> Option<String> {
     let value = headers.get(header::LINK)?.to_str().unwrap().to_owned();
     value
         .split(", ")
@@ -393,12 +393,12 @@ fn ids_of(body: &Value, rows: Option<&str>, id: &str) -> Vec<String> {
 }
 
 /// `path` with one more query parameter.
-fn and(path: &str, pair: &str) -> String {
+pub(super) fn and(path: &str, pair: &str) -> String {
     format!("{path}{}{pair}", if path.contains('?') { '&' } else { '?' })
 }
 
 /// The first cell of each CSV line after the header.
-fn csv_ids(csv: &str) -> Vec<String> {
+pub(super) fn csv_ids(csv: &str) -> Vec<String> {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').trim_end().split("\r\n").collect();
     lines[1..].iter().map(|l| l.split(',').next().unwrap().to_owned()).collect()
 }

@@ -24,8 +24,8 @@ use super::session::WebUser;
 use crate::error::ServerError;
 use crate::hq::listing::ListParams;
 use crate::hq::meetings::{self, MeasureLine, MonthQuery, ReviewAction};
-use crate::reports::export::{ListCell, ListKind};
 use crate::http::AppState;
+use crate::reports::export::{ListCell, ListKind};
 
 const MEETINGS: &str = "/hq/meetings";
 
@@ -85,7 +85,8 @@ pub async fn meetings_page(
     let (months, this_month) = user
         .hq_read(&state, move |store| {
             let today = store.policy().business_date(Utc::now());
-            let months = meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query))?;
+            let months =
+                meetings::MONTHS.page(&params, || meetings::months(store.conn(), &query))?;
             Ok((months, kam_core::rules::month_of(today)))
         })
         .await?;

@@ -40,6 +40,8 @@ pub mod organisations;
 pub mod pipeline;
 pub mod plans;
 pub mod prices;
+#[cfg(test)]
+mod queue_lists_tests;
 pub mod regrades;
 pub mod reports;
 pub mod reps;

@@ -84,7 +84,8 @@ pub async fn organisations_page(
             let page =
                 CANDIDATES.page(&params, || organisation_lists::candidates(db, policy, &query))?;
             let projects = organisation_lists::projects(db)?.into_iter().collect();
-            let first = ListParams { limit: Some(OVERDUE_SHOWN.to_string()), ..ListParams::default() };
+            let first =
+                ListParams { limit: Some(OVERDUE_SHOWN.to_string()), ..ListParams::default() };
             let all = CollectionQuery::default();
             let overdue = COLLECTIONS
                 .page(&first, || organisation_lists::collections(db, policy, Utc::now(), &all))?;
@@ -183,7 +184,8 @@ pub async fn organisations_file(
     let kind = (ListKind::Organisations, title);
     send_list(&state, &user, &uri, kind, &filters, move |store, lang, _| {
         let (db, policy) = (store.conn(), store.policy());
-        let rows = CANDIDATES.sorted(&params, || organisation_lists::candidates(db, policy, &query))?;
+        let rows =
+            CANDIDATES.sorted(&params, || organisation_lists::candidates(db, policy, &query))?;
         Ok(rows.iter().map(|l| candidate_cells(lang, l)).collect())
     })
     .await
@@ -304,6 +306,8 @@ fn collection_cells(lang: Lang, l: &DueLine) -> Vec<ListCell> {
         money(&l.instalment.outstanding),
         ListCell::Count(usize::try_from(l.days_overdue).unwrap_or(0)),
         ListCell::Text(l.instalment.last_reminder_on.clone().unwrap_or_default()),
-        ListCell::Text(if l.reminder_due { lang.t("应催款", "Reminder due") } else { "" }.to_owned()),
+        ListCell::Text(
+            if l.reminder_due { lang.t("应催款", "Reminder due") } else { "" }.to_owned(),
+        ),
     ]
 }

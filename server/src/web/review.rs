@@ -78,7 +78,9 @@ fn kind_choices(lang: Lang) -> Vec<(String, String)> {
 
 fn doc_link(doc_id: &str) -> Markup {
     match doc_id.split_once('/') {
-        Some(("customer", id)) => html! { a href={ "/hq/customers/" (url_encode(id)) } { (doc_id) } },
+        Some(("customer", id)) => {
+            html! { a href={ "/hq/customers/" (url_encode(id)) } { (doc_id) } }
+        }
         _ => html! { (doc_id) },
     }
 }
@@ -187,7 +189,8 @@ pub async fn violations_page(
     let view = ListView::new(VIOLATIONS_PATH, query.pairs(), &params, lang);
     let (queue, rules) = user
         .hq_read(&state, move |store| {
-            let rows = VIOLATIONS.page(&params, || review_lists::violations(store.conn(), &query))?;
+            let rows =
+                VIOLATIONS.page(&params, || review_lists::violations(store.conn(), &query))?;
             let counts = review_lists::counts(store.conn())?;
             let rules = review_lists::violated_rules(store.conn())?;
             Ok((Queue { rows, counts, policy: store.policy().clone() }, rules))
@@ -202,7 +205,14 @@ pub async fn violations_page(
     };
     let table = violations_table(&user, &view, &queue);
     let frame = (&view, &queue);
-    Ok(queue_page(&user, &here, frame, (VIOLATIONS_PATH, filters), table, flash_msg.done.as_deref()))
+    Ok(queue_page(
+        &user,
+        &here,
+        frame,
+        (VIOLATIONS_PATH, filters),
+        table,
+        flash_msg.done.as_deref(),
+    ))
 }
 
 fn violations_table(user: &WebUser, view: &ListView, queue: &Queue<ViolationItem>) -> Markup {
@@ -244,8 +254,10 @@ pub async fn quarantine_page(
             Ok(Queue { rows, counts, policy: store.policy().clone() })
         })
         .await?;
-    let tasks: Vec<(String, String)> =
-        review_lists::tasks().iter().map(|t| ((*t).to_owned(), task_label(lang, t).to_owned())).collect();
+    let tasks: Vec<(String, String)> = review_lists::tasks()
+        .iter()
+        .map(|t| ((*t).to_owned(), task_label(lang, t).to_owned()))
+        .collect();
     let filters = html! {
         input type="search" name="q" id="search" value=(view.filter("q"))
             placeholder=(lang.t("文档或原因", "Document or reason"));
@@ -356,24 +368,32 @@ pub async fn quarantine_file(
 ) -> Result<Response, PageError> {
     let title = user.lang.t("已隔离文档", "Documents set aside");
     let filters = query.pairs();
-    send_list(&state, &user, &uri, (ListKind::Quarantine, title), &filters, move |store, lang, _| {
-        let rows = QUARANTINE.sorted(&params, || review_lists::quarantine(store.conn(), &query))?;
-        let policy = store.policy();
-        Ok(rows
-            .iter()
-            .map(|l| {
-                let q = &l.item;
-                vec![
-                    ListCell::Text(task_label(lang, &q.task).to_owned()),
-                    ListCell::Text(q.doc_id.clone()),
-                    ListCell::Text(zoned(policy, &q.first_at)),
-                    ListCell::Text(zoned(policy, &q.last_at)),
-                    ListCell::Count(usize::try_from(q.attempts).unwrap_or(0)),
-                    ListCell::Text(q.error.clone()),
-                ]
-            })
-            .collect())
-    })
+    send_list(
+        &state,
+        &user,
+        &uri,
+        (ListKind::Quarantine, title),
+        &filters,
+        move |store, lang, _| {
+            let rows =
+                QUARANTINE.sorted(&params, || review_lists::quarantine(store.conn(), &query))?;
+            let policy = store.policy();
+            Ok(rows
+                .iter()
+                .map(|l| {
+                    let q = &l.item;
+                    vec![
+                        ListCell::Text(task_label(lang, &q.task).to_owned()),
+                        ListCell::Text(q.doc_id.clone()),
+                        ListCell::Text(zoned(policy, &q.first_at)),
+                        ListCell::Text(zoned(policy, &q.last_at)),
+                        ListCell::Count(usize::try_from(q.attempts).unwrap_or(0)),
+                        ListCell::Text(q.error.clone()),
+                    ]
+                })
+                .collect())
+        },
+    )
     .await
 }
 

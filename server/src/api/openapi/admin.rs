@@ -46,7 +46,15 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
         (
             "Grant",
             object(
-                &["user_id", "user_name", "role", "scope", "target_id", "target_name", "granted_seq"],
+                &[
+                    "user_id",
+                    "user_name",
+                    "role",
+                    "scope",
+                    "target_id",
+                    "target_name",
+                    "granted_seq",
+                ],
                 json!({ "user_id": string(), "user_name": string(), "role": string(),
                     "scope": text("customer | event | project"), "target_id": string(),
                     "target_name": text("Its name where the projections know it, else its id."),

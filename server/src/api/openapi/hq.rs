@@ -410,7 +410,16 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
         (
             "Candidate",
             object(
-                &["rank", "organisation_id", "project_id", "name", "status", "accepted_price_per_m2", "payment_ratio_pct", "enough_for_negotiation"],
+                &[
+                    "rank",
+                    "organisation_id",
+                    "project_id",
+                    "name",
+                    "status",
+                    "accepted_price_per_m2",
+                    "payment_ratio_pct",
+                    "enough_for_negotiation",
+                ],
                 json!({ "rank": integer("1 = best in its project."), "organisation_id": string(), "project_id": string(), "name": string(),
                     "status": string(), "accepted_price_per_m2": text("Decimal, CNY."), "payment_ratio_pct": text("Decimal."),
                     "resource_exchange": { "type": "integer" }, "owner_occupier_pct": text("Decimal."),
@@ -421,7 +430,17 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
         (
             "Instalment",
             object(
-                &["organisation_id", "entry_id", "name", "due_on", "amount", "received", "outstanding", "days_overdue", "reminder_due"],
+                &[
+                    "organisation_id",
+                    "entry_id",
+                    "name",
+                    "due_on",
+                    "amount",
+                    "received",
+                    "outstanding",
+                    "days_overdue",
+                    "reminder_due",
+                ],
                 json!({ "organisation_id": string(), "entry_id": string(), "name": text("The organisation's name."), "due_on": string(),
                     "amount": text("Decimal, CNY."), "received": text("Decimal, CNY."), "outstanding": text("Decimal, CNY."),
                     "last_reminder_on": nullable("string"), "days_overdue": { "type": "integer" }, "reminder_due": { "type": "boolean" } }),
@@ -430,7 +449,15 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
         (
             "SelectionEvent",
             object(
-                &["event_id", "name", "project_id", "starts_at", "allotted_units", "buyers", "desk_open"],
+                &[
+                    "event_id",
+                    "name",
+                    "project_id",
+                    "starts_at",
+                    "allotted_units",
+                    "buyers",
+                    "desk_open",
+                ],
                 json!({ "event_id": string(), "name": string(), "project_id": string(), "starts_at": text("RFC 3339, UTC."),
                     "allotted_units": { "type": "integer" }, "buyers": { "type": "integer" }, "desk_open": { "type": "boolean" } }),
             ),

@@ -29,22 +29,21 @@ impl HqQueries for PgDb {
     }
 
     fn projected_events(&self) -> Result<Vec<EventLine>, DbError> {
-        self
-            .rows(
-                "SELECT event_id, name, starts_at, allotted_units FROM events
+        self.rows(
+            "SELECT event_id, name, starts_at, allotted_units FROM events
                  ORDER BY starts_at, event_id",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(EventLine {
-                    event_id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    starts_at: r.try_get(2)?,
-                    allotted_units: count(r, 3)?,
-                })
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(EventLine {
+                event_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                starts_at: r.try_get(2)?,
+                allotted_units: count(r, 3)?,
             })
-            .collect::<Result<_, DbError>>()
+        })
+        .collect::<Result<_, DbError>>()
     }
 
     fn devices_seen_since(&self, since: DateTime<Utc>) -> Result<u64, DbError> {
