@@ -144,17 +144,9 @@ fn main() {
             "/hq/organisations".into(),
             Some("/api/v1/hq/organisations".into()),
         ),
-        (
-            "collections".into(),
-            "/hq/collections".into(),
-            Some("/api/v1/hq/collections".into()),
-        ),
+        ("collections".into(), "/hq/collections".into(), Some("/api/v1/hq/collections".into())),
         ("conflicts".into(), "/hq/review".into(), Some("/api/v1/hq/conflicts".into())),
-        (
-            "violations".into(),
-            "/hq/review/violations".into(),
-            Some("/api/v1/hq/violations".into()),
-        ),
+        ("violations".into(), "/hq/review/violations".into(), Some("/api/v1/hq/violations".into())),
         (
             "documents set aside".into(),
             "/hq/review/quarantine".into(),
@@ -180,7 +172,11 @@ fn main() {
     for (label, page, json) in [
         ("users (administrator)", "/hq/admin/users", "/api/v1/admin/users"),
         ("grants (administrator)", "/hq/admin/grants", "/api/v1/admin/grants"),
-        ("grants of one rep, by name", "/hq/admin/grants?user=rep-07&sort=target", "/api/v1/admin/grants?user=rep-07&sort=target"),
+        (
+            "grants of one rep, by name",
+            "/hq/admin/grants?user=rep-07&sort=target",
+            "/api/v1/admin/grants?user=rep-07&sort=target",
+        ),
     ] {
         let page_figures = measure(&url, &admin_session, page, runs);
         let json_figures = Some(measure(&url, &admin_bearer, json, runs));

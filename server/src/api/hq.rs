@@ -51,7 +51,14 @@ pub(super) async fn reader(parts: &Parts, state: &AppState) -> Result<WebUser, S
     if bearer_token(&parts.headers).is_some() {
         let address = source_address(&parts.extensions);
         let who = authenticate(state, &parts.headers, address).await?;
-        Ok(WebUser { user_id: who.user_id, role: who.role, csrf: String::new(), lang: Lang::Zh })
+        let clock = crate::web::layout::Clock::of(state.policy());
+        Ok(WebUser {
+            user_id: who.user_id,
+            role: who.role,
+            csrf: String::new(),
+            lang: Lang::Zh,
+            clock,
+        })
     } else {
         session::signed_in(state, &parts.headers).await?.ok_or(ServerError::Unauthorized)
     }
@@ -90,6 +97,7 @@ impl FromRequestParts<AppState> for HqDecider {
             role: who.role,
             csrf: String::new(),
             lang: Lang::Zh,
+            clock: crate::web::layout::Clock::of(state.policy()),
         }))
     }
 }

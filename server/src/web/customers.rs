@@ -64,7 +64,7 @@ pub async fn overview_page(
                 tr { th { (lang.t("活动", "Event")) } th { (lang.t("开始时间", "Starts")) } th { (lang.t("房源", "Units")) } th {} }
                 @for e in &o.events {
                     tr data-event-id=(e.event_id) {
-                        td { (e.name) } td { (layout::when(&e.starts_at)) } td .num { (e.allotted_units) }
+                        td { (e.name) } td { (user.clock.local(&e.starts_at)) } td .num { (e.allotted_units) }
                         td {
                             a .board href={ "/hq/events/" (e.event_id) "/board" } { (lang.t("实时销控表", "Live control table")) } " · "
                             a href={ "/hq/events/" (e.event_id) "/reconciliation" } { (lang.t("对账", "Reconciliation")) }

@@ -15,7 +15,7 @@ use super::admin::{DEVICES, admin_nav, admit_form, confirm_box, done, is_admin};
 use super::error::{InLang, PageError};
 use super::forms::{Flash, required, text};
 use super::i18n::Lang;
-use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::layout::{Here, csrf_field, flash, page, url_encode};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::auth::Enrolment;
@@ -182,10 +182,10 @@ fn device_table(user: &WebUser, view: &ListView, list: &Page<DeviceLine>) -> Mar
             @for d in &list.rows {
                 tr data-device-id=(d.device_id) {
                     td { (d.label) br; span .muted { (d.device_id) } } td { a .rep href={ "/hq/reps/" (url_encode(&d.user_id)) } { (d.user_name) } } td { (lang.label(&d.role)) }
-                    td { (d.last_seen_at.as_deref().map(when).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
+                    td { (d.last_seen_at.as_deref().map(|t| user.clock.local(t)).unwrap_or_else(|| lang.t("从未", "never").to_owned())) }
                     td .num { @if let Some(m) = d.minutes_since_sync { (m / 60) "h" (m % 60) "m" } }
                     td .num { (d.changes_behind) }
-                    td { (d.last_upload_at.as_deref().map(when).unwrap_or_else(|| "—".to_owned())) }
+                    td { (d.last_upload_at.as_deref().map(|t| user.clock.local(t)).unwrap_or_else(|| "—".to_owned())) }
                     td .num .outbox-age { @if let Some(m) = d.outbox_age_minutes { (m / 60) "h" (m % 60) "m" } @else { "—" } }
                     td { @if d.revoked_at.is_some() { span .error { (state_label(lang, d)) } } @else { (state_label(lang, d)) } }
                     @if admin { td { @if d.revoked_at.is_none() { (revoke_form(user, &d.device_id)) } } }

@@ -76,7 +76,15 @@ pub fn page(user: &WebUser, here: &Here, title: &str, body: Markup) -> Markup {
         span { (user.user_id) " · " (lang.label(user.role.as_str())) }
         (logout_form(lang, &user.csrf))
     };
-    document(lang, title, html! { (header(lang, here.path(), &here.back(), who)) main { (body) } })
+    // Every time on a page is on the business clock; the footer names its zone once.
+    let zone = html! {
+        footer #clock { (lang.t("本页时间均为 ", "Times on this page are in ")) (user.clock.label()) }
+    };
+    document(
+        lang,
+        title,
+        html! { (header(lang, here.path(), &here.back(), who)) main { (body) } (zone) },
+    )
 }
 
 /// A page with the navigation for a reader who may not be signed in (error pages, refusals):
@@ -185,35 +193,58 @@ pub fn money(text: &str) -> String {
     format!("{sign}{grouped}.{frac}")
 }
 
-/// An RFC 3339 instant shortened for tables (`2026-11-23 08:15`, UTC).
-pub fn when(text: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| text.to_owned())
+/// The business time zone every page shows its times in: the policy's UTC offset. People
+/// read times off a wall clock at a venue or in an office in that zone, and the visits page
+/// counts its days there; a time is never shown in UTC unmarked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    offset_minutes: i32,
 }
 
-/// An RFC 3339 instant in the business time zone of `policy` (`2026-11-23 16:15`), for the
-/// times people at a venue read off a wall clock; unreadable text is shown as it is.
-pub fn local_when(policy: &kam_core::Policy, text: &str) -> String {
-    let offset =
-        chrono::FixedOffset::east_opt(policy.business_utc_offset_minutes.saturating_mul(60));
-    match (chrono::DateTime::parse_from_rfc3339(text), offset) {
-        (Ok(at), Some(zone)) => at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
-        _ => text.to_owned(),
+impl Clock {
+    /// The clock of `policy`.
+    pub fn of(policy: &kam_core::Policy) -> Clock {
+        Clock { offset_minutes: policy.business_utc_offset_minutes }
     }
+
+    /// An RFC 3339 instant on this clock, shortened for tables (`2026-11-23 16:15`);
+    /// unreadable text is shown as it is.
+    pub fn local(self, text: &str) -> String {
+        let offset = chrono::FixedOffset::east_opt(self.offset_minutes.saturating_mul(60));
+        match (chrono::DateTime::parse_from_rfc3339(text), offset) {
+            (Ok(at), Some(zone)) => at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+            _ => text.to_owned(),
+        }
+    }
+
+    /// The zone as people read it on a page: `UTC+08:00`.
+    pub fn label(self) -> String {
+        let sign = if self.offset_minutes < 0 { '-' } else { '+' };
+        let abs = self.offset_minutes.unsigned_abs();
+        format!("UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
+    }
+
+    /// An instant with the zone named: `2026-11-23 16:15 (UTC+08:00)`; unreadable text is
+    /// shown as it is, with no zone it was never in.
+    pub fn zoned(self, text: &str) -> String {
+        let local = self.local(text);
+        if local == text { local } else { format!("{local} ({})", self.label()) }
+    }
+}
+
+/// An RFC 3339 instant in the business time zone of `policy` (`2026-11-23 16:15`).
+pub fn local_when(policy: &kam_core::Policy, text: &str) -> String {
+    Clock::of(policy).local(text)
 }
 
 /// The policy's time zone as people read it on a page: `UTC+08:00`.
 pub fn zone_label(policy: &kam_core::Policy) -> String {
-    let minutes = policy.business_utc_offset_minutes;
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let abs = minutes.unsigned_abs();
-    format!("UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
+    Clock::of(policy).label()
 }
 
 /// An instant in the policy's time zone with the zone named: `2026-11-23 16:15 (UTC+08:00)`.
 pub fn zoned(policy: &kam_core::Policy, text: &str) -> String {
-    format!("{} ({})", local_when(policy, text), zone_label(policy))
+    Clock::of(policy).zoned(text)
 }
 
 #[cfg(test)]
@@ -235,6 +266,16 @@ mod tests {
         assert_eq!(here.back(), "/hq/customers?tier=key&grade=A");
         assert_eq!(Here::new("/hq/regrades?done=x").back(), "/hq/regrades");
         assert_eq!(Here::new("/hq").back(), "/hq");
+    }
+
+    #[test]
+    fn times_are_shown_on_the_business_clock_with_its_zone() {
+        let beijing = Clock { offset_minutes: 480 };
+        assert_eq!(beijing.local("2026-11-23T08:15:00Z"), "2026-11-23 16:15");
+        assert_eq!(beijing.zoned("2026-11-23T20:00:00+00:00"), "2026-11-24 04:00 (UTC+08:00)");
+        assert_eq!(Clock { offset_minutes: -330 }.label(), "UTC-05:30");
+        assert_eq!(beijing.local("yesterday"), "yesterday", "unreadable text as it is");
+        assert_eq!(beijing.zoned("yesterday"), "yesterday");
     }
 
     #[test]

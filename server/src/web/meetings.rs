@@ -17,7 +17,7 @@ use super::error::{InLang, PageError};
 use super::forms::Flash;
 use super::forms::{confirmed, date, recorded, text};
 use super::i18n::Lang;
-use super::layout::{Here, csrf_field, flash, page, url_encode, when};
+use super::layout::{Clock, Here, csrf_field, flash, page, url_encode};
 use super::list::{ListView, select};
 use super::list_file::send_list;
 use super::session::WebUser;
@@ -48,7 +48,12 @@ fn kind_label(lang: Lang, code: &str) -> String {
 }
 
 /// A table of measures; `with_month` shows the month each was decided.
-pub(crate) fn measures_table(lang: Lang, lines: &[MeasureLine], with_month: bool) -> Markup {
+pub(crate) fn measures_table(
+    lang: Lang,
+    clock: Clock,
+    lines: &[MeasureLine],
+    with_month: bool,
+) -> Markup {
     html! {
         table .measures {
             tr {
@@ -62,7 +67,7 @@ pub(crate) fn measures_table(lang: Lang, lines: &[MeasureLine], with_month: bool
                     @if with_month { td { a href={ "/hq/meetings/" (m.review_id) } { (m.review_id) } } }
                     td { (m.text) } td { (m.customer_id.as_deref().unwrap_or("—")) } td { (m.owner) } td { (m.due_on) }
                     td {
-                        @if let Some(at) = &m.closed_at { (lang.t("已关闭", "Closed")) " " (when(at)) " — " (m.closing_note.as_deref().unwrap_or("")) }
+                        @if let Some(at) = &m.closed_at { (lang.t("已关闭", "Closed")) " " (clock.local(at)) " — " (m.closing_note.as_deref().unwrap_or("")) }
                         @else if l.overdue { strong { (lang.t("已逾期", "Overdue")) } }
                         @else { (lang.t("进行中", "Open")) }
                     }
@@ -234,12 +239,12 @@ pub async fn meeting_page(
                     @for f in &r.findings_list { tr { td { a href={ "/hq/customers/" (url_encode(&f.customer_id)) } { (f.customer_id) } } td { (kind_label(lang, &f.kind)) } td { (f.text) } } }
                 }
                 h2 { (lang.t("本月措施", "Measures decided")) }
-                (measures_table(lang, &view.measures, false))
+                (measures_table(lang, user.clock, &view.measures, false))
             } @else {
                 p .muted { (lang.t("本月例会尚未创建。", "The month's review has not been created.")) }
             }
             h2 #open-before { (lang.t("以前月份未关闭的措施（逾期优先）", "Open measures from earlier months (overdue first)")) }
-            (measures_table(lang, &view.open_before, true))
+            (measures_table(lang, user.clock, &view.open_before, true))
             @if user.may_decide() {
                 (forms(&user, &view.month, view.review.is_some(), &open_here))
             }

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 
 use super::error::PageError;
 use super::i18n::Lang;
-use super::layout::{Here, money, page, url_encode, when};
+use super::layout::{Here, money, page, url_encode};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::hq::listing::ListParams;
@@ -121,7 +121,7 @@ pub async fn pipeline_page(
                         td .stage { (stage_label(lang, &l.stage)) }
                         td .num { (money(&l.expected_value)) }
                         td { (if l.candidate { lang.t("是", "yes") } else { "" }) }
-                        td { a .rep href={ "/hq/reps/" (url_encode(&l.owner)) } { (name(&l.owner)) } } td { (when(&l.stage_changed_at)) }
+                        td { a .rep href={ "/hq/reps/" (url_encode(&l.owner)) } { (name(&l.owner)) } } td { (user.clock.local(&l.stage_changed_at)) }
                     }
                 }
             }
@@ -214,7 +214,7 @@ pub async fn lead_page(
                 tr { th { (lang.t("阶段", "Stage")) } td .stage { (stage_label(lang, &l.stage)) } }
                 tr { th { (lang.t("预计金额", "Expected value")) } td .num { (money(&l.expected_value)) } }
                 tr { th { (lang.t("客户经理", "Rep")) } td { (l.owner) } }
-                tr { th { (lang.t("发现人 / 时间", "Identified by / at")) } td { (l.identified_by) " / " (when(&l.identified_at)) } }
+                tr { th { (lang.t("发现人 / 时间", "Identified by / at")) } td { (l.identified_by) " / " (user.clock.local(&l.identified_at)) } }
                 tr { th { (lang.t("大客户候选", "Key-account candidate")) } td { (if l.candidate { lang.t("是", "yes") } else { lang.t("否", "no") }) } }
                 @if let Some(reason) = &l.lost_reason { tr { th { (lang.t("失败原因", "Why lost")) } td .lost-reason { (reason) } } }
             }
@@ -222,7 +222,7 @@ pub async fn lead_page(
             table #history {
                 tr { th { (lang.t("时间", "When")) } th { (lang.t("从", "From")) } th { (lang.t("到", "To")) } th { (lang.t("操作人", "By")) } th { (lang.t("了解到的情况", "Learned")) } th { (lang.t("失败原因", "Why lost")) } }
                 @for c in &d.history {
-                    tr .change { td { (when(&c.at)) } td { (stage_label(lang, &c.from_stage)) } td .to { (stage_label(lang, &c.to_stage)) } td { (c.by_user) } td { (c.learned) } td { (c.lost_reason.as_deref().unwrap_or("")) } }
+                    tr .change { td { (user.clock.local(&c.at)) } td { (stage_label(lang, &c.from_stage)) } td .to { (stage_label(lang, &c.to_stage)) } td { (c.by_user) } td { (c.learned) } td { (c.lost_reason.as_deref().unwrap_or("")) } }
                 }
             }
         },
@@ -268,7 +268,7 @@ pub async fn surveys_page(
                     tr data-customer-id=(c.customer_id) class=[c.due.overdue.then_some("overdue")] {
                         td { a href={ "/hq/customers/" (url_encode(&c.customer_id)) } { (c.name) } }
                         td { (lang.label(&c.tier)) } td .num { (c.surveys) }
-                        td .num { @if let Some((score, at)) = &c.latest { (score) " (" (when(at)) ")" } @else { "—" } }
+                        td .num { @if let Some((score, at)) = &c.latest { (score) " (" (user.clock.local(at)) ")" } @else { "—" } }
                         td .num .factor { @if let Some(f) = &c.satisfaction { (f.score) " / " (f.surveys_counted) (lang.t(" 次", " surveys")) } @else { "—" } }
                         td .due { (c.due.due_on) @if c.due.overdue { " " span .overdue { (lang.t("已超期", "overdue")) } } }
                     }
@@ -280,7 +280,7 @@ pub async fn surveys_page(
                 tr { th { (lang.t("时间", "When")) } th { (lang.t("客户", "Customer")) } th { (lang.t("类型", "Kind")) } th { (lang.t("得分", "Score")) } th { (lang.t("客户经理评分", "Account manager")) } th { (lang.t("调查人", "Taken by")) } th { (lang.t("受访人", "Respondent")) } th { (lang.t("意见", "Comments")) } }
                 @for s in &view.surveys {
                     tr data-survey-id=(s.survey_id) {
-                        td { (when(&s.taken_at)) } td { a href={ "/hq/customers/" (url_encode(&s.customer_id)) } { (s.customer_id) } }
+                        td { (user.clock.local(&s.taken_at)) } td { a href={ "/hq/customers/" (url_encode(&s.customer_id)) } { (s.customer_id) } }
                         td { (if s.kind == "after_service" { lang.t("服务回访", "After service") } else { lang.t("定期调查", "Periodic") }) }
                         td .num .score { (s.score) } td .num { (s.account_manager_score.map(|v| v.to_string()).unwrap_or_default()) }
                         td { (s.taken_by) } td { (s.respondent) } td { (s.comments) }

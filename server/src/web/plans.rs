@@ -14,7 +14,7 @@ use super::error::{InLang, PageError};
 use super::forms::ConfirmForm;
 use super::forms::Flash;
 use super::i18n::Lang;
-use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
+use super::layout::{Here, csrf_field, flash, money, page, url_encode};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::hq::decisions;
@@ -202,7 +202,7 @@ pub async fn plan_page(
             (flash(flash_msg.done.as_deref()))
             table #plan {
                 tr { th { (lang.t("状态", "Status")) } td .status data-status=(p.status) { (status_label(lang, &p.status)) " · " (lang.t("版本 ", "revision ")) (p.revision)
-                    @if let (Some(by), Some(at)) = (&p.approved_by, &p.approved_at) { " · " (lang.t("审批：", "approved by ")) (by) " " (when(at)) } } }
+                    @if let (Some(by), Some(at)) = (&p.approved_by, &p.approved_at) { " · " (lang.t("审批：", "approved by ")) (by) " " (user.clock.local(at)) } } }
                 tr { th { (lang.t("年度目标", "Year goals")) } td { (lang.t("销售 ", "Sales ")) (money(&p.year_goals.sales)) " · " (lang.t("利润贡献 ", "profit ")) (money(&p.year_goals.profit)) " · " (lang.t("满意度 ", "satisfaction ")) (p.year_goals.satisfaction) } }
                 tr { th { (lang.t("销售策略", "Sales strategy")) } td .strategy { (p.sales_strategy) } }
                 tr { th { (lang.t("服务计划", "Service plan")) } td .service-plan { (p.service_plan) } }
@@ -224,7 +224,7 @@ pub async fn plan_page(
                         @if let Some(e) = &q.evaluation {
                             td .num { (money(&e.sales_actual)) } td .num { (money(&e.profit_actual)) } td .num { (e.satisfaction_actual.map(|s| s.to_string()).unwrap_or_else(|| "—".into())) }
                             td .num .attained { @if let Some(a) = &q.attainment { (super::pipeline::pct(a.sales_pct)) @if a.on_track { " ✓" } } }
-                            td .adjustment { (e.adjustment) " (" (e.by_user) " " (when(&e.at)) ")" }
+                            td .adjustment { (e.adjustment) " (" (e.by_user) " " (user.clock.local(&e.at)) ")" }
                         } @else { td {} td {} td {} td {} td {} }
                     }
                 }

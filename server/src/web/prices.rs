@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::assets::{CONSOLE_CSS, CONSOLE_JS};
 use super::console::{command::commands_path, new_key};
 use super::error::PageError;
-use super::layout::{Here, money, page, url_encode, when};
+use super::layout::{Here, money, page, url_encode};
 use super::session::WebUser;
 use crate::db::desk::state::StoredApproval;
 use crate::desk::plan::{BuildingTable, Cell, read_plan};
@@ -130,7 +130,7 @@ fn units_table(
                     td { (lang.label(&cell.status)) }
                     td .num .price { (cell.unit_price.as_deref().map(money).unwrap_or_default()) }
                     td .approvers { @if let Some(a) = approval { (a.approvers.join(", ")) } }
-                    td { @if let Some(a) = approval { (when(&a.approved_at.to_rfc3339())) } }
+                    td { @if let Some(a) = approval { (user.clock.local(&a.approved_at.to_rfc3339())) } }
                     td { @if user.may_decide() && cell.status == "available" { (price_form(user, cell, required)) } }
                 }
             }

@@ -17,7 +17,7 @@ use super::error::{InLang, PageError};
 use super::forms::Flash;
 use super::forms::{confirmed, recorded};
 use super::i18n::Lang;
-use super::layout::{Here, csrf_field, flash, money, page, url_encode, when};
+use super::layout::{Here, csrf_field, flash, money, page, url_encode};
 use super::list::ListView;
 use super::session::WebUser;
 use crate::db::ManagementQueries;
@@ -205,7 +205,7 @@ pub async fn scorecard_page(
             (flash(flash_msg.done.as_deref()))
             p #target { (lang.t("销售目标", "Sales target")) ": " (money(&c.sales_target)) }
             p #total { (lang.t("总分", "Total")) ": " (c.total.as_deref().unwrap_or("—"))
-                @if let Some(at) = &c.computed_at { " (" (lang.t("计算于", "computed")) " " (when(at)) ")" } }
+                @if let Some(at) = &c.computed_at { " (" (lang.t("计算于", "computed")) " " (user.clock.local(at)) ")" } }
             table #lines {
                 tr { th { (lang.t("指标", "Measure")) } th { (lang.t("达成率", "Attainment")) } th { (lang.t("权重%", "Weight %")) } th { (lang.t("得分", "Points")) } th { (lang.t("计算依据", "How computed")) } }
                 @for l in &c.lines {
@@ -215,7 +215,7 @@ pub async fn scorecard_page(
             h2 { (lang.t("评价", "Ratings")) }
             table #ratings {
                 tr { th { (lang.t("类别", "Rater")) } th { (lang.t("录入人", "Entered by")) } th { (lang.t("分数", "Score")) } th { (lang.t("时间", "When")) } th { (lang.t("说明", "Note")) } }
-                @for r in &detail.ratings { tr { td { (rater_label(lang, &r.rater)) } td { (r.by_user) } td .num { (r.score) } td { (when(&r.at)) } td { (r.note) } } }
+                @for r in &detail.ratings { tr { td { (rater_label(lang, &r.rater)) } td { (r.by_user) } td .num { (r.score) } td { (user.clock.local(&r.at)) } td { (r.note) } } }
             }
             @if user.may_decide() { (forms(&user, &c.scorecard_id)) }
         },

@@ -42,6 +42,8 @@ pub struct WebUser {
     pub csrf: String,
     /// The language they chose.
     pub lang: Lang,
+    /// The business clock the pages show times on.
+    pub clock: super::layout::Clock,
 }
 
 impl WebUser {
@@ -186,7 +188,8 @@ pub async fn signed_in(
     let found = state.readers().read(move |c| session_user(c.db(), &token, Utc::now())).await?;
     let Some((user_id, role, csrf)) = found else { return Ok(None) };
     state.edge().rates.authenticated(id, &user_id)?;
-    Ok(Some(WebUser { user_id, role, csrf, lang }))
+    let clock = super::layout::Clock::of(state.policy());
+    Ok(Some(WebUser { user_id, role, csrf, lang, clock }))
 }
 
 impl FromRequestParts<AppState> for WebUser {

@@ -108,19 +108,6 @@ pub fn confirm_box(text: &str) -> Markup {
     html! { label .confirm { input type="checkbox" name="confirm" value="yes"; " " (text) } }
 }
 
-/// An RFC 3339 instant in the policy's business time zone, with the zone named
-/// (`2026-11-23 16:15 UTC+08:00`); unreadable text is shown as it is.
-pub fn zoned(policy: &kam_core::Policy, text: &str) -> String {
-    let minutes = policy.business_utc_offset_minutes;
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let abs = minutes.unsigned_abs();
-    let shown = super::layout::local_when(policy, text);
-    if shown == text {
-        return shown;
-    }
-    format!("{shown} UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
-}
-
 /// The role choices of a form's select, `selected` chosen.
 pub fn role_options(lang: Lang, selected: Option<Role>) -> Markup {
     html! {

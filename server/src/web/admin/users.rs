@@ -9,7 +9,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{USERS, admin_nav, admit_form, confirm_box, done, require_admin, role_options, zoned};
+use super::{USERS, admin_nav, admit_form, confirm_box, done, require_admin, role_options};
 use crate::admin;
 use crate::auth::Role;
 use crate::db::accounts::UserRow;
@@ -21,7 +21,7 @@ use crate::reports::export::{ListCell, ListKind};
 use crate::web::error::{InLang, PageError};
 use crate::web::forms::{Flash, required, text};
 use crate::web::i18n::Lang;
-use crate::web::layout::{Here, csrf_field, flash, page};
+use crate::web::layout::{Here, csrf_field, flash, page, zoned};
 use crate::web::list::{ListView, select};
 use crate::web::list_file::send_list;
 use crate::web::session::{MIN_PASSWORD_CHARS, WebUser};

@@ -10,7 +10,7 @@ use super::new_key;
 use crate::db::desk::books::{BookReceipt, BookTicket, BookVoucher};
 use crate::desk::plan::mask_name;
 use crate::web::i18n::Lang;
-use crate::web::layout::{money, url_encode, when};
+use crate::web::layout::{Clock, money, url_encode};
 use crate::web::session::WebUser;
 
 /// The payment methods the cashier offers: (code, zh, en).
@@ -39,9 +39,9 @@ pub(crate) fn lists(lang: Lang, user: &WebUser, event_id: &str, books: &FinanceB
     let papers = format!("/console/events/{}/papers", url_encode(event_id));
     html! {
         (review_queue(lang, user, books, &papers))
-        (cashier(lang, books))
-        (vouchers(lang, books, &papers))
-        (reconciliation(lang, event_id, books, &papers))
+        (cashier(lang, user.clock, books))
+        (vouchers(lang, user.clock, books, &papers))
+        (reconciliation(lang, user.clock, event_id, books, &papers))
     }
 }
 
@@ -74,7 +74,7 @@ fn review_queue(lang: Lang, user: &WebUser, books: &FinanceBooks, papers: &str) 
                             td .num { (cny(t.total_price)) } td .num { (cny(t.discount_amount)) }
                             td .num { (cny(t.net_price)) } td .num { (t.payment_ratio_pct) "%" }
                             td .num { (cny(t.amount_due)) } td .num { (cny(t.sealing_fee)) }
-                            td { (t.prepared_by) } td { (when(&t.prepared_at)) }
+                            td { (t.prepared_by) } td { (user.clock.local(&t.prepared_at)) }
                             td { (review_form(lang, user, t)) }
                         }
                     }
@@ -102,7 +102,7 @@ fn review_form(lang: Lang, user: &WebUser, t: &BookTicket) -> Markup {
     }
 }
 
-fn cashier(lang: Lang, books: &FinanceBooks) -> Markup {
+fn cashier(lang: Lang, clock: Clock, books: &FinanceBooks) -> Markup {
     let paying: Vec<&BookTicket> = books
         .tickets
         .iter()
@@ -115,13 +115,13 @@ fn cashier(lang: Lang, books: &FinanceBooks) -> Markup {
                 p .empty { (lang.t("没有待收款的工作票。", "No reviewed ticket waits for payment.")) }
             }
             @for t in &paying {
-                (cashier_ticket(lang, books, t))
+                (cashier_ticket(lang, clock, books, t))
             }
         }
     }
 }
 
-fn cashier_ticket(lang: Lang, books: &FinanceBooks, t: &BookTicket) -> Markup {
+fn cashier_ticket(lang: Lang, clock: Clock, books: &FinanceBooks, t: &BookTicket) -> Markup {
     let got = received(books, &t.ticket_id);
     let owed = t.amount_due.checked_sub(got).unwrap_or_default().max(Decimal::ZERO);
     let paid_up = got == t.amount_due;
@@ -137,7 +137,7 @@ fn cashier_ticket(lang: Lang, books: &FinanceBooks, t: &BookTicket) -> Markup {
             }
             @if !mine.is_empty() {
                 ul .receipts {
-                    @for r in &mine { li { (method_label(lang, &r.method)) " " (cny(r.amount)) " · " (when(&r.received_at)) } }
+                    @for r in &mine { li { (method_label(lang, &r.method)) " " (cny(r.amount)) " · " (clock.local(&r.received_at)) } }
                 }
             }
             form .cmd data-command="record_receipt" data-key=(super::new_key()) {
@@ -165,7 +165,7 @@ fn cashier_ticket(lang: Lang, books: &FinanceBooks, t: &BookTicket) -> Markup {
     }
 }
 
-fn vouchers(lang: Lang, books: &FinanceBooks, papers: &str) -> Markup {
+fn vouchers(lang: Lang, clock: Clock, books: &FinanceBooks, papers: &str) -> Markup {
     let live: Vec<&BookVoucher> =
         books.vouchers.iter().filter(|v| v.reverses.is_none() && v.reversed_by.is_none()).collect();
     let red: Vec<&BookVoucher> = books.vouchers.iter().filter(|v| v.reverses.is_some()).collect();
@@ -182,7 +182,7 @@ fn vouchers(lang: Lang, books: &FinanceBooks, papers: &str) -> Markup {
                     tr .voucher data-voucher-no=(v.voucher_no) {
                         td { (v.voucher_no) } td { a .paper-voucher href={ (papers) "/voucher/" (v.voucher_no) } { (v.voucher_code) } }
                         td { (v.unit_code) } td { (mask_name(&v.buyer_name)) } td .num { (cny(v.amount)) }
-                        td { (when(&v.issued_at)) } td { (v.issued_by) }
+                        td { (clock.local(&v.issued_at)) } td { (v.issued_by) }
                         td { (reverse_forms(lang, books, v)) }
                     }
                 }
@@ -229,7 +229,13 @@ fn reverse_forms(lang: Lang, books: &FinanceBooks, v: &BookVoucher) -> Markup {
     }
 }
 
-fn reconciliation(lang: Lang, event_id: &str, books: &FinanceBooks, papers: &str) -> Markup {
+fn reconciliation(
+    lang: Lang,
+    clock: Clock,
+    event_id: &str,
+    books: &FinanceBooks,
+    papers: &str,
+) -> Markup {
     let r = &books.reconciliation;
     let export = format!("/console/events/{}/finance/export", url_encode(event_id));
     html! {
@@ -259,13 +265,13 @@ fn reconciliation(lang: Lang, event_id: &str, books: &FinanceBooks, papers: &str
                     }
                 }
             }
-            (receipt_list(lang, books))
-            (voucher_list(lang, books, papers))
+            (receipt_list(lang, clock, books))
+            (voucher_list(lang, clock, books, papers))
         }
     }
 }
 
-fn receipt_list(lang: Lang, books: &FinanceBooks) -> Markup {
+fn receipt_list(lang: Lang, clock: Clock, books: &FinanceBooks) -> Markup {
     html! {
         h3 { (lang.t("收款明细", "Receipts")) " (" (books.receipts.len()) ")" }
         table #receipt-list {
@@ -276,14 +282,14 @@ fn receipt_list(lang: Lang, books: &FinanceBooks) -> Markup {
             @for r in &books.receipts {
                 tr .receipt .red[r.reverses.is_some()] data-receipt-id=(r.receipt_id) {
                     td { (r.unit_code) } td .num { (cny(r.amount)) } td { (method_label(lang, &r.method)) }
-                    td { (when(&r.received_at)) } td { (r.recorded_by) } td { (r.reverses.as_deref().unwrap_or("")) }
+                    td { (clock.local(&r.received_at)) } td { (r.recorded_by) } td { (r.reverses.as_deref().unwrap_or("")) }
                 }
             }
         }
     }
 }
 
-fn voucher_list(lang: Lang, books: &FinanceBooks, papers: &str) -> Markup {
+fn voucher_list(lang: Lang, clock: Clock, books: &FinanceBooks, papers: &str) -> Markup {
     html! {
         h3 { (lang.t("凭证明细", "Vouchers")) " (" (books.vouchers.len()) ")" }
         table #voucher-list {
@@ -301,7 +307,7 @@ fn voucher_list(lang: Lang, books: &FinanceBooks, papers: &str) -> Markup {
                         @else { a .paper-voucher href={ (papers) "/voucher/" (v.voucher_no) } { (v.voucher_code) } }
                     }
                     td { (v.unit_code) } td { (mask_name(&v.buyer_name)) } td .num { (cny(v.amount)) }
-                    td { (when(&v.issued_at)) }
+                    td { (clock.local(&v.issued_at)) }
                     td {
                         @if let Some(n) = v.reverses { (lang.t("红字，冲销", "red, reverses")) " " (n) }
                         @else if let Some(n) = v.reversed_by { (lang.t("已冲红，见", "reversed by")) " " (n) }

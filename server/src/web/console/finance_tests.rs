@@ -90,8 +90,13 @@ async fn the_finance_console_admits_finance_only_and_greys_out_the_preparers_own
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Someone at the finance station who drew the ticket up sees the review form disabled.
     let books = load_books(&v.state, &v.event).await.unwrap();
-    let preparer =
-        WebUser { user_id: "staff-01".into(), role: Role::Hq, csrf: "x".into(), lang: Lang::Zh };
+    let preparer = WebUser {
+        user_id: "staff-01".into(),
+        role: Role::Hq,
+        csrf: "x".into(),
+        lang: Lang::Zh,
+        clock: crate::web::layout::Clock::of(&kam_core::Policy::default()),
+    };
     let lists = super::finance_lists::lists(Lang::Zh, &preparer, &v.event, &books).into_string();
     let row = lists.split(&format!(r#"data-ticket-id="{}""#, t.waiting)).nth(1).unwrap();
     let row = row.split("</tr>").next().unwrap();

@@ -12,7 +12,7 @@ use super::papers::{Kind, PaperFacts};
 use crate::desk::plan::{mask_name, total_price};
 use crate::web::assets::PAPERS_CSS;
 use crate::web::i18n::Lang;
-use crate::web::layout::{url_encode, when};
+use crate::web::layout::{Clock, url_encode};
 use crate::web::session::WebUser;
 
 /// The first 16 hex digits of a ledger hash: enough to find and check the entry.
@@ -41,9 +41,9 @@ pub(crate) fn render(lang: Lang, user: &WebUser, f: &PaperFacts) -> Markup {
                     " " span .note { (lang.t("按 Ctrl+P（Mac：⌘P）打印，纸张 A4。", "Press Ctrl+P (Mac: ⌘P) to print on A4.")) }
                 }
                 div .paper data-paper=(f.kind.code()) {
-                    (heading(lang, f))
-                    (facts_table(lang, f))
-                    (ledger_line(lang, f))
+                    (heading(lang, user.clock, f))
+                    (facts_table(lang, user.clock, f))
+                    (ledger_line(lang, user.clock, f))
                     (signatures(lang, f))
                 }
             }
@@ -62,17 +62,17 @@ fn paper_no(f: &PaperFacts) -> String {
 }
 
 /// The paper's date: when the voucher was issued, the ticket drawn up or the unit held.
-fn paper_date(f: &PaperFacts) -> String {
+fn paper_date(clock: Clock, f: &PaperFacts) -> String {
     let at = match (&f.voucher, &f.ticket, &f.hold) {
         (Some(v), _, _) => v.issued_at.as_str(),
         (None, Some(t), _) => t.prepared_at.as_str(),
         (None, None, Some(h)) => h.held_at.as_str(),
         _ => "",
     };
-    when(at)
+    clock.zoned(at)
 }
 
-fn heading(lang: Lang, f: &PaperFacts) -> Markup {
+fn heading(lang: Lang, clock: Clock, f: &PaperFacts) -> Markup {
     let (zh, en) = f.kind.title();
     let event = if f.event_name.is_empty() { f.event_id.as_str() } else { f.event_name.as_str() };
     html! {
@@ -81,7 +81,7 @@ fn heading(lang: Lang, f: &PaperFacts) -> Markup {
             p .meta {
                 span .event { (lang.t("选房活动", "Event")) "：" (event) }
                 span .no { (lang.t("编号", "No.")) "：" (paper_no(f)) }
-                span .date { (lang.t("日期", "Date")) "：" (paper_date(f)) }
+                span .date { (lang.t("日期", "Date")) "：" (paper_date(clock, f)) }
             }
             @if let Some(v) = f.voucher.as_ref().filter(|v| v.reversed_by.is_some()) {
                 p .stamp .reversed { (lang.t("已冲红作废，见红字凭证", "Reversed in red by voucher")) " " (v.reversed_by.unwrap_or_default()) }
@@ -104,7 +104,7 @@ fn row(label: &str, value: Markup) -> Markup {
     html! { tr { th { (label) } td { (value) } } }
 }
 
-fn facts_table(lang: Lang, f: &PaperFacts) -> Markup {
+fn facts_table(lang: Lang, clock: Clock, f: &PaperFacts) -> Markup {
     let u = &f.unit;
     let t = f.ticket.as_ref();
     let price = t.map(|t| t.terms.approved_unit_price).or(u.unit_price);
@@ -122,12 +122,12 @@ fn facts_table(lang: Lang, f: &PaperFacts) -> Markup {
             (row(lang.t("面积（㎡）", "Area (m²)"), html! { (area) }))
             (row(lang.t("审批单价（元/㎡）", "Approved unit price (CNY/m²)"), html! { (opt(price)) }))
             (row(lang.t("总价（元）", "Total (CNY)"), html! { (opt(total)) }))
-            @if let Some(t) = t { (ticket_rows(lang, t)) }
+            @if let Some(t) = t { (ticket_rows(lang, clock, t)) }
             (row(lang.t("买受人", "Buyer"), html! { span .buyer { (mask_name(&f.buyer.name)) } }))
             (row(lang.t("身份证号", "ID number"), html! { span .id-number { (f.buyer.id_number_masked) } }))
             (row(lang.t("摇号顺序号", "Lottery number"), html! { (f.buyer.lottery_no.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }))
             @if let Some(h) = &f.hold {
-                (row(lang.t("保留至", "Held until"), html! { (when(&h.expires_at)) " (" (h.state) ")" }))
+                (row(lang.t("保留至", "Held until"), html! { (clock.zoned(&h.expires_at)) " (" (h.state) ")" }))
             }
             @if let Some(v) = &f.voucher {
                 (row(lang.t("凭证号 / 编码", "Voucher no. / code"), html! { span .voucher-no { (v.voucher_no) } " / " span .voucher-code { (v.voucher_code) } }))
@@ -138,7 +138,7 @@ fn facts_table(lang: Lang, f: &PaperFacts) -> Markup {
 }
 
 /// The work ticket's terms and money: ratio, discounts, net, due, sealing fee, received.
-fn ticket_rows(lang: Lang, t: &crate::db::desk::books::PaperTicket) -> Markup {
+fn ticket_rows(lang: Lang, clock: Clock, t: &crate::db::desk::books::PaperTicket) -> Markup {
     let f = &t.figures;
     let received = t.receipts.iter().try_fold(Decimal::ZERO, |sum, r| sum.checked_add(r.amount));
     html! {
@@ -159,20 +159,20 @@ fn ticket_rows(lang: Lang, t: &crate::db::desk::books::PaperTicket) -> Markup {
         (row(lang.t("已收（元）", "Received (CNY)"), html! {
             b .received { (received.map_or_else(|| "—".to_owned(), cny)) }
             ul .receipts {
-                @for r in &t.receipts { li { (method_label(lang, &r.method)) " " (cny(r.amount)) " · " (when(&r.received_at)) } }
+                @for r in &t.receipts { li { (method_label(lang, &r.method)) " " (cny(r.amount)) " · " (clock.zoned(&r.received_at)) } }
             }
         }))
     }
 }
 
-fn ledger_line(lang: Lang, f: &PaperFacts) -> Markup {
+fn ledger_line(lang: Lang, clock: Clock, f: &PaperFacts) -> Markup {
     html! {
         p .ledger {
             (lang.t("账本序号", "Ledger entry")) " "
             @if let Some(e) = &f.entry {
                 span data-ledger-seq=(e.seq) { (e.seq) } " · "
                 (lang.t("哈希", "hash")) " " code .hash { (hash_prefix(&e.hash)) }
-                " · " (e.kind) " · " (when(&e.at))
+                " · " (e.kind) " · " (clock.zoned(&e.at))
             } @else {
                 span data-ledger-seq="" { "—" }
             }
