@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::listing::{self, Dir, ListParams, ListSpec, Page, SortColumn, SortValue};
 use super::people::Names;
 use crate::db::{Db, DocumentStore, HqQueries};
 use crate::error::ServerError;
@@ -119,6 +119,10 @@ pub const SORT_COLUMNS: &[SortColumn<DeviceLine>] = &[
     SortColumn { key: "outbox", value: |d| d.outbox_age_minutes.map(SortValue::Int) },
 ];
 
+/// The list: its columns, its order when none is asked, its rows' ids.
+pub const DEVICES: ListSpec<DeviceLine> =
+    ListSpec { columns: SORT_COLUMNS, default: ("silent", Dir::Desc), id: |d| &d.device_id };
+
 /// The role codes a user has (`Role::ALL`), for the role filters.
 pub fn role_codes() -> [&'static str; 6] {
     Role::ALL.map(Role::as_str)
@@ -131,8 +135,7 @@ pub fn devices_page(
     query: &DeviceQuery,
     params: &ListParams,
 ) -> Result<Page<DeviceLine>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("silent", Dir::Desc))?;
-    Ok(request.page(matching(db, now, query)?, SORT_COLUMNS, |d| &d.device_id))
+    DEVICES.page(params, || matching(db, now, query))
 }
 
 /// Every device matching `query` in the order `params` asks (for the list's file).
@@ -142,8 +145,7 @@ pub fn devices_sorted(
     query: &DeviceQuery,
     params: &ListParams,
 ) -> Result<Vec<DeviceLine>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("silent", Dir::Desc))?;
-    Ok(request.all(matching(db, now, query)?, SORT_COLUMNS, |d| &d.device_id))
+    DEVICES.sorted(params, || matching(db, now, query))
 }
 
 /// The devices matching `query`, their users named; a value that cannot be is refused by name.

@@ -6,7 +6,7 @@
 //! check_approval, evaluations_due, evaluate_quarter}`) applied to the plan rebuilt from its
 //! projected rows, so the page, the JSON twin and the decision agree.
 
-use super::listing::{Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::listing::{Dir, ListParams, ListSpec, Page, SortColumn, SortValue};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -105,6 +105,10 @@ pub const SORT_COLUMNS: &[SortColumn<PlanSummary>] = &[
     },
 ];
 
+/// The list: its columns, its order when none is asked, its rows' ids.
+pub const PLANS: ListSpec<PlanSummary> =
+    ListSpec { columns: SORT_COLUMNS, default: ("customer", Dir::Asc), id: |p| &p.plan.plan_id };
+
 /// The plan list's filters: the year, a status and part of the customer's name or id.
 #[derive(Clone, Debug, Default, serde::Deserialize, Serialize)]
 pub struct PlanQuery {
@@ -135,8 +139,7 @@ pub fn plans_page(
     today: NaiveDate,
     params: &ListParams,
 ) -> Result<Page<PlanSummary>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("customer", Dir::Asc))?;
-    Ok(request.page(matching(db, policy, query, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
+    PLANS.page(params, || matching(db, policy, query, today))
 }
 
 /// Every plan matching `query` in the order `params` sorts them (for a list's file).
@@ -147,8 +150,7 @@ pub fn plans_sorted(
     today: NaiveDate,
     params: &ListParams,
 ) -> Result<Vec<PlanSummary>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("customer", Dir::Asc))?;
-    Ok(request.all(matching(db, policy, query, today)?, SORT_COLUMNS, |p| &p.plan.plan_id))
+    PLANS.sorted(params, || matching(db, policy, query, today))
 }
 
 /// The plans matching `query`; a year or status that cannot be is refused by name.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::listing::{self, Dir, ListParams, ListSpec, Page, SortColumn, SortValue};
 use super::people::Names;
 use crate::db::Db;
 use crate::db::management::ScorecardRow;
@@ -52,14 +52,20 @@ pub const SORT_COLUMNS: &[SortColumn<ScorecardLine>] = &[
     },
 ];
 
+/// The list: its columns, its order when none is asked, its rows' ids.
+pub const SCORECARDS: ListSpec<ScorecardLine> = ListSpec {
+    columns: SORT_COLUMNS,
+    default: ("period", Dir::Desc),
+    id: |c| &c.card.scorecard_id,
+};
+
 /// One page of the scorecards matching `query`.
 pub fn page(
     db: &dyn Db,
     query: &ScorecardQuery,
     params: &ListParams,
 ) -> Result<Page<ScorecardLine>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("period", Dir::Desc))?;
-    Ok(request.page(matching(db, query)?, SORT_COLUMNS, |c| &c.card.scorecard_id))
+    SCORECARDS.page(params, || matching(db, query))
 }
 
 /// Every scorecard matching `query` in the order `params` asks (for the list's file).
@@ -68,8 +74,7 @@ pub fn sorted(
     query: &ScorecardQuery,
     params: &ListParams,
 ) -> Result<Vec<ScorecardLine>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("period", Dir::Desc))?;
-    Ok(request.all(matching(db, query)?, SORT_COLUMNS, |c| &c.card.scorecard_id))
+    SCORECARDS.sorted(params, || matching(db, query))
 }
 
 /// The scorecards matching `query`; a period or person that cannot be is refused by name.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::listing::{self, Dir, ListParams, Page, PageRequest, SortColumn, SortValue};
+use super::listing::{self, Dir, ListParams, ListSpec, Page, SortColumn, SortValue};
 use crate::db::Db;
 use crate::db::accounts::UserRow;
 use crate::error::ServerError;
@@ -35,14 +35,17 @@ pub const SORT_COLUMNS: &[SortColumn<UserRow>] = &[
     SortColumn { key: "created", value: |u| Some(SortValue::Text(u.created_at.clone())) },
 ];
 
+/// The list: its columns, its order when none is asked, its rows' ids.
+pub const USERS: ListSpec<UserRow> =
+    ListSpec { columns: SORT_COLUMNS, default: ("user", Dir::Asc), id: |u| &u.user_id };
+
 /// One page of the users matching `query`.
 pub fn page(
     db: &dyn Db,
     query: &UserQuery,
     params: &ListParams,
 ) -> Result<Page<UserRow>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("user", Dir::Asc))?;
-    Ok(request.page(matching(db, query)?, SORT_COLUMNS, |u| &u.user_id))
+    USERS.page(params, || matching(db, query))
 }
 
 /// Every user matching `query` in the order `params` asks (for the list's file).
@@ -51,8 +54,7 @@ pub fn sorted(
     query: &UserQuery,
     params: &ListParams,
 ) -> Result<Vec<UserRow>, ServerError> {
-    let request = PageRequest::parse(params, SORT_COLUMNS, ("user", Dir::Asc))?;
-    Ok(request.all(matching(db, query)?, SORT_COLUMNS, |u| &u.user_id))
+    USERS.sorted(params, || matching(db, query))
 }
 
 /// The users matching `query`; a role or state that cannot be is refused by name.
