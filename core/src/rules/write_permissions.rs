@@ -290,6 +290,137 @@ pub enum WriteRule {
 }
 
 impl WriteRule {
+    /// Every rule.
+    pub const ALL: [WriteRule; 34] = [
+        WriteRule::FixedAtCreation,
+        WriteRule::AnnualSalesFinanceHqOnly,
+        WriteRule::OwnersHqOnly,
+        WriteRule::NewCustomerOwnedByCreator,
+        WriteRule::ClassificationFinanceHqOnly,
+        WriteRule::CreditFinanceHqOnly,
+        WriteRule::ContactsRemovedByOwners,
+        WriteRule::VisitsRemovedByHqOnly,
+        WriteRule::LatePaymentsFinanceHqOnly,
+        WriteRule::StatusHistoryAppendOnly,
+        WriteRule::ReplyAppendOnly,
+        WriteRule::ClosingEvidenceKept,
+        WriteRule::ProjectHqOnly,
+        WriteRule::BuildingsHqOnly,
+        WriteRule::UnitsHqOnly,
+        WriteRule::UnitOnOpenDesk,
+        WriteRule::PriceHqOnly,
+        WriteRule::PriceThroughTheDesk,
+        WriteRule::UnitStatusServerOnly,
+        WriteRule::EventHqOnly,
+        WriteRule::EventFixedOnceDeskOpen,
+        WriteRule::EventWrittenByDesk,
+        WriteRule::LeadHistoryAppendOnly,
+        WriteRule::PlanApprovalHqOnly,
+        WriteRule::EvaluationsRemovedByHqOnly,
+        WriteRule::SurveyChangedByBackOfficeOnly,
+        WriteRule::ScorecardTargetBackOfficeOnly,
+        WriteRule::RatingsHqOnly,
+        WriteRule::ScorecardFiguresServerOnly,
+        WriteRule::ReviewHqOnly,
+        WriteRule::OrganisationHqOnly,
+        WriteRule::OrganisationPriceApprovedOnce,
+        WriteRule::AgreementBackOfficeOnly,
+        WriteRule::CollectionsFinanceOnly,
+    ];
+
+    /// The rule recorded under `code`, if it is one.
+    pub fn from_code(code: &str) -> Option<WriteRule> {
+        WriteRule::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The rule in words, (Chinese, English), for the people who review a violation.
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            WriteRule::FixedAtCreation => {
+                ("创建时确定的字段不可更改", "Fixed when the document was created")
+            }
+            WriteRule::AnnualSalesFinanceHqOnly => {
+                ("年度销售额仅财务或总部可改", "Annual sales: finance or HQ only")
+            }
+            WriteRule::OwnersHqOnly => ("客户负责人仅总部可改", "Owners: HQ only"),
+            WriteRule::NewCustomerOwnedByCreator => {
+                ("新客户须由创建人负责", "A new customer is owned by its creator")
+            }
+            WriteRule::ClassificationFinanceHqOnly => {
+                ("客户分级仅财务或总部可改", "Classification: finance or HQ only")
+            }
+            WriteRule::CreditFinanceHqOnly => {
+                ("信用额度仅财务或总部可改", "Credit terms: finance or HQ only")
+            }
+            WriteRule::ContactsRemovedByOwners => {
+                ("联系人仅负责人或总部可删除", "Contacts: removed by the owners or HQ only")
+            }
+            WriteRule::VisitsRemovedByHqOnly => {
+                ("拜访记录仅总部可删除", "Visits: removed by HQ only")
+            }
+            WriteRule::LatePaymentsFinanceHqOnly => {
+                ("逾期付款记录仅财务或总部可改", "Late payments: finance or HQ only")
+            }
+            WriteRule::StatusHistoryAppendOnly => {
+                ("状态历史只可追加", "Status history: append only")
+            }
+            WriteRule::ReplyAppendOnly => ("工单回复只可追加", "Ticket replies: append only"),
+            WriteRule::ClosingEvidenceKept => {
+                ("工单的预防措施与回访记录不可删除", "A ticket's closing evidence is kept")
+            }
+            WriteRule::ProjectHqOnly => ("项目仅总部可改", "Project: HQ only"),
+            WriteRule::BuildingsHqOnly => ("楼栋仅总部可改", "Buildings: HQ only"),
+            WriteRule::UnitsHqOnly => ("房源仅总部可改", "Units: HQ only"),
+            WriteRule::UnitOnOpenDesk => (
+                "选房中的房源编号、面积与所属项目不可改",
+                "A unit on an open desk keeps its code, area and project",
+            ),
+            WriteRule::PriceHqOnly => ("房价仅总部审批", "Prices: approved by HQ only"),
+            WriteRule::PriceThroughTheDesk => {
+                ("选房中的房源须经选房台定价", "A unit on an open desk is priced through the desk")
+            }
+            WriteRule::UnitStatusServerOnly => {
+                ("房源状态仅服务器可改", "Unit status: the server only")
+            }
+            WriteRule::EventHqOnly => ("选房活动仅总部可改", "Selection event: HQ only"),
+            WriteRule::EventFixedOnceDeskOpen => {
+                ("选房台开启后项目与房源分配不可改", "Fixed once the event's desk is open")
+            }
+            WriteRule::EventWrittenByDesk => (
+                "排队、名单与选房模式由选房台写入",
+                "Queue, buyer list and mode: written by the desk",
+            ),
+            WriteRule::LeadHistoryAppendOnly => {
+                ("商机阶段历史只可追加", "Lead history: append only")
+            }
+            WriteRule::PlanApprovalHqOnly => ("客户计划仅总部审批", "Plan approval: HQ only"),
+            WriteRule::EvaluationsRemovedByHqOnly => {
+                ("计划评估仅总部可删除", "Plan evaluations: removed by HQ only")
+            }
+            WriteRule::SurveyChangedByBackOfficeOnly => {
+                ("满意度调查仅后台可改", "Surveys: changed by the back office only")
+            }
+            WriteRule::ScorecardTargetBackOfficeOnly => {
+                ("销售目标仅后台可设", "Sales target: back office only")
+            }
+            WriteRule::RatingsHqOnly => ("考核评价仅总部可录入", "Ratings: HQ only"),
+            WriteRule::ScorecardFiguresServerOnly => {
+                ("考核得分由系统计算发布", "Scorecard figures: published by the server")
+            }
+            WriteRule::ReviewHqOnly => ("月度例会仅总部记录", "Monthly review: HQ only"),
+            WriteRule::OrganisationHqOnly => {
+                ("委建单位仅总部可改", "Commissioning organisation: HQ only")
+            }
+            WriteRule::OrganisationPriceApprovedOnce => {
+                ("委建单位价格仅审批一次", "An organisation's price is approved once")
+            }
+            WriteRule::AgreementBackOfficeOnly => {
+                ("协议及付款计划仅后台可写", "Agreement and schedule: back office only")
+            }
+            WriteRule::CollectionsFinanceOnly => ("回款仅财务可登记", "Collections: finance only"),
+        }
+    }
+
     /// The stable code recorded with a violation.
     pub fn code(self) -> &'static str {
         match self {
@@ -832,5 +963,12 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), 34, "all 34 rules, each with its own code: {codes:?}");
+        let mut all: Vec<&str> = WriteRule::ALL.into_iter().map(WriteRule::code).collect();
+        all.sort_unstable();
+        assert_eq!(all, codes, "ALL holds every rule once");
+        for rule in WriteRule::ALL {
+            assert_eq!(WriteRule::from_code(rule.code()), Some(rule));
+        }
+        assert_eq!(WriteRule::from_code("no_such_rule"), None);
     }
 }

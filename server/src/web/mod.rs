@@ -46,6 +46,7 @@ pub mod regrades;
 pub mod reports;
 pub mod reps;
 pub mod review;
+pub mod rule_labels;
 pub mod scorecards;
 pub mod security;
 pub mod session;

@@ -18,6 +18,7 @@ use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, local_when, page, url_encode, zone_label, zoned};
 use super::list::{ListView, select};
 use super::list_file::send_list;
+use super::rule_labels::rule_label;
 use super::session::WebUser;
 use crate::hq::decisions;
 use crate::hq::listing::{ListParams, Page};
@@ -196,7 +197,8 @@ pub async fn violations_page(
             Ok((Queue { rows, counts, policy: store.policy().clone() }, rules))
         })
         .await?;
-    let rules: Vec<(String, String)> = rules.into_iter().map(|r| (r.clone(), r)).collect();
+    let rules: Vec<(String, String)> =
+        rules.into_iter().map(|r| (r.clone(), rule_label(lang, &r))).collect();
     let filters = html! {
         input type="search" name="q" id="search" value=(view.filter("q"))
             placeholder=(lang.t("用户、设备、文档或字段", "User, device, document or field"));
@@ -226,7 +228,7 @@ fn violations_table(user: &WebUser, view: &ListView, queue: &Queue<ViolationItem
                 tr data-violation-id=(v.violation_id) {
                     td { (local_when(&queue.policy, &v.at)) }
                     td { a href={ (VIOLATIONS_PATH) "?user=" (url_encode(&v.user_id)) } { (item.user_name) } }
-                    td { (v.device_id) } td { (doc_link(&v.doc_id)) } td { code { (v.field) } } td { (v.rule) }
+                    td { (v.device_id) } td { (doc_link(&v.doc_id)) } td { code { (v.field) } } td title=(v.rule) { (rule_label(lang, &v.rule)) }
                     td { (v.old_value) } td .error { (v.new_value) }
                     td { @if user.may_decide() { form method="post" action={ "/hq/review/violations/" (v.violation_id) } { (csrf_field(user)) button .mark-reviewed type="submit" { (lang.t("已复核", "Mark reviewed")) } } } }
                 }
@@ -334,27 +336,35 @@ pub async fn violations_file(
 ) -> Result<Response, PageError> {
     let title = user.lang.t("待复核违规", "Violations to review");
     let filters = query.pairs();
-    send_list(&state, &user, &uri, (ListKind::Violations, title), &filters, move |store, _, _| {
-        let rows = VIOLATIONS.sorted(&params, || review_lists::violations(store.conn(), &query))?;
-        let policy = store.policy();
-        Ok(rows
-            .iter()
-            .map(|i| {
-                let v = &i.violation;
-                let text = |t: &str| ListCell::Text(t.to_owned());
-                vec![
-                    ListCell::Text(zoned(policy, &v.at)),
-                    text(&i.user_name),
-                    text(&v.device_id),
-                    text(&v.doc_id),
-                    text(&v.field),
-                    text(&v.rule),
-                    text(&v.old_value),
-                    text(&v.new_value),
-                ]
-            })
-            .collect())
-    })
+    send_list(
+        &state,
+        &user,
+        &uri,
+        (ListKind::Violations, title),
+        &filters,
+        move |store, lang, _| {
+            let rows =
+                VIOLATIONS.sorted(&params, || review_lists::violations(store.conn(), &query))?;
+            let policy = store.policy();
+            Ok(rows
+                .iter()
+                .map(|i| {
+                    let v = &i.violation;
+                    let text = |t: &str| ListCell::Text(t.to_owned());
+                    vec![
+                        ListCell::Text(zoned(policy, &v.at)),
+                        text(&i.user_name),
+                        text(&v.device_id),
+                        text(&v.doc_id),
+                        text(&v.field),
+                        ListCell::Text(rule_label(lang, &v.rule)),
+                        text(&v.old_value),
+                        text(&v.new_value),
+                    ]
+                })
+                .collect())
+        },
+    )
     .await
 }
 
