@@ -100,6 +100,8 @@ fn main() {
     let tickets = call(&url, "GET", "/api/v1/hq/tickets?show=all&limit=1", &bearer, None).unwrap();
     let total_tickets = tickets.header("x-total-count").unwrap_or("?").to_owned();
     println!("hq bench: {total_customers} customers, {total_tickets} tickets in the lists");
+    let events = call(&url, "GET", "/api/v1/hq/events?limit=1", &bearer, None).unwrap();
+    let event = events.json()[0]["event_id"].as_str().unwrap().to_owned();
     let deep_tickets = deep_page(&url, &cookie, "/hq/tickets?show=all", 40);
     let deep_customers = deep_page(&url, &cookie, "/hq/customers?sort=name", 30);
 
@@ -153,6 +155,17 @@ fn main() {
             Some("/api/v1/hq/quarantine".into()),
         ),
         ("selection events".into(), "/hq/events".into(), Some("/api/v1/hq/events".into())),
+        (
+            "the event's control table".into(),
+            format!("/hq/events/{event}/board"),
+            Some(format!("/api/v1/events/{event}/desk")),
+        ),
+        ("the event's prices".into(), format!("/hq/events/{event}/prices"), None),
+        (
+            "the event's reconciliation".into(),
+            format!("/hq/events/{event}/reconciliation"),
+            Some(format!("/api/v1/events/{event}/reconciliation")),
+        ),
         ("devices".into(), "/hq/devices".into(), Some("/api/v1/hq/devices".into())),
         ("reports".into(), "/hq/reports".into(), Some("/api/v1/hq/reports/monthly".into())),
         ("charts".into(), "/hq/charts".into(), Some("/api/v1/hq/charts".into())),

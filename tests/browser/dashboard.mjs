@@ -485,7 +485,7 @@ async function scenario() {
   await shot('collections');
   await open('/hq/meetings');
   step = 'monthly review';
-  const month = page.locator('table#months a').first();
+  const month = page.locator('table#months tr[data-month] a').first();
   await month.waitFor({ timeout: WAIT_MS });
   await shot('meetings');
   await month.click();
