@@ -2,11 +2,14 @@
 //! review and documents set aside by a background task — each searched, filtered, sorted and
 //! paged like every other list, people by name.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::listing::{self, Dir, ListSpec, SortColumn, SortValue};
 use super::people::Names;
 use crate::db::Db;
+use crate::db::hq::CustomerFilter;
 use crate::db::review::{OpenConflict, Quarantined, ViolationLine};
 use crate::error::ServerError;
 use crate::quarantine::Task;
@@ -27,6 +30,46 @@ fn text(value: &str) -> Option<SortValue> {
 
 fn kind_of(doc_id: &str) -> &str {
     doc_id.split_once('/').map_or(doc_id, |(kind, _)| kind)
+}
+
+/// The names of the documents a queue lists, where the projections know them: a customer's
+/// name, a ticket's title, an event's name. Read once per request, only for the kinds present.
+struct DocNames(HashMap<String, String>);
+
+impl DocNames {
+    fn load<'a>(
+        db: &dyn Db,
+        doc_ids: impl Iterator<Item = &'a str>,
+    ) -> Result<DocNames, ServerError> {
+        let mut by_kind: HashMap<&str, Vec<String>> = HashMap::new();
+        for doc_id in doc_ids {
+            if let Some((kind, entity)) = doc_id.split_once('/') {
+                by_kind.entry(kind).or_default().push(entity.to_owned());
+            }
+        }
+        let mut names = HashMap::new();
+        if by_kind.contains_key("customer") {
+            for c in db.customers(&CustomerFilter::default())? {
+                names.insert(format!("customer/{}", c.customer_id), c.name);
+            }
+        }
+        if let Some(ids) = by_kind.get("ticket") {
+            for t in db.tickets_by_id(ids)? {
+                names.insert(format!("ticket/{}", t.ticket_id), t.title);
+            }
+        }
+        if by_kind.contains_key("event") {
+            for e in db.projected_events()? {
+                names.insert(format!("event/{}", e.event_id), e.name);
+            }
+        }
+        Ok(DocNames(names))
+    }
+
+    /// The document's name, or empty when no projection knows it.
+    fn of(&self, doc_id: &str) -> String {
+        self.0.get(doc_id).cloned().unwrap_or_default()
+    }
 }
 
 /// The conflict list's filters, as the query string spells them.
@@ -52,6 +95,8 @@ pub struct ConflictLine {
     /// The conflict.
     #[serde(flatten)]
     pub conflict: OpenConflict,
+    /// The document's name (a customer's, a ticket's title), empty when unknown.
+    pub doc_name: String,
     /// Its document and field, the list's id.
     #[serde(skip)]
     key: String,
@@ -72,20 +117,24 @@ pub const CONFLICTS: ListSpec<ConflictLine> = ListSpec {
 pub fn conflicts(db: &dyn Db, query: &ConflictQuery) -> Result<Vec<ConflictLine>, ServerError> {
     let kind = listing::code(&query.kind, "kind", &doc_kinds())?;
     let q = listing::search_text(query.q.as_deref())?;
-    Ok(db
-        .open_conflicts()?
+    let mut open = db.open_conflicts()?;
+    open.retain(|c| kind.is_none_or(|k| kind_of(&c.doc_id) == k));
+    let names = DocNames::load(db, open.iter().map(|c| c.doc_id.as_str()))?;
+    Ok(open
         .into_iter()
-        .filter(|c| kind.is_none_or(|k| kind_of(&c.doc_id) == k))
-        .filter(|c| {
+        .map(|conflict| ConflictLine {
+            key: format!("{}\n{}", conflict.doc_id, conflict.path),
+            doc_name: names.of(&conflict.doc_id),
+            conflict,
+        })
+        .filter(|l| {
+            let c = &l.conflict;
             q.as_deref().is_none_or(|q| {
                 listing::contains_folded(&c.doc_id, q)
+                    || listing::contains_folded(&l.doc_name, q)
                     || listing::contains_folded(&c.path, q)
                     || c.values.iter().any(|v| listing::contains_folded(v, q))
             })
-        })
-        .map(|conflict| ConflictLine {
-            key: format!("{}\n{}", conflict.doc_id, conflict.path),
-            conflict,
         })
         .collect())
 }
@@ -117,6 +166,8 @@ pub struct ViolationItem {
     pub violation: ViolationLine,
     /// The writer's name.
     pub user_name: String,
+    /// The document's name (a customer's, a ticket's title), empty when unknown.
+    pub doc_name: String,
     /// The id as text, zero-padded (the list's id).
     #[serde(skip)]
     key: String,
@@ -159,19 +210,21 @@ pub fn violations(db: &dyn Db, query: &ViolationQuery) -> Result<Vec<ViolationIt
     }
     let rule = rule_name(&query.rule)?;
     let q = listing::search_text(query.q.as_deref())?;
-    Ok(db
-        .open_violations()?
+    let mut open = db.open_violations()?;
+    open.retain(|v| user.is_none_or(|u| v.user_id == u) && rule.is_none_or(|r| v.rule == r));
+    let docs = DocNames::load(db, open.iter().map(|v| v.doc_id.as_str()))?;
+    Ok(open
         .into_iter()
-        .filter(|v| user.is_none_or(|u| v.user_id == u) && rule.is_none_or(|r| v.rule == r))
         .map(|violation| ViolationItem {
             user_name: names.of(&violation.user_id).to_owned(),
+            doc_name: docs.of(&violation.doc_id),
             key: format!("{:020}", violation.violation_id),
             violation,
         })
         .filter(|v| {
             q.as_deref().is_none_or(|q| {
                 let w = &v.violation;
-                [&w.user_id, &v.user_name, &w.device_id, &w.doc_id, &w.field]
+                [&w.user_id, &v.user_name, &w.device_id, &w.doc_id, &v.doc_name, &w.field]
                     .iter()
                     .any(|field| listing::contains_folded(field, q))
             })
@@ -212,6 +265,8 @@ pub struct QuarantineLine {
     /// The document and its failure.
     #[serde(flatten)]
     pub item: Quarantined,
+    /// The document's name (a customer's, a ticket's title), empty when unknown.
+    pub doc_name: String,
     /// Its task and document, the list's id.
     #[serde(skip)]
     key: String,
@@ -238,18 +293,26 @@ pub fn quarantine(
     let task = listing::code(&query.task, "task", &tasks())?;
     let kind = listing::code(&query.kind, "kind", &doc_kinds())?;
     let q = listing::search_text(query.q.as_deref())?;
-    Ok(db
-        .quarantined(usize::MAX)?
+    let mut set_aside = db.quarantined(usize::MAX)?;
+    set_aside.retain(|i| {
+        task.is_none_or(|t| i.task == t) && kind.is_none_or(|k| kind_of(&i.doc_id) == k)
+    });
+    let names = DocNames::load(db, set_aside.iter().map(|i| i.doc_id.as_str()))?;
+    Ok(set_aside
         .into_iter()
-        .filter(|i| {
-            task.is_none_or(|t| i.task == t) && kind.is_none_or(|k| kind_of(&i.doc_id) == k)
+        .map(|item| QuarantineLine {
+            key: format!("{}\n{}", item.task, item.doc_id),
+            doc_name: names.of(&item.doc_id),
+            item,
         })
-        .filter(|i| {
+        .filter(|l| {
+            let i = &l.item;
             q.as_deref().is_none_or(|q| {
-                listing::contains_folded(&i.doc_id, q) || listing::contains_folded(&i.error, q)
+                listing::contains_folded(&i.doc_id, q)
+                    || listing::contains_folded(&l.doc_name, q)
+                    || listing::contains_folded(&i.error, q)
             })
         })
-        .map(|item| QuarantineLine { key: format!("{}\n{}", item.task, item.doc_id), item })
         .collect())
 }
 

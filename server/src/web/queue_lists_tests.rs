@@ -304,3 +304,40 @@ async fn the_grants_are_listed_for_the_administrator_only() {
         assert_eq!(site.get(path, Some(&hq)).await.0, StatusCode::FORBIDDEN, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_queued_document_is_shown_and_found_by_its_name() {
+    let site = demo_site(false);
+    let (cookie, _) = site.sign_in("hq-01").await;
+    let (customers, _) = json(&site, &cookie, "/api/v1/hq/customers?limit=1").await;
+    let (id, name) = (customers[0]["customer_id"].as_str().unwrap(), customers[0]["name"].clone());
+    let doc = format!("customer/{id}");
+    let at = Utc::now();
+    let stored = doc.clone();
+    site.state
+        .with_store(move |store| {
+            store.write(|tx, _, _| {
+                tx.upsert_conflict(&stored, "/profile/industry", &["甲".into(), "乙".into()], at)?;
+                tx.quarantine("projection", &stored, 1, "bad document", at)?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let name = name.as_str().unwrap();
+    for list in ["/api/v1/hq/conflicts", "/api/v1/hq/quarantine"] {
+        let (rows, _) = json(&site, &cookie, list).await;
+        let row = rows.iter().find(|r| r["doc_id"] == doc.as_str()).unwrap();
+        assert_eq!(row["doc_name"], name, "{list}: {row}");
+        let asked = and(list, &format!("q={}", crate::web::layout::url_encode(name)));
+        let (found, _) = json(&site, &cookie, &asked).await;
+        assert!(found.iter().any(|r| r["doc_id"] == doc.as_str()), "{asked}: found by its name");
+    }
+    let (_, _, html) = site.get("/hq/review", Some(&cookie)).await;
+    assert!(
+        html.contains(&format!("title=\"{doc}\">{name}</a>")),
+        "named, its id on hover: {html}"
+    );
+    let (_, _, csv) = site.get("/hq/review/quarantine.csv", Some(&cookie)).await;
+    assert!(csv.contains(&format!("{name} ({doc})")), "{csv}");
+}

@@ -77,13 +77,27 @@ fn kind_choices(lang: Lang) -> Vec<(String, String)> {
     review_lists::doc_kinds().into_iter().map(|k| (k.to_owned(), lang.doc_kind(k))).collect()
 }
 
-fn doc_link(doc_id: &str) -> Markup {
-    match doc_id.split_once('/') {
-        Some(("customer", id)) => {
-            html! { a href={ "/hq/customers/" (url_encode(id)) } { (doc_id) } }
-        }
-        _ => html! { (doc_id) },
+/// A queue's document as people know it: its name where the projections know it (a
+/// customer's, a ticket's title), its kind in words, its id on hover; a customer links to its
+/// file and an event to its row.
+fn doc_cell(lang: Lang, doc_id: &str, name: &str) -> Markup {
+    let (kind, entity) = doc_id.split_once('/').unwrap_or(("", doc_id));
+    let shown = if name.is_empty() { entity } else { name };
+    let href = match kind {
+        "customer" => Some(format!("/hq/customers/{}", url_encode(entity))),
+        "event" => Some(format!("/hq/events?q={}", url_encode(entity))),
+        _ => None,
+    };
+    html! {
+        span .muted { (lang.doc_kind(kind)) } " "
+        @if let Some(href) = href { a href=(href) title=(doc_id) { (shown) } }
+        @else { span title=(doc_id) { (shown) } }
     }
+}
+
+/// A document for a file: its name and id, or its id alone.
+fn doc_text(doc_id: &str, name: &str) -> String {
+    if name.is_empty() { doc_id.to_owned() } else { format!("{name} ({doc_id})") }
 }
 
 /// The frame every queue shares: title, tabs, flash, search form, pager and table.
@@ -157,7 +171,7 @@ fn conflicts_table(user: &WebUser, view: &ListView, queue: &Queue<ConflictLine>)
             @for line in &queue.rows.rows {
                 @let c = &line.conflict;
                 tr data-doc-id=(c.doc_id) data-path=(c.path) {
-                    td { (doc_link(&c.doc_id)) } td { code { (c.path) } } td { (local_when(&queue.policy, &c.first_seen_at)) }
+                    td { (doc_cell(user.lang, &c.doc_id, &line.doc_name)) } td { code { (c.path) } } td { (local_when(&queue.policy, &c.first_seen_at)) }
                     td {
                         @if user.may_decide() {
                             @for v in &c.values {
@@ -228,7 +242,7 @@ fn violations_table(user: &WebUser, view: &ListView, queue: &Queue<ViolationItem
                 tr data-violation-id=(v.violation_id) {
                     td { (local_when(&queue.policy, &v.at)) }
                     td { a href={ (VIOLATIONS_PATH) "?user=" (url_encode(&v.user_id)) } { (item.user_name) } }
-                    td { (v.device_id) } td { (doc_link(&v.doc_id)) } td { code { (v.field) } } td title=(v.rule) { (rule_label(lang, &v.rule)) }
+                    td { (v.device_id) } td { (doc_cell(lang, &v.doc_id, &item.doc_name)) } td { code { (v.field) } } td title=(v.rule) { (rule_label(lang, &v.rule)) }
                     td { (v.old_value) } td .error { (v.new_value) }
                     td { @if user.may_decide() { form method="post" action={ "/hq/review/violations/" (v.violation_id) } { (csrf_field(user)) button .mark-reviewed type="submit" { (lang.t("已复核", "Mark reviewed")) } } } }
                 }
@@ -290,7 +304,7 @@ fn quarantine_table(lang: Lang, view: &ListView, queue: &Queue<QuarantineLine>) 
                 @let q = &line.item;
                 tr data-doc-id=(q.doc_id) {
                     td { (task_label(lang, &q.task)) }
-                    td { (doc_link(&q.doc_id)) } td { (local_when(&queue.policy, &q.first_at)) } td { (local_when(&queue.policy, &q.last_at)) } td .num { (q.attempts) } td { code { (q.error) } }
+                    td { (doc_cell(lang, &q.doc_id, &line.doc_name)) } td { (local_when(&queue.policy, &q.first_at)) } td { (local_when(&queue.policy, &q.last_at)) } td .num { (q.attempts) } td { code { (q.error) } }
                 }
             }
         }
@@ -315,7 +329,7 @@ pub async fn conflicts_file(
             .map(|l| {
                 let c = &l.conflict;
                 vec![
-                    ListCell::Text(c.doc_id.clone()),
+                    ListCell::Text(doc_text(&c.doc_id, &l.doc_name)),
                     ListCell::Text(c.path.clone()),
                     ListCell::Text(zoned(policy, &c.first_seen_at)),
                     ListCell::Text(c.values.join(" / ")),
@@ -355,7 +369,7 @@ pub async fn violations_file(
                         ListCell::Text(zoned(policy, &v.at)),
                         text(&i.user_name),
                         text(&v.device_id),
-                        text(&v.doc_id),
+                        ListCell::Text(doc_text(&v.doc_id, &i.doc_name)),
                         text(&v.field),
                         ListCell::Text(rule_label(lang, &v.rule)),
                         text(&v.old_value),
@@ -394,7 +408,7 @@ pub async fn quarantine_file(
                     let q = &l.item;
                     vec![
                         ListCell::Text(task_label(lang, &q.task).to_owned()),
-                        ListCell::Text(q.doc_id.clone()),
+                        ListCell::Text(doc_text(&q.doc_id, &l.doc_name)),
                         ListCell::Text(zoned(policy, &q.first_at)),
                         ListCell::Text(zoned(policy, &q.last_at)),
                         ListCell::Count(usize::try_from(q.attempts).unwrap_or(0)),

@@ -147,6 +147,7 @@ fn read_schemas() -> Vec<(&'static str, Value)> {
                     "doc_id": string(), "path": string(),
                     "values": { "type": "array", "items": string(), "description": "Every concurrent value; the first is the one readers see." },
                     "first_seen_at": string(),
+                    "doc_name": text("Headquarters' list only: the document's name where the projections know it (a customer's, a ticket's title, an event's), else empty."),
                 }),
             ),
         ),

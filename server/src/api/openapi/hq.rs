@@ -386,7 +386,7 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
                     "new_value",
                     "user_name",
                 ],
-                json!({ "violation_id": { "type": "integer" }, "at": string(), "user_id": string(), "user_name": string(), "device_id": string(), "doc_id": string(),
+                json!({ "violation_id": { "type": "integer" }, "at": string(), "user_id": string(), "user_name": string(), "device_id": string(), "doc_id": string(), "doc_name": text("The document's name where the projections know it, else empty."),
                     "field": string(), "rule": string(), "old_value": string(), "new_value": string() }),
             ),
         ),
@@ -466,7 +466,7 @@ fn review_schemas() -> Vec<(&'static str, Value)> {
             "Quarantined",
             object(
                 &["task", "doc_id", "seq", "error", "first_at", "last_at", "attempts"],
-                json!({ "task": text("The task that could not process it."), "doc_id": string(),
+                json!({ "task": text("The task that could not process it."), "doc_id": string(), "doc_name": text("The document's name where the projections know it, else empty."),
                     "seq": integer("Its sequence position (projection) or ledger position (mirror) when it failed."),
                     "error": text("What failed."), "first_at": string(), "last_at": string(), "attempts": { "type": "integer" } }),
             ),
