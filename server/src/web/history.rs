@@ -36,10 +36,14 @@ pub fn action_label(lang: Lang, code: &str) -> String {
 /// A field's path in words: the known keys named, entity ids left out
 /// (`contacts/<id>/phone` → 联系人 · 电话).
 pub fn field_label(lang: Lang, path: &str) -> String {
+    // A contact's title is a job title; a ticket's is its subject.
+    let in_contacts = path.split('/').any(|key| key == "contacts");
     let named: Vec<&str> = path
         .split('/')
+        .filter(|key| !key.is_empty())
         .filter_map(|key| {
             let words = match key {
+                "title" if !in_contacts => ("标题", "Title"),
                 "profile" => ("档案", "Profile"),
                 "name" => ("名称", "Name"),
                 "industry" => ("行业", "Industry"),
@@ -72,6 +76,20 @@ pub fn field_label(lang: Lang, path: &str) -> String {
                 "competitor_activity" => ("竞争对手动态", "Competitors"),
                 "annual_sales" => ("年度销售额", "Annual sales"),
                 "late_payments" => ("逾期付款", "Late payments"),
+                "status" => ("状态", "Status"),
+                "history" => ("状态记录", "Status history"),
+                "replies" => ("回复", "Replies"),
+                "owner" => ("负责人", "Owner"),
+                "priority" => ("优先级", "Priority"),
+                "kind" => ("类型", "Kind"),
+                "description" => ("描述", "Description"),
+                "preventive_action" => ("预防措施", "Preventive action"),
+                "follow_up" => ("回访", "Follow-up"),
+                "from" => ("原状态", "From"),
+                "to" => ("新状态", "To"),
+                "note" => ("说明", "Note"),
+                "by" => ("操作人", "By"),
+                "at" => ("时间", "At"),
                 // An entity's stable id (a uuid) or a list index says nothing to a reader.
                 other if other.len() >= 16 || other.parse::<u64>().is_ok() => return None,
                 other => return Some(other),
@@ -88,7 +106,7 @@ pub fn value_label(lang: Lang, path: &str, value: Option<&str>) -> String {
     let Some(value) = value else { return "—".to_owned() };
     match path.rsplit('/').next().unwrap_or("") {
         "payment_terms" => crate::reports::terms_label(value, super::list_file::report_lang(lang)),
-        "tier" => lang.label(value),
+        "tier" | "status" | "priority" | "kind" | "from" | "to" => lang.label(value),
         "level" => lang.visit_level(value),
         "strategic" | "leading_brand" | "primary" => match value {
             "true" => lang.t("是", "yes").to_owned(),
@@ -96,6 +114,39 @@ pub fn value_label(lang: Lang, path: &str, value: Option<&str>) -> String {
             other => other.to_owned(),
         },
         _ => value.to_owned(),
+    }
+}
+
+/// A value stored as JSON (a rule violation's authorised and written values) in words: a text
+/// or a flag as [`value_label`] names it at `path`, an object as its fields named and worded
+/// one level deep, a list as its items; anything else (or what does not parse) as it is.
+pub fn json_value_label(lang: Lang, path: &str, raw: &str) -> String {
+    use serde_json::Value;
+    let scalar = |path: &str, v: &Value| match v {
+        Value::Null => value_label(lang, path, None),
+        Value::String(s) => value_label(lang, path, Some(s)),
+        Value::Bool(b) => value_label(lang, path, Some(if *b { "true" } else { "false" })),
+        other => other.to_string(),
+    };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(fields)) if fields.is_empty() => "—".to_owned(),
+        Ok(Value::Object(fields)) => {
+            let sep = lang.t("；", "; ");
+            let named: Vec<String> = fields
+                .iter()
+                .map(|(key, v)| {
+                    let at = format!("{path}/{key}");
+                    format!("{}{}{}", field_label(lang, key), lang.t("：", ": "), scalar(&at, v))
+                })
+                .collect();
+            named.join(sep)
+        }
+        Ok(Value::Array(items)) => {
+            let words: Vec<String> = items.iter().map(|v| scalar(path, v)).collect();
+            words.join(lang.t("、", ", "))
+        }
+        Ok(v) => scalar(path, &v),
+        Err(_) => raw.to_owned(),
     }
 }
 
@@ -142,5 +193,29 @@ mod tests {
         assert_eq!(value_label(Lang::Zh, "credit/payment_terms", Some("net:90")), "远期90天");
         assert_eq!(value_label(Lang::En, "classification/strategic", Some("true")), "yes");
         assert_eq!(value_label(Lang::Zh, "profile/name", None), "—");
+        // A violation's path starts with a slash; a ticket's title is its subject.
+        assert_eq!(field_label(Lang::Zh, "/credit"), "信用");
+        assert_eq!(field_label(Lang::En, "/title"), "Title");
+        assert_eq!(field_label(Lang::Zh, "/contacts/c-1/title"), "联系人 · c-1 · 职务");
+        assert_eq!(field_label(Lang::Zh, "/history/0f8c6a1e2b7d4c559d51"), "状态记录");
+    }
+
+    #[test]
+    fn stored_json_values_are_worded_by_their_fields() {
+        assert_eq!(json_value_label(Lang::Zh, "/status", "\"closed\""), "已关闭");
+        assert_eq!(json_value_label(Lang::En, "/status", "null"), "—");
+        let credit = r#"{"credit_grade":"A","payment_terms":"net:90"}"#;
+        assert_eq!(
+            json_value_label(Lang::Zh, "/credit", credit),
+            "信用等级：A；付款条件：远期90天"
+        );
+        let change = r#"{"from":"new","to":"closed","note":"ok"}"#;
+        assert_eq!(
+            json_value_label(Lang::En, "/history/x", change),
+            "From: New; Note: ok; To: Closed"
+        );
+        assert_eq!(json_value_label(Lang::En, "/owners", r#"["u-1","u-2"]"#), "u-1, u-2");
+        assert_eq!(json_value_label(Lang::En, "/credit", "{}"), "—");
+        assert_eq!(json_value_label(Lang::Zh, "/x", "not json"), "not json");
     }
 }

@@ -144,8 +144,12 @@ async fn the_review_queues_page_filter_sort_and_download() {
         assert!(html.contains(tab), "{tab}: {html}");
     }
     assert_eq!(html.matches("button class=\"choose\"").count(), 10, "5 conflicts, 2 values each");
+    // Fields in words, the stored path kept in the cell's title.
+    assert!(html.contains("<td title=\"/profile/name\">档案 · 名称</td>"), "{html}");
     let (_, _, html) = site.get("/hq/review/violations?user=staff-01&limit=3", Some(&cookie)).await;
     assert_eq!(html.matches("data-violation-id=").count(), 3);
+    assert!(html.contains("<td title=\"/owners\">客户经理</td>"), "{html}");
+    assert!(html.contains("<td class=\"error\" title=\"[&quot;x&quot;]\">x</td>"), "{html}");
     assert!(html.contains("id=\"page-next\""), "8 of staff-01's, 3 to a page");
     let (status, _, html) = site.get("/hq/review/quarantine?task=backup", Some(&cookie)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::error::{InLang, PageError};
 use super::forms::{CsrfForm, Flash};
+use super::history::{field_label, json_value_label, value_label};
 use super::i18n::Lang;
 use super::layout::{Here, csrf_field, flash, local_when, page, url_encode, zone_label, zoned};
 use super::list::{ListView, select};
@@ -171,7 +172,7 @@ fn conflicts_table(user: &WebUser, view: &ListView, queue: &Queue<ConflictLine>)
             @for line in &queue.rows.rows {
                 @let c = &line.conflict;
                 tr data-doc-id=(c.doc_id) data-path=(c.path) {
-                    td { (doc_cell(user.lang, &c.doc_id, &line.doc_name)) } td { code { (c.path) } } td { (local_when(&queue.policy, &c.first_seen_at)) }
+                    td { (doc_cell(user.lang, &c.doc_id, &line.doc_name)) } td title=(c.path) { (field_label(lang, &c.path)) } td { (local_when(&queue.policy, &c.first_seen_at)) }
                     td {
                         @if user.may_decide() {
                             @for v in &c.values {
@@ -179,11 +180,16 @@ fn conflicts_table(user: &WebUser, view: &ListView, queue: &Queue<ConflictLine>)
                                     (csrf_field(user))
                                     input type="hidden" name="doc_id" value=(c.doc_id);
                                     input type="hidden" name="path" value=(c.path);
-                                    button .choose type="submit" name="value" value=(v) { (v) }
+                                    button .choose type="submit" name="value" value=(v) title=(v) { (value_label(lang, &c.path, Some(v))) }
                                 }
                                 " "
                             }
-                        } @else { (c.values.join(" / ")) }
+                        } @else {
+                            @for (i, v) in c.values.iter().enumerate() {
+                                @if i > 0 { " / " }
+                                span title=(v) { (value_label(lang, &c.path, Some(v))) }
+                            }
+                        }
                     }
                 }
             }
@@ -242,8 +248,9 @@ fn violations_table(user: &WebUser, view: &ListView, queue: &Queue<ViolationItem
                 tr data-violation-id=(v.violation_id) {
                     td { (local_when(&queue.policy, &v.at)) }
                     td { a href={ (VIOLATIONS_PATH) "?user=" (url_encode(&v.user_id)) } { (item.user_name) } }
-                    td { (v.device_id) } td { (doc_cell(lang, &v.doc_id, &item.doc_name)) } td { code { (v.field) } } td title=(v.rule) { (rule_label(lang, &v.rule)) }
-                    td { (v.old_value) } td .error { (v.new_value) }
+                    td { (v.device_id) } td { (doc_cell(lang, &v.doc_id, &item.doc_name)) } td title=(v.field) { (field_label(lang, &v.field)) } td title=(v.rule) { (rule_label(lang, &v.rule)) }
+                    td title=(v.old_value) { (json_value_label(lang, &v.field, &v.old_value)) }
+                    td .error title=(v.new_value) { (json_value_label(lang, &v.field, &v.new_value)) }
                     td { @if user.may_decide() { form method="post" action={ "/hq/review/violations/" (v.violation_id) } { (csrf_field(user)) button .mark-reviewed type="submit" { (lang.t("已复核", "Mark reviewed")) } } } }
                 }
             }
