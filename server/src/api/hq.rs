@@ -312,10 +312,9 @@ async fn events_json(
     Query(query): Query<EventQuery>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ServerError> {
-    // The events are documents: read through the store's turn (a company has tens of them).
     let page = state
-        .with_store(move |store| {
-            let all = crate::hq::events::selection_events(store)?;
+        .hq_read(move |store| {
+            let all = crate::hq::events::selection_events(store.conn(), store.desk())?;
             EVENTS.page(&params, || crate::hq::events::matching(all, &query))
         })
         .await?;

@@ -39,12 +39,16 @@ pub struct Overview {
 pub struct EventLine {
     /// Event id.
     pub event_id: String,
+    /// The project whose units it sells.
+    pub project_id: String,
     /// Its name.
     pub name: String,
     /// When it starts.
     pub starts_at: String,
     /// Units allotted to it.
     pub allotted_units: u64,
+    /// Buyers on its list.
+    pub buyers: u64,
 }
 
 /// Filters of the customer list; empty means all.

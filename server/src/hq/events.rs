@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use kam_core::doc::{DocId, DocKind, read_event};
 use kam_core::model::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,6 +14,7 @@ use serde_json::json;
 use super::decisions::{Decider, may_decide};
 use super::listing::{self, Dir, ListSpec, SortColumn, SortValue};
 use crate::audit;
+use crate::db::desk::DeskDb;
 use crate::db::{Db, ReviewStore};
 use crate::desk::Desk;
 use crate::desk::catalog::OpenedDesk;
@@ -22,7 +22,6 @@ use crate::desk::delegation::edge;
 use crate::desk::delegation::lend::{self, LendRequest, Lent, VenueLag};
 use crate::error::ServerError;
 use crate::services::Services;
-use crate::store::Store;
 
 /// One selection event as headquarters lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -43,28 +42,28 @@ pub struct EventSummary {
     pub desk_open: bool,
 }
 
-/// Every selection event document, by start then id.
-pub fn selection_events(store: &mut Store) -> Result<Vec<EventSummary>, ServerError> {
-    let ids: Vec<DocId> = store
-        .conn()
-        .document_seqs()?
-        .into_iter()
-        .filter_map(|(id, _)| id.parse::<DocId>().ok())
-        .filter(|id| id.kind() == DocKind::Event)
-        .collect();
-    let mut events = Vec::with_capacity(ids.len());
-    for id in ids {
-        let Some(doc) = store.document(&id)? else { continue };
-        let event = read_event(doc)?;
-        let event_id = event.id.as_str().to_owned();
+/// Every selection event, by start then id: the projection of the event documents (what
+/// every headquarters list reads), and whether its desk is open on this server from the desk's
+/// database — both readable on headquarters' read pool.
+pub fn selection_events(db: &dyn Db, desk: &dyn DeskDb) -> Result<Vec<EventSummary>, ServerError> {
+    let mut events = Vec::new();
+    for e in db.projected_events()? {
+        let starts_at = DateTime::parse_from_rfc3339(&e.starts_at)
+            .map_err(|err| {
+                ServerError::Corrupt(format!(
+                    "event {}: start {:?}: {err}",
+                    e.event_id, e.starts_at
+                ))
+            })?
+            .with_timezone(&Utc);
         events.push(EventSummary {
-            desk_open: store.desk().desk_event(&event_id)?.is_some(),
-            event_id,
-            name: event.name,
-            project_id: event.project_id.as_str().to_owned(),
-            starts_at: event.starts_at,
-            allotted_units: event.allotted_units.len(),
-            buyers: event.buyers.len(),
+            desk_open: desk.desk_event(&e.event_id)?.is_some(),
+            allotted_units: usize::try_from(e.allotted_units).unwrap_or(usize::MAX),
+            buyers: usize::try_from(e.buyers).unwrap_or(usize::MAX),
+            event_id: e.event_id,
+            name: e.name,
+            project_id: e.project_id,
+            starts_at,
         });
     }
     events.sort_by(|a, b| (a.starts_at, &a.event_id).cmp(&(b.starts_at, &b.event_id)));
@@ -205,15 +204,16 @@ pub struct EventsWithVenues {
 
 /// Reads [`EventsWithVenues`] at `now`.
 pub fn events_with_venues(
-    store: &mut Store,
+    db: &dyn Db,
+    desk: &dyn DeskDb,
     now: DateTime<Utc>,
 ) -> Result<EventsWithVenues, ServerError> {
-    let events = selection_events(store)?;
+    let events = selection_events(db, desk)?;
     let mut venues = BTreeMap::new();
     for event in events.iter().filter(|e| e.desk_open) {
-        venues.insert(event.event_id.clone(), venue_devices(store.conn(), &event.event_id)?);
+        venues.insert(event.event_id.clone(), venue_devices(db, &event.event_id)?);
     }
-    let delegations = lend::lag(store.desk(), now)?;
+    let delegations = lend::lag(desk, now)?;
     Ok(EventsWithVenues { events, venues, delegations })
 }
 

@@ -65,7 +65,9 @@ fn demo_site_of(desk_open: bool, spec: &DemoSpec) -> DemoSite {
         }
         store = data::open_store(dir.path()).unwrap();
     }
-    let event = crate::hq::events::selection_events(&mut store).unwrap()[0].event_id.clone();
+    let event = crate::hq::events::selection_events(store.conn(), store.desk()).unwrap()[0]
+        .event_id
+        .clone();
     let desk = Desk::start(&db::desk_path(store.path()), store.path(), Policy::default()).unwrap();
     let state = AppState::with_desk(store, desk).unwrap();
     DemoSite { app: routes::app(state.clone()), state, event, _dir: dir }
@@ -85,7 +87,7 @@ impl DemoSite {
         self.state
             .with_store(move |store| {
                 let now = chrono::Utc::now();
-                let project = crate::hq::events::selection_events(store)?
+                let project = crate::hq::events::selection_events(store.conn(), store.desk())?
                     .into_iter()
                     .find(|e| e.event_id == event)
                     .unwrap()

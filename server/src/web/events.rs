@@ -50,8 +50,8 @@ pub async fn events_page(
     let now = chrono::Utc::now();
     let list = ListView::new(EVENTS_PATH, query.pairs(), &params, lang);
     let (view, events, projects) = user
-        .hq_store(&state, move |store| {
-            let mut view = events_with_venues(store, now)?;
+        .hq_read(&state, move |store| {
+            let mut view = events_with_venues(store.conn(), store.desk(), now)?;
             let all = std::mem::take(&mut view.events);
             let mut projects: Vec<String> = all.iter().map(|e| e.project_id.clone()).collect();
             projects.sort();
@@ -112,8 +112,8 @@ pub async fn events_file(
     let title = lang.t("选房活动", "Selection events");
     let filters = query.pairs();
     let events = user
-        .hq_store(&state, move |store| {
-            let all = selection_events(store)?;
+        .hq_read(&state, move |store| {
+            let all = selection_events(store.conn(), store.desk())?;
             EVENTS.sorted(&params, || matching(all, &query))
         })
         .await?;

@@ -815,6 +815,11 @@ async fn headquarters_reads_do_not_wait_for_the_stores_turn() {
         "/hq/customers?tier=key",
         "/api/v1/hq/reports/monthly",
         "/hq/visits",
+        "/hq/events",
+        "/api/v1/hq/events",
+        "/hq/review",
+        "/hq/organisations",
+        "/hq/collections",
     ] {
         let answer = tokio::time::timeout(bound, site.get(path, Some(&cookie))).await;
         let (status, _, body) = answer.unwrap_or_else(|_| panic!("{path} waited for the store"));

@@ -19,7 +19,9 @@ fn site_with_proposals() -> DemoSite {
         DemoSpec { customers: 30, tickets: 3, units: 12, buyers: 8, ..DemoSpec::standard(3) };
     let mut store = data::open_store(dir.path()).unwrap();
     data::load_demo(&mut store, &spec, chrono::Utc::now()).unwrap();
-    let event = crate::hq::events::selection_events(&mut store).unwrap()[0].event_id.clone();
+    let event = crate::hq::events::selection_events(store.conn(), store.desk()).unwrap()[0]
+        .event_id
+        .clone();
     let desk = Desk::start(&db::desk_path(store.path()), store.path(), Policy::default()).unwrap();
     let state = AppState::with_desk(store, desk).unwrap();
     site_over(dir, state, event)

@@ -233,8 +233,9 @@ fn overview_schemas() -> Vec<(&'static str, Value)> {
                     "open_tickets": { "type": "integer" }, "overdue_tickets": { "type": "integer" },
                     "customers_with_overdue_visits": { "type": "integer" }, "open_conflicts": { "type": "integer" },
                     "unreviewed_violations": { "type": "integer" }, "devices_seen_24h": { "type": "integer" },
-                    "events": array(object(&["event_id", "name", "starts_at", "allotted_units"], json!({
-                        "event_id": string(), "name": string(), "starts_at": string(), "allotted_units": { "type": "integer" } }))) }),
+                    "events": array(object(&["event_id", "project_id", "name", "starts_at", "allotted_units", "buyers"], json!({
+                        "event_id": string(), "project_id": string(), "name": string(), "starts_at": string(),
+                        "allotted_units": { "type": "integer" }, "buyers": { "type": "integer" } }))) }),
             ),
         ),
         (

@@ -30,7 +30,7 @@ impl HqQueries for PgDb {
 
     fn projected_events(&self) -> Result<Vec<EventLine>, DbError> {
         self.rows(
-            "SELECT event_id, name, starts_at, allotted_units FROM events
+            "SELECT event_id, project_id, name, starts_at, allotted_units, buyers FROM events
                  ORDER BY starts_at, event_id",
             &[],
         )?
@@ -38,9 +38,11 @@ impl HqQueries for PgDb {
         .map(|r| {
             Ok(EventLine {
                 event_id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                starts_at: r.try_get(2)?,
-                allotted_units: count(r, 3)?,
+                project_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                starts_at: r.try_get(3)?,
+                allotted_units: count(r, 4)?,
+                buyers: count(r, 5)?,
             })
         })
         .collect::<Result<_, DbError>>()

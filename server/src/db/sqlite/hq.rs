@@ -29,15 +29,18 @@ impl HqQueries for Connection {
 
     fn projected_events(&self) -> Result<Vec<EventLine>, DbError> {
         let mut events = self.prepare_cached(
-            "SELECT event_id, name, starts_at, allotted_units FROM events ORDER BY starts_at, event_id",
+            "SELECT event_id, project_id, name, starts_at, allotted_units, buyers FROM events
+                 ORDER BY starts_at, event_id",
         )?;
         Ok(events
             .query_map([], |r| {
                 Ok(EventLine {
                     event_id: r.get(0)?,
-                    name: r.get(1)?,
-                    starts_at: r.get(2)?,
-                    allotted_units: r.get(3)?,
+                    project_id: r.get(1)?,
+                    name: r.get(2)?,
+                    starts_at: r.get(3)?,
+                    allotted_units: r.get(4)?,
+                    buyers: r.get(5)?,
                 })
             })?
             .collect::<Result<_, _>>()?)

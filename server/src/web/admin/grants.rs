@@ -305,7 +305,7 @@ fn assign_checked(
     event: &str,
     person: &str,
 ) -> Result<(), ServerError> {
-    let project = crate::hq::events::selection_events(store)?
+    let project = crate::hq::events::selection_events(store.conn(), store.desk())?
         .into_iter()
         .find(|e| e.event_id == event)
         .ok_or(ServerError::NotFound)?
