@@ -94,7 +94,7 @@ async fn read_state(
 ) -> Result<LiveState, ServerError> {
     readers
         .read(move |c| {
-            let units = c.desk().board_units(&event_id)?;
+            let units = c.desk().board_units(&event_id, None)?;
             state_of(c.desk(), &event_id, &units, max_units_per_buyer)
         })
         .await

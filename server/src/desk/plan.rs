@@ -168,16 +168,18 @@ fn count(counts: &mut BTreeMap<String, usize>, cell: &Cell) {
     }
 }
 
+/// The building a unit is drawn in: the desk's, or for a unit loaded before the desk kept
+/// one, the one its code names.
+fn building_of(building: &str, code: &str) -> String {
+    if building.is_empty() { place_from_code(code).0 } else { building.to_owned() }
+}
+
 /// Lays `units` out as the control table.
 pub fn lay_out(units: Vec<BoardUnit>) -> Plan {
     let mut by_building: BTreeMap<(u64, String), BTreeMap<i32, Vec<Cell>>> = BTreeMap::new();
     let mut counts: BTreeMap<String, usize> = STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
     for unit in units {
-        let building = if unit.building.is_empty() {
-            place_from_code(&unit.code).0
-        } else {
-            unit.building.clone()
-        };
+        let building = building_of(&unit.building, &unit.code);
         let floor = if unit.floor > 0 { unit.floor } else { place_from_code(&unit.code).1 };
         let cell = cell(unit);
         count(&mut counts, &cell);
@@ -220,10 +222,59 @@ fn building_table(name: String, floors: BTreeMap<i32, Vec<Cell>>) -> BuildingTab
 
 /// The control table of `event_id` from the desk; `NotFound` if no desk is open for it.
 pub fn read_plan(desk: &dyn DeskDb, event_id: &str) -> Result<Plan, ServerError> {
+    read_plan_showing(desk, event_id, Some("*"))
+}
+
+/// The control table of `event_id` as a page shows it, one building at a time: every building
+/// named and counted, but only the `shown` one laid out (`None` or a name the project does not
+/// have: the first; `Some("*")`: every one). A project of 30,000 units is read as counts
+/// and one building's rows rather than every unit in full. `NotFound` if no desk is open for
+/// the event.
+pub fn read_plan_showing(
+    desk: &dyn DeskDb,
+    event_id: &str,
+    shown: Option<&str>,
+) -> Result<Plan, ServerError> {
     if desk.desk_event(event_id)?.is_none() {
         return Err(ServerError::NotFound);
     }
-    Ok(lay_out(desk.board_units(event_id)?))
+    if shown == Some("*") {
+        return Ok(lay_out(desk.board_units(event_id, None)?));
+    }
+    let zero =
+        || -> BTreeMap<String, usize> { STATUSES.iter().map(|s| (s.to_string(), 0)).collect() };
+    let mut counts = zero();
+    let mut outline: BTreeMap<(u64, String), BTreeMap<String, usize>> = BTreeMap::new();
+    for t in desk.board_tally(event_id)? {
+        let name = building_of(&t.building, t.code.as_deref().unwrap_or_default());
+        let of_building = outline.entry(building_key(&name)).or_insert_with(zero);
+        if t.allotted {
+            let units = usize::try_from(t.units).unwrap_or(usize::MAX);
+            for tally in [&mut counts, of_building] {
+                let slot = tally.entry(t.status.clone()).or_default();
+                *slot = slot.saturating_add(units);
+            }
+        }
+    }
+    let chosen = match shown {
+        Some(name) if outline.keys().any(|(_, b)| b == name) => name.to_owned(),
+        _ => outline.keys().next().map(|(_, b)| b.clone()).unwrap_or_default(),
+    };
+    let units = desk.board_units(event_id, Some(&chosen))?;
+    // One building's units (the others were filtered out): at most one table.
+    let mut table = lay_out(
+        units.into_iter().filter(|u| building_of(&u.building, &u.code) == chosen).collect(),
+    )
+    .buildings
+    .pop();
+    let buildings = outline
+        .into_iter()
+        .map(|((_, name), counts)| match table.take_if(|t| t.name == name) {
+            Some(laid_out) => laid_out,
+            None => BuildingTable { name, positions: Vec::new(), floors: Vec::new(), counts },
+        })
+        .collect();
+    Ok(Plan { buildings, counts })
 }
 
 /// One buyer of the queue as the desk console shows them.
@@ -330,6 +381,76 @@ mod tests {
         assert_eq!(plan.buildings[0].name, "3");
         assert_eq!(plan.buildings[0].floors[0].floor, 15);
         assert_eq!(plan.buildings[0].positions, ["02"]);
+    }
+
+    /// A desk with an open event over a project of four buildings, two of whose units the
+    /// desk knows only by their codes.
+    fn desk_of_four_buildings() -> Box<rusqlite::Connection> {
+        use crate::db::desk::DeskState;
+        use crate::db::desk::state::{NewDeskEvent, NewDeskUnit};
+        use kam_core::model::{SelectionMode, UnitStatus};
+        let desk = crate::db::sqlite::desk::fresh();
+        let event = NewDeskEvent {
+            name: "第一批",
+            event_id: "e1",
+            project_id: "p1",
+            mode: SelectionMode::Free,
+            voucher_prefix: "V-",
+            voucher_last: 0,
+            opened_at: "2026-11-24T01:00:00.000000Z",
+        };
+        assert!(desk.insert_desk_event(&event).unwrap());
+        let units = [
+            ("1-101", "1号楼", 1, UnitStatus::Available, true),
+            ("1-1002", "1号楼", 10, UnitStatus::Sold, true),
+            ("2-201", "2号楼", 2, UnitStatus::Held, true),
+            ("2-202", "2号楼", 2, UnitStatus::Available, false),
+            ("10-301", "10号楼", 3, UnitStatus::Withdrawn, true),
+            ("3-1502", "", 0, UnitStatus::Available, true),
+            ("3-1601", "", 0, UnitStatus::Sold, false),
+        ];
+        for (code, building, floor, status, allotted) in units {
+            let unit = NewDeskUnit {
+                unit_id: code,
+                building,
+                floor,
+                layout: "2室",
+                code,
+                area_m2: Decimal::from(80),
+                unit_price: None,
+                approval: None,
+                status,
+            };
+            assert_eq!(desk.insert_desk_unit("p1", &unit).unwrap(), 1);
+            if allotted {
+                desk.allot_unit("e1", code).unwrap();
+            }
+        }
+        desk
+    }
+
+    #[test]
+    fn a_page_lays_out_one_building_and_counts_them_all_as_the_whole_plan_does() {
+        let desk = desk_of_four_buildings();
+        let whole = read_plan(&*desk, "e1").unwrap();
+        let names: Vec<&str> = whole.buildings.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["1号楼", "2号楼", "3", "10号楼"]);
+        for (shown, chosen) in [
+            (None, "1号楼"),
+            (Some("2号楼"), "2号楼"),
+            (Some("3"), "3"),
+            (Some("10号楼"), "10号楼"),
+            (Some("no such building"), "1号楼"),
+        ] {
+            let mut expected = whole.clone();
+            for b in expected.buildings.iter_mut().filter(|b| b.name != chosen) {
+                (b.positions, b.floors) = (Vec::new(), Vec::new());
+            }
+            assert_eq!(read_plan_showing(&*desk, "e1", shown).unwrap(), expected, "{shown:?}");
+        }
+        assert_eq!(read_plan_showing(&*desk, "e1", Some("*")).unwrap(), whole);
+        assert_eq!(whole.counts["available"], 2, "allotted only: {:?}", whole.counts);
+        assert!(matches!(read_plan_showing(&*desk, "e9", None), Err(ServerError::NotFound)));
     }
 
     #[test]

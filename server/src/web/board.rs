@@ -14,7 +14,7 @@ use super::layout::{Here, money, page, url_encode};
 use super::session::WebUser;
 use super::venue::{current, lag_figures, served_by};
 use crate::desk::delegation::lend;
-use crate::desk::plan::read_plan;
+use crate::desk::plan::read_plan_showing;
 use crate::desk::reconcile::reconcile;
 use crate::error::ServerError;
 use crate::http::AppState;
@@ -38,6 +38,8 @@ pub async fn board_page(
     let lang = user.lang;
     let id = event_id.clone();
     let now = chrono::Utc::now();
+    let building = query.ok().and_then(|Query(q)| q.building);
+    let shown = building.clone();
     let (plan, now_serving, seq, lent) = state
         .readers()
         .read(move |c| {
@@ -46,7 +48,7 @@ pub async fn board_page(
             let lags = lend::lag(desk, now)?;
             let lent = current(&lags, &id).cloned();
             Ok::<_, ServerError>((
-                read_plan(desk, &id)?,
+                read_plan_showing(desk, &id, shown.as_deref())?,
                 event.now_serving,
                 desk.ledger_seq()?,
                 lent,
@@ -54,7 +56,6 @@ pub async fn board_page(
         })
         .await
         .in_lang(lang)?;
-    let building = query.ok().and_then(|Query(q)| q.building);
     let encoded = url_encode(&event_id);
     let base = format!("/hq/events/{encoded}/board");
     let view = TableView { base: &base, building: building.as_deref(), selectable: false };

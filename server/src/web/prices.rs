@@ -16,9 +16,10 @@ use super::error::PageError;
 use super::layout::{Here, money, page, url_encode};
 use super::session::WebUser;
 use crate::db::desk::state::StoredApproval;
-use crate::desk::plan::{BuildingTable, Cell, read_plan};
+use crate::desk::plan::{BuildingTable, Cell, read_plan_showing};
 use crate::error::ServerError;
 use crate::http::AppState;
+use crate::services::ReadView;
 
 /// The page's route.
 pub fn routes() -> Router<AppState> {
@@ -45,13 +46,14 @@ fn cells(table: &BuildingTable) -> impl Iterator<Item = &Cell> {
 }
 
 fn read_prices(
-    store: &mut crate::store::Store,
+    store: &ReadView<'_>,
     event_id: &str,
     building: Option<&str>,
 ) -> Result<Prices, ServerError> {
     let desk = store.desk();
     let project_id = desk.desk_event(event_id)?.ok_or(ServerError::NotFound)?.project_id;
-    let plan = read_plan(desk, event_id)?;
+    // One building laid out ("*" is not a building here: the first is shown instead).
+    let plan = read_plan_showing(desk, event_id, building.filter(|b| *b != "*"))?;
     let buildings: Vec<String> = plan.buildings.iter().map(|b| b.name.clone()).collect();
     let mut tables = plan.buildings.into_iter();
     let shown = match building {
@@ -78,8 +80,7 @@ pub async fn prices_page(
 ) -> Result<Markup, PageError> {
     let lang = user.lang;
     let (id, building) = (event_id.clone(), q.building.clone());
-    let p =
-        user.hq_store(&state, move |store| read_prices(store, &id, building.as_deref())).await?;
+    let p = user.hq_read(&state, move |store| read_prices(store, &id, building.as_deref())).await?;
     let base = format!("/hq/events/{}/prices", url_encode(&event_id));
     let live = format!("/console/events/{}/live", url_encode(&event_id));
     let current = p.shown.as_ref().map(|b| b.name.clone()).unwrap_or_default();

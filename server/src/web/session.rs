@@ -74,17 +74,6 @@ impl WebUser {
         state.hq_read(work).await.in_lang(self.lang)
     }
 
-    /// As [`WebUser::hq_read`], for a page that needs the store itself (a document's
-    /// history): it takes the store's turn.
-    pub async fn hq_store<T, F>(&self, state: &AppState, work: F) -> Result<T, PageError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut crate::store::Store) -> Result<T, ServerError> + Send + 'static,
-    {
-        self.require_hq()?;
-        state.with_store(work).await.in_lang(self.lang)
-    }
-
     /// Fails with the forbidden page unless the user may open headquarters' pages.
     pub fn require_hq(&self) -> Result<(), PageError> {
         if self.is_hq() { Ok(()) } else { Err(self.forbidden(Refusal::Role)) }

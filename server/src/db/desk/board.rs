@@ -66,11 +66,37 @@ pub struct RecentSale {
     pub sold_at: String,
 }
 
+/// How many units of the event's project share a building, a status and whether they are
+/// allotted to the event: what the control table's tabs and counts need, without the units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoardTally {
+    /// The building's name; empty for units loaded before the desk kept it.
+    pub building: String,
+    /// For such a unit (one per row), its code, which names its building; `None` otherwise.
+    pub code: Option<String>,
+    /// `available`, `held`, `sold` or `withdrawn`.
+    pub status: String,
+    /// Whether these units are allotted to the event.
+    pub allotted: bool,
+    /// How many units.
+    pub units: u64,
+}
+
 /// The consoles' reads.
 pub trait DeskBoard {
-    /// Every unit of the project of `event_id`'s desk, with whether it is allotted to the
-    /// event, ordered by building, floor and code; empty if no desk is open for it.
-    fn board_units(&self, event_id: &str) -> Result<Vec<BoardUnit>, DbError>;
+    /// The units of the project of `event_id`'s desk, with whether each is allotted to the
+    /// event, ordered by building, floor and code; empty if no desk is open for it. With a
+    /// `building`, only that building's units and those whose building the desk does not
+    /// know (the caller places them by their code).
+    fn board_units(
+        &self,
+        event_id: &str,
+        building: Option<&str>,
+    ) -> Result<Vec<BoardUnit>, DbError>;
+    /// The units of the project of `event_id`'s desk counted by building, status and whether
+    /// allotted (units without a building one by one, with their code); empty if no desk is
+    /// open for it.
+    fn board_tally(&self, event_id: &str) -> Result<Vec<BoardTally>, DbError>;
     /// The event's buyers, numbered ones first in lottery order.
     fn queue_lines(&self, event_id: &str) -> Result<Vec<QueueLine>, DbError>;
     /// The latest `limit` units sold at the event (live vouchers, newest first).

@@ -15,7 +15,7 @@ use kam_core::model::{
 use rust_decimal::Decimal;
 
 use super::answers::NewAnswer;
-use super::board::QueueLine;
+use super::board::{BoardTally, BoardUnit, QueueLine};
 use super::ledger::{LedgerTip, NewLedgerEntry, StoredLedgerEntry};
 use super::sales::{NewReceipt, NewVoucher, NewWorkTicket, PriceApproval};
 use super::state::{HoldEnd, NewBuyer, NewDeskEvent, NewDeskUnit, NewHold};
@@ -637,7 +637,7 @@ pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
     assert!(db.open_events().unwrap().is_empty());
     board_fixture(db);
     assert_eq!(db.open_events().unwrap(), vec![(EVENT.to_owned(), "第一批选房".to_owned())]);
-    let board = db.board_units(EVENT).unwrap();
+    let board = db.board_units(EVENT, None).unwrap();
     let codes: Vec<&str> = board.iter().map(|u| u.code.as_str()).collect();
     assert_eq!(codes, ["0-301", "1-101", "1-102"], "by building, floor and code");
     let spare = &board[0];
@@ -654,7 +654,45 @@ pub(crate) fn the_board_shows_the_plan_the_queue_and_recent_sales(
         (Some("h1"), Some("2026-11-24T01:15:00.000000Z"))
     );
     assert_eq!((board[1].buyer_id.as_deref(), board[1].buyer_name.as_deref()), (None, None));
-    assert!(db.board_units("e9").unwrap().is_empty());
+    assert!(db.board_units("e9", None).unwrap().is_empty());
+
+    // A unit loaded before the desk kept buildings: one building's read brings it along (the
+    // use case places it by its code), and the tally counts it alone, with its code.
+    let legacy = NewDeskUnit {
+        unit_id: "u9",
+        building: "",
+        floor: 0,
+        layout: "",
+        code: "2-201",
+        area_m2: Decimal::from(70),
+        unit_price: None,
+        approval: None,
+        status: UnitStatus::Available,
+    };
+    assert_eq!(db.insert_desk_unit(PROJECT, &legacy).unwrap(), 1);
+    let codes = |units: Vec<BoardUnit>| units.into_iter().map(|u| u.code).collect::<Vec<_>>();
+    assert_eq!(codes(db.board_units(EVENT, Some("1号楼")).unwrap()), ["2-201", "1-101", "1-102"]);
+    assert_eq!(codes(db.board_units(EVENT, Some("0号楼")).unwrap()), ["2-201", "0-301"]);
+    assert_eq!(codes(db.board_units(EVENT, Some("9号楼")).unwrap()), ["2-201"]);
+    let mut tally = db.board_tally(EVENT).unwrap();
+    tally.sort_by(|a, b| (&a.building, &a.status).cmp(&(&b.building, &b.status)));
+    let row = |building: &str, code: Option<&str>, status: &str, allotted| BoardTally {
+        building: building.into(),
+        code: code.map(Into::into),
+        status: status.into(),
+        allotted,
+        units: 1,
+    };
+    assert_eq!(
+        tally,
+        vec![
+            row("", Some("2-201"), "available", false),
+            row("0号楼", None, "withdrawn", false),
+            row("1号楼", None, "available", true),
+            row("1号楼", None, "held", true),
+        ]
+    );
+    assert!(db.board_tally("e9").unwrap().is_empty());
 
     let line = |lottery_no, buyer_id: &str, name: &str, skipped, units_taken| QueueLine {
         lottery_no,

@@ -44,7 +44,7 @@ async fn read_view(state: &AppState, event_id: &str) -> Result<DeskView, ServerE
         .readers()
         .read(move |c| {
             let desk = c.desk();
-            let units = desk.board_units(&event_id)?;
+            let units = desk.board_units(&event_id, None)?;
             let live = state_of(desk, &event_id, &units, max_units)?;
             let name = desk.event_name(&event_id)?.unwrap_or_default();
             Ok(DeskView { name, plan: lay_out(units), live })

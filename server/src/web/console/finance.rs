@@ -74,7 +74,7 @@ pub(crate) async fn load_books(
                     .map_err(|e| ServerError::Corrupt(e.to_string()))?;
             }
             let free_units = desk
-                .board_units(&event)?
+                .board_units(&event, None)?
                 .into_iter()
                 .filter(|u| u.allotted && u.status == "available")
                 .map(|u| (u.unit_id, u.code))

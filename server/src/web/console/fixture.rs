@@ -67,7 +67,7 @@ pub(crate) fn venue() -> Venue {
     let event = store.desk().open_events().unwrap().remove(0).0;
     let units = store
         .desk()
-        .board_units(&event)
+        .board_units(&event, None)
         .unwrap()
         .into_iter()
         .filter(|u| u.allotted)

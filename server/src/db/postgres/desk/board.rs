@@ -2,13 +2,17 @@
 
 use crate::db::DbError;
 use crate::db::desk::DeskBoard;
-use crate::db::desk::board::{BoardUnit, QueueLine, RecentSale};
+use crate::db::desk::board::{BoardTally, BoardUnit, QueueLine, RecentSale};
 use crate::db::postgres::PgDb;
 
 use super::{small, small_opt};
 
 impl DeskBoard for PgDb {
-    fn board_units(&self, event_id: &str) -> Result<Vec<BoardUnit>, DbError> {
+    fn board_units(
+        &self,
+        event_id: &str,
+        building: Option<&str>,
+    ) -> Result<Vec<BoardUnit>, DbError> {
         self.rows(
             "SELECT u.unit_id, u.code, u.building, u.floor, u.layout, u.area_m2, u.unit_price,
                     u.status, a.unit_id IS NOT NULL, u.buyer_id, b.name, u.hold_id, u.held_until
@@ -17,8 +21,9 @@ impl DeskBoard for PgDb {
              LEFT JOIN desk_allotments a ON a.event_id = e.event_id AND a.unit_id = u.unit_id
              LEFT JOIN desk_buyers b ON b.event_id = u.event_id AND b.buyer_id = u.buyer_id
              WHERE e.event_id = $1
+               AND ($2::text IS NULL OR u.building = $2 OR u.building = '')
              ORDER BY u.building, u.floor, u.code",
-            &[&event_id],
+            &[&event_id, &building],
         )?
         .iter()
         .map(|r| {
@@ -38,6 +43,32 @@ impl DeskBoard for PgDb {
                 buyer_name: r.try_get(10)?,
                 hold_id: r.try_get(11)?,
                 held_until: r.try_get(12)?,
+            })
+        })
+        .collect()
+    }
+
+    fn board_tally(&self, event_id: &str) -> Result<Vec<BoardTally>, DbError> {
+        self.rows(
+            "SELECT u.building, CASE WHEN u.building = '' THEN u.code END, u.status,
+                    a.unit_id IS NOT NULL, COUNT(*)
+             FROM desk_events e
+             JOIN desk_units u ON u.project_id = e.project_id
+             LEFT JOIN desk_allotments a ON a.event_id = e.event_id AND a.unit_id = u.unit_id
+             WHERE e.event_id = $1
+             GROUP BY 1, 2, 3, 4",
+            &[&event_id],
+        )?
+        .iter()
+        .map(|r| {
+            let units: i64 = r.try_get(4)?;
+            Ok(BoardTally {
+                building: r.try_get(0)?,
+                code: r.try_get(1)?,
+                status: r.try_get(2)?,
+                allotted: r.try_get(3)?,
+                units: u64::try_from(units)
+                    .map_err(|_| DbError::Corrupt(format!("unit count {units}")))?,
             })
         })
         .collect()

@@ -4,10 +4,14 @@ use rusqlite::Connection;
 
 use crate::db::DbError;
 use crate::db::desk::DeskBoard;
-use crate::db::desk::board::{BoardUnit, QueueLine, RecentSale};
+use crate::db::desk::board::{BoardTally, BoardUnit, QueueLine, RecentSale};
 
 impl DeskBoard for Connection {
-    fn board_units(&self, event_id: &str) -> Result<Vec<BoardUnit>, DbError> {
+    fn board_units(
+        &self,
+        event_id: &str,
+        building: Option<&str>,
+    ) -> Result<Vec<BoardUnit>, DbError> {
         let mut stmt = self.prepare_cached(
             "SELECT u.unit_id, u.code, u.building, u.floor, u.layout, u.area_m2, u.unit_price,
                     u.status, a.unit_id IS NOT NULL, u.buyer_id, b.name, u.hold_id, u.held_until
@@ -15,11 +19,11 @@ impl DeskBoard for Connection {
              JOIN desk_units u ON u.project_id = e.project_id
              LEFT JOIN desk_allotments a ON a.event_id = e.event_id AND a.unit_id = u.unit_id
              LEFT JOIN desk_buyers b ON b.event_id = u.event_id AND b.buyer_id = u.buyer_id
-             WHERE e.event_id = ?1
+             WHERE e.event_id = ?1 AND (?2 IS NULL OR u.building = ?2 OR u.building = '')
              ORDER BY u.building, u.floor, u.code",
         )?;
         let units = stmt
-            .query_map([event_id], |r| {
+            .query_map(rusqlite::params![event_id, building], |r| {
                 Ok(BoardUnit {
                     unit_id: r.get(0)?,
                     code: r.get(1)?,
@@ -38,6 +42,30 @@ impl DeskBoard for Connection {
             })?
             .collect::<Result<_, _>>()?;
         Ok(units)
+    }
+
+    fn board_tally(&self, event_id: &str) -> Result<Vec<BoardTally>, DbError> {
+        let mut stmt = self.prepare_cached(
+            "SELECT u.building, CASE WHEN u.building = '' THEN u.code END, u.status,
+                    a.unit_id IS NOT NULL, COUNT(*)
+             FROM desk_events e
+             JOIN desk_units u ON u.project_id = e.project_id
+             LEFT JOIN desk_allotments a ON a.event_id = e.event_id AND a.unit_id = u.unit_id
+             WHERE e.event_id = ?1
+             GROUP BY 1, 2, 3, 4",
+        )?;
+        let tally = stmt
+            .query_map([event_id], |r| {
+                Ok(BoardTally {
+                    building: r.get(0)?,
+                    code: r.get(1)?,
+                    status: r.get(2)?,
+                    allotted: r.get(3)?,
+                    units: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(tally)
     }
 
     fn queue_lines(&self, event_id: &str) -> Result<Vec<QueueLine>, DbError> {

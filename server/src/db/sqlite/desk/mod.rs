@@ -118,10 +118,11 @@ impl DeskSavepoints for Connection {
     }
 }
 
-/// A fresh, migrated desk database in memory, for the desk's store test suite.
+/// A fresh, migrated desk database in memory, for the desk's store test suite and the use
+/// cases' tests.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A test fixture.
-fn fresh() -> Box<Connection> {
+pub(crate) fn fresh() -> Box<Connection> {
     let mut conn = Connection::open_in_memory().unwrap();
     crate::db::sqlite::schema::prepare(&conn).unwrap();
     schema::migrate(&mut conn).unwrap();
