@@ -226,6 +226,20 @@ mod tests {
         migrations::at_version(&SCHEMA, prepare, version)
     }
 
+    /// The workspace's `.cargo/config.toml` builds SQLite without the extensions nothing uses
+    /// (ADR 0022's addendum: the mobile library's size); this fails if a build loses it.
+    #[test]
+    fn sqlite_is_built_without_the_extensions_nothing_uses() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> =
+            stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        for unused in ["ENABLE_FTS3", "ENABLE_FTS5", "ENABLE_RTREE", "ENABLE_DBSTAT_VTAB"] {
+            assert!(!options.iter().any(|o| o == unused), "{unused} in {options:?}");
+        }
+        assert!(options.iter().any(|o| o == "OMIT_LOAD_EXTENSION"), "{options:?}");
+    }
+
     #[test]
     fn fresh_file_reaches_current_version() {
         let conn = at_version(CURRENT_VERSION);
