@@ -115,7 +115,7 @@ pub(crate) async fn serve(
             "the open-files limit is below what --max-connections needs"
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = edge::serve::bind(listen, limits.max_connections)?;
     let address = listener.local_addr()?;
     let health = Health::new();
     let opening = (pool.clone(), limits.clone(), health.clone());

@@ -77,6 +77,24 @@ pub fn raise_open_files(wanted: u64) -> u64 {
     }
 }
 
+/// Binds `address` with a listen queue of `backlog` connections (the kernel caps it at
+/// `net.core.somaxconn`). The standard bind's queue is 1,024: when a thousand clients connect
+/// at once (a venue's uplink back, a flood) while the accept loop waits for a core, the queue
+/// overflows, the kernel answers with SYN cookies, and a cookie that fails to validate resets
+/// a connection whose request was already sent (the edge benchmark's flood saw it: 23 resets,
+/// 23 failed cookies). The queue is sized to the connections the server is meant to hold
+/// (`--max-connections`).
+pub fn bind(address: SocketAddr, backlog: usize) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As the standard bind does on Unix: a restarted server takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(u32::try_from(backlog).unwrap_or(u32::MAX).max(1))
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish.
 pub async fn serve(
     listener: TcpListener,
