@@ -162,6 +162,11 @@ fn position_key(position: &str) -> (u64, String) {
     (position.parse().unwrap_or(u64::MAX), position.to_owned())
 }
 
+/// Every status counted zero times.
+fn zero_counts() -> BTreeMap<String, usize> {
+    STATUSES.iter().map(|s| (s.to_string(), 0)).collect()
+}
+
 fn count(counts: &mut BTreeMap<String, usize>, cell: &Cell) {
     if cell.allotted {
         *counts.entry(cell.status.clone()).or_default() += 1;
@@ -177,7 +182,7 @@ fn building_of(building: &str, code: &str) -> String {
 /// Lays `units` out as the control table.
 pub fn lay_out(units: Vec<BoardUnit>) -> Plan {
     let mut by_building: BTreeMap<(u64, String), BTreeMap<i32, Vec<Cell>>> = BTreeMap::new();
-    let mut counts: BTreeMap<String, usize> = STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
+    let mut counts = zero_counts();
     for unit in units {
         let building = building_of(&unit.building, &unit.code);
         let floor = if unit.floor > 0 { unit.floor } else { place_from_code(&unit.code).1 };
@@ -200,7 +205,7 @@ fn building_table(name: String, floors: BTreeMap<i32, Vec<Cell>>) -> BuildingTab
         floors.values().flatten().map(|c| c.position.clone()).collect();
     positions.sort_by_key(|p| position_key(p));
     positions.dedup();
-    let mut counts: BTreeMap<String, usize> = STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
+    let mut counts = zero_counts();
     let floors = floors
         .into_iter()
         .rev()
@@ -241,13 +246,11 @@ pub fn read_plan_showing(
     if shown == Some("*") {
         return Ok(lay_out(desk.board_units(event_id, None)?));
     }
-    let zero =
-        || -> BTreeMap<String, usize> { STATUSES.iter().map(|s| (s.to_string(), 0)).collect() };
-    let mut counts = zero();
+    let mut counts = zero_counts();
     let mut outline: BTreeMap<(u64, String), BTreeMap<String, usize>> = BTreeMap::new();
     for t in desk.board_tally(event_id)? {
         let name = building_of(&t.building, t.code.as_deref().unwrap_or_default());
-        let of_building = outline.entry(building_key(&name)).or_insert_with(zero);
+        let of_building = outline.entry(building_key(&name)).or_insert_with(zero_counts);
         if t.allotted {
             let units = usize::try_from(t.units).unwrap_or(usize::MAX);
             for tally in [&mut counts, of_building] {

@@ -4,7 +4,7 @@
 //! to lend an open desk to a venue server and to take a lost venue's desk back (ADR 0021);
 //! and the venue server's own step, handing the desk back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use kam_core::model::Role;
@@ -46,6 +46,7 @@ pub struct EventSummary {
 /// every headquarters list reads), and whether its desk is open on this server from the desk's
 /// database — both readable on headquarters' read pool.
 pub fn selection_events(db: &dyn Db, desk: &dyn DeskDb) -> Result<Vec<EventSummary>, ServerError> {
+    let open: BTreeSet<String> = desk.open_events()?.into_iter().map(|(id, _)| id).collect();
     let mut events = Vec::new();
     for e in db.projected_events()? {
         let starts_at = DateTime::parse_from_rfc3339(&e.starts_at)
@@ -57,7 +58,7 @@ pub fn selection_events(db: &dyn Db, desk: &dyn DeskDb) -> Result<Vec<EventSumma
             })?
             .with_timezone(&Utc);
         events.push(EventSummary {
-            desk_open: desk.desk_event(&e.event_id)?.is_some(),
+            desk_open: open.contains(&e.event_id),
             allotted_units: usize::try_from(e.allotted_units).unwrap_or(usize::MAX),
             buyers: usize::try_from(e.buyers).unwrap_or(usize::MAX),
             event_id: e.event_id,
